@@ -1,0 +1,96 @@
+"""chainrule: computational graphs and backpropagation that show every number.
+
+Build a graph with ``var`` and ordinary operators (or ``parse`` a program), call ``backward``
+on the output, and read ``value`` and ``grad`` on every node."""
+
+from __future__ import annotations
+
+from .autodiff import backward, derivatives, edge_contribution, grad, gradcheck, jvp, topo_order
+from .errors import (
+    ChainruleError,
+    DomainError,
+    NameNotDefined,
+    ProgramSyntaxError,
+    ShapeError,
+    ValueInputError,
+)
+from .functions import (
+    abs,
+    bce,
+    cos,
+    dot,
+    exp,
+    log,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    mse,
+    power,
+    relu,
+    sigmoid,
+    sin,
+    softplus,
+    sqrt,
+    sum,
+    tanh,
+    transpose,
+)
+from .graph import Graph
+from .node import Node, const, var
+from .ops import OPS
+
+__version__ = "0.1.0"
+
+σ = sigmoid
+
+
+def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str | None = None):
+    """The graph of a program (see the program language in the README)."""
+    from .language import parse as _parse
+
+    return _parse(text, exact=exact, at=at, output=output)
+
+
+__all__ = [
+    "OPS",
+    "ChainruleError",
+    "DomainError",
+    "Graph",
+    "NameNotDefined",
+    "Node",
+    "ProgramSyntaxError",
+    "ShapeError",
+    "ValueInputError",
+    "abs",
+    "backward",
+    "bce",
+    "const",
+    "cos",
+    "derivatives",
+    "dot",
+    "edge_contribution",
+    "exp",
+    "grad",
+    "gradcheck",
+    "jvp",
+    "log",
+    "matmul",
+    "maximum",
+    "mean",
+    "minimum",
+    "mse",
+    "parse",
+    "power",
+    "relu",
+    "sigmoid",
+    "sin",
+    "softplus",
+    "sqrt",
+    "sum",
+    "tanh",
+    "topo_order",
+    "transpose",
+    "var",
+    "σ",
+]

@@ -1,0 +1,355 @@
+"""Reverse mode, forward mode, the gradient as a graph, and a numeric gradient check.
+
+Every algorithm walks the tape (nodes sorted by creation number); none recurses on depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .errors import ChainruleError
+from .node import Node, apply, compute, const
+from .numbers import ARRAY, EXACT, EXACT_ARRAY, FLOAT, to_float
+from .ops import MATH, OPS
+
+_SUM = OPS["sum"]
+
+
+def topo_order(outputs: Node | Iterable[Node]) -> list[Node]:
+    """Every node the outputs depend on, inputs before the operations that use them."""
+    outs = [outputs] if isinstance(outputs, Node) else list(outputs)
+    seen = set(outs)
+    stack = list(outs)
+    pop = stack.pop
+    push = stack.append
+    add = seen.add
+    while stack:
+        for a in pop().args:
+            if a not in seen:
+                add(a)
+                push(a)
+    return sorted(seen, key=_creation)
+
+
+def _creation(node: Node) -> int:
+    return node.id
+
+
+def zero_like(value: Any, kind: int) -> Any:
+    if kind == FLOAT:
+        return 0.0
+    if kind == EXACT:
+        return Fraction(0)
+    if kind == EXACT_ARRAY:
+        z = np.empty(np.shape(value), dtype=object)
+        z.reshape(-1)[:] = [Fraction(0)] * z.size
+        return z
+    return np.zeros_like(value)
+
+
+def one_like(value: Any, kind: int) -> Any:
+    if kind == FLOAT:
+        return 1.0
+    if kind == EXACT:
+        return Fraction(1)
+    if kind == EXACT_ARRAY:
+        z = np.empty(np.shape(value), dtype=object)
+        z.reshape(-1)[:] = [Fraction(1)] * z.size
+        return z
+    return np.ones_like(value)
+
+
+def unbroadcast(c: Any, like: Any) -> Any:
+    """Sum a contribution over the axes along which its input was broadcast."""
+    if not isinstance(c, np.ndarray):
+        if isinstance(like, np.ndarray):
+            return np.full(like.shape, c, dtype=like.dtype if like.dtype == object else None)
+        return c
+    if not isinstance(like, np.ndarray):
+        s = c.sum()
+        return s if c.dtype == object else float(s)
+    if c.shape == like.shape:
+        return c
+    while c.ndim > like.ndim:
+        c = c.sum(axis=0)
+    for axis, n in enumerate(like.shape):
+        if n == 1 and c.shape[axis] != 1:
+            c = c.sum(axis=axis, keepdims=True)
+    return c
+
+
+def backward(
+    output: Node,
+    seed: Any = None,
+    *,
+    accumulate: bool = False,
+    order: Sequence[Node] | None = None,
+) -> list[Node]:
+    """Reverse mode: ∂output/∂node on every node, and the local partial of every edge.
+
+    The local partial of edge i of a node is kept in ``node.local[i]``; the chain-rule
+    contribution it carries is ``edge_contribution(node, i)`` (computed when asked for,
+    except for ops that compute it directly, which keep it in ``node.contrib``)."""
+    if order is None:
+        order = topo_order(output)
+    if not accumulate:
+        for n in order:
+            n.grad = None
+    if seed is None:
+        seed = one_like(output.value, output.kind)
+    output.grad = seed if output.grad is None else output.grad + seed
+    for node in reversed(order):
+        args = node.args
+        g = node.grad
+        if g is None:
+            if node.requires_grad or node.op.name == "input":
+                node.grad = zero_like(node.value, node.kind)
+            continue
+        if not args:
+            continue
+        op = node.op
+        kind = node.kind
+        M = MATH[kind]
+        if len(args) == 1:
+            x: tuple[Any, ...] = (args[0].value,)
+        else:
+            x = tuple([a.value for a in args])
+            if kind != FLOAT:
+                x = _common_kind(args, x, kind)
+        y = node.value
+        p = node.params
+        partials = op.partials
+        vjps = op.vjps
+        local: list[Any] = []
+        contrib: list[Any] | None = [] if vjps is not None else None
+        for i, a in enumerate(args):
+            if not a.requires_grad:
+                local.append(None)
+                if contrib is not None:
+                    contrib.append(None)
+                continue
+            d = partials[i](M, x, y, p) if partials is not None else None
+            if vjps is not None:
+                c = vjps[i](M, g, x, y, p)
+                c = unbroadcast(c, a.value)
+                contrib.append(c)  # type: ignore[union-attr]
+            elif kind == FLOAT:
+                c = g * d
+            else:
+                c = unbroadcast(g * d, a.value)
+            local.append(d)
+            ag = a.grad
+            a.grad = c if ag is None else ag + c
+        node.local = tuple(local)
+        node.contrib = tuple(contrib) if contrib is not None else None
+    return list(order)
+
+
+def _common_kind(args: tuple[Node, ...], x: tuple[Any, ...], kind: int) -> tuple[Any, ...]:
+    if kind in (ARRAY,):
+        return tuple(to_float(v) if a.kind in (EXACT, EXACT_ARRAY) else v for a, v in zip(args, x))
+    return x
+
+
+def edge_contribution(node: Node, i: int) -> Any:
+    """The chain-rule product carried by edge i of ``node``: ∂L/∂node · ∂node/∂input_i."""
+    if node.contrib is not None:
+        return node.contrib[i]
+    if node.local is None or node.local[i] is None or node.grad is None:
+        return None
+    return unbroadcast(node.grad * node.local[i], node.args[i].value)
+
+
+# ------------------------------------------------------------------ gradient as a graph
+
+
+def grad(output: Node, wrt: Sequence[Node] | Node) -> Any:
+    """∂output/∂wrt built as new graph nodes, so it can be drawn and differentiated again."""
+    from .functions import NodeMath
+
+    single = isinstance(wrt, Node)
+    targets = [wrt] if single else list(wrt)
+    order = topo_order(output)
+    grads: dict[Node, Node] = {output: const(one_like(output.value, output.kind))}
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is None or not node.args:
+            continue
+        op = node.op
+        x = tuple(node.args)
+        for i, a in enumerate(node.args):
+            if not a.requires_grad:
+                continue
+            if op.vjps is not None:
+                c = op.vjps[i](NodeMath, g, x, node, node.params)
+            else:
+                d = op.partials[i](NodeMath, x, node, node.params)  # type: ignore[index]
+                c = _times(g, d)
+            c = _unbroadcast_node(c, a)
+            if c is None:
+                continue
+            prev = grads.get(a)
+            grads[a] = c if prev is None else prev + c
+    out = []
+    for t in targets:
+        g = grads.get(t)
+        out.append(g if g is not None else const(zero_like(t.value, t.kind)))
+    return out[0] if single else out
+
+
+def _times(g: Node, d: Any) -> Any:
+    if isinstance(d, (int, float)) and not isinstance(d, bool):
+        if d == 0:
+            return None
+        if d == 1:
+            return g
+        if d == -1:
+            return -g
+    if g.op.name == "const" and not isinstance(g.value, np.ndarray) and g.value == 1:
+        return d if isinstance(d, Node) else const(d)
+    return g * d
+
+
+def _unbroadcast_node(c: Any, like: Node) -> Any:
+    if c is None:
+        return None
+    if not isinstance(c, Node):
+        c = const(c)
+    if c.shape == like.shape:
+        return c
+    if like.shape == ():
+        return apply(_SUM, (c,))
+    raise ChainruleError(
+        f"the gradient graph cannot yet reduce shape {c.shape} to {like.shape} for {like.label()}"
+    )
+
+
+def derivatives(output: Node, wrt: Node, order: int) -> list[Any]:
+    """Values of the 1st .. order-th derivatives of a scalar output with respect to one input."""
+    if order < 1:
+        raise ChainruleError("the order of a derivative must be 1 or more")
+    values = []
+    current = output
+    for _ in range(order):
+        current = grad(current, wrt)
+        values.append(current.value)
+    return values
+
+
+# ------------------------------------------------------------------ forward mode
+
+
+def jvp(output: Node, tangents: dict[Node, Any]) -> Any:
+    """Forward mode: the directional derivative of ``output`` along the given input tangents."""
+    order = topo_order(output)
+    tan: dict[Node, Any] = {}
+    for node in order:
+        if not node.args:
+            if node in tangents:
+                tan[node] = tangents[node]
+            continue
+        ts = [tan.get(a) for a in node.args]
+        if all(t is None for t in ts):
+            continue
+        op = node.op
+        M = MATH[node.kind]
+        x = tuple(a.value for a in node.args)
+        if op.jvp is not None:
+            tan[node] = op.jvp(M, x, node.value, ts, node.params)
+            continue
+        if op.partials is None:
+            raise ChainruleError(f"forward mode is not available for {op.name}")
+        total: Any = None
+        for i, t in enumerate(ts):
+            if t is None:
+                continue
+            term = op.partials[i](M, x, node.value, node.params) * t
+            if not op.elementwise and isinstance(term, np.ndarray) and np.ndim(node.value) == 0:
+                term = term.sum()
+            total = term if total is None else total + term
+        tan[node] = total
+    return tan.get(output, zero_like(output.value, output.kind))
+
+
+# ------------------------------------------------------------------ numeric check
+
+
+@dataclass
+class LeafCheck:
+    name: str
+    analytic: Any
+    numeric: Any
+    max_abs_error: float
+    max_rel_error: float
+    ok: bool
+
+
+def evaluate(order: Sequence[Node]) -> None:
+    """Recompute every value along a tape (leaves as they stand)."""
+    for node in order:
+        if node.args:
+            node.value, node.kind = compute(node.op, node.args, node.params)
+
+
+def gradcheck(
+    output: Node, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-8
+) -> list[LeafCheck]:
+    """Compare reverse-mode gradients with central differences for every input leaf."""
+    order = topo_order(output)
+    leaves = [n for n in order if not n.args and n.requires_grad]
+    saved = {n: (n.value, n.kind) for n in order}
+    backward(output, order=order)
+    results = []
+    try:
+        for leaf in leaves:
+            base = to_float(leaf.value)
+            analytic = to_float(leaf.grad)
+            if isinstance(base, np.ndarray):
+                numeric = np.zeros_like(base, dtype=np.float64)
+                for idx in np.ndindex(base.shape):
+                    numeric[idx] = _central(order, output, leaf, base, idx, eps)
+            else:
+                numeric = _central(order, output, leaf, base, None, eps)
+            leaf.value, leaf.kind = saved[leaf]
+            err = np.abs(np.asarray(analytic, dtype=float) - np.asarray(numeric, dtype=float))
+            scale = np.maximum(np.abs(np.asarray(numeric, dtype=float)), 1e-12)
+            ok = bool(np.all(err <= atol + rtol * np.abs(np.asarray(numeric, dtype=float))))
+            results.append(
+                LeafCheck(
+                    leaf.label(),
+                    analytic,
+                    numeric,
+                    float(np.max(err)),
+                    float(np.max(err / scale)),
+                    ok,
+                )
+            )
+    finally:
+        for n, (v, k) in saved.items():
+            n.value, n.kind = v, k
+        evaluate(order)
+    return results
+
+
+def _central(order: Sequence[Node], output: Node, leaf: Node, base: Any, idx: Any, eps: float):
+    def at(delta: float) -> float:
+        if idx is None:
+            leaf.value, leaf.kind = base + delta, FLOAT
+        else:
+            v = np.array(base, dtype=np.float64)
+            v[idx] += delta
+            leaf.value, leaf.kind = v, ARRAY
+        for n in order:
+            if not n.args and n is not leaf:
+                n.value, n.kind = to_float(n.value), (
+                    ARRAY if isinstance(n.value, np.ndarray) else FLOAT
+                )
+        evaluate(order)
+        return float(to_float(output.value))
+
+    return (at(eps) - at(-eps)) / (2 * eps)

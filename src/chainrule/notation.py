@@ -1,0 +1,311 @@
+"""How expressions, definitions and local partials are written for people, in text and LaTeX.
+
+The op table says how each op is written (style, symbol, precedence); this module walks an
+expression (iteratively) and puts the pieces together. The formulas of local partials come from
+the op table's own generic partials evaluated on placeholder nodes, so the formula shown is
+exactly the rule the engine uses."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .node import Node, apply
+from .numbers import decimal, fraction_text
+
+SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+ATOM = 100
+
+_GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
+    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi",
+    "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta",
+    "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}  # fmt: skip
+_SUBSCRIPT_DIGITS = {"₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "₅": "5", "₆": "6",
+                     "₇": "7", "₈": "8", "₉": "9"}  # fmt: skip
+_ACCENTS = {"\u0302": "hat", "\u0303": "tilde", "\u0304": "bar", "\u0307": "dot"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", '"': "''",
+}  # fmt: skip
+
+
+def latex_text(s: str) -> str:
+    """Escape any text for LaTeX (used inside \\text{...} and in text mode)."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in s)
+
+
+def latex_name(name: str) -> str:
+    """A variable name in LaTeX maths: ŷ → \\hat{y}, b₀ → b_{0}, w1 → w_{1}, σ → \\sigma.
+
+    Anything that is not a plain identifier is escaped and set as text, so a hostile name
+    such as ``\\input{/etc/passwd}`` is printed, never executed."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", name)
+    m = re.fullmatch(r"([^\W\d_]+?)(\d*)", decomposed.replace("_", ""))
+    base = decomposed
+    sub = ""
+    # Unicode subscripts (b₀) and trailing digits (w1) both become subscripts.
+    while base and base[-1] in _SUBSCRIPT_DIGITS:
+        sub = _SUBSCRIPT_DIGITS[base[-1]] + sub
+        base = base[:-1]
+    if not sub and m and m.group(2) and "_" not in name:
+        base, sub = m.group(1), m.group(2)
+    if "_" in name and re.fullmatch(r"[A-Za-z]+_[A-Za-z0-9]+", name):
+        base, sub = name.split("_", 1)
+    out = ""
+    i = 0
+    pieces = []
+    while i < len(base):
+        ch = base[i]
+        accent = None
+        if i + 1 < len(base) and base[i + 1] in _ACCENTS:
+            accent = _ACCENTS[base[i + 1]]
+            i += 1
+        if ch in _GREEK:
+            piece = "\\" + _GREEK[ch]
+        elif ch.isascii() and ch.isalpha():
+            piece = ch
+        elif ch.isascii() and ch.isdigit():
+            piece = ch
+        else:
+            piece = r"\text{" + latex_text(ch) + "}"
+        if accent:
+            piece = f"\\{accent}{{{piece}}}"
+        pieces.append(piece)
+        i += 1
+    out = "".join(pieces)
+    if len(pieces) > 1 and all(p.isascii() and p.isalpha() for p in pieces):
+        out = r"\mathit{" + out + "}"
+    if sub:
+        out += "_{" + (sub if sub.isalnum() and sub.isascii() else latex_text(sub)) + "}"
+    return out
+
+
+def number_text(v: Any, style: str = "text", digits: int = 6) -> str:
+    if isinstance(v, Fraction):
+        if style == "latex" and v.denominator != 1:
+            sign = "-" if v < 0 else ""
+            return f"{sign}\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
+        return fraction_text(v)
+    if isinstance(v, np.ndarray):
+        text = decimal(v, digits)
+        return text if style == "text" else text.replace("[", "\\left[").replace("]", "\\right]")
+    if isinstance(v, sympy.Basic):
+        return decimal(v, digits)
+    text = decimal(v, digits)
+    if style == "latex" and "e" in text:
+        mant, exp = text.split("e")
+        return f"{mant} \\times 10^{{{int(exp)}}}"
+    return text
+
+
+def _is_number_node(n: Node) -> bool:
+    return n.op.name == "const" and not n.name
+
+
+def _const_value(n: Node) -> Any:
+    return n.value
+
+
+def expression(root: Node, style: str = "text", *, expand_unnamed: bool = True,
+               stop: set[Node] | None = None, digits: int = 6) -> str:
+    """Write ``root`` as an expression. Named nodes (and nodes in ``stop``) are atoms; unnamed
+    intermediate nodes are written out, so a formula reads like maths."""
+    return _write(root, style, expand_unnamed, stop or set(), digits, top=True)[0]
+
+
+def _write(root: Node, style: str, expand: bool, stop: set[Node], digits: int,
+           top: bool = False) -> tuple[str, int]:
+    # Iterative post-order: each node's text is built from its inputs' texts.
+    done: dict[int, tuple[str, int]] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in done:
+            continue
+        atomic = (not node.args) or (node is not root and (node.name or node in stop or not expand))
+        if atomic:
+            done[id(node)] = (_atom(node, style, digits), ATOM)
+            continue
+        if node is not root and not node.name and _all_constant(node):
+            done[id(node)] = (number_text(node.value, style, digits), ATOM)
+            continue
+        if not ready:
+            stack.append((node, True))
+            for a in node.args:
+                if id(a) not in done:
+                    stack.append((a, False))
+            continue
+        parts = [done[id(a)] for a in node.args]
+        done[id(node)] = _combine(node, parts, style, digits)
+    return done[id(root)]
+
+
+def _all_constant(node: Node) -> bool:
+    """True when a subtree holds nothing but unnamed constants: it is written as its value."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if not n.args:
+            if not _is_number_node(n):
+                return False
+        else:
+            if n.name:
+                return False
+            stack.extend(n.args)
+    return True
+
+
+def _atom(node: Node, style: str, digits: int) -> str:
+    if node.name:
+        return latex_name(node.name) if style == "latex" else node.name
+    if node.op.name in ("const", "input"):
+        return number_text(node.value, style, digits)
+    return latex_name(node.label()) if style == "latex" else node.label()
+
+
+def _paren(text: str, style: str) -> str:
+    return f"\\left({text}\\right)" if style == "latex" else f"({text})"
+
+
+def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) -> tuple[str, int]:
+    op = node.op
+    nt = op.notation
+    prec = nt.precedence
+    name = op.name
+    if nt.style == "infix":
+        (lt, lp), (rt, rp) = parts
+        if lp < prec:
+            lt = _paren(lt, style)
+        if rp < prec or (rp == prec and name in ("sub", "div", "matmul")):
+            rt = _paren(rt, style) if not (style == "latex" and name == "div") else rt
+        if name == "mul":
+            a, b = node.args
+            if _is_number_node(b) and b.value == 1:
+                return parts[0]
+            if _is_number_node(a) and a.value == 1:
+                return parts[1]
+            if style == "latex":
+                joiner = " " if (rt.startswith("\\left(") or (_is_number_node(a) and not _is_number_node(b))) else " \\cdot "
+                return f"{lt}{joiner}{rt}", prec
+            if rt.startswith("(") or (_is_number_node(a) and not _is_number_node(b)):
+                return f"{lt}{rt}", prec
+            return f"{lt} · {rt}", prec
+        if name == "div" and style == "latex":
+            return f"\\frac{{{parts[0][0]}}}{{{parts[1][0]}}}", ATOM
+        if style == "latex":
+            return nt.latex.format(lt, rt), prec
+        return f"{lt}{nt.text}{rt}", prec
+    if nt.style == "prefix":
+        (t, p), = parts
+        if p < prec:
+            t = _paren(t, style)
+        return (f"-{t}" if style == "latex" else f"−{t}"), prec
+    if nt.style == "power":
+        (bt, bp), (et, _) = parts
+        base_node, exp_node = node.args
+        if bp < ATOM or (bp == ATOM and base_node.args and base_node.op.notation.style == "power"):
+            bt = _paren(bt, style)
+        if _all_constant(exp_node) and not isinstance(exp_node.value, np.ndarray):
+            e = exp_node.value
+            if e == 1:
+                return bt, bp
+            if float(e).is_integer() and style == "text":
+                return bt + str(int(e)).translate(SUPERSCRIPTS), prec
+        if style == "latex":
+            return f"{{{bt}}}^{{{et}}}", prec
+        if not et.replace(".", "").isalnum():
+            et = f"({et})"
+        return f"{bt}^{et}", prec
+    if nt.style == "postfix":
+        (t, p), = parts
+        if p < prec:
+            t = _paren(t, style)
+        return (nt.latex.format(t) if style == "latex" else t + nt.text), prec
+    if nt.style == "index":
+        (t, p), = parts
+        idx = (node.params or {}).get("index")
+        return (f"{t}_{{{idx}}}" if style == "latex" else f"{t}[{idx}]"), ATOM
+    # function style
+    inner = ", ".join(t for t, _ in parts)
+    if style == "latex":
+        if "{}" in nt.latex:
+            return nt.latex.format(inner), ATOM
+        if nt.latex == "\\sqrt":
+            return f"\\sqrt{{{inner}}}", ATOM
+        return f"{nt.latex}\\left({inner}\\right)", ATOM
+    if name == "abs":
+        return f"|{inner}|", ATOM
+    return f"{nt.text}({inner})", ATOM
+
+
+def definition(node: Node, style: str = "text", digits: int = 6) -> str:
+    """The right-hand side that defines a node: its op applied to its inputs (unnamed inputs
+    written out). Leaves give their value."""
+    if not node.args:
+        return "input" if node.op.name == "input" else "constant"
+    return _write(node, style, True, set(), digits, top=True)[0]
+
+
+from .ops import OPS  # noqa: E402
+
+_INPUT = OPS["input"]
+
+
+def partial_formula(node: Node, i: int, style: str = "text") -> str | None:
+    """The local partial ∂node/∂input_i as a formula in the inputs' names, e.g. σ(z)(1 − σ(z)).
+
+    Built by running the op table's own partial on placeholder nodes (NodeMath)."""
+    from .functions import NodeMath
+
+    op = node.op
+    if op.partials is None or i >= len(node.args):
+        return None
+    args = tuple(node.args)
+    out = apply(op, args, node.params)  # an unnamed twin, so that σ(z) is written out
+    try:
+        d = op.partials[i](NodeMath, args, out, node.params)
+    except Exception:  # noqa: BLE001 - a formula we cannot build is simply not shown
+        return None
+    if not isinstance(d, Node):
+        return number_text(d, style)
+    return _write(d, style, True, set(), 6, top=True)[0]
+
+
+def exact_form(node: Node, style: str = "text", digits: int = 6) -> str | None:
+    """The exact value of a node as people write it: 14/5, or σ(14/5) for an irrational result
+    (written through the node's own operation, never a swollen closed form)."""
+    v = node.value
+    if isinstance(v, Fraction):
+        return number_text(v, style)
+    if isinstance(v, np.ndarray) and v.dtype == object:
+        if all(isinstance(x, Fraction) for x in v.reshape(-1)):
+            inner = ", ".join(number_text(x, style) for x in v.reshape(-1))
+            return f"[{inner}]" if style == "text" else f"\\left[{inner}\\right]"
+        return None
+    if not isinstance(v, sympy.Basic) or not node.args:
+        return None
+    texts = []
+    for a in node.args:
+        av = a.value
+        if isinstance(av, Fraction):
+            texts.append(a)
+        else:
+            texts.append(None)
+    ph: list[Node] = []
+    for a, keep in zip(node.args, texts):
+        if keep is not None:
+            ph.append(Node(a.value, OPS["const"], (), a.kind, False))
+        else:
+            ph.append(a)  # irrational: by name, or written out when unnamed
+    shown = apply(node.op, tuple(ph), node.params)
+    return _write(shown, style, True, set(), digits, top=True)[0]

@@ -1,0 +1,264 @@
+"""Kinds of value a node can hold, conversions between them, and how a value is shown.
+
+A float program stays on plain Python floats (fast); exact programs keep rationals as
+``fractions.Fraction`` and move to sympy only when a result is irrational; arrays are numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .errors import ValueInputError
+
+FLOAT = 0
+EXACT = 1
+ARRAY = 2
+EXACT_ARRAY = 3
+KIND_NAMES = {FLOAT: "float", EXACT: "exact", ARRAY: "array", EXACT_ARRAY: "exact array"}
+
+
+def kind_of(value: Any) -> int:
+    """The kind of a raw value (float, exact scalar, array, exact array)."""
+    cls = value.__class__
+    if cls is float:
+        return FLOAT
+    if cls is Fraction or isinstance(value, sympy.Basic):
+        return EXACT
+    if cls is np.ndarray:
+        return EXACT_ARRAY if value.dtype == object else ARRAY
+    if cls is int or cls is bool:
+        return FLOAT
+    if isinstance(value, (np.floating, np.integer)):
+        return FLOAT
+    raise ValueInputError(f"cannot use a value of type {cls.__name__} here")
+
+
+def normalize(value: Any, exact: bool = False) -> Any:
+    """Bring a user value to the form a node stores: float, Fraction/sympy, or ndarray."""
+    if isinstance(value, str):
+        value = read_value(value)
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, (list, tuple)):
+        try:
+            obj = np.array(value, dtype=object)
+            flat = obj.reshape(-1).tolist()
+            if exact:
+                arr = np.empty(obj.shape, dtype=object)
+                arr.reshape(-1)[:] = [to_exact(v) for v in flat]
+                return arr
+            return np.array([float(v) for v in flat], dtype=np.float64).reshape(obj.shape)
+        except (TypeError, ValueError) as exc:
+            raise ValueInputError(f"cannot read {value!r} as an array of numbers") from exc
+    if isinstance(value, np.ndarray):
+        if exact and value.dtype != object:
+            arr = np.empty(value.shape, dtype=object)
+            arr.reshape(-1)[:] = [to_exact(v) for v in value.reshape(-1).tolist()]
+            return arr
+        if value.dtype.kind in "iub":
+            return value.astype(np.float64)
+        return value
+    if exact:
+        return to_exact(value)
+    if isinstance(value, Fraction):
+        return float(value)
+    if isinstance(value, sympy.Basic):
+        return float(value)
+    if isinstance(value, (int, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, float):
+        return value
+    raise ValueInputError(f"cannot use a value of type {type(value).__name__} as a number")
+
+
+def to_exact(value: Any) -> Any:
+    """An exact scalar: Fraction for rationals (floats are read by their shortest decimal form)."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, sympy.Basic):
+        return from_sympy(value)
+    if isinstance(value, (bool, int, np.integer)):
+        return Fraction(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise ValueInputError(f"{value} has no exact form")
+        return Fraction(repr(float(value)))
+    if isinstance(value, str):
+        return to_exact(read_value(value))
+    raise ValueInputError(f"cannot make {value!r} exact")
+
+
+def to_float(value: Any) -> Any:
+    """The float (or float array) nearest to a value of any kind."""
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return np.array([float(v) for v in value.reshape(-1)], dtype=np.float64).reshape(
+                value.shape
+            )
+        return value
+    return float(value)
+
+
+def to_sympy(value: Any) -> sympy.Expr:
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    if isinstance(value, sympy.Basic):
+        return value
+    if isinstance(value, float):
+        return sympy.Float(value)
+    return sympy.sympify(int(value))
+
+
+def from_sympy(expr: Any) -> Any:
+    """Back to Fraction when sympy found a rational; otherwise keep the sympy expression."""
+    if isinstance(expr, sympy.Rational):
+        return Fraction(int(expr.p), int(expr.q))
+    if isinstance(expr, sympy.Basic) and expr.is_number:
+        return expr
+    return expr
+
+
+def exact_unary(fn: Callable[[sympy.Expr], sympy.Expr]) -> Callable[[Any], Any]:
+    """Lift a sympy function to exact scalars, returning Fraction where the result is rational."""
+
+    def lifted(x: Any) -> Any:
+        return from_sympy(fn(to_sympy(x)))
+
+    return lifted
+
+
+def convert(value: Any, kind: int) -> Any:
+    """Convert a value to the representation used by ``kind`` (for mixed-kind operations)."""
+    k = kind_of(value)
+    if k == kind:
+        return value
+    if kind == FLOAT:
+        return to_float(value)
+    if kind == ARRAY:
+        return to_float(value) if k in (EXACT, EXACT_ARRAY) else value
+    if kind == EXACT_ARRAY:
+        return value  # exact scalars broadcast against object arrays as they are
+    if kind == EXACT:
+        return value
+    return value
+
+
+def combine_kinds(kinds: list[int]) -> int:
+    """The kind of an operation's result from the kinds of its inputs."""
+    has_array = ARRAY in kinds or EXACT_ARRAY in kinds
+    all_exact = all(k in (EXACT, EXACT_ARRAY) for k in kinds)
+    if has_array:
+        return EXACT_ARRAY if all_exact else ARRAY
+    return EXACT if all_exact else FLOAT
+
+
+def read_value(text: str) -> Any:
+    """Read a number as people write it: 3, -0.25, 4/5, 1e-3, [1, 1], [[1, 2], [3, 4]].
+
+    Numbers come back exact (Fraction) so that the caller can choose float or exact."""
+    s = text.strip()
+    if not s:
+        raise ValueInputError("empty value")
+    if s.startswith("["):
+        if not s.endswith("]"):
+            raise ValueInputError(f"cannot read {text!r}: a vector must end with ']'")
+        return _read_nested(s)
+    return _read_scalar(s, text)
+
+
+def _read_scalar(s: str, original: str) -> Fraction:
+    try:
+        if "/" in s:
+            num, den = s.split("/", 1)
+            value = Fraction(num.strip()) / Fraction(den.strip())
+        else:
+            value = Fraction(s)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise ValueInputError(
+            f"cannot read {original!r} as a number (use 3, -0.25, 4/5, 1e-3 or [1, 1])"
+        ) from exc
+    return value
+
+
+def _read_nested(s: str) -> list[Any]:
+    """Read [..] lists of numbers without eval: a small bracket scanner."""
+    stack: list[list[Any]] = []
+    token = ""
+    result: list[Any] | None = None
+    for ch in s:
+        if ch == "[":
+            stack.append([])
+        elif ch in ",]":
+            if token.strip():
+                if not stack:
+                    raise ValueInputError(f"cannot read {s!r}: unbalanced brackets")
+                stack[-1].append(_read_scalar(token.strip(), s))
+            token = ""
+            if ch == "]":
+                if not stack:
+                    raise ValueInputError(f"cannot read {s!r}: unbalanced brackets")
+                done = stack.pop()
+                if stack:
+                    stack[-1].append(done)
+                else:
+                    result = done
+        elif result is not None and not ch.isspace():
+            raise ValueInputError(f"cannot read {s!r}: text after the closing bracket")
+        else:
+            token += ch
+    if stack or result is None:
+        raise ValueInputError(f"cannot read {s!r}: unbalanced brackets")
+    return result
+
+
+# ---------------------------------------------------------------- display
+
+
+def decimal(value: Any, digits: int = 6) -> str:
+    """A value as a decimal with ``digits`` significant digits (arrays as nested lists)."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return decimal(value.item(), digits)
+        return "[" + ", ".join(decimal(v, digits) for v in value) + "]"
+    if isinstance(value, sympy.Basic):
+        value = float(sympy.N(value, digits + 10))
+    elif isinstance(value, Fraction):
+        value = float(value)
+    return format_float(float(value), digits)
+
+
+def format_float(x: float, digits: int = 6) -> str:
+    if x != x:
+        return "nan"
+    if x in (math.inf, -math.inf):
+        return "inf" if x > 0 else "-inf"
+    if x == 0:
+        return "0"
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    text = f"{x:.{digits}g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        return f"{mant}e{int(exp)}"
+    return text
+
+
+def is_rational(value: Any) -> bool:
+    return isinstance(value, Fraction)
+
+
+def fraction_text(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly plain value: float, or nested lists of floats."""
+    if isinstance(value, np.ndarray):
+        return to_float(value).tolist()
+    return float(value)
