@@ -95,7 +95,9 @@ class Graph:
                 node = names.get(name)
                 if node is None:
                     known = ", ".join(n.name for n in self.inputs if n.name) or "none"
-                    raise ValueInputError(f"--at {name}: no input is named {name!r} (inputs: {known})")
+                    raise ValueInputError(
+                        f"--at {name}: no input is named {name!r} (inputs: {known})"
+                    )
                 if node.args:
                     raise ValueInputError(
                         f"--at {name}: {name!r} is computed by the program, not an input"
@@ -239,7 +241,9 @@ def decode_value(v: Any) -> Any:
         if "array" in v:
             return np.asarray(v["array"], dtype=v.get("dtype", "float64"))
         if "exact_array" in v:
-            flat = [Fraction(x) if isinstance(x, str) else float(x["decimal"]) for x in v["exact_array"]]
+            flat = [
+                Fraction(x) if isinstance(x, str) else float(x["decimal"]) for x in v["exact_array"]
+            ]
             arr = np.empty(len(flat), dtype=object)
             arr[:] = flat
             return arr.reshape(v["shape"])

@@ -8,6 +8,7 @@ exactly the rule the engine uses."""
 from __future__ import annotations
 
 import re
+import weakref
 from fractions import Fraction
 from typing import Any
 
@@ -16,9 +17,11 @@ import sympy
 
 from .node import Node, apply
 from .numbers import decimal, fraction_text
+from .ops import OPS
 
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 ATOM = 100
+_INPUT = OPS["input"]
 
 _GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
@@ -116,17 +119,30 @@ def _const_value(n: Node) -> Any:
     return n.value
 
 
-def expression(root: Node, style: str = "text", *, expand_unnamed: bool = True,
-               stop: set[Node] | None = None, digits: int = 6) -> str:
+def expression(
+    root: Node,
+    style: str = "text",
+    *,
+    expand_unnamed: bool = True,
+    stop: set[Node] | None = None,
+    digits: int = 6,
+) -> str:
     """Write ``root`` as an expression. Named nodes (and nodes in ``stop``) are atoms; unnamed
     intermediate nodes are written out, so a formula reads like maths."""
     return _write(root, style, expand_unnamed, stop or set(), digits, top=True)[0]
 
 
-def _write(root: Node, style: str, expand: bool, stop: set[Node], digits: int,
-           top: bool = False) -> tuple[str, int]:
+def _write(
+    root: Node,
+    style: str,
+    expand: bool,
+    stop: set[Node],
+    digits: int,
+    top: bool = False,
+    given: dict[int, tuple[str, int]] | None = None,
+) -> tuple[str, int]:
     # Iterative post-order: each node's text is built from its inputs' texts.
-    done: dict[int, tuple[str, int]] = {}
+    done: dict[int, tuple[str, int]] = dict(given or {})
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, ready = stack.pop()
@@ -195,7 +211,11 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
             if _is_number_node(a) and a.value == 1:
                 return parts[1]
             if style == "latex":
-                joiner = " " if (rt.startswith("\\left(") or (_is_number_node(a) and not _is_number_node(b))) else " \\cdot "
+                joiner = (
+                    " "
+                    if (rt.startswith("\\left(") or (_is_number_node(a) and not _is_number_node(b)))
+                    else " \\cdot "
+                )
                 return f"{lt}{joiner}{rt}", prec
             if rt.startswith("(") or (_is_number_node(a) and not _is_number_node(b)):
                 return f"{lt}{rt}", prec
@@ -206,7 +226,7 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
             return nt.latex.format(lt, rt), prec
         return f"{lt}{nt.text}{rt}", prec
     if nt.style == "prefix":
-        (t, p), = parts
+        ((t, p),) = parts
         if p < prec:
             t = _paren(t, style)
         return (f"-{t}" if style == "latex" else f"−{t}"), prec
@@ -227,12 +247,12 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
             et = f"({et})"
         return f"{bt}^{et}", prec
     if nt.style == "postfix":
-        (t, p), = parts
+        ((t, p),) = parts
         if p < prec:
             t = _paren(t, style)
         return (nt.latex.format(t) if style == "latex" else t + nt.text), prec
     if nt.style == "index":
-        (t, p), = parts
+        ((t, p),) = parts
         idx = (node.params or {}).get("index")
         return (f"{t}_{{{idx}}}" if style == "latex" else f"{t}[{idx}]"), ATOM
     # function style
@@ -256,11 +276,6 @@ def definition(node: Node, style: str = "text", digits: int = 6) -> str:
     return _write(node, style, True, set(), digits, top=True)[0]
 
 
-from .ops import OPS  # noqa: E402
-
-_INPUT = OPS["input"]
-
-
 def partial_formula(node: Node, i: int, style: str = "text") -> str | None:
     """The local partial ∂node/∂input_i as a formula in the inputs' names, e.g. σ(z)(1 − σ(z)).
 
@@ -281,31 +296,61 @@ def partial_formula(node: Node, i: int, style: str = "text") -> str | None:
     return _write(d, style, True, set(), 6, top=True)[0]
 
 
+_EXACT_CACHE: weakref.WeakKeyDictionary[Node, tuple[Any, tuple[str, int] | None]] = (
+    weakref.WeakKeyDictionary()
+)
+EXACT_FORM_MAX = 48
+
+
 def exact_form(node: Node, style: str = "text", digits: int = 6) -> str | None:
-    """The exact value of a node as people write it: 14/5, or σ(14/5) for an irrational result
-    (written through the node's own operation, never a swollen closed form)."""
+    """The exact value of a node as people write it: 14/5, or σ(14/5) for an irrational result,
+    written through the node's own operation with its inputs' exact forms substituted
+    ((σ(14/5) − 1)²) while that stays short; longer inputs are referred to by name, so closed
+    forms never swell. None when the value is not exact."""
+    if style != "text":
+        one = _exact_form_one(node, style, digits, {})
+        return None if one is None else one[0]
+    cached = _EXACT_CACHE.get(node)
+    if cached is not None and cached[0] is node.value:
+        return None if cached[1] is None else cached[1][0]
+    # Fill the cache for the irrational ancestors first, inputs before users (no recursion).
+    from .autodiff import topo_order
+
+    forms: dict[Node, tuple[str, int] | None] = {}
+    for n in topo_order(node):
+        c = _EXACT_CACHE.get(n)
+        if c is not None and c[0] is n.value:
+            forms[n] = c[1]
+            continue
+        forms[n] = _exact_form_one(n, style, digits, forms)
+        _EXACT_CACHE[n] = (n.value, forms[n])
+    result = forms[node]
+    return None if result is None else result[0]
+
+
+def _exact_form_one(
+    node: Node, style: str, digits: int, forms: dict[Node, tuple[str, int] | None]
+) -> tuple[str, int] | None:
     v = node.value
     if isinstance(v, Fraction):
-        return number_text(v, style)
+        return number_text(v, style), (ATOM if v >= 0 and v.denominator == 1 else 70)
     if isinstance(v, np.ndarray) and v.dtype == object:
         if all(isinstance(x, Fraction) for x in v.reshape(-1)):
             inner = ", ".join(number_text(x, style) for x in v.reshape(-1))
-            return f"[{inner}]" if style == "text" else f"\\left[{inner}\\right]"
+            return (f"[{inner}]" if style == "text" else f"\\left[{inner}\\right]"), ATOM
         return None
     if not isinstance(v, sympy.Basic) or not node.args:
         return None
-    texts = []
+    stand_ins: list[Node] = []
+    given: dict[int, tuple[str, int]] = {}
     for a in node.args:
-        av = a.value
-        if isinstance(av, Fraction):
-            texts.append(a)
-        else:
-            texts.append(None)
-    ph: list[Node] = []
-    for a, keep in zip(node.args, texts):
-        if keep is not None:
-            ph.append(Node(a.value, OPS["const"], (), a.kind, False))
-        else:
-            ph.append(a)  # irrational: by name, or written out when unnamed
-    shown = apply(node.op, tuple(ph), node.params)
-    return _write(shown, style, True, set(), digits, top=True)[0]
+        if isinstance(a.value, Fraction):
+            stand_ins.append(Node(a.value, OPS["const"], (), a.kind, False))
+            continue
+        form = forms.get(a)
+        s = Node(a.value, _INPUT, (), a.kind, True, None, a.label())
+        if form is not None and len(form[0]) <= EXACT_FORM_MAX:
+            given[id(s)] = form
+        stand_ins.append(s)
+    shown = apply(node.op, tuple(stand_ins), node.params)
+    return _write(shown, style, True, set(), digits, top=True, given=given)

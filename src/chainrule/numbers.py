@@ -254,7 +254,9 @@ def is_rational(value: Any) -> bool:
 
 
 def fraction_text(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return (
+        str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    )
 
 
 def plain(value: Any) -> Any:

@@ -296,7 +296,12 @@ class SymMath(FloatMath):
         return sympy.Heaviside(a - b, 1)
 
 
-MATH: dict[int, Any] = {FLOAT: FloatMath, ARRAY: ArrayMath, EXACT: ExactMath, EXACT_ARRAY: ExactArrayMath}
+MATH: dict[int, Any] = {
+    FLOAT: FloatMath,
+    ARRAY: ArrayMath,
+    EXACT: ExactMath,
+    EXACT_ARRAY: ExactArrayMath,
+}
 
 # ------------------------------------------------------------------ helpers for the table
 
@@ -427,12 +432,8 @@ register(
 
 # ------------------------------------------------------------------ elementwise functions
 
-register(
-    Op("exp", 1, _unary("exp"), fn("exp", "\\exp"), partials=(lambda M, x, y, p: y,))
-)
-register(
-    Op("log", 1, _unary("log"), fn("log", "\\log"), partials=(lambda M, x, y, p: 1 / x[0],))
-)
+register(Op("exp", 1, _unary("exp"), fn("exp", "\\exp"), partials=(lambda M, x, y, p: y,)))
+register(Op("log", 1, _unary("log"), fn("log", "\\log"), partials=(lambda M, x, y, p: 1 / x[0],)))
 register(
     Op(
         "sqrt",
@@ -707,8 +708,10 @@ register(
         {k: _matmul for k in (ARRAY, EXACT_ARRAY, FLOAT, EXACT)},
         infix(" @ ", "{} {}", 70),
         vjps=(_matmul_vjp_a, _matmul_vjp_b),
-        jvp=lambda M, x, y, t, p: (0 if t[0] is None else _matmul(t[0], x[1]))
-        + (0 if t[1] is None else _matmul(x[0], t[1])),
+        jvp=lambda M, x, y, t, p: (
+            (0 if t[0] is None else _matmul(t[0], x[1]))
+            + (0 if t[1] is None else _matmul(x[0], t[1]))
+        ),
         elementwise=False,
         doc="matrix product (a vector @ a vector is their inner product)",
     )
@@ -749,8 +752,10 @@ def _index(a: Any, index: Any = 0) -> Any:
 
 def _index_vjp(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
     a = x[0]
-    out = np.zeros_like(a) if not isinstance(a, np.ndarray) or a.dtype != object else (
-        M.ones_like(a) * 0
+    out = (
+        np.zeros_like(a)
+        if not isinstance(a, np.ndarray) or a.dtype != object
+        else (M.ones_like(a) * 0)
     )
     if isinstance(a, np.ndarray) and a.dtype != object:
         np.add.at(out, p["index"], g)
@@ -790,13 +795,17 @@ def _bce_float(p: Any, t: Any) -> Any:
             v = -(t * np.log(pa + eps) + (1 - t) * np.log(1 - pa + eps))
         return float(np.mean(v))
     if not 0 < p < 1:
-        raise DomainError(f"binary cross-entropy needs a prediction strictly between 0 and 1, got {p}")
+        raise DomainError(
+            f"binary cross-entropy needs a prediction strictly between 0 and 1, got {p}"
+        )
     return -(t * math.log(p) + (1 - t) * math.log(1 - p))
 
 
 def _bce_exact(p: Any, t: Any) -> Any:
     if isinstance(p, Fraction) and not 0 < p < 1:
-        raise DomainError(f"binary cross-entropy needs a prediction strictly between 0 and 1, got {p}")
+        raise DomainError(
+            f"binary cross-entropy needs a prediction strictly between 0 and 1, got {p}"
+        )
     ps, ts = to_sympy(p), to_sympy(t)
     return _check_exact(-(ts * sympy.log(ps) + (1 - ts) * sympy.log(1 - ps)), "bce")
 

@@ -1,0 +1,79 @@
+"""What several subcommands share: reading a program, ``--at`` values, and output choices."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import ChainruleError, ValueInputError
+from ..graph import Graph
+from ..numbers import read_value
+
+
+def add_program_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "program", metavar="PROGRAM", help="a program file, or - for standard input"
+    )
+    parser.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set an input (3, -0.25, 4/5, [1,1]); overrides the program's assignment",
+    )
+    parser.add_argument(
+        "--output", metavar="NAME", help="the output node (default: the last assigned)"
+    )
+    parser.add_argument("--exact", action="store_true", help="exact arithmetic: 4/5 stays 4/5")
+
+
+def parse_at(items: list[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueInputError(f"--at {item!r}: expected NAME=VALUE, such as --at x=4/5")
+        name, text = item.split("=", 1)
+        name = name.strip()
+        if not name:
+            raise ValueInputError(f"--at {item!r}: the name is missing")
+        try:
+            values[name] = read_value(text)
+        except ValueInputError as exc:
+            raise ValueInputError(f"--at {name}: {exc.message}") from None
+    return values
+
+
+def read_program_text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    p = Path(path)
+    if not p.exists():
+        raise ChainruleError(f"{path}: no such file")
+    if p.is_dir():
+        raise ChainruleError(f"{path}: is a directory, not a program")
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ChainruleError(f"{path}: not UTF-8 text ({exc.reason})") from None
+
+
+def load_graph(args: argparse.Namespace) -> Graph:
+    """Parse the PROGRAM argument with --at, --output and --exact applied."""
+    from ..language import parse
+
+    text = read_program_text(args.program)
+    return parse(
+        text,
+        exact=bool(getattr(args, "exact", False)),
+        at=parse_at(getattr(args, "at", []) or []),
+        output=getattr(args, "output", None),
+        filename=None if args.program == "-" else args.program,
+    )
+
+
+def exercise_text() -> str:
+    """The reference exercise's program, shipped with the package."""
+    return resources.files("chainrule").joinpath("data/exercise.cr").read_text(encoding="utf-8")

@@ -1,0 +1,143 @@
+"""``chainrule eval``: values and gradients of a program, as a table or as one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..autodiff import derivatives
+from ..errors import ChainruleError
+from ..graph import Graph
+from ..node import Node
+from ..notation import SUPERSCRIPTS, definition, exact_form
+from ..numbers import decimal, fraction_text, plain
+from .common import add_program_args, load_graph
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="values and gradients of a program",
+        description="Run the forward and backward pass of a program and report every named node.",
+    )
+    add_program_args(p)
+    p.add_argument("--wrt", metavar="NAME", help="with --order: derivatives with respect to NAME")
+    p.add_argument("--order", type=int, default=None, metavar="K", help="derivatives of order 1..K")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.add_argument("--digits", type=int, default=6, help="significant digits shown (default 6)")
+    p.set_defaults(func=run)
+
+
+def named_nodes(graph: Graph) -> dict[str, Node]:
+    """Every name the program gave, in program order (aliases included)."""
+    names = dict(graph.names)
+    names.update(getattr(graph, "aliases", {}))
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    if (args.wrt is None) != (args.order is None):
+        raise ChainruleError("--wrt and --order go together, as in --wrt x --order 2")
+    if args.order is not None and args.order < 1:
+        raise ChainruleError("--order must be 1 or more")
+    if args.digits < 1 or args.digits > 17:
+        raise ChainruleError("--digits must be between 1 and 17")
+    graph = load_graph(args)
+    graph.backward()
+    names = named_nodes(graph)
+    out_name = graph.output.name or "output"
+    ders: dict[str, dict[str, Any]] | None = None
+    if args.wrt is not None:
+        if args.wrt not in names:
+            raise ChainruleError(f"--wrt {args.wrt}: no such name (names: {', '.join(names)})")
+        wrt = names[args.wrt]
+        if args.order > 1 and (graph.output.shape != () or wrt.shape != ()):
+            raise ChainruleError(
+                "derivatives of order 2 or more need a scalar output and a scalar --wrt"
+            )
+        values = derivatives(graph.output, wrt, args.order)
+        ders = {args.wrt: {str(k + 1): v for k, v in enumerate(values)}}
+        graph.backward()  # building derivative graphs leaves the first-order numbers in place
+    if args.json:
+        print(json.dumps(to_json(graph, names, out_name, ders, args.exact), ensure_ascii=False))
+    else:
+        print_table(graph, digits=args.digits, names=names)
+        if ders:
+            for wrt_name, by_order in ders.items():
+                for k, v in by_order.items():
+                    sup = "" if k == "1" else k.translate(SUPERSCRIPTS)
+                    print(f"d{sup}{out_name}/d{wrt_name}{sup} = {decimal(v, args.digits)}")
+    return 0
+
+
+def to_json(
+    graph: Graph,
+    names: dict[str, Node],
+    out_name: str,
+    ders: dict[str, dict[str, Any]] | None,
+    exact: bool,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "output": out_name,
+        "values": {k: plain(n.value) for k, n in names.items()},
+        "gradients": {k: None if n.grad is None else plain(n.grad) for k, n in names.items()},
+    }
+    if ders is not None:
+        result["derivatives"] = {w: {k: plain(v) for k, v in by.items()} for w, by in ders.items()}
+    if exact:
+        result["exact"] = {k: exact_form(n) or decimal(n.value, 17) for k, n in names.items()}
+        result["exact_gradients"] = {
+            k: _exact_text(n.grad) for k, n in names.items() if _exact_text(n.grad) is not None
+        }
+    return result
+
+
+def _exact_text(v: Any) -> str | None:
+    from fractions import Fraction
+
+    import numpy as np
+
+    if isinstance(v, Fraction):
+        return fraction_text(v)
+    if (
+        isinstance(v, np.ndarray)
+        and v.dtype == object
+        and all(isinstance(x, Fraction) for x in v.reshape(-1))
+    ):
+        return "[" + ", ".join(fraction_text(x) for x in v.reshape(-1)) + "]"
+    return None
+
+
+def print_table(graph: Graph, digits: int = 6, names: dict[str, Node] | None = None) -> None:
+    """Every node: its name, its definition, its value and ∂output/∂node."""
+    from rich.console import Console
+    from rich.table import Table
+
+    out = graph.output
+    out_label = out.name or "output"
+    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    table = Table(title=f"forward and backward pass of {out_label}", title_justify="left")
+    table.add_column("node", style="bold")
+    table.add_column("operation")
+    table.add_column("value", justify="right")
+    table.add_column(f"∂{out_label}/∂node", justify="right")
+    for n in graph.nodes:
+        if n.op.name == "const" and not n.name:
+            continue
+        value = decimal(n.value, digits)
+        ex = exact_form(n) if n.exact else None
+        if ex is not None and ex != value:
+            value = f"{ex} ≈ {value}" if not _is_rational_text(ex) else ex
+        grad = "—" if n.grad is None else decimal(n.grad, digits)
+        if n.exact and n.grad is not None:
+            g = _exact_text(n.grad)
+            if g is not None:
+                grad = g
+        table.add_row(n.label(), definition(n, digits=digits), value, grad)
+    console.print(table)
+
+
+def _is_rational_text(s: str) -> bool:
+    return all(ch.isdigit() or ch in "/-[], " for ch in s)

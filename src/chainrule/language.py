@@ -1,0 +1,615 @@
+"""Program text → Graph, through Python's ``ast`` with a whitelist.
+
+A program is a straight line of assignments (``name = expr``), one per line or separated by ``;``.
+Nothing the user wrote is ever evaluated by Python: the syntax tree is walked and each allowed
+construct is mapped to the op table. Literals are read from their source text, so ``0.1`` is 1/10
+in exact mode and ``4/5`` is a rational."""
+
+from __future__ import annotations
+
+import ast
+import math
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .errors import (
+    ChainruleError,
+    DomainError,
+    NameNotDefined,
+    ProgramSyntaxError,
+    ShapeError,
+    ValueInputError,
+)
+from .graph import Graph
+from .node import Node, apply, const, var
+from .numbers import normalize
+from .ops import OPS, Op, lookup
+
+# Function names a program may call, and the op each stands for.
+FUNCTIONS: dict[str, str] = {
+    "exp": "exp",
+    "log": "log",
+    "ln": "log",
+    "sqrt": "sqrt",
+    "sin": "sin",
+    "cos": "cos",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "σ": "sigmoid",
+    "relu": "relu",
+    "abs": "abs",
+    "softplus": "softplus",
+    "max": "maximum",
+    "maximum": "maximum",
+    "min": "minimum",
+    "minimum": "minimum",
+    "pow": "pow",
+    "power": "pow",
+    "sum": "sum",
+    "mean": "mean",
+    "dot": "dot",
+    "mse": "mse",
+    "MSE": "mse",
+    "bce": "bce",
+    "BCE": "bce",
+    "transpose": "transpose",
+}
+CONSTANTS = {"e": "E", "pi": "pi", "π": "pi"}
+_MAX_EXPONENT = 4096
+_BINOPS: dict[type, str] = {
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.Div: "div",
+    ast.Pow: "pow",
+    ast.MatMult: "matmul",
+}
+_DESCRIBE = {
+    ast.IfExp: "a conditional expression",
+    ast.Lambda: "a lambda",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "and/or",
+    ast.Dict: "a dictionary",
+    ast.Set: "a set",
+    ast.ListComp: "a list comprehension",
+    ast.GeneratorExp: "a generator",
+    ast.Tuple: "a tuple",
+    ast.JoinedStr: "a string",
+    ast.Starred: "a starred expression",
+    ast.Await: "await",
+    ast.NamedExpr: "':='",
+}
+ALLOWED = (
+    "numbers, names, + − * / ** ^ @, unary minus, [vector] literals, .T, x[i], and calls to "
+    + ", ".join(sorted(set(FUNCTIONS)))
+)
+
+
+_NAME_EXTRA = set("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₔₕₖₗₘₙₚₛₜ′″ʹ")
+
+
+def _name_char(ch: str) -> bool:
+    return (
+        ch.isalnum() or ch == "_" or ch in _NAME_EXTRA or unicodedata.category(ch) in ("Mn", "Lm")
+    )
+
+
+@dataclass
+class _Source:
+    """The program's lines, their rewritten form for Python's parser, and how to map a
+    position in the rewritten text back to what the user typed."""
+
+    lines: list[str]
+    rewritten_lines: list[str] = field(default_factory=list)
+    origin: list[list[int]] = field(default_factory=list)  # per line: rewritten char → user char
+    placeholders: dict[str, str] = field(default_factory=dict)  # stand-in name → user's name
+
+    def column(self, line: int, byte_col: int) -> int:
+        """1-based character column in the user's text, from ast's UTF-8 byte offset."""
+        if not 1 <= line <= len(self.lines):
+            return byte_col + 1
+        chars = len(self.rewritten(line).encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+        return self.char_column(line, chars + 1)
+
+    def char_column(self, line: int, rewritten_col: int) -> int:
+        """1-based user column from a 1-based column in the rewritten line."""
+        if not 1 <= line <= len(self.lines):
+            return rewritten_col
+        origin = self.origin[line - 1]
+        i = rewritten_col - 1
+        if i < len(origin):
+            return origin[i] + 1
+        return len(self.lines[line - 1]) + 1 + (i - len(origin))
+
+    def rewritten(self, line: int) -> str:
+        return self.rewritten_lines[line - 1]
+
+    def text(self, line: int) -> str | None:
+        return self.lines[line - 1] if 1 <= line <= len(self.lines) else None
+
+
+def _prepare(text: str) -> tuple[str, _Source]:
+    """Rewrite what Python's parser does not take: ``^`` becomes ``**`` and names such as
+    ``b₀`` or ``x′`` become stand-ins (mapped back to the user's spelling afterwards)."""
+    src = _Source(text.splitlines())
+    by_name: dict[str, str] = {}
+    for line in src.lines:
+        out: list[str] = []
+        origin: list[int] = []
+        i = 0
+        n = len(line)
+        while i < n:
+            ch = line[i]
+            if ch == "#":
+                out.append(line[i:])
+                origin.extend(range(i, n))
+                break
+            if ch == "^":
+                out.append("**")
+                origin.extend((i, i))
+                i += 1
+                continue
+            if _name_char(ch) and not ch.isdigit() and not (ch == "_" and False):
+                j = i
+                while j < n and _name_char(line[j]):
+                    j += 1
+                word = line[i:j]
+                if word.isidentifier() and unicodedata.normalize("NFKC", word) == word:
+                    out.append(word)
+                else:
+                    stand_in = by_name.setdefault(word, f"__cr{len(by_name)}__")
+                    src.placeholders[stand_in] = word
+                    out.append(stand_in)
+                    origin.extend([i] * len(stand_in))
+                    i = j
+                    continue
+                origin.extend(range(i, j))
+                i = j
+                continue
+            if ch.isdigit() or ch == ".":
+                j = i
+                while j < n and (line[j].isalnum() or line[j] in "._"):
+                    if line[j] in "eE" and j + 1 < n and line[j + 1] in "+-":
+                        j += 1
+                    j += 1
+                out.append(line[i:j])
+                origin.extend(range(i, j))
+                i = j
+                continue
+            out.append(ch)
+            origin.append(i)
+            i += 1
+        src.rewritten_lines.append("".join(out))
+        src.origin.append(origin)
+    return "\n".join(src.rewritten_lines), src
+
+
+def parse(
+    text: str,
+    *,
+    exact: bool = False,
+    at: Mapping[str, Any] | None = None,
+    output: str | None = None,
+    filename: str | None = None,
+) -> Graph:
+    """Build the graph of a program. ``at`` overrides (or supplies) input values by name;
+    ``output`` chooses the output (default: the last assigned name)."""
+    if "\x00" in text:
+        raise ProgramSyntaxError("the program contains a NUL character")
+    rewritten, src = _prepare(text)
+    try:
+        tree = ast.parse(rewritten, filename=filename or "<program>", mode="exec")
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        col = src.char_column(line, exc.offset or 1)
+        message = exc.msg or "invalid syntax"
+        for stand_in, word in src.placeholders.items():
+            message = message.replace(stand_in, word)
+        raise ProgramSyntaxError(
+            f"{message}", line=line, column=max(col, 1), source=src.text(line)
+        ) from None
+    builder = _Builder(src, exact=exact, at=dict(at or {}))
+    return builder.build(tree, output)
+
+
+class _Builder:
+    def __init__(self, src: _Source, *, exact: bool, at: dict[str, Any]) -> None:
+        self.src = src
+        self.exact = exact
+        self.at = at
+        self.env: dict[str, Node] = {}
+        self.spelling: dict[str, str] = {}  # Python's NFKC key → the user's own spelling
+        self.assigned_order: list[str] = []
+        self.source: dict[Node, tuple[int, int]] = {}
+        self.used_at: set[str] = set()
+
+    # -------------------------------------------------------------- errors
+    def error(self, cls: type[ChainruleError], message: str, node: ast.AST) -> ChainruleError:
+        line = getattr(node, "lineno", 1)
+        col = self.src.column(line, getattr(node, "col_offset", 0))
+        return cls(message, line=line, column=col, source=self.src.text(line))
+
+    def spelled(self, node: ast.AST) -> str:
+        """The identifier exactly as the user wrote it (Python normalizes b₀ to b0)."""
+        line = getattr(node, "lineno", 1)
+        raw = self.src.rewritten(line).encode("utf-8")
+        start = getattr(node, "col_offset", 0)
+        end = getattr(node, "end_col_offset", None)
+        text = raw[start:end].decode("utf-8", errors="replace") if end is not None else ""
+        text = text or str(getattr(node, "id", ""))
+        return self.src.placeholders.get(text, text)
+
+    def _user_name(self, key: str, node: ast.AST) -> str:
+        return self.spelling.setdefault(key, self.spelled(node))
+
+    # -------------------------------------------------------------- statements
+    def build(self, tree: ast.Module, output: str | None) -> Graph:
+        if not tree.body:
+            raise ProgramSyntaxError("the program is empty: write assignments such as  z = x * y")
+        for stmt in tree.body:
+            self.statement(stmt)
+        unused = [name for name in self.at if name not in self.used_at]
+        if unused:
+            known = ", ".join(self._inputs()) or "none"
+            raise ValueInputError(
+                f"--at {unused[0]}: the program has no input named {unused[0]!r} (inputs: {known})"
+            )
+        if output is not None:
+            key = _key(output)
+            if key not in self.env:
+                known = ", ".join(self.spelling.get(k, k) for k in self.assigned_order)
+                raise NameNotDefined(f"--output {output}: no such name (names: {known})")
+        else:
+            key = self.assigned_order[-1]
+        out = self.env[key]
+        others = [self.env[k] for k in self.assigned_order if self.env[k] is not out]
+        graph = Graph([out, *others], source=self.source, text="\n".join(self.src.lines))
+        graph.aliases = {  # type: ignore[attr-defined]
+            self.spelling.get(k, k): self.env[k]
+            for k in self.assigned_order
+            if self.env[k].name != self.spelling.get(k, k)
+        }
+        return graph
+
+    def _inputs(self) -> list[str]:
+        return [
+            self.spelling.get(k, k) for k in self.assigned_order if self.env[k].op.name == "input"
+        ]
+
+    def statement(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.Assign):
+            if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+                raise self.error(
+                    ProgramSyntaxError,
+                    "assign to one name at a time, as in  z = x * y",
+                    stmt.targets[0] if stmt.targets else stmt,
+                )
+            target = stmt.targets[0]
+            assert isinstance(target, ast.Name)
+            key = target.id
+            name = self.spelled(target)
+            self.spelling.setdefault(key, name)
+            name = self.spelling[key]
+            node = self.assignment(name, stmt.value)
+            self.env[key] = node
+            if key in self.assigned_order:
+                self.assigned_order.remove(key)
+            self.assigned_order.append(key)
+            return
+        if isinstance(stmt, ast.AugAssign):
+            raise self.error(
+                ProgramSyntaxError, "write  x = x + 1  instead of  x += 1  (each name once)", stmt
+            )
+        if isinstance(stmt, ast.Expr):
+            raise self.error(
+                ProgramSyntaxError,
+                "a line must assign a name, as in  L = (ŷ - y)^2"
+                " (the last name assigned is the output)",
+                stmt,
+            )
+        kind = type(stmt).__name__.lower()
+        raise self.error(
+            ProgramSyntaxError,
+            f"only assignments are allowed ({kind} statements are not)",
+            stmt,
+        )
+
+    def assignment(self, name: str, value: ast.expr) -> Node:
+        literal = self.literal(value)
+        if literal is not None:
+            if name in self.at:
+                self.used_at.add(name)
+                literal = self.at[name]
+            try:
+                node = var(literal, name=name, exact=self.exact)
+            except ValueInputError as exc:
+                raise self.error(ValueInputError, exc.message, value) from None
+            self.source[node] = (value.lineno, self.src.column(value.lineno, value.col_offset))
+            return node
+        if name in self.at:
+            raise self.error(
+                ValueInputError,
+                f"--at {name}: {name!r} is computed by the program, not an input",
+                value,
+            )
+        node = self.expr(value)
+        if node.name is not None or node.op.name in ("input", "const") and node.name:
+            return node  # an alias of a named node: keep one node, record the alias
+        if node.name is None:
+            node.name = name
+        self.source[node] = (value.lineno, self.src.column(value.lineno, value.col_offset))
+        return node
+
+    # -------------------------------------------------------------- literals
+    def literal(self, e: ast.expr) -> Any:
+        """The exact value of a constant expression (numbers and vectors), or None."""
+        if isinstance(e, ast.Constant):
+            if isinstance(e.value, bool) or not isinstance(e.value, (int, float)):
+                if isinstance(e.value, complex):
+                    raise self.error(ProgramSyntaxError, "complex numbers are not supported", e)
+                if isinstance(e.value, str):
+                    raise self.error(ProgramSyntaxError, "strings are not allowed", e)
+                return None
+            line_text = self.src.rewritten(e.lineno).encode("utf-8")
+            raw = line_text[e.col_offset : e.end_col_offset].decode("utf-8")
+            try:
+                return Fraction(raw.replace("_", ""))
+            except ValueError:
+                return Fraction(repr(float(e.value)))
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+            v = self.literal(e.operand)
+            if v is None or isinstance(v, list):
+                return None
+            return -v if isinstance(e.op, ast.USub) else v
+        if isinstance(e, ast.BinOp) and type(e.op) in (
+            ast.Add,
+            ast.Sub,
+            ast.Mult,
+            ast.Div,
+            ast.Pow,
+        ):
+            a = self.literal(e.left)
+            if a is None or isinstance(a, list):
+                return None
+            b = self.literal(e.right)
+            if b is None or isinstance(b, list):
+                return None
+            return self.fold(e, a, b)
+        if isinstance(e, ast.List):
+            items = [self.literal(x) for x in e.elts]
+            if not items:
+                raise self.error(ShapeError, "an empty vector has no value", e)
+            if any(v is None for v in items):
+                return None
+            if any(isinstance(v, list) for v in items):
+                if not all(isinstance(v, list) for v in items) or len({len(v) for v in items}) != 1:
+                    raise self.error(ShapeError, "the rows of a matrix must all have one length", e)
+            return items
+        return None
+
+    def fold(self, e: ast.BinOp, a: Fraction, b: Fraction) -> Fraction | None:
+        try:
+            if isinstance(e.op, ast.Add):
+                return a + b
+            if isinstance(e.op, ast.Sub):
+                return a - b
+            if isinstance(e.op, ast.Mult):
+                return a * b
+            if isinstance(e.op, ast.Div):
+                return a / b
+        except ZeroDivisionError:
+            raise self.error(DomainError, "division by zero", e) from None
+        # power: exact only for moderate integer exponents; otherwise not a literal
+        if b.denominator == 1 and abs(b.numerator) <= _MAX_EXPONENT:
+            if a == 0 and b < 0:
+                raise self.error(DomainError, "0 raised to a negative power is undefined", e)
+            return a ** int(b)
+        return None
+
+    # -------------------------------------------------------------- expressions
+    def expr(self, root: ast.expr) -> Node:
+        """Build the nodes of an expression, iteratively (deep expressions do not recurse)."""
+        done: dict[int, Node] = {}
+        stack: list[tuple[ast.expr, bool]] = [(root, False)]
+        while stack:
+            e, ready = stack.pop()
+            if id(e) in done:
+                continue
+            children = self.children(e)
+            if children is None:  # a leaf of the expression
+                done[id(e)] = self.leaf(e)
+                continue
+            if not ready:
+                stack.append((e, True))
+                for c in reversed(children):
+                    stack.append((c, False))
+                continue
+            done[id(e)] = self.combine(e, [done[id(c)] for c in children])
+        return done[id(root)]
+
+    def children(self, e: ast.expr) -> list[ast.expr] | None:
+        if self.literal(e) is not None:
+            return None
+        if isinstance(e, ast.BinOp):
+            if type(e.op) not in _BINOPS:
+                symbol = {ast.BitXor: "^"}.get(type(e.op), type(e.op).__name__)
+                raise self.error(ProgramSyntaxError, f"the operator {symbol} is not allowed", e)
+            return [e.left, e.right]
+        if isinstance(e, ast.UnaryOp):
+            if not isinstance(e.op, (ast.USub, ast.UAdd)):
+                raise self.error(ProgramSyntaxError, "only unary minus and plus are allowed", e)
+            return [e.operand]
+        if isinstance(e, ast.Call):
+            if e.keywords:
+                raise self.error(
+                    ProgramSyntaxError, "functions take positional arguments only", e.keywords[0]
+                )
+            if not isinstance(e.func, ast.Name):
+                raise self.error(ProgramSyntaxError, "call a function by its name, as in exp(x)", e)
+            return list(e.args)
+        if isinstance(e, ast.Attribute):
+            if e.attr != "T":
+                raise self.error(
+                    ProgramSyntaxError, f"unknown attribute .{e.attr} (only .T is allowed)", e
+                )
+            return [e.value]
+        if isinstance(e, ast.Subscript):
+            return [e.value]
+        if isinstance(e, ast.List):
+            return list(e.elts)
+        if isinstance(e, (ast.Name, ast.Constant)):
+            return None
+        what = _DESCRIBE.get(type(e), type(e).__name__)
+        raise self.error(ProgramSyntaxError, f"{what} is not allowed here; allowed: {ALLOWED}", e)
+
+    def leaf(self, e: ast.expr) -> Node:
+        lit = self.literal(e)
+        if lit is not None:
+            return const(lit, exact=self.exact)
+        if isinstance(e, ast.Name):
+            return self.lookup_name(e)
+        raise self.error(ProgramSyntaxError, f"unexpected {type(e).__name__}", e)
+
+    def lookup_name(self, e: ast.Name) -> Node:
+        key = e.id
+        if key in self.env:
+            return self.env[key]
+        spelled = self.spelled(e)
+        if spelled in self.at or key in self.at:
+            name = spelled if spelled in self.at else key
+            self.used_at.add(name)
+            node = var(self.at[name], name=name, exact=self.exact)
+            self.env[key] = node
+            self.spelling[key] = name
+            self.source[node] = (e.lineno, self.src.column(e.lineno, e.col_offset))
+            return node
+        if key in CONSTANTS or spelled in CONSTANTS:
+            c = getattr(sympy, CONSTANTS.get(spelled, CONSTANTS.get(key, "E")))
+            return (
+                const(c if self.exact else float(c), exact=False)
+                if not self.exact
+                else _sym_const(c)
+            )
+        if key in FUNCTIONS or spelled in FUNCTIONS:
+            raise self.error(
+                NameNotDefined, f"{spelled} is a function: call it, as in {spelled}(x)", e
+            )
+        raise self.error(
+            NameNotDefined,
+            f"{spelled} is not defined: assign it first (e.g.  {spelled} = 1) "
+            f"or give its value with --at {spelled}=VALUE",
+            e,
+        )
+
+    def combine(self, e: ast.expr, args: list[Node]) -> Node:
+        try:
+            with np.errstate(all="ignore"):
+                node = self._combine(e, args)
+        except ChainruleError as exc:
+            if exc.line is not None:
+                raise
+            raise self.error(type(exc), exc.message, e) from None
+        v = node.value
+        if isinstance(v, np.ndarray) and v.dtype != object and not np.all(np.isfinite(v)):
+            if all(np.all(np.isfinite(a.value)) for a in node.args if _is_float_array(a)):
+                raise self.error(
+                    DomainError,
+                    f"{node.op.name} is undefined for some elements (the result is not finite)",
+                    e,
+                )
+        return node
+
+    def _combine(self, e: ast.expr, args: list[Node]) -> Node:
+        if isinstance(e, ast.BinOp):
+            op = OPS[_BINOPS[type(e.op)]]
+            a, b = _match_kinds(args[0], args[1])
+            return apply(op, (a, b))
+        if isinstance(e, ast.UnaryOp):
+            return args[0] if isinstance(e.op, ast.UAdd) else apply(OPS["neg"], (args[0],))
+        if isinstance(e, ast.Call):
+            assert isinstance(e.func, ast.Name)
+            key = e.func.id
+            fname = self.spelled(e.func)
+            if key in self.env:
+                raise self.error(
+                    ProgramSyntaxError,
+                    f"{fname} is a value here (assigned above), not a function",
+                    e.func,
+                )
+            op = self.function(fname, key, e.func)
+            if op.arity >= 0 and len(args) != op.arity:
+                plural = "s" if op.arity != 1 else ""
+                raise self.error(
+                    ProgramSyntaxError,
+                    f"{fname}() takes {op.arity} argument{plural}, got {len(args)}",
+                    e,
+                )
+            if len(args) == 2:
+                args = list(_match_kinds(args[0], args[1]))
+            return apply(op, tuple(args))
+        if isinstance(e, ast.Attribute):
+            if args[0].ndim < 2:
+                return args[0]  # .T leaves a vector (or a number) as it is
+            return apply(OPS["transpose"], (args[0],))
+        if isinstance(e, ast.Subscript):
+            index = self.literal(e.slice)
+            if not isinstance(index, Fraction) or index.denominator != 1:
+                raise self.error(
+                    ProgramSyntaxError, "an index must be a whole number, as in w[0]", e.slice
+                )
+            return apply(OPS["index"], (args[0],), {"index": int(index)})
+        if isinstance(e, ast.List):
+            stack = OPS.get("stack")
+            if stack is None:
+                raise self.error(
+                    ProgramSyntaxError, "a vector literal may hold numbers only, as in [1, 2]", e
+                )
+            return apply(stack, tuple(args), {"axis": 0})
+        raise self.error(ProgramSyntaxError, f"unexpected {type(e).__name__}", e)
+
+    def function(self, spelled: str, key: str, where: ast.AST) -> Op:
+        for candidate in (spelled, key, unicodedata.normalize("NFKC", spelled)):
+            if candidate in FUNCTIONS:
+                return OPS[FUNCTIONS[candidate]]
+        op = lookup(spelled)
+        if op is not None and op.arity != 0 and op.name not in ("input", "const"):
+            return op
+        known = ", ".join(sorted(set(FUNCTIONS)))
+        raise self.error(
+            NameNotDefined, f"unknown function {spelled}() (functions: {known})", where
+        )
+
+
+def _is_float_array(n: Node) -> bool:
+    return isinstance(n.value, np.ndarray) and n.value.dtype != object
+
+
+def _key(name: str) -> str:
+    return unicodedata.normalize("NFKC", name)
+
+
+def _sym_const(c: Any) -> Node:
+    return Node(c, OPS["const"], (), 1, False)
+
+
+def _match_kinds(a: Node, b: Node) -> tuple[Node, Node]:
+    return a, b
+
+
+def evaluate_text(text: str, **kwargs: Any) -> Graph:
+    """Parse, then run backward from the output: the graph with every value and gradient."""
+    g = parse(text, **kwargs)
+    g.backward()
+    return g
+
+
+__all__ = ["parse", "evaluate_text", "FUNCTIONS", "CONSTANTS"]
+
+# Keep math and numpy referenced for type checkers of optional paths.
+_ = (math.pi, np.pi, normalize)
