@@ -205,6 +205,10 @@ def parse(
     rewritten, src = _prepare(text)
     try:
         tree = ast.parse(rewritten, filename=filename or "<program>", mode="exec")
+    except (RecursionError, MemoryError):
+        raise ProgramSyntaxError(
+            "an expression is nested too deeply to read; split it over several assignments"
+        ) from None
     except SyntaxError as exc:
         line = exc.lineno or 1
         col = src.char_column(line, exc.offset or 1)
@@ -228,6 +232,7 @@ class _Builder:
         self.assigned_order: list[str] = []
         self.source: dict[Node, tuple[int, int]] = {}
         self.used_at: set[str] = set()
+        self._literals: dict[int, Any] = {}
 
     # -------------------------------------------------------------- errors
     def error(self, cls: type[ChainruleError], message: str, node: ast.AST) -> ChainruleError:
@@ -347,8 +352,30 @@ class _Builder:
         return node
 
     # -------------------------------------------------------------- literals
-    def literal(self, e: ast.expr) -> Any:
-        """The exact value of a constant expression (numbers and vectors), or None."""
+    def literal(self, root: ast.expr) -> Any:
+        """The exact value of a constant expression (numbers and vectors), or None.
+
+        Walks the expression without recursion and remembers the answer for every subtree."""
+        cache = self._literals
+        if id(root) in cache:
+            return cache[id(root)]
+        stack: list[tuple[ast.expr, bool]] = [(root, False)]
+        while stack:
+            e, ready = stack.pop()
+            if id(e) in cache:
+                continue
+            parts = _literal_parts(e)
+            if parts is None:
+                cache[id(e)] = None
+                continue
+            if not ready and parts:
+                stack.append((e, True))
+                stack.extend((p, False) for p in parts if id(p) not in cache)
+                continue
+            cache[id(e)] = self._literal_node(e, [cache[id(p)] for p in parts])
+        return cache[id(root)]
+
+    def _literal_node(self, e: ast.expr, values: list[Any]) -> Any:
         if isinstance(e, ast.Constant):
             if isinstance(e.value, bool) or not isinstance(e.value, (int, float)):
                 if isinstance(e.value, complex):
@@ -362,35 +389,28 @@ class _Builder:
                 return Fraction(raw.replace("_", ""))
             except ValueError:
                 return Fraction(repr(float(e.value)))
-        if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
-            v = self.literal(e.operand)
-            if v is None or isinstance(v, list):
+        if any(v is None for v in values):
+            return None
+        if isinstance(e, ast.UnaryOp):
+            (v,) = values
+            if isinstance(v, list):
                 return None
             return -v if isinstance(e.op, ast.USub) else v
-        if isinstance(e, ast.BinOp) and type(e.op) in (
-            ast.Add,
-            ast.Sub,
-            ast.Mult,
-            ast.Div,
-            ast.Pow,
-        ):
-            a = self.literal(e.left)
-            if a is None or isinstance(a, list):
-                return None
-            b = self.literal(e.right)
-            if b is None or isinstance(b, list):
+        if isinstance(e, ast.BinOp):
+            a, b = values
+            if isinstance(a, list) or isinstance(b, list):
                 return None
             return self.fold(e, a, b)
         if isinstance(e, ast.List):
-            items = [self.literal(x) for x in e.elts]
-            if not items:
+            if not values:
                 raise self.error(ShapeError, "an empty vector has no value", e)
-            if any(v is None for v in items):
-                return None
-            if any(isinstance(v, list) for v in items):
-                if not all(isinstance(v, list) for v in items) or len({len(v) for v in items}) != 1:
+            if any(isinstance(v, list) for v in values):
+                if (
+                    not all(isinstance(v, list) for v in values)
+                    or len({len(v) for v in values}) != 1
+                ):
                     raise self.error(ShapeError, "the rows of a matrix must all have one length", e)
-            return items
+            return values
         return None
 
     def fold(self, e: ast.BinOp, a: Fraction, b: Fraction) -> Fraction | None:
@@ -438,7 +458,7 @@ class _Builder:
             return None
         if isinstance(e, ast.BinOp):
             if type(e.op) not in _BINOPS:
-                symbol = {ast.BitXor: "^"}.get(type(e.op), type(e.op).__name__)
+                symbol = "^ (xor)" if isinstance(e.op, ast.BitXor) else type(e.op).__name__
                 raise self.error(ProgramSyntaxError, f"the operator {symbol} is not allowed", e)
             return [e.left, e.right]
         if isinstance(e, ast.UnaryOp):
@@ -584,6 +604,21 @@ class _Builder:
         raise self.error(
             NameNotDefined, f"unknown function {spelled}() (functions: {known})", where
         )
+
+
+def _literal_parts(e: ast.expr) -> list[ast.expr] | None:
+    """The sub-expressions a literal is made of, or None when ``e`` cannot be a literal."""
+    if isinstance(e, ast.Constant):
+        return []
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+        return [e.operand]
+    if isinstance(e, ast.BinOp) and isinstance(
+        e.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+    ):
+        return [e.left, e.right]
+    if isinstance(e, ast.List):
+        return list(e.elts)
+    return None
 
 
 def _is_float_array(n: Node) -> bool:

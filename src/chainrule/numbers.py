@@ -47,7 +47,7 @@ def normalize(value: Any, exact: bool = False) -> Any:
         value = int(value)
     if isinstance(value, (list, tuple)):
         try:
-            obj = np.array(value, dtype=object)
+            obj: np.ndarray[Any, Any] = np.array(value, dtype=object)
             flat = obj.reshape(-1).tolist()
             if exact:
                 arr = np.empty(obj.shape, dtype=object)

@@ -168,25 +168,17 @@ def _ufunc(fn: Callable[..., Any], nin: int = 1) -> Callable[..., Any]:
 
 
 class FloatMath:
-    exp = staticmethod(math.exp)
-    log = staticmethod(math.log)
-    sqrt = staticmethod(math.sqrt)
-    sin = staticmethod(math.sin)
-    cos = staticmethod(math.cos)
-    tanh = staticmethod(math.tanh)
-    sigmoid = staticmethod(_sigmoid_float)
+    exp: Any = staticmethod(math.exp)
+    log: Any = staticmethod(math.log)
+    sqrt: Any = staticmethod(math.sqrt)
+    sin: Any = staticmethod(math.sin)
+    cos: Any = staticmethod(math.cos)
+    tanh: Any = staticmethod(math.tanh)
+    sigmoid: Any = staticmethod(_sigmoid_float)
 
-    @staticmethod
-    def step(x: float) -> float:
-        return 1.0 if x > 0 else 0.0
-
-    @staticmethod
-    def sign(x: float) -> float:
-        return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
-
-    @staticmethod
-    def ge(a: float, b: float) -> float:
-        return 1.0 if a >= b else 0.0
+    step: Any = staticmethod(lambda x: 1.0 if x > 0 else 0.0)
+    sign: Any = staticmethod(lambda x: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0))
+    ge: Any = staticmethod(lambda a, b: 1.0 if a >= b else 0.0)
 
     @staticmethod
     def ones_like(x: Any) -> Any:
@@ -222,17 +214,9 @@ class ArrayMath(FloatMath):
     tanh = staticmethod(np.tanh)
     sigmoid = staticmethod(_sigmoid_array)
 
-    @staticmethod
-    def step(x: Any) -> Any:
-        return (np.asarray(x) > 0).astype(np.result_type(x, np.float32))
-
-    @staticmethod
-    def sign(x: Any) -> Any:
-        return np.sign(x)
-
-    @staticmethod
-    def ge(a: Any, b: Any) -> Any:
-        return (np.asarray(a) >= b).astype(np.result_type(a, b, np.float32))
+    step = staticmethod(lambda x: (np.asarray(x) > 0).astype(np.result_type(x, np.float32)))
+    sign = staticmethod(np.sign)
+    ge = staticmethod(lambda a, b: (np.asarray(a) >= b).astype(np.result_type(a, b, np.float32)))
 
 
 class ExactMath(FloatMath):
@@ -279,21 +263,10 @@ class SymMath(FloatMath):
     cos = staticmethod(sympy.cos)
     tanh = staticmethod(sympy.tanh)
 
-    @staticmethod
-    def sigmoid(x: Any) -> Any:
-        return 1 / (1 + sympy.exp(-x))
-
-    @staticmethod
-    def step(x: Any) -> Any:
-        return sympy.Heaviside(x, 0)
-
-    @staticmethod
-    def sign(x: Any) -> Any:
-        return sympy.sign(x)
-
-    @staticmethod
-    def ge(a: Any, b: Any) -> Any:
-        return sympy.Heaviside(a - b, 1)
+    sigmoid = staticmethod(lambda x: 1 / (1 + sympy.exp(-x)))
+    step = staticmethod(lambda x: sympy.Heaviside(x, 0))
+    sign = staticmethod(sympy.sign)
+    ge = staticmethod(lambda a, b: sympy.Heaviside(a - b, 1))
 
 
 MATH: dict[int, Any] = {
