@@ -1,0 +1,229 @@
+"""Words and numbers for the boxes: what a node is called, what it holds, how it is defined.
+
+This is the one place of the drawing package that reads engine objects' text helpers
+(``chainrule.notation``); everything it returns is plain text."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy
+
+from ..node import Node
+from ..notation import definition, exact_form, partial_formula
+from ..numbers import decimal
+
+MAX_FORMULA = 36  # characters: longer definitions are written one level deep
+MAX_SUBTREE = 12  # unnamed nodes written out inside one definition
+SHORT_ARRAY = 6  # arrays with at most this many elements are shown in full
+MINUS = "\u2212"
+
+
+def _wrap(text: str) -> str:
+    """Parenthesise a formula used as a name: ∂L/∂(wᵀ @ x)."""
+    if any(ch in text for ch in " +−-·/@^") and not (text.startswith("(") and _outer(text)):
+        return f"({text})"
+    return text
+
+
+def _outer(text: str) -> bool:
+    """Whether the first parenthesis closes at the very end (the whole text is wrapped)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0:
+            return i == len(text) - 1
+    return False
+
+
+def tidy(text: str) -> str:
+    """Drop doubled parentheses ``((a − b))`` → ``(a − b)`` and a pair around everything."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            stack.append(i)
+        elif ch == ")" and stack:
+            pairs[stack.pop()] = i
+    if stack:
+        return text
+    drop: set[int] = set()
+    for i, j in pairs.items():
+        if text[i + 1 : i + 2] == "(" and pairs.get(i + 1) == j - 1:
+            drop.update((i, j))
+    if 0 in pairs and pairs[0] == len(text) - 1:
+        drop.update((0, len(text) - 1))
+    return "".join(ch for k, ch in enumerate(text) if k not in drop)
+
+
+def factor(text: str) -> str:
+    """A number as a factor of a product: negative ones in parentheses."""
+    return f"({text})" if text.startswith(MINUS) else text
+
+
+def pretty(text: str) -> str:
+    """Typographic minus signs in numbers (−0.11 rather than -0.11)."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "-" and (i == 0 or text[i - 1] in " ([,=e"):
+            out.append(MINUS if (i == 0 or text[i - 1] != "e") else "-")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def number(value: Any, digits: int) -> str:
+    """A value as a short decimal; arrays in full when short, else shape and summary."""
+    if isinstance(value, np.ndarray) and value.size > SHORT_ARRAY:
+        flat = np.asarray([float(v) for v in value.reshape(-1)], dtype=float)
+        shape = "×".join(str(n) for n in value.shape)
+        lo = decimal(float(flat.min()), 3)
+        hi = decimal(float(flat.max()), 3)
+        mean = decimal(float(flat.mean()), 3)
+        return pretty(f"{shape}: mean {mean}, range [{lo}, {hi}]")
+    return pretty(decimal(value, digits))
+
+
+def is_exact(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype == object
+    return isinstance(value, (Fraction, sympy.Basic))
+
+
+def is_rational(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype == object and all(isinstance(v, Fraction) for v in value.reshape(-1))
+    return isinstance(value, Fraction)
+
+
+def value_text(node: Node, digits: int) -> str:
+    """The value row: ``14/5 = 2.8``, ``σ(14/5) ≈ 0.94268`` or just ``0.94268``."""
+    v = node.value
+    dec = number(v, digits)
+    if not is_exact(v) or (isinstance(v, np.ndarray) and v.size > SHORT_ARRAY):
+        return dec
+    form = exact_form(node, "text", digits) if _small(node) else None
+    if form is None:
+        return f"≈ {dec}"
+    form = tidy(pretty(form))
+    if form == dec:
+        return dec
+    if is_rational(v):
+        return f"{form} = {dec}"
+    if len(form) > MAX_FORMULA:
+        return f"≈ {dec}"
+    return f"{form} ≈ {dec}"
+
+
+def grad_number(value: Any, digits: int) -> str:
+    """A gradient: exact fractions stay exact (``−3/25 = −0.12``), the rest is decimal."""
+    dec = number(value, digits)
+    if is_rational(value) and not (isinstance(value, np.ndarray) and value.size > SHORT_ARRAY):
+        if isinstance(value, np.ndarray):
+            exact = "[" + ", ".join(_fraction(v) for v in value.reshape(-1)) + "]"
+        else:
+            exact = _fraction(value)
+        exact = pretty(exact)
+        if exact != dec:
+            return f"{exact} = {dec}"
+    return dec
+
+
+def _fraction(v: Fraction) -> str:
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+def _small(node: Node) -> bool:
+    """Whether writing a node out in full stays short (few unnamed nodes under it)."""
+    count = 0
+    stack = list(node.args)
+    while stack:
+        n = stack.pop()
+        if n.name or not n.args:
+            continue
+        count += 1
+        if count > MAX_SUBTREE:
+            return False
+        stack.extend(n.args)
+    return True
+
+
+class Namer:
+    """Short names for nodes: their own name, or a short definition, or v<index>."""
+
+    def __init__(self, nodes: list[Node], digits: int) -> None:
+        self.index = {n: i for i, n in enumerate(nodes)}
+        self.digits = digits
+        self._short: dict[Node, str] = {}
+
+    def name(self, node: Node) -> str:
+        """What ∂L/∂(…) is written with: the name, else a short formula, else v<index>."""
+        if node.name:
+            return node.name
+        got = self._short.get(node)
+        if got is None:
+            if not node.args:
+                got = number(node.value, self.digits)
+            else:
+                d = self.definition(node)
+                got = _wrap(d) if len(d) <= MAX_FORMULA // 2 else self.fallback(node)
+            self._short[node] = got
+        return got
+
+    def fallback(self, node: Node) -> str:
+        return f"v{self.index.get(node, node.id)}"
+
+    def definition(self, node: Node) -> str:
+        """The right-hand side: written out when short, else the op applied to its inputs'
+        short names (σ(v12))."""
+        if not node.args:
+            return ""
+        if _small(node):
+            text = definition(node, "text", self.digits)
+            if len(text) <= MAX_FORMULA:
+                return tidy(pretty(text))
+        return tidy(pretty(self.one_level(node)))
+
+    def one_level(self, node: Node) -> str:
+        twins = tuple(
+            Node(a.value, _PLACEHOLDER, (), a.kind, False, None, self._word(a)) for a in node.args
+        )
+        shown = Node(node.value, node.op, twins, node.kind, False, node.params)
+        return definition(shown, "text", self.digits)
+
+    def _word(self, node: Node) -> str:
+        if node.name:
+            return node.name
+        if not node.args:
+            return number(node.value, self.digits)
+        return self.fallback(node)
+
+    def title(self, node: Node) -> str:
+        """The first line of a box: ``z = wᵀ @ x + b₀``, ``σ(v3)``, ``w``, ``2``."""
+        if not node.args:
+            return node.name or number(node.value, self.digits)
+        d = self.definition(node)
+        return f"{node.name} = {d}" if node.name else d
+
+
+def partial_text(node: Node, i: int, namer: Namer, output: str, digits: int) -> str | None:
+    """``∂ŷ/∂z = σ(z)(1 − σ(z)) = 0.054038`` for edge i of ``node`` (None without a partial)."""
+    local = node.local[i] if node.local is not None else None
+    if local is None:
+        return None
+    head = f"∂{namer.name(node)}/∂{namer.name(node.args[i])}"
+    formula = partial_formula(node, i, "text") if _small(node) else None
+    value = grad_number(local, digits)
+    if formula is not None:
+        formula = tidy(pretty(formula))
+        if formula not in (value, number(local, digits)) and len(formula) <= MAX_FORMULA:
+            return f"{head} = {formula} = {value}"
+    return f"{head} = {value}"
+
+
+from ..ops import OPS  # noqa: E402
+
+_PLACEHOLDER = OPS["input"]

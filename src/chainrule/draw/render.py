@@ -1,0 +1,122 @@
+"""From a drawing to bytes on disk: the format follows the file's extension."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ChainruleError
+from ..graph import Graph
+from ..node import Node
+from .layout import layout
+from .model import Drawing
+from .views import build
+
+FORMATS = (".svg", ".png", ".pdf", ".dot", ".gv", ".tex", ".mmd", ".txt", ".json", ".html")
+
+
+def _svg(d: Drawing) -> str:
+    from .writers.svg import write_svg
+
+    return write_svg(d, layout(d))
+
+
+def _png(d: Drawing) -> bytes:
+    from .writers.png import svg_to_png
+
+    return svg_to_png(_svg(d))
+
+
+def _pdf(d: Drawing) -> bytes:
+    from .writers.pdf import write_pdf
+
+    return write_pdf(d, layout(d))
+
+
+def _dot(d: Drawing) -> str:
+    from .writers.dot import write_dot
+
+    return write_dot(d)
+
+
+def _tex(d: Drawing) -> str:
+    from .writers.tikz import write_tikz
+
+    return write_tikz(d, layout(d))
+
+
+def _mmd(d: Drawing) -> str:
+    from .writers.mermaid import write_mermaid
+
+    return write_mermaid(d)
+
+
+def _txt(d: Drawing) -> str:
+    from .writers.text import write_text
+
+    return write_text(d)
+
+
+def _json(d: Drawing) -> str:
+    import json
+
+    return json.dumps(d.to_dict(), ensure_ascii=False, indent=1) + "\n"
+
+
+def _html(d: Drawing) -> str:
+    from .writers.html import write_html
+
+    return write_html(d, _svg(d))
+
+
+WRITERS: dict[str, Callable[[Drawing], str | bytes]] = {
+    ".svg": _svg,
+    ".png": _png,
+    ".pdf": _pdf,
+    ".dot": _dot,
+    ".gv": _dot,
+    ".tex": _tex,
+    ".mmd": _mmd,
+    ".txt": _txt,
+    ".json": _json,
+    ".html": _html,
+}
+
+
+def format_of(path: str | Path) -> str:
+    ext = Path(path).suffix.lower()
+    if ext not in WRITERS:
+        raise ChainruleError(
+            f"{path}: unknown drawing format {ext or '(no extension)'!r}; "
+            f"use one of {' '.join(FORMATS)}"
+        )
+    return ext
+
+
+def encode(drawing: Drawing, fmt: str) -> bytes:
+    """The bytes of a drawing in a format given by its extension (``.svg``, ``.png`` …)."""
+    data = WRITERS[format_of("x" + fmt)](drawing)
+    return data if isinstance(data, bytes) else data.encode("utf-8")
+
+
+def write(drawing: Drawing, path: str | Path) -> Path:
+    p = Path(path)
+    data = encode(drawing, format_of(p))
+    p.write_bytes(data)
+    return p
+
+
+def render(graph: Graph | Node, path: str | Path, view: str = "forward", **options: Any) -> Path:
+    """Draw one view of a graph into a file; the extension picks the format."""
+    format_of(path)
+    return write(build(graph, view, **options), path)
+
+
+def to_svg(graph: Graph | Node, view: str = "forward", **options: Any) -> str:
+    """The SVG of a view (Jupyter shows graphs and nodes with it)."""
+    return _svg(build(graph, view, **options))
+
+
+def to_png(graph: Graph | Node, view: str = "forward", **options: Any) -> bytes:
+    return _png(build(graph, view, **options))

@@ -1,0 +1,140 @@
+"""Vectors and matrices drawn element by element: a graph of scalar nodes (w₁, w₂, …).
+
+The new graph is built through the public API, one op per element, walking the tape once; it
+is a drawing device, so only the ops whose elements can be written separately are supported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ChainruleError
+from ..graph import Graph
+from ..node import Node, apply, const, var
+
+LIMIT = 20_000  # scalar nodes: beyond this, expanding helps nobody read the drawing
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def subscript(name: str, index: tuple[int, ...]) -> str:
+    """w, (0,) → w₁; W, (0, 1) → W₁,₂ (counting from 1, as the exercise does)."""
+    return name + ",".join(str(i + 1).translate(_SUB) for i in index)
+
+
+def _grid(shape: tuple[int, ...]) -> np.ndarray:
+    return np.empty(shape, dtype=object)
+
+
+def _leaf(node: Node) -> Any:
+    v = node.value
+    make = var if node.requires_grad else const
+    if not isinstance(v, np.ndarray):
+        return make(v, node.name, exact=node.exact)
+    out = _grid(v.shape)
+    for idx in np.ndindex(v.shape):
+        name = subscript(node.name, idx) if node.name else None
+        out[idx] = make(v[idx], name, exact=node.exact)
+    return out
+
+
+def _as_grid(x: Any) -> np.ndarray:
+    if isinstance(x, np.ndarray):
+        return x
+    g = _grid(())
+    g[()] = x
+    return g
+
+
+def _total(items: list[Node]) -> Node:
+    acc = items[0]
+    for item in items[1:]:
+        acc = acc + item
+    return acc
+
+
+def _matmul(a: Any, b: Any) -> Any:
+    a, b = _as_grid(a), _as_grid(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ChainruleError("@ needs two arrays")
+    va = a if a.ndim == 2 else a.reshape(1, -1)
+    vb = b if b.ndim == 2 else b.reshape(-1, 1)
+    if va.shape[1] != vb.shape[0]:
+        raise ChainruleError(f"@ cannot multiply shapes {a.shape} and {b.shape}")
+    out = _grid((va.shape[0], vb.shape[1]))
+    for i in range(va.shape[0]):
+        for j in range(vb.shape[1]):
+            out[i, j] = _total([va[i, k] * vb[k, j] for k in range(va.shape[1])])
+    if a.ndim == 1 and b.ndim == 1:
+        return out[0, 0]
+    if a.ndim == 1:
+        return out.reshape(-1)
+    if b.ndim == 1:
+        return out.reshape(-1)
+    return out
+
+
+def _elementwise(node: Node, args: list[Any]) -> Any:
+    grids = np.broadcast_arrays(*[_as_grid(a) for a in args])
+    out = _grid(grids[0].shape)
+    for idx in np.ndindex(out.shape):
+        out[idx] = apply(node.op, tuple(g[idx] for g in grids), node.params)
+    return out if out.ndim else out[()]
+
+
+def _mean_of(items: list[Node]) -> Node:
+    total = _total(items)
+    return total if len(items) == 1 else total / len(items)
+
+
+def _one(node: Node, args: list[Any]) -> Any:
+    name = node.op.name
+    if not any(isinstance(a, np.ndarray) for a in args):
+        return apply(node.op, tuple(args), node.params)
+    if name == "transpose":
+        return np.transpose(args[0])
+    if name in ("matmul", "dot"):
+        return _matmul(args[0], args[1])
+    if name == "sum":
+        return _total(list(_as_grid(args[0]).reshape(-1)))
+    if name == "mean":
+        return _mean_of(list(_as_grid(args[0]).reshape(-1)))
+    if name == "index":
+        return args[0][(node.params or {}).get("index")]
+    if name in ("mse", "bce"):
+        per = _elementwise(node, args)
+        return _mean_of(list(_as_grid(per).reshape(-1)))
+    if node.op.elementwise:
+        return _elementwise(node, args)
+    raise ChainruleError(f"cannot draw {node.op.name} element by element (node {node.label()})")
+
+
+def expand(g: Graph) -> Graph:
+    """The same computation on scalars: one node per element of every vector and matrix."""
+    made: dict[Node, Any] = {}
+    drawn: set[int] = set()
+    count = 0
+    for node in g.nodes:
+        if not node.args:
+            result = _leaf(node)
+        else:
+            result = _one(node, [made[a] for a in node.args])
+            if isinstance(result, np.ndarray) and result.ndim == 0:
+                result = result[()]
+        items = list(np.ndenumerate(result)) if isinstance(result, np.ndarray) else [((), result)]
+        if node.name and node.args:
+            for idx, item in items:
+                if item.id not in drawn:  # an earlier node passed through (xᵀ, x[0]) keeps its name
+                    item.name = subscript(node.name, idx) if idx else node.name
+        drawn.update(item.id for _, item in items)
+        count += len(items)
+        if count > LIMIT:
+            raise ChainruleError(
+                f"expanding to scalars would draw more than {LIMIT} nodes; draw without expand"
+            )
+        made[node] = result
+    outs = []
+    for o in g.outputs:
+        r = made[o]
+        outs.extend(list(r.reshape(-1)) if isinstance(r, np.ndarray) else [r])
+    return Graph(outs)

@@ -1,0 +1,93 @@
+"""Which nodes get a box: paths from chosen inputs, hidden constants, collapsed sub-expressions.
+
+Works on the tape in one or two linear passes (no recursion), so it stays fast at 10⁴ nodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ChainruleError
+from ..graph import Graph
+from ..node import Node
+
+
+@dataclass
+class Selection:
+    key: dict[Node, str] = field(default_factory=dict)  # node → the id of the box it is drawn in
+    boxes: dict[str, list[Node]] = field(default_factory=dict)  # box id → nodes, head last
+    group_names: dict[str, str] = field(default_factory=dict)
+    grouped: set[Node] = field(default_factory=set)
+
+
+def select(
+    g: Graph,
+    collapse: list[str],
+    paths_from: list[str],
+    constants: bool,
+    gradients: bool,
+) -> Selection:
+    nodes = g.nodes
+    visible = [True] * len(nodes)
+    if paths_from:
+        _keep_paths(g, paths_from, visible)
+    for i, n in enumerate(nodes):
+        if not constants and not n.requires_grad and n.op.name != "input":
+            if not n.args or gradients:
+                visible[i] = False
+    groups = _groups(g, collapse) if collapse else {}
+    sel = Selection()
+    for i, n in enumerate(nodes):
+        if not visible[i]:
+            continue
+        name = groups.get(n)
+        key = f"g_{collapse.index(name)}" if name is not None else f"n{i}"
+        if name is not None:
+            sel.group_names[key] = name
+            sel.grouped.add(n)
+        sel.key[n] = key
+        sel.boxes.setdefault(key, []).append(n)
+    return sel
+
+
+def _keep_paths(g: Graph, names: list[str], visible: list[bool]) -> None:
+    """Keep the nodes that depend on one of the named inputs (all of them lead to the output)."""
+    known = g.names
+    starts = set()
+    for name in names:
+        node = known.get(name)
+        if node is None:
+            listing = ", ".join(known) or "none"
+            raise ChainruleError(f"paths from {name!r}: no node has that name (names: {listing})")
+        starts.add(node)
+    reached: set[Node] = set()
+    for i, n in enumerate(g.nodes):
+        if n in starts or any(a in reached for a in n.args):
+            reached.add(n)
+        else:
+            visible[i] = False
+
+
+def _groups(g: Graph, collapse: list[str]) -> dict[Node, str]:
+    """node → the collapse name whose box holds it.
+
+    A group is seeded by the nodes named ``c`` or ``c.<anything>``; an unnamed node joins it when
+    every node that uses it is already in the group (walking the tape backwards, one pass)."""
+    owner: dict[Node, str] = {}
+    consumers = g.consumers()
+    for c in collapse:
+        seeds = [n for n in g.nodes if n.name and (n.name == c or n.name.startswith(c + "."))]
+        if not seeds:
+            names = ", ".join(g.names) or "none"
+            raise ChainruleError(f"collapse {c!r}: no node has that name (names: {names})")
+        members = set(seeds)
+        last = max(g.index(s) for s in seeds)
+        for i in range(last, -1, -1):
+            n = g.nodes[i]
+            if n in members or n in owner or n.name or n.op.name == "input":
+                continue
+            uses = consumers[n]
+            if uses and all(u in members for u, _ in uses):
+                members.add(n)
+        for n in members:
+            owner.setdefault(n, c)
+    return owner
