@@ -1,0 +1,285 @@
+"""A Derivation told as a document: headings, paragraphs, chains of equalities, tables, figures.
+
+The words are chosen here once; each writer (Markdown, LaTeX, text) only lays these blocks out in
+its own format and escapes what it prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from . import formulas as f
+from .formulas import Math
+from .model import ROLE_CONSTANT, ROLE_INPUT, BackwardStep, Derivation, ForwardStep, Term
+
+Inline = str | Math
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Paragraph:
+    pieces: list[Inline]
+
+
+@dataclass
+class Equation:
+    """A chain a = b = c ≈ d: ``parts`` joined by ``relations`` ('=' or '≈')."""
+
+    parts: list[Math]
+    relations: list[str]
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[Inline]]
+
+
+@dataclass
+class Figure:
+    path: str
+    caption: str
+
+
+Block = Heading | Paragraph | Equation | Table | Figure
+
+
+@dataclass
+class Document:
+    title: str | None
+    blocks: list[Block] = field(default_factory=list)
+
+
+def _close(value: Any, shown: Math) -> bool:
+    """True when the decimal shown is the value itself (so '=' rather than '≈')."""
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1:
+            return False
+        return all(_close(v, s) for v, s in zip(value, _split(shown), strict=False))
+    try:
+        exact = Fraction(shown.text.replace(f.MINUS, "-"))
+    except (ValueError, ZeroDivisionError):
+        return False
+    try:
+        if isinstance(value, Fraction):
+            return value == exact
+        v = float(value)
+    except (TypeError, ValueError):
+        return False
+    return abs(v - float(exact)) <= 1e-12 * max(1.0, abs(v))
+
+
+def _split(m: Math) -> list[Math]:
+    inner = m.text.strip("[]")
+    return [Math(p.strip(), p.strip()) for p in inner.split(",")] if inner else []
+
+
+def _chain(parts: list[Math], final: Any, digits: int) -> Equation:
+    """parts[0] = parts[1] = … then the decimal value (≈ when it is rounded); repeats dropped."""
+    kept: list[Math] = []
+    for p in parts:
+        if not kept or p.text != kept[-1].text:
+            kept.append(p)
+    dec = f.num(final, digits)
+    relations = ["="] * (len(kept) - 1)
+    if dec.text != kept[-1].text:
+        kept.append(dec)
+        relations.append("=" if _close(final, dec) else "≈")
+    return Equation(kept, relations)
+
+
+def _forward(step: ForwardStep, digits: int) -> Equation:
+    parts = [step.label]
+    if step.role in (ROLE_INPUT, ROLE_CONSTANT):
+        if step.exact is not None:
+            parts.append(step.exact)
+        return _chain(parts, step.value, digits)
+    if step.formula is not None:
+        parts.append(step.formula)
+    if step.substituted is not None:
+        parts.append(step.substituted)
+    if step.exact is not None:
+        parts.append(step.exact)
+    return _chain(parts, step.value, digits)
+
+
+def _times(a: Any, b: Any) -> str:
+    both_arrays = isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+    return "⊙" if both_arrays and np.ndim(a) > 0 and np.ndim(b) > 0 else "·"
+
+
+def _product(term: Term, digits: int) -> Math:
+    up = f.factor(term.upstream, digits)
+    loc = f.factor(term.local.value, digits)
+    op = _times(term.upstream, term.local.value)
+    latex_op = r"\odot" if op == "⊙" else r"\cdot"
+    m = Math(f"{up.text} {op} {loc.text}", f"{up.latex} {latex_op} {loc.latex}")
+    product_shape = np.shape(np.asarray(term.upstream) * np.asarray(term.local.value))
+    if product_shape != np.shape(term.contribution):
+        m = Math(f"Σ({m.text})", rf"\sum\left({m.latex}\right)")
+    return m
+
+
+def _symbolic(term: Term) -> Math:
+    if term.local.value is None and term.vjp is not None:
+        return term.vjp[0]
+    op = _times(term.upstream, term.local.value)
+    latex_op = r"\odot" if op == "⊙" else r"\cdot"
+    return Math(
+        f"{term.upstream_label.text} {op} {term.local.label.text}",
+        f"{term.upstream_label.latex} {latex_op} {term.local.label.latex}",
+    )
+
+
+def _numeric(term: Term, digits: int) -> Math:
+    if term.local.value is not None:
+        return _product(term, digits)
+    if term.vjp is not None:
+        return term.vjp[1]
+    return f.num(term.contribution, digits)
+
+
+def _join(pieces: list[Math], sep: str = " + ") -> Math:
+    return Math(sep.join(p.text for p in pieces), sep.join(p.latex for p in pieces))
+
+
+def _backward(step: BackwardStep, d: Derivation) -> list[Block]:
+    digits = d.digits
+    if step.seed:
+        return [
+            Paragraph(["The seed: the output's gradient with respect to itself."]),
+            Equation([step.label, Math("1", "1")], ["="]),
+        ]
+    blocks: list[Block] = []
+    if len(step.terms) == 1 and step.terms[0].consumer is d.output:
+        # the output's own partial: the chain rule would only multiply it by the seed 1
+        loc = step.terms[0].local
+        if loc.value is not None:
+            parts = [step.label] + ([loc.formula] if loc.formula is not None else [])
+            return [_chain(parts, step.value, digits)]
+    for term in step.terms:
+        loc = term.local
+        if loc.value is not None:
+            parts = [loc.label] + ([loc.formula] if loc.formula is not None else [])
+            blocks.append(_chain(parts, loc.value, digits))
+    symbolic = [_symbolic(t) for t in step.terms]
+    numeric = [_numeric(t, digits) for t in step.terms]
+    if step.fan_out:
+        users = ", ".join(f.label(t.consumer).text for t in step.terms)
+        blocks.insert(
+            0,
+            Paragraph(
+                [
+                    f.label(step.node),
+                    f" feeds {len(step.terms)} operations ({users}): its gradient is the sum of "
+                    "the chain-rule products along each edge.",
+                ]
+            ),
+        )
+    if not step.terms:
+        return [Equation([step.label, f.num(step.value, digits)], ["="])]
+    parts = [step.label, _join(symbolic), _join(numeric)]
+    blocks.append(_chain(parts, step.value, digits))
+    return blocks
+
+
+def _method(d: Derivation) -> list[Block]:
+    out = d.output_label
+    pieces: list[Inline] = [
+        "Backpropagation visits the nodes in reverse topological order, from ",
+        out,
+        " back to the inputs, so that every gradient is complete before it is passed on. It "
+        "starts from the seed ",
+        Math(
+            f"∂{out.text}/∂{out.text} = 1",
+            rf"\frac{{\partial {out.latex}}}{{\partial {out.latex}}} = 1",
+        ),
+        ". Each edge from a node u into an operation v has a local partial derivative ∂v/∂u, "
+        "which depends only on v's operation and the values of the forward pass. By the chain "
+        "rule the edge passes back the product ",
+        Math(
+            f"∂{out.text}/∂v · ∂v/∂u",
+            rf"\frac{{\partial {out.latex}}}{{\partial v}} \cdot \frac{{\partial v}}{{\partial u}}",
+        ),
+        ".",
+    ]
+    fans = d.fan_outs
+    if fans:
+        pieces.append(
+            " Where a node feeds several operations (fan-out) its gradient is the sum "
+            "of the products coming back along each edge; here "
+        )
+        for k, s in enumerate(fans):
+            if k:
+                pieces.append("; " if k < len(fans) - 1 else " and ")
+            pieces.append(f.label(s.node))
+            users = [f.label(t.consumer) for t in s.terms]
+            pieces.append(" feeds ")
+            for j, u in enumerate(users):
+                if j:
+                    pieces.append(", " if j < len(users) - 1 else " and ")
+                pieces.append(u)
+        pieces.append(".")
+    else:
+        pieces.append(
+            " No node here feeds more than one operation, so each gradient is a single product."
+        )
+    if any(t.vjp is not None for s in d.backward for t in s.terms):
+        pieces.append(
+            " Operations that mix the elements of vectors pass back the whole product "
+            "at once (a vector–Jacobian product), written with the rule of the "
+            "operation."
+        )
+    return [Paragraph(pieces)]
+
+
+def _gradients(d: Derivation) -> Table:
+    rows: list[list[Inline]] = [[g.label, f.num(g.value, d.digits)] for g in d.gradients]
+    return Table(["Gradient", "Value"], rows)
+
+
+def build(
+    d: Derivation, *, title: str | None = None, drawings: dict[str, str] | None = None
+) -> Document:
+    """The document of a derivation; ``drawings`` maps 'forward'/'gradients' to image paths."""
+    doc = Document(title)
+    drawings = drawings or {}
+    blocks = doc.blocks
+    blocks.append(Heading("Forward pass"))
+    blocks.append(
+        Paragraph(
+            [
+                "Each node in topological order (every input before the operations that use it): "
+                "its definition, the numbers put in, the result."
+            ]
+        )
+    )
+    if "forward" in drawings:
+        blocks.append(Figure(drawings["forward"], "The graph with the value of every node."))
+    for fstep in d.forward:
+        blocks.append(_forward(fstep, d.digits))
+    blocks.append(Heading("How backpropagation computes the gradient"))
+    blocks.extend(_method(d))
+    blocks.append(Heading("Backward pass"))
+    blocks.append(
+        Paragraph(
+            ["Each node in reverse order: the local partial on each edge, then the chain rule."]
+        )
+    )
+    if "gradients" in drawings:
+        blocks.append(
+            Figure(drawings["gradients"], "The graph with the gradient of every node and edge.")
+        )
+    for step in d.backward:
+        blocks.extend(_backward(step, d))
+    blocks.append(Heading("Gradient with respect to every input"))
+    blocks.append(_gradients(d))
+    return doc

@@ -1,0 +1,294 @@
+"""Pieces of maths for a worked solution, each written twice: as plain text and as LaTeX.
+
+Everything here reads the graph through ``chainrule.notation`` and the op table, never an op by
+its name, so a new op is explained as soon as the table knows how to write it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy
+
+from ..node import Node, apply
+from ..notation import definition, latex_name, number_text
+from ..numbers import decimal
+from ..ops import OPS
+
+MINUS = "\u2212"
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_TOKEN = "Q{}Z"  # a placeholder name that both styles write unchanged (see ``substituted``)
+
+
+@dataclass(frozen=True)
+class Math:
+    """One piece of maths in both styles: ``text`` for terminals, ``latex`` for $…$."""
+
+    text: str
+    latex: str
+
+    def __add__(self, other: Math) -> Math:
+        return Math(self.text + other.text, self.latex + other.latex)
+
+
+def is_exact(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype == object
+    return isinstance(value, (Fraction, sympy.Basic))
+
+
+def is_rational(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype == object and all(isinstance(v, Fraction) for v in value.reshape(-1))
+    return isinstance(value, Fraction)
+
+
+def _text_minus(s: str) -> str:
+    out = []
+    for i, ch in enumerate(s):
+        if ch == "-" and (i == 0 or s[i - 1] in " ([,") and not (i > 0 and s[i - 1] == "e"):
+            out.append(MINUS)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def num(value: Any, digits: int) -> Math:
+    """A value as a decimal with ``digits`` significant digits (arrays element by element)."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        parts = [num(v, digits) for v in value]
+        return Math(
+            "[" + ", ".join(p.text for p in parts) + "]",
+            r"\left[" + ", ".join(p.latex for p in parts) + r"\right]",
+        )
+    text = decimal(value, digits)
+    latex = text
+    if "e" in text:
+        mant, exp = text.split("e")
+        latex = f"{mant} \\times 10^{{{int(exp)}}}"
+    return Math(_text_minus(text), latex)
+
+
+def exact_num(value: Any) -> Math | None:
+    """The exact rational form of a value (4/5, [1, 1]), or None when it has none."""
+    if not is_rational(value):
+        return None
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1:
+            return None
+        parts = [exact_num(v) for v in value]
+        return Math(
+            "[" + ", ".join(p.text for p in parts if p) + "]",
+            r"\left[" + ", ".join(p.latex for p in parts if p) + r"\right]",
+        )
+    return Math(_text_minus(number_text(value, "text")), number_text(value, "latex"))
+
+
+def same_number(exact: Math, dec: Math) -> bool:
+    return exact.text == dec.text
+
+
+def _is_negative(value: Any) -> bool:
+    try:
+        return not isinstance(value, np.ndarray) and float(value) < 0
+    except (TypeError, ValueError):
+        return False
+
+
+def factor(value: Any, digits: int) -> Math:
+    """A number written as a factor of a product: negative numbers in parentheses."""
+    m = num(value, digits)
+    if _is_negative(value):
+        return Math(f"({m.text})", rf"\left({m.latex}\right)")
+    return m
+
+
+# ------------------------------------------------------------------ names of nodes
+
+
+def label(node: Node) -> Math:
+    """What a node is called in a worked solution: its name, or its own expression."""
+    if node.name:
+        return Math(node.name, latex_name(node.name))
+    if not node.args:
+        return Math(node.label(), latex_name(node.label()))
+    return Math(definition(node, "text"), definition(node, "latex"))
+
+
+def _needs_parens(node: Node) -> bool:
+    return not node.name and bool(node.args)
+
+
+def derivative(top: Node, bottom: Node) -> Math:
+    """∂top/∂bottom, with parentheses around an unnamed expression."""
+    t, b = label(top), label(bottom)
+    tt = f"({t.text})" if _needs_parens(top) else t.text
+    bt = f"({b.text})" if _needs_parens(bottom) else b.text
+    tl = rf"\left({t.latex}\right)" if _needs_parens(top) else t.latex
+    bl = rf"\left({b.latex}\right)" if _needs_parens(bottom) else b.latex
+    return Math(f"∂{tt}/∂{bt}", rf"\frac{{\partial {tl}}}{{\partial {bl}}}")
+
+
+def element_label(node: Node, index: tuple[int, ...]) -> Math:
+    """The name of one element of a vector or matrix input: x₁, W[1,2] (counting from 1)."""
+    base = label(node)
+    ones = [i + 1 for i in index]
+    name = node.name or ""
+    plain_name = bool(name) and not name[-1].isdigit() and name[-1] not in "₀₁₂₃₄₅₆₇₈₉"
+    if len(ones) == 1 and plain_name:
+        return Math(base.text + str(ones[0]).translate(SUBSCRIPTS), f"{base.latex}_{{{ones[0]}}}")
+    inner = ",".join(str(i) for i in ones)
+    return Math(f"{base.text}[{inner}]", rf"{base.latex}\left[{inner}\right]")
+
+
+def element_derivative(top: Node, bottom: Node, index: tuple[int, ...]) -> Math:
+    t = label(top)
+    e = element_label(bottom, index)
+    return Math(f"∂{t.text}/∂{e.text}", rf"\frac{{\partial {t.latex}}}{{\partial {e.latex}}}")
+
+
+# ------------------------------------------------------------------ formulas
+
+
+def formula(node: Node) -> Math | None:
+    """The right-hand side defining an operation node (unnamed inputs written out)."""
+    if not node.args:
+        return None
+    return Math(definition(node, "text"), definition(node, "latex"))
+
+
+def _write(node: Node, style: str) -> str:
+    return definition(node, style) if node.args else label(node).latex
+
+
+def _placeholder(value: Any, kind: int, token: str) -> Node:
+    return Node(value, OPS["input"], (), kind, False, None, token)
+
+
+def _fill(expr: Node, fills: dict[str, Math]) -> Math:
+    """Write ``expr`` and put each placeholder's text in place of its token."""
+    text, latex = _write(expr, "text"), _write(expr, "latex")
+    for token, m in fills.items():
+        text = text.replace(token, m.text)
+        latex = latex.replace(rf"\mathit{{{token}}}", m.latex).replace(token, m.latex)
+    return Math(_text_minus(text), latex)
+
+
+def _shown_number(value: Any, digits: int, exact: bool, tight: bool) -> Math:
+    shown = exact_num(value) if exact else None
+    if shown is None:
+        shown = num(value, digits)
+    if _is_negative(value) or (tight and "/" in shown.text and not shown.text.startswith("[")):
+        return Math(f"({shown.text})", rf"\left({shown.latex}\right)")
+    return shown
+
+
+def _is_literal(node: Node) -> bool:
+    """An unnamed constant written inside an expression (the 2 of a square)."""
+    return not node.args and not node.name and not node.requires_grad
+
+
+def substituted(node: Node, digits: int, exact: bool) -> Math | None:
+    """The node's own operation with its inputs' values put in: (−0.057324)², 11/5 + 3/5.
+
+    In exact mode only rational inputs are put in (an irrational one is shown by its exact form
+    instead, which the caller adds)."""
+    if not node.args:
+        return None
+    if exact and not all(is_rational(a.value) for a in node.args):
+        return None
+    nt = node.op.notation
+    tight = nt.style != "function" and nt.precedence > OPS["add"].notation.precedence
+    holders: list[Node] = []
+    fills: dict[str, Math] = {}
+    for i, a in enumerate(node.args):
+        if _is_literal(a):
+            holders.append(a)
+            continue
+        token = _TOKEN.format(_letters(i))
+        holders.append(_placeholder(a.value, a.kind, token))
+        fills[token] = _shown_number(a.value, digits, exact, tight)
+    return _fill(apply(node.op, tuple(holders), node.params), fills)
+
+
+def _letters(i: int) -> str:
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(ord("A") + r) + out
+    return out
+
+
+def partial(node: Node, i: int) -> Math | None:
+    """The local partial ∂node/∂input_i as the op table writes it, when it has a readable form."""
+    from ..notation import partial_formula
+
+    text = partial_formula(node, i, "text")
+    latex = partial_formula(node, i, "latex")
+    if text is None or latex is None:
+        return None
+    return Math(_text_minus(text), latex)
+
+
+def vjp_formula(node: Node, i: int, output: Node, digits: int) -> tuple[Math, Math] | None:
+    """For ops that mix elements (no elementwise partial), the chain-rule product as the op
+    table's own vector–Jacobian rule writes it: symbolically (upstream gradient and inputs by
+    name) and with the numbers put in."""
+    from ..functions import NodeMath
+
+    op = node.op
+    if op.vjps is None or node.grad is None:
+        return None
+    g_token = _TOKEN.format("G")
+    g = _placeholder(node.grad, node.kind, g_token)
+    twin = apply(op, tuple(node.args), node.params)
+    holders = []
+    fills: dict[str, Math] = {g_token: factor(node.grad, digits)}
+    for k, a in enumerate(node.args):
+        if _is_literal(a):
+            holders.append(a)
+            continue
+        token = _TOKEN.format(_letters(k))
+        holders.append(_placeholder(a.value, a.kind, token))
+        fills[token] = _shown_number(a.value, digits, False, True)
+    try:
+        symbolic = op.vjps[i](NodeMath, g, tuple(node.args), twin, node.params)
+        numeric = op.vjps[i](
+            NodeMath, g, tuple(holders), apply(op, tuple(holders), node.params), node.params
+        )
+    except Exception:  # noqa: BLE001 - a rule without a readable form is simply not written
+        return None
+    if not isinstance(symbolic, Node) or not isinstance(numeric, Node):
+        return None
+    up = derivative(output, node)
+    if symbolic is not g:
+        up = Math(f"({up.text})", rf"\left({up.latex}\right)")
+    return _fill(symbolic, {g_token: up}), _fill(numeric, fills)
+
+
+def finite(value: Any) -> bool:
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return True
+    return bool(np.all(np.isfinite(arr))) if arr.size else True
+
+
+__all__ = [
+    "Math",
+    "derivative",
+    "element_derivative",
+    "element_label",
+    "exact_num",
+    "factor",
+    "formula",
+    "is_exact",
+    "label",
+    "num",
+    "partial",
+    "substituted",
+    "vjp_formula",
+]
