@@ -58,10 +58,10 @@ def gradient_fill(value: Any) -> str | None:
 
 
 def _at(t: float) -> str:
-    for (t0, c0), (t1, c1) in zip(_STOPS, _STOPS[1:]):
+    for (t0, c0), (t1, c1) in zip(_STOPS, _STOPS[1:], strict=False):
         if t <= t1:
             f = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
-            r, g, b = (round(a + (b_ - a) * f) for a, b_ in zip(c0, c1))
+            r, g, b = (round(a + (b_ - a) * f) for a, b_ in zip(c0, c1, strict=True))
             return f"#{r:02x}{g:02x}{b:02x}"
     r, g, b = _STOPS[-1][1]
     return f"#{r:02x}{g:02x}{b:02x}"

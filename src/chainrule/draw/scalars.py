@@ -46,7 +46,7 @@ def _as_grid(x: Any) -> np.ndarray:
     return g
 
 
-def _total(items: list[Node]) -> Node:
+def _total(items: list[Any]) -> Any:
     acc = items[0]
     for item in items[1:]:
         acc = acc + item
@@ -78,7 +78,8 @@ def _elementwise(node: Node, args: list[Any]) -> Any:
     grids = np.broadcast_arrays(*[_as_grid(a) for a in args])
     out = _grid(grids[0].shape)
     for idx in np.ndindex(out.shape):
-        out[idx] = apply(node.op, tuple(g[idx] for g in grids), node.params)
+        items: tuple[Node, ...] = tuple(g[idx] for g in grids)  # type: ignore[misc]
+        out[idx] = apply(node.op, items, node.params)
     return out if out.ndim else out[()]
 
 

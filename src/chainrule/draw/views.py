@@ -313,14 +313,15 @@ def _backward(g: Graph, opts: Options) -> Drawing:
     grads = grad(out, targets)
     marks: dict[Node, list[str]] = {}
     out_name = namer.name(out)
-    for t, gnode in zip(targets, grads):
+    for t, gnode in zip(targets, grads, strict=True):
         marks.setdefault(gnode, []).append(f"∂{out_name}/∂{namer.name(t)}")
     bg = Graph(list(dict.fromkeys(grads)))
     forward_nodes = set(g.nodes)
     new = {n for n in bg.nodes if n not in forward_nodes}
     opts.title = (
         opts.title
-        or f"The gradient of {out_name} computed as a graph (orange: gradient nodes, red border: the gradients)"
+        or f"The gradient of {out_name} computed as a graph "
+        "(orange: gradient nodes, red border: the gradients)"
     )
     drawing = _draw(bg, "backward", opts, marks=marks, new=new)
     return drawing

@@ -42,7 +42,7 @@ def _path(curves: list[list[Point]]) -> str:
 
 def _text(lines: list[Line], cx: float, cy: float, in_box: bool) -> list[str]:
     out = []
-    for line, (x, y) in zip(lines, text_rows(lines, cx, cy, in_box)):
+    for line, (x, y) in zip(lines, text_rows(lines, cx, cy, in_box), strict=True):
         weight = ' font-weight="bold"' if line.role == "title" and in_box else ""
         out.append(
             f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(line_size(line, in_box))}" '
@@ -68,7 +68,7 @@ def write_svg(drawing: Drawing, lay: Layout) -> str:
             f'fill="#222">{svg_escape(drawing.title)}</text>'
         )
     out.append('<g class="edges">')
-    for arrow, shape in zip(drawing.arrows, lay.edges):
+    for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
         colour = STROKES.get(arrow.kind, "#333")
         dash = ' stroke-dasharray="4,3"' if arrow.kind == "faint" else ""
         out.append(f'<g class="edge {arrow.kind}">')
@@ -84,7 +84,7 @@ def write_svg(drawing: Drawing, lay: Layout) -> str:
         out.append("</g>")
     out.append("</g>")
     out.append('<g class="edge-labels">')
-    for arrow, shape in zip(drawing.arrows, lay.edges):
+    for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
         if not arrow.lines or shape.label_at is None:
             continue
         cx, cy = shape.label_at

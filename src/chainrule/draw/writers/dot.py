@@ -1,0 +1,85 @@
+"""DOT: a standalone Graphviz file with the labels, for people who run ``dot`` themselves.
+
+Labels are Graphviz HTML-like labels; ``dot_escape`` turns every label into entity-escaped text,
+so no name can close a string, add an attribute or inject markup. Node ids are generated."""
+
+from __future__ import annotations
+
+import re
+
+from ..colours import FILLS, STROKES, TEXT
+from ..measure import FONT_FAMILY
+from ..model import Drawing, Line
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def dot_escape(text: str) -> str:
+    """Text inside a Graphviz HTML-like label: markup and quoting characters become entities
+    (``[``, ``]`` and ``\\`` too, so that nothing is read as DOT syntax or an escape)."""
+    text = _CONTROL.sub("", text)
+    out = []
+    for ch in text:
+        if ch in "&<>\"'[]\\{}|":
+            out.append(f"&#{ord(ch)};")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _label(lines: list[Line], in_box: bool) -> str:
+    rows = []
+    for line in lines:
+        size = 14 if line.role == "title" else 13
+        if not in_box:
+            size = 12
+        text = dot_escape(line.text)
+        if line.role == "title" and in_box:
+            text = f"<B>{text}</B>"
+        colour = TEXT.get(line.role, "#000000")
+        rows.append(f'<FONT POINT-SIZE="{size}" COLOR="{colour}">{text}</FONT>')
+    return "<" + "<BR/>".join(rows) + ">"
+
+
+def write_dot(drawing: Drawing) -> str:
+    out = [
+        "digraph chainrule {",
+        f"  graph [rankdir={drawing.direction}, nodesep=0.3, ranksep=0.45, "
+        f'fontname="{FONT_FAMILY}", labelloc=t, label={_label([Line(drawing.title, "title")], True)}];'
+        if drawing.title
+        else f"  graph [rankdir={drawing.direction}, nodesep=0.3, ranksep=0.45];",
+        f'  node [shape=box, style="rounded,filled", fontname="{FONT_FAMILY}", penwidth=1.2];',
+        f'  edge [fontname="{FONT_FAMILY}", arrowsize=0.8];',
+    ]
+    for box in drawing.boxes:
+        attrs = [f"label={_label(box.lines, True)}"]
+        attrs.append(f'fillcolor="{box.fill or FILLS.get(box.kind, "#ffffff")}"')
+        if box.kind == "output":
+            attrs.append("penwidth=2.4")
+        elif box.kind == "result":
+            attrs.append(f'penwidth=2.4, color="{STROKES["gradient"]}"')
+        elif box.kind == "const":
+            attrs.append('style="rounded,filled,dashed", color="#888888"')
+        elif box.kind == "group":
+            attrs.append('style="rounded,filled,dashed", penwidth=2')
+        if box.tooltip:
+            attrs.append(f"tooltip={_label([Line(box.tooltip)], True)}")
+        out.append(f"  {box.id} [{', '.join(attrs)}];")
+    for arrow in drawing.arrows:
+        colour = STROKES.get(arrow.kind, "#333333")
+        attrs = [f'color="{colour}"']
+        if arrow.kind in ("gradient", "faint"):
+            # drawn against the data flow: keep the ranks of the forward graph
+            tail, head = arrow.target, arrow.source
+            attrs.append("dir=back")
+        else:
+            tail, head = arrow.source, arrow.target
+        if arrow.kind == "faint":
+            attrs.append("style=dashed")
+        if arrow.lines:
+            attrs.append(f"label={_label(arrow.lines, False)}")
+        out.append(f"  {tail} -> {head} [{', '.join(attrs)}];")
+    if drawing.legend:
+        out.append(f"  legend [shape=plaintext, label={_label(drawing.legend, False)}];")
+    out.append("}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,104 @@
+"""PDF without system Graphviz or Cairo: the shared layout drawn with matplotlib's PDF backend
+(vector output, DejaVu Sans embedded). Text goes to matplotlib as plain text with its maths
+parser switched off, so ``$`` or ``\\`` in a name are printed as they are."""
+
+from __future__ import annotations
+
+import io
+
+from ..colours import FILLS, STROKES, TEXT
+from ..layout import Layout, line_size, lines_size, text_rows
+from ..measure import FONT_FAMILY
+from ..model import Drawing, Line
+
+
+def pdf_escape(text: str) -> str:
+    """matplotlib draws text verbatim when ``usetex`` and maths parsing are off; only control
+    characters need removing."""
+    return "".join(ch for ch in text if ch >= " " or ch == "\t")
+
+
+def write_pdf(drawing: Drawing, lay: Layout) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch, PathPatch, Polygon
+    from matplotlib.path import Path as MPath
+
+    w, h = lay.width, lay.height
+    fig = Figure(figsize=(w / 72, h / 72), dpi=72)
+    FigureCanvasPdf(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, w)
+    ax.set_ylim(h, 0)
+    ax.axis("off")
+
+    def text(lines: list[Line], cx: float, cy: float, in_box: bool) -> None:
+        for line, (x, y) in zip(lines, text_rows(lines, cx, cy, in_box), strict=True):
+            ax.text(
+                x,
+                y,
+                pdf_escape(line.text),
+                ha="center",
+                va="baseline",
+                fontsize=line_size(line, in_box),
+                fontfamily=FONT_FAMILY,
+                fontweight="bold" if line.role == "title" and in_box else "normal",
+                color=TEXT.get(line.role, "#000000"),
+                usetex=False,
+                parse_math=False,
+                zorder=5,
+            )
+
+    if lay.title_at is not None:
+        text([Line(drawing.title, "title")], lay.title_at[0], lay.title_at[1] - 5, True)
+    for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
+        colour = STROKES.get(arrow.kind, "#333333")
+        style = "--" if arrow.kind == "faint" else "-"
+        for c in shape.curves:
+            codes = [MPath.MOVETO] + [MPath.CURVE4] * (len(c) - 1)
+            ax.add_patch(PathPatch(MPath(c, codes), fill=False, edgecolor=colour, lw=1.1, ls=style))
+        for head in shape.heads:
+            ax.add_patch(Polygon(head, closed=True, facecolor=colour, edgecolor=colour, lw=0.8))
+        if arrow.lines and shape.label_at is not None:
+            cx, cy = shape.label_at
+            lw, lh = lines_size(arrow.lines, False)
+            ax.add_patch(
+                FancyBboxPatch(
+                    (cx - lw / 2, cy - lh / 2),
+                    lw,
+                    lh,
+                    boxstyle="round,pad=2",
+                    facecolor="white",
+                    edgecolor="none",
+                    alpha=0.85,
+                    zorder=3,
+                )
+            )
+            text(arrow.lines, cx, cy, False)
+    for box in drawing.boxes:
+        p = lay.boxes.get(box.id)
+        if p is None:
+            continue
+        edge = STROKES["gradient"] if box.kind == "result" else "#333333"
+        ax.add_patch(
+            FancyBboxPatch(
+                (p.x - p.w / 2 + 4, p.y - p.h / 2 + 4),
+                p.w - 8,
+                p.h - 8,
+                boxstyle="round,pad=4",
+                facecolor=box.fill or FILLS.get(box.kind, "#ffffff"),
+                edgecolor=edge,
+                lw=2.0 if box.kind in ("output", "result") else 1.0,
+                ls="--" if box.kind in ("const", "group") else "-",
+                zorder=4,
+            )
+        )
+        text(box.lines, p.x, p.y, True)
+    if lay.legend_at is not None:
+        text(drawing.legend, lay.legend_at[0], lay.legend_at[1], False)
+    out = io.BytesIO()
+    fig.savefig(out, format="pdf")
+    return out.getvalue()
