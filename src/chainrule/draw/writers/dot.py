@@ -42,12 +42,13 @@ def _label(lines: list[Line], in_box: bool) -> str:
 
 
 def write_dot(drawing: Drawing) -> str:
+    title = ""
+    if drawing.title:
+        title = f", labelloc=t, label={_label([Line(drawing.title, 'title')], True)}"
     out = [
         "digraph chainrule {",
         f"  graph [rankdir={drawing.direction}, nodesep=0.3, ranksep=0.45, "
-        f'fontname="{FONT_FAMILY}", labelloc=t, label={_label([Line(drawing.title, "title")], True)}];'
-        if drawing.title
-        else f"  graph [rankdir={drawing.direction}, nodesep=0.3, ranksep=0.45];",
+        f'fontname="{FONT_FAMILY}"{title}];',
         f'  node [shape=box, style="rounded,filled", fontname="{FONT_FAMILY}", penwidth=1.2];',
         f'  edge [fontname="{FONT_FAMILY}", arrowsize=0.8];',
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from ..colours import FILLS, STROKES, TEXT
-from ..layout import Layout, Point, lines_size
+from ..layout import Layout, Point
 from ..model import Drawing, Line
 
 _SPECIAL = {
