@@ -1,0 +1,124 @@
+"""Reading a learner's claims: ``L = 0,06``, ``dL/dz = -0.06``, ``∂L/∂w₁ ≈ -0.0062``, ``grad w1``.
+
+A claimed number keeps the precision it was written with: 0.94 stands for anything that rounds
+to 0.94, so it is read as a ``Decimal`` (and fractions such as 4/5 as exact values)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+
+from ..errors import ValueInputError
+
+_SEPARATORS = ("≈", "=")
+_NUMBER = re.compile(r"^[+\-−]?(\d+\.?\d*|\.\d+)([eE][+\-−]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class Number:
+    """One claimed number: its value and the size of its last written digit (0 when exact)."""
+
+    text: str
+    value: Fraction
+    quantum: Fraction  # 10^-decimals as written; 0 for an exact fraction such as 4/5
+
+    @property
+    def decimals(self) -> int | None:
+        if self.quantum == 0:
+            return None
+        q = self.quantum
+        n = 0
+        while q < 1:
+            q *= 10
+            n += 1
+        return n
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A quantity as the learner named it, and the number(s) they gave it."""
+
+    name: str
+    numbers: tuple[Number, ...]
+    vector: bool
+    text: str
+    line: int | None = None
+
+
+def read_number(text: str, original: str) -> Number:
+    """A number as people write it, decimal comma included: 0,94 · −0.12 · 6.2e-3 · 4/5."""
+    s = text.strip().replace("−", "-").replace(" ", "")
+    if "," in s and "." not in s and s.count(",") == 1:
+        s = s.replace(",", ".")
+    if "/" in s:
+        num, _, den = s.partition("/")
+        try:
+            value = Fraction(read_number(num, original).value) / read_number(den, original).value
+        except ZeroDivisionError:
+            raise ValueInputError(f"{original!r}: division by zero") from None
+        return Number(text.strip(), value, Fraction(0))
+    if not _NUMBER.match(s):
+        raise ValueInputError(f"{original!r}: cannot read {text.strip()!r} as a number")
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        raise ValueInputError(f"{original!r}: cannot read {text.strip()!r} as a number") from None
+    exponent = d.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return Number(text.strip(), Fraction(d), Fraction(10) ** exponent)
+
+
+def parse_claim(text: str, line: int | None = None) -> Claim:
+    """``NAME = VALUE`` (or ``NAME ≈ VALUE``); VALUE may be a vector [a, b] or [a; b]."""
+    original = text.strip()
+    where = f"line {line}: " if line is not None else ""
+    sep_at = -1
+    for sep in _SEPARATORS:
+        k = original.rfind(sep)
+        if k > sep_at:
+            sep_at = k
+    if sep_at <= 0:
+        raise ValueInputError(f"{where}{original!r}: expected NAME=VALUE, such as L=0.06")
+    # the name is what stands before the first separator; the value after the last
+    first = min(k for k in (original.find(s) for s in _SEPARATORS) if k >= 0)
+    name = original[:first].strip()
+    value = original[sep_at + 1 :].strip()
+    if not name or not value:
+        raise ValueInputError(f"{where}{original!r}: expected NAME=VALUE, such as L=0.06")
+    try:
+        if value.startswith("["):
+            if not value.endswith("]"):
+                raise ValueInputError(f"{original!r}: a vector must end with ']'")
+            inner = value[1:-1]
+            parts = inner.split(";") if ";" in inner else inner.split(",")
+            numbers = tuple(read_number(p, original) for p in parts if p.strip())
+            if not numbers:
+                raise ValueInputError(f"{original!r}: an empty vector")
+            return Claim(name, numbers, True, original, line)
+        return Claim(name, (read_number(value, original),), False, original, line)
+    except ValueInputError as exc:
+        raise ValueInputError(where + exc.message) from None
+
+
+def parse_claims(lines: list[str], *, first_line: int = 1, numbered: bool = True) -> list[Claim]:
+    """Claims one per line; blank lines and ``#`` comments are skipped."""
+    out = []
+    for k, raw in enumerate(lines):
+        text = raw.split("#", 1)[0].strip()
+        if text:
+            out.append(parse_claim(text, first_line + k if numbered else None))
+    return out
+
+
+def read_claims_file(path: str | Path) -> list[Claim]:
+    p = Path(path)
+    if not p.is_file():
+        raise ValueInputError(f"{path}: no such claims file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueInputError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    return parse_claims(text.splitlines())

@@ -1,0 +1,206 @@
+"""Verdicts on claimed numbers, rounding-aware, and where a wrong number's slip began.
+
+A claim is right when it equals the true value rounded to the digits the learner wrote (0.94 for
+0.94268); one unit off in the last digit is a rounding difference, not an error; anything else
+is wrong. A wrong claim is a *first slip* when the learner's own earlier numbers do not give it;
+otherwise it *follows* from an earlier wrong claim, or only *carries the rounding* of earlier
+right numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ..autodiff import grad as grad_graph
+from ..errors import ValueInputError
+from ..graph import Graph
+from ..numbers import to_float
+from .claims import Claim, Number
+from .names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
+from .world import Given, recompute
+
+RIGHT = "right"
+ROUNDING = "rounding"
+WRONG = "wrong"
+
+FIRST_SLIP = "first slip"
+FOLLOWS = "follows"
+CARRIED_ROUNDING = "carried rounding"
+
+MATCH_RELATIVE = Fraction(1, 100)  # slack when comparing with the learner's own recomputation
+
+
+@dataclass
+class Verdict:
+    """The judgement of one claim."""
+
+    claim: Claim
+    quantity: Quantity
+    true: Any  # float or float array
+    verdict: str
+    origin: str | None = None  # for wrong claims: FIRST_SLIP, FOLLOWS, CARRIED_ROUNDING
+    follows: list[Verdict] = field(default_factory=list)
+    recomputed: Any = None  # from the learner's own numbers, when it could be traced
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict != WRONG
+
+
+def true_value(q: Quantity) -> Any:
+    """The engine's value of a quantity (the graph has been through ``backward``)."""
+    if q.kind == VALUE:
+        raw = q.node.value
+    elif q.kind == GRADIENT:
+        raw = q.node.grad
+        if raw is None:
+            raise ValueInputError(f"{q.node.label()} has no gradient (it is a constant)")
+    else:
+        top = q.top
+        assert top is not None
+        slots = [i for i, a in enumerate(top.args) if a is q.node]
+        locals_ = [top.local[i] for i in slots] if top.local is not None else []
+        if slots and locals_ and all(v is not None for v in locals_):
+            raw = locals_[0]
+            for v in locals_[1:]:
+                raw = raw + v
+        else:
+            raw = grad_graph(top, q.node).value
+    value = to_float(raw)
+    if q.index is not None:
+        if not isinstance(value, np.ndarray) or value.ndim == 0:
+            return value  # the same for every element (a broadcast partial)
+        return float(value[q.index])
+    return value
+
+
+def _grade(number: Number, true: float) -> str:
+    c, t = number.value, Fraction(true)
+    diff = abs(c - t)
+    if number.quantum == 0:
+        return RIGHT if diff <= Fraction(1, 10**9) * max(Fraction(1), abs(t)) else WRONG
+    half = number.quantum / 2
+    if diff <= half * (1 + Fraction(1, 10**9)):
+        return RIGHT
+    if diff <= 3 * half:
+        return ROUNDING
+    return WRONG
+
+
+_ORDER = {RIGHT: 0, ROUNDING: 1, WRONG: 2}
+
+
+def _flat(value: Any) -> list[float]:
+    if isinstance(value, np.ndarray):
+        return [float(v) for v in value.reshape(-1)]
+    return [float(value)]
+
+
+def grade(claim: Claim, true: Any) -> str:
+    trues = _flat(true)
+    if claim.vector and len(claim.numbers) != len(trues):
+        raise ValueInputError(
+            f"{claim.text!r}: {len(claim.numbers)} numbers given, the quantity has {len(trues)}"
+        )
+    if not claim.vector and len(trues) != 1:
+        raise ValueInputError(
+            f"{claim.text!r}: the quantity has {len(trues)} elements; give them all as "
+            f"[a, b, …] or name one element (such as {claim.name}1)"
+        )
+    grades = [_grade(n, t) for n, t in zip(claim.numbers, trues, strict=True)]
+    return max(grades, key=lambda g: _ORDER[g])
+
+
+def _matches(claim: Claim, value: Any) -> bool:
+    """Does the learner's claim agree with a recomputation from their own numbers?"""
+    values = _flat(value)
+    if len(values) != len(claim.numbers):
+        return False
+    for n, v in zip(claim.numbers, values, strict=True):
+        if not np.isfinite(v):
+            return False
+        slack = 3 * n.quantum / 2 + MATCH_RELATIVE * abs(Fraction(v))
+        if n.quantum == 0:
+            slack = Fraction(1, 10**6) * max(Fraction(1), abs(Fraction(v)))
+        if abs(n.value - Fraction(v)) > slack:
+            return False
+    return True
+
+
+def _given(v: Verdict) -> Given:
+    nums = [float(n.value) for n in v.claim.numbers]
+    return Given(v.quantity, np.array(nums) if v.claim.vector else nums[0])
+
+
+def judge(graph: Graph, claims: list[Claim]) -> list[Verdict]:
+    """Judge every claim against ``graph`` (run through ``backward`` here if it was not)."""
+    if graph.output.grad is None:
+        graph.backward()
+    resolver = Resolver(graph)
+    verdicts: list[Verdict] = []
+    for claim in claims:
+        try:
+            q = resolver.quantity(claim.name)
+            t = true_value(q)
+            verdict = grade(claim, t)
+        except ValueInputError as exc:
+            if claim.line is not None and not exc.message.startswith("line "):
+                raise ValueInputError(f"line {claim.line}: {exc.message}") from None
+            raise
+        verdicts.append(Verdict(claim, q, t, verdict))
+    _trace(graph, verdicts)
+    return verdicts
+
+
+def _trace(graph: Graph, verdicts: list[Verdict]) -> None:
+    wrong = [v for v in verdicts if v.verdict == WRONG]
+    if not wrong:
+        return
+    fine = [v for v in verdicts if v.verdict != WRONG]
+
+    def world(used: list[Verdict], v: Verdict) -> Any:
+        given = [_given(u) for u in used if u.quantity.key() != v.quantity.key()]
+        return recompute(graph, given, [v.quantity]).get(v.quantity.key())
+
+    for v in wrong:
+        own = world(verdicts, v)
+        v.recomputed = own
+        if own is None or not _matches(v.claim, own):
+            v.origin = FIRST_SLIP
+            continue
+        from_right = world(fine, v)
+        if from_right is not None and _matches(v.claim, from_right):
+            v.origin = CARRIED_ROUNDING
+            continue
+        v.origin = FOLLOWS
+        for w in wrong:
+            if w is v:
+                continue
+            without = world([u for u in verdicts if u is not w], v)
+            if without is None or not _matches(v.claim, without):
+                v.follows.append(w)
+        if not v.follows:
+            for w in wrong:
+                alone = world(fine + [w], v) if w is not v else None
+                if alone is not None and _matches(v.claim, alone):
+                    v.follows.append(w)
+
+
+__all__ = [
+    "CARRIED_ROUNDING",
+    "FIRST_SLIP",
+    "FOLLOWS",
+    "GRADIENT",
+    "PARTIAL",
+    "RIGHT",
+    "ROUNDING",
+    "VALUE",
+    "WRONG",
+    "Verdict",
+    "grade",
+    "judge",
+    "true_value",
+]

@@ -1,0 +1,127 @@
+"""Quantities named as people write them: ``L``, ``yhat`` or ``ŷ``, ``b0`` or ``b₀``, ``x1`` for the
+first element of ``x``, ``dL/dz``, ``∂L/∂w₁``, ``grad w1``, ``∂ŷ/∂z``."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ValueInputError
+from ..graph import Graph
+from ..node import Node
+
+VALUE = "value"
+GRADIENT = "gradient"
+PARTIAL = "partial"
+
+_ACCENTS = {"\u0302": "hat", "\u0303": "tilde", "\u0304": "bar", "\u0307": "dot"}
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_LATEX_ACCENT = re.compile(r"\\(hat|tilde|bar|dot)\{?([A-Za-z])\}?")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """What a claim is about: a value, ∂output/∂node, or ∂top/∂node; maybe one element."""
+
+    kind: str
+    node: Node
+    index: tuple[int, ...] | None = None
+    top: Node | None = None  # for PARTIAL
+
+    def key(self) -> tuple[str, int, tuple[int, ...] | None, int | None]:
+        return (
+            self.kind,
+            id(self.node),
+            self.index,
+            id(self.top) if self.top is not None else None,
+        )
+
+
+def canon(name: str) -> str:
+    """A spelling-free key: ŷ, yhat, y_hat, \\hat{y} → yhat; b₀, b_0, b0 → b0."""
+    s = _LATEX_ACCENT.sub(lambda m: m.group(2) + m.group(1), name)
+    s = unicodedata.normalize("NFD", s).translate(_SUBSCRIPTS)
+    out = []
+    for ch in s:
+        if ch in _ACCENTS:
+            out.append(_ACCENTS[ch])
+        elif ch in "_{}\\ \t":
+            continue
+        elif ch == "^" and out:
+            out.append("hat")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class Resolver:
+    """Finds the node (and element) a learner's name stands for in one graph."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.output = graph.output
+        self.by_key: dict[str, Node] = {}
+        for name, node in graph.names.items():
+            self.by_key.setdefault(canon(name), node)
+        self.by_lower: dict[str, list[Node]] = {}
+        for key, node in self.by_key.items():
+            self.by_lower.setdefault(key.lower(), []).append(node)
+
+    def known(self) -> str:
+        return ", ".join(sorted(n for n in self.graph.names)) or "none"
+
+    def _node(self, key: str) -> Node | None:
+        if key in self.by_key:
+            return self.by_key[key]
+        nodes = self.by_lower.get(key.lower(), [])
+        return nodes[0] if len(nodes) == 1 else None
+
+    def element(self, name: str, original: str) -> tuple[Node, tuple[int, ...] | None]:
+        """A named node, or one element of a vector written x1, x₁, x_1 or x[1] (from 1)."""
+        key = canon(name.strip().strip("()"))
+        node = self._node(key)
+        if node is not None:
+            return node, None
+        m = re.fullmatch(r"(.+?)\[(\d+(?:,\d+)*)\]", key) or re.fullmatch(r"(.*?\D)(\d+)", key)
+        if m:
+            base = self._node(m.group(1))
+            if base is not None and isinstance(base.value, np.ndarray) and base.value.ndim:
+                index = tuple(int(i) - 1 for i in m.group(2).split(","))
+                if len(index) == 1 and base.value.ndim > 1:
+                    raise ValueInputError(
+                        f"{original!r}: {base.name} is a matrix; name an element as "
+                        f"{base.name}[row,column]"
+                    )
+                if len(index) != base.value.ndim or any(
+                    not 0 <= i < n for i, n in zip(index, base.value.shape, strict=True)
+                ):
+                    raise ValueInputError(
+                        f"{original!r}: {base.name} has shape {base.value.shape}; elements "
+                        "count from 1"
+                    )
+                return base, index
+        raise ValueInputError(
+            f"{original!r}: no quantity is named {name.strip()!r} (named: {self.known()})"
+        )
+
+    def quantity(self, name: str) -> Quantity:
+        text = name.strip()
+        s = text.replace("∂", "d").replace(" ", "")
+        m = re.fullmatch(r"(?:grad|∇|nabla)_?(.+)", s)
+        if m and not self._node(canon(s)):
+            node, index = self.element(m.group(1), text)
+            return Quantity(GRADIENT, node, index)
+        m = re.fullmatch(r"d(\(.+?\)|[^/]+)/d(\(.+\)|.+)", s)
+        if m and not self._node(canon(s)):
+            top, top_index = self.element(m.group(1), text)
+            if top_index is not None:
+                raise ValueInputError(f"{text!r}: the top of a derivative must be a whole node")
+            node, index = self.element(m.group(2), text)
+            if top is self.output:
+                return Quantity(GRADIENT, node, index)
+            return Quantity(PARTIAL, node, index, top)
+        node, index = self.element(text, text)
+        return Quantity(VALUE, node, index)

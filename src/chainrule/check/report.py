@@ -1,0 +1,131 @@
+"""A check as people read it (one line per claim, then what went wrong) and as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..explain.formulas import derivative, element_derivative, element_label, label, num
+from .judge import CARRIED_ROUNDING, FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, WRONG, Verdict
+from .names import GRADIENT, PARTIAL, Quantity
+
+_MARK = {RIGHT: "right   ", ROUNDING: "rounding", WRONG: "WRONG   "}
+
+
+def quantity_text(q: Quantity, output_name: Any) -> str:
+    """The quantity in the notation of the worked solution: ŷ, x₁, ∂L/∂w₁, ∂ŷ/∂z."""
+    if q.kind == GRADIENT:
+        m = (
+            element_derivative(output_name, q.node, q.index)
+            if q.index is not None
+            else derivative(output_name, q.node)
+        )
+    elif q.kind == PARTIAL:
+        assert q.top is not None
+        m = (
+            element_derivative(q.top, q.node, q.index)
+            if q.index is not None
+            else derivative(q.top, q.node)
+        )
+    else:
+        m = element_label(q.node, q.index) if q.index is not None else label(q.node)
+    return m.text
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        return [float(v) for v in value.reshape(-1)]
+    return float(value)
+
+
+def _claimed(v: Verdict) -> str:
+    nums = [n.text for n in v.claim.numbers]
+    return "[" + "; ".join(nums) + "]" if v.claim.vector else nums[0]
+
+
+def _rounded_hint(v: Verdict) -> str:
+    """The true value to the learner's own number of decimals (what they should have written)."""
+    n = v.claim.numbers[0]
+    if v.claim.vector or n.decimals is None or isinstance(v.true, np.ndarray):
+        return ""
+    rounded = f"{float(v.true):.{n.decimals}f}".replace("-", "\u2212")
+    return f", {rounded} to your {n.decimals} decimals"
+
+
+def text_report(verdicts: list[Verdict], output: Any, digits: int = 5) -> str:
+    lines = []
+    names = {id(v): quantity_text(v.quantity, output) for v in verdicts}
+    width = max((len(names[id(v)]) + len(_claimed(v)) for v in verdicts), default=0) + 3
+    for v in verdicts:
+        claim = f"{names[id(v)]} = {_claimed(v)}"
+        true = num(v.true, digits).text
+        line = f"{_MARK[v.verdict]}  {claim.ljust(width)}  true {true}"
+        if v.verdict == ROUNDING:
+            line += "  (one unit off in the last digit: a rounding difference, not an error)"
+        lines.append(line.rstrip())
+    wrong = [v for v in verdicts if v.verdict == WRONG]
+    for v in wrong:
+        where = f" (line {v.claim.line})" if v.claim.line is not None else ""
+        head = f"{names[id(v)]} = {_claimed(v)}{where} is wrong: the true value is "
+        head += f"{num(v.true, digits).text}{_rounded_hint(v)}."
+        own = ""
+        if v.recomputed is not None:
+            own = f" From your own numbers it would be {num(v.recomputed, digits).text}"
+        if v.origin == FIRST_SLIP:
+            tail = own + ("; so the slip began here." if own else " The slip began here.")
+        elif v.origin == FOLLOWS:
+            src = ", ".join(f"{names[id(w)]} = {_claimed(w)}" for w in v.follows)
+            tail = own + f", as you wrote: it follows from your earlier wrong {src}."
+        elif v.origin == CARRIED_ROUNDING:
+            tail = own + (
+                ", as you wrote: it carries the rounding of your earlier numbers; keep more "
+                "digits along the way."
+            )
+        else:
+            tail = ""
+        lines.append("")
+        lines.append(head + tail)
+    right = sum(v.verdict == RIGHT for v in verdicts)
+    rounding = sum(v.verdict == ROUNDING for v in verdicts)
+    slips = [v for v in wrong if v.origin == FIRST_SLIP]
+    parts = [f"{right} right", f"{rounding} rounding difference{'s' if rounding != 1 else ''}"]
+    parts.append(f"{len(wrong)} wrong")
+    summary = ", ".join(parts)
+    if slips:
+        summary += " (first slip" + ("s" if len(slips) > 1 else "") + ": "
+        summary += ", ".join(names[id(v)] for v in slips) + ")"
+    lines.append("")
+    lines.append(summary + ".")
+    return "\n".join(lines) + "\n"
+
+
+def json_report(verdicts: list[Verdict], output: Any) -> dict[str, Any]:
+    items = []
+    for v in verdicts:
+        items.append(
+            {
+                "claim": v.claim.text,
+                "line": v.claim.line,
+                "quantity": quantity_text(v.quantity, output),
+                "kind": v.quantity.kind,
+                "claimed": [n.text for n in v.claim.numbers]
+                if v.claim.vector
+                else v.claim.numbers[0].text,
+                "true": _plain(v.true),
+                "verdict": v.verdict,
+                "origin": v.origin,
+                "follows": [w.claim.text for w in v.follows],
+                "recomputed": _plain(v.recomputed),
+            }
+        )
+    return {
+        "ok": all(v.ok for v in verdicts),
+        "right": sum(v.verdict == RIGHT for v in verdicts),
+        "rounding": sum(v.verdict == ROUNDING for v in verdicts),
+        "wrong": sum(v.verdict == WRONG for v in verdicts),
+        "first_slips": [v.claim.text for v in verdicts if v.origin == FIRST_SLIP],
+        "claims": items,
+    }
