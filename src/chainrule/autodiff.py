@@ -8,36 +8,59 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
 from .errors import ChainruleError
-from .node import Node, apply, compute, const
+from .node import MANY, Node, apply, compute, const
 from .numbers import ARRAY, EXACT, EXACT_ARRAY, FLOAT, to_float
-from .ops import MATH, OPS
+from .ops import MATH, OPS, FloatMath, Op
 
 _SUM = OPS["sum"]
 
 
 def topo_order(outputs: Node | Iterable[Node]) -> list[Node]:
-    """Every node the outputs depend on, inputs before the operations that use them."""
+    """Every node the outputs depend on, inputs before the operations that use them.
+
+    A depth-first sweep with an explicit stack collects the nodes; sorting by creation number
+    puts them in an order where every input comes before its users (a node is always created
+    after its inputs)."""
     outs = [outputs] if isinstance(outputs, Node) else list(outputs)
     seen = set(outs)
-    stack = list(outs)
+    order = list(seen)
+    stack = list(seen)
     pop = stack.pop
     push = stack.append
     add = seen.add
+    keep = order.append
     while stack:
-        for a in pop().args:
-            if a not in seen:
-                add(a)
-                push(a)
-    return sorted(seen, key=_creation)
+        n = pop()
+        a = n.a0
+        if a is None:
+            continue
+        b = n.a1
+        if a is MANY:
+            for a in b:
+                if a not in seen:
+                    add(a)
+                    push(a)
+                    keep(a)
+            continue
+        if a not in seen:
+            add(a)
+            push(a)
+            keep(a)
+        if b is not None and b not in seen:
+            add(b)
+            push(b)
+            keep(b)
+    order.sort(key=_creation)
+    return order
 
 
-def _creation(node: Node) -> int:
-    return node.id
+_creation = attrgetter("id")
 
 
 def zero_like(value: Any, kind: int) -> Any:
@@ -83,6 +106,21 @@ def unbroadcast(c: Any, like: Any) -> Any:
     return c
 
 
+def _fast_rules() -> dict[Op, tuple[Any, ...]]:
+    """Ops whose float nodes take the lean backward loop: elementwise ops with partials (so the
+    inputs of a float node are scalars and a contribution is just g · partial)."""
+    return {
+        op: op.partials
+        for op in OPS.values()
+        if op.partials is not None and op.vjps is None and op.elementwise
+    }
+
+
+_FAST = _fast_rules()
+_INPUT = OPS["input"]
+_CONST = OPS["const"]
+
+
 def backward(
     output: Node,
     seed: Any = None,
@@ -90,79 +128,195 @@ def backward(
     accumulate: bool = False,
     order: Sequence[Node] | None = None,
 ) -> list[Node]:
-    """Reverse mode: ∂output/∂node on every node, and the local partial of every edge.
+    """Reverse mode: ∂output/∂node on every node the output depends on.
 
-    The local partial of edge i of a node is kept in ``node.local[i]``; the chain-rule
-    contribution it carries is ``edge_contribution(node, i)`` (computed when asked for,
-    except for ops that compute it directly, which keep it in ``node.contrib``)."""
-    if order is None:
-        order = topo_order(output)
-    if not accumulate:
-        for n in order:
-            n.grad = None
+    Gradients are reset first unless ``accumulate=True``. The local partial of edge i of a
+    node is ``node.local[i]`` (or ``local_partial(node, i)``) and the chain-rule contribution
+    it carries is ``edge_contribution(node, i)``: both are evaluated when asked for, except
+    for ops that compute contributions directly (vjps), which keep them in ``node.contrib``.
+    Float nodes of elementwise ops take a lean loop; every other node the general one."""
+    empty: Any = None  # what ``grad`` holds on a node no contribution has reached yet
+    if order is None and not accumulate:
+        empty = _Unreached()
+        order = _mark_order(output, empty)
+    else:
+        if order is None:
+            order = topo_order(output)
+        if not accumulate:
+            for n in order:
+                n.grad = None
     if seed is None:
         seed = one_like(output.value, output.kind)
-    output.grad = seed if output.grad is None else output.grad + seed
-    for node in reversed(order):
-        args = node.args
-        g = node.grad
-        if g is None:
-            if node.requires_grad or node.op.name == "input":
-                node.grad = zero_like(node.value, node.kind)
-            continue
-        if not args:
-            continue
-        op = node.op
-        kind = node.kind
-        M = MATH[kind]
-        if len(args) == 1:
-            x: tuple[Any, ...] = (args[0].value,)
-        else:
-            x = tuple([a.value for a in args])
-            if kind != FLOAT:
-                x = _common_kind(args, x, kind)
-        y = node.value
-        p = node.params
-        partials = op.partials
-        vjps = op.vjps
-        local: list[Any] = []
-        contrib: list[Any] | None = [] if vjps is not None else None
-        for i, a in enumerate(args):
-            if not a.requires_grad:
-                local.append(None)
-                if contrib is not None:
-                    contrib.append(None)
-                continue
-            d = partials[i](M, x, y, p) if partials is not None else None
-            if vjps is not None:
-                c = vjps[i](M, g, x, y, p)
-                c = unbroadcast(c, a.value)
-                contrib.append(c)  # type: ignore[union-attr]
-            elif kind == FLOAT:
-                c = g * d
-            else:
-                c = unbroadcast(g * d, a.value)
-            local.append(d)
-            ag = a.grad
-            a.grad = c if ag is None else ag + c
-        node.local = tuple(local)
-        node.contrib = tuple(contrib) if contrib is not None else None
+    g0 = output.grad
+    output.grad = seed if g0 is empty else g0 + seed
+    try:
+        _reverse_sweep(order, empty)
+    except BaseException:
+        for n in order:
+            if n.grad is empty:
+                n.grad = None
+        raise
+    if empty is not None and isinstance(order, list):
+        return order  # built here, so the caller may keep it
     return list(order)
 
 
-def _common_kind(args: tuple[Node, ...], x: tuple[Any, ...], kind: int) -> tuple[Any, ...]:
-    if kind in (ARRAY,):
-        return tuple(to_float(v) if a.kind in (EXACT, EXACT_ARRAY) else v for a, v in zip(args, x))
+class _Unreached:
+    """A fresh marker per backward call: the nodes it collects carry it as their gradient until
+    a contribution arrives, which spares a visited-set and a separate reset pass."""
+
+    __slots__ = ()
+
+
+def _mark_order(output: Node, mark: _Unreached) -> list[Node]:
+    """``topo_order`` for one output that also marks every node's gradient as unreached."""
+    output.grad = mark
+    order = [output]
+    stack = [output]
+    pop = stack.pop
+    push = stack.append
+    keep = order.append
+    while stack:
+        n = pop()
+        a = n.a0
+        if a is None:
+            continue
+        b = n.a1
+        if a is MANY:
+            for a in b:
+                if a.grad is not mark:
+                    a.grad = mark
+                    push(a)
+                    keep(a)
+            continue
+        if a.grad is not mark:
+            a.grad = mark
+            push(a)
+            keep(a)
+        if b is not None and b.grad is not mark:
+            b.grad = mark
+            push(b)
+            keep(b)
+    order.sort(key=_creation)
+    return order
+
+
+def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
+    """Send every node's gradient to its inputs, outputs first (the chain rule, edge by edge)."""
+    fast = _FAST.get
+    fm = FloatMath
+    for node in reversed(order):
+        g = node.grad
+        if g is empty:
+            if node.requires_grad or node.op is _INPUT:
+                node.grad = zero_like(node.value, node.kind)
+            else:
+                node.grad = None
+            continue
+        a = node.a0
+        if a is None:
+            continue
+        if node.kind == FLOAT:
+            rules = fast(node.op)
+            if rules is not None:
+                b = node.a1
+                if b is None:
+                    if a.requires_grad:
+                        c = g * rules[0](fm, (a.value,), node.value, node.params)
+                        ag = a.grad
+                        a.grad = c if ag is empty else ag + c
+                    continue
+                if a is not MANY:
+                    x = (a.value, b.value)
+                    if a.requires_grad:
+                        c = g * rules[0](fm, x, node.value, node.params)
+                        ag = a.grad
+                        a.grad = c if ag is empty else ag + c
+                    if b.requires_grad:
+                        c = g * rules[1](fm, x, node.value, node.params)
+                        ag = b.grad
+                        b.grad = c if ag is empty else ag + c
+                    continue
+        _backward_node(node, g, empty)
+
+
+def _inputs(node: Node) -> tuple[Any, ...]:
+    """The input values as the node's op saw them (exact inputs of a float array op as floats)."""
+    args = node.args
+    x = tuple([a.value for a in args])
+    if node.kind == ARRAY:
+        return tuple(
+            to_float(v) if a.kind in (EXACT, EXACT_ARRAY) else v
+            for a, v in zip(args, x, strict=True)
+        )
     return x
+
+
+def _backward_node(node: Node, g: Any, empty: Any) -> None:
+    """The general step: any kind of number, broadcasting, ops with vjps."""
+    op = node.op
+    kind = node.kind
+    M = MATH[kind]
+    x = _inputs(node)
+    y = node.value
+    p = node.params
+    partials = op.partials
+    vjps = op.vjps
+    contrib: list[Any] | None = [] if vjps is not None else None
+    for i, a in enumerate(node.args):
+        if not a.requires_grad:
+            if contrib is not None:
+                contrib.append(None)
+            continue
+        if vjps is not None:
+            c = unbroadcast(vjps[i](M, g, x, y, p), a.value)
+            contrib.append(c)  # type: ignore[union-attr]
+        else:
+            d = partials[i](M, x, y, p)  # type: ignore[index]
+            c = g * d if kind == FLOAT else unbroadcast(g * d, a.value)
+        ag = a.grad
+        a.grad = c if ag is empty else ag + c
+    node.contrib = tuple(contrib) if contrib is not None else None
+
+
+def local_partial(node: Node, i: int) -> Any:
+    """∂node/∂input_i at the node's current values, from the op table's generic partial
+    (None when input i needs no gradient or the op has no readable local partial)."""
+    args = node.args
+    if not 0 <= i < len(args):
+        raise ChainruleError(f"{node.label()} has no input {i} (it has {len(args)})")
+    partials = node.op.partials
+    if partials is None or not args[i].requires_grad:
+        return None
+    return partials[i](MATH[node.kind], _inputs(node), node.value, node.params)
+
+
+def local_partials(node: Node) -> tuple[Any, ...] | None:
+    """Every local partial of a node (see ``local_partial``); None for a leaf or a node that
+    ``backward`` has not reached."""
+    if not node.args or node.grad is None:
+        return None
+    partials = node.op.partials
+    if partials is None:
+        return (None,) * len(node.args)
+    M = MATH[node.kind]
+    x = _inputs(node)
+    return tuple(
+        partials[i](M, x, node.value, node.params) if a.requires_grad else None
+        for i, a in enumerate(node.args)
+    )
 
 
 def edge_contribution(node: Node, i: int) -> Any:
     """The chain-rule product carried by edge i of ``node``: ∂L/∂node · ∂node/∂input_i."""
     if node.contrib is not None:
         return node.contrib[i]
-    if node.local is None or node.local[i] is None or node.grad is None:
+    if node.grad is None or not node.args:
         return None
-    return unbroadcast(node.grad * node.local[i], node.args[i].value)
+    d = local_partial(node, i)
+    if d is None:
+        return None
+    return unbroadcast(node.grad * d, node.args[i].value)
 
 
 # ------------------------------------------------------------------ gradient as a graph
@@ -173,7 +327,7 @@ def grad(output: Node, wrt: Sequence[Node] | Node) -> Any:
     from .functions import NodeMath
 
     single = isinstance(wrt, Node)
-    targets = [wrt] if single else list(wrt)
+    targets: list[Node] = [wrt] if isinstance(wrt, Node) else list(wrt)
     order = topo_order(output)
     grads: dict[Node, Node] = {output: const(one_like(output.value, output.kind))}
     for node in reversed(order):
@@ -210,7 +364,7 @@ def _times(g: Node, d: Any) -> Any:
             return g
         if d == -1:
             return -g
-    if g.op.name == "const" and not isinstance(g.value, np.ndarray) and g.value == 1:
+    if g.op is _CONST and not isinstance(g.value, np.ndarray) and g.value == 1:
         return d if isinstance(d, Node) else const(d)
     return g * d
 
@@ -346,8 +500,9 @@ def _central(order: Sequence[Node], output: Node, leaf: Node, base: Any, idx: An
             leaf.value, leaf.kind = v, ARRAY
         for n in order:
             if not n.args and n is not leaf:
-                n.value, n.kind = to_float(n.value), (
-                    ARRAY if isinstance(n.value, np.ndarray) else FLOAT
+                n.value, n.kind = (
+                    to_float(n.value),
+                    (ARRAY if isinstance(n.value, np.ndarray) else FLOAT),
                 )
         evaluate(order)
         return float(to_float(output.value))

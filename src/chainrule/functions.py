@@ -7,36 +7,24 @@ from typing import Any
 
 import numpy as np
 
-from .node import Node, apply, const, lift
+from .node import Node, binary_function, const, unary_function
 from .ops import OPS, FloatMath
-
-
-def _lift_pair(a: Any, b: Any) -> tuple[Node, Node]:
-    if isinstance(a, Node):
-        return a, lift(b, a)
-    if isinstance(b, Node):
-        return lift(a, b), b
-    return lift(a), lift(b)
 
 
 def _unary(name: str) -> Any:
     op = OPS[name]
-
-    def f(x: Any) -> Node:
-        return apply(op, (lift(x),))
-
+    f = unary_function(op)
     f.__name__ = name
+    f.__qualname__ = name
     f.__doc__ = op.doc or f"{name}(x), from the op table."
     return f
 
 
 def _binary(name: str) -> Any:
     op = OPS[name]
-
-    def f(a: Any, b: Any) -> Node:
-        return apply(op, _lift_pair(a, b))
-
+    f = binary_function(op)
     f.__name__ = name
+    f.__qualname__ = name
     f.__doc__ = op.doc or f"{name}(a, b), from the op table."
     return f
 

@@ -8,9 +8,9 @@ on, sorted by that number: no recursion anywhere.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy
@@ -31,28 +31,62 @@ from .numbers import (
 from .ops import OPS, Op
 
 _ids = itertools.count()
+_next_id = _ids.__next__
+_new = object.__new__
 
 _INPUT = OPS["input"]
 _CONST = OPS["const"]
 
 
+class _Many:
+    """Marks a node with more than two inputs (its ``a1`` then holds the whole tuple)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<more than two inputs>"
+
+
+MANY: Any = _Many()
+
+
 class Node:
-    """A value in a graph: its operation, its inputs, and after ``backward`` its gradient."""
+    """A value in a graph: its operation, its inputs, and after ``backward`` its gradient.
+
+    The inputs are kept in two slots, ``a0`` and ``a1`` (``a1`` is None for one input; with
+    more than two inputs ``a0`` is ``MANY`` and ``a1`` the tuple), so that building a node
+    allocates nothing but the node; ``args`` gives them as a tuple. ``local`` (the local
+    partial of each input edge) is computed from the op table when it is read, so that the
+    numeric fast path never pays for it."""
 
     __slots__ = (
         "value",
         "grad",
         "op",
-        "args",
+        "a0",
+        "a1",
         "name",
         "kind",
         "requires_grad",
         "params",
-        "local",
         "contrib",
         "id",
+        "_local",
         "__weakref__",
     )
+
+    value: Any
+    grad: Any
+    op: Op
+    a0: Any
+    a1: Any
+    name: str | None
+    kind: int
+    requires_grad: bool
+    params: dict[str, Any] | None
+    contrib: tuple[Any, ...] | None
+    id: int
+    _local: tuple[Any, Any, tuple[Any, ...] | None]
 
     def __init__(
         self,
@@ -71,15 +105,39 @@ class Node:
         self.requires_grad = requires_grad
         self.params = params
         self.name = name
-        self.grad: Any = None
-        self.local: tuple[Any, ...] | None = None
-        self.contrib: tuple[Any, ...] | None = None
-        self.id = next(_ids)
+        self.grad = None
+        self.contrib = None
+        self.id = _next_id()
 
     # -------------------------------------------------------------- information
     @property
+    def args(self) -> tuple[Node, ...]:
+        """The inputs, in order (empty for a leaf)."""
+        a = self.a0
+        if a is None:
+            return ()
+        b = self.a1
+        if b is None:
+            return (a,)
+        if a is MANY:
+            return b  # type: ignore[no-any-return]
+        return (a, b)
+
+    @args.setter
+    def args(self, args: tuple[Node, ...]) -> None:
+        n = len(args)
+        if n == 0:
+            self.a0 = self.a1 = None
+        elif n == 1:
+            self.a0, self.a1 = args[0], None
+        elif n == 2:
+            self.a0, self.a1 = args
+        else:
+            self.a0, self.a1 = MANY, tuple(args)
+
+    @property
     def is_leaf(self) -> bool:
-        return not self.args
+        return self.a0 is None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -93,6 +151,23 @@ class Node:
     def exact(self) -> bool:
         return self.kind in (EXACT, EXACT_ARRAY)
 
+    @property
+    def local(self) -> tuple[Any, ...] | None:
+        """∂self/∂input_i for each input edge (None for an input that needs no gradient);
+        None before ``backward`` has reached this node. Evaluated from the op table on the
+        node's current values when read."""
+        try:
+            value, grad, local = self._local
+            if value is self.value and grad is self.grad:
+                return local  # type: ignore[no-any-return]
+        except AttributeError:  # never read before (the slot stays empty on the fast path)
+            pass
+        from .autodiff import local_partials
+
+        local = local_partials(self)
+        self._local = (self.value, self.grad, local)
+        return local
+
     def label(self) -> str:
         """The name people know this node by (its name, or its creation number)."""
         return self.name if self.name else f"v{self.id}"
@@ -102,9 +177,9 @@ class Node:
         return self
 
     def item(self) -> float:
-        return float(self.value) if not isinstance(self.value, np.ndarray) else float(
-            self.value.item()
-        )
+        if isinstance(self.value, np.ndarray):
+            return float(self.value.item())
+        return float(self.value)
 
     def __repr__(self) -> str:
         who = f"{self.name} = " if self.name else ""
@@ -113,10 +188,11 @@ class Node:
 
     def _repr_svg_(self) -> str | None:  # Jupyter
         try:
-            from .draw import to_svg
+            from . import draw
         except ImportError:
             return None
-        return to_svg(self)  # type: ignore[no-any-return]
+        to_svg = getattr(draw, "to_svg", None)
+        return None if to_svg is None else to_svg(self)  # type: ignore[no-any-return]
 
     # -------------------------------------------------------------- differentiation
     def backward(self, seed: Any = None, *, accumulate: bool = False) -> None:
@@ -129,38 +205,10 @@ class Node:
         backward(self, seed=seed, accumulate=accumulate)
 
     # -------------------------------------------------------------- operators
-    def __add__(self, other: Any) -> Node:
-        return apply(_ADD, (self, lift(other, self)))
-
-    def __radd__(self, other: Any) -> Node:
-        return apply(_ADD, (lift(other, self), self))
-
-    def __sub__(self, other: Any) -> Node:
-        return apply(_SUB, (self, lift(other, self)))
-
-    def __rsub__(self, other: Any) -> Node:
-        return apply(_SUB, (lift(other, self), self))
-
-    def __mul__(self, other: Any) -> Node:
-        return apply(_MUL, (self, lift(other, self)))
-
-    def __rmul__(self, other: Any) -> Node:
-        return apply(_MUL, (lift(other, self), self))
-
-    def __truediv__(self, other: Any) -> Node:
-        return apply(_DIV, (self, lift(other, self)))
-
-    def __rtruediv__(self, other: Any) -> Node:
-        return apply(_DIV, (lift(other, self), self))
-
-    def __pow__(self, other: Any) -> Node:
-        return apply(_POW, (self, lift(other, self)))
-
-    def __rpow__(self, other: Any) -> Node:
-        return apply(_POW, (lift(other, self), self))
+    # (the arithmetic operators are attached below, from the op table, with a float fast path)
 
     def __neg__(self) -> Node:
-        return apply(_NEG, (self,))
+        return _neg(self)
 
     def __pos__(self) -> Node:
         return self
@@ -196,6 +244,19 @@ class Node:
             "a node has no truth value; compare node.value instead (graphs hold no branches)"
         )
 
+    if TYPE_CHECKING:  # the operators attached below, as the type checker should see them
+
+        def __add__(self, other: Any) -> Node: ...
+        def __radd__(self, other: Any) -> Node: ...
+        def __sub__(self, other: Any) -> Node: ...
+        def __rsub__(self, other: Any) -> Node: ...
+        def __mul__(self, other: Any) -> Node: ...
+        def __rmul__(self, other: Any) -> Node: ...
+        def __truediv__(self, other: Any) -> Node: ...
+        def __rtruediv__(self, other: Any) -> Node: ...
+        def __pow__(self, other: Any) -> Node: ...
+        def __rpow__(self, other: Any) -> Node: ...
+
 
 _ADD = OPS["add"]
 _SUB = OPS["sub"]
@@ -204,6 +265,138 @@ _DIV = OPS["div"]
 _POW = OPS["pow"]
 _NEG = OPS["neg"]
 _MATMUL = OPS["matmul"]
+
+
+# ------------------------------------------------------------------ the float fast path
+# A float program builds one node per operation with no generic dispatch: the op's float
+# forward is bound once, the node's slots are filled directly, and anything unusual (another
+# kind of number, a domain error, a non-float result) falls back to ``apply``, which gives
+# the same value or the proper error.
+
+
+def _float_const(value: float) -> Node:
+    n = _new(Node)
+    n.value = value
+    n.grad = None
+    n.op = _CONST
+    n.a0 = None
+    n.a1 = None
+    n.name = None
+    n.kind = FLOAT
+    n.requires_grad = False
+    n.params = None
+    n.contrib = None
+    n.id = _next_id()
+    return n
+
+
+def unary_function(op: Op) -> Callable[[Any], Node]:
+    """``f(x)`` for a one-input op, with the float fast path."""
+    fwd = op.forward[FLOAT]
+    differentiable = op.differentiable
+
+    def f(x: Any) -> Node:
+        if x.__class__ is Node and x.kind == FLOAT:
+            try:
+                v = fwd(x.value)
+            except Exception:  # noqa: BLE001 - apply reports it properly
+                return apply(op, (x,))
+            if v.__class__ is float:
+                n = _new(Node)
+                n.value = v
+                n.grad = None
+                n.op = op
+                n.a0 = x
+                n.a1 = None
+                n.name = None
+                n.kind = FLOAT
+                n.requires_grad = x.requires_grad and differentiable
+                n.params = None
+                n.contrib = None
+                n.id = _next_id()
+                return n
+        return apply(op, (lift(x),))
+
+    return f
+
+
+def binary_function(op: Op) -> Callable[[Any, Any], Node]:
+    """``f(a, b)`` for a two-input op, with the float fast path (numbers become constants)."""
+    fwd = op.forward[FLOAT]
+    differentiable = op.differentiable
+
+    def f(a: Any, b: Any) -> Node:
+        ac = a.__class__
+        bc = b.__class__
+        if ac is Node and a.kind == FLOAT:
+            if bc is Node:
+                if b.kind != FLOAT:
+                    return apply(op, (a, b))
+            elif bc is float or bc is int:
+                b = _float_const(float(b))
+            else:
+                return apply(op, (a, lift(b, a)))
+        elif bc is Node and b.kind == FLOAT and (ac is float or ac is int):
+            a = _float_const(float(a))
+        else:
+            return _slow_pair(op, a, b)
+        try:
+            v = fwd(a.value, b.value)
+        except Exception:  # noqa: BLE001 - apply reports it properly
+            return apply(op, (a, b))
+        if v.__class__ is not float:
+            return apply(op, (a, b))
+        n = _new(Node)
+        n.value = v
+        n.grad = None
+        n.op = op
+        n.a0 = a
+        n.a1 = b
+        n.name = None
+        n.kind = FLOAT
+        n.requires_grad = (a.requires_grad or b.requires_grad) and differentiable
+        n.params = None
+        n.contrib = None
+        n.id = _next_id()
+        return n
+
+    return f
+
+
+def _slow_pair(op: Op, a: Any, b: Any) -> Node:
+    if isinstance(a, Node):
+        return apply(op, (a, lift(b, a)))
+    if isinstance(b, Node):
+        return apply(op, (lift(a, b), b))
+    return apply(op, (lift(a), lift(b)))
+
+
+def _operator(op: Op) -> tuple[Callable[[Node, Any], Node], Callable[[Node, Any], Node]]:
+    """``__op__`` and ``__rop__`` methods for a binary op."""
+    f = binary_function(op)
+
+    def method(self: Node, other: Any) -> Node:
+        return f(self, other)
+
+    def reflected(self: Node, other: Any) -> Node:
+        return f(other, self)
+
+    return method, reflected
+
+
+for _dunder, _op in (
+    ("add", _ADD),
+    ("sub", _SUB),
+    ("mul", _MUL),
+    ("truediv", _DIV),
+    ("pow", _POW),
+):
+    _m, _r = _operator(_op)
+    _m.__name__, _r.__name__ = f"__{_dunder}__", f"__r{_dunder}__"
+    setattr(Node, f"__{_dunder}__", _m)
+    setattr(Node, f"__r{_dunder}__", _r)
+
+_neg = unary_function(_NEG)
 
 
 def compute(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None) -> tuple[Any, int]:
@@ -273,6 +466,8 @@ def apply(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None = None) 
 
 def var(value: Any, name: str | None = None, *, exact: bool = False) -> Node:
     """An input (leaf) whose gradient is wanted. ``exact=True`` keeps rationals exact."""
+    if value.__class__ is float and not exact:
+        return Node(value, _INPUT, (), FLOAT, True, None, name)
     v = normalize(value, exact=exact)
     return Node(v, _INPUT, (), kind_of(v), True, None, name)
 
