@@ -1,0 +1,48 @@
+"""Neural-network building blocks on chainrule's graphs: modules, layers, losses, saving.
+
+Importing it also registers the tensor ops in the op table (``chainrule.tensor_ops``)."""
+
+from __future__ import annotations
+
+from .. import tensor_ops as _tensor_ops  # noqa: F401 - registers the tensor ops
+from . import init
+from .layers import (
+    ACTIVATIONS,
+    GELU,
+    MLP,
+    Activation,
+    Identity,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .losses import accuracy, bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
+from .module import Module, parameter
+
+__all__ = [
+    "ACTIVATIONS",
+    "GELU",
+    "MLP",
+    "Activation",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "Module",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "accuracy",
+    "bce_with_logits",
+    "cross_entropy",
+    "hinge_loss",
+    "init",
+    "l2_penalty",
+    "mse_loss",
+    "parameter",
+]

@@ -1,0 +1,49 @@
+"""Losses, each one node of the op table (numerically stable, averaged over the batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .. import tensor as T
+from ..functions import mse
+from ..node import Node
+from .module import Module
+
+
+def mse_loss(prediction: Any, target: Any) -> Node:
+    """mean((ŷ − y)²) over every element."""
+    return mse(prediction, target)
+
+
+def cross_entropy(logits: Any, labels: Any) -> Node:
+    """Softmax cross-entropy from logits: class indices, or probabilities shaped like logits."""
+    return T.cross_entropy(logits, labels)
+
+
+def bce_with_logits(logits: Any, target: Any) -> Node:
+    """Binary cross-entropy from logits (targets in [0, 1])."""
+    return T.bce_with_logits(logits, target)
+
+
+def hinge_loss(scores: Any, labels: Any) -> Node:
+    """Max-margin loss mean(max(0, 1 − y·s)) for labels ±1 (micrograd's demo loss)."""
+    return T.hinge(scores, labels)
+
+
+def l2_penalty(params: Module | Iterable[Node]) -> Node:
+    """Σ p² over every element of every parameter (weight decay as a term of the loss)."""
+    ps = params.parameters() if isinstance(params, Module) else list(params)
+    return T.sum_squares(ps)
+
+
+def accuracy(logits: Any, labels: Any) -> float:
+    """The share of rows whose largest logit is the label (a number, not a node)."""
+    import numpy as np
+
+    z = np.asarray(logits.value if isinstance(logits, Node) else logits)
+    y = np.asarray(labels.value if isinstance(labels, Node) else labels)
+    if z.ndim == 1 or z.shape[-1] == 1:
+        pred = np.sign(z.reshape(y.shape)) if np.any(y < 0) else (z.reshape(y.shape) > 0)
+        return float(np.mean(pred == y))
+    return float(np.mean(np.argmax(z, axis=-1) == y))

@@ -1,0 +1,219 @@
+"""Functions on array nodes: shapes, reductions over axes, activations, softmax and losses.
+
+Every function is a thin door to one entry of the op table (``chainrule.tensor_ops`` for the
+tensor ops, ``chainrule.ops`` for the elementwise ones), so the graph it builds can be
+differentiated, drawn and explained like any other. Arrays keep their dtype: float32 in, float32
+values and gradients out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import tensor_ops as _t
+from .errors import ShapeError, ValueInputError
+from .functions import exp, log, mse, relu, sigmoid, tanh
+from .node import Node, apply, const, lift, var
+from .ops import OPS
+
+Axis = int | Sequence[int] | None
+
+
+def tensor(
+    value: Any, name: str | None = None, *, dtype: Any = None, requires_grad: bool = True
+) -> Node:
+    """An array leaf: a variable (gradient wanted) or, with ``requires_grad=False``, a constant.
+
+    ``dtype`` converts the value (np.float32 or np.float64); without it the dtype is kept."""
+    arr = np.asarray(value, dtype=dtype) if dtype is not None else np.asarray(value)
+    if arr.dtype.kind not in "fiub":
+        raise ValueInputError(f"cannot make an array of numbers from values of type {arr.dtype}")
+    if arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    return var(arr, name) if requires_grad else const(arr, name)
+
+
+def _n(x: Any) -> Node:
+    return lift(x)
+
+
+def _pair(a: Any, b: Any) -> tuple[Node, Node]:
+    if isinstance(a, Node):
+        return a, lift(b, a)
+    if isinstance(b, Node):
+        return lift(a, b), b
+    return lift(a), lift(b)
+
+
+# ------------------------------------------------------------------ shapes
+
+
+def reshape(x: Any, shape: Sequence[int] | int) -> Node:
+    """The same elements in a new shape (one axis may be -1)."""
+    return _t.reshape(x, (shape,) if isinstance(shape, int) else shape)
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Node:
+    """The axes in a new order; without ``axes`` they are reversed (a matrix transpose)."""
+    return _t.permute(x, axes)
+
+
+def flatten(x: Any, start_axis: int = 1) -> Node:
+    """Every axis from ``start_axis`` on merged into one (rows stay rows)."""
+    shape = _n(x).shape
+    return reshape(x, shape[:start_axis] + (-1,))
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Node:
+    """Arrays joined along an existing axis."""
+    if not xs:
+        raise ShapeError("concatenate needs at least one array")
+    return apply(OPS["concat"], tuple(_n(x) for x in xs), {"axis": int(axis)})
+
+
+def stack(xs: Sequence[Any], axis: int = 0) -> Node:
+    """Arrays (or numbers) joined along a new axis."""
+    if not xs:
+        raise ShapeError("stack needs at least one array")
+    return apply(OPS["stack"], tuple(_n(x) for x in xs), {"axis": int(axis)})
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
+    """An array repeated to a larger shape (the gradient sums back)."""
+    return _t.broadcast_to(x, shape)
+
+
+def sum_to(x: Any, shape: Sequence[int]) -> Node:
+    """The sum over the axes along which an array was broadcast to reach its shape."""
+    return _t.sum_to(x, shape)
+
+
+def matmul(a: Any, b: Any) -> Node:
+    """Matrix product with numpy's rules: vectors, matrices and stacks of matrices."""
+    an, bn = _pair(a, b)
+    if an.ndim <= 2 and bn.ndim <= 2:
+        return apply(OPS["matmul"], (an, bn))
+    return apply(OPS["matmul_nd"], (an, bn))
+
+
+# ------------------------------------------------------------------ reductions
+
+
+def _axis(axis: Axis) -> Any:
+    if axis is None or isinstance(axis, int):
+        return axis
+    return tuple(int(a) for a in axis)
+
+
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A001
+    """Σ over the given axes (every axis when none)."""
+    return apply(OPS["reduce_sum"], (_n(x),), {"axis": _axis(axis), "keepdims": keepdims})
+
+
+def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:
+    """The mean over the given axes (every axis when none)."""
+    return apply(OPS["reduce_mean"], (_n(x),), {"axis": _axis(axis), "keepdims": keepdims})
+
+
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A001
+    """The largest element over the given axes; tied maxima share the gradient equally."""
+    return apply(OPS["reduce_max"], (_n(x),), {"axis": _axis(axis), "keepdims": keepdims})
+
+
+# ------------------------------------------------------------------ activations
+
+
+def leaky_relu(x: Any, slope: float = 0.01) -> Node:
+    """x where x > 0, else slope · x."""
+    return apply(OPS["leaky_relu"], (_n(x),), {"slope": float(slope)})
+
+
+def gelu(x: Any) -> Node:
+    """GELU in its tanh form (as in GPT-2 and ``torch.nn.GELU(approximate='tanh')``)."""
+    return apply(OPS["gelu"], (_n(x),))
+
+
+def softmax(x: Any, axis: int = -1) -> Node:
+    """exp(x) / Σ exp(x) along an axis, without overflow."""
+    return apply(OPS["softmax"], (_n(x),), {"axis": int(axis)})
+
+
+def log_softmax(x: Any, axis: int = -1) -> Node:
+    """x − log Σ exp(x) along an axis, without overflow."""
+    return apply(OPS["log_softmax"], (_n(x),), {"axis": int(axis)})
+
+
+# ------------------------------------------------------------------ layers and losses
+
+
+def linear(x: Any, w: Any, b: Any = None) -> Node:
+    """x @ W + b in one node (W has shape (inputs, outputs))."""
+    if b is None:
+        return matmul(x, w)
+    return apply(OPS["linear"], (_n(x), _n(w), _n(b)))
+
+
+def _target(t: Any) -> Node:
+    return t if isinstance(t, Node) else const(np.asarray(t, dtype=np.float64))
+
+
+def cross_entropy(logits: Any, target: Any) -> Node:
+    """Softmax cross-entropy from logits, averaged over rows.
+
+    ``target`` holds one class index per row, or probabilities shaped like the logits."""
+    return apply(OPS["softmax_cross_entropy"], (_n(logits), _target(target)))
+
+
+softmax_cross_entropy = cross_entropy
+
+
+def bce_with_logits(logits: Any, target: Any) -> Node:
+    """Binary cross-entropy of σ(logits) against targets in [0, 1], averaged, from logits."""
+    return apply(OPS["bce_with_logits"], (_n(logits), _target(target)))
+
+
+def hinge(scores: Any, target: Any) -> Node:
+    """Max-margin loss: mean of max(0, 1 − y·s), labels y = ±1."""
+    return apply(OPS["hinge"], (_n(scores), _target(target)))
+
+
+def sum_squares(xs: Sequence[Any]) -> Node:
+    """Σ of every squared element of every array (an L2 penalty in one node)."""
+    if not xs:
+        raise ShapeError("sum_squares needs at least one array")
+    return apply(OPS["sum_squares"], tuple(_n(x) for x in xs))
+
+
+__all__ = [
+    "bce_with_logits",
+    "broadcast_to",
+    "concatenate",
+    "cross_entropy",
+    "exp",
+    "flatten",
+    "gelu",
+    "hinge",
+    "leaky_relu",
+    "linear",
+    "log",
+    "log_softmax",
+    "matmul",
+    "max",
+    "mean",
+    "mse",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "softmax",
+    "softmax_cross_entropy",
+    "stack",
+    "sum",
+    "sum_squares",
+    "sum_to",
+    "tanh",
+    "tensor",
+    "transpose",
+]
