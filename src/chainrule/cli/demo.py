@@ -1,18 +1,57 @@
-"""``chainrule`` with no arguments: the reference exercise, every number shown."""
+"""``chainrule`` with no arguments: the reference exercise's worked solution, and its bundle.
+
+The bundle goes to ``./chainrule-demo/``. Running the demo again replaces its own earlier bundle
+(recognised by its marker file) but never writes into a directory it did not create."""
 
 from __future__ import annotations
 
-from ..language import parse
+import sys
+from pathlib import Path
+
+from ..errors import ChainruleError
+from ..exercise import MARKER, Exercise, solve
+from ..explain import explain
 from .common import exercise_text
 
+DEMO_DIR = "chainrule-demo"
+TITLE = "Exercise 3: backpropagation through a sigmoid neuron"
 
-def run_demo() -> int:
+
+def demo_exercise() -> Exercise:
+    return Exercise(
+        source=exercise_text(),
+        title=TITLE,
+        exact=True,
+        digits=5,
+        ask_values=["z", "ŷ", "L"],
+        ask_gradients=["x", "w", "b₀"],
+    )
+
+
+def run_demo(directory: str | Path = DEMO_DIR) -> int:
+    ex = demo_exercise()
+    folder = Path(directory)
+    if folder.exists() and folder.is_dir() and any(folder.iterdir()):
+        if not (folder / MARKER).exists():
+            raise ChainruleError(
+                f"{folder}: exists and was not written by chainrule; the demo bundle is not "
+                "written there (move it away, or run `chainrule solve … -o DIR`)"
+            )
+    graph = ex.graph()
+    print(
+        "The reference exercise: L = (σ(wᵀx + b₀) − y)², "
+        "x = [1, 1], w = [4/5, 7/5], b₀ = 3/5, y = 1"
+    )
     from .eval_cmd import print_table
 
-    graph = parse(exercise_text(), filename="exercise.cr")
-    graph.backward()
-    print(
-        "The reference exercise: L = (σ(wᵀx + b₀) − y)², x = [1, 1], w = [4/5, 7/5], b₀ = 3/5, y = 1"
-    )
     print_table(graph)
+    print()
+    sys.stdout.write(explain(graph, "txt", digits=ex.digits, exact=True, title=TITLE))
+    written, notes = solve(ex, folder, own_marker_ok=True)
+    print()
+    print(f"The whole solution (Markdown, LaTeX, drawings, JSON) is in {folder}/:")
+    for path in written:
+        print(f"  {path.name}")
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     return 0

@@ -63,7 +63,8 @@ def _block(block: Block) -> str:
         )
     if isinstance(block, Table):
         cols = "l" * len(block.header)
-        lines = ["\\begin{center}", f"\\begin{{tabular}}{{{cols}}}", "\\hline"]
+        lines = ["\\begin{center}", "\\renewcommand{\\arraystretch}{1.8}"]
+        lines += [f"\\begin{{tabular}}{{{cols}}}", "\\hline"]
         lines.append(" & ".join(text(h) for h in block.header) + " \\\\ \\hline")
         for row in block.rows:
             lines.append(" & ".join(_inline([c]) for c in row) + " \\\\")

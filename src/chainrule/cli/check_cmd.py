@@ -1,0 +1,49 @@
+"""``chainrule check``: which of a learner's numbers are right, and where a slip began."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..check import judge, parse_claims, read_claims_file, report
+from ..errors import ChainruleError
+from .common import add_program_args, load_graph
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "check",
+        help="check claimed numbers (L=0.06, dL/dz=-0.06, ...) against the true ones",
+        description="Compare claimed values with the true ones, rounding-aware: a claim is right "
+        "when it equals the true value rounded to the digits written. Exit status 0 when every "
+        "claim is right, 1 when any is wrong.",
+    )
+    add_program_args(p)
+    p.add_argument(
+        "--claim",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a claim such as L=0.06, yhat=0,94, dL/dz=-0.06, 'grad w1=-0.0062' (repeatable)",
+    )
+    p.add_argument("--claims", metavar="FILE", help="a claims file: one NAME=VALUE per line")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    claims = read_claims_file(args.claims) if args.claims else []
+    claims += parse_claims(args.claim, numbered=False)
+    if not claims:
+        raise ChainruleError("no claims: give --claim NAME=VALUE or --claims FILE")
+    graph = load_graph(args)
+    graph.backward()
+    verdicts = judge(graph, claims)
+    if args.json:
+        json.dump(report(graph, verdicts, as_json=True), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(report(graph, verdicts))
+    return 0 if all(v.ok for v in verdicts) else 1

@@ -1,0 +1,285 @@
+"""Exercise files (TOML) and their solution bundles.
+
+An exercise names a program (a file next to it, or the text itself), the values to use, and what
+is asked: values, gradients with respect to which names, which drawings. ``solve`` writes the
+whole solution into a directory: solution.md, solution.tex, the drawings (SVG and PNG), and the
+values and gradients as JSON. A directory that is not empty is never overwritten without
+``force``::
+
+    title = "Exercise 3"
+    program = "seed-exercise.cr"
+    exact = true
+    digits = 5
+
+    [values]            # optional: override inputs, as --at does
+    y = "1"
+
+    [ask]
+    values = ["z", "ŷ", "L"]
+    gradients = ["x", "w", "b₀"]
+    drawings = ["forward", "gradients"]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ChainruleError, ValueInputError
+from .explain import derive
+from .explain import latex as latex_writer
+from .explain import markdown as markdown_writer
+from .explain.document import Heading, Paragraph, Table, build
+from .explain.formulas import element_derivative, exact_num, label, num
+from .graph import Graph, encode_value
+from .numbers import read_value, to_float
+
+MARKER = ".chainrule-bundle"
+VIEWS = ("forward", "gradients")
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+@dataclass
+class Exercise:
+    """What an exercise file says."""
+
+    source: str
+    title: str | None = None
+    exact: bool = False
+    digits: int = 5
+    values: dict[str, Any] = field(default_factory=dict)
+    ask_values: list[str] | None = None  # None: every named node
+    ask_gradients: list[str] | None = None  # None: every input
+    drawings: list[str] = field(default_factory=lambda: list(VIEWS))
+    filename: str | None = None
+
+    def graph(self) -> Graph:
+        from .language import parse
+
+        graph = parse(self.source, exact=self.exact, at=self.values or None)
+        graph.backward()
+        return graph
+
+
+def _strings(data: dict[str, Any], key: str, where: str) -> list[str] | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if isinstance(value, str):
+        return None if value == "all" else [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueInputError(f'{where}: [ask] {key} must be a list of names (or "all")')
+    return list(value)
+
+
+def load_exercise(path: str | Path) -> Exercise:
+    """Read an exercise file; the program path is relative to the exercise file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ChainruleError(f"{path}: no such exercise file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueInputError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ValueInputError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    return exercise_from_dict(data, base=p.parent, where=str(path))
+
+
+def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exercise:
+    known = {"title", "program", "source", "exact", "digits", "values", "ask"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueInputError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    if ("program" in data) == ("source" in data):
+        raise ValueInputError(f'{where}: give either program = "FILE" or source = """…"""')
+    filename = None
+    if "program" in data:
+        prog = base / str(data["program"])
+        if not prog.is_file():
+            raise ValueInputError(f"{where}: program {data['program']!r} not found next to it")
+        source = prog.read_text(encoding="utf-8")
+        filename = str(prog)
+    else:
+        source = str(data["source"])
+    digits = data.get("digits", 5)
+    if not isinstance(digits, int) or isinstance(digits, bool) or digits < 1:
+        raise ValueInputError(f"{where}: digits must be a whole number from 1")
+    values: dict[str, Any] = {}
+    for name, raw in dict(data.get("values", {})).items():
+        values[name] = read_value(str(raw)) if not isinstance(raw, list) else raw
+    ask = data.get("ask", {})
+    if not isinstance(ask, dict):
+        raise ValueInputError(f"{where}: [ask] must be a table")
+    drawings = _strings(ask, "drawings", where)
+    if drawings is None:
+        drawings = list(VIEWS) if ask.get("drawings", "all") == "all" else []
+    bad = [d for d in drawings if d not in VIEWS]
+    if bad:
+        raise ValueInputError(f"{where}: unknown drawing(s) {', '.join(bad)} (forward, gradients)")
+    return Exercise(
+        source=source,
+        title=data.get("title"),
+        exact=bool(data.get("exact", False)),
+        digits=digits,
+        values=values,
+        ask_values=_strings(ask, "values", where),
+        ask_gradients=_strings(ask, "gradients", where),
+        drawings=drawings,
+        filename=filename,
+    )
+
+
+# ------------------------------------------------------------------ answers
+
+
+def _node(graph: Graph, name: str) -> Any:
+    from .check.names import Resolver
+
+    node, index = Resolver(graph).element(name, name)
+    return node, index
+
+
+def answers(ex: Exercise, graph: Graph) -> dict[str, Any]:
+    """The asked values and gradients, as JSON-ready data (decimal and, where exact, exact)."""
+    value_names = ex.ask_values or [n for n in graph.names]
+    grad_names = ex.ask_gradients or [n.name for n in graph.inputs if n.name]
+    out: dict[str, Any] = {"values": {}, "gradients": {}}
+    for name in value_names:
+        node, index = _node(graph, name)
+        v = node.value if index is None else node.value[index]
+        out["values"][name] = _entry(v)
+    for name in grad_names:
+        node, index = _node(graph, name)
+        if node.grad is None:
+            raise ValueInputError(f"{name!r} has no gradient (it is a constant)")
+        g = node.grad if index is None else node.grad[index]
+        out["gradients"][name] = _entry(g)
+    return out
+
+
+def _entry(v: Any) -> dict[str, Any]:
+    plain = to_float(v)
+    entry: dict[str, Any] = {
+        "decimal": plain.tolist() if isinstance(plain, np.ndarray) else float(plain)
+    }
+    exact = exact_num(v)
+    if exact is not None:
+        entry["exact"] = exact.text.replace("\u2212", "-")
+    elif not isinstance(plain, np.ndarray) and hasattr(v, "free_symbols"):
+        entry["exact"] = str(encode_value(v).get("irrational"))
+    return entry
+
+
+def _answer_table(ex: Exercise, graph: Graph) -> Table:
+    rows: list[list[Any]] = []
+    d = ex.digits
+    for name in ex.ask_values or [n for n in graph.names]:
+        node, index = _node(graph, name)
+        v = node.value if index is None else node.value[index]
+        rows.append([label(node) if index is None else _elem(node, index), num(v, d)])
+    output = graph.output
+    for name in ex.ask_gradients or [n.name for n in graph.inputs if n.name]:
+        node, index = _node(graph, name)
+        g = node.grad if index is None else node.grad[index]
+        if isinstance(g, np.ndarray) and g.ndim and index is None:
+            for k in np.ndindex(g.shape):
+                rows.append([element_derivative(output, node, k), num(g[k], d)])
+        else:
+            from .explain.formulas import derivative
+
+            m = (
+                derivative(output, node)
+                if index is None
+                else element_derivative(output, node, index)
+            )
+            rows.append([m, num(g, d)])
+    return Table(["Asked", "Answer"], rows)
+
+
+def _elem(node: Any, index: tuple[int, ...]) -> Any:
+    from .explain.formulas import element_label
+
+    return element_label(node, index)
+
+
+def documents(ex: Exercise, graph: Graph, drawings: dict[str, str]) -> tuple[str, str]:
+    """solution.md and solution.tex: the answers first, then the whole worked solution."""
+    doc = build(derive(graph, ex.digits, exact=ex.exact), title=ex.title, drawings=drawings)
+    doc.blocks[0:0] = [
+        Heading("Answers"),
+        Paragraph(["The numbers asked for; the worked solution follows."]),
+        _answer_table(ex, graph),
+    ]
+    md = markdown_writer.write(doc)
+    # LaTeX includes PNG drawings (pdflatex does not read SVG)
+    tex_drawings = {k: v.replace(".svg", ".png") for k, v in drawings.items()}
+    tex_doc = build(derive(graph, ex.digits, exact=ex.exact), title=ex.title, drawings=tex_drawings)
+    tex_doc.blocks[0:0] = doc.blocks[0:3]
+    return md, latex_writer.write(tex_doc)
+
+
+# ------------------------------------------------------------------ the bundle
+
+
+def _prepare(directory: Path, force: bool, own_marker_ok: bool) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise ChainruleError(f"{directory}: exists and is not a directory")
+    if directory.exists() and any(directory.iterdir()):
+        ours = (directory / MARKER).exists()
+        if not force and not (own_marker_ok and ours):
+            raise ChainruleError(
+                f"{directory}: the directory is not empty; use --force to write into it anyway"
+            )
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def draw(graph: Graph, directory: Path, views: list[str]) -> tuple[list[Path], list[str]]:
+    """The drawings, when the drawing package is available; notes say what could not be drawn."""
+    try:
+        from .draw import render
+    except ImportError:
+        return [], ["drawings skipped: the drawing package is not available"]
+    written: list[Path] = []
+    notes: list[str] = []
+    for view in views:
+        for ext in (".svg", ".png"):
+            path = directory / f"{view}{ext}"
+            try:
+                written.append(render(graph, path, view=view))
+            except ChainruleError as exc:
+                notes.append(f"{path.name} not drawn: {exc}")
+    return written, notes
+
+
+def solve(
+    ex: Exercise, directory: str | Path, *, force: bool = False, own_marker_ok: bool = False
+) -> tuple[list[Path], list[str]]:
+    """Write the solution bundle of ``ex``; returns the files written and any notes."""
+    folder = Path(directory)
+    graph = ex.graph()  # before touching the directory: a bad program writes nothing
+    _prepare(folder, force, own_marker_ok)
+    written, notes = draw(graph, folder, ex.drawings)
+    drawn = {p.stem: p.name for p in written if p.suffix == ".svg"}
+    md, tex = documents(ex, graph, drawn)
+    files = {
+        "solution.md": md,
+        "solution.tex": tex,
+        "answers.json": json.dumps(answers(ex, graph), indent=2, ensure_ascii=False) + "\n",
+        "graph.json": graph.to_json() + "\n",
+    }
+    for name, text in files.items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    (folder / MARKER).write_text("written by chainrule solve; safe to replace\n", encoding="utf-8")
+    return written, notes
