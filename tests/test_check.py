@@ -1,0 +1,175 @@
+"""check: rounding-aware verdicts on hand-made claim sets, and where each slip began.
+
+True values are computed here with ``math``; claims are written by hand."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+import chainrule as cr
+from chainrule.check import (
+    CARRIED_ROUNDING,
+    FIRST_SLIP,
+    FOLLOWS,
+    RIGHT,
+    ROUNDING,
+    WRONG,
+    check,
+    parse_claim,
+)
+from chainrule.errors import ChainruleError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def exercise() -> cr.Graph:
+    x = cr.var([1, 1], name="x")
+    w = cr.var([Fraction(4, 5), Fraction(7, 5)], name="w")
+    b0 = cr.var(Fraction(3, 5), name="b₀")
+    y = cr.var(1, name="y")
+    z = (w.T @ x + b0).named("z")
+    yhat = cr.sigmoid(z).named("ŷ")
+    return cr.Graph(((yhat - y) ** 2).named("L"))
+
+
+Z = 14 / 5
+YHAT = 1 / (1 + math.exp(-Z))
+L = (YHAT - 1) ** 2
+DL_DYHAT = 2 * (YHAT - 1)
+DL_DZ = DL_DYHAT * YHAT * (1 - YHAT)
+
+
+def verdicts(*claims: str) -> list[str]:
+    return [v.verdict for v in check(exercise(), list(claims))]
+
+
+def test_rounded_correct_values_are_right() -> None:
+    assert round(YHAT, 2) == 0.94 and round(L, 4) == 0.0033
+    assert verdicts("ŷ=0.94", "yhat=0,94", "L=0.0033", "z=14/5", "z=2.8") == [RIGHT] * 5
+    assert (
+        verdicts(f"dL/dz={DL_DZ:.4g}", f"∂L/∂w₁={DL_DZ:.3g}", f"grad b0={DL_DZ:.2g}") == [RIGHT] * 3
+    )
+
+
+def test_one_unit_in_the_last_digit_is_a_rounding_difference() -> None:
+    # 2(0.94 − 1) = −0.12 while the true −0.11465 rounds to −0.11
+    assert round(DL_DYHAT, 2) == -0.11
+    assert verdicts("dL/dyhat=-0.12") == [ROUNDING]
+    assert verdicts("ŷ=0.95", "ŷ=0.93") == [ROUNDING, ROUNDING]
+    assert verdicts("ŷ=0.96") == [WRONG]
+
+
+def test_slips_of_the_handwritten_solution_are_wrong() -> None:
+    assert verdicts("L=0.06", "dL/dz=-0.06") == [WRONG, WRONG]
+
+
+def test_exact_fractions_and_scientific_notation() -> None:
+    assert verdicts("z=14/5", "z=13/5") == [RIGHT, WRONG]
+    assert verdicts(f"L={L:.3e}", "L=3.3e-3", "L=3.9e-3") == [RIGHT, RIGHT, WRONG]
+
+
+def test_vector_elements_by_subscript() -> None:
+    dx1, dx2 = DL_DZ * 4 / 5, DL_DZ * 7 / 5
+    results = check(exercise(), [f"dL/dx1={dx1:.3g}", f"∂L/∂x₂={dx2:.3g}", "x2=1", "w_2=1.4"])
+    assert [v.verdict for v in results] == [RIGHT] * 4
+    assert results[0].quantity.index == (0,)
+    assert verdicts(f"dL/dx1={dx2:.3g}") == [WRONG]
+    assert verdicts(f"grad x = [{dx1:.3g}; {dx2:.3g}]", f"grad x = [{dx1:.3g}, {dx2:.3g}]") == [
+        RIGHT,
+        RIGHT,
+    ]
+
+
+def test_local_partials_are_checked() -> None:
+    local = YHAT * (1 - YHAT)
+    assert verdicts(f"∂ŷ/∂z={local:.3g}", "dz/db0=1", "dz/dw1=1") == [RIGHT] * 3
+
+
+def test_first_slip_and_what_follows() -> None:
+    results = check(
+        exercise(),
+        ["ŷ=0,94", "L=0,06", "∂L/∂ŷ=-0,12", "∂ŷ/∂z=0,05", "dL/dz=-0,06", "dL/dw1=-0,06"],
+    )
+    by = {v.claim.name: v for v in results}
+    assert by["L"].origin == FIRST_SLIP
+    assert by["dL/dz"].origin == FIRST_SLIP
+    # −0.12 · 0.05 = −0.006: the learner's own numbers do not give −0.06
+    assert by["dL/dz"].recomputed == pytest.approx(-0.12 * 0.05)
+    assert by["dL/dw1"].origin == FOLLOWS
+    assert [w.claim.name for w in by["dL/dw1"].follows] == ["dL/dz"]
+
+
+def test_carried_rounding_is_not_called_a_slip() -> None:
+    # from ŷ = 0.94 (right), (0.94 − 1)² = 0.0036 while the true L rounds to 0.0033
+    results = check(exercise(), ["ŷ=0.94", "L=0.0036"])
+    assert results[1].verdict == WRONG
+    assert results[1].origin == CARRIED_ROUNDING
+
+
+def test_fan_out_gradient_follows_from_a_wrong_upstream_claim() -> None:
+    a = cr.var(2, name="a")
+    b = cr.var(1, name="b")
+    c = (a + b).named("c")
+    d = (b + 1).named("d")
+    g = cr.Graph((c * d).named("e"))
+    # true: ∂e/∂c = d = 2, ∂e/∂d = c = 3, ∂e/∂b = 5; the learner swapped ∂e/∂c to 4
+    results = check(g, ["de/dc=4", "de/dd=3", "de/db=7"])
+    assert [v.verdict for v in results] == [WRONG, RIGHT, WRONG]
+    assert results[0].origin == FIRST_SLIP
+    assert results[2].origin == FOLLOWS and results[2].follows[0] is results[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["L", "=3", "L=", "L=abc", "L=[1,", "nope=1", "dL/dnope=1", "x=1", "x5=1", "w0=1"],
+)
+def test_bad_claims_are_user_errors(text: str) -> None:
+    with pytest.raises(ChainruleError):
+        check(exercise(), [text])
+
+
+def test_decimal_comma_and_signs() -> None:
+    c = parse_claim("∂L/∂ŷ ≈ −0,12")
+    assert c.numbers[0].value == Fraction(-12, 100)
+    assert c.numbers[0].quantum == Fraction(1, 100)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_examples_claims_find_the_two_slips() -> None:
+    r = run_cli(
+        "check",
+        str(EXAMPLES / "seed-exercise.cr"),
+        "--claims",
+        str(EXAMPLES / "seed-exercise.claims"),
+        "--json",
+    )
+    assert r.returncode == 1, r.stderr
+    data = json.loads(r.stdout)
+    assert data["first_slips"] == ["L = 0,06", "∂L/∂z = -0,06"]
+    wrong = [c for c in data["claims"] if c["verdict"] == WRONG]
+    assert {c["origin"] for c in wrong} == {FIRST_SLIP, FOLLOWS}
+    assert data["rounding"] == 1  # ∂L/∂ŷ = −0,12
+    assert all(c["verdict"] != WRONG for c in data["claims"] if c["quantity"] in ("ŷ", "z"))
+
+
+def test_cli_exit_status() -> None:
+    program = str(EXAMPLES / "seed-exercise.cr")
+    assert run_cli("check", program, "--claim", "yhat=0.94", "--claim", "L=0.0033").returncode == 0
+    r = run_cli("check", program, "--claim", "L=0.06")
+    assert r.returncode == 1 and "slip began here" in r.stdout
+    r = run_cli("check", program, "--claim", "q=1")
+    assert r.returncode == 2 and "no quantity is named" in r.stderr
+    assert run_cli("check", program).returncode == 2
