@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import ChainruleError
 from .node import MANY, Node, apply, compute, const
-from .numbers import ARRAY, EXACT, EXACT_ARRAY, FLOAT, to_float
+from .numbers import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, to_float
 from .ops import MATH, OPS, FloatMath, Op
 
 _SUM = OPS["sum"]
@@ -240,24 +240,26 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
         _backward_node(node, g, empty)
 
 
-def _inputs(node: Node) -> tuple[Any, ...]:
-    """The input values as the node's op saw them (exact inputs of a float array op as floats)."""
+def _inputs(node: Node) -> tuple[Any, tuple[Any, ...]]:
+    """The maths backend for a node's partials and its input values as the op saw them.
+
+    The backend follows the inputs, not the result: a loss of two arrays is a float, but its
+    partials are arrays. Exact inputs of a float array op are read as floats."""
     args = node.args
     x = tuple([a.value for a in args])
-    if node.kind == ARRAY:
-        return tuple(
+    kind = combine_kinds([a.kind for a in args]) if args else node.kind
+    if kind == ARRAY:
+        x = tuple(
             to_float(v) if a.kind in (EXACT, EXACT_ARRAY) else v
             for a, v in zip(args, x, strict=True)
         )
-    return x
+    return MATH[kind], x
 
 
 def _backward_node(node: Node, g: Any, empty: Any) -> None:
     """The general step: any kind of number, broadcasting, ops with vjps."""
     op = node.op
-    kind = node.kind
-    M = MATH[kind]
-    x = _inputs(node)
+    M, x = _inputs(node)
     y = node.value
     p = node.params
     partials = op.partials
@@ -273,7 +275,7 @@ def _backward_node(node: Node, g: Any, empty: Any) -> None:
             contrib.append(c)  # type: ignore[union-attr]
         else:
             d = partials[i](M, x, y, p)  # type: ignore[index]
-            c = g * d if kind == FLOAT else unbroadcast(g * d, a.value)
+            c = unbroadcast(g * d, a.value)
         ag = a.grad
         a.grad = c if ag is empty else ag + c
     node.contrib = tuple(contrib) if contrib is not None else None
@@ -288,7 +290,8 @@ def local_partial(node: Node, i: int) -> Any:
     partials = node.op.partials
     if partials is None or not args[i].requires_grad:
         return None
-    return partials[i](MATH[node.kind], _inputs(node), node.value, node.params)
+    M, x = _inputs(node)
+    return partials[i](M, x, node.value, node.params)
 
 
 def local_partials(node: Node) -> tuple[Any, ...] | None:
@@ -299,8 +302,7 @@ def local_partials(node: Node) -> tuple[Any, ...] | None:
     partials = node.op.partials
     if partials is None:
         return (None,) * len(node.args)
-    M = MATH[node.kind]
-    x = _inputs(node)
+    M, x = _inputs(node)
     return tuple(
         partials[i](M, x, node.value, node.params) if a.requires_grad else None
         for i, a in enumerate(node.args)
@@ -411,8 +413,7 @@ def jvp(output: Node, tangents: dict[Node, Any]) -> Any:
         if all(t is None for t in ts):
             continue
         op = node.op
-        M = MATH[node.kind]
-        x = tuple(a.value for a in node.args)
+        M, x = _inputs(node)
         if op.jvp is not None:
             tan[node] = op.jvp(M, x, node.value, ts, node.params)
             continue

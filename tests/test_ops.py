@@ -1,0 +1,326 @@
+"""Every op of the table against independent references.
+
+Scalar ops: the value against sympy, the generic partials evaluated on sympy symbols (SymMath)
+against ``sympy.diff`` of a sympy forward written here, the float partials against the same
+numbers and against central differences of the float forward. Array ops: reverse mode against
+central differences of a numpy reference. A new op must be covered here or listed with the place
+that tests it (``test_every_differentiable_op_is_covered``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy
+
+import chainrule as cr
+import chainrule.nn  # noqa: F401 - registers the tensor ops, so the table below is complete
+from chainrule.autodiff import local_partial
+from chainrule.node import apply
+from chainrule.numbers import ARRAY, EXACT, FLOAT
+from chainrule.ops import MATH, OPS, FloatMath, SymMath
+
+a_, b_ = sympy.symbols("a b", real=True)
+
+# The sympy forward of every scalar op, written independently of the op table.
+SYMPY_FORWARD: dict[str, Callable[..., Any]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "neg": lambda a: -a,
+    "pow": lambda a, b: a**b,
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "sqrt": sympy.sqrt,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tanh": sympy.tanh,
+    "sigmoid": lambda a: 1 / (1 + sympy.exp(-a)),
+    "relu": lambda a: sympy.Piecewise((a, a > 0), (0, True)),
+    "abs": sympy.Abs,
+    "softplus": lambda a: sympy.log(1 + sympy.exp(a)),
+    "maximum": sympy.Max,
+    "minimum": sympy.Min,
+    "mse": lambda a, b: (a - b) ** 2,
+    "bce": lambda a, b: -(b * sympy.log(a) + (1 - b) * sympy.log(1 - a)),
+    "dot": lambda a, b: a * b,
+    "sum": lambda a: a,
+    "mean": lambda a: a,
+}
+
+# Points away from kinks and inside each op's domain.
+GENERAL = [(0.7, -1.3), (-0.4, 0.9), (1.9, 0.35), (-1.6, -0.55)]
+POINTS: dict[str, list[tuple[float, ...]]] = {
+    "pow": [(1.7, 0.6), (0.4, -1.3), (2.5, 3.0), (0.9, 2.2)],
+    "log": [(0.3,), (1.7,), (4.2,)],
+    "sqrt": [(0.3,), (1.7,), (4.2,)],
+    "div": [(0.7, -1.3), (-0.4, 0.9), (1.9, 0.35)],
+    "bce": [(0.3, 1.0), (0.8, 0.0), (0.55, 0.25)],
+}
+
+# Ops whose gradients are checked elsewhere, with the file that does it.
+TESTED_ELSEWHERE = {
+    name: "tests/test_tensor_ops.py"
+    for name in (
+        "reshape",
+        "permute",
+        "concat",
+        "stack",
+        "broadcast_to",
+        "sum_to",
+        "reduce_sum",
+        "reduce_mean",
+        "reduce_max",
+        "leaky_relu",
+        "gelu",
+        "softmax",
+        "log_softmax",
+        "softmax_cross_entropy",
+        "bce_with_logits",
+        "hinge",
+        "linear",
+        "matmul_nd",
+        "sum_squares",
+    )
+}
+
+
+def points(name: str) -> list[tuple[float, ...]]:
+    arity = OPS[name].arity
+    return POINTS.get(name, [p[:arity] for p in GENERAL])
+
+
+def scalar_ops() -> list[str]:
+    return sorted(SYMPY_FORWARD)
+
+
+def rat(x: float) -> sympy.Rational:
+    return sympy.Rational(Fraction(x).numerator, Fraction(x).denominator)
+
+
+def sym_value(expr: sympy.Expr, syms: tuple[sympy.Symbol, ...], at: tuple[float, ...]) -> float:
+    return float(sympy.N(expr.xreplace(dict(zip(syms, map(rat, at), strict=True))), 30))
+
+
+def close(a: float, b: float, rel: float, abs_: float = 0.0) -> bool:
+    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
+
+
+# ------------------------------------------------------------------ coverage
+
+
+def test_every_differentiable_op_is_covered() -> None:
+    array_cases = {name for name, *_ in ARRAY_CASES}
+    missing = [
+        name
+        for name, op in OPS.items()
+        if op.differentiable
+        and op.arity != 0
+        and name not in SYMPY_FORWARD
+        and name not in array_cases
+        and name not in TESTED_ELSEWHERE
+    ]
+    assert not missing, f"ops with no gradient test: {missing}"
+
+
+def test_every_elementwise_op_with_partials_is_in_the_sympy_table_or_elsewhere() -> None:
+    for name, op in OPS.items():
+        if op.elementwise and op.partials is not None and op.differentiable:
+            assert name in SYMPY_FORWARD or name in TESTED_ELSEWHERE, name
+
+
+# ------------------------------------------------------------------ scalar ops
+
+
+@pytest.mark.parametrize("name", scalar_ops())
+def test_generic_partials_equal_sympy_diff(name: str) -> None:
+    op = OPS[name]
+    syms = (a_, b_)[: op.arity]
+    fwd = SYMPY_FORWARD[name](*syms)
+    assert op.partials is not None
+    for i, s in enumerate(syms):
+        rule = op.partials[i](SymMath, syms, fwd, None)
+        expected = sympy.diff(fwd, s)
+        for at in points(name):
+            got = sym_value(sympy.sympify(rule), syms, at)
+            want = sym_value(expected, syms, at)
+            assert close(got, want, 1e-14, 1e-300), (name, i, at, got, want)
+
+
+@pytest.mark.parametrize("name", scalar_ops())
+def test_float_value_and_partials_against_sympy_and_central_differences(name: str) -> None:
+    op = OPS[name]
+    syms = (a_, b_)[: op.arity]
+    fwd = SYMPY_FORWARD[name](*syms)
+    f = op.forward[FLOAT]
+    assert op.partials is not None
+    for at in points(name):
+        y = f(*at)
+        assert isinstance(y, float)
+        assert close(y, sym_value(fwd, syms, at), 1e-13, 1e-15), (name, at)
+        for i, s in enumerate(syms):
+            d = op.partials[i](FloatMath, at, y, None)
+            want = sym_value(sympy.diff(fwd, s), syms, at)
+            assert close(float(d), want, 1e-12, 1e-15), (name, i, at, d, want)
+            h = 1e-6 * max(1.0, abs(at[i]))
+            up = list(at)
+            down = list(at)
+            up[i] += h
+            down[i] -= h
+            numeric = (f(*up) - f(*down)) / (2 * h)
+            assert close(float(d), numeric, 1e-6, 1e-8), (name, i, at, d, numeric)
+
+
+@pytest.mark.parametrize("name", scalar_ops())
+def test_graph_node_gradients_match_sympy(name: str) -> None:
+    """The same op built through the public API: backward puts sympy's partials on the leaves
+    and node.local / local_partial / edge_contribution agree with them."""
+    op = OPS[name]
+    syms = (a_, b_)[: op.arity]
+    fwd = SYMPY_FORWARD[name](*syms)
+    for at in points(name):
+        leaves = [cr.var(v) for v in at]
+        out = apply(op, tuple(leaves))
+        out.backward()
+        assert out.local is not None
+        for i, (leaf, s) in enumerate(zip(leaves, syms, strict=True)):
+            want = sym_value(sympy.diff(fwd, s), syms, at)
+            assert close(leaf.grad, want, 1e-12, 1e-15), (name, i, at)
+            assert close(out.local[i], want, 1e-12, 1e-15)
+            assert close(local_partial(out, i), want, 1e-12, 1e-15)
+            assert close(cr.edge_contribution(out, i), want, 1e-12, 1e-15)
+
+
+RATIONAL_POINTS = [(Fraction(4, 5), Fraction(-7, 3)), (Fraction(-3, 2), Fraction(5, 4))]
+RATIONAL_OPS = ["add", "sub", "mul", "div", "neg", "mse", "relu", "abs", "maximum", "minimum"]
+
+
+@pytest.mark.parametrize("name", RATIONAL_OPS)
+def test_exact_rational_ops_give_sympy_rationals(name: str) -> None:
+    op = OPS[name]
+    syms = (a_, b_)[: op.arity]
+    fwd = SYMPY_FORWARD[name](*syms)
+    for at in RATIONAL_POINTS:
+        at = at[: op.arity]
+        y = op.forward[EXACT](*at)
+        want = fwd.xreplace(
+            {s: sympy.Rational(v.numerator, v.denominator) for s, v in zip(syms, at, strict=True)}
+        )
+        assert isinstance(y, Fraction)
+        assert sympy.Rational(y.numerator, y.denominator) == want
+        for i, s in enumerate(syms):
+            d = op.partials[i](MATH[EXACT], at, y, None)  # type: ignore[index]
+            dwant = sympy.diff(fwd, s).xreplace(
+                {
+                    t: sympy.Rational(v.numerator, v.denominator)
+                    for t, v in zip(syms, at, strict=True)
+                }
+            )
+            assert sympy.nsimplify(sympy.sympify(d)) == sympy.simplify(dwant), (name, i, at)
+
+
+def test_exact_pow_with_integer_exponent_is_rational() -> None:
+    y = OPS["pow"].forward[EXACT](Fraction(2, 3), Fraction(3))
+    assert y == Fraction(8, 27)
+
+
+@pytest.mark.parametrize("name", scalar_ops())
+def test_array_forward_and_partials_agree_with_floats(name: str) -> None:
+    op = OPS[name]
+    if not op.elementwise:
+        return
+    pts = points(name)
+    cols = [np.array([p[i] for p in pts]) for i in range(op.arity)]
+    y = op.forward[ARRAY](*cols)
+    want = [op.forward[FLOAT](*p) for p in pts]
+    np.testing.assert_allclose(y, want, rtol=1e-14)
+    for i in range(op.arity):
+        d = np.broadcast_to(op.partials[i](MATH[ARRAY], tuple(cols), y, None), y.shape)  # type: ignore[index]
+        dwant = [op.partials[i](FloatMath, p, op.forward[FLOAT](*p), None) for p in pts]  # type: ignore[index]
+        np.testing.assert_allclose(d, dwant, rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["step", "sign", "ge"])
+def test_non_differentiable_ops_pass_no_gradient(name: str) -> None:
+    op = OPS[name]
+    assert not op.differentiable
+    x = cr.var(0.7)
+    y = cr.var(-0.2)
+    out = apply(op, (x, y)[: op.arity]) * x
+    out.backward()
+    reference = {"step": 1.0, "sign": 1.0, "ge": 1.0}[name]
+    assert out.args[0].value == reference
+    assert x.grad == reference  # only through the product, not through the indicator
+
+
+# ------------------------------------------------------------------ array ops
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(7)
+
+
+ARRAY_CASES: list[
+    tuple[str, Callable[..., Any], Callable[..., Any], list[tuple[int, ...]], dict]
+] = [
+    ("sum", lambda a: cr.sum(a), lambda a: np.sum(a), [(3, 2)], {}),
+    ("mean", lambda a: cr.mean(a), lambda a: np.mean(a), [(4,)], {}),
+    ("dot", lambda a, b: cr.dot(a, b), lambda a, b: np.dot(a, b), [(3,), (3,)], {}),
+    ("matmul", lambda a, b: a @ b, lambda a, b: a @ b, [(2, 3), (3, 4)], {}),
+    ("matmul", lambda a, b: a @ b, lambda a, b: a @ b, [(2, 3), (3,)], {}),
+    ("matmul", lambda a, b: a @ b, lambda a, b: a @ b, [(3,), (3, 2)], {}),
+    ("matmul", lambda a, b: a @ b, lambda a, b: a @ b, [(3,), (3,)], {}),
+    ("transpose", lambda a: a.T, lambda a: a.T, [(2, 3)], {}),
+    ("index", lambda a: a[1], lambda a: a[1], [(3,)], {}),
+    ("index", lambda a: a[1:3], lambda a: a[1:3], [(4,)], {}),
+    ("mse", lambda a, b: cr.mse(a, b), lambda a, b: np.mean((a - b) ** 2), [(4,), (4,)], {}),
+    ("mse", lambda a, b: cr.mse(a, b), lambda a, b: np.mean((a - b) ** 2), [(4,), ()], {}),
+    (
+        "bce",
+        lambda a, b: cr.bce(a, b),
+        lambda a, b: np.mean(-(b * np.log(a) + (1 - b) * np.log(1 - a))),
+        [(4,), (4,)],
+        {"unit": True},
+    ),
+    ("add", lambda a, b: a + b, lambda a, b: a + b, [(2, 3), (3,)], {}),
+    ("mul", lambda a, b: a * b, lambda a, b: a * b, [(2, 3), (1, 3)], {}),
+    ("div", lambda a, b: a / b, lambda a, b: a / b, [(3,), ()], {"positive": True}),
+]
+
+
+@pytest.mark.parametrize("case", ARRAY_CASES, ids=lambda c: f"{c[0]}-{c[3]}")
+def test_array_op_gradients_against_central_differences(case: tuple) -> None:
+    name, build, reference, shapes, opts = case
+    rng = _rng()
+    inputs = []
+    for shape in shapes:
+        v = rng.uniform(0.2, 0.8, size=shape) if opts.get("unit") else rng.normal(size=shape)
+        if opts.get("positive"):
+            v = np.abs(v) + 0.5
+        inputs.append(np.asarray(v, dtype=np.float64) if shape else float(v))
+    nodes = [cr.var(v if isinstance(v, float) else v.copy()) for v in inputs]
+    out = build(*nodes)
+    assert out.op is OPS[name] or name in ("add", "mul", "div")
+    weights = rng.normal(size=np.shape(out.value))
+    loss = cr.sum(out * cr.const(weights)) if np.ndim(out.value) else out * float(weights)
+    loss.backward()
+
+    def f(*vals: Any) -> float:
+        return float(np.sum(np.asarray(reference(*vals)) * weights))
+
+    for k, v in enumerate(inputs):
+        numeric = np.zeros(np.shape(v))
+        for idx in np.ndindex(np.shape(v)):
+            h = 1e-6
+            up = [np.array(x, dtype=np.float64) for x in inputs]
+            down = [np.array(x, dtype=np.float64) for x in inputs]
+            up[k][idx] += h
+            down[k][idx] -= h
+            numeric[idx] = (f(*up) - f(*down)) / (2 * h)
+        np.testing.assert_allclose(nodes[k].grad, numeric, rtol=1e-6, atol=1e-8)
+        assert np.shape(nodes[k].grad) == np.shape(v)
