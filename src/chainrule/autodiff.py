@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ChainruleError
+from .errors import ChainruleError, DomainError
 from .node import MANY, Node, apply, compute, const
 from .numbers import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, to_float
 from .ops import MATH, OPS, FloatMath, Op
@@ -117,6 +117,7 @@ def _fast_rules() -> dict[Op, tuple[Any, ...]]:
 
 
 _FAST = _fast_rules()
+_FAST_FOR = [len(OPS)]  # the table size _FAST was built for (ops may be registered later)
 _INPUT = OPS["input"]
 _CONST = OPS["const"]
 
@@ -135,20 +136,26 @@ def backward(
     it carries is ``edge_contribution(node, i)``: both are evaluated when asked for, except
     for ops that compute contributions directly (vjps), which keep them in ``node.contrib``.
     Float nodes of elementwise ops take a lean loop; every other node the general one."""
+    if accumulate:
+        # A fresh pass, then the earlier gradients added back: accumulating into the
+        # intermediate nodes during the pass would send the old gradients down a second time.
+        order = topo_order(output) if order is None else list(order)
+        before = [n.grad for n in order]
+        backward(output, seed, order=order)
+        for n, old in zip(order, before, strict=True):
+            if old is not None:
+                n.grad = old if n.grad is None else old + n.grad
+        return order
     empty: Any = None  # what ``grad`` holds on a node no contribution has reached yet
-    if order is None and not accumulate:
+    if order is None:
         empty = _Unreached()
         order = _mark_order(output, empty)
     else:
-        if order is None:
-            order = topo_order(output)
-        if not accumulate:
-            for n in order:
-                n.grad = None
+        for n in order:
+            n.grad = None
     if seed is None:
         seed = one_like(output.value, output.kind)
-    g0 = output.grad
-    output.grad = seed if g0 is empty else g0 + seed
+    output.grad = seed
     try:
         _reverse_sweep(order, empty)
     except BaseException:
@@ -203,41 +210,59 @@ def _mark_order(output: Node, mark: _Unreached) -> list[Node]:
 
 def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
     """Send every node's gradient to its inputs, outputs first (the chain rule, edge by edge)."""
+    if _FAST_FOR[0] != len(OPS):
+        _FAST.clear()
+        _FAST.update(_fast_rules())
+        _FAST_FOR[0] = len(OPS)
+    _sweep(order, empty)
+
+
+def _sweep(order: Sequence[Node], empty: Any) -> None:
     fast = _FAST.get
     fm = FloatMath
-    for node in reversed(order):
-        g = node.grad
-        if g is empty:
-            if node.requires_grad or node.op is _INPUT:
-                node.grad = zero_like(node.value, node.kind)
-            else:
-                node.grad = None
-            continue
-        a = node.a0
-        if a is None:
-            continue
-        if node.kind == FLOAT:
-            rules = fast(node.op)
-            if rules is not None:
-                b = node.a1
-                if b is None:
-                    if a.requires_grad:
-                        c = g * rules[0](fm, (a.value,), node.value, node.params)
-                        ag = a.grad
-                        a.grad = c if ag is empty else ag + c
-                    continue
-                if a is not MANY:
-                    x = (a.value, b.value)
-                    if a.requires_grad:
-                        c = g * rules[0](fm, x, node.value, node.params)
-                        ag = a.grad
-                        a.grad = c if ag is empty else ag + c
-                    if b.requires_grad:
-                        c = g * rules[1](fm, x, node.value, node.params)
-                        ag = b.grad
-                        b.grad = c if ag is empty else ag + c
-                    continue
-        _backward_node(node, g, empty)
+    node = None
+    try:
+        for node in reversed(order):
+            g = node.grad
+            if g is empty:
+                if node.requires_grad or node.op is _INPUT:
+                    node.grad = zero_like(node.value, node.kind)
+                else:
+                    node.grad = None
+                continue
+            a = node.a0
+            if a is None:
+                continue
+            if node.kind == FLOAT:
+                rules = fast(node.op)
+                if rules is not None:
+                    b = node.a1
+                    if b is None:
+                        if a.requires_grad:
+                            c = g * rules[0](fm, (a.value,), node.value, node.params)
+                            ag = a.grad
+                            a.grad = c if ag is empty else ag + c
+                        continue
+                    if a is not MANY:
+                        x = (a.value, b.value)
+                        if a.requires_grad:
+                            c = g * rules[0](fm, x, node.value, node.params)
+                            ag = a.grad
+                            a.grad = c if ag is empty else ag + c
+                        if b.requires_grad:
+                            c = g * rules[1](fm, x, node.value, node.params)
+                            ag = b.grad
+                            b.grad = c if ag is empty else ag + c
+                        continue
+            _backward_node(node, g, empty)
+    except (ZeroDivisionError, OverflowError, ValueError) as exc:
+        # (a try block costs nothing until something is raised)
+        if node is None:
+            raise
+        raise DomainError(
+            f"the local partial of {node.op.name} is undefined at this value ({exc})",
+            node=node.label(),
+        ) from exc
 
 
 def _inputs(node: Node) -> tuple[Any, tuple[Any, ...]]:
