@@ -52,7 +52,13 @@ def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str
     return _parse(text, exact=exact, at=at, output=output)
 
 
+from . import batch, nn, optim, tensor  # noqa: E402 - built on everything above
+
 __all__ = [
+    "batch",
+    "nn",
+    "optim",
+    "tensor",
     "OPS",
     "ChainruleError",
     "DomainError",

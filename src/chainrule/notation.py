@@ -238,7 +238,7 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         if _all_constant(exp_node) and not isinstance(exp_node.value, np.ndarray):
             e = exp_node.value
             if e == 1:
-                return bt, bp
+                return parts[0]  # x¹ is x, with x's own precedence
             if float(e).is_integer() and style == "text":
                 return bt + str(int(e)).translate(SUPERSCRIPTS), prec
         if style == "latex":

@@ -201,6 +201,10 @@ class FloatMath:
         return np.transpose(a)
 
     @staticmethod
+    def swap_last(a: Any) -> Any:
+        return np.swapaxes(a, -1, -2)
+
+    @staticmethod
     def ndim(a: Any) -> int:
         return int(np.ndim(a))
 
@@ -660,7 +664,12 @@ def _matmul_vjp_a(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
         return M.outer(g, b)
     if M.ndim(a) == 1:
         return M.matmul(b, g)
-    return M.matmul(g, M.transpose(b))
+    return M.matmul(g, _mT(M, b))
+
+
+def _mT(M: Any, a: Any) -> Any:
+    """Swap the last two axes (the matrix transpose of a stack of matrices)."""
+    return M.transpose(a) if M.ndim(a) == 2 else M.swap_last(a)
 
 
 def _matmul_vjp_b(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
@@ -669,9 +678,7 @@ def _matmul_vjp_b(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
         return g * a
     if M.ndim(a) == 1:
         return M.outer(a, g)
-    if M.ndim(b) == 1:
-        return M.matmul(M.transpose(a), g)
-    return M.matmul(M.transpose(a), g)
+    return M.matmul(_mT(M, a), g)
 
 
 register(
@@ -723,6 +730,11 @@ def _index(a: Any, index: Any = 0) -> Any:
     return r if a.dtype == object else float(r)
 
 
+def _basic_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None for i in parts)
+
+
 def _index_vjp(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
     a = x[0]
     out = (
@@ -730,8 +742,12 @@ def _index_vjp(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
         if not isinstance(a, np.ndarray) or a.dtype != object
         else (M.ones_like(a) * 0)
     )
+    index = p["index"]
     if isinstance(a, np.ndarray) and a.dtype != object:
-        np.add.at(out, p["index"], g)
+        if _basic_index(index):
+            out[index] = g  # basic indexing picks each element at most once
+        else:
+            np.add.at(out, index, g)
     else:
         out[p["index"]] = out[p["index"]] + g
     return out
