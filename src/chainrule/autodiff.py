@@ -220,6 +220,10 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
 def _sweep(order: Sequence[Node], empty: Any) -> None:
     fast = _FAST.get
     fm = FloatMath
+    # The inputs are handed to the partials in two reused lists: allocating a tuple per node
+    # would also wake the garbage collector, which then walks the whole graph.
+    x1: list[Any] = [None]
+    x2: list[Any] = [None, None]
     node = None
     try:
         for node in reversed(order):
@@ -239,18 +243,20 @@ def _sweep(order: Sequence[Node], empty: Any) -> None:
                     b = node.a1
                     if b is None:
                         if a.requires_grad:
-                            c = g * rules[0](fm, (a.value,), node.value, node.params)
+                            x1[0] = a.value
+                            c = g * rules[0](fm, x1, node.value, node.params)
                             ag = a.grad
                             a.grad = c if ag is empty else ag + c
                         continue
                     if a is not MANY:
-                        x = (a.value, b.value)
+                        x2[0] = a.value
+                        x2[1] = b.value
                         if a.requires_grad:
-                            c = g * rules[0](fm, x, node.value, node.params)
+                            c = g * rules[0](fm, x2, node.value, node.params)
                             ag = a.grad
                             a.grad = c if ag is empty else ag + c
                         if b.requires_grad:
-                            c = g * rules[1](fm, x, node.value, node.params)
+                            c = g * rules[1](fm, x2, node.value, node.params)
                             ag = b.grad
                             b.grad = c if ag is empty else ag + c
                         continue
