@@ -411,6 +411,9 @@ def _unbroadcast_node(c: Any, like: Node) -> Any:
         return c
     if like.shape == ():
         return apply(_SUM, (c,))
+    sum_to = OPS.get("sum_to")  # registered by the tensor ops
+    if sum_to is not None and c.kind == like.kind:
+        return apply(sum_to, (c,), {"shape": tuple(like.shape)})
     raise ChainruleError(
         f"the gradient graph cannot yet reduce shape {c.shape} to {like.shape} for {like.label()}"
     )
