@@ -249,7 +249,19 @@ def format_float(x: float, digits: int = 6) -> str:
     return text
 
 
+def is_exact(value: Any) -> bool:
+    """An exact value: a Fraction, a sympy number, or an exact (object) array."""
+    if isinstance(value, np.ndarray):
+        return bool(value.dtype == object)
+    return isinstance(value, (Fraction, sympy.Basic))
+
+
 def is_rational(value: Any) -> bool:
+    """A rational value: a Fraction, or an exact array of Fractions."""
+    if isinstance(value, np.ndarray):
+        return bool(value.dtype == object) and all(
+            isinstance(v, Fraction) for v in value.reshape(-1)
+        )
     return isinstance(value, Fraction)
 
 

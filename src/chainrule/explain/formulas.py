@@ -6,15 +6,13 @@ its name, so a new op is explained as soon as the table knows how to write it.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from ..node import Node, apply
 from ..notation import definition, latex_name, number_text
-from ..numbers import decimal
+from ..numbers import decimal, is_exact, is_rational
 from ..ops import OPS
 
 MINUS = "\u2212"
@@ -31,18 +29,6 @@ class Math:
 
     def __add__(self, other: Math) -> Math:
         return Math(self.text + other.text, self.latex + other.latex)
-
-
-def is_exact(value: Any) -> bool:
-    if isinstance(value, np.ndarray):
-        return value.dtype == object
-    return isinstance(value, (Fraction, sympy.Basic))
-
-
-def is_rational(value: Any) -> bool:
-    if isinstance(value, np.ndarray):
-        return value.dtype == object and all(isinstance(v, Fraction) for v in value.reshape(-1))
-    return isinstance(value, Fraction)
 
 
 def _text_minus(s: str) -> str:
