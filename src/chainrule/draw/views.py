@@ -150,6 +150,8 @@ def _draw(
             box.fill = colours.gradient_fill(head.grad)
         boxes.append(box)
     arrows = _arrows(g, sel, gradients, namer, opts, compact)
+    if compact:
+        boxes = _split_leaves(boxes, arrows, sel)
     drawing = Drawing(
         view=view,
         boxes=boxes,
@@ -160,6 +162,38 @@ def _draw(
     if colour:
         drawing.legend = colours.legend()
     return drawing
+
+
+SPLIT_USES = 3  # in compact drawings, a leaf used this often is drawn once per use
+
+
+def _split_leaves(boxes: list[Box], arrows: list[Arrow], sel: Selection) -> list[Box]:
+    """Draw much-used leaves (x, a constant) once beside each use: long edges that cross the
+    whole graph make big drawings unreadable and their layout slow."""
+    uses: dict[str, int] = {}
+    leaves = {k for k, members in sel.boxes.items() if len(members) == 1 and not members[0].args}
+    for a in arrows:
+        end = a.source if a.kind == "data" else a.target
+        if end in leaves:
+            uses[end] = uses.get(end, 0) + 1
+    split = {k for k, n in uses.items() if n >= SPLIT_USES}
+    if not split:
+        return boxes
+    originals = {b.id: b for b in boxes if b.id in split}
+    kept = [b for b in boxes if b.id not in split]
+    for k, a in enumerate(arrows):
+        end = a.source if a.kind == "data" else a.target
+        if end not in originals:
+            continue
+        box = originals[end]
+        copy = Box(f"{end}_{k}", [Line(x.text, x.role) for x in box.lines], box.kind, box.fill)
+        copy.tooltip = box.tooltip
+        kept.append(copy)
+        if a.kind == "data":
+            a.source = copy.id
+        else:
+            a.target = copy.id
+    return kept
 
 
 def _title(view: str, out: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..model import Drawing, Line
 
 _DIRECTIONS = {"BT": "BT", "TB": "TB", "LR": "LR", "RL": "RL"}
-_UNSAFE = set("\"<>&#;[](){}|`\\'=*_~:")
+_UNSAFE = set('"<>&#;[]{}|`\\')
 
 
 def mermaid_escape(text: str) -> str:

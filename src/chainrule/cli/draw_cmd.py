@@ -1,0 +1,106 @@
+"""``chainrule draw``: the forward graph, the gradients or the gradient graph of a program.
+
+Without ``-o`` the text drawing is printed; with ``-o FILE`` the extension picks the format."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ChainruleError
+from .common import add_program_args, load_graph
+
+
+def register(sub: Any) -> None:
+    from ..draw import FORMATS, VIEWS
+
+    p = sub.add_parser(
+        "draw",
+        help="draw the graph, its gradients or the gradient graph",
+        description="Draw a program's computational graph. The format follows the extension of "
+        f"-o FILE ({' '.join(FORMATS)}); without -o the drawing is printed as text.",
+    )
+    add_program_args(p)
+    p.add_argument("--view", choices=VIEWS, default="forward", help="what to draw (forward)")
+    p.add_argument("-o", "--out", metavar="FILE", help="write the drawing to FILE")
+    p.add_argument(
+        "--direction",
+        choices=("BT", "TB", "LR", "RL"),
+        default="BT",
+        help="BT: inputs at the bottom (default); TB, LR, RL",
+    )
+    p.add_argument("--expand", action="store_true", help="one box per element of every vector")
+    p.add_argument(
+        "--collapse",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="draw the sub-expression NAME (or the module NAME.*) as one box; repeatable",
+    )
+    p.add_argument(
+        "--paths-from",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="keep only the paths from input NAME to the output; repeatable",
+    )
+    colour = p.add_mutually_exclusive_group()
+    colour.add_argument(
+        "--colour",
+        "--color",
+        dest="colour",
+        action="store_const",
+        const=True,
+        default=None,
+        help="fill boxes by gradient magnitude (vanishing blue, exploding red)",
+    )
+    colour.add_argument(
+        "--no-colour", "--no-color", dest="colour", action="store_const", const=False
+    )
+    p.add_argument("--detail", choices=("auto", "full", "compact"), default="auto")
+    p.add_argument("--digits", type=int, default=5, help="significant digits (default 5)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..draw import build
+    from ..draw.render import encode, format_of
+
+    target = Path(args.out) if args.out else None
+    if target is not None:
+        fmt = format_of(target)
+        _check_target(target, args.program)
+    graph = load_graph(args)
+    drawing = build(
+        graph,
+        args.view,
+        direction=args.direction,
+        expand=args.expand,
+        collapse=args.collapse,
+        paths_from=args.paths_from,
+        colour=args.colour,
+        detail=args.detail,
+        digits=args.digits,
+    )
+    if target is None:
+        from ..draw.writers.text import write_text
+
+        sys.stdout.write(write_text(drawing))
+        return 0
+    data = encode(drawing, fmt)
+    target.write_bytes(data)
+    print(f"wrote {target} ({args.view} view, {len(drawing.boxes)} boxes, {len(data)} bytes)")
+    return 0
+
+
+def _check_target(target: Path, program: str) -> None:
+    """Refuse to write over the program itself or into something that is not a file."""
+    if target.is_dir():
+        raise ChainruleError(f"-o {target}: is a directory; give a file name such as graph.svg")
+    if program != "-" and target.exists() and target.resolve() == Path(program).resolve():
+        raise ChainruleError(f"-o {target}: that is the program being drawn; choose another name")
+    parent = target.parent
+    if not parent.exists():
+        raise ChainruleError(f"-o {target}: the folder {parent} does not exist")
