@@ -23,7 +23,7 @@ values and gradients as JSON. A directory that is not empty is never overwritten
 from __future__ import annotations
 
 import json
-import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,11 +41,6 @@ from .numbers import read_value, to_float
 
 MARKER = ".chainrule-bundle"
 VIEWS = ("forward", "gradients")
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 
 @dataclass

@@ -291,6 +291,8 @@ def partial_formula(node: Node, i: int, style: str = "text") -> str | None:
         d = op.partials[i](NodeMath, args, out, node.params)
     except Exception:  # noqa: BLE001 - a formula we cannot build is simply not shown
         return None
+    if d is None:
+        return None
     if not isinstance(d, Node):
         return number_text(d, style)
     return _write(d, style, True, set(), 6, top=True)[0]

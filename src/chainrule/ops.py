@@ -667,6 +667,17 @@ def _matmul_vjp_a(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
     return M.matmul(g, _mT(M, b))
 
 
+def _matmul_partial(i: int) -> Rule:
+    """wᵀx: ∂(w @ x)/∂w = x and ∂(w @ x)/∂x = w; matrices have no readable local partial."""
+
+    def rule(M: Any, x: Any, y: Any, p: Any) -> Any:
+        if M.ndim(x[0]) == 1 and M.ndim(x[1]) == 1:
+            return x[1 - i]
+        return None
+
+    return rule
+
+
 def _mT(M: Any, a: Any) -> Any:
     """Swap the last two axes (the matrix transpose of a stack of matrices)."""
     return M.transpose(a) if M.ndim(a) == 2 else M.swap_last(a)
@@ -687,6 +698,7 @@ register(
         2,
         {k: _matmul for k in (ARRAY, EXACT_ARRAY, FLOAT, EXACT)},
         infix(" @ ", "{} {}", 70),
+        partials=(_matmul_partial(0), _matmul_partial(1)),
         vjps=(_matmul_vjp_a, _matmul_vjp_b),
         jvp=lambda M, x, y, t, p: (
             (0 if t[0] is None else _matmul(t[0], x[1]))

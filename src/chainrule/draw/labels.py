@@ -9,11 +9,10 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from ..node import Node
 from ..notation import definition, exact_form, partial_formula
-from ..numbers import decimal
+from ..numbers import decimal, is_exact, is_rational
 
 MAX_FORMULA = 36  # characters: longer definitions are written one level deep
 MAX_SUBTREE = 12  # unnamed nodes written out inside one definition
@@ -37,26 +36,6 @@ def _outer(text: str) -> bool:
         if depth == 0:
             return i == len(text) - 1
     return False
-
-
-def tidy(text: str) -> str:
-    """Drop doubled parentheses ``((a − b))`` → ``(a − b)`` and a pair around everything."""
-    pairs: dict[int, int] = {}
-    stack: list[int] = []
-    for i, ch in enumerate(text):
-        if ch == "(":
-            stack.append(i)
-        elif ch == ")" and stack:
-            pairs[stack.pop()] = i
-    if stack:
-        return text
-    drop: set[int] = set()
-    for i, j in pairs.items():
-        if text[i + 1 : i + 2] == "(" and pairs.get(i + 1) == j - 1:
-            drop.update((i, j))
-    if 0 in pairs and pairs[0] == len(text) - 1:
-        drop.update((0, len(text) - 1))
-    return "".join(ch for k, ch in enumerate(text) if k not in drop)
 
 
 def factor(text: str) -> str:
@@ -87,18 +66,6 @@ def number(value: Any, digits: int) -> str:
     return pretty(decimal(value, digits))
 
 
-def is_exact(value: Any) -> bool:
-    if isinstance(value, np.ndarray):
-        return value.dtype == object
-    return isinstance(value, (Fraction, sympy.Basic))
-
-
-def is_rational(value: Any) -> bool:
-    if isinstance(value, np.ndarray):
-        return value.dtype == object and all(isinstance(v, Fraction) for v in value.reshape(-1))
-    return isinstance(value, Fraction)
-
-
 def value_text(node: Node, digits: int) -> str:
     """The value row: ``14/5 = 2.8``, ``σ(14/5) ≈ 0.94268`` or just ``0.94268``."""
     v = node.value
@@ -108,7 +75,7 @@ def value_text(node: Node, digits: int) -> str:
     form = exact_form(node, "text", digits) if _small(node) else None
     if form is None:
         return f"≈ {dec}"
-    form = tidy(pretty(form))
+    form = pretty(form)
     if form == dec:
         return dec
     if is_rational(v):
@@ -184,8 +151,8 @@ class Namer:
         if _small(node):
             text = definition(node, "text", self.digits)
             if len(text) <= MAX_FORMULA:
-                return tidy(pretty(text))
-        return tidy(pretty(self.one_level(node)))
+                return pretty(text)
+        return pretty(self.one_level(node))
 
     def one_level(self, node: Node) -> str:
         twins = tuple(
@@ -218,7 +185,7 @@ def partial_text(node: Node, i: int, namer: Namer, output: str, digits: int) -> 
     formula = partial_formula(node, i, "text") if _small(node) else None
     value = grad_number(local, digits)
     if formula is not None:
-        formula = tidy(pretty(formula))
+        formula = pretty(formula)
         if formula not in (value, number(local, digits)) and len(formula) <= MAX_FORMULA:
             return f"{head} = {formula} = {value}"
     return f"{head} = {value}"
