@@ -28,6 +28,8 @@ test: pytest lint typecheck
 
 bench: $(STAMP)
 	$(PY) benchmarks/scalar.py
+	$(PY) benchmarks/draw.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/training.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
