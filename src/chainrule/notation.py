@@ -197,30 +197,26 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
     op = node.op
     nt = op.notation
     prec = nt.precedence
-    name = op.name
     if nt.style == "infix":
         (lt, lp), (rt, rp) = parts
         if lp < prec:
             lt = _paren(lt, style)
-        if rp < prec or (rp == prec and name in ("sub", "div", "matmul")):
-            rt = _paren(rt, style) if not (style == "latex" and name == "div") else rt
-        if name == "mul":
+        if rp < prec or (rp == prec and nt.grouping_right):
+            rt = _paren(rt, style) if not (style == "latex" and nt.fraction) else rt
+        if nt.juxtapose:
             a, b = node.args
             if _is_number_node(b) and b.value == 1:
                 return parts[0]
             if _is_number_node(a) and a.value == 1:
                 return parts[1]
+            number_first = _is_number_node(a) and not _is_number_node(b)
             if style == "latex":
-                joiner = (
-                    " "
-                    if (rt.startswith("\\left(") or (_is_number_node(a) and not _is_number_node(b)))
-                    else " \\cdot "
-                )
+                joiner = " " if (rt.startswith("\\left(") or number_first) else " \\cdot "
                 return f"{lt}{joiner}{rt}", prec
-            if rt.startswith("(") or (_is_number_node(a) and not _is_number_node(b)):
+            if rt.startswith("(") or number_first:
                 return f"{lt}{rt}", prec
-            return f"{lt} · {rt}", prec
-        if name == "div" and style == "latex":
+            return f"{lt}{nt.text}{rt}", prec
+        if nt.fraction and style == "latex":
             return f"\\frac{{{parts[0][0]}}}{{{parts[1][0]}}}", ATOM
         if style == "latex":
             return nt.latex.format(lt, rt), prec
@@ -263,8 +259,8 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         if nt.latex == "\\sqrt":
             return f"\\sqrt{{{inner}}}", ATOM
         return f"{nt.latex}\\left({inner}\\right)", ATOM
-    if name == "abs":
-        return f"|{inner}|", ATOM
+    if "{}" in nt.text:
+        return nt.text.format(inner), ATOM
     return f"{nt.text}({inner})", ATOM
 
 

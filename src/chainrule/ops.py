@@ -40,6 +40,11 @@ class Notation:
     latex: str
     precedence: int = 100
     symbol: str = ""  # the short label drawn inside an operation box
+    # Infix details: the right operand needs brackets at equal precedence (a − (b − c));
+    # a product may be written by juxtaposition (2x, σ(z)(1 − σ(z))); LaTeX writes a fraction.
+    grouping_right: bool = False
+    juxtapose: bool = False
+    fraction: bool = False
 
 
 @dataclass(eq=False)
@@ -344,7 +349,7 @@ register(
         "sub",
         2,
         _same(operator.sub),
-        infix(" − ", "{} - {}", 60),
+        Notation("infix", " − ", "{} - {}", 60, "−", grouping_right=True),
         partials=(lambda M, x, y, p: 1, lambda M, x, y, p: -1),
         doc="a − b",
     )
@@ -354,7 +359,7 @@ register(
         "mul",
         2,
         _same(operator.mul),
-        infix(" · ", "{} \\cdot {}", 70),
+        Notation("infix", " · ", "{} \\cdot {}", 70, "·", juxtapose=True),
         partials=(lambda M, x, y, p: x[1], lambda M, x, y, p: x[0]),
         doc="a · b",
     )
@@ -364,7 +369,7 @@ register(
         "div",
         2,
         _same(operator.truediv),
-        infix(" / ", "\\frac{{{}}}{{{}}}", 70),
+        Notation("infix", " / ", "\\frac{{{}}}{{{}}}", 70, "/", grouping_right=True, fraction=True),
         partials=(lambda M, x, y, p: 1 / x[1], lambda M, x, y, p: -x[0] / x[1] ** 2),
         doc="a / b",
     )
@@ -503,7 +508,7 @@ register(
         "abs",
         1,
         {FLOAT: abs, ARRAY: np.abs, EXACT: abs, EXACT_ARRAY: np.abs},
-        Notation("function", "abs", "\\left|{}\\right|", 100, "|·|"),
+        Notation("function", "|{}|", "\\left|{}\\right|", 100, "|·|"),
         partials=(lambda M, x, y, p: M.sign(x[0]),),
     )
 )
@@ -697,7 +702,7 @@ register(
         "matmul",
         2,
         {k: _matmul for k in (ARRAY, EXACT_ARRAY, FLOAT, EXACT)},
-        infix(" @ ", "{} {}", 70),
+        Notation("infix", " @ ", "{} {}", 70, "@", grouping_right=True),
         partials=(_matmul_partial(0), _matmul_partial(1)),
         vjps=(_matmul_vjp_a, _matmul_vjp_b),
         jvp=lambda M, x, y, t, p: (
