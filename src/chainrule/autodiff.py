@@ -63,28 +63,25 @@ def topo_order(outputs: Node | Iterable[Node]) -> list[Node]:
 _creation = attrgetter("id")
 
 
-def zero_like(value: Any, kind: int) -> Any:
+def filled_like(value: Any, kind: int, n: int) -> Any:
+    """The number ``n`` in the shape and kind of ``value`` (0 for resets, 1 for seeds)."""
     if kind == FLOAT:
-        return 0.0
+        return float(n)
     if kind == EXACT:
-        return Fraction(0)
+        return Fraction(n)
     if kind == EXACT_ARRAY:
         z = np.empty(np.shape(value), dtype=object)
-        z.reshape(-1)[:] = [Fraction(0)] * z.size
+        z.reshape(-1)[:] = [Fraction(n)] * z.size
         return z
-    return np.zeros_like(value)
+    return np.full_like(value, n)
+
+
+def zero_like(value: Any, kind: int) -> Any:
+    return filled_like(value, kind, 0)
 
 
 def one_like(value: Any, kind: int) -> Any:
-    if kind == FLOAT:
-        return 1.0
-    if kind == EXACT:
-        return Fraction(1)
-    if kind == EXACT_ARRAY:
-        z = np.empty(np.shape(value), dtype=object)
-        z.reshape(-1)[:] = [Fraction(1)] * z.size
-        return z
-    return np.ones_like(value)
+    return filled_like(value, kind, 1)
 
 
 def unbroadcast(c: Any, like: Any) -> Any:
