@@ -219,6 +219,8 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         if nt.fraction and style == "latex":
             return f"\\frac{{{parts[0][0]}}}{{{parts[1][0]}}}", ATOM
         if style == "latex":
+            if nt.latex_vectors and all(a.ndim == 1 for a in node.args):
+                return nt.latex_vectors.format(lt, rt), prec
             return nt.latex.format(lt, rt), prec
         return f"{lt}{nt.text}{rt}", prec
     if nt.style == "prefix":

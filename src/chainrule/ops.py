@@ -45,6 +45,7 @@ class Notation:
     grouping_right: bool = False
     juxtapose: bool = False
     fraction: bool = False
+    latex_vectors: str = ""  # LaTeX when every input is a vector (wᵀx for a product of two)
 
 
 @dataclass(eq=False)
@@ -702,7 +703,9 @@ register(
         "matmul",
         2,
         {k: _matmul for k in (ARRAY, EXACT_ARRAY, FLOAT, EXACT)},
-        Notation("infix", " @ ", "{} {}", 70, "@", grouping_right=True),
+        Notation(
+            "infix", " @ ", "{} {}", 70, "@", grouping_right=True, latex_vectors="{}^{{\\top}} {}"
+        ),
         partials=(_matmul_partial(0), _matmul_partial(1)),
         vjps=(_matmul_vjp_a, _matmul_vjp_b),
         jvp=lambda M, x, y, t, p: (
