@@ -84,7 +84,7 @@ def test_forward_arrows_run_from_inputs_to_their_operation() -> None:
     ids = {b.title: b.id for b in drawing.boxes}
     pairs = {(a.source, a.target) for a in drawing.arrows}
     assert (ids["ŷ = σ(z)"], ids["ŷ − y"]) in pairs
-    assert (ids["b₀"], ids["z = wᵀ @ x + b₀"]) in pairs
+    assert (ids["b₀"], ids["z = w @ x + b₀"]) in pairs
     assert next(b for b in drawing.boxes if b.title.startswith("L =")).kind == "output"
 
 

@@ -224,6 +224,9 @@ class Node:
 
     @property
     def T(self) -> Node:
+        """The transpose; a vector (or a number) is left as it is, so wᵀx reads as written."""
+        if self.ndim < 2:
+            return self
         return apply(OPS["transpose"], (self,))
 
     def __iter__(self) -> Iterator[Node]:

@@ -727,7 +727,7 @@ register(
         "transpose",
         1,
         {k: _transpose for k in (FLOAT, ARRAY, EXACT, EXACT_ARRAY)},
-        Notation("postfix", "ᵀ", "{}^{{\\top}}", 95, "ᵀ"),
+        Notation("postfix", "ᵀ", "{{{}}}^{{\\top}}", 95, "ᵀ"),
         vjps=(lambda M, g, x, y, p: M.transpose(g),),
         jvp=lambda M, x, y, t, p: _transpose(t[0]),
         elementwise=False,
