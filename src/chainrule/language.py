@@ -8,7 +8,6 @@ in exact mode and ``4/5`` is a rational."""
 from __future__ import annotations
 
 import ast
-import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from .errors import (
 )
 from .graph import Graph
 from .node import Node, apply, const, var
-from .numbers import normalize
+from .numbers import EXACT
 from .ops import OPS, Op, lookup
 
 # Function names a program may call, and the op each stands for.
@@ -548,8 +547,7 @@ class _Builder:
     def _combine(self, e: ast.expr, args: list[Node]) -> Node:
         if isinstance(e, ast.BinOp):
             op = OPS[_BINOPS[type(e.op)]]
-            a, b = _match_kinds(args[0], args[1])
-            return apply(op, (a, b))
+            return apply(op, (args[0], args[1]))
         if isinstance(e, ast.UnaryOp):
             return args[0] if isinstance(e.op, ast.UAdd) else apply(OPS["neg"], (args[0],))
         if isinstance(e, ast.Call):
@@ -570,8 +568,6 @@ class _Builder:
                     f"{fname}() takes {op.arity} argument{plural}, got {len(args)}",
                     e,
                 )
-            if len(args) == 2:
-                args = list(_match_kinds(args[0], args[1]))
             return apply(op, tuple(args))
         if isinstance(e, ast.Attribute):
             if args[0].ndim < 2:
@@ -630,11 +626,7 @@ def _key(name: str) -> str:
 
 
 def _sym_const(c: Any) -> Node:
-    return Node(c, OPS["const"], (), 1, False)
-
-
-def _match_kinds(a: Node, b: Node) -> tuple[Node, Node]:
-    return a, b
+    return Node(c, OPS["const"], (), EXACT, False)
 
 
 def evaluate_text(text: str, **kwargs: Any) -> Graph:
@@ -645,6 +637,3 @@ def evaluate_text(text: str, **kwargs: Any) -> Graph:
 
 
 __all__ = ["parse", "evaluate_text", "FUNCTIONS", "CONSTANTS"]
-
-# Keep math and numpy referenced for type checkers of optional paths.
-_ = (math.pi, np.pi, normalize)
