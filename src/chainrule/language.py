@@ -343,10 +343,9 @@ class _Builder:
                 value,
             )
         node = self.expr(value)
-        if node.name is not None or node.op.name in ("input", "const") and node.name:
+        if node.name is not None:
             return node  # an alias of a named node: keep one node, record the alias
-        if node.name is None:
-            node.name = name
+        node.name = name
         self.source[node] = (value.lineno, self.src.column(value.lineno, value.col_offset))
         return node
 
@@ -510,11 +509,7 @@ class _Builder:
             return node
         if key in CONSTANTS or spelled in CONSTANTS:
             c = getattr(sympy, CONSTANTS.get(spelled, CONSTANTS.get(key, "E")))
-            return (
-                const(c if self.exact else float(c), exact=False)
-                if not self.exact
-                else _sym_const(c)
-            )
+            return _sym_const(c) if self.exact else const(float(c))
         if key in FUNCTIONS or spelled in FUNCTIONS:
             raise self.error(
                 NameNotDefined, f"{spelled} is a function: call it, as in {spelled}(x)", e

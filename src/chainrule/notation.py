@@ -93,7 +93,12 @@ def latex_name(name: str) -> str:
     return out
 
 
+_NAMED_CONSTANTS = {sympy.pi: ("π", "\\pi"), sympy.E: ("e", "e")}
+
+
 def number_text(v: Any, style: str = "text", digits: int = 6) -> str:
+    if isinstance(v, sympy.Basic) and v in _NAMED_CONSTANTS:
+        return _NAMED_CONSTANTS[v][0 if style == "text" else 1]
     if isinstance(v, Fraction):
         if style == "latex" and v.denominator != 1:
             sign = "-" if v < 0 else ""
@@ -339,8 +344,10 @@ def _exact_form_one(
             inner = ", ".join(number_text(x, style) for x in v.reshape(-1))
             return (f"[{inner}]" if style == "text" else f"\\left[{inner}\\right]"), ATOM
         return None
-    if not isinstance(v, sympy.Basic) or not node.args:
+    if not isinstance(v, sympy.Basic):
         return None
+    if not node.args:
+        return number_text(v, style, digits), ATOM
     stand_ins: list[Node] = []
     given: dict[int, tuple[str, int]] = {}
     for a in node.args:
