@@ -251,12 +251,21 @@ register(
 )
 
 
-def _concat(*arrays: Any, axis: int) -> Any:
-    try:
-        return np.concatenate(arrays, axis=axis)
-    except (ValueError, np.exceptions.AxisError) as exc:
-        shapes = ", ".join(str(np.shape(a)) for a in arrays)
-        raise ShapeError(f"cannot concatenate shapes {shapes} along axis {axis}") from exc
+def _joining(join: Callable[..., Any], verb: str) -> Callable[..., Any]:
+    """np.concatenate / np.stack with a shape error that names the shapes."""
+
+    def f(*arrays: Any, axis: int) -> Any:
+        try:
+            return join(arrays, axis=axis)
+        except (ValueError, np.exceptions.AxisError) as exc:
+            shapes = ", ".join(str(np.shape(a)) for a in arrays)
+            raise ShapeError(f"cannot {verb} shapes {shapes} along axis {axis}") from exc
+
+    return f
+
+
+_concat = _joining(np.concatenate, "concatenate")
+_stack = _joining(np.stack, "stack")
 
 
 def _concat_vjp(i: int, M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
@@ -277,14 +286,6 @@ register(
         doc="arrays joined along an existing axis",
     )
 )
-
-
-def _stack(*arrays: Any, axis: int) -> Any:
-    try:
-        return np.stack(arrays, axis=axis)
-    except (ValueError, np.exceptions.AxisError) as exc:
-        shapes = ", ".join(str(np.shape(a)) for a in arrays)
-        raise ShapeError(f"cannot stack shapes {shapes} along axis {axis}") from exc
 
 
 def _stack_vjp(i: int, M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
