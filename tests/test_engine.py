@@ -13,8 +13,8 @@ import sympy
 import chainrule as cr
 from chainrule.autodiff import local_partial, local_partials
 from chainrule.node import Node, apply
-from chainrule.numbers import ARRAY, EXACT, FLOAT
 from chainrule.ops import OPS
+from chainrule.values import ARRAY, EXACT, FLOAT
 
 # ------------------------------------------------------------------ the API contract
 

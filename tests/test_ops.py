@@ -21,9 +21,9 @@ import chainrule as cr
 import chainrule.nn  # noqa: F401 - registers the tensor ops, so the table below is complete
 from chainrule.autodiff import local_partial
 from chainrule.node import apply
-from chainrule.numbers import ARRAY, EXACT, FLOAT
 from chainrule.ops import MATH, OPS, FloatMath, SymMath
 from chainrule.tensor_ops import TENSOR_OPS
+from chainrule.values import ARRAY, EXACT, FLOAT
 
 a_, b_ = sympy.symbols("a b", real=True)
 

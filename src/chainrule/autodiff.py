@@ -15,8 +15,8 @@ import numpy as np
 
 from .errors import ChainruleError, DomainError
 from .node import MANY, Node, apply, compute, const
-from .numbers import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, to_float
 from .ops import MATH, OPS, FloatMath, Op
+from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, to_float
 
 _SUM = OPS["sum"]
 

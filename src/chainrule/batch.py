@@ -21,8 +21,8 @@ import numpy as np
 from .autodiff import topo_order
 from .errors import ChainruleError, ShapeError, ValueInputError
 from .node import Node
-from .numbers import ARRAY, FLOAT
 from .ops import MATH
+from .values import ARRAY, FLOAT
 
 _AM = MATH[ARRAY]
 _FM = MATH[FLOAT]

@@ -37,7 +37,7 @@ from .explain import markdown as markdown_writer
 from .explain.document import Heading, Paragraph, Table, build
 from .explain.formulas import element_derivative, exact_num, label, num
 from .graph import Graph, encode_value
-from .numbers import read_value, to_float
+from .values import read_value, to_float
 
 MARKER = ".chainrule-bundle"
 VIEWS = ("forward", "gradients")

@@ -13,7 +13,8 @@ import sympy
 from .autodiff import backward, evaluate, topo_order
 from .errors import ChainruleError, ValueInputError
 from .node import Node, apply
-from .numbers import (
+from .ops import OPS
+from .values import (
     EXACT_ARRAY,
     FLOAT,
     decimal,
@@ -22,7 +23,6 @@ from .numbers import (
     normalize,
     to_float,
 )
-from .ops import OPS
 
 SCHEMA = "chainrule.graph/1"
 

@@ -27,8 +27,8 @@ from .errors import (
 )
 from .graph import Graph
 from .node import Node, apply, const, var
-from .numbers import EXACT
 from .ops import OPS, Op, lookup
+from .values import EXACT
 
 # Function names a program may call, and the op each stands for.
 FUNCTIONS: dict[str, str] = {

@@ -16,7 +16,8 @@ import numpy as np
 import sympy
 
 from .errors import ChainruleError, DomainError, ShapeError
-from .numbers import (
+from .ops import OPS, Op
+from .values import (
     ARRAY,
     EXACT,
     EXACT_ARRAY,
@@ -28,7 +29,6 @@ from .numbers import (
     normalize,
     to_exact,
 )
-from .ops import OPS, Op
 
 _ids = itertools.count()
 _next_id = _ids.__next__

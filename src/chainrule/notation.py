@@ -16,8 +16,8 @@ import numpy as np
 import sympy
 
 from .node import Node, apply
-from .numbers import decimal, fraction_text
 from .ops import OPS
+from .values import decimal, fraction_text
 
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 ATOM = 100

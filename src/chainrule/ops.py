@@ -26,7 +26,7 @@ import numpy as np
 import sympy
 
 from .errors import DomainError
-from .numbers import ARRAY, EXACT, EXACT_ARRAY, FLOAT, from_sympy, to_sympy
+from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, from_sympy, to_sympy
 
 Rule = Callable[..., Any]
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from .errors import ShapeError, ValueInputError
 from .node import Node, apply, const, lift
-from .numbers import ARRAY, FLOAT
 from .ops import OPS, Notation, Op, fn, register
+from .values import ARRAY, FLOAT
 
 Shape = tuple[int, ...]
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..autodiff import grad as grad_graph
 from ..errors import ValueInputError
 from ..graph import Graph
-from ..numbers import to_float
+from ..values import to_float
 from .claims import Claim, Number
 from .names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
 from .world import Given, recompute

@@ -16,8 +16,8 @@ import numpy as np
 from ..autodiff import unbroadcast
 from ..graph import Graph
 from ..node import Node, compute
-from ..numbers import kind_of, to_float
 from ..ops import MATH
+from ..values import kind_of, to_float
 from .names import GRADIENT, PARTIAL, VALUE, Quantity
 
 

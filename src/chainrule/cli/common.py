@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ChainruleError, ValueInputError
 from ..graph import Graph
-from ..numbers import read_value
+from ..values import read_value
 
 
 def add_program_args(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ from ..errors import ChainruleError
 from ..graph import Graph
 from ..node import Node
 from ..notation import SUPERSCRIPTS, definition, exact_form
-from ..numbers import decimal, fraction_text, plain
+from ..values import decimal, fraction_text, plain
 from .common import add_program_args, load_graph
 
 

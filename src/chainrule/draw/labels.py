@@ -12,7 +12,7 @@ import numpy as np
 
 from ..node import Node
 from ..notation import definition, exact_form, partial_formula
-from ..numbers import decimal, is_exact, is_rational
+from ..values import decimal, is_exact, is_rational
 
 MAX_FORMULA = 36  # characters: longer definitions are written one level deep
 MAX_SUBTREE = 12  # unnamed nodes written out inside one definition

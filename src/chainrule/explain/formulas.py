@@ -12,8 +12,8 @@ import numpy as np
 
 from ..node import Node, apply
 from ..notation import definition, latex_name, number_text
-from ..numbers import decimal, is_exact, is_rational
 from ..ops import OPS
+from ..values import decimal, is_exact, is_rational
 
 MINUS = "\u2212"
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
