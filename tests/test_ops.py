@@ -20,8 +20,9 @@ import sympy
 import chainrule as cr
 import chainrule.nn  # noqa: F401 - registers the tensor ops, so the table below is complete
 from chainrule.autodiff import local_partial
+from chainrule.backends import FloatMath, SymMath
 from chainrule.node import apply
-from chainrule.ops import MATH, OPS, FloatMath, SymMath
+from chainrule.ops import MATH, OPS
 from chainrule.tensor_ops import TENSOR_OPS
 from chainrule.values import ARRAY, EXACT, FLOAT
 
@@ -41,6 +42,7 @@ SYMPY_FORWARD: dict[str, Callable[..., Any]] = {
     "sin": sympy.sin,
     "cos": sympy.cos,
     "tanh": sympy.tanh,
+    "atan": sympy.atan,
     "sigmoid": lambda a: 1 / (1 + sympy.exp(-a)),
     "relu": lambda a: sympy.Piecewise((a, a > 0), (0, True)),
     "abs": sympy.Abs,
@@ -256,6 +258,13 @@ ARRAY_CASES: list[
     ("transpose", lambda a: a.T, lambda a: a.T, [(2, 3)], {}),
     ("index", lambda a: a[1], lambda a: a[1], [(3,)], {}),
     ("index", lambda a: a[1:3], lambda a: a[1:3], [(4,)], {}),
+    (
+        "scatter",
+        lambda a: apply(OPS["scatter"], (a,), {"index": (slice(1, 3),), "shape": (4,)}),
+        lambda a: np.concatenate([[0.0], a, [0.0]]),
+        [(2,)],
+        {},
+    ),
     ("mse", lambda a, b: cr.mse(a, b), lambda a, b: np.mean((a - b) ** 2), [(4,), (4,)], {}),
     ("mse", lambda a, b: cr.mse(a, b), lambda a, b: np.mean((a - b) ** 2), [(4,), ()], {}),
     (

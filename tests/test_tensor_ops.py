@@ -308,7 +308,7 @@ def test_tensor_ops_are_in_the_op_table_with_rules():
 
     for name in TENSOR_OPS:
         op = cr.OPS[name]
-        assert op.partials is not None or op.vjps is not None, name
+        assert op.partials is not None or op.vjps is not None or not op.differentiable, name
 
 
 def test_gradient_of_tensor_ops_as_a_graph():

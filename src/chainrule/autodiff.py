@@ -13,12 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from .backends import Backend, FloatMath
 from .errors import ChainruleError, DomainError
-from .node import MANY, Node, apply, compute, const
-from .ops import MATH, OPS, FloatMath, Op
+from .node import MANY, Node, apply, compute, const, var
+from .ops import MATH, OPS, Op
 from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, to_float
-
-_SUM = OPS["sum"]
 
 
 def topo_order(outputs: Node | Iterable[Node]) -> list[Node]:
@@ -84,37 +83,42 @@ def one_like(value: Any, kind: int) -> Any:
     return filled_like(value, kind, 1)
 
 
-def unbroadcast(c: Any, like: Any) -> Any:
-    """Sum a contribution over the axes along which its input was broadcast."""
-    if not isinstance(c, np.ndarray):
-        if isinstance(like, np.ndarray):
-            return np.full(like.shape, c, dtype=like.dtype if like.dtype == object else None)
-        return c
-    if not isinstance(like, np.ndarray):
-        s = c.sum()
-        return s if c.dtype == object else float(s)
-    if c.shape == like.shape:
-        return c
-    while c.ndim > like.ndim:
-        c = c.sum(axis=0)
-    for axis, n in enumerate(like.shape):
-        if n == 1 and c.shape[axis] != 1:
-            c = c.sum(axis=axis, keepdims=True)
-    return c
+def contribution(
+    op: Op, i: int, M: Backend, g: Any, x: Any, y: Any, p: Any, like: Any, local: Any = None
+) -> Any:
+    """The chain rule on one edge, the one place it is written: the upstream gradient ``g``
+    times the local partial of input ``i`` (or the op's vector–Jacobian product), reduced to
+    the input's shape. ``backward``, ``grad`` (with ``NodeMath``), ``jvp``, batched evaluation
+    and the checker all call it; None means "nothing flows along this edge". ``local`` replaces
+    the op's partial (the checker replays a learner's own numbers)."""
+    vjps = op.vjps
+    if local is not None:
+        c = M.times(g, local)
+    elif vjps is not None:
+        c = vjps[i](M, g, x, y, p)
+    else:
+        partials = op.partials
+        if partials is None:
+            raise ChainruleError(f"{op.name} has no derivative rule")
+        c = M.times(g, partials[i](M, x, y, p))
+    if c is None:
+        return None
+    return M.unbroadcast(c, like)
 
 
-def _fast_rules() -> dict[Op, tuple[Any, ...]]:
-    """Ops whose float nodes take the lean backward loop: elementwise ops with partials (so the
-    inputs of a float node are scalars and a contribution is just g · partial)."""
-    return {
-        op: op.partials
-        for op in OPS.values()
-        if op.partials is not None and op.vjps is None and op.elementwise
-    }
+class _FastRules(dict[Op, Any]):
+    """Ops whose float nodes take the lean backward loop: elementwise ops with partials (the
+    inputs of a float node are then scalars and ``contribution`` reduces to g · partial, which
+    the loop inlines). Filled on first sight of an op; ops are immutable, so it never goes
+    stale."""
+
+    def __missing__(self, op: Op) -> Any:
+        rules = op.partials if op.vjps is None and op.elementwise else None
+        self[op] = rules
+        return rules
 
 
-_FAST = _fast_rules()
-_FAST_FOR = [len(OPS)]  # the table size _FAST was built for (ops may be registered later)
+_FAST = _FastRules()
 _INPUT = OPS["input"]
 _CONST = OPS["const"]
 
@@ -207,15 +211,7 @@ def _mark_order(output: Node, mark: _Unreached) -> list[Node]:
 
 def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
     """Send every node's gradient to its inputs, outputs first (the chain rule, edge by edge)."""
-    if _FAST_FOR[0] != len(OPS):
-        _FAST.clear()
-        _FAST.update(_fast_rules())
-        _FAST_FOR[0] = len(OPS)
-    _sweep(order, empty)
-
-
-def _sweep(order: Sequence[Node], empty: Any) -> None:
-    fast = _FAST.get
+    fast = _FAST.__getitem__
     fm = FloatMath
     # The inputs are handed to the partials in two reused lists: allocating a tuple per node
     # would also wake the garbage collector, which then walks the whole graph.
@@ -290,23 +286,19 @@ def _backward_node(node: Node, g: Any, empty: Any) -> None:
     M, x = _inputs(node)
     y = node.value
     p = node.params
-    partials = op.partials
-    vjps = op.vjps
-    contrib: list[Any] | None = [] if vjps is not None else None
+    keep = op.vjps is not None
+    contrib: list[Any] = []
     for i, a in enumerate(node.args):
         if not a.requires_grad:
-            if contrib is not None:
-                contrib.append(None)
+            contrib.append(None)
             continue
-        if vjps is not None:
-            c = unbroadcast(vjps[i](M, g, x, y, p), a.value)
-            contrib.append(c)  # type: ignore[union-attr]
-        else:
-            d = partials[i](M, x, y, p)  # type: ignore[index]
-            c = unbroadcast(g * d, a.value)
+        c = contribution(op, i, M, g, x, y, p, a.value)
+        contrib.append(c)
+        if c is None:
+            continue
         ag = a.grad
         a.grad = c if ag is empty else ag + c
-    node.contrib = tuple(contrib) if contrib is not None else None
+    node.contrib = tuple(contrib) if keep else None
 
 
 def local_partial(node: Node, i: int) -> Any:
@@ -341,19 +333,24 @@ def edge_contribution(node: Node, i: int) -> Any:
     """The chain-rule product carried by edge i of ``node``: ∂L/∂node · ∂node/∂input_i."""
     if node.contrib is not None:
         return node.contrib[i]
-    if node.grad is None or not node.args:
+    args = node.args
+    if node.grad is None or not args:
         return None
-    d = local_partial(node, i)
-    if d is None:
+    if not 0 <= i < len(args):
+        raise ChainruleError(f"{node.label()} has no input {i} (it has {len(args)})")
+    if not args[i].requires_grad:
         return None
-    return unbroadcast(node.grad * d, node.args[i].value)
+    M, x = _inputs(node)
+    return contribution(node.op, i, M, node.grad, x, node.value, node.params, args[i].value)
 
 
 # ------------------------------------------------------------------ gradient as a graph
 
 
 def grad(output: Node, wrt: Sequence[Node] | Node) -> Any:
-    """∂output/∂wrt built as new graph nodes, so it can be drawn and differentiated again."""
+    """∂output/∂wrt built as new graph nodes, so it can be drawn and differentiated again.
+
+    The same reverse step as ``backward``, with the node backend: every rule builds nodes."""
     from .functions import NodeMath
 
     single = isinstance(wrt, Node)
@@ -365,16 +362,17 @@ def grad(output: Node, wrt: Sequence[Node] | Node) -> Any:
         if g is None or not node.args:
             continue
         op = node.op
-        x = tuple(node.args)
-        for i, a in enumerate(node.args):
+        x = node.args
+        for i, a in enumerate(x):
             if not a.requires_grad:
                 continue
-            if op.vjps is not None:
-                c = op.vjps[i](NodeMath, g, x, node, node.params)
-            else:
-                d = op.partials[i](NodeMath, x, node, node.params)  # type: ignore[index]
-                c = _times(g, d)
-            c = _unbroadcast_node(c, a)
+            try:
+                c = contribution(op, i, NodeMath, g, x, node, node.params, a)
+            except (ZeroDivisionError, OverflowError, ValueError) as exc:
+                raise DomainError(
+                    f"the local partial of {op.name} is undefined at this value ({exc})",
+                    node=node.label(),
+                ) from exc
             if c is None:
                 continue
             prev = grads.get(a)
@@ -384,36 +382,6 @@ def grad(output: Node, wrt: Sequence[Node] | Node) -> Any:
         g = grads.get(t)
         out.append(g if g is not None else const(zero_like(t.value, t.kind)))
     return out[0] if single else out
-
-
-def _times(g: Node, d: Any) -> Any:
-    if isinstance(d, (int, float)) and not isinstance(d, bool):
-        if d == 0:
-            return None
-        if d == 1:
-            return g
-        if d == -1:
-            return -g
-    if g.op is _CONST and not isinstance(g.value, np.ndarray) and g.value == 1:
-        return d if isinstance(d, Node) else const(d)
-    return g * d
-
-
-def _unbroadcast_node(c: Any, like: Node) -> Any:
-    if c is None:
-        return None
-    if not isinstance(c, Node):
-        c = const(c)
-    if c.shape == like.shape:
-        return c
-    if like.shape == ():
-        return apply(_SUM, (c,))
-    sum_to = OPS.get("sum_to")  # registered by the tensor ops
-    if sum_to is not None and c.kind == like.kind:
-        return apply(sum_to, (c,), {"shape": tuple(like.shape)})
-    raise ChainruleError(
-        f"the gradient graph cannot yet reduce shape {c.shape} to {like.shape} for {like.label()}"
-    )
 
 
 def derivatives(output: Node, wrt: Node, order: int) -> list[Any]:
@@ -432,7 +400,11 @@ def derivatives(output: Node, wrt: Node, order: int) -> list[Any]:
 
 
 def jvp(output: Node, tangents: dict[Node, Any]) -> Any:
-    """Forward mode: the directional derivative of ``output`` along the given input tangents."""
+    """Forward mode: the directional derivative of ``output`` along the given input tangents.
+
+    An elementwise op carries a tangent as partial · tangent. Any other op has only its reverse
+    step; the tangent comes from it by transposition: the contribution is linear in the
+    upstream gradient g, so the derivative of ⟨contribution(g), t⟩ with respect to g is J·t."""
     order = topo_order(output)
     tan: dict[Node, Any] = {}
     for node in order:
@@ -445,21 +417,37 @@ def jvp(output: Node, tangents: dict[Node, Any]) -> Any:
             continue
         op = node.op
         M, x = _inputs(node)
-        if op.jvp is not None:
-            tan[node] = op.jvp(M, x, node.value, ts, node.params)
-            continue
-        if op.partials is None:
-            raise ChainruleError(f"forward mode is not available for {op.name}")
         total: Any = None
         for i, t in enumerate(ts):
-            if t is None:
+            if t is None or not node.args[i].requires_grad:
                 continue
-            term = op.partials[i](M, x, node.value, node.params) * t
-            if not op.elementwise and isinstance(term, np.ndarray) and np.ndim(node.value) == 0:
-                term = term.sum()
+            if op.elementwise and op.vjps is None and op.partials is not None:
+                term = op.partials[i](M, x, node.value, node.params) * t
+            else:
+                term = _transposed(node, i, x, t)
             total = term if total is None else total + term
-        tan[node] = total
+        if total is not None:
+            tan[node] = total
     return tan.get(output, zero_like(output.value, output.kind))
+
+
+def _transposed(node: Node, i: int, x: tuple[Any, ...], t: Any) -> Any:
+    """J_i · t for input i of ``node``, from the op's reverse step (see ``jvp``)."""
+    from .functions import NodeMath
+
+    exact = node.kind in (EXACT, EXACT_ARRAY)
+    g = var(zero_like(node.value, node.kind), exact=exact)
+    xs = tuple(const(v, exact=exact) for v in x)
+    c = contribution(
+        node.op, i, NodeMath, g, xs, const(node.value, exact=exact), node.params, xs[i]
+    )
+    if c is None:
+        return zero_like(node.value, node.kind)
+    pairing = OPS["sum"]
+    s = c * const(t, exact=exact)
+    if s.shape:
+        s = apply(pairing, (s,))
+    return grad(s, g).value
 
 
 # ------------------------------------------------------------------ numeric check

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .autodiff import topo_order
+from .autodiff import contribution, topo_order
 from .errors import ChainruleError, ShapeError, ValueInputError
 from .node import Node
 from .ops import MATH
@@ -73,12 +73,8 @@ class BatchedGraph:
                 raise ChainruleError(
                     f"{op.name} cannot be evaluated on a batch of floats", node=node.label()
                 )
-            use_vjp = op.vjps is not None and not (op.elementwise and op.partials is not None)
-            rules = op.vjps if use_vjp else op.partials
             wants = tuple(a.requires_grad for a in node.args)
-            self._steps.append(
-                (i, forward, slots, node.params, arg_b, batched[i], use_vjp, rules, wants, op)
-            )
+            self._steps.append((i, forward, slots, node.params, arg_b, batched[i], wants, op))
         self._batched = batched
         if batched[self._out]:
             raise ShapeError(
@@ -111,7 +107,7 @@ class BatchedGraph:
             n = arr.shape[0]
             vals[self._slot[leaf]] = arr
         self._size = n
-        for i, forward, slots, params, _ab, _b, _uv, _r, _w, op in self._steps:
+        for i, forward, slots, params, _ab, _b, _w, op in self._steps:
             args = [vals[j] for j in slots]
             try:
                 vals[i] = forward(*args, **params) if params else forward(*args)
@@ -136,7 +132,7 @@ class BatchedGraph:
         vals = self._values
         grads: list[Any] = [None] * len(order)
         grads[self._out] = 1.0
-        for i, _f, slots, params, arg_b, b, use_vjp, rules, wants, _op in reversed(self._steps):
+        for i, _f, slots, params, arg_b, b, wants, op in reversed(self._steps):
             g = grads[i]
             if g is None:
                 continue
@@ -146,18 +142,10 @@ class BatchedGraph:
             for k, j in enumerate(slots):
                 if not wants[k]:
                     continue
-                if use_vjp:
-                    c = rules[k](M, g, x, y, params)
-                else:
-                    d = rules[k](M, x, y, params)
-                    if d.__class__ is int:
-                        if d == 0:
-                            continue
-                        c = g if d == 1 else (-g if d == -1 else g * d)
-                    else:
-                        c = g * d
-                if not arg_b[k] and c.__class__ is np.ndarray:
-                    c = float(c.sum())
+                # a shared weight (not batched) sums its per-sample contributions
+                c = contribution(op, k, M, g, x, y, params, vals[j])
+                if c is None:
+                    continue
                 prev = grads[j]
                 grads[j] = c if prev is None else prev + c
         for i, node in enumerate(order):

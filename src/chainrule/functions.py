@@ -3,12 +3,14 @@ and ``NodeMath``: the maths backend that makes the op table's partials build gra
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from .node import Node, binary_function, const, unary_function
-from .ops import OPS, FloatMath
+from .backends import FloatMath
+from .node import Node, apply, binary_function, const, lift, unary_function
+from .ops import OPS
 
 
 def _unary(name: str) -> Any:
@@ -35,6 +37,7 @@ sqrt = _unary("sqrt")
 sin = _unary("sin")
 cos = _unary("cos")
 tanh = _unary("tanh")
+atan = _unary("atan")
 sigmoid = _unary("sigmoid")
 relu = _unary("relu")
 abs = _unary("abs")  # noqa: A001 - the name people expect
@@ -60,7 +63,8 @@ neg = _unary("neg")
 
 
 class NodeMath(FloatMath):
-    """Partials evaluated with this backend build nodes: the gradient becomes a graph."""
+    """The backend whose every answer is a graph node: a rule evaluated with it builds the
+    gradient as a graph, which can be drawn and differentiated again."""
 
     exp = staticmethod(exp)
     log = staticmethod(log)
@@ -68,6 +72,7 @@ class NodeMath(FloatMath):
     sin = staticmethod(sin)
     cos = staticmethod(cos)
     tanh = staticmethod(tanh)
+    atan = staticmethod(atan)
     sigmoid = staticmethod(sigmoid)
     step = staticmethod(step)
     sign = staticmethod(sign)
@@ -82,21 +87,108 @@ class NodeMath(FloatMath):
 
     @staticmethod
     def size(x: Any) -> int:
-        v = x.value if isinstance(x, Node) else x
-        return int(np.size(v))
+        return int(np.size(_value(x)))
+
+    @staticmethod
+    def shape(x: Any) -> tuple[int, ...]:
+        return tuple(np.shape(_value(x)))
+
+    @staticmethod
+    def ndim(x: Any) -> int:
+        return int(np.ndim(_value(x)))
 
     @staticmethod
     def matmul(a: Any, b: Any) -> Any:
-        return matmul(a, b)
+        return apply(OPS["matmul"], (lift(a), lift(b)))
 
     @staticmethod
     def transpose(a: Any) -> Any:
-        return transpose(a)
+        return apply(OPS["transpose"], (lift(a),))
 
     @staticmethod
-    def outer(a: Any, b: Any) -> Any:
-        raise NotImplementedError("the gradient graph of a matrix-vector product needs 'outer'")
+    def permute(a: Any, axes: Any) -> Any:
+        return apply(OPS["permute"], (lift(a),), {"axes": axes})
 
     @staticmethod
-    def ndim(a: Any) -> int:
-        return int(np.ndim(a.value if isinstance(a, Node) else a))
+    def reshape(a: Any, shape: tuple[int, ...]) -> Any:
+        a = lift(a)
+        if a.shape == tuple(shape):
+            return a
+        return apply(OPS["reshape"], (a,), {"shape": tuple(shape)})
+
+    @staticmethod
+    def broadcast_to(a: Any, shape: tuple[int, ...]) -> Any:
+        a = lift(a)
+        if a.shape == tuple(shape):
+            return a
+        return apply(OPS["broadcast_to"], (a,), {"shape": tuple(shape)})
+
+    @staticmethod
+    def sum_to(a: Any, shape: tuple[int, ...]) -> Any:
+        a = lift(a)
+        if a.shape == tuple(shape):
+            return a
+        if shape == ():
+            return apply(OPS["sum"], (a,))
+        return apply(OPS["sum_to"], (a,), {"shape": tuple(shape)})
+
+    @staticmethod
+    def sum(a: Any, axis: Any, keepdims: bool) -> Any:
+        return apply(OPS["sum"], (lift(a),), {"axis": axis, "keepdims": keepdims})
+
+    @staticmethod
+    def take(a: Any, index: Any) -> Any:
+        return apply(OPS["index"], (lift(a),), {"index": index})
+
+    @staticmethod
+    def scatter(a: Any, index: Any, shape: tuple[int, ...]) -> Any:
+        return apply(OPS["scatter"], (lift(a),), {"index": index, "shape": tuple(shape)})
+
+    @staticmethod
+    def softmax(a: Any, axis: int) -> Any:
+        return apply(OPS["softmax"], (lift(a),), {"axis": axis})
+
+    @staticmethod
+    def log_softmax(a: Any, axis: int) -> Any:
+        return apply(OPS["log_softmax"], (lift(a),), {"axis": axis})
+
+    @staticmethod
+    def one_hot(labels: Any, classes: int) -> Any:
+        return apply(OPS["one_hot"], (lift(labels),), {"classes": int(classes)})
+
+    @staticmethod
+    def times(g: Any, d: Any) -> Any:
+        """g · d with the obvious simplifications, so gradient graphs stay readable."""
+        if isinstance(d, (int, float, Fraction)) and not isinstance(d, bool):
+            if d == 0:
+                return None
+            if d == 1:
+                return g
+            if d == -1:
+                return -g
+        if isinstance(g, Node) and g.op is _CONST and _is_one(g.value):
+            return d if isinstance(d, Node) else const(d)
+        return g * d
+
+    @staticmethod
+    def unbroadcast(c: Any, like: Any) -> Any:
+        if c is None:
+            return None
+        c = lift(c, like if isinstance(like, Node) else None)
+        shape = NodeMath.shape(like)
+        if c.shape == shape:
+            return c
+        if not c.shape:
+            return NodeMath.broadcast_to(c, shape)
+        return NodeMath.sum_to(c, shape)
+
+
+def _value(x: Any) -> Any:
+    return x.value if isinstance(x, Node) else x
+
+
+def _is_one(v: Any) -> bool:
+    return not isinstance(v, np.ndarray) and v == 1
+
+
+_CONST = OPS["const"]

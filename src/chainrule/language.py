@@ -27,38 +27,9 @@ from .errors import (
 )
 from .graph import Graph
 from .node import Node, apply, const, var
-from .ops import OPS, Op, lookup
+from .ops import OPS, Op, program_functions
 from .values import EXACT
 
-# Function names a program may call, and the op each stands for.
-FUNCTIONS: dict[str, str] = {
-    "exp": "exp",
-    "log": "log",
-    "ln": "log",
-    "sqrt": "sqrt",
-    "sin": "sin",
-    "cos": "cos",
-    "tanh": "tanh",
-    "sigmoid": "sigmoid",
-    "σ": "sigmoid",
-    "relu": "relu",
-    "abs": "abs",
-    "softplus": "softplus",
-    "max": "maximum",
-    "maximum": "maximum",
-    "min": "minimum",
-    "minimum": "minimum",
-    "pow": "pow",
-    "power": "pow",
-    "sum": "sum",
-    "mean": "mean",
-    "dot": "dot",
-    "mse": "mse",
-    "MSE": "mse",
-    "bce": "bce",
-    "BCE": "bce",
-    "transpose": "transpose",
-}
 CONSTANTS = {"e": "E", "pi": "pi", "π": "pi"}
 _MAX_EXPONENT = 4096
 _BINOPS: dict[type, str] = {
@@ -84,10 +55,19 @@ _DESCRIBE = {
     ast.Await: "await",
     ast.NamedExpr: "':='",
 }
-ALLOWED = (
-    "numbers, names, + − * / ** ^ @, unary minus, [vector] literals, .T, x[i], and calls to "
-    + ", ".join(sorted(set(FUNCTIONS)))
-)
+
+
+def functions() -> dict[str, Op]:
+    """The functions a program may call: every op the table marks callable, under its name
+    and its aliases (the table is the one list)."""
+    return program_functions()
+
+
+def allowed() -> str:
+    return (
+        "numbers, names, + − * / ** ^ @, unary minus, [vector] literals, .T, x[i], and calls to "
+        + ", ".join(sorted(functions()))
+    )
 
 
 _NAME_EXTRA = set("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₔₕₖₗₘₙₚₛₜ′″ʹ")
@@ -154,7 +134,7 @@ def _prepare(text: str) -> tuple[str, _Source]:
                 origin.extend((i, i))
                 i += 1
                 continue
-            if _name_char(ch) and not ch.isdigit() and not (ch == "_" and False):
+            if _name_char(ch) and not ch.isdigit():
                 j = i
                 while j < n and _name_char(line[j]):
                     j += 1
@@ -464,10 +444,9 @@ class _Builder:
                 raise self.error(ProgramSyntaxError, "only unary minus and plus are allowed", e)
             return [e.operand]
         if isinstance(e, ast.Call):
-            if e.keywords:
-                raise self.error(
-                    ProgramSyntaxError, "functions take positional arguments only", e.keywords[0]
-                )
+            for kw in e.keywords:
+                if kw.arg is None:
+                    raise self.error(ProgramSyntaxError, "** arguments are not allowed", kw)
             if not isinstance(e.func, ast.Name):
                 raise self.error(ProgramSyntaxError, "call a function by its name, as in exp(x)", e)
             return list(e.args)
@@ -484,7 +463,7 @@ class _Builder:
         if isinstance(e, (ast.Name, ast.Constant)):
             return None
         what = _DESCRIBE.get(type(e), type(e).__name__)
-        raise self.error(ProgramSyntaxError, f"{what} is not allowed here; allowed: {ALLOWED}", e)
+        raise self.error(ProgramSyntaxError, f"{what} is not allowed here; allowed: {allowed()}", e)
 
     def leaf(self, e: ast.expr) -> Node:
         lit = self.literal(e)
@@ -510,7 +489,8 @@ class _Builder:
         if key in CONSTANTS or spelled in CONSTANTS:
             c = getattr(sympy, CONSTANTS.get(spelled, CONSTANTS.get(key, "E")))
             return _sym_const(c) if self.exact else const(float(c))
-        if key in FUNCTIONS or spelled in FUNCTIONS:
+        table = functions()
+        if key in table or spelled in table:
             raise self.error(
                 NameNotDefined, f"{spelled} is a function: call it, as in {spelled}(x)", e
             )
@@ -563,7 +543,8 @@ class _Builder:
                     f"{fname}() takes {op.arity} argument{plural}, got {len(args)}",
                     e,
                 )
-            return apply(op, tuple(args))
+            params = {kw.arg: self.parameter(kw.value) for kw in e.keywords if kw.arg}
+            return apply(op, tuple(args), params or None)
         if isinstance(e, ast.Attribute):
             if args[0].ndim < 2:
                 return args[0]  # .T leaves a vector (or a number) as it is
@@ -584,17 +565,43 @@ class _Builder:
             return apply(stack, tuple(args), {"axis": 0})
         raise self.error(ProgramSyntaxError, f"unexpected {type(e).__name__}", e)
 
+    def parameter(self, e: ast.expr) -> Any:
+        """A parameter's value as written: a number, True/False, None or a tuple of numbers."""
+        try:
+            if isinstance(e, (ast.Tuple, ast.List)):
+                return tuple(_parameter_scalar(x) for x in e.elts)
+            return _parameter_scalar(e)
+        except TypeError:
+            raise self.error(
+                ProgramSyntaxError,
+                "a parameter takes a number, True, False, None or a tuple of numbers, "
+                "as in softmax(z, axis=0)",
+                e,
+            ) from None
+
     def function(self, spelled: str, key: str, where: ast.AST) -> Op:
+        table = functions()
         for candidate in (spelled, key, unicodedata.normalize("NFKC", spelled)):
-            if candidate in FUNCTIONS:
-                return OPS[FUNCTIONS[candidate]]
-        op = lookup(spelled)
-        if op is not None and op.arity != 0 and op.name not in ("input", "const"):
-            return op
-        known = ", ".join(sorted(set(FUNCTIONS)))
+            if candidate in table:
+                return table[candidate]
+        known = ", ".join(sorted(table))
         raise self.error(
             NameNotDefined, f"unknown function {spelled}() (functions: {known})", where
         )
+
+
+def _parameter_scalar(e: ast.expr) -> Any:
+    if isinstance(e, ast.Constant) and (e.value is None or isinstance(e.value, (bool, int, float))):
+        return e.value
+    if (
+        isinstance(e, ast.UnaryOp)
+        and isinstance(e.op, ast.USub)
+        and isinstance(e.operand, ast.Constant)
+        and isinstance(e.operand.value, (int, float))
+        and not isinstance(e.operand.value, bool)
+    ):
+        return -e.operand.value
+    raise TypeError
 
 
 def _literal_parts(e: ast.expr) -> list[ast.expr] | None:
@@ -624,11 +631,4 @@ def _sym_const(c: Any) -> Node:
     return Node(c, OPS["const"], (), EXACT, False)
 
 
-def evaluate_text(text: str, **kwargs: Any) -> Graph:
-    """Parse, then run backward from the output: the graph with every value and gradient."""
-    g = parse(text, **kwargs)
-    g.backward()
-    return g
-
-
-__all__ = ["parse", "evaluate_text", "FUNCTIONS", "CONSTANTS"]
+__all__ = ["parse", "functions", "CONSTANTS"]

@@ -27,7 +27,6 @@ from .values import (
     decimal,
     kind_of,
     normalize,
-    to_exact,
 )
 
 _ids = itertools.count()
@@ -297,6 +296,7 @@ def unary_function(op: Op) -> Callable[[Any], Node]:
     """``f(x)`` for a one-input op, with the float fast path."""
     fwd = op.forward[FLOAT]
     differentiable = op.differentiable
+    defaults = op.bind(None)  # shared by the nodes it builds; rules only read parameters
 
     def f(x: Any) -> Node:
         if x.__class__ is Node and x.kind == FLOAT:
@@ -314,7 +314,7 @@ def unary_function(op: Op) -> Callable[[Any], Node]:
                 n.name = None
                 n.kind = FLOAT
                 n.requires_grad = x.requires_grad and differentiable
-                n.params = None
+                n.params = defaults
                 n.contrib = None
                 n.id = _next_id()
                 return n
@@ -327,6 +327,7 @@ def binary_function(op: Op) -> Callable[[Any, Any], Node]:
     """``f(a, b)`` for a two-input op, with the float fast path (numbers become constants)."""
     fwd = op.forward[FLOAT]
     differentiable = op.differentiable
+    defaults = op.bind(None)
 
     def f(a: Any, b: Any) -> Node:
         ac = a.__class__
@@ -358,7 +359,7 @@ def binary_function(op: Op) -> Callable[[Any, Any], Node]:
         n.name = None
         n.kind = FLOAT
         n.requires_grad = (a.requires_grad or b.requires_grad) and differentiable
-        n.params = None
+        n.params = defaults
         n.contrib = None
         n.id = _next_id()
         return n
@@ -432,29 +433,37 @@ def compute(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None) -> tu
         raise DomainError(f"{op.name} cannot take these inputs ({exc})") from exc
     except KeyError as exc:
         raise DomainError(f"{op.name} is not defined for {KIND_TEXT[kind]} values") from exc
-    if kind == FLOAT and value.__class__ is not float:
-        value = _settle_float(value)
-    elif kind == ARRAY and value.__class__ is not np.ndarray:
-        value = float(value)
-        kind = FLOAT
-    elif kind == EXACT_ARRAY and value.__class__ is not np.ndarray:
-        kind = EXACT
-    elif kind == EXACT and isinstance(value, np.ndarray):
-        kind = EXACT_ARRAY
+    if value.__class__ is np.ndarray:
+        # the kind follows the result: a vector built from numbers, a number from a vector
+        if value.ndim == 0:
+            value = value.item() if value.dtype == object else float(value)
+            kind = EXACT if value.__class__ is not float else FLOAT
+        elif value.dtype == object:
+            kind = EXACT_ARRAY
+        else:
+            kind = ARRAY
+    elif kind in (ARRAY, FLOAT):
+        if value.__class__ is not float:
+            if isinstance(value, (Fraction, sympy.Basic)):
+                kind = EXACT
+            else:
+                value = float(value)
+                kind = FLOAT
+        else:
+            kind = FLOAT
+    else:
+        kind = EXACT if value.__class__ is not float else FLOAT
     return value, kind
 
 
 KIND_TEXT = {FLOAT: "float", EXACT: "exact", ARRAY: "array", EXACT_ARRAY: "exact array"}
 
 
-def _settle_float(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value
-    return float(value)
-
-
 def apply(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None = None) -> Node:
-    """Create the node of ``op`` applied to ``args``: the one way every operation is built."""
+    """Create the node of ``op`` applied to ``args``: the one way every operation is built.
+    Parameters are checked and completed with the op's declared defaults."""
+    if op.params or params:
+        params = op.bind(params)
     value, kind = compute(op, args, params)
     rg = False
     for a in args:
@@ -495,7 +504,3 @@ def lift(x: Any, like: Node | None = None) -> Node:
     if isinstance(x, Fraction):
         return Node(x, _CONST, (), EXACT, False)
     return const(x)
-
-
-def exact_value(x: Any) -> Any:
-    return to_exact(x)

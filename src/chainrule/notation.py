@@ -210,7 +210,7 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
             rt = _paren(rt, style) if not (style == "latex" and nt.fraction) else rt
         if nt.juxtapose:
             a, b = node.args
-            if _is_number_node(b) and b.value == 1:
+            if _is_number_node(b) and not b.shape and b.value == 1:
                 return parts[0]
             if _is_number_node(a) and a.value == 1:
                 return parts[1]

@@ -94,9 +94,7 @@ def sum_to(x: Any, shape: Sequence[int]) -> Node:
 def matmul(a: Any, b: Any) -> Node:
     """Matrix product with numpy's rules: vectors, matrices and stacks of matrices."""
     an, bn = _pair(a, b)
-    if an.ndim <= 2 and bn.ndim <= 2:
-        return apply(OPS["matmul"], (an, bn))
-    return apply(OPS["matmul_nd"], (an, bn))
+    return apply(OPS["matmul"], (an, bn))
 
 
 # ------------------------------------------------------------------ reductions
@@ -110,12 +108,12 @@ def _axis(axis: Axis) -> Any:
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A001
     """Σ over the given axes (every axis when none)."""
-    return apply(OPS["reduce_sum"], (_n(x),), {"axis": _axis(axis), "keepdims": keepdims})
+    return apply(OPS["sum"], (_n(x),), {"axis": _axis(axis), "keepdims": keepdims})
 
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:
     """The mean over the given axes (every axis when none)."""
-    return apply(OPS["reduce_mean"], (_n(x),), {"axis": _axis(axis), "keepdims": keepdims})
+    return apply(OPS["mean"], (_n(x),), {"axis": _axis(axis), "keepdims": keepdims})
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Node:  # noqa: A001

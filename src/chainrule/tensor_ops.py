@@ -1,10 +1,9 @@
 """Tensor ops for training networks, declared in the op table like the scalar ops.
 
-Each entry gives its forward on arrays (and on plain floats where that makes sense) and, per
-input, either a generic partial (elementwise ops: leaky relu, GELU) or a vjp ``g · ∂y/∂x_i``.
-A vjp is written once against a small array backend chosen by the kind of ``g``: numpy arrays
-in reverse mode, graph nodes when the gradient is built as a graph (``chainrule.grad``), so the
-same rule gives numbers and drawable gradient graphs.
+Each entry gives its forward per kind of number and, per input, either a generic partial
+(elementwise ops: leaky relu, GELU) or a vjp ``g · ∂y/∂x_i`` written against the backend
+protocol, like every rule in the table: numbers in reverse mode, graph nodes when the gradient
+is built as a graph (so second and third derivatives run through these ops too).
 
 Fused ops (``linear``, ``softmax_cross_entropy``, ``bce_with_logits``, ``hinge``,
 ``sum_squares``) keep the graph of a training step small: one node per layer or loss, which is
@@ -14,19 +13,44 @@ what makes a step cost about what the hand-written numpy step costs.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import sympy
 
+from .backends import (
+    Backend,
+    ExactMath,
+    exact_fn,
+    log_softmax_array,
+    softmax_array,
+    sum_to_shape,
+)
 from .errors import ShapeError, ValueInputError
-from .node import Node, apply, const, lift
-from .ops import OPS, Notation, Op, fn, register
-from .values import ARRAY, FLOAT
+from .node import Node, apply, lift
+from .ops import (
+    OPS,
+    Notation,
+    Op,
+    Param,
+    PerInput,
+    as_axes,
+    as_axis,
+    as_bool,
+    as_number,
+    as_perm,
+    as_shape,
+    expand,
+    fn,
+    norm_axes,
+    register,
+    settle,
+)
+from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT
 
 Shape = tuple[int, ...]
-
-
-# ------------------------------------------------------------------ helpers
+ALL_KINDS = (FLOAT, ARRAY, EXACT, EXACT_ARRAY)
 
 
 def shape_of(v: Any) -> Shape:
@@ -36,172 +60,10 @@ def shape_of(v: Any) -> Shape:
     return tuple(np.shape(v))
 
 
-def dtype_of(v: Any) -> Any:
-    v = v.value if v.__class__ is Node else v
-    return v.dtype if isinstance(v, np.ndarray) and v.dtype != object else np.float64
-
-
-def norm_axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    """Axes as a sorted tuple of non-negative ints (``None`` means every axis)."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        a = int(a)
-        if not -ndim <= a < max(ndim, 1):
-            raise ShapeError(f"axis {a} is out of range for an array of {ndim} dimensions")
-        out.append(a % max(ndim, 1))
-    return tuple(sorted(set(out)))
-
-
-def _settle(r: Any) -> Any:
-    """Scalar results become floats (the engine's FLOAT kind); arrays stay arrays."""
-    if isinstance(r, np.ndarray) and r.ndim > 0:
-        return r
-    return float(r)
-
-
-class PerInput(tuple):  # type: ignore[type-arg]
-    """The vjps of an op that takes any number of inputs: ``rules[i]`` is the rule of input i."""
-
-    def __new__(cls, rule: Callable[..., Any]) -> PerInput:
-        self = super().__new__(cls, (rule,))
-        return self
-
-    def __getitem__(self, i: Any) -> Any:  # type: ignore[override]
-        rule = tuple.__getitem__(self, 0)
-        if isinstance(i, slice):
-            raise TypeError("the rules of a variadic op cannot be sliced")
-
-        def bound(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-            return rule(i, M, g, x, y, p)
-
-        return bound
-
-
-# ------------------------------------------------------------------ array backends
-
-
-class NumpyBackend:
-    """Array maths for vjps in reverse mode (numbers)."""
-
-    @staticmethod
-    def reshape(a: Any, shape: Shape) -> Any:
-        if not isinstance(a, np.ndarray):
-            return np.full(shape, a) if shape else a
-        return a.reshape(shape) if shape else float(a.reshape(()))
-
-    @staticmethod
-    def permute(a: Any, axes: Any) -> Any:
-        return np.transpose(a, axes)
-
-    @staticmethod
-    def expand_to(g: Any, axes: tuple[int, ...], keepdims: bool, shape: Shape, dtype: Any) -> Any:
-        """Broadcast a reduced gradient back to the shape it was reduced from (a fresh array)."""
-        if isinstance(g, np.ndarray) and not keepdims and axes:
-            g = np.expand_dims(g, axes)
-        out = np.empty(shape, dtype=dtype)
-        out[...] = g
-        return out
-
-    @staticmethod
-    def sum_to(a: Any, shape: Shape) -> Any:
-        return sum_to_shape(a, shape)
-
-    @staticmethod
-    def sum(a: Any, axis: Any, keepdims: bool) -> Any:
-        return np.sum(a, axis=axis, keepdims=keepdims)
-
-    @staticmethod
-    def take(g: Any, index: Any) -> Any:
-        return g[index]
-
-    @staticmethod
-    def const(a: Any) -> Any:
-        return a
-
-    @staticmethod
-    def matmul(a: Any, b: Any) -> Any:
-        return np.matmul(a, b)
-
-    @staticmethod
-    def exp(a: Any) -> Any:
-        return np.exp(a)
-
-
-class NodeBackend:
-    """The same names building graph nodes: the gradient becomes a graph (higher order)."""
-
-    @staticmethod
-    def reshape(a: Any, shape: Shape) -> Any:
-        return reshape(a, shape)
-
-    @staticmethod
-    def permute(a: Any, axes: Any) -> Any:
-        return permute(a, axes)
-
-    @staticmethod
-    def expand_to(g: Any, axes: tuple[int, ...], keepdims: bool, shape: Shape, dtype: Any) -> Any:
-        g = lift(g)
-        if not keepdims and axes:
-            kept = list(shape_of(g))
-            for a in axes:
-                kept.insert(a, 1)
-            g = reshape(g, tuple(kept))
-        return broadcast_to(g, shape)
-
-    @staticmethod
-    def sum_to(a: Any, shape: Shape) -> Any:
-        return sum_to(a, shape)
-
-    @staticmethod
-    def sum(a: Any, axis: Any, keepdims: bool) -> Any:
-        return reduce_sum(a, axis, keepdims=keepdims)
-
-    @staticmethod
-    def take(g: Any, index: Any) -> Any:
-        return lift(g)[index]
-
-    @staticmethod
-    def const(a: Any) -> Any:
-        return const(a)
-
-    @staticmethod
-    def matmul(a: Any, b: Any) -> Any:
-        return apply(OPS["matmul_nd"], (lift(a), lift(b)))
-
-    @staticmethod
-    def exp(a: Any) -> Any:
-        return apply(OPS["exp"], (lift(a),))
-
-
-def backend(g: Any) -> Any:
-    return NodeBackend if g.__class__ is Node else NumpyBackend
-
-
-def val(v: Any) -> Any:
-    """The value under a node (vjps see values in reverse mode and nodes in grad-as-graph)."""
-    return v.value if v.__class__ is Node else v
-
-
-def sum_to_shape(c: Any, shape: Shape) -> Any:
-    """Sum an array over the axes along which something of ``shape`` was broadcast."""
-    if not isinstance(c, np.ndarray):
-        return np.full(shape, c) if shape else c
-    if c.shape == shape:
-        return c
-    lead = c.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and c.shape[lead + i] != 1
-    )
-    r = c.sum(axis=axes, keepdims=True)
-    r = r.reshape(shape)
-    return r if shape else float(r)
-
-
-def _kinds(f: Callable[..., Any]) -> dict[int, Callable[..., Any]]:
-    return {FLOAT: f, ARRAY: f}
+def _kinds(
+    f: Callable[..., Any], kinds: Sequence[int] = ALL_KINDS
+) -> dict[int, Callable[..., Any]]:
+    return {k: f for k in kinds}
 
 
 # ------------------------------------------------------------------ shape ops
@@ -209,7 +71,7 @@ def _kinds(f: Callable[..., Any]) -> dict[int, Callable[..., Any]]:
 
 def _reshape(a: Any, shape: Shape) -> Any:
     try:
-        return _settle(np.reshape(a, shape))
+        return settle(np.reshape(a, shape))
     except ValueError as exc:
         raise ShapeError(f"cannot reshape an array of shape {np.shape(a)} into {shape}") from exc
 
@@ -220,14 +82,15 @@ register(
         1,
         _kinds(_reshape),
         fn("reshape", "\\operatorname{reshape}"),
-        vjps=(lambda M, g, x, y, p: backend(g).reshape(g, shape_of(x[0])),),
+        vjps=(lambda M, g, x, y, p: M.reshape(g, M.shape(x[0])),),
         elementwise=False,
+        params=(Param("shape", (), as_shape, "the new shape"),),
         doc="the same elements in a new shape",
     )
 )
 
 
-def _permute(a: Any, axes: Any) -> Any:
+def _permute(a: Any, axes: Any = None) -> Any:
     try:
         return np.transpose(a, axes)
     except ValueError as exc:
@@ -242,10 +105,11 @@ register(
     Op(
         "permute",
         1,
-        {ARRAY: _permute},
+        _kinds(_permute, (ARRAY, EXACT_ARRAY)),
         Notation("postfix", "ᵀ", "{}^{{\\top}}", 95, "ᵀ"),
-        vjps=(lambda M, g, x, y, p: backend(g).permute(g, _inverse_axes(p["axes"])),),
+        vjps=(lambda M, g, x, y, p: M.permute(g, _inverse_axes(p["axes"])),),
         elementwise=False,
+        params=(Param("axes", None, as_perm, "the new order of the axes (reversed when None)"),),
         doc="the axes of an array in a new order (reversed when no order is given)",
     )
 )
@@ -254,7 +118,7 @@ register(
 def _joining(join: Callable[..., Any], verb: str) -> Callable[..., Any]:
     """np.concatenate / np.stack with a shape error that names the shapes."""
 
-    def f(*arrays: Any, axis: int) -> Any:
+    def f(*arrays: Any, axis: int = 0) -> Any:
         try:
             return join(arrays, axis=axis)
         except (ValueError, np.exceptions.AxisError) as exc:
@@ -264,44 +128,56 @@ def _joining(join: Callable[..., Any], verb: str) -> Callable[..., Any]:
     return f
 
 
-_concat = _joining(np.concatenate, "concatenate")
-_stack = _joining(np.stack, "stack")
-
-
-def _concat_vjp(i: int, M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-    ax = p["axis"] % len(shape_of(x[0]))
-    start = sum(shape_of(a)[ax] for a in x[:i])
-    index = (slice(None),) * ax + (slice(start, start + shape_of(x[i])[ax]),)
-    return backend(g).take(g, index)
+def _concat_vjp(i: int, M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    ax = p["axis"] % M.ndim(x[0])
+    start = sum(M.shape(a)[ax] for a in x[:i])
+    index = (slice(None),) * ax + (slice(start, start + M.shape(x[i])[ax]),)
+    return M.take(g, index)
 
 
 register(
     Op(
         "concat",
         -1,
-        {ARRAY: _concat},
+        _kinds(_joining(np.concatenate, "concatenate"), (ARRAY, EXACT_ARRAY)),
         fn("concat", "\\operatorname{concat}"),
         vjps=PerInput(_concat_vjp),
         elementwise=False,
+        params=(Param("axis", 0, as_axis, "the axis to join along"),),
         doc="arrays joined along an existing axis",
     )
 )
 
 
-def _stack_vjp(i: int, M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-    ax = p["axis"] % (len(shape_of(x[0])) + 1)
-    return backend(g).take(g, (slice(None),) * ax + (i,))
+def _stack_vjp(i: int, M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    ax = p["axis"] % (M.ndim(x[0]) + 1)
+    return M.take(g, (slice(None),) * ax + (i,))
+
+
+def _stack(*values: Any, axis: int = 0) -> Any:
+    """Numbers or arrays joined along a new axis; exact numbers stay exact (object arrays)."""
+    if any(isinstance(v, (Fraction, sympy.Basic)) for v in values) or any(
+        isinstance(v, np.ndarray) and v.dtype == object for v in values
+    ):
+        parts = [np.asarray(v, dtype=object) for v in values]
+        try:
+            return np.stack(parts, axis=axis)
+        except (ValueError, np.exceptions.AxisError) as exc:
+            shapes = ", ".join(str(np.shape(a)) for a in values)
+            raise ShapeError(f"cannot stack shapes {shapes} along axis {axis}") from exc
+    return _joining(np.stack, "stack")(*values, axis=axis)
 
 
 register(
     Op(
         "stack",
         -1,
-        {FLOAT: _stack, ARRAY: _stack},
+        _kinds(_stack),
         fn("stack", "\\operatorname{stack}"),
         vjps=PerInput(_stack_vjp),
         elementwise=False,
-        doc="arrays (or numbers) joined along a new axis",
+        params=(Param("axis", 0, as_axis, "the new axis"),),
+        doc="numbers or arrays joined along a new axis ([a, 2a, −a] in a program)",
     )
 )
 
@@ -319,21 +195,30 @@ register(
         1,
         _kinds(_broadcast_to),
         fn("broadcast", "\\operatorname{broadcast}"),
-        vjps=(lambda M, g, x, y, p: backend(g).sum_to(g, shape_of(x[0])),),
+        vjps=(lambda M, g, x, y, p: M.sum_to(g, M.shape(x[0])),),
         elementwise=False,
+        params=(Param("shape", (), as_shape, "the shape to repeat the input to"),),
         doc="an array repeated along new or length-1 axes",
     )
 )
+
+
+def _sum_to(a: Any, shape: Shape) -> Any:
+    try:
+        return settle(sum_to_shape(a, tuple(shape)))
+    except ValueError as exc:
+        raise ShapeError(f"cannot sum shape {np.shape(a)} to {shape}") from exc
+
+
 register(
     Op(
         "sum_to",
         1,
-        {ARRAY: lambda a, shape: _settle(sum_to_shape(a, tuple(shape)))},
+        _kinds(_sum_to),
         fn("sum_to", "\\operatorname{sum\\_to}"),
-        vjps=(
-            lambda M, g, x, y, p: backend(g).expand_to(g, (), True, shape_of(x[0]), dtype_of(x[0])),
-        ),
+        vjps=(lambda M, g, x, y, p: M.broadcast_to(g, M.shape(x[0])),),
         elementwise=False,
+        params=(Param("shape", (), as_shape, "the shape to sum down to"),),
         doc="the sum over the axes along which an array was broadcast to its shape",
     )
 )
@@ -341,63 +226,37 @@ register(
 # ------------------------------------------------------------------ reductions over axes
 
 
-def _reduce(fn_: Callable[..., Any]) -> Callable[..., Any]:
-    def f(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        if not isinstance(a, np.ndarray):
-            return a
-        return _settle(fn_(a, axis=norm_axes(axis, a.ndim), keepdims=keepdims))
-
-    return f
+def _reduce_max(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if not isinstance(a, np.ndarray):
+        return a
+    return settle(np.max(a, axis=norm_axes(axis, a.ndim), keepdims=keepdims))
 
 
-def _sum_vjp(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-    s = shape_of(x[0])
-    return backend(g).expand_to(g, norm_axes(p["axis"], len(s)), p["keepdims"], s, dtype_of(x[0]))
-
-
-def _count(shape: Shape, axes: tuple[int, ...]) -> int:
-    n = 1
-    for a in axes:
-        n *= shape[a]
-    return n
-
-
-def _mean_vjp(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-    s = shape_of(x[0])
-    axes = norm_axes(p["axis"], len(s))
-    return backend(g).expand_to(g / _count(s, axes), axes, p["keepdims"], s, dtype_of(x[0]))
-
-
-def _max_vjp(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
+def _max_vjp(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
     # ties share the gradient equally (as HIPS autograd and numpy's amax subgradient do)
-    B = backend(g)
-    s = shape_of(x[0])
+    s = M.shape(x[0])
     axes = norm_axes(p["axis"], len(s))
-    xv, yv = val(x[0]), val(y)
-    if not isinstance(xv, np.ndarray):
-        return g
-    yk = np.expand_dims(yv, axes) if not p["keepdims"] and np.ndim(yv) else yv
-    mask = (xv == yk).astype(dtype_of(xv))
-    mask /= mask.sum(axis=axes, keepdims=True)
-    return B.expand_to(g, axes, p["keepdims"], s, dtype_of(xv)) * B.const(mask)
+    peak = expand(M, y, axes, p["keepdims"], s)
+    hit = M.ge(x[0], peak)
+    share = hit / expand(M, M.sum(hit, axes, True), axes, True, s)
+    return expand(M, g, axes, p["keepdims"], s) * share
 
 
-for _name, _np_fn, _vjp, _latex in (
-    ("reduce_sum", np.sum, _sum_vjp, "\\sum"),
-    ("reduce_mean", np.mean, _mean_vjp, "\\operatorname{mean}"),
-    ("reduce_max", np.max, _max_vjp, "\\max"),
-):
-    register(
-        Op(
-            _name,
-            1,
-            _kinds(_reduce(_np_fn)),
-            fn(_name.removeprefix("reduce_"), _latex),
-            vjps=(_vjp,),
-            elementwise=False,
-            doc=f"{_name.removeprefix('reduce_')} over the given axes (every axis when none)",
-        )
+register(
+    Op(
+        "reduce_max",
+        1,
+        _kinds(_reduce_max),
+        fn("max", "\\max"),
+        vjps=(_max_vjp,),
+        elementwise=False,
+        params=(
+            Param("axis", None, as_axes, "the axes to reduce (every axis when None)"),
+            Param("keepdims", False, as_bool, "keep reduced axes with length 1"),
+        ),
+        doc="the largest element over the given axes (ties share the gradient equally)",
     )
+)
 
 # ------------------------------------------------------------------ elementwise activations
 
@@ -407,6 +266,8 @@ _GELU_A = 0.044715
 
 def _leaky(a: Any, slope: float = 0.01) -> Any:
     if isinstance(a, np.ndarray):
+        if a.dtype == object:
+            return np.frompyfunc(lambda v: v if v > 0 else slope * v, 1, 1)(a)
         return np.where(a > 0, a, a * a.dtype.type(slope))
     return a if a > 0 else slope * a
 
@@ -418,21 +279,18 @@ register(
         _kinds(_leaky),
         fn("leaky_relu", "\\operatorname{leaky\\_relu}"),
         partials=(lambda M, x, y, p: p["slope"] + (1 - p["slope"]) * M.step(x[0]),),
+        params=(Param("slope", 0.01, as_number, "the slope below zero"),),
         doc="a where a > 0, else slope · a",
     )
 )
 
 
-def _gelu(kind: int) -> Callable[[Any], Any]:
-    def f(a: Any) -> Any:
-        t = np.tanh(_GELU_C * (a + _GELU_A * a**3))
-        r = 0.5 * a * (1 + t)
-        return r if kind == ARRAY else float(r)
-
-    return f
+def _gelu(a: Any) -> Any:
+    t = np.tanh(_GELU_C * (a + _GELU_A * a**3))
+    return settle(0.5 * a * (1 + t))
 
 
-def _gelu_partial(M: Any, x: Any, y: Any, p: Any) -> Any:
+def _gelu_partial(M: Backend, x: Any, y: Any, p: Any) -> Any:
     a = x[0]
     t = M.tanh(_GELU_C * (a + _GELU_A * a**3))
     return 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * _GELU_C * (1 + 3 * _GELU_A * a * a)
@@ -442,7 +300,7 @@ register(
     Op(
         "gelu",
         1,
-        {FLOAT: _gelu(FLOAT), ARRAY: _gelu(ARRAY)},
+        {FLOAT: _gelu, ARRAY: _gelu},
         fn("gelu", "\\operatorname{GELU}"),
         partials=(_gelu_partial,),
         doc="GELU, tanh form: ½a(1 + tanh(√(2/π)(a + 0.044715a³)))",
@@ -454,41 +312,31 @@ register(
 
 def _check_array(a: Any, what: str) -> np.ndarray:
     if not isinstance(a, np.ndarray) or a.ndim == 0:
-        raise ShapeError(f"{what} needs an array with at least one axis")
+        raise ShapeError(f"{what} needs a vector or an array (at least one axis)")
     return a
-
-
-def _log_softmax(a: Any, axis: int = -1) -> Any:
-    a = _check_array(a, "log_softmax")
-    shifted = a - a.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def _softmax(a: Any, axis: int = -1) -> Any:
     a = _check_array(a, "softmax")
-    e = np.exp(a - a.max(axis=axis, keepdims=True))
-    e /= e.sum(axis=axis, keepdims=True)
-    return e
+    return ExactMath.softmax(a, axis) if a.dtype == object else softmax_array(a, axis)
 
 
-def _softmax_vjp(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-    B = backend(g)
-    return y * (g - B.sum(g * y, p["axis"], True))
+def _log_softmax(a: Any, axis: int = -1) -> Any:
+    a = _check_array(a, "log_softmax")
+    return ExactMath.log_softmax(a, axis) if a.dtype == object else log_softmax_array(a, axis)
 
 
-def _log_softmax_vjp(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-    B = backend(g)
-    return g - B.exp(y) * B.sum(g, p["axis"], True)
-
+_AXIS = (Param("axis", -1, as_axis, "the axis that sums to one"),)
 
 register(
     Op(
         "softmax",
         1,
-        {ARRAY: _softmax},
+        _kinds(_softmax, (ARRAY, EXACT_ARRAY)),
         fn("softmax", "\\operatorname{softmax}"),
-        vjps=(_softmax_vjp,),
+        vjps=(lambda M, g, x, y, p: y * (g - M.sum(g * y, p["axis"], True)),),
         elementwise=False,
+        params=_AXIS,
         doc="exp(a) / Σ exp(a) along an axis, computed without overflow",
     )
 )
@@ -496,10 +344,11 @@ register(
     Op(
         "log_softmax",
         1,
-        {ARRAY: _log_softmax},
+        _kinds(_log_softmax, (ARRAY, EXACT_ARRAY)),
         fn("log_softmax", "\\operatorname{log\\_softmax}"),
-        vjps=(_log_softmax_vjp,),
+        vjps=(lambda M, g, x, y, p: g - M.exp(y) * M.sum(g, p["axis"], True),),
         elementwise=False,
+        params=_AXIS,
         doc="a − log Σ exp(a) along an axis, computed without overflow",
     )
 )
@@ -515,6 +364,8 @@ def _labels(t: Any, logits: np.ndarray) -> np.ndarray:
             f"targets of shape {labels.shape} do not fit logits of shape {logits.shape}: "
             "give one class index per row, or probabilities shaped like the logits"
         )
+    if labels.dtype == object:
+        labels = np.asarray([float(v) for v in labels.reshape(-1)]).reshape(labels.shape)
     idx = labels.astype(np.intp)
     if (
         not np.array_equal(idx, labels)
@@ -527,87 +378,104 @@ def _labels(t: Any, logits: np.ndarray) -> np.ndarray:
     return idx
 
 
+def _one_hot(labels: Any, classes: int = 2) -> Any:
+    if isinstance(labels, np.ndarray) and labels.dtype == object:
+        return ExactMath.one_hot(labels, classes)
+    return np.asarray(np.eye(int(classes))[np.asarray(labels).astype(np.intp)])
+
+
+register(
+    Op(
+        "one_hot",
+        1,
+        _kinds(_one_hot),
+        fn("one_hot", "\\operatorname{onehot}"),
+        differentiable=False,
+        elementwise=False,
+        params=(Param("classes", 2, as_axis, "how many classes"),),
+        doc="class labels as rows of 0s with a 1 at the label",
+    )
+)
+
+
+def _rows(z: Any) -> int:
+    return max(int(np.size(z)) // int(np.shape(z)[-1]), 1)
+
+
 def _xent(z: Any, t: Any) -> Any:
     z = _check_array(z, "softmax cross-entropy")
     lsm = _log_softmax(z, -1)
     if np.shape(t) == z.shape:
-        return float(-(np.asarray(t) * lsm).sum() / (z.size // z.shape[-1]))
+        return settle(-(t * lsm).sum() / _rows(z))
     idx = _labels(t, z)
     picked = np.take_along_axis(lsm, idx[..., None], axis=-1)
-    return float(-picked.sum() / max(idx.size, 1))
+    return settle(-picked.sum() / max(idx.size, 1))
 
 
-def _xent_vjp_logits(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-    z, t = val(x[0]), val(x[1])
-    rows = max(z.size // z.shape[-1], 1)
-    d = _softmax(z, -1)
-    if np.shape(t) == z.shape:
-        tt = np.asarray(t, dtype=z.dtype)
-        d *= tt.sum(axis=-1, keepdims=True)  # 1 for probabilities; any weights work
-        d -= tt
-    else:
-        idx = _labels(t, z)
-        np.put_along_axis(d, idx[..., None], np.take_along_axis(d, idx[..., None], -1) - 1, -1)
-    d *= d.dtype.type(1.0 / rows)
-    return g * backend(g).const(d)
+def _xent_vjp_logits(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    z, t = x
+    if M.shape(t) == M.shape(z):  # probabilities (any weights work: they need not sum to 1)
+        d = M.softmax(z, -1) * M.sum(t, -1, True) - t
+    else:  # class labels
+        d = M.softmax(z, -1) - M.one_hot(t, M.shape(z)[-1])
+    return g * d / _rows_of(M, z)
 
 
-def _xent_vjp_target(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-    z, t = val(x[0]), val(x[1])
-    if np.shape(t) != z.shape:
-        return np.zeros(np.shape(t))
-    rows = max(z.size // z.shape[-1], 1)
-    return g * backend(g).const(-_log_softmax(z, -1) / rows)
+def _xent_vjp_target(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    z, t = x
+    if M.shape(t) != M.shape(z):
+        return None  # class labels carry no gradient
+    return -g * M.log_softmax(z, -1) / _rows_of(M, z)
+
+
+def _rows_of(M: Backend, z: Any) -> int:
+    s = M.shape(z)
+    return max(M.size(z) // s[-1], 1)
 
 
 register(
     Op(
         "softmax_cross_entropy",
         2,
-        {ARRAY: _xent},
+        _kinds(_xent, (ARRAY, EXACT_ARRAY)),
         fn("CE", "\\operatorname{CE}"),
         vjps=(_xent_vjp_logits, _xent_vjp_target),
         elementwise=False,
         doc="mean over rows of −log softmax(logits)[label] (or −Σ p log softmax), from logits",
+        aliases=("cross_entropy",),
     )
 )
 
 
-def _log_sigmoid_neg(z: Any) -> Any:
+def _softplus(z: Any) -> Any:
     """softplus(z) = −log σ(−z), without overflow."""
     return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
 
 
 def _bce_logits(z: Any, t: Any) -> Any:
+    if np.shape(z) != np.shape(t):
+        raise ShapeError(f"targets of shape {np.shape(t)} do not fit logits of shape {np.shape(z)}")
+    if isinstance(z, np.ndarray) and z.dtype == object or isinstance(z, (Fraction, sympy.Basic)):
+        sp = np.frompyfunc(exact_fn(lambda s: sympy.log(1 + sympy.exp(s)), "softplus"), 1, 1)
+        v = sp(z) - z * t
+        return settle(np.sum(v) / max(int(np.size(np.asarray(z, dtype=object))), 1))
     z, t = np.asarray(z), np.asarray(t)
-    if z.shape != t.shape:
-        raise ShapeError(f"targets of shape {t.shape} do not fit logits of shape {z.shape}")
-    return float(np.mean(_log_sigmoid_neg(z) - z * t))
+    return float(np.mean(_softplus(z) - z * t))
 
 
-def _sigmoid(z: Any) -> Any:
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+def _mean_size(M: Backend, z: Any) -> int:
+    return max(M.size(z), 1)
 
 
 register(
     Op(
         "bce_with_logits",
         2,
-        {FLOAT: _bce_logits, ARRAY: _bce_logits},
+        _kinds(_bce_logits),
         fn("BCE", "\\operatorname{BCE}"),
         vjps=(
-            lambda M, g, x, y, p: (
-                g
-                * backend(g).const(
-                    ((_sigmoid(val(x[0])) - val(x[1])) / max(np.size(val(x[0])), 1)).astype(
-                        dtype_of(x[0])
-                    )
-                )
-            ),
-            lambda M, g, x, y, p: (
-                g * backend(g).const(-np.asarray(val(x[0])) / max(np.size(val(x[0])), 1))
-            ),
+            lambda M, g, x, y, p: g * (M.sigmoid(x[0]) - x[1]) / _mean_size(M, x[0]),
+            lambda M, g, x, y, p: -g * x[0] / _mean_size(M, x[0]),
         ),
         elementwise=False,
         doc="mean binary cross-entropy of σ(logits) against targets in [0, 1], from logits",
@@ -616,19 +484,21 @@ register(
 
 
 def _hinge(s: Any, t: Any) -> Any:
+    if np.shape(s) != np.shape(t):
+        raise ShapeError(f"targets of shape {np.shape(t)} do not fit scores of shape {np.shape(s)}")
+    if isinstance(s, np.ndarray) and s.dtype == object or isinstance(s, Fraction):
+        v = np.frompyfunc(lambda m: m if m > 0 else Fraction(0), 1, 1)(1 - t * s)
+        return settle(np.sum(v) / max(int(np.size(np.asarray(s, dtype=object))), 1))
     s, t = np.asarray(s), np.asarray(t)
-    if s.shape != t.shape:
-        raise ShapeError(f"targets of shape {t.shape} do not fit scores of shape {s.shape}")
     return float(np.mean(np.maximum(0, 1 - t * s)))
 
 
 def _hinge_vjp(which: int) -> Callable[..., Any]:
-    def rule(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-        s, t = np.asarray(val(x[0])), np.asarray(val(x[1]))
-        active = (1 - t * s) > 0
+    def rule(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+        s, t = x
+        active = M.step(1 - t * s)
         other = t if which == 0 else s
-        d = np.where(active, -other, 0).astype(dtype_of(x[which])) / max(s.size, 1)
-        return g * backend(g).const(d)
+        return -g * other * active / _mean_size(M, s)
 
     return rule
 
@@ -637,7 +507,7 @@ register(
     Op(
         "hinge",
         2,
-        {FLOAT: _hinge, ARRAY: _hinge},
+        _kinds(_hinge),
         fn("hinge", "\\operatorname{hinge}"),
         vjps=(_hinge_vjp(0), _hinge_vjp(1)),
         elementwise=False,
@@ -649,99 +519,56 @@ register(
 def _linear(x: Any, w: Any, b: Any) -> Any:
     try:
         r = x @ w
-    except (ValueError, TypeError) as exc:
+        r = r + b if r.dtype == object else r.__iadd__(b)
+    except (ValueError, TypeError, AttributeError) as exc:
         raise ShapeError(
             f"a layer with weights of shape {np.shape(w)} cannot take inputs of shape {np.shape(x)}"
         ) from exc
-    r += b
     return r
 
 
-def _linear_vjp_x(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-    w = x[1]
-    return g @ (w.T if w.__class__ is not Node else permute(w, None))
+def _linear_vjp_x(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    return M.matmul(g, M.transpose(x[1]))
 
 
-def _linear_vjp_w(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
+def _linear_vjp_w(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
     xin, w = x[0], x[1]
-    if g.__class__ is Node:
-        n_in = shape_of(w)[0]
-        return permute(reshape(xin, (-1, n_in)), None) @ reshape(g, (-1, shape_of(w)[1]))
-    if xin.ndim == 2:
-        return xin.T @ g
-    return xin.reshape(-1, w.shape[0]).T @ g.reshape(-1, w.shape[1])
-
-
-def _linear_vjp_b(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-    return backend(g).sum_to(g, shape_of(x[2]))
+    n_in, n_out = M.shape(w)
+    if M.ndim(xin) != 2:
+        xin = M.reshape(xin, (-1, n_in))
+        g = M.reshape(g, (-1, n_out))
+    return M.matmul(M.transpose(xin), g)
 
 
 register(
     Op(
         "linear",
         3,
-        {ARRAY: _linear},
+        _kinds(_linear, (ARRAY, EXACT_ARRAY)),
         fn("linear", "\\operatorname{linear}"),
-        vjps=(_linear_vjp_x, _linear_vjp_w, _linear_vjp_b),
+        vjps=(
+            _linear_vjp_x,
+            _linear_vjp_w,
+            lambda M, g, x, y, p: M.sum_to(g, M.shape(x[2])),
+        ),
         elementwise=False,
         doc="x @ W + b: a dense layer in one node",
     )
 )
 
 
-def _matmul_nd(a: Any, b: Any) -> Any:
-    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray) or 0 in (a.ndim, b.ndim):
-        raise ShapeError("@ needs two arrays with at least one axis each")
-    try:
-        return _settle(np.matmul(a, b))
-    except ValueError as exc:
-        raise ShapeError(f"@ cannot multiply shapes {a.shape} and {b.shape}") from exc
-
-
-def _swap_last(B: Any, a: Any) -> Any:
-    n = len(shape_of(a))
-    return B.permute(a, tuple(range(n - 2)) + (n - 1, n - 2))
-
-
-def _matmul_nd_vjp(which: int) -> Callable[..., Any]:
-    """Promote vectors as numpy does, multiply by the other factor, sum broadcast batch axes."""
-
-    def rule(M: Any, g: Any, x: Any, y: Any, p: Any) -> Any:
-        B = backend(g)
-        a, b = x
-        sa, sb = shape_of(a), shape_of(b)
-        a2 = a if len(sa) > 1 else B.reshape(a, (1,) + sa)
-        b2 = b if len(sb) > 1 else B.reshape(b, sb + (1,))
-        sg = shape_of(g)
-        if len(sa) == 1:
-            sg = sg[:-1] + (1,) + sg[-1:] if len(sb) > 1 else sg + (1,)
-        if len(sb) == 1:
-            sg = sg + (1,)
-        g2 = B.reshape(g, sg)
-        if which == 0:
-            c = B.matmul(g2, _swap_last(B, b2))
-            return B.reshape(B.sum_to(c, shape_of(a2)), sa)
-        c = B.matmul(_swap_last(B, a2), g2)
-        return B.reshape(B.sum_to(c, shape_of(b2)), sb)
-
-    return rule
-
-
-register(
-    Op(
-        "matmul_nd",
-        2,
-        {ARRAY: _matmul_nd},
-        Notation("infix", " @ ", "{} {}", 70, "@"),
-        vjps=(_matmul_nd_vjp(0), _matmul_nd_vjp(1)),
-        elementwise=False,
-        doc="matrix product of stacks of matrices (numpy's matmul, batch axes broadcast)",
-    )
-)
+def _is_exact(a: Any) -> bool:
+    return isinstance(a, np.ndarray) and a.dtype == object or isinstance(a, (Fraction, sympy.Basic))
 
 
 def _sum_squares(*arrays: Any) -> Any:
-    total = 0.0
+    total: Any = 0.0
+    if any(_is_exact(a) for a in arrays):
+        total = Fraction(0)
+        for a in arrays:
+            r = np.asarray(a, dtype=object).reshape(-1)
+            total = total + (r * r).sum()
+        return settle(total)
     for a in arrays:
         if isinstance(a, np.ndarray):
             r = a.reshape(-1)
@@ -755,7 +582,7 @@ register(
     Op(
         "sum_squares",
         -1,
-        {FLOAT: _sum_squares, ARRAY: _sum_squares},
+        _kinds(_sum_squares),
         fn("Σ²", "\\sum \\lVert \\cdot \\rVert^2"),
         vjps=PerInput(lambda i, M, g, x, y, p: 2 * g * x[i]),
         elementwise=False,
@@ -764,57 +591,47 @@ register(
 )
 
 
-# ------------------------------------------------------------------ doors used by the backends
-# (the public, documented versions live in chainrule.tensor)
-
-
-def _node(x: Any) -> Node:
-    return lift(x)
+# ------------------------------------------------------------------ doors used by chainrule.tensor
 
 
 def reshape(x: Any, shape: Sequence[int]) -> Node:
-    return apply(OPS["reshape"], (_node(x),), {"shape": tuple(int(s) for s in shape)})
+    return apply(OPS["reshape"], (lift(x),), {"shape": tuple(int(s) for s in shape)})
 
 
 def permute(x: Any, axes: Sequence[int] | None = None) -> Node:
     return apply(
-        OPS["permute"], (_node(x),), {"axes": None if axes is None else tuple(int(a) for a in axes)}
+        OPS["permute"], (lift(x),), {"axes": None if axes is None else tuple(int(a) for a in axes)}
     )
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
-    return apply(OPS["broadcast_to"], (_node(x),), {"shape": tuple(int(s) for s in shape)})
+    return apply(OPS["broadcast_to"], (lift(x),), {"shape": tuple(int(s) for s in shape)})
 
 
 def sum_to(x: Any, shape: Sequence[int]) -> Node:
-    return apply(OPS["sum_to"], (_node(x),), {"shape": tuple(int(s) for s in shape)})
+    return apply(OPS["sum_to"], (lift(x),), {"shape": tuple(int(s) for s in shape)})
 
 
 def reduce_sum(x: Any, axis: Any = None, *, keepdims: bool = False) -> Node:
-    return apply(OPS["reduce_sum"], (_node(x),), {"axis": axis, "keepdims": keepdims})
+    return apply(OPS["sum"], (lift(x),), {"axis": as_axes(axis), "keepdims": keepdims})
 
 
-TENSOR_OPS = tuple(
-    name
-    for name in (
-        "reshape",
-        "permute",
-        "concat",
-        "stack",
-        "broadcast_to",
-        "sum_to",
-        "reduce_sum",
-        "reduce_mean",
-        "reduce_max",
-        "leaky_relu",
-        "gelu",
-        "softmax",
-        "log_softmax",
-        "softmax_cross_entropy",
-        "bce_with_logits",
-        "hinge",
-        "linear",
-        "matmul_nd",
-        "sum_squares",
-    )
+TENSOR_OPS = (
+    "reshape",
+    "permute",
+    "concat",
+    "stack",
+    "broadcast_to",
+    "sum_to",
+    "reduce_max",
+    "leaky_relu",
+    "gelu",
+    "softmax",
+    "log_softmax",
+    "one_hot",
+    "softmax_cross_entropy",
+    "bce_with_logits",
+    "hinge",
+    "linear",
+    "sum_squares",
 )

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff import unbroadcast
+from ..autodiff import contribution
 from ..graph import Graph
 from ..node import Node, compute
 from ..ops import MATH
-from ..values import kind_of, to_float
+from ..values import combine_kinds, kind_of, to_float
 from .names import GRADIENT, PARTIAL, VALUE, Quantity
 
 
@@ -108,22 +108,21 @@ def recompute(graph: Graph, given: Iterable[Given], wanted: Iterable[Quantity]) 
         if not n.args:
             continue
         s = shadow[n]
-        M = MATH[s.kind]
+        M = MATH[combine_kinds([shadow[a].kind for a in n.args])]
         x = tuple(shadow[a].value for a in n.args)
         for i, a in enumerate(n.args):
             if not a.requires_grad:
                 continue
             op = n.op
+            d = None
             if op.vjps is None and op.partials is not None:
                 d = op.partials[i](M, x, s.value, n.params)
                 key = (id(n), id(a))
                 if key in want_local:
                     rec[(PARTIAL, id(a), id(n))] = d
                 d = _apply(d, local_given.get(key, []), a.value)
-                c = unbroadcast(g * d, shadow[a].value)
-            elif op.vjps is not None:
-                c = unbroadcast(op.vjps[i](M, g, x, s.value, n.params), shadow[a].value)
-            else:
+            c = contribution(op, i, M, g, x, s.value, n.params, shadow[a].value, local=d)
+            if c is None:
                 continue
             grads[a] = c if a not in grads else grads[a] + c
 

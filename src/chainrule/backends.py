@@ -1,0 +1,409 @@
+"""The maths backends that the op table's derivative rules are written against.
+
+A rule (a local partial ``(M, x, y, p)`` or a vector–Jacobian product ``(M, g, x, y, p)``) never
+calls numpy or sympy itself: it asks its backend ``M``. The numeric backends give numbers
+(floats, numpy arrays, exact rationals and sympy forms), ``NodeMath`` (in ``functions``) builds
+graph nodes, so the same rule gives the gradient as a graph and every higher derivative, and
+``SymMath`` gives sympy expressions, which is how the tests check each rule against
+``sympy.diff``. ``Backend`` is the protocol they all satisfy; mypy checks every rule against it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any, Protocol
+
+import numpy as np
+import sympy
+
+from .errors import DomainError
+from .values import from_sympy, to_sympy
+
+Shape = tuple[int, ...]
+
+
+class Backend(Protocol):
+    """What a derivative rule may use besides + − · / ** on its values."""
+
+    # elementwise functions
+    def exp(self, x: Any, /) -> Any: ...
+    def log(self, x: Any, /) -> Any: ...
+    def sqrt(self, x: Any, /) -> Any: ...
+    def sin(self, x: Any, /) -> Any: ...
+    def cos(self, x: Any, /) -> Any: ...
+    def tanh(self, x: Any, /) -> Any: ...
+    def sigmoid(self, x: Any, /) -> Any: ...
+    def atan(self, x: Any, /) -> Any: ...
+    # indicators: their own derivative is zero (they are constants to the next derivative)
+    def step(self, x: Any, /) -> Any: ...
+    def sign(self, x: Any, /) -> Any: ...
+    def ge(self, a: Any, b: Any, /) -> Any: ...
+    # shapes
+    def ones_like(self, x: Any, /) -> Any: ...
+    def size(self, x: Any, /) -> int: ...
+    def shape(self, x: Any, /) -> Shape: ...
+    def ndim(self, x: Any, /) -> int: ...
+    # linear maps (each one's transpose is another of them)
+    def matmul(self, a: Any, b: Any, /) -> Any: ...
+    def transpose(self, a: Any, /) -> Any: ...
+    def permute(self, a: Any, axes: Any, /) -> Any: ...
+    def reshape(self, a: Any, shape: Shape, /) -> Any: ...
+    def broadcast_to(self, a: Any, shape: Shape, /) -> Any: ...
+    def sum_to(self, a: Any, shape: Shape, /) -> Any: ...
+    def sum(self, a: Any, axis: Any, keepdims: bool, /) -> Any: ...
+    def take(self, a: Any, index: Any, /) -> Any: ...
+    def scatter(self, a: Any, index: Any, shape: Shape, /) -> Any: ...
+    # fused functions whose own rules are in the table
+    def softmax(self, a: Any, axis: int, /) -> Any: ...
+    def log_softmax(self, a: Any, axis: int, /) -> Any: ...
+    def one_hot(self, labels: Any, classes: int, /) -> Any: ...
+    # the reverse step
+    def times(self, g: Any, d: Any, /) -> Any: ...
+    def unbroadcast(self, c: Any, like: Any, /) -> Any: ...
+
+
+# ------------------------------------------------------------------ float and array functions
+
+
+def sigmoid_float(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def sigmoid_array(x: Any) -> Any:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def softplus_float(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def softplus_array(x: Any) -> Any:
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def softmax_array(a: Any, axis: int = -1) -> Any:
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def log_softmax_array(a: Any, axis: int = -1) -> Any:
+    shifted = a - a.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def one_hot_array(labels: Any, classes: int) -> Any:
+    """Rows of False with True at the label: booleans take the other operand's float type."""
+    idx = np.asarray(labels).astype(np.intp)
+    out = np.zeros(idx.shape + (int(classes),), dtype=bool)
+    np.put_along_axis(out, idx[..., None], True, axis=-1)
+    return out
+
+
+def sum_to_shape(c: Any, shape: Shape) -> Any:
+    """Sum an array over the axes along which something of ``shape`` was broadcast."""
+    if not isinstance(c, np.ndarray):
+        return np.full(shape, c) if shape else c
+    if c.shape == shape:
+        return c
+    lead = c.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and c.shape[lead + i] != 1
+    )
+    r = c.sum(axis=axes, keepdims=True).reshape(shape)
+    return r if shape else (r.item() if r.dtype == object else float(r))
+
+
+def unbroadcast(c: Any, like: Any) -> Any:
+    """Sum a contribution over the axes along which its input was broadcast."""
+    if not isinstance(c, np.ndarray):
+        if isinstance(like, np.ndarray):
+            out = np.empty(like.shape, dtype=like.dtype)
+            out[...] = c
+            return out
+        return c
+    if not isinstance(like, np.ndarray):
+        s = c.sum()
+        return s if c.dtype == object else float(s)
+    if c.shape != like.shape:
+        c = sum_to_shape(c, like.shape)
+    if c.dtype != like.dtype and like.dtype != object and c.dtype != object:
+        c = c.astype(like.dtype)  # a float32 parameter keeps a float32 gradient
+    return c
+
+
+def scatter_array(a: Any, index: Any, shape: Shape) -> Any:
+    """Zeros of ``shape`` with ``a`` added at ``index`` (the transpose of taking ``index``)."""
+    exact = isinstance(a, np.ndarray) and a.dtype == object or isinstance(a, Fraction)
+    dtype = a.dtype if isinstance(a, np.ndarray) else np.float64
+    if exact:
+        out = np.empty(shape, dtype=object)
+        out.reshape(-1)[:] = [Fraction(0)] * out.size
+        if not isinstance(a, np.ndarray):
+            out[index] = out[index] + a
+        else:
+            np.add.at(out, index, a)
+        return out
+    out = np.zeros(shape, dtype=dtype)
+    np.add.at(out, index, a)
+    return out
+
+
+class FloatMath:
+    """Plain floats (the fast path) and, through numpy, arrays of floats."""
+
+    exp: Any = staticmethod(math.exp)
+    log: Any = staticmethod(math.log)
+    sqrt: Any = staticmethod(math.sqrt)
+    sin: Any = staticmethod(math.sin)
+    cos: Any = staticmethod(math.cos)
+    tanh: Any = staticmethod(math.tanh)
+    atan: Any = staticmethod(math.atan)
+    sigmoid: Any = staticmethod(sigmoid_float)
+    step: Any = staticmethod(lambda x: 1.0 if x > 0 else 0.0)
+    sign: Any = staticmethod(lambda x: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0))
+    ge: Any = staticmethod(lambda a, b: 1.0 if a >= b else 0.0)
+
+    @staticmethod
+    def ones_like(x: Any) -> Any:
+        return np.ones_like(x) if isinstance(x, np.ndarray) else 1.0
+
+    @staticmethod
+    def size(x: Any) -> int:
+        return int(np.size(x))
+
+    @staticmethod
+    def shape(x: Any) -> Shape:
+        return tuple(np.shape(x))
+
+    @staticmethod
+    def ndim(x: Any) -> int:
+        return int(np.ndim(x))
+
+    @staticmethod
+    def matmul(a: Any, b: Any) -> Any:
+        r = np.matmul(a, b)
+        return r if isinstance(r, np.ndarray) and r.ndim else _scalar(r)
+
+    @staticmethod
+    def transpose(a: Any) -> Any:
+        return np.transpose(a) if isinstance(a, np.ndarray) else a
+
+    @staticmethod
+    def permute(a: Any, axes: Any) -> Any:
+        return np.transpose(a, axes)
+
+    @staticmethod
+    def reshape(a: Any, shape: Shape) -> Any:
+        if not isinstance(a, np.ndarray):
+            return np.full(shape, a) if shape else a
+        return a.reshape(shape) if shape else _scalar(a.reshape(()))
+
+    @staticmethod
+    def broadcast_to(a: Any, shape: Shape) -> Any:
+        if not shape:
+            return a
+        dtype = a.dtype if isinstance(a, np.ndarray) else None
+        out = np.empty(shape, dtype=dtype if dtype is not None else np.float64)
+        out[...] = a
+        return out
+
+    @staticmethod
+    def sum_to(a: Any, shape: Shape) -> Any:
+        return sum_to_shape(a, shape)
+
+    @staticmethod
+    def sum(a: Any, axis: Any, keepdims: bool) -> Any:
+        if not isinstance(a, np.ndarray):
+            return a
+        r = np.sum(a, axis=axis, keepdims=keepdims)
+        return r if isinstance(r, np.ndarray) and r.ndim else _scalar(r)
+
+    @staticmethod
+    def take(a: Any, index: Any) -> Any:
+        r = a[index]
+        return r if isinstance(r, np.ndarray) and r.ndim else _scalar(r)
+
+    scatter: Any = staticmethod(scatter_array)
+    softmax: Any = staticmethod(softmax_array)
+    log_softmax: Any = staticmethod(log_softmax_array)
+    one_hot: Any = staticmethod(one_hot_array)
+
+    @staticmethod
+    def times(g: Any, d: Any) -> Any:
+        return g * d
+
+    unbroadcast: Any = staticmethod(unbroadcast)
+
+
+def _scalar(r: Any) -> Any:
+    """A 0-d result as the engine stores scalars: float, or the exact object itself."""
+    if isinstance(r, np.ndarray):
+        r = r.item() if r.dtype == object else float(r)
+    elif isinstance(r, (np.floating, np.integer)):
+        r = float(r)
+    return r
+
+
+class ArrayMath(FloatMath):
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    tanh = staticmethod(np.tanh)
+    atan = staticmethod(np.arctan)
+    sigmoid = staticmethod(sigmoid_array)
+    step = staticmethod(lambda x: (np.asarray(x) > 0).astype(np.result_type(x, np.float32)))
+    sign = staticmethod(np.sign)
+    ge = staticmethod(lambda a, b: (np.asarray(a) >= b).astype(np.result_type(a, b, np.float32)))
+
+
+# ------------------------------------------------------------------ exact numbers
+
+
+def check_exact(value: Any, what: str) -> Any:
+    """An exact result back to Fraction where rational; a clear error where it is undefined."""
+    if isinstance(value, sympy.Basic):
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or value.is_real is False:
+            raise DomainError(f"{what} is undefined here")
+    return from_sympy(value)
+
+
+def exact_fn(
+    fn: Callable[[Any], Any], what: str, domain: Callable[[Any], bool] | None = None
+) -> Callable[[Any], Any]:
+    def f(x: Any) -> Any:
+        if domain is not None and not domain(x):
+            raise DomainError(f"{what} is undefined at {x}")
+        return check_exact(fn(to_sympy(x)), what)
+
+    return f
+
+
+def exact_sigmoid(s: Any) -> Any:
+    return 1 / (1 + sympy.exp(-s))
+
+
+def exact_softplus(s: Any) -> Any:
+    return sympy.log(1 + sympy.exp(s))
+
+
+def positive(x: Any) -> bool:
+    return bool(x > 0)
+
+
+def nonnegative(x: Any) -> bool:
+    return bool(x >= 0)
+
+
+def exact_step(x: Any) -> Fraction:
+    return Fraction(1) if x > 0 else Fraction(0)
+
+
+def exact_sign(x: Any) -> Fraction:
+    return Fraction(1) if x > 0 else (Fraction(-1) if x < 0 else Fraction(0))
+
+
+def exact_ge(a: Any, b: Any) -> Fraction:
+    return Fraction(1) if a >= b else Fraction(0)
+
+
+def ufunc(fn: Callable[..., Any], nin: int = 1) -> Callable[..., Any]:
+    """Lift a scalar exact function over object arrays (exact vectors)."""
+    u = np.frompyfunc(fn, nin, 1)
+
+    def f(*args: Any) -> Any:
+        return u(*args)
+
+    return f
+
+
+def exact_ones(shape: Shape, n: int = 1) -> Any:
+    out = np.empty(shape, dtype=object)
+    out.reshape(-1)[:] = [Fraction(n)] * out.size
+    return out
+
+
+class ExactMath(FloatMath):
+    exp = staticmethod(exact_fn(sympy.exp, "exp"))
+    log = staticmethod(exact_fn(sympy.log, "log", positive))
+    sqrt = staticmethod(exact_fn(sympy.sqrt, "sqrt", nonnegative))
+    sin = staticmethod(exact_fn(sympy.sin, "sin"))
+    cos = staticmethod(exact_fn(sympy.cos, "cos"))
+    tanh = staticmethod(exact_fn(sympy.tanh, "tanh"))
+    atan = staticmethod(exact_fn(sympy.atan, "atan"))
+    sigmoid = staticmethod(exact_fn(exact_sigmoid, "sigmoid"))
+    step = staticmethod(exact_step)
+    sign = staticmethod(exact_sign)
+    ge = staticmethod(exact_ge)
+
+    @staticmethod
+    def ones_like(x: Any) -> Any:
+        return exact_ones(x.shape) if isinstance(x, np.ndarray) else Fraction(1)
+
+    @staticmethod
+    def broadcast_to(a: Any, shape: Shape) -> Any:
+        if not shape:
+            return a
+        out = np.empty(shape, dtype=object)
+        out[...] = a
+        return out
+
+    @staticmethod
+    def softmax(a: Any, axis: int) -> Any:
+        e = ExactArrayMath.exp(a)
+        return e / e.sum(axis=axis, keepdims=True)
+
+    @staticmethod
+    def log_softmax(a: Any, axis: int) -> Any:
+        e = ExactArrayMath.exp(a)
+        return a - ExactArrayMath.log(e.sum(axis=axis, keepdims=True))
+
+    @staticmethod
+    def one_hot(labels: Any, classes: int) -> Any:
+        idx = np.asarray([int(v) for v in np.asarray(labels).reshape(-1)]).reshape(np.shape(labels))
+        out = exact_ones(idx.shape + (int(classes),), 0)
+        np.put_along_axis(out, idx[..., None], exact_ones((1,)), axis=-1)
+        return out
+
+
+class ExactArrayMath(ExactMath):
+    exp = staticmethod(ufunc(ExactMath.exp))
+    log = staticmethod(ufunc(ExactMath.log))
+    sqrt = staticmethod(ufunc(ExactMath.sqrt))
+    sin = staticmethod(ufunc(ExactMath.sin))
+    cos = staticmethod(ufunc(ExactMath.cos))
+    tanh = staticmethod(ufunc(ExactMath.tanh))
+    atan = staticmethod(ufunc(ExactMath.atan))
+    sigmoid = staticmethod(ufunc(ExactMath.sigmoid))
+    step = staticmethod(ufunc(exact_step))
+    sign = staticmethod(ufunc(exact_sign))
+    ge = staticmethod(ufunc(exact_ge, 2))
+
+
+class SymMath(FloatMath):
+    """sympy symbols: used to check the table against sympy's own differentiation."""
+
+    exp = staticmethod(sympy.exp)
+    log = staticmethod(sympy.log)
+    sqrt = staticmethod(sympy.sqrt)
+    sin = staticmethod(sympy.sin)
+    cos = staticmethod(sympy.cos)
+    tanh = staticmethod(sympy.tanh)
+    atan = staticmethod(sympy.atan)
+    sigmoid = staticmethod(lambda x: 1 / (1 + sympy.exp(-x)))
+    step = staticmethod(lambda x: sympy.Heaviside(x, 0))
+    sign = staticmethod(sympy.sign)
+    ge = staticmethod(lambda a, b: sympy.Heaviside(a - b, 1))
+
+
+def _typecheck() -> None:  # pragma: no cover - only read by mypy
+    backends: list[Backend] = [FloatMath, ArrayMath, ExactMath, ExactArrayMath, SymMath]
+    del backends
