@@ -52,10 +52,11 @@ def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str
     return _parse(text, exact=exact, at=at, output=output)
 
 
-from . import batch, nn, optim, tensor  # noqa: E402 - built on everything above
+from . import batch, draw, nn, optim, tensor  # noqa: E402 - built on everything above
 
 __all__ = [
     "batch",
+    "draw",
     "nn",
     "optim",
     "tensor",

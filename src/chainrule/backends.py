@@ -35,7 +35,6 @@ class Backend(Protocol):
     def cos(self, x: Any, /) -> Any: ...
     def tanh(self, x: Any, /) -> Any: ...
     def sigmoid(self, x: Any, /) -> Any: ...
-    def atan(self, x: Any, /) -> Any: ...
     # indicators: their own derivative is zero (they are constants to the next derivative)
     def step(self, x: Any, /) -> Any: ...
     def sign(self, x: Any, /) -> Any: ...
@@ -164,7 +163,6 @@ class FloatMath:
     sin: Any = staticmethod(math.sin)
     cos: Any = staticmethod(math.cos)
     tanh: Any = staticmethod(math.tanh)
-    atan: Any = staticmethod(math.atan)
     sigmoid: Any = staticmethod(sigmoid_float)
     step: Any = staticmethod(lambda x: 1.0 if x > 0 else 0.0)
     sign: Any = staticmethod(lambda x: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0))
@@ -258,7 +256,6 @@ class ArrayMath(FloatMath):
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
     tanh = staticmethod(np.tanh)
-    atan = staticmethod(np.arctan)
     sigmoid = staticmethod(sigmoid_array)
     step = staticmethod(lambda x: (np.asarray(x) > 0).astype(np.result_type(x, np.float32)))
     sign = staticmethod(np.sign)
@@ -338,7 +335,6 @@ class ExactMath(FloatMath):
     sin = staticmethod(exact_fn(sympy.sin, "sin"))
     cos = staticmethod(exact_fn(sympy.cos, "cos"))
     tanh = staticmethod(exact_fn(sympy.tanh, "tanh"))
-    atan = staticmethod(exact_fn(sympy.atan, "atan"))
     sigmoid = staticmethod(exact_fn(exact_sigmoid, "sigmoid"))
     step = staticmethod(exact_step)
     sign = staticmethod(exact_sign)
@@ -381,7 +377,6 @@ class ExactArrayMath(ExactMath):
     sin = staticmethod(ufunc(ExactMath.sin))
     cos = staticmethod(ufunc(ExactMath.cos))
     tanh = staticmethod(ufunc(ExactMath.tanh))
-    atan = staticmethod(ufunc(ExactMath.atan))
     sigmoid = staticmethod(ufunc(ExactMath.sigmoid))
     step = staticmethod(ufunc(exact_step))
     sign = staticmethod(ufunc(exact_sign))
@@ -397,7 +392,6 @@ class SymMath(FloatMath):
     sin = staticmethod(sympy.sin)
     cos = staticmethod(sympy.cos)
     tanh = staticmethod(sympy.tanh)
-    atan = staticmethod(sympy.atan)
     sigmoid = staticmethod(lambda x: 1 / (1 + sympy.exp(-x)))
     step = staticmethod(lambda x: sympy.Heaviside(x, 0))
     sign = staticmethod(sympy.sign)

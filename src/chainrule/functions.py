@@ -72,7 +72,6 @@ class NodeMath(FloatMath):
     sin = staticmethod(sin)
     cos = staticmethod(cos)
     tanh = staticmethod(tanh)
-    atan = staticmethod(atan)
     sigmoid = staticmethod(sigmoid)
     step = staticmethod(step)
     sign = staticmethod(sign)

@@ -21,7 +21,6 @@ from .values import (
     fraction_text,
     kind_of,
     normalize,
-    to_float,
 )
 
 SCHEMA = "chainrule.graph/1"
@@ -201,11 +200,9 @@ class Graph:
         return f"<Graph {len(self.nodes)} nodes, output {self.output.label()}>"
 
     def _repr_svg_(self) -> str | None:  # Jupyter
-        try:
-            from .draw import to_svg
-        except ImportError:
-            return None
-        return to_svg(self)  # type: ignore[no-any-return]
+        from .display import svg
+
+        return svg(self)
 
 
 # ------------------------------------------------------------------ value encoding
@@ -292,8 +289,4 @@ def _decode_param(v: Any) -> Any:
     return v
 
 
-def values_of(graph: Graph) -> dict[str, Any]:
-    return {n.name: to_float(n.value) for n in graph.nodes if n.name}
-
-
-__all__ = ["Graph", "SCHEMA", "encode_value", "decode_value", "values_of", "FLOAT", "EXACT_ARRAY"]
+__all__ = ["Graph", "SCHEMA", "encode_value", "decode_value", "FLOAT", "EXACT_ARRAY"]

@@ -186,12 +186,9 @@ class Node:
         return f"<Node {who}{self.op.name} value={decimal(self.value)}{grad}>"
 
     def _repr_svg_(self) -> str | None:  # Jupyter
-        try:
-            from . import draw
-        except ImportError:
-            return None
-        to_svg = getattr(draw, "to_svg", None)
-        return None if to_svg is None else to_svg(self)  # type: ignore[no-any-return]
+        from .display import svg
+
+        return svg(self)
 
     # -------------------------------------------------------------- differentiation
     def backward(self, seed: Any = None, *, accumulate: bool = False) -> None:

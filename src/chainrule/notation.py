@@ -120,10 +120,6 @@ def _is_number_node(n: Node) -> bool:
     return n.op.name == "const" and not n.name
 
 
-def _const_value(n: Node) -> Any:
-    return n.value
-
-
 def expression(
     root: Node,
     style: str = "text",

@@ -439,7 +439,12 @@ register(
     Op(
         "atan",
         1,
-        _unary("atan"),
+        {
+            FLOAT: math.atan,
+            ARRAY: np.arctan,
+            EXACT: exact_fn(sympy.atan, "atan"),
+            EXACT_ARRAY: ufunc(exact_fn(sympy.atan, "atan")),
+        },
         fn("atan", "\\arctan"),
         partials=(lambda M, x, y, p: 1 / (1 + x[0] ** 2),),
         doc="the angle whose tangent is a",

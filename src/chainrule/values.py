@@ -7,7 +7,6 @@ A float program stays on plain Python floats (fast); exact programs keep rationa
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -122,15 +121,6 @@ def from_sympy(expr: Any) -> Any:
     if isinstance(expr, sympy.Basic) and expr.is_number:
         return expr
     return expr
-
-
-def exact_unary(fn: Callable[[sympy.Expr], sympy.Expr]) -> Callable[[Any], Any]:
-    """Lift a sympy function to exact scalars, returning Fraction where the result is rational."""
-
-    def lifted(x: Any) -> Any:
-        return from_sympy(fn(to_sympy(x)))
-
-    return lifted
 
 
 def convert(value: Any, kind: int) -> Any:

@@ -8,11 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..display import register_svg
 from ..graph import Graph
 from ..node import Node
 from .model import Arrow, Box, Drawing, Line
 from .render import FORMATS, render, to_png, to_svg, write
 from .views import VIEWS, build
+
+register_svg(lambda obj: to_svg(obj) if isinstance(obj, (Graph, Node)) else None)
 
 
 def text(graph: Graph | Node, view: str = "forward", **options: Any) -> str:

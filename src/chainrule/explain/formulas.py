@@ -72,10 +72,6 @@ def exact_num(value: Any) -> Math | None:
     return Math(_text_minus(number_text(value, "text")), number_text(value, "latex"))
 
 
-def same_number(exact: Math, dec: Math) -> bool:
-    return exact.text == dec.text
-
-
 def _is_negative(value: Any) -> bool:
     try:
         return not isinstance(value, np.ndarray) and float(value) < 0
@@ -253,14 +249,6 @@ def vjp_formula(node: Node, i: int, output: Node, digits: int) -> tuple[Math, Ma
     if symbolic is not g:
         up = Math(f"({up.text})", rf"\left({up.latex}\right)")
     return _fill(symbolic, {g_token: up}), _fill(numeric, fills)
-
-
-def finite(value: Any) -> bool:
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return True
-    return bool(np.all(np.isfinite(arr))) if arr.size else True
 
 
 __all__ = [
