@@ -130,3 +130,65 @@ def test_debug_is_listed_in_the_help(capsys) -> None:
         main(["--help"])
     assert stop.value.code == 0
     assert "--debug" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ check
+
+
+def check_json(capsys, program: str, *claims: str, stdin: str | None = None) -> tuple[int, Any]:
+    args = ["check", program, "--json"]
+    for c in claims:
+        args += ["--claim", c]
+    code, out, err = run_main(capsys, *args)
+    assert code in (0, 1), err
+    return code, strict_loads(out)
+
+
+@pytest.mark.parametrize("claim", ["dL/dz=1", "L=1", "L=-1", "L=1e20", "ŷ=2", "z=4"])
+def test_check_calls_implausible_roundings_wrong(claim: str, capsys) -> None:
+    code, data = check_json(capsys, str(EXERCISE), claim)
+    assert code == 1
+    assert data["claims"][0]["verdict"] == "wrong"
+
+
+def test_check_keeps_the_real_rounding_differences(capsys) -> None:
+    assert round(2 * (YHAT - 1), 2) == -0.11  # the handwritten −0,12 is one unit off
+    code, data = check_json(capsys, str(EXERCISE), "∂L/∂ŷ=-0,12", "ŷ=0.95", "ŷ=0.93")
+    assert code == 0
+    assert [c["verdict"] for c in data["claims"]] == ["rounding"] * 3
+    assert {c["claim_type"] for c in data["claims"]} == {"gradient", "value"}
+    code, out, _err = run_main(capsys, "check", str(EXERCISE), "--claims", str(SEED_CLAIMS))
+    assert code == 1 and "1 rounding difference" in out
+
+
+def _write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "p.cr"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_check_with_a_nan_true_value(tmp_path: Path, capsys) -> None:
+    prog = _write(tmp_path, "x = [4/5, 7/5]\nz = bce(x, x)\n")
+    code, data = check_json(capsys, prog, "z=1")
+    assert code == 1 and data["claims"][0]["verdict"] == "wrong"
+    assert data["claims"][0]["true"] == "nan"
+    code, data = check_json(capsys, prog, "z=nan")
+    assert code == 0 and data["claims"][0]["verdict"] == "right"
+    code, out, _err = run_main(capsys, "check", prog, "--claim", "z=1")
+    assert code == 1 and "true nan" in out
+
+
+def test_check_with_an_infinite_true_value(tmp_path: Path, capsys) -> None:
+    prog = _write(tmp_path, "x = 1e308\ny = x * 10\n")
+    code, data = check_json(capsys, prog, "y=1")
+    assert code == 1 and data["claims"][0]["true"] == "inf"
+    code, data = check_json(capsys, prog, "y=inf", "dy/dx=10")
+    assert code == 0 and [c["verdict"] for c in data["claims"]] == ["right", "right"]
+    code, data = check_json(capsys, prog, "y=-inf", "y=∞", "y=nan")
+    assert [c["verdict"] for c in data["claims"]] == ["wrong", "right", "wrong"]
+
+
+@pytest.mark.parametrize("claim", ["L=1e99999999", "L=1e-5000", "L=inf/2"])
+def test_check_refuses_numbers_it_cannot_judge(claim: str, capsys) -> None:
+    code, _out, err = run_main(capsys, "check", str(EXERCISE), "--claim", claim)
+    assert code == 2 and err.startswith("chainrule: error:")
