@@ -6,9 +6,13 @@ the exit status, the absence of a traceback, and the files around the command.""
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import math
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ import pytest
 
 import chainrule
 from chainrule.cli import main
+from chainrule.exercise import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE = ROOT / "src" / "chainrule" / "data" / "exercise.cr"
@@ -132,6 +137,258 @@ def test_debug_is_listed_in_the_help(capsys) -> None:
     assert "--debug" in capsys.readouterr().out
 
 
+# ------------------------------------------------------------------ one output file
+
+
+def test_draw_refuses_a_hard_link_to_its_own_program(program: Path, capsys) -> None:
+    link = program.parent / "h.txt"
+    os.link(program, link)
+    before = snapshot(program.parent)
+    code, _out, err = run_main(capsys, "draw", str(program), "-o", str(link))
+    assert code == 2 and "same file as the input" in err
+    assert snapshot(program.parent) == before
+
+
+def test_outputs_never_replace_their_input(program: Path, capsys) -> None:
+    link = program.parent / "h.json"
+    os.link(program, link)
+    before = snapshot(program.parent)
+    for args in (
+        ["draw", str(program), "-o", str(link)],
+        ["eval", str(program), "--json", "-o", str(link)],
+        ["explain", str(program), "-o", str(program)],
+    ):
+        code, _out, err = run_main(capsys, *args)
+        assert code == 2 and "same file as the input" in err
+    assert snapshot(program.parent) == before
+
+
+@pytest.mark.parametrize("dangling", [True, False])
+def test_draw_does_not_write_through_a_symbolic_link(
+    program: Path, tmp_path: Path, dangling: bool, capsys
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "victim.svg"
+    if not dangling:
+        target.write_text("keep me", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "g.svg").symlink_to(target)
+    before = snapshot(tmp_path)
+    code, _out, err = run_main(capsys, "draw", str(program), "-o", str(work / "g.svg"))
+    assert code == 2 and "symbolic link" in err
+    assert ("does not exist" in err) == dangling
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("where", "fragment"),
+    [
+        ("{prog}/g.svg", "not a folder"),
+        ("{tmp}/missing/g.svg", "does not exist"),
+        ("{tmp}/d.svg", "is a directory"),
+        ("/proc/chainrule-test.svg", "cannot create a file in /proc"),
+    ],
+)
+def test_draw_output_paths_that_cannot_be_written(
+    program: Path, tmp_path: Path, where: str, fragment: str, capsys
+) -> None:
+    if where.startswith("/proc") and not Path("/proc/self").exists():
+        pytest.skip("no /proc on this system")
+    (tmp_path / "d.svg").mkdir()
+    before = snapshot(tmp_path)
+    out = where.format(prog=program, tmp=tmp_path)
+    code, _out, err = run_main(capsys, "draw", str(program), "-o", out)
+    assert code == 2 and fragment in err, err
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", ["eval", "explain"])
+def test_a_device_is_not_an_output_file(program: Path, command: str, capsys) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    code, _out, err = run_main(capsys, command, str(program), "-o", "/dev/full")
+    assert code == 2 and "not a regular file" in err
+    assert Path("/dev/full").is_char_device()
+
+
+def test_a_full_disk_leaves_the_old_file_whole_and_no_temporary(
+    program: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    target = tmp_path / "g.svg"
+    target.write_text("the old drawing", encoding="utf-8")
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("chainrule.files.os.fsync", full)
+    before = snapshot(tmp_path)
+    code, _out, err = run_main(capsys, "draw", str(program), "-o", str(target))
+    assert code == 2 and os.strerror(errno.ENOSPC) in err
+    assert snapshot(tmp_path) == before
+
+
+def test_outputs_are_written_whole(program: Path, tmp_path: Path, capsys) -> None:
+    target = tmp_path / "values.json"
+    code, out, _err = run_main(capsys, "eval", str(program), "--json", "-o", str(target))
+    assert code == 0 and str(target) in out
+    assert strict_loads(target.read_text(encoding="utf-8"))["output"] == "L"
+    md = tmp_path / "solution.md"
+    code, _out, _err = run_main(capsys, "explain", str(program), "--format", "md", "-o", str(md))
+    assert code == 0 and "$$" in md.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prog.cr", "solution.md", "values.json"]
+
+
+# ------------------------------------------------------------------ bundles
+
+
+def test_demo_does_not_follow_links_planted_in_its_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("precious", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert run_main(capsys)[0] == 0
+    bundle = work / "chainrule-demo"
+    for name in ("graph.json", "solution.md"):
+        (bundle / name).unlink()
+    (bundle / "graph.json").symlink_to(outside / "precious.txt")
+    (bundle / "solution.md").symlink_to(outside / "new.md")
+    before = snapshot(outside)
+    assert run_main(capsys)[0] == 0
+    assert snapshot(outside) == before
+    for name in ("graph.json", "solution.md"):
+        assert not (bundle / name).is_symlink() and (bundle / name).is_file()
+    assert strict_loads((bundle / "graph.json").read_text(encoding="utf-8"))["schema"]
+
+
+def test_demo_refuses_a_linked_bundle_directory_and_a_planted_marker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "notes.txt").write_text("mine", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    (work / "chainrule-demo").symlink_to(outside)
+    before = snapshot(outside)
+    code, _out, err = run_main(capsys)
+    assert code == 2 and "symbolic link" in err
+    (work / "chainrule-demo").unlink()
+    (work / "chainrule-demo").mkdir()
+    (work / "chainrule-demo" / MARKER).symlink_to(outside / "notes.txt")
+    code, _out, err = run_main(capsys)
+    assert code == 2 and "not written by chainrule" in err
+    assert snapshot(outside) == before
+
+
+def test_solve_force_replaces_a_linked_solution_not_its_target(tmp_path: Path, capsys) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "thesis.md").write_text("my thesis", encoding="utf-8")
+    out = tmp_path / "sol"
+    out.mkdir()
+    (out / "solution.md").symlink_to(outside / "thesis.md")
+    (out / "notes.txt").write_text("keep", encoding="utf-8")
+    code, _out, err = run_main(capsys, "solve", str(SEED_TOML), "-o", str(out))
+    assert code == 2 and "--force" in err
+    before = snapshot(outside)
+    assert run_main(capsys, "solve", str(SEED_TOML), "-o", str(out), "--force")[0] == 0
+    assert snapshot(outside) == before
+    assert not (out / "solution.md").is_symlink()
+    assert "## Answers" in (out / "solution.md").read_text(encoding="utf-8")
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "keep"
+
+
+def test_solve_failing_half_way_leaves_nothing_and_a_retry_works(
+    tmp_path: Path, crash_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    out = tmp_path / "deep" / "sol"
+    with monkeypatch.context() as m:
+        m.setattr("chainrule.exercise.documents", _boom)  # after the drawings are made
+        code, _out, err = run_main(capsys, "solve", str(SEED_TOML), "-o", str(out))
+    assert code == 1 and "internal error" in err
+    assert not (tmp_path / "deep").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with monkeypatch.context() as m:
+        m.setattr("chainrule.exercise.documents", _boom)
+        assert run_main(capsys, "solve", str(SEED_TOML), "-o", str(empty))[0] == 1
+    assert list(empty.iterdir()) == []
+    for folder in (out, empty):
+        assert run_main(capsys, "solve", str(SEED_TOML), "-o", str(folder))[0] == 0
+        names = {p.name for p in folder.iterdir()}
+        assert {"solution.md", "answers.json", "graph.json", MARKER} <= names
+        assert not any(n.startswith(".chainrule-stage") for n in names)
+
+
+def test_solve_never_replaces_its_own_inputs(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "ex"
+    folder.mkdir()
+    program_text = EXERCISE.read_text(encoding="utf-8")
+    (folder / "solution.md").write_text(program_text, encoding="utf-8")  # the program
+    (folder / "ex.toml").write_text('program = "solution.md"\n', encoding="utf-8")
+    before = snapshot(folder)
+    code, _out, err = run_main(
+        capsys, "solve", str(folder / "ex.toml"), "-o", str(folder), "--force"
+    )
+    assert code == 2 and "solution.md" in err and "not replaced" in err
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize(
+    ("out", "fragment"),
+    [("{prog}/sol", "not a folder"), ("/proc/chainrule-sol", "cannot create the directory")],
+)
+def test_solve_output_directories_that_cannot_be_written(
+    program: Path, tmp_path: Path, out: str, fragment: str, capsys
+) -> None:
+    if out.startswith("/proc") and not Path("/proc/self").exists():
+        pytest.skip("no /proc on this system")
+    before = snapshot(tmp_path)
+    code, _out, err = run_main(capsys, "solve", str(SEED_TOML), "-o", out.format(prog=program))
+    assert code == 2 and fragment in err, err
+    assert snapshot(tmp_path) == before
+
+
+# ------------------------------------------------------------------ standard input
+
+
+def test_invalid_utf8_on_standard_input_is_a_clean_error(tmp_path: Path) -> None:
+    data = b"x = 1 # \xff\n"
+    piped = subprocess.run(
+        [sys.executable, "-m", "chainrule", "eval", "-"], input=data, capture_output=True
+    )
+    (tmp_path / "bad.cr").write_bytes(data)
+    from_file = subprocess.run(
+        [sys.executable, "-m", "chainrule", "eval", str(tmp_path / "bad.cr")], capture_output=True
+    )
+    for r in (piped, from_file):
+        assert r.returncode == 2
+        assert b"Traceback" not in r.stderr
+        assert b"not UTF-8 text: line 1, column 9: byte 0xff" in r.stderr
+    assert piped.stderr.startswith(b"chainrule: error: standard input: not UTF-8")
+    assert piped.stderr.split(b": not UTF-8")[1] == from_file.stderr.split(b": not UTF-8")[1]
+
+
+def test_a_byte_order_mark_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    text = "x = 3\ny = x * x\n"
+    data = b"\xef\xbb\xbf" + text.encode("utf-8")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+    code, out, _err = run_main(capsys, "eval", "-", "--json")
+    assert code == 0 and strict_loads(out)["values"] == {"x": 3.0, "y": 9.0}
+    (tmp_path / "bom.cr").write_bytes(data)
+    code, out, _err = run_main(capsys, "eval", str(tmp_path / "bom.cr"), "--json")
+    assert code == 0 and strict_loads(out)["gradients"]["x"] == 6.0
+
+
 # ------------------------------------------------------------------ check
 
 
@@ -192,3 +449,27 @@ def test_check_with_an_infinite_true_value(tmp_path: Path, capsys) -> None:
 def test_check_refuses_numbers_it_cannot_judge(claim: str, capsys) -> None:
     code, _out, err = run_main(capsys, "check", str(EXERCISE), "--claim", claim)
     assert code == 2 and err.startswith("chainrule: error:")
+
+
+# ------------------------------------------------------------------ strict JSON
+
+
+def test_eval_json_is_strict_for_infinite_and_nan_values(tmp_path: Path, capsys) -> None:
+    prog = _write(tmp_path, "x = 1e308\ny = x * 10\nz = y - y\n")
+    code, out, _err = run_main(capsys, "eval", prog, "--json")
+    assert code == 0 and "Infinity" not in out and "NaN" not in out
+    data = strict_loads(out)
+    assert data["values"] == {"x": 1e308, "y": "inf", "z": "nan"}
+
+
+def test_solve_writes_strict_json(tmp_path: Path, capsys) -> None:
+    _write(tmp_path, "x = 1e308\ny = x * 10\nz = y - y\n")
+    (tmp_path / "ex.toml").write_text('program = "p.cr"\n[ask]\ndrawings = []\n', "utf-8")
+    code, _out, _err = run_main(
+        capsys, "solve", str(tmp_path / "ex.toml"), "-o", str(tmp_path / "s")
+    )
+    assert code == 0
+    answers = strict_loads((tmp_path / "s" / "answers.json").read_text(encoding="utf-8"))
+    assert answers["values"]["y"]["decimal"] == "inf"
+    assert answers["values"]["z"]["decimal"] == "nan"
+    strict_loads((tmp_path / "s" / "graph.json").read_text(encoding="utf-8"))

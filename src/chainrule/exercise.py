@@ -22,8 +22,8 @@ values and gradients as JSON. A directory that is not empty is never overwritten
 
 from __future__ import annotations
 
-import json
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,9 @@ from .explain import latex as latex_writer
 from .explain import markdown as markdown_writer
 from .explain.document import Heading, Paragraph, Table, build
 from .explain.formulas import element_derivative, exact_num, label, num
+from .files import bundle, read_text, write_file
 from .graph import Graph, encode_value
+from .jsonout import strict_dumps
 from .values import read_value, to_float
 
 MARKER = ".chainrule-bundle"
@@ -81,12 +83,11 @@ def load_exercise(path: str | Path) -> Exercise:
     p = Path(path)
     if not p.is_file():
         raise ChainruleError(f"{path}: no such exercise file")
+    text = read_text(p, "exercise file")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueInputError(f"{path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ValueInputError(f"{path}: not UTF-8 text ({exc.reason})") from None
     return exercise_from_dict(data, base=p.parent, where=str(path))
 
 
@@ -102,7 +103,7 @@ def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exerc
         prog = base / str(data["program"])
         if not prog.is_file():
             raise ValueInputError(f"{where}: program {data['program']!r} not found next to it")
-        source = prog.read_text(encoding="utf-8")
+        source = read_text(prog, "program")
         filename = str(prog)
     else:
         source = str(data["source"])
@@ -226,18 +227,6 @@ def documents(ex: Exercise, graph: Graph, drawings: dict[str, str]) -> tuple[str
 # ------------------------------------------------------------------ the bundle
 
 
-def _prepare(directory: Path, force: bool, own_marker_ok: bool) -> None:
-    if directory.exists() and not directory.is_dir():
-        raise ChainruleError(f"{directory}: exists and is not a directory")
-    if directory.exists() and any(directory.iterdir()):
-        ours = (directory / MARKER).exists()
-        if not force and not (own_marker_ok and ours):
-            raise ChainruleError(
-                f"{directory}: the directory is not empty; use --force to write into it anyway"
-            )
-    directory.mkdir(parents=True, exist_ok=True)
-
-
 def draw(graph: Graph, directory: Path, views: list[str]) -> tuple[list[Path], list[str]]:
     """The drawings, when the drawing package is available; notes say what could not be drawn."""
     try:
@@ -257,24 +246,43 @@ def draw(graph: Graph, directory: Path, views: list[str]) -> tuple[list[Path], l
 
 
 def solve(
-    ex: Exercise, directory: str | Path, *, force: bool = False, own_marker_ok: bool = False
+    ex: Exercise,
+    directory: str | Path,
+    *,
+    force: bool = False,
+    own_marker_ok: bool = False,
+    inputs: Iterable[str | Path | None] = (),
+    hint: str | None = None,
+    label: str = "",
 ) -> tuple[list[Path], list[str]]:
-    """Write the solution bundle of ``ex``; returns the files written and any notes."""
+    """Write the solution bundle of ``ex``; returns the files written and any notes.
+
+    The bundle is built in a staging folder and moved into ``directory`` only when complete,
+    so a failure half-way leaves the directory as it was and a retry works."""
     folder = Path(directory)
     graph = ex.graph()  # before touching the directory: a bad program writes nothing
-    _prepare(folder, force, own_marker_ok)
-    written, notes = draw(graph, folder, ex.drawings)
-    drawn = {p.stem: p.name for p in written if p.suffix == ".svg"}
-    md, tex = documents(ex, graph, drawn)
-    files = {
-        "solution.md": md,
-        "solution.tex": tex,
-        "answers.json": json.dumps(answers(ex, graph), indent=2, ensure_ascii=False) + "\n",
-        "graph.json": graph.to_json() + "\n",
-    }
-    for name, text in files.items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    (folder / MARKER).write_text("written by chainrule solve; safe to replace\n", encoding="utf-8")
-    return written, notes
+    protect = [ex.filename, *inputs]
+    with bundle(
+        folder,
+        force=force,
+        marker=MARKER,
+        replace_marked=own_marker_ok,
+        inputs=protect,
+        hint=hint,
+        label=label,
+    ) as stage:
+        drawn_files, notes = draw(graph, stage, ex.drawings)
+        drawn = {p.stem: p.name for p in drawn_files if p.suffix == ".svg"}
+        md, tex = documents(ex, graph, drawn)
+        texts = {
+            "solution.md": md,
+            "solution.tex": tex,
+            "answers.json": strict_dumps(answers(ex, graph), indent=2) + "\n",
+            "graph.json": strict_dumps(graph.to_dict(), indent=2) + "\n",
+        }
+        names = [p.name for p in drawn_files]
+        for name, text in texts.items():
+            write_file(stage / name, text)
+            names.append(name)
+        write_file(stage / MARKER, "written by chainrule solve; safe to replace\n")
+    return [folder / name for name in names], notes

@@ -15,6 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import ValueInputError
+from ..files import read_text
 
 _SEPARATORS = ("≈", "=")
 _NUMBER = re.compile(r"^[+\-−]?(\d+\.?\d*|\.\d+)([eE][+\-−]?\d+)?$")
@@ -149,8 +150,4 @@ def read_claims_file(path: str | Path) -> list[Claim]:
     p = Path(path)
     if not p.is_file():
         raise ValueInputError(f"{path}: no such claims file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueInputError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    return parse_claims(text.splitlines())
+    return parse_claims(read_text(p, "claims file").splitlines())
