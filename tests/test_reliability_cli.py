@@ -473,3 +473,42 @@ def test_solve_writes_strict_json(tmp_path: Path, capsys) -> None:
     assert answers["values"]["y"]["decimal"] == "inf"
     assert answers["values"]["z"]["decimal"] == "nan"
     strict_loads((tmp_path / "s" / "graph.json").read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------ exercise files
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ('title = 5\nsource = "x = 1"', "title must be text"),
+        ('source = "x = 1"\nvalues = "abc"', "values must be a table"),
+        ('source = "x = 1\\ny = x * 2"\n[values]\nx = "1e999999"', "exponent is too large"),
+        ('source = "x = 1\\ny = x * 2"\n[values]\nx = 1e999999', "not a finite number"),
+        ('source = "x = 1\\ny = x * 2"\n[values]\nx = true', "[values] x must be"),
+        ('source = "x = 1\\ny = x * 2"\n[values]\nx = ["a"]', "[values] x: cannot read"),
+        ("source = 5", "source must be text"),
+        ('source = "x = 1"\nexact = "yes"', "exact must be true or false"),
+        ('source = "x = 1"\ndigits = 99', "digits must be"),
+        ('source = "x = 1"\n[ask]\nvalues = [1]', "[ask] values must be"),
+        ('source = "x = 1"\n[ask]\nsurprise = 1', "unknown key(s) in [ask]"),
+        ('program = "../../etc/passwd"', "must be a path relative"),
+        ('program = "/etc/passwd"', "must be a path relative"),
+        ('program = "link.cr"', "leads out of the exercise's folder"),
+        ('program = "latin1.cr"', "not UTF-8 text: line 1, column 9"),
+        ("program = 5", "program must be a file name"),
+    ],
+)
+def test_bad_exercise_files_exit_2(tmp_path: Path, body: str, fragment: str, capsys) -> None:
+    outside = tmp_path / "outside.cr"
+    outside.write_text("x = 1\ny = x * 2\n", encoding="utf-8")
+    folder = tmp_path / "ex"
+    folder.mkdir()
+    (folder / "link.cr").symlink_to(outside)
+    (folder / "latin1.cr").write_bytes("x = 1 # é\ny = x\n".encode("latin-1"))
+    (folder / "ex.toml").write_text(body + "\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+    code, _out, err = run_main(capsys, "solve", str(folder / "ex.toml"), "-o", str(tmp_path / "o"))
+    assert code == 2 and fragment in err, err
+    assert err.startswith("chainrule: error:") and err.count("\n") == 1
+    assert snapshot(tmp_path) == before

@@ -22,6 +22,9 @@ values and gradients as JSON. A directory that is not empty is never overwritten
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -91,6 +94,51 @@ def load_exercise(path: str | Path) -> Exercise:
     return exercise_from_dict(data, base=p.parent, where=str(path))
 
 
+def _program_path(base: Path, name: Any, where: str) -> Path:
+    """The program file named in an exercise: a relative path that stays inside the exercise
+    file's folder (no absolute paths, no .., no link leading out of it)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueInputError(f'{where}: program must be a file name in quotes, such as "ex.cr"')
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts or "\x00" in name:
+        raise ValueInputError(
+            f"{where}: program {name!r} must be a path relative to the exercise file's folder, "
+            "without .. (the program is read from next to the exercise)"
+        )
+    prog = base / rel
+    try:
+        inside = prog.resolve().is_relative_to(base.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        raise ValueInputError(f"{where}: program {name!r} leads out of the exercise's folder")
+    if not prog.is_file():
+        raise ValueInputError(f"{where}: program {name!r} not found next to it")
+    return prog
+
+
+_HUGE_EXPONENT = re.compile(r"[eE]\s*[+\-]?\s*0*(\d{4,})")
+
+
+def _value(name: str, raw: Any, where: str) -> Any:
+    """One entry of [values]: a number or a vector, written as in --at."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float, list)):
+        raise ValueInputError(
+            f'{where}: [values] {name} must be a number, a string such as "4/5", or a list'
+        )
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise ValueInputError(f"{where}: [values] {name} = {raw}: not a finite number")
+    text = raw if isinstance(raw, str) else json.dumps(raw)
+    if _HUGE_EXPONENT.search(text):
+        raise ValueInputError(f"{where}: [values] {name} = {text!r}: the exponent is too large")
+    try:
+        return read_value(text)
+    except ValueInputError as exc:
+        raise ValueInputError(f"{where}: [values] {name}: {exc.message}") from None
+    except (ValueError, OverflowError, ArithmeticError) as exc:
+        raise ValueInputError(f"{where}: [values] {name} = {text!r}: {exc}") from None
+
+
 def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exercise:
     known = {"title", "program", "source", "exact", "digits", "values", "ask"}
     unknown = sorted(set(data) - known)
@@ -100,22 +148,32 @@ def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exerc
         raise ValueInputError(f'{where}: give either program = "FILE" or source = """…"""')
     filename = None
     if "program" in data:
-        prog = base / str(data["program"])
-        if not prog.is_file():
-            raise ValueInputError(f"{where}: program {data['program']!r} not found next to it")
+        prog = _program_path(base, data["program"], where)
         source = read_text(prog, "program")
         filename = str(prog)
     else:
-        source = str(data["source"])
+        if not isinstance(data["source"], str):
+            raise ValueInputError(f'{where}: source must be text, such as source = """x = 1"""')
+        source = data["source"]
+    title = data.get("title")
+    if title is not None and not isinstance(title, str):
+        raise ValueInputError(f'{where}: title must be text in quotes, such as title = "Ex. 3"')
+    exact = data.get("exact", False)
+    if not isinstance(exact, bool):
+        raise ValueInputError(f"{where}: exact must be true or false")
     digits = data.get("digits", 5)
-    if not isinstance(digits, int) or isinstance(digits, bool) or digits < 1:
-        raise ValueInputError(f"{where}: digits must be a whole number from 1")
-    values: dict[str, Any] = {}
-    for name, raw in dict(data.get("values", {})).items():
-        values[name] = read_value(str(raw)) if not isinstance(raw, list) else raw
+    if not isinstance(digits, int) or isinstance(digits, bool) or not 1 <= digits <= 17:
+        raise ValueInputError(f"{where}: digits must be a whole number from 1 to 17")
+    raw_values = data.get("values", {})
+    if not isinstance(raw_values, dict):
+        raise ValueInputError(f'{where}: values must be a table: [values] then lines x = "4/5"')
+    values = {name: _value(name, raw, where) for name, raw in raw_values.items()}
     ask = data.get("ask", {})
     if not isinstance(ask, dict):
         raise ValueInputError(f"{where}: [ask] must be a table")
+    unknown_ask = sorted(set(ask) - {"values", "gradients", "drawings"})
+    if unknown_ask:
+        raise ValueInputError(f"{where}: unknown key(s) in [ask]: {', '.join(unknown_ask)}")
     drawings = _strings(ask, "drawings", where)
     if drawings is None:
         drawings = list(VIEWS) if ask.get("drawings", "all") == "all" else []
@@ -124,8 +182,8 @@ def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exerc
         raise ValueInputError(f"{where}: unknown drawing(s) {', '.join(bad)} (forward, gradients)")
     return Exercise(
         source=source,
-        title=data.get("title"),
-        exact=bool(data.get("exact", False)),
+        title=title,
+        exact=exact,
         digits=digits,
         values=values,
         ask_values=_strings(ask, "values", where),
