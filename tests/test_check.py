@@ -229,3 +229,18 @@ def test_check_leaves_the_caller_graph_alone() -> None:
     assert [v.verdict for v in results] == [RIGHT, RIGHT]
     assert all(n.grad is before[n] for n in g.nodes)
     assert results[0].quantity.claim_type == "gradient"
+
+
+@pytest.mark.xfail(
+    raises=TypeError,
+    strict=True,
+    reason="check/world.py recomputes a vector-to-scalar op (bce of vectors) with the scalar "
+    "maths backend of its output; the engine rewrite picks the backend from the inputs",
+)
+def test_slip_tracing_through_a_vector_loss() -> None:
+    x = cr.var([0.2, 0.4], name="x")
+    y = cr.var([0.5, 0.5], name="y")
+    g = cr.Graph(cr.bce(x, y).named("z"))
+    results = check(g, ["x=[0.2, 0.4]", "z=5"])
+    assert [v.verdict for v in results] == [RIGHT, WRONG]
+    assert results[1].origin == FIRST_SLIP
