@@ -23,7 +23,10 @@ values and gradients as JSON. A directory that is not empty is never overwritten
 from __future__ import annotations
 
 import json
+import math
+import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,9 @@ from .explain import latex as latex_writer
 from .explain import markdown as markdown_writer
 from .explain.document import Heading, Paragraph, Table, build
 from .explain.formulas import element_derivative, exact_num, label, num
+from .files import bundle, read_text, write_file
 from .graph import Graph, encode_value
+from .jsonout import strict_dumps
 from .values import read_value, to_float
 
 MARKER = ".chainrule-bundle"
@@ -81,13 +86,57 @@ def load_exercise(path: str | Path) -> Exercise:
     p = Path(path)
     if not p.is_file():
         raise ChainruleError(f"{path}: no such exercise file")
+    text = read_text(p, "exercise file")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueInputError(f"{path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ValueInputError(f"{path}: not UTF-8 text ({exc.reason})") from None
     return exercise_from_dict(data, base=p.parent, where=str(path))
+
+
+def _program_path(base: Path, name: Any, where: str) -> Path:
+    """The program file named in an exercise: a relative path that stays inside the exercise
+    file's folder (no absolute paths, no .., no link leading out of it)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueInputError(f'{where}: program must be a file name in quotes, such as "ex.cr"')
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts or "\x00" in name:
+        raise ValueInputError(
+            f"{where}: program {name!r} must be a path relative to the exercise file's folder, "
+            "without .. (the program is read from next to the exercise)"
+        )
+    prog = base / rel
+    try:
+        inside = prog.resolve().is_relative_to(base.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        raise ValueInputError(f"{where}: program {name!r} leads out of the exercise's folder")
+    if not prog.is_file():
+        raise ValueInputError(f"{where}: program {name!r} not found next to it")
+    return prog
+
+
+_HUGE_EXPONENT = re.compile(r"[eE]\s*[+\-]?\s*0*(\d{4,})")
+
+
+def _value(name: str, raw: Any, where: str) -> Any:
+    """One entry of [values]: a number or a vector, written as in --at."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float, list)):
+        raise ValueInputError(
+            f'{where}: [values] {name} must be a number, a string such as "4/5", or a list'
+        )
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise ValueInputError(f"{where}: [values] {name} = {raw}: not a finite number")
+    text = raw if isinstance(raw, str) else json.dumps(raw)
+    if _HUGE_EXPONENT.search(text):
+        raise ValueInputError(f"{where}: [values] {name} = {text!r}: the exponent is too large")
+    try:
+        return read_value(text)
+    except ValueInputError as exc:
+        raise ValueInputError(f"{where}: [values] {name}: {exc.message}") from None
+    except (ValueError, OverflowError, ArithmeticError) as exc:
+        raise ValueInputError(f"{where}: [values] {name} = {text!r}: {exc}") from None
 
 
 def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exercise:
@@ -99,22 +148,32 @@ def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exerc
         raise ValueInputError(f'{where}: give either program = "FILE" or source = """…"""')
     filename = None
     if "program" in data:
-        prog = base / str(data["program"])
-        if not prog.is_file():
-            raise ValueInputError(f"{where}: program {data['program']!r} not found next to it")
-        source = prog.read_text(encoding="utf-8")
+        prog = _program_path(base, data["program"], where)
+        source = read_text(prog, "program")
         filename = str(prog)
     else:
-        source = str(data["source"])
+        if not isinstance(data["source"], str):
+            raise ValueInputError(f'{where}: source must be text, such as source = """x = 1"""')
+        source = data["source"]
+    title = data.get("title")
+    if title is not None and not isinstance(title, str):
+        raise ValueInputError(f'{where}: title must be text in quotes, such as title = "Ex. 3"')
+    exact = data.get("exact", False)
+    if not isinstance(exact, bool):
+        raise ValueInputError(f"{where}: exact must be true or false")
     digits = data.get("digits", 5)
-    if not isinstance(digits, int) or isinstance(digits, bool) or digits < 1:
-        raise ValueInputError(f"{where}: digits must be a whole number from 1")
-    values: dict[str, Any] = {}
-    for name, raw in dict(data.get("values", {})).items():
-        values[name] = read_value(str(raw)) if not isinstance(raw, list) else raw
+    if not isinstance(digits, int) or isinstance(digits, bool) or not 1 <= digits <= 17:
+        raise ValueInputError(f"{where}: digits must be a whole number from 1 to 17")
+    raw_values = data.get("values", {})
+    if not isinstance(raw_values, dict):
+        raise ValueInputError(f'{where}: values must be a table: [values] then lines x = "4/5"')
+    values = {name: _value(name, raw, where) for name, raw in raw_values.items()}
     ask = data.get("ask", {})
     if not isinstance(ask, dict):
         raise ValueInputError(f"{where}: [ask] must be a table")
+    unknown_ask = sorted(set(ask) - {"values", "gradients", "drawings"})
+    if unknown_ask:
+        raise ValueInputError(f"{where}: unknown key(s) in [ask]: {', '.join(unknown_ask)}")
     drawings = _strings(ask, "drawings", where)
     if drawings is None:
         drawings = list(VIEWS) if ask.get("drawings", "all") == "all" else []
@@ -123,8 +182,8 @@ def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exerc
         raise ValueInputError(f"{where}: unknown drawing(s) {', '.join(bad)} (forward, gradients)")
     return Exercise(
         source=source,
-        title=data.get("title"),
-        exact=bool(data.get("exact", False)),
+        title=title,
+        exact=exact,
         digits=digits,
         values=values,
         ask_values=_strings(ask, "values", where),
@@ -226,18 +285,6 @@ def documents(ex: Exercise, graph: Graph, drawings: dict[str, str]) -> tuple[str
 # ------------------------------------------------------------------ the bundle
 
 
-def _prepare(directory: Path, force: bool, own_marker_ok: bool) -> None:
-    if directory.exists() and not directory.is_dir():
-        raise ChainruleError(f"{directory}: exists and is not a directory")
-    if directory.exists() and any(directory.iterdir()):
-        ours = (directory / MARKER).exists()
-        if not force and not (own_marker_ok and ours):
-            raise ChainruleError(
-                f"{directory}: the directory is not empty; use --force to write into it anyway"
-            )
-    directory.mkdir(parents=True, exist_ok=True)
-
-
 def draw(graph: Graph, directory: Path, views: list[str]) -> tuple[list[Path], list[str]]:
     """The drawings, when the drawing package is available; notes say what could not be drawn."""
     try:
@@ -257,24 +304,43 @@ def draw(graph: Graph, directory: Path, views: list[str]) -> tuple[list[Path], l
 
 
 def solve(
-    ex: Exercise, directory: str | Path, *, force: bool = False, own_marker_ok: bool = False
+    ex: Exercise,
+    directory: str | Path,
+    *,
+    force: bool = False,
+    own_marker_ok: bool = False,
+    inputs: Iterable[str | Path | None] = (),
+    hint: str | None = None,
+    label: str = "",
 ) -> tuple[list[Path], list[str]]:
-    """Write the solution bundle of ``ex``; returns the files written and any notes."""
+    """Write the solution bundle of ``ex``; returns the files written and any notes.
+
+    The bundle is built in a staging folder and moved into ``directory`` only when complete,
+    so a failure half-way leaves the directory as it was and a retry works."""
     folder = Path(directory)
     graph = ex.graph()  # before touching the directory: a bad program writes nothing
-    _prepare(folder, force, own_marker_ok)
-    written, notes = draw(graph, folder, ex.drawings)
-    drawn = {p.stem: p.name for p in written if p.suffix == ".svg"}
-    md, tex = documents(ex, graph, drawn)
-    files = {
-        "solution.md": md,
-        "solution.tex": tex,
-        "answers.json": json.dumps(answers(ex, graph), indent=2, ensure_ascii=False) + "\n",
-        "graph.json": graph.to_json() + "\n",
-    }
-    for name, text in files.items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    (folder / MARKER).write_text("written by chainrule solve; safe to replace\n", encoding="utf-8")
-    return written, notes
+    protect = [ex.filename, *inputs]
+    with bundle(
+        folder,
+        force=force,
+        marker=MARKER,
+        replace_marked=own_marker_ok,
+        inputs=protect,
+        hint=hint,
+        label=label,
+    ) as stage:
+        drawn_files, notes = draw(graph, stage, ex.drawings)
+        drawn = {p.stem: p.name for p in drawn_files if p.suffix == ".svg"}
+        md, tex = documents(ex, graph, drawn)
+        texts = {
+            "solution.md": md,
+            "solution.tex": tex,
+            "answers.json": strict_dumps(answers(ex, graph), indent=2) + "\n",
+            "graph.json": strict_dumps(graph.to_dict(), indent=2) + "\n",
+        }
+        names = [p.name for p in drawn_files]
+        for name, text in texts.items():
+            write_file(stage / name, text)
+            names.append(name)
+        write_file(stage / MARKER, "written by chainrule solve; safe to replace\n")
+    return [folder / name for name in names], notes

@@ -1,10 +1,13 @@
 """Reading a learner's claims: ``L = 0,06``, ``dL/dz = -0.06``, ``∂L/∂w₁ ≈ -0.0062``, ``grad w1``.
 
 A claimed number keeps the precision it was written with: 0.94 stands for anything that rounds
-to 0.94, so it is read as a ``Decimal`` (and fractions such as 4/5 as exact values)."""
+to 0.94, so it is read as a ``Decimal`` (and fractions such as 4/5 as exact values). ``nan``,
+``inf`` and ``-inf`` (or ``∞``) may be claimed too: a computation can overflow or fail, and a
+learner who says so is judged like any other claim."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -12,18 +15,38 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import ValueInputError
+from ..files import read_text
 
 _SEPARATORS = ("≈", "=")
 _NUMBER = re.compile(r"^[+\-−]?(\d+\.?\d*|\.\d+)([eE][+\-−]?\d+)?$")
+MAX_EXPONENT = 1000  # floats end near 10^±308; a claim past 10^±1000 cannot be a rounding
+_SPECIAL = {
+    "nan": math.nan,
+    "inf": math.inf,
+    "+inf": math.inf,
+    "-inf": -math.inf,
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "-infinity": -math.inf,
+    "∞": math.inf,
+    "+∞": math.inf,
+    "-∞": -math.inf,
+}
 
 
 @dataclass(frozen=True)
 class Number:
-    """One claimed number: its value and the size of its last written digit (0 when exact)."""
+    """One claimed number: its value and the size of its last written digit (0 when exact).
+
+    ``value`` is a ``Fraction``, or a float for ``nan``, ``inf`` and ``-inf`` only."""
 
     text: str
-    value: Fraction
+    value: Fraction | float
     quantum: Fraction  # 10^-decimals as written; 0 for an exact fraction such as 4/5
+
+    @property
+    def finite(self) -> bool:
+        return isinstance(self.value, Fraction)
 
     @property
     def decimals(self) -> int | None:
@@ -53,10 +76,15 @@ def read_number(text: str, original: str) -> Number:
     s = text.strip().replace("−", "-").replace(" ", "")
     if "," in s and "." not in s and s.count(",") == 1:
         s = s.replace(",", ".")
+    if s.lower() in _SPECIAL:
+        return Number(text.strip(), _SPECIAL[s.lower()], Fraction(0))
     if "/" in s:
         num, _, den = s.partition("/")
+        top, bottom = read_number(num, original), read_number(den, original)
+        if not (top.finite and bottom.finite):
+            raise ValueInputError(f"{original!r}: write nan or inf on its own, not in a fraction")
         try:
-            value = Fraction(read_number(num, original).value) / read_number(den, original).value
+            value = Fraction(top.value) / bottom.value
         except ZeroDivisionError:
             raise ValueInputError(f"{original!r}: division by zero") from None
         return Number(text.strip(), value, Fraction(0))
@@ -68,6 +96,11 @@ def read_number(text: str, original: str) -> Number:
         raise ValueInputError(f"{original!r}: cannot read {text.strip()!r} as a number") from None
     exponent = d.as_tuple().exponent
     assert isinstance(exponent, int)
+    if d and abs(d.adjusted()) > MAX_EXPONENT:
+        raise ValueInputError(
+            f"{original!r}: {text.strip()!r} is beyond any number chainrule computes "
+            f"(more than 10^{MAX_EXPONENT} or less than 10^-{MAX_EXPONENT}); write inf or 0"
+        )
     return Number(text.strip(), Fraction(d), Fraction(10) ** exponent)
 
 
@@ -117,8 +150,4 @@ def read_claims_file(path: str | Path) -> list[Claim]:
     p = Path(path)
     if not p.is_file():
         raise ValueInputError(f"{path}: no such claims file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueInputError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    return parse_claims(text.splitlines())
+    return parse_claims(read_text(p, "claims file").splitlines())

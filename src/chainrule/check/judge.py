@@ -1,13 +1,18 @@
 """Verdicts on claimed numbers, rounding-aware, and where a wrong number's slip began.
 
 A claim is right when it equals the true value rounded to the digits the learner wrote (0.94 for
-0.94268); one unit off in the last digit is a rounding difference, not an error; anything else
-is wrong. A wrong claim is a *first slip* when the learner's own earlier numbers do not give it;
-otherwise it *follows* from an earlier wrong claim, or only *carries the rounding* of earlier
-right numbers."""
+0.94268). It is a rounding difference, not an error, when it is a plausible rounding of the true
+value: the same sign, within half a unit of its last digit plus one unit of slack, and with that
+unit at most a tenth of the true value, so that claim and truth share their order of magnitude
+and the slack is a small part of the number (−0.12 for −0.11465 is a rounding difference; 4 for
+2.8 or 1 for 0.0033 is wrong). ``nan`` and ``±inf`` are right only when the true value is the
+same. Anything else is wrong. A wrong claim is a *first slip* when the learner's own earlier
+numbers do not give it; otherwise it *follows* from an earlier wrong claim, or only *carries the
+rounding* of earlier right numbers."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -15,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from ..autodiff import grad as grad_graph
-from ..errors import ValueInputError
+from ..errors import ChainruleError, ValueInputError
 from ..graph import Graph
+from ..node import Node
 from ..values import to_float
 from .claims import Claim, Number
 from .names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
@@ -52,9 +58,9 @@ class Verdict:
 
 def true_value(q: Quantity) -> Any:
     """The engine's value of a quantity (the graph has been through ``backward``)."""
-    if q.kind == VALUE:
+    if q.claim_type == VALUE:
         raw = q.node.value
-    elif q.kind == GRADIENT:
+    elif q.claim_type == GRADIENT:
         raw = q.node.grad
         if raw is None:
             raise ValueInputError(f"{q.node.label()} has no gradient (it is a constant)")
@@ -77,17 +83,31 @@ def true_value(q: Quantity) -> Any:
     return value
 
 
+def _same_special(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
 def _grade(number: Number, true: float) -> str:
-    c, t = number.value, Fraction(true)
+    if not number.finite or not math.isfinite(true):
+        return RIGHT if _same_special(float(number.value), true) else WRONG
+    c, t = Fraction(number.value), Fraction(true)
     diff = abs(c - t)
     if number.quantum == 0:
         return RIGHT if diff <= Fraction(1, 10**9) * max(Fraction(1), abs(t)) else WRONG
     half = number.quantum / 2
     if diff <= half * (1 + Fraction(1, 10**9)):
         return RIGHT
-    if diff <= 3 * half:
+    if diff <= 3 * half and plausible_rounding(c, t, number.quantum):
         return ROUNDING
     return WRONG
+
+
+def plausible_rounding(claim: Fraction, true: Fraction, unit: Fraction) -> bool:
+    """Could ``claim`` (last digit ``unit``) be ``true`` rounded with a slip of one unit? Only
+    with the same sign and a unit at most a tenth of the true value: a one-digit claim has no
+    room for slack (4 is not a rounding of 2.8, nor 1 of 0.0033)."""
+    same_sign = (claim > 0 and true > 0) or (claim < 0 and true < 0)
+    return same_sign and 10 * unit <= abs(true)
 
 
 _ORDER = {RIGHT: 0, ROUNDING: 1, WRONG: 2}
@@ -120,13 +140,22 @@ def _matches(claim: Claim, value: Any) -> bool:
     if len(values) != len(claim.numbers):
         return False
     for n, v in zip(claim.numbers, values, strict=True):
-        if not np.isfinite(v):
-            return False
-        slack = 3 * n.quantum / 2 + MATCH_RELATIVE * abs(Fraction(v))
+        if not n.finite or not math.isfinite(v):
+            if not _same_special(float(n.value), v):
+                return False
+            continue
+        claimed, own = Fraction(n.value), Fraction(v)
+        diff = abs(claimed - own)
         if n.quantum == 0:
-            slack = Fraction(1, 10**6) * max(Fraction(1), abs(Fraction(v)))
-        if abs(n.value - Fraction(v)) > slack:
-            return False
+            if diff > Fraction(1, 10**6) * max(Fraction(1), abs(own)):
+                return False
+            continue
+        carried = MATCH_RELATIVE * abs(own)  # rounded numbers carried along the way
+        if diff <= n.quantum / 2 + carried:
+            continue
+        if diff <= 3 * n.quantum / 2 + carried and plausible_rounding(claimed, own, n.quantum):
+            continue
+        return False
     return True
 
 
@@ -135,23 +164,41 @@ def _given(v: Verdict) -> Given:
     return Given(v.quantity, np.array(nums) if v.claim.vector else nums[0])
 
 
+def private_copy(graph: Graph) -> Graph:
+    """The same graph on new nodes (values shared, gradients not), so that judging runs its
+    own backward pass and never changes the caller's gradients."""
+    copies: dict[Node, Node] = {}
+    for n in graph.nodes:
+        args = tuple(copies[a] for a in n.args)
+        params = dict(n.params) if n.params is not None else None
+        copies[n] = Node(n.value, n.op, args, n.kind, n.requires_grad, params, n.name)
+    source = {copies[n]: where for n, where in graph.source.items() if n in copies}
+    copy = Graph([copies[o] for o in graph.outputs], source=source, text=graph.text)
+    aliases = getattr(graph, "aliases", None)
+    if isinstance(aliases, dict):
+        copy.aliases = {k: copies[v] for k, v in aliases.items() if v in copies}  # type: ignore[attr-defined]
+    return copy
+
+
 def judge(graph: Graph, claims: list[Claim]) -> list[Verdict]:
-    """Judge every claim against ``graph`` (run through ``backward`` here if it was not)."""
-    if graph.output.grad is None:
+    """Judge every claim against ``graph``. The graph is not touched: a private copy is run
+    through ``backward`` for the true gradients."""
+    graph = private_copy(graph)
+    with np.errstate(all="ignore"):
         graph.backward()
-    resolver = Resolver(graph)
-    verdicts: list[Verdict] = []
-    for claim in claims:
-        try:
-            q = resolver.quantity(claim.name)
-            t = true_value(q)
-            verdict = grade(claim, t)
-        except ValueInputError as exc:
-            if claim.line is not None and not exc.message.startswith("line "):
-                raise ValueInputError(f"line {claim.line}: {exc.message}") from None
-            raise
-        verdicts.append(Verdict(claim, q, t, verdict))
-    _trace(graph, verdicts)
+        resolver = Resolver(graph)
+        verdicts: list[Verdict] = []
+        for claim in claims:
+            try:
+                q = resolver.quantity(claim.name)
+                t = true_value(q)
+                verdict = grade(claim, t)
+            except ValueInputError as exc:
+                if claim.line is not None and not exc.message.startswith("line "):
+                    raise ValueInputError(f"line {claim.line}: {exc.message}") from None
+                raise
+            verdicts.append(Verdict(claim, q, t, verdict))
+        _trace(graph, verdicts)
     return verdicts
 
 
@@ -163,7 +210,12 @@ def _trace(graph: Graph, verdicts: list[Verdict]) -> None:
 
     def world(used: list[Verdict], v: Verdict) -> Any:
         given = [_given(u) for u in used if u.quantity.key() != v.quantity.key()]
-        return recompute(graph, given, [v.quantity]).get(v.quantity.key())
+        if not given:
+            return v.true  # nothing of the learner's own: their world is the true one
+        try:
+            return recompute(graph, given, [v.quantity]).get(v.quantity.key())
+        except (ChainruleError, ArithmeticError, ValueError):
+            return None  # the learner's numbers leave a domain (log of a negative, ...)
 
     for v in wrong:
         own = world(verdicts, v)
@@ -202,5 +254,7 @@ __all__ = [
     "Verdict",
     "grade",
     "judge",
+    "plausible_rounding",
+    "private_copy",
     "true_value",
 ]

@@ -24,16 +24,24 @@ _LATEX_ACCENT = re.compile(r"\\(hat|tilde|bar|dot)\{?([A-Za-z])\}?")
 
 @dataclass(frozen=True)
 class Quantity:
-    """What a claim is about: a value, ∂output/∂node, or ∂top/∂node; maybe one element."""
+    """What a claim is about: a value, ∂output/∂node, or ∂top/∂node; maybe one element.
 
-    kind: str
+    ``claim_type`` is VALUE, GRADIENT or PARTIAL (``kind`` elsewhere in chainrule means the kind
+    of number a node holds, hence a name of its own here)."""
+
+    claim_type: str
     node: Node
     index: tuple[int, ...] | None = None
     top: Node | None = None  # for PARTIAL
 
+    @property
+    def kind(self) -> str:
+        """The old name of ``claim_type``, kept while ``world.py`` still reads it."""
+        return self.claim_type
+
     def key(self) -> tuple[str, int, tuple[int, ...] | None, int | None]:
         return (
-            self.kind,
+            self.claim_type,
             id(self.node),
             self.index,
             id(self.top) if self.top is not None else None,

@@ -15,13 +15,13 @@ _MARK = {RIGHT: "right   ", ROUNDING: "rounding", WRONG: "WRONG   "}
 
 def quantity_text(q: Quantity, output_name: Any) -> str:
     """The quantity in the notation of the worked solution: ŷ, x₁, ∂L/∂w₁, ∂ŷ/∂z."""
-    if q.kind == GRADIENT:
+    if q.claim_type == GRADIENT:
         m = (
             element_derivative(output_name, q.node, q.index)
             if q.index is not None
             else derivative(output_name, q.node)
         )
-    elif q.kind == PARTIAL:
+    elif q.claim_type == PARTIAL:
         assert q.top is not None
         m = (
             element_derivative(q.top, q.node, q.index)
@@ -50,6 +50,8 @@ def _rounded_hint(v: Verdict) -> str:
     """The true value to the learner's own number of decimals (what they should have written)."""
     n = v.claim.numbers[0]
     if v.claim.vector or n.decimals is None or isinstance(v.true, np.ndarray):
+        return ""
+    if not np.isfinite(v.true):
         return ""
     rounded = f"{float(v.true):.{n.decimals}f}".replace("-", "\u2212")
     return f", {rounded} to your {n.decimals} decimals"
@@ -110,7 +112,7 @@ def json_report(verdicts: list[Verdict], output: Any) -> dict[str, Any]:
                 "claim": v.claim.text,
                 "line": v.claim.line,
                 "quantity": quantity_text(v.quantity, output),
-                "kind": v.quantity.kind,
+                "claim_type": v.quantity.claim_type,
                 "claimed": [n.text for n in v.claim.numbers]
                 if v.claim.vector
                 else v.claim.numbers[0].text,

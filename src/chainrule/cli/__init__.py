@@ -1,7 +1,8 @@
 """The ``chainrule`` command: arguments in, library calls, output out.
 
 Each subcommand lives in its own module of this package with ``register(subparsers)``; this module
-only dispatches and turns user mistakes into one paragraph on stderr with exit status 2."""
+only dispatches and turns user mistakes into one paragraph on stderr with exit status 2, and
+a bug that escapes into one paragraph naming a report file, with exit status 1 (``crash``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ChainruleError
+from .crash import report_internal_error
 
 SUBCOMMANDS = ("eval", "draw", "explain", "check", "solve")
 
@@ -31,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an internal error instead of writing it to a file",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in SUBCOMMANDS:
         try:
@@ -43,8 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(args_list: list[str]) -> str:
+    """What was being done, for the internal-error message: 'running eval' and the like."""
+    words = [a for a in args_list if not a.startswith("-")]
+    if not args_list:
+        return "running the reference exercise"
+    return f"running {words[0]}" if words and words[0] in SUBCOMMANDS else "reading the options"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    """Run the command; 0 done, 1 an internal error (or wrong claims for check), 2 a mistake in
+    what the user gave, 130 interrupted."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    cut = given.index("--") if "--" in given else len(given)
+    debug = "--debug" in given[:cut]
+    args_list = [a for k, a in enumerate(given) if not (a == "--debug" and k < cut)]
     try:
         if not args_list:
             from .demo import run_demo
@@ -64,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: reported, not shown as a traceback
+        return report_internal_error(exc, given, _command(args_list), debug=debug)
 
 
 def entry() -> None:

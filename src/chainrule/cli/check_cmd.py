@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from ..check import judge, parse_claims, read_claims_file, report
 from ..errors import ChainruleError
+from ..jsonout import strict_dumps
 from .common import add_program_args, load_graph
 
 
@@ -18,7 +18,8 @@ def register(sub: Any) -> None:
         help="check claimed numbers (L=0.06, dL/dz=-0.06, ...) against the true ones",
         description="Compare claimed values with the true ones, rounding-aware: a claim is right "
         "when it equals the true value rounded to the digits written. Exit status 0 when every "
-        "claim is right, 1 when any is wrong.",
+        "claim is right, 1 when any is wrong, 2 for a mistake in the input. Claims may be nan, "
+        "inf or -inf.",
     )
     add_program_args(p)
     p.add_argument(
@@ -39,11 +40,9 @@ def run(args: argparse.Namespace) -> int:
     if not claims:
         raise ChainruleError("no claims: give --claim NAME=VALUE or --claims FILE")
     graph = load_graph(args)
-    graph.backward()
     verdicts = judge(graph, claims)
     if args.json:
-        json.dump(report(graph, verdicts, as_json=True), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(strict_dumps(report(graph, verdicts, as_json=True), indent=2) + "\n")
     else:
         sys.stdout.write(report(graph, verdicts))
     return 0 if all(v.ok for v in verdicts) else 1

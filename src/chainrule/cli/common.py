@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from ..errors import ChainruleError, ValueInputError
+from ..errors import ValueInputError
+from ..files import read_text
 from ..graph import Graph
 from ..values import read_value
 
@@ -47,17 +46,8 @@ def parse_at(items: list[str]) -> dict[str, Any]:
 
 
 def read_program_text(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    p = Path(path)
-    if not p.exists():
-        raise ChainruleError(f"{path}: no such file")
-    if p.is_dir():
-        raise ChainruleError(f"{path}: is a directory, not a program")
-    try:
-        return p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ChainruleError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    """The program text from a file or ``-`` (standard input), read the same way for both."""
+    return read_text(path, "program")
 
 
 def load_graph(args: argparse.Namespace) -> Graph:

@@ -1,19 +1,23 @@
 """``chainrule`` with no arguments: the reference exercise's worked solution, and its bundle.
 
 The bundle goes to ``./chainrule-demo/``. Running the demo again replaces its own earlier bundle
-(recognised by its marker file) but never writes into a directory it did not create."""
+(recognised by its marker file) but never writes into a directory it did not create, nor through
+a link placed in it (see ``chainrule.files``)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from ..errors import ChainruleError
 from ..exercise import MARKER, Exercise, solve
 from ..explain import explain
+from ..files import check_bundle_dir
 from .common import exercise_text
 
 DEMO_DIR = "chainrule-demo"
+FOREIGN_HINT = (
+    "the demo bundle is not written there (move it away, or run `chainrule solve … -o DIR`)"
+)
 TITLE = "Exercise 3: backpropagation through a sigmoid neuron"
 
 
@@ -31,12 +35,7 @@ def demo_exercise() -> Exercise:
 def run_demo(directory: str | Path = DEMO_DIR) -> int:
     ex = demo_exercise()
     folder = Path(directory)
-    if folder.exists() and folder.is_dir() and any(folder.iterdir()):
-        if not (folder / MARKER).exists():
-            raise ChainruleError(
-                f"{folder}: exists and was not written by chainrule; the demo bundle is not "
-                "written there (move it away, or run `chainrule solve … -o DIR`)"
-            )
+    check_bundle_dir(folder, marker=MARKER, replace_marked=True, hint=FOREIGN_HINT)
     graph = ex.graph()
     print(
         "The reference exercise: L = (σ(wᵀx + b₀) − y)², "
@@ -47,7 +46,7 @@ def run_demo(directory: str | Path = DEMO_DIR) -> int:
     print_table(graph)
     print()
     sys.stdout.write(explain(graph, "txt", digits=ex.digits, exact=True, title=TITLE))
-    written, notes = solve(ex, folder, own_marker_ok=True)
+    written, notes = solve(ex, folder, own_marker_ok=True, hint=FOREIGN_HINT)
     print()
     print(f"The whole solution (Markdown, LaTeX, drawings, JSON) is in {folder}/:")
     for path in written:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ChainruleError
+from ..files import check_output, write_file
 from .common import add_program_args, load_graph
 
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.out) if args.out else None
     if target is not None:
         fmt = format_of(target)
-        _check_target(target, args.program)
+        check_output(target, inputs=[args.program], label=f"-o {target}")
     graph = load_graph(args)
     drawing = build(
         graph,
@@ -90,17 +90,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(write_text(drawing))
         return 0
     data = encode(drawing, fmt)
-    target.write_bytes(data)
+    write_file(target, data, inputs=[args.program], label=f"-o {target}")
     print(f"wrote {target} ({args.view} view, {len(drawing.boxes)} boxes, {len(data)} bytes)")
     return 0
-
-
-def _check_target(target: Path, program: str) -> None:
-    """Refuse to write over the program itself or into something that is not a file."""
-    if target.is_dir():
-        raise ChainruleError(f"-o {target}: is a directory; give a file name such as graph.svg")
-    if program != "-" and target.exists() and target.resolve() == Path(program).resolve():
-        raise ChainruleError(f"-o {target}: that is the program being drawn; choose another name")
-    parent = target.parent
-    if not parent.exists():
-        raise ChainruleError(f"-o {target}: the folder {parent} does not exist")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from ..autodiff import derivatives
 from ..errors import ChainruleError
+from ..files import check_output, write_file
 from ..graph import Graph
+from ..jsonout import strict_dumps
 from ..node import Node
 from ..notation import SUPERSCRIPTS, definition, exact_form
 from ..values import decimal, fraction_text, plain
@@ -20,13 +22,16 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "eval",
         help="values and gradients of a program",
-        description="Run the forward and backward pass of a program and report every named node.",
+        description="Run the forward and backward pass of a program and report every named node. "
+        'In JSON a number that is not finite is written as the string "inf", "-inf" or '
+        '"nan".',
     )
     add_program_args(p)
     p.add_argument("--wrt", metavar="NAME", help="with --order: derivatives with respect to NAME")
     p.add_argument("--order", type=int, default=None, metavar="K", help="derivatives of order 1..K")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.add_argument("--digits", type=int, default=6, help="significant digits shown (default 6)")
+    p.add_argument("-o", "--out", metavar="FILE", help="write the table or JSON to FILE")
     p.set_defaults(func=run)
 
 
@@ -44,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         raise ChainruleError("--order must be 1 or more")
     if args.digits < 1 or args.digits > 17:
         raise ChainruleError("--digits must be between 1 and 17")
+    if args.out:
+        check_output(args.out, inputs=[args.program], label=f"-o {args.out}")
     graph = load_graph(args)
     graph.backward()
     names = named_nodes(graph)
@@ -60,15 +67,19 @@ def run(args: argparse.Namespace) -> int:
         values = derivatives(graph.output, wrt, args.order)
         ders = {args.wrt: {str(k + 1): v for k, v in enumerate(values)}}
         graph.backward()  # building derivative graphs leaves the first-order numbers in place
+    out = io.StringIO() if args.out else sys.stdout
     if args.json:
-        print(json.dumps(to_json(graph, names, out_name, ders, args.exact), ensure_ascii=False))
+        out.write(strict_dumps(to_json(graph, names, out_name, ders, args.exact)) + "\n")
     else:
-        print_table(graph, digits=args.digits, names=names)
+        print_table(graph, digits=args.digits, names=names, file=out)
         if ders:
             for wrt_name, by_order in ders.items():
                 for k, v in by_order.items():
                     sup = "" if k == "1" else k.translate(SUPERSCRIPTS)
-                    print(f"d{sup}{out_name}/d{wrt_name}{sup} = {decimal(v, args.digits)}")
+                    out.write(f"d{sup}{out_name}/d{wrt_name}{sup} = {decimal(v, args.digits)}\n")
+    if isinstance(out, io.StringIO):
+        write_file(args.out, out.getvalue(), inputs=[args.program], label=f"-o {args.out}")
+        print(f"wrote {args.out}")
     return 0
 
 
@@ -110,14 +121,20 @@ def _exact_text(v: Any) -> str | None:
     return None
 
 
-def print_table(graph: Graph, digits: int = 6, names: dict[str, Node] | None = None) -> None:
+def print_table(
+    graph: Graph,
+    digits: int = 6,
+    names: dict[str, Node] | None = None,
+    file: TextIO | None = None,
+) -> None:
     """Every node: its name, its definition, its value and ∂output/∂node."""
     from rich.console import Console
     from rich.table import Table
 
     out = graph.output
     out_label = out.name or "output"
-    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    stream = sys.stdout if file is None else file
+    console = Console(file=stream, width=None if stream.isatty() else 160, highlight=False)
     table = Table(title=f"forward and backward pass of {out_label}", title_justify="left")
     table.add_column("node", style="bold")
     table.add_column("operation")

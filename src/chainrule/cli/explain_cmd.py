@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ..explain import explain
+from ..files import check_output, write_file
 from .common import add_program_args, load_graph
 
 
@@ -34,6 +35,7 @@ def register(sub: Any) -> None:
         metavar="VIEW=PATH",
         help="embed a drawing: forward=forward.svg, gradients=gradients.png",
     )
+    p.add_argument("-o", "--out", metavar="FILE", help="write the solution to FILE")
     p.set_defaults(func=run)
 
 
@@ -50,16 +52,21 @@ def _drawings(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output(args.out, inputs=[args.program], label=f"-o {args.out}")
     graph = load_graph(args)
     graph.backward()
-    sys.stdout.write(
-        explain(
-            graph,
-            args.format,
-            digits=args.digits,
-            exact=True if args.exact else None,
-            title=args.title,
-            drawings=_drawings(args.drawing),
-        )
+    text = explain(
+        graph,
+        args.format,
+        digits=args.digits,
+        exact=True if args.exact else None,
+        title=args.title,
+        drawings=_drawings(args.drawing),
     )
+    if args.out:
+        write_file(args.out, text, inputs=[args.program], label=f"-o {args.out}")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0

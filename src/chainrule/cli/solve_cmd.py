@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ..exercise import load_exercise, solve
+from ..files import check_bundle_dir
 
 
 def register(sub: Any) -> None:
@@ -23,7 +24,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    written, notes = solve(load_exercise(args.exercise), args.out, force=args.force)
+    check_bundle_dir(args.out, force=args.force, label=f"-o {args.out}")
+    exercise = load_exercise(args.exercise)
+    written, notes = solve(
+        exercise, args.out, force=args.force, inputs=[args.exercise], label=f"-o {args.out}"
+    )
     for path in written:
         print(path)
     for note in notes:

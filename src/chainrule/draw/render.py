@@ -101,10 +101,11 @@ def encode(drawing: Drawing, fmt: str) -> bytes:
 
 
 def write(drawing: Drawing, path: str | Path) -> Path:
+    """Write a drawing safely (see ``chainrule.files``): a whole file or none."""
+    from ..files import write_file
+
     p = Path(path)
-    data = encode(drawing, format_of(p))
-    p.write_bytes(data)
-    return p
+    return write_file(p, encode(drawing, format_of(p)))
 
 
 def render(graph: Graph | Node, path: str | Path, view: str = "forward", **options: Any) -> Path:

@@ -1,0 +1,343 @@
+"""Reading what the user gives and writing what chainrule makes, without ever losing a file.
+
+Every output goes to a temporary file in the destination folder and is renamed into place, so an
+interrupted run never leaves half a file. Outputs never go through a symbolic link, never replace
+a device or a folder, and never replace one of the command's own inputs (compared by device and
+inode, so a hard link is caught too). Bundles (several files in one directory) are built in a
+hidden staging folder inside the destination and moved into place only once complete. Any
+failure is a ``ChainruleError`` naming the path: exit status 2, not a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .errors import ChainruleError
+
+StrPath = str | os.PathLike[str]
+
+STAGE_PREFIX = ".chainrule-stage-"
+
+
+# ------------------------------------------------------------------ reading
+
+
+def decode(data: bytes, where: str) -> str:
+    """UTF-8 text with a leading byte-order mark dropped; a bad byte is named by line and
+    column."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        raise ChainruleError(
+            f"{where}: not UTF-8 text: line {line}, column {column}: byte 0x{bad} ({exc.reason}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def read_text(path: StrPath, what: str = "file") -> str:
+    """A text input, ``-`` meaning standard input; the same checks for both."""
+    if str(path) == "-":
+        stream = sys.stdin
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:  # a text stream without bytes underneath (tests, notebooks)
+            text = stream.read()
+            return text[1:] if text.startswith("\ufeff") else text
+        return decode(buffer.read(), "standard input")
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise ChainruleError(f"{path}: no such file (the {what} was not found)") from None
+    except OSError as exc:
+        raise ChainruleError(f"{path}: cannot read it ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ChainruleError(f"{path}: is a directory, not a {what}")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ChainruleError(f"{path}: cannot read it ({exc.strerror})") from None
+    return decode(data, str(path))
+
+
+# ------------------------------------------------------------------ one output file
+
+
+def _identity(path: StrPath) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _inputs(inputs: Iterable[StrPath | None]) -> dict[tuple[int, int], str]:
+    found = {}
+    for p in inputs:
+        if p is None or str(p) == "-":
+            continue
+        ident = _identity(p)
+        if ident is not None:
+            found[ident] = str(p)
+    return found
+
+
+def _refuse_link_or_special(path: Path, label: str) -> os.stat_result | None:
+    """lstat of an output path, refusing what must not be replaced: links, folders, devices."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise ChainruleError(
+            f"{label}: {path.parent} is not a folder (a file stands in the path)"
+        ) from None
+    except OSError as exc:
+        raise ChainruleError(f"{label}: cannot use this path ({exc.strerror})") from None
+    if stat.S_ISLNK(st.st_mode):
+        target = os.readlink(path)
+        dangling = not path.exists()
+        raise ChainruleError(
+            f"{label}: is a symbolic link to {target}"
+            + (", which does not exist" if dangling else "")
+            + "; chainrule does not write through links: give the real path"
+        )
+    if stat.S_ISDIR(st.st_mode):
+        return st
+    if not stat.S_ISREG(st.st_mode):
+        raise ChainruleError(
+            f"{label}: is not a regular file (a device, pipe or socket); "
+            "give the name of a file in a folder"
+        )
+    return st
+
+
+def _check_folder(folder: Path, label: str) -> None:
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        raise ChainruleError(f"{label}: the folder {folder} does not exist") from None
+    except NotADirectoryError:
+        raise ChainruleError(
+            f"{label}: {folder} is not a folder (a file stands in the path)"
+        ) from None
+    except OSError as exc:
+        raise ChainruleError(f"{label}: cannot use the folder {folder} ({exc.strerror})") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise ChainruleError(f"{label}: {folder} is not a folder")
+
+
+def check_output(path: StrPath, *, inputs: Iterable[StrPath | None] = (), label: str = "") -> Path:
+    """Refuse a bad output path before any work is done; returns it as a Path."""
+    p = Path(path)
+    label = label or str(path)
+    if not str(path) or p.name in ("", ".", ".."):
+        raise ChainruleError(f"{label}: give a file name, such as graph.svg")
+    _check_folder(p.parent, label)
+    st = _refuse_link_or_special(p, label)
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise ChainruleError(f"{label}: is a directory; give a file name inside it")
+    if st is not None:
+        same = _inputs(inputs).get((st.st_dev, st.st_ino))
+        if same is not None:
+            raise ChainruleError(
+                f"{label}: is the same file as the input {same} (the same path or a hard "
+                "link); choose another name"
+            )
+    return p
+
+
+def write_file(
+    path: StrPath, data: bytes | str, *, inputs: Iterable[StrPath | None] = (), label: str = ""
+) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename it
+    into place: readers see the old file or the whole new one, never half of one."""
+    inputs = list(inputs)
+    p = check_output(path, inputs=inputs, label=label)
+    label = label or str(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        mode = stat.S_IMODE(os.stat(p).st_mode)
+    except FileNotFoundError:
+        mode = None
+    tmp = p.parent / f".{p.name}.{secrets.token_hex(4)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        raise ChainruleError(
+            f"{label}: cannot create a file in {p.parent} ({exc.strerror}); "
+            "choose a folder on an ordinary disk that you may write to"
+        ) from None
+    done = False
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
+        os.replace(tmp, p)
+        done = True
+    except OSError as exc:
+        raise ChainruleError(f"{label}: could not write the file ({exc.strerror})") from None
+    finally:
+        if not done:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    _sync_folder(p.parent)
+    return p
+
+
+def _sync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ------------------------------------------------------------------ bundles
+
+
+def _visible_entries(folder: Path) -> list[str]:
+    return [e for e in os.listdir(folder) if not e.startswith(STAGE_PREFIX)]
+
+
+def _is_marked(folder: Path, marker: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(folder / marker).st_mode)
+    except OSError:
+        return False
+
+
+def check_bundle_dir(
+    directory: StrPath,
+    *,
+    force: bool = False,
+    marker: str | None = None,
+    replace_marked: bool = False,
+    label: str = "",
+    hint: str = "use --force to write into it anyway (files of the same names are replaced, "
+    "others are kept)",
+) -> Path:
+    """Refuse a bundle directory before any work: a link, a file, or a folder with someone
+    else's files (unless ``force``, or ``replace_marked`` and chainrule's marker is there)."""
+    folder = Path(directory)
+    label = label or str(directory)
+    st = _refuse_link_or_special(folder, label)
+    if st is None:
+        ancestor = folder.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        _check_folder(ancestor, label)
+        return folder
+    if not stat.S_ISDIR(st.st_mode):
+        raise ChainruleError(f"{label}: exists and is not a directory")
+    try:
+        entries = _visible_entries(folder)
+    except OSError as exc:
+        raise ChainruleError(f"{label}: cannot read the directory ({exc.strerror})") from None
+    if entries and not force:
+        if replace_marked and marker is not None and _is_marked(folder, marker):
+            return folder
+        raise ChainruleError(
+            f"{label}: the directory is not empty and was not written by chainrule; {hint}"
+        )
+    return folder
+
+
+@contextlib.contextmanager
+def bundle(
+    directory: StrPath,
+    *,
+    force: bool = False,
+    marker: str | None = None,
+    replace_marked: bool = False,
+    inputs: Iterable[StrPath | None] = (),
+    label: str = "",
+    hint: str | None = None,
+) -> Iterator[Path]:
+    """A staging folder for a bundle: write the files into it; when the block ends without an
+    error they are renamed into ``directory`` (the marker last). On an error nothing is moved,
+    the staging folder is removed, and so is any folder this call created, so a retry works."""
+    extra = {"hint": hint} if hint is not None else {}
+    folder = check_bundle_dir(
+        directory, force=force, marker=marker, replace_marked=replace_marked, label=label, **extra
+    )
+    label = label or str(directory)
+    inputs = list(inputs)
+    created: list[Path] = []
+    p = folder
+    while not p.exists():
+        created.append(p)
+        p = p.parent
+    stage: Path | None = None
+    ok = False
+    try:
+        try:
+            for d in reversed(created):
+                d.mkdir()
+            stage = folder / f"{STAGE_PREFIX}{secrets.token_hex(4)}"
+            stage.mkdir()
+        except OSError as exc:
+            raise ChainruleError(
+                f"{label}: cannot create the directory ({exc.strerror}); choose a folder on an "
+                "ordinary disk that you may write to"
+            ) from None
+        yield stage
+        _commit(stage, folder, marker, inputs, label)
+        ok = True
+    except OSError as exc:
+        raise ChainruleError(f"{label}: could not write the bundle ({exc.strerror})") from None
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        if not ok:
+            for d in created:
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+
+
+def _commit(
+    stage: Path, folder: Path, marker: str | None, inputs: list[StrPath | None], label: str
+) -> None:
+    names = sorted(os.listdir(stage), key=lambda n: (n == marker, n))
+    protected = _inputs(inputs)
+    for name in names:  # refuse before moving anything
+        target = folder / name
+        st = _refuse_link_or_special_in_bundle(target, label)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise ChainruleError(f"{label}: {target} is a directory; it is not replaced")
+        if st is not None and (st.st_dev, st.st_ino) in protected:
+            raise ChainruleError(
+                f"{label}: {target} is the input {protected[(st.st_dev, st.st_ino)]} "
+                "(the same path or a hard link); it is not replaced"
+            )
+    for name in names:
+        os.replace(stage / name, folder / name)
+    _sync_folder(folder)
+
+
+def _refuse_link_or_special_in_bundle(target: Path, label: str) -> os.stat_result | None:
+    """In a bundle a symbolic link is replaced by the new file (the link itself, never what it
+    points to); devices and pipes are refused."""
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return None
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise ChainruleError(f"{label}: {target} is not a regular file; it is not replaced")
+    return st
