@@ -231,12 +231,6 @@ def test_check_leaves_the_caller_graph_alone() -> None:
     assert results[0].quantity.claim_type == "gradient"
 
 
-@pytest.mark.xfail(
-    raises=TypeError,
-    strict=True,
-    reason="check/world.py recomputes a vector-to-scalar op (bce of vectors) with the scalar "
-    "maths backend of its output; the engine rewrite picks the backend from the inputs",
-)
 def test_slip_tracing_through_a_vector_loss() -> None:
     x = cr.var([0.2, 0.4], name="x")
     y = cr.var([0.5, 0.5], name="y")

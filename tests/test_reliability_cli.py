@@ -425,7 +425,10 @@ def _write(tmp_path: Path, text: str) -> str:
 
 
 def test_check_with_a_nan_true_value(tmp_path: Path, capsys) -> None:
-    prog = _write(tmp_path, "x = [4/5, 7/5]\nz = bce(x, x)\n")
+    outside = _write(tmp_path, "x = [4/5, 7/5]\nz = bce(x, x)\n")
+    code, _out, err = run_main(capsys, "check", outside, "--claim", "z=1")
+    assert code == 2 and "line 2, column 5" in err and "strictly between 0 and 1" in err
+    prog = _write(tmp_path, "x = 1e308\ny = x * 10\nz = y - y\n")
     code, data = check_json(capsys, prog, "z=1")
     assert code == 1 and data["claims"][0]["verdict"] == "wrong"
     assert data["claims"][0]["true"] == "nan"

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .backends import Backend, FloatMath
+from .backends import ArrayMath, Backend, FloatMath, unbroadcast
 from .errors import ChainruleError, DomainError
 from .node import MANY, Node, apply, compute, const, var
 from .ops import MATH, OPS, Op
@@ -213,6 +213,7 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
     """Send every node's gradient to its inputs, outputs first (the chain rule, edge by edge)."""
     fast = _FAST.__getitem__
     fm = FloatMath
+    am = ArrayMath
     # The inputs are handed to the partials in two reused lists: allocating a tuple per node
     # would also wake the garbage collector, which then walks the whole graph.
     x1: list[Any] = [None]
@@ -253,6 +254,18 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
                             ag = b.grad
                             b.grad = c if ag is empty else ag + c
                         continue
+            elif node.kind == ARRAY and a is not MANY:
+                # float arrays through an elementwise op: the same step, reduced only where
+                # an input was broadcast
+                rules = fast(node.op)
+                b = node.a1
+                if rules is not None and a.kind in _NUMERIC and (b is None or b.kind in _NUMERIC):
+                    xs = (a.value,) if b is None else (a.value, b.value)
+                    if a.requires_grad:
+                        _send(a, g * rules[0](am, xs, node.value, node.params), empty)
+                    if b is not None and b.requires_grad:
+                        _send(b, g * rules[1](am, xs, node.value, node.params), empty)
+                    continue
             _backward_node(node, g, empty)
     except (ZeroDivisionError, OverflowError, ValueError) as exc:
         # (a try block costs nothing until something is raised)
@@ -264,6 +277,20 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
         ) from exc
 
 
+_NUMERIC = (FLOAT, ARRAY)
+
+
+def _send(a: Node, c: Any, empty: Any) -> None:
+    """Add a contribution to an input's gradient, reduced to the input's shape and type."""
+    v = a.value
+    if c.__class__ is not v.__class__ or (
+        v.__class__ is np.ndarray and (c.shape != v.shape or c.dtype != v.dtype)
+    ):
+        c = unbroadcast(c, v)
+    ag = a.grad
+    a.grad = c if ag is empty else ag + c
+
+
 def _inputs(node: Node) -> tuple[Any, tuple[Any, ...]]:
     """The maths backend for a node's partials and its input values as the op saw them.
 
@@ -271,7 +298,15 @@ def _inputs(node: Node) -> tuple[Any, tuple[Any, ...]]:
     partials are arrays. Exact inputs of a float array op are read as floats."""
     args = node.args
     x = tuple([a.value for a in args])
-    kind = combine_kinds([a.kind for a in args]) if args else node.kind
+    if not args:
+        return MATH[node.kind], x
+    kind = args[0].kind
+    for a in args:
+        if a.kind != kind:  # mixed kinds: exact inputs of a float array op are read as floats
+            kind = combine_kinds([a.kind for a in args])
+            break
+    else:
+        return MATH[kind], x
     if kind == ARRAY:
         x = tuple(
             to_float(v) if a.kind in (EXACT, EXACT_ARRAY) else v

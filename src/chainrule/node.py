@@ -498,6 +498,8 @@ def lift(x: Any, like: Node | None = None) -> Node:
             return const(x, exact=True)
     if x.__class__ is float:
         return Node(x, _CONST, (), FLOAT, False)
+    if x.__class__ is np.ndarray and x.dtype.kind == "f":
+        return Node(x, _CONST, (), ARRAY, False)
     if isinstance(x, Fraction):
         return Node(x, _CONST, (), EXACT, False)
     return const(x)

@@ -7,6 +7,7 @@ A float program stays on plain Python floats (fast); exact programs keep rationa
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -52,7 +53,7 @@ def normalize(value: Any, exact: bool = False) -> Any:
                 arr = np.empty(obj.shape, dtype=object)
                 arr.reshape(-1)[:] = [to_exact(v) for v in flat]
                 return arr
-            return np.array([float(v) for v in flat], dtype=np.float64).reshape(obj.shape)
+            return np.array([user_float(v) for v in flat], dtype=np.float64).reshape(obj.shape)
         except (TypeError, ValueError) as exc:
             raise ValueInputError(f"cannot read {value!r} as an array of numbers") from exc
     if isinstance(value, np.ndarray):
@@ -65,15 +66,30 @@ def normalize(value: Any, exact: bool = False) -> Any:
         return value
     if exact:
         return to_exact(value)
-    if isinstance(value, Fraction):
-        return float(value)
-    if isinstance(value, sympy.Basic):
-        return float(value)
-    if isinstance(value, (int, np.integer, np.floating)):
-        return float(value)
+    if isinstance(value, (Fraction, sympy.Basic, int, np.integer, np.floating)):
+        return user_float(value)
     if isinstance(value, float):
         return value
     raise ValueInputError(f"cannot use a value of type {type(value).__name__} as a number")
+
+
+def user_float(value: Any) -> float:
+    """A number given by the user as a float, with a clear error past the float range."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueInputError(
+            f"{decimal_text(value)} is beyond the range of a float (about ±1.8e308); "
+            "use --exact to keep it exact"
+        ) from None
+
+
+def decimal_text(value: Any) -> str:
+    """A short text of a huge exact number (its order of magnitude, not its 400 digits)."""
+    if isinstance(value, Fraction) and value:
+        n = len(str(abs(value.numerator))) - len(str(value.denominator))
+        return f"{'-' if value < 0 else ''}≈1e{n}"
+    return str(value)[:40]
 
 
 def to_exact(value: Any) -> Any:
@@ -162,7 +178,23 @@ def read_value(text: str) -> Any:
     return _read_scalar(s, text)
 
 
+# Numbers people write stay far inside these bounds; past them a decimal would take gigabytes.
+MAX_EXPONENT = 400
+MAX_DIGITS = 1000
+_EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)")
+
+
 def _read_scalar(s: str, original: str) -> Fraction:
+    if len(s) > MAX_DIGITS:
+        raise ValueInputError(
+            f"{original[:40]!r}… is too long to be a number (over {MAX_DIGITS} characters)"
+        )
+    for m in _EXPONENT.finditer(s):
+        if abs(int(m.group(1))) > MAX_EXPONENT:
+            raise ValueInputError(
+                f"cannot read {original!r}: exponents beyond ±{MAX_EXPONENT} are out of range "
+                "(a float reaches about 1.8e308)"
+            )
     try:
         if "/" in s:
             num, den = s.split("/", 1)
@@ -216,11 +248,27 @@ def decimal(value: Any, digits: int = 6) -> str:
         if value.ndim == 0:
             return decimal(value.item(), digits)
         return "[" + ", ".join(decimal(v, digits) for v in value) + "]"
-    if isinstance(value, sympy.Basic):
-        value = float(sympy.N(value, digits + 10))
-    elif isinstance(value, Fraction):
-        value = float(value)
+    if isinstance(value, (sympy.Basic, Fraction)):
+        try:
+            value = (
+                float(sympy.N(value, digits + 10))
+                if isinstance(value, sympy.Basic)
+                else float(value)
+            )
+        except (OverflowError, TypeError):
+            return _huge_decimal(value, digits)
     return format_float(float(value), digits)
+
+
+def _huge_decimal(value: Any, digits: int) -> str:
+    """An exact number past the float range, in scientific notation from sympy's own digits."""
+    n = sympy.N(to_sympy(value), digits)
+    text = str(n)
+    if "e" not in text.lower():
+        return text
+    mant, exp = text.lower().split("e")
+    mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+    return f"{mant}e{int(exp)}"
 
 
 def format_float(x: float, digits: int = 6) -> str:

@@ -34,11 +34,6 @@ class Quantity:
     index: tuple[int, ...] | None = None
     top: Node | None = None  # for PARTIAL
 
-    @property
-    def kind(self) -> str:
-        """The old name of ``claim_type``, kept while ``world.py`` still reads it."""
-        return self.claim_type
-
     def key(self) -> tuple[str, int, tuple[int, ...] | None, int | None]:
         return (
             self.claim_type,

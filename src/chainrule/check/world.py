@@ -68,15 +68,15 @@ def recompute(graph: Graph, given: Iterable[Given], wanted: Iterable[Quantity]) 
     local_given: dict[tuple[int, int], list[Given]] = {}
     for item in given:
         q = item.quantity
-        if q.kind == PARTIAL:
+        if q.claim_type == PARTIAL:
             if _direct(q) and q.top is not None:
                 local_given.setdefault((id(q.top), id(q.node)), []).append(item)
             continue
-        by_node.setdefault((q.kind, id(q.node)), []).append(item)
+        by_node.setdefault((q.claim_type, id(q.node)), []).append(item)
     wanted = list(wanted)
-    want_value = {id(q.node) for q in wanted if q.kind == VALUE}
-    want_grad = {id(q.node) for q in wanted if q.kind == GRADIENT}
-    want_local = {(id(q.top), id(q.node)) for q in wanted if q.kind == PARTIAL and _direct(q)}
+    want_value = {id(q.node) for q in wanted if q.claim_type == VALUE}
+    want_grad = {id(q.node) for q in wanted if q.claim_type == GRADIENT}
+    want_local = {(id(q.top), id(q.node)) for q in wanted if q.claim_type == PARTIAL and _direct(q)}
     rec: dict[tuple[str, int, Any], Any] = {}
 
     shadow: dict[Node, Node] = {}
@@ -128,7 +128,7 @@ def recompute(graph: Graph, given: Iterable[Given], wanted: Iterable[Quantity]) 
 
     out: dict[Any, Any] = {}
     for q in wanted:
-        if q.kind == PARTIAL and not _direct(q):
+        if q.claim_type == PARTIAL and not _direct(q):
             from ..autodiff import grad
 
             assert q.top is not None
@@ -137,7 +137,7 @@ def recompute(graph: Graph, given: Iterable[Given], wanted: Iterable[Quantity]) 
             except Exception:  # noqa: BLE001 - no learner-world value: the claim is judged alone
                 continue
         else:
-            k = (q.kind, id(q.node), id(q.top) if q.kind == PARTIAL else None)
+            k = (q.claim_type, id(q.node), id(q.top) if q.claim_type == PARTIAL else None)
             if k not in rec:
                 continue
             raw = rec[k]
