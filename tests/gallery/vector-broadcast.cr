@@ -1,0 +1,4 @@
+# xfail draw-backward: engine core: the backward view crashes on the gradient of a vector sum (an array constant compared with 1 when the gradient graph is written)
+x = [1, 2]
+b = 5
+f = sum(x * b + b)
