@@ -3,19 +3,20 @@
     .venv/bin/python examples/digits.py
 
 Prints the test accuracy (about 97–98%), writes digits_loss.png (loss and accuracy curves)
-and digits.npz (the trained parameters, reloaded to check they give the same predictions).
+and digits.npz (the trained parameters, reloaded to check they give the same predictions) into
+the directory given by --out DIR (default: a fresh ./chainrule-examples/).
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import outdir  # noqa: E402
 from rich.progress import Progress  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
@@ -66,13 +67,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("."))
+    outdir.add_argument(parser)
     args = parser.parse_args()
     model, history, accuracy = train(args.epochs, args.batch, args.seed)
     print(model)
     print(f"test accuracy {accuracy:.2%}")
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.out = outdir.prepare(parser, args.out)
     model.save(args.out / "digits.npz")
     X_test, y_test = load(args.seed)[1], load(args.seed)[3]
     again = nn.MLP(64, [128, 10], dtype=np.float32).load(args.out / "digits.npz")

@@ -4,19 +4,20 @@
     .venv/bin/python examples/moons.py --scalar   # micrograd style: one node per weight,
                                                   # the graph built once and run on the batch
 
-Writes moons_boundary.png (decision boundary) and moons_loss.png (loss curve) to --out.
+Writes moons_boundary.png (decision boundary) and moons_loss.png (loss curve) into the
+directory given by --out DIR (default: a fresh ./chainrule-examples/).
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import outdir  # noqa: E402
 from rich.progress import Progress  # noqa: E402
 from sklearn.datasets import make_moons  # noqa: E402
 
@@ -100,7 +101,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scalar", action="store_true", help="micrograd-style scalar graph")
-    parser.add_argument("--out", type=Path, default=Path("."))
+    outdir.add_argument(parser)
     args = parser.parse_args()
     X, labels = make_moons(n_samples=100, noise=0.1, random_state=args.seed)
     y = labels * 2.0 - 1.0
@@ -109,7 +110,7 @@ def main() -> None:
     accuracy = float(np.mean(np.sign(predict(X)) == y))
     print(f"final loss {losses[-1]:.4f}, training accuracy {accuracy:.0%}")
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.out = outdir.prepare(parser, args.out)
     xx, yy = np.meshgrid(np.linspace(-1.6, 2.6, 150), np.linspace(-1.1, 1.6, 150))
     zz = predict(np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
     fig, ax = plt.subplots(figsize=(6, 4.5))

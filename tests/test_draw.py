@@ -102,19 +102,19 @@ def test_gradient_svg_has_every_gradient_partial_and_product() -> None:
     g = exercise()
     texts = svg_texts(draw.to_svg(g, "gradients", expand=True))
     expected = [
-        "∂L/∂L = 1",
-        f"∂L/∂ŷ = {shown(DL_DYHAT)}",
-        f"∂L/∂z = {shown(DL_DZ)}",
-        f"∂L/∂w₁ = {shown(DL_DZ)}",
-        f"∂L/∂w₂ = {shown(DL_DZ)}",
-        f"∂L/∂b₀ = {shown(DL_DZ)}",
-        f"∂L/∂x₁ = {shown(DL_DX[0])}",
-        f"∂L/∂x₂ = {shown(DL_DX[1])}",
+        "dL/dL = 1",
+        f"dL/dŷ = {shown(DL_DYHAT)}",
+        f"dL/dz = {shown(DL_DZ)}",
+        f"dL/dw₁ = {shown(DL_DZ)}",
+        f"dL/dw₂ = {shown(DL_DZ)}",
+        f"dL/db₀ = {shown(DL_DZ)}",
+        f"dL/dx₁ = {shown(DL_DX[0])}",
+        f"dL/dx₂ = {shown(DL_DX[1])}",
         f"∂ŷ/∂z = σ(z)(1 − σ(z)) = {shown(DYHAT_DZ)}",
-        f"({shown(DL_DYHAT)}) × {shown(DYHAT_DZ)} = {shown(DL_DZ)}",
+        f"({shown(DL_DYHAT)}) · {shown(DYHAT_DZ)} = {shown(DL_DZ)}",
         "∂(w₁ · x₁)/∂w₁ = x₁ = 1",
         "∂(w₂ · x₂)/∂x₂ = w₂ = 7/5 = 1.4",
-        f"({shown(DL_DZ)}) × 1.4 = {shown(DL_DX[1])}",
+        f"({shown(DL_DZ)}) · 1.4 = {shown(DL_DX[1])}",
         "∂z/∂b₀ = 1",
     ]
     for label in expected:
@@ -139,20 +139,20 @@ def test_fan_out_node_shows_the_sum_of_its_contributions() -> None:
     box = next(b for b in drawing.boxes if b.title == "x")
     texts = [line.text for line in box.lines]
     # x · x gives two contributions of 3 each, sin gives cos(3)
-    assert texts[1] == f"∂f/∂x = 3 + 3 + {shown(math.cos(3))}".replace("+ −", "− ")
+    assert texts[1] == f"df/dx = 3 + 3 + {shown(math.cos(3))}".replace("+ −", "− ")
     assert texts[2] == f"= {shown(6 + math.cos(3))}"
 
 
 def test_backward_view_draws_the_gradient_graph_with_its_values() -> None:
     drawing = draw.build(exercise(), "backward")
     results = {line.text: b for b in drawing.boxes for line in b.lines if line.role == "grad"}
-    assert "∂L/∂b₀" in results and "∂L/∂x" in results and "∂L/∂w" in results
-    assert results["∂L/∂b₀"].kind == "result"
-    assert shown(DL_DZ) in results["∂L/∂b₀"].lines[1].text
-    assert f"[{shown(DL_DX[0])}, {shown(DL_DX[1])}]" in results["∂L/∂x"].lines[1].text
+    assert "dL/db₀" in results and "dL/dx" in results and "dL/dw" in results
+    assert results["dL/db₀"].kind == "result"
+    assert shown(DL_DZ) in results["dL/db₀"].lines[1].text
+    assert f"[{shown(DL_DX[0])}, {shown(DL_DX[1])}]" in results["dL/dx"].lines[1].text
     assert any(b.kind == "gradient" for b in drawing.boxes)
     texts = svg_texts(draw.to_svg(exercise(), "backward"))
-    assert "∂L/∂b₀" in texts
+    assert "dL/db₀" in texts
 
 
 # ---------------------------------------------------------------- vectors and big graphs
@@ -198,7 +198,7 @@ def test_mlp_expanded_to_scalars_has_one_box_per_weight_with_its_gradient() -> N
     for name in ("W1₁,₁", "W1₁₆,₂", "W2₁₆,₁₆", "W3₁,₁₆", "b3₁"):
         assert name in titles
     assert sum(1 for b in drawing.boxes if b.kind == "input") == 32 + 16 + 256 + 16 + 16 + 1
-    # ∂L/∂W2[2,3] by central differences, independent of chainrule
+    # dL/dW2[2,3] by central differences, independent of chainrule
     eps = 1e-6
     plus = {k: a.copy() for k, a in p.items()}
     minus = {k: a.copy() for k, a in p.items()}
@@ -277,7 +277,8 @@ def test_png_is_non_blank_at_the_expected_size() -> None:
     lay = layout(drawing)
     png = draw.to_png(exercise(), "gradients", expand=True)
     image = Image.open(io.BytesIO(png)).convert("L")
-    assert image.size == (round(lay.width * 2), round(lay.height * 2))
+    # the SVG states its size to 0.01 px, so the PNG may differ from the layout by one pixel
+    assert abs(image.size[0] - lay.width * 2) <= 1 and abs(image.size[1] - lay.height * 2) <= 1
     pixels = np.asarray(image)
     assert (pixels < 100).mean() > 0.005  # text and lines are there
     assert (pixels > 240).mean() > 0.5  # on a white page
@@ -293,7 +294,7 @@ def test_render_picks_the_format_from_the_extension(tmp_path, ext) -> None:
     if ext in magic:
         assert data.startswith(magic[ext])
     if ext not in (".png", ".pdf"):
-        assert f"∂L/∂z = {shown(DL_DZ)}".encode() in data or ext in (".tex",)
+        assert f"dL/dz = {shown(DL_DZ)}".encode() in data or ext in (".tex",)
 
 
 def test_unknown_extension_is_a_chainrule_error(tmp_path) -> None:
@@ -319,8 +320,8 @@ def _json(drawing: draw.Drawing) -> str:
 def test_text_drawing_is_a_tree_from_the_output() -> None:
     out = draw.text(exercise(), "gradients", expand=True)
     lines = out.splitlines()
-    assert lines[2].startswith("L   ∂L/∂L = 1")
-    assert any(line.endswith(f"x₂   ∂L/∂x₂ = {shown(DL_DX[1])}") for line in lines)
+    assert lines[2].startswith("L   dL/dL = 1")
+    assert any(line.endswith(f"x₂   dL/dx₂ = {shown(DL_DX[1])}") for line in lines)
     assert f"∂ŷ/∂z = σ(z)(1 − σ(z)) = {shown(DYHAT_DZ)}" in out
 
 

@@ -21,8 +21,8 @@ def program(tmp_path: Path) -> Path:
 def test_without_output_prints_the_text_drawing(program: Path, capsys) -> None:
     assert main(["draw", str(program), "--exact", "--view", "gradients"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[2].startswith("L   ∂L/∂L = 1")
-    assert "∂L/∂b₀ = −0.0061954" in out
+    assert out.splitlines()[2].startswith("L   dL/dL = 1")
+    assert "dL/db₀ = −0.0061954" in out
 
 
 @pytest.mark.parametrize("ext", [".svg", ".png", ".pdf", ".tex", ".mmd", ".json", ".html", ".dot"])

@@ -39,6 +39,6 @@ def test_example_notebook_executes_and_displays_svg(tmp_path) -> None:
     yhat = 1 / (1 + math.exp(-14 / 5))
     dl_dz = 2 * (yhat - 1) * yhat * (1 - yhat)
     assert f"σ(14/5) ≈ {shown(yhat)}" in svgs[0]
-    assert f"∂L/∂w₁ = {shown(dl_dz)}" in svgs[1]
+    assert f"dL/dw₁ = {shown(dl_dz)}" in svgs[1]
     assert "ŷ = σ(z)" in svgs[2]
-    assert f"∂L/∂b₀ = {shown(dl_dz)}" in "".join(texts)
+    assert f"dL/db₀ = {shown(dl_dz)}" in "".join(texts)

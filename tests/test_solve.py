@@ -100,7 +100,7 @@ def test_default_run_twice_and_refuses_a_foreign_directory(tmp_path: Path) -> No
     for _ in range(2):
         r = run_cli(cwd=tmp_path)
         assert r.returncode == 0, r.stderr
-        assert "∂L/∂z = ∂L/∂ŷ · ∂ŷ/∂z" in r.stdout
+        assert "dL/dz = dL/dŷ · ∂ŷ/∂z" in r.stdout
         assert (tmp_path / "chainrule-demo" / MARKER).exists()
     other = tmp_path / "other"
     (other / "chainrule-demo").mkdir(parents=True)
@@ -112,7 +112,7 @@ def test_default_run_twice_and_refuses_a_foreign_directory(tmp_path: Path) -> No
 
 def test_explain_cli_formats(tmp_path: Path) -> None:
     program = str(ROOT / "examples" / "seed-exercise.cr")
-    for fmt, marker in (("md", "$$"), ("tex", "\\documentclass"), ("txt", "∂L/∂z")):
+    for fmt, marker in (("md", "$$"), ("tex", "\\documentclass"), ("txt", "dL/dz")):
         r = run_cli("explain", program, "--format", fmt, "--exact", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         assert marker in r.stdout

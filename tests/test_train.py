@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import chainrule.tensor as T
 from chainrule import nn, optim
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+sys.path.insert(0, str(EXAMPLES))  # as when a script runs: its helpers (outdir) are importable
 
 
 def _example(name: str):
@@ -59,3 +61,17 @@ def test_moons_example_runs_both_ways(tmp_path, monkeypatch, capsys):
         assert (tmp_path / "moons_loss.png").stat().st_size > 1000
     out = capsys.readouterr().out
     assert out.count("training accuracy") == 2
+
+
+def test_examples_write_into_their_own_folder_never_the_repository(tmp_path, monkeypatch):
+    import outdir
+
+    monkeypatch.chdir(tmp_path)
+    parser = outdir.argparse.ArgumentParser()
+    outdir.add_argument(parser)
+    default = parser.parse_args([]).out
+    assert outdir.prepare(parser, default) == Path("chainrule-examples")
+    assert (tmp_path / "chainrule-examples").is_dir()
+    for inside in (EXAMPLES.parent, EXAMPLES.parent / "src"):
+        with pytest.raises(SystemExit):
+            outdir.prepare(parser, inside)

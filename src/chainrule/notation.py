@@ -208,7 +208,7 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
             a, b = node.args
             if _is_number_node(b) and not b.shape and b.value == 1:
                 return parts[0]
-            if _is_number_node(a) and a.value == 1:
+            if _is_number_node(a) and not a.shape and a.value == 1:
                 return parts[1]
             number_first = _is_number_node(a) and not _is_number_node(b)
             if style == "latex":
@@ -300,6 +300,9 @@ def partial_formula(node: Node, i: int, style: str = "text") -> str | None:
 _EXACT_CACHE: weakref.WeakKeyDictionary[Node, tuple[Any, tuple[str, int] | None]] = (
     weakref.WeakKeyDictionary()
 )
+_EXACT_CACHE_LATEX: weakref.WeakKeyDictionary[Node, tuple[Any, tuple[str, int] | None]] = (
+    weakref.WeakKeyDictionary()
+)
 EXACT_FORM_MAX = 48
 
 
@@ -308,23 +311,22 @@ def exact_form(node: Node, style: str = "text", digits: int = 6) -> str | None:
     written through the node's own operation with its inputs' exact forms substituted
     ((σ(14/5) − 1)²) while that stays short; longer inputs are referred to by name, so closed
     forms never swell. None when the value is not exact."""
-    if style != "text":
-        one = _exact_form_one(node, style, digits, {})
-        return None if one is None else one[0]
-    cached = _EXACT_CACHE.get(node)
+    cache = _EXACT_CACHE if style == "text" else _EXACT_CACHE_LATEX
+    cached = cache.get(node)
     if cached is not None and cached[0] is node.value:
         return None if cached[1] is None else cached[1][0]
-    # Fill the cache for the irrational ancestors first, inputs before users (no recursion).
+    # Fill the cache for the irrational ancestors first, inputs before users (no recursion);
+    # LaTeX follows the very same choices as text, measured on the text form.
     from .autodiff import topo_order
 
     forms: dict[Node, tuple[str, int] | None] = {}
     for n in topo_order(node):
-        c = _EXACT_CACHE.get(n)
+        c = cache.get(n)
         if c is not None and c[0] is n.value:
             forms[n] = c[1]
             continue
         forms[n] = _exact_form_one(n, style, digits, forms)
-        _EXACT_CACHE[n] = (n.value, forms[n])
+        cache[n] = (n.value, forms[n])
     result = forms[node]
     return None if result is None else result[0]
 
@@ -352,7 +354,11 @@ def _exact_form_one(
             continue
         form = forms.get(a)
         s = Node(a.value, _INPUT, (), a.kind, True, None, a.label())
-        if form is not None and len(form[0]) <= EXACT_FORM_MAX:
+        if form is not None and style != "text":
+            text_form = exact_form(a, "text", digits)
+            if text_form is not None and len(text_form) <= EXACT_FORM_MAX:
+                given[id(s)] = form
+        elif form is not None and len(form[0]) <= EXACT_FORM_MAX:
             given[id(s)] = form
         stand_ins.append(s)
     shown = apply(node.op, tuple(stand_ins), node.params)

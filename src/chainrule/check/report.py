@@ -6,7 +6,15 @@ from typing import Any
 
 import numpy as np
 
-from ..explain.formulas import derivative, element_derivative, element_label, label, num
+from ..explain.formulas import (
+    derivative,
+    element_derivative,
+    element_label,
+    element_partial,
+    label,
+    num,
+    partial_label,
+)
 from .judge import CARRIED_ROUNDING, FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, WRONG, Verdict
 from .names import GRADIENT, PARTIAL, Quantity
 
@@ -14,7 +22,7 @@ _MARK = {RIGHT: "right   ", ROUNDING: "rounding", WRONG: "WRONG   "}
 
 
 def quantity_text(q: Quantity, output_name: Any) -> str:
-    """The quantity in the notation of the worked solution: ŷ, x₁, ∂L/∂w₁, ∂ŷ/∂z."""
+    """The quantity in the notation of the worked solution: ŷ, x₁, dL/dw₁, ∂ŷ/∂z."""
     if q.claim_type == GRADIENT:
         m = (
             element_derivative(output_name, q.node, q.index)
@@ -24,9 +32,9 @@ def quantity_text(q: Quantity, output_name: Any) -> str:
     elif q.claim_type == PARTIAL:
         assert q.top is not None
         m = (
-            element_derivative(q.top, q.node, q.index)
+            element_partial(q.top, q.node, q.index)
             if q.index is not None
-            else derivative(q.top, q.node)
+            else partial_label(q.top, q.node)
         )
     else:
         m = element_label(q.node, q.index) if q.index is not None else label(q.node)

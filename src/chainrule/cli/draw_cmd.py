@@ -60,6 +60,12 @@ def register(sub: Any) -> None:
         "--no-colour", "--no-color", dest="colour", action="store_const", const=False
     )
     p.add_argument("--detail", choices=("auto", "full", "compact"), default="auto")
+    p.add_argument(
+        "--max-width",
+        type=float,
+        metavar="PX",
+        help="the widest the drawing may be (pixels, e.g. 1920): wide layers go in rows",
+    )
     p.add_argument("--digits", type=int, default=5, help="significant digits (default 5)")
     p.set_defaults(func=run)
 
@@ -83,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         colour=args.colour,
         detail=args.detail,
         digits=args.digits,
+        max_width=args.max_width,
     )
     if target is None:
         from ..draw.writers.text import write_text

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                 for k, v in by_order.items():
                     sup = "" if k == "1" else k.translate(SUPERSCRIPTS)
                     out.write(f"d{sup}{out_name}/d{wrt_name}{sup} = {decimal(v, args.digits)}\n")
-    if isinstance(out, io.StringIO):
+    if args.out and isinstance(out, io.StringIO):
         write_file(args.out, out.getvalue(), inputs=[args.program], label=f"-o {args.out}")
         print(f"wrote {args.out}")
     return 0

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..node import Node
 from ..notation import definition, exact_form, partial_formula
+from ..symbols import local_text
 from ..values import decimal, is_exact, is_rational
 
 MAX_FORMULA = 36  # characters: longer definitions are written one level deep
@@ -176,12 +177,12 @@ class Namer:
         return f"{node.name} = {d}" if node.name else d
 
 
-def partial_text(node: Node, i: int, namer: Namer, output: str, digits: int) -> str | None:
+def partial_text(node: Node, i: int, namer: Namer, digits: int) -> str | None:
     """``∂ŷ/∂z = σ(z)(1 − σ(z)) = 0.054038`` for edge i of ``node`` (None without a partial)."""
     local = node.local[i] if node.local is not None else None
     if local is None:
         return None
-    head = f"∂{namer.name(node)}/∂{namer.name(node.args[i])}"
+    head = local_text(namer.name(node), namer.name(node.args[i]))
     formula = partial_formula(node, i, "text") if _small(node) else None
     value = grad_number(local, digits)
     if formula is not None:

@@ -7,6 +7,7 @@ draw from this one ``Layout``; the layout engine never sees a label, so it needs
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -16,12 +17,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ChainruleError
-from .measure import FONT_SIZE, LINE_GAP, SMALL_SIZE, text_width
+from .measure import FONT_SIZE, LINE_GAP, SMALL_SIZE, TITLE_SIZE, text_width
 from .model import Arrow, Box, Drawing, Line
 
 PAD_X, PAD_Y = 10.0, 7.0
 MARGIN = 12.0
 BIG = 250  # boxes: above this the layout trades some polish for speed
+TITLE_MIN = 420.0  # points: a title narrower than this is never wrapped
+NODESEP = 0.3  # inches between boxes of one rank
+ROW_ROUNDS = 6  # layouts tried at most when fitting a maximum width
 Point = tuple[float, float]
 
 
@@ -63,8 +67,25 @@ class Layout:
     height: float
     boxes: dict[str, Placed]
     edges: list[EdgeShape]  # one per arrow of the drawing, same order
-    title_at: Point | None = None
+    title_rows: list[tuple[str, Point]] = field(default_factory=list)  # wrapped, centred
     legend_at: Point | None = None
+
+
+def wrap_title(title: str, width: float) -> list[str]:
+    """The title in lines no wider than ``width`` (or TITLE_MIN): a title is never cut."""
+    limit = max(width, TITLE_MIN)
+    lines: list[str] = []
+    current = ""
+    for word in title.split():
+        trial = f"{current} {word}" if current else word
+        if current and text_width(trial, TITLE_SIZE, bold=True) > limit:
+            lines.append(current)
+            current = word
+        else:
+            current = trial
+    if current:
+        lines.append(current)
+    return lines
 
 
 def text_rows(lines: list[Line], cx: float, cy: float, in_box: bool) -> list[tuple[float, float]]:
@@ -120,15 +141,22 @@ def _inches(points: float) -> str:
     return f"{points / 72:.4f}"
 
 
-def layout_dot(drawing: Drawing) -> str:
-    """DOT with generated ids and fixed sizes only: no user text reaches the engine."""
+def layout_dot(
+    drawing: Drawing, stretch: dict[str, int] | None = None, leaves: set[str] | None = None
+) -> str:
+    """DOT with generated ids and fixed sizes only: no user text reaches the engine.
+
+    ``stretch`` lengthens the edges of some boxes by a number of ranks (see ``_fit_width``):
+    the outgoing edges of a leaf, the incoming edges of any other box."""
+    stretch = stretch or {}
+    leaves = leaves or set()
     fast = ", splines=true"
     if len(drawing.boxes) > BIG:
         # network simplex and spline routing dominate on big graphs: bound them
         fast = ", nslimit=2, nslimit1=2, mclimit=0.1, splines=line"
     out = [
         "digraph layout {",
-        f"  graph [rankdir={drawing.direction}, nodesep=0.3, ranksep=0.45{fast}];",
+        f"  graph [rankdir={drawing.direction}, nodesep={NODESEP}, ranksep=0.45{fast}];",
         '  node [shape=box, fixedsize=true, label=""];',
         "  edge [arrowsize=0.8];",
     ]
@@ -138,6 +166,9 @@ def layout_dot(drawing: Drawing) -> str:
     for k, arrow in enumerate(drawing.arrows):
         tail, head, back = _data_direction(arrow)
         attrs = [f"id=e{k}"]
+        extra = stretch.get(tail, 0) if tail in leaves else stretch.get(head, 0)
+        if extra:
+            attrs.append(f"minlen={1 + extra}")
         if back:
             attrs.append("dir=back")
         if arrow.lines:
@@ -163,14 +194,97 @@ def box_size(box: Box) -> tuple[float, float]:
     return max(w + 2 * PAD_X, 36.0), h + 2 * PAD_Y
 
 
+def _engine_layout(
+    drawing: Drawing, stretch: dict[str, int], leaves: set[str] | None = None
+) -> dict:  # type: ignore[type-arg]
+    text = layout_dot(drawing, stretch, leaves or set())
+    return json.loads(run_engine(text, "json"))  # type: ignore[no-any-return]
+
+
+def _ranks(
+    data: dict,  # type: ignore[type-arg]
+    across_y: bool,
+    room: dict[str, float],
+) -> list[list[tuple[float, float, str]]]:
+    """Boxes grouped by rank (same position along the flow), each as (centre, the room it
+    needs across the flow, id), in order across the flow."""
+    ranks: dict[int, list[tuple[float, float, str]]] = {}
+    for obj in data.get("objects", []):
+        if "pos" not in obj:
+            continue
+        x, y = (float(v) for v in obj["pos"].split(","))
+        along, across = (y, x) if across_y else (x, y)
+        size = float(obj["width" if across_y else "height"]) * 72
+        name = obj["name"]
+        ranks.setdefault(round(along), []).append((across, max(size, room.get(name, 0.0)), name))
+    return [sorted(r) for _, r in sorted(ranks.items())]
+
+
+def _label_room(drawing: Drawing, across_y: bool) -> dict[str, float]:
+    """The room the labels of a box's incoming edges take beside each other: edge labels sit
+    between ranks, so a box whose edges carry labels needs at least that much."""
+    need: dict[str, float] = {}
+    for arrow in drawing.arrows:
+        if not arrow.lines:
+            continue
+        _, head, _ = _data_direction(arrow)
+        w, h = lines_size(arrow.lines, in_box=False)
+        need[head] = need.get(head, 0.0) + (w if across_y else h) + 8 + NODESEP * 72
+    return need
+
+
+def _fit_width(drawing: Drawing, limit: float) -> dict:  # type: ignore[type-arg]
+    """Lay wide ranks out in rows so that the drawing is at most ``limit`` points wide, where
+    that can be done by moving boxes along the flow; the narrowest layout tried is kept.
+
+    Each round takes every rank wider than the room and staggers it into rows: a box of the
+    k-th row gets its edges lengthened by k ranks (inputs move away from their operation,
+    operations away from their inputs), as Graphviz's ``unflatten`` does for leaves."""
+    across_y = drawing.direction in ("BT", "TB")
+    labels = _label_room(drawing, across_y)
+    best = _engine_layout(drawing, {})
+    room = limit - 2 * MARGIN
+    leaves = {b.id for b in drawing.boxes} - {_data_direction(a)[1] for a in drawing.arrows}
+
+    def extent(d: dict) -> float:  # type: ignore[type-arg]
+        _, _, bw, bh = (float(v) for v in d["bb"].split(","))
+        return bw if across_y else bh
+
+    stretch: dict[str, int] = {}
+    for _ in range(ROW_ROUNDS):
+        if extent(best) <= room:
+            break
+        added: dict[str, int] = {}
+        for rank in _ranks(best, across_y, labels):
+            span = sum(w + NODESEP * 72 for _, w, _ in rank)
+            rows = math.ceil(span / room)
+            if rows < 2:
+                continue
+            for k, (_, _, box_id) in enumerate(rank):
+                if k % rows:
+                    added[box_id] = stretch.get(box_id, 0) + k % rows
+        if not added:
+            break
+        trial = _engine_layout(drawing, {**stretch, **added}, leaves)
+        if extent(trial) >= extent(best):
+            break
+        stretch.update(added)
+        best = trial
+    return best
+
+
 def layout(drawing: Drawing) -> Layout:
     if not drawing.boxes:
         raise ChainruleError("nothing to draw: no node is left after the chosen filters")
-    data = json.loads(run_engine(layout_dot(drawing), "json"))
+    if drawing.max_width:
+        data = _fit_width(drawing, float(drawing.max_width))
+    else:
+        data = _engine_layout(drawing, {})
     _, _, bw, bh = (float(v) for v in data["bb"].split(","))
+    title_lines = wrap_title(drawing.title, bw) if drawing.title else []
     top = MARGIN
-    if drawing.title:
-        top += lines_size([Line(drawing.title, "title")], True)[1] + 6
+    if title_lines:
+        top += len(title_lines) * TITLE_SIZE * LINE_GAP + 6
     bottom = MARGIN
     if drawing.legend:
         bottom += lines_size(drawing.legend, False)[1] + 6
@@ -201,11 +315,12 @@ def layout(drawing: Drawing) -> Layout:
         if "lp" in e:
             shape.label_at = flip([float(v) for v in e["lp"].split(",")])
     width = bw + 2 * MARGIN
-    title_at = None
-    if drawing.title:
-        tw = lines_size([Line(drawing.title, "title")], True)[0]
-        width = max(width, tw + 2 * MARGIN)
-        title_at = (width / 2, MARGIN + FONT_SIZE)
+    for line in title_lines:
+        width = max(width, text_width(line, TITLE_SIZE, bold=True) + 2 * MARGIN)
+    title_rows = [
+        (line, (width / 2, MARGIN + TITLE_SIZE + k * TITLE_SIZE * LINE_GAP))
+        for k, line in enumerate(title_lines)
+    ]
     legend_at = None
     height = bh + top + bottom
     if drawing.legend:
@@ -222,4 +337,4 @@ def layout(drawing: Drawing) -> Layout:
             shape.heads = [[(x + shift, y) for x, y in c] for c in shape.heads]
             if shape.label_at:
                 shape.label_at = (shape.label_at[0] + shift, shape.label_at[1])
-    return Layout(width, height, boxes, edges, title_at, legend_at)
+    return Layout(width, height, boxes, edges, title_rows, legend_at)

@@ -11,6 +11,7 @@ from pathlib import Path
 FONT_FAMILY = "DejaVu Sans"
 FONT_SIZE = 14.0  # points, for titles and values
 SMALL_SIZE = 12.0  # points, for arrow labels
+TITLE_SIZE = 15.0  # points, for the title of a drawing
 LINE_GAP = 1.25  # line height as a multiple of the font size
 
 

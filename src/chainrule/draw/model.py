@@ -42,6 +42,7 @@ class Arrow:
     target: str
     lines: list[Line] = field(default_factory=list)
     kind: str = "data"  # data | gradient | faint
+    tooltip: str = ""
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Drawing:
     direction: str = "BT"
     title: str = ""
     legend: list[Line] = field(default_factory=list)
+    max_width: float | None = None  # points: wider ranks are laid out in rows
 
     def box(self, box_id: str) -> Box:
         for b in self.boxes:
@@ -92,10 +94,17 @@ class Drawing:
                 for b in data["boxes"]
             ],
             arrows=[
-                Arrow(a["source"], a["target"], lines(a.get("lines", [])), a.get("kind", "data"))
+                Arrow(
+                    a["source"],
+                    a["target"],
+                    lines(a.get("lines", [])),
+                    a.get("kind", "data"),
+                    a.get("tooltip", ""),
+                )
                 for a in data["arrows"]
             ],
             direction=data.get("direction", "BT"),
             title=data.get("title", ""),
             legend=lines(data.get("legend", [])),
+            max_width=data.get("max_width"),
         )

@@ -11,18 +11,24 @@ Options shared by the views:
   big gradient drawings);
 - ``constants``: draw constant leaves (default: in the forward view only);
 - ``detail``: ``full`` (formulas and exact forms), ``compact`` (names and decimals) or ``auto``
-  (compact above ``COMPACT_ABOVE`` boxes).
-"""
+  (compact above ``COMPACT_ABOVE`` boxes);
+- ``max_width``: the widest the drawing may be, in pixels; wider ranks are laid out in rows.
+
+Gradients are computed on a private copy of the graph (``chainrule.snapshot``): drawing never
+runs backward on the caller's nodes. Totals are written dL/dz and local partials ∂ŷ/∂z
+(``chainrule.symbols``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import symbols
 from ..autodiff import edge_contribution, grad
 from ..errors import ChainruleError
 from ..graph import Graph
 from ..node import Node
+from ..snapshot import with_gradients
 from . import colours
 from .labels import Namer, factor, grad_number, number, partial_text, value_text
 from .model import DIRECTIONS, Arrow, Box, Drawing, Line
@@ -43,6 +49,7 @@ class Options:
     constants: bool | None = None
     detail: str = "auto"
     title: str | None = None
+    max_width: float | None = None
 
     @classmethod
     def make(cls, **options: Any) -> Options:
@@ -64,6 +71,10 @@ class Options:
             raise ChainruleError(f"detail {opts.detail!r}: use auto, full or compact")
         if not 1 <= int(opts.digits) <= 17:
             raise ChainruleError(f"digits {opts.digits}: use a number from 1 to 17")
+        if opts.max_width is not None and not 200 <= float(opts.max_width) <= 100_000:
+            raise ChainruleError(
+                f"max width {opts.max_width}: use a number of pixels from 200 to 100000"
+            )
         opts.collapse = _names(opts.collapse)
         opts.paths_from = _names(opts.paths_from)
         return opts
@@ -96,17 +107,37 @@ def build(graph: Graph | Node, view: str = "forward", **options: Any) -> Drawing
     if opts.expand:
         from .scalars import expand
 
-        g = expand(g)
+        g = expand(g)  # new nodes: the caller's graph is left alone
+        if view == "gradients":
+            g.backward()
+    elif view == "gradients":
+        g = with_gradients(g)
     if view == "backward":
-        return _backward(g, opts)
-    if view == "gradients":
-        _ensure_gradients(g)
-    return _draw(g, view, opts)
+        drawing = _backward(g, opts)
+    elif view == "forward":
+        drawing = _draw(g, view, opts, known=_quiet_gradients(g))
+    else:
+        drawing = _draw(g, view, opts)
+    drawing.max_width = float(opts.max_width) if opts.max_width else None
+    return drawing
 
 
-def _ensure_gradients(g: Graph) -> None:
-    if g.output.grad is None:
-        g.backward()
+def _quiet_gradients(g: Graph) -> dict[Node, Any]:
+    """Gradients for the forward view's tooltips, from a copy; none when backward fails."""
+    from ..snapshot import copy_graph
+
+    try:
+        copy, made = copy_graph(g)
+        copy.backward()
+    except (ChainruleError, ArithmeticError, ValueError, TypeError):
+        return {}
+    return {n: made[n].grad for n in g.nodes}
+
+
+def _top(g: Graph, namer: Namer) -> str:
+    """The top of every total: the output's name, or (Σy) for a vector output."""
+    name = namer.name(g.output)
+    return symbols.summed_text(name) if symbols.is_vector(g.output.value) else name
 
 
 def _compact(opts: Options, count: int) -> bool:
@@ -121,7 +152,11 @@ def _draw(
     opts: Options,
     marks: dict[Node, list[str]] | None = None,
     new: set[Node] | None = None,
+    known: dict[Node, Any] | None = None,
 ) -> Drawing:
+    """The boxes and arrows of the forward or gradients view (and of the backward view, with
+    its ``marks`` and ``new`` nodes). ``known`` gives gradients for the tooltips of views that
+    do not draw them."""
     gradients = view == "gradients"
     show_consts = opts.constants if opts.constants is not None else not gradients
     sel: Selection = select(g, opts.collapse, opts.paths_from, show_consts, gradients)
@@ -129,16 +164,22 @@ def _draw(
     namer = Namer(g.nodes, opts.digits)
     colour = opts.colour if opts.colour is not None else (gradients and compact)
     out_name = namer.name(g.output)
+    top = _top(g, namer)
     consumers = g.consumers() if gradients else {}
     boxes: list[Box] = []
     for key, members in sel.boxes.items():
         head = members[-1]
         if len(members) > 1:
-            box = _group_box(key, head, members, sel.group_names[key], view, namer, opts, out_name)
+            box = _group_box(key, head, members, sel.group_names[key], view, namer, opts, top)
         elif gradients:
-            box = _grad_box(key, head, namer, opts, out_name, consumers, sel, compact)
+            box = _grad_box(key, head, namer, opts, top, consumers, sel, compact)
+            if head is g.output and symbols.is_vector(head.value):
+                box.lines.append(Line(f"seed: ones, the gradient of Σ{out_name}", "note"))
         else:
             box = _forward_box(key, head, namer, opts, compact)
+        if len(members) == 1:
+            known_grad = head.grad if gradients else (known or {}).get(head)
+            box.tooltip = tooltip(head, namer, opts.digits, top, known_grad)
         if head is g.output and box.kind != "group":
             box.kind = "output"
         if marks and head in marks:
@@ -149,7 +190,8 @@ def _draw(
         if colour and head.grad is not None:
             box.fill = colours.gradient_fill(head.grad)
         boxes.append(box)
-    arrows = _arrows(g, sel, gradients, namer, opts, compact)
+    arrows = _arrows(g, sel, gradients, namer, opts, compact, top)
+    _arrow_tooltips(arrows, boxes)
     if compact:
         boxes = _split_leaves(boxes, arrows, sel)
     drawing = Drawing(
@@ -157,7 +199,7 @@ def _draw(
         boxes=boxes,
         arrows=arrows,
         direction=opts.direction,
-        title=opts.title if opts.title is not None else _title(view, out_name),
+        title=opts.title if opts.title is not None else _title(view, out_name, top, g.output),
     )
     if colour:
         drawing.legend = colours.legend()
@@ -196,12 +238,28 @@ def _split_leaves(boxes: list[Box], arrows: list[Arrow], sel: Selection) -> list
     return kept
 
 
-def _title(view: str, out: str) -> str:
+def _title(view: str, out: str, top: str, output: Node) -> str:
     if view == "forward":
         return f"Forward pass: the value of every node ({out})"
     if view == "gradients":
-        return f"Backward pass: ∂{out}/∂node on every node, local partial × upstream on every edge"
+        seed = ""
+        if symbols.is_vector(output.value):
+            seed = f" from a seed of ones ({out} is a vector: the gradient of Σ{out})"
+        return (
+            f"Backward pass{seed}: the total {symbols.total_text(top, 'node')} on every node; "
+            "on every edge the local partial ∂ and the product passed back"
+        )
     return f"The gradient of {out} computed as a graph"
+
+
+def _arrow_tooltips(arrows: list[Arrow], boxes: list[Box]) -> None:
+    """Each arrow's tooltip names the boxes it joins by their titles, with its own labels."""
+    titles = {b.id: b.title for b in boxes}
+    for a in arrows:
+        if a.tooltip:
+            continue
+        ends = f"{titles.get(a.source, '')} → {titles.get(a.target, '')}"
+        a.tooltip = "\n".join([ends, *(line.text for line in a.lines)])
 
 
 def _forward_box(key: str, node: Node, namer: Namer, opts: Options, compact: bool) -> Box:
@@ -211,21 +269,33 @@ def _forward_box(key: str, node: Node, namer: Namer, opts: Options, compact: boo
         lines = [Line(title, "title")]
         if node.name:
             lines.append(Line(_value(node, namer, opts, compact), "value"))
-        return Box(key, lines, kind, tooltip=title)
+        return Box(key, lines, kind)
     if compact:
         title = f"{node.name} = {node.op.label}" if node.name else node.op.label
     else:
         title = namer.title(node)
-    return Box(
-        key,
-        [Line(title, "title"), Line(_value(node, namer, opts, compact), "value")],
-        "op",
-        tooltip=f"{namer.fallback(node)}: {node.op.name}",
-    )
+    return Box(key, [Line(title, "title"), Line(_value(node, namer, opts, compact), "value")], "op")
 
 
 def _value(node: Node, namer: Namer, opts: Options, compact: bool) -> str:
     return number(node.value, opts.digits) if compact else value_text(node, opts.digits)
+
+
+def tooltip(node: Node, namer: Namer, digits: int, top: str, gradient: Any) -> str:
+    """What hovering a box shows: name and definition, value, and the gradient when known."""
+    if node.args:
+        head = namer.title(node)
+        if not node.name:
+            head = f"{head} (unnamed)"
+    else:
+        what = "input" if node.op.name == "input" else "constant"
+        head = f"{node.name} ({what})" if node.name else f"constant {number(node.value, digits)}"
+    lines = [head, f"value: {value_text(node, digits)}"]
+    if gradient is not None:
+        lines.append(
+            f"{symbols.total_text(top, namer.name(node))} = {grad_number(gradient, digits)}"
+        )
+    return "\n".join(lines)
 
 
 def _grad_box(
@@ -233,7 +303,7 @@ def _grad_box(
     node: Node,
     namer: Namer,
     opts: Options,
-    out: str,
+    top: str,
     consumers: dict[Node, list[tuple[Node, int]]],
     sel: Selection,
     compact: bool,
@@ -248,7 +318,7 @@ def _grad_box(
         lines.append(Line("no gradient (constant)", "note"))
         return Box(key, lines, kind)
     total = grad_number(node.grad, opts.digits)
-    head = f"∂{out}/∂{name}" if not compact else "∂"
+    head = symbols.total_text(top, name) if not compact else "d"
     terms = []
     for consumer, i in consumers.get(node, []):
         if consumer not in sel.key:
@@ -262,7 +332,7 @@ def _grad_box(
         lines.append(Line(f"= {total}", "grad"))
     else:
         lines.append(Line(f"{head} = {total}", "grad"))
-    return Box(key, lines, kind, tooltip=f"{namer.fallback(node)}: {node.op.name}")
+    return Box(key, lines, kind)
 
 
 def _group_box(
@@ -273,22 +343,30 @@ def _group_box(
     view: str,
     namer: Namer,
     opts: Options,
-    out: str,
+    top: str,
 ) -> Box:
     lines = [Line(name, "title"), Line(f"{len(members)} nodes collapsed", "note")]
     if view == "gradients" and head.grad is not None:
-        lines.append(Line(f"∂{out}/∂{namer.name(head)} = {number(head.grad, opts.digits)}", "grad"))
+        total = symbols.total_text(top, namer.name(head))
+        lines.append(Line(f"{total} = {number(head.grad, opts.digits)}", "grad"))
     else:
         lines.append(Line(f"{namer.name(head)} = {number(head.value, opts.digits)}", "value"))
-    return Box(key, lines, "group", tooltip=name)
+    return Box(key, lines, "group", tooltip=f"{name}: {len(members)} nodes collapsed")
 
 
 def _arrows(
-    g: Graph, sel: Selection, gradients: bool, namer: Namer, opts: Options, compact: bool
+    g: Graph,
+    sel: Selection,
+    gradients: bool,
+    namer: Namer,
+    opts: Options,
+    compact: bool,
+    top: str,
 ) -> list[Arrow]:
+    """One arrow per edge of the graph (x · x has two), except into or out of a collapsed
+    group, where the edges between the same two boxes are drawn once."""
     arrows: list[Arrow] = []
     seen: set[tuple[str, str]] = set()
-    out = namer.name(g.output)
     for node in g.nodes:
         target = sel.key.get(node)
         if target is None:
@@ -297,65 +375,67 @@ def _arrows(
             source = sel.key.get(a)
             if source is None or source == target:
                 continue
-            if gradients and (not a.requires_grad or node.grad is None):
-                if opts.constants:
-                    pair = (target, source)
-                    if pair not in seen:
-                        seen.add(pair)
-                        arrows.append(Arrow(target, source, [], "faint"))
-                continue
+            grouped = node in sel.grouped or a in sel.grouped
             pair = (target, source) if gradients else (source, target)
-            if pair in seen:
-                # a second use of the same input (x · x): one arrow, both labels
-                if gradients and not compact:
-                    for existing in arrows:
-                        if (existing.source, existing.target) == pair:
-                            existing.lines.extend(_grad_lines(node, i, namer, opts, out))
+            if grouped and pair in seen:
                 continue
             seen.add(pair)
+            if gradients and (not a.requires_grad or node.grad is None):
+                if opts.constants:
+                    arrows.append(Arrow(target, source, [], "faint"))
+                continue
             if not gradients:
                 arrows.append(Arrow(source, target, [], "data"))
                 continue
-            lines = [] if compact or node in sel.grouped else _grad_lines(node, i, namer, opts, out)
+            lines = [] if compact or grouped else edge_lines(node, i, namer, opts.digits, top)
             arrows.append(Arrow(target, source, lines, "gradient"))
     return arrows
 
 
-def _grad_lines(node: Node, i: int, namer: Namer, opts: Options, out: str) -> list[Line]:
+def edge_lines(node: Node, i: int, namer: Namer, digits: int, top: str) -> list[Line]:
+    """The labels of edge i of ``node`` in the gradients view: the local partial (formula and
+    value) and the chain-rule product it passes back, written with · ⊙ or Σ as it is."""
     c = edge_contribution(node, i)
     if c is None:
         return []
-    carried = grad_number(c, opts.digits)
-    partial = partial_text(node, i, namer, out, opts.digits)
-    upstream = number(node.grad, opts.digits)
-    if partial is None:
-        return [Line(f"carries {carried}", "grad")]
+    carried = grad_number(c, digits)
+    partial = partial_text(node, i, namer, digits)
     local = node.local[i] if node.local is not None else None
-    lines = [Line(partial, "value")]
-    product = f"{factor(upstream)} × {factor(number(local, opts.digits))}"
-    lines.append(Line(f"{product} = {carried}", "grad"))
-    return lines
+    if partial is None or local is None:
+        into = symbols.total_text(top, namer.name(node.args[i]))
+        return [Line(f"passes back to {into}: {carried}", "grad")]
+    symbol, summed = symbols.product_symbol(node.grad, local, c)
+    product = f"{factor(number(node.grad, digits))} {symbol} {factor(number(local, digits))}"
+    if summed:
+        product = f"Σ({product})"
+    return [Line(partial, "value"), Line(f"{product} = {carried}", "grad")]
 
 
 def _backward(g: Graph, opts: Options) -> Drawing:
-    """The gradient computation drawn as a graph: the nodes ``autodiff.grad`` builds."""
+    """The gradient computation drawn as a graph: the nodes ``autodiff.grad`` builds, on top of
+    the forward graph, simplified for reading (``simplify``)."""
+    from .simplify import simplify
+
     out = g.output
     targets = [n for n in g.nodes if n.op.name == "input" and n.requires_grad]
     if not targets:
         raise ChainruleError("the graph has no inputs to differentiate with respect to")
     namer = Namer(g.nodes, opts.digits)
+    top = _top(g, namer)
     grads = grad(out, targets)
-    marks: dict[Node, list[str]] = {}
-    out_name = namer.name(out)
-    for t, gnode in zip(targets, grads, strict=True):
-        marks.setdefault(gnode, []).append(f"∂{out_name}/∂{namer.name(t)}")
-    bg = Graph(list(dict.fromkeys(grads)))
     forward_nodes = set(g.nodes)
+    roots, shown = simplify([out, *grads], forward_nodes)
+    marks: dict[Node, list[str]] = {}
+    for t, gnode in zip(targets, shown[1:], strict=True):
+        marks.setdefault(gnode, []).append(symbols.total_text(top, namer.name(t)))
+    bg = Graph(list(dict.fromkeys(roots)))
     new = {n for n in bg.nodes if n not in forward_nodes}
-    opts.title = (
-        opts.title
-        or f"The gradient of {out_name} computed as a graph "
-        "(orange: gradient nodes, red border: the gradients)"
+    seed = ""
+    if symbols.is_vector(out.value):
+        seed = f" from a seed of ones ({namer.name(out)} is a vector: the gradient of Σ)"
+    title = opts.title or (
+        f"The gradient of {namer.name(out)} computed as a graph{seed}: white boxes are the "
+        "forward pass, orange boxes compute the gradient, red borders hold the gradients"
     )
-    drawing = _draw(bg, "backward", opts, marks=marks, new=new)
-    return drawing
+    local = Options(**{**opts.__dict__, "title": title})
+    return _draw(bg, "backward", local, marks=marks, new=new)

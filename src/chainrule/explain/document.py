@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import symbols
 from . import formulas as f
 from .formulas import Math
 from .model import ROLE_CONSTANT, ROLE_INPUT, BackwardStep, Derivation, ForwardStep, Term
@@ -151,13 +152,55 @@ def _join(pieces: list[Math], sep: str = " + ") -> Math:
     return Math(sep.join(p.text for p in pieces), sep.join(p.latex for p in pieces))
 
 
-def _backward(step: BackwardStep, d: Derivation) -> list[Block]:
-    digits = d.digits
-    if step.seed:
+def _uses(step: BackwardStep) -> list[Inline]:
+    """x · x (twice) and f: the operations a node feeds, each once, with how many edges."""
+    counts: dict[int, tuple[Math, int]] = {}
+    for t in step.terms:
+        m, n = counts.get(id(t.consumer), (f.label(t.consumer), 0))
+        counts[id(t.consumer)] = (m, n + 1)
+    pieces: list[Inline] = []
+    items = list(counts.values())
+    for k, (m, n) in enumerate(items):
+        if k:
+            pieces.append(", " if k < len(items) - 1 else " and ")
+        pieces.append(m)
+        if n > 1:
+            pieces.append(" (twice: both of its inputs)" if n == 2 else f" ({n} of its inputs)")
+    return pieces
+
+
+def _prose(top: Math) -> Math:
+    """Σy rather than (Σy) in a sentence."""
+    text = top.text[1:-1] if top.text.startswith("(") and top.text.endswith(")") else top.text
+    return Math(text, top.latex)
+
+
+def _seed(step: BackwardStep, d: Derivation) -> list[Block]:
+    out = f.label(d.output)
+    if not symbols.is_vector(step.value):
         return [
             Paragraph(["The seed: the output's gradient with respect to itself."]),
             Equation([step.label, Math("1", "1")], ["="]),
         ]
+    ones = f.num(step.value, d.digits)
+    return [
+        Paragraph(
+            [
+                "The seed: ",
+                out,
+                " is a vector, so backpropagation starts from ones, the gradient of ",
+                _prose(f.top_of(d.output)),
+                ", the sum of its elements; every total below is a derivative of that sum.",
+            ]
+        ),
+        Equation([step.label, ones], ["="]),
+    ]
+
+
+def _backward(step: BackwardStep, d: Derivation) -> list[Block]:
+    digits = d.digits
+    if step.seed:
+        return _seed(step, d)
     blocks: list[Block] = []
     if len(step.terms) == 1 and step.terms[0].consumer is d.output:
         # the output's own partial: the chain rule would only multiply it by the seed 1
@@ -173,65 +216,93 @@ def _backward(step: BackwardStep, d: Derivation) -> list[Block]:
     symbolic = [_symbolic(t) for t in step.terms]
     numeric = [_numeric(t, digits) for t in step.terms]
     if step.fan_out:
-        users = ", ".join(f.label(t.consumer).text for t in step.terms)
         blocks.insert(
             0,
             Paragraph(
                 [
                     f.label(step.node),
-                    f" feeds {len(step.terms)} operations ({users}): its gradient is the sum of "
-                    "the chain-rule products along each edge.",
+                    f" reaches the output along {len(step.terms)} edges, into ",
+                    *_uses(step),
+                    ": its total is the sum of the chain-rule products along every edge.",
                 ]
             ),
         )
     if not step.terms:
         return [Equation([step.label, f.num(step.value, digits)], ["="])]
     parts = [step.label, _join(symbolic), _join(numeric)]
+    if step.fan_out:
+        carried = [f.num(t.contribution, digits) for t in step.terms]
+        parts.append(Math(_plus(carried, "text"), _plus(carried, "latex")))
     blocks.append(_chain(parts, step.value, digits))
     return blocks
 
 
+def _plus(terms: list[Math], style: str) -> str:
+    """3 + 3 + 1, with a negative term written as a subtraction (3 − 2)."""
+    out = ""
+    for k, t in enumerate(terms):
+        s = t.text if style == "text" else t.latex
+        negative = s.startswith((f.MINUS, "-"))
+        if k == 0:
+            out = s
+        elif negative:
+            out += (" − " if style == "text" else " - ") + s[1:]
+        else:
+            out += " + " + s
+    return out
+
+
 def _method(d: Derivation) -> list[Block]:
     out = d.output_label
+    top = f.top_of(d.output)
+    if symbols.is_vector(d.output.value):
+        seed: list[Inline] = [
+            "a seed of ones: ",
+            out,
+            " is a vector, so what is differentiated is ",
+            _prose(top),
+            ", the sum of its elements (as PyTorch does when given ones as the gradient)",
+        ]
+    else:
+        seed = [
+            "the seed ",
+            Math(
+                symbols.total_text(top.text, top.text) + " = 1",
+                symbols.total_latex(top.latex, top.latex) + " = 1",
+            ),
+        ]
     pieces: list[Inline] = [
         "Backpropagation visits the nodes in reverse topological order, from ",
         out,
-        " back to the inputs, so that every gradient is complete before it is passed on. It "
-        "starts from the seed ",
-        Math(
-            f"∂{out.text}/∂{out.text} = 1",
-            rf"\frac{{\partial {out.latex}}}{{\partial {out.latex}}} = 1",
-        ),
-        ". Each edge from a node u into an operation v has a local partial derivative ∂v/∂u, "
-        "which depends only on v's operation and the values of the forward pass. By the chain "
+        " back to the inputs, so that every total is complete before it is passed on. It "
+        "starts from ",
+        *seed,
+        ". Each edge from a node u into an operation v has a local partial derivative ",
+        Math("∂v/∂u", r"\frac{\partial v}{\partial u}"),
+        ", which depends only on v's operation and the values of the forward pass. By the chain "
         "rule the edge passes back the product ",
         Math(
-            f"∂{out.text}/∂v · ∂v/∂u",
-            rf"\frac{{\partial {out.latex}}}{{\partial v}} \cdot \frac{{\partial v}}{{\partial u}}",
+            f"{symbols.total_text(top.text, 'v')} · ∂v/∂u",
+            rf"{symbols.total_latex(top.latex, 'v')} \cdot \frac{{\partial v}}{{\partial u}}",
         ),
-        ".",
+        ". Notation: d marks a total (the gradient of the output, summed over every path), "
+        "∂ a local partial (one operation, one edge).",
     ]
     fans = d.fan_outs
     if fans:
         pieces.append(
-            " Where a node feeds several operations (fan-out) its gradient is the sum "
+            " Where a node is used more than once (fan-out) its total is the sum "
             "of the products coming back along each edge; here "
         )
         for k, s in enumerate(fans):
             if k:
                 pieces.append("; " if k < len(fans) - 1 else " and ")
             pieces.append(f.label(s.node))
-            users = [f.label(t.consumer) for t in s.terms]
             pieces.append(" feeds ")
-            for j, u in enumerate(users):
-                if j:
-                    pieces.append(", " if j < len(users) - 1 else " and ")
-                pieces.append(u)
+            pieces.extend(_uses(s))
         pieces.append(".")
     else:
-        pieces.append(
-            " No node here feeds more than one operation, so each gradient is a single product."
-        )
+        pieces.append(" No node here is used more than once, so each total is a single product.")
     if any(t.vjp is not None for s in d.backward for t in s.terms):
         pieces.append(
             " Operations that mix the elements of vectors pass back the whole product "

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import symbols
 from ..node import Node, apply
 from ..notation import definition, latex_name, number_text
 from ..ops import OPS
@@ -103,14 +104,38 @@ def _needs_parens(node: Node) -> bool:
     return not node.name and bool(node.args)
 
 
-def derivative(top: Node, bottom: Node) -> Math:
-    """∂top/∂bottom, with parentheses around an unnamed expression."""
+def _parts(top: Node, bottom: Node) -> tuple[str, str, str, str]:
     t, b = label(top), label(bottom)
     tt = f"({t.text})" if _needs_parens(top) else t.text
     bt = f"({b.text})" if _needs_parens(bottom) else b.text
     tl = rf"\left({t.latex}\right)" if _needs_parens(top) else t.latex
     bl = rf"\left({b.latex}\right)" if _needs_parens(bottom) else b.latex
-    return Math(f"∂{tt}/∂{bt}", rf"\frac{{\partial {tl}}}{{\partial {bl}}}")
+    return tt, bt, tl, bl
+
+
+def top_of(output: Node) -> Math:
+    """What totals are derivatives of: the output, or (Σy) when it is a vector (the seed of
+    ones differentiates the sum of its elements)."""
+    t = label(output)
+    if symbols.is_vector(output.value):
+        return Math(symbols.summed_text(t.text), symbols.summed_latex(t.latex))
+    tt, _, tl, _ = _parts(output, output)
+    return Math(tt, tl)
+
+
+def derivative(top: Node, bottom: Node) -> Math:
+    """The total dtop/dbottom: the gradient of the output ``top`` with respect to a node,
+    summed over every path (``chainrule.symbols``)."""
+    t = top_of(top)
+    _, bt, _, bl = _parts(top, bottom)
+    return Math(symbols.total_text(t.text, bt), symbols.total_latex(t.latex, bl))
+
+
+def partial_label(consumer: Node, bottom: Node) -> Math:
+    """The local partial ∂consumer/∂bottom of one edge, with parentheses around an unnamed
+    expression."""
+    tt, bt, tl, bl = _parts(consumer, bottom)
+    return Math(symbols.local_text(tt, bt), symbols.local_latex(tl, bl))
 
 
 def element_label(node: Node, index: tuple[int, ...]) -> Math:
@@ -126,9 +151,17 @@ def element_label(node: Node, index: tuple[int, ...]) -> Math:
 
 
 def element_derivative(top: Node, bottom: Node, index: tuple[int, ...]) -> Math:
+    """The total with respect to one element of an input: dL/dx₁."""
+    t = top_of(top)
+    e = element_label(bottom, index)
+    return Math(symbols.total_text(t.text, e.text), symbols.total_latex(t.latex, e.latex))
+
+
+def element_partial(top: Node, bottom: Node, index: tuple[int, ...]) -> Math:
+    """The local partial with respect to one element of an input: ∂z/∂w₁."""
     t = label(top)
     e = element_label(bottom, index)
-    return Math(f"∂{t.text}/∂{e.text}", rf"\frac{{\partial {t.latex}}}{{\partial {e.latex}}}")
+    return Math(symbols.local_text(t.text, e.text), symbols.local_latex(t.latex, e.latex))
 
 
 # ------------------------------------------------------------------ formulas
@@ -255,6 +288,9 @@ __all__ = [
     "Math",
     "derivative",
     "element_derivative",
+    "element_partial",
+    "partial_label",
+    "top_of",
     "element_label",
     "exact_num",
     "factor",

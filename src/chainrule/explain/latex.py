@@ -30,17 +30,78 @@ def _inline(pieces: list[Inline]) -> str:
     return "".join(f"${p.latex}$" if isinstance(p, Math) else text(p) for p in pieces)
 
 
+LINE = 64  # characters of LaTeX source that fit one row of a display (about)
+
+
 def _equation(eq: Equation) -> str:
-    lines = [eq.parts[0].latex]
-    for rel, part in zip(eq.relations, eq.parts[1:], strict=True):
-        r = r"\approx" if rel == "≈" else "="
-        lines.append(f"&{r} {part.latex}")
-    if len(lines) <= 3:
-        body = lines[0] + " " + " ".join(lines[1:])
-        return "\\begin{align*}\n" + body + "\n\\end{align*}"
-    # a long chain: one equality per line, aligned on the relation
-    body = lines[0] + " " + lines[1] + " \\\\\n" + " \\\\\n".join(lines[2:])
-    return "\\begin{align*}\n" + body + "\n\\end{align*}"
+    """One ``&`` per row, so nothing is spread across the page: ``a &= b = c`` on one row while
+    it is short, else one relation per row; a part too long for a row (a long vector) is
+    broken between its elements."""
+    rels = [r"\approx" if rel == "≈" else "=" for rel in eq.relations]
+    parts = [p.latex for p in eq.parts]
+    one_row = parts[0] + "".join(
+        f" {'&' if k == 0 else ''}{r} {p}" for k, (r, p) in enumerate(zip(rels, parts[1:]))
+    )
+    if len(_visible(one_row)) <= LINE or not rels:
+        return "\\begin{align*}\n" + one_row + "\n\\end{align*}"
+    rows: list[str] = []
+    for k, (r, p) in enumerate(zip(rels, parts[1:], strict=True)):
+        pieces = _break(p)
+        first = (parts[0] + " " if k == 0 else "") + f"&{r} " + pieces[0]
+        rows.append(first)
+        rows.extend("&\\quad " + piece for piece in pieces[1:])
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+def _visible(latex: str) -> str:
+    """Roughly what is printed: commands and braces dropped, for measuring a row."""
+    import re
+
+    text = re.sub(r"\\(left|right|frac|mathrm|cdot|odot|partial|textstyle|sum)\b", " ", latex)
+    return re.sub(r"[{}\\]", "", text)
+
+
+def _break(latex: str) -> list[str]:
+    """A long piece of maths cut after commas or before + between its terms, closing each
+    open ``\\left`` on the row with ``\\right.`` and reopening it with ``\\left.``, so
+    long vectors and sums continue on the next row."""
+    if len(_visible(latex)) <= LINE:
+        return [latex]
+    rows: list[str] = []
+    opened: list[str] = []
+    start = 0
+    since = 0
+    depth = 0
+    i = 0
+    while i < len(latex):
+        if latex.startswith("\\left", i):
+            opened.append("left")
+            i += 5
+            continue
+        if latex.startswith("\\right", i):
+            if opened:
+                opened.pop()
+            i += 6
+            continue
+        ch = latex[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        cut = depth == 0 and (latex.startswith(", ", i) or latex.startswith(" + ", i))
+        if cut and len(_visible(latex[since:i])) >= LINE:
+            end = i + 1 if latex[i] == "," else i
+            closing = " \\right." * len(opened)
+            rows.append(latex[start:end] + closing)
+            start = end
+            since = end
+            reopen = "\\left. " * len(opened)
+            latex = latex[:start] + reopen + latex[start:].lstrip()
+            i = start + len(reopen)
+            continue
+        i += 1
+    rows.append(latex[start:])
+    return rows
 
 
 def _block(block: Block) -> str:

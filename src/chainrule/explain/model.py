@@ -15,6 +15,7 @@ import numpy as np
 from ..autodiff import edge_contribution
 from ..graph import Graph
 from ..node import Node
+from ..snapshot import with_gradients
 from . import formulas as f
 from .formulas import Math
 
@@ -154,7 +155,7 @@ def _terms(node: Node, output: Node, uses: list[tuple[Node, int]], digits: int) 
         local = LocalPartial(
             consumer,
             i,
-            f.derivative(consumer, node),
+            f.partial_label(consumer, node),
             f.partial(consumer, i) if local_value is not None else None,
             local_value,
         )
@@ -189,7 +190,8 @@ def _input_rows(nodes: list[Node], output: Node) -> list[InputGradient]:
 
 
 def derive(graph: Graph, digits: int = 5, *, exact: bool | None = None) -> Derivation:
-    """The worked solution of ``graph`` (``backward`` is run first when it has not been).
+    """The worked solution of ``graph``, from a fresh backward pass on a private copy (the
+    caller's gradients are never read or changed; ``Derivation.graph`` is the copy).
 
     ``digits`` is the number of significant digits of every decimal shown; ``exact`` (default:
     whether the output holds an exact value) adds exact forms such as 14/5 and σ(14/5)."""
@@ -197,9 +199,8 @@ def derive(graph: Graph, digits: int = 5, *, exact: bool | None = None) -> Deriv
         from ..errors import ChainruleError
 
         raise ChainruleError(f"digits must be 1 or more, got {digits}")
+    graph = with_gradients(graph)
     output = graph.output
-    if output.grad is None:
-        graph.backward()
     if exact is None:
         exact = f.is_exact(output.value) or any(f.is_exact(n.value) for n in graph.inputs)
     nodes = [n for n in graph.nodes if _shown(n)]

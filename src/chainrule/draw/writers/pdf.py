@@ -8,7 +8,7 @@ import io
 
 from ..colours import FILLS, STROKES, TEXT
 from ..layout import Layout, line_size, lines_size, text_rows
-from ..measure import FONT_FAMILY
+from ..measure import FONT_FAMILY, TITLE_SIZE
 from ..model import Drawing, Line
 
 
@@ -52,8 +52,21 @@ def write_pdf(drawing: Drawing, lay: Layout) -> bytes:
                 zorder=5,
             )
 
-    if lay.title_at is not None:
-        text([Line(drawing.title, "title")], lay.title_at[0], lay.title_at[1] - 5, True)
+    for row, (x, y) in lay.title_rows:
+        ax.text(
+            x,
+            y,
+            pdf_escape(row),
+            ha="center",
+            va="baseline",
+            fontsize=TITLE_SIZE,
+            fontfamily=FONT_FAMILY,
+            fontweight="bold",
+            color="#222222",
+            usetex=False,
+            parse_math=False,
+            zorder=5,
+        )
     for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
         colour = STROKES.get(arrow.kind, "#333333")
         style = "--" if arrow.kind == "faint" else "-"

@@ -6,7 +6,7 @@ import re
 
 from ..colours import FILLS, STROKES, TEXT
 from ..layout import Layout, Point, line_size, lines_size, text_rows
-from ..measure import FONT_FAMILY
+from ..measure import FONT_FAMILY, TITLE_SIZE
 from ..model import Drawing, Line
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -61,18 +61,17 @@ def write_svg(drawing: Drawing, lay: Layout) -> str:
         f"<title>{svg_escape(drawing.title or 'chainrule drawing')}</title>",
         f'<rect x="0" y="0" width="{_n(w)}" height="{_n(h)}" fill="white"/>',
     ]
-    if lay.title_at is not None:
-        x, y = lay.title_at
+    for row, (x, y) in lay.title_rows:
         out.append(
-            f'<text class="title" x="{_n(x)}" y="{_n(y)}" font-size="15" font-weight="bold" '
-            f'fill="#222">{svg_escape(drawing.title)}</text>'
+            f'<text class="title" x="{_n(x)}" y="{_n(y)}" font-size="{_n(TITLE_SIZE)}" '
+            f'font-weight="bold" fill="#222">{svg_escape(row)}</text>'
         )
     out.append('<g class="edges">')
     for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
         colour = STROKES.get(arrow.kind, "#333")
         dash = ' stroke-dasharray="4,3"' if arrow.kind == "faint" else ""
         out.append(f'<g class="edge {arrow.kind}">')
-        out.append(f"<title>{svg_escape(arrow.source)} → {svg_escape(arrow.target)}</title>")
+        out.append(f"<title>{svg_escape(arrow.tooltip)}</title>")
         if shape.curves:
             out.append(
                 f'<path d="{_path(shape.curves)}" fill="none" stroke="{colour}" '

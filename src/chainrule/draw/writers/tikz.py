@@ -93,11 +93,8 @@ def write_tikz(drawing: Drawing, lay: Layout) -> str:
     h = lay.height
     defs: dict[str, str] = {}
     body = []
-    if lay.title_at is not None:
-        body.append(
-            f"\\node[font=\\large] at {_pt(lay.title_at, h)} "
-            f"{{\\textbf{{{tikz_escape(drawing.title)}}}}};"
-        )
+    for row, at in lay.title_rows:
+        body.append(f"\\node[font=\\large] at {_pt(at, h)} {{\\textbf{{{tikz_escape(row)}}}}};")
     for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
         colour = _colour("e", STROKES.get(arrow.kind, "#333333"), defs)
         dash = ", dashed" if arrow.kind == "faint" else ""

@@ -1,0 +1,2 @@
+z = 0.3
+f = sigmoid(z)

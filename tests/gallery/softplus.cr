@@ -1,0 +1,2 @@
+x = 1
+f = softplus(x)
