@@ -183,14 +183,15 @@ class Graph:
     # -------------------------------------------------------------- display
     def table(self, digits: int = 6) -> list[dict[str, str]]:
         """One row per node: name, operation, value, gradient (as text)."""
-        from .notation import definition
+        from .notation import Written, definition
 
+        memo = Written()  # each node written once: shared unnamed nodes stay linear
         rows = []
         for n in self.nodes:
             rows.append(
                 {
                     "node": n.label(),
-                    "operation": definition(n),
+                    "operation": definition(n, memo=memo),
                     "value": decimal(n.value, digits),
                     "gradient": "—" if n.grad is None else decimal(n.grad, digits),
                 }
