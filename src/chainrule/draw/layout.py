@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ChainruleError
 from .measure import FONT_SIZE, LINE_GAP, SMALL_SIZE, text_width
-from .model import Arrow, Box, Drawing, Line
+from .model import Arrow, Box, Drawing, Line, arrow_category, direction_of
 
 PAD_X, PAD_Y = 10.0, 7.0
 MARGIN = 12.0
@@ -121,22 +121,25 @@ def _inches(points: float) -> str:
 
 
 def layout_dot(drawing: Drawing) -> str:
-    """DOT with generated ids and fixed sizes only: no user text reaches the engine."""
+    """DOT with generated ids (``n<position>``) and fixed sizes only: no user text, no id and
+    no field of the drawing but its direction (one of four words) reaches the engine."""
     fast = ", splines=true"
     if len(drawing.boxes) > BIG:
         # network simplex and spline routing dominate on big graphs: bound them
         fast = ", nslimit=2, nslimit1=2, mclimit=0.1, splines=line"
     out = [
         "digraph layout {",
-        f"  graph [rankdir={drawing.direction}, nodesep=0.3, ranksep=0.45{fast}];",
+        f"  graph [rankdir={direction_of(drawing)}, nodesep=0.3, ranksep=0.45{fast}];",
         '  node [shape=box, fixedsize=true, label=""];',
         "  edge [arrowsize=0.8];",
     ]
-    for box in drawing.boxes:
+    number = drawing.numbers()
+    for k, box in enumerate(drawing.boxes):
         w, h = box_size(box)
-        out.append(f"  {box.id} [width={_inches(w)}, height={_inches(h)}];")
+        out.append(f"  n{k} [width={_inches(w)}, height={_inches(h)}];")
     for k, arrow in enumerate(drawing.arrows):
-        tail, head, back = _data_direction(arrow)
+        tail_id, head_id, back = _data_direction(arrow)
+        tail, head = f"n{number[tail_id]}", f"n{number[head_id]}"
         attrs = [f"id=e{k}"]
         if back:
             attrs.append("dir=back")
@@ -153,7 +156,7 @@ def layout_dot(drawing: Drawing) -> str:
 
 def _data_direction(arrow: Arrow) -> tuple[str, str, bool]:
     """Lay edges out in the direction data flows, so ranks match in every view."""
-    if arrow.kind in ("gradient", "faint"):
+    if arrow_category(arrow) in ("gradient", "faint"):
         return arrow.target, arrow.source, True
     return arrow.source, arrow.target, False
 
@@ -166,6 +169,7 @@ def box_size(box: Box) -> tuple[float, float]:
 def layout(drawing: Drawing) -> Layout:
     if not drawing.boxes:
         raise ChainruleError("nothing to draw: no node is left after the chosen filters")
+    drawing.check()
     data = json.loads(run_engine(layout_dot(drawing), "json"))
     _, _, bw, bh = (float(v) for v in data["bb"].split(","))
     top = MARGIN
@@ -184,7 +188,13 @@ def layout(drawing: Drawing) -> Layout:
             continue
         x, y = (float(v) for v in obj["pos"].split(","))
         cx, cy = flip((x, y))
-        boxes[obj["name"]] = Placed(cx, cy, float(obj["width"]) * 72, float(obj["height"]) * 72)
+        name = str(obj.get("name", ""))
+        k = int(name[1:]) if name[:1] == "n" and name[1:].isdigit() else -1
+        if not 0 <= k < len(drawing.boxes):
+            continue
+        boxes[drawing.boxes[k].id] = Placed(
+            cx, cy, float(obj["width"]) * 72, float(obj["height"]) * 72
+        )
     edges = [EdgeShape() for _ in drawing.arrows]
     for e in data.get("edges", []):
         k = int(str(e.get("id", "e-1"))[1:])

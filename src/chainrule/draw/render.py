@@ -95,8 +95,10 @@ def format_of(path: str | Path) -> str:
 
 
 def encode(drawing: Drawing, fmt: str) -> bytes:
-    """The bytes of a drawing in a format given by its extension (``.svg``, ``.png`` …)."""
-    data = WRITERS[format_of("x" + fmt)](drawing)
+    """The bytes of a drawing in a format given by its extension (``.svg``, ``.png`` …); the
+    drawing is checked first (``Drawing.check``), as one read from JSON may come from anyone."""
+    writer = WRITERS[format_of("x" + fmt)]
+    data = writer(drawing.check())
     return data if isinstance(data, bytes) else data.encode("utf-8")
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import io
 
-from ..colours import FILLS, STROKES, TEXT
+from ..colours import STROKES, TEXT, fill_of
 from ..layout import Layout, line_size, lines_size, text_rows
 from ..measure import FONT_FAMILY
-from ..model import Drawing, Line
+from ..model import Drawing, Line, arrow_category, box_category
 
 
 def pdf_escape(text: str) -> str:
@@ -55,8 +55,8 @@ def write_pdf(drawing: Drawing, lay: Layout) -> bytes:
     if lay.title_at is not None:
         text([Line(drawing.title, "title")], lay.title_at[0], lay.title_at[1] - 5, True)
     for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
-        colour = STROKES.get(arrow.kind, "#333333")
-        style = "--" if arrow.kind == "faint" else "-"
+        colour = STROKES.get(arrow_category(arrow), "#333333")
+        style = "--" if arrow_category(arrow) == "faint" else "-"
         for c in shape.curves:
             codes = [MPath.MOVETO] + [MPath.CURVE4] * (len(c) - 1)
             ax.add_patch(PathPatch(MPath(c, codes), fill=False, edgecolor=colour, lw=1.1, ls=style))
@@ -82,17 +82,18 @@ def write_pdf(drawing: Drawing, lay: Layout) -> bytes:
         p = lay.boxes.get(box.id)
         if p is None:
             continue
-        edge = STROKES["gradient"] if box.kind == "result" else "#333333"
+        category = box_category(box)
+        edge = STROKES["gradient"] if category == "result" else "#333333"
         ax.add_patch(
             FancyBboxPatch(
                 (p.x - p.w / 2 + 4, p.y - p.h / 2 + 4),
                 p.w - 8,
                 p.h - 8,
                 boxstyle="round,pad=4",
-                facecolor=box.fill or FILLS.get(box.kind, "#ffffff"),
+                facecolor=fill_of(box),
                 edgecolor=edge,
-                lw=2.0 if box.kind in ("output", "result") else 1.0,
-                ls="--" if box.kind in ("const", "group") else "-",
+                lw=2.0 if category in ("output", "result") else 1.0,
+                ls="--" if category in ("const", "group") else "-",
                 zorder=4,
             )
         )

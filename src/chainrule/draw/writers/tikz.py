@@ -3,15 +3,16 @@ compiles with plain pdflatex, positions taken from the shared layout.
 
 ``tikz_escape`` turns plain text into LaTeX text: special characters are escaped, and the
 mathematical characters of labels (σ, ∂, ŷ, x₁, ², ≈ …) become LaTeX commands, so any name is
-printed as text and nothing in it is ever executed."""
+printed as text and nothing in it is ever executed. Node names are generated (``n<position>``)
+and colours are ``#rrggbb``: no other field of the drawing is written."""
 
 from __future__ import annotations
 
 import unicodedata
 
-from ..colours import FILLS, STROKES, TEXT
+from ..colours import STROKES, TEXT, fill_of
 from ..layout import Layout, Point
-from ..model import Drawing, Line
+from ..model import Drawing, Line, arrow_category, box_category
 
 _SPECIAL = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
@@ -99,8 +100,8 @@ def write_tikz(drawing: Drawing, lay: Layout) -> str:
             f"{{\\textbf{{{tikz_escape(drawing.title)}}}}};"
         )
     for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
-        colour = _colour("e", STROKES.get(arrow.kind, "#333333"), defs)
-        dash = ", dashed" if arrow.kind == "faint" else ""
+        colour = _colour("e", STROKES.get(arrow_category(arrow), "#333333"), defs)
+        dash = ", dashed" if arrow_category(arrow) == "faint" else ""
         for c in shape.curves:
             parts = [_pt(c[0], h)]
             for i in range(1, len(c) - 2, 3):
@@ -118,21 +119,22 @@ def write_tikz(drawing: Drawing, lay: Layout) -> str:
                 f"align=center, font=\\normalsize] at {_pt(shape.label_at, h)} "
                 f"{{{_lines(arrow.lines, False, defs)}}};"
             )
-    for box in drawing.boxes:
+    for k, box in enumerate(drawing.boxes):
         p = lay.boxes.get(box.id)
         if p is None:
             continue
-        fill = _colour("f", box.fill or FILLS.get(box.kind, "#ffffff"), defs)
+        category = box_category(box)
+        fill = _colour("f", fill_of(box), defs)
         style = [f"fill={fill}", "draw", "rounded corners=4pt", "align=center", "font=\\large"]
-        if box.kind in ("output", "result"):
+        if category in ("output", "result"):
             style.append("line width=1.6pt")
-        if box.kind == "result":
+        if category == "result":
             style.append(f"draw={_colour('e', STROKES['gradient'], defs)}")
-        if box.kind in ("const", "group"):
+        if category in ("const", "group"):
             style.append("dashed")
         style.append(f"minimum width={p.w:.1f}pt, minimum height={p.h:.1f}pt")
         body.append(
-            f"\\node[{', '.join(style)}] ({box.id}) at {_pt((p.x, p.y), h)} "
+            f"\\node[{', '.join(style)}] (n{k}) at {_pt((p.x, p.y), h)} "
             f"{{{_lines(box.lines, True, defs)}}};"
         )
     if lay.legend_at is not None:
