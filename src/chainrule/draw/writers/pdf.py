@@ -1,10 +1,12 @@
 """PDF without system Graphviz or Cairo: the shared layout drawn with matplotlib's PDF backend
 (vector output, DejaVu Sans embedded). Text goes to matplotlib as plain text with its maths
-parser switched off, so ``$`` or ``\\`` in a name are printed as they are."""
+parser switched off, so ``$`` or ``\\`` in a name are printed as they are. Characters the font
+lacks (CJK, emoji) are drawn as boxes of the width ``measure`` gave them, without a warning."""
 
 from __future__ import annotations
 
 import io
+import warnings
 
 from ..colours import STROKES, TEXT, fill_of
 from ..layout import Layout, line_size, lines_size, text_rows
@@ -101,5 +103,8 @@ def write_pdf(drawing: Drawing, lay: Layout) -> bytes:
     if lay.legend_at is not None:
         text(drawing.legend, lay.legend_at[0], lay.legend_at[1], False)
     out = io.BytesIO()
-    fig.savefig(out, format="pdf")
+    with warnings.catch_warnings():
+        # a character DejaVu Sans lacks is drawn as a box, room measured for it (``measure``)
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.savefig(out, format="pdf")
     return out.getvalue()
