@@ -29,8 +29,10 @@ def _png(d: Drawing) -> bytes:
 
 
 def _pdf(d: Drawing) -> bytes:
+    from .limits import MAX_PDF_BOXES, check_boxes
     from .writers.pdf import write_pdf
 
+    check_boxes(len(d.boxes), MAX_PDF_BOXES, "PDF")  # before the layout's time is spent
     return write_pdf(d, layout(d))
 
 

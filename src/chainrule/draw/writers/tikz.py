@@ -12,6 +12,7 @@ import unicodedata
 
 from ..colours import STROKES, TEXT, fill_of
 from ..layout import Layout, Point
+from ..limits import MAX_TEX_SIDE, check_side
 from ..model import Drawing, Line, arrow_category, box_category
 
 _SPECIAL = {
@@ -92,6 +93,7 @@ def _pt(p: Point, height: float) -> str:
 
 def write_tikz(drawing: Drawing, lay: Layout) -> str:
     h = lay.height
+    check_side(lay.width, h, MAX_TEX_SIDE, "TikZ picture", "pt")
     defs: dict[str, str] = {}
     body = []
     if lay.title_at is not None:
