@@ -249,6 +249,21 @@ def _paren(text: str, style: str) -> str:
     return f"\\left({text}\\right)" if style == "latex" else f"({text})"
 
 
+def _given_params(node: Node, style: str) -> str:
+    """Parameters that differ from the op's declared defaults, as a program writes them
+    (``sum(W, axis=0)``), so a definition says what was computed."""
+    if not node.params or not node.op.params:
+        return ""
+    out = []
+    for q in node.op.params:
+        v = node.params.get(q.name, q.default)
+        if isinstance(v, np.ndarray) or v == q.default:
+            continue
+        text = str(tuple(v) if isinstance(v, list) else v)
+        out.append(f"\\mathrm{{{q.name}}}{{=}}{text}" if style == "latex" else f"{q.name}={text}")
+    return ", ".join(out)
+
+
 def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) -> tuple[str, int]:
     op = node.op
     nt = op.notation
@@ -311,6 +326,9 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         return (f"{t}_{{{idx}}}" if style == "latex" else f"{t}[{idx}]"), ATOM
     # function style
     inner = ", ".join(t for t, _ in parts)
+    given = _given_params(node, style)
+    if given:
+        inner = f"{inner}, {given}"
     if style == "latex":
         if "{}" in nt.latex:
             return nt.latex.format(inner), ATOM
