@@ -91,12 +91,29 @@ ALLOWED = (
 
 
 _NAME_EXTRA = set("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₔₕₖₗₘₙₚₛₜ′″ʹ")
+# The notation chainrule prints, read back: · × ⋅ ∗ multiply, ÷ divides, − (U+2212) subtracts.
+_OPERATORS = str.maketrans({"·": "*", "⋅": "*", "×": "*", "∗": "*", "÷": "/", "−": "-"})
+_SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6",
+                 "⁷": "7", "⁸": "8", "⁹": "9"}  # fmt: skip
+_SUPERSCRIPT_MINUS = "⁻"
+BOM = "\ufeff"
 
 
 def _name_char(ch: str) -> bool:
+    if ch in _SUPERSCRIPTS:
+        return False  # x² is x to the power 2, not a name
     return (
         ch.isalnum() or ch == "_" or ch in _NAME_EXTRA or unicodedata.category(ch) in ("Mn", "Lm")
     )
+
+
+def _superscript_power(line: str, i: int) -> int:
+    """The end of a superscript exponent (⁻¹, ², ¹⁰) starting at ``i``, or ``i`` if none."""
+    j = i + (line[i] == _SUPERSCRIPT_MINUS)
+    k = j
+    while k < len(line) and line[k] in _SUPERSCRIPTS:
+        k += 1
+    return k if k > j else i
 
 
 @dataclass
@@ -106,7 +123,8 @@ class _Source:
 
     lines: list[str]
     rewritten_lines: list[str] = field(default_factory=list)
-    origin: list[list[int]] = field(default_factory=list)  # per line: rewritten char → user char
+    # per line: rewritten char → user char (None: the line was kept as it is)
+    origin: list[list[int] | None] = field(default_factory=list)
     placeholders: dict[str, str] = field(default_factory=dict)  # stand-in name → user's name
 
     def column(self, line: int, byte_col: int) -> int:
@@ -122,6 +140,8 @@ class _Source:
             return rewritten_col
         origin = self.origin[line - 1]
         i = rewritten_col - 1
+        if origin is None:
+            return rewritten_col
         if i < len(origin):
             return origin[i] + 1
         return len(self.lines[line - 1]) + 1 + (i - len(origin))
@@ -134,11 +154,20 @@ class _Source:
 
 
 def _prepare(text: str) -> tuple[str, _Source]:
-    """Rewrite what Python's parser does not take: ``^`` becomes ``**`` and names such as
-    ``b₀`` or ``x′`` become stand-ins (mapped back to the user's spelling afterwards)."""
+    """Rewrite what Python's parser does not take: ``^`` and superscripts (``x²``) become
+    ``**``, the printed operators · × ÷ − become * / -, names such as ``b₀`` or ``x′`` become
+    stand-ins (mapped back to the user's spelling afterwards). A leading byte-order mark is
+    dropped and any line end (CRLF too) ends a line; columns keep pointing at the user's text."""
+    if text.startswith(BOM):
+        text = text[1:]
     src = _Source(text.splitlines())
     by_name: dict[str, str] = {}
-    for line in src.lines:
+    for original in src.lines:
+        if original.isascii() and "^" not in original:  # nothing to rewrite: the common case
+            src.rewritten_lines.append(original)
+            src.origin.append(None)
+            continue
+        line = original.translate(_OPERATORS)  # one character for one: columns unchanged
         out: list[str] = []
         origin: list[int] = []
         i = 0
@@ -154,6 +183,16 @@ def _prepare(text: str) -> tuple[str, _Source]:
                 origin.extend((i, i))
                 i += 1
                 continue
+            if ch in _SUPERSCRIPTS or ch == _SUPERSCRIPT_MINUS:
+                j = _superscript_power(line, i)
+                if j > i:
+                    out.append("**")
+                    origin.extend((i, i))
+                    for k in range(i, j):
+                        out.append("-" if line[k] == _SUPERSCRIPT_MINUS else _SUPERSCRIPTS[line[k]])
+                        origin.append(k)
+                    i = j
+                    continue
             if _name_char(ch) and not ch.isdigit() and not (ch == "_" and False):
                 j = i
                 while j < n and _name_char(line[j]):
@@ -173,7 +212,9 @@ def _prepare(text: str) -> tuple[str, _Source]:
                 continue
             if ch.isdigit() or ch == ".":
                 j = i
-                while j < n and (line[j].isalnum() or line[j] in "._"):
+                while j < n and (
+                    (line[j].isalnum() and line[j] not in _SUPERSCRIPTS) or line[j] in "._"
+                ):
                     if line[j] in "eE" and j + 1 < n and line[j + 1] in "+-":
                         j += 1
                     j += 1
