@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from . import limits
 from .errors import (
     ChainruleError,
     DomainError,
@@ -60,7 +61,6 @@ FUNCTIONS: dict[str, str] = {
     "transpose": "transpose",
 }
 CONSTANTS = {"e": "E", "pi": "pi", "π": "pi"}
-_MAX_EXPONENT = 4096
 _BINOPS: dict[type, str] = {
     ast.Add: "add",
     ast.Sub: "sub",
@@ -253,6 +253,11 @@ def parse(
         line = exc.lineno or 1
         col = src.char_column(line, exc.offset or 1)
         message = exc.msg or "invalid syntax"
+        if "integer string conversion" in message:  # Python's own limit, 4300 digits
+            message = (
+                f"a number on this line has far more than {limits.MAX_DIGITS} digits; exact "
+                f"numbers are limited to {limits.MAX_DIGITS} digits"
+            )
         for stand_in, word in src.placeholders.items():
             message = message.replace(stand_in, word)
         raise ProgramSyntaxError(
@@ -269,7 +274,8 @@ class _Builder:
         self.at = at
         self.env: dict[str, Node] = {}
         self.spelling: dict[str, str] = {}  # Python's NFKC key → the user's own spelling
-        self.assigned_order: list[str] = []
+        # names in the order of their last assignment (a dict: moving a key is O(1))
+        self.assigned: dict[str, None] = {}
         self.source: dict[Node, tuple[int, int]] = {}
         self.used_at: set[str] = set()
         self._literals: dict[int, Any] = {}
@@ -279,6 +285,10 @@ class _Builder:
         line = getattr(node, "lineno", 1)
         col = self.src.column(line, getattr(node, "col_offset", 0))
         return cls(message, line=line, column=col, source=self.src.text(line))
+
+    def where(self, e: ast.AST) -> tuple[int, int]:
+        line = getattr(e, "lineno", 1)
+        return line, self.src.column(line, getattr(e, "col_offset", 0))
 
     def spelled(self, node: ast.AST) -> str:
         """The identifier exactly as the user wrote it (Python normalizes b₀ to b0)."""
@@ -308,24 +318,22 @@ class _Builder:
         if output is not None:
             key = _key(output)
             if key not in self.env:
-                known = ", ".join(self.spelling.get(k, k) for k in self.assigned_order)
+                known = ", ".join(self.spelling.get(k, k) for k in self.assigned)
                 raise NameNotDefined(f"--output {output}: no such name (names: {known})")
         else:
-            key = self.assigned_order[-1]
+            key = next(reversed(self.assigned))
         out = self.env[key]
-        others = [self.env[k] for k in self.assigned_order if self.env[k] is not out]
+        others = [self.env[k] for k in self.assigned if self.env[k] is not out]
         graph = Graph([out, *others], source=self.source, text="\n".join(self.src.lines))
         graph.aliases = {  # type: ignore[attr-defined]
             self.spelling.get(k, k): self.env[k]
-            for k in self.assigned_order
+            for k in self.assigned
             if self.env[k].name != self.spelling.get(k, k)
         }
         return graph
 
     def _inputs(self) -> list[str]:
-        return [
-            self.spelling.get(k, k) for k in self.assigned_order if self.env[k].op.name == "input"
-        ]
+        return [self.spelling.get(k, k) for k in self.assigned if self.env[k].op.name == "input"]
 
     def statement(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.Assign):
@@ -343,9 +351,8 @@ class _Builder:
             name = self.spelling[key]
             node = self.assignment(name, stmt.value)
             self.env[key] = node
-            if key in self.assigned_order:
-                self.assigned_order.remove(key)
-            self.assigned_order.append(key)
+            self.assigned.pop(key, None)
+            self.assigned[key] = None
             return
         if isinstance(stmt, ast.AugAssign):
             raise self.error(
@@ -368,14 +375,12 @@ class _Builder:
     def assignment(self, name: str, value: ast.expr) -> Node:
         literal = self.literal(value)
         if literal is not None:
-            if name in self.at:
+            given = name in self.at
+            if given:
                 self.used_at.add(name)
                 literal = self.at[name]
-            try:
-                node = var(literal, name=name, exact=self.exact)
-            except ValueInputError as exc:
-                raise self.error(ValueInputError, exc.message, value) from None
-            self.source[node] = (value.lineno, self.src.column(value.lineno, value.col_offset))
+            node = self._input(literal, name, value, given)
+            self.source[node] = self.where(value)
             return node
         if name in self.at:
             raise self.error(
@@ -387,8 +392,21 @@ class _Builder:
         if node.name is not None:
             return node  # an alias of a named node: keep one node, record the alias
         node.name = name
-        self.source[node] = (value.lineno, self.src.column(value.lineno, value.col_offset))
+        self.source[node] = self.where(value)
         return node
+
+    def _input(self, value: Any, name: str, e: ast.AST, given: bool) -> Node:
+        """An input node: a literal of the program, or a value given with --at."""
+        try:
+            if not self.exact:
+                limits.float_range(value)
+            return var(value, name=name, exact=self.exact)
+        except ValueInputError as exc:
+            message = f"--at {name}: {exc.message}" if given else exc.message
+            raise self.error(ValueInputError, message, e) from None
+        except OverflowError:
+            message = "the number is beyond the range of floating-point numbers"
+            raise self.error(ValueInputError, message, e) from None
 
     # -------------------------------------------------------------- literals
     def literal(self, root: ast.expr) -> Any:
@@ -425,9 +443,17 @@ class _Builder:
             line_text = self.src.rewritten(e.lineno).encode("utf-8")
             raw = line_text[e.col_offset : e.end_col_offset].decode("utf-8")
             try:
-                return Fraction(raw.replace("_", ""))
-            except ValueError:
-                return Fraction(repr(float(e.value)))
+                limits.number_text(raw)
+                if isinstance(e.value, int):  # also 0x…, 0o…, 0b… literals
+                    value = Fraction(e.value)
+                    limits.exact_size(value)
+                    return value
+                try:
+                    return Fraction(raw.replace("_", ""))
+                except ValueError:
+                    return Fraction(repr(float(e.value)))
+            except ValueInputError as exc:
+                raise self.error(ValueInputError, exc.message, e) from None
         if any(v is None for v in values):
             return None
         if isinstance(e, ast.UnaryOp):
@@ -453,23 +479,39 @@ class _Builder:
         return None
 
     def fold(self, e: ast.BinOp, a: Fraction, b: Fraction) -> Fraction | None:
+        """One operation on two exact literals, refused (line and column named) when its
+        result would pass ``limits.MAX_DIGITS`` digits: ``9**9**9`` is never computed."""
         try:
-            if isinstance(e.op, ast.Add):
-                return a + b
-            if isinstance(e.op, ast.Sub):
-                return a - b
-            if isinstance(e.op, ast.Mult):
-                return a * b
-            if isinstance(e.op, ast.Div):
-                return a / b
+            result = self._fold(e, a, b)
+            if result is not None:
+                limits.exact_size(result)
+            return result
         except ZeroDivisionError:
             raise self.error(DomainError, "division by zero", e) from None
-        # power: exact only for moderate integer exponents; otherwise not a literal
-        if b.denominator == 1 and abs(b.numerator) <= _MAX_EXPONENT:
-            if a == 0 and b < 0:
-                raise self.error(DomainError, "0 raised to a negative power is undefined", e)
-            return a ** int(b)
-        return None
+        except ValueInputError as exc:
+            raise self.error(ValueInputError, exc.message, e) from None
+
+    def _fold(self, e: ast.BinOp, a: Fraction, b: Fraction) -> Fraction | None:
+        if isinstance(e.op, ast.Add):
+            return a + b
+        if isinstance(e.op, ast.Sub):
+            return a - b
+        if isinstance(e.op, ast.Mult):
+            return a * b
+        if isinstance(e.op, ast.Div):
+            return a / b
+        # power: exact for integer exponents whose result stays small; a fractional exponent
+        # (2 ** 0.5) is not a literal but an operation
+        if b.denominator != 1:
+            return None
+        if a == 0 and b < 0:
+            raise self.error(DomainError, "0 raised to a negative power is undefined", e)
+        if not limits.power_size(a, b.numerator):
+            raise limits.TooLarge(
+                f"this power would have more than {limits.MAX_DIGITS} digits; exact numbers "
+                f"are limited to {limits.MAX_DIGITS} digits"
+            )
+        return a ** int(b)
 
     # -------------------------------------------------------------- expressions
     def expr(self, root: ast.expr) -> Node:
@@ -530,6 +572,11 @@ class _Builder:
     def leaf(self, e: ast.expr) -> Node:
         lit = self.literal(e)
         if lit is not None:
+            if not self.exact:
+                try:
+                    limits.float_range(lit)
+                except ValueInputError as exc:
+                    raise self.error(ValueInputError, exc.message, e) from None
             return const(lit, exact=self.exact)
         if isinstance(e, ast.Name):
             return self.lookup_name(e)
@@ -543,10 +590,10 @@ class _Builder:
         if spelled in self.at or key in self.at:
             name = spelled if spelled in self.at else key
             self.used_at.add(name)
-            node = var(self.at[name], name=name, exact=self.exact)
+            node = self._input(self.at[name], name, e, True)
             self.env[key] = node
             self.spelling[key] = name
-            self.source[node] = (e.lineno, self.src.column(e.lineno, e.col_offset))
+            self.source[node] = self.where(e)
             return node
         if key in CONSTANTS or spelled in CONSTANTS:
             c = getattr(sympy, CONSTANTS.get(spelled, CONSTANTS.get(key, "E")))
@@ -570,6 +617,9 @@ class _Builder:
             if exc.line is not None:
                 raise
             raise self.error(type(exc), exc.message, e) from None
+        except (OverflowError, ZeroDivisionError) as exc:
+            what = "too large" if isinstance(exc, OverflowError) else "a division by zero"
+            raise self.error(DomainError, f"the result is {what} ({exc})", e) from None
         v = node.value
         if isinstance(v, np.ndarray) and v.dtype != object and not np.all(np.isfinite(v)):
             if all(np.all(np.isfinite(a.value)) for a in node.args if _is_float_array(a)):

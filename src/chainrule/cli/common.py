@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .. import limits
 from ..errors import ChainruleError, ValueInputError
 from ..graph import Graph
 from ..values import read_value
@@ -40,6 +41,7 @@ def parse_at(items: list[str]) -> dict[str, Any]:
         if not name:
             raise ValueInputError(f"--at {item!r}: the name is missing")
         try:
+            limits.value_text(text)  # before reading: 1e99999999 or 10⁴ brackets never start
             values[name] = read_value(text)
         except ValueInputError as exc:
             raise ValueInputError(f"--at {name}: {exc.message}") from None
