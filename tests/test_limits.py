@@ -65,7 +65,7 @@ def test_float_mode_keeps_numbers_near_the_float_limits() -> None:
 def test_a_float_overflow_in_an_operation_names_line_column_and_node() -> None:
     with pytest.raises(ChainruleError) as info:
         cr.parse("x = 10\ny = x ** 1e5\n")
-    assert (info.value.line, info.value.column) == (2, 5)
+    assert (info.value.line, info.value.column, info.value.node) == (2, 5, "y")
 
 
 @pytest.mark.parametrize(

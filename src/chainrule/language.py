@@ -277,14 +277,19 @@ class _Builder:
         # names in the order of their last assignment (a dict: moving a key is O(1))
         self.assigned: dict[str, None] = {}
         self.source: dict[Node, tuple[int, int]] = {}
+        self.symbols: dict[Node, str] = {}  # constants that stand for e and π
         self.used_at: set[str] = set()
         self._literals: dict[int, Any] = {}
+        self._target: str | None = None  # the name being assigned (named in domain errors)
 
     # -------------------------------------------------------------- errors
-    def error(self, cls: type[ChainruleError], message: str, node: ast.AST) -> ChainruleError:
+    def error(
+        self, cls: type[ChainruleError], message: str, node: ast.AST, *, named: bool = False
+    ) -> ChainruleError:
         line = getattr(node, "lineno", 1)
         col = self.src.column(line, getattr(node, "col_offset", 0))
-        return cls(message, line=line, column=col, source=self.src.text(line))
+        who = self._target if named else None
+        return cls(message, line=line, column=col, source=self.src.text(line), node=who)
 
     def where(self, e: ast.AST) -> tuple[int, int]:
         line = getattr(e, "lineno", 1)
@@ -315,22 +320,33 @@ class _Builder:
             raise ValueInputError(
                 f"--at {unused[0]}: the program has no input named {unused[0]!r} (inputs: {known})"
             )
-        if output is not None:
-            key = _key(output)
-            if key not in self.env:
-                known = ", ".join(self.spelling.get(k, k) for k in self.assigned)
-                raise NameNotDefined(f"--output {output}: no such name (names: {known})")
-        else:
-            key = next(reversed(self.assigned))
-        out = self.env[key]
-        others = [self.env[k] for k in self.assigned if self.env[k] is not out]
-        graph = Graph([out, *others], source=self.source, text="\n".join(self.src.lines))
-        graph.aliases = {  # type: ignore[attr-defined]
+        last = self.env[next(reversed(self.assigned))]
+        others = [self.env[k] for k in self.assigned if self.env[k] is not last]
+        aliases = {
             self.spelling.get(k, k): self.env[k]
             for k in self.assigned
             if self.env[k].name != self.spelling.get(k, k)
         }
-        return graph
+        text = "\n".join(self.src.lines)
+        whole = Graph(
+            [last, *others], source=self.source, text=text, aliases=aliases, symbols=self.symbols
+        )
+        if output is None:
+            return whole
+        # --output takes any name the whole program's table shows (x′, a₁, ŷ − y); the graph is
+        # then that node's own, named as in the whole program so that no name shifts.
+        out = whole.find(output)
+        if out is None or out.op.name == "const":
+            known = ", ".join(whole.labels())
+            raise NameNotDefined(f"--output {output}: no such name (names: {known})")
+        return Graph(
+            out,
+            source=self.source,
+            text=text,
+            naming=whole.naming,
+            aliases=aliases,
+            symbols=self.symbols,
+        )
 
     def _inputs(self) -> list[str]:
         return [self.spelling.get(k, k) for k in self.assigned if self.env[k].op.name == "input"]
@@ -349,6 +365,7 @@ class _Builder:
             name = self.spelled(target)
             self.spelling.setdefault(key, name)
             name = self.spelling[key]
+            self._target = name
             node = self.assignment(name, stmt.value)
             self.env[key] = node
             self.assigned.pop(key, None)
@@ -531,7 +548,10 @@ class _Builder:
                 for c in reversed(children):
                     stack.append((c, False))
                 continue
-            done[id(e)] = self.combine(e, [done[id(c)] for c in children])
+            node = self.combine(e, [done[id(c)] for c in children])
+            if node.args and node not in self.source:
+                self.source[node] = self.where(e)  # so that a later error can point here
+            done[id(e)] = node
         return done[id(root)]
 
     def children(self, e: ast.expr) -> list[ast.expr] | None:
@@ -597,7 +617,11 @@ class _Builder:
             return node
         if key in CONSTANTS or spelled in CONSTANTS:
             c = getattr(sympy, CONSTANTS.get(spelled, CONSTANTS.get(key, "E")))
-            return _sym_const(c) if self.exact else const(float(c))
+            if self.exact:
+                return _sym_const(c)
+            node = const(float(c))
+            self.symbols[node] = "π" if c is sympy.pi else "e"  # written by name, as in exact mode
+            return node
         if key in FUNCTIONS or spelled in FUNCTIONS:
             raise self.error(
                 NameNotDefined, f"{spelled} is a function: call it, as in {spelled}(x)", e
@@ -616,10 +640,10 @@ class _Builder:
         except ChainruleError as exc:
             if exc.line is not None:
                 raise
-            raise self.error(type(exc), exc.message, e) from None
+            raise self.error(type(exc), exc.message, e, named=True) from None
         except (OverflowError, ZeroDivisionError) as exc:
             what = "too large" if isinstance(exc, OverflowError) else "a division by zero"
-            raise self.error(DomainError, f"the result is {what} ({exc})", e) from None
+            raise self.error(DomainError, f"the result is {what} ({exc})", e, named=True) from None
         v = node.value
         if isinstance(v, np.ndarray) and v.dtype != object and not np.all(np.isfinite(v)):
             if all(np.all(np.isfinite(a.value)) for a in node.args if _is_float_array(a)):
@@ -627,6 +651,7 @@ class _Builder:
                     DomainError,
                     f"{node.op.name} is undefined for some elements (the result is not finite)",
                     e,
+                    named=True,
                 )
         return node
 
@@ -705,10 +730,6 @@ def _literal_parts(e: ast.expr) -> list[ast.expr] | None:
 
 def _is_float_array(n: Node) -> bool:
     return isinstance(n.value, np.ndarray) and n.value.dtype != object
-
-
-def _key(name: str) -> str:
-    return unicodedata.normalize("NFKC", name)
 
 
 def _sym_const(c: Any) -> Node:

@@ -126,7 +126,7 @@ def _draw(
     show_consts = opts.constants if opts.constants is not None else not gradients
     sel: Selection = select(g, opts.collapse, opts.paths_from, show_consts, gradients)
     compact = _compact(opts, len(sel.boxes))
-    namer = Namer(g.nodes, opts.digits)
+    namer = Namer(g.naming, opts.digits)
     colour = opts.colour if opts.colour is not None else (gradients and compact)
     out_name = namer.name(g.output)
     consumers = g.consumers() if gradients else {}
@@ -207,13 +207,14 @@ def _title(view: str, out: str) -> str:
 def _forward_box(key: str, node: Node, namer: Namer, opts: Options, compact: bool) -> Box:
     if not node.args:
         kind = "input" if node.op.name == "input" else "const"
-        title = node.name or number(node.value, opts.digits)
+        title = namer.title(node)
         lines = [Line(title, "title")]
-        if node.name:
+        if node in namer.naming:
             lines.append(Line(_value(node, namer, opts, compact), "value"))
         return Box(key, lines, kind, tooltip=title)
     if compact:
-        title = f"{node.name} = {node.op.label}" if node.name else node.op.label
+        labelled = namer.naming.is_atom(node)
+        title = f"{namer.fallback(node)} = {node.op.label}" if labelled else node.op.label
     else:
         title = namer.title(node)
     return Box(
@@ -225,7 +226,9 @@ def _forward_box(key: str, node: Node, namer: Namer, opts: Options, compact: boo
 
 
 def _value(node: Node, namer: Namer, opts: Options, compact: bool) -> str:
-    return number(node.value, opts.digits) if compact else value_text(node, opts.digits)
+    if compact:
+        return number(node.value, opts.digits)
+    return value_text(node, opts.digits, namer.naming)
 
 
 def _grad_box(
@@ -240,8 +243,9 @@ def _grad_box(
 ) -> Box:
     kind = "input" if node.op.name == "input" else ("const" if not node.args else "op")
     name = namer.name(node)
-    title = name if (compact or not node.args or node.name) else namer.title(node)
-    if compact and node.args and not node.name:
+    labelled = namer.naming.is_atom(node)
+    title = name if (compact or not node.args or labelled) else namer.title(node)
+    if compact and node.args and not labelled:
         title = node.op.label
     lines = [Line(title, "title")]
     if node.grad is None:
@@ -343,13 +347,13 @@ def _backward(g: Graph, opts: Options) -> Drawing:
     targets = [n for n in g.nodes if n.op.name == "input" and n.requires_grad]
     if not targets:
         raise ChainruleError("the graph has no inputs to differentiate with respect to")
-    namer = Namer(g.nodes, opts.digits)
+    namer = Namer(g.naming, opts.digits)
     grads = grad(out, targets)
     marks: dict[Node, list[str]] = {}
     out_name = namer.name(out)
     for t, gnode in zip(targets, grads, strict=True):
         marks.setdefault(gnode, []).append(f"∂{out_name}/∂{namer.name(t)}")
-    bg = Graph(list(dict.fromkeys(grads)))
+    bg = Graph(list(dict.fromkeys(grads)), names_from=g)
     forward_nodes = set(g.nodes)
     new = {n for n in bg.nodes if n not in forward_nodes}
     opts.title = (

@@ -173,12 +173,12 @@ def _backward(step: BackwardStep, d: Derivation) -> list[Block]:
     symbolic = [_symbolic(t) for t in step.terms]
     numeric = [_numeric(t, digits) for t in step.terms]
     if step.fan_out:
-        users = ", ".join(f.label(t.consumer).text for t in step.terms)
+        users = ", ".join(d.label(t.consumer).text for t in step.terms)
         blocks.insert(
             0,
             Paragraph(
                 [
-                    f.label(step.node),
+                    d.label(step.node),
                     f" feeds {len(step.terms)} operations ({users}): its gradient is the sum of "
                     "the chain-rule products along each edge.",
                 ]
@@ -220,8 +220,8 @@ def _method(d: Derivation) -> list[Block]:
         for k, s in enumerate(fans):
             if k:
                 pieces.append("; " if k < len(fans) - 1 else " and ")
-            pieces.append(f.label(s.node))
-            users = [f.label(t.consumer) for t in s.terms]
+            pieces.append(d.label(s.node))
+            users = [d.label(t.consumer) for t in s.terms]
             pieces.append(" feeds ")
             for j, u in enumerate(users):
                 if j:
