@@ -205,8 +205,8 @@ def _node(graph: Graph, name: str) -> Any:
 
 def answers(ex: Exercise, graph: Graph) -> dict[str, Any]:
     """The asked values and gradients, as JSON-ready data (decimal and, where exact, exact)."""
-    value_names = ex.ask_values or [n for n in graph.names]
-    grad_names = ex.ask_gradients or [n.name for n in graph.inputs if n.name]
+    value_names = ex.ask_values or _named(graph)
+    grad_names = ex.ask_gradients or _named(graph, inputs=True)
     out: dict[str, Any] = {"values": {}, "gradients": {}}
     for name in value_names:
         node, index = _node(graph, name)
@@ -234,36 +234,38 @@ def _entry(v: Any) -> dict[str, Any]:
     return entry
 
 
+def _named(graph: Graph, *, inputs: bool = False) -> list[str]:
+    """The labels of the nodes the program named (x and x′ for a name given twice)."""
+    nodes = graph.inputs if inputs else graph.nodes
+    return [graph.label(n) for n in nodes if n.name]
+
+
 def _answer_table(ex: Exercise, graph: Graph) -> Table:
+    from .explain.formulas import derivative, element_label
+
     rows: list[list[Any]] = []
     d = ex.digits
-    for name in ex.ask_values or [n for n in graph.names]:
+    names = graph.naming
+    for name in ex.ask_values or _named(graph):
         node, index = _node(graph, name)
         v = node.value if index is None else node.value[index]
-        rows.append([label(node) if index is None else _elem(node, index), num(v, d)])
+        shown = label(node, names) if index is None else element_label(node, index, names)
+        rows.append([shown, num(v, d)])
     output = graph.output
-    for name in ex.ask_gradients or [n.name for n in graph.inputs if n.name]:
+    for name in ex.ask_gradients or _named(graph, inputs=True):
         node, index = _node(graph, name)
         g = node.grad if index is None else node.grad[index]
         if isinstance(g, np.ndarray) and g.ndim and index is None:
             for k in np.ndindex(g.shape):
-                rows.append([element_derivative(output, node, k), num(g[k], d)])
+                rows.append([element_derivative(output, node, k, names), num(g[k], d)])
         else:
-            from .explain.formulas import derivative
-
             m = (
-                derivative(output, node)
+                derivative(output, node, names)
                 if index is None
-                else element_derivative(output, node, index)
+                else element_derivative(output, node, index, names)
             )
             rows.append([m, num(g, d)])
     return Table(["Asked", "Answer"], rows)
-
-
-def _elem(node: Any, index: tuple[int, ...]) -> Any:
-    from .explain.formulas import element_label
-
-    return element_label(node, index)
 
 
 def documents(ex: Exercise, graph: Graph, drawings: dict[str, str]) -> tuple[str, str]:

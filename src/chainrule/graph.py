@@ -11,8 +11,10 @@ import numpy as np
 import sympy
 
 from .autodiff import backward, evaluate, topo_order
-from .errors import ChainruleError, ValueInputError
+from .errors import ChainruleError, DomainError, ValueInputError
 from .graph_load import MAX_JSON_CHARS, SCHEMA, parse_json, read_graph, read_value
+from .naming import Naming
+from .naming import key as naming_key
 from .node import Node
 from .values import (
     EXACT_ARRAY,
@@ -28,7 +30,11 @@ class Graph:
     """The nodes an output depends on, inputs first: the tape every algorithm walks.
 
     ``source`` maps a node to where the program text defined it (line, column), when the
-    graph came from a program."""
+    graph came from a program. ``naming`` is what every output calls each node (by default
+    worked out from this graph; a program's graph for a chosen ``--output`` shares the naming of
+    the whole program, so names do not shift; a graph built on another one, such as its
+    gradient graph, takes ``names_from`` it). ``aliases`` are further names of nodes
+    (``y = x``); ``symbols`` names constants that stand for e or π."""
 
     def __init__(
         self,
@@ -36,6 +42,10 @@ class Graph:
         *,
         source: Mapping[Node, tuple[int, int]] | None = None,
         text: str | None = None,
+        naming: Naming | None = None,
+        aliases: Mapping[str, Node] | None = None,
+        symbols: Mapping[Node, str] | None = None,
+        names_from: Graph | None = None,
     ) -> None:
         self.outputs = [outputs] if isinstance(outputs, Node) else list(outputs)
         if not self.outputs:
@@ -44,6 +54,49 @@ class Graph:
         self.source: dict[Node, tuple[int, int]] = dict(source or {})
         self.text = text
         self._index = {n: i for i, n in enumerate(self.nodes)}
+        self.aliases: dict[str, Node] = {
+            k: n for k, n in (aliases or {}).items() if n in self._index
+        }
+        self.symbols: dict[Node, str] = dict(symbols or {})
+        self._naming = naming
+        self._names_from = names_from
+
+    # -------------------------------------------------------------- names
+    @property
+    def naming(self) -> Naming:
+        """The labels of this graph's nodes (computed once, on first use)."""
+        if self._naming is None:
+            base = self._names_from.naming if self._names_from is not None else None
+            self._naming = Naming(
+                self.nodes, symbols=self.symbols, base=base, reserved=self.aliases
+            )
+        return self._naming
+
+    def label(self, node: Node) -> str:
+        """What every output calls ``node``: x, x′, ŷ − y, a₁ (see ``chainrule.naming``)."""
+        return self.naming.label(node)
+
+    def find(self, name: str) -> Node | None:
+        """The node a typed name stands for: a label (x′, a₁, ``w @ x``) or an alias."""
+        node = self.naming.find(name)
+        if node is not None and node in self._index:
+            return node
+        alias = self.aliases.get(name)
+        if alias is None:
+            alias = {naming_key(k): n for k, n in self.aliases.items()}.get(naming_key(name))
+        return alias
+
+    def labels(self) -> dict[str, Node]:
+        """Every label of the graph (numbers aside) and alias, in graph order."""
+        out = {label: n for label, n in self.naming.items() if n in self._index}
+        for k, n in self.aliases.items():
+            out.setdefault(k, n)
+        return out
+
+    def where(self, node: Node) -> str | None:
+        """``line L, column C`` of the program text that made ``node``, when known."""
+        at = self.source.get(node)
+        return None if at is None else f"line {at[0]}, column {at[1]}"
 
     # -------------------------------------------------------------- lookup
     @property
@@ -69,11 +122,11 @@ class Graph:
         return [n for n in self.nodes if n.op.name == "input"]
 
     def __getitem__(self, name: str) -> Node:
-        try:
-            return self.names[name]
-        except KeyError:
-            known = ", ".join(self.names) or "none"
-            raise ChainruleError(f"no node is named {name!r} (named nodes: {known})") from None
+        node = self.find(name)
+        if node is None:
+            known = ", ".join(self.labels()) or "none"
+            raise ChainruleError(f"no node is named {name!r} (named nodes: {known})")
+        return node
 
     def consumers(self) -> dict[Node, list[tuple[Node, int]]]:
         """For each node, the (node, input slot) pairs that use it: the fan-out."""
@@ -106,8 +159,33 @@ class Graph:
         return self
 
     def backward(self, output: Node | None = None) -> Graph:
-        backward(output or self.output, order=topo_order(output) if output else self.nodes)
+        """Gradients of ``output`` (default: the graph's output) on every node. A local partial
+        that is undefined (√x at 0) is reported with the node's label and where the program
+        wrote it."""
+        try:
+            backward(output or self.output, order=topo_order(output) if output else self.nodes)
+        except DomainError as exc:
+            raise self._located(exc) from None
         return self
+
+    def _located(self, exc: DomainError) -> DomainError:
+        if exc.line is not None or exc.node is None:
+            return exc
+        # The engine names the node by its own label; find it, and prefer the one whose
+        # local partial really fails when several carry that name.
+        found = [n for n in self.nodes if n.args and n.label() == exc.node]
+        node = next((n for n in found if _partial_fails(n)), found[0] if found else None)
+        if node is None:
+            return exc
+        at = self.source.get(node)
+        line, column = at if at is not None else (None, None)
+        text = None
+        if line is not None and self.text is not None:
+            lines = self.text.splitlines()
+            text = lines[line - 1] if 0 < line <= len(lines) else None
+        return DomainError(
+            exc.message, line=line, column=column, source=text, node=self.label(node)
+        )
 
     # -------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
@@ -121,6 +199,8 @@ class Graph:
             }
             if n.name:
                 entry["name"] = n.name
+            if n in self.naming and self.label(n) != n.name:
+                entry["label"] = self.label(n)
             if n.params:
                 entry["params"] = _encode_params(n.params)
             if n.grad is not None:
@@ -154,15 +234,15 @@ class Graph:
     # -------------------------------------------------------------- display
     def table(self, digits: int = 6) -> list[dict[str, str]]:
         """One row per node: name, operation, value, gradient (as text)."""
-        from .notation import Written, definition
+        from .notation import definition
 
-        memo = Written()  # each node written once: shared unnamed nodes stay linear
         rows = []
+        names = self.naming
         for n in self.nodes:
             rows.append(
                 {
-                    "node": n.label(),
-                    "operation": definition(n, memo=memo),
+                    "node": names.label(n),
+                    "operation": definition(n, names=names),
                     "value": decimal(n.value, digits),
                     "gradient": "—" if n.grad is None else decimal(n.grad, digits),
                 }
@@ -170,12 +250,23 @@ class Graph:
         return rows
 
     def __repr__(self) -> str:
-        return f"<Graph {len(self.nodes)} nodes, output {self.output.label()}>"
+        return f"<Graph {len(self.nodes)} nodes, output {self.label(self.output)}>"
 
     def _repr_svg_(self) -> str | None:  # Jupyter
         from .display import svg
 
         return svg(self)
+
+
+def _partial_fails(node: Node) -> bool:
+    from .autodiff import local_partial
+
+    for i in range(len(node.args)):
+        try:
+            local_partial(node, i)
+        except (ZeroDivisionError, OverflowError, ValueError, ChainruleError):
+            return True
+    return False
 
 
 # ------------------------------------------------------------------ value encoding

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from . import limits
 from .errors import (
     ChainruleError,
     DomainError,
@@ -31,7 +32,6 @@ from .ops import OPS, Op, program_functions
 from .values import EXACT
 
 CONSTANTS = {"e": "E", "pi": "pi", "π": "pi"}
-_MAX_EXPONENT = 4096
 _BINOPS: dict[type, str] = {
     ast.Add: "add",
     ast.Sub: "sub",
@@ -71,12 +71,29 @@ def allowed() -> str:
 
 
 _NAME_EXTRA = set("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₔₕₖₗₘₙₚₛₜ′″ʹ")
+# The notation chainrule prints, read back: · × ⋅ ∗ multiply, ÷ divides, − (U+2212) subtracts.
+_OPERATORS = str.maketrans({"·": "*", "⋅": "*", "×": "*", "∗": "*", "÷": "/", "−": "-"})
+_SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6",
+                 "⁷": "7", "⁸": "8", "⁹": "9"}  # fmt: skip
+_SUPERSCRIPT_MINUS = "⁻"
+BOM = "\ufeff"
 
 
 def _name_char(ch: str) -> bool:
+    if ch in _SUPERSCRIPTS:
+        return False  # x² is x to the power 2, not a name
     return (
         ch.isalnum() or ch == "_" or ch in _NAME_EXTRA or unicodedata.category(ch) in ("Mn", "Lm")
     )
+
+
+def _superscript_power(line: str, i: int) -> int:
+    """The end of a superscript exponent (⁻¹, ², ¹⁰) starting at ``i``, or ``i`` if none."""
+    j = i + (line[i] == _SUPERSCRIPT_MINUS)
+    k = j
+    while k < len(line) and line[k] in _SUPERSCRIPTS:
+        k += 1
+    return k if k > j else i
 
 
 @dataclass
@@ -86,7 +103,8 @@ class _Source:
 
     lines: list[str]
     rewritten_lines: list[str] = field(default_factory=list)
-    origin: list[list[int]] = field(default_factory=list)  # per line: rewritten char → user char
+    # per line: rewritten char → user char (None: the line was kept as it is)
+    origin: list[list[int] | None] = field(default_factory=list)
     placeholders: dict[str, str] = field(default_factory=dict)  # stand-in name → user's name
 
     def column(self, line: int, byte_col: int) -> int:
@@ -102,6 +120,8 @@ class _Source:
             return rewritten_col
         origin = self.origin[line - 1]
         i = rewritten_col - 1
+        if origin is None:
+            return rewritten_col
         if i < len(origin):
             return origin[i] + 1
         return len(self.lines[line - 1]) + 1 + (i - len(origin))
@@ -114,11 +134,20 @@ class _Source:
 
 
 def _prepare(text: str) -> tuple[str, _Source]:
-    """Rewrite what Python's parser does not take: ``^`` becomes ``**`` and names such as
-    ``b₀`` or ``x′`` become stand-ins (mapped back to the user's spelling afterwards)."""
+    """Rewrite what Python's parser does not take: ``^`` and superscripts (``x²``) become
+    ``**``, the printed operators · × ÷ − become * / -, names such as ``b₀`` or ``x′`` become
+    stand-ins (mapped back to the user's spelling afterwards). A leading byte-order mark is
+    dropped and any line end (CRLF too) ends a line; columns keep pointing at the user's text."""
+    if text.startswith(BOM):
+        text = text[1:]
     src = _Source(text.splitlines())
     by_name: dict[str, str] = {}
-    for line in src.lines:
+    for original in src.lines:
+        if original.isascii() and "^" not in original:  # nothing to rewrite: the common case
+            src.rewritten_lines.append(original)
+            src.origin.append(None)
+            continue
+        line = original.translate(_OPERATORS)  # one character for one: columns unchanged
         out: list[str] = []
         origin: list[int] = []
         i = 0
@@ -134,6 +163,16 @@ def _prepare(text: str) -> tuple[str, _Source]:
                 origin.extend((i, i))
                 i += 1
                 continue
+            if ch in _SUPERSCRIPTS or ch == _SUPERSCRIPT_MINUS:
+                j = _superscript_power(line, i)
+                if j > i:
+                    out.append("**")
+                    origin.extend((i, i))
+                    for k in range(i, j):
+                        out.append("-" if line[k] == _SUPERSCRIPT_MINUS else _SUPERSCRIPTS[line[k]])
+                        origin.append(k)
+                    i = j
+                    continue
             if _name_char(ch) and not ch.isdigit():
                 j = i
                 while j < n and _name_char(line[j]):
@@ -153,7 +192,9 @@ def _prepare(text: str) -> tuple[str, _Source]:
                 continue
             if ch.isdigit() or ch == ".":
                 j = i
-                while j < n and (line[j].isalnum() or line[j] in "._"):
+                while j < n and (
+                    (line[j].isalnum() and line[j] not in _SUPERSCRIPTS) or line[j] in "._"
+                ):
                     if line[j] in "eE" and j + 1 < n and line[j + 1] in "+-":
                         j += 1
                     j += 1
@@ -192,6 +233,11 @@ def parse(
         line = exc.lineno or 1
         col = src.char_column(line, exc.offset or 1)
         message = exc.msg or "invalid syntax"
+        if "integer string conversion" in message:  # Python's own limit, 4300 digits
+            message = (
+                f"a number on this line has far more than {limits.MAX_DIGITS} digits; exact "
+                f"numbers are limited to {limits.MAX_DIGITS} digits"
+            )
         for stand_in, word in src.placeholders.items():
             message = message.replace(stand_in, word)
         raise ProgramSyntaxError(
@@ -208,16 +254,26 @@ class _Builder:
         self.at = at
         self.env: dict[str, Node] = {}
         self.spelling: dict[str, str] = {}  # Python's NFKC key → the user's own spelling
-        self.assigned_order: list[str] = []
+        # names in the order of their last assignment (a dict: moving a key is O(1))
+        self.assigned: dict[str, None] = {}
         self.source: dict[Node, tuple[int, int]] = {}
+        self.symbols: dict[Node, str] = {}  # constants that stand for e and π
         self.used_at: set[str] = set()
         self._literals: dict[int, Any] = {}
+        self._target: str | None = None  # the name being assigned (named in domain errors)
 
     # -------------------------------------------------------------- errors
-    def error(self, cls: type[ChainruleError], message: str, node: ast.AST) -> ChainruleError:
+    def error(
+        self, cls: type[ChainruleError], message: str, node: ast.AST, *, named: bool = False
+    ) -> ChainruleError:
         line = getattr(node, "lineno", 1)
         col = self.src.column(line, getattr(node, "col_offset", 0))
-        return cls(message, line=line, column=col, source=self.src.text(line))
+        who = self._target if named else None
+        return cls(message, line=line, column=col, source=self.src.text(line), node=who)
+
+    def where(self, e: ast.AST) -> tuple[int, int]:
+        line = getattr(e, "lineno", 1)
+        return line, self.src.column(line, getattr(e, "col_offset", 0))
 
     def spelled(self, node: ast.AST) -> str:
         """The identifier exactly as the user wrote it (Python normalizes b₀ to b0)."""
@@ -244,27 +300,36 @@ class _Builder:
             raise ValueInputError(
                 f"--at {unused[0]}: the program has no input named {unused[0]!r} (inputs: {known})"
             )
-        if output is not None:
-            key = _key(output)
-            if key not in self.env:
-                known = ", ".join(self.spelling.get(k, k) for k in self.assigned_order)
-                raise NameNotDefined(f"--output {output}: no such name (names: {known})")
-        else:
-            key = self.assigned_order[-1]
-        out = self.env[key]
-        others = [self.env[k] for k in self.assigned_order if self.env[k] is not out]
-        graph = Graph([out, *others], source=self.source, text="\n".join(self.src.lines))
-        graph.aliases = {  # type: ignore[attr-defined]
+        last = self.env[next(reversed(self.assigned))]
+        others = [self.env[k] for k in self.assigned if self.env[k] is not last]
+        aliases = {
             self.spelling.get(k, k): self.env[k]
-            for k in self.assigned_order
+            for k in self.assigned
             if self.env[k].name != self.spelling.get(k, k)
         }
-        return graph
+        text = "\n".join(self.src.lines)
+        whole = Graph(
+            [last, *others], source=self.source, text=text, aliases=aliases, symbols=self.symbols
+        )
+        if output is None:
+            return whole
+        # --output takes any name the whole program's table shows (x′, a₁, ŷ − y); the graph is
+        # then that node's own, named as in the whole program so that no name shifts.
+        out = whole.find(output)
+        if out is None or out.op.name == "const":
+            known = ", ".join(whole.labels())
+            raise NameNotDefined(f"--output {output}: no such name (names: {known})")
+        return Graph(
+            out,
+            source=self.source,
+            text=text,
+            naming=whole.naming,
+            aliases=aliases,
+            symbols=self.symbols,
+        )
 
     def _inputs(self) -> list[str]:
-        return [
-            self.spelling.get(k, k) for k in self.assigned_order if self.env[k].op.name == "input"
-        ]
+        return [self.spelling.get(k, k) for k in self.assigned if self.env[k].op.name == "input"]
 
     def statement(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.Assign):
@@ -280,11 +345,11 @@ class _Builder:
             name = self.spelled(target)
             self.spelling.setdefault(key, name)
             name = self.spelling[key]
+            self._target = name
             node = self.assignment(name, stmt.value)
             self.env[key] = node
-            if key in self.assigned_order:
-                self.assigned_order.remove(key)
-            self.assigned_order.append(key)
+            self.assigned.pop(key, None)
+            self.assigned[key] = None
             return
         if isinstance(stmt, ast.AugAssign):
             raise self.error(
@@ -307,14 +372,12 @@ class _Builder:
     def assignment(self, name: str, value: ast.expr) -> Node:
         literal = self.literal(value)
         if literal is not None:
-            if name in self.at:
+            given = name in self.at
+            if given:
                 self.used_at.add(name)
                 literal = self.at[name]
-            try:
-                node = var(literal, name=name, exact=self.exact)
-            except ValueInputError as exc:
-                raise self.error(ValueInputError, exc.message, value) from None
-            self.source[node] = (value.lineno, self.src.column(value.lineno, value.col_offset))
+            node = self._input(literal, name, value, given)
+            self.source[node] = self.where(value)
             return node
         if name in self.at:
             raise self.error(
@@ -326,8 +389,21 @@ class _Builder:
         if node.name is not None:
             return node  # an alias of a named node: keep one node, record the alias
         node.name = name
-        self.source[node] = (value.lineno, self.src.column(value.lineno, value.col_offset))
+        self.source[node] = self.where(value)
         return node
+
+    def _input(self, value: Any, name: str, e: ast.AST, given: bool) -> Node:
+        """An input node: a literal of the program, or a value given with --at."""
+        try:
+            if not self.exact:
+                limits.float_range(value)
+            return var(value, name=name, exact=self.exact)
+        except ValueInputError as exc:
+            message = f"--at {name}: {exc.message}" if given else exc.message
+            raise self.error(ValueInputError, message, e) from None
+        except OverflowError:
+            message = "the number is beyond the range of floating-point numbers"
+            raise self.error(ValueInputError, message, e) from None
 
     # -------------------------------------------------------------- literals
     def literal(self, root: ast.expr) -> Any:
@@ -364,9 +440,17 @@ class _Builder:
             line_text = self.src.rewritten(e.lineno).encode("utf-8")
             raw = line_text[e.col_offset : e.end_col_offset].decode("utf-8")
             try:
-                return Fraction(raw.replace("_", ""))
-            except ValueError:
-                return Fraction(repr(float(e.value)))
+                limits.number_text(raw)
+                if isinstance(e.value, int):  # also 0x…, 0o…, 0b… literals
+                    value = Fraction(e.value)
+                    limits.exact_size(value)
+                    return value
+                try:
+                    return Fraction(raw.replace("_", ""))
+                except ValueError:
+                    return Fraction(repr(float(e.value)))
+            except ValueInputError as exc:
+                raise self.error(ValueInputError, exc.message, e) from None
         if any(v is None for v in values):
             return None
         if isinstance(e, ast.UnaryOp):
@@ -392,23 +476,39 @@ class _Builder:
         return None
 
     def fold(self, e: ast.BinOp, a: Fraction, b: Fraction) -> Fraction | None:
+        """One operation on two exact literals, refused (line and column named) when its
+        result would pass ``limits.MAX_DIGITS`` digits: ``9**9**9`` is never computed."""
         try:
-            if isinstance(e.op, ast.Add):
-                return a + b
-            if isinstance(e.op, ast.Sub):
-                return a - b
-            if isinstance(e.op, ast.Mult):
-                return a * b
-            if isinstance(e.op, ast.Div):
-                return a / b
+            result = self._fold(e, a, b)
+            if result is not None:
+                limits.exact_size(result)
+            return result
         except ZeroDivisionError:
             raise self.error(DomainError, "division by zero", e) from None
-        # power: exact only for moderate integer exponents; otherwise not a literal
-        if b.denominator == 1 and abs(b.numerator) <= _MAX_EXPONENT:
-            if a == 0 and b < 0:
-                raise self.error(DomainError, "0 raised to a negative power is undefined", e)
-            return a ** int(b)
-        return None
+        except ValueInputError as exc:
+            raise self.error(ValueInputError, exc.message, e) from None
+
+    def _fold(self, e: ast.BinOp, a: Fraction, b: Fraction) -> Fraction | None:
+        if isinstance(e.op, ast.Add):
+            return a + b
+        if isinstance(e.op, ast.Sub):
+            return a - b
+        if isinstance(e.op, ast.Mult):
+            return a * b
+        if isinstance(e.op, ast.Div):
+            return a / b
+        # power: exact for integer exponents whose result stays small; a fractional exponent
+        # (2 ** 0.5) is not a literal but an operation
+        if b.denominator != 1:
+            return None
+        if a == 0 and b < 0:
+            raise self.error(DomainError, "0 raised to a negative power is undefined", e)
+        if not limits.power_size(a, b.numerator):
+            raise limits.TooLarge(
+                f"this power would have more than {limits.MAX_DIGITS} digits; exact numbers "
+                f"are limited to {limits.MAX_DIGITS} digits"
+            )
+        return a ** int(b)
 
     # -------------------------------------------------------------- expressions
     def expr(self, root: ast.expr) -> Node:
@@ -428,7 +528,10 @@ class _Builder:
                 for c in reversed(children):
                     stack.append((c, False))
                 continue
-            done[id(e)] = self.combine(e, [done[id(c)] for c in children])
+            node = self.combine(e, [done[id(c)] for c in children])
+            if node.args and node not in self.source:
+                self.source[node] = self.where(e)  # so that a later error can point here
+            done[id(e)] = node
         return done[id(root)]
 
     def children(self, e: ast.expr) -> list[ast.expr] | None:
@@ -468,6 +571,11 @@ class _Builder:
     def leaf(self, e: ast.expr) -> Node:
         lit = self.literal(e)
         if lit is not None:
+            if not self.exact:
+                try:
+                    limits.float_range(lit)
+                except ValueInputError as exc:
+                    raise self.error(ValueInputError, exc.message, e) from None
             return const(lit, exact=self.exact)
         if isinstance(e, ast.Name):
             return self.lookup_name(e)
@@ -481,14 +589,18 @@ class _Builder:
         if spelled in self.at or key in self.at:
             name = spelled if spelled in self.at else key
             self.used_at.add(name)
-            node = var(self.at[name], name=name, exact=self.exact)
+            node = self._input(self.at[name], name, e, True)
             self.env[key] = node
             self.spelling[key] = name
-            self.source[node] = (e.lineno, self.src.column(e.lineno, e.col_offset))
+            self.source[node] = self.where(e)
             return node
         if key in CONSTANTS or spelled in CONSTANTS:
             c = getattr(sympy, CONSTANTS.get(spelled, CONSTANTS.get(key, "E")))
-            return _sym_const(c) if self.exact else const(float(c))
+            if self.exact:
+                return _sym_const(c)
+            node = const(float(c))
+            self.symbols[node] = "π" if c is sympy.pi else "e"  # written by name, as in exact mode
+            return node
         table = functions()
         if key in table or spelled in table:
             raise self.error(
@@ -508,7 +620,10 @@ class _Builder:
         except ChainruleError as exc:
             if exc.line is not None:
                 raise
-            raise self.error(type(exc), exc.message, e) from None
+            raise self.error(type(exc), exc.message, e, named=True) from None
+        except (OverflowError, ZeroDivisionError) as exc:
+            what = "too large" if isinstance(exc, OverflowError) else "a division by zero"
+            raise self.error(DomainError, f"the result is {what} ({exc})", e, named=True) from None
         v = node.value
         if isinstance(v, np.ndarray) and v.dtype != object and not np.all(np.isfinite(v)):
             if all(np.all(np.isfinite(a.value)) for a in node.args if _is_float_array(a)):
@@ -516,6 +631,7 @@ class _Builder:
                     DomainError,
                     f"{node.op.name} is undefined for some elements (the result is not finite)",
                     e,
+                    named=True,
                 )
         return node
 
@@ -621,10 +737,6 @@ def _literal_parts(e: ast.expr) -> list[ast.expr] | None:
 
 def _is_float_array(n: Node) -> bool:
     return isinstance(n.value, np.ndarray) and n.value.dtype != object
-
-
-def _key(name: str) -> str:
-    return unicodedata.normalize("NFKC", name)
 
 
 def _sym_const(c: Any) -> Node:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from .naming import Naming, naming_of
 from .node import Node, apply
 from .ops import OPS
 from .values import decimal, fraction_text
@@ -52,6 +53,9 @@ def latex_name(name: str) -> str:
     such as ``\\input{/etc/passwd}`` is printed, never executed."""
     import unicodedata
 
+    mark = re.search(r"(′+|″|‴|⁽[⁰-⁹]+⁾)$", name)  # x′, x″, x⁽⁵⁾: a name given again
+    if mark and mark.start() > 0:
+        return latex_name(name[: mark.start()]) + _latex_version(mark.group(1))
     decomposed = unicodedata.normalize("NFD", name)
     m = re.fullmatch(r"([^\W\d_]+?)(\d*)", decomposed.replace("_", ""))
     base = decomposed
@@ -93,37 +97,72 @@ def latex_name(name: str) -> str:
     return out
 
 
+def _latex_version(mark: str) -> str:
+    """The prime marks of x′, x″, x‴ as LaTeX primes; x⁽⁵⁾ as x^{(5)}."""
+    if mark.startswith("⁽"):
+        digits = mark[1:-1].translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789"))
+        return f"^{{({digits})}}"
+    primes = len(mark) if mark[0] == "′" else {"″": 2, "‴": 3}[mark]
+    return "'" * primes
+
+
 _NAMED_CONSTANTS = {sympy.pi: ("π", "\\pi"), sympy.E: ("e", "e")}
 
 
 def number_text(v: Any, style: str = "text", digits: int = 6) -> str:
+    """A number as people write it; in text with the typographic minus (−3/20)."""
     if isinstance(v, sympy.Basic) and v in _NAMED_CONSTANTS:
         return _NAMED_CONSTANTS[v][0 if style == "text" else 1]
     if isinstance(v, Fraction):
         if style == "latex" and v.denominator != 1:
             sign = "-" if v < 0 else ""
             return f"{sign}\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
-        return fraction_text(v)
+        return fraction_text(v) if style == "latex" else typographic(fraction_text(v))
     if isinstance(v, np.ndarray):
         text = decimal(v, digits)
-        return text if style == "text" else text.replace("[", "\\left[").replace("]", "\\right]")
+        if style == "text":
+            return typographic(text)
+        return text.replace("[", "\\left[").replace("]", "\\right]")
     if isinstance(v, sympy.Basic):
-        return decimal(v, digits)
+        return typographic(decimal(v, digits)) if style == "text" else decimal(v, digits)
     text = decimal(v, digits)
     if style == "latex" and "e" in text:
         mant, exp = text.split("e")
         return f"{mant} \\times 10^{{{int(exp)}}}"
-    return text
+    return typographic(text) if style == "text" else text
+
+
+def typographic(text: str) -> str:
+    """The minus sign of a number as printed (−0.5, [−1, 2]); an exponent's sign (1e-05) stays."""
+    return "".join(
+        "−" if ch == "-" and (i == 0 or text[i - 1] in " ([,") else ch for i, ch in enumerate(text)
+    )
+
+
+_NEGATIVE = 65  # a negative number binds like a signed term: (−2)², x − (−2) is x + 2
+_QUOTIENT = 70  # a fraction such as 3/4 binds like a quotient: (3/4)²
+
+
+def _number_precedence(v: Any) -> int:
+    """How tightly a number written as text binds (for parentheses around it)."""
+    if isinstance(v, np.ndarray) or isinstance(v, sympy.Basic):
+        return ATOM
+    try:
+        if v < 0:
+            return _NEGATIVE
+    except TypeError:
+        return ATOM
+    if isinstance(v, Fraction) and v.denominator != 1:
+        return _QUOTIENT
+    return ATOM
 
 
 def _is_number_node(n: Node) -> bool:
     return n.op.name == "const" and not n.name
 
 
-#: characters: an unnamed sub-expression used more than once and longer than this is written
-#: by its label (v12), so graphs that share unnamed nodes (y = y · y, repeated) are written in
-#: linear space instead of doubling with every use
-MAX_EXPRESSION = 160
+def _const_value(n: Node) -> Any:
+    return n.value
 
 
 def expression(
@@ -133,24 +172,20 @@ def expression(
     expand_unnamed: bool = True,
     stop: set[Node] | None = None,
     digits: int = 6,
+    names: Naming | None = None,
 ) -> str:
     """Write ``root`` as an expression. Named nodes (and nodes in ``stop``) are atoms; unnamed
-    intermediate nodes are written out, so a formula reads like maths; one used more than
-    once whose text passes ``MAX_EXPRESSION`` characters is written by its label."""
-    return _write(root, style, expand_unnamed, stop or set(), digits, top=True)[0]
+    intermediate nodes are written out, so a formula reads like maths. With ``names`` (a graph's
+    ``Naming``) every node the graph labels is written by its label."""
+    if names is None and not expand_unnamed:
+        names = naming_of(root)
+    return _write(root, style, expand_unnamed, stop or set(), digits, top=True, names=names)[0]
 
 
-class Written:
-    """The text of every node seen so far as an input of another (``_write``'s memo): one
-    ``Written`` shared across the rows of a table writes each node once. With a memo every
-    sub-expression past ``MAX_EXPRESSION`` is written by its label, shared or not, since each
-    node has a row of its own: a table stays linear even for a deep unnamed chain."""
-
-    def __init__(self, style: str = "text", digits: int = 6) -> None:
-        self.style = style
-        self.digits = digits
-        #: node → (text, precedence, whether it is nothing but unnamed constants)
-        self.inner: dict[Node, tuple[str, int, bool]] = {}
+def write_one_level(node: Node, style: str, forms: dict[Node, tuple[str, int]]) -> tuple[str, int]:
+    """``node``'s op applied to its inputs' given forms (numbers written as values)."""
+    given = {id(a): f for a, f in forms.items()}
+    return _write(node, style, False, set(), 6, top=True, given=given)
 
 
 def _write(
@@ -161,58 +196,66 @@ def _write(
     digits: int,
     top: bool = False,
     given: dict[int, tuple[str, int]] | None = None,
-    memo: Written | None = None,
+    names: Naming | None = None,
 ) -> tuple[str, int]:
-    """The text of ``root`` built from its inputs' texts (iterative post-order).
-
-    An input is written as an atom when it is a leaf, named, in ``stop``, or ``expand`` is
-    off; as its value when it holds nothing but unnamed constants; else written out, or by
-    its label when it is used more than once (any node, with a memo) and its text passes
-    ``MAX_EXPRESSION``. ``given`` fixes the texts of some inputs (by ``id``); ``memo`` keeps
-    texts across calls with the same style, ``expand`` and ``stop``."""
-    if not root.args:
-        return _atom(root, style, digits), ATOM
-    inner = memo.inner if memo is not None else {}
-    fixed = given or {}
-    uses = None if memo is not None else _uses(root, expand, stop, fixed)
-    stack: list[tuple[Node, bool]] = [(a, False) for a in root.args]
+    # Iterative post-order: each node's text is built from its inputs' texts.
+    done: dict[int, tuple[str, int]] = dict(given or {})
+    uses: dict[Node, int] | None = None
+    label_of: Naming | None = None
+    stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, ready = stack.pop()
-        if node in inner:
+        if id(node) in done:
             continue
-        if id(node) in fixed:
-            text, prec = fixed[id(node)]
-            inner[node] = (text, prec, False)
+        if names is not None and node is not root:
+            form = names.form(node, style)
+            if form is not None:
+                done[id(node)] = form
+                continue
+        atomic = (not node.args) or (node is not root and (node.name or node in stop or not expand))
+        if atomic:
+            prec = _number_precedence(node.value) if _is_number_node(node) else ATOM
+            done[id(node)] = (_atom(node, style, digits, names), prec)
             continue
-        if (not node.args) or node.name or node in stop or not expand:
-            inner[node] = (_atom(node, style, digits), ATOM, _is_number_node(node))
+        if node is not root and not node.name and _all_constant(node):
+            text = number_text(node.value, style, digits)
+            done[id(node)] = (text, _number_precedence(node.value))
             continue
         if not ready:
             stack.append((node, True))
-            stack.extend((a, False) for a in node.args if a not in inner)
+            for a in node.args:
+                if id(a) not in done:
+                    stack.append((a, False))
             continue
-        parts = [inner[a] for a in node.args]
-        if all(p[2] for p in parts):
-            inner[node] = (number_text(node.value, style, digits), ATOM, True)
-            continue
-        text, prec = _combine(node, [(t, p) for t, p, _ in parts], style, digits)
-        if len(text) > MAX_EXPRESSION and (uses is None or uses.get(node, 0) > 1):
-            text, prec = _atom(node, style, digits), ATOM
-        inner[node] = (text, prec, False)
-    return _combine(root, [inner[a][:2] for a in root.args], style, digits)
+        parts = [done[id(a)] for a in node.args]
+        text, prec = _combine(node, parts, style, digits)
+        if len(text) > MAX_EXPRESSION and node is not root and names is None:
+            if uses is None:
+                uses = _uses(root)
+            if uses.get(node, 0) > 1:  # shared: its label, or the text doubles with every use
+                if label_of is None:
+                    label_of = naming_of(root)
+                text, prec = label_of.form(node, style) or (text, prec)
+        done[id(node)] = (text, prec)
+    return done[id(root)]
 
 
-def _uses(root: Node, expand: bool, stop: set[Node], fixed: dict[int, Any]) -> dict[Node, int]:
-    """How many times each node is an input of a node that ``_write`` writes out."""
+#: characters: an unnamed sub-expression used more than once and longer than this is written
+#: by its label, so graphs that share unnamed nodes (y = y · y, repeated) are written in
+#: linear space instead of doubling with every use
+MAX_EXPRESSION = 160
+
+
+def _uses(root: Node) -> dict[Node, int]:
+    """How many times each node is an input of another in ``root``'s graph."""
     uses: dict[Node, int] = {}
-    seen: set[Node] = set()
+    seen: set[Node] = {root}
     stack = [root]
     while stack:
         node = stack.pop()
         for a in node.args:
             uses[a] = uses.get(a, 0) + 1
-            written_out = expand and a.args and not a.name and a not in stop
-            if written_out and a not in seen and id(a) not in fixed:
+            if a not in seen:
                 seen.add(a)
                 stack.append(a)
     return uses
@@ -221,28 +264,30 @@ def _uses(root: Node, expand: bool, stop: set[Node], fixed: dict[int, Any]) -> d
 def _all_constant(node: Node) -> bool:
     """True when a subtree holds nothing but unnamed constants: it is written as its value."""
     stack = [node]
-    seen: set[Node] = set()
+    seen: set[int] = set()
     while stack:
         n = stack.pop()
-        if n in seen:
+        if id(n) in seen:
             continue
-        seen.add(n)
+        seen.add(id(n))
         if not n.args:
             if not _is_number_node(n):
                 return False
-        elif n.name:
-            return False
         else:
+            if n.name:
+                return False
             stack.extend(n.args)
     return True
 
 
-def _atom(node: Node, style: str, digits: int) -> str:
+def _atom(node: Node, style: str, digits: int, names: Naming | None = None) -> str:
     if node.name:
         return latex_name(node.name) if style == "latex" else node.name
-    if node.op.name in ("const", "input"):
+    if node.op.name in ("const", "input") and (names is None or node not in names):
         return number_text(node.value, style, digits)
-    return latex_name(node.label()) if style == "latex" else node.label()
+    if names is None:
+        names = naming_of(node)
+    return names.latex(node) if style == "latex" else names.label(node)
 
 
 def _paren(text: str, style: str) -> str:
@@ -281,6 +326,8 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
             if _is_number_node(a) and not a.shape and a.value == 1:
                 return parts[1]
             number_first = _is_number_node(a) and not _is_number_node(b)
+            if number_first and style == "text" and not isinstance(a.value, np.ndarray):
+                return _coefficient(a.value, parts[0][0], rt)
             if style == "latex":
                 joiner = " " if (rt.startswith("\\left(") or number_first) else " \\cdot "
                 return f"{lt}{joiner}{rt}", prec
@@ -289,6 +336,14 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
             return f"{lt}{nt.text}{rt}", prec
         if nt.fraction and style == "latex":
             return f"\\frac{{{parts[0][0]}}}{{{parts[1][0]}}}", ATOM
+        minus = "-" if style == "latex" else "−"
+        if node.op is OPS["add"] and rt.startswith(minus):
+            node_op, rt = OPS["sub"], rt[1:]  # a + −b is a − b
+        elif node.op is OPS["sub"] and rt.startswith(minus):
+            node_op, rt = OPS["add"], rt[1:]  # a − −b is a + b
+        else:
+            node_op = node.op
+        nt = node_op.notation
         if style == "latex":
             if nt.latex_vectors and all(a.ndim == 1 for a in node.args):
                 return nt.latex_vectors.format(lt, rt), prec
@@ -340,21 +395,36 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
     return f"{nt.text}({inner})", ATOM
 
 
+def _coefficient(value: Any, written: str, rest: str) -> tuple[str, int]:
+    """A number times an expression as a textbook writes it: 3x, −x, σ(z)/2, −3σ(z)/2."""
+    sign = "−" if value < 0 else ""
+    if isinstance(value, Fraction) and value.denominator != 1:
+        top = abs(value.numerator)
+        body = rest if top == 1 else f"{top}{rest}"
+        divide = OPS["div"].notation.text
+        return f"{sign}{body}{divide}{value.denominator}", _NEGATIVE if sign else _QUOTIENT
+    if value == -1:
+        return f"−{rest}", _NEGATIVE
+    written = written.removeprefix("(").removesuffix(")") if sign else written
+    return f"{written}{rest}", _NEGATIVE if sign else OPS["mul"].notation.precedence
+
+
 def definition(
-    node: Node, style: str = "text", digits: int = 6, memo: Written | None = None
+    node: Node, style: str = "text", digits: int = 6, names: Naming | None = None
 ) -> str:
-    """The right-hand side that defines a node: its op applied to its inputs (unnamed inputs
-    written out). Leaves give their value. Pass one ``Written(style, digits)`` as ``memo``
-    when writing many nodes of one graph, so each shared input is written once."""
+    """The right-hand side that defines a node: its op applied to its inputs, each written by
+    its label in ``names`` (a graph's ``Naming``; without one, unnamed inputs are written out
+    in full). Leaves give their value."""
     if not node.args:
         return "input" if node.op.name == "input" else "constant"
-    if memo is not None and (memo.style, memo.digits) != (style, digits):
-        raise ValueError("the memo was made for another style or number of digits")
-    return _write(node, style, True, set(), digits, top=True, memo=memo)[0]
+    return _write(node, style, True, set(), digits, top=True, names=names)[0]
 
 
-def partial_formula(node: Node, i: int, style: str = "text") -> str | None:
-    """The local partial ∂node/∂input_i as a formula in the inputs' names, e.g. σ(z)(1 − σ(z)).
+def partial_formula(
+    node: Node, i: int, style: str = "text", names: Naming | None = None
+) -> str | None:
+    """The local partial ∂node/∂input_i as a formula in the inputs' labels, e.g. σ(z)(1 − σ(z)),
+    and for q·z with respect to z just q (an input is written by its label, never expanded).
 
     Built by running the op table's own partial on placeholder nodes (NodeMath)."""
     from .functions import NodeMath
@@ -372,45 +442,56 @@ def partial_formula(node: Node, i: int, style: str = "text") -> str | None:
         return None
     if not isinstance(d, Node):
         return number_text(d, style)
-    return _write(d, style, True, set(), 6, top=True)[0]
+    if names is None:
+        given = {id(a): (_atom(a, style, 6), ATOM) for a in args if a.name}
+    else:
+        given = {id(a): f for a in args if (f := names.form(a, style)) is not None}
+    return _write(d, style, True, set(), 6, top=True, given=given, names=names)[0]
 
 
-_EXACT_CACHE: weakref.WeakKeyDictionary[Node, tuple[Any, tuple[str, int] | None]] = (
-    weakref.WeakKeyDictionary()
-)
-_EXACT_CACHE_LATEX: weakref.WeakKeyDictionary[Node, tuple[Any, tuple[str, int] | None]] = (
+_EXACT_CACHE: weakref.WeakKeyDictionary[Node, tuple[Any, Naming | None, tuple[str, int] | None]] = (
     weakref.WeakKeyDictionary()
 )
 EXACT_FORM_MAX = 48
 
 
-def exact_form(node: Node, style: str = "text", digits: int = 6) -> str | None:
+def exact_form(
+    node: Node, style: str = "text", digits: int = 6, names: Naming | None = None
+) -> str | None:
     """The exact value of a node as people write it: 14/5, or σ(14/5) for an irrational result,
     written through the node's own operation with its inputs' exact forms substituted
-    ((σ(14/5) − 1)²) while that stays short; longer inputs are referred to by name, so closed
-    forms never swell. None when the value is not exact."""
-    cache = _EXACT_CACHE if style == "text" else _EXACT_CACHE_LATEX
-    cached = cache.get(node)
-    if cached is not None and cached[0] is node.value:
-        return None if cached[1] is None else cached[1][0]
-    # Fill the cache for the irrational ancestors first, inputs before users (no recursion);
-    # LaTeX follows the very same choices as text, measured on the text form.
+    ((σ(14/5) − 1)²) while that stays short; longer inputs are referred to by their label in
+    ``names``, so closed forms never swell. None when the value is not exact."""
     from .autodiff import topo_order
 
+    if style != "text":  # not cached: LaTeX forms are asked for once, by a document
+        latex: dict[Node, tuple[str, int] | None] = {}
+        for n in topo_order(node):
+            latex[n] = _exact_form_one(n, style, digits, latex, names)
+        one = latex[node]
+        return None if one is None else one[0]
+    cached = _EXACT_CACHE.get(node)
+    if cached is not None and cached[0] is node.value and cached[1] is names:
+        return None if cached[2] is None else cached[2][0]
+    # Fill the cache for the irrational ancestors first, inputs before users (no recursion).
     forms: dict[Node, tuple[str, int] | None] = {}
     for n in topo_order(node):
-        c = cache.get(n)
-        if c is not None and c[0] is n.value:
-            forms[n] = c[1]
+        c = _EXACT_CACHE.get(n)
+        if c is not None and c[0] is n.value and c[1] is names:
+            forms[n] = c[2]
             continue
-        forms[n] = _exact_form_one(n, style, digits, forms)
-        cache[n] = (n.value, forms[n])
+        forms[n] = _exact_form_one(n, style, digits, forms, names)
+        _EXACT_CACHE[n] = (n.value, names, forms[n])
     result = forms[node]
     return None if result is None else result[0]
 
 
 def _exact_form_one(
-    node: Node, style: str, digits: int, forms: dict[Node, tuple[str, int] | None]
+    node: Node,
+    style: str,
+    digits: int,
+    forms: dict[Node, tuple[str, int] | None],
+    names: Naming | None,
 ) -> tuple[str, int] | None:
     v = node.value
     if isinstance(v, Fraction):
@@ -431,13 +512,12 @@ def _exact_form_one(
             stand_ins.append(Node(a.value, OPS["const"], (), a.kind, False))
             continue
         form = forms.get(a)
-        s = Node(a.value, _INPUT, (), a.kind, True, None, a.label())
-        if form is not None and style != "text":
-            text_form = exact_form(a, "text", digits)
-            if text_form is not None and len(text_form) <= EXACT_FORM_MAX:
-                given[id(s)] = form
-        elif form is not None and len(form[0]) <= EXACT_FORM_MAX:
-            given[id(s)] = form
+        if form is None or len(form[0]) > EXACT_FORM_MAX:
+            if names is None:
+                names = naming_of(node)
+            form = names.form(a, style) or (number_text(a.value, style, digits), ATOM)
+        s = Node(a.value, _INPUT, (), a.kind, True)
+        given[id(s)] = form
         stand_ins.append(s)
     shown = apply(node.op, tuple(stand_ins), node.params)
     return _write(shown, style, True, set(), digits, top=True, given=given)

@@ -29,7 +29,10 @@ def check(graph: Graph, claims: list[str] | list[Claim]) -> list[Verdict]:
 
 
 def report(graph: Graph, verdicts: list[Verdict], *, as_json: bool = False) -> Any:
-    return json_report(verdicts, graph.output) if as_json else text_report(verdicts, graph.output)
+    names = graph.naming
+    if as_json:
+        return json_report(verdicts, graph.output, names)
+    return text_report(verdicts, graph.output, names)
 
 
 __all__ = [

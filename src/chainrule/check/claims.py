@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
+from .. import limits
 from ..errors import ValueInputError
 from ..files import read_text
 
@@ -90,6 +91,10 @@ def read_number(text: str, original: str) -> Number:
         return Number(text.strip(), value, Fraction(0))
     if not _NUMBER.match(s):
         raise ValueInputError(f"{original!r}: cannot read {text.strip()!r} as a number")
+    try:
+        limits.number_text(s)  # 1e99999999 is refused before it is built
+    except ValueInputError as exc:
+        raise ValueInputError(f"{original!r}: {exc.message}") from None
     try:
         d = Decimal(s)
     except InvalidOperation:

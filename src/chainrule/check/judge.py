@@ -56,14 +56,16 @@ class Verdict:
         return self.verdict != WRONG
 
 
-def true_value(q: Quantity) -> Any:
-    """The engine's value of a quantity (the graph has been through ``backward``)."""
+def true_value(q: Quantity, label: str | None = None) -> Any:
+    """The engine's value of a quantity (the graph has been through ``backward``); ``label``
+    is what the node is called in messages."""
     if q.claim_type == VALUE:
         raw = q.node.value
     elif q.claim_type == GRADIENT:
         raw = q.node.grad
         if raw is None:
-            raise ValueInputError(f"{q.node.label()} has no gradient (it is a constant)")
+            who = label if label is not None else q.node.name or "this node"
+            raise ValueInputError(f"{who} has no gradient (it is a constant)")
     else:
         top = q.top
         assert top is not None
@@ -191,7 +193,7 @@ def judge(graph: Graph, claims: list[Claim]) -> list[Verdict]:
         for claim in claims:
             try:
                 q = resolver.quantity(claim.name)
-                t = true_value(q)
+                t = true_value(q, graph.label(q.node))
                 verdict = grade(claim, t)
             except ValueInputError as exc:
                 if claim.line is not None and not exc.message.startswith("line "):

@@ -19,6 +19,7 @@ PARTIAL = "partial"
 
 _ACCENTS = {"\u0302": "hat", "\u0303": "tilde", "\u0304": "bar", "\u0307": "dot"}
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_OPERATORS = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*", "÷": "/"})
 _LATEX_ACCENT = re.compile(r"\\(hat|tilde|bar|dot)\{?([A-Za-z])\}?")
 
 
@@ -46,7 +47,7 @@ class Quantity:
 def canon(name: str) -> str:
     """A spelling-free key: ŷ, yhat, y_hat, \\hat{y} → yhat; b₀, b_0, b0 → b0."""
     s = _LATEX_ACCENT.sub(lambda m: m.group(2) + m.group(1), name)
-    s = unicodedata.normalize("NFD", s).translate(_SUBSCRIPTS)
+    s = unicodedata.normalize("NFD", s).translate(_SUBSCRIPTS).translate(_OPERATORS)
     out = []
     for ch in s:
         if ch in _ACCENTS:
@@ -67,14 +68,15 @@ class Resolver:
         self.graph = graph
         self.output = graph.output
         self.by_key: dict[str, Node] = {}
-        for name, node in graph.names.items():
+        # every label the outputs print (x, x′, a₁, ŷ − y) and every alias
+        for name, node in graph.labels().items():
             self.by_key.setdefault(canon(name), node)
         self.by_lower: dict[str, list[Node]] = {}
         for key, node in self.by_key.items():
             self.by_lower.setdefault(key.lower(), []).append(node)
 
     def known(self) -> str:
-        return ", ".join(sorted(n for n in self.graph.names)) or "none"
+        return ", ".join(self.graph.labels()) or "none"
 
     def _node(self, key: str) -> Node | None:
         if key in self.by_key:
@@ -93,17 +95,16 @@ class Resolver:
             base = self._node(m.group(1))
             if base is not None and isinstance(base.value, np.ndarray) and base.value.ndim:
                 index = tuple(int(i) - 1 for i in m.group(2).split(","))
+                who = self.graph.label(base)
                 if len(index) == 1 and base.value.ndim > 1:
                     raise ValueInputError(
-                        f"{original!r}: {base.name} is a matrix; name an element as "
-                        f"{base.name}[row,column]"
+                        f"{original!r}: {who} is a matrix; name an element as {who}[row,column]"
                     )
                 if len(index) != base.value.ndim or any(
                     not 0 <= i < n for i, n in zip(index, base.value.shape, strict=True)
                 ):
                     raise ValueInputError(
-                        f"{original!r}: {base.name} has shape {base.value.shape}; elements "
-                        "count from 1"
+                        f"{original!r}: {who} has shape {base.value.shape}; elements count from 1"
                     )
                 return base, index
         raise ValueInputError(

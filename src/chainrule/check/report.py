@@ -15,29 +15,31 @@ from ..explain.formulas import (
     num,
     partial_label,
 )
+from ..naming import Naming
 from .judge import CARRIED_ROUNDING, FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, WRONG, Verdict
 from .names import GRADIENT, PARTIAL, Quantity
 
 _MARK = {RIGHT: "right   ", ROUNDING: "rounding", WRONG: "WRONG   "}
 
 
-def quantity_text(q: Quantity, output_name: Any) -> str:
-    """The quantity in the notation of the worked solution: ŷ, x₁, dL/dw₁, ∂ŷ/∂z."""
+def quantity_text(q: Quantity, output_name: Any, names: Naming) -> str:
+    """The quantity in the notation of the worked solution: ŷ, x₁, dL/dw₁, ∂ŷ/∂z, with the
+    labels of the graph's naming (x′, a₁)."""
     if q.claim_type == GRADIENT:
         m = (
-            element_derivative(output_name, q.node, q.index)
+            element_derivative(output_name, q.node, q.index, names)
             if q.index is not None
-            else derivative(output_name, q.node)
+            else derivative(output_name, q.node, names)
         )
     elif q.claim_type == PARTIAL:
         assert q.top is not None
         m = (
-            element_partial(q.top, q.node, q.index)
+            element_partial(q.top, q.node, q.index, names)
             if q.index is not None
-            else partial_label(q.top, q.node)
+            else partial_label(q.top, q.node, names)
         )
     else:
-        m = element_label(q.node, q.index) if q.index is not None else label(q.node)
+        m = element_label(q.node, q.index, names) if q.index is not None else label(q.node, names)
     return m.text
 
 
@@ -65,9 +67,9 @@ def _rounded_hint(v: Verdict) -> str:
     return f", {rounded} to your {n.decimals} decimals"
 
 
-def text_report(verdicts: list[Verdict], output: Any, digits: int = 5) -> str:
+def text_report(verdicts: list[Verdict], output: Any, naming: Naming, digits: int = 5) -> str:
     lines = []
-    names = {id(v): quantity_text(v.quantity, output) for v in verdicts}
+    names = {id(v): quantity_text(v.quantity, output, naming) for v in verdicts}
     width = max((len(names[id(v)]) + len(_claimed(v)) for v in verdicts), default=0) + 3
     for v in verdicts:
         claim = f"{names[id(v)]} = {_claimed(v)}"
@@ -112,14 +114,14 @@ def text_report(verdicts: list[Verdict], output: Any, digits: int = 5) -> str:
     return "\n".join(lines) + "\n"
 
 
-def json_report(verdicts: list[Verdict], output: Any) -> dict[str, Any]:
+def json_report(verdicts: list[Verdict], output: Any, naming: Naming) -> dict[str, Any]:
     items = []
     for v in verdicts:
         items.append(
             {
                 "claim": v.claim.text,
                 "line": v.claim.line,
-                "quantity": quantity_text(v.quantity, output),
+                "quantity": quantity_text(v.quantity, output, naming),
                 "claim_type": v.quantity.claim_type,
                 "claimed": [n.text for n in v.claim.numbers]
                 if v.claim.vector

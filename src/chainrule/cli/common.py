@@ -6,6 +6,7 @@ import argparse
 from importlib import resources
 from typing import Any
 
+from .. import limits
 from ..errors import ValueInputError
 from ..files import read_text
 from ..graph import Graph
@@ -39,6 +40,7 @@ def parse_at(items: list[str]) -> dict[str, Any]:
         if not name:
             raise ValueInputError(f"--at {item!r}: the name is missing")
         try:
+            limits.value_text(text)  # before reading: 1e99999999 or 10⁴ brackets never start
             values[name] = read_value(text)
         except ValueInputError as exc:
             raise ValueInputError(f"--at {name}: {exc.message}") from None

@@ -14,7 +14,7 @@ from ..files import check_output, write_file
 from ..graph import Graph
 from ..jsonout import strict_dumps
 from ..node import Node
-from ..notation import SUPERSCRIPTS, definition, exact_form
+from ..notation import SUPERSCRIPTS, definition, exact_form, typographic
 from ..values import decimal, fraction_text, plain
 from .common import add_program_args, load_graph
 
@@ -28,8 +28,12 @@ def register(sub: Any) -> None:
         '"nan".',
     )
     add_program_args(p)
-    p.add_argument("--wrt", metavar="NAME", help="with --order: derivatives with respect to NAME")
-    p.add_argument("--order", type=int, default=None, metavar="K", help="derivatives of order 1..K")
+    p.add_argument(
+        "--wrt", metavar="NAME", help="derivatives with respect to NAME (order 1 unless --order)"
+    )
+    p.add_argument(
+        "--order", type=int, default=None, metavar="K", help="with --wrt: derivatives of order 1..K"
+    )
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.add_argument("--digits", type=int, default=6, help="significant digits shown (default 6)")
     p.add_argument("-o", "--out", metavar="FILE", help="write the table or JSON to FILE")
@@ -37,15 +41,15 @@ def register(sub: Any) -> None:
 
 
 def named_nodes(graph: Graph) -> dict[str, Node]:
-    """Every name the program gave, in program order (aliases included)."""
-    names = dict(graph.names)
-    names.update(getattr(graph, "aliases", {}))
-    return names
+    """Every node the table shows, by its label (x, x′, ŷ − y, a₁), then aliases."""
+    return graph.labels()
 
 
 def run(args: argparse.Namespace) -> int:
-    if (args.wrt is None) != (args.order is None):
-        raise ChainruleError("--wrt and --order go together, as in --wrt x --order 2")
+    if args.order is not None and args.wrt is None:
+        raise ChainruleError("--order needs --wrt NAME, as in --wrt x --order 2")
+    if args.wrt is not None and args.order is None:
+        args.order = 1
     if args.order is not None and args.order < 1:
         raise ChainruleError("--order must be 1 or more")
     if args.digits < 1 or args.digits > 17:
@@ -55,36 +59,41 @@ def run(args: argparse.Namespace) -> int:
     graph = load_graph(args)
     graph.backward()
     names = named_nodes(graph)
-    out_name = graph.output.name or "output"
+    out_name = graph.label(graph.output)
     ders: dict[str, dict[str, Any]] | None = None
     if args.wrt is not None:
-        if args.wrt not in names:
+        wrt = graph.find(args.wrt)
+        if wrt is None:
             raise ChainruleError(f"--wrt {args.wrt}: no such name (names: {', '.join(names)})")
-        wrt = names[args.wrt]
         if args.order > 1 and (graph.output.shape != () or wrt.shape != ()):
             raise ChainruleError(
                 "derivatives of order 2 or more need a scalar output and a scalar --wrt"
             )
         values = derivatives(graph.output, wrt, args.order)
-        ders = {args.wrt: {str(k + 1): v for k, v in enumerate(values)}}
+        ders = {graph.label(wrt): {str(k + 1): v for k, v in enumerate(values)}}
         graph.backward()  # building derivative graphs leaves the first-order numbers in place
     out = io.StringIO() if args.out else sys.stdout
     found = anomaly.find(graph.nodes, graph.source)
+    kinks = anomaly.kinks(graph.nodes)
+    naming = graph.naming
+
+    def defined(n: Node) -> str:
+        return definition(n, names=naming)
+
     if args.json:
         data = to_json(graph, names, out_name, ders, args.exact)
-        data["anomalies"] = [a.to_json(a.node.label(), definition(a.node)) for a in found]
+        data["anomalies"] = [a.to_json(graph.label(a.node), defined(a.node)) for a in found]
         data["kinks"] = [
-            {"node": n.label(), "op": n.op.name, "convention": c}
-            for n, c in anomaly.kinks(graph.nodes)
+            {"node": graph.label(n), "op": n.op.name, "convention": c} for n, c in kinks
         ]
         out.write(strict_dumps(data) + "\n")
     else:
         print_table(graph, digits=args.digits, names=names, file=out)
         for a in found:
-            out.write(f"warning: {a.describe(a.node.label(), definition(a.node))}\n")
-        for n, convention in anomaly.kinks(graph.nodes):
+            out.write(f"warning: {a.describe(graph.label(a.node), defined(a.node))}\n")
+        for n, convention in kinks:
             out.write(
-                f"note: {n.label()} = {definition(n)} is at a kink of {n.op.name}: {convention}\n"
+                f"note: {graph.label(n)} = {defined(n)} is at a kink of {n.op.name}: {convention}\n"
             )
         if ders:
             for wrt_name, by_order in ders.items():
@@ -112,7 +121,9 @@ def to_json(
     if ders is not None:
         result["derivatives"] = {w: {k: plain(v) for k, v in by.items()} for w, by in ders.items()}
     if exact:
-        result["exact"] = {k: exact_form(n) or decimal(n.value, 17) for k, n in names.items()}
+        result["exact"] = {
+            k: exact_form(n, names=graph.naming) or decimal(n.value, 17) for k, n in names.items()
+        }
         result["exact_gradients"] = {
             k: _exact_text(n.grad) for k, n in names.items() if _exact_text(n.grad) is not None
         }
@@ -146,7 +157,8 @@ def print_table(
     from rich.table import Table
 
     out = graph.output
-    out_label = out.name or "output"
+    naming = graph.naming
+    out_label = naming.label(out)
     stream = sys.stdout if file is None else file
     console = Console(file=stream, width=None if stream.isatty() else 160, highlight=False)
     table = Table(title=f"forward and backward pass of {out_label}", title_justify="left")
@@ -158,7 +170,7 @@ def print_table(
         if n.op.name == "const" and not n.name:
             continue
         value = decimal(n.value, digits)
-        ex = exact_form(n) if n.exact else None
+        ex = exact_form(n, names=naming) if n.exact else None
         if ex is not None and ex != value:
             value = f"{ex} ≈ {value}" if not _is_rational_text(ex) else ex
         grad = "—" if n.grad is None else decimal(n.grad, digits)
@@ -166,9 +178,10 @@ def print_table(
             g = _exact_text(n.grad)
             if g is not None:
                 grad = g
-        table.add_row(n.label(), definition(n, digits=digits), value, grad)
+        row = (naming.label(n), definition(n, digits=digits, names=naming), value, grad)
+        table.add_row(*(typographic(cell) for cell in row))
     console.print(table)
 
 
 def _is_rational_text(s: str) -> bool:
-    return all(ch.isdigit() or ch in "/-[], " for ch in s)
+    return all(ch.isdigit() or ch in "/-−[], " for ch in s)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..naming import Naming
 from ..node import Node
 from ..notation import definition, exact_form, partial_formula
 from ..symbols import local_text
@@ -67,13 +68,13 @@ def number(value: Any, digits: int) -> str:
     return pretty(decimal(value, digits))
 
 
-def value_text(node: Node, digits: int) -> str:
+def value_text(node: Node, digits: int, names: Naming | None = None) -> str:
     """The value row: ``14/5 = 2.8``, ``σ(14/5) ≈ 0.94268`` or just ``0.94268``."""
     v = node.value
     dec = number(v, digits)
     if not is_exact(v) or (isinstance(v, np.ndarray) and v.size > SHORT_ARRAY):
         return dec
-    form = exact_form(node, "text", digits) if _small(node) else None
+    form = exact_form(node, "text", digits, names=names) if _small(node) else None
     if form is None:
         return f"≈ {dec}"
     form = pretty(form)
@@ -120,61 +121,34 @@ def _small(node: Node) -> bool:
 
 
 class Namer:
-    """Short names for nodes: their own name, or a short definition, or v<index>."""
+    """Short names for nodes, from the graph's naming: x, x′, a short expression, a₁."""
 
-    def __init__(self, nodes: list[Node], digits: int) -> None:
-        self.index = {n: i for i, n in enumerate(nodes)}
+    def __init__(self, naming: Naming, digits: int) -> None:
+        self.naming = naming
         self.digits = digits
-        self._short: dict[Node, str] = {}
 
     def name(self, node: Node) -> str:
-        """What ∂L/∂(…) is written with: the name, else a short formula, else v<index>."""
-        if node.name:
-            return node.name
-        got = self._short.get(node)
-        if got is None:
-            if not node.args:
-                got = number(node.value, self.digits)
-            else:
-                d = self.definition(node)
-                got = _wrap(d) if len(d) <= MAX_FORMULA // 2 else self.fallback(node)
-            self._short[node] = got
-        return got
+        """What ∂L/∂(…) is written with: the label, an expression in parentheses."""
+        if node not in self.naming:
+            return number(node.value, self.digits)
+        label = pretty(self.naming.label(node))
+        return label if self.naming.is_atom(node) else _wrap(label)
 
     def fallback(self, node: Node) -> str:
-        return f"v{self.index.get(node, node.id)}"
+        return pretty(self.naming.label(node))
 
     def definition(self, node: Node) -> str:
-        """The right-hand side: written out when short, else the op applied to its inputs'
-        short names (σ(v12))."""
+        """The right-hand side: the op applied to its inputs' labels (σ(a₃), w @ x + b₀)."""
         if not node.args:
             return ""
-        if _small(node):
-            text = definition(node, "text", self.digits)
-            if len(text) <= MAX_FORMULA:
-                return pretty(text)
-        return pretty(self.one_level(node))
-
-    def one_level(self, node: Node) -> str:
-        twins = tuple(
-            Node(a.value, _PLACEHOLDER, (), a.kind, False, None, self._word(a)) for a in node.args
-        )
-        shown = Node(node.value, node.op, twins, node.kind, False, node.params)
-        return definition(shown, "text", self.digits)
-
-    def _word(self, node: Node) -> str:
-        if node.name:
-            return node.name
-        if not node.args:
-            return number(node.value, self.digits)
-        return self.fallback(node)
+        return pretty(definition(node, "text", self.digits, names=self.naming))
 
     def title(self, node: Node) -> str:
-        """The first line of a box: ``z = wᵀ @ x + b₀``, ``σ(v3)``, ``w``, ``2``."""
+        """The first line of a box: ``z = wᵀ @ x + b₀``, ``a₁ = σ(…)``, ``w``, ``2``."""
         if not node.args:
-            return node.name or number(node.value, self.digits)
+            return self.fallback(node) if node in self.naming else number(node.value, self.digits)
         d = self.definition(node)
-        return f"{node.name} = {d}" if node.name else d
+        return f"{self.fallback(node)} = {d}" if self.naming.is_atom(node) else d
 
 
 def partial_text(node: Node, i: int, namer: Namer, digits: int) -> str | None:
@@ -183,15 +157,10 @@ def partial_text(node: Node, i: int, namer: Namer, digits: int) -> str | None:
     if local is None:
         return None
     head = local_text(namer.name(node), namer.name(node.args[i]))
-    formula = partial_formula(node, i, "text") if _small(node) else None
+    formula = partial_formula(node, i, "text", namer.naming) if _small(node) else None
     value = grad_number(local, digits)
     if formula is not None:
         formula = pretty(formula)
         if formula not in (value, number(local, digits)) and len(formula) <= MAX_FORMULA:
             return f"{head} = {formula} = {value}"
     return f"{head} = {value}"
-
-
-from ..ops import OPS  # noqa: E402
-
-_PLACEHOLDER = OPS["input"]

@@ -88,7 +88,7 @@ def _mean_of(items: list[Node]) -> Node:
     return total if len(items) == 1 else total / len(items)
 
 
-def _one(node: Node, args: list[Any]) -> Any:
+def _one(node: Node, args: list[Any], label: str) -> Any:
     name = node.op.name
     if name == "stack":  # [a, 2a, −a]: the elements already are the scalars drawn
         grids = [_as_grid(x) for x in args]
@@ -110,7 +110,7 @@ def _one(node: Node, args: list[Any]) -> Any:
         return _mean_of(list(_as_grid(per).reshape(-1)))
     if node.op.elementwise:
         return _elementwise(node, args)
-    raise ChainruleError(f"cannot draw {node.op.name} element by element (node {node.label()})")
+    raise ChainruleError(f"cannot draw {node.op.name} element by element (node {label})")
 
 
 def expand(g: Graph) -> Graph:
@@ -122,14 +122,15 @@ def expand(g: Graph) -> Graph:
         if not node.args:
             result = _leaf(node)
         else:
-            result = _one(node, [made[a] for a in node.args])
+            result = _one(node, [made[a] for a in node.args], g.label(node))
             if isinstance(result, np.ndarray) and result.ndim == 0:
                 result = result[()]
         items = list(np.ndenumerate(result)) if isinstance(result, np.ndarray) else [((), result)]
         if node.name and node.args:
             for idx, item in items:
                 if item.id not in drawn:  # an earlier node passed through (xᵀ, x[0]) keeps its name
-                    item.name = subscript(node.name, idx) if idx else node.name
+                    label = g.label(node)  # x′ for a name given twice
+                    item.name = subscript(label, idx) if idx else label
         drawn.update(item.id for _, item in items)
         count += len(items)
         if count > LIMIT:

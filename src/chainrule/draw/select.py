@@ -51,12 +51,11 @@ def select(
 
 def _keep_paths(g: Graph, names: list[str], visible: list[bool]) -> None:
     """Keep the nodes that depend on one of the named inputs (all of them lead to the output)."""
-    known = g.names
     starts = set()
     for name in names:
-        node = known.get(name)
+        node = g.find(name)
         if node is None:
-            listing = ", ".join(known) or "none"
+            listing = ", ".join(g.labels()) or "none"
             raise ChainruleError(f"paths from {name!r}: no node has that name (names: {listing})")
         starts.add(node)
     reached: set[Node] = set()

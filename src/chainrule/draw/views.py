@@ -160,7 +160,7 @@ def _draw(
     show_consts = opts.constants if opts.constants is not None else not gradients
     sel: Selection = select(g, opts.collapse, opts.paths_from, show_consts, gradients)
     compact = _compact(opts, len(sel.boxes))
-    namer = Namer(g.nodes, opts.digits)
+    namer = Namer(g.naming, opts.digits)
     colour = opts.colour if opts.colour is not None else (gradients and compact)
     out_name = namer.name(g.output)
     top = _top(g, namer)
@@ -264,20 +264,23 @@ def _arrow_tooltips(arrows: list[Arrow], boxes: list[Box]) -> None:
 def _forward_box(key: str, node: Node, namer: Namer, opts: Options, compact: bool) -> Box:
     if not node.args:
         category = "input" if node.op.name == "input" else "const"
-        title = node.name or number(node.value, opts.digits)
+        title = namer.title(node)
         lines = [Line(title, "title")]
-        if node.name:
+        if node in namer.naming:
             lines.append(Line(_value(node, namer, opts, compact), "value"))
         return Box(key, lines, category)
     if compact:
-        title = f"{node.name} = {node.op.label}" if node.name else node.op.label
+        labelled = namer.naming.is_atom(node)
+        title = f"{namer.fallback(node)} = {node.op.label}" if labelled else node.op.label
     else:
         title = namer.title(node)
     return Box(key, [Line(title, "title"), Line(_value(node, namer, opts, compact), "value")], "op")
 
 
 def _value(node: Node, namer: Namer, opts: Options, compact: bool) -> str:
-    return number(node.value, opts.digits) if compact else value_text(node, opts.digits)
+    if compact:
+        return number(node.value, opts.digits)
+    return value_text(node, opts.digits, namer.naming)
 
 
 def tooltip(node: Node, namer: Namer, digits: int, top: str, gradient: Any) -> str:
@@ -309,8 +312,9 @@ def _grad_box(
 ) -> Box:
     category = "input" if node.op.name == "input" else ("const" if not node.args else "op")
     name = namer.name(node)
-    title = name if (compact or not node.args or node.name) else namer.title(node)
-    if compact and node.args and not node.name:
+    labelled = namer.naming.is_atom(node)
+    title = name if (compact or not node.args or labelled) else namer.title(node)
+    if compact and node.args and not labelled:
         title = node.op.label
     lines = [Line(title, "title")]
     if node.grad is None:
@@ -419,7 +423,7 @@ def _backward(g: Graph, opts: Options) -> Drawing:
     targets = [n for n in g.nodes if n.op.name == "input" and n.requires_grad]
     if not targets:
         raise ChainruleError("the graph has no inputs to differentiate with respect to")
-    namer = Namer(g.nodes, opts.digits)
+    namer = Namer(g.naming, opts.digits)
     top = _top(g, namer)
     grads = grad(out, targets)
     forward_nodes = set(g.nodes)
@@ -427,7 +431,7 @@ def _backward(g: Graph, opts: Options) -> Drawing:
     marks: dict[Node, list[str]] = {}
     for t, gnode in zip(targets, shown[1:], strict=True):
         marks.setdefault(gnode, []).append(symbols.total_text(top, namer.name(t)))
-    bg = Graph(list(dict.fromkeys(roots)))
+    bg = Graph(list(dict.fromkeys(roots)), names_from=g)
     new = {n for n in bg.nodes if n not in forward_nodes}
     seed = ""
     if symbols.is_vector(out.value):

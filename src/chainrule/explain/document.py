@@ -152,11 +152,11 @@ def _join(pieces: list[Math], sep: str = " + ") -> Math:
     return Math(sep.join(p.text for p in pieces), sep.join(p.latex for p in pieces))
 
 
-def _uses(step: BackwardStep) -> list[Inline]:
+def _uses(step: BackwardStep, d: Derivation) -> list[Inline]:
     """x · x (twice) and f: the operations a node feeds, each once, with how many edges."""
     counts: dict[int, tuple[Math, int]] = {}
     for t in step.terms:
-        m, n = counts.get(id(t.consumer), (f.label(t.consumer), 0))
+        m, n = counts.get(id(t.consumer), (d.label(t.consumer), 0))
         counts[id(t.consumer)] = (m, n + 1)
     pieces: list[Inline] = []
     items = list(counts.values())
@@ -176,7 +176,7 @@ def _prose(top: Math) -> Math:
 
 
 def _seed(step: BackwardStep, d: Derivation) -> list[Block]:
-    out = f.label(d.output)
+    out = d.label(d.output)
     if not symbols.is_vector(step.value):
         return [
             Paragraph(["The seed: the output's gradient with respect to itself."]),
@@ -189,7 +189,7 @@ def _seed(step: BackwardStep, d: Derivation) -> list[Block]:
                 "The seed: ",
                 out,
                 " is a vector, so backpropagation starts from ones, the gradient of ",
-                _prose(f.top_of(d.output)),
+                _prose(f.top_of(d.output, d.graph.naming)),
                 ", the sum of its elements; every total below is a derivative of that sum.",
             ]
         ),
@@ -220,9 +220,9 @@ def _backward(step: BackwardStep, d: Derivation) -> list[Block]:
             0,
             Paragraph(
                 [
-                    f.label(step.node),
+                    d.label(step.node),
                     f" reaches the output along {len(step.terms)} edges, into ",
-                    *_uses(step),
+                    *_uses(step, d),
                     ": its total is the sum of the chain-rule products along every edge.",
                 ]
             ),
@@ -254,7 +254,7 @@ def _plus(terms: list[Math], style: str) -> str:
 
 def _method(d: Derivation) -> list[Block]:
     out = d.output_label
-    top = f.top_of(d.output)
+    top = f.top_of(d.output, d.graph.naming)
     if symbols.is_vector(d.output.value):
         seed: list[Inline] = [
             "a seed of ones: ",
@@ -297,9 +297,9 @@ def _method(d: Derivation) -> list[Block]:
         for k, s in enumerate(fans):
             if k:
                 pieces.append("; " if k < len(fans) - 1 else " and ")
-            pieces.append(f.label(s.node))
+            pieces.append(d.label(s.node))
             pieces.append(" feeds ")
-            pieces.extend(_uses(s))
+            pieces.extend(_uses(s, d))
         pieces.append(".")
     else:
         pieces.append(" No node here is used more than once, so each total is a single product.")
@@ -366,14 +366,17 @@ def _watch(d: Derivation) -> list[Block]:
     from ..notation import definition
 
     order = d.graph.nodes
+    names = d.graph.naming
     out: list[Block] = []
     for a in anomaly.find(order, d.graph.source):
-        out.append(Paragraph([a.describe(a.node.label(), definition(a.node)) + "."]))
+        text = a.describe(names.label(a.node), definition(a.node, names=names))
+        out.append(Paragraph([text + "."]))
     for node, convention in anomaly.kinks(order):
         out.append(
             Paragraph(
                 [
-                    f"{node.label()} = {definition(node)} is evaluated exactly at a point where "
+                    f"{names.label(node)} = {definition(node, names=names)} is evaluated exactly "
+                    "at a point where "
                     f"{node.op.name} has no derivative; chainrule uses {convention}."
                 ]
             )

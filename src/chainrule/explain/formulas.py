@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import symbols
+from ..naming import Naming
 from ..node import Node, apply
 from ..notation import definition, latex_name, number_text
 from ..ops import OPS
@@ -91,58 +92,55 @@ def factor(value: Any, digits: int) -> Math:
 # ------------------------------------------------------------------ names of nodes
 
 
-def label(node: Node) -> Math:
-    """What a node is called in a worked solution: its name, or its own expression."""
-    if node.name:
-        return Math(node.name, latex_name(node.name))
-    if not node.args:
-        return Math(node.label(), latex_name(node.label()))
-    return Math(definition(node, "text"), definition(node, "latex"))
+def label(node: Node, names: Naming) -> Math:
+    """What a node is called in a worked solution: its label in the graph's naming (its name,
+    x′, a short expression such as ŷ − y, or a generated a₁)."""
+    return Math(_text_minus(names.label(node)), names.latex(node))
 
 
-def _needs_parens(node: Node) -> bool:
-    return not node.name and bool(node.args)
+def _needs_parens(node: Node, names: Naming) -> bool:
+    return not names.is_atom(node) and bool(node.args)
 
 
-def _parts(top: Node, bottom: Node) -> tuple[str, str, str, str]:
-    t, b = label(top), label(bottom)
-    tt = f"({t.text})" if _needs_parens(top) else t.text
-    bt = f"({b.text})" if _needs_parens(bottom) else b.text
-    tl = rf"\left({t.latex}\right)" if _needs_parens(top) else t.latex
-    bl = rf"\left({b.latex}\right)" if _needs_parens(bottom) else b.latex
+def _parts(top: Node, bottom: Node, names: Naming) -> tuple[str, str, str, str]:
+    t, b = label(top, names), label(bottom, names)
+    tt = f"({t.text})" if _needs_parens(top, names) else t.text
+    bt = f"({b.text})" if _needs_parens(bottom, names) else b.text
+    tl = rf"\left({t.latex}\right)" if _needs_parens(top, names) else t.latex
+    bl = rf"\left({b.latex}\right)" if _needs_parens(bottom, names) else b.latex
     return tt, bt, tl, bl
 
 
-def top_of(output: Node) -> Math:
+def top_of(output: Node, names: Naming) -> Math:
     """What totals are derivatives of: the output, or (Σy) when it is a vector (the seed of
     ones differentiates the sum of its elements)."""
-    t = label(output)
+    t = label(output, names)
     if symbols.is_vector(output.value):
         return Math(symbols.summed_text(t.text), symbols.summed_latex(t.latex))
-    tt, _, tl, _ = _parts(output, output)
+    tt, _, tl, _ = _parts(output, output, names)
     return Math(tt, tl)
 
 
-def derivative(top: Node, bottom: Node) -> Math:
+def derivative(top: Node, bottom: Node, names: Naming) -> Math:
     """The total dtop/dbottom: the gradient of the output ``top`` with respect to a node,
     summed over every path (``chainrule.symbols``)."""
-    t = top_of(top)
-    _, bt, _, bl = _parts(top, bottom)
+    t = top_of(top, names)
+    _, bt, _, bl = _parts(top, bottom, names)
     return Math(symbols.total_text(t.text, bt), symbols.total_latex(t.latex, bl))
 
 
-def partial_label(consumer: Node, bottom: Node) -> Math:
+def partial_label(consumer: Node, bottom: Node, names: Naming) -> Math:
     """The local partial ∂consumer/∂bottom of one edge, with parentheses around an unnamed
     expression."""
-    tt, bt, tl, bl = _parts(consumer, bottom)
+    tt, bt, tl, bl = _parts(consumer, bottom, names)
     return Math(symbols.local_text(tt, bt), symbols.local_latex(tl, bl))
 
 
-def element_label(node: Node, index: tuple[int, ...]) -> Math:
+def element_label(node: Node, index: tuple[int, ...], names: Naming) -> Math:
     """The name of one element of a vector or matrix input: x₁, W[1,2] (counting from 1)."""
-    base = label(node)
+    base = label(node, names)
     ones = [i + 1 for i in index]
-    name = node.name or ""
+    name = names.label(node) if names.is_atom(node) else ""
     plain_name = bool(name) and not name[-1].isdigit() and name[-1] not in "₀₁₂₃₄₅₆₇₈₉"
     if len(ones) == 1 and plain_name:
         return Math(base.text + str(ones[0]).translate(SUBSCRIPTS), f"{base.latex}_{{{ones[0]}}}")
@@ -150,41 +148,44 @@ def element_label(node: Node, index: tuple[int, ...]) -> Math:
     return Math(f"{base.text}[{inner}]", rf"{base.latex}\left[{inner}\right]")
 
 
-def element_derivative(top: Node, bottom: Node, index: tuple[int, ...]) -> Math:
+def element_derivative(top: Node, bottom: Node, index: tuple[int, ...], names: Naming) -> Math:
     """The total with respect to one element of an input: dL/dx₁."""
-    t = top_of(top)
-    e = element_label(bottom, index)
+    t = top_of(top, names)
+    e = element_label(bottom, index, names)
     return Math(symbols.total_text(t.text, e.text), symbols.total_latex(t.latex, e.latex))
 
 
-def element_partial(top: Node, bottom: Node, index: tuple[int, ...]) -> Math:
+def element_partial(top: Node, bottom: Node, index: tuple[int, ...], names: Naming) -> Math:
     """The local partial with respect to one element of an input: ∂z/∂w₁."""
-    t = label(top)
-    e = element_label(bottom, index)
+    t = label(top, names)
+    e = element_label(bottom, index, names)
     return Math(symbols.local_text(t.text, e.text), symbols.local_latex(t.latex, e.latex))
 
 
 # ------------------------------------------------------------------ formulas
 
 
-def formula(node: Node) -> Math | None:
-    """The right-hand side defining an operation node (unnamed inputs written out)."""
+def formula(node: Node, names: Naming) -> Math | None:
+    """The right-hand side defining an operation node, its inputs written by their labels."""
     if not node.args:
         return None
-    return Math(definition(node, "text"), definition(node, "latex"))
+    return Math(
+        _text_minus(definition(node, "text", names=names)), definition(node, "latex", names=names)
+    )
 
 
-def _write(node: Node, style: str) -> str:
-    return definition(node, style) if node.args else label(node).latex
+def _write(node: Node, style: str, names: Naming | None) -> str:
+    return definition(node, style, names=names) if node.args else latex_name(node.name or "")
 
 
 def _placeholder(value: Any, kind: int, token: str) -> Node:
     return Node(value, OPS["input"], (), kind, False, None, token)
 
 
-def _fill(expr: Node, fills: dict[str, Math]) -> Math:
-    """Write ``expr`` and put each placeholder's text in place of its token."""
-    text, latex = _write(expr, "text"), _write(expr, "latex")
+def _fill(expr: Node, fills: dict[str, Math], names: Naming | None = None) -> Math:
+    """Write ``expr`` and put each placeholder's text in place of its token; nodes of the
+    graph are written by their labels in ``names``."""
+    text, latex = _write(expr, "text", names), _write(expr, "latex", names)
     for token, m in fills.items():
         text = text.replace(token, m.text)
         latex = latex.replace(rf"\mathit{{{token}}}", m.latex).replace(token, m.latex)
@@ -237,18 +238,21 @@ def _letters(i: int) -> str:
     return out
 
 
-def partial(node: Node, i: int) -> Math | None:
-    """The local partial ∂node/∂input_i as the op table writes it, when it has a readable form."""
+def partial(node: Node, i: int, names: Naming) -> Math | None:
+    """The local partial ∂node/∂input_i as the op table writes it, when it has a readable form,
+    in terms of the labels people see (∂f/∂z = q for f = q·z, never q written out)."""
     from ..notation import partial_formula
 
-    text = partial_formula(node, i, "text")
-    latex = partial_formula(node, i, "latex")
+    text = partial_formula(node, i, "text", names)
+    latex = partial_formula(node, i, "latex", names)
     if text is None or latex is None:
         return None
     return Math(_text_minus(text), latex)
 
 
-def vjp_formula(node: Node, i: int, output: Node, digits: int) -> tuple[Math, Math] | None:
+def vjp_formula(
+    node: Node, i: int, output: Node, digits: int, names: Naming
+) -> tuple[Math, Math] | None:
     """For ops that mix elements (no elementwise partial), the chain-rule product as the op
     table's own vector–Jacobian rule writes it: symbolically (upstream gradient and inputs by
     name) and with the numbers put in."""
@@ -278,10 +282,10 @@ def vjp_formula(node: Node, i: int, output: Node, digits: int) -> tuple[Math, Ma
         return None
     if not isinstance(symbolic, Node) or not isinstance(numeric, Node):
         return None
-    up = derivative(output, node)
+    up = derivative(output, node, names)
     if symbolic is not g:
         up = Math(f"({up.text})", rf"\left({up.latex}\right)")
-    return _fill(symbolic, {g_token: up}), _fill(numeric, fills)
+    return _fill(symbolic, {g_token: up}, names), _fill(numeric, fills)
 
 
 __all__ = [

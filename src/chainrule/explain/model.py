@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autodiff import edge_contribution
 from ..graph import Graph
+from ..naming import Naming
 from ..node import Node
 from ..snapshot import with_gradients
 from . import formulas as f
@@ -100,7 +101,11 @@ class Derivation:
 
     @property
     def output_label(self) -> Math:
-        return f.label(self.output)
+        return f.label(self.output, self.graph.naming)
+
+    def label(self, node: Node) -> Math:
+        """A node's label in this solution (the graph's naming)."""
+        return f.label(node, self.graph.naming)
 
     @property
     def fan_outs(self) -> list[BackwardStep]:
@@ -124,11 +129,11 @@ def _shown(node: Node) -> bool:
     return bool(node.args) or bool(node.name) or node.requires_grad
 
 
-def _forward_step(node: Node, digits: int, exact: bool) -> ForwardStep:
+def _forward_step(node: Node, digits: int, exact: bool, names: Naming) -> ForwardStep:
     role = _role(node)
-    step = ForwardStep(node, f.label(node), role, node.value)
+    step = ForwardStep(node, f.label(node, names), role, node.value)
     if node.args:
-        step.formula = f.formula(node)
+        step.formula = f.formula(node, names)
         step.substituted = f.substituted(node, digits, exact)
     if exact and f.is_exact(node.value):
         from ..notation import exact_form
@@ -137,13 +142,16 @@ def _forward_step(node: Node, digits: int, exact: bool) -> ForwardStep:
         if rational is not None:
             step.exact = rational
         else:
-            text, latex = exact_form(node, "text"), exact_form(node, "latex")
+            text = exact_form(node, "text", names=names)
+            latex = exact_form(node, "latex", names=names)
             if text and latex:
                 step.exact = Math(text, latex)
     return step
 
 
-def _terms(node: Node, output: Node, uses: list[tuple[Node, int]], digits: int) -> list[Term]:
+def _terms(
+    node: Node, output: Node, uses: list[tuple[Node, int]], digits: int, names: Naming
+) -> list[Term]:
     terms = []
     for consumer, i in uses:
         if consumer.grad is None or consumer.local is None:
@@ -155,25 +163,27 @@ def _terms(node: Node, output: Node, uses: list[tuple[Node, int]], digits: int) 
         local = LocalPartial(
             consumer,
             i,
-            f.partial_label(consumer, node),
-            f.partial(consumer, i) if local_value is not None else None,
+            f.partial_label(consumer, node, names),
+            f.partial(consumer, i, names) if local_value is not None else None,
             local_value,
         )
         terms.append(
             Term(
                 consumer,
                 i,
-                f.derivative(output, consumer),
+                f.derivative(output, consumer, names),
                 consumer.grad,
                 local,
                 contribution,
-                None if local_value is not None else f.vjp_formula(consumer, i, output, digits),
+                None
+                if local_value is not None
+                else f.vjp_formula(consumer, i, output, digits, names),
             )
         )
     return terms
 
 
-def _input_rows(nodes: list[Node], output: Node) -> list[InputGradient]:
+def _input_rows(nodes: list[Node], output: Node, names: Naming) -> list[InputGradient]:
     rows = []
     for node in nodes:
         if node.args or not node.requires_grad or node.grad is None:
@@ -182,10 +192,12 @@ def _input_rows(nodes: list[Node], output: Node) -> list[InputGradient]:
         if isinstance(g, np.ndarray) and g.ndim > 0:
             for index in np.ndindex(g.shape):
                 rows.append(
-                    InputGradient(node, index, f.element_derivative(output, node, index), g[index])
+                    InputGradient(
+                        node, index, f.element_derivative(output, node, index, names), g[index]
+                    )
                 )
         else:
-            rows.append(InputGradient(node, None, f.derivative(output, node), g))
+            rows.append(InputGradient(node, None, f.derivative(output, node, names), g))
     return rows
 
 
@@ -204,17 +216,20 @@ def derive(graph: Graph, digits: int = 5, *, exact: bool | None = None) -> Deriv
     if exact is None:
         exact = f.is_exact(output.value) or any(f.is_exact(n.value) for n in graph.inputs)
     nodes = [n for n in graph.nodes if _shown(n)]
-    forward = [_forward_step(n, digits, exact) for n in nodes]
+    names = graph.naming
+    forward = [_forward_step(n, digits, exact, names) for n in nodes]
     uses = graph.consumers()
     backward = []
     for node in reversed(nodes):
         if node is output:
-            backward.append(BackwardStep(node, f.derivative(output, node), node.grad, seed=True))
+            backward.append(
+                BackwardStep(node, f.derivative(output, node, names), node.grad, seed=True)
+            )
             continue
         if not node.requires_grad or node.grad is None:
             continue
-        terms = _terms(node, output, uses.get(node, []), digits)
-        backward.append(BackwardStep(node, f.derivative(output, node), node.grad, terms))
+        terms = _terms(node, output, uses.get(node, []), digits, names)
+        backward.append(BackwardStep(node, f.derivative(output, node, names), node.grad, terms))
     return Derivation(
-        graph, output, digits, exact, forward, backward, _input_rows(graph.nodes, output)
+        graph, output, digits, exact, forward, backward, _input_rows(graph.nodes, output, names)
     )

@@ -1,0 +1,209 @@
+"""What every node of one graph is called, the same in every output and accepted back as input.
+
+A named node keeps its name. A name given twice (``x = 1; x = x + 1``) is shown apart: x, x′, x″,
+x‴, x⁽⁵⁾ … in program order. An unnamed intermediate is shown by its expression while that is
+short and new (``ŷ − y``); beyond that it gets a generated name a₁, a₂, … numbered in graph order
+(another letter when the program's own names use that one). Numbering belongs to the graph,
+never to the process, so one program always gets the same names.
+
+The table, drawings, explanations, JSON and ``check`` all read labels from here, and
+``--output``, ``--wrt`` and claims are looked up here, so every name printed is a name accepted."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from .node import Node
+
+MAX_EXPRESSION = 18  # characters: a longer expression is referred to by a generated name
+LETTERS = "autsrpqkmn"  # letters for generated names, the first one the program leaves free
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_PRIMES = ("′", "″", "‴")
+_OPERATORS = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*", "÷": "/"})
+
+
+def key(text: str) -> str:
+    """How a typed name is compared with a label: Unicode-normalised (b₀ is b0, as in
+    programs), spaces dropped, typographic operators as typed (− is -, · is *)."""
+    return "".join(unicodedata.normalize("NFKC", text).translate(_OPERATORS).split())
+
+
+def version_name(name: str, k: int) -> str:
+    """The k-th (k ≥ 1) reassignment of ``name``: x′, x″, x‴, then x⁽⁵⁾ for the fifth."""
+    if k <= len(_PRIMES):
+        return name + _PRIMES[k - 1]
+    return f"{name}⁽{str(k + 1).translate(_SUPERSCRIPT)}⁾"
+
+
+class Naming:
+    """Labels for the nodes of one graph (given in topological order), text and LaTeX.
+
+    ``symbols`` names constant leaves that stand for a constant such as e or π. With ``base``
+    (the naming of a graph these nodes extend, such as the gradient graph of a program), nodes
+    ``base`` knows keep their labels and new ones are numbered after its own. ``reserved``
+    names (aliases such as ``a1 = x``) are never handed out."""
+
+    def __init__(
+        self,
+        nodes: Iterable[Node],
+        symbols: Mapping[Node, str] | None = None,
+        base: Naming | None = None,
+        reserved: Iterable[str] = (),
+    ) -> None:
+        from .notation import ATOM
+
+        self._letter: str
+        self._generated: int
+        self._used: set[str]
+        self._seen: dict[str, int]
+        self._text: dict[Node, tuple[str, int]] = {}
+        self._latex: dict[Node, tuple[str, int]] | None = None  # filled when first asked for
+        self._atoms: set[Node] = set()  # shown by a name, never written out
+        self._order: list[Node] = []
+        self._by_key: dict[str, Node] = {}
+        nodes = list(nodes)
+        symbols = dict(symbols or {})
+        taken = {key(n.name) for n in nodes if n.name} | {key(r) for r in reserved}
+        letter = _free_letter(taken)
+        generated = 0
+        seen: dict[str, int] = {}  # name key → times given so far
+        used: set[str] = set(taken)  # keys of every label handed out (and every user name)
+        if base is not None:
+            letter, generated = base._letter, base._generated
+            self._text.update(base._text)
+            self._atoms.update(base._atoms)
+            self._order.extend(base._order)
+            self._by_key.update(base._by_key)
+            used |= base._used
+            seen = dict(base._seen)
+            nodes = [n for n in nodes if n not in base._text]
+
+        def name_atom(node: Node, label: str) -> None:
+            self._text[node] = (label, ATOM)
+            self._atoms.add(node)
+            self._remember(node, label)
+
+        for node in nodes:
+            if node.name:
+                k = key(node.name)
+                times = seen.get(k, 0)
+                seen[k] = times + 1
+                label = node.name
+                version = times
+                while version:
+                    label = version_name(node.name, version)
+                    if key(label) not in used:
+                        break
+                    version += 1
+                used.add(key(label))
+                name_atom(node, label)
+                continue
+            if not node.args:
+                if node in symbols:
+                    self._text[node] = (symbols[node], ATOM)
+                    continue
+                if node.op.name == "const":
+                    continue  # a number: written as its value wherever it appears
+            else:
+                text = self._expression(node, "text")
+                if len(text[0]) <= MAX_EXPRESSION and key(text[0]) not in used:
+                    used.add(key(text[0]))
+                    self._text[node] = text
+                    self._remember(node, text[0])
+                    continue
+            while True:
+                generated += 1
+                label = f"{letter}{str(generated).translate(_SUBSCRIPT)}"
+                if key(label) not in used:
+                    break
+            used.add(key(label))
+            name_atom(node, label)
+        self._letter, self._generated, self._used, self._seen = letter, generated, used, seen
+
+    def _remember(self, node: Node, label: str) -> None:
+        self._order.append(node)
+        self._by_key.setdefault(key(label), node)
+
+    def _expression(self, node: Node, style: str) -> tuple[str, int]:
+        from .notation import write_one_level
+
+        forms = self._text if style == "text" else self._latex_forms()
+        return write_one_level(node, style, {a: forms[a] for a in node.args if a in forms})
+
+    def _latex_forms(self) -> dict[Node, tuple[str, int]]:
+        """The LaTeX of every label, worked out on first use (a table never needs it)."""
+        if self._latex is None:
+            from .notation import ATOM, latex_name
+
+            self._latex = {}
+            for node, (text, _) in self._text.items():  # in graph order: inputs first
+                if node in self._atoms or not node.args:
+                    self._latex[node] = (latex_name(text), ATOM)
+                else:
+                    self._latex[node] = self._expression(node, "latex")
+        return self._latex
+
+    # -------------------------------------------------------------- reading
+    def label(self, node: Node) -> str:
+        """The node's label in text: x, x′, ŷ − y, a₁, or a constant's value."""
+        got = self._text.get(node)
+        if got is not None:
+            return got[0]
+        from .notation import number_text
+
+        return number_text(node.value)
+
+    def latex(self, node: Node) -> str:
+        got = self._latex_forms().get(node)
+        if got is not None:
+            return got[0]
+        from .notation import number_text
+
+        return number_text(node.value, "latex")
+
+    def form(self, node: Node, style: str = "text") -> tuple[str, int] | None:
+        """(text, precedence) of the node as a piece of a larger expression, or None for a
+        number (written as its value)."""
+        return (self._text if style == "text" else self._latex_forms()).get(node)
+
+    def is_atom(self, node: Node) -> bool:
+        """Whether the node is shown by a name (its own, x′, a₁) rather than written out."""
+        return node in self._atoms
+
+    def find(self, text: str) -> Node | None:
+        """The node a typed label stands for (x, x′, a₁, a1, ``ŷ - y``), or None."""
+        return self._by_key.get(key(text))
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._text
+
+    def items(self) -> Iterator[tuple[str, Node]]:
+        """(label, node) for every labelled node except numbers, in graph order."""
+        for node in self._order:
+            yield self._text[node][0], node
+
+    def labels(self) -> list[str]:
+        return [label for label, _ in self.items()]
+
+
+def _free_letter(taken: set[str]) -> str:
+    """The first letter of LETTERS that no user name uses alone or followed by digits (so a₁ is
+    never read as element 1 of a vector a, nor clashes with the program's own a1)."""
+    for letter in LETTERS:
+        if not any(t == letter or (t.startswith(letter) and t[1:].isdigit()) for t in taken):
+            return letter
+    return LETTERS[0]
+
+
+def naming_of(root: Node | Iterable[Node], **kwargs: Any) -> Naming:
+    """The naming of the graph of ``root`` (for callers that hold a node, not a graph)."""
+    from .autodiff import topo_order
+
+    roots = [root] if isinstance(root, Node) else list(root)
+    return Naming(topo_order(roots), **kwargs)
+
+
+__all__ = ["MAX_EXPRESSION", "Naming", "key", "naming_of", "version_name"]
