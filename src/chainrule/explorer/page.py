@@ -44,9 +44,10 @@ def _script_json(data: Any) -> str:
 def _arrow_edges(drawing: Drawing, g: Graph, gradients: bool) -> list[list[int] | None]:
     """For each arrow of a drawing, the edge (consumer, input) it draws."""
     queue: dict[tuple[str, str], list[list[int]]] = {}
+    index = {n: k for k, n in enumerate(g.nodes)}
     for k, node in enumerate(g.nodes):
         for i, a in enumerate(node.args):
-            src, dst = f"n{g.nodes.index(a)}", f"n{k}"
+            src, dst = f"n{index[a]}", f"n{k}"
             pair = (dst, src) if gradients else (src, dst)
             queue.setdefault(pair, []).append([k, i])
     out: list[list[int] | None] = []
@@ -104,7 +105,7 @@ def _line_recipes(drawing: Drawing, arrows: list[list[int] | None]) -> dict[str,
     return {"boxes": boxes, "edges": edges}
 
 
-def _names(g: Graph) -> dict[str, list[int]]:
+def _names(g: Graph, index: dict[Node, int]) -> dict[str, list[int]]:
     """Every name the page answers to: program names, node labels (v4), elements (w₁)."""
     out: dict[str, list[int]] = {}
     for k, n in enumerate(g.nodes):
@@ -114,17 +115,17 @@ def _names(g: Graph) -> dict[str, list[int]]:
             for flat, idx in enumerate(np.ndindex(shape)):
                 out.setdefault(f.element_label(n, idx).text, [k, flat])
     for name, n in g.names.items():
-        out[name] = [g.nodes.index(n), -1]
+        out[name] = [index[n], -1]
     return out
 
 
-def _node_info(g: Graph, n: Node) -> dict[str, Any]:
+def _node_info(index: dict[Node, int], n: Node) -> dict[str, Any]:
     role = "operation" if n.args else ("input" if n.requires_grad else "constant")
     return {
         "name": f.label(n).text,
         "formula": definition(n, "text") if n.args else "",
         "role": role,
-        "inputs": [g.nodes.index(a) for a in n.args],
+        "inputs": [index[a] for a in n.args],
     }
 
 
@@ -143,15 +144,16 @@ def page_data(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> di
             "arrows": arrows,
             "recipes": _line_recipes(drawing, arrows),
         }
+    index = {n: k for k, n in enumerate(g.nodes)}
     shown = [n for n in g.nodes if n.args or n.name or n.requires_grad]
     return {
         "title": f"Explore {f.label(g.output).text}",
         "digits": digits,
         "exact": d.exact,
-        "output": g.nodes.index(g.output),
-        "nodes": [_node_info(g, n) for n in g.nodes],
-        "shown": [g.nodes.index(n) for n in shown],
-        "names": _names(g),
+        "output": index[g.output],
+        "nodes": [_node_info(index, n) for n in g.nodes],
+        "shown": [index[n] for n in shown],
+        "names": _names(g, index),
         "size": program.size,
         "init": program.init,
         "values": [s.to_json() for s in program.values],
