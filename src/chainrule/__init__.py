@@ -54,6 +54,15 @@ def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str
 
 from . import batch, draw, nn, optim, tensor  # noqa: E402 - built on everything above
 
+
+def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None):
+    """The explorer page of a graph: step through both passes, change inputs (what-if).
+    Shows itself inline in Jupyter; ``.save("page.html")`` writes it (docs/explorer.md)."""
+    from .explorer import explore as _explore
+
+    return _explore(graph, digits=digits, exact=exact)
+
+
 __all__ = [
     "batch",
     "draw",
@@ -78,6 +87,7 @@ __all__ = [
     "dot",
     "edge_contribution",
     "exp",
+    "explore",
     "grad",
     "gradcheck",
     "jvp",

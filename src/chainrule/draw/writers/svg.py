@@ -67,11 +67,11 @@ def write_svg(drawing: Drawing, lay: Layout) -> str:
             f'font-weight="bold" fill="#222">{svg_escape(row)}</text>'
         )
     out.append('<g class="edges">')
-    for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
+    for k, (arrow, shape) in enumerate(zip(drawing.arrows, lay.edges, strict=True)):
         category = arrow_category(arrow)
         colour = STROKES.get(category, "#333")
         dash = ' stroke-dasharray="4,3"' if category == "faint" else ""
-        out.append(f'<g class="edge {category}">')
+        out.append(f'<g class="edge {category}" data-i="{k}">')
         out.append(f"<title>{svg_escape(arrow.tooltip)}</title>")
         if shape.curves:
             out.append(
@@ -84,16 +84,18 @@ def write_svg(drawing: Drawing, lay: Layout) -> str:
         out.append("</g>")
     out.append("</g>")
     out.append('<g class="edge-labels">')
-    for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
+    for k, (arrow, shape) in enumerate(zip(drawing.arrows, lay.edges, strict=True)):
         if not arrow.lines or shape.label_at is None:
             continue
         cx, cy = shape.label_at
         lw, lh = lines_size(arrow.lines, in_box=False)
+        out.append(f'<g class="edge-label" data-i="{k}">')
         out.append(
             f'<rect x="{_n(cx - lw / 2 - 3)}" y="{_n(cy - lh / 2 - 2)}" width="{_n(lw + 6)}" '
             f'height="{_n(lh + 4)}" fill="white" fill-opacity="0.85" rx="3"/>'
         )
         out.extend(_text(arrow.lines, cx, cy, in_box=False))
+        out.append("</g>")
     out.append("</g>")
     out.append('<g class="nodes">')
     for box in drawing.boxes:

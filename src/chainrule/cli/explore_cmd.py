@@ -1,0 +1,51 @@
+"""``chainrule explore``: one offline HTML page to step through the forward and backward pass,
+and change the inputs to watch every number follow."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+from ..errors import ChainruleError
+from ..files import check_output, write_file
+from .common import add_program_args, load_graph
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "explore",
+        help="an interactive page: step through both passes, change inputs (what-if)",
+        description="Write one self-contained HTML page (no network access of any kind) that "
+        "steps through the forward pass node by node and the backward pass edge by edge, in "
+        "the words of `chainrule explain`, with an input box per input that recomputes every "
+        "number in the page. Without -o the page is written to a temporary file and opened in "
+        "the default browser.",
+    )
+    add_program_args(p)
+    p.add_argument("--digits", type=int, default=5, help="significant digits shown (default 5)")
+    p.add_argument("-o", "--out", metavar="FILE.html", help="write the page to FILE.html")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..explorer import explore
+
+    if args.out:
+        if not str(args.out).lower().endswith((".html", ".htm")):
+            raise ChainruleError(f"-o {args.out}: the page is HTML; give a name ending in .html")
+        check_output(args.out, inputs=[args.program], label=f"-o {args.out}")
+    graph = load_graph(args)
+    page = explore(graph, digits=args.digits, exact=True if args.exact else None)
+    if args.out:
+        write_file(args.out, page.html, inputs=[args.program], label=f"-o {args.out}")
+        print(f"wrote {args.out}")
+        return 0
+    folder = Path(tempfile.mkdtemp(prefix="chainrule-explore-"))
+    path = folder / "explore.html"
+    write_file(path, page.html)
+    print(f"wrote {path}")
+    webbrowser.open(path.as_uri())
+    return 0

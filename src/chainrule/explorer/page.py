@@ -1,0 +1,205 @@
+"""The explorer page: one self-contained HTML file (inline SVG, CSS, script and data).
+
+The drawings are ``chainrule draw``'s own (the forward and gradients views, laid out and written
+by ``draw``); the steps come from ``explain`` (``steps``); the maths the page reruns when an
+input changes is the op table's, written as JavaScript by ``program``. Every label reaches the
+page as SVG text escaped by the SVG writer or as JSON data that the script inserts with
+``textContent``, never as markup; the JSON is escaped for a ``<script>`` element."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from ..draw.layout import layout
+from ..draw.model import Drawing
+from ..draw.views import build as build_drawing
+from ..draw.writers.html import html_escape
+from ..draw.writers.svg import write_svg
+from ..explain import derive
+from ..explain import formulas as f
+from ..graph import Graph
+from ..node import Node
+from ..notation import definition
+from ..values import to_float
+from .program import Program, compile_graph
+from .steps import build_steps
+
+VIEWS = ("forward", "gradients")
+
+
+def _asset(name: str) -> str:
+    return resources.files("chainrule.explorer").joinpath(name).read_text(encoding="utf-8")
+
+
+def _script_json(data: Any) -> str:
+    """JSON that cannot end the script element it sits in (every < is written \\u003c)."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _arrow_edges(drawing: Drawing, g: Graph, gradients: bool) -> list[list[int] | None]:
+    """For each arrow of a drawing, the edge (consumer, input) it draws."""
+    queue: dict[tuple[str, str], list[list[int]]] = {}
+    index = {n: k for k, n in enumerate(g.nodes)}
+    for k, node in enumerate(g.nodes):
+        for i, a in enumerate(node.args):
+            src, dst = f"n{index[a]}", f"n{k}"
+            pair = (dst, src) if gradients else (src, dst)
+            queue.setdefault(pair, []).append([k, i])
+    out: list[list[int] | None] = []
+    for arrow in drawing.arrows:
+        base = (arrow.source.split("_")[0], arrow.target.split("_")[0])
+        q = queue.get(base)
+        out.append(q.pop(0) if q else None)
+    return out
+
+
+def _line_recipes(drawing: Drawing, arrows: list[list[int] | None]) -> dict[str, Any]:
+    """How the page rewrites each drawn number after a what-if change (box id or arrow index →
+    one recipe per line; null where a line has no number of its own)."""
+    boxes: dict[str, Any] = {}
+    for box in drawing.boxes:
+        base = box.id.split("_")[0]
+        if not base.startswith("n") or not base[1:].isdigit():
+            continue
+        k = int(base[1:])
+        recipes: list[Any] = []
+        grad_lines = [j for j, line in enumerate(box.lines) if line.role == "grad"]
+        for j, line in enumerate(box.lines):
+            if line.role == "value" and j > 0:
+                recipes.append({"q": "v", "of": k})
+            elif line.role == "grad" and len(grad_lines) == 2 and j == grad_lines[0]:
+                head = line.text.split(" = ", 1)[0]
+                recipes.append({"prefix": head + " = ", "sum": k})
+            elif line.role == "grad" and len(grad_lines) == 2:
+                recipes.append({"prefix": "= ", "q": "g", "of": k})
+            elif line.role == "grad" and " = " in line.text:
+                head = line.text.split(" = ", 1)[0]
+                recipes.append({"prefix": head + " = ", "q": "g", "of": k})
+            else:
+                recipes.append(None)
+        boxes[box.id] = recipes
+    edges: dict[str, Any] = {}
+    for a, (arrow, edge) in enumerate(zip(drawing.arrows, arrows, strict=True)):
+        if edge is None or not arrow.lines:
+            continue
+        recipes = []
+        for line in arrow.lines:
+            if line.text.startswith("passes back to "):
+                head = line.text.rsplit(": ", 1)[0]
+                recipes.append({"prefix": head + ": ", "q": "c", "of": edge})
+            elif line.role == "value":
+                head = line.text.rsplit(" = ", 1)[0]
+                if head.count(" = ") and "/" in head.rsplit(" = ", 1)[1]:
+                    head = head.rsplit(" = ", 1)[0]  # an exact fraction before the decimal
+                recipes.append({"prefix": head + " = ", "q": "l", "of": edge})
+            else:
+                summed = line.text.startswith("Σ(")
+                symbol = "⊙" if " ⊙ " in line.text else "·"
+                recipes.append({"product": edge, "symbol": symbol, "summed": summed})
+        edges[str(a)] = recipes
+    return {"boxes": boxes, "edges": edges}
+
+
+def _names(g: Graph, index: dict[Node, int]) -> dict[str, list[int]]:
+    """Every name the page answers to: program names, node labels (a₁), elements (w₁)."""
+    out: dict[str, list[int]] = {}
+    names = g.naming
+    for k, n in enumerate(g.nodes):
+        out.setdefault(g.label(n), [k, -1])
+        shape = np.shape(n.value)
+        if shape and n.name:
+            for flat, idx in enumerate(np.ndindex(shape)):
+                out.setdefault(f.element_label(n, idx, names).text, [k, flat])
+    for name, n in g.names.items():
+        out[name] = [index[n], -1]
+    return out
+
+
+def _node_info(g: Graph, index: dict[Node, int], n: Node) -> dict[str, Any]:
+    role = "operation" if n.args else ("input" if n.requires_grad else "constant")
+    return {
+        "name": f.label(n, g.naming).text,
+        "formula": definition(n, "text", names=g.naming) if n.args else "",
+        "role": role,
+        "inputs": [index[a] for a in n.args],
+    }
+
+
+def page_data(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> dict[str, Any]:
+    """Everything the page's script reads, and the program it runs."""
+    d = derive(graph, digits, exact=exact)
+    g = d.graph
+    program: Program = compile_graph(g)
+    steps = build_steps(d)
+    drawings = {}
+    for view in VIEWS:
+        drawing = build_drawing(g, view)
+        arrows = _arrow_edges(drawing, g, view == "gradients")
+        drawings[view] = {
+            "svg": write_svg(drawing, layout(drawing)).split("?>", 1)[1],
+            "arrows": arrows,
+            "recipes": _line_recipes(drawing, arrows),
+        }
+    index = {n: k for k, n in enumerate(g.nodes)}
+    shown = [n for n in g.nodes if n.args or n.name or n.requires_grad]
+    return {
+        "title": f"Explore {g.label(g.output)}",
+        "digits": digits,
+        "exact": d.exact,
+        "output": index[g.output],
+        "nodes": [_node_info(g, index, n) for n in g.nodes],
+        "shown": [index[n] for n in shown],
+        "names": _names(g, index),
+        "size": program.size,
+        "init": program.init,
+        "values": [s.to_json() for s in program.values],
+        "grads": [s.to_json() if s else None for s in program.grads],
+        "edges": [
+            {
+                "node": e.node,
+                "i": e.i,
+                "source": e.source,
+                "local": e.local.to_json() if e.local else None,
+                "c": e.contribution.to_json() if e.contribution else None,
+                "r": e.running.to_json() if e.running else None,
+            }
+            for e in program.edges
+        ],
+        "inputs": program.inputs,
+        "original": [_plain(g.nodes[k].value) for k in program.inputs],
+        "frozen": {str(k): why for k, why in program.frozen.items()},
+        "interactive": program.interactive,
+        "steps": [s.to_json() for s in steps],
+        "drawings": {
+            v: {"arrows": drawings[v]["arrows"], "recipes": drawings[v]["recipes"]} for v in VIEWS
+        },
+        "_svg": {v: drawings[v]["svg"] for v in VIEWS},
+        "_code": program.code,
+    }
+
+
+def _plain(value: Any) -> Any:
+    v = to_float(value)
+    return v.tolist() if isinstance(v, np.ndarray) else float(v)
+
+
+def write_page(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> str:
+    """The explorer page of a graph, as one HTML document."""
+    data = page_data(graph, digits=digits, exact=exact)
+    svgs = data.pop("_svg")
+    code = data.pop("_code")
+    title = html_escape(data["title"])
+    return _asset("page.html").format(
+        title=title,
+        css=_asset("page.css"),
+        forward_svg=svgs["forward"],
+        gradients_svg=svgs["gradients"],
+        data=_script_json(data),
+        compute=code,
+        script=_asset("page.js"),
+    )
