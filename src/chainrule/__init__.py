@@ -37,6 +37,7 @@ from .functions import (
     transpose,
 )
 from .graph import Graph
+from .limits import LimitError
 from .node import Node, const, var
 from .ops import OPS
 
@@ -63,6 +64,7 @@ __all__ = [
     "OPS",
     "ChainruleError",
     "DomainError",
+    "LimitError",
     "Graph",
     "NameNotDefined",
     "Node",
