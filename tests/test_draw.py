@@ -76,7 +76,7 @@ def test_forward_svg_shows_every_value() -> None:
     for name, value in (("w₁", "4/5 = 0.8"), ("w₂", "7/5 = 1.4"), ("b₀", "3/5 = 0.6")):
         box = next(b for b in drawing.boxes if b.title == name)
         assert box.lines[1].text == value
-        assert box.kind == "input"
+        assert box.category == "input"
 
 
 def test_forward_arrows_run_from_inputs_to_their_operation() -> None:
@@ -85,7 +85,7 @@ def test_forward_arrows_run_from_inputs_to_their_operation() -> None:
     pairs = {(a.source, a.target) for a in drawing.arrows}
     assert (ids["ŷ = σ(z)"], ids["ŷ − y"]) in pairs
     assert (ids["b₀"], ids["z = w @ x + b₀"]) in pairs
-    assert next(b for b in drawing.boxes if b.title.startswith("L =")).kind == "output"
+    assert next(b for b in drawing.boxes if b.title.startswith("L =")).category == "output"
 
 
 def test_float_program_shows_decimals_only() -> None:
@@ -127,7 +127,7 @@ def test_gradient_arrows_run_from_the_output_back_to_the_inputs() -> None:
     pairs = {(a.source, a.target) for a in drawing.arrows}
     assert (ids["ŷ"], ids["z"]) in pairs
     assert (ids["z"], ids["b₀"]) in pairs
-    assert all(a.kind == "gradient" for a in drawing.arrows)
+    assert all(a.category == "gradient" for a in drawing.arrows)
     # the constant exponent 2 carries no gradient and is not drawn
     assert "2" not in ids
 
@@ -147,10 +147,10 @@ def test_backward_view_draws_the_gradient_graph_with_its_values() -> None:
     drawing = draw.build(exercise(), "backward")
     results = {line.text: b for b in drawing.boxes for line in b.lines if line.role == "grad"}
     assert "dL/db₀" in results and "dL/dx" in results and "dL/dw" in results
-    assert results["dL/db₀"].kind == "result"
+    assert results["dL/db₀"].category == "result"
     assert shown(DL_DZ) in results["dL/db₀"].lines[1].text
     assert f"[{shown(DL_DX[0])}, {shown(DL_DX[1])}]" in results["dL/dx"].lines[1].text
-    assert any(b.kind == "gradient" for b in drawing.boxes)
+    assert any(b.category == "gradient" for b in drawing.boxes)
     texts = svg_texts(draw.to_svg(exercise(), "backward"))
     assert "dL/db₀" in texts
 
@@ -197,7 +197,7 @@ def test_mlp_expanded_to_scalars_has_one_box_per_weight_with_its_gradient() -> N
     titles = {b.title: b for b in drawing.boxes}
     for name in ("W1₁,₁", "W1₁₆,₂", "W2₁₆,₁₆", "W3₁,₁₆", "b3₁"):
         assert name in titles
-    assert sum(1 for b in drawing.boxes if b.kind == "input") == 32 + 16 + 256 + 16 + 16 + 1
+    assert sum(1 for b in drawing.boxes if b.category == "input") == 32 + 16 + 256 + 16 + 16 + 1
     # dL/dW2[2,3] by central differences, independent of chainrule
     eps = 1e-6
     plus = {k: a.copy() for k, a in p.items()}
@@ -237,7 +237,7 @@ def test_thousand_node_graph_draws_compactly_in_every_view() -> None:
 def test_collapse_paths_and_direction_options() -> None:
     g = cr.Graph(chain(30))
     collapsed = draw.build(g, "forward", collapse=["s0"])
-    group = next(b for b in collapsed.boxes if b.kind == "group")
+    group = next(b for b in collapsed.boxes if b.category == "group")
     assert group.title == "s0" and "collapsed" in group.lines[1].text
     assert len(collapsed.boxes) < len(draw.build(g, "forward").boxes)
     a = cr.var(1.0, name="a")

@@ -405,3 +405,33 @@ def test_unknown_and_ill_typed_parameters_are_clear_errors_in_the_api() -> None:
         apply(OPS["sum"], (x,), {"keepdims": 1})
     with pytest.raises(ValueInputError, match="takes no parameters"):
         apply(OPS["exp"], (x,), {"axis": 0})
+
+
+@pytest.mark.parametrize("case", TENSOR_CASES, ids=lambda c: f"{c[0]}-{c[1]}")
+def test_gradient_graph_equals_backward(case: tuple[Any, ...]) -> None:
+    """The two uses of the one reverse step agree: numbers (backward) and nodes (grad)."""
+    name, shapes, f, _fa = case
+    rng = np.random.default_rng(5)
+    vals = [rng.uniform(0.15, 0.85, s) if s else float(rng.uniform(0.15, 0.85)) for s in shapes]
+    nodes = [cr.var(np.array(v) if s else v) for v, s in zip(vals, shapes, strict=True)]
+    w = rng.normal(size=np.shape(f(*nodes).value))
+    loss = _loss_cr(f, nodes, w)
+    graphs = cr.grad(loss, nodes)
+    loss.backward()
+    for n, g in zip(nodes, graphs, strict=True):
+        np.testing.assert_allclose(g.value, n.grad, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", [n for n, op in OPS.items() if op.partials and op.vjps])
+def test_readable_partials_agree_with_the_vjp(name: str) -> None:
+    """Ops that declare both a readable local partial and a vjp: g · partial is the vjp."""
+    x = cr.var(np.array([0.3, -1.2, 0.8]))
+    y = cr.var(np.array([1.1, 0.4, -0.5]))
+    out = apply(OPS[name], (x, y)[: OPS[name].arity])
+    out.backward()
+    for i in range(OPS[name].arity):
+        local = out.local[i]  # type: ignore[index]
+        assert local is not None
+        np.testing.assert_allclose(
+            cr.edge_contribution(out, i), np.broadcast_to(out.grad * local, (3,)), rtol=1e-14
+        )

@@ -72,7 +72,7 @@ def test_vector_output_says_its_seed_is_ones() -> None:
         d = draw.build(g, view)
         assert "seed of ones" in d.title
     grads = draw.build(g, "gradients")
-    out = next(b for b in grads.boxes if b.kind == "output")
+    out = next(b for b in grads.boxes if b.category == "output")
     assert "seed: ones, the gradient of Σy" in [line.text for line in out.lines]
     assert r"\textstyle\sum y" in explain(g, "tex")
 

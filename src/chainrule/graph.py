@@ -12,8 +12,8 @@ import sympy
 
 from .autodiff import backward, evaluate, topo_order
 from .errors import ChainruleError, ValueInputError
-from .node import Node, apply
-from .ops import OPS
+from .graph_load import MAX_JSON_CHARS, SCHEMA, parse_json, read_graph, read_value
+from .node import Node
 from .values import (
     EXACT_ARRAY,
     FLOAT,
@@ -22,8 +22,6 @@ from .values import (
     kind_of,
     normalize,
 )
-
-SCHEMA = "chainrule.graph/1"
 
 
 class Graph:
@@ -143,53 +141,28 @@ class Graph:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Graph:
-        if data.get("schema") != SCHEMA:
-            raise ValueInputError(
-                f"not a chainrule graph (schema {data.get('schema')!r}, expected {SCHEMA!r})"
-            )
-        built: list[Node] = []
-        source: dict[Node, tuple[int, int]] = {}
-        for entry in data["nodes"]:
-            op = OPS.get(entry["op"])
-            if op is None:
-                raise ValueInputError(f"node {entry.get('id')}: unknown operation {entry['op']!r}")
-            try:
-                args = tuple(built[i] for i in entry["inputs"])
-            except IndexError:
-                raise ValueInputError(
-                    f"node {entry.get('id')}: an input refers to a later node"
-                ) from None
-            if args:
-                node = apply(op, args, _decode_params(entry.get("params")))
-            else:
-                value = decode_value(entry["value"])
-                node = Node(value, op, (), kind_of(value), bool(entry.get("requires_grad", True)))
-            node.name = entry.get("name")
-            if "grad" in entry:
-                node.grad = decode_value(entry["grad"])
-            if "source" in entry:
-                source[node] = (int(entry["source"][0]), int(entry["source"][1]))
-            built.append(node)
-        return cls([built[i] for i in data["outputs"]], source=source)
+        """A graph from ``to_dict`` data, checked field by field (``graph_load``): a mistake is
+        one ``ValueInputError`` naming the node, and inputs must be earlier nodes (no cycle)."""
+        _, outputs, source = read_graph(data)
+        return cls(outputs, source=source)
 
     @classmethod
-    def from_json(cls, text: str) -> Graph:
-        try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise ValueInputError(f"not valid JSON: {exc}") from exc
+    def from_json(cls, text: str | bytes, *, max_chars: int = MAX_JSON_CHARS) -> Graph:
+        """A graph from ``to_json`` text; text longer than ``max_chars`` is refused."""
+        return cls.from_dict(parse_json(text, max_chars))
 
     # -------------------------------------------------------------- display
     def table(self, digits: int = 6) -> list[dict[str, str]]:
         """One row per node: name, operation, value, gradient (as text)."""
-        from .notation import definition
+        from .notation import Written, definition
 
+        memo = Written()  # each node written once: shared unnamed nodes stay linear
         rows = []
         for n in self.nodes:
             rows.append(
                 {
                     "node": n.label(),
-                    "operation": definition(n),
+                    "operation": definition(n, memo=memo),
                     "value": decimal(n.value, digits),
                     "gradient": "—" if n.grad is None else decimal(n.grad, digits),
                 }
@@ -230,25 +203,8 @@ def _exact_text(x: Any) -> Any:
 
 
 def decode_value(v: Any) -> Any:
-    if isinstance(v, (int, float)):
-        return float(v)
-    if isinstance(v, dict):
-        if "fraction" in v:
-            return Fraction(v["fraction"])
-        if "array" in v:
-            return np.asarray(v["array"], dtype=v.get("dtype", "float64"))
-        if "exact_array" in v:
-            flat = [
-                Fraction(x) if isinstance(x, str) else float(x["decimal"]) for x in v["exact_array"]
-            ]
-            arr = np.empty(len(flat), dtype=object)
-            arr[:] = flat
-            return arr.reshape(v["shape"])
-        if "float" in v:
-            return float(v["float"])
-        if "decimal" in v:
-            return float(v["decimal"])
-    raise ValueInputError(f"cannot read the value {v!r}")
+    """An encoded value back to float, Fraction or ndarray (checked: see ``graph_load``)."""
+    return read_value(v)
 
 
 def _encode_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -267,25 +223,6 @@ def _encode_param(v: Any) -> Any:
         return {"ndarray": v.tolist()}
     if isinstance(v, (np.integer,)):
         return int(v)
-    return v
-
-
-def _decode_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if not params:
-        return None
-    return {k: _decode_param(v) for k, v in params.items()}
-
-
-def _decode_param(v: Any) -> Any:
-    if isinstance(v, dict):
-        if "slice" in v:
-            return slice(*v["slice"])
-        if "tuple" in v:
-            return tuple(_decode_param(x) for x in v["tuple"])
-        if "ndarray" in v:
-            return np.asarray(v["ndarray"])
-    if isinstance(v, list):
-        return tuple(v)
     return v
 
 

@@ -421,7 +421,9 @@ def compute(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None) -> tu
     except ZeroDivisionError as exc:
         raise DomainError(f"division by zero in {op.name}") from exc
     except OverflowError as exc:
-        raise DomainError(f"{op.name} overflowed (the result is too large for a float)") from exc
+        value = _overflowed(op, kind, vals, params)
+        if value is None:
+            raise DomainError(f"{op.name} overflowed (too large for a float)") from exc
     except ValueError as exc:
         if kind in (ARRAY, EXACT_ARRAY):
             shapes = " and ".join(str(np.shape(v)) for v in vals)
@@ -454,6 +456,20 @@ def compute(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None) -> tu
     if kind == EXACT or kind == EXACT_ARRAY:
         check_exact_size(value, f"the result of {op.name}")
     return value, kind
+
+
+def _overflowed(op: Op, kind: int, vals: list[Any], params: dict[str, Any] | None) -> Any:
+    """A float result too large for a float is ±inf, as in numpy and IEEE arithmetic (and then
+    traced to this node by ``anomaly``); None where the array forward cannot say which."""
+    if kind != FLOAT or ARRAY not in op.forward:
+        return None
+    with np.errstate(all="ignore"):
+        try:
+            r = op.forward[ARRAY](*[np.float64(v) for v in vals], **(params or {}))
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+    r = float(np.asarray(r))
+    return r if r != r or r in (np.inf, -np.inf) else None
 
 
 KIND_TEXT = {FLOAT: "float", EXACT: "exact", ARRAY: "array", EXACT_ARRAY: "exact array"}

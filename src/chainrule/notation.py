@@ -120,6 +120,12 @@ def _is_number_node(n: Node) -> bool:
     return n.op.name == "const" and not n.name
 
 
+#: characters: an unnamed sub-expression used more than once and longer than this is written
+#: by its label (v12), so graphs that share unnamed nodes (y = y · y, repeated) are written in
+#: linear space instead of doubling with every use
+MAX_EXPRESSION = 160
+
+
 def expression(
     root: Node,
     style: str = "text",
@@ -129,8 +135,22 @@ def expression(
     digits: int = 6,
 ) -> str:
     """Write ``root`` as an expression. Named nodes (and nodes in ``stop``) are atoms; unnamed
-    intermediate nodes are written out, so a formula reads like maths."""
+    intermediate nodes are written out, so a formula reads like maths; one used more than
+    once whose text passes ``MAX_EXPRESSION`` characters is written by its label."""
     return _write(root, style, expand_unnamed, stop or set(), digits, top=True)[0]
+
+
+class Written:
+    """The text of every node seen so far as an input of another (``_write``'s memo): one
+    ``Written`` shared across the rows of a table writes each node once. With a memo every
+    sub-expression past ``MAX_EXPRESSION`` is written by its label, shared or not, since each
+    node has a row of its own: a table stays linear even for a deep unnamed chain."""
+
+    def __init__(self, style: str = "text", digits: int = 6) -> None:
+        self.style = style
+        self.digits = digits
+        #: node → (text, precedence, whether it is nothing but unnamed constants)
+        self.inner: dict[Node, tuple[str, int, bool]] = {}
 
 
 def _write(
@@ -141,43 +161,78 @@ def _write(
     digits: int,
     top: bool = False,
     given: dict[int, tuple[str, int]] | None = None,
+    memo: Written | None = None,
 ) -> tuple[str, int]:
-    # Iterative post-order: each node's text is built from its inputs' texts.
-    done: dict[int, tuple[str, int]] = dict(given or {})
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    """The text of ``root`` built from its inputs' texts (iterative post-order).
+
+    An input is written as an atom when it is a leaf, named, in ``stop``, or ``expand`` is
+    off; as its value when it holds nothing but unnamed constants; else written out, or by
+    its label when it is used more than once (any node, with a memo) and its text passes
+    ``MAX_EXPRESSION``. ``given`` fixes the texts of some inputs (by ``id``); ``memo`` keeps
+    texts across calls with the same style, ``expand`` and ``stop``."""
+    if not root.args:
+        return _atom(root, style, digits), ATOM
+    inner = memo.inner if memo is not None else {}
+    fixed = given or {}
+    uses = None if memo is not None else _uses(root, expand, stop, fixed)
+    stack: list[tuple[Node, bool]] = [(a, False) for a in root.args]
     while stack:
         node, ready = stack.pop()
-        if id(node) in done:
+        if node in inner:
             continue
-        atomic = (not node.args) or (node is not root and (node.name or node in stop or not expand))
-        if atomic:
-            done[id(node)] = (_atom(node, style, digits), ATOM)
+        if id(node) in fixed:
+            text, prec = fixed[id(node)]
+            inner[node] = (text, prec, False)
             continue
-        if node is not root and not node.name and _all_constant(node):
-            done[id(node)] = (number_text(node.value, style, digits), ATOM)
+        if (not node.args) or node.name or node in stop or not expand:
+            inner[node] = (_atom(node, style, digits), ATOM, _is_number_node(node))
             continue
         if not ready:
             stack.append((node, True))
-            for a in node.args:
-                if id(a) not in done:
-                    stack.append((a, False))
+            stack.extend((a, False) for a in node.args if a not in inner)
             continue
-        parts = [done[id(a)] for a in node.args]
-        done[id(node)] = _combine(node, parts, style, digits)
-    return done[id(root)]
+        parts = [inner[a] for a in node.args]
+        if all(p[2] for p in parts):
+            inner[node] = (number_text(node.value, style, digits), ATOM, True)
+            continue
+        text, prec = _combine(node, [(t, p) for t, p, _ in parts], style, digits)
+        if len(text) > MAX_EXPRESSION and (uses is None or uses.get(node, 0) > 1):
+            text, prec = _atom(node, style, digits), ATOM
+        inner[node] = (text, prec, False)
+    return _combine(root, [inner[a][:2] for a in root.args], style, digits)
+
+
+def _uses(root: Node, expand: bool, stop: set[Node], fixed: dict[int, Any]) -> dict[Node, int]:
+    """How many times each node is an input of a node that ``_write`` writes out."""
+    uses: dict[Node, int] = {}
+    seen: set[Node] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for a in node.args:
+            uses[a] = uses.get(a, 0) + 1
+            written_out = expand and a.args and not a.name and a not in stop
+            if written_out and a not in seen and id(a) not in fixed:
+                seen.add(a)
+                stack.append(a)
+    return uses
 
 
 def _all_constant(node: Node) -> bool:
     """True when a subtree holds nothing but unnamed constants: it is written as its value."""
     stack = [node]
+    seen: set[Node] = set()
     while stack:
         n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
         if not n.args:
             if not _is_number_node(n):
                 return False
+        elif n.name:
+            return False
         else:
-            if n.name:
-                return False
             stack.extend(n.args)
     return True
 
@@ -192,6 +247,21 @@ def _atom(node: Node, style: str, digits: int) -> str:
 
 def _paren(text: str, style: str) -> str:
     return f"\\left({text}\\right)" if style == "latex" else f"({text})"
+
+
+def _given_params(node: Node, style: str) -> str:
+    """Parameters that differ from the op's declared defaults, as a program writes them
+    (``sum(W, axis=0)``), so a definition says what was computed."""
+    if not node.params or not node.op.params:
+        return ""
+    out = []
+    for q in node.op.params:
+        v = node.params.get(q.name, q.default)
+        if isinstance(v, np.ndarray) or v == q.default:
+            continue
+        text = str(tuple(v) if isinstance(v, list) else v)
+        out.append(f"\\mathrm{{{q.name}}}{{=}}{text}" if style == "latex" else f"{q.name}={text}")
+    return ", ".join(out)
 
 
 def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) -> tuple[str, int]:
@@ -256,6 +326,9 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         return (f"{t}_{{{idx}}}" if style == "latex" else f"{t}[{idx}]"), ATOM
     # function style
     inner = ", ".join(t for t, _ in parts)
+    given = _given_params(node, style)
+    if given:
+        inner = f"{inner}, {given}"
     if style == "latex":
         if "{}" in nt.latex:
             return nt.latex.format(inner), ATOM
@@ -267,12 +340,17 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
     return f"{nt.text}({inner})", ATOM
 
 
-def definition(node: Node, style: str = "text", digits: int = 6) -> str:
+def definition(
+    node: Node, style: str = "text", digits: int = 6, memo: Written | None = None
+) -> str:
     """The right-hand side that defines a node: its op applied to its inputs (unnamed inputs
-    written out). Leaves give their value."""
+    written out). Leaves give their value. Pass one ``Written(style, digits)`` as ``memo``
+    when writing many nodes of one graph, so each shared input is written once."""
     if not node.args:
         return "input" if node.op.name == "input" else "constant"
-    return _write(node, style, True, set(), digits, top=True)[0]
+    if memo is not None and (memo.style, memo.digits) != (style, digits):
+        raise ValueError("the memo was made for another style or number of digits")
+    return _write(node, style, True, set(), digits, top=True, memo=memo)[0]
 
 
 def partial_formula(node: Node, i: int, style: str = "text") -> str | None:

@@ -31,8 +31,11 @@ def is_vector(value: Any) -> bool:
 
 
 def _call(name: str) -> str:
-    """A function call after d or ∂ is parenthesised, so that d(log(p)) never reads dlog."""
+    """Anything but a plain name after d or ∂ is parenthesised, so that d(log(p)) never reads
+    dlog and d(2a) never reads d2a."""
     if re.match(r"^\w+\(", name) and name.endswith(")"):
+        return f"({name})"
+    if name[:1].isdigit():
         return f"({name})"
     return name
 

@@ -7,6 +7,7 @@ import io
 import sys
 from typing import Any, TextIO
 
+from .. import anomaly
 from ..autodiff import derivatives
 from ..errors import ChainruleError
 from ..files import check_output, write_file
@@ -71,10 +72,23 @@ def run(args: argparse.Namespace) -> int:
         ders = {args.wrt: {str(k + 1): v for k, v in enumerate(values)}}
         graph.backward()  # building derivative graphs leaves the first-order numbers in place
     out = io.StringIO() if args.out else sys.stdout
+    found = anomaly.find(graph.nodes, graph.source)
     if args.json:
-        out.write(strict_dumps(to_json(graph, names, out_name, ders, args.exact)) + "\n")
+        data = to_json(graph, names, out_name, ders, args.exact)
+        data["anomalies"] = [a.to_json(a.node.label(), definition(a.node)) for a in found]
+        data["kinks"] = [
+            {"node": n.label(), "op": n.op.name, "convention": c}
+            for n, c in anomaly.kinks(graph.nodes)
+        ]
+        out.write(strict_dumps(data) + "\n")
     else:
         print_table(graph, digits=args.digits, names=names, file=out)
+        for a in found:
+            out.write(f"warning: {a.describe(a.node.label(), definition(a.node))}\n")
+        for n, convention in anomaly.kinks(graph.nodes):
+            out.write(
+                f"note: {n.label()} = {definition(n)} is at a kink of {n.op.name}: {convention}\n"
+            )
         if ders:
             for wrt_name, by_order in ders.items():
                 for k, v in by_order.items():

@@ -1,4 +1,4 @@
-"""Fills: one per kind of box, and a scale for gradient magnitudes.
+"""Fills: one per category of box, and a scale for gradient magnitudes.
 
 The gradient scale is logarithmic and diverging, so that vanishing gradients (pale to deep
 blue) and exploding ones (orange to red) stand out from healthy ones (pale yellow)."""
@@ -6,11 +6,14 @@ blue) and exploding ones (orange to red) stand out from healthy ones (pale yello
 from __future__ import annotations
 
 import math
-from typing import Any
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .model import Line
+if TYPE_CHECKING:
+    from .model import Box, Line
 
 FILLS = {
     "input": "#dbe9f6",
@@ -23,6 +26,32 @@ FILLS = {
 }
 STROKES = {"data": "#333333", "gradient": "#b2182b", "faint": "#9a9a9a"}
 TEXT = {"title": "#111111", "value": "#333333", "grad": "#a50f15", "note": "#666666"}
+
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+@lru_cache(maxsize=1)
+def _named() -> dict[str, str]:
+    """CSS colour names (the 148 that SVG, HTML and matplotlib all know) → #rrggbb."""
+    from matplotlib.colors import CSS4_COLORS
+
+    return {name: str(hexa).lower() for name, hexa in CSS4_COLORS.items()}
+
+
+def parse_colour(value: object) -> str | None:
+    """A colour as ``#rrggbb`` (lower case): from ``#rrggbb`` or a CSS colour name; None for
+    anything else, so no text but a colour ever reaches a writer."""
+    if not isinstance(value, str):
+        return None
+    if _HEX.fullmatch(value):
+        return value.lower()
+    return _named().get(value.strip().lower())
+
+
+def fill_of(box: Box) -> str:
+    """The fill a writer paints a box with: its own colour when valid, else its category's."""
+    return parse_colour(box.fill) or FILLS.get(box.category, FILLS["op"])
+
 
 LOW, HIGH = -6.0, 3.0  # log10 |gradient| at the two ends of the scale
 _STOPS = [
@@ -68,6 +97,8 @@ def _at(t: float) -> str:
 
 
 def legend() -> list[Line]:
+    from .model import Line
+
     return [
         Line("fill: |∂L/∂node| on a log scale", "note"),
         Line(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import ChainruleError
 from .measure import FONT_SIZE, LINE_GAP, SMALL_SIZE, TITLE_SIZE, text_width
-from .model import Arrow, Box, Drawing, Line
+from .model import Arrow, Box, Drawing, Line, arrow_category, direction_of
 
 PAD_X, PAD_Y = 10.0, 7.0
 MARGIN = 12.0
@@ -144,7 +144,8 @@ def _inches(points: float) -> str:
 def layout_dot(
     drawing: Drawing, stretch: dict[str, int] | None = None, leaves: set[str] | None = None
 ) -> str:
-    """DOT with generated ids and fixed sizes only: no user text reaches the engine.
+    """DOT with generated ids (``n<position>``) and fixed sizes only: no user text, no id and
+    no field of the drawing but its direction (one of four words) reaches the engine.
 
     ``stretch`` lengthens the edges of some boxes by a number of ranks (see ``_fit_width``):
     the outgoing edges of a leaf, the incoming edges of any other box."""
@@ -156,15 +157,17 @@ def layout_dot(
         fast = ", nslimit=2, nslimit1=2, mclimit=0.1, splines=line"
     out = [
         "digraph layout {",
-        f"  graph [rankdir={drawing.direction}, nodesep={NODESEP}, ranksep=0.45{fast}];",
+        f"  graph [rankdir={direction_of(drawing)}, nodesep={NODESEP}, ranksep=0.45{fast}];",
         '  node [shape=box, fixedsize=true, label=""];',
         "  edge [arrowsize=0.8];",
     ]
-    for box in drawing.boxes:
+    number = drawing.numbers()
+    for k, box in enumerate(drawing.boxes):
         w, h = box_size(box)
-        out.append(f"  {box.id} [width={_inches(w)}, height={_inches(h)}];")
+        out.append(f"  n{k} [width={_inches(w)}, height={_inches(h)}];")
     for k, arrow in enumerate(drawing.arrows):
-        tail, head, back = _data_direction(arrow)
+        tail_id, head_id, back = _data_direction(arrow)
+        tail, head = f"n{number[tail_id]}", f"n{number[head_id]}"
         attrs = [f"id=e{k}"]
         extra = stretch.get(tail, 0) if tail in leaves else stretch.get(head, 0)
         if extra:
@@ -184,7 +187,7 @@ def layout_dot(
 
 def _data_direction(arrow: Arrow) -> tuple[str, str, bool]:
     """Lay edges out in the direction data flows, so ranks match in every view."""
-    if arrow.kind in ("gradient", "faint"):
+    if arrow_category(arrow) in ("gradient", "faint"):
         return arrow.target, arrow.source, True
     return arrow.source, arrow.target, False
 
@@ -224,10 +227,11 @@ def _label_room(drawing: Drawing, across_y: bool) -> dict[str, float]:
     """The room the labels of a box's incoming edges take beside each other: edge labels sit
     between ranks, so a box whose edges carry labels needs at least that much."""
     need: dict[str, float] = {}
+    number = drawing.numbers()
     for arrow in drawing.arrows:
         if not arrow.lines:
             continue
-        _, head, _ = _data_direction(arrow)
+        head = f"n{number[_data_direction(arrow)[1]]}"  # the engine's name of the box
         w, h = lines_size(arrow.lines, in_box=False)
         need[head] = need.get(head, 0.0) + (w if across_y else h) + 8 + NODESEP * 72
     return need
@@ -244,7 +248,10 @@ def _fit_width(drawing: Drawing, limit: float) -> dict:  # type: ignore[type-arg
     labels = _label_room(drawing, across_y)
     best = _engine_layout(drawing, {})
     room = limit - 2 * MARGIN
-    leaves = {b.id for b in drawing.boxes} - {_data_direction(a)[1] for a in drawing.arrows}
+    number = drawing.numbers()  # the engine names boxes n<position>
+    leaves = {f"n{number[b.id]}" for b in drawing.boxes} - {
+        f"n{number[_data_direction(a)[1]]}" for a in drawing.arrows
+    }
 
     def extent(d: dict) -> float:  # type: ignore[type-arg]
         _, _, bw, bh = (float(v) for v in d["bb"].split(","))
@@ -276,6 +283,7 @@ def _fit_width(drawing: Drawing, limit: float) -> dict:  # type: ignore[type-arg
 def layout(drawing: Drawing) -> Layout:
     if not drawing.boxes:
         raise ChainruleError("nothing to draw: no node is left after the chosen filters")
+    drawing.check()
     if drawing.max_width:
         data = _fit_width(drawing, float(drawing.max_width))
     else:
@@ -298,7 +306,13 @@ def layout(drawing: Drawing) -> Layout:
             continue
         x, y = (float(v) for v in obj["pos"].split(","))
         cx, cy = flip((x, y))
-        boxes[obj["name"]] = Placed(cx, cy, float(obj["width"]) * 72, float(obj["height"]) * 72)
+        name = str(obj.get("name", ""))
+        k = int(name[1:]) if name[:1] == "n" and name[1:].isdigit() else -1
+        if not 0 <= k < len(drawing.boxes):
+            continue
+        boxes[drawing.boxes[k].id] = Placed(
+            cx, cy, float(obj["width"]) * 72, float(obj["height"]) * 72
+        )
     edges = [EdgeShape() for _ in drawing.arrows]
     for e in data.get("edges", []):
         k = int(str(e.get("id", "e-1"))[1:])

@@ -1,10 +1,12 @@
 """Text widths in DejaVu Sans (shipped with matplotlib), so boxes fit their text exactly.
 
 The layout engine only estimates widths of non-ASCII text; we measure every label ourselves
-with the very font the SVG, PNG and PDF writers use."""
+with the very font the SVG, PNG and PDF writers use. Characters the font lacks (CJK, emoji …)
+get a fallback width, so every identifier can be drawn."""
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,15 +36,35 @@ def _font(bold: bool):  # type: ignore[no-untyped-def]
     return font
 
 
+#: width in em of a character DejaVu Sans lacks: about the font's average advance, and a full
+#: em for East Asian wide characters (CJK, most emoji), which are square
+NARROW_FALLBACK = 0.6
+WIDE_FALLBACK = 1.0
+
+
 @lru_cache(maxsize=4096)
 def _advance(ch: str, bold: bool) -> float:
     """Advance width of one character at 1 pt (combining marks take no room)."""
-    import unicodedata
-
     if unicodedata.combining(ch):
         return 0.0
-    glyph = _font(bold).load_char(ord(ch))
+    font = _font(bold)
+    if font.get_char_index(ord(ch)) == 0:
+        return fallback_advance(ch)
+    try:
+        glyph = font.load_char(ord(ch))
+    except RuntimeError:  # a glyph the font lists but cannot load
+        return fallback_advance(ch)
     return float(glyph.linearHoriAdvance) / 65536.0 / 100.0
+
+
+def fallback_advance(ch: str) -> float:
+    """The width of a character missing from the font: the writers show it in another font or
+    as a box, so only its room matters; marks and invisible format characters take none."""
+    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0.0
+    if unicodedata.east_asian_width(ch) in ("W", "F"):
+        return WIDE_FALLBACK
+    return NARROW_FALLBACK
 
 
 def text_width(text: str, size: float = FONT_SIZE, bold: bool = False) -> float:

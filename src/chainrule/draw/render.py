@@ -29,8 +29,10 @@ def _png(d: Drawing) -> bytes:
 
 
 def _pdf(d: Drawing) -> bytes:
+    from .limits import MAX_PDF_BOXES, check_boxes
     from .writers.pdf import write_pdf
 
+    check_boxes(len(d.boxes), MAX_PDF_BOXES, "PDF")  # before the layout's time is spent
     return write_pdf(d, layout(d))
 
 
@@ -95,8 +97,10 @@ def format_of(path: str | Path) -> str:
 
 
 def encode(drawing: Drawing, fmt: str) -> bytes:
-    """The bytes of a drawing in a format given by its extension (``.svg``, ``.png`` …)."""
-    data = WRITERS[format_of("x" + fmt)](drawing)
+    """The bytes of a drawing in a format given by its extension (``.svg``, ``.png`` …); the
+    drawing is checked first (``Drawing.check``), as one read from JSON may come from anyone."""
+    writer = WRITERS[format_of("x" + fmt)]
+    data = writer(drawing.check())
     return data if isinstance(data, bytes) else data.encode("utf-8")
 
 

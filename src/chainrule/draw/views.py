@@ -31,10 +31,9 @@ from ..node import Node
 from ..snapshot import with_gradients
 from . import colours
 from .labels import Namer, factor, grad_number, number, partial_text, value_text
-from .model import DIRECTIONS, Arrow, Box, Drawing, Line
+from .model import DIRECTIONS, VIEWS, Arrow, Box, Drawing, Line
 from .select import Selection, select
 
-VIEWS = ("forward", "gradients", "backward")
 COMPACT_ABOVE = 150
 
 
@@ -180,13 +179,13 @@ def _draw(
         if len(members) == 1:
             known_grad = head.grad if gradients else (known or {}).get(head)
             box.tooltip = tooltip(head, namer, opts.digits, top, known_grad)
-        if head is g.output and box.kind != "group":
-            box.kind = "output"
+        if head is g.output and box.category != "group":
+            box.category = "output"
         if marks and head in marks:
             box.lines.append(Line(" = ".join(marks[head]), "grad"))
-            box.kind = "result"
-        elif new is not None and head in new and box.kind in ("op", "const"):
-            box.kind = "gradient"
+            box.category = "result"
+        elif new is not None and head in new and box.category in ("op", "const"):
+            box.category = "gradient"
         if colour and head.grad is not None:
             box.fill = colours.gradient_fill(head.grad)
         boxes.append(box)
@@ -215,7 +214,7 @@ def _split_leaves(boxes: list[Box], arrows: list[Arrow], sel: Selection) -> list
     uses: dict[str, int] = {}
     leaves = {k for k, members in sel.boxes.items() if len(members) == 1 and not members[0].args}
     for a in arrows:
-        end = a.source if a.kind == "data" else a.target
+        end = a.source if a.category == "data" else a.target
         if end in leaves:
             uses[end] = uses.get(end, 0) + 1
     split = {k for k, n in uses.items() if n >= SPLIT_USES}
@@ -224,14 +223,14 @@ def _split_leaves(boxes: list[Box], arrows: list[Arrow], sel: Selection) -> list
     originals = {b.id: b for b in boxes if b.id in split}
     kept = [b for b in boxes if b.id not in split]
     for k, a in enumerate(arrows):
-        end = a.source if a.kind == "data" else a.target
+        end = a.source if a.category == "data" else a.target
         if end not in originals:
             continue
         box = originals[end]
-        copy = Box(f"{end}_{k}", [Line(x.text, x.role) for x in box.lines], box.kind, box.fill)
+        copy = Box(f"{end}_{k}", [Line(x.text, x.role) for x in box.lines], box.category, box.fill)
         copy.tooltip = box.tooltip
         kept.append(copy)
-        if a.kind == "data":
+        if a.category == "data":
             a.source = copy.id
         else:
             a.target = copy.id
@@ -264,12 +263,12 @@ def _arrow_tooltips(arrows: list[Arrow], boxes: list[Box]) -> None:
 
 def _forward_box(key: str, node: Node, namer: Namer, opts: Options, compact: bool) -> Box:
     if not node.args:
-        kind = "input" if node.op.name == "input" else "const"
+        category = "input" if node.op.name == "input" else "const"
         title = node.name or number(node.value, opts.digits)
         lines = [Line(title, "title")]
         if node.name:
             lines.append(Line(_value(node, namer, opts, compact), "value"))
-        return Box(key, lines, kind)
+        return Box(key, lines, category)
     if compact:
         title = f"{node.name} = {node.op.label}" if node.name else node.op.label
     else:
@@ -308,7 +307,7 @@ def _grad_box(
     sel: Selection,
     compact: bool,
 ) -> Box:
-    kind = "input" if node.op.name == "input" else ("const" if not node.args else "op")
+    category = "input" if node.op.name == "input" else ("const" if not node.args else "op")
     name = namer.name(node)
     title = name if (compact or not node.args or node.name) else namer.title(node)
     if compact and node.args and not node.name:
@@ -316,7 +315,7 @@ def _grad_box(
     lines = [Line(title, "title")]
     if node.grad is None:
         lines.append(Line("no gradient (constant)", "note"))
-        return Box(key, lines, kind)
+        return Box(key, lines, category)
     total = grad_number(node.grad, opts.digits)
     head = symbols.total_text(top, name) if not compact else "d"
     terms = []
@@ -332,7 +331,7 @@ def _grad_box(
         lines.append(Line(f"= {total}", "grad"))
     else:
         lines.append(Line(f"{head} = {total}", "grad"))
-    return Box(key, lines, kind)
+    return Box(key, lines, category)
 
 
 def _group_box(

@@ -353,4 +353,29 @@ def build(
         blocks.extend(_backward(step, d))
     blocks.append(Heading("Gradient with respect to every input"))
     blocks.append(_gradients(d))
+    notes = _watch(d)
+    if notes:
+        blocks.append(Heading("Points to watch"))
+        blocks.extend(notes)
     return doc
+
+
+def _watch(d: Derivation) -> list[Block]:
+    """Non-finite numbers traced to where they began, and kinks with the convention used."""
+    from .. import anomaly
+    from ..notation import definition
+
+    order = d.graph.nodes
+    out: list[Block] = []
+    for a in anomaly.find(order, d.graph.source):
+        out.append(Paragraph([a.describe(a.node.label(), definition(a.node)) + "."]))
+    for node, convention in anomaly.kinks(order):
+        out.append(
+            Paragraph(
+                [
+                    f"{node.label()} = {definition(node)} is evaluated exactly at a point where "
+                    f"{node.op.name} has no derivative; chainrule uses {convention}."
+                ]
+            )
+        )
+    return out

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ShapeError, ValueInputError
 from ..node import Node, var
+from .npz import MAX_LOAD_BYTES, read_npz
 
 
 def parameter(value: Any, name: str | None = None, dtype: Any = None) -> Node:
@@ -169,13 +170,18 @@ class Module:
         """Write the parameters to a ``.npz`` file (numpy's format: no code is pickled)."""
         np.savez(Path(path), **self.state_dict())  # type: ignore[arg-type]
 
-    def load(self, path: str | Path, strict: bool = True) -> Module:
-        """Read parameters written by ``save`` into this module."""
-        try:
-            with np.load(Path(path), allow_pickle=False) as data:
-                state = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as exc:
-            raise ValueInputError(f"cannot read parameters from {path}: {exc}") from exc
+    def load(
+        self,
+        path: str | Path,
+        strict: bool = True,
+        *,
+        max_bytes: int = MAX_LOAD_BYTES,
+        allow_nan: bool = False,
+    ) -> Module:
+        """Read parameters written by ``save`` into this module. The file is checked before
+        anything big is allocated (``nn.npz``): nothing is unpickled, at most ``max_bytes``
+        are unpacked, and NaN or infinite values are refused unless ``allow_nan``."""
+        state = read_npz(path, max_bytes=max_bytes, allow_nan=allow_nan)
         self.load_state_dict(state, strict=strict)
         return self
 

@@ -1,13 +1,14 @@
 """Mermaid flowcharts (for Markdown pages that render them).
 
 ``mermaid_escape`` writes every character that Mermaid or HTML could read as syntax as a
-Mermaid entity code (``#60;``), so a label is always shown as text."""
+Mermaid entity code (``#60;``), so a label is always shown as text. Node ids are generated
+(``n<position>``); categories, fills and the direction come from closed vocabularies."""
 
 from __future__ import annotations
 
-from ..model import Drawing, Line
+from ..colours import FILLS, parse_colour
+from ..model import Drawing, Line, arrow_category, box_category, direction_of
 
-_DIRECTIONS = {"BT": "BT", "TB": "TB", "LR": "LR", "RL": "RL"}
 _UNSAFE = set('"<>&#;[]{}|`\\')
 
 
@@ -35,20 +36,23 @@ def write_mermaid(drawing: Drawing) -> str:
     out = []
     if drawing.title:
         out += ["---", f'title: "{mermaid_escape(drawing.title)}"', "---"]
-    out.append(f"flowchart {_DIRECTIONS.get(drawing.direction, 'BT')}")
-    for box in drawing.boxes:
-        out.append(f'  {box.id}["{_label(box.lines)}"]:::{box.kind}')
+    out.append(f"flowchart {direction_of(drawing)}")
+    number = drawing.numbers()
+    for k, box in enumerate(drawing.boxes):
+        out.append(f'  n{k}["{_label(box.lines)}"]:::{box_category(box)}')
     for arrow in drawing.arrows:
-        link = "-.->" if arrow.kind == "faint" else "-->"
+        if arrow.source not in number or arrow.target not in number:
+            continue
+        source, target = f"n{number[arrow.source]}", f"n{number[arrow.target]}"
+        link = "-.->" if arrow_category(arrow) == "faint" else "-->"
         if arrow.lines:
-            out.append(f'  {arrow.source} {link}|"{_label(arrow.lines)}"| {arrow.target}')
+            out.append(f'  {source} {link}|"{_label(arrow.lines)}"| {target}')
         else:
-            out.append(f"  {arrow.source} {link} {arrow.target}")
-    from ..colours import FILLS
-
-    for kind, fill in FILLS.items():
-        out.append(f"  classDef {kind} fill:{fill},stroke:#333")
-    for box in drawing.boxes:
-        if box.fill:
-            out.append(f"  style {box.id} fill:{box.fill}")
+            out.append(f"  {source} {link} {target}")
+    for category, fill in FILLS.items():
+        out.append(f"  classDef {category} fill:{fill},stroke:#333")
+    for k, box in enumerate(drawing.boxes):
+        own = parse_colour(box.fill)
+        if own:
+            out.append(f"  style n{k} fill:{own}")
     return "\n".join(out) + "\n"

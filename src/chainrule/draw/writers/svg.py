@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from ..colours import FILLS, STROKES, TEXT
+from ..colours import STROKES, TEXT, fill_of
 from ..layout import Layout, Point, line_size, lines_size, text_rows
 from ..measure import FONT_FAMILY, TITLE_SIZE
-from ..model import Drawing, Line
+from ..model import Drawing, Line, arrow_category, box_category
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 FONT_STACK = f"'{FONT_FAMILY}', Verdana, Arial, sans-serif"
@@ -68,9 +68,10 @@ def write_svg(drawing: Drawing, lay: Layout) -> str:
         )
     out.append('<g class="edges">')
     for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
-        colour = STROKES.get(arrow.kind, "#333")
-        dash = ' stroke-dasharray="4,3"' if arrow.kind == "faint" else ""
-        out.append(f'<g class="edge {arrow.kind}">')
+        category = arrow_category(arrow)
+        colour = STROKES.get(category, "#333")
+        dash = ' stroke-dasharray="4,3"' if category == "faint" else ""
+        out.append(f'<g class="edge {category}">')
         out.append(f"<title>{svg_escape(arrow.tooltip)}</title>")
         if shape.curves:
             out.append(
@@ -99,17 +100,18 @@ def write_svg(drawing: Drawing, lay: Layout) -> str:
         p = lay.boxes.get(box.id)
         if p is None:
             continue
-        fill = box.fill or FILLS.get(box.kind, "#fff")
+        fill = fill_of(box)
+        category = box_category(box)
         stroke, width, dash = "#333", "1.2", ""
-        if box.kind == "output":
+        if category == "output":
             width = "2.4"
-        elif box.kind == "result":
+        elif category == "result":
             stroke, width = STROKES["gradient"], "2.4"
-        elif box.kind == "const":
+        elif category == "const":
             stroke, dash = "#888", ' stroke-dasharray="4,3"'
-        elif box.kind == "group":
+        elif category == "group":
             width, dash = "2", ' stroke-dasharray="7,3"'
-        out.append(f'<g class="node {box.kind}" id="{svg_escape(box.id)}">')
+        out.append(f'<g class="node {category}" id="{svg_escape(box.id)}">')
         out.append(f"<title>{svg_escape(box.tooltip or box.title)}</title>")
         out.append(
             f'<rect x="{_n(p.x - p.w / 2)}" y="{_n(p.y - p.h / 2)}" width="{_n(p.w)}" '

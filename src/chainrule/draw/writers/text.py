@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..model import Drawing
+from ..model import Drawing, arrow_category
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
@@ -22,8 +22,10 @@ def write_text(drawing: Drawing) -> str:
     children: dict[str, list[tuple[str, list[str]]]] = {b.id: [] for b in drawing.boxes}
     has_parent: set[str] = set()
     for a in drawing.arrows:
+        if a.source not in boxes or a.target not in boxes:
+            continue
         # parent = the consumer: the target of a data arrow, the source of a gradient arrow
-        if a.kind == "data":
+        if arrow_category(a) == "data":
             parent, child = a.target, a.source
         else:
             parent, child = a.source, a.target

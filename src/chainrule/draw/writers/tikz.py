@@ -3,15 +3,17 @@ compiles with plain pdflatex, positions taken from the shared layout.
 
 ``tikz_escape`` turns plain text into LaTeX text: special characters are escaped, and the
 mathematical characters of labels (σ, ∂, ŷ, x₁, ², ≈ …) become LaTeX commands, so any name is
-printed as text and nothing in it is ever executed."""
+printed as text and nothing in it is ever executed. Node names are generated (``n<position>``)
+and colours are ``#rrggbb``: no other field of the drawing is written."""
 
 from __future__ import annotations
 
 import unicodedata
 
-from ..colours import FILLS, STROKES, TEXT
+from ..colours import STROKES, TEXT, fill_of
 from ..layout import Layout, Point
-from ..model import Drawing, Line
+from ..limits import MAX_TEX_SIDE, check_side
+from ..model import Drawing, Line, arrow_category, box_category
 
 _SPECIAL = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
@@ -91,13 +93,14 @@ def _pt(p: Point, height: float) -> str:
 
 def write_tikz(drawing: Drawing, lay: Layout) -> str:
     h = lay.height
+    check_side(lay.width, h, MAX_TEX_SIDE, "TikZ picture", "pt")
     defs: dict[str, str] = {}
     body = []
     for row, at in lay.title_rows:
         body.append(f"\\node[font=\\large] at {_pt(at, h)} {{\\textbf{{{tikz_escape(row)}}}}};")
     for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
-        colour = _colour("e", STROKES.get(arrow.kind, "#333333"), defs)
-        dash = ", dashed" if arrow.kind == "faint" else ""
+        colour = _colour("e", STROKES.get(arrow_category(arrow), "#333333"), defs)
+        dash = ", dashed" if arrow_category(arrow) == "faint" else ""
         for c in shape.curves:
             parts = [_pt(c[0], h)]
             for i in range(1, len(c) - 2, 3):
@@ -115,21 +118,22 @@ def write_tikz(drawing: Drawing, lay: Layout) -> str:
                 f"align=center, font=\\normalsize] at {_pt(shape.label_at, h)} "
                 f"{{{_lines(arrow.lines, False, defs)}}};"
             )
-    for box in drawing.boxes:
+    for k, box in enumerate(drawing.boxes):
         p = lay.boxes.get(box.id)
         if p is None:
             continue
-        fill = _colour("f", box.fill or FILLS.get(box.kind, "#ffffff"), defs)
+        category = box_category(box)
+        fill = _colour("f", fill_of(box), defs)
         style = [f"fill={fill}", "draw", "rounded corners=4pt", "align=center", "font=\\large"]
-        if box.kind in ("output", "result"):
+        if category in ("output", "result"):
             style.append("line width=1.6pt")
-        if box.kind == "result":
+        if category == "result":
             style.append(f"draw={_colour('e', STROKES['gradient'], defs)}")
-        if box.kind in ("const", "group"):
+        if category in ("const", "group"):
             style.append("dashed")
         style.append(f"minimum width={p.w:.1f}pt, minimum height={p.h:.1f}pt")
         body.append(
-            f"\\node[{', '.join(style)}] ({box.id}) at {_pt((p.x, p.y), h)} "
+            f"\\node[{', '.join(style)}] (n{k}) at {_pt((p.x, p.y), h)} "
             f"{{{_lines(box.lines, True, defs)}}};"
         )
     if lay.legend_at is not None:
