@@ -160,10 +160,17 @@ KINKED = {
 
 
 def _floats(v: Any) -> np.ndarray:
+    """A value as a flat float array."""
+    return _shaped(v).reshape(-1)
+
+
+def _shaped(v: Any) -> np.ndarray:
+    """A value as a float array of its own shape."""
     try:
-        return np.asarray(v, dtype=np.float64).reshape(-1)
+        return np.asarray(v, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
-        return np.array([float(x) for x in np.asarray(v, dtype=object).reshape(-1)])
+        obj = np.asarray(v, dtype=object)
+        return np.array([float(x) for x in obj.reshape(-1)]).reshape(obj.shape)
 
 
 def _near_kink(graph: Any, scale: float) -> bool:
@@ -175,13 +182,13 @@ def _near_kink(graph: Any, scale: float) -> bool:
     for n in topo_order(graph.output):
         if n.op.name not in KINKED or not n.args:
             continue
-        vals = [_floats(a.value) for a in n.args]
+        vals = [_shaped(a.value) for a in n.args]
         if n.op.name in ("maximum", "minimum", "ge"):
             a, b = np.broadcast_arrays(vals[0], vals[1])
             if np.any(np.abs(a - b) <= tol):
                 return True
         elif n.op.name == "reduce_max":
-            s = np.sort(vals[0])
+            s = np.sort(vals[0].reshape(-1))
             if len(s) > 1 and np.any(np.diff(s) <= tol):
                 return True
         elif n.op.name == "hinge":

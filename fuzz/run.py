@@ -70,12 +70,15 @@ def worker(index: int, stop: Any, out: Any, agreement_share: int) -> None:
                 nonlocal ran
                 kind, program, argv = case
                 ran += 1
-                if kind == "agreement":
-                    text = program.decode("utf-8", errors="surrogateescape")
-                    f = harness.agreement_finding(text, SECONDS)
-                else:
-                    program_path.write_bytes(program)
-                    f = harness.cli_finding(argv, program, SECONDS)
+                try:
+                    if kind == "agreement":
+                        text = program.decode("utf-8", errors="surrogateescape")
+                        f = harness.agreement_finding(text, SECONDS)
+                    else:
+                        program_path.write_bytes(program)
+                        f = harness.cli_finding(argv, program, SECONDS)
+                except Exception as exc:  # noqa: BLE001 - the harness's own bug: recorded
+                    f = harness.Finding("harness-error", repr(exc), argv, program)
                 if f is not None:
                     found.append(f)  # noqa: B023 - this batch's list
 
