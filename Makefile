@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ bench: $(STAMP)
 	$(PY) benchmarks/scalar.py
 	$(PY) benchmarks/draw.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/training.py
+
+# The test suite's fuzzing properties for 10^6 inputs on every core; records the rate and the
+# findings in benchmarks/RESULTS.md. FUZZ_ARGS="--minutes 20" stops earlier.
+fuzz: $(STAMP)
+	$(PY) -m fuzz.run --inputs 1000000 $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -37,6 +37,7 @@ from .functions import (
     transpose,
 )
 from .graph import Graph
+from .limits import LimitError
 from .node import Node, const, var
 from .ops import OPS
 
@@ -72,6 +73,7 @@ __all__ = [
     "OPS",
     "ChainruleError",
     "DomainError",
+    "LimitError",
     "Graph",
     "NameNotDefined",
     "Node",

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .backends import ArrayMath, Backend, FloatMath, unbroadcast
+from .backends import ArrayMath, Backend, ExactArrayMath, ExactMath, FloatMath, unbroadcast
 from .errors import ChainruleError, DomainError
+from .limits import LimitError, check_derivative_graph, check_exact_size
 from .node import MANY, Node, apply, compute, const, var
 from .ops import MATH, OPS, Op
 from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, to_float
@@ -322,6 +323,7 @@ def _backward_node(node: Node, g: Any, empty: Any) -> None:
     y = node.value
     p = node.params
     keep = op.vjps is not None
+    exact = M is ExactMath or M is ExactArrayMath
     contrib: list[Any] = []
     for i, a in enumerate(node.args):
         if not a.requires_grad:
@@ -333,6 +335,11 @@ def _backward_node(node: Node, g: Any, empty: Any) -> None:
             continue
         ag = a.grad
         a.grad = c if ag is empty else ag + c
+        if exact:  # exact gradients grow with depth: bounded like exact values
+            try:
+                check_exact_size(a.grad, f"the gradient of {a.label()}")
+            except LimitError as exc:
+                raise LimitError(exc.message, node=node.label()) from None
     node.contrib = tuple(contrib) if keep else None
 
 
@@ -425,9 +432,11 @@ def derivatives(output: Node, wrt: Node, order: int) -> list[Any]:
         raise ChainruleError("the order of a derivative must be 1 or more")
     values = []
     current = output
-    for _ in range(order):
+    for k in range(order):
         current = grad(current, wrt)
         values.append(current.value)
+        if k + 1 < order:  # the next one is built from this graph: bound its size first
+            check_derivative_graph(len(topo_order(current)), k + 1)
     return values
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import sympy
 
 from .errors import ChainruleError, DomainError, ShapeError
+from .limits import check_exact_size
 from .ops import OPS, Op
 from .values import (
     ARRAY,
@@ -452,6 +453,8 @@ def compute(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None) -> tu
             kind = FLOAT
     else:
         kind = EXACT if value.__class__ is not float else FLOAT
+    if kind == EXACT or kind == EXACT_ARRAY:
+        check_exact_size(value, f"the result of {op.name}")
     return value, kind
 
 

@@ -39,6 +39,7 @@ from .backends import (
     ufunc,
 )
 from .errors import DomainError, ShapeError, ValueInputError
+from .limits import check_power_size
 from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, to_sympy
 
 Partial = Callable[[Backend, Any, Any, Any], Any]
@@ -271,6 +272,7 @@ def _exact_arith(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
 
 
 def _exact_pow(a: Any, b: Any) -> Any:
+    check_power_size(a, b)  # before computing: 2 ** 2 ** 100 is never attempted
     if isinstance(b, Fraction) and b.denominator == 1 and isinstance(a, Fraction):
         if a == 0 and b < 0:
             raise DomainError("0 raised to a negative power is undefined")

@@ -378,10 +378,26 @@ def _labels(t: Any, logits: np.ndarray) -> np.ndarray:
     return idx
 
 
+MAX_ONE_HOT = 10**7  # elements of a one-hot array (80 MB of floats)
+
+
 def _one_hot(labels: Any, classes: int = 2) -> Any:
+    classes = int(classes)
+    values = np.asarray(labels, dtype=object).reshape(-1)
+    if classes < 1:
+        raise ValueInputError(f"one_hot needs at least one class (classes={classes})")
+    if values.size * classes > MAX_ONE_HOT:
+        raise ValueInputError(
+            f"one_hot of {values.size} labels over {classes:,} classes would hold more than "
+            f"{MAX_ONE_HOT:,} numbers"
+        )
+    if not all(v == int(v) and 0 <= v < classes for v in values.tolist()):
+        raise ValueInputError(
+            f"one_hot: class labels must be whole numbers from 0 to {classes - 1}"
+        )
     if isinstance(labels, np.ndarray) and labels.dtype == object:
         return ExactMath.one_hot(labels, classes)
-    return np.asarray(np.eye(int(classes))[np.asarray(labels).astype(np.intp)])
+    return np.asarray(np.eye(classes)[np.asarray(labels).astype(np.intp)])
 
 
 register(

@@ -13,6 +13,7 @@ from ..errors import ChainruleError
 from ..files import check_output, write_file
 from ..graph import Graph
 from ..jsonout import strict_dumps
+from ..limits import check_order
 from ..node import Node
 from ..notation import SUPERSCRIPTS, definition, exact_form, typographic
 from ..values import decimal, fraction_text, plain
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         args.order = 1
     if args.order is not None and args.order < 1:
         raise ChainruleError("--order must be 1 or more")
+    if args.order is not None:
+        check_order(args.order)
     if args.digits < 1 or args.digits > 17:
         raise ChainruleError("--digits must be between 1 and 17")
     if args.out:

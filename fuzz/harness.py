@@ -1,0 +1,273 @@
+"""The fuzzing properties, and running the command line on one input within bounds.
+
+``cli_finding`` runs ``chainrule.cli.main`` in this process (no subprocess: thousands of runs a
+minute) on one program and one command line, under a deadline (``SIGALRM``), and says what is
+wrong, if anything: an exit status other than 0 or 2 (1 from ``check`` only when claims are
+wrong), an internal error, a traceback on the output, a run past the deadline, a
+``MemoryError`` under the address-space limit that ``limit_memory`` sets. ``agreement_finding``
+builds a program in float and exact arithmetic and compares values and gradients.
+
+Both return ``None`` when all is well and a ``Finding`` otherwise, so the test suite can assert
+and the long fuzzing run can record and go on."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import resource
+import signal
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import chainrule.cli
+from chainrule.errors import ChainruleError
+
+
+class Hang(BaseException):
+    """Raised by the alarm: a BaseException, so ``except Exception`` in chainrule lets it by."""
+
+
+@dataclass
+class Finding:
+    kind: str  # exit-status, internal-error, traceback, hang, memory, disagreement
+    detail: str
+    argv: list[str]
+    program: bytes
+
+    def signature(self) -> str:
+        """What two findings of one bug have in common (for counting distinct ones)."""
+        head = self.detail.strip().splitlines()[-1] if self.detail.strip() else ""
+        return f"{self.kind}: {head[:160]}"
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise ``Hang`` in the main thread after ``seconds`` (wall clock)."""
+
+    def ring(signum: int, frame: Any) -> None:
+        raise Hang(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (Linux)."""
+    with open("/proc/self/statm", encoding="ascii") as f:
+        pages = int(f.read().split()[0])
+    return pages * resource.getpagesize()
+
+
+@contextlib.contextmanager
+def limit_memory(extra_bytes: int) -> Iterator[None]:
+    """Let the process grow by at most ``extra_bytes`` of address space meanwhile: past that an
+    allocation fails with MemoryError instead of eating the machine."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = _address_space() + extra_bytes
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@dataclass
+class Outcome:
+    code: int | None
+    out: str
+    err: str
+    internal: BaseException | None
+    seconds: float
+
+
+def run_cli(argv: Sequence[str], seconds: float) -> Outcome:
+    """``chainrule.cli.main(argv)`` with its output captured and internal errors recorded."""
+    caught: list[BaseException] = []
+
+    def record(exc: BaseException, *args: Any, **kwargs: Any) -> int:
+        caught.append(exc)
+        return 1
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = chainrule.cli.report_internal_error
+    chainrule.cli.report_internal_error = record  # type: ignore[assignment]
+    start = time.perf_counter()
+    code: int | None = None
+    try:
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            deadline(seconds),
+            np.errstate(all="warn"),
+        ):
+            code = chainrule.cli.main(list(argv))
+    except Hang as exc:
+        caught.append(exc)
+    finally:
+        chainrule.cli.report_internal_error = saved
+    return Outcome(
+        code, out.getvalue(), err.getvalue(), caught[0] if caught else None,
+        time.perf_counter() - start,
+    )  # fmt: skip
+
+
+def _describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc)[-12:])
+
+
+def cli_finding(argv: Sequence[str], program: bytes, seconds: float = 10.0) -> Finding | None:
+    """What is wrong with running ``chainrule ARGV`` (program already written), or None."""
+    o = run_cli(argv, seconds)
+
+    def finding(kind: str, detail: str) -> Finding:
+        return Finding(kind, detail, list(argv), program)
+
+    if isinstance(o.internal, Hang):
+        return finding("hang", f"still running after {seconds} s")
+    if isinstance(o.internal, MemoryError):
+        return finding("memory", _describe(o.internal))
+    if o.internal is not None:
+        return finding("internal-error", _describe(o.internal))
+    if "Traceback (most recent call last)" in o.out + o.err:
+        return finding("traceback", (o.out + o.err)[-2000:])
+    allowed = (0, 1, 2) if argv and argv[0] == "check" else (0, 2)
+    if o.code not in allowed:
+        return finding("exit-status", f"exit status {o.code}\n{o.err[-1000:]}")
+    if o.code == 2 and not o.err.startswith("chainrule: error:"):
+        return finding("exit-status", f"exit status 2 without one error paragraph: {o.err!r}")
+    return None
+
+
+# ------------------------------------------------------------------ float and exact agree
+
+REL = 1e-9
+KINKED = {
+    "relu", "abs", "step", "sign", "maximum", "minimum", "ge", "leaky_relu", "reduce_max",
+    "hinge", "pow",
+}  # fmt: skip
+
+
+def _floats(v: Any) -> np.ndarray:
+    """A value as a flat float array."""
+    return _shaped(v).reshape(-1)
+
+
+def _shaped(v: Any) -> np.ndarray:
+    """A value as a float array of its own shape."""
+    try:
+        return np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        obj = np.asarray(v, dtype=object)
+        return np.array([float(x) for x in obj.reshape(-1)]).reshape(obj.shape)
+
+
+def _near_kink(graph: Any, scale: float) -> bool:
+    """Whether an op whose value or derivative jumps sees, in float arithmetic, an argument
+    within rounding of its jump (there float and exact may rightly take different sides)."""
+    from chainrule.autodiff import topo_order
+
+    tol = 1e-7 * max(scale, 1.0)
+    for n in topo_order(graph.output):
+        if n.op.name not in KINKED or not n.args:
+            continue
+        vals = [_shaped(a.value) for a in n.args]
+        if n.op.name in ("maximum", "minimum", "ge"):
+            a, b = np.broadcast_arrays(vals[0], vals[1])
+            if np.any(np.abs(a - b) <= tol):
+                return True
+        elif n.op.name == "reduce_max":
+            s = np.sort(vals[0].reshape(-1))
+            if len(s) > 1 and np.any(np.diff(s) <= tol):
+                return True
+        elif n.op.name == "hinge":
+            a, b = np.broadcast_arrays(vals[0], vals[1])
+            if np.any(np.abs(1 - a * b) <= tol):
+                return True
+        elif n.op.name == "pow":
+            if np.any(np.abs(vals[0]) <= tol):  # 0 ** y: one-sided
+                return True
+        elif np.any(np.abs(vals[0]) <= tol):
+            return True
+    return False
+
+
+def _values(graph: Any) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    out = {}
+    nodes = dict(graph.names)
+    nodes.update(getattr(graph, "aliases", {}))
+    for k, n in nodes.items():
+        out[k] = (_floats(n.value), None if n.grad is None else _floats(n.grad))
+    return out
+
+
+def agreement_finding(text: str, seconds: float = 10.0) -> Finding | None:
+    """Float and exact arithmetic on one program: where both build and differentiate it and
+    both numbers are finite, they agree to 1e-9 relative to the largest value on the way."""
+    from chainrule.language import parse
+
+    program = text.encode("utf-8", errors="surrogateescape")
+    results = []
+    try:
+        with deadline(seconds), np.errstate(all="ignore"):
+            for exact in (False, True):
+                try:
+                    g = parse(text, exact=exact)
+                    g.backward()
+                except ChainruleError:
+                    return None
+                results.append(g)
+    except Hang:
+        return Finding("hang", f"parse and backward past {seconds} s", ["agreement"], program)
+    except MemoryError as exc:
+        return Finding("memory", _describe(exc), ["agreement"], program)
+    except Exception as exc:  # noqa: BLE001 - a bug: reported as a finding
+        return Finding("internal-error", _describe(exc), ["agreement"], program)
+    fg, xg = results
+    from chainrule.autodiff import topo_order
+
+    every = topo_order(fg.output)
+    scale = _largest(n.value for n in every)
+    gscale = _largest(n.grad for n in every if n.grad is not None)
+    if _near_kink(fg, scale):
+        return None
+    fv, xv = _values(fg), _values(xg)
+    for key, (fval, fgrad) in fv.items():
+        xval, xgrad = xv[key]
+        tols = (REL * scale, REL * gscale * scale)  # rounding grows with what went in
+        for what, a, b, tol in (
+            ("value", fval, xval, tols[0]),
+            ("gradient", fgrad, xgrad, tols[1]),
+        ):
+            if a is None or b is None:
+                continue
+            if a.shape != b.shape:
+                return Finding("disagreement", f"{what} of {key}: shapes", ["agreement"], program)
+            both = np.isfinite(a) & np.isfinite(b)
+            bad = both & (np.abs(a - b) > tol)
+            if np.any(bad):
+                detail = f"{what} of {key}: float {a.tolist()} exact {b.tolist()}"
+                return Finding("disagreement", detail, ["agreement"], program)
+    return None
+
+
+def _largest(values: Any) -> float:
+    """The largest finite magnitude among values (at least 1)."""
+    best = 1.0
+    for v in values:
+        a = np.abs(_floats(v))
+        a = a[np.isfinite(a)]
+        if a.size:
+            best = max(best, float(a.max()))
+    return best

@@ -1,0 +1,243 @@
+"""``make fuzz``: the test suite's fuzzing properties for a million inputs, in parallel workers.
+
+Each worker process runs Hypothesis in batches (a new seed per batch, generation only: a
+finding is recorded with its input and the run goes on instead of shrinking and stopping),
+under the same per-input deadline and address-space limit as the tests. The parent adds up
+the inputs run, the rate and the distinct findings, stops at the number of inputs or the time
+budget, whichever comes first, and writes the record between ``<!-- fuzz:start -->`` and
+``<!-- fuzz:end -->`` in benchmarks/RESULTS.md (and each distinct finding's reproducer under
+``--findings DIR``).
+
+    .venv/bin/python -m fuzz.run --inputs 1000000 --workers 2 --minutes 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import queue
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MARK_START, MARK_END = "<!-- fuzz:start -->", "<!-- fuzz:end -->"
+SECONDS = 20.0
+EXTRA_MEMORY = 2 << 30
+BATCH = 500
+
+
+def worker(index: int, stop: Any, out: Any, agreement_share: int) -> None:
+    """Run batches until told to stop; send (inputs run, findings) after each batch."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+    from hypothesis import strategies as st
+
+    from fuzz import grammar, harness
+
+    work = Path(tempfile.mkdtemp(prefix=f"chainrule-fuzz-{index}-", dir=_scratch()))
+    program_path = work / "program.cr"
+
+    @st.composite
+    def inputs(draw: Any) -> tuple[str, bytes, list[str]]:
+        if draw(st.integers(0, 99)) < agreement_share:
+            prog = draw(grammar.programs())
+            return "agreement", grammar.encode(prog), []
+        prog = draw(grammar.sources())
+        argv = draw(grammar.command_lines(prog, str(program_path), str(work)))
+        return "cli", grammar.encode(prog), argv
+
+    batch_no = 0
+    with harness.limit_memory(EXTRA_MEMORY):
+        while not stop.is_set():
+            ran = 0
+            found: list[harness.Finding] = []  # noqa: B023 - read after each batch, by design
+
+            @seed(index * 1_000_003 + batch_no + int(time.time()))
+            @settings(
+                max_examples=BATCH,
+                database=None,
+                deadline=None,
+                derandomize=False,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(case=inputs())
+            def one(case: tuple[str, bytes, list[str]]) -> None:
+                nonlocal ran
+                kind, program, argv = case
+                ran += 1
+                try:
+                    if kind == "agreement":
+                        text = program.decode("utf-8", errors="surrogateescape")
+                        f = harness.agreement_finding(text, SECONDS)
+                    else:
+                        program_path.write_bytes(program)
+                        f = harness.cli_finding(argv, program, SECONDS)
+                except Exception as exc:  # noqa: BLE001 - the harness's own bug: recorded
+                    f = harness.Finding("harness-error", repr(exc), argv, program)
+                if f is not None:
+                    found.append(f)  # noqa: B023 - this batch's list
+
+            one()
+            batch_no += 1
+            out.put((index, ran, [(f.signature(), f.kind, f.detail, f.argv, f.program)
+                                  for f in found]))  # fmt: skip
+
+
+def _scratch() -> str | None:
+    return "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--inputs", type=int, default=1_000_000)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--minutes", type=float, default=None, help="stop after this long")
+    ap.add_argument("--agreement-share", type=int, default=30, help="percent of inputs")
+    ap.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    ap.add_argument("--findings", default=str(ROOT / "fuzz-findings"))
+    ap.add_argument("--no-write", action="store_true", help="print only")
+    args = ap.parse_args(argv)
+
+    ctx = mp.get_context("fork")
+    stop = ctx.Event()
+    out: Any = ctx.Queue()
+    procs = [
+        ctx.Process(target=worker, args=(i, stop, out, args.agreement_share), daemon=True)
+        for i in range(args.workers)
+    ]
+    start = time.time()
+    for p in procs:
+        p.start()
+    total = 0
+    per_kind: dict[str, int] = {}
+    findings: dict[str, dict[str, Any]] = {}
+    budget = None if args.minutes is None else args.minutes * 60
+    last_print = start
+    try:
+        while total < args.inputs:
+            if budget is not None and time.time() - start > budget:
+                break
+            if not any(p.is_alive() for p in procs):
+                print("every worker stopped", file=sys.stderr)
+                break
+            try:
+                _, ran, found = out.get(timeout=5)
+            except queue.Empty:
+                continue
+            total += ran
+            for sig, kind, detail, fargv, program in found:
+                per_kind[kind] = per_kind.get(kind, 0) + 1
+                rec = findings.setdefault(
+                    sig,
+                    {
+                        "count": 0,
+                        "kind": kind,
+                        "detail": detail,
+                        "argv": fargv,
+                        "program": program,
+                    },  # fmt: skip
+                )
+                rec["count"] += 1
+            now = time.time()
+            if now - last_print > 30:
+                last_print = now
+                print(
+                    f"{total:,} inputs, {total / (now - start):.0f}/s, "
+                    f"{len(findings)} distinct findings",
+                    flush=True,
+                )
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+    finally:
+        stop.set()
+        elapsed = time.time() - start
+        for p in procs:
+            p.join(timeout=60)
+            if p.is_alive():
+                p.terminate()
+    while True:  # what the workers sent while stopping
+        try:
+            _, ran, found = out.get(timeout=1)
+        except queue.Empty:
+            break
+        total += ran
+        for sig, kind, detail, fargv, program in found:
+            rec = findings.setdefault(
+                sig,
+                {
+                    "count": 0,
+                    "kind": kind,
+                    "detail": detail,
+                    "argv": fargv,
+                    "program": program,
+                },  # fmt: skip
+            )
+            rec["count"] += 1
+    text = report(total, elapsed, args, findings)
+    print(text)
+    if not args.no_write:
+        write_section(Path(args.results), text)
+        if findings:
+            save_findings(Path(args.findings), findings)
+    return 1 if findings else 0
+
+
+def report(total: int, elapsed: float, args: Any, findings: dict[str, dict[str, Any]]) -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    rate = total / elapsed if elapsed else 0.0
+    lines = [
+        "### Fuzzing (issue 10)",
+        "",
+        f"- machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; "
+        f"Python {platform.python_version()}; load average at the end {load}",
+        f"- command: `.venv/bin/python -m fuzz.run --inputs {args.inputs} --workers "
+        f"{args.workers}" + (f" --minutes {args.minutes:g}`" if args.minutes else "`"),
+        f"- inputs run: **{total:,}** of {args.inputs:,} asked"
+        + ("" if total >= args.inputs else " (stopped by the time budget)")
+        + f", in {elapsed / 60:.1f} min with {args.workers} workers",
+        f"- rate: **{rate:.0f} inputs/s** ({rate / max(args.workers, 1):.0f} per worker); "
+        f"{args.agreement_share} % float-vs-exact agreement, the rest command lines "
+        "(eval, draw, explain, check) on valid, mutated and random programs",
+        f"- per input: deadline {SECONDS:g} s, address space limited to "
+        f"{EXTRA_MEMORY >> 30} GiB above the start",
+        f"- distinct findings: **{len(findings)}**",
+    ]
+    if findings:
+        lines += ["", "| kind | count | signature | command |", "|---|---:|---|---|"]
+        for sig, rec in sorted(findings.items(), key=lambda kv: -kv[1]["count"]):
+            safe = sig.replace("|", "\\|").replace("\n", " ")
+            cmd = " ".join(rec["argv"][:1] + rec["argv"][2:]).replace("|", "\\|")
+            lines.append(f"| {rec['kind']} | {rec['count']} | {safe} | `{cmd}` |")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, text: str) -> None:
+    body = f"{MARK_START}\n{text}{MARK_END}\n"
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    if MARK_START in old and MARK_END in old:
+        head, rest = old.split(MARK_START, 1)
+        tail = rest.split(MARK_END, 1)[1].lstrip("\n")
+        new = head + body + ("\n" + tail if tail else "")
+    else:
+        new = old.rstrip("\n") + "\n\n" + body
+    path.write_text(new, encoding="utf-8")
+
+
+def save_findings(folder: Path, findings: dict[str, dict[str, Any]]) -> None:
+    folder.mkdir(exist_ok=True)
+    for k, rec in enumerate(findings.values()):
+        (folder / f"{k:03d}.cr").write_bytes(rec["program"])
+        (folder / f"{k:03d}.txt").write_text(
+            f"{rec['kind']} x{rec['count']}\nchainrule {' '.join(rec['argv'])}\n\n"
+            f"{rec['detail']}\n",
+            encoding="utf-8",
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Bounded exact arithmetic and derivatives: the inputs of issue 10 that hung or ran out of
+memory now stop with one paragraph (exit status 2) naming the bound, and what stays within the
+bounds still works exactly."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+import chainrule as cr
+from chainrule.cli import main
+from chainrule.limits import (
+    MAX_EXACT_DEPTH,
+    MAX_EXACT_DIGITS,
+    MAX_ORDER,
+    LimitError,
+    check_exact_size,
+    check_power_size,
+)
+
+SQUARINGS = "x = 3/7\n" + "x = x * x\n" * 20
+TANH_CHAIN = "x = 1/2\n" + "x = tanh(x)\n" * 100
+SIGMOID_CHAIN = "x = 1/2\n" + "x = σ(x)\n" * 12
+TOWER = "x = 2\ny = x ** (x ** 100)\n"
+
+
+def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, *args: str):
+    path = tmp_path / "p.cr"
+    path.write_text(text, encoding="utf-8")
+    code = main(["eval", str(path), *args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, err, None
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (SQUARINGS, "digits"),
+        (TANH_CHAIN, "levels deep"),
+        (SIGMOID_CHAIN, "levels deep"),
+        (TOWER, "power with exponent"),
+    ],
+    ids=["squarings", "tanh-chain", "sigmoid-chain", "power-tower"],
+)
+def test_runaway_exact_programs_stop_with_the_bound_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, words: str
+) -> None:
+    code, err, _ = run(capsys, tmp_path, text, "--exact")
+    assert code == 2
+    assert err.startswith("chainrule: error: line ")
+    assert words in err and "--exact" in err
+
+
+def test_the_same_programs_run_in_floats(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    for text in (SQUARINGS, TANH_CHAIN, SIGMOID_CHAIN):
+        code, _, _ = run(capsys, tmp_path, text)
+        assert code == 0
+
+
+def test_order_is_capped(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    text = "x = 1\ny = tanh(x)\n"
+    code, err, _ = run(capsys, tmp_path, text, "--wrt", "x", "--order", "18")
+    assert code == 2 and f"up to order {MAX_ORDER}" in err
+    code, _, _ = run(capsys, tmp_path, text, "--wrt", "x", "--order", str(MAX_ORDER))
+    assert code == 0
+
+
+def test_exact_numbers_up_to_the_bound_stay_exact() -> None:
+    x = cr.var(Fraction(3, 7), exact=True)
+    y = x**1000  # 846 digits in the denominator: within the bound
+    assert y.value == Fraction(3**1000, 7**1000)
+    y.backward()
+    assert x.grad == 1000 * Fraction(3**999, 7**999)
+    with pytest.raises(LimitError):
+        _ = x**1200  # 1,014 digits
+
+
+def test_gradients_are_bounded_like_values() -> None:
+    """Values within the bounds whose exact gradient is not: the backward pass stops at the
+    node where the gradient passed the bound."""
+    x = cr.var(Fraction(1, 2), name="x", exact=True)
+    y = x
+    for _ in range(100):
+        y = cr.softplus(y)
+    with pytest.raises(LimitError) as info:
+        y.backward()
+    assert info.value.node is not None and "gradient" in info.value.message
+
+
+def test_check_exact_size_reads_every_part() -> None:
+    big = Fraction(10 ** (MAX_EXACT_DIGITS + 1))
+    with pytest.raises(LimitError):
+        check_exact_size(big)
+    check_exact_size(Fraction(10 ** (MAX_EXACT_DIGITS - 2)))
+    import sympy
+
+    nested = sympy.Rational(1, 2)
+    for _ in range(MAX_EXACT_DEPTH):
+        nested = sympy.tanh(nested)
+    with pytest.raises(LimitError):
+        check_exact_size(nested)
+    check_power_size(Fraction(1), Fraction(10**100))  # 1 ** anything is 1
+    check_power_size(Fraction(-1), Fraction(10**100))
+    check_power_size(Fraction(0), Fraction(10**100))
+    with pytest.raises(LimitError):
+        check_power_size(Fraction(2), Fraction(10**100))
+
+
+def test_derivatives_graph_bound() -> None:
+    from chainrule import limits
+
+    x = cr.var(0.3, name="x")
+    y = cr.tanh(cr.sigmoid(x) * x)
+    saved = limits.MAX_DERIVATIVE_NODES
+    limits.MAX_DERIVATIVE_NODES = 50
+    try:
+        with pytest.raises(LimitError, match="nodes"):
+            cr.derivatives(y, x, 6)
+    finally:
+        limits.MAX_DERIVATIVE_NODES = saved
+    assert len(cr.derivatives(y, x, 3)) == 3
+
+
+def test_one_hot_checks_labels_and_size(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    for text in (
+        "w = one_hot(-2, classes=3)\n",
+        "x = -4\nw = one_hot(x, classes=0)\n",
+        "w = one_hot([1, 2.5], classes=3)\n",
+        "w = one_hot(1, classes=1000000000)\n",
+    ):
+        code, err, _ = run(capsys, tmp_path, text)
+        assert code == 2 and "one_hot" in err
