@@ -364,3 +364,44 @@ def test_moodle_tolerance_is_half_a_unit_in_the_third_digit() -> None:
     assert tolerance(0.0032861) == pytest.approx(0.000005)
     assert tolerance(-2.6) == pytest.approx(0.005)
     assert tolerance(123.0) == pytest.approx(0.5)
+
+
+def test_a_tampered_manifest_is_one_clear_error(
+    tmp_path: Path, klass: tuple[Path, dict[str, Any]], capsys
+) -> None:
+    folder, _ = klass
+    copy = tmp_path / "c"
+    copy.mkdir()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["variants"][0]["program"] = "x = (\n"
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    subs = tmp_path / "s.csv"
+    subs.write_text("student,variant,quantity,value\nAda,v01,L,1\n", encoding="utf-8")
+    assert main(["grade", str(copy), str(subs), "-o", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json: variant v01: its program" in err and "Traceback" not in err
+    (copy / "manifest.json").write_text('{"variants": [{"id": 3}]}', encoding="utf-8")
+    assert main(["grade", str(copy), str(subs), "-o", str(tmp_path / "r")]) == 2
+    assert "variants[0]: id must be a text" in capsys.readouterr().err
+
+
+def test_the_example_class_in_the_repository_is_what_the_commands_write(tmp_path: Path) -> None:
+    """examples/teaching/{class,report} are outputs of the documented commands, kept current."""
+    here = ROOT / "examples" / "teaching"
+    args = ["--count", "3", "--seed", "2024", "--no-pdf", "--no-solutions"]
+    assert main(["generate", str(REFERENCE), *args, "-o", str(tmp_path / "class")]) == 0
+    for p in sorted((here / "class").rglob("*")):
+        if p.is_file():
+            assert (
+                p.read_bytes() == (tmp_path / "class" / p.relative_to(here / "class")).read_bytes()
+            )
+    report = tmp_path / "report"
+    assert (
+        main(["grade", str(here / "class"), str(here / "submissions.csv"), "-o", str(report)]) == 0
+    )
+    for p in sorted((here / "report").rglob("*")):
+        if p.is_file() and p.suffix in (".csv", ".md", ".json", ".xml"):
+            assert p.read_bytes() == (report / p.relative_to(here / "report")).read_bytes(), p
+    verdicts = {(r["student"], r["quantity"]): r["verdict"] for r in _read(report / "verdicts.csv")}
+    assert verdicts[("Chen", "∂ŷ/∂z")] == "first slip"
+    assert verdicts[("Dee", "L")] == "wrong"

@@ -52,9 +52,13 @@ class KeyVariant:
         if self._graph is None:
             from ..language import parse
 
-            with np.errstate(all="ignore"):
-                g = parse(self.program)  # floats, as the answers were computed
-                g.backward()
+            try:
+                with np.errstate(all="ignore"):
+                    g = parse(self.program)  # floats, as the answers were computed
+                    g.backward()
+            except ChainruleError as exc:
+                where = f"{MANIFEST}: variant {self.id}"
+                raise ValueInputError(f"{where}: its program: {exc}") from None
             self._graph = g
         return self._graph
 
@@ -220,7 +224,10 @@ def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
     resolver = Resolver(graph)
     key_q: dict[Any, str] = {}
     for name in variant.answers:
-        key_q[resolver.quantity(name).key()] = name
+        try:
+            key_q[resolver.quantity(name).key()] = name
+        except ChainruleError as exc:
+            raise ValueInputError(f"{MANIFEST}: variant {variant.id}: answers: {exc}") from None
     claims: dict[str, Claim] = {}  # by key name
     extra: list[Claim] = []
     unreadable: dict[str, tuple[str, str]] = {}
