@@ -267,10 +267,15 @@ def bundle(
     inputs: Iterable[StrPath | None] = (),
     label: str = "",
     hint: str | None = None,
+    replace_marked_dirs: str | None = None,
 ) -> Iterator[Path]:
     """A staging folder for a bundle: write the files into it; when the block ends without an
     error they are renamed into ``directory`` (the marker last). On an error nothing is moved,
-    the staging folder is removed, and so is any folder this call created, so a retry works."""
+    the staging folder is removed, and so is any folder this call created, so a retry works.
+
+    A folder of the bundle (a variant's folder, say) replaces a folder of the same name only
+    when that one holds the file ``replace_marked_dirs`` (chainrule wrote it); it is removed
+    with the staging folder once the new one is in place."""
     extra = {"hint": hint} if hint is not None else {}
     folder = check_bundle_dir(
         directory, force=force, marker=marker, replace_marked=replace_marked, label=label, **extra
@@ -296,7 +301,7 @@ def bundle(
                 "ordinary disk that you may write to"
             ) from None
         yield stage
-        _commit(stage, folder, marker, inputs, label)
+        _commit(stage, folder, marker, inputs, label, replace_marked_dirs)
         ok = True
     except OSError as exc:
         raise ChainruleError(f"{label}: could not write the bundle ({exc.strerror})") from None
@@ -310,21 +315,36 @@ def bundle(
 
 
 def _commit(
-    stage: Path, folder: Path, marker: str | None, inputs: list[StrPath | None], label: str
+    stage: Path,
+    folder: Path,
+    marker: str | None,
+    inputs: list[StrPath | None],
+    label: str,
+    replace_marked_dirs: str | None = None,
 ) -> None:
     names = sorted(os.listdir(stage), key=lambda n: (n == marker, n))
     protected = _inputs(inputs)
+    replaced: list[str] = []
     for name in names:  # refuse before moving anything
         target = folder / name
         st = _refuse_link_or_special_in_bundle(target, label)
         if st is not None and stat.S_ISDIR(st.st_mode):
-            raise ChainruleError(f"{label}: {target} is a directory; it is not replaced")
+            ours = replace_marked_dirs is not None and _is_marked(target, replace_marked_dirs)
+            if not (ours and (stage / name).is_dir()):
+                raise ChainruleError(f"{label}: {target} is a directory; it is not replaced")
+            replaced.append(name)
+            continue
         if st is not None and (st.st_dev, st.st_ino) in protected:
             raise ChainruleError(
                 f"{label}: {target} is the input {protected[(st.st_dev, st.st_ino)]} "
                 "(the same path or a hard link); it is not replaced"
             )
+    old = stage / f"{STAGE_PREFIX}replaced"
+    if replaced:
+        old.mkdir()
     for name in names:
+        if name in replaced:
+            os.replace(folder / name, old / name)
         os.replace(stage / name, folder / name)
     _sync_folder(folder)
 

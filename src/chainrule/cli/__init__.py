@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ..errors import ChainruleError
 from .crash import report_internal_error
 
-SUBCOMMANDS = ("eval", "draw", "explain", "explore", "check", "solve")
+SUBCOMMANDS = ("eval", "draw", "explain", "explore", "check", "solve", "generate", "grade")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import symbols
+from ..node import Node
 from . import formulas as f
 from .formulas import Math
 from .model import ROLE_CONSTANT, ROLE_INPUT, BackwardStep, Derivation, ForwardStep, Term
@@ -382,3 +383,21 @@ def _watch(d: Derivation) -> list[Block]:
             )
         )
     return out
+
+
+def working(d: Derivation, node: Node, what: str, top: Node | None = None) -> list[Block]:
+    """The lines of the worked solution that compute one quantity of ``d.graph``: the forward
+    step of a value (``what="value"``), the backward step of a total (``"gradient"``), or the
+    local partial ∂top/∂node of one edge (``"partial"``). Feedback shows them at a slip."""
+    if what == "value":
+        return [_forward(s, d.digits) for s in d.forward if s.node is node]
+    if what == "gradient":
+        step = d.step(node)
+        return _backward(step, d) if step is not None else []
+    step = d.step(node)
+    for term in step.terms if step is not None else []:
+        loc = term.local
+        if term.consumer is top and loc.value is not None:
+            parts = [loc.label] + ([loc.formula] if loc.formula is not None else [])
+            return [_chain(parts, loc.value, d.digits)]
+    return []

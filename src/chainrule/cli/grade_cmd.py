@@ -1,0 +1,49 @@
+"""``chainrule grade``: a class's answers graded against the variants generate wrote."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..files import check_bundle_dir
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "grade",
+        help="grade a class's answers: verdicts, feedback on the first slip, exports",
+        description="Grade submissions (a CSV student,variant,quantity,value, or a folder of "
+        "per-student claim files) against the variants in DIR (what generate wrote). Writes "
+        "grades.csv, verdicts.csv, one feedback page per student, summary.md with the most "
+        "common first slips and a bar chart, and exports for Gradescope and Moodle.",
+    )
+    p.add_argument("directory", metavar="DIR", help="the folder chainrule generate wrote")
+    p.add_argument("submissions", metavar="SUBMISSIONS", help="a CSV file or a folder")
+    p.add_argument("-o", "--out", required=True, metavar="REPORT_DIR", help="the folder to write")
+    p.add_argument("--scoring", metavar="FILE", help="points and credit per verdict (TOML)")
+    p.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..teach.report import write_report
+
+    label = f"-o {args.out}"
+    check_bundle_dir(args.out, force=args.force, label=label)
+    report = write_report(
+        args.directory,
+        args.submissions,
+        args.out,
+        scoring_file=args.scoring,
+        force=args.force,
+        label=label,
+    )
+    done = [g for g in report.graded if g.graded]
+    print(f"{len(done)} students graded; report in {report.directory}")
+    for problem in report.problems:
+        print(f"note: {problem}", file=sys.stderr)
+    for g in report.graded:
+        for problem in g.problems:
+            print(f"note: {g.student}: {problem}", file=sys.stderr)
+    return 0

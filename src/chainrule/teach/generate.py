@@ -1,0 +1,125 @@
+"""``chainrule generate``: a template in, a class folder out.
+
+::
+
+    DIR/manifest.json          variant ids, seeds, programs and answers (the grading contract)
+    DIR/answer-key.csv|.md|.tex|.pdf
+    DIR/template.toml          the template, as read
+    DIR/v01/worksheet.md|.tex|.pdf
+    DIR/v01/answers.json       this variant's answers
+    DIR/v01/solution/          the bundle ``chainrule solve`` writes for it
+
+The whole folder is built aside and moved into place when complete (``files.bundle``); the same
+template, count and seed give the same bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..exercise import solve
+from ..explain import latex as latex_writer
+from ..explain import markdown as markdown_writer
+from ..files import bundle, read_text, write_file
+from ..jsonout import strict_dumps
+from . import pdf
+from .csvout import csv_text
+from .sheets import key_document, key_rows, worksheet_texts
+from .template import Template, load_template
+from .variants import Variant, exercise_of, generate_variants
+
+MARKER = ".chainrule-class"
+VARIANT_MARKER = ".chainrule-variant"
+MANIFEST = "manifest.json"
+FORMAT = "chainrule.class/1"
+
+
+@dataclass
+class Written:
+    """What a run wrote, and notes for the user (a PDF that could not be made, ...)."""
+
+    directory: Path
+    variants: list[Variant]
+    notes: list[str] = field(default_factory=list)
+
+
+def manifest(template: Template, variants: list[Variant], seed: int) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "title": template.title,
+        "exact": template.exact,
+        "digits": template.digits,
+        "seed": seed,
+        "variants": [
+            {"id": v.id, "seed": v.seed, "program": v.program, "answers": v.answers}
+            for v in variants
+        ],
+    }
+
+
+def _json(data: Any) -> str:
+    return strict_dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _pdf(tex: str, target: Path, what: str, notes: list[str], make: bool) -> None:
+    if not make:
+        return
+    data, why = pdf.compile_pdf(tex)
+    if data is None:
+        notes.append(f"{what}: PDF not made ({why})")
+    else:
+        write_file(target, data)
+
+
+def generate(
+    template_path: str | Path,
+    directory: str | Path,
+    *,
+    count: int,
+    seed: int,
+    force: bool = False,
+    pdfs: bool | None = None,
+    solutions: bool = True,
+    label: str = "",
+) -> Written:
+    """Draw ``count`` variants and write the class folder. ``pdfs``: None makes PDFs when
+    pdflatex is installed (a note otherwise), True requires it, False skips them."""
+    template = load_template(template_path)
+    variants = generate_variants(template, count, seed)  # a refusal writes nothing
+    make_pdf = pdf.available() if pdfs is None else pdfs
+    notes: list[str] = []
+    if pdfs is None and not make_pdf:
+        notes.append("PDFs skipped: pdflatex is not installed (Markdown and LaTeX are written)")
+    folder = Path(directory)
+    with bundle(
+        folder,
+        force=force,
+        marker=MARKER,
+        inputs=[template_path],
+        label=label,
+        replace_marked_dirs=VARIANT_MARKER,
+    ) as stage:
+        write_file(stage / "template.toml", read_text(template_path, "exercise template"))
+        for v in variants:
+            vdir = stage / v.id
+            vdir.mkdir()
+            md, tex = worksheet_texts(template, v)
+            write_file(vdir / "worksheet.md", md)
+            write_file(vdir / "worksheet.tex", tex)
+            _pdf(tex, vdir / "worksheet.pdf", f"{v.id}/worksheet", notes, make_pdf)
+            answers = {"id": v.id, "seed": v.seed, "program": v.program, "answers": v.answers}
+            write_file(vdir / "answers.json", _json(answers))
+            if solutions:
+                _, solve_notes = solve(exercise_of(template, v.program), vdir / "solution")
+                notes.extend(f"{v.id}: {n}" for n in solve_notes)
+            write_file(vdir / VARIANT_MARKER, "written by chainrule generate; safe to replace\n")
+        key = key_document(template, variants)
+        write_file(stage / "answer-key.csv", csv_text(key_rows(template, variants)))
+        write_file(stage / "answer-key.md", markdown_writer.write(key))
+        key_tex = latex_writer.write(key)
+        write_file(stage / "answer-key.tex", key_tex)
+        _pdf(key_tex, stage / "answer-key.pdf", "answer-key", notes, make_pdf)
+        write_file(stage / MANIFEST, _json(manifest(template, variants, seed)))
+        write_file(stage / MARKER, "written by chainrule generate; safe to replace\n")
+    return Written(folder, variants, notes)

@@ -1,0 +1,110 @@
+"""How verdicts become points: points per quantity, and the share of them each verdict earns.
+
+The default follows the rule most exam boards use, error carried forward: a number that follows
+correctly from the student's own earlier slip earns its points; only the slip itself loses them.
+A scoring file (TOML) changes any of it::
+
+    points = 1                 # every quantity
+    [quantity_points]          # some quantities, by the names of the answer key
+    L = 2
+    "dL/dw1" = 2
+    [credit]                   # share of the points for each verdict, from 0 to 1
+    follows = 0.5              # half credit for error carried forward
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..check.names import canon
+from ..errors import ValueInputError
+from ..files import read_text
+
+RIGHT = "right"
+ROUNDING = "rounding"
+EARLY = "rounded too early"
+FIRST_SLIP = "first slip"
+FOLLOWS = "follows from an earlier slip"
+WRONG = "wrong"
+MISSING = "missing"
+VERDICTS = (RIGHT, ROUNDING, EARLY, FIRST_SLIP, FOLLOWS, WRONG, MISSING)
+CREDIT_KEYS = {
+    "right": RIGHT,
+    "rounding": ROUNDING,
+    "rounded_too_early": EARLY,
+    "first_slip": FIRST_SLIP,
+    "follows": FOLLOWS,
+    "wrong": WRONG,
+    "missing": MISSING,
+}
+DEFAULT_CREDIT = {
+    RIGHT: 1.0,
+    ROUNDING: 1.0,
+    EARLY: 1.0,
+    FIRST_SLIP: 0.0,
+    FOLLOWS: 1.0,
+    WRONG: 0.0,
+    MISSING: 0.0,
+}
+
+
+@dataclass
+class Scoring:
+    points: float = 1.0
+    quantity_points: dict[str, float] = field(default_factory=dict)  # by canonical name
+    credit: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CREDIT))
+
+    def points_for(self, quantity: str) -> float:
+        return self.quantity_points.get(canon(quantity.replace("∂", "d")), self.points)
+
+    def score(self, quantity: str, verdict: str) -> float:
+        return self.points_for(quantity) * self.credit[verdict]
+
+
+def _points(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1e6:
+        raise ValueInputError(f"{where} must be a number from 0 to 1000000")
+    return float(value)
+
+
+def scoring_from_dict(data: dict[str, Any], where: str) -> Scoring:
+    unknown = sorted(set(data) - {"points", "quantity_points", "credit"})
+    if unknown:
+        raise ValueInputError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    s = Scoring()
+    if "points" in data:
+        s.points = _points(data["points"], f"{where}: points")
+    qp = data.get("quantity_points", {})
+    if not isinstance(qp, dict):
+        raise ValueInputError(f"{where}: [quantity_points] must be a table of name = points")
+    for name, value in qp.items():
+        s.quantity_points[canon(name.replace("∂", "d"))] = _points(
+            value, f"{where}: [quantity_points] {name}"
+        )
+    credit = data.get("credit", {})
+    if not isinstance(credit, dict):
+        raise ValueInputError(f"{where}: [credit] must be a table such as follows = 0.5")
+    for key, value in credit.items():
+        if key not in CREDIT_KEYS:
+            raise ValueInputError(
+                f"{where}: [credit] {key}: unknown (known: {', '.join(CREDIT_KEYS)})"
+            )
+        share = _points(value, f"{where}: [credit] {key}")
+        if share > 1:
+            raise ValueInputError(f"{where}: [credit] {key} must be from 0 to 1")
+        s.credit[CREDIT_KEYS[key]] = share
+    return s
+
+
+def load_scoring(path: str | Path | None) -> Scoring:
+    if path is None:
+        return Scoring()
+    text = read_text(path, "scoring file")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueInputError(f"{path}: not valid TOML ({exc})") from None
+    return scoring_from_dict(data, str(path))

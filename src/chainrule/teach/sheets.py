@@ -1,0 +1,117 @@
+"""What a class receives on paper: one worksheet per variant, and the teacher's answer key.
+
+Both are ``explain`` documents (headings, equations, tables), so the Markdown and LaTeX writers
+escape every label for their format; nothing here writes markup by hand."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from ..check.names import canon
+from ..explain import latex as latex_writer
+from ..explain import markdown as markdown_writer
+from ..explain.document import Document, Equation, Heading, Inline, Paragraph, Table
+from ..explain.formulas import Math, exact_num, formula, label, num
+from ..graph import Graph
+from .template import Template
+from .variants import Variant
+
+SUBMIT: list[Inline] = [
+    "Hand in one line per answer, as student,variant,quantity,value, with the quantity "
+    "written as in the second column (a hat is written hat, as in yhat; a subscript as a "
+    "plain digit; ",
+    Math("∂", r"\partial"),
+    " as d). Decimal commas are fine.",
+]
+
+
+def ascii_name(name: str) -> str:
+    """The quantity's name in plain ASCII where it has one: dL/db₀ → dL/db0, ŷ → yhat."""
+    plain = canon(name.replace("∂", "d"))
+    return unicodedata.normalize("NFC", plain)
+
+
+def _given(graph: Graph, digits: int) -> list[Equation]:
+    out = []
+    for node in graph.nodes:
+        if node.args or not node.name:
+            continue
+        shown = exact_num(node.value) or num(node.value, digits)
+        out.append(Equation([label(node, graph.naming), shown], ["="]))
+    return out
+
+
+def _computation(graph: Graph) -> list[Equation]:
+    out = []
+    for node in graph.nodes:
+        if not node.args or not node.name:
+            continue
+        f = formula(node, graph.naming)
+        if f is not None:
+            out.append(Equation([label(node, graph.naming), f], ["="]))
+    return out
+
+
+def worksheet(template: Template, variant: Variant) -> Document:
+    """The sheet a student fills in: the numbers, the computation, and a table of blanks."""
+    title = f"{template.title or 'Exercise'} (variant {variant.id})"
+    blocks: list = []
+    if template.instructions:
+        blocks.append(Paragraph([template.instructions]))
+    blocks.append(Heading("Given"))
+    blocks.extend(_given(variant.graph, template.digits))
+    blocks.append(Heading("The computation"))
+    blocks.extend(_computation(variant.graph))
+    blocks.append(Heading("Your answers"))
+    rows: list[list[Inline]] = [[a.math, ascii_name(a.name), " "] for a in variant.asked]
+    blocks.append(Table(["Quantity", "Write it as", "Your answer"], rows))
+    blocks.append(Paragraph(list(SUBMIT)))
+    blocks.append(Paragraph([f"Variant {variant.id}, seed {variant.seed}."]))
+    return Document(title, blocks)
+
+
+def worksheet_texts(template: Template, variant: Variant) -> tuple[str, str]:
+    doc = worksheet(template, variant)
+    return markdown_writer.write(doc), latex_writer.write(doc)
+
+
+def key_document(template: Template, variants: list[Variant]) -> Document:
+    """The answer key: one table per variant, every number to the template's digits."""
+    blocks: list = [
+        Paragraph(
+            [
+                f"{len(variants)} variants. Answers to {template.digits} significant digits; "
+                "the manifest (manifest.json) holds them in full."
+            ]
+        )
+    ]
+    for v in variants:
+        blocks.append(Heading(f"Variant {v.id} (seed {v.seed})", level=3))
+        rows: list[list[Inline]] = [
+            [a.math, ascii_name(a.name), num(a.value, template.digits)] for a in v.asked
+        ]
+        blocks.append(Table(["Quantity", "Written", "Answer"], rows))
+    title = f"Answer key: {template.title}" if template.title else "Answer key"
+    return Document(title, blocks)
+
+
+def key_rows(template: Template, variants: list[Variant]) -> list[list[str]]:
+    """The answer key as CSV rows: variant, seed, then one column per quantity (blank where a
+    variant does not ask it: structures drawn from a pool ask different things)."""
+    columns: list[str] = []
+    for v in variants:
+        for a in v.asked:
+            if a.name not in columns:
+                columns.append(a.name)
+    rows = [["variant", "seed", *columns]]
+    for v in variants:
+        answers = v.answers
+        cells = [
+            num(answers[c], template.digits).text.replace("\u2212", "-") if c in answers else ""
+            for c in columns
+        ]
+        rows.append([v.id, str(v.seed), *cells])
+    return rows
+
+
+__all__ = ["Math", "ascii_name", "key_document", "key_rows", "worksheet", "worksheet_texts"]

@@ -1,0 +1,184 @@
+"""Drawing variants of a template that meet its conditions, within a bounded number of tries.
+
+Variant k tries the seeds ``derive_seed(S, k, 0)``, ``derive_seed(S, k, 1)``, … and keeps the
+first whose draw meets every condition and differs from the variants before it. Each seed makes
+exactly one draw, so the seed in the manifest rebuilds its variant on its own. A template that
+no draw satisfies within ``max_tries`` is refused, naming the conditions that failed."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import anomaly
+from ..errors import ChainruleError, DomainError, ValueInputError
+from ..exercise import Exercise
+from ..graph import Graph
+from ..language import parse
+from .quantities import Asked, asked_quantities
+from .stream import derive_seed
+from .template import Template
+
+MAX_VARIANTS = 1000
+DEFINED = "every value and gradient defined and finite"
+KINKS = "no relu, abs, max or hinge exactly at its kink"
+
+
+@dataclass
+class Variant:
+    """One student's version: its id, seed, program, and the asked quantities with answers."""
+
+    id: str
+    seed: int
+    program: str
+    asked: list[Asked]
+    graph: Graph
+
+    @property
+    def answers(self) -> dict[str, float]:
+        return {a.name: a.value for a in self.asked}
+
+
+def exercise_of(template: Template, program: str) -> Exercise:
+    """The exercise ``solve`` would read for this variant."""
+    values = template.ask.get("values")
+    gradients = template.ask.get("gradients")
+    drawings = template.ask.get("drawings", ["forward", "gradients"])
+    return Exercise(
+        source=program,
+        title=template.title,
+        exact=template.exact,
+        digits=template.digits,
+        ask_values=None if values in (None, "all") else list(values),
+        ask_gradients=None if gradients in (None, "all") else list(gradients),
+        drawings=[drawings] if isinstance(drawings, str) else list(drawings),
+    )
+
+
+def _finite(value: Any) -> bool:
+    return anomaly.finite(value)
+
+
+def failures(
+    template: Template, graph: Graph, asked: list[Asked], numbers: list[Any], program: str
+) -> list[str]:
+    """The conditions this variant breaks (empty: it may be used)."""
+    c = template.conditions
+    failed: list[str] = []
+    if c.defined:
+        if not all(_finite(n.value) and _finite(n.grad) for n in graph.nodes) or not all(
+            math.isfinite(a.value) for a in asked
+        ):
+            failed.append(DEFINED)
+    if c.no_kinks and _at_kinks(template, graph, program):
+        failed.append(KINKS)
+    if c.min_gradient is not None:
+        names = c.gradient_of or tuple(n.name for n in graph.inputs if n.name and n.requires_grad)
+        for name in names:
+            if name not in graph.names:
+                raise ValueInputError(f"{template.where}: [conditions] gradient_of: no {name!r}")
+            g = graph.names[name].grad
+            arr = np.abs(np.asarray(g, dtype=float)) if g is not None else np.array([0.0])
+            if not (arr >= c.min_gradient).all():
+                failed.append(f"|gradient| ≥ {c.min_gradient:g} with respect to {name}")
+                break
+    for name, lo, hi in c.ranges:
+        if name not in graph.names:
+            raise ValueInputError(f"{template.where}: [conditions] range: no node named {name!r}")
+        v = np.asarray(graph.names[name].value, dtype=float)
+        if not ((v >= lo) & (v <= hi)).all():
+            failed.append(f"{name} in [{lo:g}, {hi:g}]")
+    if c.distinct_numbers and len(set(numbers)) != len(numbers):
+        failed.append("the drawn numbers all different")
+    return failed
+
+
+def _at_kinks(template: Template, graph: Graph, program: str) -> bool:
+    """A kink met in floats, or, for an exact template, in exact numbers (0.3 − 0.1 − 0.2 is 0
+    there, not 5.6e-17): the exact pass runs only when the graph has an op with a kink."""
+    if anomaly.kinks(graph.nodes):
+        return True
+    if not template.exact or not any(n.op.name in anomaly.KINK_CONVENTIONS for n in graph.nodes):
+        return False
+    try:
+        exact = parse(program, exact=True)
+    except (ChainruleError, ArithmeticError, ValueError):
+        return False
+    return bool(anomaly.kinks(exact.nodes))
+
+
+def build_variant(template: Template, seed: int, vid: str = "") -> tuple[Variant | None, list[str]]:
+    """The variant drawn from ``seed``, or None and the conditions it broke."""
+    program, numbers = template.render(seed)
+    try:
+        with np.errstate(all="ignore"):
+            graph = parse(program)  # floats: as eval gives them, and fast
+            graph.backward()
+    except (DomainError, ArithmeticError, OverflowError) as exc:
+        if not template.conditions.defined:
+            raise ValueInputError(f"{template.where}: the variant of seed {seed}: {exc}") from None
+        return None, [DEFINED]
+    except ChainruleError as exc:
+        raise ValueInputError(
+            f"{template.where}: the program of the variant of seed {seed} fails: {exc}"
+        ) from None
+    ex = exercise_of(template, program)
+    try:
+        with np.errstate(all="ignore"):
+            asked = asked_quantities(graph, ex.ask_values, ex.ask_gradients, template.partials)
+    except ChainruleError as exc:
+        raise ValueInputError(f"{template.where}: [ask]: {exc}") from None
+    failed = failures(template, graph, asked, numbers, program)
+    if failed:
+        return None, failed
+    return Variant(vid, seed, program, asked, graph), []
+
+
+def variant_id(k: int, count: int) -> str:
+    return f"v{k + 1:0{max(2, len(str(count)))}d}"
+
+
+def generate_variants(template: Template, count: int, class_seed: int) -> list[Variant]:
+    """``count`` variants, each meeting every condition; a ``ValueInputError`` when a variant
+    cannot be found within ``max_tries`` seeds."""
+    if not 1 <= count <= MAX_VARIANTS:
+        raise ValueInputError(f"--count must be from 1 to {MAX_VARIANTS}")
+    tries = template.conditions.max_tries
+    out: list[Variant] = []
+    seen: set[str] = set()
+    for k in range(count):
+        vid = variant_id(k, count)
+        broken: Counter[str] = Counter()
+        for attempt in range(tries):
+            seed = derive_seed(class_seed, k, attempt)
+            variant, failed = build_variant(template, seed, vid)
+            if variant is not None and template.conditions.distinct:
+                key = _canonical(variant.program)
+                if key in seen:
+                    variant, failed = None, ["different from every earlier variant"]
+                else:
+                    seen.add(key)
+            broken.update(failed)
+            if variant is not None:
+                out.append(variant)
+                break
+        else:
+            raise ValueInputError(_refusal(template, vid, tries, broken))
+    return out
+
+
+def _canonical(program: str) -> str:
+    return "\n".join(line.strip() for line in program.strip().splitlines())
+
+
+def _refusal(template: Template, vid: str, tries: int, broken: Counter[str]) -> str:
+    worst = ", ".join(f"{name} ({n} of {tries})" for name, n in broken.most_common())
+    return (
+        f"{template.where}: no draw met the conditions for variant {vid} in {tries} tries; "
+        f"failed: {worst}. Widen the [draw] ranges, loosen [conditions], or ask for fewer "
+        "variants (max_tries in [conditions] raises the bound)"
+    )
