@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import sympy
 from autograd import grad as ag_grad
+from test_ops import SYMPY_FORWARD as SCALAR_FORWARD
 
 import chainrule as cr
 import chainrule.nn  # noqa: F401 - registers the tensor ops
@@ -34,31 +35,10 @@ from chainrule.ops import OPS, register
 a_, b_ = sympy.symbols("a b", real=True)
 _C = sympy.sqrt(2 / sympy.pi)
 
+# The scalar ops' independent sympy forwards (tests/test_ops.py), and those of the tensor ops
+# that are elementwise or scalar losses.
 SYMPY_FORWARD: dict[str, Callable[..., Any]] = {
-    "add": lambda a, b: a + b,
-    "sub": lambda a, b: a - b,
-    "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b,
-    "neg": lambda a: -a,
-    "pow": lambda a, b: a**b,
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "sqrt": sympy.sqrt,
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    "atan": sympy.atan,
-    "tanh": sympy.tanh,
-    "sigmoid": lambda a: 1 / (1 + sympy.exp(-a)),
-    "relu": lambda a: sympy.Piecewise((a, a > 0), (0, True)),
-    "abs": sympy.Abs,
-    "softplus": lambda a: sympy.log(1 + sympy.exp(a)),
-    "maximum": sympy.Max,
-    "minimum": sympy.Min,
-    "mse": lambda a, b: (a - b) ** 2,
-    "bce": lambda a, b: -(b * sympy.log(a) + (1 - b) * sympy.log(1 - a)),
-    "dot": lambda a, b: a * b,
-    "sum": lambda a: a,
-    "mean": lambda a: a,
+    **SCALAR_FORWARD,
     "leaky_relu": lambda a: sympy.Piecewise((a, a > 0), (a / 100, True)),
     "gelu": lambda a: a / 2 * (1 + sympy.tanh(_C * (a + sympy.Rational(44715, 10**6) * a**3))),
     "bce_with_logits": lambda a, b: sympy.log(1 + sympy.exp(a)) - a * b,

@@ -29,6 +29,7 @@ from .errors import (
 from .graph import Graph
 from .node import Node, apply, const, var
 from .ops import OPS, Op, program_functions
+from .typography import SUPERSCRIPT_MINUS, SUPERSCRIPT_VALUES
 from .values import EXACT
 
 CONSTANTS = {"e": "E", "pi": "pi", "π": "pi"}
@@ -73,9 +74,8 @@ def allowed() -> str:
 _NAME_EXTRA = set("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₔₕₖₗₘₙₚₛₜ′″ʹ")
 # The notation chainrule prints, read back: · × ⋅ ∗ multiply, ÷ divides, − (U+2212) subtracts.
 _OPERATORS = str.maketrans({"·": "*", "⋅": "*", "×": "*", "∗": "*", "÷": "/", "−": "-"})
-_SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6",
-                 "⁷": "7", "⁸": "8", "⁹": "9"}  # fmt: skip
-_SUPERSCRIPT_MINUS = "⁻"
+_SUPERSCRIPTS = SUPERSCRIPT_VALUES
+_SUPERSCRIPT_MINUS = SUPERSCRIPT_MINUS
 BOM = "\ufeff"
 
 

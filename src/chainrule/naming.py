@@ -16,11 +16,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .node import Node
+from .typography import TO_SUBSCRIPT, TO_SUPERSCRIPT
 
 MAX_EXPRESSION = 18  # characters: a longer expression is referred to by a generated name
 LETTERS = "autsrpqkmn"  # letters for generated names, the first one the program leaves free
-_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUBSCRIPT = TO_SUBSCRIPT
+_SUPERSCRIPT = TO_SUPERSCRIPT
 _PRIMES = ("′", "″", "‴")
 _OPERATORS = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*", "÷": "/"})
 

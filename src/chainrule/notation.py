@@ -18,32 +18,12 @@ import sympy
 from .naming import Naming, naming_of
 from .node import Node, apply
 from .ops import OPS
+from .typography import ACCENTS, GREEK, SUBSCRIPT_VALUES, TO_SUPERSCRIPT, latex_text
 from .values import decimal, fraction_text
 
-SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+SUPERSCRIPTS = TO_SUPERSCRIPT
 ATOM = 100
 _INPUT = OPS["input"]
-
-_GREEK = {
-    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
-    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
-    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi",
-    "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta",
-    "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
-}  # fmt: skip
-_SUBSCRIPT_DIGITS = {"₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "₅": "5", "₆": "6",
-                     "₇": "7", "₈": "8", "₉": "9"}  # fmt: skip
-_ACCENTS = {"\u0302": "hat", "\u0303": "tilde", "\u0304": "bar", "\u0307": "dot"}
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-    "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
-    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", '"': "''",
-}  # fmt: skip
-
-
-def latex_text(s: str) -> str:
-    """Escape any text for LaTeX (used inside \\text{...} and in text mode)."""
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in s)
 
 
 def latex_name(name: str) -> str:
@@ -61,8 +41,8 @@ def latex_name(name: str) -> str:
     base = decomposed
     sub = ""
     # Unicode subscripts (b₀) and trailing digits (w1) both become subscripts.
-    while base and base[-1] in _SUBSCRIPT_DIGITS:
-        sub = _SUBSCRIPT_DIGITS[base[-1]] + sub
+    while base and base[-1] in SUBSCRIPT_VALUES:
+        sub = SUBSCRIPT_VALUES[base[-1]] + sub
         base = base[:-1]
     if not sub and m and m.group(2) and "_" not in name:
         base, sub = m.group(1), m.group(2)
@@ -74,11 +54,11 @@ def latex_name(name: str) -> str:
     while i < len(base):
         ch = base[i]
         accent = None
-        if i + 1 < len(base) and base[i + 1] in _ACCENTS:
-            accent = _ACCENTS[base[i + 1]]
+        if i + 1 < len(base) and base[i + 1] in ACCENTS:
+            accent = ACCENTS[base[i + 1]]
             i += 1
-        if ch in _GREEK:
-            piece = "\\" + _GREEK[ch]
+        if ch in GREEK:
+            piece = "\\" + GREEK[ch]
         elif ch.isascii() and ch.isalpha():
             piece = ch
         elif ch.isascii() and ch.isdigit():

@@ -12,13 +12,14 @@ import numpy as np
 from ..errors import ValueInputError
 from ..graph import Graph
 from ..node import Node
+from ..typography import ACCENTS, FROM_SUBSCRIPT
 
 VALUE = "value"
 GRADIENT = "gradient"
 PARTIAL = "partial"
 
-_ACCENTS = {"\u0302": "hat", "\u0303": "tilde", "\u0304": "bar", "\u0307": "dot"}
-_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_ACCENTS = ACCENTS
+_SUBSCRIPTS = FROM_SUBSCRIPT
 _OPERATORS = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*", "÷": "/"})
 _LATEX_ACCENT = re.compile(r"\\(hat|tilde|bar|dot)\{?([A-Za-z])\}?")
 

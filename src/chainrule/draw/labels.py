@@ -14,12 +14,12 @@ from ..naming import Naming
 from ..node import Node
 from ..notation import definition, exact_form, partial_formula
 from ..symbols import local_text
+from ..typography import MINUS
 from ..values import decimal, is_exact, is_rational
 
 MAX_FORMULA = 36  # characters: longer definitions are written one level deep
 MAX_SUBTREE = 12  # unnamed nodes written out inside one definition
 SHORT_ARRAY = 6  # arrays with at most this many elements are shown in full
-MINUS = "\u2212"
 
 
 def _wrap(text: str) -> str:

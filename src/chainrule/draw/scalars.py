@@ -12,9 +12,10 @@ import numpy as np
 from ..errors import ChainruleError
 from ..graph import Graph
 from ..node import Node, apply, const, var
+from ..typography import TO_SUBSCRIPT
 
 LIMIT = 20_000  # scalar nodes: beyond this, expanding helps nobody read the drawing
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUB = TO_SUBSCRIPT
 
 
 def subscript(name: str, index: tuple[int, ...]) -> str:

@@ -15,10 +15,10 @@ from ..naming import Naming
 from ..node import Node, apply
 from ..notation import definition, latex_name, number_text
 from ..ops import OPS
+from ..typography import MINUS, TO_SUBSCRIPT
 from ..values import decimal, is_exact, is_rational
 
-MINUS = "\u2212"
-SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+SUBSCRIPTS = TO_SUBSCRIPT
 _TOKEN = "Q{}Z"  # a placeholder name that both styles write unchanged (see ``substituted``)
 
 

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import unicodedata
 
+from ...typography import (
+    GREEK,
+    LATEX_SPECIAL,
+    SUBSCRIPT_DIGITS,
+    SUPERSCRIPT_DIGITS,
+    TEXT_ACCENTS,
+)
 from ..colours import STROKES, TEXT, fill_of
 from ..layout import Layout, Point
 from ..limits import MAX_TEX_SIDE, check_side
 from ..model import Drawing, Line, arrow_category, box_category
 
-_SPECIAL = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-    "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
-    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", '"': r"\textquotedbl{}",
-}  # fmt: skip
-_GREEK = "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ"
-_GREEK_NAMES = (
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau "
-    "upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega"
-).split()
-_MATH = {ch: "\\" + name for ch, name in zip(_GREEK, _GREEK_NAMES, strict=True)}
+_SPECIAL = {**LATEX_SPECIAL, '"': r"\textquotedbl{}"}  # T1 fonts print a straight quote
+_MATH = {ch: "\\" + name for ch, name in GREEK.items()}
 _MATH.update(
     {
         "∂": r"\partial", "−": "-", "×": r"\times", "·": r"\cdot", "≈": r"\approx",
@@ -34,11 +32,11 @@ _MATH.update(
         "ᵀ": r"^{\top}", "∈": r"\in", "±": r"\pm", "⋅": r"\cdot",
     }
 )  # fmt: skip
-for _i, (_sup, _sub) in enumerate(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "₀₁₂₃₄₅₆₇₈₉", strict=True)):
+for _i, (_sup, _sub) in enumerate(zip(SUPERSCRIPT_DIGITS, SUBSCRIPT_DIGITS, strict=True)):
     _MATH[_sup] = f"^{{{_i}}}"
     _MATH[_sub] = f"_{{{_i}}}"
 _MATH["⁻"] = "^{-}"
-_ACCENTS = {"\u0302": r"\^", "\u0303": r"\~", "\u0304": r"\=", "\u0307": r"\.", "\u0301": "\\'"}
+_ACCENTS = TEXT_ACCENTS
 _TEXT_OK = {"…": r"\ldots{}", "–": "--", "—": "---", "’": "'", "‘": "`", "“": "``", "”": "''"}
 
 

@@ -1,0 +1,46 @@
+"""The characters chainrule writes and reads, in one place: the typographic minus, sub- and
+superscript digits, Greek letters and accents with their LaTeX names, and LaTeX's special
+characters. Every writer and reader takes its tables from here, so they can never disagree."""
+
+from __future__ import annotations
+
+MINUS = "\u2212"  # −, the minus of typeset maths (the hyphen-minus "-" is what people type)
+
+DIGITS = "0123456789"
+SUBSCRIPT_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
+SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+SUPERSCRIPT_MINUS = "⁻"
+
+TO_SUBSCRIPT = str.maketrans(DIGITS, SUBSCRIPT_DIGITS)
+FROM_SUBSCRIPT = str.maketrans(SUBSCRIPT_DIGITS, DIGITS)
+TO_SUPERSCRIPT = str.maketrans(DIGITS + "-", SUPERSCRIPT_DIGITS + SUPERSCRIPT_MINUS)
+#: superscript digit → digit (the language reads x² as x ** 2)
+SUPERSCRIPT_VALUES = dict(zip(SUPERSCRIPT_DIGITS, DIGITS, strict=True))
+#: subscript digit → digit (b₀ is b_{0} in LaTeX, b0 as people type it)
+SUBSCRIPT_VALUES = dict(zip(SUBSCRIPT_DIGITS, DIGITS, strict=True))
+
+#: Greek letter → its LaTeX command name (without the backslash)
+GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
+    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi",
+    "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta",
+    "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}  # fmt: skip
+
+#: combining accent → its name (ŷ is y-hat): LaTeX's maths accent \hat, and how people type it
+ACCENTS = {"\u0302": "hat", "\u0303": "tilde", "\u0304": "bar", "\u0307": "dot"}
+#: combining accent → LaTeX's text-mode accent command (\^y in running text)
+TEXT_ACCENTS = {"\u0302": r"\^", "\u0303": r"\~", "\u0304": r"\=", "\u0307": r"\.", "\u0301": "\\'"}
+
+#: characters LaTeX treats specially, written so that text mode prints them as they are
+LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", '"': "''",
+}  # fmt: skip
+
+
+def latex_text(s: str) -> str:
+    """Any text escaped for LaTeX's text mode (and inside \\text{...})."""
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in s)
