@@ -52,7 +52,11 @@ def _computation(graph: Graph) -> list[Equation]:
     return out
 
 
-def worksheet(template: Template, variant: Variant) -> Document:
+BLANK_MD = " "
+BLANK_TEX = Math(" ", r"\rule{0pt}{1.4em}\hspace{5cm}")  # room to write by hand on paper
+
+
+def worksheet(template: Template, variant: Variant, blank: Inline = BLANK_MD) -> Document:
     """The sheet a student fills in: the numbers, the computation, and a table of blanks."""
     title = f"{template.title or 'Exercise'} (variant {variant.id})"
     blocks: list = []
@@ -63,7 +67,7 @@ def worksheet(template: Template, variant: Variant) -> Document:
     blocks.append(Heading("The computation"))
     blocks.extend(_computation(variant.graph))
     blocks.append(Heading("Your answers"))
-    rows: list[list[Inline]] = [[a.math, ascii_name(a.name), " "] for a in variant.asked]
+    rows: list[list[Inline]] = [[a.math, ascii_name(a.name), blank] for a in variant.asked]
     blocks.append(Table(["Quantity", "Write it as", "Your answer"], rows))
     blocks.append(Paragraph(list(SUBMIT)))
     blocks.append(Paragraph([f"Variant {variant.id}, seed {variant.seed}."]))
@@ -71,8 +75,8 @@ def worksheet(template: Template, variant: Variant) -> Document:
 
 
 def worksheet_texts(template: Template, variant: Variant) -> tuple[str, str]:
-    doc = worksheet(template, variant)
-    return markdown_writer.write(doc), latex_writer.write(doc)
+    md = markdown_writer.write(worksheet(template, variant))
+    return md, latex_writer.write(worksheet(template, variant, BLANK_TEX))
 
 
 def key_document(template: Template, variants: list[Variant]) -> Document:
