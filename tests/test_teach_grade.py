@@ -394,7 +394,7 @@ def test_the_example_class_in_the_repository_is_what_the_commands_write(tmp_path
     args = ["--count", "3", "--seed", "2024", "--no-pdf", "--no-solutions"]
     assert main(["generate", str(REFERENCE), *args, "-o", str(tmp_path / "class")]) == 0
     for p in sorted((here / "class").rglob("*")):
-        if p.is_file():
+        if p.is_file() and p.suffix != ".png":  # PNG bytes follow the rasteriser's version
             assert (
                 p.read_bytes() == (tmp_path / "class" / p.relative_to(here / "class")).read_bytes()
             )

@@ -10,7 +10,7 @@ import unicodedata
 from ..check.names import canon
 from ..explain import latex as latex_writer
 from ..explain import markdown as markdown_writer
-from ..explain.document import Document, Equation, Heading, Inline, Paragraph, Table
+from ..explain.document import Document, Equation, Figure, Heading, Inline, Paragraph, Table
 from ..explain.formulas import Math, exact_num, formula, label, num
 from ..graph import Graph
 from .template import Template
@@ -56,8 +56,11 @@ BLANK_MD = " "
 BLANK_TEX = Math(" ", r"\rule{0pt}{1.4em}\hspace{5cm}")  # room to write by hand on paper
 
 
-def worksheet(template: Template, variant: Variant, blank: Inline = BLANK_MD) -> Document:
-    """The sheet a student fills in: the numbers, the computation, and a table of blanks."""
+def worksheet(
+    template: Template, variant: Variant, blank: Inline = BLANK_MD, graph: str | None = None
+) -> Document:
+    """The sheet a student fills in: the numbers, the computation, and a table of blanks;
+    ``graph`` is the file of the forward graph without numbers, when the template asks."""
     title = f"{template.title or 'Exercise'} (variant {variant.id})"
     blocks: list = []
     if template.instructions:
@@ -66,6 +69,8 @@ def worksheet(template: Template, variant: Variant, blank: Inline = BLANK_MD) ->
     blocks.extend(_given(variant.graph, template.digits))
     blocks.append(Heading("The computation"))
     blocks.extend(_computation(variant.graph))
+    if graph is not None:
+        blocks.append(Figure(graph, "The graph: write the value of every node on it."))
     blocks.append(Heading("Your answers"))
     rows: list[list[Inline]] = [[a.math, ascii_name(a.name), blank] for a in variant.asked]
     blocks.append(Table(["Quantity", "Write it as", "Your answer"], rows))
@@ -74,9 +79,11 @@ def worksheet(template: Template, variant: Variant, blank: Inline = BLANK_MD) ->
     return Document(title, blocks)
 
 
-def worksheet_texts(template: Template, variant: Variant) -> tuple[str, str]:
-    md = markdown_writer.write(worksheet(template, variant))
-    return md, latex_writer.write(worksheet(template, variant, BLANK_TEX))
+def worksheet_texts(template: Template, variant: Variant, graph: bool = False) -> tuple[str, str]:
+    """The worksheet in Markdown (the graph as SVG) and LaTeX (as PNG, which pdflatex reads)."""
+    md = markdown_writer.write(worksheet(template, variant, graph="graph.svg" if graph else None))
+    tex_doc = worksheet(template, variant, BLANK_TEX, "graph.png" if graph else None)
+    return md, latex_writer.write(tex_doc)
 
 
 def key_document(template: Template, variants: list[Variant]) -> Document:
