@@ -167,6 +167,10 @@ def test_worksheet_asks_without_giving_answers(tmp_path: Path) -> None:
     sheet = (tmp_path / "k" / "v01" / "worksheet.md").read_text(encoding="utf-8")
     answers = json.loads((tmp_path / "k" / "v01" / "answers.json").read_text(encoding="utf-8"))
     assert "dL/dw1" in sheet and "yhat" in sheet
+    fractions = re.findall(r"(\d+)/(\d+)", answers["program"])
+    assert fractions  # numbers drawn as fractions are shown as fractions
+    for top, bottom in fractions:
+        assert f"\\frac{{{top}}}{{{bottom}}}" in sheet
     for name in ("L", "dL/dz"):
         shown = f"{answers['answers'][name]:.5g}"
         assert shown not in sheet

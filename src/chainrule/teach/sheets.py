@@ -41,6 +41,16 @@ def _given(graph: Graph, digits: int) -> list[Equation]:
     return out
 
 
+def _shown_graph(template: Template, variant: Variant) -> Graph:
+    """The graph whose inputs the sheet shows: in exact numbers for an exact template, so
+    numbers drawn as 7/5 are shown as 7/5 (answers stay in floats, as eval gives them)."""
+    if not template.exact:
+        return variant.graph
+    from ..language import parse
+
+    return parse(variant.program, exact=True)
+
+
 def _computation(graph: Graph) -> list[Equation]:
     out = []
     for node in graph.nodes:
@@ -66,7 +76,7 @@ def worksheet(
     if template.instructions:
         blocks.append(Paragraph([template.instructions]))
     blocks.append(Heading("Given"))
-    blocks.extend(_given(variant.graph, template.digits))
+    blocks.extend(_given(_shown_graph(template, variant), template.digits))
     blocks.append(Heading("The computation"))
     blocks.extend(_computation(variant.graph))
     if graph is not None:

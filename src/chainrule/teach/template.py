@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -98,7 +98,6 @@ class Template:
     instructions: str | None = None
     where: str = "template"
     graph_sheet: bool = False  # [worksheet] graph = true: the forward graph without numbers
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def render(self, seed: int) -> tuple[str, list[Fraction]]:
         """The program text of the variant drawn from ``seed``, and the numbers it used."""
