@@ -238,3 +238,10 @@ def test_slip_tracing_through_a_vector_loss() -> None:
     results = check(g, ["x=[0.2, 0.4]", "z=5"])
     assert [v.verdict for v in results] == [RIGHT, WRONG]
     assert results[1].origin == FIRST_SLIP
+
+
+def test_a_claim_beyond_the_largest_float_is_judged_not_a_crash() -> None:
+    g = cr.parse((EXAMPLES / "seed-exercise.cr").read_text(encoding="utf-8"))
+    verdicts = check(g, ["dL/dz = 1", "∂ŷ/∂z = 71e999"])  # 71e999 feeds dL/dz's recomputation
+    assert [v.verdict for v in verdicts] == ["wrong", "wrong"]
+    assert verdicts[1].origin == "first slip"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from fractions import Fraction
 from pathlib import Path
@@ -166,9 +167,33 @@ def test_worksheet_asks_without_giving_answers(tmp_path: Path) -> None:
     sheet = (tmp_path / "k" / "v01" / "worksheet.md").read_text(encoding="utf-8")
     answers = json.loads((tmp_path / "k" / "v01" / "answers.json").read_text(encoding="utf-8"))
     assert "dL/dw1" in sheet and "yhat" in sheet
+    fractions = re.findall(r"(\d+)/(\d+)", answers["program"])
+    assert fractions  # numbers drawn as fractions are shown as fractions
+    for top, bottom in fractions:
+        assert f"\\frac{{{top}}}{{{bottom}}}" in sheet
     for name in ("L", "dL/dz"):
         shown = f"{answers['answers'][name]:.5g}"
         assert shown not in sheet
+
+
+def test_the_worksheet_graph_has_no_numbers(tmp_path: Path) -> None:
+    generate(REFERENCE, tmp_path / "k", count=1, seed=4, solutions=False, pdfs=False)
+    folder = tmp_path / "k" / "v01"
+    svg = (folder / "graph.svg").read_text(encoding="utf-8")
+    assert (folder / "graph.png").read_bytes().startswith(b"\x89PNG")
+    assert svg.count("= ______") == 9  # one per node: x, w, b₀, y, w @ x, z, ŷ, ŷ − y, L
+    g = cr.parse(json.loads((folder / "answers.json").read_text(encoding="utf-8"))["program"])
+    from chainrule.draw.render import to_svg
+
+    def texts(s: str) -> set[str]:
+        return set(re.findall(r">([^<]+)</text>", s))
+
+    with_numbers = texts(to_svg(g, "forward"))
+    values = {t for t in with_numbers - texts(svg) if any(c.isdigit() for c in t)}
+    assert len(values) >= 5  # what the forward drawing shows of the values (distinct) …
+    assert not values & texts(svg)  # … is not on the worksheet's graph
+    assert "](<graph.svg>)" in (folder / "worksheet.md").read_text(encoding="utf-8")
+    assert "graph.png" in (folder / "worksheet.tex").read_text(encoding="utf-8")
 
 
 def test_impossible_conditions_are_refused_and_nothing_is_written(tmp_path: Path, capsys) -> None:

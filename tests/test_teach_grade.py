@@ -334,11 +334,14 @@ def test_a_folder_of_claim_files(tmp_path: Path, klass: tuple[Path, dict[str, An
     )
     (subs / "ada.txt").write_text(body, encoding="utf-8")
     (subs / "nobody.txt").write_text("L = 1\n", encoding="utf-8")
+    (subs / "latin.txt").write_bytes("variant = v01\nstudent = Jos\xe9\nL = 1\n".encode("latin-1"))
     report = tmp_path / "report"
     assert main(["grade", str(folder), str(subs), "-o", str(report)]) == 0
     grades = {r["student"]: r for r in _read(report / "grades.csv")}
     assert grades["Ada Lovelace"]["score"] == str(len(a))
-    assert "nobody" not in grades
+    assert "nobody" not in grades and len(grades) == 1
+    summary = (report / "summary.md").read_text(encoding="utf-8")
+    assert "no line 'variant = …'" in summary and "latin.txt: not UTF-8" in summary
 
 
 def test_grading_twice_gives_the_same_bytes(
@@ -391,7 +394,7 @@ def test_the_example_class_in_the_repository_is_what_the_commands_write(tmp_path
     args = ["--count", "3", "--seed", "2024", "--no-pdf", "--no-solutions"]
     assert main(["generate", str(REFERENCE), *args, "-o", str(tmp_path / "class")]) == 0
     for p in sorted((here / "class").rglob("*")):
-        if p.is_file():
+        if p.is_file() and p.suffix != ".png":  # PNG bytes follow the rasteriser's version
             assert (
                 p.read_bytes() == (tmp_path / "class" / p.relative_to(here / "class")).read_bytes()
             )

@@ -161,8 +161,16 @@ def _matches(claim: Claim, value: Any) -> bool:
     return True
 
 
+def _as_float(value: Fraction | float) -> float:
+    """A claimed number as the learner's world uses it; past the largest float, ±inf."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def _given(v: Verdict) -> Given:
-    nums = [float(n.value) for n in v.claim.numbers]
+    nums = [_as_float(n.value) for n in v.claim.numbers]
     return Given(v.quantity, np.array(nums) if v.claim.vector else nums[0])
 
 

@@ -6,6 +6,7 @@
     DIR/answer-key.csv|.md|.tex|.pdf
     DIR/template.toml          the template, as read
     DIR/v01/worksheet.md|.tex|.pdf
+    DIR/v01/graph.svg|.png     the forward graph without numbers ([worksheet] graph = true)
     DIR/v01/answers.json       this variant's answers
     DIR/v01/solution/          the bundle ``chainrule solve`` writes for it
 
@@ -24,6 +25,7 @@ from ..explain import markdown as markdown_writer
 from ..files import bundle, read_text, write_file
 from ..jsonout import strict_dumps
 from . import pdf
+from .blank import blank_drawing
 from .csvout import csv_text
 from .sheets import key_document, key_rows, worksheet_texts
 from .template import Template, load_template
@@ -62,10 +64,12 @@ def _json(data: Any) -> str:
     return strict_dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _pdf(tex: str, target: Path, what: str, notes: list[str], make: bool) -> None:
+def _pdf(
+    tex: str, target: Path, what: str, notes: list[str], make: bool, files: dict[str, bytes]
+) -> None:
     if not make:
         return
-    data, why = pdf.compile_pdf(tex)
+    data, why = pdf.compile_pdf(tex, files)
     if data is None:
         notes.append(f"{what}: PDF not made ({why})")
     else:
@@ -104,10 +108,15 @@ def generate(
         for v in variants:
             vdir = stage / v.id
             vdir.mkdir()
-            md, tex = worksheet_texts(template, v)
+            images = blank_drawing(v.graph) if template.graph_sheet else {}
+            if template.graph_sheet and not images:
+                notes.append(f"{v.id}: graph not drawn: the drawing package is not available")
+            for name, data in images.items():
+                write_file(vdir / name, data)
+            md, tex = worksheet_texts(template, v, graph=bool(images))
             write_file(vdir / "worksheet.md", md)
             write_file(vdir / "worksheet.tex", tex)
-            _pdf(tex, vdir / "worksheet.pdf", f"{v.id}/worksheet", notes, make_pdf)
+            _pdf(tex, vdir / "worksheet.pdf", f"{v.id}/worksheet", notes, make_pdf, images)
             answers = {"id": v.id, "seed": v.seed, "program": v.program, "answers": v.answers}
             write_file(vdir / "answers.json", _json(answers))
             if solutions:
@@ -119,7 +128,7 @@ def generate(
         write_file(stage / "answer-key.md", markdown_writer.write(key))
         key_tex = latex_writer.write(key)
         write_file(stage / "answer-key.tex", key_tex)
-        _pdf(key_tex, stage / "answer-key.pdf", "answer-key", notes, make_pdf)
+        _pdf(key_tex, stage / "answer-key.pdf", "answer-key", notes, make_pdf, {})
         write_file(stage / MANIFEST, _json(manifest(template, variants, seed)))
         write_file(stage / MARKER, "written by chainrule generate; safe to replace\n")
     return Written(folder, variants, notes)

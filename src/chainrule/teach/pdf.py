@@ -20,14 +20,17 @@ def available() -> bool:
     return shutil.which("pdflatex") is not None
 
 
-def compile_pdf(tex: str) -> tuple[bytes | None, str]:
-    """The PDF of ``tex``, or None and why not (pdflatex missing, or its error)."""
+def compile_pdf(tex: str, files: dict[str, bytes] | None = None) -> tuple[bytes | None, str]:
+    """The PDF of ``tex`` (``files``: images it includes, by name), or None and why not
+    (pdflatex missing, or its error)."""
     exe = shutil.which("pdflatex")
     if exe is None:
         return None, "pdflatex is not installed"
     env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1")
     with tempfile.TemporaryDirectory(prefix="chainrule-tex-") as tmp:
         Path(tmp, "doc.tex").write_text(_STAMP + tex, encoding="utf-8")
+        for name, data in (files or {}).items():
+            Path(tmp, Path(name).name).write_bytes(data)
         try:
             done = subprocess.run(
                 [exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "doc.tex"],

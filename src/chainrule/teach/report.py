@@ -71,7 +71,7 @@ def grades_rows(graded: list[Graded], feedback: dict[int, str]) -> list[list[str
             "variant",
             "score",
             "max_score",
-            "right",
+            "right_or_rounding",
             "first_slip",
             "first_slip_at",
             "feedback",

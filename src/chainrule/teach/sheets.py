@@ -10,7 +10,7 @@ import unicodedata
 from ..check.names import canon
 from ..explain import latex as latex_writer
 from ..explain import markdown as markdown_writer
-from ..explain.document import Document, Equation, Heading, Inline, Paragraph, Table
+from ..explain.document import Document, Equation, Figure, Heading, Inline, Paragraph, Table
 from ..explain.formulas import Math, exact_num, formula, label, num
 from ..graph import Graph
 from .template import Template
@@ -41,6 +41,16 @@ def _given(graph: Graph, digits: int) -> list[Equation]:
     return out
 
 
+def _shown_graph(template: Template, variant: Variant) -> Graph:
+    """The graph whose inputs the sheet shows: in exact numbers for an exact template, so
+    numbers drawn as 7/5 are shown as 7/5 (answers stay in floats, as eval gives them)."""
+    if not template.exact:
+        return variant.graph
+    from ..language import parse
+
+    return parse(variant.program, exact=True)
+
+
 def _computation(graph: Graph) -> list[Equation]:
     out = []
     for node in graph.nodes:
@@ -52,27 +62,38 @@ def _computation(graph: Graph) -> list[Equation]:
     return out
 
 
-def worksheet(template: Template, variant: Variant) -> Document:
-    """The sheet a student fills in: the numbers, the computation, and a table of blanks."""
+BLANK_MD = " "
+BLANK_TEX = Math(" ", r"\rule{0pt}{1.4em}\hspace{5cm}")  # room to write by hand on paper
+
+
+def worksheet(
+    template: Template, variant: Variant, blank: Inline = BLANK_MD, graph: str | None = None
+) -> Document:
+    """The sheet a student fills in: the numbers, the computation, and a table of blanks;
+    ``graph`` is the file of the forward graph without numbers, when the template asks."""
     title = f"{template.title or 'Exercise'} (variant {variant.id})"
     blocks: list = []
     if template.instructions:
         blocks.append(Paragraph([template.instructions]))
     blocks.append(Heading("Given"))
-    blocks.extend(_given(variant.graph, template.digits))
+    blocks.extend(_given(_shown_graph(template, variant), template.digits))
     blocks.append(Heading("The computation"))
     blocks.extend(_computation(variant.graph))
+    if graph is not None:
+        blocks.append(Figure(graph, "The graph: write the value of every node on it."))
     blocks.append(Heading("Your answers"))
-    rows: list[list[Inline]] = [[a.math, ascii_name(a.name), " "] for a in variant.asked]
+    rows: list[list[Inline]] = [[a.math, ascii_name(a.name), blank] for a in variant.asked]
     blocks.append(Table(["Quantity", "Write it as", "Your answer"], rows))
     blocks.append(Paragraph(list(SUBMIT)))
     blocks.append(Paragraph([f"Variant {variant.id}, seed {variant.seed}."]))
     return Document(title, blocks)
 
 
-def worksheet_texts(template: Template, variant: Variant) -> tuple[str, str]:
-    doc = worksheet(template, variant)
-    return markdown_writer.write(doc), latex_writer.write(doc)
+def worksheet_texts(template: Template, variant: Variant, graph: bool = False) -> tuple[str, str]:
+    """The worksheet in Markdown (the graph as SVG) and LaTeX (as PNG, which pdflatex reads)."""
+    md = markdown_writer.write(worksheet(template, variant, graph="graph.svg" if graph else None))
+    tex_doc = worksheet(template, variant, BLANK_TEX, "graph.png" if graph else None)
+    return md, latex_writer.write(tex_doc)
 
 
 def key_document(template: Template, variants: list[Variant]) -> Document:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValueInputError
+from ..errors import ChainruleError, ValueInputError
 from ..files import read_text
 
 COLUMNS = ("student", "variant", "quantity", "value")
@@ -158,7 +158,12 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
             problems.append(f"{f.name}: larger than {MAX_BYTES // 1_000_000} MB; skipped")
             continue
         sub = Submission(_tidy(f.stem), "")
-        for k, raw in enumerate(read_text(f, "claims file").splitlines(), start=1):
+        try:
+            body = read_text(f, "claims file")
+        except ChainruleError as exc:
+            problems.append(f"{exc}; not graded")
+            continue
+        for k, raw in enumerate(body.splitlines(), start=1):
             text = raw.split("#", 1)[0].strip()
             if not text:
                 continue

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,7 @@ class Template:
     conditions: Conditions
     instructions: str | None = None
     where: str = "template"
-    extra: dict[str, Any] = field(default_factory=dict)
+    graph_sheet: bool = False  # [worksheet] graph = true: the forward graph without numbers
 
     def render(self, seed: int) -> tuple[str, list[Fraction]]:
         """The program text of the variant drawn from ``seed``, and the numbers it used."""
@@ -336,13 +336,29 @@ def template_from_dict(data: dict[str, Any], where: str) -> Template:
     draws = [_draw(k, v, where) for k, v in raw_draw.items()]
     conditions = _conditions(data.get("conditions", {}), where)
     sheet = data.get("worksheet", {})
-    if not isinstance(sheet, dict) or sorted(set(sheet) - {"instructions"}):
-        raise ValueInputError(f'{where}: [worksheet] takes only instructions = "…"')
+    if not isinstance(sheet, dict) or sorted(set(sheet) - {"instructions", "graph"}):
+        raise ValueInputError(
+            f'{where}: [worksheet] takes instructions = "…" and graph = true or false'
+        )
+    graph_sheet = sheet.get("graph", False)
+    if not isinstance(graph_sheet, bool):
+        raise ValueInputError(f"{where}: [worksheet] graph must be true or false")
     instructions = sheet.get("instructions")
     if instructions is not None and not isinstance(instructions, str):
         raise ValueInputError(f"{where}: [worksheet] instructions must be text")
     template = Template(
-        source, title, exact, digits, ask, partials, choices, draws, conditions, instructions, where
+        source,
+        title,
+        exact,
+        digits,
+        ask,
+        partials,
+        choices,
+        draws,
+        conditions,
+        instructions,
+        where,
+        graph_sheet=graph_sheet,
     )
     _check_placeholders(template)
     return template
