@@ -176,10 +176,8 @@ def _shaped(v: Any) -> np.ndarray:
 def _near_kink(graph: Any, scale: float) -> bool:
     """Whether an op whose value or derivative jumps sees, in float arithmetic, an argument
     within rounding of its jump (there float and exact may rightly take different sides)."""
-    from chainrule.autodiff import topo_order
-
     tol = 1e-7 * max(scale, 1.0)
-    for n in topo_order(graph.output):
+    for n in graph.nodes:
         if n.op.name not in KINKED or not n.args:
             continue
         vals = [_shaped(a.value) for a in n.args]
@@ -235,14 +233,15 @@ def agreement_finding(text: str, seconds: float = 10.0) -> Finding | None:
     except Exception as exc:  # noqa: BLE001 - a bug: reported as a finding
         return Finding("internal-error", _describe(exc), ["agreement"], program)
     fg, xg = results
-    from chainrule.autodiff import topo_order
-
-    every = topo_order(fg.output)
+    every = list(fg.nodes)  # every node of every named value, not only the output's
     scale = _largest(n.value for n in every)
     gscale = _largest(n.grad for n in every if n.grad is not None)
+    fv, xv = _values(fg), _values(xg)
     if _near_kink(fg, scale):
         return None
-    fv, xv = _values(fg), _values(xg)
+    reach = _sensitivity(fg)
+    if reach is None:
+        return None
     for key, (fval, fgrad) in fv.items():
         xval, xgrad = xv[key]
         tols = (REL * scale, REL * gscale * scale)  # rounding grows with what went in
@@ -255,6 +254,9 @@ def agreement_finding(text: str, seconds: float = 10.0) -> Finding | None:
             if a.shape != b.shape:
                 return Finding("disagreement", f"{what} of {key}: shapes", ["agreement"], program)
             both = np.isfinite(a) & np.isfinite(b)
+            spread = reach[key][0 if what == "value" else 1]
+            if spread is not None and spread.shape == a.shape:
+                tol = tol + 1000 * np.nan_to_num(spread, nan=np.inf)  # rounding's reach
             bad = both & (np.abs(a - b) > tol)
             if np.any(bad):
                 detail = f"{what} of {key}: float {a.tolist()} exact {b.tolist()}"
@@ -271,3 +273,35 @@ def _largest(values: Any) -> float:
         if a.size:
             best = max(best, float(a.max()))
     return best
+
+
+DELTA = 1e-12  # relative nudge given to every node's value to measure rounding's reach
+EPS = 2.2e-16  # the rounding of one float operation
+
+
+def _sensitivity(graph: Any) -> dict[str, tuple[np.ndarray, np.ndarray | None]] | None:
+    """How far rounding can move each named value and gradient: every node's value nudged by
+    DELTA (relative) as it is computed, the change in each number, scaled to one rounding
+    (EPS / DELTA). σ(25) rounded to a double carries a relative error of 1e-5 into
+    1 − σ(25): no float program avoids that, and this sees it. None when the nudged graph
+    cannot be run."""
+    from chainrule.node import compute
+
+    before = _values(graph)
+    try:
+        for n in graph.nodes:
+            if n.args:
+                n.value, n.kind = compute(n.op, n.args, n.params)
+            if n.kind == 0 or n.kind == 2:  # floats and float arrays
+                n.value = n.value * (1 + DELTA)
+        graph.backward()
+    except Exception:  # noqa: BLE001 - no estimate
+        return None
+    after = _values(graph)
+    out = {}
+    for k, (v, g) in before.items():
+        v2, g2 = after[k]
+        dv = np.abs(v2 - v) * (EPS / DELTA)
+        dg = None if g is None or g2 is None else np.abs(g2 - g) * (EPS / DELTA)
+        out[k] = (dv, dg)
+    return out

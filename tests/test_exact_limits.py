@@ -133,3 +133,26 @@ def test_one_hot_checks_labels_and_size(capsys: pytest.CaptureFixture[str], tmp_
     ):
         code, err, _ = run(capsys, tmp_path, text)
         assert code == 2 and "one_hot" in err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "b = [1, 2]\nz = scatter(b, shape=(1000000, 1000000))\n",
+        "b = [1, 2]\nz = broadcast_to(b, shape=(1000000, 1000000, 2))\n",
+        "x = 1\nw = one_hot(x, classes=100000000000)\n",
+        "x = 1\nz = concat(axis=0)\n",
+        "x = [-17, 1]\ny = pow(atan(x), atan(softplus(-2)))\n",
+    ],
+    ids=["scatter", "broadcast_to", "one_hot", "concat-of-nothing", "negative-exact-base"],
+)
+@pytest.mark.parametrize("exact", [False, True])
+def test_fuzzing_findings_are_user_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, exact: bool
+) -> None:
+    """Inputs the fuzzer found (an allocation of terabytes, an IndexError, a complex number in
+    exact JSON) exit 2, or 0 where floats give NaN, and never 1."""
+    code, err, _ = run(capsys, tmp_path, text, *(["--exact", "--json"] if exact else ["--json"]))
+    assert code in (0, 2), err
+    if "pow(" not in text or exact:
+        assert code == 2 and err.startswith("chainrule: error:")

@@ -137,6 +137,7 @@ MAX_EXACT_TERMS = 500  # nodes of a sympy expression tree (numbers, symbols, ope
 MAX_EXACT_DEPTH = 30
 MAX_ORDER = 8  # --order: each order multiplies the size of the derivative's graph
 MAX_DERIVATIVE_NODES = 200_000  # nodes of one derivative's graph
+MAX_ELEMENTS = 10**8  # elements of an array an op makes from a shape it is given (800 MB)
 
 
 class LimitError(DomainError):
@@ -253,4 +254,16 @@ def check_derivative_graph(nodes: int, order: int) -> None:
         raise LimitError(
             f"the graph of derivative {order} has {nodes:,} nodes; chainrule stops at "
             f"{MAX_DERIVATIVE_NODES:,}: ask for a lower --order"
+        )
+
+
+def check_elements(shape: Any, what: str) -> None:
+    """An array of ``shape`` within MAX_ELEMENTS (asked for by a parameter, not by data)."""
+    n = 1
+    for d in shape:
+        n *= max(int(d), 0)
+    if n > MAX_ELEMENTS:
+        raise LimitError(
+            f"{what} would make an array of shape {tuple(shape)} ({_short(n)} numbers); arrays "
+            f"made from a given shape are kept up to {MAX_ELEMENTS:,} numbers"
         )

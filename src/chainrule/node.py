@@ -480,6 +480,8 @@ def apply(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None = None) 
     Parameters are checked and completed with the op's declared defaults."""
     if op.params or params:
         params = op.bind(params)
+    if not args and op.arity != 0:
+        raise ShapeError(f"{op.name} needs at least one input")
     value, kind = compute(op, args, params)
     rg = False
     for a in args:

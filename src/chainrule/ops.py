@@ -39,7 +39,7 @@ from .backends import (
     ufunc,
 )
 from .errors import DomainError, ShapeError, ValueInputError
-from .limits import check_power_size
+from .limits import check_elements, check_power_size
 from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, to_sympy
 
 Partial = Callable[[Backend, Any, Any, Any], Any]
@@ -277,9 +277,20 @@ def _exact_pow(a: Any, b: Any) -> Any:
         if a == 0 and b < 0:
             raise DomainError("0 raised to a negative power is undefined")
         return a ** int(b)
-    if isinstance(a, Fraction) and a < 0:
+    integer = isinstance(b, Fraction) and b.denominator == 1
+    if not integer and _negative(a):
         raise DomainError(f"a negative base ({a}) with a non-integer exponent is undefined")
     return check_exact(to_sympy(a) ** to_sympy(b), "the power")
+
+
+def _negative(a: Any) -> bool:
+    """Whether an exact number is below zero (sympy numbers compared by their value)."""
+    if isinstance(a, Fraction):
+        return a < 0
+    if isinstance(a, sympy.Basic) and a.is_number:
+        known = a.is_extended_negative
+        return bool(known) if known is not None else bool(sympy.N(a, 30) < 0)
+    return False
 
 
 def _same(fn: Callable[..., Any]) -> dict[int, Callable[..., Any]]:
@@ -852,6 +863,7 @@ register(
 
 
 def _scatter(a: Any, index: Any = 0, shape: Any = ()) -> Any:
+    check_elements(shape, "scatter")
     try:
         return FloatMath.scatter(a, index, tuple(shape))
     except (IndexError, ValueError) as exc:

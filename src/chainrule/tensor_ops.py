@@ -24,10 +24,12 @@ from .backends import (
     ExactMath,
     exact_fn,
     log_softmax_array,
+    one_hot_array,
     softmax_array,
     sum_to_shape,
 )
 from .errors import ShapeError, ValueInputError
+from .limits import check_elements
 from .node import Node, apply, lift
 from .ops import (
     OPS,
@@ -183,6 +185,7 @@ register(
 
 
 def _broadcast_to(a: Any, shape: Shape) -> Any:
+    check_elements(shape, "broadcast_to")
     try:
         return np.broadcast_to(a, shape).copy()
     except ValueError as exc:
@@ -378,26 +381,19 @@ def _labels(t: Any, logits: np.ndarray) -> np.ndarray:
     return idx
 
 
-MAX_ONE_HOT = 10**7  # elements of a one-hot array (80 MB of floats)
-
-
 def _one_hot(labels: Any, classes: int = 2) -> Any:
     classes = int(classes)
     values = np.asarray(labels, dtype=object).reshape(-1)
     if classes < 1:
         raise ValueInputError(f"one_hot needs at least one class (classes={classes})")
-    if values.size * classes > MAX_ONE_HOT:
-        raise ValueInputError(
-            f"one_hot of {values.size} labels over {classes:,} classes would hold more than "
-            f"{MAX_ONE_HOT:,} numbers"
-        )
+    check_elements((values.size, classes), "one_hot")
     if not all(v == int(v) and 0 <= v < classes for v in values.tolist()):
         raise ValueInputError(
             f"one_hot: class labels must be whole numbers from 0 to {classes - 1}"
         )
     if isinstance(labels, np.ndarray) and labels.dtype == object:
         return ExactMath.one_hot(labels, classes)
-    return np.asarray(np.eye(classes)[np.asarray(labels).astype(np.intp)])
+    return one_hot_array(np.asarray(labels, dtype=np.float64), classes).astype(np.float64)
 
 
 register(
