@@ -36,6 +36,7 @@ from .functions import (
     tanh,
     transpose,
 )
+from .gradmode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Graph
 from .node import Node, const, var
 from .ops import OPS
@@ -52,7 +53,8 @@ def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str
     return _parse(text, exact=exact, at=at, output=output)
 
 
-from . import batch, draw, nn, optim, tensor  # noqa: E402 - built on everything above
+# built on everything above; tensor_methods puts PyTorch's methods on nodes
+from . import batch, draw, nn, optim, tensor, tensor_methods  # noqa: E402, F401
 
 __all__ = [
     "batch",
@@ -77,9 +79,11 @@ __all__ = [
     "derivatives",
     "dot",
     "edge_contribution",
+    "enable_grad",
     "exp",
     "grad",
     "gradcheck",
+    "is_grad_enabled",
     "jvp",
     "log",
     "matmul",
@@ -87,9 +91,11 @@ __all__ = [
     "mean",
     "minimum",
     "mse",
+    "no_grad",
     "parse",
     "power",
     "relu",
+    "set_grad_enabled",
     "sigmoid",
     "sin",
     "softplus",
