@@ -411,6 +411,7 @@ def _sweep(order: list[Node]) -> None:
     fm = FloatMath
     x1: list[Any] = [None]
     x2: list[Any] = [None, None]
+    MUL, ADD, RELU, POW = _MUL, _ADD, _RELU, _POW  # locals: read on every node
     for n in reversed(order):
         n.contrib = None
         a = n.a0
@@ -419,14 +420,14 @@ def _sweep(order: list[Node]) -> None:
         g = n.grad
         op = n.op
         b = n.a1
-        if op is _MUL:
+        if op is MUL:
             av = a.value
             a.grad += g * b.value
             b.grad += g * av
-        elif op is _ADD:
+        elif op is ADD:
             a.grad += g
             b.grad += g
-        elif op is _RELU:
+        elif op is RELU:
             if n.value > 0:
                 a.grad += g
             else:
@@ -442,5 +443,5 @@ def _sweep(order: list[Node]) -> None:
                 a.grad += g * rules[0](fm, x2, n.value, n.params)
                 # a number's grad accumulates as in micrograd, but an exponent is never
                 # differentiated (micrograd has no node for it; ∂/∂k needs log of the base)
-                if b.requires_grad or op is not _POW:
+                if b.requires_grad or op is not POW:
                     b.grad += g * rules[1](fm, x2, n.value, n.params)

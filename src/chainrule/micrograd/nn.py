@@ -42,6 +42,7 @@ class Neuron(Module):
         new = _new
         V = Value
         nid = _next_id
+        MUL, ADD = _MUL, _ADD
         for wi, xi in zip(self.w, x):
             if xi.__class__ is not V:
                 xi = _wrap(xi)
@@ -50,7 +51,7 @@ class Neuron(Module):
             p = new(V)
             p.value = wi.value * xi.value
             p.grad = 0
-            p.op = _MUL
+            p.op = MUL
             p.a0 = wi
             p.a1 = xi
             p.contrib = None
@@ -58,7 +59,7 @@ class Neuron(Module):
             s = new(V)
             s.value = act.value + p.value
             s.grad = 0
-            s.op = _ADD
+            s.op = ADD
             s.a0 = act
             s.a1 = p
             s.contrib = None
