@@ -28,6 +28,7 @@ test: pytest lint typecheck
 
 bench: $(STAMP)
 	$(PY) benchmarks/scalar.py
+	$(PY) benchmarks/micrograd_demo.py
 	$(PY) benchmarks/draw.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/training.py
 	$(PY) benchmarks/explore.py

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import sympy
 from autograd import grad as ag_grad
+from autograd.scipy.special import erf as ag_erf
 from test_ops import SYMPY_FORWARD as SCALAR_FORWARD
 
 import chainrule as cr
@@ -41,6 +42,7 @@ SYMPY_FORWARD: dict[str, Callable[..., Any]] = {
     **SCALAR_FORWARD,
     "leaky_relu": lambda a: sympy.Piecewise((a, a > 0), (a / 100, True)),
     "gelu": lambda a: a / 2 * (1 + sympy.tanh(_C * (a + sympy.Rational(44715, 10**6) * a**3))),
+    "erf": sympy.erf,
     "bce_with_logits": lambda a, b: sympy.log(1 + sympy.exp(a)) - a * b,
     "hinge": lambda a, b: sympy.Piecewise((1 - a * b, 1 - a * b > 0), (0, True)),
     "sum_squares": lambda a, b: a**2 + b**2,
@@ -191,6 +193,7 @@ TENSOR_CASES: list[tuple[str, list[tuple[int, ...]], Callable[..., Any], Callabl
         T.gelu,
         lambda a: 0.5 * a * (1 + anp.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a**3))),
     ),
+    ("erf", [(3, 2)], T.erf, ag_erf),
     ("softmax", [(2, 3)], lambda a: T.softmax(a, axis=0), lambda a: anp.exp(_lsm(a, axis=0))),
     ("log_softmax", [(2, 3)], T.log_softmax, _lsm),
     (

@@ -14,12 +14,12 @@ from chainrule.errors import ShapeError, ValueInputError
 def test_mlp_names_parameters_and_outputs():
     m = nn.MLP(2, [4, 3, 1], rng=np.random.default_rng(0))
     assert [k for k, _ in m.named_parameters()] == [
-        "layer1.w",
-        "layer1.b",
-        "layer2.w",
-        "layer2.b",
-        "layer3.w",
-        "layer3.b",
+        "layer1.weight",
+        "layer1.bias",
+        "layer2.weight",
+        "layer2.bias",
+        "layer3.weight",
+        "layer3.bias",
     ]
     assert all(p.name == k for k, p in m.named_parameters())
     out = m(cr.const(np.ones((5, 2))))
@@ -31,7 +31,7 @@ def test_mlp_names_parameters_and_outputs():
 
 def test_named_root_prefixes_every_name():
     m = nn.MLP(2, [3], name="net")
-    assert [p.name for p in m.parameters()] == ["net.layer1.w", "net.layer1.b"]
+    assert [p.name for p in m.parameters()] == ["net.layer1.weight", "net.layer1.bias"]
     assert m(cr.const(np.ones((1, 2)))).name == "net.layer1.out"
 
 
@@ -39,9 +39,9 @@ def test_repr_is_a_readable_tree():
     text = repr(nn.MLP(2, [16, 1], activation="tanh"))
     assert text.splitlines() == [
         "MLP()",
-        "  layer1: Linear(2 → 16, w[2, 16], b[16])",
+        "  layer1: Linear(2 → 16, weight[16, 2], bias[16])",
         "  act1: Tanh()",
-        "  layer2: Linear(16 → 1, w[16, 1], b[1])",
+        "  layer2: Linear(16 → 1, weight[1, 16], bias[1])",
         "(65 parameters)",
     ]
 
@@ -57,7 +57,7 @@ def test_custom_module_registers_children_and_parameters():
             return self.inner(x) * self.scale
 
     outer = nn.Sequential(Block(), nn.ReLU())
-    assert [k for k, _ in outer.named_parameters()] == ["0.scale", "0.inner.w", "0.inner.b"]
+    assert [k for k, _ in outer.named_parameters()] == ["0.scale", "0.inner.weight", "0.inner.bias"]
     assert outer(cr.const(np.ones((2, 3)))).name == "1.out"
 
 
@@ -70,7 +70,7 @@ def test_save_and_load_round_trip(tmp_path):
     a.save(tmp_path / "w.npz")
     b.load(tmp_path / "w.npz")
     np.testing.assert_array_equal(a(x).value, b(x).value)
-    with pytest.raises(ValueInputError, match="missing layer3.b, layer3.w"):
+    with pytest.raises(ValueInputError, match="missing layer3.bias, layer3.weight"):
         nn.MLP(3, [5, 2, 2]).load(tmp_path / "w.npz")
     with pytest.raises(ShapeError):
         nn.MLP(3, [6, 2]).load(tmp_path / "w.npz")

@@ -8,6 +8,7 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from autograd import grad as ag_grad
+from autograd.scipy.special import erf as ag_erf
 
 import chainrule as cr
 import chainrule.tensor as T
@@ -143,6 +144,7 @@ CASES: list[tuple[str, list[tuple[int, ...]], Callable, Callable, Callable | Non
         None,
     ),
     ("gelu", [(3, 4)], T.gelu, _gelu, None),
+    ("erf", [(3, 4)], T.erf, ag_erf, None),
     ("softmax", [(3, 4)], lambda a: T.softmax(a, axis=0), lambda a: anp.exp(_lsm(a, axis=0)), None),
     ("log_softmax", [(3, 4)], T.log_softmax, _lsm, None),
     (

@@ -36,6 +36,7 @@ from .functions import (
     tanh,
     transpose,
 )
+from .gradmode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Graph
 from .limits import LimitError
 from .node import Node, const, var
@@ -53,7 +54,8 @@ def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str
     return _parse(text, exact=exact, at=at, output=output)
 
 
-from . import batch, draw, nn, optim, tensor  # noqa: E402 - built on everything above
+# built on everything above; tensor_methods puts PyTorch's methods on nodes
+from . import batch, draw, nn, optim, tensor, tensor_methods  # noqa: E402, F401
 
 
 def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None):
@@ -88,10 +90,12 @@ __all__ = [
     "derivatives",
     "dot",
     "edge_contribution",
+    "enable_grad",
     "exp",
     "explore",
     "grad",
     "gradcheck",
+    "is_grad_enabled",
     "jvp",
     "log",
     "matmul",
@@ -99,9 +103,11 @@ __all__ = [
     "mean",
     "minimum",
     "mse",
+    "no_grad",
     "parse",
     "power",
     "relu",
+    "set_grad_enabled",
     "sigmoid",
     "sin",
     "softplus",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .backends import ArrayMath, Backend, ExactArrayMath, ExactMath, FloatMath, unbroadcast
-from .errors import ChainruleError, DomainError
+from .errors import ChainruleError, DomainError, ShapeError, ValueInputError
 from .limits import LimitError, check_derivative_graph, check_exact_size
 from .node import MANY, Node, apply, compute, const, var
 from .ops import MATH, OPS, Op
@@ -105,6 +105,43 @@ def contribution(
     if c is None:
         return None
     return M.unbroadcast(c, like)
+
+
+def check_seed(output: Node, seed: Any) -> Any:
+    """The seed of ``Node.backward``, as PyTorch asks for it: optional for a node with one
+    element, required (and shaped like the node) for any other."""
+    v = output.value
+    if seed is None:
+        if isinstance(v, np.ndarray) and v.size != 1:
+            who = output.label()
+            raise ValueInputError(
+                f"backward() on {who}, which has shape {v.shape}, needs the gradient of the "
+                f"loss with respect to {who}: call {who}.backward(gradient=...) with an array "
+                f"of shape {v.shape} (np.ones({v.shape}) differentiates the sum of its "
+                "elements), or reduce it to one number first (.sum(), .mean())",
+                node=who,
+            )
+        return None
+    if isinstance(seed, Node):
+        seed = seed.value
+    if isinstance(v, np.ndarray):
+        arr = np.asarray(seed, dtype=v.dtype if v.dtype != object else None)
+        if arr.shape != v.shape:
+            raise ShapeError(
+                f"the gradient given to backward() has shape {arr.shape}, the node {v.shape}",
+                node=output.label(),
+            )
+        if v.dtype == object and arr.dtype != object:
+            from .values import normalize
+
+            arr = normalize(arr, exact=True)
+        return arr
+    if np.ndim(seed) != 0:
+        raise ShapeError(
+            f"the gradient given to backward() has shape {np.shape(seed)}; the node is a number",
+            node=output.label(),
+        )
+    return float(seed) if output.kind == FLOAT else seed
 
 
 class _FastRules(dict[Op, Any]):

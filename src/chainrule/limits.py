@@ -264,6 +264,6 @@ def check_elements(shape: Any, what: str) -> None:
         n *= max(int(d), 0)
     if n > MAX_ELEMENTS:
         raise LimitError(
-            f"{what} would make an array of shape {tuple(shape)} ({_short(n)} numbers); arrays "
+            f"{what} would make an array of shape {tuple(shape)} ({_short_int(n)} numbers); arrays "
             f"made from a given shape are kept up to {MAX_ELEMENTS:,} numbers"
         )

@@ -31,6 +31,7 @@ from .values import (
 )
 
 _ids = itertools.count()
+_grad_on = True  # False inside ``no_grad()`` (chainrule.gradmode): new nodes need no gradient
 _next_id = _ids.__next__
 _new = object.__new__
 
@@ -192,13 +193,16 @@ class Node:
         return svg(self)
 
     # -------------------------------------------------------------- differentiation
-    def backward(self, seed: Any = None, *, accumulate: bool = False) -> None:
+    def backward(self, gradient: Any = None, *, accumulate: bool = False, seed: Any = None) -> None:
         """Fill ``grad`` on every node this one depends on (reverse mode).
 
         Gradients are reset first, so calling it twice gives the same numbers; pass
-        ``accumulate=True`` to add to the gradients already there instead."""
-        from .autodiff import backward
+        ``accumulate=True`` to add to the gradients already there instead. As in PyTorch, a
+        node with more than one element needs ``gradient`` (∂L/∂self, shaped like it): there is
+        no single obvious seed, and silently seeding ones would sum the outputs."""
+        from .autodiff import backward, check_seed
 
+        seed = check_seed(self, gradient if gradient is not None else seed)
         backward(self, seed=seed, accumulate=accumulate)
 
     # -------------------------------------------------------------- operators
@@ -311,7 +315,7 @@ def unary_function(op: Op) -> Callable[[Any], Node]:
                 n.a1 = None
                 n.name = None
                 n.kind = FLOAT
-                n.requires_grad = x.requires_grad and differentiable
+                n.requires_grad = x.requires_grad and differentiable and _grad_on
                 n.params = defaults
                 n.contrib = None
                 n.id = _next_id()
@@ -356,7 +360,7 @@ def binary_function(op: Op) -> Callable[[Any, Any], Node]:
         n.a1 = b
         n.name = None
         n.kind = FLOAT
-        n.requires_grad = (a.requires_grad or b.requires_grad) and differentiable
+        n.requires_grad = (a.requires_grad or b.requires_grad) and differentiable and _grad_on
         n.params = defaults
         n.contrib = None
         n.id = _next_id()
@@ -488,7 +492,7 @@ def apply(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None = None) 
         if a.requires_grad:
             rg = True
             break
-    return Node(value, op, args, kind, rg and op.differentiable, params)
+    return Node(value, op, args, kind, rg and op.differentiable and _grad_on, params)
 
 
 # ------------------------------------------------------------------ leaves
@@ -512,6 +516,8 @@ def lift(x: Any, like: Node | None = None) -> Node:
     """Make a node of ``x``: nodes pass through, numbers become constants of a matching kind."""
     if x.__class__ is Node:
         return x  # type: ignore[no-any-return]
+    if isinstance(x, Node):  # a subclass (micrograd's Value)
+        return x
     if like is not None and like.kind in (EXACT, EXACT_ARRAY):
         if isinstance(x, (int, float, Fraction, list, tuple, np.ndarray)) or isinstance(
             x, sympy.Basic

@@ -40,18 +40,37 @@ def _params(params: Module | Iterable[Node]) -> list[Node]:
 
 
 class Optimizer:
-    """Common bookkeeping: the parameters, the learning rate, per-parameter state."""
+    """Common bookkeeping: the parameters, the learning rate, per-parameter state.
+
+    ``param_groups`` is PyTorch's view of the settings (one group): a learning-rate schedule
+    written ``for g in opt.param_groups: g["lr"] = ...`` changes ``opt.lr``."""
 
     def __init__(self, params: Module | Iterable[Node], lr: float) -> None:
         if lr <= 0:
             raise ValueInputError(f"the learning rate must be positive, got {lr}")
         self.params = _params(params)
-        self.lr = float(lr)
+        self.group: dict[str, Any] = {"params": self.params, "lr": float(lr)}
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
-    def zero_grad(self) -> None:
+    @property
+    def lr(self) -> float:
+        return float(self.group["lr"])
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.group["lr"] = float(value)
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return [self.group]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every gradient (None; zeros with ``set_to_none=False``)."""
         for p in self.params:
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = np.zeros_like(p.value) if isinstance(p.value, np.ndarray) else 0.0
 
     def step(self) -> None:
         for i, p in enumerate(self.params):
@@ -81,16 +100,17 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay.
-
-    As in PyTorch: g ← g + wd·p;  b ← μ·b + g;  p ← p − lr·b  (or lr·(g + μ·b) with Nesterov)."""
+    """Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight
+    decay, with PyTorch's signature, defaults (lr=1e-3) and update:
+    g ← g + wd·p;  b ← g on the first step, then μ·b + (1 − dampening)·g;
+    p ← p − lr·b  (or lr·(g + μ·b) with Nesterov)."""
 
     def __init__(
         self,
         params: Module | Iterable[Node],
-        lr: float = 0.01,
-        *,
+        lr: float = 1e-3,
         momentum: float = 0.0,
+        dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
@@ -99,7 +119,10 @@ class SGD(Optimizer):
             raise ValueInputError(f"momentum must be in [0, 1), got {momentum}")
         if weight_decay < 0:
             raise ValueInputError(f"weight decay must not be negative, got {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueInputError("Nesterov momentum requires a momentum and zero dampening")
         self.momentum = float(momentum)
+        self.dampening = float(dampening)
         self.weight_decay = float(weight_decay)
         self.nesterov = nesterov
 
@@ -112,27 +135,31 @@ class SGD(Optimizer):
                 buf = np.array(g, copy=True) if isinstance(g, np.ndarray) else g
             elif isinstance(buf, np.ndarray):
                 buf *= self.momentum
-                buf += g
+                buf += g if not self.dampening else (1 - self.dampening) * g
             else:
-                buf = self.momentum * buf + g
+                buf = self.momentum * buf + (1 - self.dampening) * g
             state["momentum"] = buf
             g = g + self.momentum * buf if self.nesterov else buf
         self._apply(p, self.lr * g)
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction; ``weight_decay`` adds wd·p to the gradient,
-    ``decoupled=True`` makes it AdamW (p ← p − lr·wd·p apart from the Adam step)."""
+    """Adam (Kingma & Ba) with bias correction, PyTorch's signature, defaults and update;
+    ``weight_decay`` adds wd·p to the gradient, ``decoupled=True`` (PyTorch's
+    ``decoupled_weight_decay``) makes it AdamW (p ← p − lr·wd·p apart from the Adam step);
+    ``amsgrad`` divides by the largest second moment seen so far."""
 
     def __init__(
         self,
         params: Module | Iterable[Node],
         lr: float = 1e-3,
-        *,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
         decoupled: bool = False,
+        decoupled_weight_decay: bool = False,
     ) -> None:
         super().__init__(params, lr)
         b1, b2 = betas
@@ -141,7 +168,8 @@ class Adam(Optimizer):
         self.betas = (float(b1), float(b2))
         self.eps = float(eps)
         self.weight_decay = float(weight_decay)
-        self.decoupled = decoupled
+        self.decoupled = decoupled or decoupled_weight_decay
+        self.amsgrad = amsgrad
 
     def _update(self, p: Node, g: Any, state: dict[str, Any]) -> None:
         b1, b2 = self.betas
@@ -158,16 +186,40 @@ class Adam(Optimizer):
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * (g * g)
-            denom = np.sqrt(v)
-            denom *= 1 / np.sqrt(1 - b2**t)
+            if self.amsgrad:
+                vmax = state.get("vmax")
+                vmax = v.copy() if vmax is None else np.maximum(vmax, v, out=vmax)
+                state["vmax"] = vmax
+                denom = np.sqrt(vmax)
+            else:
+                denom = np.sqrt(v)
+            denom /= (1 - b2**t) ** 0.5  # as PyTorch: √v / √(1 − β₂ᵗ) + ε
             denom += self.eps
             step = m / denom
             step *= self.lr / (1 - b1**t)
         else:
             m = b1 * (m or 0.0) + (1 - b1) * g
             v = b2 * (v or 0.0) + (1 - b2) * g * g
-            step = self.lr / (1 - b1**t) * m / (np.sqrt(v / (1 - b2**t)) + self.eps)
+            vhat = v
+            if self.amsgrad:
+                vhat = state["vmax"] = max(state.get("vmax", v), v)
+            step = self.lr / (1 - b1**t) * (m / (np.sqrt(vhat) / (1 - b2**t) ** 0.5 + self.eps))
         state["m"], state["v"] = m, v
         if self.weight_decay and self.decoupled:
             self._apply(p, self.lr * self.weight_decay * p.value)
         self._apply(p, step)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay, PyTorch's defaults (weight_decay=0.01)."""
+
+    def __init__(
+        self,
+        params: Module | Iterable[Node],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, decoupled=True)

@@ -134,6 +134,11 @@ def gelu(x: Any) -> Node:
     return apply(OPS["gelu"], (_n(x),))
 
 
+def erf(x: Any) -> Node:
+    """The error function, elementwise (exact GELU is ½x(1 + erf(x/√2)))."""
+    return apply(OPS["erf"], (_n(x),))
+
+
 def softmax(x: Any, axis: int = -1) -> Node:
     """exp(x) / Σ exp(x) along an axis, without overflow."""
     return apply(OPS["softmax"], (_n(x),), {"axis": int(axis)})
@@ -190,6 +195,7 @@ __all__ = [
     "broadcast_to",
     "concatenate",
     "cross_entropy",
+    "erf",
     "exp",
     "flatten",
     "gelu",

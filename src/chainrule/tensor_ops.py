@@ -12,6 +12,7 @@ what makes a step cost about what the hand-written numpy step costs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -307,6 +308,28 @@ register(
         fn("gelu", "\\operatorname{GELU}"),
         partials=(_gelu_partial,),
         doc="GELU, tanh form: ½a(1 + tanh(√(2/π)(a + 0.044715a³)))",
+    )
+)
+
+_TWO_OVER_SQRT_PI = 2.0 / float(np.sqrt(np.pi))
+_erf_each = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf_array(a: Any) -> Any:
+    """The error function elementwise (the standard library's, correctly rounded), in the
+    array's own float type."""
+    a = np.asarray(a)
+    return settle(_erf_each(a).astype(a.dtype if a.dtype.kind == "f" else np.float64))
+
+
+register(
+    Op(
+        "erf",
+        1,
+        {FLOAT: math.erf, ARRAY: _erf_array},
+        fn("erf", "\\operatorname{erf}"),
+        partials=(lambda M, x, y, p: _TWO_OVER_SQRT_PI * M.exp(-(x[0] * x[0])),),
+        doc="the error function (2/√π)∫₀ᵃ exp(−t²) dt; exact GELU is ½a(1 + erf(a/√2))",
     )
 )
 
@@ -638,6 +661,7 @@ TENSOR_OPS = (
     "reduce_max",
     "leaky_relu",
     "gelu",
+    "erf",
     "softmax",
     "log_softmax",
     "one_hot",

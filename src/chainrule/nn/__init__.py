@@ -5,7 +5,7 @@ Importing it also registers the tensor ops in the op table (``chainrule.tensor_o
 from __future__ import annotations
 
 from .. import tensor_ops as _tensor_ops  # noqa: F401 - registers the tensor ops
-from . import init
+from . import functional, init
 from .layers import (
     ACTIVATIONS,
     GELU,
@@ -20,11 +20,25 @@ from .layers import (
     Softmax,
     Tanh,
 )
-from .losses import accuracy, bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
+from .losses import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    MSELoss,
+    accuracy,
+    bce_with_logits,
+    cross_entropy,
+    hinge_loss,
+    l2_penalty,
+    mse_loss,
+)
 from .module import Module, parameter
 
 __all__ = [
     "ACTIVATIONS",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "MSELoss",
+    "functional",
     "GELU",
     "MLP",
     "Activation",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,34 +18,75 @@ from .module import Module, parameter
 
 
 class Linear(Module):
-    """y = x @ w + b, with w of shape (inputs, outputs): one ``linear`` node per call."""
+    """y = x @ weightᵀ + bias, in PyTorch's layout: ``weight`` of shape (out_features,
+    in_features), ``bias`` of shape (out_features,), both drawn from U(−1/√in, 1/√in) as
+    ``torch.nn.Linear`` initialises them (``init='torch'``).
+
+    ``init='lecun' | 'he' | 'xavier'`` draw the weight with that scale and start the bias at
+    zero; ``dtype`` defaults to float64 (PyTorch's default is float32); ``rng`` makes the draw
+    repeatable. The old names ``w`` (which had shape (in, out)) and ``b`` still read, with a
+    DeprecationWarning."""
 
     def __init__(
         self,
-        n_in: int,
-        n_out: int,
-        *,
+        in_features: int,
+        out_features: int,
         bias: bool = True,
-        init: str = "lecun",
+        *,
+        init: str = "torch",
         dtype: Any = np.float64,
         rng: np.random.Generator | None = None,
         name: str = "",
     ) -> None:
         super().__init__(name)
-        if init not in INITS:
-            raise ValueInputError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+        if init != "torch" and init not in INITS:
+            raise ValueInputError(f"unknown init {init!r}; choose one of torch, {', '.join(INITS)}")
+        if in_features < 0 or out_features < 0:
+            raise ValueInputError("a Linear layer needs non-negative sizes")
         rng = rng if rng is not None else np.random.default_rng()
-        self.n_in, self.n_out = n_in, n_out
-        self.b: Node | None = None
-        self.w = parameter(INITS[init]((n_in, n_out), rng, dtype))
-        if bias:
-            self.b = parameter(np.zeros(n_out, dtype=dtype))
+        dtype = np.float64 if dtype is None else dtype
+        self.in_features, self.out_features = in_features, out_features
+        if init == "torch":
+            bound = 1.0 / math.sqrt(in_features) if in_features > 0 else 0.0
+            weight = rng.uniform(-bound, bound, size=(out_features, in_features))
+            b = rng.uniform(-bound, bound, size=out_features) if bias else None
+        else:
+            # the scale is read from the (in, out) layout, where the fan-in comes first
+            weight = INITS[init]((in_features, out_features), rng, dtype).T
+            b = np.zeros(out_features) if bias else None
+        self.weight = parameter(weight, dtype=dtype)
+        self.bias: Node | None = parameter(b, dtype=dtype) if b is not None else None
 
     def forward(self, x: Any) -> Node:
-        return T.linear(x, self.w, self.b)
+        return T.linear(x, self.weight.T, self.bias)
+
+    @property
+    def n_in(self) -> int:
+        return self.in_features
+
+    @property
+    def n_out(self) -> int:
+        return self.out_features
+
+    @property
+    def w(self) -> Node:
+        """Deprecated: ``weight.T`` (shape (in, out), a new node each time)."""
+        warnings.warn(
+            "Linear.w is deprecated: use Linear.weight, of shape (out_features, "
+            "in_features); w is weight.T",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.weight.T
+
+    @property
+    def b(self) -> Node | None:
+        """Deprecated: ``bias``."""
+        warnings.warn("Linear.b is deprecated: use Linear.bias", DeprecationWarning, stacklevel=2)
+        return self.bias
 
     def extra_repr(self) -> str:
-        return f"{self.n_in} → {self.n_out}"
+        return f"{self.in_features} → {self.out_features}"
 
 
 class Activation(Module):
@@ -67,14 +110,31 @@ class Sigmoid(Activation):
     fn = staticmethod(sigmoid)
 
 
-class GELU(Activation):
-    fn = staticmethod(T.gelu)
+class GELU(Module):
+    """GELU as ``torch.nn.GELU``: exact (``approximate='none'``, through erf) by default, or
+    the tanh approximation."""
+
+    def __init__(self, approximate: str = "none", name: str = "") -> None:
+        super().__init__(name)
+        if approximate not in ("none", "tanh"):
+            raise ValueInputError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Node:
+        from .functional import gelu
+
+        return gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class LeakyReLU(Module):
-    def __init__(self, slope: float = 0.01, name: str = "") -> None:
+    def __init__(
+        self, negative_slope: float = 0.01, name: str = "", *, slope: float | None = None
+    ) -> None:
         super().__init__(name)
-        self.slope = slope
+        self.slope = negative_slope if slope is None else slope
 
     def forward(self, x: Any) -> Node:
         return T.leaky_relu(x, self.slope)
@@ -84,9 +144,9 @@ class LeakyReLU(Module):
 
 
 class Softmax(Module):
-    def __init__(self, axis: int = -1, name: str = "") -> None:
+    def __init__(self, dim: int = -1, name: str = "", *, axis: int | None = None) -> None:
         super().__init__(name)
-        self.axis = axis
+        self.axis = dim if axis is None else axis
 
     def forward(self, x: Any) -> Node:
         return T.softmax(x, self.axis)

@@ -47,3 +47,44 @@ def accuracy(logits: Any, labels: Any) -> float:
         pred = np.sign(z.reshape(y.shape)) if np.any(y < 0) else (z.reshape(y.shape) > 0)
         return float(np.mean(pred == y))
     return float(np.mean(np.argmax(z, axis=-1) == y))
+
+
+class _Loss(Module):
+    """A loss as a module, as ``torch.nn``'s loss classes: ``loss_fn(prediction, target)``."""
+
+    def __init__(self, reduction: str = "mean", name: str = "") -> None:
+        super().__init__(name)
+        from .functional import _reduction
+
+        self.reduction = _reduction(reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """``torch.nn.MSELoss``: squared error, averaged (or summed, or elementwise)."""
+
+    def forward(self, input: Any, target: Any) -> Node:
+        from .functional import mse_loss as f
+
+        return f(input, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """``torch.nn.CrossEntropyLoss``: softmax cross-entropy from logits and class indices (or
+    class probabilities)."""
+
+    def forward(self, input: Any, target: Any) -> Node:
+        from .functional import cross_entropy as f
+
+        return f(input, target, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """``torch.nn.BCEWithLogitsLoss``: binary cross-entropy computed from logits."""
+
+    def forward(self, input: Any, target: Any) -> Node:
+        from .functional import binary_cross_entropy_with_logits as f
+
+        return f(input, target, self.reduction)

@@ -2,13 +2,13 @@
 
 Names follow one convention that other parts of chainrule (drawing above all) rely on:
 
-* a parameter is a leaf node named ``<module path>.<parameter>``, e.g. ``layer1.w``;
+* a parameter is a leaf node named ``<module path>.<parameter>``, e.g. ``layer1.weight``;
 * a module names the node its ``forward`` returns ``<module path>.out`` (unless a child module
   already named it, so a ``Sequential``'s output keeps its last layer's name);
 * the module path of a named node is everything before its last dot; unnamed nodes between a
   module's inputs and its ``.out`` node belong to that module.
 
-The root module's path is its ``name`` (empty by default, so parameters read ``layer1.w``).
+The root module's path is its ``name`` (empty by default, so parameters read ``layer1.weight``).
 """
 
 from __future__ import annotations
@@ -39,10 +39,13 @@ class Module:
     _modules: dict[str, Module]
     _path: str
 
+    training: bool
+
     def __init__(self, name: str = "") -> None:
         object.__setattr__(self, "_params", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_path", name)
+        object.__setattr__(self, "training", True)
 
     # -------------------------------------------------------------- registration
     def __setattr__(self, key: str, value: Any) -> None:
@@ -105,6 +108,26 @@ class Module:
     def children(self) -> list[Module]:
         return list(self._modules.values())
 
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        yield from self._modules.items()
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    # -------------------------------------------------------------- modes
+    def train(self, mode: bool = True) -> Module:
+        """Training mode for this module and every module under it (``training`` is True);
+        returns the module, as PyTorch's does. No built-in layer behaves differently yet:
+        the flag is there for modules that do (dropout, batch norm) and for code that reads it."""
+        for _, m in self.named_modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """``train(False)``."""
+        return self.train(False)
+
     def num_parameters(self) -> int:
         return int(sum(np.size(p.value) for p in self.parameters()))
 
@@ -118,10 +141,14 @@ class Module:
             out.name = self._join("out") if self._path else None
         return out
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (``backward`` replaces them anyway)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (``backward`` replaces them anyway); with
+        ``set_to_none=False`` they become zeros instead of None."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = np.zeros_like(p.value) if isinstance(p.value, np.ndarray) else 0.0
 
     def astype(self, dtype: Any) -> Module:
         """Convert every parameter to ``dtype`` (np.float32 or np.float64), in place."""
@@ -136,8 +163,15 @@ class Module:
         return {k: np.array(p.value, copy=True) for k, p in self.named_parameters()}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
-        """Copy values in by name; shapes must match, and with ``strict`` the names too."""
+        """Copy values in by name; shapes must match, and with ``strict`` the names too.
+
+        Values may be numpy arrays or anything numpy reads, PyTorch tensors included (so
+        ``model.load_state_dict(torch_model.state_dict())`` works when the names match). Names
+        saved before ``Linear`` took PyTorch's layout (``layer.w`` of shape (in, out),
+        ``layer.b``) are read as ``layer.weight`` (transposed) and ``layer.bias``, with a
+        DeprecationWarning."""
         own = dict(self.named_parameters())
+        state = _legacy_names({k: _array(v) for k, v in state.items()}, own)
         if strict:
             missing = sorted(set(own) - set(state))
             extra = sorted(set(state) - set(own))
@@ -163,7 +197,11 @@ class Module:
                     f"parameter {k} has shape {np.shape(p.value)}, the saved one {arr.shape}",
                     node=p.name,
                 )
-            p.value = arr.astype(np.asarray(p.value).dtype, copy=True)
+            own_value = p.value
+            if isinstance(own_value, np.ndarray) and own_value.flags.writeable:
+                own_value[...] = arr  # in place, as PyTorch copies into its tensors
+            else:
+                p.value = arr.astype(np.asarray(own_value).dtype, copy=True)
             p.grad = None
 
     def save(self, path: str | Path) -> None:
@@ -207,3 +245,39 @@ class Module:
             return lines[0]
         total = self.num_parameters()
         return "\n".join(lines) + f"\n({total} parameters)"
+
+
+def _array(value: Any) -> np.ndarray:
+    """A saved value as a numpy array (a PyTorch tensor is detached and read on the CPU)."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu().numpy()
+    elif isinstance(value, Node):
+        value = value.value
+    return np.asarray(value)
+
+
+def _legacy_names(state: dict[str, np.ndarray], own: Mapping[str, Node]) -> dict[str, np.ndarray]:
+    """``<path>.w`` (in, out) and ``<path>.b`` of an old Linear, renamed for the new layout."""
+    out: dict[str, np.ndarray] = {}
+    renamed = []
+    for k, v in state.items():
+        head, _, last = k.rpartition(".")
+        prefix = f"{head}." if head else ""
+        if k not in own and last == "w" and f"{prefix}weight" in own and v.ndim == 2:
+            out[f"{prefix}weight"] = v.T
+            renamed.append(k)
+        elif k not in own and last == "b" and f"{prefix}bias" in own:
+            out[f"{prefix}bias"] = v
+            renamed.append(k)
+        else:
+            out[k] = v
+    if renamed:
+        import warnings
+
+        warnings.warn(
+            f"parameters saved under the old Linear names ({', '.join(renamed)}) were read as "
+            "weight (transposed) and bias; save again to store the new names",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return out
