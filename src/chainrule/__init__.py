@@ -5,6 +5,7 @@ on the output, and read ``value`` and ``grad`` on every node."""
 
 from __future__ import annotations
 
+from . import layer_ops, opaque_ops  # noqa: E402, F401, I001 - they register their ops
 from .autodiff import backward, derivatives, edge_contribution, grad, gradcheck, jvp, topo_order
 from .errors import (
     ChainruleError,
