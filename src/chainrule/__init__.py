@@ -5,6 +5,8 @@ on the output, and read ``value`` and ``grad`` on every node."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import layer_ops, opaque_ops  # noqa: E402, F401, I001 - they register their ops
 from .autodiff import backward, derivatives, edge_contribution, grad, gradcheck, jvp, topo_order
 from .errors import (
@@ -53,6 +55,14 @@ def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str
     return _parse(text, exact=exact, at=at, output=output)
 
 
+def from_torch(fn_or_module: Any, *example_inputs: Any, **kwargs: Any) -> Graph:
+    """The graph of a PyTorch computation, with PyTorch's values and gradients on every node
+    (``chainrule.torch_bridge``; needs torch)."""
+    from .torch_bridge import from_torch as _from_torch
+
+    return _from_torch(fn_or_module, *example_inputs, **kwargs)
+
+
 from . import batch, draw, nn, optim, tensor  # noqa: E402 - built on everything above
 
 __all__ = [
@@ -79,6 +89,7 @@ __all__ = [
     "dot",
     "edge_contribution",
     "exp",
+    "from_torch",
     "grad",
     "gradcheck",
     "jvp",

@@ -361,7 +361,8 @@ def build(
 
 
 def _watch(d: Derivation) -> list[Block]:
-    """Non-finite numbers traced to where they began, and kinks with the convention used."""
+    """Non-finite numbers traced to where they began, kinks with the convention used, and the
+    nodes PyTorch computed (opaque)."""
     from .. import anomaly
     from ..notation import definition
 
@@ -369,6 +370,17 @@ def _watch(d: Derivation) -> list[Block]:
     out: list[Block] = []
     for a in anomaly.find(order, d.graph.source):
         out.append(Paragraph([a.describe(a.node.label(), definition(a.node)) + "."]))
+    for node in order:
+        if node.op.name == "torch_opaque":
+            out.append(
+                Paragraph(
+                    [
+                        f"{node.label()} = {definition(node)} is opaque: PyTorch computed its "
+                        "value and the products passed back on its edges (torch.autograd's "
+                        "vector–Jacobian product); chainrule has no formula for it."
+                    ]
+                )
+            )
     for node, convention in anomaly.kinks(order):
         out.append(
             Paragraph(

@@ -1,0 +1,193 @@
+"""from_torch on a model zoo: every node's value and every leaf's gradient against PyTorch's own."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the PyTorch bridge needs torch (the torch extra)")
+
+import chainrule as cr  # noqa: E402
+from chainrule.errors import ValueInputError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _zoo() -> Any:
+    spec = importlib.util.spec_from_file_location("torch_models", ROOT / "examples/torch_models.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ZOO = _zoo()
+
+
+def assert_close(got: Any, want: Any, dtype: Any, what: str) -> None:
+    """float32: 1e-6 relative to the largest magnitude; float64: 1e-12."""
+    want = np.asarray(want, dtype=np.float64)
+    got = np.asarray(got, dtype=np.float64)
+    assert got.shape == want.shape, (what, got.shape, want.shape)
+    rel = 1e-6 if dtype == torch.float32 else 1e-12
+    scale = max(float(np.max(np.abs(want), initial=0.0)), 1e-30)
+    err = float(np.max(np.abs(got - want), initial=0.0))
+    assert err <= rel * scale, f"{what}: off by {err:.3g} at scale {scale:.3g}"
+
+
+def torch_run(model: Any, inputs: tuple[Any, ...]) -> tuple[Any, dict[str, Any]]:
+    """PyTorch's output, and the gradient of the sum of its outputs on every parameter and
+    floating-point input (named as the graph names them)."""
+    leaves = [t.clone().requires_grad_(t.is_floating_point()) for t in inputs]
+    out = model(*leaves)
+    outs = out if isinstance(out, tuple) else (out,)
+    params = dict(model.named_parameters()) if isinstance(model, torch.nn.Module) else {}
+    for p in params.values():
+        p.grad = None
+    total = sum(o.sum() for o in outs)
+    total.backward()
+    grads = {name: p.grad for name, p in params.items()}
+    return outs, {**grads, "_inputs": [t.grad for t in leaves]}
+
+
+@pytest.mark.parametrize("name", sorted(ZOO.ZOO))
+def test_zoo_values_and_gradients_equal_pytorch(name: str) -> None:
+    model, inputs = ZOO.ZOO[name]()
+    g = cr.from_torch(model, *inputs)
+    outs, grads = torch_run(model, inputs)
+    dtype = inputs[0].dtype
+    for node, want in zip(g.outputs, outs, strict=True):
+        assert_close(node.value, want.detach().numpy(), dtype, f"{name} output")
+    for node in g.outputs:
+        node.backward(accumulate=True) if node is not g.outputs[0] else node.backward()
+    for pname, want in grads.items():
+        if pname == "_inputs":
+            continue
+        assert_close(g[pname].grad, want.numpy(), dtype, f"{name} ∂/∂{pname}")
+    floats = [n for n in g.inputs if n.name and not n.name.count(".")]
+    assert floats, "the inputs are named leaves"
+
+
+def test_names_come_from_the_module_hierarchy() -> None:
+    model, inputs = ZOO.mlp()
+    g = cr.from_torch(model, *inputs)
+    names = set(g.names)
+    assert {"fc1.weight", "fc1.bias", "fc2.weight", "x", "fc1", "fc2"} <= names
+    assert g["labels"].op.name == "const"  # integer labels carry no gradient
+    assert g["fc1"].op.name == "linear"
+    assert g["fc1.weightᵀ"].op.name == "permute"  # torch's (out, in) weight, transposed
+
+
+def test_native_ops_are_used_where_the_table_has_them() -> None:
+    ops = {n.op.name for _, f in sorted(ZOO.ZOO.items()) for n in cr.from_torch(*_flat(f()))}
+    for want in (
+        "linear",
+        "conv2d",
+        "batch_norm",
+        "max_pool2d",
+        "layer_norm",
+        "softmax",
+        "softmax_cross_entropy",
+        "mse",
+        "tanh",
+        "gelu",
+        "dropout",
+        "matmul",
+    ):
+        assert want in ops, want
+
+
+def _flat(made: tuple[Any, tuple[Any, ...]]) -> tuple[Any, ...]:
+    model, inputs = made
+    return (model, *inputs)
+
+
+def test_an_op_chainrule_lacks_is_an_opaque_node_named_by_pytorch() -> None:
+    model, inputs = ZOO.opaque()
+    g = cr.from_torch(model, *inputs)
+    opaque = [n for n in g.nodes if n.op.name == "torch_opaque"]
+    assert len(opaque) == 1
+    assert opaque[0].op.label_for(opaque[0].params) == "torch.cumsum"
+    from chainrule.notation import definition
+
+    assert definition(opaque[0]).startswith("torch.cumsum(")
+
+
+def test_second_derivatives_through_a_converted_model_equal_pytorch() -> None:
+    """Gradient graphs work on converted graphs, opaque nodes included (double backward)."""
+    model, inputs = ZOO.opaque()
+    g = cr.from_torch(model, *inputs)
+    w = g["fc.weight"]
+    v = np.random.default_rng(0).normal(size=w.shape).astype(np.float32)
+    gw = cr.grad(g.output, w)
+    hvp = cr.grad(cr.sum(gw * cr.const(v)), w)
+
+    wt = model.fc.weight
+    (d,) = torch.autograd.grad(model(*inputs), wt, create_graph=True)
+    (want,) = torch.autograd.grad((d * torch.from_numpy(v)).sum(), wt)
+    assert_close(hvp.value, want.numpy(), torch.float32, "Hessian-vector product")
+
+
+def test_float64_models_match_to_1e12() -> None:
+    torch.manual_seed(5)
+    model = ZOO.MLP().double()
+    x, labels = torch.randn(4, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 1])
+    g = cr.from_torch(model, x, labels)
+    g.backward()
+    out, grads = torch_run(model, (x, labels))
+    assert g.output.value == pytest.approx(out[0].item(), rel=1e-12)
+    for pname in ("fc1.weight", "fc2.bias"):
+        assert g[pname].value.dtype == np.float64
+        assert_close(g[pname].grad, grads[pname].numpy(), torch.float64, pname)
+    assert_close(g["x"].grad, grads["_inputs"][0].numpy(), torch.float64, "∂/∂x")
+
+
+def test_training_mode_batch_norm_and_dropout() -> None:
+    model, inputs = ZOO.cnn()
+    model.train()
+    torch.manual_seed(7)
+    g = cr.from_torch(model, *inputs)
+    bn = [n for n in g.nodes if n.op.name == "batch_norm"][0]
+    assert bn.params is not None and bn.params["training"] is True
+    mask = [n for n in g.nodes if n.name == "dropout mask"][0]
+    # PyTorch with the same mask: dropout replaced by multiplying with it
+    keep = torch.from_numpy(np.asarray(mask.value))
+
+    def same_mask(x: Any) -> Any:
+        return x * keep / 0.75
+
+    model.drop.forward = same_mask  # type: ignore[method-assign]
+    outs, grads = torch_run(model, inputs)
+    g.backward()
+    assert_close(g.output.value, outs[0].detach().numpy(), torch.float32, "loss")
+    for pname in ("conv.weight", "bn.weight", "fc.bias"):
+        assert_close(g[pname].grad, grads[pname].numpy(), torch.float32, pname)
+
+
+def test_embedding_and_opaque_integer_inputs() -> None:
+    torch.manual_seed(6)
+    emb = torch.nn.Embedding(5, 3)
+
+    def f(idx: Any, w: Any) -> Any:
+        return (torch.gather(emb(idx).sum(-1), 1, torch.ones(2, 1, dtype=torch.long)) * w).sum()
+
+    idx, w = torch.tensor([[1, 4], [0, 1]]), torch.randn(2, 1)
+    g = cr.from_torch(f, idx, w)
+    assert "embedding" in {n.op.name for n in g.nodes}
+    g.backward()
+    w_t = w.clone().requires_grad_(True)
+    emb.weight.grad = None
+    f(idx, w_t).backward()
+    assert_close(g.output.value, f(idx, w).detach().numpy(), torch.float32, "value")
+    assert_close(g["w"].grad, w_t.grad.numpy(), torch.float32, "∂/∂w")
+
+
+def test_a_model_that_cannot_be_traced_is_one_clear_error() -> None:
+    with pytest.raises(ValueInputError, match="tensors"):
+        cr.from_torch(torch.nn.Linear(2, 2), "not a tensor")
+    with pytest.raises(ValueInputError, match="Module or a function"):
+        cr.from_torch(3, torch.zeros(2))
