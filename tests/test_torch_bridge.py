@@ -191,3 +191,43 @@ def test_a_model_that_cannot_be_traced_is_one_clear_error() -> None:
         cr.from_torch(torch.nn.Linear(2, 2), "not a tensor")
     with pytest.raises(ValueInputError, match="Module or a function"):
         cr.from_torch(3, torch.zeros(2))
+
+
+# ------------------------------------------------------------------ command line
+
+
+def test_cli_draws_and_explains_a_pytorch_model(tmp_path: Path, capsys: Any) -> None:
+    from chainrule.cli import main
+
+    svg = tmp_path / "mlp.svg"
+    assert (
+        main(["draw", "--torch", str(ROOT / "examples/torch_models.py:mlp"), "-o", str(svg)]) == 0
+    )
+    text = svg.read_text(encoding="utf-8")
+    assert "fc1.weight" in text and "cross_entropy_loss" in text
+    spec = str(ROOT / "examples/torch_models.py:opaque")
+    assert main(["draw", "--torch", spec, "--view", "gradients"]) == 0
+    assert "torch.cumsum" in capsys.readouterr().out
+    assert main(["explain", "--torch", spec]) == 0
+    out = capsys.readouterr().out
+    assert "torch.cumsum(fc) is opaque: PyTorch computed its value" in out
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("nope.py:mlp", "no file"),
+        ("examples/torch_models.py", "expected FILE.py:FACTORY"),
+        ("examples/torch_models.py:missing", "has no function 'missing'"),
+        ("examples/torch_models.py:neuron", "neuron() in"),
+    ],
+)
+def test_cli_torch_mistakes_are_one_paragraph_and_status_2(
+    spec: str, message: str, capsys: Any, monkeypatch: Any
+) -> None:
+    from chainrule.cli import main
+
+    monkeypatch.chdir(ROOT)
+    assert main(["draw", "--torch", spec]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
