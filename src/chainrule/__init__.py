@@ -63,6 +63,14 @@ def from_torch(fn_or_module: Any, *example_inputs: Any, **kwargs: Any) -> Graph:
     return _from_torch(fn_or_module, *example_inputs, **kwargs)
 
 
+def to_torch(module_or_graph: Any, **kwargs: Any) -> Any:
+    """A ``torch.nn.Module`` computing what a chainrule network or graph computes
+    (``chainrule.torch_bridge``; needs torch)."""
+    from .torch_bridge import to_torch as _to_torch
+
+    return _to_torch(module_or_graph, **kwargs)
+
+
 from . import batch, draw, nn, optim, tensor  # noqa: E402 - built on everything above
 
 __all__ = [
@@ -108,6 +116,7 @@ __all__ = [
     "sqrt",
     "sum",
     "tanh",
+    "to_torch",
     "topo_order",
     "transpose",
     "var",
