@@ -19,6 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 import autograd.numpy as anp
+import layer_refs as R
 import numpy as np
 import pytest
 import sympy
@@ -27,6 +28,7 @@ from autograd.scipy.special import erf as ag_erf
 from test_ops import SYMPY_FORWARD as SCALAR_FORWARD
 
 import chainrule as cr
+import chainrule.layer_ops as L
 import chainrule.nn  # noqa: F401 - registers the tensor ops
 from chainrule import tensor as T
 from chainrule.errors import ValueInputError
@@ -117,6 +119,19 @@ def _lsm(x: Any, axis: int = -1) -> Any:
 
 def _sig(x: Any) -> Any:
     return 1 / (1 + anp.exp(-x))
+
+
+ROWS = np.array([[3.0, 0.0], [1.0, 3.0]])
+MASK = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+
+
+def _torch_cumsum_product(a: Any, b: Any) -> Any:
+    """An opaque node: PyTorch computes cumsum(a · b) and, through double backward, its vjps."""
+    torch = pytest.importorskip("torch", reason="the opaque op calls PyTorch")
+    from chainrule.torch_bridge.opaque import TorchFunction
+
+    fn = TorchFunction("cumsum", lambda x, y: torch.cumsum(x * y, dim=0))
+    return apply(OPS["torch_opaque"], (a, b), {"fn": fn})
 
 
 # op name, input shapes, chainrule function, autograd function
@@ -222,6 +237,57 @@ TENSOR_CASES: list[tuple[str, list[tuple[int, ...]], Callable[..., Any], Callabl
     ),
     ("linear", [(4, 3), (3, 2), (2,)], T.linear, lambda x, w, b: x @ w + b),
     ("linear", [(2, 4, 3), (3, 2), (2,)], T.linear, lambda x, w, b: x @ w + b),
+    (
+        "unfold",
+        [(1, 2, 3, 3)],
+        lambda a: apply(OPS["unfold"], (a,), {"kernel": 2, "padding": 1, "stride": 2}),
+        lambda a: R.unfold(a, 2, 2, 1),
+    ),
+    (
+        "fold",
+        [(1, 4, 4)],
+        lambda a: apply(OPS["fold"], (a,), {"shape": (1, 1, 3, 3), "kernel": 2}),
+        lambda a: R.fold(a, (1, 1, 3, 3), 2),
+    ),
+    (
+        "conv2d",
+        [(2, 2, 4, 3), (3, 2, 2, 2), (3,)],
+        lambda x, w, b: L.conv2d(x, w, b, padding=1, stride=2),
+        lambda x, w, b: R.conv2d(x, w, b, 2, 1),
+    ),
+    ("max_pool2d", [(1, 2, 4, 4)], lambda a: L.max_pool2d(a, 2), lambda a: R.max_pool2d(a, 2)),
+    (
+        "avg_pool2d",
+        [(1, 2, 3, 4)],
+        lambda a: L.avg_pool2d(a, 2, stride=1, padding=1),
+        lambda a: R.avg_pool2d(a, 2, 1, 1),
+    ),
+    ("layer_norm", [(2, 4), (4,), (4,)], L.layer_norm, R.layer_norm),
+    (
+        "batch_norm",
+        [(3, 2, 2, 1), (2,), (2,), (2,), (2,)],
+        L.batch_norm,
+        R.batch_norm,
+    ),
+    (
+        "batch_norm",
+        [(4, 2), (2,), (2,), (2,), (2,)],
+        lambda *a: L.batch_norm(*a, training=True),
+        lambda *a: R.batch_norm(*a, training=True),
+    ),
+    ("embedding", [(4, 3)], lambda w: L.embedding(w, ROWS), lambda w: w[ROWS.astype(int)]),
+    (
+        "dropout",
+        [(2, 3)],
+        lambda a: apply(OPS["dropout"], (a, cr.const(MASK)), {"p": 0.5}),
+        lambda a: a * MASK / 0.5,
+    ),
+    (
+        "torch_opaque",
+        [(3, 2), (3, 2)],
+        lambda a, b: _torch_cumsum_product(a, b),
+        lambda a, b: anp.cumsum(a * b, axis=0),
+    ),
     (
         "sum_squares",
         [(2, 3), ()],

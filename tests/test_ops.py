@@ -21,6 +21,7 @@ import chainrule as cr
 import chainrule.nn  # noqa: F401 - registers the tensor ops, so the table below is complete
 from chainrule.autodiff import local_partial
 from chainrule.backends import FloatMath, SymMath
+from chainrule.layer_ops import LAYER_OPS
 from chainrule.node import apply
 from chainrule.ops import MATH, OPS
 from chainrule.tensor_ops import TENSOR_OPS
@@ -67,7 +68,8 @@ POINTS: dict[str, list[tuple[float, ...]]] = {
 }
 
 # Ops whose gradients are checked elsewhere, with the file that does it.
-TESTED_ELSEWHERE = {name: "tests/test_tensor_ops.py" for name in TENSOR_OPS}
+TESTED_ELSEWHERE = {name: "tests/test_tensor_ops.py" for name in TENSOR_OPS + LAYER_OPS}
+TESTED_ELSEWHERE["torch_opaque"] = "tests/test_torch_bridge.py"
 
 
 def points(name: str) -> list[tuple[float, ...]]:

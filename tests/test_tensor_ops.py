@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import autograd.numpy as anp
+import layer_refs as R
 import numpy as np
 import pytest
 from autograd import grad as ag_grad
 from autograd.scipy.special import erf as ag_erf
 
 import chainrule as cr
+import chainrule.layer_ops as L
 import chainrule.tensor as T
 from chainrule.errors import ShapeError, ValueInputError
+from chainrule.node import apply
 
 RNG = np.random.default_rng(20240501)
 
@@ -34,6 +37,22 @@ LABELS = np.array([2, 0, 1, 2])
 PROBS = RNG.dirichlet(np.ones(3), size=4)
 SIGNS = np.array([1.0, -1.0, -1.0, 1.0, 1.0])
 TARGET01 = RNG.uniform(0, 1, size=(5,))
+ROWS = np.array([[3.0, 0.0, 3.0], [1.0, 4.0, 2.0]])
+MASK = (RNG.uniform(size=(3, 4)) > 0.4).astype(float)
+_WIN = {"kernel": (2, 2), "stride": (1, 2), "padding": (1, 0), "dilation": (1, 1)}
+
+
+def _unfold(a):
+    return apply(cr.OPS["unfold"], (a,), _WIN)
+
+
+def _fold(a):
+    return apply(cr.OPS["fold"], (a,), {"shape": (1, 2, 3, 4), **_WIN})
+
+
+def _positive(v):
+    return np.abs(v) + 0.5
+
 
 # name, input shapes, chainrule function, autograd function, transform of random inputs
 CASES: list[tuple[str, list[tuple[int, ...]], Callable, Callable, Callable | None]] = [
@@ -178,6 +197,93 @@ CASES: list[tuple[str, list[tuple[int, ...]], Callable, Callable, Callable | Non
     ("mse", [(3, 2), (3, 2)], cr.mse, lambda a, b: anp.mean((a - b) ** 2), None),
     ("linear", [(5, 3), (3, 4), (4,)], T.linear, lambda x, w, b: x @ w + b, None),
     ("linear stack", [(2, 5, 3), (3, 4), (4,)], T.linear, lambda x, w, b: x @ w + b, None),
+    ("unfold", [(2, 2, 3, 4)], _unfold, lambda a: _ref_unfold(a), None),
+    ("fold", [(1, 8, 8)], _fold, lambda a: _ref_fold(a), None),
+    (
+        "conv2d",
+        [(2, 3, 5, 4), (4, 3, 3, 3), (4,)],
+        lambda x, w, b: L.conv2d(x, w, b, stride=(2, 1), padding=1),
+        lambda x, w, b: _ref_conv(x, w, b),
+        None,
+    ),
+    (
+        "conv2d dilated",
+        [(1, 2, 6, 6), (3, 2, 2, 2), (3,)],
+        lambda x, w, b: L.conv2d(x, w, b, dilation=2),
+        lambda x, w, b: R.conv2d(x, w, b, d=2),
+        None,
+    ),
+    (
+        "max_pool2d",
+        [(2, 3, 4, 6)],
+        lambda x: L.max_pool2d(x, 2),
+        lambda x: R.max_pool2d(x, 2),
+        None,
+    ),
+    (
+        "max_pool2d overlapping",
+        [(1, 2, 5, 5)],
+        lambda x: L.max_pool2d(x, 3, stride=1),
+        lambda x: R.max_pool2d(x, 3, 1),
+        None,
+    ),
+    (
+        "avg_pool2d padded",
+        [(2, 2, 5, 4)],
+        lambda x: L.avg_pool2d(x, 2, stride=2, padding=1),
+        lambda x: R.avg_pool2d(x, 2, 2, 1),
+        None,
+    ),
+    (
+        "layer_norm",
+        [(3, 5), (5,), (5,)],
+        lambda x, w, b: L.layer_norm(x, w, b),
+        R.layer_norm,
+        None,
+    ),
+    (
+        "layer_norm two axes",
+        [(2, 3, 4), (3, 4), (4,)],
+        lambda x, w, b: L.layer_norm(x, w, b, dims=2),
+        lambda x, w, b: R.layer_norm(x, w, b, dims=2),
+        None,
+    ),
+    (
+        "batch_norm eval",
+        [(4, 3, 2, 2), (3,), (3,), (3,), (3,)],
+        lambda x, m, v, w, b: L.batch_norm(x, m, v, w, b),
+        R.batch_norm,
+        _positive,
+    ),
+    (
+        "batch_norm training",
+        [(4, 3, 2, 2), (3,), (3,), (3,), (3,)],
+        lambda x, m, v, w, b: L.batch_norm(x, m, v, w, b, training=True),
+        lambda x, m, v, w, b: R.batch_norm(x, m, v, w, b, training=True),
+        None,
+    ),
+    (
+        "batch_norm training flat",
+        [(5, 3), (3,), (3,), (3,), (3,)],
+        lambda x, m, v, w, b: L.batch_norm(x, m, v, w, b, training=True),
+        lambda x, m, v, w, b: R.batch_norm(x, m, v, w, b, training=True),
+        None,
+    ),
+    ("embedding", [(5, 3)], lambda w: L.embedding(w, ROWS), lambda w: w[ROWS.astype(int)], None),
+    (
+        "dropout training",
+        [(3, 4)],
+        lambda x: apply(cr.OPS["dropout"], (x, cr.const(MASK)), {"p": 0.25}),
+        lambda x: x * MASK / 0.75,
+        None,
+    ),
+    (
+        "dropout eval",
+        [(3, 4)],
+        lambda x: L.dropout(x, 0.25, training=False),
+        lambda x: x,
+        None,
+    ),
     (
         "sum_squares",
         [(2, 3), (4,), ()],
@@ -186,6 +292,18 @@ CASES: list[tuple[str, list[tuple[int, ...]], Callable, Callable, Callable | Non
         None,
     ),
 ]
+
+
+def _ref_unfold(a):
+    return R.unfold(a, 2, (1, 2), (1, 0))
+
+
+def _ref_fold(a):
+    return R.fold(a, (1, 2, 3, 4), 2, (1, 2), (1, 0))
+
+
+def _ref_conv(x, w, b):
+    return R.conv2d(x, w, b, (2, 1), 1)
 
 
 def _inputs(shapes, transform):

@@ -5,6 +5,9 @@ on the output, and read ``value`` and ``grad`` on every node."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import layer_ops, opaque_ops  # noqa: E402, F401, I001 - they register their ops
 from .autodiff import backward, derivatives, edge_contribution, grad, gradcheck, jvp, topo_order
 from .errors import (
     ChainruleError,
@@ -54,6 +57,22 @@ def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str
     return _parse(text, exact=exact, at=at, output=output)
 
 
+def from_torch(fn_or_module: Any, *example_inputs: Any, **kwargs: Any) -> Graph:
+    """The graph of a PyTorch computation, with PyTorch's values and gradients on every node
+    (``chainrule.torch_bridge``; needs torch)."""
+    from .torch_bridge import from_torch as _from_torch
+
+    return _from_torch(fn_or_module, *example_inputs, **kwargs)
+
+
+def to_torch(module_or_graph: Any, **kwargs: Any) -> Any:
+    """A ``torch.nn.Module`` computing what a chainrule network or graph computes
+    (``chainrule.torch_bridge``; needs torch)."""
+    from .torch_bridge import to_torch as _to_torch
+
+    return _to_torch(module_or_graph, **kwargs)
+
+
 # built on everything above; tensor_methods puts PyTorch's methods on nodes
 from . import batch, draw, nn, optim, tensor, tensor_methods  # noqa: E402, F401
 
@@ -93,6 +112,7 @@ __all__ = [
     "enable_grad",
     "exp",
     "explore",
+    "from_torch",
     "grad",
     "gradcheck",
     "is_grad_enabled",
@@ -114,6 +134,7 @@ __all__ = [
     "sqrt",
     "sum",
     "tanh",
+    "to_torch",
     "topo_order",
     "transpose",
     "var",

@@ -18,10 +18,12 @@ from typing import Any, Protocol
 import numpy as np
 import sympy
 
-from .errors import DomainError
+from .errors import DomainError, ShapeError
 from .values import from_sympy, to_sympy
 
 Shape = tuple[int, ...]
+Window = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
+"""(kernel, stride, padding, dilation) of a sliding window over the last two axes."""
 
 
 class Backend(Protocol):
@@ -58,6 +60,11 @@ class Backend(Protocol):
     def softmax(self, a: Any, axis: int, /) -> Any: ...
     def log_softmax(self, a: Any, axis: int, /) -> Any: ...
     def one_hot(self, labels: Any, classes: int, /) -> Any: ...
+    # sliding windows of images, a transpose pair (convolution and pooling are built on them)
+    def unfold(self, a: Any, window: Window, /) -> Any: ...
+    def fold(self, a: Any, shape: Shape, window: Window, /) -> Any: ...
+    # a function computed elsewhere (PyTorch), with its vjps computed there too
+    def opaque(self, fn: Any, args: tuple[Any, ...], /) -> Any: ...
     # the reverse step
     def times(self, g: Any, d: Any, /) -> Any: ...
     def unbroadcast(self, c: Any, like: Any, /) -> Any: ...
@@ -154,6 +161,45 @@ def scatter_array(a: Any, index: Any, shape: Shape) -> Any:
     return out
 
 
+def window_out(size: int, k: int, s: int, p: int, d: int) -> int:
+    """How many positions a window of ``k`` (dilation ``d``, stride ``s``, padding ``p``) takes."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def unfold_array(a: Any, window: Window) -> Any:
+    """(N, C, H, W) → (N, C·kh·kw, L): every window as a column, in PyTorch's order (``unfold``)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = window
+    n, c, h, w = a.shape
+    ho, wo = window_out(h, kh, sh, ph, dh), window_out(w, kw, sw, pw, dw)
+    if ho < 1 or wo < 1:
+        raise ShapeError(f"a {kh}×{kw} window does not fit an image of {h}×{w}")
+    padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
+    out = np.empty((n, c, kh, kw, ho, wo), dtype=a.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r, q = i * dh, j * dw
+            out[:, :, i, j] = padded[
+                :, :, r : r + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw
+            ]
+    return out.reshape(n, c * kh * kw, ho * wo)
+
+
+def fold_array(a: Any, shape: Shape, window: Window) -> Any:
+    """The transpose of ``unfold_array``: columns summed back into an image of ``shape``."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = window
+    n, c, h, w = shape
+    ho, wo = window_out(h, kh, sh, ph, dh), window_out(w, kw, sw, pw, dw)
+    cols = a.reshape(n, c, kh, kw, ho, wo)
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=a.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r, q = i * dh, j * dw
+            out[:, :, r : r + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw] += cols[
+                :, :, i, j
+            ]
+    return out[:, :, ph : ph + h, pw : pw + w].copy() if ph or pw else out
+
+
 class FloatMath:
     """Plain floats (the fast path) and, through numpy, arrays of floats."""
 
@@ -229,6 +275,13 @@ class FloatMath:
         return r if isinstance(r, np.ndarray) and r.ndim else _scalar(r)
 
     scatter: Any = staticmethod(scatter_array)
+    unfold: Any = staticmethod(unfold_array)
+    fold: Any = staticmethod(fold_array)
+
+    @staticmethod
+    def opaque(fn: Any, args: tuple[Any, ...]) -> Any:
+        return fn(*args)
+
     softmax: Any = staticmethod(softmax_array)
     log_softmax: Any = staticmethod(log_softmax_array)
     one_hot: Any = staticmethod(one_hot_array)
@@ -368,6 +421,10 @@ class ExactMath(FloatMath):
         out = exact_ones(idx.shape + (int(classes),), 0)
         np.put_along_axis(out, idx[..., None], exact_ones((1,)), axis=-1)
         return out
+
+    @staticmethod
+    def opaque(fn: Any, args: tuple[Any, ...]) -> Any:
+        raise DomainError(f"{getattr(fn, 'name', 'a PyTorch op')} has no exact form: use floats")
 
 
 class ExactArrayMath(ExactMath):

@@ -156,6 +156,18 @@ class NodeMath(FloatMath):
         return apply(OPS["one_hot"], (lift(labels),), {"classes": int(classes)})
 
     @staticmethod
+    def unfold(a: Any, window: Any) -> Any:
+        return apply(OPS["unfold"], (lift(a),), _window_params(window))
+
+    @staticmethod
+    def fold(a: Any, shape: tuple[int, ...], window: Any) -> Any:
+        return apply(OPS["fold"], (lift(a),), {"shape": tuple(shape), **_window_params(window)})
+
+    @staticmethod
+    def opaque(fn: Any, args: tuple[Any, ...]) -> Any:
+        return apply(OPS["torch_opaque"], tuple(lift(a) for a in args), {"fn": fn})
+
+    @staticmethod
     def times(g: Any, d: Any) -> Any:
         """g · d with the obvious simplifications, so gradient graphs stay readable."""
         if isinstance(d, (int, float, Fraction)) and not isinstance(d, bool):
@@ -180,6 +192,11 @@ class NodeMath(FloatMath):
         if not c.shape:
             return NodeMath.broadcast_to(c, shape)
         return NodeMath.sum_to(c, shape)
+
+
+def _window_params(window: Any) -> dict[str, Any]:
+    kernel, stride, padding, dilation = window
+    return {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
 
 
 def _value(x: Any) -> Any:

@@ -361,6 +361,11 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         return (f"{t}_{{{idx}}}" if style == "latex" else f"{t}[{idx}]"), ATOM
     # function style
     inner = ", ".join(t for t, _ in parts)
+    if op.written is not None:
+        name = op.written(node.params)
+        if style == "latex":
+            return f"\\text{{{latex_text(name)}}}\\left({inner}\\right)", ATOM
+        return f"{name}({inner})", ATOM
     given = _given_params(node, style)
     if given:
         inner = f"{inner}, {given}"

@@ -147,6 +147,8 @@ class Op:
     aliases: tuple[str, ...] = ()
     params: tuple[Param, ...] = ()
     in_programs: bool = True  # callable by its name (and aliases) from program text
+    # the name written for one node, from its parameters (an opaque op's PyTorch name)
+    written: Callable[[Mapping[str, Any] | None], str] | None = None
     defaults: Mapping[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -161,6 +163,10 @@ class Op:
     @property
     def label(self) -> str:
         return self.notation.symbol or self.notation.text
+
+    def label_for(self, params: Mapping[str, Any] | None) -> str:
+        """The label of one node of this op (its own name for an op that names each node)."""
+        return self.written(params) if self.written is not None else self.label
 
     def bind(self, given: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """The op's parameters with defaults filled in; a clear error for an unknown name or a

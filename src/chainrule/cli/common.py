@@ -12,11 +12,21 @@ from ..files import read_text
 from ..graph import Graph
 from ..values import read_value
 
+TORCH_HELP = (
+    "a PyTorch model instead of a program: FILE.py:FACTORY names a Python file and a "
+    "function in it returning (model, inputs). The file is executed: name only code you trust"
+)
 
-def add_program_args(parser: argparse.ArgumentParser) -> None:
+
+def add_program_args(parser: argparse.ArgumentParser, *, torch: bool = False) -> None:
     parser.add_argument(
-        "program", metavar="PROGRAM", help="a program file, or - for standard input"
+        "program",
+        metavar="PROGRAM",
+        nargs="?" if torch else None,
+        help="a program file, or - for standard input",
     )
+    if torch:
+        parser.add_argument("--torch", metavar="FILE.py:FACTORY", help=TORCH_HELP)
     parser.add_argument(
         "--at",
         action="append",
@@ -53,8 +63,15 @@ def read_program_text(path: str) -> str:
 
 
 def load_graph(args: argparse.Namespace) -> Graph:
-    """Parse the PROGRAM argument with --at, --output and --exact applied."""
+    """Parse the PROGRAM argument with --at, --output and --exact applied (or, with --torch,
+    convert the PyTorch model a factory returns)."""
     from ..language import parse
+
+    spec = getattr(args, "torch", None)
+    if spec is not None:
+        return _torch_graph(args, spec)
+    if args.program is None:
+        raise ValueInputError("give a PROGRAM file (or - for standard input), or --torch")
 
     text = read_program_text(args.program)
     return parse(
@@ -64,6 +81,26 @@ def load_graph(args: argparse.Namespace) -> Graph:
         output=getattr(args, "output", None),
         filename=None if args.program == "-" else args.program,
     )
+
+
+def _torch_graph(args: argparse.Namespace, spec: str) -> Graph:
+    if args.program is not None:
+        raise ValueInputError("give either a PROGRAM or --torch, not both")
+    if getattr(args, "at", None) or getattr(args, "output", None) or getattr(args, "exact", False):
+        raise ValueInputError("--at, --output and --exact apply to programs, not to --torch")
+    try:
+        from ..torch_bridge.load import graph_from_spec
+    except ImportError as exc:
+        raise ValueInputError(
+            f"--torch needs PyTorch ({exc}); install it with pip install 'chainrule[torch]'"
+        ) from None
+    return graph_from_spec(spec)
+
+
+def input_files(args: argparse.Namespace) -> list[str | None]:
+    """The files a command reads (never to be overwritten by its output)."""
+    spec = getattr(args, "torch", None)
+    return [args.program, spec.rpartition(":")[0] if spec else None]
 
 
 def exercise_text() -> str:

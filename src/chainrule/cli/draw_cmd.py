@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import check_output, write_file
-from .common import add_program_args, load_graph
+from .common import add_program_args, input_files, load_graph
 
 
 def register(sub: Any) -> None:
@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
         description="Draw a program's computational graph. The format follows the extension of "
         f"-o FILE ({' '.join(FORMATS)}); without -o the drawing is printed as text.",
     )
-    add_program_args(p)
+    add_program_args(p, torch=True)
     p.add_argument("--view", choices=VIEWS, default="forward", help="what to draw (forward)")
     p.add_argument("-o", "--out", metavar="FILE", help="write the drawing to FILE")
     p.add_argument(
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.out) if args.out else None
     if target is not None:
         fmt = format_of(target)
-        check_output(target, inputs=[args.program], label=f"-o {target}")
+        check_output(target, inputs=input_files(args), label=f"-o {target}")
     graph = load_graph(args)
     drawing = build(
         graph,
@@ -97,6 +97,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(write_text(drawing))
         return 0
     data = encode(drawing, fmt)
-    write_file(target, data, inputs=[args.program], label=f"-o {target}")
+    write_file(target, data, inputs=input_files(args), label=f"-o {target}")
     print(f"wrote {target} ({args.view} view, {len(drawing.boxes)} boxes, {len(data)} bytes)")
     return 0

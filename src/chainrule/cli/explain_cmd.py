@@ -8,7 +8,7 @@ from typing import Any
 
 from ..explain import explain
 from ..files import check_output, write_file
-from .common import add_program_args, load_graph
+from .common import add_program_args, input_files, load_graph
 
 
 def register(sub: Any) -> None:
@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
         description="Explain how backpropagation computes the gradient of a program's output: "
         "every value, local partial, chain-rule product and fan-out sum.",
     )
-    add_program_args(p)
+    add_program_args(p, torch=True)
     p.add_argument(
         "--format",
         choices=("md", "tex", "txt"),
@@ -53,7 +53,7 @@ def _drawings(items: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     if args.out:
-        check_output(args.out, inputs=[args.program], label=f"-o {args.out}")
+        check_output(args.out, inputs=input_files(args), label=f"-o {args.out}")
     graph = load_graph(args)
     graph.backward()
     text = explain(
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         drawings=_drawings(args.drawing),
     )
     if args.out:
-        write_file(args.out, text, inputs=[args.program], label=f"-o {args.out}")
+        write_file(args.out, text, inputs=input_files(args), label=f"-o {args.out}")
         print(f"wrote {args.out}")
     else:
         sys.stdout.write(text)

@@ -271,10 +271,19 @@ def _forward_box(key: str, node: Node, namer: Namer, opts: Options, compact: boo
         return Box(key, lines, category)
     if compact:
         labelled = namer.naming.is_atom(node)
-        title = f"{namer.fallback(node)} = {node.op.label}" if labelled else node.op.label
+        label = node.op.label_for(node.params)
+        title = f"{namer.fallback(node)} = {label}" if labelled else label
     else:
         title = namer.title(node)
-    return Box(key, [Line(title, "title"), Line(_value(node, namer, opts, compact), "value")], "op")
+    lines = [Line(title, "title"), Line(_value(node, namer, opts, compact), "value")]
+    return Box(key, lines + _opaque_note(node), "op")
+
+
+def _opaque_note(node: Node) -> list[Line]:
+    """An op PyTorch computed says so on its box: chainrule has no formula for it."""
+    if node.op.name != "torch_opaque":
+        return []
+    return [Line(f"opaque: {node.op.label_for(node.params)}, value and vjp by PyTorch", "note")]
 
 
 def _value(node: Node, namer: Namer, opts: Options, compact: bool) -> str:
@@ -315,8 +324,8 @@ def _grad_box(
     labelled = namer.naming.is_atom(node)
     title = name if (compact or not node.args or labelled) else namer.title(node)
     if compact and node.args and not labelled:
-        title = node.op.label
-    lines = [Line(title, "title")]
+        title = node.op.label_for(node.params)
+    lines = [Line(title, "title"), *_opaque_note(node)]
     if node.grad is None:
         lines.append(Line("no gradient (constant)", "note"))
         return Box(key, lines, category)

@@ -362,7 +362,8 @@ def build(
 
 
 def _watch(d: Derivation) -> list[Block]:
-    """Non-finite numbers traced to where they began, and kinks with the convention used."""
+    """Non-finite numbers traced to where they began, kinks with the convention used, and the
+    nodes PyTorch computed (opaque)."""
     from .. import anomaly
     from ..notation import definition
 
@@ -372,6 +373,18 @@ def _watch(d: Derivation) -> list[Block]:
     for a in anomaly.find(order, d.graph.source):
         text = a.describe(names.label(a.node), definition(a.node, names=names))
         out.append(Paragraph([text + "."]))
+    for node in order:
+        if node.op.name == "torch_opaque":
+            out.append(
+                Paragraph(
+                    [
+                        f"{names.label(node)} = {definition(node, names=names)} is opaque: "
+                        "PyTorch computed its value and the products passed back on its edges "
+                        "(torch.autograd's vector–Jacobian product); chainrule has no formula "
+                        "for it."
+                    ]
+                )
+            )
     for node, convention in anomaly.kinks(order):
         out.append(
             Paragraph(

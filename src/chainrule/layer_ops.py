@@ -1,0 +1,598 @@
+"""Layers of convolutional and attention networks, declared in the op table like every op.
+
+Convolution and pooling are written on one linear pair of backend methods, ``unfold`` (every
+window of an image as a column) and its transpose ``fold``; both are ops of the table, so the
+gradient of a convolution is itself a graph and second derivatives run through it. The
+normalisations recompute their statistics from the input with the backend, never with numpy, so
+one rule serves numbers, gradient graphs and every higher derivative (``docs/architecture.md``).
+
+PyTorch's conventions are kept (NCHW images, weights ``(out, in, kh, kw)``, biased variance in
+the normalisations), so ``chainrule.torch_bridge`` maps its layers onto these ops one to one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .backends import Backend, Window, fold_array, unfold_array, window_out
+from .errors import ShapeError, ValueInputError
+from .node import Node, apply, const, lift
+from .ops import OPS, Op, Param, as_axis, as_bool, as_number, as_shape, fn, register, settle
+from .values import ARRAY, FLOAT
+
+Pair = tuple[int, int]
+
+
+def as_pair(v: Any) -> Pair:
+    """A window size, stride, padding or dilation: one whole number or two."""
+    if isinstance(v, bool):
+        raise TypeError("a whole number or a pair of them")
+    if isinstance(v, (int, np.integer)):
+        return (int(v), int(v))
+    t = as_shape(v)
+    if len(t) != 2:
+        raise TypeError("a whole number or a pair of them")
+    return (t[0], t[1])
+
+
+def as_optional_pair(v: Any) -> Pair | None:
+    return None if v is None else as_pair(v)
+
+
+def as_fraction(v: Any) -> float:
+    f = as_number(v)
+    if not 0 <= f < 1:
+        raise ValueError("a probability from 0 up to (not including) 1")
+    return f
+
+
+def _window(p: Any) -> Window:
+    kernel = p["kernel"]
+    stride = p.get("stride") or kernel
+    return (kernel, stride, p.get("padding", (0, 0)), p.get("dilation", (1, 1)))
+
+
+def _image(a: Any, what: str) -> np.ndarray:
+    if not isinstance(a, np.ndarray) or a.ndim != 4:
+        raise ShapeError(f"{what} takes images of shape (N, C, H, W), got shape {np.shape(a)}")
+    return a
+
+
+_WINDOW = (
+    Param("kernel", (1, 1), as_pair, "the window's height and width"),
+    Param("stride", (1, 1), as_pair, "the step between windows"),
+    Param("padding", (0, 0), as_pair, "zeros added on each side"),
+    Param("dilation", (1, 1), as_pair, "the spacing between a window's elements"),
+)
+
+# ------------------------------------------------------------------ unfold / fold
+
+
+def _unfold(
+    a: Any,
+    kernel: Pair = (1, 1),
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+) -> Any:
+    return unfold_array(_image(a, "unfold"), (kernel, stride, padding, dilation))
+
+
+register(
+    Op(
+        "unfold",
+        1,
+        {ARRAY: _unfold},
+        fn("unfold", "\\operatorname{unfold}"),
+        vjps=(lambda M, g, x, y, p: M.fold(g, M.shape(x[0]), _window(p)),),
+        elementwise=False,
+        params=_WINDOW,
+        doc="every window of an image as a column: (N, C, H, W) → (N, C·kh·kw, windows)",
+    )
+)
+
+
+def _fold(
+    a: Any,
+    shape: Any = (),
+    kernel: Pair = (1, 1),
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+) -> Any:
+    if len(shape) != 4:
+        raise ShapeError(f"fold needs an image shape (N, C, H, W), got {shape}")
+    return fold_array(a, tuple(shape), (kernel, stride, padding, dilation))
+
+
+register(
+    Op(
+        "fold",
+        1,
+        {ARRAY: _fold},
+        fn("fold", "\\operatorname{fold}"),
+        vjps=(lambda M, g, x, y, p: M.unfold(g, _window(p)),),
+        elementwise=False,
+        params=(Param("shape", (), as_shape, "the image shape (N, C, H, W)"), *_WINDOW),
+        doc="columns summed back into an image: the transpose of unfold",
+    )
+)
+
+# ------------------------------------------------------------------ convolution
+
+
+def _conv_window(w_shape: Any, p: Any) -> Window:
+    return ((int(w_shape[2]), int(w_shape[3])), p["stride"], p["padding"], p["dilation"])
+
+
+def _conv2d(
+    x: Any,
+    w: Any,
+    b: Any,
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+) -> Any:
+    p = {"stride": stride, "padding": padding, "dilation": dilation}
+    x = _image(x, "conv2d")
+    if not isinstance(w, np.ndarray) or w.ndim != 4 or w.shape[1] != x.shape[1]:
+        raise ShapeError(
+            f"conv2d weights of shape {np.shape(w)} (out, in, kh, kw) do not fit images of "
+            f"shape {x.shape}"
+        )
+    n, o = x.shape[0], w.shape[0]
+    win = _conv_window(w.shape, p)
+    cols = unfold_array(x, win)
+    ho = window_out(x.shape[2], win[0][0], win[1][0], win[2][0], win[3][0])
+    y = np.matmul(w.reshape(o, -1), cols)
+    y = y.reshape(n, o, ho, -1)
+    if np.shape(b) not in ((o,), ()):
+        raise ShapeError(f"conv2d bias of shape {np.shape(b)} does not fit {o} output channels")
+    return y + (np.reshape(b, (o, 1, 1)) if np.ndim(b) else b)
+
+
+def _conv_vjp_x(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    n, o = M.shape(y)[:2]
+    w2 = M.reshape(x[1], (o, -1))
+    g2 = M.reshape(g, (n, o, -1))
+    return M.fold(M.matmul(M.transpose(w2), g2), M.shape(x[0]), _conv_window(M.shape(x[1]), p))
+
+
+def _conv_vjp_w(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    n, o = M.shape(y)[:2]
+    cols = M.unfold(x[0], _conv_window(M.shape(x[1]), p))
+    g2 = M.reshape(g, (n, o, -1))
+    return M.reshape(M.sum(M.matmul(g2, M.permute(cols, (0, 2, 1))), 0, False), M.shape(x[1]))
+
+
+def _conv_vjp_b(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    return M.sum_to(M.sum(g, (0, 2, 3), False), M.shape(x[2]))
+
+
+register(
+    Op(
+        "conv2d",
+        3,
+        {ARRAY: _conv2d},
+        fn("conv2d", "\\operatorname{conv2d}"),
+        vjps=(_conv_vjp_x, _conv_vjp_w, _conv_vjp_b),
+        elementwise=False,
+        params=_WINDOW[1:],
+        doc="2-D cross-correlation of images (N, C, H, W) with weights (out, C, kh, kw), plus bias",
+    )
+)
+
+# ------------------------------------------------------------------ pooling
+
+
+def _planes(a: Any) -> tuple[int, int, int, int]:
+    n, c, h, w = a.shape
+    return n, c, h, w
+
+
+def _pool_cols(a: np.ndarray, p: Any) -> np.ndarray:
+    n, c, h, w = _planes(a)
+    return unfold_array(a.reshape(n * c, 1, h, w), _window(p))
+
+
+def _pool_out(a: np.ndarray, r: np.ndarray, p: Any) -> Any:
+    n, c, h, w = _planes(a)
+    win = _window(p)
+    ho = window_out(h, win[0][0], win[1][0], win[2][0], win[3][0])
+    return r.reshape(n, c, ho, -1)
+
+
+def _max_pool(a: Any, kernel: Pair = (2, 2), stride: Pair | None = None) -> Any:
+    a = _image(a, "max_pool2d")
+    p = {"kernel": kernel, "stride": stride}
+    return _pool_out(a, _pool_cols(a, p).max(axis=1), p)
+
+
+def _avg_pool(
+    a: Any, kernel: Pair = (2, 2), stride: Pair | None = None, padding: Pair = (0, 0)
+) -> Any:
+    a = _image(a, "avg_pool2d")
+    p = {"kernel": kernel, "stride": stride, "padding": padding}
+    return _pool_out(a, _pool_cols(a, p).mean(axis=1), p)
+
+
+def _plane_shape(M: Backend, x: Any) -> tuple[int, int, int, int]:
+    n, c, h, w = M.shape(x)
+    return (n * c, 1, h, w)
+
+
+def _max_pool_vjp(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    # ties share the gradient equally, as in reduce_max (PyTorch gives it all to one of them)
+    planes = _plane_shape(M, x[0])
+    cols = M.unfold(M.reshape(x[0], planes), _window(p))
+    k = M.shape(cols)[1]
+    peak = M.reshape(y, (planes[0], 1, -1))
+    hit = M.ge(cols, M.broadcast_to(peak, M.shape(cols)))
+    share = hit / M.broadcast_to(M.sum(hit, 1, True), M.shape(cols))
+    spread = M.broadcast_to(M.reshape(g, (planes[0], 1, -1)), M.shape(cols)) * share
+    del k
+    return M.reshape(M.fold(spread, planes, _window(p)), M.shape(x[0]))
+
+
+def _avg_pool_vjp(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    planes = _plane_shape(M, x[0])
+    kh, kw = p["kernel"]
+    g2 = M.reshape(g, (planes[0], 1, -1))
+    n_windows = M.shape(g2)[2]
+    spread = M.broadcast_to(g2 / (kh * kw), (planes[0], kh * kw, n_windows))
+    return M.reshape(M.fold(spread, planes, _window(p)), M.shape(x[0]))
+
+
+_POOL = (
+    Param("kernel", (2, 2), as_pair, "the window's height and width"),
+    Param("stride", None, as_optional_pair, "the step between windows (the kernel when None)"),
+)
+
+register(
+    Op(
+        "max_pool2d",
+        1,
+        {ARRAY: _max_pool},
+        fn("max_pool2d", "\\operatorname{maxpool}"),
+        vjps=(_max_pool_vjp,),
+        elementwise=False,
+        params=_POOL,
+        doc="the largest element of each window of each channel (ties share the gradient)",
+    )
+)
+register(
+    Op(
+        "avg_pool2d",
+        1,
+        {ARRAY: _avg_pool},
+        fn("avg_pool2d", "\\operatorname{avgpool}"),
+        vjps=(_avg_pool_vjp,),
+        elementwise=False,
+        params=(*_POOL, Param("padding", (0, 0), as_pair, "zeros added on each side, counted")),
+        doc="the mean of each window of each channel (padding zeros count, as in PyTorch)",
+    )
+)
+
+# ------------------------------------------------------------------ normalisation
+
+
+def _normalize(M: Backend, x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
+    """(x − mean) / √(var + eps) over ``axes`` and the factor 1/√(var + eps), with ``M``."""
+    s = M.shape(x)
+    count = 1
+    for a in axes:
+        count *= s[a]
+    d = x - M.broadcast_to(M.sum(x, axes, True) / count, s)
+    inv = 1 / M.sqrt(M.sum(d * d, axes, True) / count + eps)
+    return d * M.broadcast_to(inv, s), inv
+
+
+def _mean_over(M: Backend, v: Any, axes: tuple[int, ...]) -> Any:
+    s = M.shape(v)
+    count = 1
+    for a in axes:
+        count *= s[a]
+    return M.broadcast_to(M.sum(v, axes, True) / count, s)
+
+
+def _norm_vjp_x(M: Backend, g: Any, w: Any, x: Any, axes: tuple[int, ...], eps: float) -> Any:
+    """The vjp of normalisation followed by a scale ``w`` (broadcast to x's shape)."""
+    xhat, inv = _normalize(M, x, axes, eps)
+    dxh = g * w
+    mixed = dxh - _mean_over(M, dxh, axes) - xhat * _mean_over(M, dxh * xhat, axes)
+    return M.broadcast_to(inv, M.shape(x)) * mixed
+
+
+def _trailing(x: Any, dims: int) -> tuple[int, ...]:
+    nd = len(x) if isinstance(x, tuple) else np.ndim(x)
+    return tuple(range(nd - dims, nd))
+
+
+def _layer_norm(x: Any, w: Any, b: Any, dims: int = 1, eps: float = 1e-5) -> Any:
+    if not isinstance(x, np.ndarray) or not 1 <= dims <= x.ndim:
+        raise ShapeError(f"layer_norm over {dims} trailing axes needs an array with that many")
+    axes = _trailing(x, dims)
+    mu = x.mean(axis=axes, keepdims=True)
+    d = x - mu
+    xhat = d / np.sqrt((d * d).mean(axis=axes, keepdims=True) + eps)
+    return xhat * w + b
+
+
+def _ln_axes(M: Backend, x: Any, p: Any) -> tuple[int, ...]:
+    return _trailing(M.shape(x), p["dims"])
+
+
+register(
+    Op(
+        "layer_norm",
+        3,
+        {ARRAY: _layer_norm},
+        fn("layer_norm", "\\operatorname{LayerNorm}"),
+        vjps=(
+            lambda M, g, x, y, p: _norm_vjp_x(
+                M, g, M.broadcast_to(x[1], M.shape(x[0])), x[0], _ln_axes(M, x[0], p), p["eps"]
+            ),
+            lambda M, g, x, y, p: M.sum_to(
+                g * _normalize(M, x[0], _ln_axes(M, x[0], p), p["eps"])[0], M.shape(x[1])
+            ),
+            lambda M, g, x, y, p: M.sum_to(g, M.shape(x[2])),
+        ),
+        elementwise=False,
+        params=(
+            Param("dims", 1, as_axis, "how many trailing axes are normalised"),
+            Param("eps", 1e-5, as_number, "added to the variance"),
+        ),
+        doc="(x − mean) / √(var + eps) over the trailing axes, times weight, plus bias",
+    )
+)
+
+
+def _channel_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    return (int(shape[1]),) + (1,) * (len(shape) - 2)
+
+
+def _not_channel(shape: Sequence[int]) -> tuple[int, ...]:
+    return (0,) + tuple(range(2, len(shape)))
+
+
+def _batch_norm(
+    x: Any, mean: Any, var: Any, w: Any, b: Any, training: bool = False, eps: float = 1e-5
+) -> Any:
+    if not isinstance(x, np.ndarray) or x.ndim < 2:
+        raise ShapeError(
+            f"batch_norm needs a batch with a channel axis (N, C, ...), got {np.shape(x)}"
+        )
+    cs = _channel_shape(x.shape)
+    for what, v in (("mean", mean), ("var", var), ("weight", w), ("bias", b)):
+        if np.shape(v) != cs[:1]:
+            raise ShapeError(
+                f"batch_norm {what} of shape {np.shape(v)} does not fit {cs[0]} channels"
+            )
+    if training:
+        axes = _not_channel(x.shape)
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes)
+    inv = 1 / np.sqrt(np.reshape(var, cs) + eps)
+    return (x - np.reshape(mean, cs)) * inv * np.reshape(w, cs) + np.reshape(b, cs)
+
+
+def _bn_parts(M: Backend, x: Any, p: Any) -> tuple[Any, tuple[int, ...], Any]:
+    """(x̂, the reduced axes, 1/√(var + eps)) from the batch or from the running statistics."""
+    s = M.shape(x[0])
+    cs = _channel_shape(s)
+    axes = _not_channel(s)
+    if p["training"]:
+        xhat, inv = _normalize(M, x[0], axes, p["eps"])
+        return xhat, axes, inv
+    inv = 1 / M.sqrt(M.reshape(x[2], cs) + p["eps"])
+    xhat = (x[0] - M.broadcast_to(M.reshape(x[1], cs), s)) * M.broadcast_to(inv, s)
+    return xhat, axes, inv
+
+
+def _bn_vjp_x(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    s = M.shape(x[0])
+    w = M.broadcast_to(M.reshape(x[3], _channel_shape(s)), s)
+    if p["training"]:
+        return _norm_vjp_x(M, g, w, x[0], _not_channel(s), p["eps"])
+    _, _, inv = _bn_parts(M, x, p)
+    return g * w * M.broadcast_to(inv, s)
+
+
+def _bn_vjp_mean(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    if p["training"]:
+        return None  # the batch's own mean is used; the running mean does not enter
+    s = M.shape(x[0])
+    _, axes, inv = _bn_parts(M, x, p)
+    return -M.sum(g * M.broadcast_to(M.reshape(x[3], _channel_shape(s)) * inv, s), axes, False)
+
+
+def _bn_vjp_var(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    if p["training"]:
+        return None
+    s = M.shape(x[0])
+    xhat, axes, inv = _bn_parts(M, x, p)
+    scale = M.reshape(x[3], _channel_shape(s)) * inv * inv / -2
+    return M.sum(g * xhat * M.broadcast_to(scale, s), axes, False)
+
+
+register(
+    Op(
+        "batch_norm",
+        5,
+        {ARRAY: _batch_norm},
+        fn("batch_norm", "\\operatorname{BatchNorm}"),
+        vjps=(
+            _bn_vjp_x,
+            _bn_vjp_mean,
+            _bn_vjp_var,
+            lambda M, g, x, y, p: M.sum(
+                g * _bn_parts(M, x, p)[0], _not_channel(M.shape(x[0])), False
+            ),
+            lambda M, g, x, y, p: M.sum(g, _not_channel(M.shape(x[0])), False),
+        ),
+        elementwise=False,
+        params=(
+            Param("training", False, as_bool, "normalise with the batch's statistics"),
+            Param("eps", 1e-5, as_number, "added to the variance"),
+        ),
+        doc="per channel (axis 1): (x − mean) / √(var + eps) · weight + bias; in training the "
+        "batch's mean and biased variance replace the running ones (which it does not update)",
+    )
+)
+
+# ------------------------------------------------------------------ embedding and dropout
+
+
+def _embedding(w: Any, idx: Any) -> Any:
+    if not isinstance(w, np.ndarray) or w.ndim != 2:
+        raise ShapeError(f"embedding needs a table of shape (rows, width), got {np.shape(w)}")
+    raw = np.asarray(idx)
+    rows = raw.astype(np.intp)
+    if not np.array_equal(rows, raw) or rows.min(initial=0) < 0 or rows.max(initial=0) >= len(w):
+        raise ValueInputError(f"embedding indices must be whole numbers from 0 to {len(w) - 1}")
+    return w[rows]
+
+
+def _embedding_vjp(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+    rows, width = M.shape(x[0])
+    hot = M.reshape(M.one_hot(x[1], rows), (-1, rows))
+    return M.matmul(M.transpose(hot), M.reshape(g, (-1, width)))
+
+
+register(
+    Op(
+        "embedding",
+        2,
+        {ARRAY: _embedding},
+        fn("embedding", "\\operatorname{embed}"),
+        vjps=(_embedding_vjp, lambda M, g, x, y, p: None),
+        elementwise=False,
+        doc="rows of a table picked by index (the indices carry no gradient)",
+    )
+)
+
+
+def _dropout(x: Any, mask: Any, p: float = 0.5, training: bool = True) -> Any:
+    if not training:
+        return x.copy() if isinstance(x, np.ndarray) else x
+    if np.shape(mask) != np.shape(x):
+        raise ShapeError(f"a dropout mask of shape {np.shape(mask)} does not fit {np.shape(x)}")
+    return settle(x * mask / (1 - p))
+
+
+register(
+    Op(
+        "dropout",
+        2,
+        {ARRAY: _dropout, FLOAT: _dropout},
+        fn("dropout", "\\operatorname{dropout}"),
+        vjps=(
+            lambda M, g, x, y, p: g * x[1] / (1 - p["p"]) if p["training"] else g,
+            lambda M, g, x, y, p: None,
+        ),
+        elementwise=False,
+        params=(
+            Param("p", 0.5, as_fraction, "the probability of dropping an element"),
+            Param("training", True, as_bool, "drop (training) or pass through (evaluation)"),
+        ),
+        doc="x · mask / (1 − p) in training, x itself in evaluation; the 0/1 mask is an input",
+    )
+)
+
+# ------------------------------------------------------------------ the functions people call
+
+
+def conv2d(
+    x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1
+) -> Node:
+    """A 2-D convolution (PyTorch's ``F.conv2d``, one group); ``b=None`` is a zero bias."""
+    x, w = lift(x), lift(w)
+    bias = lift(b) if b is not None else const(np.zeros(w.shape[0], dtype=_dtype(w)))
+    return apply(
+        OPS["conv2d"], (x, w, bias), {"stride": stride, "padding": padding, "dilation": dilation}
+    )
+
+
+def max_pool2d(x: Any, kernel: Any = 2, stride: Any = None) -> Node:
+    """The largest element of each window (PyTorch's ``F.max_pool2d`` without padding)."""
+    return apply(OPS["max_pool2d"], (lift(x),), {"kernel": kernel, "stride": stride})
+
+
+def avg_pool2d(x: Any, kernel: Any = 2, stride: Any = None, padding: Any = 0) -> Node:
+    """The mean of each window (PyTorch's ``F.avg_pool2d``, padding counted)."""
+    return apply(
+        OPS["avg_pool2d"], (lift(x),), {"kernel": kernel, "stride": stride, "padding": padding}
+    )
+
+
+def layer_norm(x: Any, w: Any = None, b: Any = None, *, dims: int = 1, eps: float = 1e-5) -> Node:
+    """Normalise over the last ``dims`` axes, then scale and shift (``None``: 1 and 0)."""
+    x = lift(x)
+    shape = x.shape[len(x.shape) - dims :]
+    wn = lift(w) if w is not None else const(np.ones(shape, dtype=_dtype(x)))
+    bn = lift(b) if b is not None else const(np.zeros(shape, dtype=_dtype(x)))
+    return apply(OPS["layer_norm"], (x, wn, bn), {"dims": dims, "eps": eps})
+
+
+def batch_norm(
+    x: Any,
+    mean: Any,
+    var: Any,
+    w: Any = None,
+    b: Any = None,
+    *,
+    training: bool = False,
+    eps: float = 1e-5,
+) -> Node:
+    """Per-channel normalisation; ``training=True`` uses the batch's statistics."""
+    x = lift(x)
+    c = x.shape[1]
+    wn = lift(w) if w is not None else const(np.ones(c, dtype=_dtype(x)))
+    bn = lift(b) if b is not None else const(np.zeros(c, dtype=_dtype(x)))
+    return apply(
+        OPS["batch_norm"],
+        (x, lift(mean), lift(var), wn, bn),
+        {"training": training, "eps": eps},
+    )
+
+
+def embedding(w: Any, indices: Any) -> Node:
+    """Rows of the table ``w`` picked by ``indices`` (an array of whole numbers)."""
+    idx = indices if isinstance(indices, Node) else const(np.asarray(indices, dtype=np.float64))
+    return apply(OPS["embedding"], (lift(w), idx))
+
+
+def dropout(
+    x: Any, p: float = 0.5, *, training: bool = True, rng: np.random.Generator | None = None
+) -> Node:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1 − p) in training;
+    the mask is drawn from ``rng`` and kept in the graph as a constant input."""
+    x = lift(x)
+    if training and p > 0:
+        gen = rng if rng is not None else np.random.default_rng()
+        keep = gen.random(x.shape) >= p
+        mask = const(keep.astype(_dtype(x)) if x.shape else float(keep))
+    else:
+        mask = const(np.ones(x.shape, dtype=_dtype(x)) if x.shape else 1.0)
+    return apply(OPS["dropout"], (x, mask), {"p": p, "training": training})
+
+
+def _dtype(n: Node) -> Any:
+    v = n.value
+    return v.dtype if isinstance(v, np.ndarray) and v.dtype.kind == "f" else np.float64
+
+
+LAYER_OPS = (
+    "unfold",
+    "fold",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "layer_norm",
+    "batch_norm",
+    "embedding",
+    "dropout",
+)

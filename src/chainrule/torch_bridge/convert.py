@@ -1,0 +1,294 @@
+"""``from_torch``: the computation a PyTorch model ran, as a chainrule graph.
+
+The model is traced with ``torch.export`` (not ``torch.fx.symbolic_trace``): export runs the
+model's Python on the example inputs and records the ATen ops that ran, so Python control flow,
+helper functions and method calls all come out as one small, fixed set of ops; its graph
+signature names every parameter and buffer by its module path (``fc1.weight``), and each node
+carries the module stack it ran in. ``symbolic_trace`` sees Python-level calls instead (module
+calls, functions, tensor methods: a far larger surface) and fails on shape-dependent control flow.
+
+Each ATen call becomes the native chainrule op when ``aten.HANDLERS`` has one; any other call
+becomes an opaque node (``torch_opaque``) whose value and vjps PyTorch computes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.export.graph_signature import InputKind, OutputKind
+
+from ..errors import ValueInputError
+from ..graph import Graph
+from ..node import Node, apply, const, var
+from ..ops import OPS
+from .aten import HANDLERS, Decline
+from .opaque import TorchFunction, to_numpy
+
+
+class _FunctionModule(torch.nn.Module):
+    """A plain function as a module, since torch.export traces modules."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+
+def export(fn_or_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``torch.export`` of a module or a function; a model that cannot be traced is one clear
+    error naming PyTorch's reason."""
+    module = fn_or_module if isinstance(fn_or_module, torch.nn.Module) else None
+    if module is None:
+        if not callable(fn_or_module):
+            got = type(fn_or_module).__name__
+            raise ValueInputError(f"from_torch needs a torch.nn.Module or a function, got {got}")
+        module = _FunctionModule(fn_or_module)
+    for k, a in enumerate(args):
+        if not isinstance(a, (torch.Tensor, int, float)):
+            raise ValueInputError(
+                f"example input {k + 1} is a {type(a).__name__}: give tensors (or numbers)"
+            )
+    tensors = tuple(torch.tensor(a) if isinstance(a, (int, float)) else a for a in args)
+    try:
+        return torch.export.export(module, tensors, kwargs=kwargs or None, strict=False)
+    except Exception as exc:  # noqa: BLE001 - PyTorch raises many kinds; its message says why
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueInputError(f"PyTorch could not trace the model: {first}") from exc
+
+
+def from_torch(fn_or_module: Any, *example_inputs: Any, **kwargs: Any) -> Graph:
+    """The graph of what ``fn_or_module(*example_inputs, **kwargs)`` computes.
+
+    Parameters are leaves named by their module path (``fc1.weight``), buffers are named
+    constants, floating-point inputs are leaves named as the forward's arguments and integer
+    inputs (labels, indices) are constants. Every node's value equals PyTorch's; after
+    ``graph.backward()`` every leaf's gradient equals ``torch.autograd``'s."""
+    ep = export(fn_or_module, tuple(example_inputs), dict(kwargs))
+    names = _argument_names(fn_or_module, len(example_inputs)) + list(kwargs)
+    return _Converter(ep, tuple(example_inputs), dict(kwargs), names).run()
+
+
+def _argument_names(fn: Any, count: int) -> list[str]:
+    """The names of the first ``count`` positional parameters (``x``, ``labels``)."""
+    given = getattr(fn, "input_names", None)
+    if given is not None and len(given) == count:
+        return list(given)
+    target = fn.forward if isinstance(fn, torch.nn.Module) else fn
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return [names[k] if k < len(names) else f"input{k + 1}" for k in range(count)]
+
+
+class _Converter:
+    def __init__(
+        self, ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str]
+    ) -> None:
+        self.ep = ep
+        self.user_values = list(args) + list(kwargs.values())
+        self.user_names = names
+        self.env: dict[Any, Any] = {}
+        self.used_names: set[str] = set()
+
+    # -------------------------------------------------------------- leaves
+    def leaves(self) -> None:
+        sig = self.ep.graph_signature
+        state = self.ep.state_dict
+        constants = getattr(self.ep, "constants", {})
+        placeholders = [n for n in self.ep.graph.nodes if n.op == "placeholder"]
+        users = iter(zip(self.user_values, self.user_names, strict=True))
+        for node, spec in zip(placeholders, sig.input_specs, strict=True):
+            if spec.kind == InputKind.PARAMETER:
+                self.env[node] = self._leaf(state[spec.target], spec.target, True)
+            elif spec.kind == InputKind.BUFFER:
+                value = state[spec.target] if spec.target in state else constants[spec.target]
+                self.env[node] = self._leaf(value, spec.target, False)
+            elif spec.kind == InputKind.CONSTANT_TENSOR:
+                self.env[node] = self._leaf(constants[spec.target], spec.target, False)
+            elif spec.kind == InputKind.USER_INPUT:
+                value, name = next(users)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    value = torch.tensor(value)
+                if isinstance(value, torch.Tensor):
+                    self.env[node] = self._leaf(value, name, value.is_floating_point())
+                else:
+                    self.env[node] = value
+            else:  # a token or custom object: not part of the maths
+                self.env[node] = None
+
+    def _leaf(self, t: Any, name: str, differentiable: bool) -> Node:
+        self.used_names.add(name)
+        value = to_numpy(t)
+        return var(value, name) if differentiable else const(value, name)
+
+    # -------------------------------------------------------------- ops
+    def run(self) -> Graph:
+        self.leaves()
+        nodes = list(self.ep.graph.nodes)
+        names = _module_names(nodes)
+        for fx in nodes:
+            if fx.op != "call_function":
+                continue
+            out = self.call(fx)
+            if isinstance(out, Node) and out.args and out.name is None:
+                out.name = self._unique(names.get(fx, fx.name))
+            self.env[fx] = out
+        outputs = self.outputs(nodes)
+        return Graph(outputs)
+
+    def _unique(self, name: str) -> str:
+        base, k = name, 2
+        while name in self.used_names:
+            name = f"{base}#{k}"
+            k += 1
+        self.used_names.add(name)
+        return name
+
+    def call(self, fx: Any) -> Any:
+        target = fx.target
+        if target is operator.getitem:
+            seq, i = self.env[fx.args[0]], fx.args[1]
+            return seq[i]
+        args = torch.fx.node.map_arg(fx.args, lambda a: self.env[a])
+        kwargs = torch.fx.node.map_arg(fx.kwargs, lambda a: self.env[a])
+        if "val" in fx.meta and fx.meta["val"] is None:
+            return None  # a check with no result (_assert_tensor_metadata): not maths
+        handler = HANDLERS.get(str(target))
+        if handler is not None:
+            try:
+                return handler(*args, **kwargs)
+            except (Decline, TypeError):
+                pass
+        return self.opaque(fx, target)
+
+    def opaque(self, fx: Any, target: Any) -> Any:
+        """The call as opaque nodes: PyTorch computes value and vjps; one node per output."""
+        inputs: list[Node] = []
+        dtypes: list[Any] = []
+        slots: dict[Any, int] = {}
+
+        def collect(a: Any) -> Any:
+            value = self.env[a]
+            if isinstance(value, Node):
+                if a not in slots:
+                    slots[a] = len(inputs)
+                    inputs.append(value)
+                    meta = a.meta.get("val")
+                    dtypes.append(getattr(meta, "dtype", None))
+                return _Slot(slots[a])
+            return value
+
+        args = torch.fx.node.map_arg(fx.args, collect)
+        kwargs = torch.fx.node.map_arg(fx.kwargs, collect)
+        name = _op_name(target)
+        if not inputs:  # made from no tensor (torch.zeros, arange): a constant
+            with torch.no_grad():
+                made = target(*args, **kwargs)
+            if isinstance(made, torch.Tensor):
+                return const(to_numpy(made))
+            return made
+        meta = fx.meta.get("val")
+        if isinstance(meta, (tuple, list)):
+            return [
+                self._opaque_node(name, target, args, kwargs, inputs, dtypes, k)
+                if isinstance(m, torch.Tensor)
+                else None
+                for k, m in enumerate(meta)
+            ]
+        return self._opaque_node(name, target, args, kwargs, inputs, dtypes, None)
+
+    def _opaque_node(
+        self,
+        name: str,
+        target: Any,
+        args: Any,
+        kwargs: Any,
+        inputs: list[Node],
+        dtypes: list[Any],
+        index: int | None,
+    ) -> Node:
+        def call(*tensors: torch.Tensor) -> torch.Tensor:
+            ts = [
+                t if d is None or t.dtype == d else t.to(d)
+                for t, d in zip(tensors, dtypes, strict=True)
+            ]
+            out = target(*_fill(args, ts), **_fill(kwargs, ts))
+            return out if index is None else out[index]
+
+        label = name if index is None else f"{name}[{index}]"
+        return apply(OPS["torch_opaque"], tuple(inputs), {"fn": TorchFunction(label, call)})
+
+    def outputs(self, nodes: list[Any]) -> list[Node]:
+        out_node = next(n for n in nodes if n.op == "output")
+        values = out_node.args[0]
+        specs = self.ep.graph_signature.output_specs
+        found: list[Node] = []
+        for v, spec in zip(values, specs, strict=True):
+            if spec.kind != OutputKind.USER_OUTPUT:
+                continue  # buffer updates (batch norm's running statistics) are not the output
+            result = self.env.get(v) if isinstance(v, torch.fx.Node) else v
+            if isinstance(result, Node):
+                found.append(result)
+        if not found:
+            raise ValueInputError("the model returned no tensor that chainrule can show")
+        return found
+
+
+class _Slot:
+    """Where the k-th tensor input goes back into an opaque call's arguments."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+
+def _fill(tree: Any, tensors: list[torch.Tensor]) -> Any:
+    if isinstance(tree, _Slot):
+        return tensors[tree.k]
+    if isinstance(tree, tuple):
+        return tuple(_fill(t, tensors) for t in tree)
+    if isinstance(tree, list):
+        return [_fill(t, tensors) for t in tree]
+    if isinstance(tree, dict):
+        return {k: _fill(v, tensors) for k, v in tree.items()}
+    return tree
+
+
+def _op_name(target: Any) -> str:
+    """``aten.cumsum.default`` → ``cumsum``: the name people know the op by."""
+    text = str(target)
+    parts = text.split(".")
+    if len(parts) >= 2 and parts[0] == "aten":
+        return parts[1]
+    return getattr(target, "__name__", text)
+
+
+def _module_names(nodes: list[Any]) -> dict[Any, str]:
+    """Each call's name from the module it ran in: a module's last op takes the module's path
+    (``fc1``); other ops inside a module are ``path.op`` (``block.attn.softmax``)."""
+    calls = [n for n in nodes if n.op == "call_function"]
+    paths = [_path(n) for n in calls]
+    out: dict[Any, str] = {}
+    for k, (n, path) in enumerate(zip(calls, paths, strict=True)):
+        if not path:
+            out[n] = n.name
+            continue
+        nxt = paths[k + 1] if k + 1 < len(calls) else ""
+        last = nxt != path and not nxt.startswith(path + ".")
+        out[n] = path if last else f"{path}.{n.name}"
+    return out
+
+
+def _path(fx: Any) -> str:
+    stack = fx.meta.get("nn_module_stack") or {}
+    if not stack:
+        return ""
+    path, _cls = list(stack.values())[-1]
+    return str(path)
