@@ -57,7 +57,7 @@ def main() -> None:
             losses.append(float(loss.value))
         print(f"chainrule epoch: mean loss {np.mean(losses[-len(epoch) :]):.4f}")
 
-    tmodel = cr.to_torch(model)  # parameters copied, names kept: layer1.w, layer1.b, ...
+    tmodel = cr.to_torch(model)  # parameters copied, names kept: layer1.weight, layer1.bias, ...
     print("exported:", ", ".join(name for name, _ in tmodel.named_parameters()))
     topt = torch.optim.SGD(tmodel.parameters(), lr=LR)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)

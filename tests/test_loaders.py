@@ -340,13 +340,13 @@ def test_text_and_complex_arrays_are_refused(tmp_path: Path) -> None:
 
 def test_nan_parameters_are_refused_unless_asked_for(tmp_path: Path) -> None:
     m = model()
-    w = m.state_dict()["layer2.w"]
+    w = m.state_dict()["layer2.weight"]
     w[0, 1] = np.nan
     w[1, 0] = np.inf
-    state = {**m.state_dict(), "layer2.w": w}
+    state = {**m.state_dict(), "layer2.weight": w}
     np.savez(tmp_path / "m.npz", **state)  # type: ignore[arg-type]
-    with pytest.raises(cr.ChainruleError, match="layer2.w: 2 of 8 values are NaN or infinite"):
+    with pytest.raises(cr.ChainruleError, match="layer2.weight: 2 of 8 values are NaN or infinite"):
         model().load(tmp_path / "m.npz")
     loaded = model().load(tmp_path / "m.npz", allow_nan=True)
-    got = loaded.state_dict()["layer2.w"]
+    got = loaded.state_dict()["layer2.weight"]
     assert np.isnan(got[0, 1]) and np.isinf(got[1, 0])

@@ -63,7 +63,8 @@ def test_zoo_values_and_gradients_equal_pytorch(name: str) -> None:
     for node, want in zip(g.outputs, outs, strict=True):
         assert_close(node.value, want.detach().numpy(), dtype, f"{name} output")
     for node in g.outputs:
-        node.backward(accumulate=True) if node is not g.outputs[0] else node.backward()
+        # the gradient of the sum of every output, as torch_run takes it (a seed of ones)
+        cr.backward(node, accumulate=node is not g.outputs[0])
     for pname, want in grads.items():
         if pname == "_inputs":
             continue
@@ -281,8 +282,8 @@ def test_round_trip_chainrule_torch_chainrule_keeps_values_and_gradients(name: s
     g2 = cr.from_torch(tm, *tensors)
     for a, b in zip(g.outputs, g2.outputs, strict=True):
         assert_close(b.value, a.value, dtype, f"{name} round-trip output")
-    g.outputs[0].backward()
-    g2.outputs[0].backward()
+    cr.backward(g.outputs[0])  # a seed of ones, as the sum torch differentiates
+    cr.backward(g2.outputs[0])
     for leaf in g.inputs:
         if leaf.name and "." in leaf.name:
             assert_close(g2[leaf.name].grad, leaf.grad, dtype, f"{name} round-trip ∂/∂{leaf.name}")
@@ -316,7 +317,7 @@ def test_to_torch_example_continues_training_and_writes_its_curve(
     out = capsys.readouterr().out
     means = [float(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "mean loss" in line]
     assert len(means) == 4 and means[3] < means[0]  # the PyTorch part goes on decreasing it
-    assert "layer1.w, layer1.b, layer2.w, layer2.b" in out
+    assert "layer1.weight, layer1.bias, layer2.weight, layer2.bias" in out
 
 
 def test_every_op_of_the_table_has_a_pytorch_form() -> None:

@@ -1,8 +1,8 @@
 """``to_torch``: a chainrule network or graph as a ``torch.nn.Module``, to go on in PyTorch.
 
 A network of ``chainrule.nn`` layers becomes the same layers in PyTorch, parameters copied and
-named as in chainrule (``layer1.w`` of shape (in, out): the layer computes x @ w + b exactly as
-chainrule's does). Any graph becomes a ``GraphModule`` that replays the graph's ops with
+named as in chainrule (``layer1.weight`` of shape (out, in) and ``layer1.bias``, PyTorch's own
+layout). Any graph becomes a ``GraphModule`` that replays the graph's ops with
 PyTorch's functions (``TORCH_OPS``, one entry per op of the table): its leaves are parameters
 (or, for the names given as ``inputs``, the forward's arguments) and its constants are buffers.
 """
@@ -97,6 +97,7 @@ TORCH_OPS: dict[str, TorchOp] = {
     "neg": lambda x, p: -x[0],
     "pow": lambda x, p: x[0] ** x[1],
     "exp": lambda x, p: torch.exp(x[0]),
+    "erf": lambda x, p: torch.erf(x[0]),
     "log": lambda x, p: torch.log(x[0]),
     "sqrt": lambda x, p: torch.sqrt(x[0]),
     "sin": lambda x, p: torch.sin(x[0]),
@@ -231,19 +232,6 @@ class GraphModule(torch.nn.Module):
         return outs[0] if len(outs) == 1 else tuple(outs)
 
 
-class Linear(torch.nn.Module):
-    """chainrule's dense layer in PyTorch: y = x @ w + b with w of shape (in, out)."""
-
-    def __init__(self, w: torch.Tensor, b: torch.Tensor | None) -> None:
-        super().__init__()
-        self.w = torch.nn.Parameter(w)
-        self.b = torch.nn.Parameter(b) if b is not None else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = x @ self.w
-        return y + self.b if self.b is not None else y
-
-
 class Sequential(torch.nn.Module):
     """Children applied in order, under the names they had in chainrule."""
 
@@ -257,8 +245,16 @@ class Sequential(torch.nn.Module):
 def _module(m: Any) -> torch.nn.Module:
     from .. import nn
 
-    if isinstance(m, nn.Linear):
-        return Linear(to_tensor(m.w.value), None if m.b is None else to_tensor(m.b.value))
+    if isinstance(m, nn.Linear):  # the same layout as PyTorch's: weight (out, in), bias
+        weight = to_tensor(m.weight.value)
+        layer = torch.nn.Linear(
+            m.in_features, m.out_features, bias=m.bias is not None, dtype=weight.dtype
+        )
+        with torch.no_grad():
+            layer.weight.copy_(weight)
+            if m.bias is not None:
+                layer.bias.copy_(to_tensor(m.bias.value))
+        return layer
     if isinstance(m, nn.Sequential):
         out = Sequential()
         for key in m._order:
@@ -268,11 +264,12 @@ def _module(m: Any) -> torch.nn.Module:
         nn.ReLU: torch.nn.ReLU,
         nn.Tanh: torch.nn.Tanh,
         nn.Sigmoid: torch.nn.Sigmoid,
-        nn.GELU: lambda: torch.nn.GELU(approximate="tanh"),
         nn.Identity: torch.nn.Identity,
     }
     if type(m) in simple:
         return simple[type(m)]()
+    if isinstance(m, nn.GELU):
+        return torch.nn.GELU(approximate=m.approximate)
     if isinstance(m, nn.LeakyReLU):
         return torch.nn.LeakyReLU(m.slope)
     if isinstance(m, nn.Softmax):
