@@ -20,7 +20,6 @@ import chainrule as cr
 from chainrule import nn
 from chainrule import tensor as T
 from chainrule.graph import SCHEMA
-from chainrule.graph_load import MAX_EXACT_BITS
 from chainrule.nn.npz import MAX_LOAD_BYTES
 from chainrule.ops import OPS
 
@@ -113,7 +112,7 @@ MALFORMED = [
     (
         "an exact number doubling its digits 40 times",
         graph([{**LEAF, "value": {"fraction": "3/7"}}] + [then("mul", [i, i]) for i in range(40)]),
-        f"the limit is {MAX_EXACT_BITS:,}",
+        "exact numbers are kept up to",  # the engine's bound on computed values comes first
     ),
     ("log of −1", graph([{**LEAF, "value": -1.0}, then("log", [0])], [1]), "log"),
 ]
