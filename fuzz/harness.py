@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import resource
 import signal
 import time
@@ -42,6 +43,7 @@ class Finding:
     def signature(self) -> str:
         """What two findings of one bug have in common (for counting distinct ones)."""
         head = self.detail.strip().splitlines()[-1] if self.detail.strip() else ""
+        head = re.sub(r"\S*program\.cr(:\d+)?", "PROGRAM", head)  # one bug, any line of it
         return f"{self.kind}: {head[:160]}"
 
 
@@ -236,6 +238,11 @@ def agreement_finding(text: str, seconds: float = 10.0) -> Finding | None:
     every = list(fg.nodes)  # every node of every named value, not only the output's
     scale = _largest(n.value for n in every)
     gscale = _largest(n.grad for n in every if n.grad is not None)
+    with np.errstate(all="ignore"):  # inf − inf and the like: compared as non-finite
+        return _compare(fg, xg, scale, gscale, program)
+
+
+def _compare(fg: Any, xg: Any, scale: float, gscale: float, program: bytes) -> Finding | None:
     fv, xv = _values(fg), _values(xg)
     if _near_kink(fg, scale):
         return None

@@ -218,12 +218,13 @@ def _largest_bits(x: Any) -> int:
 def check_power_size(base: Any, exponent: Any) -> None:
     """Refuse ``base ** exponent`` before computing it when the result would be past the
     digit bound (2 ** 2 ** 100 is never even attempted). Bases 0, 1 and −1 are always fine."""
-    if isinstance(exponent, sympy.Integer):
-        n = abs(int(exponent))
-    elif isinstance(exponent, Fraction) and exponent.denominator == 1:
-        n = abs(exponent.numerator)
-    else:
+    if isinstance(exponent, sympy.Rational):
+        exponent = Fraction(int(exponent.p), int(exponent.q))
+    if not isinstance(exponent, Fraction):
         return
+    n = (
+        abs(exponent.numerator) // exponent.denominator
+    )  # 10 ** (10**10 / 9) is 10 ** 1111111111 · …
     if n <= 1 or base in (0, 1, -1):
         return
     at_least = (max(_largest_bits(base), 2) - 1) * n  # bits of the result, at least
