@@ -8,7 +8,9 @@ in exact mode and ``4/5`` is a rational."""
 from __future__ import annotations
 
 import ast
+import threading
 import unicodedata
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -210,6 +212,9 @@ def _prepare(text: str) -> tuple[str, _Source]:
     return "\n".join(src.rewritten_lines), src
 
 
+_PARSING = threading.Lock()
+
+
 def parse(
     text: str,
     *,
@@ -224,7 +229,11 @@ def parse(
         raise ProgramSyntaxError("the program contains a NUL character")
     rewritten, src = _prepare(text)
     try:
-        tree = ast.parse(rewritten, filename=filename or "<program>", mode="exec")
+        with _PARSING, warnings.catch_warnings():
+            # CPython 3.11's parser keeps its recursion count per process, not per thread, and
+            # it warns on stderr about things like "6if": one parse at a time, warnings silent
+            warnings.simplefilter("ignore")
+            tree = ast.parse(rewritten, filename=filename or "<program>", mode="exec")
     except (RecursionError, MemoryError):
         raise ProgramSyntaxError(
             "an expression is nested too deeply to read; split it over several assignments"
