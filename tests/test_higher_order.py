@@ -484,3 +484,8 @@ def test_readable_partials_agree_with_the_vjp(name: str) -> None:
         np.testing.assert_allclose(
             cr.edge_contribution(out, i), np.broadcast_to(out.grad * local, (3,)), rtol=1e-14
         )
+
+
+def test_an_axis_out_of_range_is_named_as_such() -> None:
+    r = _cli("x = [1, 2]\ny = softmax(x, axis=2)\n")
+    assert r.returncode == 2 and "axis 2 is out of bounds" in r.stderr and "line 2" in r.stderr

@@ -428,6 +428,8 @@ def compute(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None) -> tu
         value = _overflowed(op, kind, vals, params)
         if value is None:
             raise DomainError(f"{op.name} overflowed (too large for a float)") from exc
+    except np.exceptions.AxisError as exc:  # before ValueError, which it extends
+        raise ShapeError(f"{op.name}: {exc}") from exc
     except ValueError as exc:
         if kind in (ARRAY, EXACT_ARRAY):
             shapes = " and ".join(str(np.shape(v)) for v in vals)
