@@ -236,3 +236,32 @@ def test_exact_vectors_stay_exact() -> None:
     assert L.value == F(3, 4) + F(1, 3)
     assert list(v.grad) == [F(3), F(-2)]
     assert v.grad.dtype == object and isinstance(v.grad, np.ndarray)
+
+
+@pytest.mark.parametrize(
+    "program, wrt",
+    [
+        ("x = 1/2\nf = tanh(x)\n", "x"),
+        ("x = 3/4\nf = 1 - x * x\n", "x"),
+        ("x = [1/2, 1]\nw = 2\nf = sum(tanh(x * w))\n", "w"),
+        ("x = 1/3\nf = x / (1 + x)\n", "x"),
+    ],
+)
+def test_derivatives_of_derivatives_stay_exact(program: str, wrt: str) -> None:
+    """The seeds and constants that ``grad`` adds keep the graph's kind: a second derivative of
+    an exact program is exact (it was once rounded to a float by a float seed), and it is
+    sympy's own second derivative."""
+    graph = cr.parse(program, exact=True)
+    x = graph.names[wrt]
+    second = cr.grad(cr.grad(graph.output, x), x).value
+    assert isinstance(second, (Fraction, sympy.Basic)), repr(second)
+    s = sympy.Symbol("s")
+    want = {
+        "x = 1/2\nf = tanh(x)\n": sympy.diff(sympy.tanh(s), s, 2).subs(s, sympy.Rational(1, 2)),
+        "x = 3/4\nf = 1 - x * x\n": sympy.Integer(-2),
+        "x = [1/2, 1]\nw = 2\nf = sum(tanh(x * w))\n": sympy.diff(
+            sympy.tanh(s / 2) + sympy.tanh(s), s, 2
+        ).subs(s, 2),
+        "x = 1/3\nf = x / (1 + x)\n": sympy.diff(s / (1 + s), s, 2).subs(s, sympy.Rational(1, 3)),
+    }[program]
+    assert sympy.simplify(sympy.sympify(str(second)) - want) == 0

@@ -87,3 +87,28 @@ def test_one_graph_differentiated_as_a_graph_in_threads_at_once(fast_switching: 
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda _: second(), range(64)))
     assert all(g == want for g in got)
+
+
+def test_exact_decimals_stay_right_while_other_threads_evaluate_at_other_precisions(
+    fast_switching: None,
+) -> None:
+    """sympy evaluates irrational numbers inside mpmath precision scopes, which are
+    process-wide; without chainrule's lock a thread's tanh(1/2) came back at the precision another
+    thread had asked for (about 60 wrong floats in 8,000 on two cores)."""
+    import sympy
+
+    from chainrule.values import decimal, to_float
+
+    half = sympy.tanh(sympy.Rational(1, 2))
+    want = to_float(half)
+    assert abs(want - np.tanh(0.5)) < 1e-16
+
+    def job(i: int) -> bool:
+        if i % 2:
+            return bool(to_float(sympy.tanh(sympy.Rational(1, 2))) == want)
+        decimal(sympy.tanh(sympy.Rational(i, 7)), 3)
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(job, range(8000)))
+    assert results.count(False) == 0

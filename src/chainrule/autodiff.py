@@ -435,7 +435,11 @@ def grad(output: Node, wrt: Sequence[Node] | Node) -> Any:
     single = isinstance(wrt, Node)
     targets: list[Node] = [wrt] if isinstance(wrt, Node) else list(wrt)
     order = topo_order(output)
-    grads: dict[Node, Node] = {output: const(one_like(output.value, output.kind))}
+    grads: dict[Node, Node] = {
+        output: const(
+            one_like(output.value, output.kind), exact=output.kind in (EXACT, EXACT_ARRAY)
+        )
+    }
     for node in reversed(order):
         g = grads.get(node)
         if g is None or not node.args:
@@ -459,7 +463,11 @@ def grad(output: Node, wrt: Sequence[Node] | Node) -> Any:
     out = []
     for t in targets:
         g = grads.get(t)
-        out.append(g if g is not None else const(zero_like(t.value, t.kind)))
+        out.append(
+            g
+            if g is not None
+            else const(zero_like(t.value, t.kind), exact=t.kind in (EXACT, EXACT_ARRAY))
+        )
     return out[0] if single else out
 
 

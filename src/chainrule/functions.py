@@ -178,7 +178,7 @@ class NodeMath(FloatMath):
             if d == -1:
                 return -g
         if isinstance(g, Node) and g.op is _CONST and _is_one(g.value):
-            return d if isinstance(d, Node) else const(d)
+            return d if isinstance(d, Node) else lift(d, g)
         return g * d
 
     @staticmethod

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from . import precision_lock  # noqa: F401 - exact numbers evaluated in threads stay right
 from .errors import ValueInputError
 
 FLOAT = 0
