@@ -19,6 +19,7 @@ import resource
 import signal
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ class Hang(BaseException):
 
 @dataclass
 class Finding:
-    kind: str  # exit-status, internal-error, traceback, hang, memory, disagreement
+    kind: str  # exit-status, internal-error, traceback, hang, memory, warning, disagreement
     detail: str
     argv: list[str]
     program: bytes
@@ -92,6 +93,7 @@ class Outcome:
     err: str
     internal: BaseException | None
     seconds: float
+    warned: list[str]
 
 
 def run_cli(argv: Sequence[str], seconds: float) -> Outcome:
@@ -107,21 +109,24 @@ def run_cli(argv: Sequence[str], seconds: float) -> Outcome:
     chainrule.cli.report_internal_error = record  # type: ignore[assignment]
     start = time.perf_counter()
     code: int | None = None
-    try:
-        with (
-            contextlib.redirect_stdout(out),
-            contextlib.redirect_stderr(err),
-            deadline(seconds),
-            np.errstate(all="warn"),
-        ):
-            code = chainrule.cli.main(list(argv))
-    except Hang as exc:
-        caught.append(exc)
-    finally:
-        chainrule.cli.report_internal_error = saved
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")  # a warning printed to a user is a second voice
+        try:
+            with (
+                contextlib.redirect_stdout(out),
+                contextlib.redirect_stderr(err),
+                deadline(seconds),
+                np.errstate(all="warn"),
+            ):
+                code = chainrule.cli.main(list(argv))
+        except Hang as exc:
+            caught.append(exc)
+        finally:
+            chainrule.cli.report_internal_error = saved
+    warned = [f"{w.category.__name__}: {w.message}" for w in seen]
     return Outcome(
         code, out.getvalue(), err.getvalue(), caught[0] if caught else None,
-        time.perf_counter() - start,
+        time.perf_counter() - start, warned,
     )  # fmt: skip
 
 
@@ -149,6 +154,8 @@ def cli_finding(argv: Sequence[str], program: bytes, seconds: float = 10.0) -> F
         return finding("exit-status", f"exit status {o.code}\n{o.err[-1000:]}")
     if o.code == 2 and not o.err.startswith("chainrule: error:"):
         return finding("exit-status", f"exit status 2 without one error paragraph: {o.err!r}")
+    if o.warned:
+        return finding("warning", o.warned[0])
     return None
 
 

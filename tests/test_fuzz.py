@@ -118,6 +118,23 @@ def test_the_harness_sees_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
     assert finding is not None and finding.kind == "hang"
 
 
+def test_the_harness_sees_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python warning printed at a user (numpy's, the parser's) is a finding."""
+    import warnings
+
+    import chainrule.cli.eval_cmd as eval_cmd
+
+    def noisy(args: object) -> int:
+        warnings.warn("planted", RuntimeWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(eval_cmd, "run", noisy)
+    PROGRAM.write_bytes(b"x = 1\n")
+    finding = harness.cli_finding(["eval", str(PROGRAM)], b"x = 1\n", SECONDS)
+    assert finding is not None and finding.kind == "warning"
+    assert finding.detail == "RuntimeWarning: planted"
+
+
 def test_the_harness_sees_a_disagreement() -> None:
     """A wrong exact rule (exp off by 1e-6) is caught by the agreement property."""
     from fractions import Fraction

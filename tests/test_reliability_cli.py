@@ -515,3 +515,31 @@ def test_bad_exercise_files_exit_2(tmp_path: Path, body: str, fragment: str, cap
     assert code == 2 and fragment in err, err
     assert err.startswith("chainrule: error:") and err.count("\n") == 1
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["eval"], ["eval", "--json"], ["draw", "--view", "gradients"], ["explain"]],
+    ids=["eval", "eval --json", "draw gradients", "explain"],
+)
+def test_an_infinite_partial_is_reported_once_in_chainrules_words(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    """∂√x/∂x at 0 is infinite: chainrule says where (its own warning line), numpy's
+    "divide by zero encountered in power" does not reach the user as a second voice, and the
+    table shows the infinite gradient instead of an empty cell (``[inf, 0.5]`` is not a
+    markup tag)."""
+    prog = tmp_path / "root.cr"
+    prog.write_text("x = [0, 1]\ny = sum(x^0.5)\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", *argv[:1], str(prog), *argv[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "RuntimeWarning" not in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    if argv == ["eval"]:
+        assert "[inf, 0.5]" in done.stdout

@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..errors import ChainruleError
 from .crash import report_internal_error
 
@@ -75,7 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
-        return int(args.func(args))
+        # chainrule reports where a value stopped being finite (anomaly); numpy's own
+        # "divide by zero" warnings would only repeat it, in words about numpy's internals
+        with np.errstate(all="ignore"):
+            return int(args.func(args))
     except ChainruleError as exc:
         print(f"chainrule: error: {exc}", file=sys.stderr)
         return 2

@@ -158,17 +158,18 @@ def print_table(
     """Every node: its name, its definition, its value and ∂output/∂node."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text  # plain text: a value like [inf, 1] is not a markup tag
 
     out = graph.output
     naming = graph.naming
     out_label = naming.label(out)
     stream = sys.stdout if file is None else file
     console = Console(file=stream, width=None if stream.isatty() else 160, highlight=False)
-    table = Table(title=f"forward and backward pass of {out_label}", title_justify="left")
+    table = Table(title=Text(f"forward and backward pass of {out_label}"), title_justify="left")
     table.add_column("node", style="bold")
     table.add_column("operation")
     table.add_column("value", justify="right")
-    table.add_column(f"∂{out_label}/∂node", justify="right")
+    table.add_column(Text(f"∂{out_label}/∂node"), justify="right")
     for n in graph.nodes:
         if n.op.name == "const" and not n.name:
             continue
@@ -182,7 +183,7 @@ def print_table(
             if g is not None:
                 grad = g
         row = (naming.label(n), definition(n, digits=digits, names=naming), value, grad)
-        table.add_row(*(typographic(cell) for cell in row))
+        table.add_row(*(Text(typographic(cell)) for cell in row))
     console.print(table)
 
 
