@@ -29,6 +29,9 @@ MARK_START, MARK_END = "<!-- fuzz:start -->", "<!-- fuzz:end -->"
 SECONDS = 20.0
 EXTRA_MEMORY = 2 << 30
 BATCH = 500
+# Hypothesis spends about as long drawing a program as chainrule spends running it, so each
+# program drawn for the command line is run with this many command lines (each one input).
+COMMANDS_PER_PROGRAM = 3
 
 
 def worker(index: int, stop: Any, out: Any, agreement_share: int) -> None:
@@ -42,18 +45,19 @@ def worker(index: int, stop: Any, out: Any, agreement_share: int) -> None:
     program_path = work / "program.cr"
 
     @st.composite
-    def inputs(draw: Any) -> tuple[str, bytes, list[str]]:
+    def inputs(draw: Any) -> tuple[str, bytes, list[list[str]]]:
         if draw(st.integers(0, 99)) < agreement_share:
             prog = draw(grammar.programs())
             return "agreement", grammar.encode(prog), []
         prog = draw(grammar.sources())
-        argv = draw(grammar.command_lines(prog, str(program_path), str(work)))
-        return "cli", grammar.encode(prog), argv
+        lines = grammar.command_lines(prog, str(program_path), str(work))
+        return "cli", grammar.encode(prog), [draw(lines) for _ in range(COMMANDS_PER_PROGRAM)]
 
     batch_no = 0
     with harness.limit_memory(EXTRA_MEMORY):
         while not stop.is_set():
             ran = 0
+            agreed = 0
             found: list[harness.Finding] = []  # noqa: B023 - read after each batch, by design
 
             @seed(index * 1_000_003 + batch_no + int(time.time()))
@@ -66,26 +70,40 @@ def worker(index: int, stop: Any, out: Any, agreement_share: int) -> None:
                 suppress_health_check=list(HealthCheck),
             )
             @given(case=inputs())
-            def one(case: tuple[str, bytes, list[str]]) -> None:
-                nonlocal ran
-                kind, program, argv = case
-                ran += 1
-                try:
-                    if kind == "agreement":
-                        text = program.decode("utf-8", errors="surrogateescape")
-                        f = harness.agreement_finding(text, SECONDS)
-                    else:
-                        program_path.write_bytes(program)
-                        f = harness.cli_finding(argv, program, SECONDS)
-                except Exception as exc:  # noqa: BLE001 - the harness's own bug: recorded
-                    f = harness.Finding("harness-error", repr(exc), argv, program)
-                if f is not None:
-                    found.append(f)  # noqa: B023 - this batch's list
+            def one(case: tuple[str, bytes, list[list[str]]]) -> None:
+                nonlocal ran, agreed
+                kind, program, argvs = case
+                if kind == "agreement":
+                    ran += 1
+                    agreed += 1
+                    text = program.decode("utf-8", errors="surrogateescape")
+                    check = lambda: harness.agreement_finding(text, SECONDS)  # noqa: E731
+                    _record(found, [], program, check)  # noqa: B023
+                    return
+                program_path.write_bytes(program)
+                for argv in argvs:
+                    ran += 1
+                    _record(
+                        found, argv, program,  # noqa: B023
+                        lambda argv=argv: harness.cli_finding(argv, program, SECONDS),  # type: ignore[misc]
+                    )  # fmt: skip
 
             one()
             batch_no += 1
-            out.put((index, ran, [(f.signature(), f.kind, f.detail, f.argv, f.program)
+            out.put((index, ran, agreed, [(f.signature(), f.kind, f.detail, f.argv, f.program)
                                   for f in found]))  # fmt: skip
+
+
+def _record(found: list[Any], argv: list[str], program: bytes, check: Any) -> None:
+    """Run one property; a finding (or the harness's own bug) goes into ``found``."""
+    from fuzz import harness
+
+    try:
+        f = check()
+    except Exception as exc:  # noqa: BLE001 - the harness's own bug: recorded
+        f = harness.Finding("harness-error", repr(exc), argv, program)
+    if f is not None:
+        found.append(f)
 
 
 def _scratch() -> str | None:
@@ -114,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     for p in procs:
         p.start()
     total = 0
+    agreement = 0
     per_kind: dict[str, int] = {}
     findings: dict[str, dict[str, Any]] = {}
     budget = None if args.minutes is None else args.minutes * 60
@@ -126,10 +145,11 @@ def main(argv: list[str] | None = None) -> int:
                 print("every worker stopped", file=sys.stderr)
                 break
             try:
-                _, ran, found = out.get(timeout=5)
+                _, ran, agreed, found = out.get(timeout=5)
             except queue.Empty:
                 continue
             total += ran
+            agreement += agreed
             for sig, kind, detail, fargv, program in found:
                 per_kind[kind] = per_kind.get(kind, 0) + 1
                 rec = findings.setdefault(
@@ -162,10 +182,11 @@ def main(argv: list[str] | None = None) -> int:
                 p.terminate()
     while True:  # what the workers sent while stopping
         try:
-            _, ran, found = out.get(timeout=1)
+            _, ran, agreed, found = out.get(timeout=1)
         except queue.Empty:
             break
         total += ran
+        agreement += agreed
         for sig, kind, detail, fargv, program in found:
             rec = findings.setdefault(
                 sig,
@@ -178,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                 },  # fmt: skip
             )
             rec["count"] += 1
-    text = report(total, elapsed, args, findings)
+    text = report(total, agreement, elapsed, args, findings)
     print(text)
     if not args.no_write:
         write_section(Path(args.results), text)
@@ -187,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if findings else 0
 
 
-def report(total: int, elapsed: float, args: Any, findings: dict[str, dict[str, Any]]) -> str:
+def report(
+    total: int, agreement: int, elapsed: float, args: Any, findings: dict[str, dict[str, Any]]
+) -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     rate = total / elapsed if elapsed else 0.0
     lines = [
@@ -200,9 +223,12 @@ def report(total: int, elapsed: float, args: Any, findings: dict[str, dict[str, 
         f"- inputs run: **{total:,}** of {args.inputs:,} asked"
         + ("" if total >= args.inputs else " (stopped by the time budget)")
         + f", in {elapsed / 60:.1f} min with {args.workers} workers",
-        f"- rate: **{rate:.0f} inputs/s** ({rate / max(args.workers, 1):.0f} per worker); "
-        f"{args.agreement_share} % float-vs-exact agreement, the rest command lines "
-        "(eval, draw, explain, check) on valid, mutated and random programs",
+        f"- code: commit {_commit()}",
+        f"- rate: **{rate:.0f} inputs/s** ({rate / max(args.workers, 1):.0f} per worker)",
+        f"- inputs: {agreement:,} float-vs-exact agreement checks ({args.agreement_share} % of "
+        f"the programs drawn) and {total - agreement:,} command lines (eval, draw, explain, "
+        f"check) on valid, mutated and random programs, {COMMANDS_PER_PROGRAM} command lines "
+        "per program drawn",
         f"- per input: deadline {SECONDS:g} s, address space limited to "
         f"{EXTRA_MEMORY >> 30} GiB above the start",
         f"- distinct findings: **{len(findings)}**",
@@ -214,6 +240,18 @@ def report(total: int, elapsed: float, args: Any, findings: dict[str, dict[str, 
             cmd = " ".join(rec["argv"][:1] + rec["argv"][2:]).replace("|", "\\|")
             lines.append(f"| {rec['kind']} | {rec['count']} | {safe} | `{cmd}` |")
     return "\n".join(lines) + "\n"
+
+
+def _commit() -> str:
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() or "unknown"
 
 
 def write_section(path: Path, text: str) -> None:
