@@ -124,6 +124,36 @@ def opaque() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
     return Opaque(), (torch.randn(2, 3),)
 
 
+class Residual(nn.Module):
+    """x + fc2(tanh(fc1(x))): a block of four operations."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(width, 2 * width)
+        self.fc2 = nn.Linear(2 * width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.fc2(torch.tanh(self.fc1(x)))
+
+
+class Stack(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.Sequential(Residual(4), Residual(4), Residual(4))
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(self.head(self.blocks(x)), target)
+
+
+def stack() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """Three residual blocks and a head: drawn with one box per block (``--no-collapse`` opens
+    them). In float64, as a model whose numbers are studied rather than trained fast."""
+    torch.manual_seed(5)
+    x, target = torch.randn(5, 4, dtype=torch.float64), torch.randn(5, 1, dtype=torch.float64)
+    return Stack().double(), (x, target)
+
+
 ZOO = {
     "mlp": mlp,
     "cnn": cnn,
@@ -131,4 +161,5 @@ ZOO = {
     "transformer": transformer,
     "scalar": scalar,
     "opaque": opaque,
+    "stack": stack,
 }

@@ -258,3 +258,46 @@ def test_the_notebook_output_runs_in_the_browser(session: Any, tmp_path: Path) -
     want.backward()
     assert abs(inner.evaluate("() => chainrule.grad('z')") - want["z"].grad) <= TOL
     assert s.errors == []
+
+
+def test_a_pytorch_model_explored_follows_python(session: Any, tmp_path: Path) -> None:
+    """``explore --torch``: the page of a converted model computes PyTorch's numbers (float64
+    residual blocks), follows a what-if change of its input as a fresh conversion does, and
+    an op it cannot write in JavaScript (PyTorch's cumsum) keeps its numbers and says so."""
+    pytest.importorskip("torch", reason="the PyTorch bridge needs torch (the torch extra)")
+    import importlib.util
+
+    from chainrule.cli import main
+
+    spec = importlib.util.spec_from_file_location("zoo", ROOT / "examples/torch_models.py")
+    assert spec is not None and spec.loader is not None
+    zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zoo)
+    model, (x, target) = zoo.stack()
+    g = cr.from_torch(model, x, target)
+    g.backward()
+    page = tmp_path / "stack.html"
+    assert (
+        main(["explore", "--torch", f"{ROOT}/examples/torch_models.py:stack", "-o", str(page)]) == 0
+    )
+    s = session
+    s.open(page)
+    assert _compare(s, g, "stack") > 100
+    nudged = x * 0.9 + 0.05
+    s.js("([n, v]) => chainrule.set(n, v)", ["x", nudged.tolist()])
+    want = cr.from_torch(model, nudged, target)
+    want.backward()
+    _compare(s, want, "stack with x nudged")
+    assert s.errors == []
+
+    s.open(_page(tmp_path, _converted(zoo.opaque()), "opaque"))
+    notes = s.js("() => document.body.textContent")
+    assert "Not recomputed in the page" in notes and "torch_opaque" in notes
+    assert s.errors == []
+
+
+def _converted(made: tuple[Any, tuple[Any, ...]]) -> cr.Graph:
+    model, inputs = made
+    g = cr.from_torch(model, *inputs)
+    g.backward()
+    return g

@@ -223,6 +223,43 @@ def test_cli_draws_and_explains_a_pytorch_model(tmp_path: Path, capsys: Any) -> 
     assert "torch.cumsum(fc) is opaque: PyTorch computed its value" in out
 
 
+def test_modules_of_several_operations_are_collapsed_by_default(
+    tmp_path: Path, capsys: Any
+) -> None:
+    """A block of four operations is one box; a lone Linear keeps its own box and formula; a
+    model is never folded into one box (``blocks`` holds most operations, so its blocks are
+    judged instead); ``--no-collapse`` and an explicit ``--collapse`` win."""
+    from chainrule.cli import main
+    from chainrule.draw import build
+    from chainrule.draw.select import module_groups
+
+    model, inputs = ZOO.stack()
+    graph = cr.from_torch(model, *inputs)
+    assert module_groups(graph) == ["blocks.0", "blocks.1", "blocks.2"]
+    titles = [b.title for b in build(graph).boxes]
+    assert {"blocks.0", "blocks.1", "blocks.2"} <= set(titles)
+    assert not any(t.startswith("blocks.1.fc1") for t in titles)
+    assert any(t.startswith("head = linear(") for t in titles)
+    opened = [b.title for b in build(graph, collapse=[]).boxes]
+    assert "blocks.1" not in opened and any(t.startswith("blocks.1.fc1 = ") for t in opened)
+    assert len(opened) > len(titles) + 20
+    for name in ("mlp", "transformer", "cnn"):
+        model, inputs = getattr(ZOO, name)()
+        assert module_groups(cr.from_torch(model, *inputs)) == [], name
+    assert module_groups(cr.parse("x = 1\ny = x * x\n")) == []
+
+    spec = str(ROOT / "examples/torch_models.py:stack")
+    assert main(["draw", "--torch", spec]) == 0
+    folded = capsys.readouterr().out
+    assert main(["draw", "--torch", spec, "--no-collapse"]) == 0
+    every = capsys.readouterr().out
+    assert main(["draw", "--torch", spec, "--collapse", "blocks"]) == 0
+    chosen = capsys.readouterr().out
+    assert "blocks.1 " in folded and "blocks.1.fc1 = " not in folded
+    assert "blocks.1.fc1 = " in every
+    assert "blocks " in chosen and "blocks.1 " not in chosen
+
+
 @pytest.mark.parametrize(
     "spec, message",
     [

@@ -34,7 +34,8 @@ class Graph:
     worked out from this graph; a program's graph for a chosen ``--output`` shares the naming of
     the whole program, so names do not shift; a graph built on another one, such as its
     gradient graph, takes ``names_from`` it). ``aliases`` are further names of nodes
-    (``y = x``); ``symbols`` names constants that stand for e or π."""
+    (``y = x``); ``symbols`` names constants that stand for e or π. ``modules`` gives the
+    module path each operation ran in, for graphs of PyTorch models (drawings collapse them)."""
 
     def __init__(
         self,
@@ -46,6 +47,7 @@ class Graph:
         aliases: Mapping[str, Node] | None = None,
         symbols: Mapping[Node, str] | None = None,
         names_from: Graph | None = None,
+        modules: Mapping[Node, str] | None = None,
     ) -> None:
         self.outputs = [outputs] if isinstance(outputs, Node) else list(outputs)
         if not self.outputs:
@@ -60,6 +62,9 @@ class Graph:
         self.symbols: dict[Node, str] = dict(symbols or {})
         self._naming = naming
         self._names_from = names_from
+        self.modules: dict[Node, str] = {
+            n: m for n, m in (modules or {}).items() if n in self._index
+        }
 
     # -------------------------------------------------------------- names
     @property

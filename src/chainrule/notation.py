@@ -357,7 +357,7 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         return (nt.latex.format(t) if style == "latex" else t + nt.text), prec
     if nt.style == "index":
         ((t, p),) = parts
-        idx = (node.params or {}).get("index")
+        idx = index_text((node.params or {}).get("index"))
         return (f"{t}_{{{idx}}}" if style == "latex" else f"{t}[{idx}]"), ATOM
     # function style
     inner = ", ".join(t for t, _ in parts)
@@ -506,3 +506,21 @@ def _exact_form_one(
         stand_ins.append(s)
     shown = apply(node.op, tuple(stand_ins), node.params)
     return _write(shown, style, True, set(), digits, top=True, given=given)
+
+
+def index_text(index: Any) -> str:
+    """An index as people write it between brackets: ``2``, ``:, 0:8``, ``1:``, ``[0, 2]``."""
+    if isinstance(index, tuple):
+        return ", ".join(index_text(i) for i in index)
+    if isinstance(index, slice):
+        start = "" if index.start is None else str(index.start)
+        stop = "" if index.stop is None else str(index.stop)
+        step = "" if index.step is None else f":{index.step}"
+        return f"{start}:{stop}{step}"
+    if index is Ellipsis:
+        return "..."
+    if isinstance(index, list):
+        return "[" + ", ".join(index_text(i) for i in index) + "]"
+    if hasattr(index, "tolist"):
+        return index_text(index.tolist())
+    return str(index)

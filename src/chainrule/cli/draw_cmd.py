@@ -35,9 +35,15 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--collapse",
         action="append",
-        default=[],
+        default=None,
         metavar="NAME",
-        help="draw the sub-expression NAME (or the module NAME.*) as one box; repeatable",
+        help="draw the sub-expression NAME (or the module NAME.*) as one box; repeatable "
+        "(with --torch, modules of two operations or more are collapsed unless --no-collapse)",
+    )
+    p.add_argument(
+        "--no-collapse",
+        action="store_true",
+        help="draw every operation of a PyTorch model, its modules opened",
     )
     p.add_argument(
         "--paths-from",
@@ -84,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         args.view,
         direction=args.direction,
         expand=args.expand,
-        collapse=args.collapse,
+        collapse=[] if args.no_collapse else args.collapse,
         paths_from=args.paths_from,
         colour=args.colour,
         detail=args.detail,

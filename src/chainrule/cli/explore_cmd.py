@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import ChainruleError
 from ..files import check_output, write_file
-from .common import add_program_args, load_graph
+from .common import add_program_args, input_files, load_graph
 
 
 def register(sub: Any) -> None:
@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
         "number in the page. Without -o the page is written to a temporary file and opened in "
         "the default browser.",
     )
-    add_program_args(p)
+    add_program_args(p, torch=True)
     p.add_argument("--digits", type=int, default=5, help="significant digits shown (default 5)")
     p.add_argument("-o", "--out", metavar="FILE.html", help="write the page to FILE.html")
     p.set_defaults(func=run)
@@ -36,11 +36,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         if not str(args.out).lower().endswith((".html", ".htm")):
             raise ChainruleError(f"-o {args.out}: the page is HTML; give a name ending in .html")
-        check_output(args.out, inputs=[args.program], label=f"-o {args.out}")
+        check_output(args.out, inputs=input_files(args), label=f"-o {args.out}")
     graph = load_graph(args)
     page = explore(graph, digits=args.digits, exact=True if args.exact else None)
     if args.out:
-        write_file(args.out, page.html, inputs=[args.program], label=f"-o {args.out}")
+        write_file(args.out, page.html, inputs=input_files(args), label=f"-o {args.out}")
         print(f"wrote {args.out}")
         return 0
     folder = Path(tempfile.mkdtemp(prefix="chainrule-explore-"))

@@ -148,7 +148,8 @@ class Namer:
         if not node.args:
             return self.fallback(node) if node in self.naming else number(node.value, self.digits)
         d = self.definition(node)
-        return f"{self.fallback(node)} = {d}" if self.naming.is_atom(node) else d
+        name = self.fallback(node)
+        return f"{name} = {d}" if self.naming.is_atom(node) and name != d else d
 
 
 def partial_text(node: Node, i: int, namer: Namer, digits: int) -> str | None:

@@ -49,6 +49,43 @@ def select(
     return sel
 
 
+def module_groups(g: Graph) -> list[str]:
+    """The modules of a PyTorch model's graph to draw as one box each, by default.
+
+    A module is worth a box when it holds two operations or more (a lone ``Linear`` stays
+    visible, with its formula); a module that holds more than half the model's operations and
+    has sub-modules (``blocks`` of a ``Sequential``) is opened, and its sub-modules are judged
+    the same way, so a model is never folded into one box. A parameter's transposition
+    (``fc1.weightᵀ``) is not counted: it is how PyTorch stores a weight, not an operation."""
+    paths = [
+        m
+        for n, m in g.modules.items()
+        if not (n.op.name in ("permute", "transpose") and all(not a.args for a in n.args))
+    ]
+    total = len(paths)
+    groups: list[str] = []
+    pending = [""]
+    while pending:  # a work list, not recursion: module trees can be deep
+        prefix = pending.pop(0)
+        children: dict[str, int] = {}
+        deeper: set[str] = set()
+        for p in paths:
+            if prefix and not p.startswith(prefix):
+                continue
+            rest = p[len(prefix) :]
+            head = rest.split(".", 1)[0]
+            child = prefix + head
+            children[child] = children.get(child, 0) + 1
+            if "." in rest:
+                deeper.add(child)
+        for child, count in children.items():
+            if count * 2 > total and child in deeper:
+                pending.append(child + ".")
+            elif count >= 2:
+                groups.append(child)
+    return groups
+
+
 def _keep_paths(g: Graph, names: list[str], visible: list[bool]) -> None:
     """Keep the nodes that depend on one of the named inputs (all of them lead to the output)."""
     starts = set()

@@ -32,7 +32,7 @@ from ..snapshot import with_gradients
 from . import colours
 from .labels import Namer, factor, grad_number, number, partial_text, value_text
 from .model import DIRECTIONS, VIEWS, Arrow, Box, Drawing, Line
-from .select import Selection, select
+from .select import Selection, module_groups, select
 
 COMPACT_ABOVE = 150
 
@@ -42,7 +42,7 @@ class Options:
     direction: str = "BT"
     digits: int = 5
     expand: bool = False
-    collapse: list[str] = field(default_factory=list)
+    collapse: list[str] | None = None  # None: a PyTorch model's modules (``module_groups``)
     paths_from: list[str] = field(default_factory=list)
     colour: bool | None = None
     constants: bool | None = None
@@ -74,7 +74,7 @@ class Options:
             raise ChainruleError(
                 f"max width {opts.max_width}: use a number of pixels from 200 to 100000"
             )
-        opts.collapse = _names(opts.collapse)
+        opts.collapse = None if opts.collapse is None else _names(opts.collapse)
         opts.paths_from = _names(opts.paths_from)
         return opts
 
@@ -103,6 +103,8 @@ def build(graph: Graph | Node, view: str = "forward", **options: Any) -> Drawing
     g = as_graph(graph)
     if view not in VIEWS:
         raise ChainruleError(f"unknown view {view!r}: use {', '.join(VIEWS)}")
+    if opts.collapse is None:
+        opts.collapse = [] if opts.expand else module_groups(g)
     if opts.expand:
         from .scalars import expand
 
@@ -158,7 +160,7 @@ def _draw(
     do not draw them."""
     gradients = view == "gradients"
     show_consts = opts.constants if opts.constants is not None else not gradients
-    sel: Selection = select(g, opts.collapse, opts.paths_from, show_consts, gradients)
+    sel: Selection = select(g, opts.collapse or [], opts.paths_from, show_consts, gradients)
     compact = _compact(opts, len(sel.boxes))
     namer = Namer(g.naming, opts.digits)
     colour = opts.colour if opts.colour is not None else (gradients and compact)
@@ -272,7 +274,8 @@ def _forward_box(key: str, node: Node, namer: Namer, opts: Options, compact: boo
     if compact:
         labelled = namer.naming.is_atom(node)
         label = node.op.label_for(node.params)
-        title = f"{namer.fallback(node)} = {label}" if labelled else label
+        name = namer.fallback(node)
+        title = f"{name} = {label}" if labelled and name != label else label
     else:
         title = namer.title(node)
     lines = [Line(title, "title"), Line(_value(node, namer, opts, compact), "value")]

@@ -138,7 +138,7 @@ def page_data(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> di
     steps = build_steps(d)
     drawings = {}
     for view in VIEWS:
-        drawing = build_drawing(g, view)
+        drawing = build_drawing(g, view, collapse=[])  # every node is a step of its own
         arrows = _arrow_edges(drawing, g, view == "gradients")
         drawings[view] = {
             "svg": write_svg(drawing, layout(drawing)).split("?>", 1)[1],

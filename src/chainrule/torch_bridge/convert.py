@@ -134,15 +134,20 @@ class _Converter:
         self.leaves()
         nodes = list(self.ep.graph.nodes)
         names = _module_names(nodes)
+        modules: dict[Node, str] = {}
         for fx in nodes:
             if fx.op != "call_function":
                 continue
             out = self.call(fx)
             if isinstance(out, Node) and out.args and out.name is None:
                 out.name = self._unique(names.get(fx, fx.name))
+            path = _path(fx)
+            for made in out if isinstance(out, (list, tuple)) else [out]:
+                if isinstance(made, Node) and made.args and path:
+                    modules.setdefault(made, path)
             self.env[fx] = out
         outputs = self.outputs(nodes)
-        return Graph(outputs)
+        return Graph(outputs, modules=modules)
 
     def _unique(self, name: str) -> str:
         base, k = name, 2
