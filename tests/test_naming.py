@@ -252,3 +252,24 @@ def test_latex_writes_primes_and_generated_names_as_maths() -> None:
     assert "x'" in tex
     assert "\\text{′}" not in tex and "′" not in tex
     assert "a_{1}" in explain(cr.parse(LONG), "tex")
+
+
+def test_indexes_read_as_people_write_them() -> None:
+    """Slices are written ``0:2``, ``::2``, ``...``, not Python's ``slice(0, 2, None)``; the box
+    of a node whose only name is its expression shows it once, not ``xᵀ = xᵀ``."""
+    import numpy as np
+
+    from chainrule.draw import build
+
+    x = cr.var(np.arange(24.0).reshape(2, 3, 4), name="x")
+    made = [x[:, :, 0:2], x[1, ::2, [0, 3]], x[..., 1], x[0], x[1:, 2, -1]]
+    total = made[0].sum() + made[1].sum() + made[2].sum() + made[3].sum() + made[4].sum()
+    g = cr.Graph(total + cr.sum(cr.transpose(made[3])))
+    labels = {g.label(n) for n in g.nodes}
+    assert {"x[:, :, 0:2]", "x[1, ::2, [0, 3]]", "x[..., 1]", "x[0]", "x[1:, 2, -1]"} <= labels
+    assert not any("slice(" in t for t in labels)
+    titles = [b.title for b in build(g).boxes]
+    assert "x[0]ᵀ" in titles
+    for t in titles:
+        left, _, right = t.partition(" = ")
+        assert left != right, t
