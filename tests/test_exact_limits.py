@@ -140,6 +140,7 @@ def test_one_hot_checks_labels_and_size(capsys: pytest.CaptureFixture[str], tmp_
     [
         "b = [1, 2]\nz = scatter(b, shape=(1000000, 1000000))\n",
         "b = [1, 2]\nz = broadcast_to(b, shape=(1000000, 1000000, 2))\n",
+        "b = [1, 2]\nz = sum_to(mse(b, [6, -7]), shape=(1000000, 1000000))\n",
         "x = 1\nw = one_hot(x, classes=100000000000)\n",
         "x = 1\nz = concat(axis=0)\n",
         "x = [-17, 1]\ny = pow(atan(x), atan(softplus(-2)))\n",
@@ -148,6 +149,7 @@ def test_one_hot_checks_labels_and_size(capsys: pytest.CaptureFixture[str], tmp_
     ids=[
         "scatter",
         "broadcast_to",
+        "sum_to",
         "one_hot",
         "concat-of-nothing",
         "negative-exact-base",

@@ -159,3 +159,16 @@ def test_a_100000_line_program_is_read() -> None:
     g = cr.parse(text)
     assert g.output.value == n - 1
     assert len(g.nodes) == 2 * n - 1  # every line one node, and one constant 1 each
+
+
+def test_fold_refuses_an_image_past_the_element_limit() -> None:
+    """fold (convolution's transpose) makes an image of the shape it is given; a huge one is
+    a clear error before any memory is asked for."""
+    import numpy as np
+
+    from chainrule.functions import NodeMath
+    from chainrule.limits import LimitError
+
+    cols = cr.var(np.ones((1, 1, 1)), name="cols")
+    with pytest.raises(LimitError, match="fold would make an array"):
+        NodeMath.fold(cols, (1, 1, 10**6, 10**6), ((1, 1), (10**6, 10**6), (0, 0), (1, 1)))

@@ -19,6 +19,7 @@ import numpy as np
 
 from .backends import Backend, Window, fold_array, unfold_array, window_out
 from .errors import ShapeError, ValueInputError
+from .limits import check_elements
 from .node import Node, apply, const, lift
 from .ops import OPS, Op, Param, as_axis, as_bool, as_number, as_shape, fn, register, settle
 from .values import ARRAY, FLOAT
@@ -105,6 +106,8 @@ def _fold(
 ) -> Any:
     if len(shape) != 4:
         raise ShapeError(f"fold needs an image shape (N, C, H, W), got {shape}")
+    n, c, h, w = shape
+    check_elements((n, c, h + 2 * padding[0], w + 2 * padding[1]), "fold")
     return fold_array(a, tuple(shape), (kernel, stride, padding, dilation))
 
 

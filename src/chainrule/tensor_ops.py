@@ -208,6 +208,7 @@ register(
 
 
 def _sum_to(a: Any, shape: Shape) -> Any:
+    check_elements(shape, "sum_to")  # a number summed to a shape is repeated to it
     try:
         return settle(sum_to_shape(a, tuple(shape)))
     except ValueError as exc:
