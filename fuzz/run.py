@@ -152,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             agreement += agreed
             for sig, kind, detail, fargv, program in found:
                 per_kind[kind] = per_kind.get(kind, 0) + 1
+                if sig not in findings:  # shown and saved as it comes, not only at the end
+                    print(f"finding: {sig}", flush=True)
                 rec = findings.setdefault(
                     sig,
                     {
@@ -163,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                     },  # fmt: skip
                 )
                 rec["count"] += 1
+            if found and not args.no_write:
+                save_findings(Path(args.findings), findings)
             now = time.time()
             if now - last_print > 30:
                 last_print = now
