@@ -79,7 +79,7 @@ from . import batch, draw, nn, optim, tensor, tensor_methods  # noqa: E402, F401
 
 def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None):
     """The explorer page of a graph: step through both passes, change inputs (what-if).
-    Shows itself inline in Jupyter; ``.save("page.html")`` writes it (docs/explorer.md)."""
+    Shows itself inline in Jupyter; ``.save("page.html")`` writes it (docs/explore.md)."""
     from .explorer import explore as _explore
 
     return _explore(graph, digits=digits, exact=exact)

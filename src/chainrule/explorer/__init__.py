@@ -3,7 +3,7 @@
 ``explore(graph)`` returns an ``Explorer``: ``.html`` is one self-contained page (no network
 request of any kind), ``.save(path)`` writes it, and in Jupyter it shows itself inline (an
 ``<iframe srcdoc>`` holding the page, so its script runs apart from the notebook's).
-See docs/explorer.md."""
+See docs/explore.md."""
 
 from __future__ import annotations
 

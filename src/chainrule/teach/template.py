@@ -70,7 +70,7 @@ class Draw:
 
 @dataclass(frozen=True)
 class Conditions:
-    """What every variant must satisfy; see docs/teachers.md."""
+    """What every variant must satisfy; see docs/teaching.md."""
 
     min_gradient: float | None = None
     gradient_of: tuple[str, ...] | None = None  # None: every named input
