@@ -70,6 +70,11 @@ def cases(draw: st.DrawFn) -> tuple[bytes, list[str]]:
 @example(case=(b"x = 0.5\n" + b"x = tanh(x)\n" * 100, ["eval", str(PROGRAM), "--exact"]))
 @example(case=(b"x = 2\ny = x ** (x ** 100)\n", ["eval", str(PROGRAM), "--exact"]))
 @example(case=(b"x = 1\ny = tanh(x)\n", ["eval", str(PROGRAM), "--wrt", "x", "--order", "18"]))
+# found by make fuzz: an empty vector given with --at (numpy warned "Mean of empty slice")
+@example(case=(b"x = [1]\ny = mean(x)\n", ["explain", str(PROGRAM), "--at", "x=[]"]))
+@example(case=(b"x = [1]\ny = mean(x)\n", ["eval", str(PROGRAM), "--at", "x=[[1], []]"]))
+# found by make fuzz: a number summed to a 10^6 x 10^6 shape (7 TiB)
+@example(case=(b"b = 1\nz = sum_to(b, shape=(1000000, 1000000))\n", ["eval", str(PROGRAM)]))
 def test_every_command_exits_0_or_2(case: tuple[bytes, list[str]]) -> None:
     program, argv = case
     PROGRAM.write_bytes(program)

@@ -227,6 +227,8 @@ def _read_nested(s: str) -> list[Any]:
                 if not stack:
                     raise ValueInputError(f"cannot read {s!r}: unbalanced brackets")
                 done = stack.pop()
+                if not done:
+                    raise ValueInputError(f"cannot read {s!r}: an empty vector has no value")
                 if stack:
                     stack[-1].append(done)
                 else:
