@@ -218,14 +218,27 @@ def test_domain_errors_of_a_derivative_name_line_column_and_node(
     assert "line 2, column 5, node y" in out
 
 
-@pytest.mark.xfail(
-    strict=True, reason="engine: pow's partial x[1]·x[0]**(x[1]−1) divides by zero at 0^0"
-)
-def test_x_to_the_zero_at_zero_has_derivative_zero() -> None:
-    g = cr.parse("x = 0\ny = x^0\n")
+@pytest.mark.parametrize("exact", [False, True])
+def test_x_to_the_zero_at_zero_has_derivative_zero(exact: bool) -> None:
+    """a⁰ is 1 for every a, so its slope is 0 at a = 0 as well (b·a^(b−1) is undefined there):
+    in backward, in the gradient as a graph and its next derivative, on arrays, and in every
+    output; the partial is still written b·a^(b−1) (here 0, folded)."""
+    g = cr.parse("x = 0\ny = x^0\n", exact=exact)
     assert g.output.value == 1
     g.backward()
     assert g["x"].grad == 0
+    first = cr.grad(g.output, g["x"])
+    assert first.value == 0 and cr.grad(first, g["x"]).value == 0
+    v = cr.parse("x = [0, 2, -1]\ny = sum(x^[0, 3, 2])\n", exact=exact)
+    v.backward()
+    assert [float(d) for d in v["x"].grad] == [0.0, 12.0, -2.0]
+    w = cr.parse("x = 2\nw = 3\ny = x^w\n", exact=exact)
+    w.backward()
+    from chainrule.draw import text
+    from chainrule.explain import explain
+
+    assert "w · x^(w − 1)" in explain(w, "txt")
+    assert "w · x^(w − 1)" in text(w, "backward") and "sign" not in text(w, "backward")
 
 
 def test_api_graphs_name_unnamed_inputs_and_keep_names_through_json() -> None:

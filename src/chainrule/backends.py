@@ -41,6 +41,9 @@ class Backend(Protocol):
     def step(self, x: Any, /) -> Any: ...
     def sign(self, x: Any, /) -> Any: ...
     def ge(self, a: Any, b: Any, /) -> Any: ...
+    # b − 1, and 0 where b is 0: the exponent of ∂aᵇ/∂a = b·a^(b−1), so that a⁰ (the constant
+    # 1) has slope 0 at a = 0 too, where a^(−1) is undefined
+    def exponent_less_one(self, b: Any, /) -> Any: ...
     # shapes
     def ones_like(self, x: Any, /) -> Any: ...
     def size(self, x: Any, /) -> int: ...
@@ -213,6 +216,10 @@ class FloatMath:
     step: Any = staticmethod(lambda x: 1.0 if x > 0 else 0.0)
     sign: Any = staticmethod(lambda x: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0))
     ge: Any = staticmethod(lambda a, b: 1.0 if a >= b else 0.0)
+
+    @classmethod
+    def exponent_less_one(cls, b: Any) -> Any:
+        return b - cls.sign(b) ** 2  # sign(b)² is 1 unless b is 0
 
     @staticmethod
     def ones_like(x: Any) -> Any:
@@ -453,6 +460,7 @@ class SymMath(FloatMath):
     step = staticmethod(lambda x: sympy.Heaviside(x, 0))
     sign = staticmethod(sympy.sign)
     ge = staticmethod(lambda a, b: sympy.Heaviside(a - b, 1))
+    exponent_less_one = staticmethod(lambda b: b - 1)  # sympy differentiates the generic case
 
 
 def _typecheck() -> None:  # pragma: no cover - only read by mypy

@@ -78,6 +78,15 @@ class NodeMath(FloatMath):
     ge = staticmethod(ge)
 
     @staticmethod
+    def exponent_less_one(b: Any) -> Any:
+        """``b − 1`` as a node, as people write it; only where b is 0 now does the graph carry
+        the guard ``b − sign(b)²`` (a constant exponent is folded either way)."""
+        b = lift(b)
+        if not np.any(np.asarray(b.value == 0)):
+            return b - 1
+        return b - sign(b) ** 2
+
+    @staticmethod
     def ones_like(x: Any) -> Any:
         v = x.value if isinstance(x, Node) else x
         if isinstance(v, np.ndarray):

@@ -418,7 +418,7 @@ register(
         },
         Notation("power", "^", "{}^{{{}}}", 90, "^"),
         partials=(
-            lambda M, x, y, p: x[1] * x[0] ** (x[1] - 1),
+            lambda M, x, y, p: x[1] * x[0] ** M.exponent_less_one(x[1]),
             lambda M, x, y, p: y * M.log(x[0]),
         ),
         doc="a to the power b (b may be a variable)",
