@@ -6,18 +6,15 @@ rest of that file as it is. Run: .venv/bin/python benchmarks/draw.py"""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
+from results import write_section
 
 import chainrule as cr
 from chainrule import draw
 from chainrule.draw.layout import layout
 from chainrule.draw.writers.png import svg_to_png
 from chainrule.draw.writers.svg import write_svg
-
-START, END = "<!-- draw:start -->", "<!-- draw:end -->"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def chain(n: int) -> cr.Graph:
@@ -76,19 +73,12 @@ def main() -> None:
     )
     print(table)
     section = (
-        f"{START}\n## Drawing\n\n`benchmarks/draw.py` — build the drawing model, lay it out "
+        "## Drawing\n\n`benchmarks/draw.py` — build the drawing model, lay it out "
         "(graphviz-pure), write SVG, then PNG (resvg). Compact detail and split leaves apply "
         "automatically above 150 boxes.\n\n"
-        f"{table}\n{END}"
+        f"{table}"
     )
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section + tail
-    else:
-        text = text + ("\n\n" if text and not text.endswith("\n\n") else "") + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
+    write_section("draw", section)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,7 @@ from chainrule.draw.render import render
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from chromium import browser, missing  # noqa: E402
-
-START, END = "<!-- explore:start -->", "<!-- explore:end -->"
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results import write_section
 
 
 def chain(n: int) -> cr.Graph:
@@ -86,18 +84,13 @@ def main() -> None:
     ]
     table = "\n".join(f"| {a} | {b} |" for a, b in rows)
     text = (
-        f"{START}\n## Explorer\n\n`benchmarks/explore.py` — a 1,000-node scalar graph (sin "
+        "## Explorer\n\n`benchmarks/explore.py` — a 1,000-node scalar graph (sin "
         "recurrence) in headless Chromium (Debian's chromium through Playwright), best of 3 "
         f"loads. Machine: {platform.machine()}, {platform.python_version()}.\n\n"
-        f"| measure | value |\n|---|---|\n{table}\n{END}"
+        f"| measure | value |\n|---|---|\n{table}"
     )
     print(text)
-    old = RESULTS.read_text(encoding="utf-8")
-    if START in old and END in old:
-        new = old[: old.index(START)] + text + old[old.index(END) + len(END) :]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    RESULTS.write_text(new, encoding="utf-8")
+    write_section("explore", text)
 
 
 if __name__ == "__main__":

@@ -36,13 +36,11 @@ from typing import Any
 import micrograd.engine as mg_engine
 import micrograd.nn as mg_nn
 import numpy as np
+from results import RESULTS, write_section
 
 import chainrule as cr
 import chainrule.micrograd as crm
 import chainrule.micrograd.nn as crm_nn
-
-RESULTS = Path(__file__).with_name("RESULTS.md")
-START, END = "<!-- micrograd:start -->", "<!-- micrograd:end -->"
 
 
 def demo(Value: Any, MLP: Any, as_floats: bool) -> Callable[[int], float]:
@@ -170,18 +168,6 @@ def report(rows: dict[str, dict[str, Any]], steps: int, cmd: str) -> str:
     return "\n".join(lines)
 
 
-def write_results(section: str) -> None:
-    block = f"{START}\n{section}\n{END}"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 steps, printed only")
@@ -203,7 +189,7 @@ def main() -> None:
     if args.quick or args.no_write:
         print(section)
     else:
-        write_results(section)
+        write_section("micrograd", section)
         print(f"written to {RESULTS}")
 
 

@@ -39,12 +39,9 @@ from typing import Any
 
 import micrograd.nn as mg_nn
 from micrograd.engine import Value
+from results import RESULTS, write_section
 
 import chainrule as cr
-
-RESULTS = Path(__file__).with_name("RESULTS.md")
-START, END = "<!-- scalar:start -->", "<!-- scalar:end -->"
-
 
 # ------------------------------------------------------------------ micrograd side
 
@@ -333,18 +330,6 @@ def report(chain: dict[str, float], mlp: dict[str, Any], big: dict[str, float], 
     return "\n".join(lines)
 
 
-def write_results(section: str) -> None:
-    block = f"{START}\n{section}\n{END}"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, 100,000-op chain")
@@ -374,7 +359,7 @@ def main() -> None:
     cmd = " ".join([".venv/bin/python", "benchmarks/scalar.py", *sys.argv[1:]])
     section = report(chain, mlp, big, cmd)
     if not args.no_write and not args.quick:
-        write_results(section)
+        write_section("scalar", section)
         print(f"written to {RESULTS}")
     else:
         print(section)

@@ -17,17 +17,15 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
+from results import write_section
 
 import chainrule as cr
 from chainrule import draw
 from chainrule.draw.render import encode
 
-START, END = "<!-- torch:start -->", "<!-- torch:end -->"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 LAYERS = 333  # 3 ops per layer: about 1,000 ops
 
 
@@ -96,14 +94,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if not args.no_write:
-        text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-        block = f"{START}\n{section}\n{END}"
-        if START in text and END in text:
-            head, rest = text.split(START, 1)
-            text = head + block + rest.split(END, 1)[1]
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-        RESULTS.write_text(text, encoding="utf-8")
+        write_section("torch", section)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from results import RESULTS, write_section
 
 import chainrule as cr
 import chainrule.tensor as T
@@ -27,8 +28,6 @@ from chainrule import nn, optim
 from chainrule.batch import BatchedGraph
 
 COMMAND = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/training.py"
-RESULTS = Path(__file__).with_name("RESULTS.md")
-START, END = "<!-- training:start -->", "<!-- training:end -->"
 
 try:
     import torch
@@ -491,15 +490,7 @@ def main() -> None:
 
 
 def write_results(text: str) -> None:
-    block = f"{START}\n{text.rstrip()}\n{END}"
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        tail = rest.split(END, 1)[1]
-        new = head + block + tail
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(new)
+    write_section("training", text)
     print(f"wrote the training table into {RESULTS}")
 
 

@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.results import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-MARK_START, MARK_END = "<!-- fuzz:start -->", "<!-- fuzz:end -->"
 SECONDS = 20.0
 EXTRA_MEMORY = 2 << 30
 BATCH = 500
@@ -133,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
         p.start()
     total = 0
     agreement = 0
-    per_kind: dict[str, int] = {}
     findings: dict[str, dict[str, Any]] = {}
     budget = None if args.minutes is None else args.minutes * 60
     last_print = start
@@ -150,21 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             total += ran
             agreement += agreed
-            for sig, kind, detail, fargv, program in found:
-                per_kind[kind] = per_kind.get(kind, 0) + 1
-                if sig not in findings:  # shown and saved as it comes, not only at the end
-                    print(f"finding: {sig}", flush=True)
-                rec = findings.setdefault(
-                    sig,
-                    {
-                        "count": 0,
-                        "kind": kind,
-                        "detail": detail,
-                        "argv": fargv,
-                        "program": program,
-                    },  # fmt: skip
-                )
-                rec["count"] += 1
+            for sig in tally(findings, found):  # shown and saved as they come
+                print(f"finding: {sig}", flush=True)
             if found and not args.no_write:
                 save_findings(Path(args.findings), findings)
             now = time.time()
@@ -191,25 +178,26 @@ def main(argv: list[str] | None = None) -> int:
             break
         total += ran
         agreement += agreed
-        for sig, kind, detail, fargv, program in found:
-            rec = findings.setdefault(
-                sig,
-                {
-                    "count": 0,
-                    "kind": kind,
-                    "detail": detail,
-                    "argv": fargv,
-                    "program": program,
-                },  # fmt: skip
-            )
-            rec["count"] += 1
+        tally(findings, found)
     text = report(total, agreement, elapsed, args, findings)
     print(text)
     if not args.no_write:
-        write_section(Path(args.results), text)
+        write_section("fuzz", text, Path(args.results))
         if findings:
             save_findings(Path(args.findings), findings)
     return 1 if findings else 0
+
+
+def tally(findings: dict[str, dict[str, Any]], found: list[Any]) -> list[str]:
+    """Count a batch's findings by signature; the signatures seen for the first time."""
+    new = []
+    for sig, kind, detail, fargv, program in found:
+        if sig not in findings:
+            new.append(sig)
+            findings[sig] = {"count": 0, "kind": kind, "detail": detail, "argv": fargv,
+                             "program": program}  # fmt: skip
+        findings[sig]["count"] += 1
+    return new
 
 
 def report(
@@ -256,18 +244,6 @@ def _commit() -> str:
     except OSError:
         return "unknown"
     return done.stdout.strip() or "unknown"
-
-
-def write_section(path: Path, text: str) -> None:
-    body = f"{MARK_START}\n{text}{MARK_END}\n"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    if MARK_START in old and MARK_END in old:
-        head, rest = old.split(MARK_START, 1)
-        tail = rest.split(MARK_END, 1)[1].lstrip("\n")
-        new = head + body + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + body
-    path.write_text(new, encoding="utf-8")
 
 
 def save_findings(folder: Path, findings: dict[str, dict[str, Any]]) -> None:
