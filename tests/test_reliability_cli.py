@@ -543,3 +543,36 @@ def test_an_infinite_partial_is_reported_once_in_chainrules_words(
     assert "Traceback" not in done.stdout + done.stderr
     if argv == ["eval"]:
         assert "[inf, 0.5]" in done.stdout
+
+
+OFF_PATH = [
+    "q = -1\nc = q ** q\nh = 1\n",  # ∂c/∂q through the exponent is c·log q: log of −1
+    "w = 0\nx = w ** 0\nb = 1\n",
+    "t = 0\nh = ln(1 ** (1/2) + t ^ t)\nθ = 12\n",  # found by make fuzz (Fraction(1, 0))
+]
+
+
+@pytest.mark.parametrize("text", OFF_PATH)
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["explain"],
+        ["explain", "--exact", "--format", "tex"],
+        ["draw", "--view", "gradients"],
+        ["draw", "--exact", "--view", "gradients"],
+        ["draw", "--view", "backward"],
+        ["eval", "--json"],
+        ["check", "--claim", "FIRST=1"],
+    ],
+)
+def test_undefined_partials_off_the_outputs_path_are_no_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, argv: list[str]
+) -> None:
+    """A local partial that is undefined on a node the output does not depend on carries no
+    number (nothing flows along it); every output still comes out, with exit status 0."""
+    prog = tmp_path / "p.cr"
+    prog.write_text(text, encoding="utf-8")
+    argv = [a.replace("FIRST", text.split()[0]) for a in argv]  # the program's first input
+    code, out, err = run_main(capsys, argv[0], str(prog), *argv[1:])
+    assert code in (0, 1) if argv[0] == "check" else code == 0, err
+    assert "internal error" not in err

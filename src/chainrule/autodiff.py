@@ -402,10 +402,18 @@ def local_partials(node: Node) -> tuple[Any, ...] | None:
     if partials is None:
         return (None,) * len(node.args)
     M, x = _inputs(node)
-    return tuple(
-        partials[i](M, x, node.value, node.params) if a.requires_grad else None
-        for i, a in enumerate(node.args)
-    )
+    out: list[Any] = []
+    for i, a in enumerate(node.args):
+        if not a.requires_grad:
+            out.append(None)
+            continue
+        try:
+            out.append(partials[i](M, x, node.value, node.params))
+        except (ZeroDivisionError, OverflowError, ValueError, DomainError):
+            # undefined at these values (∂qᵖ/∂p = qᵖ·log q at q < 0): no number on that edge;
+            # on the output's path backward has already said so, with line and column
+            out.append(None)
+    return tuple(out)
 
 
 def edge_contribution(node: Node, i: int) -> Any:
@@ -420,7 +428,10 @@ def edge_contribution(node: Node, i: int) -> Any:
     if not args[i].requires_grad:
         return None
     M, x = _inputs(node)
-    return contribution(node.op, i, M, node.grad, x, node.value, node.params, args[i].value)
+    try:
+        return contribution(node.op, i, M, node.grad, x, node.value, node.params, args[i].value)
+    except (ZeroDivisionError, OverflowError, ValueError, DomainError):
+        return None  # the local partial is undefined here (off the output's path: see above)
 
 
 # ------------------------------------------------------------------ gradient as a graph
