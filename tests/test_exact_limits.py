@@ -32,7 +32,7 @@ def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, *args: st
     code = main(["eval", str(path), *args])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    return code, err, None
+    return code, err, out
 
 
 @pytest.mark.parametrize(
@@ -166,3 +166,33 @@ def test_fuzzing_findings_are_user_errors(
     assert code in (0, 2), err
     if "pow(" not in text and "L ^ L" not in text or exact:
         assert code == 2 and err.startswith("chainrule: error:")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "h = cos(exp(exp(100)))\n",
+        "x = 2\nh = sigmoid(-exp(exp(9)))\n",
+        "x = 3\nh = x ** exp(50)\n",
+        "x = [1, 100]\nh = sum(exp(exp(x)))\n",
+    ],
+)
+def test_numbers_past_ten_to_the_thousand_are_refused_before_anything_evaluates_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str
+) -> None:
+    """e^(e^100) is a tiny expression for a number of 10^43 digits: its cosine, its decimal,
+    even its sign would take hours. Exact numbers are kept up to 10^1000 in size."""
+    code, err, _ = run(capsys, tmp_path, text, "--exact")
+    assert code == 2 and "past 10^1,000" in err, err
+
+
+def test_exact_numbers_past_the_float_range_are_shown_by_their_digits(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """exp(2000) is about 3.88 × 10^868: exact, finite, shown with its exponent (no "inf",
+    no warning that it stopped being finite)."""
+    code, err, out = run(capsys, tmp_path, "x = 2\nw = exp(2000)\nv = exp(-2000)\nu = w * x\n",
+                         "--exact")  # fmt: skip
+    assert code == 0, err
+    assert "3.88118e868" in out and "2.57654e-869" in out and "7.76236e868" in out
+    assert "inf" not in out and "warning" not in out

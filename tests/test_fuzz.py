@@ -75,6 +75,8 @@ def cases(draw: st.DrawFn) -> tuple[bytes, list[str]]:
 @example(case=(b"x = [1]\ny = mean(x)\n", ["eval", str(PROGRAM), "--at", "x=[[1], []]"]))
 # found by make fuzz: a number summed to a 10^6 x 10^6 shape (7 TiB)
 @example(case=(b"b = 1\nz = sum_to(b, shape=(1000000, 1000000))\n", ["eval", str(PROGRAM)]))
+# found by make fuzz: cos(e^(e^100)) asked mpmath for 10^43 digits of π (a hang)
+@example(case=(b"h = cos(exp(exp([[-13, 100], [1e-3, 11]])))\n", ["eval", str(PROGRAM), "--exact"]))
 def test_every_command_exits_0_or_2(case: tuple[bytes, list[str]]) -> None:
     program, argv = case
     PROGRAM.write_bytes(program)

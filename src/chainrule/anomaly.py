@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import sympy
 
 from .node import Node
 from .values import decimal
@@ -63,10 +65,12 @@ def finite(value: Any) -> bool:
         if value.dtype == object:
             return all(finite(v) for v in value.reshape(-1).tolist())
         return bool(np.isfinite(value).all())
+    if isinstance(value, (Fraction, sympy.Basic)):
+        return True  # exact numbers are finite: 1/0 and log 0 are refused when computed
     try:
         return bool(np.isfinite(float(value)))
     except (TypeError, ValueError, OverflowError):
-        return True  # an exact form too large for a float is still a number
+        return True
 
 
 def _what(value: Any) -> str:

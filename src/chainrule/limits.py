@@ -11,6 +11,7 @@ instead; the bounds are far beyond anything a person reads (docs/reliability.md,
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
@@ -177,6 +178,28 @@ def check_exact_size(value: Any, what: str = "an exact value") -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
+def _too_large(e: sympy.Basic) -> bool:
+    """Whether an exponential or a power with an irrational exponent is past 10^1000 in size.
+
+    Its pieces were checked when they were made, so they are numbers of at most 1,000 digits
+    and a 5-digit estimate of them is quick; the power itself is never evaluated (the cosine of
+    e^(e^100) asks mpmath for 10^43 digits of π)."""
+    if isinstance(e, sympy.exp):
+        power, base = e.args[0], sympy.E
+    else:
+        base, power = e.args
+        if power.is_Rational:
+            return False  # rational powers are bounded before they are computed
+    if not (power.is_number and base.is_number):
+        return False
+    try:
+        size = sympy.N(power, 5) * sympy.log(abs(sympy.N(base, 5)), 10)
+        return bool(abs(size) > MAX_EXACT_DIGITS)
+    except (TypeError, ValueError, ArithmeticError):
+        return True
+
+
 def _check_expression(expr: sympy.Basic, what: str) -> None:
     """At most MAX_EXACT_TERMS nodes in at most MAX_EXACT_DEPTH levels, and every number in
     it within the digit bound."""
@@ -201,6 +224,11 @@ def _check_expression(expr: sympy.Basic, what: str) -> None:
                     f"{what} holds a number of more than {MAX_EXACT_DIGITS:,} digits: {_ADVICE}"
                 )
             continue
+        if isinstance(e, (sympy.exp, sympy.Pow)) and _too_large(e):
+            raise LimitError(
+                f"{what} holds a number past 10^{MAX_EXACT_DIGITS:,} ({e.func.__name__} of a large "
+                f"number: its digits, or any function of it, would take hours): {_ADVICE}"
+            )
         stack.extend((a, depth + 1) for a in e.args)
 
 

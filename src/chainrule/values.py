@@ -252,6 +252,7 @@ def decimal(value: Any, digits: int = 6) -> str:
             return decimal(value.item(), digits)
         return "[" + ", ".join(decimal(v, digits) for v in value) + "]"
     if isinstance(value, (sympy.Basic, Fraction)):
+        exact = value
         try:
             value = (
                 float(sympy.N(value, digits + 10))
@@ -259,7 +260,9 @@ def decimal(value: Any, digits: int = 6) -> str:
                 else float(value)
             )
         except (OverflowError, TypeError):
-            return _huge_decimal(value, digits)
+            return _huge_decimal(exact, digits)
+        if math.isinf(value) or (value == 0 and exact != 0):  # past the float range: e^2000
+            return _huge_decimal(exact, digits)
     return format_float(float(value), digits)
 
 
