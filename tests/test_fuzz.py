@@ -77,6 +77,10 @@ def cases(draw: st.DrawFn) -> tuple[bytes, list[str]]:
 @example(case=(b"b = 1\nz = sum_to(b, shape=(1000000, 1000000))\n", ["eval", str(PROGRAM)]))
 # found by make fuzz: cos(e^(e^100)) asked mpmath for 10^43 digits of π (a hang)
 @example(case=(b"h = cos(exp(exp([[-13, 100], [1e-3, 11]])))\n", ["eval", str(PROGRAM), "--exact"]))
+# found by make fuzz: sum_to a shape of more axes than the array (IndexError)
+@example(
+    case=(b"b = sum_to([0.5, 17], shape=(1, 1, 4))\n", ["check", str(PROGRAM), "--claim", "b=1"])
+)
 def test_every_command_exits_0_or_2(case: tuple[bytes, list[str]]) -> None:
     program, argv = case
     PROGRAM.write_bytes(program)

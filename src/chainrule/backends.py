@@ -122,6 +122,8 @@ def sum_to_shape(c: Any, shape: Shape) -> Any:
     if c.shape == shape:
         return c
     lead = c.ndim - len(shape)
+    if lead < 0:
+        raise ValueError(f"cannot sum shape {c.shape} to the longer shape {shape}")
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and c.shape[lead + i] != 1
     )
