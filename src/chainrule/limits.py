@@ -180,7 +180,7 @@ def check_exact_size(value: Any, what: str = "an exact value") -> Any:
 
 @functools.lru_cache(maxsize=4096)
 def _too_large(e: sympy.Basic) -> bool:
-    """Whether an exponential or a power with an irrational exponent is past 10^1000 in size.
+    """Whether an exponential or a power with an irrational exponent is beyond 10^±1000.
 
     Its pieces were checked when they were made, so they are numbers of at most 1,000 digits
     and a 5-digit estimate of them is quick; the power itself is never evaluated (the cosine of
@@ -226,8 +226,9 @@ def _check_expression(expr: sympy.Basic, what: str) -> None:
             continue
         if isinstance(e, (sympy.exp, sympy.Pow)) and _too_large(e):
             raise LimitError(
-                f"{what} holds a number past 10^{MAX_EXACT_DIGITS:,} ({e.func.__name__} of a large "
-                f"number: its digits, or any function of it, would take hours): {_ADVICE}"
+                f"{what} holds a number beyond 10^±{MAX_EXACT_DIGITS:,} ({e.func.__name__} of a "
+                "large number: its digits, or any function of it, would take hours to compute): "
+                f"{_ADVICE}"
             )
         stack.extend((a, depth + 1) for a in e.args)
 
