@@ -93,6 +93,11 @@ def test_every_command_exits_0_or_2(case: tuple[bytes, list[str]]) -> None:
 @example(  # the rounding of e ** (e ** e) is judged against the whole graph's largest value
     prog=grammar.Program("x = 0\nx = ((e ** (e ** e)) + x)\ny = 0", {"x": (), "y": ()})
 )
+@example(  # found by make fuzz: exact log_softmax of 4^18 = 68719476736 built e^(6.9e10) (a hang)
+    prog=grammar.Program(
+        "L = log_softmax(log_softmax(([-18, 2.5e1, -4] ** [-17, -1.5, 18])))", {"L": (3,)}
+    )
+)
 def test_float_and_exact_agree(prog: grammar.Program) -> None:
     finding = harness.agreement_finding(prog.text, SECONDS)
     assert finding is None, f"{finding.kind}: {finding.detail}\nprogram: {prog.text!r}"
