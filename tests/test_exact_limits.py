@@ -197,3 +197,22 @@ def test_exact_numbers_past_the_float_range_are_shown_by_their_digits(
     assert code == 0, err
     assert "3.88118e868" in out and "2.57654e-869" in out and "7.76236e868" in out
     assert "inf" not in out and "warning" not in out
+
+
+def test_decimals_of_exact_numbers_keep_their_tiny_terms(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """softplus(−77) = log(1 + e^−77) ≈ 3.62514e−34: at sympy's default precision 1 + e^−77 is
+    1, so its decimal came out 0 and the decimal of its reciprocal a ZeroDivisionError (found
+    by make fuzz). Evaluation retries with more digits when a nonzero number comes out 0."""
+    import sympy
+
+    from chainrule.values import decimal, plain, to_float
+
+    v = sympy.log(1 + sympy.exp(-77))
+    want = float(sympy.N(v, 50))
+    assert to_float(v) == want and plain(v) == want and decimal(v) == "3.62514e-34"
+    assert to_float(1 / v) == float(sympy.N(1 / v, 50))
+    code, err, out = run(capsys, tmp_path, "x = -77\ny = 1/softplus(x)\n", "--exact")
+    assert code == 0, err
+    assert "3.62514e-34" in out and "2.75851e33" in out

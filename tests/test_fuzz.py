@@ -81,6 +81,10 @@ def cases(draw: st.DrawFn) -> tuple[bytes, list[str]]:
 @example(
     case=(b"b = sum_to([0.5, 17], shape=(1, 1, 4))\n", ["check", str(PROGRAM), "--claim", "b=1"])
 )
+# found by make fuzz: 8/log(e^-77 + 1) evaluated at 15 digits divided by zero
+@example(
+    case=(b"y = softplus([-2, 0.25, -77])\nz = [1, 2, 3] / y\n", ["eval", str(PROGRAM), "--exact"])
+)
 def test_every_command_exits_0_or_2(case: tuple[bytes, list[str]]) -> None:
     program, argv = case
     PROGRAM.write_bytes(program)

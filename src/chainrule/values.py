@@ -15,7 +15,7 @@ import numpy as np
 import sympy
 
 from . import precision_lock  # noqa: F401 - exact numbers evaluated in threads stay right
-from .errors import ValueInputError
+from .errors import DomainError, ValueInputError
 
 FLOAT = 0
 EXACT = 1
@@ -114,11 +114,38 @@ def to_float(value: Any) -> Any:
     """The float (or float array) nearest to a value of any kind."""
     if isinstance(value, np.ndarray):
         if value.dtype == object:
-            return np.array([float(v) for v in value.reshape(-1)], dtype=np.float64).reshape(
+            return np.array([_float(v) for v in value.reshape(-1)], dtype=np.float64).reshape(
                 value.shape
             )
         return value
-    return float(value)
+    return _float(value)
+
+
+def _float(value: Any) -> float:
+    if not isinstance(value, sympy.Basic):
+        return float(value)
+    try:
+        f = float(value)  # sympy evaluates with 15 digits
+    except ArithmeticError:
+        return float(evalf(value, 17))
+    return float(evalf(value, 17)) if f == 0.0 and not value.is_zero else f
+
+
+def evalf(value: sympy.Basic, digits: int) -> sympy.Basic:
+    """``sympy.N(value, digits)``, at a higher working precision where sympy's own loses a
+    tiny term: log(1 + e^−77) came out as log 1 = 0, and its reciprocal as a division by zero."""
+    last = None
+    for extra in (0, 60, 300):
+        try:
+            n = sympy.N(value, digits + extra)
+        except ArithmeticError:
+            continue
+        if n != 0 or value.is_zero:
+            return n
+        last = n  # 0 from a number sympy cannot call zero: try again with more digits
+    if last is not None:
+        return last
+    raise DomainError(f"{value} cannot be evaluated to {digits} digits")
 
 
 def to_sympy(value: Any) -> sympy.Expr:
@@ -255,9 +282,7 @@ def decimal(value: Any, digits: int = 6) -> str:
         exact = value
         try:
             value = (
-                float(sympy.N(value, digits + 10))
-                if isinstance(value, sympy.Basic)
-                else float(value)
+                float(evalf(value, digits + 10)) if isinstance(value, sympy.Basic) else float(value)
             )
         except (OverflowError, TypeError):
             return _huge_decimal(exact, digits)
@@ -268,8 +293,7 @@ def decimal(value: Any, digits: int = 6) -> str:
 
 def _huge_decimal(value: Any, digits: int) -> str:
     """An exact number past the float range, in scientific notation from sympy's own digits."""
-    n = sympy.N(to_sympy(value), digits)
-    text = str(n)
+    text = str(evalf(to_sympy(value), digits))
     if "e" not in text.lower():
         return text
     mant, exp = text.lower().split("e")
@@ -319,4 +343,4 @@ def plain(value: Any) -> Any:
     """A JSON-friendly plain value: float, or nested lists of floats."""
     if isinstance(value, np.ndarray):
         return to_float(value).tolist()
-    return float(value)
+    return _float(value)
