@@ -85,6 +85,11 @@ def cases(draw: st.DrawFn) -> tuple[bytes, list[str]]:
 @example(
     case=(b"y = softplus([-2, 0.25, -77])\nz = [1, 2, 3] / y\n", ["eval", str(PROGRAM), "--exact"])
 )
+# found by make fuzz: an exact 3e324 written as a JSON float (OverflowError)
+@example(case=(b"x = 15 / 5e-324\ny = x * 2\n", ["eval", str(PROGRAM), "--exact", "--json"]))
+@example(
+    case=(b"x = 15 / 5e-324\ny = x * 2\n", ["check", str(PROGRAM), "--exact", "--claim", "y=1"])
+)
 def test_every_command_exits_0_or_2(case: tuple[bytes, list[str]]) -> None:
     program, argv = case
     PROGRAM.write_bytes(program)

@@ -123,7 +123,10 @@ def to_float(value: Any) -> Any:
 
 def _float(value: Any) -> float:
     if not isinstance(value, sympy.Basic):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an exact number past the float range: 15 / 5e-324
+            return math.inf if value > 0 else -math.inf
     try:
         f = float(value)  # sympy evaluates with 15 digits
     except ArithmeticError:
