@@ -245,3 +245,21 @@ def test_a_claim_beyond_the_largest_float_is_judged_not_a_crash() -> None:
     verdicts = check(g, ["dL/dz = 1", "∂ŷ/∂z = 5e400"])  # 5e400 feeds dL/dz's recomputation
     assert [v.verdict for v in verdicts] == ["wrong", "wrong"]
     assert verdicts[1].origin == "first slip"
+
+
+def test_the_report_names_each_quantity_as_the_worked_solution_does() -> None:
+    """The report writes z, ŷ, dL/dw₁ — the labels of the caller's graph — for the reference
+    exercise's claims (it once wrote the nodes' values, ``2.8 = 14/5``, ``dL/d(2.8)``, because
+    the verdicts named the private copy's nodes), and the verdicts point at the caller's nodes."""
+    from chainrule.check import check, report
+
+    g = cr.parse((EXAMPLES / "seed-exercise.cr").read_text(encoding="utf-8"))
+    claims = (ROOT / "examples/seed-exercise.claims").read_text(encoding="utf-8").splitlines()
+    claims = [c for c in claims if c.strip() and not c.lstrip().startswith("#")]
+    verdicts = check(g, claims)
+    text = report(g, verdicts)
+    for line in ("z = 14/5", "ŷ = 0,94", "L = 0,06", "dL/dŷ = -0,12", "∂ŷ/∂z = 0,05",
+                 "dL/dz = -0,06", "∂z/∂w₁ = 1", "dL/dw₁ = -0,06"):  # fmt: skip
+        assert line in text, line
+    assert "2.8 =" not in text and "d(" not in text
+    assert all(v.quantity.node in g.nodes for v in verdicts)

@@ -394,3 +394,22 @@ def test_graph_ops_replayed_in_pytorch_equal_chainrule() -> None:
     out.backward()
     assert out.item() == pytest.approx(loss.value, rel=1e-12)
     assert_close(tm.a.grad.numpy(), a.grad, torch.float64, "∂/∂a")
+
+
+def test_eval_and_check_take_a_pytorch_model(capsys: Any) -> None:
+    """``eval --torch`` prints the table; ``check --torch`` judges a learner's numbers against
+    PyTorch's own (autograd's gradient of the zoo's micrograd-style function)."""
+    from chainrule.cli import main
+
+    spec = str(ROOT / "examples/torch_models.py:scalar")
+    a, b = (t.clone().requires_grad_(True) for t in ZOO.scalar()[1])
+    out = ZOO.neuron(a, b)
+    out.backward()
+    assert main(["eval", "--torch", spec]) == 0
+    assert "pow_2" in capsys.readouterr().out
+    right = f"pow_2={float(out.detach()):.4f}"
+    slope = f"dpow_2/da={float(a.grad):.4f}"
+    assert main(["check", "--torch", spec, "--claim", right, "--claim", slope]) == 0
+    capsys.readouterr()
+    assert main(["check", "--torch", spec, "--claim", "pow_2=4.2"]) == 1
+    assert "wrong" in capsys.readouterr().out

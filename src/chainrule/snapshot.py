@@ -12,14 +12,21 @@ from .node import Node
 
 
 def copy_graph(g: Graph) -> tuple[Graph, dict[Node, Node]]:
-    """The same nodes (values, names, ops, parameters) as new objects; and old → new."""
+    """The same nodes (values, names, ops, parameters) as new objects, with the graph's
+    aliases, symbols and modules; and old → new."""
     made: dict[Node, Node] = {}
     for n in g.nodes:
         args = tuple(made[a] for a in n.args)
         params = dict(n.params) if n.params is not None else None
         made[n] = Node(n.value, n.op, args, n.kind, n.requires_grad, params, n.name)
-    source = {made[n]: where for n, where in g.source.items() if n in made}
-    copy = Graph([made[o] for o in g.outputs], source=source, text=g.text)
+    copy = Graph(
+        [made[o] for o in g.outputs],
+        source={made[n]: where for n, where in g.source.items() if n in made},
+        text=g.text,
+        aliases={k: made[n] for k, n in g.aliases.items() if n in made},
+        symbols={made[n]: s for n, s in g.symbols.items() if n in made},
+        modules={made[n]: m for n, m in g.modules.items() if n in made},
+    )
     return copy, made
 
 

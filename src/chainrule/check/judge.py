@@ -13,7 +13,7 @@ rounding* of earlier right numbers."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 from ..autodiff import grad as grad_graph
 from ..errors import ChainruleError, ValueInputError
 from ..graph import Graph
-from ..node import Node
+from ..snapshot import copy_graph
 from ..values import to_float
 from .claims import Claim, Number
 from .names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
@@ -174,26 +174,10 @@ def _given(v: Verdict) -> Given:
     return Given(v.quantity, np.array(nums) if v.claim.vector else nums[0])
 
 
-def private_copy(graph: Graph) -> Graph:
-    """The same graph on new nodes (values shared, gradients not), so that judging runs its
-    own backward pass and never changes the caller's gradients."""
-    copies: dict[Node, Node] = {}
-    for n in graph.nodes:
-        args = tuple(copies[a] for a in n.args)
-        params = dict(n.params) if n.params is not None else None
-        copies[n] = Node(n.value, n.op, args, n.kind, n.requires_grad, params, n.name)
-    source = {copies[n]: where for n, where in graph.source.items() if n in copies}
-    copy = Graph([copies[o] for o in graph.outputs], source=source, text=graph.text)
-    aliases = getattr(graph, "aliases", None)
-    if isinstance(aliases, dict):
-        copy.aliases = {k: copies[v] for k, v in aliases.items() if v in copies}  # type: ignore[attr-defined]
-    return copy
-
-
 def judge(graph: Graph, claims: list[Claim]) -> list[Verdict]:
     """Judge every claim against ``graph``. The graph is not touched: a private copy is run
-    through ``backward`` for the true gradients."""
-    graph = private_copy(graph)
+    through ``backward`` for the true gradients; the verdicts name the caller's own nodes."""
+    graph, made = copy_graph(graph)
     with np.errstate(all="ignore"):
         graph.backward()
         resolver = Resolver(graph)
@@ -209,6 +193,10 @@ def judge(graph: Graph, claims: list[Claim]) -> list[Verdict]:
                 raise
             verdicts.append(Verdict(claim, q, t, verdict))
         _trace(graph, verdicts)
+    back = {c: n for n, c in made.items()}
+    for v in verdicts:
+        q = v.quantity
+        v.quantity = replace(q, node=back[q.node], top=None if q.top is None else back[q.top])
     return verdicts
 
 
@@ -265,6 +253,5 @@ __all__ = [
     "grade",
     "judge",
     "plausible_rounding",
-    "private_copy",
     "true_value",
 ]

@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
         "claim is right, 1 when any is wrong, 2 for a mistake in the input. Claims may be nan, "
         "inf or -inf.",
     )
-    add_program_args(p)
+    add_program_args(p, torch=True)
     p.add_argument(
         "--claim",
         action="append",

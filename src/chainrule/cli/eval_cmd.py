@@ -17,7 +17,7 @@ from ..limits import check_order
 from ..node import Node
 from ..notation import SUPERSCRIPTS, definition, exact_form, typographic
 from ..values import decimal, fraction_text, plain
-from .common import add_program_args, load_graph
+from .common import add_program_args, input_files, load_graph
 
 
 def register(sub: Any) -> None:
@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
         'In JSON a number that is not finite is written as the string "inf", "-inf" or '
         '"nan".',
     )
-    add_program_args(p)
+    add_program_args(p, torch=True)
     p.add_argument(
         "--wrt", metavar="NAME", help="derivatives with respect to NAME (order 1 unless --order)"
     )
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.digits < 1 or args.digits > 17:
         raise ChainruleError("--digits must be between 1 and 17")
     if args.out:
-        check_output(args.out, inputs=[args.program], label=f"-o {args.out}")
+        check_output(args.out, inputs=input_files(args), label=f"-o {args.out}")
     graph = load_graph(args)
     graph.backward()
     names = named_nodes(graph)
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
                     sup = "" if k == "1" else k.translate(SUPERSCRIPTS)
                     out.write(f"d{sup}{out_name}/d{wrt_name}{sup} = {decimal(v, args.digits)}\n")
     if args.out and isinstance(out, io.StringIO):
-        write_file(args.out, out.getvalue(), inputs=[args.program], label=f"-o {args.out}")
+        write_file(args.out, out.getvalue(), inputs=input_files(args), label=f"-o {args.out}")
         print(f"wrote {args.out}")
     return 0
 
