@@ -78,7 +78,7 @@ def test_eval_at_overrides_program_values() -> None:
 def test_eval_table_output() -> None:
     r = run("eval", str(EXERCISE))
     assert r.returncode == 0
-    for fragment in ["σ(z)", "0.942676", "0.00328606", "−0.00619538", "∂L/∂node"]:
+    for fragment in ["σ(z)", "0.942676", "0.00328606", "−0.00619538", "dL/dnode"]:
         assert fragment in r.stdout
 
 

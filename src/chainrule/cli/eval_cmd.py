@@ -155,7 +155,7 @@ def print_table(
     names: dict[str, Node] | None = None,
     file: TextIO | None = None,
 ) -> None:
-    """Every node: its name, its definition, its value and ∂output/∂node."""
+    """Every node: its name, its definition, its value and doutput/dnode (the total)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text  # plain text: a value like [inf, 1] is not a markup tag
@@ -169,7 +169,7 @@ def print_table(
     table.add_column("node", style="bold")
     table.add_column("operation")
     table.add_column("value", justify="right")
-    table.add_column(Text(f"∂{out_label}/∂node"), justify="right")
+    table.add_column(Text(f"d{out_label}/dnode"), justify="right")  # a total: d, not ∂
     for n in graph.nodes:
         if n.op.name == "const" and not n.name:
             continue

@@ -100,7 +100,7 @@ def legend() -> list[Line]:
     from .model import Line
 
     return [
-        Line("fill: |∂L/∂node| on a log scale", "note"),
+        Line("fill: |dL/dnode| on a log scale", "note"),
         Line(
             f"blue ≤ 1e{int(LOW)} (vanishing) · yellow ≈ 1e{int((LOW + HIGH) / 2)}"
             f" · red ≥ 1e{int(HIGH)} (exploding) · grey = 0",
