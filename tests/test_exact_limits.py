@@ -216,3 +216,25 @@ def test_decimals_of_exact_numbers_keep_their_tiny_terms(
     code, err, out = run(capsys, tmp_path, "x = -77\ny = 1/softplus(x)\n", "--exact")
     assert code == 0, err
     assert "3.62514e-34" in out and "2.75851e33" in out
+
+
+def test_signs_of_exact_numbers_whose_terms_cancel() -> None:
+    """999 − log(e^999 + e^(1/2) + e^−10) ≈ −2.27e−434: sympy leaves ``x > 0`` undecided (a
+    TypeError in relu, abs or step: found by make fuzz); chainrule decides it from enough
+    digits, and relu, abs' slope and step follow."""
+    from fractions import Fraction
+
+    import sympy
+
+    from chainrule.backends import ExactMath
+    from chainrule.values import sign_of
+
+    x = 999 - sympy.log(sympy.exp(-10) + sympy.exp(sympy.Rational(1, 2)) + sympy.exp(999))
+    assert sympy.N(x, 5, maxn=3000) < 0  # about −2.27e−434: below the float range
+    assert (sign_of(x), sign_of(-x), sign_of(sympy.Integer(0)), sign_of(Fraction(-1, 3))) == (
+        -1, 1, 0, -1,
+    )  # fmt: skip
+    assert ExactMath.sign(x) == -1 and ExactMath.step(-x) == 1 and ExactMath.ge(x, 0) == 0
+    g = cr.parse("a = 999\nb = exp(-10) + exp(1/2) + exp(a)\nh = relu(a - log(b))\n", exact=True)
+    g.backward()
+    assert g.output.value == 0 and g["a"].grad == 0

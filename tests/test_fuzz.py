@@ -90,6 +90,14 @@ def cases(draw: st.DrawFn) -> tuple[bytes, list[str]]:
 @example(
     case=(b"x = 15 / 5e-324\ny = x * 2\n", ["check", str(PROGRAM), "--exact", "--claim", "y=1"])
 )
+# found by make fuzz: a sign sympy leaves undecided (999 - log(e^999 + e^(1/2) + e^-10))
+@example(
+    case=(
+        "变量 = [[8, 5, 6], [0.5, 999.0, -10]]\n"
+        "h = abs(log_softmax(concat(变量, axis=-2)))\n".encode(),
+        ["check", str(PROGRAM), "--exact", "--claim", "dh/d变量=[[1,1,1],[1,1,1]]", "--json"],
+    )
+)
 def test_every_command_exits_0_or_2(case: tuple[bytes, list[str]]) -> None:
     program, argv = case
     PROGRAM.write_bytes(program)

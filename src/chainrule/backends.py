@@ -19,7 +19,7 @@ import numpy as np
 import sympy
 
 from .errors import DomainError, ShapeError
-from .values import from_sympy, to_sympy
+from .values import from_sympy, sign_of, to_sympy
 
 Shape = tuple[int, ...]
 Window = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
@@ -355,23 +355,23 @@ def exact_softplus(s: Any) -> Any:
 
 
 def positive(x: Any) -> bool:
-    return bool(x > 0)
+    return sign_of(x) > 0
 
 
 def nonnegative(x: Any) -> bool:
-    return bool(x >= 0)
+    return sign_of(x) >= 0
 
 
 def exact_step(x: Any) -> Fraction:
-    return Fraction(1) if x > 0 else Fraction(0)
+    return Fraction(1) if sign_of(x) > 0 else Fraction(0)
 
 
 def exact_sign(x: Any) -> Fraction:
-    return Fraction(1) if x > 0 else (Fraction(-1) if x < 0 else Fraction(0))
+    return Fraction(sign_of(x))
 
 
 def exact_ge(a: Any, b: Any) -> Fraction:
-    return Fraction(1) if a >= b else Fraction(0)
+    return Fraction(1) if sign_of(a - b) >= 0 else Fraction(0)
 
 
 def ufunc(fn: Callable[..., Any], nin: int = 1) -> Callable[..., Any]:

@@ -40,7 +40,7 @@ from .backends import (
 )
 from .errors import DomainError, ShapeError, ValueInputError
 from .limits import check_elements, check_power_size
-from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, to_sympy
+from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, sign_of, to_sympy
 
 Partial = Callable[[Backend, Any, Any, Any], Any]
 Vjp = Callable[[Backend, Any, Any, Any, Any], Any]
@@ -294,8 +294,7 @@ def _negative(a: Any) -> bool:
     if isinstance(a, Fraction):
         return a < 0
     if isinstance(a, sympy.Basic) and a.is_number:
-        known = a.is_extended_negative
-        return bool(known) if known is not None else bool(sympy.N(a, 30) < 0)
+        return sign_of(a) < 0
     return False
 
 
@@ -534,7 +533,7 @@ register(
         {
             FLOAT: lambda a: a if a > 0 else 0.0,
             ARRAY: lambda a: np.maximum(a, 0),
-            EXACT: lambda a: a if a > 0 else Fraction(0),
+            EXACT: lambda a: a if sign_of(a) > 0 else Fraction(0),
             EXACT_ARRAY: _relu(EXACT_ARRAY),
         },
         fn("relu", "\\operatorname{relu}"),

@@ -134,13 +134,32 @@ def _float(value: Any) -> float:
     return float(evalf(value, 17)) if f == 0.0 and not value.is_zero else f
 
 
+EVALF_MAX_DIGITS = 3000  # working precision sympy may reach for where terms cancel
+
+
+def sign_of(x: Any) -> int:
+    """−1, 0 or 1: the sign of an exact number. sympy decides most signs from the expression;
+    where terms cancel (999 − log(e^999 + e^(1/2) + e^−10) ≈ −2e−434) it is decided from enough
+    digits, and only a number sympy cannot tell from 0 at thousands of digits counts as 0."""
+    if not isinstance(x, sympy.Basic):
+        return (x > 0) - (x < 0)
+    if x.is_zero:
+        return 0
+    if x.is_extended_positive:
+        return 1
+    if x.is_extended_negative:
+        return -1
+    n = evalf(x, 5)
+    return 1 if bool(n > 0) else (-1 if bool(n < 0) else 0)
+
+
 def evalf(value: sympy.Basic, digits: int) -> sympy.Basic:
     """``sympy.N(value, digits)``, at a higher working precision where sympy's own loses a
     tiny term: log(1 + e^−77) came out as log 1 = 0, and its reciprocal as a division by zero."""
     last = None
     for extra in (0, 60, 300):
         try:
-            n = sympy.N(value, digits + extra)
+            n = sympy.N(value, digits + extra, maxn=EVALF_MAX_DIGITS)
         except ArithmeticError:
             continue
         if n != 0 or value.is_zero:
