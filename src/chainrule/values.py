@@ -142,7 +142,7 @@ def sign_of(x: Any) -> int:
     where terms cancel (999 − log(e^999 + e^(1/2) + e^−10) ≈ −2e−434) it is decided from enough
     digits, and only a number sympy cannot tell from 0 at thousands of digits counts as 0."""
     if not isinstance(x, sympy.Basic):
-        return (x > 0) - (x < 0)
+        return 1 if x > 0 else (-1 if x < 0 else 0)
     if x.is_zero:
         return 0
     if x.is_extended_positive:
