@@ -443,3 +443,20 @@ def test_gradient_of_tensor_ops_as_a_graph():
         return anp.sum(anp.exp(_lsm(anp.reshape(a.T, (4, 3)), axis=0)) * w.T)
 
     np.testing.assert_allclose(g.value, ag_grad(f)(x0), rtol=1e-10, atol=1e-12)
+
+
+def test_log_softmax_keeps_the_digits_of_a_dominant_logit() -> None:
+    """log_softmax([19, −5])₀ = −log(1 + e^−24) = −3.7751345442078395e−11: computed from the
+    rounded sum 1.0000000000377 it is off in the 7th digit (PyTorch's is); the largest term is
+    kept out of the sum and put back with log1p. Ties and float32 keep working."""
+    import mpmath
+
+    from chainrule.backends import log_softmax_array
+
+    with mpmath.workdps(40):
+        want = float(-mpmath.log(1 + mpmath.exp(-24)))
+    got = log_softmax_array(np.array([19.0, -5.0]))[0]
+    assert abs(got - want) <= 1e-15 * abs(want)
+    tied = log_softmax_array(np.array([[1.0, 1.0, 0.0]], dtype=np.float32))
+    assert tied.dtype == np.float32
+    assert np.allclose(tied, np.log(np.exp([1.0, 1.0, 0.0]) / np.exp([1.0, 1.0, 0.0]).sum()))

@@ -103,8 +103,14 @@ def softmax_array(a: Any, axis: int = -1) -> Any:
 
 
 def log_softmax_array(a: Any, axis: int = -1) -> Any:
+    """a − log Σ e^a, with the largest terms' e^0 = 1 kept out of the sum and put back through
+    log1p: log(1 + e^−24) is 3.775134544e−11, where log of the rounded sum 1.0000000000377 is
+    off in the 7th digit (as PyTorch's is)."""
     shifted = a - a.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    top = shifted == 0
+    others = np.exp(shifted).sum(axis=axis, keepdims=True, where=~top)
+    ties = (top.sum(axis=axis, keepdims=True) - 1).astype(others.dtype)  # 0 unless maxima tie
+    return shifted - np.log1p(others + ties)
 
 
 def one_hot_array(labels: Any, classes: int) -> Any:
