@@ -103,21 +103,27 @@ def softmax_array(a: Any, axis: int = -1) -> Any:
 
 
 def log_softmax_array(a: Any, axis: int = -1) -> Any:
-    """a − log Σ e^a, with the largest terms' e^0 = 1 kept out of the sum and put back through
-    log1p: log(1 + e^−24) is 3.775134544e−11, where log of the rounded sum 1.0000000000377 is
-    off in the 7th digit (as PyTorch's is)."""
+    """a − log Σ e^a. Where one logit dominates (the sum of e^(a − max) is below 1.5), the
+    largest terms' e^0 = 1 are kept out of the sum and put back through log1p: log(1 + e^−24) is
+    3.775134544e−11, where log of the rounded sum 1.0000000000377 is off in the 7th digit (as
+    PyTorch's is)."""
     shifted = a - a.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=axis, keepdims=True)
+    if not (total < 1.5).any():
+        return shifted - np.log(total)
     top = shifted == 0
-    others = np.exp(shifted).sum(axis=axis, keepdims=True, where=~top)
-    ties = (top.sum(axis=axis, keepdims=True) - 1).astype(others.dtype)  # 0 unless maxima tie
-    return shifted - np.log1p(others + ties)
+    e[top] = 0
+    ties = (top.sum(axis=axis, keepdims=True) - 1).astype(e.dtype)  # 0 unless maxima tie
+    return shifted - np.log1p(e.sum(axis=axis, keepdims=True) + ties)
 
 
 def one_hot_array(labels: Any, classes: int) -> Any:
     """Rows of False with True at the label: booleans take the other operand's float type."""
     idx = np.asarray(labels).astype(np.intp)
     out = np.zeros(idx.shape + (int(classes),), dtype=bool)
-    np.put_along_axis(out, idx[..., None], True, axis=-1)
+    rows = out.reshape(-1, int(classes))  # a view: one row per label
+    rows[np.arange(rows.shape[0]), idx.reshape(-1)] = True
     return out
 
 

@@ -443,8 +443,8 @@ def _xent(z: Any, t: Any) -> Any:
     lsm = _log_softmax(z, -1)
     if np.shape(t) == z.shape:
         return settle(-(t * lsm).sum() / _rows(z))
-    idx = _labels(t, z)
-    picked = np.take_along_axis(lsm, idx[..., None], axis=-1)
+    idx = _labels(t, z).reshape(-1)
+    picked = lsm.reshape(-1, lsm.shape[-1])[np.arange(idx.size), idx]
     return settle(-picked.sum() / max(idx.size, 1))
 
 
