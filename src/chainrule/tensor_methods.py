@@ -55,32 +55,28 @@ def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
 # ------------------------------------------------------------------ reductions
 
 
-def sum(
-    self: Node,
-    dim: Any = None,
-    keepdim: bool = False,
-    *,
-    axis: Any = None,
-    out: Any = None,
-    keepdims: bool | None = None,
-) -> Node:
-    """Σ over ``dim`` (every element when none)."""
-    _no_out(out)
-    return T.sum(self, _axis(dim, axis), _keep(keepdim, keepdims))
+def _reduction(reduce: Callable[[Node, Any, bool], Node], name: str, doc: str) -> Any:
+    """A method with PyTorch's signature for a reduction over ``dim`` (every element when none)."""
+
+    def method(
+        self: Node,
+        dim: Any = None,
+        keepdim: bool = False,
+        *,
+        axis: Any = None,
+        out: Any = None,
+        keepdims: bool | None = None,
+    ) -> Node:
+        _no_out(out)
+        return reduce(self, _axis(dim, axis), _keep(keepdim, keepdims))
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = doc
+    return method
 
 
-def mean(
-    self: Node,
-    dim: Any = None,
-    keepdim: bool = False,
-    *,
-    axis: Any = None,
-    out: Any = None,
-    keepdims: bool | None = None,
-) -> Node:
-    """The mean over ``dim`` (every element when none)."""
-    _no_out(out)
-    return T.mean(self, _axis(dim, axis), _keep(keepdim, keepdims))
+sum = _reduction(T.sum, "sum", "Σ over ``dim`` (every element when none).")  # noqa: A001
+mean = _reduction(T.mean, "mean", "The mean over ``dim`` (every element when none).")
 
 
 class MaxResult(NamedTuple):
