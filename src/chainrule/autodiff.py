@@ -304,6 +304,28 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
                     if b is not None and b.requires_grad:
                         _send(b, g * rules[1](am, xs, node.value, node.params), empty)
                     continue
+            vjps = node.op.vjps
+            if vjps.__class__ is tuple:
+                # float inputs through an op with vector-Jacobian products: ``contribution``
+                # with its dispatch done once here
+                args = (a,) if node.a1 is None else node.a1 if a is MANY else (a, node.a1)
+                M = fm
+                for arg in args:
+                    k = arg.kind
+                    if k == ARRAY:
+                        M = am
+                    elif k != FLOAT:
+                        break
+                else:
+                    x = tuple([arg.value for arg in args])
+                    y = node.value
+                    p = node.params
+                    contrib: list[Any] = []
+                    for i, arg in enumerate(args):
+                        c = vjps[i](M, g, x, y, p) if arg.requires_grad else None
+                        contrib.append(None if c is None else _send(arg, c, empty))
+                    node.contrib = tuple(contrib)
+                    continue
             _backward_node(node, g, empty)
     except (ZeroDivisionError, OverflowError, ValueError) as exc:
         # (a try block costs nothing until something is raised)
@@ -318,8 +340,9 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
 _NUMERIC = (FLOAT, ARRAY)
 
 
-def _send(a: Node, c: Any, empty: Any) -> None:
-    """Add a contribution to an input's gradient, reduced to the input's shape and type."""
+def _send(a: Node, c: Any, empty: Any) -> Any:
+    """Add a contribution to an input's gradient, reduced to the input's shape and type
+    (returned, as reduced)."""
     v = a.value
     if c.__class__ is not v.__class__ or (
         v.__class__ is np.ndarray and (c.shape != v.shape or c.dtype != v.dtype)
@@ -327,6 +350,7 @@ def _send(a: Node, c: Any, empty: Any) -> None:
         c = unbroadcast(c, v)
     ag = a.grad
     a.grad = c if ag is empty else ag + c
+    return c
 
 
 def _inputs(node: Node) -> tuple[Any, tuple[Any, ...]]:

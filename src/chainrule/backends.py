@@ -127,12 +127,21 @@ def one_hot_array(labels: Any, classes: int) -> Any:
     return out
 
 
+def step_array(x: Any) -> Any:
+    """1 where x > 0, else 0, in x's float type (float32 stays float32)."""
+    if x.__class__ is np.ndarray and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
+        return (x > 0).astype(x.dtype)
+    return (np.asarray(x) > 0).astype(np.result_type(x, np.float32))
+
+
 def sum_to_shape(c: Any, shape: Shape) -> Any:
     """Sum an array over the axes along which something of ``shape`` was broadcast."""
     if not isinstance(c, np.ndarray):
         return np.full(shape, c) if shape else c
     if c.shape == shape:
         return c
+    if shape and c.shape[1:] == shape:  # a batch of rows onto one row (a bias)
+        return c.sum(axis=0)
     lead = c.ndim - len(shape)
     if lead < 0:
         raise ValueError(f"cannot sum shape {c.shape} to the longer shape {shape}")
@@ -245,20 +254,20 @@ class FloatMath:
 
     @staticmethod
     def shape(x: Any) -> Shape:
-        return tuple(np.shape(x))
+        return x.shape if x.__class__ is np.ndarray else tuple(np.shape(x))
 
     @staticmethod
     def ndim(x: Any) -> int:
-        return int(np.ndim(x))
+        return x.ndim if x.__class__ is np.ndarray else int(np.ndim(x))
 
     @staticmethod
     def matmul(a: Any, b: Any) -> Any:
         r = np.matmul(a, b)
-        return r if isinstance(r, np.ndarray) and r.ndim else _scalar(r)
+        return r if r.__class__ is np.ndarray and r.ndim else _scalar(r)
 
     @staticmethod
     def transpose(a: Any) -> Any:
-        return np.transpose(a) if isinstance(a, np.ndarray) else a
+        return a.T if isinstance(a, np.ndarray) else a
 
     @staticmethod
     def permute(a: Any, axes: Any) -> Any:
@@ -331,7 +340,7 @@ class ArrayMath(FloatMath):
     cos = staticmethod(np.cos)
     tanh = staticmethod(np.tanh)
     sigmoid = staticmethod(sigmoid_array)
-    step = staticmethod(lambda x: (np.asarray(x) > 0).astype(np.result_type(x, np.float32)))
+    step = staticmethod(step_array)
     sign = staticmethod(np.sign)
     ge = staticmethod(lambda a, b: (np.asarray(a) >= b).astype(np.result_type(a, b, np.float32)))
 
