@@ -54,7 +54,10 @@ class Linear(Module):
             # the scale is read from the (in, out) layout, where the fan-in comes first
             weight = INITS[init]((in_features, out_features), rng, dtype).T
             b = np.zeros(out_features) if bias else None
-        self.weight = parameter(weight, dtype=dtype)
+        # stored column-major: weight.T, the matrix the forward multiplies by, is then a
+        # row-major (in, out) array, which BLAS multiplies faster than a transposed one, and the
+        # gradient (the transpose of xᵀ·g) comes back in the weight's own layout
+        self.weight = parameter(np.asfortranarray(weight), dtype=dtype)
         self.bias: Node | None = parameter(b, dtype=dtype) if b is not None else None
 
     def forward(self, x: Any) -> Node:

@@ -153,7 +153,7 @@ class Module:
     def astype(self, dtype: Any) -> Module:
         """Convert every parameter to ``dtype`` (np.float32 or np.float64), in place."""
         for p in self.parameters():
-            p.value = np.asarray(p.value, dtype=dtype).copy()
+            p.value = np.array(p.value, dtype=dtype, order="K")
             p.grad = None
         return self
 
