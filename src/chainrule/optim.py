@@ -26,6 +26,39 @@ from .nn.module import Module
 from .node import Node
 
 
+def _axpy(y: np.ndarray, x: Any, a: float) -> bool:
+    """y ← y + a·x in place with BLAS axpy, when x and y are float arrays of one type, shape and
+    contiguous layout; False where they are not (the caller then writes it with numpy).
+
+    numpy has no axpy: ``y -= lr * g`` writes the product to a temporary array and reads it back,
+    twice the memory traffic of the fused update (which is what PyTorch's ``add_(g, alpha=-lr)``
+    does)."""
+    if _blas is None or x.__class__ is not np.ndarray or x.dtype != y.dtype or x.shape != y.shape:
+        return False
+    if y.flags.c_contiguous and x.flags.c_contiguous:
+        flat_y, flat_x = y.reshape(-1), x.reshape(-1)
+    elif y.flags.f_contiguous and x.flags.f_contiguous:
+        flat_y, flat_x = y.T.reshape(-1), x.T.reshape(-1)
+    else:
+        return False
+    axpy = _AXPY.get(y.dtype.char)
+    if axpy is None or y.size == 0:
+        return False
+    out = axpy(flat_x, flat_y, a=a)
+    if out is not flat_y:  # the wrapper worked on a copy (an unaligned array)
+        flat_y[...] = out
+    return True
+
+
+try:
+    from scipy.linalg import blas as _blas
+
+    _AXPY = {"f": _blas.saxpy, "d": _blas.daxpy}
+except ImportError:  # pragma: no cover - scipy is a dependency; numpy's update still works
+    _blas = None
+    _AXPY = {}
+
+
 def _params(params: Module | Iterable[Node]) -> list[Node]:
     ps = params.parameters() if isinstance(params, Module) else list(params)
     if not ps:
@@ -90,13 +123,14 @@ class Optimizer:
         raise NotImplementedError
 
     @staticmethod
-    def _apply(p: Node, delta: Any) -> None:
-        """p ← p − delta (in place for arrays)."""
+    def _apply(p: Node, delta: Any, scale: float = 1.0) -> None:
+        """p ← p − scale·delta (in place for arrays: one BLAS axpy where the layouts allow)."""
         v = p.value
         if isinstance(v, np.ndarray) and v.flags.writeable:
-            v -= delta
+            if not _axpy(v, delta, -scale):
+                v -= delta if scale == 1.0 else scale * delta
         else:
-            p.value = v - delta
+            p.value = v - (delta if scale == 1.0 else scale * delta)
 
 
 class SGD(Optimizer):
@@ -140,7 +174,7 @@ class SGD(Optimizer):
                 buf = self.momentum * buf + (1 - self.dampening) * g
             state["momentum"] = buf
             g = g + self.momentum * buf if self.nesterov else buf
-        self._apply(p, self.lr * g)
+        self._apply(p, g, self.lr)
 
 
 class Adam(Optimizer):
@@ -206,7 +240,7 @@ class Adam(Optimizer):
             step = self.lr / (1 - b1**t) * (m / (np.sqrt(vhat) / (1 - b2**t) ** 0.5 + self.eps))
         state["m"], state["v"] = m, v
         if self.weight_decay and self.decoupled:
-            self._apply(p, self.lr * self.weight_decay * p.value)
+            self._apply(p, p.value * (self.lr * self.weight_decay))
         self._apply(p, step)
 
 
