@@ -460,3 +460,79 @@ def test_log_softmax_keeps_the_digits_of_a_dominant_logit() -> None:
     tied = log_softmax_array(np.array([[1.0, 1.0, 0.0]], dtype=np.float32))
     assert tied.dtype == np.float32
     assert np.allclose(tied, np.log(np.exp([1.0, 1.0, 0.0]) / np.exp([1.0, 1.0, 0.0]).sum()))
+
+
+# ------------------------------------------------------------------ what ops keep for backward
+
+_KEEPING_EXAMPLES: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
+    "softmax_cross_entropy": [
+        # class labels, float32 logits (the usual training batch)
+        (np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3]], np.float32), np.array([0.0, 2.0])),
+        # one dominant logit (log_softmax's accurate path)
+        (np.array([[30.0, -5.0, 1.0], [0.0, 0.0, 0.0]]), np.array([0.0, 1.0])),
+        # probabilities that do not sum to one, batch axes
+        (np.linspace(-1, 1, 12).reshape(2, 2, 3), np.linspace(0.1, 0.9, 12).reshape(2, 2, 3)),
+    ],
+}
+
+
+def _keeping_ops() -> list[str]:
+    from chainrule.ops import OPS
+
+    return sorted(op.name for op in OPS.values() if op.keeping is not None)
+
+
+@pytest.mark.parametrize("name", _keeping_ops())
+def test_what_an_op_keeps_gives_the_gradient_its_vjps_give(name):
+    """The kept shortcut and the rules every other backend uses must agree, on every example
+    (an op that starts keeping something needs examples here)."""
+    from chainrule.autodiff import evaluate, topo_order
+    from chainrule.ops import OPS
+
+    assert name in _KEEPING_EXAMPLES, f"add examples for {name} to _KEEPING_EXAMPLES"
+    for z0, t0 in _KEEPING_EXAMPLES[name]:
+        z, t = cr.var(z0), cr.const(t0)
+        out = apply(OPS[name], (z, t))
+        assert out.kept is not None and out.kept[0] is out.value
+        out.backward()
+        kept_grad = np.array(z.grad)
+        # the same node recomputed: what was kept belongs to the old value and is dropped
+        evaluate(topo_order(out))
+        assert out.kept is None
+        out.backward()
+        np.testing.assert_allclose(kept_grad, z.grad, rtol=1e-6, atol=1e-7)
+        assert kept_grad.dtype == z0.dtype
+        # and both agree with central differences
+        h = 1e-6
+        z64 = z0.astype(np.float64)
+        numeric = np.zeros_like(z64)
+        for i in np.ndindex(z64.shape):
+            up, down = z64.copy(), z64.copy()
+            up[i] += h
+            down[i] -= h
+            f_up = apply(OPS[name], (cr.const(up), cr.const(t0))).value
+            f_down = apply(OPS[name], (cr.const(down), cr.const(t0))).value
+            numeric[i] = (f_up - f_down) / (2 * h)
+        rtol = 1e-3 if z0.dtype == np.float32 else 1e-6
+        np.testing.assert_allclose(kept_grad, numeric, rtol=rtol, atol=1e-6)
+
+
+def test_nothing_is_kept_where_no_gradient_will_be_asked_for():
+    from chainrule.gradmode import no_grad
+
+    z = cr.var(np.array([[1.0, 2.0]]))
+    assert T.cross_entropy(cr.const(z.value), cr.const(np.array([1.0]))).kept is None
+    with no_grad():
+        assert T.cross_entropy(z, cr.const(np.array([1.0]))).kept is None
+    # an exact logit array keeps nothing either: its gradients come from the exact rules
+    ze = cr.var([1, 2], exact=True)
+    assert T.cross_entropy(ze, cr.const(1, exact=True)).kept is None
+
+
+def test_an_op_that_keeps_needs_rules_that_use_it():
+    from chainrule.ops import Op, fn
+
+    with pytest.raises(ValueError, match="come together"):
+        Op("k", 1, {}, fn("k", "k"), vjps=(lambda *a: None,), keeping={})
+    with pytest.raises(ValueError, match="one per input"):
+        Op("k", 2, {}, fn("k", "k"), vjps=(lambda *a: None,) * 2, keeping={}, kept_vjps=(None,))

@@ -320,9 +320,16 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
                     x = tuple([arg.value for arg in args])
                     y = node.value
                     p = node.params
+                    kv: Any = node.op.kept_vjps
+                    kept = node.kept if kv is not None else None
                     contrib: list[Any] = []
                     for i, arg in enumerate(args):
-                        c = vjps[i](M, g, x, y, p) if arg.requires_grad else None
+                        if not arg.requires_grad:
+                            c = None
+                        elif kept is not None and kept[0] is y and kv[i] is not None:
+                            c = kv[i](M, g, kept[1], x, y, p)
+                        else:
+                            c = vjps[i](M, g, x, y, p)
                         contrib.append(None if c is None else _send(arg, c, empty))
                     node.contrib = tuple(contrib)
                     continue
@@ -592,6 +599,7 @@ def evaluate(order: Sequence[Node]) -> None:
     for node in order:
         if node.args:
             node.value, node.kind = compute(node.op, node.args, node.params)
+            node.kept = None  # what the op kept belongs to the old value
 
 
 def gradcheck(

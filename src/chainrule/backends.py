@@ -107,15 +107,22 @@ def log_softmax_array(a: Any, axis: int = -1) -> Any:
     largest terms' e^0 = 1 are kept out of the sum and put back through log1p: log(1 + e^−24) is
     3.775134544e−11, where log of the rounded sum 1.0000000000377 is off in the 7th digit (as
     PyTorch's is)."""
+    return log_softmax_parts(a, axis, False)[0]
+
+
+def log_softmax_parts(a: Any, axis: int, with_softmax: bool) -> tuple[Any, Any]:
+    """log_softmax(a) and, when asked, softmax(a) from the same exponentials (the softmax
+    exactly as ``softmax_array`` computes it)."""
     shifted = a - a.max(axis=axis, keepdims=True)
     e = np.exp(shifted)
     total = e.sum(axis=axis, keepdims=True)
+    probs = e / total if with_softmax else None
     if not (total < 1.5).any():
-        return shifted - np.log(total)
+        return shifted - np.log(total), probs
     top = shifted == 0
     e[top] = 0
     ties = (top.sum(axis=axis, keepdims=True) - 1).astype(e.dtype)  # 0 unless maxima tie
-    return shifted - np.log1p(e.sum(axis=axis, keepdims=True) + ties)
+    return shifted - np.log1p(e.sum(axis=axis, keepdims=True) + ties), probs
 
 
 def one_hot_array(labels: Any, classes: int) -> Any:

@@ -71,6 +71,7 @@ class Node:
         "requires_grad",
         "params",
         "contrib",
+        "kept",
         "id",
         "_local",
         "__weakref__",
@@ -86,6 +87,7 @@ class Node:
     requires_grad: bool
     params: dict[str, Any] | None
     contrib: tuple[Any, ...] | None
+    kept: tuple[Any, Any] | None  # (the value, what its op kept for the vjps: see Op.keeping)
     id: int
     _local: tuple[Any, Any, tuple[Any, ...] | None]
 
@@ -108,6 +110,7 @@ class Node:
         self.name = name
         self.grad = None
         self.contrib = None
+        self.kept = None
         self.id = _next_id()
 
     # -------------------------------------------------------------- information
@@ -405,21 +408,33 @@ for _dunder, _op in (
 _neg = unary_function(_NEG)
 
 
-def compute(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None) -> tuple[Any, int]:
-    """Run an op's forward on its inputs' values; returns (value, kind)."""
+def compute(
+    op: Op,
+    args: tuple[Node, ...],
+    params: dict[str, Any] | None,
+    keep: list[Any] | None = None,
+) -> tuple[Any, int]:
+    """Run an op's forward on its inputs' values; returns (value, kind). Given a list ``keep``,
+    an op with a keeping forward for this kind appends what it kept for its vjps."""
     if len(args) == 1:
         kind = args[0].kind
         vals = [args[0].value]
     else:
-        k0 = args[0].kind
-        if all(a.kind == k0 for a in args):
-            kind = k0
-            vals = [a.value for a in args]
+        kind = args[0].kind
+        for a in args:
+            if a.kind != kind:
+                kind = combine_kinds([a.kind for a in args])
+                vals = [convert(a.value, kind) for a in args]
+                break
         else:
-            kind = combine_kinds([a.kind for a in args])
-            vals = [convert(a.value, kind) for a in args]
+            vals = [a.value for a in args]
     try:
-        value = op.forward[kind](*vals, **params) if params else op.forward[kind](*vals)
+        if keep is not None and op.keeping is not None and kind in op.keeping:
+            fwd = op.keeping[kind]
+            value, kept = fwd(*vals, **params) if params else fwd(*vals)
+            keep.append(kept)
+        else:
+            value = op.forward[kind](*vals, **params) if params else op.forward[kind](*vals)
     except ChainruleError:
         raise
     except ZeroDivisionError as exc:
@@ -488,13 +503,20 @@ def apply(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None = None) 
         params = op.bind(params)
     if not args and op.arity != 0:
         raise ShapeError(f"{op.name} needs at least one input")
-    value, kind = compute(op, args, params)
     rg = False
     for a in args:
         if a.requires_grad:
             rg = True
             break
-    return Node(value, op, args, kind, rg and op.differentiable and _grad_on, params)
+    if op.keeping is None or not (rg and op.differentiable and _grad_on):  # nothing to keep
+        value, kind = compute(op, args, params)
+        return Node(value, op, args, kind, rg and op.differentiable and _grad_on, params)
+    box: list[Any] = []
+    value, kind = compute(op, args, params, box)
+    node = Node(value, op, args, kind, True, params)
+    if box:
+        node.kept = (value, box[0])
+    return node
 
 
 # ------------------------------------------------------------------ leaves

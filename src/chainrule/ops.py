@@ -149,10 +149,23 @@ class Op:
     in_programs: bool = True  # callable by its name (and aliases) from program text
     # the name written for one node, from its parameters (an opaque op's PyTorch name)
     written: Callable[[Mapping[str, Any] | None], str] | None = None
+    # What PyTorch calls saving tensors for backward: a forward, per kind of number, that also
+    # returns what the vjps would otherwise recompute (a fused loss's gradient direction).
+    # ``apply`` keeps it on the node, and the numeric reverse sweep hands it to
+    # ``kept_vjps[i](M, g, kept, x, y, p)`` while the node still holds the value it came with;
+    # everywhere else (gradient graphs, exact numbers, a recomputed value) ``vjps`` serve.
+    keeping: Mapping[int, Callable[..., tuple[Any, Any]]] | None = None
+    kept_vjps: tuple[Any, ...] | None = None
     defaults: Mapping[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "forward", MappingProxyType(dict(self.forward)))
+        if (self.keeping is None) != (self.kept_vjps is None):
+            raise ValueError(f"{self.name}: keeping and kept_vjps come together")
+        if self.keeping is not None:
+            if self.vjps is None or len(self.kept_vjps or ()) != self.arity:
+                raise ValueError(f"{self.name}: kept_vjps need vjps, one per input")
+            object.__setattr__(self, "keeping", MappingProxyType(dict(self.keeping)))
         object.__setattr__(
             self, "defaults", MappingProxyType({q.name: q.default for q in self.params})
         )

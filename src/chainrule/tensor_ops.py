@@ -25,6 +25,7 @@ from .backends import (
     ExactMath,
     exact_fn,
     log_softmax_array,
+    log_softmax_parts,
     one_hot_array,
     softmax_array,
     sum_to_shape,
@@ -394,10 +395,10 @@ def _labels(t: Any, logits: np.ndarray) -> np.ndarray:
     if labels.dtype == object:
         labels = np.asarray([float(v) for v in labels.reshape(-1)]).reshape(labels.shape)
     idx = labels.astype(np.intp)
-    if (
-        not np.array_equal(idx, labels)
-        or idx.min(initial=0) < 0
-        or (idx.size and idx.max() >= logits.shape[-1])
+    if idx.size and (
+        (labels.dtype.kind not in "iu" and not (idx == labels).all())
+        or idx.min() < 0
+        or idx.max() >= logits.shape[-1]
     ):
         raise ValueInputError(
             f"class labels must be whole numbers from 0 to {logits.shape[-1] - 1}"
@@ -439,7 +440,31 @@ def _rows(z: Any) -> int:
 
 
 def _xent(z: Any, t: Any) -> Any:
+    return _xent_keeping(z, t, keep=False)[0]
+
+
+def _xent_keeping(z: Any, t: Any, keep: bool = True) -> tuple[Any, Any]:
+    """The loss and, with ``keep``, its gradient with respect to the logits,
+    (softmax(z) − target) / rows, from the same exponentials (see ``Op.keeping``)."""
     z = _check_array(z, "softmax cross-entropy")
+    if z.dtype == object:
+        return _xent_exact(z, t), None
+    lsm, probs = log_softmax_parts(z, -1, keep)
+    rows = _rows(z)
+    if np.shape(t) == z.shape:
+        value = settle(-(t * lsm).sum() / rows)
+        return value, (probs * t.sum(axis=-1, keepdims=True) - t) / rows if keep else None
+    idx = _labels(t, z).reshape(-1)
+    picked = np.arange(idx.size), idx
+    value = settle(-lsm.reshape(-1, lsm.shape[-1])[picked].sum() / max(idx.size, 1))
+    if not keep:
+        return value, None
+    probs.reshape(-1, probs.shape[-1])[picked] -= 1
+    probs /= rows
+    return value, probs
+
+
+def _xent_exact(z: Any, t: Any) -> Any:
     lsm = _log_softmax(z, -1)
     if np.shape(t) == z.shape:
         return settle(-(t * lsm).sum() / _rows(z))
@@ -476,6 +501,8 @@ register(
         _kinds(_xent, (ARRAY, EXACT_ARRAY)),
         fn("CE", "\\operatorname{CE}"),
         vjps=(_xent_vjp_logits, _xent_vjp_target),
+        keeping={ARRAY: _xent_keeping},
+        kept_vjps=(lambda M, g, kept, x, y, p: g * kept, None),
         elementwise=False,
         doc="mean over rows of −log softmax(logits)[label] (or −Σ p log softmax), from logits",
         aliases=("cross_entropy",),
