@@ -238,6 +238,12 @@ TENSOR_CASES: list[tuple[str, list[tuple[int, ...]], Callable[..., Any], Callabl
     ("linear", [(4, 3), (3, 2), (2,)], T.linear, lambda x, w, b: x @ w + b),
     ("linear", [(2, 4, 3), (3, 2), (2,)], T.linear, lambda x, w, b: x @ w + b),
     (
+        "linear",
+        [(2, 4, 3), (2, 3), (2,)],
+        lambda x, w, b: T.linear(x, w, b, transpose_w=True),
+        lambda x, w, b: x @ w.T + b,
+    ),
+    (
         "unfold",
         [(1, 2, 3, 3)],
         lambda a: apply(OPS["unfold"], (a,), {"kernel": 2, "padding": 1, "stride": 2}),

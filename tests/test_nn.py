@@ -114,14 +114,18 @@ def test_sgd_momentum_weight_decay_follow_the_formula():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["C", "F", "strided"])
 @pytest.mark.parametrize("blas", [True, False])
-def test_sgd_update_in_place_matches_numpy(dtype, layout, blas, monkeypatch):
-    """The update runs as one BLAS axpy where the layouts allow, numpy otherwise: the same
-    numbers either way, and always into the parameter's own array."""
-    if not blas:
+@pytest.mark.parametrize("shape", [(5, 7), (96, 100)])
+def test_sgd_update_in_place_matches_numpy(dtype, layout, blas, shape, monkeypatch):
+    """The update of a big array runs as one BLAS axpy where the layouts allow, numpy otherwise:
+    the same numbers either way, and always into the parameter's own array."""
+    calls = []
+    if blas:
+        monkeypatch.setattr(optim, "_AXPY", {k: _counted(f, calls) for k, f in optim._AXPY.items()})
+    else:
         monkeypatch.setattr(optim, "_AXPY", {})
     rng = np.random.default_rng(3)
-    start = rng.normal(size=(5, 7)).astype(dtype)
-    g = rng.normal(size=(5, 7)).astype(dtype)
+    start = rng.normal(size=shape).astype(dtype)
+    g = rng.normal(size=shape).astype(dtype)
     value = np.asfortranarray(start) if layout == "F" else start.copy()
     grad = np.asfortranarray(g) if layout == "F" else g.copy()
     if layout == "strided":
@@ -131,9 +135,18 @@ def test_sgd_update_in_place_matches_numpy(dtype, layout, blas, monkeypatch):
     p.grad = grad
     optim.SGD([p], lr=0.1).step()
     assert p.value is own and p.value.dtype == dtype
+    assert len(calls) == (blas and layout != "strided" and start.size >= optim._AXPY_FROM)
     expected = start.astype(np.float64) - 0.1 * g.astype(np.float64)
     tol = 1e-6 if dtype == np.float32 else 1e-14
     np.testing.assert_allclose(p.value, expected, rtol=tol, atol=tol)
+
+
+def _counted(f, calls):
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        return f(*args, **kwargs)
+
+    return wrapped
 
 
 def test_linear_weights_are_stored_so_the_forward_multiplies_row_major():

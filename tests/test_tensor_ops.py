@@ -197,6 +197,20 @@ CASES: list[tuple[str, list[tuple[int, ...]], Callable, Callable, Callable | Non
     ("mse", [(3, 2), (3, 2)], cr.mse, lambda a, b: anp.mean((a - b) ** 2), None),
     ("linear", [(5, 3), (3, 4), (4,)], T.linear, lambda x, w, b: x @ w + b, None),
     ("linear stack", [(2, 5, 3), (3, 4), (4,)], T.linear, lambda x, w, b: x @ w + b, None),
+    (
+        "linear (out, in)",
+        [(5, 3), (4, 3), (4,)],
+        lambda x, w, b: T.linear(x, w, b, transpose_w=True),
+        lambda x, w, b: x @ w.T + b,
+        None,
+    ),
+    (
+        "linear (out, in) stack",
+        [(2, 5, 3), (4, 3), (4,)],
+        lambda x, w, b: T.linear(x, w, b, transpose_w=True),
+        lambda x, w, b: x @ w.T + b,
+        None,
+    ),
     ("unfold", [(2, 2, 3, 4)], _unfold, lambda a: _ref_unfold(a), None),
     ("fold", [(1, 8, 8)], _fold, lambda a: _ref_fold(a), None),
     (

@@ -89,7 +89,9 @@ def test_names_come_from_the_module_hierarchy() -> None:
     assert {"fc1.weight", "fc1.bias", "fc2.weight", "x", "fc1", "fc2"} <= names
     assert g["labels"].op.name == "const"  # integer labels carry no gradient
     assert g["fc1"].op.name == "linear"
-    assert g["fc1.weightᵀ"].op.name == "permute"  # torch's (out, in) weight, transposed
+    # torch's (out, in) weight enters the layer as it is: x @ Wᵀ + b in one node
+    assert g["fc1"].params == {"transpose_w": True}
+    assert g["fc1"].args[1] is g["fc1.weight"]
 
 
 def test_native_ops_are_used_where_the_table_has_them() -> None:

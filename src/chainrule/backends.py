@@ -117,7 +117,7 @@ def log_softmax_parts(a: Any, axis: int, with_softmax: bool) -> tuple[Any, Any]:
     e = np.exp(shifted)
     total = e.sum(axis=axis, keepdims=True)
     probs = e / total if with_softmax else None
-    if not (total < 1.5).any():
+    if not total.size or not total.min() < 1.5:
         return shifted - np.log(total), probs
     top = shifted == 0
     e[top] = 0

@@ -149,7 +149,8 @@ class Node:
 
     @property
     def ndim(self) -> int:
-        return int(np.ndim(self.value))
+        v = self.value
+        return v.ndim if v.__class__ is np.ndarray else int(np.ndim(v))
 
     @property
     def exact(self) -> bool:

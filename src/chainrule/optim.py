@@ -33,7 +33,9 @@ def _axpy(y: np.ndarray, x: Any, a: float) -> bool:
     numpy has no axpy: ``y -= lr * g`` writes the product to a temporary array and reads it back,
     twice the memory traffic of the fused update (which is what PyTorch's ``add_(g, alpha=-lr)``
     does)."""
-    if _blas is None or x.__class__ is not np.ndarray or x.dtype != y.dtype or x.shape != y.shape:
+    if y.size < _AXPY_FROM or x.__class__ is not np.ndarray or x.shape != y.shape:
+        return False  # (small arrays live in cache: numpy's two passes cost less than a call)
+    if x.dtype != y.dtype:
         return False
     if y.flags.c_contiguous and x.flags.c_contiguous:
         flat_y, flat_x = y.reshape(-1), x.reshape(-1)
@@ -42,7 +44,7 @@ def _axpy(y: np.ndarray, x: Any, a: float) -> bool:
     else:
         return False
     axpy = _AXPY.get(y.dtype.char)
-    if axpy is None or y.size == 0:
+    if axpy is None:
         return False
     out = axpy(flat_x, flat_y, a=a)
     if out is not flat_y:  # the wrapper worked on a copy (an unaligned array)
@@ -50,12 +52,13 @@ def _axpy(y: np.ndarray, x: Any, a: float) -> bool:
     return True
 
 
+_AXPY_FROM = 8192  # elements
+
 try:
     from scipy.linalg import blas as _blas
 
-    _AXPY = {"f": _blas.saxpy, "d": _blas.daxpy}
+    _AXPY: dict[str, Any] = {"f": _blas.saxpy, "d": _blas.daxpy}
 except ImportError:  # pragma: no cover - scipy is a dependency; numpy's update still works
-    _blas = None
     _AXPY = {}
 
 
@@ -110,7 +113,11 @@ class Optimizer:
             g = p.grad
             if g is None:
                 continue
-            if isinstance(p.value, np.ndarray) and np.shape(g) != p.value.shape:
+            v = p.value
+            if (
+                v.__class__ is np.ndarray
+                and (g.shape if g.__class__ is np.ndarray else np.shape(g)) != v.shape
+            ):
                 raise ValueInputError(
                     f"the gradient of {p.label()} has shape {np.shape(g)}, its value "
                     f"{p.value.shape}",

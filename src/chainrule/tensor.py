@@ -152,11 +152,18 @@ def log_softmax(x: Any, axis: int = -1) -> Node:
 # ------------------------------------------------------------------ layers and losses
 
 
-def linear(x: Any, w: Any, b: Any = None) -> Node:
-    """x @ W + b in one node (W has shape (inputs, outputs))."""
+def linear(x: Any, w: Any, b: Any = None, *, transpose_w: bool = False) -> Node:
+    """x @ W + b in one node (W has shape (inputs, outputs)); with ``transpose_w=True``,
+    PyTorch's x @ Wᵀ + b for W of shape (outputs, inputs), without a transpose node."""
     if b is None:
-        return matmul(x, w)
-    return apply(OPS["linear"], (_n(x), _n(w), _n(b)))
+        return matmul(x, _n(w).T if transpose_w else w)
+    if transpose_w:
+        return apply(_LINEAR, (_n(x), _n(w), _n(b)), _TRANSPOSED)
+    return apply(_LINEAR, (_n(x), _n(w), _n(b)))
+
+
+_LINEAR = OPS["linear"]
+_TRANSPOSED = {"transpose_w": True}
 
 
 def _target(t: Any) -> Node:

@@ -397,8 +397,7 @@ def _labels(t: Any, logits: np.ndarray) -> np.ndarray:
     idx = labels.astype(np.intp)
     if idx.size and (
         (labels.dtype.kind not in "iu" and not (idx == labels).all())
-        or idx.min() < 0
-        or idx.max() >= logits.shape[-1]
+        or idx.view(np.uintp).max() >= logits.shape[-1]  # a negative label reads as a huge one
     ):
         raise ValueInputError(
             f"class labels must be whole numbers from 0 to {logits.shape[-1] - 1}"
@@ -435,8 +434,8 @@ register(
 )
 
 
-def _rows(z: Any) -> int:
-    return max(int(np.size(z)) // int(np.shape(z)[-1]), 1)
+def _rows(z: np.ndarray) -> int:
+    return max(z.size // z.shape[-1], 1)
 
 
 def _xent(z: Any, t: Any) -> Any:
@@ -451,15 +450,18 @@ def _xent_keeping(z: Any, t: Any, keep: bool = True) -> tuple[Any, Any]:
         return _xent_exact(z, t), None
     lsm, probs = log_softmax_parts(z, -1, keep)
     rows = _rows(z)
-    if np.shape(t) == z.shape:
+    if (t.shape if t.__class__ is np.ndarray else np.shape(t)) == z.shape:
         value = settle(-(t * lsm).sum() / rows)
         return value, (probs * t.sum(axis=-1, keepdims=True) - t) / rows if keep else None
-    idx = _labels(t, z).reshape(-1)
+    idx = _labels(t, z)
+    if idx.ndim != 1:
+        idx = idx.reshape(-1)
+        lsm = lsm.reshape(-1, lsm.shape[-1])
     picked = np.arange(idx.size), idx
-    value = settle(-lsm.reshape(-1, lsm.shape[-1])[picked].sum() / max(idx.size, 1))
+    value = settle(-lsm[picked].sum() / max(idx.size, 1))
     if not keep:
         return value, None
-    probs.reshape(-1, probs.shape[-1])[picked] -= 1
+    (probs if probs.ndim == 2 else probs.reshape(-1, probs.shape[-1]))[picked] -= 1
     probs /= rows
     return value, probs
 
@@ -579,28 +581,35 @@ register(
 )
 
 
-def _linear(x: Any, w: Any, b: Any) -> Any:
+def _linear(x: Any, w: Any, b: Any, transpose_w: bool = False) -> Any:
     try:
-        r = x @ w
+        if np.ndim(w) != 2:
+            raise ValueError("weights must be a matrix")
+        r = x @ (w.T if transpose_w else w)
         r = r + b if r.dtype == object else r.__iadd__(b)
     except (ValueError, TypeError, AttributeError) as exc:
+        layout = " (out, in), transposed" if transpose_w else ""
         raise ShapeError(
-            f"a layer with weights of shape {np.shape(w)} cannot take inputs of shape {np.shape(x)}"
+            f"a layer with weights of shape {np.shape(w)}{layout} cannot take inputs of shape "
+            f"{np.shape(x)}"
         ) from exc
     return r
 
 
 def _linear_vjp_x(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
-    return M.matmul(g, M.transpose(x[1]))
+    return M.matmul(g, x[1] if p["transpose_w"] else M.transpose(x[1]))
 
 
 def _linear_vjp_w(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
     xin, w = x[0], x[1]
-    n_in, n_out = M.shape(w)
+    n_in, n_out = M.shape(w)[::-1] if p["transpose_w"] else M.shape(w)
     if M.ndim(xin) != 2:
         xin = M.reshape(xin, (-1, n_in))
         g = M.reshape(g, (-1, n_out))
-    return M.matmul(M.transpose(xin), g)
+    gw = M.matmul(M.transpose(xin), g)  # (in, out)
+    # PyTorch's layout: the transpose of a row-major (in, out) array, which is how nn.Linear
+    # stores its weight, so the update runs through both in the same order
+    return M.transpose(gw) if p["transpose_w"] else gw
 
 
 register(
@@ -615,7 +624,15 @@ register(
             lambda M, g, x, y, p: M.sum_to(g, M.shape(x[2])),
         ),
         elementwise=False,
-        doc="x @ W + b: a dense layer in one node",
+        params=(
+            Param(
+                "transpose_w",
+                False,
+                as_bool,
+                "W has PyTorch's shape (out, in) and the layer is x @ Wᵀ + b",
+            ),
+        ),
+        doc="x @ W + b: a dense layer in one node (x @ Wᵀ + b with transpose_w=True)",
     )
 )
 

@@ -86,7 +86,7 @@ def log_softmax(input: Any, dim: int | None = None) -> Node:
 
 def linear(input: Any, weight: Any, bias: Any = None) -> Node:
     """input @ weightᵀ + bias, with weight of shape (out_features, in_features)."""
-    return T.linear(input, lift(weight).T, bias)
+    return T.linear(input, weight, bias, transpose_w=True)
 
 
 # ------------------------------------------------------------------ losses

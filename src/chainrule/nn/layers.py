@@ -54,14 +54,14 @@ class Linear(Module):
             # the scale is read from the (in, out) layout, where the fan-in comes first
             weight = INITS[init]((in_features, out_features), rng, dtype).T
             b = np.zeros(out_features) if bias else None
-        # stored column-major: weight.T, the matrix the forward multiplies by, is then a
+        # stored column-major: weightᵀ, the matrix the forward multiplies by, is then a
         # row-major (in, out) array, which BLAS multiplies faster than a transposed one, and the
         # gradient (the transpose of xᵀ·g) comes back in the weight's own layout
         self.weight = parameter(np.asfortranarray(weight), dtype=dtype)
         self.bias: Node | None = parameter(b, dtype=dtype) if b is not None else None
 
     def forward(self, x: Any) -> Node:
-        return T.linear(x, self.weight.T, self.bias)
+        return T.linear(x, self.weight, self.bias, transpose_w=True)
 
     @property
     def n_in(self) -> int:

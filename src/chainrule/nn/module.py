@@ -137,7 +137,7 @@ class Module:
 
     def __call__(self, *args: Any) -> Any:
         out = self.forward(*args)
-        if isinstance(out, Node) and out.name is None and out.args:
+        if isinstance(out, Node) and out.name is None and out.a0 is not None:
             out.name = self._join("out") if self._path else None
         return out
 

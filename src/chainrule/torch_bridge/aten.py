@@ -138,11 +138,7 @@ def _linear(x: Any, w: Any, b: Any = None) -> Node:
     if _ndim(w) != 2:
         raise Decline
     bias = _node(b) if b is not None else const(np.zeros(w.shape[0], dtype=_dtype(w)))
-    # torch keeps W as (out, in); chainrule's linear takes (in, out): a transpose node
-    wt = T.transpose(w)
-    if w.name:
-        wt.name = f"{w.name}ᵀ"
-    return T.linear(x, wt, bias)
+    return T.linear(x, w, bias, transpose_w=True)  # torch keeps W as (out, in)
 
 
 @handles("aten.rnn_tanh_cell.default")

@@ -137,7 +137,7 @@ TORCH_OPS: dict[str, TorchOp] = {
     "hinge": lambda x, p: torch.clamp(1 - x[1] * x[0], min=0).mean(),
     "mse": lambda x, p: ((x[0] - x[1]) ** 2).mean(),
     "bce": _bce,
-    "linear": lambda x, p: x[0] @ x[1] + x[2],
+    "linear": lambda x, p: x[0] @ (x[1].T if p["transpose_w"] else x[1]) + x[2],
     "sum_squares": lambda x, p: torch.stack([(a * a).sum() for a in x]).sum(),
     "leaky_relu": lambda x, p: F.leaky_relu(x[0], p["slope"]),
     "gelu": lambda x, p: F.gelu(x[0], approximate="tanh"),
