@@ -31,6 +31,17 @@ from .values import (
 )
 
 _ids = itertools.count()
+_autodiff: Any = None  # chainrule.autodiff, which imports this module: loaded on first use
+
+
+def _load_autodiff() -> Any:
+    global _autodiff
+    from . import autodiff
+
+    _autodiff = autodiff
+    return autodiff
+
+
 _grad_on = True  # False inside ``no_grad()`` (chainrule.gradmode): new nodes need no gradient
 _next_id = _ids.__next__
 _new = object.__new__
@@ -103,7 +114,15 @@ class Node:
     ) -> None:
         self.value = value
         self.op = op
-        self.args = args
+        n = len(args)  # (the args setter, inlined: every node passes here)
+        if n == 0:
+            self.a0 = self.a1 = None
+        elif n == 1:
+            self.a0, self.a1 = args[0], None
+        elif n == 2:
+            self.a0, self.a1 = args
+        else:
+            self.a0, self.a1 = MANY, tuple(args)
         self.kind = kind
         self.requires_grad = requires_grad
         self.params = params
@@ -204,10 +223,9 @@ class Node:
         ``accumulate=True`` to add to the gradients already there instead. As in PyTorch, a
         node with more than one element needs ``gradient`` (∂L/∂self, shaped like it): there is
         no single obvious seed, and silently seeding ones would sum the outputs."""
-        from .autodiff import backward, check_seed
-
-        seed = check_seed(self, gradient if gradient is not None else seed)
-        backward(self, seed=seed, accumulate=accumulate)
+        ad = _autodiff or _load_autodiff()
+        seed = ad.check_seed(self, gradient if gradient is not None else seed)
+        ad.backward(self, seed=seed, accumulate=accumulate)
 
     # -------------------------------------------------------------- operators
     # (the arithmetic operators are attached below, from the op table, with a float fast path)

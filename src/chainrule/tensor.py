@@ -157,9 +157,12 @@ def linear(x: Any, w: Any, b: Any = None, *, transpose_w: bool = False) -> Node:
     PyTorch's x @ Wᵀ + b for W of shape (outputs, inputs), without a transpose node."""
     if b is None:
         return matmul(x, _n(w).T if transpose_w else w)
-    if transpose_w:
-        return apply(_LINEAR, (_n(x), _n(w), _n(b)), _TRANSPOSED)
-    return apply(_LINEAR, (_n(x), _n(w), _n(b)))
+    args = (
+        x if x.__class__ is Node else lift(x),
+        w if w.__class__ is Node else lift(w),
+        b if b.__class__ is Node else lift(b),
+    )
+    return apply(_LINEAR, args, _TRANSPOSED if transpose_w else None)
 
 
 _LINEAR = OPS["linear"]

@@ -25,9 +25,9 @@ from .backends import (
     ExactMath,
     exact_fn,
     log_softmax_array,
-    log_softmax_parts,
     one_hot_array,
     softmax_array,
+    softmax_terms,
     sum_to_shape,
 )
 from .errors import ShapeError, ValueInputError
@@ -448,17 +448,19 @@ def _xent_keeping(z: Any, t: Any, keep: bool = True) -> tuple[Any, Any]:
     z = _check_array(z, "softmax cross-entropy")
     if z.dtype == object:
         return _xent_exact(z, t), None
-    lsm, probs = log_softmax_parts(z, -1, keep)
+    shifted, log_total, probs = softmax_terms(z, -1, keep)
     rows = _rows(z)
     if (t.shape if t.__class__ is np.ndarray else np.shape(t)) == z.shape:
-        value = settle(-(t * lsm).sum() / rows)
+        value = settle(-(t * (shifted - log_total)).sum() / rows)
         return value, (probs * t.sum(axis=-1, keepdims=True) - t) / rows if keep else None
     idx = _labels(t, z)
     if idx.ndim != 1:
         idx = idx.reshape(-1)
-        lsm = lsm.reshape(-1, lsm.shape[-1])
+        shifted = shifted.reshape(-1, shifted.shape[-1])
     picked = np.arange(idx.size), idx
-    value = settle(-lsm[picked].sum() / max(idx.size, 1))
+    # −Σ log softmax at the labels, without the whole log_softmax: both sums are of terms of one
+    # sign (log Σ ≥ 0 ≥ a − max), so nothing cancels
+    value = settle((log_total.sum() - shifted[picked].sum()) / max(idx.size, 1))
     if not keep:
         return value, None
     (probs if probs.ndim == 2 else probs.reshape(-1, probs.shape[-1]))[picked] -= 1
@@ -583,7 +585,7 @@ register(
 
 def _linear(x: Any, w: Any, b: Any, transpose_w: bool = False) -> Any:
     try:
-        if np.ndim(w) != 2:
+        if w.ndim != 2:
             raise ValueError("weights must be a matrix")
         r = x @ (w.T if transpose_w else w)
         r = r + b if r.dtype == object else r.__iadd__(b)
