@@ -118,7 +118,7 @@ def softmax_terms(a: Any, axis: int, with_softmax: bool) -> tuple[Any, Any, Any]
     log of the rounded sum 1.0000000000377 is off in the 7th digit (as PyTorch's is). Computing
     it that way always costs fewer passes than testing for domination and redoing the rows,
     and a training batch nearly always holds a confident row."""
-    if a.ndim >= 2 and a.shape[-1] <= 64 and axis in (-1, a.ndim - 1) and a.size:
+    if a.ndim >= 2 and a.shape[-1] <= 64 and axis in (-1, a.ndim - 1) and a.size >= 256:
         # rows of a few classes: numpy reduces a short last axis one row at a time (7 µs for the
         # maximum of 64 rows of 10, 86 µs for 1,024 rows); with the classes first, each
         # reduction is one vectorised pass across the rows
