@@ -131,15 +131,20 @@ def softmax_terms(a: Any, axis: int, with_softmax: bool) -> tuple[Any, Any, Any]
 
 
 def _softmax_terms(a: Any, axis: int, with_softmax: bool) -> tuple[Any, Any, Any]:
-    shifted = a - a.max(axis=axis, keepdims=True)
+    # (the ufuncs' reduce directly: ndarray.sum and .max go through a Python wrapper)
+    shifted = a - _max(a, axis=axis, keepdims=True)
     e = np.exp(shifted)
-    probs = e / e.sum(axis=axis, keepdims=True) if with_softmax else None
+    probs = e / _add(e, axis=axis, keepdims=True) if with_softmax else None
     top = shifted == 0
     np.subtract(e, top, out=e)  # each maximum's e⁰ = 1 out of the sum, exactly
-    ties = top.sum(axis=axis, keepdims=True, dtype=e.dtype)
+    ties = _add(top, axis=axis, keepdims=True, dtype=e.dtype)
     ties -= 1
-    ties += e.sum(axis=axis, keepdims=True)
+    ties += _add(e, axis=axis, keepdims=True)
     return shifted, np.log1p(ties, out=ties), probs
+
+
+_add = np.add.reduce
+_max = np.maximum.reduce
 
 
 def one_hot_array(labels: Any, classes: int) -> Any:
@@ -165,7 +170,7 @@ def sum_to_shape(c: Any, shape: Shape) -> Any:
     if c.shape == shape:
         return c
     if shape and c.shape[1:] == shape:  # a batch of rows onto one row (a bias)
-        return c.sum(axis=0)
+        return np.add.reduce(c, axis=0)
     lead = c.ndim - len(shape)
     if lead < 0:
         raise ValueError(f"cannot sum shape {c.shape} to the longer shape {shape}")

@@ -17,7 +17,7 @@ a scalar (float) parameter gets a new value.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -118,13 +118,16 @@ class Optimizer:
                 v.__class__ is np.ndarray
                 and (g.shape if g.__class__ is np.ndarray else np.shape(g)) != v.shape
             ):
-                raise ValueInputError(
-                    f"the gradient of {p.label()} has shape {np.shape(g)}, its value "
-                    f"{p.value.shape}",
-                    node=p.label(),
-                )
+                self._wrong_shape(p, g)
             self._update(p, g, self.state[i])
             p.grad = None
+
+    @staticmethod
+    def _wrong_shape(p: Node, g: Any) -> NoReturn:
+        raise ValueInputError(
+            f"the gradient of {p.label()} has shape {np.shape(g)}, its value {np.shape(p.value)}",
+            node=p.label(),
+        )
 
     def _update(self, p: Node, g: Any, state: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -166,6 +169,28 @@ class SGD(Optimizer):
         self.dampening = float(dampening)
         self.weight_decay = float(weight_decay)
         self.nesterov = nesterov
+
+    def step(self) -> None:
+        if self.weight_decay or self.momentum:
+            super().step()
+            return
+        # plain SGD, the usual loop: p ← p − lr·g, each gradient used once (one call per array)
+        lr = self.lr
+        for p in self.params:
+            g = p.grad
+            if g is None:
+                continue
+            v = p.value
+            if v.__class__ is np.ndarray:
+                if (g.shape if g.__class__ is np.ndarray else np.shape(g)) != v.shape:
+                    self._wrong_shape(p, g)
+                if v.flags.writeable:
+                    if not _axpy(v, g, -lr):
+                        v -= lr * g
+                    p.grad = None
+                    continue
+            p.value = v - lr * g
+            p.grad = None
 
     def _update(self, p: Node, g: Any, state: dict[str, Any]) -> None:
         if self.weight_decay:

@@ -460,7 +460,8 @@ def _xent_keeping(z: Any, t: Any, keep: bool = True) -> tuple[Any, Any]:
     picked = np.arange(idx.size), idx
     # −Σ log softmax at the labels, without the whole log_softmax: both sums are of terms of one
     # sign (log Σ ≥ 0 ≥ a − max), so nothing cancels
-    value = settle((log_total.sum() - shifted[picked].sum()) / max(idx.size, 1))
+    total = np.add.reduce(log_total, axis=None) - np.add.reduce(shifted[picked], axis=None)
+    value = settle(total / max(idx.size, 1))
     if not keep:
         return value, None
     (probs if probs.ndim == 2 else probs.reshape(-1, probs.shape[-1]))[picked] -= 1
