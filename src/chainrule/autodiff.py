@@ -326,8 +326,8 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
                     for i, arg in enumerate(args):
                         if not arg.requires_grad:
                             c = None
-                        elif kept is not None and kept[0] is y and kv[i] is not None:
-                            c = kv[i](M, g, kept[1], x, y, p)
+                        elif kept is not None and kv[i] is not None:
+                            c = kv[i](M, g, kept, x, y, p)
                         else:
                             c = vjps[i](M, g, x, y, p)
                         contrib.append(None if c is None else _send(arg, c, empty))
@@ -599,7 +599,6 @@ def evaluate(order: Sequence[Node]) -> None:
     for node in order:
         if node.args:
             node.value, node.kind = compute(node.op, node.args, node.params)
-            node.kept = None  # what the op kept belongs to the old value
 
 
 def gradcheck(

@@ -82,7 +82,6 @@ class Node:
         "requires_grad",
         "params",
         "contrib",
-        "kept",
         "id",
         "_local",
         "__weakref__",
@@ -98,9 +97,10 @@ class Node:
     requires_grad: bool
     params: dict[str, Any] | None
     contrib: tuple[Any, ...] | None
-    kept: tuple[Any, Any] | None  # (the value, what its op kept for the vjps: see Op.keeping)
     id: int
-    _local: tuple[Any, Any, tuple[Any, ...] | None]
+    # memo of what was derived from the current value: (value, gradient, local partials), or
+    # (value, KEPT, what the op kept for backward)
+    _local: tuple[Any, Any, Any]
 
     def __init__(
         self,
@@ -129,7 +129,6 @@ class Node:
         self.name = name
         self.grad = None
         self.contrib = None
-        self.kept = None
         self.id = _next_id()
 
     # -------------------------------------------------------------- information
@@ -174,6 +173,16 @@ class Node:
     @property
     def exact(self) -> bool:
         return self.kind in (EXACT, EXACT_ARRAY)
+
+    @property
+    def kept(self) -> Any:
+        """What this node's op kept for backward (``Op.keeping``), while the node still holds
+        the value it came with; None otherwise."""
+        try:
+            value, mark, kept = self._local
+        except AttributeError:
+            return None
+        return kept if mark is KEPT and value is self.value else None
 
     @property
     def local(self) -> tuple[Any, ...] | None:
@@ -534,8 +543,13 @@ def apply(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None = None) 
     value, kind = compute(op, args, params, box)
     node = Node(value, op, args, kind, True, params)
     if box:
-        node.kept = (value, box[0])
+        # in the slot of the local partials' memo: both are derived from the node's value and
+        # checked against it, and one memo lost to the other is recomputed, never wrong
+        node._local = (value, KEPT, box[0])
     return node
+
+
+KEPT = object()  # marks a node's memo as what its op kept (see Node.kept)
 
 
 # ------------------------------------------------------------------ leaves
