@@ -340,7 +340,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats, 100,000-op chain")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    repeats, steps, big_n = (3, 3, 100_000) if args.quick else (9, 10, 1_000_000)
+    repeats, steps, big_n = (3, 3, 100_000) if args.quick else (15, 15, 1_000_000)
     chain = chain_benchmark(repeats)
     print(
         f"tanh chain marginal: micrograd {chain['mg_marginal'] * 1e6:.3f} µs/op, "
