@@ -26,42 +26,6 @@ from .nn.module import Module
 from .node import Node
 
 
-def _axpy(y: np.ndarray, x: Any, a: float) -> bool:
-    """y ← y + a·x in place with BLAS axpy, when x and y are float arrays of one type, shape and
-    contiguous layout; False where they are not (the caller then writes it with numpy).
-
-    numpy has no axpy: ``y -= lr * g`` writes the product to a temporary array and reads it back,
-    twice the memory traffic of the fused update (which is what PyTorch's ``add_(g, alpha=-lr)``
-    does)."""
-    if y.size < _AXPY_FROM or x.__class__ is not np.ndarray or x.shape != y.shape:
-        return False  # (small arrays live in cache: numpy's two passes cost less than a call)
-    if x.dtype != y.dtype:
-        return False
-    if y.flags.c_contiguous and x.flags.c_contiguous:
-        flat_y, flat_x = y.reshape(-1), x.reshape(-1)
-    elif y.flags.f_contiguous and x.flags.f_contiguous:
-        flat_y, flat_x = y.T.reshape(-1), x.T.reshape(-1)
-    else:
-        return False
-    axpy = _AXPY.get(y.dtype.char)
-    if axpy is None:
-        return False
-    out = axpy(flat_x, flat_y, a=a)
-    if out is not flat_y:  # the wrapper worked on a copy (an unaligned array)
-        flat_y[...] = out
-    return True
-
-
-_AXPY_FROM = 8192  # elements
-
-try:
-    from scipy.linalg import blas as _blas
-
-    _AXPY: dict[str, Any] = {"f": _blas.saxpy, "d": _blas.daxpy}
-except ImportError:  # pragma: no cover - scipy is a dependency; numpy's update still works
-    _AXPY = {}
-
-
 def _params(params: Module | Iterable[Node]) -> list[Node]:
     ps = params.parameters() if isinstance(params, Module) else list(params)
     if not ps:
@@ -134,11 +98,10 @@ class Optimizer:
 
     @staticmethod
     def _apply(p: Node, delta: Any, scale: float = 1.0) -> None:
-        """p ← p − scale·delta (in place for arrays: one BLAS axpy where the layouts allow)."""
+        """p ← p − scale·delta (in place for arrays)."""
         v = p.value
         if isinstance(v, np.ndarray) and v.flags.writeable:
-            if not _axpy(v, delta, -scale):
-                v -= delta if scale == 1.0 else scale * delta
+            v -= delta if scale == 1.0 else scale * delta
         else:
             p.value = v - (delta if scale == 1.0 else scale * delta)
 
@@ -185,8 +148,7 @@ class SGD(Optimizer):
                 if (g.shape if g.__class__ is np.ndarray else np.shape(g)) != v.shape:
                     self._wrong_shape(p, g)
                 if v.flags.writeable:
-                    if not _axpy(v, g, -lr):
-                        v -= lr * g
+                    v -= lr * g
                     p.grad = None
                     continue
             p.value = v - lr * g
