@@ -114,7 +114,7 @@ class Node:
     ) -> None:
         self.value = value
         self.op = op
-        n = len(args)  # (the args setter, inlined: every node passes here)
+        n = len(args)  # the inputs in two slots (see the class docstring)
         if n == 0:
             self.a0 = self.a1 = None
         elif n == 1:
@@ -144,18 +144,6 @@ class Node:
         if a is MANY:
             return b  # type: ignore[no-any-return]
         return (a, b)
-
-    @args.setter
-    def args(self, args: tuple[Node, ...]) -> None:
-        n = len(args)
-        if n == 0:
-            self.a0 = self.a1 = None
-        elif n == 1:
-            self.a0, self.a1 = args[0], None
-        elif n == 2:
-            self.a0, self.a1 = args
-        else:
-            self.a0, self.a1 = MANY, tuple(args)
 
     @property
     def is_leaf(self) -> bool:
