@@ -133,27 +133,6 @@ class SGD(Optimizer):
         self.weight_decay = float(weight_decay)
         self.nesterov = nesterov
 
-    def step(self) -> None:
-        if self.weight_decay or self.momentum:
-            super().step()
-            return
-        # plain SGD, the usual loop: p ← p − lr·g, each gradient used once (one call per array)
-        lr = self.lr
-        for p in self.params:
-            g = p.grad
-            if g is None:
-                continue
-            v = p.value
-            if v.__class__ is np.ndarray:
-                if (g.shape if g.__class__ is np.ndarray else np.shape(g)) != v.shape:
-                    self._wrong_shape(p, g)
-                if v.flags.writeable:
-                    v -= lr * g
-                    p.grad = None
-                    continue
-            p.value = v - lr * g
-            p.grad = None
-
     def _update(self, p: Node, g: Any, state: dict[str, Any]) -> None:
         if self.weight_decay:
             g = g + self.weight_decay * p.value
