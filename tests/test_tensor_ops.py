@@ -550,3 +550,11 @@ def test_an_op_that_keeps_needs_rules_that_use_it():
         Op("k", 1, {}, fn("k", "k"), vjps=(lambda *a: None,), keeping={})
     with pytest.raises(ValueError, match="one per input"):
         Op("k", 2, {}, fn("k", "k"), vjps=(lambda *a: None,) * 2, keeping={}, kept_vjps=(None,))
+
+
+def test_a_layer_of_the_wrong_shape_names_the_weight_layout():
+    x = cr.const(np.ones((1, 2)))
+    with pytest.raises(ShapeError, match=r"\(1, 3\) \(PyTorch's \(out, in\), transpose_w=True\)"):
+        T.linear(x, cr.var(np.ones((1, 3))), cr.var(np.zeros(1)), transpose_w=True)
+    with pytest.raises(ShapeError, match=r"weights of shape \(3, 1\) cannot take inputs"):
+        T.linear(x, cr.var(np.ones((3, 1))), cr.var(np.zeros(1)))

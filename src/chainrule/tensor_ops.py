@@ -591,7 +591,7 @@ def _linear(x: Any, w: Any, b: Any, transpose_w: bool = False) -> Any:
         r = x @ (w.T if transpose_w else w)
         r = r + b if r.dtype == object else r.__iadd__(b)
     except (ValueError, TypeError, AttributeError) as exc:
-        layout = " (out, in), transposed" if transpose_w else ""
+        layout = " (PyTorch's (out, in), transpose_w=True)" if transpose_w else ""
         raise ShapeError(
             f"a layer with weights of shape {np.shape(w)}{layout} cannot take inputs of shape "
             f"{np.shape(x)}"
