@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+import sympy
 
 import chainrule as cr
 from chainrule.cli import main
@@ -238,3 +239,46 @@ def test_signs_of_exact_numbers_whose_terms_cancel() -> None:
     g = cr.parse("a = 999\nb = exp(-10) + exp(1/2) + exp(a)\nh = relu(a - log(b))\n", exact=True)
     g.backward()
     assert g.output.value == 0 and g["a"].grad == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "y = 20 ** (-65533/524287)\n",  # took 3 seconds inside sympy
+        # found by make fuzz: a 297-digit denominator ran sympy out of memory
+        "y = pow([5, 20, 15], [0, 15, -1] / (-403.7994515440689 ** 19))\n",
+    ],
+    ids=["degree-524287", "degree-10^296"],
+)
+def test_exact_roots_of_huge_degree_are_refused_before_sympy_sees_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str
+) -> None:
+    code, err, _ = run(capsys, tmp_path, text, "--exact")
+    assert code == 2, err
+    assert "takes a root of degree" in err and "kept up to degree 6,644" in err
+    code, err, _ = run(capsys, tmp_path, text)  # floats need no root extracted
+    assert code == 0, err
+
+
+def test_exact_roots_within_the_bound_stay_exact() -> None:
+    check_power_size(Fraction(20), Fraction(-1, 6644))
+    with pytest.raises(LimitError, match="degree 6,645"):
+        check_power_size(Fraction(20), Fraction(-1, 6645))
+    x = cr.var(Fraction(20), exact=True)
+    y = x ** Fraction(-1, 6644)
+    y.backward()
+    b = sympy.Rational(-1, 6644)
+    assert y.value == sympy.Integer(20) ** b
+    assert isinstance(x.grad, sympy.Basic)  # b·a^(b−1), a closed form, not a float
+    assert sympy.simplify(x.grad - b * sympy.Integer(20) ** (b - 1)) == 0
+
+
+def test_exact_gradients_in_json_keep_closed_forms(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, err, out = run(capsys, tmp_path, "x = 20\nb = 1/3\ny = x ** b\n", "--exact", "--json")
+    assert code == 0, err
+    import json
+
+    grads = json.loads(out)["exact_gradients"]
+    assert grads == {"x": "20^(1/3)/60", "b": "20^(1/3)·log(20)", "y": "1"}

@@ -90,6 +90,13 @@ def cases(draw: st.DrawFn) -> tuple[bytes, list[str]]:
 @example(
     case=(b"x = 15 / 5e-324\ny = x * 2\n", ["check", str(PROGRAM), "--exact", "--claim", "y=1"])
 )
+# found by make fuzz: a root of degree 10^296 (the exponent's denominator) exhausted sympy
+@example(
+    case=(
+        b"y = pow([5, 20, 15], [0, 15, -1] / (-403.7994515440689 ** 19))\n",
+        ["eval", str(PROGRAM), "--exact"],
+    )
+)
 # found by make fuzz: a sign sympy leaves undecided (999 - log(e^999 + e^(1/2) + e^-10))
 @example(
     case=(

@@ -206,6 +206,32 @@ def test_exact_rational_ops_give_sympy_rationals(name: str) -> None:
             assert sympy.nsimplify(sympy.sympify(d)) == sympy.simplify(dwant), (name, i, at)
 
 
+EXACT_KINKS = {"relu", "abs", "maximum", "minimum"}  # sympy's Piecewise/Max read at a point
+
+
+@pytest.mark.parametrize("name", scalar_ops())
+def test_exact_partials_are_exact_and_equal_sympys_derivative(name: str) -> None:
+    """At exact points (0.7 read as 7/10, as a program's literal is) every local partial stays
+    exact — a Fraction or a sympy closed form, never a float — and equals sympy.diff exactly.
+    (∂(a^b)/∂a at b = 3/5 was once Fraction ** Fraction, which Python answers in floats.)"""
+    op = OPS[name]
+    syms = (a_, b_)[: op.arity]
+    fwd = SYMPY_FORWARD[name](*syms)
+    for floats in points(name):
+        at = tuple(Fraction(str(v)) for v in floats)
+        where = {
+            s: sympy.Rational(v.numerator, v.denominator) for s, v in zip(syms, at, strict=True)
+        }
+        y = op.forward[EXACT](*at)
+        for i, s in enumerate(syms):
+            d = op.partials[i](MATH[EXACT], at, y, None)  # type: ignore[index]
+            assert isinstance(d, (int, Fraction, sympy.Basic)), (name, i, at, type(d))
+            want = sympy.diff(fwd, s).xreplace(where)
+            if name in EXACT_KINKS:
+                want = want.doit()
+            assert sympy.simplify(sympy.sympify(d) - want) == 0, (name, i, at, d, want)
+
+
 def test_exact_pow_with_integer_exponent_is_rational() -> None:
     y = OPS["pow"].forward[EXACT](Fraction(2, 3), Fraction(3))
     assert y == Fraction(8, 27)

@@ -11,6 +11,7 @@ graph nodes, so the same rule gives the gradient as a graph and every higher der
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ import numpy as np
 import sympy
 
 from .errors import DomainError, ShapeError
+from .limits import check_power_size
 from .values import from_sympy, sign_of, to_sympy
 
 Shape = tuple[int, ...]
@@ -44,6 +46,9 @@ class Backend(Protocol):
     # b − 1, and 0 where b is 0: the exponent of ∂aᵇ/∂a = b·a^(b−1), so that a⁰ (the constant
     # 1) has slope 0 at a = 0 too, where a^(−1) is undefined
     def exponent_less_one(self, b: Any, /) -> Any: ...
+    # a ** b where b may be any number: exact backends keep roots exact (Python's ``**`` turns
+    # Fraction(20) ** Fraction(-2, 3) into a float) and refuse powers past the exact bounds
+    def power(self, a: Any, b: Any, /) -> Any: ...
     # shapes
     def ones_like(self, x: Any, /) -> Any: ...
     def size(self, x: Any, /) -> int: ...
@@ -273,6 +278,8 @@ class FloatMath:
     def exponent_less_one(cls, b: Any) -> Any:
         return b - cls.sign(b) ** 2  # sign(b)² is 1 unless b is 0
 
+    power: Any = staticmethod(operator.pow)
+
     @staticmethod
     def ones_like(x: Any) -> Any:
         return np.ones_like(x) if isinstance(x, np.ndarray) else 1.0
@@ -396,6 +403,29 @@ def exact_fn(
     return f
 
 
+def exact_power(a: Any, b: Any) -> Any:
+    """``a ** b`` kept exact: a rational to a whole power as a Fraction, a root as a sympy form
+    (20^(1/3)); sizes are checked before anything is computed (2 ** 2 ** 100 is never tried)."""
+    check_power_size(a, b)
+    integer = isinstance(b, Fraction) and b.denominator == 1
+    if integer and isinstance(a, Fraction):
+        if a == 0 and b < 0:
+            raise DomainError("0 raised to a negative power is undefined")
+        return a ** int(b)
+    if not integer and _negative(a):
+        raise DomainError(f"a negative base ({a}) with a non-integer exponent is undefined")
+    return check_exact(to_sympy(a) ** to_sympy(b), "the power")
+
+
+def _negative(a: Any) -> bool:
+    """Whether an exact number is below zero (sympy numbers compared by their value)."""
+    if isinstance(a, Fraction):
+        return a < 0
+    if isinstance(a, sympy.Basic) and a.is_number:
+        return sign_of(a) < 0
+    return False
+
+
 def exact_sigmoid(s: Any) -> Any:
     return 1 / (1 + sympy.exp(-s))
 
@@ -451,6 +481,7 @@ class ExactMath(FloatMath):
     step = staticmethod(exact_step)
     sign = staticmethod(exact_sign)
     ge = staticmethod(exact_ge)
+    power = staticmethod(exact_power)
 
     @staticmethod
     def ones_like(x: Any) -> Any:
@@ -497,6 +528,7 @@ class ExactArrayMath(ExactMath):
     step = staticmethod(ufunc(exact_step))
     sign = staticmethod(ufunc(exact_sign))
     ge = staticmethod(ufunc(exact_ge, 2))
+    power = staticmethod(ufunc(exact_power, 2))
 
 
 class SymMath(FloatMath):

@@ -251,10 +251,13 @@ def check_power_size(base: Any, exponent: Any) -> None:
         exponent = Fraction(int(exponent.p), int(exponent.q))
     if not isinstance(exponent, Fraction):
         return
+    if base in (0, 1, -1):
+        return
+    _check_root_degree(base, exponent)
     n = (
         abs(exponent.numerator) // exponent.denominator
     )  # 10 ** (10**10 / 9) is 10 ** 1111111111 · …
-    if n <= 1 or base in (0, 1, -1):
+    if n <= 1:
         return
     at_least = (max(_largest_bits(base), 2) - 1) * n  # bits of the result, at least
     if at_least > MAX_EXACT_BITS:
@@ -263,6 +266,32 @@ def check_power_size(base: Any, exponent: Any) -> None:
             f"{_short_int(int(at_least * 0.30103))} digits; exact numbers are kept up to "
             f"{MAX_EXACT_DIGITS:,} digits: {_ADVICE}"
         )
+
+
+MAX_ROOT_BITS = 10 * MAX_EXACT_BITS
+"""Bound on (bits of the base) × (degree of the root) of an exact power ``a ** (p/q)``: sympy
+simplifies such a power through whole numbers of about that many bits (20 ** (−65533/524287)
+took 3 seconds and a 300-digit denominator ran out of memory; at the bound it takes a few
+milliseconds). For a two-digit base that allows roots up to degree 6,644."""
+
+
+def _check_root_degree(base: Any, exponent: Fraction) -> None:
+    q = exponent.denominator
+    if q == 1:
+        return
+    bits = max(_largest_bits(base), 2)
+    if bits * q > MAX_ROOT_BITS:
+        raise LimitError(
+            f"a power with exponent {_short_fraction(exponent)} takes a root of degree "
+            f"{_short_int(q)}; exact roots of this base are kept up to degree "
+            f"{MAX_ROOT_BITS // bits:,}: {_ADVICE}"
+        )
+
+
+def _short_fraction(v: Fraction) -> str:
+    if max(v.numerator.bit_length(), v.denominator.bit_length()) < 64:
+        return f"{v.numerator}/{v.denominator}"
+    return f"of {_digits(abs(v.numerator))} digits over {_digits(v.denominator)} digits"
 
 
 def _short_int(n: int) -> str:

@@ -39,7 +39,7 @@ from .backends import (
     ufunc,
 )
 from .errors import DomainError, ShapeError, ValueInputError
-from .limits import check_elements, check_power_size
+from .limits import check_elements
 from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, sign_of, to_sympy
 
 Partial = Callable[[Backend, Any, Any, Any], Any]
@@ -290,27 +290,6 @@ def _exact_arith(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return f
 
 
-def _exact_pow(a: Any, b: Any) -> Any:
-    check_power_size(a, b)  # before computing: 2 ** 2 ** 100 is never attempted
-    if isinstance(b, Fraction) and b.denominator == 1 and isinstance(a, Fraction):
-        if a == 0 and b < 0:
-            raise DomainError("0 raised to a negative power is undefined")
-        return a ** int(b)
-    integer = isinstance(b, Fraction) and b.denominator == 1
-    if not integer and _negative(a):
-        raise DomainError(f"a negative base ({a}) with a non-integer exponent is undefined")
-    return check_exact(to_sympy(a) ** to_sympy(b), "the power")
-
-
-def _negative(a: Any) -> bool:
-    """Whether an exact number is below zero (sympy numbers compared by their value)."""
-    if isinstance(a, Fraction):
-        return a < 0
-    if isinstance(a, sympy.Basic) and a.is_number:
-        return sign_of(a) < 0
-    return False
-
-
 def _same(fn: Callable[..., Any]) -> dict[int, Callable[..., Any]]:
     """One forward for every kind (Python operators work on floats, Fractions and arrays)."""
     return {FLOAT: fn, ARRAY: fn, EXACT: _exact_arith(fn), EXACT_ARRAY: fn}
@@ -425,12 +404,12 @@ register(
         {
             FLOAT: _pow_float,
             ARRAY: np.power,
-            EXACT: _exact_pow,
-            EXACT_ARRAY: ufunc(_exact_pow, 2),
+            EXACT: ExactMath.power,
+            EXACT_ARRAY: ExactArrayMath.power,
         },
         Notation("power", "^", "{}^{{{}}}", 90, "^"),
         partials=(
-            lambda M, x, y, p: x[1] * x[0] ** M.exponent_less_one(x[1]),
+            lambda M, x, y, p: x[1] * M.power(x[0], M.exponent_less_one(x[1])),
             lambda M, x, y, p: y * M.log(x[0]),
         ),
         doc="a to the power b (b may be a variable)",

@@ -134,18 +134,20 @@ def to_json(
 
 
 def _exact_text(v: Any) -> str | None:
+    """An exact gradient as text: 3/20, or a closed form (20^(1/3)·log(20)); None for floats."""
     from fractions import Fraction
 
     import numpy as np
+    import sympy
 
     if isinstance(v, Fraction):
         return fraction_text(v)
-    if (
-        isinstance(v, np.ndarray)
-        and v.dtype == object
-        and all(isinstance(x, Fraction) for x in v.reshape(-1))
-    ):
-        return "[" + ", ".join(fraction_text(x) for x in v.reshape(-1)) + "]"
+    if isinstance(v, sympy.Basic):
+        return sympy.sstr(v).replace("**", "^").replace("*", "·")
+    if isinstance(v, np.ndarray) and v.dtype == object:
+        parts = [_exact_text(x) for x in v.reshape(-1)]
+        if all(p is not None for p in parts):
+            return "[" + ", ".join(p for p in parts if p is not None) + "]"
     return None
 
 
