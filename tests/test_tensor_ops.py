@@ -478,6 +478,41 @@ def test_log_softmax_keeps_the_digits_of_a_dominant_logit() -> None:
 
 # ------------------------------------------------------------------ what ops keep for backward
 
+
+def _batch_logits(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    z = np.random.default_rng(3).normal(size=shape).reshape(-1, shape[-1])
+    z[0] = 0.0  # every class tied
+    z[1, :2] = 2.0  # two tied maxima
+    z[2, 0] = 40.0  # one dominant logit
+    return z.reshape(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (40, 10), (2, 20, 8), (12, 100)])
+def test_cross_entropy_at_labels_against_forty_digit_arithmetic(shape):
+    """Both layouts of the labelled loss (rows first, and classes first for many short rows)
+    against mpmath, with tied and dominant rows, where a loss of 1e-17 must keep its digits."""
+    import mpmath
+
+    from chainrule.tensor_ops import _xent
+
+    z = _batch_logits(shape, np.float64)
+    rows = z.reshape(-1, shape[-1])
+    labels = np.arange(rows.shape[0]) % shape[-1]
+    labels[2] = 0  # the dominant logit's own class: a loss of about e^−40
+    with mpmath.workdps(40):
+        terms = [
+            mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(float(v))) for v in row))
+            - mpmath.mpf(float(row[k]))
+            for row, k in zip(rows, labels, strict=True)
+        ]
+        want = float(mpmath.fsum(terms) / len(terms))
+        dominant = float(terms[2])
+    got = _xent(z, labels.reshape(shape[:-1]).astype(np.float64))
+    assert abs(got - want) <= 1e-14 * abs(want)
+    alone = _xent(rows[2:3], np.array([0.0]))
+    assert abs(alone - dominant) <= 1e-14 * dominant
+
+
 _KEEPING_EXAMPLES: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
     "softmax_cross_entropy": [
         # class labels, float32 logits (the usual training batch)
@@ -486,6 +521,9 @@ _KEEPING_EXAMPLES: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
         (np.array([[30.0, -5.0, 1.0], [0.0, 0.0, 0.0]]), np.array([0.0, 1.0])),
         # probabilities that do not sum to one, batch axes
         (np.linspace(-1, 1, 12).reshape(2, 2, 3), np.linspace(0.1, 0.9, 12).reshape(2, 2, 3)),
+        # a batch large enough to be reduced classes-first, with tied and dominant rows
+        (_batch_logits((40, 10), np.float32), np.arange(40.0) % 10),
+        (_batch_logits((2, 20, 8), np.float64), (np.arange(40.0) % 8).reshape(2, 20)),
     ],
 }
 

@@ -395,14 +395,18 @@ def _labels(t: Any, logits: np.ndarray) -> np.ndarray:
     if labels.dtype == object:
         labels = np.asarray([float(v) for v in labels.reshape(-1)]).reshape(labels.shape)
     idx = labels.astype(np.intp)
-    if idx.size and (
-        (labels.dtype.kind not in "iu" and not (idx == labels).all())
-        or idx.view(np.uintp).max() >= logits.shape[-1]  # a negative label reads as a huge one
-    ):
+    # one pass: a fraction, or a label out of range (a negative one reads as a huge one)
+    bad = idx.view(np.uintp) >= logits.shape[-1]
+    if labels.dtype.kind not in "iu":
+        bad |= idx != labels
+    if _any(bad, axis=None):
         raise ValueInputError(
             f"class labels must be whole numbers from 0 to {logits.shape[-1] - 1}"
         )
     return idx
+
+
+_any = np.logical_or.reduce
 
 
 def _one_hot(labels: Any, classes: int = 2) -> Any:
@@ -448,25 +452,50 @@ def _xent_keeping(z: Any, t: Any, keep: bool = True) -> tuple[Any, Any]:
     z = _check_array(z, "softmax cross-entropy")
     if z.dtype == object:
         return _xent_exact(z, t), None
-    shifted, log_total, probs = softmax_terms(z, -1, keep)
-    rows = _rows(z)
     if (t.shape if t.__class__ is np.ndarray else np.shape(t)) == z.shape:
+        shifted, log_total, probs = softmax_terms(z, -1, keep)
+        rows = _rows(z)
         value = settle(-(t * (shifted - log_total)).sum() / rows)
         return value, (probs * t.sum(axis=-1, keepdims=True) - t) / rows if keep else None
-    idx = _labels(t, z)
-    if idx.ndim != 1:
-        idx = idx.reshape(-1)
-        shifted = shifted.reshape(-1, shifted.shape[-1])
-    picked = np.arange(idx.size), idx
-    # −Σ log softmax at the labels, without the whole log_softmax: both sums are of terms of one
-    # sign (log Σ ≥ 0 ≥ a − max), so nothing cancels
-    total = np.add.reduce(log_total, axis=None) - np.add.reduce(shifted[picked], axis=None)
-    value = settle(total / max(idx.size, 1))
+    return _xent_labels(z, _labels(t, z).reshape(-1), keep)
+
+
+def _xent_labels(z: np.ndarray, idx: np.ndarray, keep: bool) -> tuple[Any, Any]:
+    """Cross-entropy at class labels in few passes: −log softmax is picked at the labels
+    only, and the log of the sum is ``softmax_terms``'s accurate log1p of the sum without
+    each row's e⁰ = 1, with the softmax's sum derived from the same two sums."""
+    classes = z.shape[-1]
+    rows = idx.size
+    z2 = z.reshape(rows, classes)
+    if classes <= 64 and z.size >= 256:
+        # classes first: numpy reduces a short last axis one row at a time (see
+        # ``softmax_terms``); each reduction is then one pass across the rows
+        a = np.ascontiguousarray(z2.T)
+        axis = 0
+        at = idx * rows + np.arange(rows)  # flat positions of the labels
+    else:
+        a = z2 if z2.flags.c_contiguous else np.ascontiguousarray(z2)
+        axis = 1
+        at = np.arange(0, rows * classes, classes) + idx
+    shifted = a - _max(a, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    top = shifted == 0
+    rest = e - top  # each maximum's e⁰ = 1 out of the sum, exactly
+    ties = _sum(top, axis=axis, keepdims=True, dtype=e.dtype)
+    rest_total = _sum(rest, axis=axis, keepdims=True)
+    log_total = np.log1p(rest_total + (ties - 1))
+    # both terms of a row are of one sign (log Σ ≥ 0 ≥ a − max): nothing cancels
+    value = settle(_sum(log_total.reshape(-1) - shifted.take(at), axis=None) / max(rows, 1))
     if not keep:
         return value, None
-    (probs if probs.ndim == 2 else probs.reshape(-1, probs.shape[-1]))[picked] -= 1
-    probs /= rows
-    return value, probs
+    probs = e / (rest_total + ties)
+    probs.reshape(-1)[at] -= 1
+    probs /= max(rows, 1)
+    return value, (probs.T if axis == 0 else probs).reshape(z.shape)
+
+
+_sum = np.add.reduce
+_max = np.maximum.reduce
 
 
 def _xent_exact(z: Any, t: Any) -> Any:
