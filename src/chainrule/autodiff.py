@@ -352,7 +352,8 @@ def _send(a: Node, c: Any, empty: Any) -> Any:
     (returned, as reduced)."""
     v = a.value
     if c.__class__ is not v.__class__ or (
-        v.__class__ is np.ndarray and (c.shape != v.shape or c.dtype != v.dtype)
+        v.__class__ is np.ndarray
+        and (c.shape != v.shape or (c.dtype is not v.dtype and c.dtype != v.dtype))
     ):
         c = unbroadcast(c, v)
     ag = a.grad

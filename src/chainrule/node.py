@@ -517,6 +517,13 @@ def apply(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None = None) 
     Parameters are checked and completed with the op's declared defaults."""
     if op.params or params:
         params = op.bind(params)
+    return apply_bound(op, args, params)
+
+
+def apply_bound(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None) -> Node:
+    """``apply`` with parameters that ``op.bind`` has already checked and completed (a layer
+    that builds the same node every step binds its parameters once; nodes share them, as the
+    rules only read parameters)."""
     if not args and op.arity != 0:
         raise ShapeError(f"{op.name} needs at least one input")
     rg = False

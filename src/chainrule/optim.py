@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from .blas import axpy
 from .errors import ValueInputError
 from .nn.module import Module
 from .node import Node
@@ -98,10 +99,11 @@ class Optimizer:
 
     @staticmethod
     def _apply(p: Node, delta: Any, scale: float = 1.0) -> None:
-        """p ← p − scale·delta (in place for arrays)."""
+        """p ← p − scale·delta (in place for arrays; large ones in one pass, see ``blas``)."""
         v = p.value
         if isinstance(v, np.ndarray) and v.flags.writeable:
-            v -= delta if scale == 1.0 else scale * delta
+            if not axpy(-scale, delta, v):
+                v -= delta if scale == 1.0 else scale * delta
         else:
             p.value = v - (delta if scale == 1.0 else scale * delta)
 

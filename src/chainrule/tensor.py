@@ -16,7 +16,7 @@ import numpy as np
 from . import tensor_ops as _t
 from .errors import ShapeError, ValueInputError
 from .functions import exp, log, mse, relu, sigmoid, tanh
-from .node import Node, apply, const, lift, var
+from .node import Node, apply, apply_bound, const, lift, var
 from .ops import OPS
 
 Axis = int | Sequence[int] | None
@@ -162,11 +162,15 @@ def linear(x: Any, w: Any, b: Any = None, *, transpose_w: bool = False) -> Node:
         w if w.__class__ is Node else lift(w),
         b if b.__class__ is Node else lift(b),
     )
-    return apply(_LINEAR, args, _TRANSPOSED if transpose_w else None)
+    return apply_bound(_LINEAR, args, _TRANSPOSED if transpose_w is True else _bind(transpose_w))
 
 
 _LINEAR = OPS["linear"]
-_TRANSPOSED = {"transpose_w": True}
+_TRANSPOSED = _LINEAR.bind({"transpose_w": True})
+
+
+def _bind(transpose_w: Any) -> dict[str, Any] | None:
+    return _LINEAR.bind({"transpose_w": transpose_w})
 
 
 def _target(t: Any) -> Node:

@@ -634,8 +634,8 @@ def _linear_vjp_x(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
 
 def _linear_vjp_w(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
     xin, w = x[0], x[1]
-    n_in, n_out = M.shape(w)[::-1] if p["transpose_w"] else M.shape(w)
     if M.ndim(xin) != 2:
+        n_in, n_out = M.shape(w)[::-1] if p["transpose_w"] else M.shape(w)
         xin = M.reshape(xin, (-1, n_in))
         g = M.reshape(g, (-1, n_out))
     gw = M.matmul(M.transpose(xin), g)  # (in, out)
