@@ -86,12 +86,11 @@ def axpy(alpha: float, x: Any, y: Any) -> bool:
     done that way: small or differently laid-out arrays, other dtypes, no BLAS found."""
     if _AXPY is None:
         available()
-    if not _AXPY or y.__class__ is not np.ndarray or x.__class__ is not np.ndarray:
+    if y.__class__ is not np.ndarray or y.size < MIN_SIZE or x.__class__ is not np.ndarray:
         return False
-    fn = _AXPY.get(y.dtype.char)
+    fn = _AXPY.get(y.dtype.char) if _AXPY else None
     if (
         fn is None
-        or y.size < MIN_SIZE
         or x.dtype != y.dtype
         or x.shape != y.shape
         or not y.dtype.isnative

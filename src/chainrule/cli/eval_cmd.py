@@ -133,6 +133,22 @@ def to_json(
     return result
 
 
+def _rational_text(v: Any) -> str | None:
+    """A rational gradient (or a vector of them) as text, 3/20; None for anything else (the
+    table shows the decimal of a closed form, which fits its column)."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    if isinstance(v, Fraction):
+        return fraction_text(v)
+    if isinstance(v, np.ndarray) and v.dtype == object and all(
+        isinstance(x, Fraction) for x in v.reshape(-1)
+    ):
+        return "[" + ", ".join(fraction_text(x) for x in v.reshape(-1)) + "]"
+    return None
+
+
 def _exact_text(v: Any) -> str | None:
     """An exact gradient as text: 3/20, or a closed form (20^(1/3)·log(20)); None for floats."""
     from fractions import Fraction
@@ -181,7 +197,7 @@ def print_table(
             value = f"{ex} ≈ {value}" if not _is_rational_text(ex) else ex
         grad = "—" if n.grad is None else decimal(n.grad, digits)
         if n.exact and n.grad is not None:
-            g = _exact_text(n.grad)
+            g = _rational_text(n.grad)
             if g is not None:
                 grad = g
         row = (naming.label(n), definition(n, digits=digits, names=naming), value, grad)
