@@ -329,6 +329,44 @@ def mlp_steps(n: int, dtype: Any) -> dict[str, Step]:
     return steps
 
 
+def thread_table(rounds: int) -> list[str]:
+    """Batch 64, float32, numpy against chainrule under each BLAS thread setting apart (the
+    table above keeps each side's better one): the per-round ratio, median over rounds."""
+    import statistics
+
+    steps = {k: f for k, f in mlp_steps(64, np.float32).items() if k != "torch"}
+    out = [
+        "Batch 64, float32, by BLAS threads (interleaved rounds of 20 steps; best times, and the "
+        "median of the rounds' ratios):",
+        "",
+        "| BLAS threads | numpy ms | chainrule ms | chainrule/numpy (median of rounds) |",
+        "|---|---:|---:|---:|",
+    ]
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return [*out, "| — | — | — | threadpoolctl not installed |", ""]
+    for label, limit in (("1", 1), ("default", None)):
+        with threadpool_limits(limits=limit, user_api="blas"):
+            for f in steps.values():
+                f()
+            rows: dict[str, list[float]] = {k: [] for k in steps}
+            for _ in range(rounds):
+                for k, f in steps.items():
+                    t0 = time.perf_counter()
+                    for _ in range(20):
+                        f()
+                    rows[k].append((time.perf_counter() - t0) / 20)
+        pairs = zip(rows["chainrule"], rows["numpy"], strict=True)
+        ratio = statistics.median(c / n for c, n in pairs)
+        out.append(
+            f"| {label} | {min(rows['numpy']) * 1e3:.3f} | {min(rows['chainrule']) * 1e3:.3f} | "
+            f"{ratio:.2f} |"
+        )
+        print(f"batch 64 float32, BLAS threads {label}: chainrule/numpy = {ratio:.2f} (median)")
+    return [*out, ""]
+
+
 # ------------------------------------------------------------------ per-op overhead
 
 CHAIN = 60
@@ -454,6 +492,7 @@ def main() -> None:
     if TORCH is None:
         table.append(f"\n{TORCH_WHY}")
     table.append("")
+    table += thread_table(rounds=6 if quick else 40)
     lines += table
 
     ov = op_overhead()

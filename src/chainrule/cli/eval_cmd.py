@@ -142,8 +142,10 @@ def _rational_text(v: Any) -> str | None:
 
     if isinstance(v, Fraction):
         return fraction_text(v)
-    if isinstance(v, np.ndarray) and v.dtype == object and all(
-        isinstance(x, Fraction) for x in v.reshape(-1)
+    if (
+        isinstance(v, np.ndarray)
+        and v.dtype == object
+        and all(isinstance(x, Fraction) for x in v.reshape(-1))
     ):
         return "[" + ", ".join(fraction_text(x) for x in v.reshape(-1)) + "]"
     return None
