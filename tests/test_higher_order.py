@@ -405,6 +405,24 @@ def test_second_derivative_through_bce_with_logits_from_the_cli() -> None:
     assert math.isclose(second, s * (1 - s), rel_tol=1e-12)
 
 
+def test_exact_derivatives_of_every_order_are_printed_exactly() -> None:
+    """--exact --order k: rational derivatives as fractions in the text, and every derivative's
+    exact form in the JSON (sympy.diff is the reference)."""
+    r = _cli("x = 1/2\ny = x ** 3 - 2*x\n", "--exact", "--wrt", "x", "--order", "3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-3:] == ["dy/dx = −5/4", "d²y/dx² = 3", "d³y/dx³ = 6"]
+    r = _cli("x = 1/2\ny = x ** 3 + sigmoid(x)\n", "--exact", "--wrt", "x", "--order", "2",
+             "--json")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    exact = json.loads(r.stdout)["exact_derivatives"]["x"]
+    s = sympy.Symbol("s")
+    f = s**3 + 1 / (1 + sympy.exp(-s))
+    for k in ("1", "2"):
+        got = sympy.sympify(exact[k].replace("^", "**").replace("·", "*"))
+        want = sympy.diff(f, s, int(k)).subs(s, sympy.Rational(1, 2))
+        assert sympy.simplify(got - want) == 0, (k, exact[k])
+
+
 def test_softmax_default_axis_and_keyword_parameters_in_programs() -> None:
     r = _cli("x = [1, 2, 3]\ny = softmax(x)\nL = sum(y * [1, 0, 2])\n", "--json")
     assert r.returncode == 0, r.stderr

@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
             for wrt_name, by_order in ders.items():
                 for k, v in by_order.items():
                     sup = "" if k == "1" else k.translate(SUPERSCRIPTS)
-                    out.write(f"d{sup}{out_name}/d{wrt_name}{sup} = {decimal(v, args.digits)}\n")
+                    shown = (_rational_text(v) if args.exact else None) or decimal(v, args.digits)
+                    out.write(f"d{sup}{out_name}/d{wrt_name}{sup} = {typographic(shown)}\n")
     if args.out and isinstance(out, io.StringIO):
         write_file(args.out, out.getvalue(), inputs=input_files(args), label=f"-o {args.out}")
         print(f"wrote {args.out}")
@@ -130,6 +131,10 @@ def to_json(
         result["exact_gradients"] = {
             k: _exact_text(n.grad) for k, n in names.items() if _exact_text(n.grad) is not None
         }
+        if ders is not None:
+            result["exact_derivatives"] = {
+                w: {k: _exact_text(v) for k, v in by.items()} for w, by in ders.items()
+            }
     return result
 
 
