@@ -433,6 +433,11 @@ def test_shape_mistakes_raise_chainrule_errors():
         T.cross_entropy(a, np.array([0, 3]))
     with pytest.raises(ValueInputError):
         T.cross_entropy(a, np.array([0.5, 1]))
+    with pytest.raises(ValueInputError):
+        T.cross_entropy(a, np.array([0.0, -1.0]))
+    for labels in (np.array([0.0, 0.0]), np.zeros((2, 0))):
+        with pytest.raises(ShapeError, match="no classes"):
+            T.cross_entropy(cr.var(np.zeros((2, 0))), labels)
     with pytest.raises(ShapeError):
         T.linear(a, cr.var(np.ones((2, 2))), cr.var(np.ones(2)))
 

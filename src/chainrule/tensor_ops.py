@@ -450,6 +450,8 @@ def _xent_keeping(z: Any, t: Any, keep: bool = True) -> tuple[Any, Any]:
     """The loss and, with ``keep``, its gradient with respect to the logits,
     (softmax(z) − target) / rows, from the same exponentials (see ``Op.keeping``)."""
     z = _check_array(z, "softmax cross-entropy")
+    if z.shape[-1] == 0:
+        raise ShapeError(f"logits of shape {z.shape} have no classes (the last axis is empty)")
     if z.dtype == object:
         return _xent_exact(z, t), None
     if (t.shape if t.__class__ is np.ndarray else np.shape(t)) == z.shape:
