@@ -103,5 +103,5 @@ def axpy(alpha: float, x: Any, y: Any) -> bool:
         or (x is not y and np.may_share_memory(x, y))
     ):
         return False
-    fn(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+    fn(y.size, float(alpha), x.ctypes.data, 1, y.ctypes.data, 1)
     return True
