@@ -144,19 +144,6 @@ def check_seed(output: Node, seed: Any) -> Any:
     return float(seed) if output.kind == FLOAT else seed
 
 
-class _FastRules(dict[Op, Any]):
-    """Ops whose float nodes take the lean backward loop: elementwise ops with partials (the
-    inputs of a float node are then scalars and ``contribution`` reduces to g · partial, which
-    the loop inlines). Filled on first sight of an op; ops are immutable, so it never goes
-    stale."""
-
-    def __missing__(self, op: Op) -> Any:
-        rules = op.partials if op.vjps is None and op.elementwise else None
-        self[op] = rules
-        return rules
-
-
-_FAST = _FastRules()
 _INPUT = OPS["input"]
 _CONST = OPS["const"]
 
@@ -249,7 +236,6 @@ def _mark_order(output: Node, mark: _Unreached) -> list[Node]:
 
 def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
     """Send every node's gradient to its inputs, outputs first (the chain rule, edge by edge)."""
-    fast = _FAST.__getitem__
     fm = FloatMath
     am = ArrayMath
     # The inputs are handed to the partials in two reused lists: allocating a tuple per node
@@ -270,7 +256,7 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
             if a is None:
                 continue
             if node.kind == FLOAT:
-                rules = fast(node.op)
+                rules = node.op.lean_partials
                 if rules is not None:
                     b = node.a1
                     if b is None:
@@ -295,7 +281,7 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
             elif node.kind == ARRAY and a is not MANY:
                 # float arrays through an elementwise op: the same step, reduced only where
                 # an input was broadcast
-                rules = fast(node.op)
+                rules = node.op.lean_partials
                 b = node.a1
                 if rules is not None and a.kind in _NUMERIC and (b is None or b.kind in _NUMERIC):
                     xs = (a.value,) if b is None else (a.value, b.value)

@@ -157,8 +157,15 @@ class Op:
     keeping: Mapping[int, Callable[..., tuple[Any, Any]]] | None = None
     kept_vjps: tuple[Any, ...] | None = None
     defaults: Mapping[str, Any] = field(init=False, repr=False)
+    # the partials when the reverse sweep may take its lean loop for this op's number nodes
+    # (an elementwise op with partials: its inputs are then numbers and the chain rule on an
+    # edge is g · partial); None otherwise. Derived, so it never disagrees with the rules.
+    lean_partials: tuple[Partial, ...] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "lean_partials", self.partials if self.vjps is None and self.elementwise else None
+        )
         object.__setattr__(self, "forward", MappingProxyType(dict(self.forward)))
         if (self.keeping is None) != (self.kept_vjps is None):
             raise ValueError(f"{self.name}: keeping and kept_vjps come together")
