@@ -211,25 +211,27 @@ def _mark_order(output: Node, mark: _Unreached) -> list[Node]:
     keep = order.append
     while stack:
         n = pop()
-        a = n.a0
-        if a is None:
-            continue
-        b = n.a1
-        if a is MANY:
-            for a in b:
-                if a.grad is not mark:
-                    a.grad = mark
-                    push(a)
-                    keep(a)
-            continue
-        if a.grad is not mark:
+        while True:  # down the first input without the stack: a chain costs no push or pop
+            a = n.a0
+            if a is None:
+                break
+            b = n.a1
+            if a is MANY:
+                for a in b:
+                    if a.grad is not mark:
+                        a.grad = mark
+                        push(a)
+                        keep(a)
+                break
+            if b is not None and b.grad is not mark:
+                b.grad = mark
+                push(b)
+                keep(b)
+            if a.grad is mark:
+                break
             a.grad = mark
-            push(a)
             keep(a)
-        if b is not None and b.grad is not mark:
-            b.grad = mark
-            push(b)
-            keep(b)
+            n = a
     order.sort(key=_creation)
     return order
 
