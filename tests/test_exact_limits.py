@@ -282,3 +282,25 @@ def test_exact_gradients_in_json_keep_closed_forms(
 
     grads = json.loads(out)["exact_gradients"]
     assert grads == {"x": "20^(1/3)/60", "b": "20^(1/3)·log(20)", "y": "1"}
+
+
+@pytest.mark.parametrize("fmt", ["txt", "md", "tex"])
+def test_exact_numbers_past_the_float_range_in_worked_solutions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str
+) -> None:
+    """Found by make fuzz: explaining an exact 3e324 (or e^900) compared it with floats
+    (OverflowError); the explorer, which computes in floats, says it cannot start there."""
+    path = tmp_path / "p.cr"
+    path.write_text("x = 15 / 5e-324\ny = x * 2\nz = exp(y / y * 900)\n", encoding="utf-8")
+    code = main(["explain", str(path), "--exact", "--format", fmt])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    if fmt == "txt":
+        assert "= 6e324" in out and "≈ 7.3288e390" in out
+    else:
+        assert "= 6 \\times 10^{324}" in out and "\\approx 7.3288 \\times 10^{390}" in out
+    code = main(["explore", str(path), "--exact", "-o", str(tmp_path / "page.html")])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err
+    assert "node x" in err and "explorer computes in floats" in err
+    assert not (tmp_path / "page.html").exists()

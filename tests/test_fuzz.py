@@ -97,6 +97,10 @@ def cases(draw: st.DrawFn) -> tuple[bytes, list[str]]:
         ["eval", str(PROGRAM), "--exact"],
     )
 )
+# found by make fuzz: a worked solution compared an exact 3e324 with floats (OverflowError)
+@example(
+    case=(b"x = 15 / 5e-324\ny = x * 2\n", ["explain", str(PROGRAM), "--exact", "--format", "tex"])
+)
 # found by make fuzz: a sign sympy leaves undecided (999 - log(e^999 + e^(1/2) + e^-10))
 @example(
     case=(

@@ -74,9 +74,9 @@ def _close(value: Any, shown: Math) -> bool:
         if isinstance(value, Fraction):
             return value == exact
         v = float(value)
-    except (TypeError, ValueError):
+        return abs(v - float(exact)) <= 1e-12 * max(1.0, abs(v))
+    except (TypeError, ValueError, OverflowError):  # e^900 exactly has no float
         return False
-    return abs(v - float(exact)) <= 1e-12 * max(1.0, abs(v))
 
 
 def _split(m: Math) -> list[Math]:

@@ -16,7 +16,7 @@ from ..node import Node, apply
 from ..notation import definition, latex_name, number_text
 from ..ops import OPS
 from ..typography import MINUS, TO_SUBSCRIPT
-from ..values import decimal, is_exact, is_rational
+from ..values import decimal, is_exact, is_rational, sign_of
 
 SUBSCRIPTS = TO_SUBSCRIPT
 _TOKEN = "Q{}Z"  # a placeholder name that both styles write unchanged (see ``substituted``)
@@ -75,8 +75,11 @@ def exact_num(value: Any) -> Math | None:
 
 
 def _is_negative(value: Any) -> bool:
+    """Whether a number is below zero, exact ones by their sign (an exact 6e324 has no float)."""
+    if isinstance(value, np.ndarray):
+        return False
     try:
-        return not isinstance(value, np.ndarray) and float(value) < 0
+        return (sign_of(value) if is_exact(value) else float(value)) < 0
     except (TypeError, ValueError):
         return False
 

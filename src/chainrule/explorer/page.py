@@ -19,6 +19,7 @@ from ..draw.model import Drawing
 from ..draw.views import build as build_drawing
 from ..draw.writers.html import html_escape
 from ..draw.writers.svg import write_svg
+from ..errors import ValueInputError
 from ..explain import derive
 from ..explain import formulas as f
 from ..graph import Graph
@@ -171,7 +172,7 @@ def page_data(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> di
             for e in program.edges
         ],
         "inputs": program.inputs,
-        "original": [_plain(g.nodes[k].value) for k in program.inputs],
+        "original": [_input_value(g, g.nodes[k]) for k in program.inputs],
         "frozen": {str(k): why for k, why in program.frozen.items()},
         "interactive": program.interactive,
         "steps": [s.to_json() for s in steps],
@@ -181,6 +182,19 @@ def page_data(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> di
         "_svg": {v: drawings[v]["svg"] for v in VIEWS},
         "_code": program.code,
     }
+
+
+def _input_value(g: Graph, node: Node) -> Any:
+    """An input's starting value for the page, which computes in floats: an exact input past
+    their range (3e324) cannot start there, and is refused by name."""
+    v = _plain(node.value)
+    if not np.all(np.isfinite(v)):
+        raise ValueInputError(
+            f"the explorer computes in floats, and {g.label(node)} is beyond their range "
+            "(about ±1.8e308) or not a number: give it a smaller value to explore",
+            node=g.label(node),
+        )
+    return v
 
 
 def _plain(value: Any) -> Any:
