@@ -304,3 +304,30 @@ def test_exact_numbers_past_the_float_range_in_worked_solutions(
     assert code == 2 and "Traceback" not in err
     assert "node x" in err and "explorer computes in floats" in err
     assert not (tmp_path / "page.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("claim", "verdict"),
+    [
+        ("y=6e324", "right"),  # was an internal error (float of 6e324)
+        ("y=5.9e324", "rounding"),
+        ("y=inf", "wrong"),  # an exact 6e324 is finite: it was graded against inf, and right
+        ("y=1e500", "wrong"),
+        ("z=7.3288e390", "right"),  # e^900, graded from 30 digits
+        ("z=inf", "wrong"),
+    ],
+)
+def test_claims_about_exact_numbers_past_the_float_range(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, claim: str, verdict: str
+) -> None:
+    import json
+
+    path = tmp_path / "p.cr"
+    path.write_text("x = 15 / 5e-324\ny = x * 2\nz = exp(y / y * 900)\n", encoding="utf-8")
+    code = main(["check", str(path), "--exact", "--claim", claim, "--json"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1) and "Traceback" not in err and not err, err
+    assert json.loads(out)["claims"][0]["verdict"] == verdict
+    main(["check", str(path), "--exact", "--claim", claim])
+    out, _ = capsys.readouterr()
+    assert "true inf" not in out

@@ -101,6 +101,9 @@ def cases(draw: st.DrawFn) -> tuple[bytes, list[str]]:
 @example(
     case=(b"x = 15 / 5e-324\ny = x * 2\n", ["explain", str(PROGRAM), "--exact", "--format", "tex"])
 )
+@example(
+    case=(b"x = 15 / 5e-324\ny = x * 2\n", ["check", str(PROGRAM), "--exact", "--claim", "y=6e324"])
+)
 # found by make fuzz: a sign sympy leaves undecided (999 - log(e^999 + e^(1/2) + e^-10))
 @example(
     case=(

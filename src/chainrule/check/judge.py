@@ -23,7 +23,7 @@ from ..autodiff import grad as grad_graph
 from ..errors import ChainruleError, ValueInputError
 from ..graph import Graph
 from ..snapshot import copy_graph
-from ..values import to_float
+from ..values import evalf, is_exact, to_float
 from .claims import Claim, Number
 from .names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
 from .world import Given, recompute
@@ -45,7 +45,7 @@ class Verdict:
 
     claim: Claim
     quantity: Quantity
-    true: Any  # float or float array
+    true: Any  # float or float array (Fractions for exact numbers past the float range)
     verdict: str
     origin: str | None = None  # for wrong claims: FIRST_SLIP, FOLLOWS, CARRIED_ROUNDING
     follows: list[Verdict] = field(default_factory=list)
@@ -78,20 +78,42 @@ def true_value(q: Quantity, label: str | None = None) -> Any:
         else:
             raw = grad_graph(top, q.node).value
     value = to_float(raw)
+    if is_exact(raw) and not np.all(np.isfinite(value)):
+        value = _beyond_floats(raw)  # an exact 6e324 is not inf: it is graded as itself
     if q.index is not None:
         if not isinstance(value, np.ndarray) or value.ndim == 0:
             return value  # the same for every element (a broadcast partial)
-        return float(value[q.index])
+        one = value[q.index]
+        return one if one.__class__ is Fraction else float(one)
     return value
 
 
-def _same_special(a: float, b: float) -> bool:
+def _beyond_floats(raw: Any) -> Any:
+    """An exact value some of whose numbers are past the float range: those numbers as
+    Fractions (to 30 digits where irrational, e^900), the others as floats."""
+    if isinstance(raw, np.ndarray):
+        out = np.empty(raw.shape, dtype=object)
+        out.reshape(-1)[:] = [_beyond_floats(v) for v in raw.reshape(-1)]
+        return out
+    f = to_float(raw)
+    if math.isfinite(f) or math.isnan(f):
+        return f
+    return raw if isinstance(raw, Fraction) else Fraction(str(evalf(raw, 30)))
+
+
+def _finite(x: Any) -> bool:
+    return x.__class__ is Fraction or math.isfinite(x)
+
+
+def _same_special(a: float, b: Any) -> bool:
+    if b.__class__ is Fraction:  # an exact number past the float range is finite
+        return False
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
-def _grade(number: Number, true: float) -> str:
-    if not number.finite or not math.isfinite(true):
-        return RIGHT if _same_special(float(number.value), true) else WRONG
+def _grade(number: Number, true: Any) -> str:
+    if not number.finite or not _finite(true):
+        return RIGHT if _same_special(_as_float(number.value), true) else WRONG
     c, t = Fraction(number.value), Fraction(true)
     diff = abs(c - t)
     if number.quantum == 0:
@@ -115,10 +137,10 @@ def plausible_rounding(claim: Fraction, true: Fraction, unit: Fraction) -> bool:
 _ORDER = {RIGHT: 0, ROUNDING: 1, WRONG: 2}
 
 
-def _flat(value: Any) -> list[float]:
-    if isinstance(value, np.ndarray):
-        return [float(v) for v in value.reshape(-1)]
-    return [float(value)]
+def _flat(value: Any) -> list[Any]:
+    """The numbers of a true value: floats, and Fractions for exact ones past the float range."""
+    items = value.reshape(-1).tolist() if isinstance(value, np.ndarray) else [value]
+    return [v if v.__class__ is Fraction else float(v) for v in items]
 
 
 def grade(claim: Claim, true: Any) -> str:
@@ -142,8 +164,8 @@ def _matches(claim: Claim, value: Any) -> bool:
     if len(values) != len(claim.numbers):
         return False
     for n, v in zip(claim.numbers, values, strict=True):
-        if not n.finite or not math.isfinite(v):
-            if not _same_special(float(n.value), v):
+        if not n.finite or not _finite(v):
+            if not _same_special(_as_float(n.value), v):
                 return False
             continue
         claimed, own = Fraction(n.value), Fraction(v)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -47,8 +49,16 @@ def _plain(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, np.ndarray):
-        return [float(v) for v in value.reshape(-1)]
-    return float(value)
+        return [_as_float(v) for v in value.reshape(-1)]
+    return _as_float(value)
+
+
+def _as_float(v: Any) -> float:
+    """A number as JSON carries it: an exact one past the float range is ±inf, as in eval."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def _claimed(v: Verdict) -> str:
@@ -61,8 +71,8 @@ def _rounded_hint(v: Verdict) -> str:
     n = v.claim.numbers[0]
     if v.claim.vector or n.decimals is None or isinstance(v.true, np.ndarray):
         return ""
-    if not np.isfinite(v.true):
-        return ""
+    if v.true.__class__ is Fraction or not np.isfinite(v.true):
+        return ""  # (an exact number past the float range has no decimals to round to)
     rounded = f"{float(v.true):.{n.decimals}f}".replace("-", "\u2212")
     return f", {rounded} to your {n.decimals} decimals"
 
