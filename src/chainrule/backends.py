@@ -115,8 +115,7 @@ def log_softmax_array(a: Any, axis: int = -1) -> Any:
 
 def softmax_terms(a: Any, axis: int, with_softmax: bool) -> tuple[Any, Any, Any]:
     """(a − max, log Σ e^a − max, and when asked softmax(a)), so log_softmax is the first minus
-    the second, and the softmax comes from the same exponentials (as ``softmax_array`` computes
-    it).
+    the second, and the softmax comes from the same exponentials and sums.
 
     The log of the sum is log1p of the sum without the largest terms' e⁰ = 1 (plus the number of
     tied maxima less one): where one logit dominates, log(1 + e^−24) is 3.775134544e−11, while
@@ -128,23 +127,27 @@ def softmax_terms(a: Any, axis: int, with_softmax: bool) -> tuple[Any, Any, Any]
         # maximum of 64 rows of 10, 86 µs for 1,024 rows); with the classes first, each
         # reduction is one vectorised pass across the rows
         classes = a.shape[-1]
-        terms = _softmax_terms(np.ascontiguousarray(a.reshape(-1, classes).T), 0, with_softmax)
+        terms = softmax_terms_along(np.ascontiguousarray(a.reshape(-1, classes).T), 0, with_softmax)
         return tuple(
             None if t is None else t.T.reshape(a.shape[:-1] + (t.shape[0],)) for t in terms
         )  # type: ignore[return-value]
-    return _softmax_terms(a, axis, with_softmax)
+    return softmax_terms_along(a, axis, with_softmax)
 
 
-def _softmax_terms(a: Any, axis: int, with_softmax: bool) -> tuple[Any, Any, Any]:
+def softmax_terms_along(a: Any, axis: int, with_softmax: bool) -> tuple[Any, Any, Any]:
+    """``softmax_terms`` along ``axis`` as the array is laid out (the cross-entropy at labels
+    calls it on its own classes-first layout). The softmax's sum is the same two sums'."""
     # (the ufuncs' reduce directly: ndarray.sum and .max go through a Python wrapper)
     shifted = a - _max(a, axis=axis, keepdims=True)
     e = np.exp(shifted)
-    probs = e / _add(e, axis=axis, keepdims=True) if with_softmax else None
     top = shifted == 0
-    np.subtract(e, top, out=e)  # each maximum's e⁰ = 1 out of the sum, exactly
+    # each maximum's e⁰ = 1 out of the sum, exactly (in place unless the softmax needs e)
+    rest = np.subtract(e, top, out=None if with_softmax else e)
     ties = _add(top, axis=axis, keepdims=True, dtype=e.dtype)
+    rest_total = _add(rest, axis=axis, keepdims=True)
+    probs = e / (rest_total + ties) if with_softmax else None
     ties -= 1
-    ties += _add(e, axis=axis, keepdims=True)
+    ties += rest_total
     return shifted, np.log1p(ties, out=ties), probs
 
 

@@ -162,15 +162,13 @@ def linear(x: Any, w: Any, b: Any = None, *, transpose_w: bool = False) -> Node:
         w if w.__class__ is Node else lift(w),
         b if b.__class__ is Node else lift(b),
     )
-    return apply_bound(_LINEAR, args, _TRANSPOSED if transpose_w is True else _bind(transpose_w))
+    if transpose_w is True:  # the layers' case: its parameters bound once
+        return apply_bound(_LINEAR, args, _TRANSPOSED)
+    return apply(_LINEAR, args, {"transpose_w": transpose_w})
 
 
 _LINEAR = OPS["linear"]
 _TRANSPOSED = _LINEAR.bind({"transpose_w": True})
-
-
-def _bind(transpose_w: Any) -> dict[str, Any] | None:
-    return _LINEAR.bind({"transpose_w": transpose_w})
 
 
 def _target(t: Any) -> Node:

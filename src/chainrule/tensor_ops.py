@@ -28,6 +28,7 @@ from .backends import (
     one_hot_array,
     softmax_array,
     softmax_terms,
+    softmax_terms_along,
     sum_to_shape,
 )
 from .errors import ShapeError, ValueInputError
@@ -399,14 +400,11 @@ def _labels(t: Any, logits: np.ndarray) -> np.ndarray:
     bad = idx.view(np.uintp) >= logits.shape[-1]
     if labels.dtype.kind not in "iu":
         bad |= idx != labels
-    if _any(bad, axis=None):
+    if np.logical_or.reduce(bad, axis=None):
         raise ValueInputError(
             f"class labels must be whole numbers from 0 to {logits.shape[-1] - 1}"
         )
     return idx
-
-
-_any = np.logical_or.reduce
 
 
 def _one_hot(labels: Any, classes: int = 2) -> Any:
@@ -463,15 +461,13 @@ def _xent_keeping(z: Any, t: Any, keep: bool = True) -> tuple[Any, Any]:
 
 
 def _xent_labels(z: np.ndarray, idx: np.ndarray, keep: bool) -> tuple[Any, Any]:
-    """Cross-entropy at class labels in few passes: −log softmax is picked at the labels
-    only, and the log of the sum is ``softmax_terms``'s accurate log1p of the sum without
-    each row's e⁰ = 1, with the softmax's sum derived from the same two sums."""
+    """Cross-entropy at class labels: −log softmax picked at the labels only, by flat
+    position, from ``softmax_terms``'s pieces (its accurate log of the sum)."""
     classes = z.shape[-1]
     rows = idx.size
     z2 = z.reshape(rows, classes)
     if classes <= 64 and z.size >= 256:
-        # classes first: numpy reduces a short last axis one row at a time (see
-        # ``softmax_terms``); each reduction is then one pass across the rows
+        # classes first, as ``softmax_terms`` does for many short rows, but kept that way
         a = np.ascontiguousarray(z2.T)
         axis = 0
         at = idx * rows + np.arange(rows)  # flat positions of the labels
@@ -479,25 +475,15 @@ def _xent_labels(z: np.ndarray, idx: np.ndarray, keep: bool) -> tuple[Any, Any]:
         a = z2 if z2.flags.c_contiguous else np.ascontiguousarray(z2)
         axis = 1
         at = np.arange(0, rows * classes, classes) + idx
-    shifted = a - _max(a, axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    top = shifted == 0
-    rest = e - top  # each maximum's e⁰ = 1 out of the sum, exactly
-    ties = _sum(top, axis=axis, keepdims=True, dtype=e.dtype)
-    rest_total = _sum(rest, axis=axis, keepdims=True)
-    log_total = np.log1p(rest_total + (ties - 1))
+    shifted, log_total, probs = softmax_terms_along(a, axis, keep)
     # both terms of a row are of one sign (log Σ ≥ 0 ≥ a − max): nothing cancels
-    value = settle(_sum(log_total.reshape(-1) - shifted.take(at), axis=None) / max(rows, 1))
+    picked = log_total.reshape(-1) - shifted.take(at)
+    value = settle(np.add.reduce(picked, axis=None) / max(rows, 1))
     if not keep:
         return value, None
-    probs = e / (rest_total + ties)
     probs.reshape(-1)[at] -= 1
     probs /= max(rows, 1)
     return value, (probs.T if axis == 0 else probs).reshape(z.shape)
-
-
-_sum = np.add.reduce
-_max = np.maximum.reduce
 
 
 def _xent_exact(z: Any, t: Any) -> Any:

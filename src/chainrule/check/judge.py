@@ -113,7 +113,7 @@ def _same_special(a: float, b: Any) -> bool:
 
 def _grade(number: Number, true: Any) -> str:
     if not number.finite or not _finite(true):
-        return RIGHT if _same_special(_as_float(number.value), true) else WRONG
+        return RIGHT if _same_special(as_float(number.value), true) else WRONG
     c, t = Fraction(number.value), Fraction(true)
     diff = abs(c - t)
     if number.quantum == 0:
@@ -165,7 +165,7 @@ def _matches(claim: Claim, value: Any) -> bool:
         return False
     for n, v in zip(claim.numbers, values, strict=True):
         if not n.finite or not _finite(v):
-            if not _same_special(_as_float(n.value), v):
+            if not _same_special(as_float(n.value), v):
                 return False
             continue
         claimed, own = Fraction(n.value), Fraction(v)
@@ -183,8 +183,8 @@ def _matches(claim: Claim, value: Any) -> bool:
     return True
 
 
-def _as_float(value: Fraction | float) -> float:
-    """A claimed number as the learner's world uses it; past the largest float, ±inf."""
+def as_float(value: Fraction | float) -> float:
+    """A number as the learner's world (and JSON) uses it; past the largest float, ±inf."""
     try:
         return float(value)
     except OverflowError:
@@ -192,7 +192,7 @@ def _as_float(value: Fraction | float) -> float:
 
 
 def _given(v: Verdict) -> Given:
-    nums = [_as_float(n.value) for n in v.claim.numbers]
+    nums = [as_float(n.value) for n in v.claim.numbers]
     return Given(v.quantity, np.array(nums) if v.claim.vector else nums[0])
 
 

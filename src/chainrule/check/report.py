@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from typing import Any
 
@@ -18,7 +17,16 @@ from ..explain.formulas import (
     partial_label,
 )
 from ..naming import Naming
-from .judge import CARRIED_ROUNDING, FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, WRONG, Verdict
+from .judge import (
+    CARRIED_ROUNDING,
+    FIRST_SLIP,
+    FOLLOWS,
+    RIGHT,
+    ROUNDING,
+    WRONG,
+    Verdict,
+    as_float,
+)
 from .names import GRADIENT, PARTIAL, Quantity
 
 _MARK = {RIGHT: "right   ", ROUNDING: "rounding", WRONG: "WRONG   "}
@@ -49,16 +57,8 @@ def _plain(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, np.ndarray):
-        return [_as_float(v) for v in value.reshape(-1)]
-    return _as_float(value)
-
-
-def _as_float(v: Any) -> float:
-    """A number as JSON carries it: an exact one past the float range is ±inf, as in eval."""
-    try:
-        return float(v)
-    except OverflowError:
-        return math.inf if v > 0 else -math.inf
+        return [as_float(v) for v in value.reshape(-1)]
+    return as_float(value)
 
 
 def _claimed(v: Verdict) -> str:

@@ -16,7 +16,7 @@ from ..jsonout import strict_dumps
 from ..limits import check_order
 from ..node import Node
 from ..notation import SUPERSCRIPTS, definition, exact_form, typographic
-from ..values import decimal, fraction_text, plain
+from ..values import decimal, fraction_text, is_rational, plain
 from .common import add_program_args, input_files, load_graph
 
 
@@ -141,19 +141,7 @@ def to_json(
 def _rational_text(v: Any) -> str | None:
     """A rational gradient (or a vector of them) as text, 3/20; None for anything else (the
     table shows the decimal of a closed form, which fits its column)."""
-    from fractions import Fraction
-
-    import numpy as np
-
-    if isinstance(v, Fraction):
-        return fraction_text(v)
-    if (
-        isinstance(v, np.ndarray)
-        and v.dtype == object
-        and all(isinstance(x, Fraction) for x in v.reshape(-1))
-    ):
-        return "[" + ", ".join(fraction_text(x) for x in v.reshape(-1)) + "]"
-    return None
+    return _exact_text(v) if is_rational(v) else None
 
 
 def _exact_text(v: Any) -> str | None:

@@ -38,7 +38,6 @@ class Module:
     _params: dict[str, Node]
     _modules: dict[str, Module]
     _path: str
-    _out: str | None
 
     training: bool
 
@@ -46,7 +45,6 @@ class Module:
         object.__setattr__(self, "_params", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_path", name)
-        object.__setattr__(self, "_out", f"{name}.out" if name else None)
         object.__setattr__(self, "training", True)
 
     # -------------------------------------------------------------- registration
@@ -76,7 +74,6 @@ class Module:
         while stack:
             m, p = stack.pop()
             object.__setattr__(m, "_path", p)
-            object.__setattr__(m, "_out", f"{p}.out" if p else None)  # its output's name
             for k, node in m._params.items():
                 node.name = m._join(k)
             for k, child in m._modules.items():
@@ -141,7 +138,7 @@ class Module:
     def __call__(self, *args: Any) -> Any:
         out = self.forward(*args)
         if isinstance(out, Node) and out.name is None and out.a0 is not None:
-            out.name = self._out
+            out.name = self._join("out") if self._path else None
         return out
 
     def zero_grad(self, set_to_none: bool = True) -> None:
