@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import chainrule as cr
-from chainrule.autodiff import topo_order
+from chainrule.autodiff import backward, topo_order
 from chainrule.notation import expression
 
 DEFAULT_LIMIT = 1000
@@ -48,6 +48,20 @@ def test_200k_op_chain_forward_and_backward() -> None:
     assert y.value == v
     assert x.grad == pytest.approx(d, rel=1e-9)
     assert y.grad == 1.0
+
+
+def test_backward_order_is_the_topological_order_for_chains_and_branches() -> None:
+    """backward finds a single chain without sorting: its order must still be topo_order's."""
+    x, chain = tanh_chain(3_000)
+    a = cr.var(0.2, name="a")
+    shared = cr.tanh(a)
+    branched = cr.tanh(shared) * shared  # a node used twice
+    long_then_branch = cr.tanh(chain * x)  # a chain whose far end has two inputs
+    for out in (chain, branched, long_then_branch, x):
+        order = backward(out)
+        assert order == topo_order(out)
+        position = {id(n): i for i, n in enumerate(order)}
+        assert all(position[id(arg)] < position[id(n)] for n in order for arg in n.args)
 
 
 def test_deep_mixed_chain_with_binary_ops() -> None:

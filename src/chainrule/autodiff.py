@@ -206,33 +206,36 @@ def _mark_order(output: Node, mark: _Unreached) -> list[Node]:
     output.grad = mark
     order = [output]
     stack = [output]
-    pop = stack.pop
-    push = stack.append
-    keep = order.append
+    path = True  # no node so far has a second input: the order found is one chain
     while stack:
-        n = pop()
+        n = stack.pop()
         while True:  # down the first input without the stack: a chain costs no push or pop
             a = n.a0
             if a is None:
                 break
             b = n.a1
-            if a is MANY:
-                for a in b:
-                    if a.grad is not mark:
-                        a.grad = mark
-                        push(a)
-                        keep(a)
-                break
-            if b is not None and b.grad is not mark:
-                b.grad = mark
-                push(b)
-                keep(b)
+            if b is not None:
+                path = False
+                if a is MANY:
+                    for a in b:
+                        if a.grad is not mark:
+                            a.grad = mark
+                            stack.append(a)
+                            order.append(a)
+                    break
+                if b.grad is not mark:
+                    b.grad = mark
+                    stack.append(b)
+                    order.append(b)
             if a.grad is mark:
                 break
             a.grad = mark
-            keep(a)
+            order.append(a)
             n = a
-    order.sort(key=_creation)
+    if path:
+        order.reverse()  # one chain, found from its end: every input already precedes its user
+    else:
+        order.sort(key=_creation)
     return order
 
 

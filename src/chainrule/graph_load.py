@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ChainruleError, ValueInputError
-from .node import Node, apply
+from .node import Node, apply, new_node
 from .ops import OPS
 from .values import kind_of
 
@@ -136,7 +136,7 @@ def _read_node(i: int, entry: Any, built: list[Node]) -> Node:
         rg = entry.get("requires_grad", True)
         if not isinstance(rg, bool):
             raise ValueInputError(f"{where}: 'requires_grad' must be true or false")
-        node = Node(value, op, (), kind_of(value), rg)
+        node = new_node(value, op, (), kind_of(value), rg)
     node.name = name
     if entry.get("grad") is not None:
         grad = read_value(entry["grad"], f"{where}, 'grad'")

@@ -29,7 +29,7 @@ from .errors import (
     ValueInputError,
 )
 from .graph import Graph
-from .node import Node, apply, const, var
+from .node import Node, apply, const, new_node, var
 from .ops import OPS, Op, program_functions
 from .typography import SUPERSCRIPT_MINUS, SUPERSCRIPT_VALUES
 from .values import EXACT
@@ -749,7 +749,7 @@ def _is_float_array(n: Node) -> bool:
 
 
 def _sym_const(c: Any) -> Node:
-    return Node(c, OPS["const"], (), EXACT, False)
+    return new_node(c, OPS["const"], (), EXACT, False)
 
 
 __all__ = ["parse", "functions", "CONSTANTS"]

@@ -43,8 +43,6 @@ def _load_autodiff() -> Any:
 
 
 _grad_on = True  # False inside ``no_grad()`` (chainrule.gradmode): new nodes need no gradient
-_next_id = _ids.__next__
-_new = object.__new__
 
 _INPUT = OPS["input"]
 _CONST = OPS["const"]
@@ -69,7 +67,10 @@ class Node:
     more than two inputs ``a0`` is ``MANY`` and ``a1`` the tuple), so that building a node
     allocates nothing but the node; ``args`` gives them as a tuple. ``local`` (the local
     partial of each input edge) is computed from the op table when it is read, so that the
-    numeric fast path never pays for it."""
+    numeric fast path never pays for it.
+
+    It has no ``__init__``: ``new_node`` makes one, and the float fast paths build one field by
+    field from a bare ``Node()``, which skips a Python-level call per node."""
 
     __slots__ = (
         "value",
@@ -101,35 +102,6 @@ class Node:
     # memo of what was derived from the current value: (value, gradient, local partials), or
     # (value, KEPT, what the op kept for backward)
     _local: tuple[Any, Any, Any]
-
-    def __init__(
-        self,
-        value: Any,
-        op: Op,
-        args: tuple[Node, ...],
-        kind: int,
-        requires_grad: bool,
-        params: dict[str, Any] | None = None,
-        name: str | None = None,
-    ) -> None:
-        self.value = value
-        self.op = op
-        n = len(args)  # the inputs in two slots (see the class docstring)
-        if n == 0:
-            self.a0 = self.a1 = None
-        elif n == 1:
-            self.a0, self.a1 = args[0], None
-        elif n == 2:
-            self.a0, self.a1 = args
-        else:
-            self.a0, self.a1 = MANY, tuple(args)
-        self.kind = kind
-        self.requires_grad = requires_grad
-        self.params = params
-        self.name = name
-        self.grad = None
-        self.contrib = None
-        self.id = _next_id()
 
     # -------------------------------------------------------------- information
     @property
@@ -290,6 +262,39 @@ _NEG = OPS["neg"]
 _MATMUL = OPS["matmul"]
 
 
+def new_node(
+    value: Any,
+    op: Op,
+    args: tuple[Node, ...],
+    kind: int,
+    requires_grad: bool,
+    params: dict[str, Any] | None = None,
+    name: str | None = None,
+) -> Node:
+    """A node of ``op`` with these inputs and an already computed value (``apply`` computes
+    it; this only records it)."""
+    n = Node()
+    n.value = value
+    n.op = op
+    k = len(args)  # the inputs in two slots (see the class docstring)
+    if k == 0:
+        n.a0 = n.a1 = None
+    elif k == 1:
+        n.a0, n.a1 = args[0], None
+    elif k == 2:
+        n.a0, n.a1 = args
+    else:
+        n.a0, n.a1 = MANY, tuple(args)
+    n.kind = kind
+    n.requires_grad = requires_grad
+    n.params = params
+    n.name = name
+    n.grad = None
+    n.contrib = None
+    n.id = next(_ids)
+    return n
+
+
 # ------------------------------------------------------------------ the float fast path
 # A float program builds one node per operation with no generic dispatch: the op's float
 # forward is bound once, the node's slots are filled directly, and anything unusual (another
@@ -298,7 +303,7 @@ _MATMUL = OPS["matmul"]
 
 
 def _float_const(value: float) -> Node:
-    n = _new(Node)
+    n = Node()
     n.value = value
     n.grad = None
     n.op = _CONST
@@ -309,7 +314,7 @@ def _float_const(value: float) -> Node:
     n.requires_grad = False
     n.params = None
     n.contrib = None
-    n.id = _next_id()
+    n.id = next(_ids)
     return n
 
 
@@ -326,7 +331,7 @@ def unary_function(op: Op) -> Callable[[Any], Node]:
             except Exception:  # noqa: BLE001 - apply reports it properly
                 return apply(op, (x,))
             if v.__class__ is float:
-                n = _new(Node)
+                n = Node()
                 n.value = v
                 n.grad = None
                 n.op = op
@@ -337,7 +342,7 @@ def unary_function(op: Op) -> Callable[[Any], Node]:
                 n.requires_grad = x.requires_grad and differentiable and _grad_on
                 n.params = defaults
                 n.contrib = None
-                n.id = _next_id()
+                n.id = next(_ids)
                 return n
         return apply(op, (lift(x),))
 
@@ -371,7 +376,7 @@ def binary_function(op: Op) -> Callable[[Any, Any], Node]:
             return apply(op, (a, b))
         if v.__class__ is not float:
             return apply(op, (a, b))
-        n = _new(Node)
+        n = Node()
         n.value = v
         n.grad = None
         n.op = op
@@ -382,7 +387,7 @@ def binary_function(op: Op) -> Callable[[Any, Any], Node]:
         n.requires_grad = (a.requires_grad or b.requires_grad) and differentiable and _grad_on
         n.params = defaults
         n.contrib = None
-        n.id = _next_id()
+        n.id = next(_ids)
         return n
 
     return f
@@ -533,10 +538,10 @@ def apply_bound(op: Op, args: tuple[Node, ...], params: dict[str, Any] | None) -
             break
     if op.keeping is None or not (rg and op.differentiable and _grad_on):  # nothing to keep
         value, kind = compute(op, args, params)
-        return Node(value, op, args, kind, rg and op.differentiable and _grad_on, params)
+        return new_node(value, op, args, kind, rg and op.differentiable and _grad_on, params)
     box: list[Any] = []
     value, kind = compute(op, args, params, box)
-    node = Node(value, op, args, kind, True, params)
+    node = new_node(value, op, args, kind, True, params)
     if box:
         # in the slot of the local partials' memo: both are derived from the node's value and
         # checked against it, and one memo lost to the other is recomputed, never wrong
@@ -553,15 +558,15 @@ KEPT = object()  # marks a node's memo as what its op kept (see Node.kept)
 def var(value: Any, name: str | None = None, *, exact: bool = False) -> Node:
     """An input (leaf) whose gradient is wanted. ``exact=True`` keeps rationals exact."""
     if value.__class__ is float and not exact:
-        return Node(value, _INPUT, (), FLOAT, True, None, name)
+        return new_node(value, _INPUT, (), FLOAT, True, None, name)
     v = normalize(value, exact=exact)
-    return Node(v, _INPUT, (), kind_of(v), True, None, name)
+    return new_node(v, _INPUT, (), kind_of(v), True, None, name)
 
 
 def const(value: Any, name: str | None = None, *, exact: bool = False) -> Node:
     """A constant: not differentiated (a literal inside an expression)."""
     v = normalize(value, exact=exact)
-    return Node(v, _CONST, (), kind_of(v), False, None, name)
+    return new_node(v, _CONST, (), kind_of(v), False, None, name)
 
 
 def lift(x: Any, like: Node | None = None) -> Node:
@@ -576,9 +581,9 @@ def lift(x: Any, like: Node | None = None) -> Node:
         ):
             return const(x, exact=True)
     if x.__class__ is float:
-        return Node(x, _CONST, (), FLOAT, False)
+        return new_node(x, _CONST, (), FLOAT, False)
     if x.__class__ is np.ndarray and x.dtype.kind == "f":
-        return Node(x, _CONST, (), ARRAY, False)
+        return new_node(x, _CONST, (), ARRAY, False)
     if isinstance(x, Fraction):
-        return Node(x, _CONST, (), EXACT, False)
+        return new_node(x, _CONST, (), EXACT, False)
     return const(x)

@@ -16,7 +16,7 @@ import numpy as np
 import sympy
 
 from .naming import Naming, naming_of
-from .node import Node, apply
+from .node import Node, apply, new_node
 from .ops import OPS
 from .typography import ACCENTS, GREEK, SUBSCRIPT_VALUES, TO_SUPERSCRIPT, latex_text
 from .values import decimal, fraction_text
@@ -494,14 +494,14 @@ def _exact_form_one(
     given: dict[int, tuple[str, int]] = {}
     for a in node.args:
         if isinstance(a.value, Fraction):
-            stand_ins.append(Node(a.value, OPS["const"], (), a.kind, False))
+            stand_ins.append(new_node(a.value, OPS["const"], (), a.kind, False))
             continue
         form = forms.get(a)
         if form is None or len(form[0]) > EXACT_FORM_MAX:
             if names is None:
                 names = naming_of(node)
             form = names.form(a, style) or (number_text(a.value, style, digits), ATOM)
-        s = Node(a.value, _INPUT, (), a.kind, True)
+        s = new_node(a.value, _INPUT, (), a.kind, True)
         given[id(s)] = form
         stand_ins.append(s)
     shown = apply(node.op, tuple(stand_ins), node.params)

@@ -8,7 +8,7 @@ the tape and run backward on the copy: the caller's nodes are never changed."""
 from __future__ import annotations
 
 from .graph import Graph
-from .node import Node
+from .node import Node, new_node
 
 
 def copy_graph(g: Graph) -> tuple[Graph, dict[Node, Node]]:
@@ -18,7 +18,7 @@ def copy_graph(g: Graph) -> tuple[Graph, dict[Node, Node]]:
     for n in g.nodes:
         args = tuple(made[a] for a in n.args)
         params = dict(n.params) if n.params is not None else None
-        made[n] = Node(n.value, n.op, args, n.kind, n.requires_grad, params, n.name)
+        made[n] = new_node(n.value, n.op, args, n.kind, n.requires_grad, params, n.name)
     copy = Graph(
         [made[o] for o in g.outputs],
         source={made[n]: where for n, where in g.source.items() if n in made},

@@ -19,7 +19,7 @@ from . import functions as F
 from . import node as _node
 from . import tensor as T
 from .errors import ValueInputError
-from .node import Node
+from .node import Node, new_node
 from .ops import OPS
 from .values import FLOAT
 
@@ -181,7 +181,7 @@ def numpy(self: Node) -> np.ndarray:
 
 def detach(self: Node) -> Node:
     """A constant holding the same value: what is computed from it sends no gradient back."""
-    return Node(self.value, _CONST, (), self.kind, False)
+    return new_node(self.value, _CONST, (), self.kind, False)
 
 
 def dtype(self: Node) -> np.dtype[Any]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autodiff import contribution
 from ..graph import Graph
-from ..node import Node, compute
+from ..node import Node, compute, new_node
 from ..ops import MATH
 from ..values import combine_kinds, kind_of, to_float
 from .names import GRADIENT, PARTIAL, VALUE, Quantity
@@ -90,7 +90,7 @@ def recompute(graph: Graph, given: Iterable[Given], wanted: Iterable[Quantity]) 
         if id(n) in want_value:
             rec[(VALUE, id(n), None)] = value
         value = _apply(value, by_node.get((VALUE, id(n)), []), n.value)
-        shadow[n] = Node(value, n.op, args, kind_of(value), n.requires_grad, n.params, n.name)
+        shadow[n] = new_node(value, n.op, args, kind_of(value), n.requires_grad, n.params, n.name)
 
     output = graph.output
     grads: dict[Node, Any] = {

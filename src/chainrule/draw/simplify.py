@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..autodiff import topo_order
-from ..node import Node, apply
+from ..node import Node, apply, new_node
 from ..ops import OPS
 
 _CONST = OPS["const"]
@@ -99,7 +99,7 @@ def simplify(roots: list[Node], keep: set[Node]) -> tuple[list[Node], list[Node]
             canon[n] = same
             continue
         if all(_is_constant(a) for a in args):
-            folded = Node(n.value, _CONST, (), n.kind, False)
+            folded = new_node(n.value, _CONST, (), n.kind, False)
             canon[n] = table.setdefault(("const", n.kind, _value_key(n.value)), folded)
             continue
         key = _key(n, args)

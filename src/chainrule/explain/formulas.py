@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import symbols
 from ..naming import Naming
-from ..node import Node, apply
+from ..node import Node, apply, new_node
 from ..notation import definition, latex_name, number_text
 from ..ops import OPS
 from ..typography import MINUS, TO_SUBSCRIPT
@@ -182,7 +182,7 @@ def _write(node: Node, style: str, names: Naming | None) -> str:
 
 
 def _placeholder(value: Any, kind: int, token: str) -> Node:
-    return Node(value, OPS["input"], (), kind, False, None, token)
+    return new_node(value, OPS["input"], (), kind, False, None, token)
 
 
 def _fill(expr: Node, fills: dict[str, Math], names: Naming | None = None) -> Math:

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..backends import FloatMath
 from ..errors import ChainruleError, DomainError
-from ..node import Node, _next_id, apply
+from ..node import Node, _ids, apply
 from ..ops import OPS, Op
 from ..values import FLOAT
 
@@ -96,7 +96,7 @@ class Value(Node):
         self.requires_grad = True
         self.params = None
         self.contrib = None
-        self.id = _next_id()
+        self.id = next(_ids)
 
     # -------------------------------------------------------------- micrograd's attributes
     @property
@@ -297,7 +297,7 @@ def _wrap(other: Any) -> Any:
     n.requires_grad = False
     n.params = None
     n.contrib = None
-    n.id = _next_id()
+    n.id = next(_ids)
     return n
 
 
@@ -309,7 +309,7 @@ def _binary(op: Op, value: float, a: Value, b: Value) -> Value:
     n.a0 = a
     n.a1 = b
     n.contrib = None
-    n.id = _next_id()
+    n.id = next(_ids)
     return n
 
 
@@ -321,7 +321,7 @@ def _unary(op: Op, value: float, a: Value) -> Value:
     n.a0 = a
     n.a1 = None
     n.contrib = None
-    n.id = _next_id()
+    n.id = next(_ids)
     return n
 
 

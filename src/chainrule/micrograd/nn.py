@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ..node import _next_id
+from ..node import _ids
 from .engine import _ADD, _MUL, _RELU, Value, _new, _unary, _wrap
 
 __all__ = ["MLP", "Layer", "Module", "Neuron"]
@@ -41,7 +41,7 @@ class Neuron(Module):
         act = self.b
         new = _new
         V = Value
-        nid = _next_id
+        ids = _ids
         MUL, ADD = _MUL, _ADD
         for wi, xi in zip(self.w, x):
             if xi.__class__ is not V:
@@ -55,7 +55,7 @@ class Neuron(Module):
             p.a0 = wi
             p.a1 = xi
             p.contrib = None
-            p.id = nid()
+            p.id = next(ids)
             s = new(V)
             s.value = act.value + p.value
             s.grad = 0
@@ -63,7 +63,7 @@ class Neuron(Module):
             s.a0 = act
             s.a1 = p
             s.contrib = None
-            s.id = nid()
+            s.id = next(ids)
             act = s
         if self.nonlin:
             v = act.value
