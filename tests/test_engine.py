@@ -239,6 +239,23 @@ def test_error_on_the_way_back_names_the_node() -> None:
     assert x.grad is None  # no marker is left behind
 
 
+def test_error_on_a_chain_names_the_node_and_leaves_no_stale_gradient() -> None:
+    """The chain of one-input nodes at the output is swept before any order is built: an
+    undefined partial there must still name its node and clear what lies below it."""
+    x = cr.var(4.0, name="x")
+    s = cr.exp(cr.sqrt(cr.tanh(x)).named("r"))
+    y = cr.tanh(cr.tanh(s))
+    y.backward()
+    assert x.grad is not None  # a gradient from the first pass
+    r = s.args[0]
+    r.value = 0.0  # now ∂r/∂(tanh x) = 1/(2·0)
+    with pytest.raises(cr.DomainError) as info:
+        y.backward()
+    assert info.value.node == "r"
+    assert x.grad is None and r.args[0].grad is None  # nothing from the first pass is left
+    assert r.grad is not None  # reached before the failing edge
+
+
 # ------------------------------------------------------------------ forward mode, higher order
 
 
