@@ -159,8 +159,8 @@ def backward(
 
     Gradients are reset first unless ``accumulate=True``. The local partial of edge i of a
     node is ``node.local[i]`` (or ``local_partial(node, i)``) and the chain-rule contribution
-    it carries is ``edge_contribution(node, i)``: both are evaluated when asked for, except
-    for ops that compute contributions directly (vjps), which keep them in ``node.contrib``.
+    it carries is ``edge_contribution(node, i)``: both are evaluated from the op table when
+    asked for, so the numeric pass never pays for them.
     The chain of one-input float nodes that ends at the output is swept as it is found; then
     float nodes of elementwise ops take a lean loop, every other node the general one."""
     if accumulate:
@@ -358,16 +358,15 @@ def _reverse_sweep(order: Sequence[Node], empty: Any) -> None:
                     p = node.params
                     kv: Any = node.op.kept_vjps
                     kept = node.kept if kv is not None else None
-                    contrib: list[Any] = []
                     for i, arg in enumerate(args):
                         if not arg.requires_grad:
-                            c = None
-                        elif kept is not None and kv[i] is not None:
+                            continue
+                        if kept is not None and kv[i] is not None:
                             c = kv[i](M, g, kept, x, y, p)
                         else:
                             c = vjps[i](M, g, x, y, p)
-                        contrib.append(None if c is None else _send(arg, c, empty))
-                    node.contrib = tuple(contrib)
+                        if c is not None:
+                            _send(arg, c, empty)
                     continue
             _backward_node(node, g, empty)
     except (ZeroDivisionError, OverflowError, ValueError) as exc:
@@ -424,15 +423,11 @@ def _backward_node(node: Node, g: Any, empty: Any) -> None:
     M, x = _inputs(node)
     y = node.value
     p = node.params
-    keep = op.vjps is not None
     exact = M is ExactMath or M is ExactArrayMath
-    contrib: list[Any] = []
     for i, a in enumerate(node.args):
         if not a.requires_grad:
-            contrib.append(None)
             continue
         c = contribution(op, i, M, g, x, y, p, a.value)
-        contrib.append(c)
         if c is None:
             continue
         ag = a.grad
@@ -442,7 +437,6 @@ def _backward_node(node: Node, g: Any, empty: Any) -> None:
                 check_exact_size(a.grad, f"the gradient of {a.label()}")
             except LimitError as exc:
                 raise LimitError(exc.message, node=node.label()) from None
-    node.contrib = tuple(contrib) if keep else None
 
 
 def local_partial(node: Node, i: int) -> Any:
@@ -482,9 +476,8 @@ def local_partials(node: Node) -> tuple[Any, ...] | None:
 
 
 def edge_contribution(node: Node, i: int) -> Any:
-    """The chain-rule product carried by edge i of ``node``: ∂L/∂node · ∂node/∂input_i."""
-    if node.contrib is not None:
-        return node.contrib[i]
+    """The chain-rule product carried by edge i of ``node``: ∂L/∂node · ∂node/∂input_i,
+    evaluated as the reverse sweep did (from what the op kept, while the node holds it)."""
     args = node.args
     if node.grad is None or not args:
         return None
@@ -493,8 +486,14 @@ def edge_contribution(node: Node, i: int) -> Any:
     if not args[i].requires_grad:
         return None
     M, x = _inputs(node)
+    op = node.op
+    kv: Any = op.kept_vjps
     try:
-        return contribution(node.op, i, M, node.grad, x, node.value, node.params, args[i].value)
+        kept = node.kept if kv is not None else None
+        if kept is not None and kv[i] is not None:
+            c = kv[i](M, node.grad, kept, x, node.value, node.params)
+            return None if c is None else M.unbroadcast(c, args[i].value)
+        return contribution(op, i, M, node.grad, x, node.value, node.params, args[i].value)
     except (ZeroDivisionError, OverflowError, ValueError, DomainError):
         return None  # the local partial is undefined here (off the output's path: see above)
 

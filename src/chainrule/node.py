@@ -82,7 +82,6 @@ class Node:
         "kind",
         "requires_grad",
         "params",
-        "contrib",
         "id",
         "_local",
         "__weakref__",
@@ -97,7 +96,6 @@ class Node:
     kind: int
     requires_grad: bool
     params: dict[str, Any] | None
-    contrib: tuple[Any, ...] | None
     id: int
     # memo of what was derived from the current value: (value, gradient, local partials), or
     # (value, KEPT, what the op kept for backward)
@@ -290,7 +288,6 @@ def new_node(
     n.params = params
     n.name = name
     n.grad = None
-    n.contrib = None
     n.id = next(_ids)
     return n
 
@@ -313,7 +310,6 @@ def _float_const(value: float) -> Node:
     n.kind = FLOAT
     n.requires_grad = False
     n.params = None
-    n.contrib = None
     n.id = next(_ids)
     return n
 
@@ -341,7 +337,6 @@ def unary_function(op: Op) -> Callable[[Any], Node]:
                 n.kind = FLOAT
                 n.requires_grad = x.requires_grad and differentiable and _grad_on
                 n.params = defaults
-                n.contrib = None
                 n.id = next(_ids)
                 return n
         return apply(op, (lift(x),))
@@ -386,7 +381,6 @@ def binary_function(op: Op) -> Callable[[Any, Any], Node]:
         n.kind = FLOAT
         n.requires_grad = (a.requires_grad or b.requires_grad) and differentiable and _grad_on
         n.params = defaults
-        n.contrib = None
         n.id = next(_ids)
         return n
 

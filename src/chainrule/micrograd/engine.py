@@ -77,7 +77,7 @@ class Value(Node):
     accepted only empty: chainrule knows an operation by its entry in the op table, so new
     operations are written with the methods below (or chainrule's functions), not by hand."""
 
-    __slots__ = ()
+    __slots__ = ("_seen",)  # micrograd's backward marks the nodes it has collected here
 
     def __init__(self, data: Any, _children: Any = (), _op: str = "", label: str = "") -> None:
         if _children:
@@ -95,7 +95,7 @@ class Value(Node):
         self.kind = FLOAT
         self.requires_grad = True
         self.params = None
-        self.contrib = None
+        self._seen = None
         self.id = next(_ids)
 
     # -------------------------------------------------------------- micrograd's attributes
@@ -296,7 +296,7 @@ def _wrap(other: Any) -> Any:
     n.kind = FLOAT
     n.requires_grad = False
     n.params = None
-    n.contrib = None
+    n._seen = None
     n.id = next(_ids)
     return n
 
@@ -308,7 +308,7 @@ def _binary(op: Op, value: float, a: Value, b: Value) -> Value:
     n.op = op
     n.a0 = a
     n.a1 = b
-    n.contrib = None
+    n._seen = None
     n.id = next(_ids)
     return n
 
@@ -320,7 +320,7 @@ def _unary(op: Op, value: float, a: Value) -> Value:
     n.op = op
     n.a0 = a
     n.a1 = None
-    n.contrib = None
+    n._seen = None
     n.id = next(_ids)
     return n
 
@@ -368,17 +368,17 @@ def _step(n: Node) -> None:
 
 
 class _Seen:
-    """A fresh marker per backward call, kept in the ``contrib`` slot (unused by Values) of the
+    """A fresh marker per backward call, kept in the ``_seen`` slot of the
     nodes already collected: a set would cost a hash per edge."""
 
     __slots__ = ()
 
 
-def _order(output: Node) -> list[Node]:
-    """``topo_order`` for a graph of Values (their ``contrib`` slots hold the marker until
+def _order(output: Value) -> list[Value]:
+    """``topo_order`` for a graph of Values (their ``_seen`` slots hold the marker until
     ``_sweep`` clears them); creation numbers give the order."""
     mark: Any = _Seen()
-    output.contrib = mark
+    output._seen = mark
     order = [output]
     stack = [output]
     pop = stack.pop
@@ -389,13 +389,13 @@ def _order(output: Node) -> list[Node]:
         a = n.a0
         if a is None:
             continue
-        if a.contrib is not mark:
-            a.contrib = mark
+        if a._seen is not mark:
+            a._seen = mark
             push(a)
             keep(a)
         b = n.a1
-        if b is not None and b.contrib is not mark:
-            b.contrib = mark
+        if b is not None and b._seen is not mark:
+            b._seen = mark
             push(b)
             keep(b)
     order.sort(key=_creation)
@@ -405,7 +405,7 @@ def _order(output: Node) -> list[Node]:
 _creation = attrgetter("id")
 
 
-def _sweep(order: list[Node]) -> None:
+def _sweep(order: list[Value]) -> None:
     """``_step`` on every node, outputs first, inlined for the ops that dominate networks; it
     also clears the marks ``_order`` left."""
     fm = FloatMath
@@ -413,7 +413,7 @@ def _sweep(order: list[Node]) -> None:
     x2: list[Any] = [None, None]
     MUL, ADD, RELU, POW = _MUL, _ADD, _RELU, _POW  # locals: read on every node
     for n in reversed(order):
-        n.contrib = None
+        n._seen = None
         a = n.a0
         if a is None:
             continue

@@ -54,7 +54,7 @@ class Neuron(Module):
             p.op = MUL
             p.a0 = wi
             p.a1 = xi
-            p.contrib = None
+            p._seen = None
             p.id = next(ids)
             s = new(V)
             s.value = act.value + p.value
@@ -62,7 +62,7 @@ class Neuron(Module):
             s.op = ADD
             s.a0 = act
             s.a1 = p
-            s.contrib = None
+            s._seen = None
             s.id = next(ids)
             act = s
         if self.nonlin:
