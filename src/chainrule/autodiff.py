@@ -213,13 +213,11 @@ def _sweep_chain(node: Node, head: list[Node]) -> Node:
     try:
         while True:
             a = node.a0
-            if node.a1 is not None or a is None or node.kind != FLOAT or not a.requires_grad:
-                return node
-            rules = node.op.lean_partials
-            if rules is None:
+            rule = node.op.lean_unary  # None for a leaf, an op of several inputs, an op with vjps
+            if rule is None or node.a1 is not None or node.kind != FLOAT or not a.requires_grad:
                 return node
             x1[0] = a.value
-            g = g * rules[0](fm, x1, node.value, node.params)
+            g = g * rule(fm, x1, node.value, node.params)
             a.grad = g
             head.append(node)
             node = a

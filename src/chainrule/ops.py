@@ -161,11 +161,14 @@ class Op:
     # (an elementwise op with partials: its inputs are then numbers and the chain rule on an
     # edge is g · partial); None otherwise. Derived, so it never disagrees with the rules.
     lean_partials: tuple[Partial, ...] | None = field(init=False, repr=False)
+    # its one partial, for a one-input op that takes the lean loop (the sweep down a chain of
+    # such nodes reads it); None otherwise
+    lean_unary: Partial | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "lean_partials", self.partials if self.vjps is None and self.elementwise else None
-        )
+        lean = self.partials if self.vjps is None and self.elementwise else None
+        object.__setattr__(self, "lean_partials", lean)
+        object.__setattr__(self, "lean_unary", lean[0] if lean and self.arity == 1 else None)
         object.__setattr__(self, "forward", MappingProxyType(dict(self.forward)))
         if (self.keeping is None) != (self.kept_vjps is None):
             raise ValueError(f"{self.name}: keeping and kept_vjps come together")
