@@ -85,16 +85,29 @@ def one_like(value: Any, kind: int) -> Any:
 
 
 def contribution(
-    op: Op, i: int, M: Backend, g: Any, x: Any, y: Any, p: Any, like: Any, local: Any = None
+    op: Op,
+    i: int,
+    M: Backend,
+    g: Any,
+    x: Any,
+    y: Any,
+    p: Any,
+    like: Any,
+    local: Any = None,
+    kept: Any = None,
 ) -> Any:
     """The chain rule on one edge, the one place it is written: the upstream gradient ``g``
     times the local partial of input ``i`` (or the op's vector–Jacobian product), reduced to
     the input's shape. ``backward``, ``grad`` (with ``NodeMath``), ``jvp``, batched evaluation
     and the checker all call it; None means "nothing flows along this edge". ``local`` replaces
-    the op's partial (the checker replays a learner's own numbers)."""
+    the op's partial (the checker replays a learner's own numbers); ``kept`` is what the op
+    kept for backward (``Node.kept``), for its ``kept_vjps``."""
     vjps = op.vjps
+    kv: Any = op.kept_vjps
     if local is not None:
         c = M.times(g, local)
+    elif kept is not None and kv is not None and kv[i] is not None:
+        c = kv[i](M, g, kept, x, y, p)
     elif vjps is not None:
         c = vjps[i](M, g, x, y, p)
     else:
@@ -484,14 +497,10 @@ def edge_contribution(node: Node, i: int) -> Any:
     if not args[i].requires_grad:
         return None
     M, x = _inputs(node)
-    op = node.op
-    kv: Any = op.kept_vjps
     try:
-        kept = node.kept if kv is not None else None
-        if kept is not None and kv[i] is not None:
-            c = kv[i](M, node.grad, kept, x, node.value, node.params)
-            return None if c is None else M.unbroadcast(c, args[i].value)
-        return contribution(op, i, M, node.grad, x, node.value, node.params, args[i].value)
+        return contribution(
+            node.op, i, M, node.grad, x, node.value, node.params, args[i].value, kept=node.kept
+        )
     except (ZeroDivisionError, OverflowError, ValueError, DomainError):
         return None  # the local partial is undefined here (off the output's path: see above)
 
