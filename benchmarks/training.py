@@ -25,7 +25,7 @@ from results import RESULTS, write_section
 import chainrule as cr
 import chainrule.tensor as T
 from chainrule import nn, optim
-from chainrule.batch import BatchedGraph
+from chainrule.core.batch import BatchedGraph
 
 COMMAND = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/training.py"
 

@@ -24,7 +24,7 @@ from sklearn.datasets import make_moons  # noqa: E402
 import chainrule as cr  # noqa: E402
 import chainrule.tensor as T  # noqa: E402
 from chainrule import nn, optim  # noqa: E402
-from chainrule.batch import BatchedGraph  # noqa: E402
+from chainrule.core.batch import BatchedGraph  # noqa: E402
 
 ALPHA = 1e-4  # L2 penalty, as in micrograd's demo
 

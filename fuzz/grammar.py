@@ -5,7 +5,7 @@ command lines to run them with.
 Valid programs are typed by shape (numbers, vectors, matrices), so most of them get past the
 parser and the shape checks and reach the forward pass, the backward pass, the drawings and the
 worked solutions; a share of every draw ignores the types on purpose, so errors are reached too.
-Every function a program may call (``chainrule.language.functions()``, which reads the op
+Every function a program may call (``chainrule.lang.language.functions()``, which reads the op
 table) is drawn, with keyword parameters made from each op's declared ``Param`` readers, so a
 new op is fuzzed as soon as it is registered."""
 
@@ -16,17 +16,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from chainrule.language import functions
-from chainrule.ops import (
-    Op,
-    as_axes,
-    as_axis,
-    as_bool,
-    as_index_value,
-    as_number,
-    as_perm,
-    as_shape,
-)
+from chainrule.lang.language import functions
+from chainrule.ops import Op
+from chainrule.ops.arrays import as_index_value
+from chainrule.ops.table import as_axes, as_axis, as_bool, as_number, as_perm, as_shape
 
 Shape = tuple[int, ...]
 SHAPES: list[Shape] = [(), (), (2,), (3,), (2, 2), (2, 3)]

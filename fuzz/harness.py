@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 import chainrule.cli
-from chainrule.errors import ChainruleError
+from chainrule.core.errors import ChainruleError
 
 
 class Hang(BaseException):
@@ -222,7 +222,7 @@ def _values(graph: Any) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
 def agreement_finding(text: str, seconds: float = 10.0) -> Finding | None:
     """Float and exact arithmetic on one program: where both build and differentiate it and
     both numbers are finite, they agree to 1e-9 relative to the largest value on the way."""
-    from chainrule.language import parse
+    from chainrule.lang.language import parse
 
     program = text.encode("utf-8", errors="surrogateescape")
     results = []
@@ -299,7 +299,7 @@ def _sensitivity(graph: Any) -> dict[str, tuple[np.ndarray, np.ndarray | None]] 
     (EPS / DELTA). σ(25) rounded to a double carries a relative error of 1e-5 into
     1 − σ(25): no float program avoids that, and this sees it. None when the nudged graph
     cannot be run."""
-    from chainrule.node import compute
+    from chainrule.core.node import compute
 
     before = _values(graph)
     try:

@@ -10,9 +10,9 @@ from contextlib import redirect_stderr, redirect_stdout
 import numpy as np
 
 import chainrule as cr
-from chainrule.anomaly import find, finite
-from chainrule.autodiff import topo_order
 from chainrule.cli import main
+from chainrule.core.anomaly import find, finite
+from chainrule.core.autodiff import topo_order
 
 
 def _eval(text: str, *args: str) -> tuple[int, str]:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.autodiff import evaluate, topo_order
-from chainrule.batch import BatchedGraph
-from chainrule.errors import ShapeError, ValueInputError
+from chainrule.core.autodiff import evaluate, topo_order
+from chainrule.core.batch import BatchedGraph
+from chainrule.core.errors import ShapeError, ValueInputError
 
 
 def _scalar_mlp(rng, sizes=(2, 5, 4, 1)):

@@ -1,4 +1,4 @@
-"""The one-pass update ``y += a·x`` through numpy's own BLAS (chainrule.blas): the same numbers
+"""The one-pass update ``y += a·x`` through numpy's own BLAS (chainrule.core.blas): the same numbers
 as numpy's two passes, refused (and left to numpy) wherever it cannot apply, and never a second
 BLAS library in the process."""
 
@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chainrule import blas, nn, optim
-from chainrule.node import const
+from chainrule import nn, optim
+from chainrule.core import blas
+from chainrule.core.node import const
 from chainrule.tensor import cross_entropy
 
 
@@ -33,7 +34,7 @@ def test_numpys_own_blas_is_found_where_numpy_ships_it() -> None:
 
 
 needs_blas = pytest.mark.skipif(
-    not blas.available(), reason="numpy's BLAS is not reachable here (see chainrule.blas)"
+    not blas.available(), reason="numpy's BLAS is not reachable here (see chainrule.core.blas)"
 )
 
 

@@ -25,7 +25,7 @@ from chainrule.check import (
     parse_claim,
 )
 from chainrule.check.judge import plausible_rounding
-from chainrule.errors import ChainruleError
+from chainrule.core.errors import ChainruleError
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

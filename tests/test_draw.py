@@ -13,8 +13,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import draw
+from chainrule.core.errors import ChainruleError
 from chainrule.draw.layout import layout
-from chainrule.errors import ChainruleError
 
 # ---------------------------------------------------------------- independent expected numbers
 

@@ -11,10 +11,10 @@ import pytest
 import sympy
 
 import chainrule as cr
-from chainrule.autodiff import local_partial, local_partials
-from chainrule.node import Node, apply
+from chainrule.core.autodiff import local_partial, local_partials
+from chainrule.core.node import Node, apply
+from chainrule.core.values import ARRAY, EXACT, FLOAT
 from chainrule.ops import OPS
-from chainrule.values import ARRAY, EXACT, FLOAT
 
 # ------------------------------------------------------------------ the API contract
 
@@ -271,7 +271,7 @@ def test_the_chain_sweep_gives_the_general_sweeps_numbers_for_every_one_input_op
     """backward sweeps the one-input chain at the output before any order exists; a given
     order takes the general sweep. Every such op in the table must give the same gradient
     both ways, at a point of its domain."""
-    from chainrule.autodiff import backward, topo_order
+    from chainrule.core.autodiff import backward, topo_order
 
     ops = [op for op in OPS.values() if op.lean_unary is not None and FLOAT in op.forward]
     assert len(ops) >= 10

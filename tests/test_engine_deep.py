@@ -12,8 +12,8 @@ import sys
 import pytest
 
 import chainrule as cr
-from chainrule.autodiff import backward, topo_order
-from chainrule.notation import expression
+from chainrule.core.autodiff import backward, topo_order
+from chainrule.lang.notation import expression
 
 DEFAULT_LIMIT = 1000
 

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.core.snapshot import with_gradients
 from chainrule.explain import derive
 from chainrule.explain.document import _backward, _forward
 from chainrule.explorer.jsmath import JS, JSMath, NotExpressible, lift, literal
 from chainrule.explorer.page import _script_json, page_data
 from chainrule.explorer.program import compile_graph
 from chainrule.explorer.steps import Builder, build_steps
-from chainrule.snapshot import with_gradients
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISE = ROOT / "src/chainrule/data/exercise.cr"

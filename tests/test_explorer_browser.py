@@ -17,7 +17,7 @@ import pytest
 from chromium import browser, missing
 
 import chainrule as cr
-from chainrule.autodiff import edge_contribution
+from chainrule.core.autodiff import edge_contribution
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 

@@ -28,11 +28,10 @@ from autograd.scipy.special import erf as ag_erf
 from test_ops import SYMPY_FORWARD as SCALAR_FORWARD
 
 import chainrule as cr
-import chainrule.layer_ops as L
-import chainrule.nn  # noqa: F401 - registers the tensor ops
+import chainrule.tensor as L
 from chainrule import tensor as T
-from chainrule.errors import ValueInputError
-from chainrule.node import apply
+from chainrule.core.errors import ValueInputError
+from chainrule.core.node import apply
 from chainrule.ops import OPS, register
 
 a_, b_ = sympy.symbols("a b", real=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.graph import SCHEMA
+from chainrule.core.graph import SCHEMA
 
 
 def same_graph(a: cr.Graph, b: cr.Graph) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.errors import (
+from chainrule.core.errors import (
     DomainError,
     NameNotDefined,
     ProgramSyntaxError,

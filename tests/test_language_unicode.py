@@ -11,7 +11,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.cli import main
-from chainrule.errors import ChainruleError, ProgramSyntaxError
+from chainrule.core.errors import ChainruleError, ProgramSyntaxError
 
 X = 3.0
 

@@ -11,8 +11,8 @@ from fractions import Fraction
 import pytest
 
 import chainrule as cr
-from chainrule import limits
-from chainrule.errors import ValueInputError
+from chainrule.core import limits
+from chainrule.core.errors import ValueInputError
 
 
 def run(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
@@ -65,7 +65,7 @@ def test_float_mode_keeps_numbers_near_the_float_limits() -> None:
 def test_a_float_overflow_in_an_operation_names_line_column_and_node() -> None:
     # an overflow is inf (as in IEEE arithmetic), traced to the line, column and node where
     # it began
-    from chainrule.anomaly import find
+    from chainrule.core.anomaly import find
 
     g = cr.parse("x = 10\ny = x ** 1e5\n")
     (a,) = find(g.nodes, g.source)
@@ -166,8 +166,8 @@ def test_fold_refuses_an_image_past_the_element_limit() -> None:
     a clear error before any memory is asked for."""
     import numpy as np
 
+    from chainrule.core.limits import LimitError
     from chainrule.functions import NodeMath
-    from chainrule.limits import LimitError
 
     cols = cr.var(np.ones((1, 1, 1)), name="cols")
     with pytest.raises(LimitError, match="fold would make an array"):

@@ -19,7 +19,7 @@ from numpy.lib import format as npy
 import chainrule as cr
 from chainrule import nn
 from chainrule import tensor as T
-from chainrule.graph import SCHEMA
+from chainrule.core.graph import SCHEMA
 from chainrule.nn.npz import MAX_LOAD_BYTES
 from chainrule.ops import OPS
 

@@ -12,8 +12,8 @@ from chainrule.check import check
 from chainrule.cli import main
 from chainrule.draw import to_svg
 from chainrule.explain import explain
-from chainrule.naming import MAX_EXPRESSION, Naming, version_name
-from chainrule.notation import definition, exact_form
+from chainrule.lang.naming import MAX_EXPRESSION, Naming, version_name
+from chainrule.lang.notation import definition, exact_form
 
 # a long unnamed expression (longer than MAX_EXPRESSION), so that it gets a generated name
 LONG = "x = 1\nw = 2\nh = tanh(w*x + 1)\nv = 3\nL = (sigmoid(v*h + w*h*x + v*x*w) - 1)^2\n"

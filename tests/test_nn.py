@@ -8,7 +8,7 @@ import pytest
 import chainrule as cr
 import chainrule.tensor as T
 from chainrule import nn, optim
-from chainrule.errors import ShapeError, ValueInputError
+from chainrule.core.errors import ShapeError, ValueInputError
 
 
 def test_mlp_names_parameters_and_outputs():

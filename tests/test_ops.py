@@ -18,14 +18,13 @@ import pytest
 import sympy
 
 import chainrule as cr
-import chainrule.nn  # noqa: F401 - registers the tensor ops, so the table below is complete
-from chainrule.autodiff import local_partial
-from chainrule.backends import FloatMath, SymMath
-from chainrule.layer_ops import LAYER_OPS
-from chainrule.node import apply
+from chainrule.core.autodiff import local_partial
+from chainrule.core.backends import FloatMath, SymMath
+from chainrule.core.node import apply
+from chainrule.core.values import ARRAY, EXACT, FLOAT
 from chainrule.ops import MATH, OPS
-from chainrule.tensor_ops import TENSOR_OPS
-from chainrule.values import ARRAY, EXACT, FLOAT
+from chainrule.ops.layer import LAYER_OPS
+from chainrule.ops.tensor import TENSOR_OPS
 
 a_, b_ = sympy.symbols("a b", real=True)
 

@@ -222,7 +222,7 @@ def test_a_full_disk_leaves_the_old_file_whole_and_no_temporary(
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("chainrule.files.os.fsync", full)
+    monkeypatch.setattr("chainrule.io.files.os.fsync", full)
     before = snapshot(tmp_path)
     code, _out, err = run_main(capsys, "draw", str(program), "-o", str(target))
     assert code == 2 and os.strerror(errno.ENOSPC) in err

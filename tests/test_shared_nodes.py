@@ -6,7 +6,7 @@ written-out expression has 2ⁿ factors; long sub-expressions are written by the
 from __future__ import annotations
 
 import chainrule as cr
-from chainrule.notation import MAX_EXPRESSION, definition, expression
+from chainrule.lang.notation import MAX_EXPRESSION, definition, expression
 
 SQUARINGS = 40
 FACTOR = " · "

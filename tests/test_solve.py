@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.errors import ChainruleError
+from chainrule.core.errors import ChainruleError
 from chainrule.exercise import MARKER, load_exercise, solve
 
 ROOT = Path(__file__).resolve().parents[1]

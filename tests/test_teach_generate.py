@@ -15,11 +15,11 @@ import pytest
 
 import chainrule as cr
 from chainrule.cli import main
-from chainrule.errors import ValueInputError
+from chainrule.core.errors import ValueInputError
+from chainrule.core.values import to_float
 from chainrule.teach import generate_variants, load_template, template_from_dict
 from chainrule.teach.generate import generate
 from chainrule.teach.stream import Stream
-from chainrule.values import to_float
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "examples" / "teaching" / "reference.toml"

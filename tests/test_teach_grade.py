@@ -18,9 +18,9 @@ import pytest
 
 import chainrule as cr
 from chainrule.cli import main
+from chainrule.core.values import to_float
 from chainrule.teach.exports import tolerance
 from chainrule.teach.generate import generate
-from chainrule.values import to_float
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "examples" / "teaching" / "reference.toml"

@@ -12,10 +12,10 @@ from autograd import grad as ag_grad
 from autograd.scipy.special import erf as ag_erf
 
 import chainrule as cr
-import chainrule.layer_ops as L
+import chainrule.tensor as L
 import chainrule.tensor as T
-from chainrule.errors import ShapeError, ValueInputError
-from chainrule.node import apply
+from chainrule.core.errors import ShapeError, ValueInputError
+from chainrule.core.node import apply
 
 RNG = np.random.default_rng(20240501)
 
@@ -443,7 +443,7 @@ def test_shape_mistakes_raise_chainrule_errors():
 
 
 def test_tensor_ops_are_in_the_op_table_with_rules():
-    from chainrule.tensor_ops import TENSOR_OPS
+    from chainrule.ops.tensor import TENSOR_OPS
 
     for name in TENSOR_OPS:
         op = cr.OPS[name]
@@ -470,7 +470,7 @@ def test_log_softmax_keeps_the_digits_of_a_dominant_logit() -> None:
     kept out of the sum and put back with log1p. Ties and float32 keep working."""
     import mpmath
 
-    from chainrule.backends import log_softmax_array
+    from chainrule.core.backends import log_softmax_array
 
     with mpmath.workdps(40):
         want = float(-mpmath.log(1 + mpmath.exp(-24)))
@@ -498,7 +498,7 @@ def test_cross_entropy_at_labels_against_forty_digit_arithmetic(shape):
     against mpmath, with tied and dominant rows, where a loss of 1e-17 must keep its digits."""
     import mpmath
 
-    from chainrule.tensor_ops import _xent
+    from chainrule.ops.tensor import _xent
 
     z = _batch_logits(shape, np.float64)
     rows = z.reshape(-1, shape[-1])
@@ -543,7 +543,7 @@ def _keeping_ops() -> list[str]:
 def test_what_an_op_keeps_gives_the_gradient_its_vjps_give(name):
     """The kept shortcut and the rules every other backend uses must agree, on every example
     (an op that starts keeping something needs examples here)."""
-    from chainrule.autodiff import evaluate, topo_order
+    from chainrule.core.autodiff import evaluate, topo_order
     from chainrule.ops import OPS
 
     assert name in _KEEPING_EXAMPLES, f"add examples for {name} to _KEEPING_EXAMPLES"
@@ -575,7 +575,7 @@ def test_what_an_op_keeps_gives_the_gradient_its_vjps_give(name):
 
 
 def test_nothing_is_kept_where_no_gradient_will_be_asked_for():
-    from chainrule.gradmode import no_grad
+    from chainrule.core.gradmode import no_grad
 
     z = cr.var(np.array([[1.0, 2.0]]))
     assert T.cross_entropy(cr.const(z.value), cr.const(np.array([1.0]))).kept is None
@@ -587,7 +587,8 @@ def test_nothing_is_kept_where_no_gradient_will_be_asked_for():
 
 
 def test_an_op_that_keeps_needs_rules_that_use_it():
-    from chainrule.ops import Op, fn
+    from chainrule.ops import Op
+    from chainrule.ops.table import fn
 
     with pytest.raises(ValueError, match="come together"):
         Op("k", 1, {}, fn("k", "k"), vjps=(lambda *a: None,), keeping={})

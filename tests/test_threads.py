@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.errors import ChainruleError
+from chainrule.core.errors import ChainruleError
 
 GALLERY = sorted((Path(__file__).parent / "gallery").glob("*.cr"))
 JOBS = [(p.read_text(encoding="utf-8"), exact) for p in GALLERY for exact in (False, True)]
@@ -97,7 +97,7 @@ def test_exact_decimals_stay_right_while_other_threads_evaluate_at_other_precisi
     thread had asked for (about 60 wrong floats in 8,000 on two cores)."""
     import sympy
 
-    from chainrule.values import decimal, to_float
+    from chainrule.core.values import decimal, to_float
 
     half = sympy.tanh(sympy.Rational(1, 2))
     want = to_float(half)

@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="the PyTorch bridge needs torch (the torch extra)")
 
 import chainrule as cr  # noqa: E402
-from chainrule.errors import ValueInputError  # noqa: E402
+from chainrule.core.errors import ValueInputError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,7 +124,7 @@ def test_an_op_chainrule_lacks_is_an_opaque_node_named_by_pytorch() -> None:
     opaque = [n for n in g.nodes if n.op.name == "torch_opaque"]
     assert len(opaque) == 1
     assert opaque[0].op.label_for(opaque[0].params) == "torch.cumsum"
-    from chainrule.notation import definition
+    from chainrule.lang.notation import definition
 
     assert definition(opaque[0]).startswith("torch.cumsum(")
 
@@ -368,7 +368,7 @@ def test_every_op_of_the_table_has_a_pytorch_form() -> None:
 def test_graph_ops_replayed_in_pytorch_equal_chainrule() -> None:
     """Ops the zoo does not reach: indexing and its transpose, reductions, exotic losses."""
     from chainrule import tensor as T
-    from chainrule.node import apply
+    from chainrule.core.node import apply
 
     rng = np.random.default_rng(3)
     a = cr.var(rng.normal(size=(4, 3)), "a")

@@ -7,9 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import layer_ops, opaque_ops  # noqa: E402, F401, I001 - they register their ops
-from .autodiff import backward, derivatives, edge_contribution, grad, gradcheck, jvp, topo_order
-from .errors import (
+from .core.autodiff import (
+    backward,
+    derivatives,
+    edge_contribution,
+    grad,
+    gradcheck,
+    jvp,
+    topo_order,
+)
+from .core.errors import (
     ChainruleError,
     DomainError,
     NameNotDefined,
@@ -17,6 +24,10 @@ from .errors import (
     ShapeError,
     ValueInputError,
 )
+from .core.gradmode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .core.graph import Graph
+from .core.limits import LimitError
+from .core.node import Node, const, var
 from .functions import (
     abs,
     bce,
@@ -39,10 +50,6 @@ from .functions import (
     tanh,
     transpose,
 )
-from .gradmode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .graph import Graph
-from .limits import LimitError
-from .node import Node, const, var
 from .ops import OPS
 
 __version__ = "0.1.0"
@@ -52,7 +59,7 @@ __version__ = "0.1.0"
 
 def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str | None = None):
     """The graph of a program (see the program language in the README)."""
-    from .language import parse as _parse
+    from .lang.language import parse as _parse
 
     return _parse(text, exact=exact, at=at, output=output)
 
@@ -74,7 +81,8 @@ def to_torch(module_or_graph: Any, **kwargs: Any) -> Any:
 
 
 # built on everything above; tensor_methods puts PyTorch's methods on nodes
-from . import batch, draw, nn, optim, tensor, tensor_methods  # noqa: E402, F401
+from . import draw, nn, optim, tensor, tensor_methods  # noqa: E402, F401
+from .core import batch  # noqa: E402, F401
 
 
 def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None):

@@ -33,16 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ChainruleError, ValueInputError
+from .core.errors import ChainruleError, ValueInputError
+from .core.graph import Graph, encode_value
+from .core.values import read_value, to_float
 from .explain import derive
 from .explain import latex as latex_writer
 from .explain import markdown as markdown_writer
 from .explain.document import Heading, Paragraph, Table, build
 from .explain.formulas import element_derivative, exact_num, label, num
-from .files import bundle, read_text, write_file
-from .graph import Graph, encode_value
-from .jsonout import strict_dumps
-from .values import read_value, to_float
+from .io.files import bundle, read_text, write_file
+from .io.jsonout import strict_dumps
 
 MARKER = ".chainrule-bundle"
 VIEWS = ("forward", "gradients")
@@ -63,7 +63,7 @@ class Exercise:
     filename: str | None = None
 
     def graph(self) -> Graph:
-        from .language import parse
+        from .lang.language import parse
 
         graph = parse(self.source, exact=self.exact, at=self.values or None)
         graph.backward()

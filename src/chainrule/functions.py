@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .backends import FloatMath
-from .node import Node, apply, binary_function, const, lift, unary_function
+from .core.backends import FloatMath
+from .core.node import Node, apply, binary_function, const, lift, unary_function
 from .ops import OPS
 
 

@@ -21,10 +21,10 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .blas import axpy
-from .errors import ValueInputError
+from .core.blas import axpy
+from .core.errors import ValueInputError
+from .core.node import Node
 from .nn.module import Module
-from .node import Node
 
 
 def _params(params: Module | Iterable[Node]) -> list[Node]:

@@ -1,6 +1,6 @@
 """Functions on array nodes: shapes, reductions over axes, activations, softmax and losses.
 
-Every function is a thin door to one entry of the op table (``chainrule.tensor_ops`` for the
+Every function is a thin door to one entry of the op table (``chainrule.ops.tensor`` for the
 tensor ops, ``chainrule.ops`` for the elementwise ones), so the graph it builds can be
 differentiated, drawn and explained like any other. Arrays keep their dtype: float32 in, float32
 values and gradients out.
@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from . import tensor_ops as _t
-from .errors import ShapeError, ValueInputError
+from .core.errors import ShapeError, ValueInputError
+from .core.node import Node, apply, apply_bound, const, lift, var
 from .functions import exp, log, mse, relu, sigmoid, tanh
-from .node import Node, apply, apply_bound, const, lift, var
 from .ops import OPS
 
 Axis = int | Sequence[int] | None
@@ -53,12 +52,15 @@ def _pair(a: Any, b: Any) -> tuple[Node, Node]:
 
 def reshape(x: Any, shape: Sequence[int] | int) -> Node:
     """The same elements in a new shape (one axis may be -1)."""
-    return _t.reshape(x, (shape,) if isinstance(shape, int) else shape)
+    shape = (shape,) if isinstance(shape, int) else shape
+    return apply(OPS["reshape"], (lift(x),), {"shape": tuple(int(s) for s in shape)})
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Node:
     """The axes in a new order; without ``axes`` they are reversed (a matrix transpose)."""
-    return _t.permute(x, axes)
+    return apply(
+        OPS["permute"], (lift(x),), {"axes": None if axes is None else tuple(int(a) for a in axes)}
+    )
 
 
 def flatten(x: Any, start_axis: int = 1) -> Node:
@@ -83,12 +85,12 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Node:
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
     """An array repeated to a larger shape (the gradient sums back)."""
-    return _t.broadcast_to(x, shape)
+    return apply(OPS["broadcast_to"], (lift(x),), {"shape": tuple(int(s) for s in shape)})
 
 
 def sum_to(x: Any, shape: Sequence[int]) -> Node:
     """The sum over the axes along which an array was broadcast to reach its shape."""
-    return _t.sum_to(x, shape)
+    return apply(OPS["sum_to"], (lift(x),), {"shape": tuple(int(s) for s in shape)})
 
 
 def matmul(a: Any, b: Any) -> Node:
@@ -233,3 +235,86 @@ __all__ = [
     "tensor",
     "transpose",
 ]
+
+
+# ---------------------------------------------- layers (convolution, pooling, normalisation)
+
+
+def conv2d(
+    x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1
+) -> Node:
+    """A 2-D convolution (PyTorch's ``F.conv2d``, one group); ``b=None`` is a zero bias."""
+    x, w = lift(x), lift(w)
+    bias = lift(b) if b is not None else const(np.zeros(w.shape[0], dtype=_dtype(w)))
+    return apply(
+        OPS["conv2d"], (x, w, bias), {"stride": stride, "padding": padding, "dilation": dilation}
+    )
+
+
+def max_pool2d(x: Any, kernel: Any = 2, stride: Any = None) -> Node:
+    """The largest element of each window (PyTorch's ``F.max_pool2d`` without padding)."""
+    return apply(OPS["max_pool2d"], (lift(x),), {"kernel": kernel, "stride": stride})
+
+
+def avg_pool2d(x: Any, kernel: Any = 2, stride: Any = None, padding: Any = 0) -> Node:
+    """The mean of each window (PyTorch's ``F.avg_pool2d``, padding counted)."""
+    return apply(
+        OPS["avg_pool2d"], (lift(x),), {"kernel": kernel, "stride": stride, "padding": padding}
+    )
+
+
+def layer_norm(x: Any, w: Any = None, b: Any = None, *, dims: int = 1, eps: float = 1e-5) -> Node:
+    """Normalise over the last ``dims`` axes, then scale and shift (``None``: 1 and 0)."""
+    x = lift(x)
+    shape = x.shape[len(x.shape) - dims :]
+    wn = lift(w) if w is not None else const(np.ones(shape, dtype=_dtype(x)))
+    bn = lift(b) if b is not None else const(np.zeros(shape, dtype=_dtype(x)))
+    return apply(OPS["layer_norm"], (x, wn, bn), {"dims": dims, "eps": eps})
+
+
+def batch_norm(
+    x: Any,
+    mean: Any,
+    var: Any,
+    w: Any = None,
+    b: Any = None,
+    *,
+    training: bool = False,
+    eps: float = 1e-5,
+) -> Node:
+    """Per-channel normalisation; ``training=True`` uses the batch's statistics."""
+    x = lift(x)
+    c = x.shape[1]
+    wn = lift(w) if w is not None else const(np.ones(c, dtype=_dtype(x)))
+    bn = lift(b) if b is not None else const(np.zeros(c, dtype=_dtype(x)))
+    return apply(
+        OPS["batch_norm"],
+        (x, lift(mean), lift(var), wn, bn),
+        {"training": training, "eps": eps},
+    )
+
+
+def embedding(w: Any, indices: Any) -> Node:
+    """Rows of the table ``w`` picked by ``indices`` (an array of whole numbers)."""
+    idx = indices if isinstance(indices, Node) else const(np.asarray(indices, dtype=np.float64))
+    return apply(OPS["embedding"], (lift(w), idx))
+
+
+def dropout(
+    x: Any, p: float = 0.5, *, training: bool = True, rng: np.random.Generator | None = None
+) -> Node:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1 − p) in training;
+    the mask is drawn from ``rng`` and kept in the graph as a constant input."""
+    x = lift(x)
+    if training and p > 0:
+        gen = rng if rng is not None else np.random.default_rng()
+        keep = gen.random(x.shape) >= p
+        mask = const(keep.astype(_dtype(x)) if x.shape else float(keep))
+    else:
+        mask = const(np.ones(x.shape, dtype=_dtype(x)) if x.shape else 1.0)
+    return apply(OPS["dropout"], (x, mask), {"p": p, "training": training})
+
+
+def _dtype(n: Node) -> Any:
+    v = n.value
+    return v.dtype if isinstance(v, np.ndarray) and v.dtype.kind == "f" else np.float64

@@ -16,12 +16,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import functions as F
-from . import node as _node
 from . import tensor as T
-from .errors import ValueInputError
-from .node import Node, new_node
+from .core import node as _node
+from .core.errors import ValueInputError
+from .core.node import Node, new_node
+from .core.values import FLOAT
 from .ops import OPS
-from .values import FLOAT
 
 _INPUT = OPS["input"]
 _CONST = OPS["const"]

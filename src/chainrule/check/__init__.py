@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..graph import Graph
+from ..core.graph import Graph
 from .claims import Claim, Number, parse_claim, parse_claims, read_claims_file
 from .judge import (
     CARRIED_ROUNDING,

@@ -14,9 +14,9 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
-from .. import limits
-from ..errors import ValueInputError
-from ..files import read_text
+from ..core import limits
+from ..core.errors import ValueInputError
+from ..io.files import read_text
 
 _SEPARATORS = ("≈", "=")
 _NUMBER = re.compile(r"^[+\-−]?(\d+\.?\d*|\.\d+)([eE][+\-−]?\d+)?$")

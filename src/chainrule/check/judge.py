@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff import grad as grad_graph
-from ..errors import ChainruleError, ValueInputError
-from ..graph import Graph
-from ..snapshot import copy_graph
-from ..values import evalf, is_exact, to_float
+from ..core.autodiff import grad as grad_graph
+from ..core.errors import ChainruleError, ValueInputError
+from ..core.graph import Graph
+from ..core.snapshot import copy_graph
+from ..core.values import evalf, is_exact, to_float
 from .claims import Claim, Number
 from .names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
 from .world import Given, recompute

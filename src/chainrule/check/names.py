@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ValueInputError
-from ..graph import Graph
-from ..node import Node
-from ..typography import ACCENTS, FROM_SUBSCRIPT
+from ..core.errors import ValueInputError
+from ..core.graph import Graph
+from ..core.node import Node
+from ..lang.typography import ACCENTS, FROM_SUBSCRIPT
 
 VALUE = "value"
 GRADIENT = "gradient"

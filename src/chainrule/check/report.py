@@ -16,17 +16,8 @@ from ..explain.formulas import (
     num,
     partial_label,
 )
-from ..naming import Naming
-from .judge import (
-    CARRIED_ROUNDING,
-    FIRST_SLIP,
-    FOLLOWS,
-    RIGHT,
-    ROUNDING,
-    WRONG,
-    Verdict,
-    as_float,
-)
+from ..lang.naming import Naming
+from .judge import CARRIED_ROUNDING, FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, WRONG, Verdict, as_float
 from .names import GRADIENT, PARTIAL, Quantity
 
 _MARK = {RIGHT: "right   ", ROUNDING: "rounding", WRONG: "WRONG   "}

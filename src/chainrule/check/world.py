@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff import contribution
-from ..graph import Graph
-from ..node import Node, compute, new_node
+from ..core.autodiff import contribution
+from ..core.graph import Graph
+from ..core.node import Node, compute, new_node
+from ..core.values import combine_kinds, kind_of, to_float
 from ..ops import MATH
-from ..values import combine_kinds, kind_of, to_float
 from .names import GRADIENT, PARTIAL, VALUE, Quantity
 
 
@@ -129,7 +129,7 @@ def recompute(graph: Graph, given: Iterable[Given], wanted: Iterable[Quantity]) 
     out: dict[Any, Any] = {}
     for q in wanted:
         if q.claim_type == PARTIAL and not _direct(q):
-            from ..autodiff import grad
+            from ..core.autodiff import grad
 
             assert q.top is not None
             try:

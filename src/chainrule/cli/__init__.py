@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import ChainruleError
+from ..core.errors import ChainruleError
 from .crash import report_internal_error
 
 SUBCOMMANDS = ("eval", "draw", "explain", "explore", "check", "solve", "generate", "grade")

@@ -7,8 +7,8 @@ import sys
 from typing import Any
 
 from ..check import judge, parse_claims, read_claims_file, report
-from ..errors import ChainruleError
-from ..jsonout import strict_dumps
+from ..core.errors import ChainruleError
+from ..io.jsonout import strict_dumps
 from .common import add_program_args, load_graph
 
 

@@ -6,11 +6,11 @@ import argparse
 from importlib import resources
 from typing import Any
 
-from .. import limits
-from ..errors import ValueInputError
-from ..files import read_text
-from ..graph import Graph
-from ..values import read_value
+from ..core import limits
+from ..core.errors import ValueInputError
+from ..core.graph import Graph
+from ..core.values import read_value
+from ..io.files import read_text
 
 TORCH_HELP = (
     "a PyTorch model instead of a program: FILE.py:FACTORY names a Python file and a "
@@ -65,7 +65,7 @@ def read_program_text(path: str) -> str:
 def load_graph(args: argparse.Namespace) -> Graph:
     """Parse the PROGRAM argument with --at, --output and --exact applied (or, with --torch,
     convert the PyTorch model a factory returns)."""
-    from ..language import parse
+    from ..lang.language import parse
 
     spec = getattr(args, "torch", None)
     if spec is not None:

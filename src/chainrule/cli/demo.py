@@ -2,7 +2,7 @@
 
 The bundle goes to ``./chainrule-demo/``. Running the demo again replaces its own earlier bundle
 (recognised by its marker file) but never writes into a directory it did not create, nor through
-a link placed in it (see ``chainrule.files``)."""
+a link placed in it (see ``chainrule.io.files``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..exercise import MARKER, Exercise, solve
 from ..explain import explain
-from ..files import check_bundle_dir
+from ..io.files import check_bundle_dir
 from .common import exercise_text
 
 DEMO_DIR = "chainrule-demo"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..files import check_output, write_file
+from ..io.files import check_output, write_file
 from .common import add_program_args, input_files, load_graph
 
 

@@ -7,16 +7,16 @@ import io
 import sys
 from typing import Any, TextIO
 
-from .. import anomaly
-from ..autodiff import derivatives
-from ..errors import ChainruleError
-from ..files import check_output, write_file
-from ..graph import Graph
-from ..jsonout import strict_dumps
-from ..limits import check_order
-from ..node import Node
-from ..notation import SUPERSCRIPTS, definition, exact_form, typographic
-from ..values import decimal, fraction_text, is_rational, plain
+from ..core import anomaly
+from ..core.autodiff import derivatives
+from ..core.errors import ChainruleError
+from ..core.graph import Graph
+from ..core.limits import check_order
+from ..core.node import Node
+from ..core.values import decimal, fraction_text, is_rational, plain
+from ..io.files import check_output, write_file
+from ..io.jsonout import strict_dumps
+from ..lang.notation import SUPERSCRIPTS, definition, exact_form, typographic
 from .common import add_program_args, input_files, load_graph
 
 

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..explain import explain
-from ..files import check_output, write_file
+from ..io.files import check_output, write_file
 from .common import add_program_args, input_files, load_graph
 
 
@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
 
 
 def _drawings(items: list[str]) -> dict[str, str]:
-    from ..errors import ChainruleError
+    from ..core.errors import ChainruleError
 
     out = {}
     for item in items:

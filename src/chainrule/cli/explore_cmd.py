@@ -9,8 +9,8 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from ..errors import ChainruleError
-from ..files import check_output, write_file
+from ..core.errors import ChainruleError
+from ..io.files import check_output, write_file
 from .common import add_program_args, input_files, load_graph
 
 

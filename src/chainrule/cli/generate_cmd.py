@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from ..errors import ChainruleError
-from ..files import check_bundle_dir
+from ..core.errors import ChainruleError
+from ..io.files import check_bundle_dir
 
 
 def register(sub: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..files import check_bundle_dir
+from ..io.files import check_bundle_dir
 
 
 def register(sub: Any) -> None:

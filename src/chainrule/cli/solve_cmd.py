@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..exercise import load_exercise, solve
-from ..files import check_bundle_dir
+from ..io.files import check_bundle_dir
 
 
 def register(sub: Any) -> None:

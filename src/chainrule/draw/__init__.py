@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..display import register_svg
-from ..graph import Graph
-from ..node import Node
+from ..core.display import register_svg
+from ..core.graph import Graph
+from ..core.node import Node
 from .model import Arrow, Box, Drawing, Line
 from .render import FORMATS, render, to_png, to_svg, write
 from .views import VIEWS, build

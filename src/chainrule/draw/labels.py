@@ -1,7 +1,7 @@
 """Words and numbers for the boxes: what a node is called, what it holds, how it is defined.
 
 This is the one place of the drawing package that reads engine objects' text helpers
-(``chainrule.notation``); everything it returns is plain text."""
+(``chainrule.lang.notation``); everything it returns is plain text."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from ..naming import Naming
-from ..node import Node
-from ..notation import definition, exact_form, partial_formula
-from ..symbols import local_text
-from ..typography import MINUS
-from ..values import decimal, is_exact, is_rational
+from ..core.node import Node
+from ..core.values import decimal, is_exact, is_rational
+from ..lang.naming import Naming
+from ..lang.notation import definition, exact_form, partial_formula
+from ..lang.symbols import local_text
+from ..lang.typography import MINUS
 
 MAX_FORMULA = 36  # characters: longer definitions are written one level deep
 MAX_SUBTREE = 12  # unnamed nodes written out inside one definition

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import ChainruleError
+from ..core.errors import ChainruleError
 from .measure import FONT_SIZE, LINE_GAP, SMALL_SIZE, TITLE_SIZE, text_width
 from .model import Arrow, Box, Drawing, Line, arrow_category, direction_of
 

@@ -9,7 +9,7 @@ fewer boxes."""
 
 from __future__ import annotations
 
-from ..errors import ChainruleError
+from ..core.errors import ChainruleError
 
 MAX_PNG_SIDE = 16_000  # pixels
 MAX_PNG_PIXELS = 60_000_000

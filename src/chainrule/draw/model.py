@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..errors import ValueInputError
+from ..core.errors import ValueInputError
 from .colours import parse_colour
 
 SCHEMA = "chainrule.drawing/1"

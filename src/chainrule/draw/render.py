@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import ChainruleError
-from ..graph import Graph
-from ..node import Node
+from ..core.errors import ChainruleError
+from ..core.graph import Graph
+from ..core.node import Node
 from .layout import layout
 from .model import Drawing
 from .views import build
@@ -105,8 +105,8 @@ def encode(drawing: Drawing, fmt: str) -> bytes:
 
 
 def write(drawing: Drawing, path: str | Path) -> Path:
-    """Write a drawing safely (see ``chainrule.files``): a whole file or none."""
-    from ..files import write_file
+    """Write a drawing safely (see ``chainrule.io.files``): a whole file or none."""
+    from ..io.files import write_file
 
     p = Path(path)
     return write_file(p, encode(drawing, format_of(p)))

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ChainruleError
-from ..graph import Graph
-from ..node import Node, apply, const, var
-from ..typography import TO_SUBSCRIPT
+from ..core.errors import ChainruleError
+from ..core.graph import Graph
+from ..core.node import Node, apply, const, var
+from ..lang.typography import TO_SUBSCRIPT
 
 LIMIT = 20_000  # scalar nodes: beyond this, expanding helps nobody read the drawing
 _SUB = TO_SUBSCRIPT

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ChainruleError
-from ..graph import Graph
-from ..node import Node
+from ..core.errors import ChainruleError
+from ..core.graph import Graph
+from ..core.node import Node
 
 
 @dataclass

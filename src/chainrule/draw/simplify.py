@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff import topo_order
-from ..node import Node, apply, new_node
+from ..core.autodiff import topo_order
+from ..core.node import Node, apply, new_node
 from ..ops import OPS
 
 _CONST = OPS["const"]

@@ -14,21 +14,21 @@ Options shared by the views:
   (compact above ``COMPACT_ABOVE`` boxes);
 - ``max_width``: the widest the drawing may be, in pixels; wider ranks are laid out in rows.
 
-Gradients are computed on a private copy of the graph (``chainrule.snapshot``): drawing never
+Gradients are computed on a private copy of the graph (``chainrule.core.snapshot``): drawing never
 runs backward on the caller's nodes. Totals are written dL/dz and local partials ∂ŷ/∂z
-(``chainrule.symbols``)."""
+(``chainrule.lang.symbols``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import symbols
-from ..autodiff import edge_contribution, grad
-from ..errors import ChainruleError
-from ..graph import Graph
-from ..node import Node
-from ..snapshot import with_gradients
+from ..core.autodiff import edge_contribution, grad
+from ..core.errors import ChainruleError
+from ..core.graph import Graph
+from ..core.node import Node
+from ..core.snapshot import with_gradients
+from ..lang import symbols
 from . import colours
 from .labels import Namer, factor, grad_number, number, partial_text, value_text
 from .model import DIRECTIONS, VIEWS, Arrow, Box, Drawing, Line
@@ -125,7 +125,7 @@ def build(graph: Graph | Node, view: str = "forward", **options: Any) -> Drawing
 
 def _quiet_gradients(g: Graph) -> dict[Node, Any]:
     """Gradients for the forward view's tooltips, from a copy; none when backward fails."""
-    from ..snapshot import copy_graph
+    from ..core.snapshot import copy_graph
 
     try:
         copy, made = copy_graph(g)

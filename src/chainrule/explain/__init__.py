@@ -6,8 +6,8 @@ with every local partial, chain-rule product and fan-out sum, the gradient of ev
 
 from __future__ import annotations
 
-from ..errors import ChainruleError
-from ..graph import Graph
+from ..core.errors import ChainruleError
+from ..core.graph import Graph
 from . import latex, markdown, text
 from .document import Document, build
 from .model import BackwardStep, Derivation, ForwardStep, InputGradient, Term, derive

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import symbols
-from ..node import Node
+from ..core.node import Node
+from ..lang import symbols
 from . import formulas as f
 from .formulas import Math
 from .model import ROLE_CONSTANT, ROLE_INPUT, BackwardStep, Derivation, ForwardStep, Term
@@ -364,8 +364,8 @@ def build(
 def _watch(d: Derivation) -> list[Block]:
     """Non-finite numbers traced to where they began, kinks with the convention used, and the
     nodes PyTorch computed (opaque)."""
-    from .. import anomaly
-    from ..notation import definition
+    from ..core import anomaly
+    from ..lang.notation import definition
 
     order = d.graph.nodes
     names = d.graph.naming

@@ -1,6 +1,6 @@
 """Pieces of maths for a worked solution, each written twice: as plain text and as LaTeX.
 
-Everything here reads the graph through ``chainrule.notation`` and the op table, never an op by
+Everything here reads the graph through ``chainrule.lang.notation`` and the op table, never an op by
 its name, so a new op is explained as soon as the table knows how to write it."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import symbols
-from ..naming import Naming
-from ..node import Node, apply, new_node
-from ..notation import definition, latex_name, number_text
+from ..core.node import Node, apply, new_node
+from ..core.values import decimal, is_exact, is_rational, sign_of
+from ..lang import symbols
+from ..lang.naming import Naming
+from ..lang.notation import definition, latex_name, number_text
+from ..lang.typography import MINUS, TO_SUBSCRIPT
 from ..ops import OPS
-from ..typography import MINUS, TO_SUBSCRIPT
-from ..values import decimal, is_exact, is_rational, sign_of
 
 SUBSCRIPTS = TO_SUBSCRIPT
 _TOKEN = "Q{}Z"  # a placeholder name that both styles write unchanged (see ``substituted``)
@@ -126,7 +126,7 @@ def top_of(output: Node, names: Naming) -> Math:
 
 def derivative(top: Node, bottom: Node, names: Naming) -> Math:
     """The total dtop/dbottom: the gradient of the output ``top`` with respect to a node,
-    summed over every path (``chainrule.symbols``)."""
+    summed over every path (``chainrule.lang.symbols``)."""
     t = top_of(top, names)
     _, bt, _, bl = _parts(top, bottom, names)
     return Math(symbols.total_text(t.text, bt), symbols.total_latex(t.latex, bl))
@@ -244,7 +244,7 @@ def _letters(i: int) -> str:
 def partial(node: Node, i: int, names: Naming) -> Math | None:
     """The local partial ∂node/∂input_i as the op table writes it, when it has a readable form,
     in terms of the labels people see (∂f/∂z = q for f = q·z, never q written out)."""
-    from ..notation import partial_formula
+    from ..lang.notation import partial_formula
 
     text = partial_formula(node, i, "text", names)
     latex = partial_formula(node, i, "latex", names)

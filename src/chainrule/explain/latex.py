@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..notation import latex_text
+from ..lang.notation import latex_text
 from .document import Block, Document, Equation, Figure, Heading, Inline, Paragraph, Table
 from .formulas import Math
 

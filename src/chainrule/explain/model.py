@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff import edge_contribution
-from ..graph import Graph
-from ..naming import Naming
-from ..node import Node
-from ..snapshot import with_gradients
+from ..core.autodiff import edge_contribution
+from ..core.graph import Graph
+from ..core.node import Node
+from ..core.snapshot import with_gradients
+from ..lang.naming import Naming
 from . import formulas as f
 from .formulas import Math
 
@@ -136,7 +136,7 @@ def _forward_step(node: Node, digits: int, exact: bool, names: Naming) -> Forwar
         step.formula = f.formula(node, names)
         step.substituted = f.substituted(node, digits, exact)
     if exact and f.is_exact(node.value):
-        from ..notation import exact_form
+        from ..lang.notation import exact_form
 
         rational = f.exact_num(node.value)
         if rational is not None:
@@ -208,7 +208,7 @@ def derive(graph: Graph, digits: int = 5, *, exact: bool | None = None) -> Deriv
     ``digits`` is the number of significant digits of every decimal shown; ``exact`` (default:
     whether the output holds an exact value) adds exact forms such as 14/5 and σ(14/5)."""
     if digits < 1:
-        from ..errors import ChainruleError
+        from ..core.errors import ChainruleError
 
         raise ChainruleError(f"digits must be 1 or more, got {digits}")
     graph = with_gradients(graph)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from ..errors import ChainruleError
-from ..graph import Graph
-from ..node import Node
+from ..core.errors import ChainruleError
+from ..core.graph import Graph
+from ..core.node import Node
 from .page import write_page
 
 
@@ -23,8 +23,8 @@ class Explorer:
         self.html = html_text
 
     def save(self, path: str | Path) -> Path:
-        """Write the page whole (``chainrule.files``); returns the path."""
-        from ..files import write_file
+        """Write the page whole (``chainrule.io.files``); returns the path."""
+        from ..io.files import write_file
 
         return write_file(Path(path), self.html)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backends import FloatMath, one_hot_array, sum_to_shape, unbroadcast
+from ..core.backends import FloatMath, one_hot_array, sum_to_shape, unbroadcast
 
 Shape = tuple[int, ...]
 
@@ -310,7 +310,7 @@ class JSMath(FloatMath):
 
 
 def _typecheck() -> None:  # pragma: no cover - only read by mypy
-    from ..backends import Backend
+    from ..core.backends import Backend
 
     backend: Backend = JSMath
     del backend
@@ -371,7 +371,7 @@ def _bce_logits(z: Any, t: Any) -> Any:
 
 
 def _reduce_max_all(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    from ..ops import norm_axes
+    from ..ops.arrays import norm_axes
 
     if not isinstance(a, np.ndarray):
         return a

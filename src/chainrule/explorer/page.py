@@ -14,18 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from ..core.errors import ValueInputError
+from ..core.graph import Graph
+from ..core.node import Node
+from ..core.values import to_float
 from ..draw.layout import layout
 from ..draw.model import Drawing
 from ..draw.views import build as build_drawing
 from ..draw.writers.html import html_escape
 from ..draw.writers.svg import write_svg
-from ..errors import ValueInputError
 from ..explain import derive
 from ..explain import formulas as f
-from ..graph import Graph
-from ..node import Node
-from ..notation import definition
-from ..values import to_float
+from ..lang.notation import definition
 from .program import Program, compile_graph
 from .steps import build_steps
 

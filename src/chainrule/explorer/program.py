@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff import contribution, edge_contribution
-from ..backends import FloatMath
-from ..graph import Graph
-from ..node import Node
-from ..values import to_float
+from ..core.autodiff import contribution, edge_contribution
+from ..core.backends import FloatMath
+from ..core.graph import Graph
+from ..core.node import Node
+from ..core.values import to_float
 from .jsmath import JS, JSMath, NotExpressible, branch_forward, lift
 
 Shape = tuple[int, ...]
@@ -117,7 +117,7 @@ def forward(node: Node, x: list[Any]) -> Any:
     (exp, σ …) or runs on symbols (operators, numpy on object arrays), else the branch form."""
     op = node.op
     params = node.params or {}
-    from ..values import ARRAY, FLOAT
+    from ..core.values import ARRAY, FLOAT
 
     if op.forward.get(FLOAT) is not None and op.forward.get(FLOAT) is getattr(
         FloatMath, op.name, None

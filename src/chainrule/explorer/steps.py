@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core.node import Node, apply
 from ..explain import document as doc
 from ..explain import formulas as f
 from ..explain.formulas import Math
 from ..explain.model import ROLE_CONSTANT, ROLE_INPUT, BackwardStep, Derivation, Term
-from ..node import Node, apply
 from ..ops import OPS
 
 Piece = str | dict[str, Any]

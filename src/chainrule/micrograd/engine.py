@@ -23,11 +23,11 @@ from numbers import Real
 from operator import attrgetter
 from typing import Any
 
-from ..backends import FloatMath
-from ..errors import ChainruleError, DomainError
-from ..node import Node, _ids, apply
+from ..core.backends import FloatMath
+from ..core.errors import ChainruleError, DomainError
+from ..core.node import Node, _ids, apply
+from ..core.values import FLOAT
 from ..ops import OPS, Op
-from ..values import FLOAT
 
 _new = object.__new__
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ..node import _ids
+from ..core.node import _ids
 from .engine import _ADD, _MUL, _RELU, Value, _new, _unary, _wrap
 
 __all__ = ["MLP", "Layer", "Module", "Neuron"]

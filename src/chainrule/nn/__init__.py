@@ -1,10 +1,7 @@
-"""Neural-network building blocks on chainrule's graphs: modules, layers, losses, saving.
-
-Importing it also registers the tensor ops in the op table (``chainrule.tensor_ops``)."""
+"""Neural-network building blocks on chainrule's graphs: modules, layers, losses, saving."""
 
 from __future__ import annotations
 
-from .. import tensor_ops as _tensor_ops  # noqa: F401 - registers the tensor ops
 from . import functional, init
 from .layers import (
     ACTIVATIONS,

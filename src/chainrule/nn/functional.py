@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import functions as _f
 from .. import tensor as T
-from ..errors import ValueInputError
-from ..node import Node, lift
+from ..core.errors import ValueInputError
+from ..core.node import Node, lift
 
 _REDUCTIONS = ("mean", "sum", "none")
 

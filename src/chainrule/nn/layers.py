@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from .. import tensor as T
-from ..errors import ValueInputError
+from ..core.errors import ValueInputError
+from ..core.node import Node
 from ..functions import relu, sigmoid, tanh
-from ..node import Node
 from .init import INITS
 from .module import Module, parameter
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import tensor as T
+from ..core.node import Node
 from ..functions import mse
-from ..node import Node
 from .module import Module
 
 

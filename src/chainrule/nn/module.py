@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ShapeError, ValueInputError
-from ..node import Node, var
+from ..core.errors import ShapeError, ValueInputError
+from ..core.node import Node, var
 from .npz import MAX_LOAD_BYTES, read_npz
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy
 
-from ..errors import ValueInputError
+from ..core.errors import ValueInputError
 
 MAX_LOAD_BYTES = 256 * 2**20  # bytes of parameters once unpacked
 MAX_MEMBERS = 100_000  # arrays in one file

@@ -5,7 +5,7 @@ so are the tooltips (they hold the values too); names, operations and constants 
 
 from __future__ import annotations
 
-from ..graph import Graph
+from ..core.graph import Graph
 
 TITLE = "The graph: write the value of every node"
 WRITE_HERE = "= ______"  # a value's line, left for the student

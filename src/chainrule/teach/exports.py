@@ -15,7 +15,7 @@ import math
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from ..jsonout import strict_dumps
+from ..io.jsonout import strict_dumps
 from .grading import ClassKey, Graded
 from .sheets import ascii_name
 

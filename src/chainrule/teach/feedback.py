@@ -5,11 +5,11 @@ the Markdown writer like every other label."""
 
 from __future__ import annotations
 
+from ..core.graph import Graph
 from ..explain import markdown as markdown_writer
 from ..explain.document import Block, Document, Heading, Inline, Paragraph, Table, working
 from ..explain.formulas import Math, num
 from ..explain.model import derive
-from ..graph import Graph
 from .grading import Graded, KeyVariant, Mark
 from .scoring import EARLY, FIRST_SLIP, FOLLOWS, MISSING, Scoring
 

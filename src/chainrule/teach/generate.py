@@ -22,8 +22,8 @@ from typing import Any
 from ..exercise import solve
 from ..explain import latex as latex_writer
 from ..explain import markdown as markdown_writer
-from ..files import bundle, read_text, write_file
-from ..jsonout import strict_dumps
+from ..io.files import bundle, read_text, write_file
+from ..io.jsonout import strict_dumps
 from . import pdf
 from .blank import blank_drawing
 from .csvout import csv_text

@@ -21,7 +21,8 @@ from ..check.judge import FOLLOWS as JUDGE_FOLLOWS
 from ..check.judge import RIGHT as JUDGE_RIGHT
 from ..check.judge import ROUNDING as JUDGE_ROUNDING
 from ..check.names import GRADIENT, PARTIAL, Quantity, Resolver
-from ..errors import ChainruleError, ValueInputError
+from ..core.errors import ChainruleError, ValueInputError
+from ..core.graph import Graph
 from ..explain.formulas import (
     Math,
     derivative,
@@ -31,9 +32,8 @@ from ..explain.formulas import (
     label,
     partial_label,
 )
-from ..files import read_text
-from ..graph import Graph
-from ..notation import naming_of
+from ..io.files import read_text
+from ..lang.notation import naming_of
 from .scoring import EARLY, FIRST_SLIP, FOLLOWS, MISSING, RIGHT, ROUNDING, WRONG, Scoring
 from .submissions import Submission
 
@@ -51,7 +51,7 @@ class KeyVariant:
 
     def graph(self) -> Graph:
         if self._graph is None:
-            from ..language import parse
+            from ..lang.language import parse
 
             try:
                 with np.errstate(all="ignore"):

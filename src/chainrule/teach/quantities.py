@@ -12,7 +12,9 @@ import numpy as np
 
 from ..check.judge import true_value
 from ..check.names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
-from ..errors import ValueInputError
+from ..core.errors import ValueInputError
+from ..core.graph import Graph
+from ..core.node import Node
 from ..explain.formulas import (
     Math,
     derivative,
@@ -22,8 +24,6 @@ from ..explain.formulas import (
     label,
     partial_label,
 )
-from ..graph import Graph
-from ..node import Node
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from ..check.names import GRADIENT, PARTIAL
 from ..explain import markdown as markdown_writer
 from ..explain.document import Document, Heading, Inline, Paragraph, Table
 from ..explain.formulas import Math, label
-from ..files import bundle, write_file
-from ..notation import naming_of
+from ..io.files import bundle, write_file
+from ..lang.notation import naming_of
 from .csvout import csv_text
 from .exports import gradescope_results, moodle_xml
 from .feedback import feedback_markdown, points_text

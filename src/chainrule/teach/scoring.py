@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..check.names import canon
-from ..errors import ValueInputError
-from ..files import read_text
+from ..core.errors import ValueInputError
+from ..io.files import read_text
 
 RIGHT = "right"
 ROUNDING = "rounding"

@@ -8,11 +8,11 @@ from __future__ import annotations
 import unicodedata
 
 from ..check.names import canon
+from ..core.graph import Graph
 from ..explain import latex as latex_writer
 from ..explain import markdown as markdown_writer
 from ..explain.document import Document, Equation, Figure, Heading, Inline, Paragraph, Table
 from ..explain.formulas import Math, exact_num, formula, label, num
-from ..graph import Graph
 from .template import Template
 from .variants import Variant
 
@@ -46,7 +46,7 @@ def _shown_graph(template: Template, variant: Variant) -> Graph:
     numbers drawn as 7/5 are shown as 7/5 (answers stay in floats, as eval gives them)."""
     if not template.exact:
         return variant.graph
-    from ..language import parse
+    from ..lang.language import parse
 
     return parse(variant.program, exact=True)
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ChainruleError, ValueInputError
-from ..files import read_text
+from ..core.errors import ChainruleError, ValueInputError
+from ..io.files import read_text
 
 COLUMNS = ("student", "variant", "quantity", "value")
 MAX_BYTES = 20_000_000

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from ..check.claims import read_number
-from ..errors import ValueInputError
-from ..files import read_text
+from ..core.errors import ValueInputError
+from ..io.files import read_text
 from .stream import Stream
 
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import anomaly
-from ..errors import ChainruleError, DomainError, ValueInputError
+from ..core import anomaly
+from ..core.errors import ChainruleError, DomainError, ValueInputError
+from ..core.graph import Graph
 from ..exercise import Exercise
-from ..graph import Graph
-from ..language import parse
+from ..lang.language import parse
 from .quantities import Asked, asked_quantities
 from .stream import derive_seed
 from .template import Template

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import layer_ops as L
+from .. import tensor as L
 from .. import tensor as T
+from ..core.node import Node, apply, const, lift
 from ..functions import cos, exp, log, mse, relu, sigmoid, sin, sqrt, tanh
-from ..node import Node, apply, const, lift
 from ..ops import OPS
 
 Handler = Callable[..., Any]

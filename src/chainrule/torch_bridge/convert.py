@@ -21,9 +21,9 @@ from typing import Any
 import torch
 from torch.export.graph_signature import InputKind, OutputKind
 
-from ..errors import ValueInputError
-from ..graph import Graph
-from ..node import Node, apply, const, var
+from ..core.errors import ValueInputError
+from ..core.graph import Graph
+from ..core.node import Node, apply, const, var
 from ..ops import OPS
 from .aten import HANDLERS, Decline
 from .opaque import TorchFunction, to_numpy

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValueInputError
-from ..graph import Graph
+from ..core.errors import ValueInputError
+from ..core.graph import Graph
 
 
 def split_spec(spec: str) -> tuple[Path, str]:

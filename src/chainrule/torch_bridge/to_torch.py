@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..errors import ValueInputError
-from ..graph import Graph
-from ..node import Node
+from ..core.errors import ValueInputError
+from ..core.graph import Graph
+from ..core.node import Node
 from .opaque import to_tensor
 
 TorchOp = Callable[[list[torch.Tensor], dict[str, Any]], torch.Tensor]

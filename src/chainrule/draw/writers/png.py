@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from ...errors import ChainruleError
+from ...core.errors import ChainruleError
 from ..limits import ADVICE, MAX_PNG_PIXELS, MAX_PNG_SIDE, MIN_PNG_SCALE, DrawingTooLarge
 from ..measure import font_files
 

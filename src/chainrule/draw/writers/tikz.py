@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from ...typography import (
+from ...lang.typography import (
     GREEK,
     LATEX_SPECIAL,
     SUBSCRIPT_DIGITS,

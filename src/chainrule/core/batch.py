@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from ..ops import MATH
 from .autodiff import contribution, topo_order
 from .errors import ChainruleError, ShapeError, ValueInputError
 from .node import Node
-from .ops import MATH
 from .values import ARRAY, FLOAT
 
 _AM = MATH[ARRAY]

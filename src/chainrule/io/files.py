@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import ChainruleError
+from ..core.errors import ChainruleError
 
 StrPath = str | os.PathLike[str]
 

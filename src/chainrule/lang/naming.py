@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .node import Node
+from ..core.node import Node
 from .typography import TO_SUBSCRIPT, TO_SUPERSCRIPT
 
 MAX_EXPRESSION = 18  # characters: a longer expression is referred to by a generated name
@@ -201,7 +201,7 @@ def _free_letter(taken: set[str]) -> str:
 
 def naming_of(root: Node | Iterable[Node], **kwargs: Any) -> Naming:
     """The naming of the graph of ``root`` (for callers that hold a node, not a graph)."""
-    from .autodiff import topo_order
+    from ..core.autodiff import topo_order
 
     roots = [root] if isinstance(root, Node) else list(root)
     return Naming(topo_order(roots), **kwargs)

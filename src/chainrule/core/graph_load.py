@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..ops import OPS
 from .errors import ChainruleError, ValueInputError
 from .node import Node, apply, new_node
-from .ops import OPS
 from .values import kind_of
 
 SCHEMA = "chainrule.graph/1"
@@ -299,7 +299,7 @@ def _exact_array(items: Any, shape: Any, where: str) -> np.ndarray:
 #: op table does not declare them yet, so they are listed here (checked against it by a test)
 def op_params(name: str) -> tuple[str, ...]:
     """The parameters an op declares in the table (the one list of them)."""
-    from .ops import OPS
+    from ..ops import OPS
 
     op = OPS.get(name)
     return tuple(q.name for q in op.params) if op is not None else ()

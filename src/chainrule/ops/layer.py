@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from .backends import Backend, Window, fold_array, unfold_array, window_out
-from .errors import ShapeError, ValueInputError
-from .limits import check_elements
-from .node import Node, apply, const, lift
-from .ops import OPS, Op, Param, as_axis, as_bool, as_number, as_shape, fn, register, settle
-from .values import ARRAY, FLOAT
+from ..core.backends import Backend, Window, fold_array, unfold_array, window_out
+from ..core.errors import ShapeError, ValueInputError
+from ..core.limits import check_elements
+from ..core.values import ARRAY, FLOAT
+from .arrays import settle
+from .table import Op, Param, as_axis, as_bool, as_number, as_shape, fn, register
 
 Pair = tuple[int, int]
 
@@ -504,89 +504,6 @@ register(
         doc="x · mask / (1 − p) in training, x itself in evaluation; the 0/1 mask is an input",
     )
 )
-
-# ------------------------------------------------------------------ the functions people call
-
-
-def conv2d(
-    x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1
-) -> Node:
-    """A 2-D convolution (PyTorch's ``F.conv2d``, one group); ``b=None`` is a zero bias."""
-    x, w = lift(x), lift(w)
-    bias = lift(b) if b is not None else const(np.zeros(w.shape[0], dtype=_dtype(w)))
-    return apply(
-        OPS["conv2d"], (x, w, bias), {"stride": stride, "padding": padding, "dilation": dilation}
-    )
-
-
-def max_pool2d(x: Any, kernel: Any = 2, stride: Any = None) -> Node:
-    """The largest element of each window (PyTorch's ``F.max_pool2d`` without padding)."""
-    return apply(OPS["max_pool2d"], (lift(x),), {"kernel": kernel, "stride": stride})
-
-
-def avg_pool2d(x: Any, kernel: Any = 2, stride: Any = None, padding: Any = 0) -> Node:
-    """The mean of each window (PyTorch's ``F.avg_pool2d``, padding counted)."""
-    return apply(
-        OPS["avg_pool2d"], (lift(x),), {"kernel": kernel, "stride": stride, "padding": padding}
-    )
-
-
-def layer_norm(x: Any, w: Any = None, b: Any = None, *, dims: int = 1, eps: float = 1e-5) -> Node:
-    """Normalise over the last ``dims`` axes, then scale and shift (``None``: 1 and 0)."""
-    x = lift(x)
-    shape = x.shape[len(x.shape) - dims :]
-    wn = lift(w) if w is not None else const(np.ones(shape, dtype=_dtype(x)))
-    bn = lift(b) if b is not None else const(np.zeros(shape, dtype=_dtype(x)))
-    return apply(OPS["layer_norm"], (x, wn, bn), {"dims": dims, "eps": eps})
-
-
-def batch_norm(
-    x: Any,
-    mean: Any,
-    var: Any,
-    w: Any = None,
-    b: Any = None,
-    *,
-    training: bool = False,
-    eps: float = 1e-5,
-) -> Node:
-    """Per-channel normalisation; ``training=True`` uses the batch's statistics."""
-    x = lift(x)
-    c = x.shape[1]
-    wn = lift(w) if w is not None else const(np.ones(c, dtype=_dtype(x)))
-    bn = lift(b) if b is not None else const(np.zeros(c, dtype=_dtype(x)))
-    return apply(
-        OPS["batch_norm"],
-        (x, lift(mean), lift(var), wn, bn),
-        {"training": training, "eps": eps},
-    )
-
-
-def embedding(w: Any, indices: Any) -> Node:
-    """Rows of the table ``w`` picked by ``indices`` (an array of whole numbers)."""
-    idx = indices if isinstance(indices, Node) else const(np.asarray(indices, dtype=np.float64))
-    return apply(OPS["embedding"], (lift(w), idx))
-
-
-def dropout(
-    x: Any, p: float = 0.5, *, training: bool = True, rng: np.random.Generator | None = None
-) -> Node:
-    """Zero each element with probability ``p`` and scale the rest by 1/(1 − p) in training;
-    the mask is drawn from ``rng`` and kept in the graph as a constant input."""
-    x = lift(x)
-    if training and p > 0:
-        gen = rng if rng is not None else np.random.default_rng()
-        keep = gen.random(x.shape) >= p
-        mask = const(keep.astype(_dtype(x)) if x.shape else float(keep))
-    else:
-        mask = const(np.ones(x.shape, dtype=_dtype(x)) if x.shape else 1.0)
-    return apply(OPS["dropout"], (x, mask), {"p": p, "training": training})
-
-
-def _dtype(n: Node) -> Any:
-    v = n.value
-    return v.dtype if isinstance(v, np.ndarray) and v.dtype.kind == "f" else np.float64
-
 
 LAYER_OPS = (
     "unfold",

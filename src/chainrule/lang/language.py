@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import sympy
 
-from . import limits
-from .errors import (
+from ..core import limits
+from ..core.errors import (
     ChainruleError,
     DomainError,
     NameNotDefined,
@@ -28,11 +28,11 @@ from .errors import (
     ShapeError,
     ValueInputError,
 )
-from .graph import Graph
-from .node import Node, apply, const, new_node, var
-from .ops import OPS, Op, program_functions
+from ..core.graph import Graph
+from ..core.node import Node, apply, const, new_node, var
+from ..core.values import EXACT
+from ..ops import OPS, Op, program_functions
 from .typography import SUPERSCRIPT_MINUS, SUPERSCRIPT_VALUES
-from .values import EXACT
 
 CONSTANTS = {"e": "E", "pi": "pi", "π": "pi"}
 _BINOPS: dict[type, str] = {

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from .backends import Backend
-from .ops import Notation, Op, Param, PerInput, register
-from .values import ARRAY, FLOAT
+from ..core.backends import Backend
+from ..core.values import ARRAY, FLOAT
+from .table import Notation, Op, Param, PerInput, register
 
 
 @runtime_checkable

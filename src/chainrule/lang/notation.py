@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import sympy
 
+from ..core.node import Node, apply, new_node
+from ..core.values import decimal, fraction_text
+from ..ops import OPS
 from .naming import Naming, naming_of
-from .node import Node, apply, new_node
-from .ops import OPS
 from .typography import ACCENTS, GREEK, SUBSCRIPT_VALUES, TO_SUPERSCRIPT, latex_text
-from .values import decimal, fraction_text
 
 SUPERSCRIPTS = TO_SUPERSCRIPT
 ATOM = 100
@@ -412,7 +412,7 @@ def partial_formula(
     and for q·z with respect to z just q (an input is written by its label, never expanded).
 
     Built by running the op table's own partial on placeholder nodes (NodeMath)."""
-    from .functions import NodeMath
+    from ..functions import NodeMath
 
     op = node.op
     if op.partials is None or i >= len(node.args):
@@ -447,7 +447,7 @@ def exact_form(
     written through the node's own operation with its inputs' exact forms substituted
     ((σ(14/5) − 1)²) while that stays short; longer inputs are referred to by their label in
     ``names``, so closed forms never swell. None when the value is not exact."""
-    from .autodiff import topo_order
+    from ..core.autodiff import topo_order
 
     if style != "text":  # not cached: LaTeX forms are asked for once, by a document
         latex: dict[Node, tuple[str, int] | None] = {}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from .backends import (
+from ..core.backends import (
     Backend,
     ExactMath,
     exact_fn,
@@ -31,11 +31,11 @@ from .backends import (
     softmax_terms_along,
     sum_to_shape,
 )
-from .errors import ShapeError, ValueInputError
-from .limits import check_elements
-from .node import Node, apply, lift
-from .ops import (
-    OPS,
+from ..core.errors import ShapeError, ValueInputError
+from ..core.limits import check_elements
+from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT
+from .arrays import expand, norm_axes, settle
+from .table import (
     Notation,
     Op,
     Param,
@@ -46,23 +46,12 @@ from .ops import (
     as_number,
     as_perm,
     as_shape,
-    expand,
     fn,
-    norm_axes,
     register,
-    settle,
 )
-from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT
 
 Shape = tuple[int, ...]
 ALL_KINDS = (FLOAT, ARRAY, EXACT, EXACT_ARRAY)
-
-
-def shape_of(v: Any) -> Shape:
-    """The shape of an array, a float (``()``) or a node."""
-    if v.__class__ is Node:
-        return tuple(np.shape(v.value))
-    return tuple(np.shape(v))
 
 
 def _kinds(
@@ -692,28 +681,6 @@ register(
 
 
 # ------------------------------------------------------------------ doors used by chainrule.tensor
-
-
-def reshape(x: Any, shape: Sequence[int]) -> Node:
-    return apply(OPS["reshape"], (lift(x),), {"shape": tuple(int(s) for s in shape)})
-
-
-def permute(x: Any, axes: Sequence[int] | None = None) -> Node:
-    return apply(
-        OPS["permute"], (lift(x),), {"axes": None if axes is None else tuple(int(a) for a in axes)}
-    )
-
-
-def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
-    return apply(OPS["broadcast_to"], (lift(x),), {"shape": tuple(int(s) for s in shape)})
-
-
-def sum_to(x: Any, shape: Sequence[int]) -> Node:
-    return apply(OPS["sum_to"], (lift(x),), {"shape": tuple(int(s) for s in shape)})
-
-
-def reduce_sum(x: Any, axis: Any = None, *, keepdims: bool = False) -> Node:
-    return apply(OPS["sum"], (lift(x),), {"axis": as_axes(axis), "keepdims": keepdims})
 
 
 TENSOR_OPS = (

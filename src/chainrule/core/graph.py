@@ -10,20 +10,13 @@ from typing import Any
 import numpy as np
 import sympy
 
+from ..lang.naming import Naming
+from ..lang.naming import key as naming_key
 from .autodiff import backward, evaluate, topo_order
 from .errors import ChainruleError, DomainError, ValueInputError
 from .graph_load import MAX_JSON_CHARS, SCHEMA, parse_json, read_graph, read_value
-from .naming import Naming
-from .naming import key as naming_key
 from .node import Node
-from .values import (
-    EXACT_ARRAY,
-    FLOAT,
-    decimal,
-    fraction_text,
-    kind_of,
-    normalize,
-)
+from .values import EXACT_ARRAY, FLOAT, decimal, fraction_text, kind_of, normalize
 
 
 class Graph:
@@ -78,7 +71,7 @@ class Graph:
         return self._naming
 
     def label(self, node: Node) -> str:
-        """What every output calls ``node``: x, x′, ŷ − y, a₁ (see ``chainrule.naming``)."""
+        """What every output calls ``node``: x, x′, ŷ − y, a₁ (see ``chainrule.lang.naming``)."""
         return self.naming.label(node)
 
     def find(self, name: str) -> Node | None:
@@ -239,7 +232,7 @@ class Graph:
     # -------------------------------------------------------------- display
     def table(self, digits: int = 6) -> list[dict[str, str]]:
         """One row per node: name, operation, value, gradient (as text)."""
-        from .notation import definition
+        from ..lang.notation import definition
 
         rows = []
         names = self.naming

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy
 
+from ..ops import OPS, Op
 from .errors import ChainruleError, DomainError, ShapeError
 from .limits import check_exact_size
-from .ops import OPS, Op
 from .values import (
     ARRAY,
     EXACT,
@@ -31,7 +31,7 @@ from .values import (
 )
 
 _ids = itertools.count()
-_autodiff: Any = None  # chainrule.autodiff, which imports this module: loaded on first use
+_autodiff: Any = None  # chainrule.core.autodiff, which imports this module: loaded on first use
 
 
 def _load_autodiff() -> Any:
@@ -42,7 +42,7 @@ def _load_autodiff() -> Any:
     return autodiff
 
 
-_grad_on = True  # False inside ``no_grad()`` (chainrule.gradmode): new nodes need no gradient
+_grad_on = True  # False inside ``no_grad()`` (chainrule.core.gradmode): new nodes need no gradient
 
 _INPUT = OPS["input"]
 _CONST = OPS["const"]

@@ -1,0 +1,1 @@
+"""Reading inputs and writing outputs whole or not at all; strict JSON."""
