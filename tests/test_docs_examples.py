@@ -105,12 +105,13 @@ def _console(example: Any) -> None:
             want = int(stated.group(1))
         else:
             want = 2 if shown and shown[0].startswith("chainrule: error") else 0
-        assert run.returncode == want, (
-            f"{command}: exit {run.returncode}\n{run.stderr[-2000:]}"
-        )
+        assert run.returncode == want, f"{command}: exit {run.returncode}\n{run.stderr[-2000:]}"
         if shown and not _compare(shown, out):
             raise AssertionError(
-                f"{command} printed:\n" + "\n".join(out) + "\n\nthe page shows:\n" + "\n".join(shown)
+                f"{command} printed:\n"
+                + "\n".join(out)
+                + "\n\nthe page shows:\n"
+                + "\n".join(shown)
             )
 
 

@@ -124,12 +124,15 @@ def test_every_page_loads_offline_without_errors_and_the_explorers_step(
             # a request cut short by going to the next page is aborted, not failed
             page.on(
                 "requestfailed",
-                lambda r: failed.append(f"{r.failure} {r.url}")
-                if "ERR_ABORTED" not in str(r.failure)
-                else None,
+                lambda r: (
+                    failed.append(f"{r.failure} {r.url}")
+                    if "ERR_ABORTED" not in str(r.failure)
+                    else None
+                ),
             )
             page.on(
-                "response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None
+                "response",
+                lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
             )
             stepped = 0
             for rel in pages:

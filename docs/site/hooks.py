@@ -157,7 +157,12 @@ def gallery_pages() -> dict[str, str | bytes]:
         for view in ("forward", "gradients"):
             svg = draw.to_svg(graph, view)
             out[f"gallery/{name}-{view}.svg"] = svg
-            page += [f"## {view.capitalize()}", "", f"![{name}, {view} view]({name}-{view}.svg)", ""]
+            page += [
+                f"## {view.capitalize()}",
+                "",
+                f"![{name}, {view} view]({name}-{view}.svg)",
+                "",
+            ]
         out[f"gallery/{name}-explorer.html"] = cr.explore(graph).html
         page += [
             "## Explore",
@@ -174,6 +179,53 @@ def gallery_pages() -> dict[str, str | bytes]:
         out[f"gallery/{name}.md"] = "\n".join(page)
     out["gallery/index.md"] = "\n".join(index) + "\n"
     return out
+
+
+# ------------------------------------------------------------------ figures of the tutorials and the home page
+
+MICROGRAD_LECTURE = "a = 2\nb = -3\nc = 10\ne = a*b\nd = e + c\nf = -2\nL = d*f\n"
+
+# (where, program file or text, drawings, with an explorer)
+FIGURES = [
+    ("tutorials/exercise", ROOT / "examples" / "seed-exercise.cr", ("forward", "gradients"), True),
+    ("exercise", ROOT / "examples" / "seed-exercise.cr", (), True),
+    ("tutorials/fan-out", GALLERY / "fan-out.cr", ("gradients",), False),
+    ("tutorials/net", GALLERY / "net-2-3-2-1.cr", ("gradients",), True),
+    ("tutorials/micrograd", MICROGRAD_LECTURE, ("gradients",), False),
+]
+
+
+def figures() -> dict[str, str | bytes]:
+    import chainrule as cr
+    from chainrule import draw
+
+    out: dict[str, str | bytes] = {}
+    for where, program, views, explorer in FIGURES:
+        text = program.read_text(encoding="utf-8") if isinstance(program, Path) else program
+        graph = cr.parse(text)
+        for view in views:
+            out[f"{where}-{view}.svg"] = draw.to_svg(graph, view)
+        if explorer:
+            out[f"{where}-explorer.html"] = cr.explore(graph).html
+    out["tutorials/torch-mlp-gradients.svg"] = _torch_mlp_drawing()
+    return out
+
+
+def _torch_mlp_drawing() -> str:
+    """The PyTorch tutorial's figure, from the model it names (examples/torch_models.py)."""
+    import importlib.util
+
+    import chainrule as cr
+    from chainrule import draw
+
+    spec = importlib.util.spec_from_file_location(
+        "torch_models", ROOT / "examples" / "torch_models.py"
+    )
+    assert spec is not None and spec.loader is not None
+    models = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(models)
+    model, inputs = models.mlp()
+    return draw.to_svg(cr.from_torch(model, *inputs), "gradients")
 
 
 # ------------------------------------------------------------------ pages from the README and benchmarks
@@ -223,6 +275,7 @@ def on_files(files: Any, config: Any) -> Any:
         "benchmarks.md": benchmarks_page(),
     }
     pages.update(gallery_pages())
+    pages.update(figures())
     for uri, content in pages.items():
         files.append(File.generated(config, uri, content=content))
     return files
