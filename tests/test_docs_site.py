@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from chromium import ARGS, CHROMIUM, missing
 
 ROOT = Path(__file__).resolve().parent.parent

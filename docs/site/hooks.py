@@ -56,8 +56,9 @@ def op_reference() -> str:
         "Generated from the op table when the site is built, so it cannot drift from the code.",
         "Each entry: the names a program may call it by, what it computes, its parameters with",
         "their defaults, and its local partials as chainrule prints them (written on placeholder",
-        "inputs x, y). Ops that mix elements (reductions, matrix products, softmax, fused losses)",
-        "are differentiated by a vector–Jacobian product; for them the rule's description is shown.",
+        "inputs x, y). Ops that mix elements (reductions, matrix products, softmax, fused",
+        "losses) are differentiated by a vector–Jacobian product; for them the rule's",
+        "description is shown.",
         "",
     ]
     funcs = sorted((op for op in OPS.values() if op.in_programs), key=lambda o: o.name)
@@ -181,7 +182,7 @@ def gallery_pages() -> dict[str, str | bytes]:
     return out
 
 
-# ------------------------------------------------------------------ figures of the tutorials and the home page
+# ---------------------------------------------------- figures of the tutorials and the home page
 
 MICROGRAD_LECTURE = "a = 2\nb = -3\nc = 10\ne = a*b\nd = e + c\nf = -2\nL = d*f\n"
 
@@ -228,7 +229,7 @@ def _torch_mlp_drawing() -> str:
     return draw.to_svg(cr.from_torch(model, *inputs), "gradients")
 
 
-# ------------------------------------------------------------------ pages from the README and benchmarks
+# ---------------------------------------------------- pages from the README and benchmarks
 
 
 def _readme_sections(*titles: str) -> str:
