@@ -167,7 +167,7 @@ def test_fold_refuses_an_image_past_the_element_limit() -> None:
     import numpy as np
 
     from chainrule.core.limits import LimitError
-    from chainrule.functions import NodeMath
+    from chainrule.core.node_math import NodeMath
 
     cols = cr.var(np.ones((1, 1, 1)), name="cols")
     with pytest.raises(LimitError, match="fold would make an array"):

@@ -18,6 +18,7 @@ from .backends import ArrayMath, Backend, ExactArrayMath, ExactMath, FloatMath, 
 from .errors import ChainruleError, DomainError, ShapeError, ValueInputError
 from .limits import LimitError, check_derivative_graph, check_exact_size
 from .node import MANY, Node, apply, compute, const, var
+from .node_math import NodeMath
 from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, to_float
 
 
@@ -512,7 +513,6 @@ def grad(output: Node, wrt: Sequence[Node] | Node) -> Any:
     """∂output/∂wrt built as new graph nodes, so it can be drawn and differentiated again.
 
     The same reverse step as ``backward``, with the node backend: every rule builds nodes."""
-    from ..functions import NodeMath
 
     single = isinstance(wrt, Node)
     targets: list[Node] = [wrt] if isinstance(wrt, Node) else list(wrt)
@@ -604,7 +604,6 @@ def jvp(output: Node, tangents: dict[Node, Any]) -> Any:
 
 def _transposed(node: Node, i: int, x: tuple[Any, ...], t: Any) -> Any:
     """J_i · t for input i of ``node``, from the op's reverse step (see ``jvp``)."""
-    from ..functions import NodeMath
 
     exact = node.kind in (EXACT, EXACT_ARRAY)
     g = var(zero_like(node.value, node.kind), exact=exact)

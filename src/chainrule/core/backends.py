@@ -2,7 +2,7 @@
 
 A rule (a local partial ``(M, x, y, p)`` or a vector–Jacobian product ``(M, g, x, y, p)``) never
 calls numpy or sympy itself: it asks its backend ``M``. The numeric backends give numbers
-(floats, numpy arrays, exact rationals and sympy forms), ``NodeMath`` (in ``functions``) builds
+(floats, numpy arrays, exact rationals and sympy forms), ``NodeMath`` (in ``node_math``) builds
 graph nodes, so the same rule gives the gradient as a graph and every higher derivative, and
 ``SymMath`` gives sympy expressions, which is how the tests check each rule against
 ``sympy.diff``. ``Backend`` is the protocol they all satisfy; mypy checks every rule against it.

@@ -412,7 +412,7 @@ def partial_formula(
     and for q·z with respect to z just q (an input is written by its label, never expanded).
 
     Built by running the op table's own partial on placeholder nodes (NodeMath)."""
-    from ..functions import NodeMath
+    from ..core.node_math import NodeMath
 
     op = node.op
     if op.partials is None or i >= len(node.args):
