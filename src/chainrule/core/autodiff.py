@@ -5,6 +5,7 @@ Every algorithm walks the tape (nodes sorted by creation number); none recurses 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -14,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from ..ops import MATH, OPS, Op
+from . import node as _node_module
 from .backends import ArrayMath, Backend, ExactArrayMath, ExactMath, FloatMath, unbroadcast
 from .errors import ChainruleError, DomainError, ShapeError, ValueInputError
 from .limits import LimitError, check_derivative_graph, check_exact_size
 from .node import MANY, Node, apply, compute, const, var
 from .node_math import NodeMath
-from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, to_float
+from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, normalize, to_float
 
 
 def topo_order(outputs: Node | Iterable[Node]) -> list[Node]:
@@ -146,8 +148,6 @@ def check_seed(output: Node, seed: Any) -> Any:
                 node=output.label(),
             )
         if v.dtype == object and arr.dtype != object:
-            from .values import normalize
-
             arr = normalize(arr, exact=True)
         return arr
     if np.ndim(seed) != 0:
@@ -698,3 +698,8 @@ def _central(order: Sequence[Node], output: Node, leaf: Node, base: Any, idx: An
         return float(to_float(output.value))
 
     return (at(eps) - at(-eps)) / (2 * eps)
+
+
+# ``Node.backward`` and ``Node.local`` run the sweep above; node.py sits below this module and
+# cannot import it, so this module installs itself there (the only call that goes upward)
+_node_module._autodiff = sys.modules[__name__]

@@ -12,7 +12,8 @@ import sympy
 
 from ..lang.naming import Naming
 from ..lang.naming import key as naming_key
-from .autodiff import backward, evaluate, topo_order
+from .autodiff import backward, evaluate, local_partial, topo_order
+from .display import svg
 from .errors import ChainruleError, DomainError, ValueInputError
 from .graph_load import MAX_JSON_CHARS, SCHEMA, parse_json, read_graph, read_value
 from .node import Node
@@ -232,7 +233,7 @@ class Graph:
     # -------------------------------------------------------------- display
     def table(self, digits: int = 6) -> list[dict[str, str]]:
         """One row per node: name, operation, value, gradient (as text)."""
-        from ..lang.notation import definition
+        from ..lang.notation import definition  # the writing layer, only when a table is asked for
 
         rows = []
         names = self.naming
@@ -251,14 +252,10 @@ class Graph:
         return f"<Graph {len(self.nodes)} nodes, output {self.label(self.output)}>"
 
     def _repr_svg_(self) -> str | None:  # Jupyter
-        from .display import svg
-
         return svg(self)
 
 
 def _partial_fails(node: Node) -> bool:
-    from .autodiff import local_partial
-
     for i in range(len(node.args)):
         try:
             local_partial(node, i)
