@@ -8,7 +8,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from ..lang.naming import Naming
 from ..lang.naming import key as naming_key
@@ -16,6 +15,7 @@ from .autodiff import backward, evaluate, local_partial, topo_order
 from .display import svg
 from .errors import ChainruleError, DomainError, ValueInputError
 from .graph_load import MAX_JSON_CHARS, SCHEMA, parse_json, read_graph, read_value
+from .lazy import is_sympy, sympy
 from .node import Node
 from .values import EXACT_ARRAY, FLOAT, decimal, fraction_text, kind_of, normalize
 
@@ -274,7 +274,7 @@ def encode_value(v: Any) -> Any:
         return {"array": v.tolist(), "dtype": str(v.dtype)}
     if isinstance(v, Fraction):
         return {"fraction": fraction_text(v)}
-    if isinstance(v, sympy.Basic):
+    if is_sympy(v):
         return {"irrational": str(v), "decimal": float(sympy.N(v, 17))}
     f = float(v)
     if f != f or f in (float("inf"), float("-inf")):

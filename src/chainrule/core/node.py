@@ -13,11 +13,11 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy
 
 from ..ops import OPS, Op
 from .display import svg
 from .errors import ChainruleError, DomainError, ShapeError
+from .lazy import is_sympy
 from .limits import check_exact_size
 from .values import (
     ARRAY,
@@ -469,7 +469,7 @@ def compute(
             kind = ARRAY
     elif kind in (ARRAY, FLOAT):
         if value.__class__ is not float:
-            if isinstance(value, (Fraction, sympy.Basic)):
+            if isinstance(value, Fraction) or is_sympy(value):
                 kind = EXACT
             else:
                 value = float(value)
@@ -559,9 +559,7 @@ def lift(x: Any, like: Node | None = None) -> Node:
     if isinstance(x, Node):  # a subclass (micrograd's Value)
         return x
     if like is not None and like.kind in (EXACT, EXACT_ARRAY):
-        if isinstance(x, (int, float, Fraction, list, tuple, np.ndarray)) or isinstance(
-            x, sympy.Basic
-        ):
+        if isinstance(x, (int, float, Fraction, list, tuple, np.ndarray)) or is_sympy(x):
             return const(x, exact=True)
     if x.__class__ is float:
         return new_node(x, _CONST, (), FLOAT, False)

@@ -8,6 +8,7 @@ in exact mode and ``4/5`` is a rational."""
 from __future__ import annotations
 
 import ast
+import math
 import threading
 import unicodedata
 import warnings
@@ -17,7 +18,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from ..core import limits
 from ..core.errors import (
@@ -29,6 +29,7 @@ from ..core.errors import (
     ValueInputError,
 )
 from ..core.graph import Graph
+from ..core.lazy import sympy
 from ..core.node import Node, apply, const, new_node, var
 from ..core.values import EXACT
 from ..ops import OPS, Op, program_functions
@@ -604,11 +605,12 @@ class _Builder:
             self.source[node] = self.where(e)
             return node
         if key in CONSTANTS or spelled in CONSTANTS:
-            c = getattr(sympy, CONSTANTS.get(spelled, CONSTANTS.get(key, "E")))
+            which = CONSTANTS.get(spelled, CONSTANTS.get(key, "E"))
             if self.exact:
-                return _sym_const(c)
-            node = const(float(c))
-            self.symbols[node] = "π" if c is sympy.pi else "e"  # written by name, as in exact mode
+                return _sym_const(getattr(sympy, which))
+            # float(sympy.pi) and float(sympy.E) are math.pi and math.e: no sympy for floats
+            node = const(math.pi if which == "pi" else math.e)
+            self.symbols[node] = "π" if which == "pi" else "e"  # written by name, as in exact mode
             return node
         table = functions()
         if key in table or spelled in table:

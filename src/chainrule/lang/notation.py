@@ -13,9 +13,9 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from ..core.autodiff import topo_order
+from ..core.lazy import is_sympy
 from ..core.node import Node, apply, new_node
 from ..core.node_math import NodeMath
 from ..ops import OPS
@@ -153,7 +153,7 @@ def _exact_form_one(
             inner = ", ".join(number_text(x, style) for x in v.reshape(-1))
             return (f"[{inner}]" if style == "text" else f"\\left[{inner}\\right]"), ATOM
         return None
-    if not isinstance(v, sympy.Basic):
+    if not is_sympy(v):
         return None
     if not node.args:
         return number_text(v, style, digits), ATOM

@@ -15,8 +15,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy
 
+from ..core.lazy import is_sympy, sympy
 from ..core.node import Node
 from ..core.values import decimal, fraction_text
 from ..ops import OPS
@@ -87,13 +87,19 @@ def _latex_version(mark: str) -> str:
     return "'" * primes
 
 
-_NAMED_CONSTANTS = {sympy.pi: ("π", "\\pi"), sympy.E: ("e", "e")}
+def _named_constant(v: Any, style: str) -> str | None:
+    """π and e by name (only called on a sympy number, so sympy is already loaded)."""
+    if v == sympy.pi:
+        return "π" if style == "text" else "\\pi"
+    if v == sympy.E:
+        return "e"
+    return None
 
 
 def number_text(v: Any, style: str = "text", digits: int = 6) -> str:
     """A number as people write it; in text with the typographic minus (−3/20)."""
-    if isinstance(v, sympy.Basic) and v in _NAMED_CONSTANTS:
-        return _NAMED_CONSTANTS[v][0 if style == "text" else 1]
+    if is_sympy(v) and (named := _named_constant(v, style)) is not None:
+        return named
     if isinstance(v, Fraction):
         if style == "latex" and v.denominator != 1:
             sign = "-" if v < 0 else ""
@@ -104,7 +110,7 @@ def number_text(v: Any, style: str = "text", digits: int = 6) -> str:
         if style == "text":
             return typographic(text)
         return text.replace("[", "\\left[").replace("]", "\\right]")
-    if isinstance(v, sympy.Basic):
+    if is_sympy(v):
         return typographic(decimal(v, digits)) if style == "text" else decimal(v, digits)
     text = decimal(v, digits)
     if style == "latex" and "e" in text:
@@ -126,7 +132,7 @@ _QUOTIENT = 70  # a fraction such as 3/4 binds like a quotient: (3/4)²
 
 def _number_precedence(v: Any) -> int:
     """How tightly a number written as text binds (for parentheses around it)."""
-    if isinstance(v, np.ndarray) or isinstance(v, sympy.Basic):
+    if isinstance(v, np.ndarray) or is_sympy(v):
         return ATOM
     try:
         if v < 0:
