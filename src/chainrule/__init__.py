@@ -81,18 +81,18 @@ def to_torch(module_or_graph: Any, **kwargs: Any) -> Any:
 
 
 # built on everything above; tensor_methods puts PyTorch's methods on nodes
-from . import nn, optim, tensor, tensor_methods  # noqa: E402, F401
+from . import tensor, tensor_methods  # noqa: E402, F401
 from .core import batch  # noqa: E402, F401
 from .core.display import register_svg  # noqa: E402
 
 
 def __getattr__(name: str) -> Any:
-    """``chainrule.draw``, imported on first use: the drawing package (layout, writers) is not
-    needed to compute, and ``import chainrule`` stays fast."""
-    if name == "draw":
+    """``chainrule.draw``, ``chainrule.nn`` and ``chainrule.optim``, imported on first use: a
+    program or a graph of numbers needs none of them, and ``import chainrule`` stays fast."""
+    if name in ("draw", "nn", "optim"):
         import importlib
 
-        return importlib.import_module(".draw", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
