@@ -162,6 +162,37 @@ _INPUT = OPS["input"]
 _CONST = OPS["const"]
 
 
+# ------------------------------------------------------------------ the reference sweep
+
+
+def reference_backward(output: Node, seed: Any = None) -> dict[Node, Any]:
+    """Reverse mode written plainly: the definition every faster sweep is tested against.
+
+    ∂output/∂node for every node that needs a gradient, as a dict (the nodes' ``grad`` is not
+    touched): outputs first, each node sends ``contribution`` (the chain rule on one edge) to
+    each of its inputs, and an input adds up what it receives, in the order it arrives. The
+    fast paths (``backward``'s chain and lean loops, micrograd's ``Value``, ``batch``, the
+    checker's and the explorer's sweeps) must give the same gradients to the last bit;
+    ``tests/test_sweeps.py`` holds them to it on random programs."""
+    order = topo_order(output)
+    grads: dict[Node, Any] = {output: one_like(output.value, output.kind) if seed is None else seed}
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is None or not node.args:
+            continue
+        M, x = _inputs(node)  # the backend follows the inputs' kind of number
+        for i, a in enumerate(node.args):
+            if not a.requires_grad:
+                continue
+            c = contribution(node.op, i, M, g, x, node.value, node.params, a.value, kept=node.kept)
+            if c is not None:
+                grads[a] = c if a not in grads else grads[a] + c
+    for node in order:  # reached by no contribution: a zero gradient, as backward leaves it
+        if node not in grads and (node.requires_grad or node.op is _INPUT):
+            grads[node] = zero_like(node.value, node.kind)
+    return grads
+
+
 def backward(
     output: Node,
     seed: Any = None,
