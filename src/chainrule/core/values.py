@@ -21,7 +21,6 @@ FLOAT = 0
 EXACT = 1
 ARRAY = 2
 EXACT_ARRAY = 3
-KIND_NAMES = {FLOAT: "float", EXACT: "exact", ARRAY: "array", EXACT_ARRAY: "exact array"}
 
 
 def kind_of(value: Any) -> int:

@@ -295,9 +295,6 @@ class _Builder:
         text = text or str(getattr(node, "id", ""))
         return self.src.placeholders.get(text, text)
 
-    def _user_name(self, key: str, node: ast.AST) -> str:
-        return self.spelling.setdefault(key, self.spelled(node))
-
     # -------------------------------------------------------------- statements
     def build(self, tree: ast.Module, output: str | None) -> Graph:
         if not tree.body:
