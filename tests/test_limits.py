@@ -4,25 +4,14 @@ message with its line and column (exit status 2 from the command line), never a 
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from fractions import Fraction
 
 import pytest
+from helpers import run
 
 import chainrule as cr
 from chainrule.core import limits
 from chainrule.core.errors import ValueInputError
-
-
-def run(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize(
