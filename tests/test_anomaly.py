@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
-from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
+from helpers import run_main
 
 import chainrule as cr
-from chainrule.cli import main
 from chainrule.core.anomaly import find, finite
 from chainrule.core.autodiff import topo_order
 
@@ -20,11 +18,8 @@ def _eval(text: str, *args: str) -> tuple[int, str]:
 
     with tempfile.NamedTemporaryFile("w", suffix=".cr", delete=False, encoding="utf-8") as f:
         f.write(text)
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(["eval", f.name, *args])
-    assert "Traceback" not in out.getvalue() + err.getvalue()
-    return code, out.getvalue()
+    ran = run_main("eval", f.name, *args)
+    return ran.returncode, ran.stdout
 
 
 def test_overflow_is_inf_in_every_op_and_traced_to_its_node() -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from helpers import run
 
 import chainrule as cr
 from chainrule.check import (
@@ -143,14 +142,8 @@ def test_decimal_comma_and_signs() -> None:
     assert c.numbers[0].quantum == Fraction(1, 100)
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, cwd=ROOT
-    )
-
-
 def test_examples_claims_find_the_two_slips() -> None:
-    r = run_cli(
+    r = run(
         "check",
         str(EXAMPLES / "seed-exercise.cr"),
         "--claims",
@@ -168,12 +161,12 @@ def test_examples_claims_find_the_two_slips() -> None:
 
 def test_cli_exit_status() -> None:
     program = str(EXAMPLES / "seed-exercise.cr")
-    assert run_cli("check", program, "--claim", "yhat=0.94", "--claim", "L=0.0033").returncode == 0
-    r = run_cli("check", program, "--claim", "L=0.06")
+    assert run("check", program, "--claim", "yhat=0.94", "--claim", "L=0.0033").returncode == 0
+    r = run("check", program, "--claim", "L=0.06")
     assert r.returncode == 1 and "slip began here" in r.stdout
-    r = run_cli("check", program, "--claim", "q=1")
+    r = run("check", program, "--claim", "q=1")
     assert r.returncode == 2 and "no quantity is named" in r.stderr
-    assert run_cli("check", program).returncode == 2
+    assert run("check", program).returncode == 2
 
 
 def test_rounding_needs_a_plausible_rounding_of_the_true_value() -> None:

@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from helpers import EXERCISE, run
 
 from chainrule.cli import main
-
-EXERCISE = Path(__file__).resolve().parents[1] / "src" / "chainrule" / "data" / "exercise.cr"
-
-
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def sigmoid(t: float) -> float:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import pytest
+from helpers import EXERCISE_TEXT
 
 from chainrule.cli import main
 
 
 @pytest.fixture()
 def program(tmp_path: Path) -> Path:
-    text = resources.files("chainrule").joinpath("data/exercise.cr").read_text(encoding="utf-8")
+    text = EXERCISE_TEXT
     path = tmp_path / "exercise.cr"
     path.write_text(text, encoding="utf-8")
     return path

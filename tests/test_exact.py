@@ -8,21 +8,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy
+from helpers import EXERCISE_TEXT as EXERCISE
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
 
 F = Fraction
-EXERCISE = """\
-x = [1, 1]
-w = [4/5, 7/5]
-b₀ = 3/5
-y = 1
-z = w.T @ x + b₀
-ŷ = σ(z)
-L = (ŷ - y)^2
-"""
 
 
 def reference_exercise() -> tuple[sympy.Expr, dict[str, sympy.Expr]]:

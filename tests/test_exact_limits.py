@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sympy
+from helpers import run_main
 
 import chainrule as cr
 from chainrule.cli import main
@@ -30,10 +31,8 @@ TOWER = "x = 2\ny = x ** (x ** 100)\n"
 def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, *args: str):
     path = tmp_path / "p.cr"
     path.write_text(text, encoding="utf-8")
-    code = main(["eval", str(path), *args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, err, out
+    ran = run_main("eval", str(path), *args)
+    return ran.returncode, ran.stderr, ran.stdout
 
 
 @pytest.mark.parametrize(

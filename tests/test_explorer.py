@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import EXERCISE, ROOT, run
 
 import chainrule as cr
 from chainrule.core.snapshot import with_gradients
@@ -22,8 +21,6 @@ from chainrule.explorer.page import _script_json, page_data
 from chainrule.explorer.program import compile_graph
 from chainrule.explorer.steps import Builder, build_steps
 
-ROOT = Path(__file__).resolve().parent.parent
-EXERCISE = ROOT / "src/chainrule/data/exercise.cr"
 GALLERY = sorted((ROOT / "tests/gallery").glob("*.cr"))
 
 
@@ -149,14 +146,8 @@ def test_jupyter_shows_the_page_in_a_sandboxed_iframe() -> None:
     assert "&lt;script" in out
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, cwd=cwd
-    )
-
-
 def test_cli_writes_one_page(tmp_path: Path) -> None:
-    r = _cli("explore", str(EXERCISE), "--exact", "-o", "page.html", cwd=tmp_path)
+    r = run("explore", str(EXERCISE), "--exact", "-o", "page.html", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     html = (tmp_path / "page.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "crCompute" in html
@@ -164,9 +155,9 @@ def test_cli_writes_one_page(tmp_path: Path) -> None:
 
 def test_cli_mistakes_are_one_paragraph_and_status_2(tmp_path: Path) -> None:
     (tmp_path / "bad.cr").write_text("x = 1\ny = log(x - 2\n")
-    r = _cli("explore", "bad.cr", "-o", "p.html", cwd=tmp_path)
+    r = run("explore", "bad.cr", "-o", "p.html", cwd=tmp_path)
     assert r.returncode == 2 and "line 2" in r.stderr and "Traceback" not in r.stderr
-    r = _cli("explore", str(EXERCISE), "-o", "p.svg", cwd=tmp_path)
+    r = run("explore", str(EXERCISE), "-o", "p.svg", cwd=tmp_path)
     assert r.returncode == 2 and ".html" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "p.html").exists() and not (tmp_path / "p.svg").exists()
 

@@ -15,14 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 from chromium import browser, missing
+from helpers import EXERCISE, ROOT
 
 import chainrule as cr
 from chainrule.core.autodiff import edge_contribution
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
-ROOT = Path(__file__).resolve().parent.parent
-EXERCISE = ROOT / "src/chainrule/data/exercise.cr"
 GALLERY = sorted((ROOT / "tests/gallery").glob("*.cr"))
 TOL = 1e-12
 

@@ -14,8 +14,6 @@ a failure, to be unmarked, as soon as the engine is fixed."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import re
@@ -24,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_main
 
 import chainrule as cr
-from chainrule.cli import main
 
 GALLERY = Path(__file__).parent / "gallery"
 PROGRAMS = sorted(GALLERY.glob("*.cr"))
@@ -61,13 +59,10 @@ def cases(stage: str, variants: tuple[str, ...] = ("",)) -> list:  # type: ignor
 
 
 def run(*args: str) -> str:
-    """The CLI as a user runs it: exit status 0, nothing on stderr, no traceback."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    assert code == 0, err.getvalue()
-    assert "Traceback" not in err.getvalue() + out.getvalue()
-    return out.getvalue()
+    """The CLI as a user runs it: exit status 0, no traceback."""
+    ran = run_main(*args)
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout
 
 
 def shown(v: float) -> str:

@@ -13,7 +13,6 @@ import itertools
 import json
 import math
 import subprocess
-import sys
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -25,6 +24,7 @@ import pytest
 import sympy
 from autograd import grad as ag_grad
 from autograd.scipy.special import erf as ag_erf
+from helpers import run
 from test_ops import SYMPY_FORWARD as SCALAR_FORWARD
 
 import chainrule as cr
@@ -387,13 +387,7 @@ def test_indicators_pass_no_gradient_even_as_a_graph(name: str) -> None:
 
 
 def _cli(text: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", "eval", "-", *args],
-        input=text,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run("eval", "-", *args, stdin=text)
 
 
 def test_second_derivative_through_bce_with_logits_from_the_cli() -> None:

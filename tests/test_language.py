@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from helpers import EXERCISE_TEXT as EXERCISE
 
 import chainrule as cr
 from chainrule.core.errors import (
@@ -16,16 +17,6 @@ from chainrule.core.errors import (
     ShapeError,
     ValueInputError,
 )
-
-EXERCISE = """\
-x = [1, 1]
-w = [4/5, 7/5]
-b₀ = 3/5
-y = 1
-z = w.T @ x + b₀
-ŷ = σ(z)
-L = (ŷ - y)^2
-"""
 
 
 def sigmoid(t: float) -> float:

@@ -4,25 +4,14 @@ message with its line and column (exit status 2 from the command line), never a 
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from fractions import Fraction
 
 import pytest
+from helpers import run
 
 import chainrule as cr
 from chainrule.core import limits
 from chainrule.core.errors import ValueInputError
-
-
-def run(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize(
@@ -167,7 +156,7 @@ def test_fold_refuses_an_image_past_the_element_limit() -> None:
     import numpy as np
 
     from chainrule.core.limits import LimitError
-    from chainrule.functions import NodeMath
+    from chainrule.core.node_math import NodeMath
 
     cols = cr.var(np.ones((1, 1, 1)), name="cols")
     with pytest.raises(LimitError, match="fold would make an array"):

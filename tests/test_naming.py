@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
+from helpers import run_main
 
 import chainrule as cr
 from chainrule.check import check
-from chainrule.cli import main
 from chainrule.draw import to_svg
 from chainrule.explain import explain
 from chainrule.lang.naming import MAX_EXPRESSION, Naming, version_name
@@ -27,17 +27,8 @@ def labels(text: str, **kwargs: object) -> list[str]:
 
 
 def run_cli(args: list[str], stdin: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    import io
-    import sys
-
-    old = sys.stdin
-    sys.stdin = io.StringIO(stdin)
-    try:
-        status = main(args)
-    finally:
-        sys.stdin = old
-    out = capsys.readouterr()
-    return status, out.out + out.err
+    ran = run_main(*args, stdin=stdin)
+    return ran.returncode, ran.stdout + ran.stderr
 
 
 def test_unnamed_intermediates_are_shown_by_their_short_expression() -> None:

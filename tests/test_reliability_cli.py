@@ -17,14 +17,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 
 import chainrule
 from chainrule.cli import main
 from chainrule.exercise import MARKER
 
-ROOT = Path(__file__).resolve().parents[1]
-EXERCISE = ROOT / "src" / "chainrule" / "data" / "exercise.cr"
+ROOT = helpers.ROOT
+EXERCISE = helpers.EXERCISE
 SEED_TOML = ROOT / "examples" / "seed-exercise.toml"
 SEED_CLAIMS = ROOT / "examples" / "seed-exercise.claims"
 
@@ -56,10 +57,8 @@ def snapshot(folder: Path) -> dict[str, bytes | str]:
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+    ran = helpers.run_main(*args)
+    return ran.returncode, ran.stdout, ran.stderr
 
 
 @pytest.fixture()

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from helpers import EXERCISE_TEXT
 
 import chainrule as cr
 from chainrule import draw
@@ -120,7 +121,7 @@ def test_backward_view_is_simplified_and_in_one_piece() -> None:
     assert len({root(i) for i in ids}) == 1
     marks = {line.text: b.title for b in d.boxes for line in b.lines if line.role == "grad"}
     assert marks == {"df/dz": "q = x + y", "df/dx = df/dy": "z"}  # df/dx = df/dy = z, df/dz = q
-    ex = cr.parse(open("src/chainrule/data/exercise.cr").read(), exact=True)
+    ex = cr.parse(EXERCISE_TEXT, exact=True)
     titles = [b.title for b in draw.build(ex, "backward").boxes]
     assert titles.count("ŷ − y") == 1
     assert not any(re.fullmatch(r"[\d ]+[−+·][\d ]+", t) for t in titles)  # 2 − 1 is folded
@@ -196,7 +197,7 @@ def test_latex_has_one_alignment_point_per_row_and_breaks_long_vectors() -> None
 
 
 def test_markdown_and_latex_carry_the_exact_forms_of_the_text() -> None:
-    ex = cr.parse(open("src/chainrule/data/exercise.cr").read(), exact=True)
+    ex = cr.parse(EXERCISE_TEXT, exact=True)
     txt = explain(ex, "txt")
     assert "(σ(14/5) − 1)²" in txt
     for fmt in ("md", "tex"):

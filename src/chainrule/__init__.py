@@ -81,8 +81,31 @@ def to_torch(module_or_graph: Any, **kwargs: Any) -> Any:
 
 
 # built on everything above; tensor_methods puts PyTorch's methods on nodes
-from . import draw, nn, optim, tensor, tensor_methods  # noqa: E402, F401
+from . import tensor, tensor_methods  # noqa: E402, F401
 from .core import batch  # noqa: E402, F401
+from .core.display import register_svg  # noqa: E402
+
+
+def __getattr__(name: str) -> Any:
+    """``chainrule.draw``, ``chainrule.nn`` and ``chainrule.optim``, imported on first use: a
+    program or a graph of numbers needs none of them, and ``import chainrule`` stays fast."""
+    if name in ("draw", "nn", "optim"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _svg(obj: Any) -> str | None:
+    """A node's or graph's picture in Jupyter, from the drawing package (loaded when asked)."""
+    if not isinstance(obj, (Graph, Node)):
+        return None
+    from .draw import to_svg  # the drawing package, only when a notebook shows a graph
+
+    return to_svg(obj)
+
+
+register_svg(_svg)
 
 
 def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None):

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .check.names import Resolver
 from .core.errors import ChainruleError, ValueInputError
 from .core.graph import Graph, encode_value
 from .core.values import read_value, to_float
@@ -40,9 +41,10 @@ from .explain import derive
 from .explain import latex as latex_writer
 from .explain import markdown as markdown_writer
 from .explain.document import Heading, Paragraph, Table, build
-from .explain.formulas import element_derivative, exact_num, label, num
+from .explain.formulas import derivative, element_derivative, element_label, exact_num, label, num
 from .io.files import bundle, read_text, write_file
 from .io.jsonout import strict_dumps
+from .lang.language import parse
 
 MARKER = ".chainrule-bundle"
 VIEWS = ("forward", "gradients")
@@ -63,8 +65,6 @@ class Exercise:
     filename: str | None = None
 
     def graph(self) -> Graph:
-        from .lang.language import parse
-
         graph = parse(self.source, exact=self.exact, at=self.values or None)
         graph.backward()
         return graph
@@ -197,8 +197,6 @@ def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exerc
 
 
 def _node(graph: Graph, name: str) -> Any:
-    from .check.names import Resolver
-
     node, index = Resolver(graph).element(name, name)
     return node, index
 
@@ -241,8 +239,6 @@ def _named(graph: Graph, *, inputs: bool = False) -> list[str]:
 
 
 def _answer_table(ex: Exercise, graph: Graph) -> Table:
-    from .explain.formulas import derivative, element_label
-
     rows: list[list[Any]] = []
     d = ex.digits
     names = graph.naming
@@ -290,7 +286,7 @@ def documents(ex: Exercise, graph: Graph, drawings: dict[str, str]) -> tuple[str
 def draw(graph: Graph, directory: Path, views: list[str]) -> tuple[list[Path], list[str]]:
     """The drawings, when the drawing package is available; notes say what could not be drawn."""
     try:
-        from .draw import render
+        from .draw import render  # optional: an exercise is solved without the drawing package
     except ImportError:
         return [], ["drawings skipped: the drawing package is not available"]
     written: list[Path] = []

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.autodiff import contribution
+from ..core.autodiff import contribution, grad
 from ..core.graph import Graph
 from ..core.node import Node, compute, new_node
 from ..core.values import combine_kinds, kind_of, to_float
@@ -129,8 +129,6 @@ def recompute(graph: Graph, given: Iterable[Given], wanted: Iterable[Quantity]) 
     out: dict[Any, Any] = {}
     for q in wanted:
         if q.claim_type == PARTIAL and not _direct(q):
-            from ..core.autodiff import grad
-
             assert q.top is not None
             try:
                 raw = to_float(grad(shadow[q.top], shadow[q.node]).value)

@@ -26,7 +26,10 @@ class _Parser(argparse.ArgumentParser):
         raise ChainruleError(f"{message}\n{self.format_usage().strip()}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or with ``command`` of that one only: each command's
+    module imports what it needs (drawing, teaching, PDF), and ``chainrule eval`` should not
+    wait for the others'."""
     parser = _Parser(
         prog="chainrule",
         description="Computational graphs and backpropagation, every number shown. "
@@ -41,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the traceback of an internal error instead of writing it to a file",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in SUBCOMMANDS:
+    for name in SUBCOMMANDS if command is None else (command,):
         try:
             module = importlib.import_module(f"{__name__}.{name}_cmd")
         except ModuleNotFoundError as exc:
@@ -72,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo
 
             return run_demo()
-        parser = build_parser()
+        first = next((a for a in args_list[:cut] if not a.startswith("-")), None)
+        parser = build_parser(first if first in SUBCOMMANDS else None)
         args = parser.parse_args(args_list)
         if args.command is None:
             parser.print_help()

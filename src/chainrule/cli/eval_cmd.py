@@ -16,6 +16,7 @@ from ..core.node import Node
 from ..core.values import decimal, fraction_text, is_rational, plain
 from ..io.files import check_output, write_file
 from ..io.jsonout import strict_dumps
+from ..io.table import box_table
 from ..lang.notation import SUPERSCRIPTS, definition, exact_form, typographic
 from .common import add_program_args, input_files, load_graph
 
@@ -149,11 +150,12 @@ def _exact_text(v: Any) -> str | None:
     from fractions import Fraction
 
     import numpy as np
-    import sympy
+
+    from ..core.lazy import is_sympy, sympy
 
     if isinstance(v, Fraction):
         return fraction_text(v)
-    if isinstance(v, sympy.Basic):
+    if is_sympy(v):
         return sympy.sstr(v).replace("**", "^").replace("*", "·")
     if isinstance(v, np.ndarray) and v.dtype == object:
         parts = [_exact_text(x) for x in v.reshape(-1)]
@@ -169,20 +171,11 @@ def print_table(
     file: TextIO | None = None,
 ) -> None:
     """Every node: its name, its definition, its value and doutput/dnode (the total)."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text  # plain text: a value like [inf, 1] is not a markup tag
-
     out = graph.output
     naming = graph.naming
     out_label = naming.label(out)
     stream = sys.stdout if file is None else file
-    console = Console(file=stream, width=None if stream.isatty() else 160, highlight=False)
-    table = Table(title=Text(f"forward and backward pass of {out_label}"), title_justify="left")
-    table.add_column("node", style="bold")
-    table.add_column("operation")
-    table.add_column("value", justify="right")
-    table.add_column(Text(f"d{out_label}/dnode"), justify="right")  # a total: d, not ∂
+    rows: list[tuple[str, ...]] = []
     for n in graph.nodes:
         if n.op.name == "const" and not n.name:
             continue
@@ -196,8 +189,10 @@ def print_table(
             if g is not None:
                 grad = g
         row = (naming.label(n), definition(n, digits=digits, names=naming), value, grad)
-        table.add_row(*(Text(typographic(cell)) for cell in row))
-    console.print(table)
+        rows.append(tuple(typographic(cell) for cell in row))
+    title = f"forward and backward pass of {out_label}"
+    header = ("node", "operation", "value", f"d{out_label}/dnode")  # a total: d, not ∂
+    stream.write(box_table(title, header, rows, (False, False, True, True)))
 
 
 def _is_rational_text(s: str) -> bool:

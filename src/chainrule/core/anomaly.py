@@ -16,8 +16,8 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
+from .lazy import is_sympy
 from .node import Node
 from .values import decimal
 
@@ -65,7 +65,7 @@ def finite(value: Any) -> bool:
         if value.dtype == object:
             return all(finite(v) for v in value.reshape(-1).tolist())
         return bool(np.isfinite(value).all())
-    if isinstance(value, (Fraction, sympy.Basic)):
+    if isinstance(value, Fraction) or is_sympy(value):
         return True  # exact numbers are finite: 1/0 and log 0 are refused when computed
     try:
         return bool(np.isfinite(float(value)))

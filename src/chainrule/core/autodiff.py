@@ -5,6 +5,7 @@ Every algorithm walks the tape (nodes sorted by creation number); none recurses 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -14,11 +15,13 @@ from typing import Any
 import numpy as np
 
 from ..ops import MATH, OPS, Op
+from . import node as _node_module
 from .backends import ArrayMath, Backend, ExactArrayMath, ExactMath, FloatMath, unbroadcast
 from .errors import ChainruleError, DomainError, ShapeError, ValueInputError
 from .limits import LimitError, check_derivative_graph, check_exact_size
 from .node import MANY, Node, apply, compute, const, var
-from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, to_float
+from .node_math import NodeMath
+from .values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, combine_kinds, normalize, to_float
 
 
 def topo_order(outputs: Node | Iterable[Node]) -> list[Node]:
@@ -145,8 +148,6 @@ def check_seed(output: Node, seed: Any) -> Any:
                 node=output.label(),
             )
         if v.dtype == object and arr.dtype != object:
-            from .values import normalize
-
             arr = normalize(arr, exact=True)
         return arr
     if np.ndim(seed) != 0:
@@ -159,6 +160,37 @@ def check_seed(output: Node, seed: Any) -> Any:
 
 _INPUT = OPS["input"]
 _CONST = OPS["const"]
+
+
+# ------------------------------------------------------------------ the reference sweep
+
+
+def reference_backward(output: Node, seed: Any = None) -> dict[Node, Any]:
+    """Reverse mode written plainly: the definition every faster sweep is tested against.
+
+    ∂output/∂node for every node that needs a gradient, as a dict (the nodes' ``grad`` is not
+    touched): outputs first, each node sends ``contribution`` (the chain rule on one edge) to
+    each of its inputs, and an input adds up what it receives, in the order it arrives. The
+    fast paths (``backward``'s chain and lean loops, micrograd's ``Value``, ``batch``, the
+    checker's and the explorer's sweeps) must give the same gradients to the last bit;
+    ``tests/test_sweeps.py`` holds them to it on random programs."""
+    order = topo_order(output)
+    grads: dict[Node, Any] = {output: one_like(output.value, output.kind) if seed is None else seed}
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is None or not node.args:
+            continue
+        M, x = _inputs(node)  # the backend follows the inputs' kind of number
+        for i, a in enumerate(node.args):
+            if not a.requires_grad:
+                continue
+            c = contribution(node.op, i, M, g, x, node.value, node.params, a.value, kept=node.kept)
+            if c is not None:
+                grads[a] = c if a not in grads else grads[a] + c
+    for node in order:  # reached by no contribution: a zero gradient, as backward leaves it
+        if node not in grads and (node.requires_grad or node.op is _INPUT):
+            grads[node] = zero_like(node.value, node.kind)
+    return grads
 
 
 def backward(
@@ -512,7 +544,6 @@ def grad(output: Node, wrt: Sequence[Node] | Node) -> Any:
     """∂output/∂wrt built as new graph nodes, so it can be drawn and differentiated again.
 
     The same reverse step as ``backward``, with the node backend: every rule builds nodes."""
-    from ..functions import NodeMath
 
     single = isinstance(wrt, Node)
     targets: list[Node] = [wrt] if isinstance(wrt, Node) else list(wrt)
@@ -604,7 +635,6 @@ def jvp(output: Node, tangents: dict[Node, Any]) -> Any:
 
 def _transposed(node: Node, i: int, x: tuple[Any, ...], t: Any) -> Any:
     """J_i · t for input i of ``node``, from the op's reverse step (see ``jvp``)."""
-    from ..functions import NodeMath
 
     exact = node.kind in (EXACT, EXACT_ARRAY)
     g = var(zero_like(node.value, node.kind), exact=exact)
@@ -699,3 +729,8 @@ def _central(order: Sequence[Node], output: Node, leaf: Node, base: Any, idx: An
         return float(to_float(output.value))
 
     return (at(eps) - at(-eps)) / (2 * eps)
+
+
+# ``Node.backward`` and ``Node.local`` run the sweep above; node.py sits below this module and
+# cannot import it, so this module installs itself there (the only call that goes upward)
+_node_module._autodiff = sys.modules[__name__]

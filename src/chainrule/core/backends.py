@@ -2,7 +2,7 @@
 
 A rule (a local partial ``(M, x, y, p)`` or a vector–Jacobian product ``(M, g, x, y, p)``) never
 calls numpy or sympy itself: it asks its backend ``M``. The numeric backends give numbers
-(floats, numpy arrays, exact rationals and sympy forms), ``NodeMath`` (in ``functions``) builds
+(floats, numpy arrays, exact rationals and sympy forms), ``NodeMath`` (in ``node_math``) builds
 graph nodes, so the same rule gives the gradient as a graph and every higher derivative, and
 ``SymMath`` gives sympy expressions, which is how the tests check each rule against
 ``sympy.diff``. ``Backend`` is the protocol they all satisfy; mypy checks every rule against it.
@@ -17,9 +17,10 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 import numpy as np
-import sympy
 
 from .errors import DomainError, ShapeError
+from .lazy import function as lazy_function
+from .lazy import is_sympy, sympy
 from .limits import check_power_size
 from .values import from_sympy, sign_of, to_sympy
 
@@ -389,7 +390,7 @@ class ArrayMath(FloatMath):
 
 def check_exact(value: Any, what: str) -> Any:
     """An exact result back to Fraction where rational; a clear error where it is undefined."""
-    if isinstance(value, sympy.Basic):
+    if is_sympy(value):
         if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or value.is_real is False:
             raise DomainError(f"{what} is undefined here")
     return from_sympy(value)
@@ -424,7 +425,7 @@ def _negative(a: Any) -> bool:
     """Whether an exact number is below zero (sympy numbers compared by their value)."""
     if isinstance(a, Fraction):
         return a < 0
-    if isinstance(a, sympy.Basic) and a.is_number:
+    if is_sympy(a) and a.is_number:
         return sign_of(a) < 0
     return False
 
@@ -474,12 +475,12 @@ def exact_ones(shape: Shape, n: int = 1) -> Any:
 
 
 class ExactMath(FloatMath):
-    exp = staticmethod(exact_fn(sympy.exp, "exp"))
-    log = staticmethod(exact_fn(sympy.log, "log", positive))
-    sqrt = staticmethod(exact_fn(sympy.sqrt, "sqrt", nonnegative))
-    sin = staticmethod(exact_fn(sympy.sin, "sin"))
-    cos = staticmethod(exact_fn(sympy.cos, "cos"))
-    tanh = staticmethod(exact_fn(sympy.tanh, "tanh"))
+    exp = staticmethod(exact_fn(lazy_function("exp"), "exp"))
+    log = staticmethod(exact_fn(lazy_function("log"), "log", positive))
+    sqrt = staticmethod(exact_fn(lazy_function("sqrt"), "sqrt", nonnegative))
+    sin = staticmethod(exact_fn(lazy_function("sin"), "sin"))
+    cos = staticmethod(exact_fn(lazy_function("cos"), "cos"))
+    tanh = staticmethod(exact_fn(lazy_function("tanh"), "tanh"))
     sigmoid = staticmethod(exact_fn(exact_sigmoid, "sigmoid"))
     step = staticmethod(exact_step)
     sign = staticmethod(exact_sign)
@@ -537,15 +538,15 @@ class ExactArrayMath(ExactMath):
 class SymMath(FloatMath):
     """sympy symbols: used to check the table against sympy's own differentiation."""
 
-    exp = staticmethod(sympy.exp)
-    log = staticmethod(sympy.log)
-    sqrt = staticmethod(sympy.sqrt)
-    sin = staticmethod(sympy.sin)
-    cos = staticmethod(sympy.cos)
-    tanh = staticmethod(sympy.tanh)
+    exp = staticmethod(lazy_function("exp"))
+    log = staticmethod(lazy_function("log"))
+    sqrt = staticmethod(lazy_function("sqrt"))
+    sin = staticmethod(lazy_function("sin"))
+    cos = staticmethod(lazy_function("cos"))
+    tanh = staticmethod(lazy_function("tanh"))
     sigmoid = staticmethod(lambda x: 1 / (1 + sympy.exp(-x)))
     step = staticmethod(lambda x: sympy.Heaviside(x, 0))
-    sign = staticmethod(sympy.sign)
+    sign = staticmethod(lazy_function("sign"))
     ge = staticmethod(lambda a, b: sympy.Heaviside(a - b, 1))
     exponent_less_one = staticmethod(lambda b: b - 1)  # sympy differentiates the generic case
 

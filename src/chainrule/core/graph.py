@@ -8,13 +8,14 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from ..lang.naming import Naming
 from ..lang.naming import key as naming_key
-from .autodiff import backward, evaluate, topo_order
+from .autodiff import backward, evaluate, local_partial, topo_order
+from .display import svg
 from .errors import ChainruleError, DomainError, ValueInputError
 from .graph_load import MAX_JSON_CHARS, SCHEMA, parse_json, read_graph, read_value
+from .lazy import is_sympy, sympy
 from .node import Node
 from .values import EXACT_ARRAY, FLOAT, decimal, fraction_text, kind_of, normalize
 
@@ -232,7 +233,7 @@ class Graph:
     # -------------------------------------------------------------- display
     def table(self, digits: int = 6) -> list[dict[str, str]]:
         """One row per node: name, operation, value, gradient (as text)."""
-        from ..lang.notation import definition
+        from ..lang.notation import definition  # the writing layer, only when a table is asked for
 
         rows = []
         names = self.naming
@@ -251,14 +252,10 @@ class Graph:
         return f"<Graph {len(self.nodes)} nodes, output {self.label(self.output)}>"
 
     def _repr_svg_(self) -> str | None:  # Jupyter
-        from .display import svg
-
         return svg(self)
 
 
 def _partial_fails(node: Node) -> bool:
-    from .autodiff import local_partial
-
     for i in range(len(node.args)):
         try:
             local_partial(node, i)
@@ -277,7 +274,7 @@ def encode_value(v: Any) -> Any:
         return {"array": v.tolist(), "dtype": str(v.dtype)}
     if isinstance(v, Fraction):
         return {"fraction": fraction_text(v)}
-    if isinstance(v, sympy.Basic):
+    if is_sympy(v):
         return {"irrational": str(v), "decimal": float(sympy.N(v, 17))}
     f = float(v)
     if f != f or f in (float("inf"), float("-inf")):

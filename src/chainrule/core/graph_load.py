@@ -299,8 +299,6 @@ def _exact_array(items: Any, shape: Any, where: str) -> np.ndarray:
 #: op table does not declare them yet, so they are listed here (checked against it by a test)
 def op_params(name: str) -> tuple[str, ...]:
     """The parameters an op declares in the table (the one list of them)."""
-    from ..ops import OPS
-
     op = OPS.get(name)
     return tuple(q.name for q in op.params) if op is not None else ()
 

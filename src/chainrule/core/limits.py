@@ -19,9 +19,9 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from .errors import DomainError, ValueInputError
+from .lazy import is_sympy, sympy
 
 MAX_DIGITS = 1000  # decimal digits of an exact numerator or denominator
 MAX_NESTING = 32  # brackets inside one --at value
@@ -173,7 +173,7 @@ def check_exact_size(value: Any, what: str = "an exact value") -> Any:
             for v in value.reshape(-1):
                 check_exact_size(v, what)
         return value
-    if isinstance(value, sympy.Basic):
+    if is_sympy(value):
         _check_expression(value, what)
     return value
 
@@ -239,7 +239,7 @@ def _largest_bits(x: Any) -> int:
         return max(x.numerator.bit_length(), x.denominator.bit_length())
     if isinstance(x, sympy.Rational):
         return max(int(x.p).bit_length(), int(x.q).bit_length())
-    if isinstance(x, sympy.Basic):
+    if is_sympy(x):
         return max((_largest_bits(a) for a in x.atoms(sympy.Rational)), default=1)
     return 1
 

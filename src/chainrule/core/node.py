@@ -13,10 +13,11 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy
 
 from ..ops import OPS, Op
+from .display import svg
 from .errors import ChainruleError, DomainError, ShapeError
+from .lazy import is_sympy
 from .limits import check_exact_size
 from .values import (
     ARRAY,
@@ -31,15 +32,9 @@ from .values import (
 )
 
 _ids = itertools.count()
-_autodiff: Any = None  # chainrule.core.autodiff, which imports this module: loaded on first use
-
-
-def _load_autodiff() -> Any:
-    global _autodiff
-    from . import autodiff
-
-    _autodiff = autodiff
-    return autodiff
+# chainrule.core.autodiff, the reverse sweep: it sits above this module (it imports it), so it
+# installs itself here when it loads, and ``Node.backward``/``Node.local`` call it through this
+_autodiff: Any = None
 
 
 _grad_on = True  # False inside ``no_grad()`` (chainrule.core.gradmode): new nodes need no gradient
@@ -153,9 +148,7 @@ class Node:
                 return local  # type: ignore[no-any-return]
         except AttributeError:  # never read before (the slot stays empty on the fast path)
             pass
-        from .autodiff import local_partials
-
-        local = local_partials(self)
+        local = _autodiff.local_partials(self)
         self._local = (self.value, self.grad, local)
         return local
 
@@ -178,8 +171,6 @@ class Node:
         return f"<Node {who}{self.op.name} value={decimal(self.value)}{grad}>"
 
     def _repr_svg_(self) -> str | None:  # Jupyter
-        from .display import svg
-
         return svg(self)
 
     # -------------------------------------------------------------- differentiation
@@ -190,7 +181,7 @@ class Node:
         ``accumulate=True`` to add to the gradients already there instead. As in PyTorch, a
         node with more than one element needs ``gradient`` (∂L/∂self, shaped like it): there is
         no single obvious seed, and silently seeding ones would sum the outputs."""
-        ad = _autodiff or _load_autodiff()
+        ad = _autodiff
         seed = ad.check_seed(self, gradient if gradient is not None else seed)
         ad.backward(self, seed=seed, accumulate=accumulate)
 
@@ -478,7 +469,7 @@ def compute(
             kind = ARRAY
     elif kind in (ARRAY, FLOAT):
         if value.__class__ is not float:
-            if isinstance(value, (Fraction, sympy.Basic)):
+            if isinstance(value, Fraction) or is_sympy(value):
                 kind = EXACT
             else:
                 value = float(value)
@@ -568,9 +559,7 @@ def lift(x: Any, like: Node | None = None) -> Node:
     if isinstance(x, Node):  # a subclass (micrograd's Value)
         return x
     if like is not None and like.kind in (EXACT, EXACT_ARRAY):
-        if isinstance(x, (int, float, Fraction, list, tuple, np.ndarray)) or isinstance(
-            x, sympy.Basic
-        ):
+        if isinstance(x, (int, float, Fraction, list, tuple, np.ndarray)) or is_sympy(x):
             return const(x, exact=True)
     if x.__class__ is float:
         return new_node(x, _CONST, (), FLOAT, False)

@@ -14,13 +14,14 @@ import functools
 import threading
 from typing import Any
 
-from mpmath.ctx_mp import PrecisionManager
-
 LOCK = threading.RLock()
 
 
 def install() -> None:
-    """Wrap mpmath's precision scopes (``with workprec(...)`` and their decorator form)."""
+    """Wrap mpmath's precision scopes (``with workprec(...)`` and their decorator form); called
+    by ``lazy.load_sympy`` when sympy is first imported."""
+    from mpmath.ctx_mp import PrecisionManager  # mpmath comes with sympy, loaded on first use
+
     if getattr(PrecisionManager, "_chainrule_locked", False):
         return
     enter, leave, call = (
@@ -57,6 +58,3 @@ def install() -> None:
     PrecisionManager.__exit__ = locked_exit  # type: ignore[method-assign]
     PrecisionManager.__call__ = locked_call  # type: ignore[method-assign]
     PrecisionManager._chainrule_locked = True  # type: ignore[attr-defined]
-
-
-install()

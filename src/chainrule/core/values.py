@@ -12,16 +12,15 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from . import precision_lock  # noqa: F401 - exact numbers evaluated in threads stay right
 from .errors import DomainError, ValueInputError
+from .lazy import is_sympy, sympy
 
 FLOAT = 0
 EXACT = 1
 ARRAY = 2
 EXACT_ARRAY = 3
-KIND_NAMES = {FLOAT: "float", EXACT: "exact", ARRAY: "array", EXACT_ARRAY: "exact array"}
 
 
 def kind_of(value: Any) -> int:
@@ -29,7 +28,7 @@ def kind_of(value: Any) -> int:
     cls = value.__class__
     if cls is float:
         return FLOAT
-    if cls is Fraction or isinstance(value, sympy.Basic):
+    if cls is Fraction or is_sympy(value):
         return EXACT
     if cls is np.ndarray:
         return EXACT_ARRAY if value.dtype == object else ARRAY
@@ -67,7 +66,7 @@ def normalize(value: Any, exact: bool = False) -> Any:
         return value
     if exact:
         return to_exact(value)
-    if isinstance(value, (Fraction, sympy.Basic, int, np.integer, np.floating)):
+    if isinstance(value, (Fraction, int, np.integer, np.floating)) or is_sympy(value):
         return user_float(value)
     if isinstance(value, float):
         return value
@@ -97,7 +96,7 @@ def to_exact(value: Any) -> Any:
     """An exact scalar: Fraction for rationals (floats are read by their shortest decimal form)."""
     if isinstance(value, Fraction):
         return value
-    if isinstance(value, sympy.Basic):
+    if is_sympy(value):
         return from_sympy(value)
     if isinstance(value, (bool, int, np.integer)):
         return Fraction(int(value))
@@ -122,7 +121,7 @@ def to_float(value: Any) -> Any:
 
 
 def _float(value: Any) -> float:
-    if not isinstance(value, sympy.Basic):
+    if not is_sympy(value):
         try:
             return float(value)
         except OverflowError:  # an exact number past the float range: 15 / 5e-324
@@ -141,7 +140,7 @@ def sign_of(x: Any) -> int:
     """−1, 0 or 1: the sign of an exact number. sympy decides most signs from the expression;
     where terms cancel (999 − log(e^999 + e^(1/2) + e^−10) ≈ −2e−434) it is decided from enough
     digits, and only a number sympy cannot tell from 0 at thousands of digits counts as 0."""
-    if not isinstance(x, sympy.Basic):
+    if not is_sympy(x):
         return 1 if x > 0 else (-1 if x < 0 else 0)
     if x.is_zero:
         return 0
@@ -173,7 +172,7 @@ def evalf(value: sympy.Basic, digits: int) -> sympy.Basic:
 def to_sympy(value: Any) -> sympy.Expr:
     if isinstance(value, Fraction):
         return sympy.Rational(value.numerator, value.denominator)
-    if isinstance(value, sympy.Basic):
+    if is_sympy(value):
         return value
     if isinstance(value, float):
         return sympy.Float(value)
@@ -184,7 +183,7 @@ def from_sympy(expr: Any) -> Any:
     """Back to Fraction when sympy found a rational; otherwise keep the sympy expression."""
     if isinstance(expr, sympy.Rational):
         return Fraction(int(expr.p), int(expr.q))
-    if isinstance(expr, sympy.Basic) and expr.is_number:
+    if is_sympy(expr) and expr.is_number:
         return expr
     return expr
 
@@ -300,12 +299,10 @@ def decimal(value: Any, digits: int = 6) -> str:
         if value.ndim == 0:
             return decimal(value.item(), digits)
         return "[" + ", ".join(decimal(v, digits) for v in value) + "]"
-    if isinstance(value, (sympy.Basic, Fraction)):
+    if isinstance(value, Fraction) or is_sympy(value):
         exact = value
         try:
-            value = (
-                float(evalf(value, digits + 10)) if isinstance(value, sympy.Basic) else float(value)
-            )
+            value = float(evalf(value, digits + 10)) if is_sympy(value) else float(value)
         except (OverflowError, TypeError):
             return _huge_decimal(exact, digits)
         if math.isinf(value) or (value == 0 and exact != 0):  # past the float range: e^2000
@@ -343,7 +340,7 @@ def is_exact(value: Any) -> bool:
     """An exact value: a Fraction, a sympy number, or an exact (object) array."""
     if isinstance(value, np.ndarray):
         return bool(value.dtype == object)
-    return isinstance(value, (Fraction, sympy.Basic))
+    return isinstance(value, Fraction) or is_sympy(value)
 
 
 def is_rational(value: Any) -> bool:

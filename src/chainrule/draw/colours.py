@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .model import Box, Line
+    from .model import Box
 
 FILLS = {
     "input": "#dbe9f6",
@@ -94,16 +94,3 @@ def _at(t: float) -> str:
             return f"#{r:02x}{g:02x}{b:02x}"
     r, g, b = _STOPS[-1][1]
     return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def legend() -> list[Line]:
-    from .model import Line
-
-    return [
-        Line("fill: |dL/dnode| on a log scale", "note"),
-        Line(
-            f"blue ≤ 1e{int(LOW)} (vanishing) · yellow ≈ 1e{int((LOW + HIGH) / 2)}"
-            f" · red ≥ 1e{int(HIGH)} (exploding) · grey = 0",
-            "note",
-        ),
-    ]

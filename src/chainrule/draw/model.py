@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..core.errors import ValueInputError
+from . import colours
 from .colours import parse_colour
 
 SCHEMA = "chainrule.drawing/1"
@@ -226,3 +227,16 @@ def arrow_category(arrow: Arrow) -> str:
 
 def direction_of(drawing: Drawing) -> str:
     return drawing.direction if drawing.direction in DIRECTIONS else "BT"
+
+
+def gradient_legend() -> list[Line]:
+    """The key to the gradient fills of ``colours.gradient_fill``."""
+    low, high = colours.LOW, colours.HIGH
+    return [
+        Line("fill: |dL/dnode| on a log scale", "note"),
+        Line(
+            f"blue ≤ 1e{int(low)} (vanishing) · yellow ≈ 1e{int((low + high) / 2)}"
+            f" · red ≥ 1e{int(high)} (exploding) · grey = 0",
+            "note",
+        ),
+    ]

@@ -31,7 +31,7 @@ from ..core.snapshot import with_gradients
 from ..lang import symbols
 from . import colours
 from .labels import Namer, factor, grad_number, number, partial_text, value_text
-from .model import DIRECTIONS, VIEWS, Arrow, Box, Drawing, Line
+from .model import DIRECTIONS, VIEWS, Arrow, Box, Drawing, Line, gradient_legend
 from .select import Selection, module_groups, select
 
 COMPACT_ABOVE = 150
@@ -203,7 +203,7 @@ def _draw(
         title=opts.title if opts.title is not None else _title(view, out_name, top, g.output),
     )
     if colour:
-        drawing.legend = colours.legend()
+        drawing.legend = gradient_legend()
     return drawing
 
 

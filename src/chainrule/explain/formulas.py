@@ -259,7 +259,7 @@ def vjp_formula(
     """For ops that mix elements (no elementwise partial), the chain-rule product as the op
     table's own vector–Jacobian rule writes it: symbolically (upstream gradient and inputs by
     name) and with the numbers put in."""
-    from ..functions import NodeMath
+    from ..core.node_math import NodeMath
 
     op = node.op
     if op.vjps is None or node.grad is None:

@@ -187,7 +187,7 @@ class Builder:
 
     def vjp_numeric(self, term: Term) -> list[Piece] | None:
         """``formulas.vjp_formula``'s numeric half with slots for the gradient and the inputs."""
-        from ..functions import NodeMath
+        from ..core.node_math import NodeMath
 
         node = term.consumer
         op = node.op

@@ -10,8 +10,6 @@ from typing import Any
 
 import numpy as np
 
-NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
-
 
 def finite_text(x: float) -> str:
     """The string that stands for a non-finite float."""

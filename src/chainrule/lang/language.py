@@ -8,6 +8,7 @@ in exact mode and ``4/5`` is a rational."""
 from __future__ import annotations
 
 import ast
+import math
 import threading
 import unicodedata
 import warnings
@@ -17,7 +18,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from ..core import limits
 from ..core.errors import (
@@ -29,6 +29,7 @@ from ..core.errors import (
     ValueInputError,
 )
 from ..core.graph import Graph
+from ..core.lazy import sympy
 from ..core.node import Node, apply, const, new_node, var
 from ..core.values import EXACT
 from ..ops import OPS, Op, program_functions
@@ -293,9 +294,6 @@ class _Builder:
         text = raw[start:end].decode("utf-8", errors="replace") if end is not None else ""
         text = text or str(getattr(node, "id", ""))
         return self.src.placeholders.get(text, text)
-
-    def _user_name(self, key: str, node: ast.AST) -> str:
-        return self.spelling.setdefault(key, self.spelled(node))
 
     # -------------------------------------------------------------- statements
     def build(self, tree: ast.Module, output: str | None) -> Graph:
@@ -604,11 +602,12 @@ class _Builder:
             self.source[node] = self.where(e)
             return node
         if key in CONSTANTS or spelled in CONSTANTS:
-            c = getattr(sympy, CONSTANTS.get(spelled, CONSTANTS.get(key, "E")))
+            which = CONSTANTS.get(spelled, CONSTANTS.get(key, "E"))
             if self.exact:
-                return _sym_const(c)
-            node = const(float(c))
-            self.symbols[node] = "π" if c is sympy.pi else "e"  # written by name, as in exact mode
+                return _sym_const(getattr(sympy, which))
+            # float(sympy.pi) and float(sympy.E) are math.pi and math.e: no sympy for floats
+            node = const(math.pi if which == "pi" else math.e)
+            self.symbols[node] = "π" if which == "pi" else "e"  # written by name, as in exact mode
             return node
         table = functions()
         if key in table or spelled in table:

@@ -15,8 +15,10 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ..core.autodiff import topo_order
 from ..core.node import Node
 from .typography import TO_SUBSCRIPT, TO_SUPERSCRIPT
+from .writing import ATOM, latex_name, number_text, write_one_level
 
 MAX_EXPRESSION = 18  # characters: a longer expression is referred to by a generated name
 LETTERS = "autsrpqkmn"  # letters for generated names, the first one the program leaves free
@@ -54,8 +56,6 @@ class Naming:
         base: Naming | None = None,
         reserved: Iterable[str] = (),
     ) -> None:
-        from .notation import ATOM
-
         self._letter: str
         self._generated: int
         self._used: set[str]
@@ -129,16 +129,14 @@ class Naming:
         self._by_key.setdefault(key(label), node)
 
     def _expression(self, node: Node, style: str) -> tuple[str, int]:
-        from .notation import write_one_level
-
         forms = self._text if style == "text" else self._latex_forms()
-        return write_one_level(node, style, {a: forms[a] for a in node.args if a in forms})
+        return write_one_level(
+            node, style, {a: forms[a] for a in node.args if a in forms}, naming_of
+        )
 
     def _latex_forms(self) -> dict[Node, tuple[str, int]]:
         """The LaTeX of every label, worked out on first use (a table never needs it)."""
         if self._latex is None:
-            from .notation import ATOM, latex_name
-
             self._latex = {}
             for node, (text, _) in self._text.items():  # in graph order: inputs first
                 if node in self._atoms or not node.args:
@@ -153,16 +151,12 @@ class Naming:
         got = self._text.get(node)
         if got is not None:
             return got[0]
-        from .notation import number_text
-
         return number_text(node.value)
 
     def latex(self, node: Node) -> str:
         got = self._latex_forms().get(node)
         if got is not None:
             return got[0]
-        from .notation import number_text
-
         return number_text(node.value, "latex")
 
     def form(self, node: Node, style: str = "text") -> tuple[str, int] | None:
@@ -201,8 +195,6 @@ def _free_letter(taken: set[str]) -> str:
 
 def naming_of(root: Node | Iterable[Node], **kwargs: Any) -> Naming:
     """The naming of the graph of ``root`` (for callers that hold a node, not a graph)."""
-    from ..core.autodiff import topo_order
-
     roots = [root] if isinstance(root, Node) else list(root)
     return Naming(topo_order(roots), **kwargs)
 

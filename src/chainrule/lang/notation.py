@@ -3,146 +3,38 @@
 The op table says how each op is written (style, symbol, precedence); this module walks an
 expression (iteratively) and puts the pieces together. The formulas of local partials come from
 the op table's own generic partials evaluated on placeholder nodes, so the formula shown is
-exactly the rule the engine uses."""
+exactly the rule the engine uses. Numbers, names and one op over its inputs' texts are written
+by ``writing``, below ``naming``; this module adds a graph's labels."""
 
 from __future__ import annotations
 
-import re
 import weakref
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
+from ..core.autodiff import topo_order
+from ..core.lazy import is_sympy
 from ..core.node import Node, apply, new_node
-from ..core.values import decimal, fraction_text
+from ..core.node_math import NodeMath
 from ..ops import OPS
 from .naming import Naming, naming_of
-from .typography import ACCENTS, GREEK, SUBSCRIPT_VALUES, TO_SUPERSCRIPT, latex_text
+from .typography import latex_text
+from .writing import (
+    ATOM,
+    MAX_EXPRESSION,
+    SUPERSCRIPTS,
+    _atom,
+    _write,
+    index_text,
+    latex_name,
+    number_text,
+    typographic,
+    write_one_level,
+)
 
-SUPERSCRIPTS = TO_SUPERSCRIPT
-ATOM = 100
 _INPUT = OPS["input"]
-
-
-def latex_name(name: str) -> str:
-    """A variable name in LaTeX maths: ŷ → \\hat{y}, b₀ → b_{0}, w1 → w_{1}, σ → \\sigma.
-
-    Anything that is not a plain identifier is escaped and set as text, so a hostile name
-    such as ``\\input{/etc/passwd}`` is printed, never executed."""
-    import unicodedata
-
-    mark = re.search(r"(′+|″|‴|⁽[⁰-⁹]+⁾)$", name)  # x′, x″, x⁽⁵⁾: a name given again
-    if mark and mark.start() > 0:
-        return latex_name(name[: mark.start()]) + _latex_version(mark.group(1))
-    decomposed = unicodedata.normalize("NFD", name)
-    m = re.fullmatch(r"([^\W\d_]+?)(\d*)", decomposed.replace("_", ""))
-    base = decomposed
-    sub = ""
-    # Unicode subscripts (b₀) and trailing digits (w1) both become subscripts.
-    while base and base[-1] in SUBSCRIPT_VALUES:
-        sub = SUBSCRIPT_VALUES[base[-1]] + sub
-        base = base[:-1]
-    if not sub and m and m.group(2) and "_" not in name:
-        base, sub = m.group(1), m.group(2)
-    if "_" in name and re.fullmatch(r"[A-Za-z]+_[A-Za-z0-9]+", name):
-        base, sub = name.split("_", 1)
-    out = ""
-    i = 0
-    pieces = []
-    while i < len(base):
-        ch = base[i]
-        accent = None
-        if i + 1 < len(base) and base[i + 1] in ACCENTS:
-            accent = ACCENTS[base[i + 1]]
-            i += 1
-        if ch in GREEK:
-            piece = "\\" + GREEK[ch]
-        elif ch.isascii() and ch.isalpha():
-            piece = ch
-        elif ch.isascii() and ch.isdigit():
-            piece = ch
-        else:
-            piece = r"\text{" + latex_text(ch) + "}"
-        if accent:
-            piece = f"\\{accent}{{{piece}}}"
-        pieces.append(piece)
-        i += 1
-    out = "".join(pieces)
-    if len(pieces) > 1 and all(p.isascii() and p.isalpha() for p in pieces):
-        out = r"\mathit{" + out + "}"
-    if sub:
-        out += "_{" + (sub if sub.isalnum() and sub.isascii() else latex_text(sub)) + "}"
-    return out
-
-
-def _latex_version(mark: str) -> str:
-    """The prime marks of x′, x″, x‴ as LaTeX primes; x⁽⁵⁾ as x^{(5)}."""
-    if mark.startswith("⁽"):
-        digits = mark[1:-1].translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789"))
-        return f"^{{({digits})}}"
-    primes = len(mark) if mark[0] == "′" else {"″": 2, "‴": 3}[mark]
-    return "'" * primes
-
-
-_NAMED_CONSTANTS = {sympy.pi: ("π", "\\pi"), sympy.E: ("e", "e")}
-
-
-def number_text(v: Any, style: str = "text", digits: int = 6) -> str:
-    """A number as people write it; in text with the typographic minus (−3/20)."""
-    if isinstance(v, sympy.Basic) and v in _NAMED_CONSTANTS:
-        return _NAMED_CONSTANTS[v][0 if style == "text" else 1]
-    if isinstance(v, Fraction):
-        if style == "latex" and v.denominator != 1:
-            sign = "-" if v < 0 else ""
-            return f"{sign}\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
-        return fraction_text(v) if style == "latex" else typographic(fraction_text(v))
-    if isinstance(v, np.ndarray):
-        text = decimal(v, digits)
-        if style == "text":
-            return typographic(text)
-        return text.replace("[", "\\left[").replace("]", "\\right]")
-    if isinstance(v, sympy.Basic):
-        return typographic(decimal(v, digits)) if style == "text" else decimal(v, digits)
-    text = decimal(v, digits)
-    if style == "latex" and "e" in text:
-        mant, exp = text.split("e")
-        return f"{mant} \\times 10^{{{int(exp)}}}"
-    return typographic(text) if style == "text" else text
-
-
-def typographic(text: str) -> str:
-    """The minus sign of a number as printed (−0.5, [−1, 2]); an exponent's sign (1e-05) stays."""
-    return "".join(
-        "−" if ch == "-" and (i == 0 or text[i - 1] in " ([,") else ch for i, ch in enumerate(text)
-    )
-
-
-_NEGATIVE = 65  # a negative number binds like a signed term: (−2)², x − (−2) is x + 2
-_QUOTIENT = 70  # a fraction such as 3/4 binds like a quotient: (3/4)²
-
-
-def _number_precedence(v: Any) -> int:
-    """How tightly a number written as text binds (for parentheses around it)."""
-    if isinstance(v, np.ndarray) or isinstance(v, sympy.Basic):
-        return ATOM
-    try:
-        if v < 0:
-            return _NEGATIVE
-    except TypeError:
-        return ATOM
-    if isinstance(v, Fraction) and v.denominator != 1:
-        return _QUOTIENT
-    return ATOM
-
-
-def _is_number_node(n: Node) -> bool:
-    return n.op.name == "const" and not n.name
-
-
-def _const_value(n: Node) -> Any:
-    return n.value
 
 
 def expression(
@@ -159,239 +51,16 @@ def expression(
     ``Naming``) every node the graph labels is written by its label."""
     if names is None and not expand_unnamed:
         names = naming_of(root)
-    return _write(root, style, expand_unnamed, stop or set(), digits, top=True, names=names)[0]
-
-
-def write_one_level(node: Node, style: str, forms: dict[Node, tuple[str, int]]) -> tuple[str, int]:
-    """``node``'s op applied to its inputs' given forms (numbers written as values)."""
-    given = {id(a): f for a, f in forms.items()}
-    return _write(node, style, False, set(), 6, top=True, given=given)
-
-
-def _write(
-    root: Node,
-    style: str,
-    expand: bool,
-    stop: set[Node],
-    digits: int,
-    top: bool = False,
-    given: dict[int, tuple[str, int]] | None = None,
-    names: Naming | None = None,
-) -> tuple[str, int]:
-    # Iterative post-order: each node's text is built from its inputs' texts.
-    done: dict[int, tuple[str, int]] = dict(given or {})
-    uses: dict[Node, int] | None = None
-    label_of: Naming | None = None
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:
-        node, ready = stack.pop()
-        if id(node) in done:
-            continue
-        if names is not None and node is not root:
-            form = names.form(node, style)
-            if form is not None:
-                done[id(node)] = form
-                continue
-        atomic = (not node.args) or (node is not root and (node.name or node in stop or not expand))
-        if atomic:
-            prec = _number_precedence(node.value) if _is_number_node(node) else ATOM
-            done[id(node)] = (_atom(node, style, digits, names), prec)
-            continue
-        if node is not root and not node.name and _all_constant(node):
-            text = number_text(node.value, style, digits)
-            done[id(node)] = (text, _number_precedence(node.value))
-            continue
-        if not ready:
-            stack.append((node, True))
-            for a in node.args:
-                if id(a) not in done:
-                    stack.append((a, False))
-            continue
-        parts = [done[id(a)] for a in node.args]
-        text, prec = _combine(node, parts, style, digits)
-        if len(text) > MAX_EXPRESSION and node is not root and names is None:
-            if uses is None:
-                uses = _uses(root)
-            if uses.get(node, 0) > 1:  # shared: its label, or the text doubles with every use
-                if label_of is None:
-                    label_of = naming_of(root)
-                text, prec = label_of.form(node, style) or (text, prec)
-        done[id(node)] = (text, prec)
-    return done[id(root)]
-
-
-#: characters: an unnamed sub-expression used more than once and longer than this is written
-#: by its label, so graphs that share unnamed nodes (y = y · y, repeated) are written in
-#: linear space instead of doubling with every use
-MAX_EXPRESSION = 160
-
-
-def _uses(root: Node) -> dict[Node, int]:
-    """How many times each node is an input of another in ``root``'s graph."""
-    uses: dict[Node, int] = {}
-    seen: set[Node] = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for a in node.args:
-            uses[a] = uses.get(a, 0) + 1
-            if a not in seen:
-                seen.add(a)
-                stack.append(a)
-    return uses
-
-
-def _all_constant(node: Node) -> bool:
-    """True when a subtree holds nothing but unnamed constants: it is written as its value."""
-    stack = [node]
-    seen: set[int] = set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if not n.args:
-            if not _is_number_node(n):
-                return False
-        else:
-            if n.name:
-                return False
-            stack.extend(n.args)
-    return True
-
-
-def _atom(node: Node, style: str, digits: int, names: Naming | None = None) -> str:
-    if node.name:
-        return latex_name(node.name) if style == "latex" else node.name
-    if node.op.name in ("const", "input") and (names is None or node not in names):
-        return number_text(node.value, style, digits)
-    if names is None:
-        names = naming_of(node)
-    return names.latex(node) if style == "latex" else names.label(node)
-
-
-def _paren(text: str, style: str) -> str:
-    return f"\\left({text}\\right)" if style == "latex" else f"({text})"
-
-
-def _given_params(node: Node, style: str) -> str:
-    """Parameters that differ from the op's declared defaults, as a program writes them
-    (``sum(W, axis=0)``), so a definition says what was computed."""
-    if not node.params or not node.op.params:
-        return ""
-    out = []
-    for q in node.op.params:
-        v = node.params.get(q.name, q.default)
-        if isinstance(v, np.ndarray) or v == q.default:
-            continue
-        text = str(tuple(v) if isinstance(v, list) else v)
-        out.append(f"\\mathrm{{{q.name}}}{{=}}{text}" if style == "latex" else f"{q.name}={text}")
-    return ", ".join(out)
-
-
-def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) -> tuple[str, int]:
-    op = node.op
-    nt = op.notation
-    prec = nt.precedence
-    if nt.style == "infix":
-        (lt, lp), (rt, rp) = parts
-        if lp < prec:
-            lt = _paren(lt, style)
-        if rp < prec or (rp == prec and nt.grouping_right):
-            rt = _paren(rt, style) if not (style == "latex" and nt.fraction) else rt
-        if nt.juxtapose:
-            a, b = node.args
-            if _is_number_node(b) and not b.shape and b.value == 1:
-                return parts[0]
-            if _is_number_node(a) and not a.shape and a.value == 1:
-                return parts[1]
-            number_first = _is_number_node(a) and not _is_number_node(b)
-            if number_first and style == "text" and not isinstance(a.value, np.ndarray):
-                return _coefficient(a.value, parts[0][0], rt)
-            if style == "latex":
-                joiner = " " if (rt.startswith("\\left(") or number_first) else " \\cdot "
-                return f"{lt}{joiner}{rt}", prec
-            if rt.startswith("(") or number_first:
-                return f"{lt}{rt}", prec
-            return f"{lt}{nt.text}{rt}", prec
-        if nt.fraction and style == "latex":
-            return f"\\frac{{{parts[0][0]}}}{{{parts[1][0]}}}", ATOM
-        minus = "-" if style == "latex" else "−"
-        if node.op is OPS["add"] and rt.startswith(minus):
-            node_op, rt = OPS["sub"], rt[1:]  # a + −b is a − b
-        elif node.op is OPS["sub"] and rt.startswith(minus):
-            node_op, rt = OPS["add"], rt[1:]  # a − −b is a + b
-        else:
-            node_op = node.op
-        nt = node_op.notation
-        if style == "latex":
-            if nt.latex_vectors and all(a.ndim == 1 for a in node.args):
-                return nt.latex_vectors.format(lt, rt), prec
-            return nt.latex.format(lt, rt), prec
-        return f"{lt}{nt.text}{rt}", prec
-    if nt.style == "prefix":
-        ((t, p),) = parts
-        if p < prec:
-            t = _paren(t, style)
-        return (f"-{t}" if style == "latex" else f"−{t}"), prec
-    if nt.style == "power":
-        (bt, bp), (et, _) = parts
-        base_node, exp_node = node.args
-        if bp < ATOM or (bp == ATOM and base_node.args and base_node.op.notation.style == "power"):
-            bt = _paren(bt, style)
-        if _all_constant(exp_node) and not isinstance(exp_node.value, np.ndarray):
-            e = exp_node.value
-            if e == 1:
-                return parts[0]  # x¹ is x, with x's own precedence
-            if float(e).is_integer() and style == "text":
-                return bt + str(int(e)).translate(SUPERSCRIPTS), prec
-        if style == "latex":
-            return f"{{{bt}}}^{{{et}}}", prec
-        if not et.replace(".", "").isalnum():
-            et = f"({et})"
-        return f"{bt}^{et}", prec
-    if nt.style == "postfix":
-        ((t, p),) = parts
-        if p < prec:
-            t = _paren(t, style)
-        return (nt.latex.format(t) if style == "latex" else t + nt.text), prec
-    if nt.style == "index":
-        ((t, p),) = parts
-        idx = index_text((node.params or {}).get("index"))
-        return (f"{t}_{{{idx}}}" if style == "latex" else f"{t}[{idx}]"), ATOM
-    # function style
-    inner = ", ".join(t for t, _ in parts)
-    if op.written is not None:
-        name = op.written(node.params)
-        if style == "latex":
-            return f"\\text{{{latex_text(name)}}}\\left({inner}\\right)", ATOM
-        return f"{name}({inner})", ATOM
-    given = _given_params(node, style)
-    if given:
-        inner = f"{inner}, {given}"
-    if style == "latex":
-        if "{}" in nt.latex:
-            return nt.latex.format(inner), ATOM
-        if nt.latex == "\\sqrt":
-            return f"\\sqrt{{{inner}}}", ATOM
-        return f"{nt.latex}\\left({inner}\\right)", ATOM
-    if "{}" in nt.text:
-        return nt.text.format(inner), ATOM
-    return f"{nt.text}({inner})", ATOM
-
-
-def _coefficient(value: Any, written: str, rest: str) -> tuple[str, int]:
-    """A number times an expression as a textbook writes it: 3x, −x, σ(z)/2, −3σ(z)/2."""
-    sign = "−" if value < 0 else ""
-    if isinstance(value, Fraction) and value.denominator != 1:
-        top = abs(value.numerator)
-        body = rest if top == 1 else f"{top}{rest}"
-        divide = OPS["div"].notation.text
-        return f"{sign}{body}{divide}{value.denominator}", _NEGATIVE if sign else _QUOTIENT
-    if value == -1:
-        return f"−{rest}", _NEGATIVE
-    written = written.removeprefix("(").removesuffix(")") if sign else written
-    return f"{written}{rest}", _NEGATIVE if sign else OPS["mul"].notation.precedence
+    return _write(
+        root,
+        style,
+        expand_unnamed,
+        stop or set(),
+        digits,
+        top=True,
+        names=names,
+        make_names=naming_of,
+    )[0]
 
 
 def definition(
@@ -402,7 +71,7 @@ def definition(
     in full). Leaves give their value."""
     if not node.args:
         return "input" if node.op.name == "input" else "constant"
-    return _write(node, style, True, set(), digits, top=True, names=names)[0]
+    return _write(node, style, True, set(), digits, top=True, names=names, make_names=naming_of)[0]
 
 
 def partial_formula(
@@ -412,8 +81,6 @@ def partial_formula(
     and for q·z with respect to z just q (an input is written by its label, never expanded).
 
     Built by running the op table's own partial on placeholder nodes (NodeMath)."""
-    from ..functions import NodeMath
-
     op = node.op
     if op.partials is None or i >= len(node.args):
         return None
@@ -428,10 +95,12 @@ def partial_formula(
     if not isinstance(d, Node):
         return number_text(d, style)
     if names is None:
-        given = {id(a): (_atom(a, style, 6), ATOM) for a in args if a.name}
+        given = {id(a): (_atom(a, style, 6, None, naming_of), ATOM) for a in args if a.name}
     else:
         given = {id(a): f for a in args if (f := names.form(a, style)) is not None}
-    return _write(d, style, True, set(), 6, top=True, given=given, names=names)[0]
+    return _write(
+        d, style, True, set(), 6, top=True, given=given, names=names, make_names=naming_of
+    )[0]
 
 
 _EXACT_CACHE: weakref.WeakKeyDictionary[Node, tuple[Any, Naming | None, tuple[str, int] | None]] = (
@@ -447,8 +116,6 @@ def exact_form(
     written through the node's own operation with its inputs' exact forms substituted
     ((σ(14/5) − 1)²) while that stays short; longer inputs are referred to by their label in
     ``names``, so closed forms never swell. None when the value is not exact."""
-    from ..core.autodiff import topo_order
-
     if style != "text":  # not cached: LaTeX forms are asked for once, by a document
         latex: dict[Node, tuple[str, int] | None] = {}
         for n in topo_order(node):
@@ -486,7 +153,7 @@ def _exact_form_one(
             inner = ", ".join(number_text(x, style) for x in v.reshape(-1))
             return (f"[{inner}]" if style == "text" else f"\\left[{inner}\\right]"), ATOM
         return None
-    if not isinstance(v, sympy.Basic):
+    if not is_sympy(v):
         return None
     if not node.args:
         return number_text(v, style, digits), ATOM
@@ -505,22 +172,22 @@ def _exact_form_one(
         given[id(s)] = form
         stand_ins.append(s)
     shown = apply(node.op, tuple(stand_ins), node.params)
-    return _write(shown, style, True, set(), digits, top=True, given=given)
+    return _write(shown, style, True, set(), digits, top=True, given=given, make_names=naming_of)
 
 
-def index_text(index: Any) -> str:
-    """An index as people write it between brackets: ``2``, ``:, 0:8``, ``1:``, ``[0, 2]``."""
-    if isinstance(index, tuple):
-        return ", ".join(index_text(i) for i in index)
-    if isinstance(index, slice):
-        start = "" if index.start is None else str(index.start)
-        stop = "" if index.stop is None else str(index.stop)
-        step = "" if index.step is None else f":{index.step}"
-        return f"{start}:{stop}{step}"
-    if index is Ellipsis:
-        return "..."
-    if isinstance(index, list):
-        return "[" + ", ".join(index_text(i) for i in index) + "]"
-    if hasattr(index, "tolist"):
-        return index_text(index.tolist())
-    return str(index)
+__all__ = [
+    "ATOM",
+    "MAX_EXPRESSION",
+    "SUPERSCRIPTS",
+    "definition",
+    "exact_form",
+    "expression",
+    "index_text",
+    "latex_name",
+    "latex_text",
+    "naming_of",
+    "number_text",
+    "partial_formula",
+    "typographic",
+    "write_one_level",
+]

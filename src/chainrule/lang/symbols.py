@@ -74,15 +74,3 @@ def product_symbol(upstream: Any, local: Any, contribution: Any) -> tuple[str, b
     both = np.ndim(upstream) > 0 and np.ndim(local) > 0
     product_shape = np.shape(np.asarray(upstream) * np.asarray(local))
     return (ELEMENTWISE if both else TIMES), product_shape != np.shape(contribution)
-
-
-def seed_sentence(name: str, value: Any) -> str:
-    """What backpropagation starts from, in words."""
-    if not is_vector(value):
-        return f"the seed d{name}/d{name} = 1"
-    shape = "×".join(str(n) for n in np.shape(value))
-    return (
-        f"a seed of ones ({shape}, the shape of {name}): {name} is a vector, so what is "
-        f"differentiated is {SUM}{name}, the sum of its elements, and d{SUM}{name}/d{name} is 1 "
-        "for every element"
-    )

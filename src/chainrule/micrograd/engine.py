@@ -19,6 +19,7 @@ differences are listed in docs/familiar-api.md.
 from __future__ import annotations
 
 import math
+import struct
 from numbers import Real
 from operator import attrgetter
 from typing import Any
@@ -343,28 +344,49 @@ def _short(v: float) -> str:
 
 
 def _step(n: Node) -> None:
-    """One node's ``_backward``: its grad times each local partial, added into its inputs."""
+    """One node's ``_backward``: its grad times each local partial (the op table's), added
+    into its inputs."""
     a = n.a0
     if a is None:
         return
     g = n.grad
     op = n.op
     b = n.a1
-    if op is _ADD:
-        a.grad += g
-        b.grad += g
-    elif op is _MUL:
-        av = a.value
-        a.grad += g * b.value
-        b.grad += g * av
-    elif op is _RELU:
-        a.grad += (n.value > 0) * g
-    else:
-        rules: Any = op.partials
-        x = [a.value] if b is None else [a.value, b.value]
-        a.grad += g * rules[0](FloatMath, x, n.value, n.params)
-        if b is not None and (b.requires_grad or op is not _POW):
-            b.grad += g * rules[1](FloatMath, x, n.value, n.params)
+    rules: Any = op.partials
+    x = [a.value] if b is None else [a.value, b.value]
+    a.grad += g * rules[0](FloatMath, x, n.value, n.params)
+    if b is not None and (b.requires_grad or op is not _POW):
+        b.grad += g * rules[1](FloatMath, x, n.value, n.params)
+
+
+# The sweep below writes out the chain rule of +, * and ReLU instead of calling their partials
+# (networks are mostly these, and a call per edge halves the demo's speed). The rules stay the
+# op table's: each written-out step is used only if, at import, the table's own partials give
+# exactly its numbers at every probe point below; otherwise that op takes the table's rule
+# like any other. tests/test_sweeps.py compares the sweep with the reference one bit for bit.
+_PROBES = ((-2.5, 3.0), (0.0, -0.0), (-0.0, 1e-300), (4.0, 0.0), (1.5, -7.25), (1e300, -1e-300))
+
+
+def _written_out(op: Op, step: Any) -> bool:
+    """Whether ``step(x, y)`` (the partials as written out in the sweep) is what the table's
+    partials of ``op`` give at the probe points, to the last bit."""
+    for a, b in _PROBES:
+        x = [a] if op.arity == 1 else [a, b]
+        y = op.forward[FLOAT](*x)
+        table = [_bits(rule(FloatMath, x, y, None)) for rule in op.partials or ()]
+        if table != [_bits(d) for d in step(x, y)]:
+            return False
+    return True
+
+
+def _bits(v: Any) -> bytes:
+    return struct.pack("<d", float(v))
+
+
+_NEVER = object()  # stands for an op whose written-out step disagreed with the table
+_SUM = _ADD if _written_out(_ADD, lambda x, y: (1.0, 1.0)) else _NEVER
+_PRODUCT = _MUL if _written_out(_MUL, lambda x, y: (x[1], x[0])) else _NEVER
+_GATE = _RELU if _written_out(_RELU, lambda x, y: (1.0 if y > 0 else 0.0,)) else _NEVER
 
 
 class _Seen:
@@ -406,12 +428,13 @@ _creation = attrgetter("id")
 
 
 def _sweep(order: list[Value]) -> None:
-    """``_step`` on every node, outputs first, inlined for the ops that dominate networks; it
-    also clears the marks ``_order`` left."""
+    """``_step`` on every node, outputs first, with the steps of +, * and ReLU written out
+    (checked against the table at import, see above); it also clears the marks ``_order``
+    left."""
     fm = FloatMath
     x1: list[Any] = [None]
     x2: list[Any] = [None, None]
-    MUL, ADD, RELU, POW = _MUL, _ADD, _RELU, _POW  # locals: read on every node
+    MUL, ADD, RELU, POW = _PRODUCT, _SUM, _GATE, _POW  # locals: read on every node
     for n in reversed(order):
         n._seen = None
         a = n.a0

@@ -20,7 +20,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from ..core.backends import (
     Backend,
@@ -29,6 +28,7 @@ from ..core.backends import (
     ufunc,
 )
 from ..core.errors import DomainError, ShapeError
+from ..core.lazy import sympy
 from ..core.limits import check_elements
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, to_sympy
 from .table import (

@@ -21,7 +21,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from ..core.backends import (
     ArrayMath,
@@ -36,6 +35,7 @@ from ..core.backends import (
     ufunc,
 )
 from ..core.errors import DomainError
+from ..core.lazy import function as lazy_function
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, sign_of
 from .table import MATH, Notation, Op, fn, infix, register
 
@@ -203,8 +203,8 @@ register(
         {
             FLOAT: math.atan,
             ARRAY: np.arctan,
-            EXACT: exact_fn(sympy.atan, "atan"),
-            EXACT_ARRAY: ufunc(exact_fn(sympy.atan, "atan")),
+            EXACT: exact_fn(lazy_function("atan"), "atan"),
+            EXACT_ARRAY: ufunc(exact_fn(lazy_function("atan"), "atan")),
         },
         fn("atan", "\\arctan"),
         partials=(lambda M, x, y, p: 1 / (1 + x[0] ** 2),),

@@ -34,7 +34,6 @@ from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT
 
 Partial = Callable[[Backend, Any, Any, Any], Any]
 Vjp = Callable[[Backend, Any, Any, Any, Any], Any]
-Rule = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -254,12 +253,6 @@ def register(op: Op) -> Op:
     for alias in op.aliases:
         _ALIASES[alias] = op
     return op
-
-
-def lookup(name: str) -> Op | None:
-    """The op a function name stands for (aliases included)."""
-    op = OPS._ops.get(name)
-    return op if op is not None else _ALIASES.get(name)
 
 
 def program_functions() -> dict[str, Op]:

@@ -18,7 +18,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from ..core.backends import (
     Backend,
@@ -32,6 +31,7 @@ from ..core.backends import (
     sum_to_shape,
 )
 from ..core.errors import ShapeError, ValueInputError
+from ..core.lazy import is_sympy, sympy
 from ..core.limits import check_elements
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT
 from .arrays import expand, norm_axes, settle
@@ -150,7 +150,7 @@ def _stack_vjp(i: int, M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
 
 def _stack(*values: Any, axis: int = 0) -> Any:
     """Numbers or arrays joined along a new axis; exact numbers stay exact (object arrays)."""
-    if any(isinstance(v, (Fraction, sympy.Basic)) for v in values) or any(
+    if any((isinstance(v, Fraction) or is_sympy(v)) for v in values) or any(
         isinstance(v, np.ndarray) and v.dtype == object for v in values
     ):
         parts = [np.asarray(v, dtype=object) for v in values]
@@ -529,7 +529,7 @@ def _softplus(z: Any) -> Any:
 def _bce_logits(z: Any, t: Any) -> Any:
     if np.shape(z) != np.shape(t):
         raise ShapeError(f"targets of shape {np.shape(t)} do not fit logits of shape {np.shape(z)}")
-    if isinstance(z, np.ndarray) and z.dtype == object or isinstance(z, (Fraction, sympy.Basic)):
+    if isinstance(z, np.ndarray) and z.dtype == object or (isinstance(z, Fraction) or is_sympy(z)):
         sp = np.frompyfunc(exact_fn(lambda s: sympy.log(1 + sympy.exp(s)), "softplus"), 1, 1)
         v = sp(z) - z * t
         return settle(np.sum(v) / max(int(np.size(np.asarray(z, dtype=object))), 1))
@@ -647,7 +647,7 @@ register(
 
 
 def _is_exact(a: Any) -> bool:
-    return isinstance(a, np.ndarray) and a.dtype == object or isinstance(a, (Fraction, sympy.Basic))
+    return isinstance(a, np.ndarray) and a.dtype == object or isinstance(a, Fraction) or is_sympy(a)
 
 
 def _sum_squares(*arrays: Any) -> Any:

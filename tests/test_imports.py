@@ -1,0 +1,97 @@
+"""The module layering: no import circle among chainrule's modules (imports inside functions
+count too), and ``import chainrule`` or a float ``eval`` loads none of the heavy libraries a
+feature may need later (sympy, rich, matplotlib, torch)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("import_graph", ROOT / "tools" / "import_graph.py")
+assert _spec is not None and _spec.loader is not None
+import_graph = importlib.util.module_from_spec(_spec)
+sys.modules["import_graph"] = import_graph
+_spec.loader.exec_module(import_graph)
+
+
+def _real(edges: list) -> list:
+    return [e for e in edges if not import_graph._is_package_edge(e)]
+
+
+def test_no_import_circles() -> None:
+    edges = import_graph.imports()
+    assert len(edges) > 300  # the graph was really read
+    assert import_graph.cycles(_real(edges)) == []
+
+
+def test_the_cycle_finder_finds_circles(tmp_path: Path) -> None:
+    """The same finder, on a made-up package with a circle through a function-level import."""
+    pkg = tmp_path / "chainrule"
+    (pkg / "core").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "core" / "__init__.py").write_text("")
+    (pkg / "core" / "a.py").write_text("from . import b\n")
+    (pkg / "core" / "b.py").write_text("def f():\n    from .c import x\n")
+    (pkg / "core" / "c.py").write_text("from .a import y\n")
+    (pkg / "core" / "d.py").write_text("from .a import y\n")
+    edges = import_graph.imports(pkg)
+    inner = [e for e in edges if e.inside_function]
+    assert [(e.source, e.target) for e in inner] == [("chainrule.core.b", "chainrule.core.c")]
+    assert import_graph.cycles(_real(edges)) == [
+        ["chainrule.core.a", "chainrule.core.b", "chainrule.core.c"]
+    ]
+
+
+HEAVY = ("sympy", "rich", "matplotlib", "torch", "mpmath")
+
+
+def _loaded_after(code: str) -> set[str]:
+    script = textwrap.dedent(code) + textwrap.dedent(
+        f"""
+        import sys
+        print("HEAVY:", *(m for m in {HEAVY!r} if m in sys.modules))
+        """
+    )
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    last = out.stdout.splitlines()[-1].split()
+    assert last[0] == "HEAVY:"
+    return set(last[1:])
+
+
+def test_import_chainrule_loads_no_heavy_library() -> None:
+    assert _loaded_after("import chainrule") == set()
+
+
+def test_the_check_sees_a_heavy_library() -> None:
+    """The check itself can fail: exact mode does need sympy."""
+    code = "import chainrule\nchainrule.functions.sqrt(chainrule.var(2, exact=True))"
+    assert "sympy" in _loaded_after(code)
+
+
+def test_a_float_eval_loads_no_heavy_library(tmp_path: Path) -> None:
+    program = tmp_path / "p.cr"
+    program.write_text("x = 2.0\ny = sin(x) * x + exp(x)\n")
+    code = f"""
+        import sys
+        sys.argv = ["chainrule", "eval", {str(program)!r}]
+        from chainrule.cli import main
+        try:
+            main()
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+    """
+    assert _loaded_after(code) == set()
+
+
+@pytest.mark.parametrize("module", HEAVY[:3])
+def test_heavy_names_are_real_modules(module: str) -> None:
+    assert importlib.util.find_spec(module) is not None

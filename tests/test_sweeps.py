@@ -1,0 +1,234 @@
+"""Every fast reverse sweep gives the reference sweep's gradients, bit for bit.
+
+``autodiff.reference_backward`` is the chain rule written plainly (one contribution per edge,
+summed in arrival order). The sweeps that earn their speed elsewhere — ``backward`` (the chain
+at the output, the lean loop for number nodes, the vjp loop), micrograd's ``Value.backward``,
+``batch``, and the checker's recomputation (``check.world``) — are run on random programs and
+must agree with it to the last bit (micrograd's gradients start at the integer 0, so a −0.0
+there reads as 0.0: zeros are compared by value)."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+from chainrule.check.names import GRADIENT, Quantity
+from chainrule.check.world import recompute
+from chainrule.core.autodiff import reference_backward, topo_order
+from chainrule.core.batch import BatchedGraph
+from chainrule.core.errors import ChainruleError
+from chainrule.micrograd import Value, engine
+from chainrule.ops import OPS
+
+F = cr.functions
+UNARY = ["tanh", "exp", "sigmoid", "relu", "neg", "sin", "square", "cube", "log_abs"]
+BINARY = ["add", "sub", "mul", "div", "add_const", "mul_const", "rsub_const"]
+MICROGRAD_UNARY = ["tanh", "exp", "sigmoid", "relu", "neg", "square", "cube", "log_abs"]
+
+VALUES = st.one_of(
+    st.floats(-3, 3, allow_nan=False, width=64),
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5]),
+)
+STEP = st.tuples(
+    st.sampled_from(UNARY + BINARY), st.integers(0, 10**6), st.integers(0, 10**6), VALUES
+)
+PROGRAM = st.tuples(
+    st.lists(VALUES, min_size=1, max_size=3), st.lists(STEP, min_size=1, max_size=14)
+)
+
+
+def _apply(kind: str, a: Any, b: Any, c: float, *, micrograd: bool = False) -> Any:
+    """One step of a program, written the way each API spells it."""
+    if kind == "add":
+        return a + b
+    if kind == "sub":
+        return a - b
+    if kind == "mul":
+        return a * b
+    if kind == "div":
+        return a / b
+    if kind == "add_const":
+        return a + c
+    if kind == "mul_const":
+        return c * a
+    if kind == "rsub_const":
+        return c - a
+    if kind == "neg":
+        return -a
+    if kind == "square":
+        return a**2
+    if kind == "cube":
+        return a**3
+    if micrograd:
+        if kind == "log_abs":
+            return (a * a + 0.5).log()
+        return getattr(a, kind)()
+    if kind == "log_abs":
+        return F.log(a * a + 0.5)
+    return getattr(F, kind)(a)
+
+
+def _build(
+    program: tuple[list[float], list[Any]], *, micrograd: bool = False
+) -> tuple[Any, list[Any]]:
+    values, steps = program
+    leaf = Value if micrograd else (lambda v: cr.var(v))
+    inputs = [leaf(v) for v in values]
+    nodes = list(inputs)
+    for kind, i, j, c in steps:
+        if micrograd and kind == "sin":
+            kind = "tanh"
+        nodes.append(
+            _apply(kind, nodes[i % len(nodes)], nodes[j % len(nodes)], c, micrograd=micrograd)
+        )
+    return nodes[-1], inputs
+
+
+def _bits(v: Any, zeros_by_value: bool = False) -> Any:
+    if isinstance(v, np.ndarray):
+        if zeros_by_value:
+            v = v + 0.0
+        return (v.dtype.str, v.shape, v.tobytes())
+    v = float(v)
+    if zeros_by_value:
+        v = v + 0.0
+    return struct.pack("<d", v)
+
+
+def _built(program: Any, **kw: Any) -> tuple[Any, list[Any]]:
+    try:
+        with np.errstate(all="ignore"):
+            return _build(program, **kw)
+    except ChainruleError:  # a domain error (a division by 0): not a program
+        assume(False)
+        raise AssertionError("unreachable") from None
+
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+UNDEFINED = (ZeroDivisionError, OverflowError, ValueError)
+
+
+def _reference(out: Any) -> Any:
+    """The reference gradients, or None where a local partial is undefined (x/x at a tiny x:
+    x² is 0); every sweep then stops with an error, which the callers check."""
+    try:
+        with np.errstate(all="ignore"):
+            return reference_backward(out)
+    except UNDEFINED:
+        return None
+
+
+@SETTINGS
+@given(PROGRAM)
+def test_backward_matches_the_reference_sweep(program: Any) -> None:
+    out, _ = _built(program)
+    want = _reference(out)
+    if want is None:
+        with pytest.raises(ChainruleError):
+            out.backward()
+        return
+    out.backward()
+    for n in topo_order(out):
+        if n.requires_grad:
+            assert _bits(n.grad) == _bits(want[n]), n
+
+
+@SETTINGS
+@given(PROGRAM)
+def test_micrograd_matches_the_reference_sweep(program: Any) -> None:
+    out, _ = _built(program, micrograd=True)
+    want = _reference(out)
+    if want is None:
+        with pytest.raises(UNDEFINED):
+            out.backward()
+        return
+    out.backward()
+    for n in topo_order(out):
+        if n.requires_grad:
+            assert _bits(n.grad, True) == _bits(want[n], True), n
+
+
+@SETTINGS
+@given(PROGRAM, st.lists(VALUES, min_size=3, max_size=3))
+def test_batch_matches_the_reference_sweep(program: Any, batch: list[float]) -> None:
+    out, inputs = _built(program)
+    loss = F.mean(out)
+    used = [leaf for leaf in inputs if leaf in set(topo_order(loss))]
+    assume(used)
+    compiled = BatchedGraph(loss, used[:1])
+    feed = np.array(batch)
+    try:
+        with np.errstate(all="ignore"):
+            compiled.run({used[0]: feed})
+    except (ChainruleError, *UNDEFINED):
+        assume(False)
+    got = {n: n.grad for n in compiled.order}
+    want = _reference(loss)
+    assume(want is not None)
+    for n in compiled.order:
+        if n.requires_grad:
+            assert _bits(got[n]) == _bits(want[n]), n
+
+
+@SETTINGS
+@given(PROGRAM)
+def test_checker_recomputation_matches_the_reference_sweep(program: Any) -> None:
+    out, _ = _built(program)
+    graph = cr.Graph(out)
+    wanted = [Quantity(GRADIENT, n) for n in graph.nodes if n.requires_grad]
+    want = _reference(out)
+    assume(want is not None)
+    with np.errstate(all="ignore"):
+        got = recompute(graph, [], wanted)
+    for q in wanted:
+        assert _bits(got[q.key()]) == _bits(want[q.node]), q.node
+
+
+def test_tensor_programs_match_the_reference_sweep() -> None:
+    """The array loops of ``backward`` (lean elementwise, vjps with kept values, the general
+    step for broadcasting), on a small network with a fused loss."""
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        x = cr.const(rng.normal(size=(4, 3)))
+        w = cr.var(rng.normal(size=(3, 2)))
+        b = cr.var(rng.normal(size=2))
+        h = F.tanh(x @ w + b)
+        out = F.mse(F.sigmoid(h) * 2.0 - b, cr.const(rng.normal(size=(4, 2))))
+        want = reference_backward(out)
+        out.backward()
+        for n in topo_order(out):
+            if n.requires_grad:
+                assert _bits(n.grad) == _bits(want[n])
+
+
+def test_the_comparison_can_fail() -> None:
+    """One ulp off is a difference."""
+    assert _bits(0.1) != _bits(np.nextafter(0.1, 1.0))
+    assert _bits(np.array([0.1])) != _bits(np.array([np.nextafter(0.1, 1.0)]))
+
+
+def test_micrograd_writes_out_only_what_the_table_says() -> None:
+    """The written-out steps of +, * and ReLU are checked against the op table at import; a
+    step that disagrees is refused (the op then takes the table's rule)."""
+    assert engine._SUM is OPS["add"] and engine._PRODUCT is OPS["mul"]
+    assert engine._GATE is OPS["relu"]
+    assert not engine._written_out(OPS["mul"], lambda x, y: (x[0], x[1]))
+    assert not engine._written_out(OPS["relu"], lambda x, y: (1.0,))
+    assert not engine._written_out(OPS["add"], lambda x, y: (1.0, -1.0))
+
+
+@pytest.mark.parametrize("seed", [None, 2.5])
+def test_reference_sweep_seed(seed: Any) -> None:
+    x = cr.var(0.7)
+    y = F.sin(x) * x
+    got = reference_backward(y, seed)
+    s = 1.0 if seed is None else seed
+    assert got[x] == pytest.approx(s * (np.cos(0.7) * 0.7 + np.sin(0.7)), rel=1e-15)
