@@ -18,6 +18,7 @@ from chromium import browser, missing
 from helpers import EXERCISE, ROOT
 
 import chainrule as cr
+from chainrule.core import values
 from chainrule.core.autodiff import edge_contribution
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
@@ -31,7 +32,7 @@ def _flat(v: Any) -> list[float]:
         return []
     if isinstance(v, (list, int, float)):
         return [float(x) for x in np.asarray(v, dtype=float).reshape(-1)]
-    return [float(x) for x in np.asarray(cr.values.to_float(v), dtype=float).reshape(-1)]
+    return [float(x) for x in np.asarray(values.to_float(v), dtype=float).reshape(-1)]
 
 
 def _close(page: Any, python: Any) -> bool:
@@ -120,14 +121,14 @@ def test_what_if_w1_follows_python(session: Any, tmp_path: Path) -> None:
     assert _compare(s, want, "exercise with w₁ = 0.5") > 20
     # the drawing's numbers followed too
     svg_text = s.js("() => document.getElementById('draw-gradients').textContent")
-    assert cr.values.format_float(float(want["z"].grad), 5).replace("-", "−") in svg_text
+    assert values.format_float(float(want["z"].grad), 5).replace("-", "−") in svg_text
     s.js("() => chainrule.reset()")
     assert s.js("() => chainrule.whatif()") is False
     assert s.errors == []
 
 
 def _nudged(v: Any) -> Any:
-    a = np.asarray(cr.values.to_float(v), dtype=float)
+    a = np.asarray(values.to_float(v), dtype=float)
     out = a * 0.9 + 0.05
     return out.tolist() if a.ndim else float(out)
 
