@@ -1,0 +1,64 @@
+"""Every equation of a document, with its line: the formulas found by ``segments`` split into
+statements and parsed into chains; maths that cannot be read is kept as a problem with its line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .parse import Chain, Unreadable, chain, pieces, tokens
+from .segments import Lines, math_segments
+
+
+@dataclass
+class Statement:
+    """One equation chain of the document."""
+
+    chain: Chain
+    line: int
+    offset: int  # where the statement starts in the document
+    base: int  # the document offset of the maths text the chain's spans count from
+    text: str  # the statement as written
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    message: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}: {self.text}"
+
+
+def read_statements(text: str, *, latex: bool) -> tuple[list[Statement], list[Problem]]:
+    """The equations of a Markdown (``latex=False``) or LaTeX document, in order."""
+    lines = Lines(text)
+    out: list[Statement] = []
+    problems: list[Problem] = []
+    for seg in math_segments(text, latex=latex):
+        try:
+            toks = tokens(seg.text)
+        except Unreadable as exc:
+            where = seg.offset + exc.pos
+            problems.append(Problem(lines.line(where), exc.message, _snippet(seg.text)))
+            continue
+        for piece in pieces(toks):
+            start = seg.offset + piece.pos
+            try:
+                c = chain(piece)
+            except Unreadable as exc:
+                problems.append(
+                    Problem(lines.line(seg.offset + exc.pos), exc.message, _snippet(seg.text))
+                )
+                continue
+            if c is None:
+                continue
+            end = c.spans[-1][1]
+            written = seg.text[piece.pos : end].strip()
+            out.append(Statement(c, lines.line(start), start, seg.offset, written))
+    return out, problems
+
+
+def _snippet(s: str, width: int = 70) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= width else s[: width - 1] + "…"

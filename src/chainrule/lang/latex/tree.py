@@ -1,0 +1,215 @@
+"""The maths of an exercise as a small tree, and that tree written as chainrule program text.
+
+The reader never evaluates what the user wrote: LaTeX becomes these nodes, the nodes become
+program text, and the program language (``lang/language.py``) reads that text with its own
+whitelist. The same nodes are evaluated on a learner's numbers by ``check/solution.py``, again
+by walking them, never through ``eval``."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..typography import TO_SUBSCRIPT
+
+ACCENT_MARKS = {"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304", "dot": "\u0307"}
+
+
+@dataclass(frozen=True)
+class Num:
+    value: Fraction
+    text: str  # as written (0,94 keeps its comma; the number of decimals is its precision)
+
+
+@dataclass(frozen=True)
+class Name:
+    base: str  # a letter or word: y, σ, MSE
+    accent: str | None = None  # hat, tilde, bar, dot
+    sub: str | None = None  # 0, 12, i, out
+
+    @property
+    def plain(self) -> "Name":
+        """The name without its subscript (x for x_1)."""
+        return Name(self.base, self.accent)
+
+    def key(self) -> str:
+        """The name as chainrule writes it: ŷ, b₀, w₁₂, h_out."""
+        s = self.base
+        if self.accent:
+            s = unicodedata.normalize("NFC", s + ACCENT_MARKS[self.accent])
+        if self.sub is not None:
+            s += self.sub.translate(TO_SUBSCRIPT) if self.sub.isdigit() else "_" + self.sub
+        return s
+
+
+@dataclass(frozen=True)
+class Call:
+    fn: str
+    args: tuple["Expr", ...]
+
+
+@dataclass(frozen=True)
+class Bin:
+    op: str  # + - * / ^ @, and "jux" (written side by side) or "dot" (\cdot), "times" (\times)
+    a: "Expr"
+    b: "Expr"
+
+
+@dataclass(frozen=True)
+class Neg:
+    a: "Expr"
+
+
+@dataclass(frozen=True)
+class Transpose:
+    a: "Expr"
+
+
+@dataclass(frozen=True)
+class Matrix:
+    rows: tuple[tuple["Expr", ...], ...]
+    column: bool  # one column (or one row): a vector
+
+
+@dataclass(frozen=True)
+class Index:
+    """An element of a vector or matrix named by its subscript: x_1 → x[0]."""
+
+    a: "Expr"
+    at: tuple[int, ...]  # from 0
+
+
+@dataclass(frozen=True)
+class Deriv:
+    """∂top/∂var (a quantity of a worked solution, not of a program)."""
+
+    top: "Expr"
+    var: "Expr"
+
+
+@dataclass(frozen=True)
+class Sum:
+    var: str
+    lo: "Expr | None"
+    hi: "Expr | None"
+    body: "Expr"
+
+
+Expr = Num | Name | Call | Bin | Neg | Transpose | Matrix | Index | Deriv | Sum
+
+
+def walk(e: Expr) -> list[Expr]:
+    """Every node of a tree, without recursion (exercises are short, but the rule holds)."""
+    out: list[Expr] = []
+    stack: list[Expr] = [e]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(children(n))
+    return out
+
+
+def children(e: Expr) -> list[Expr]:
+    if isinstance(e, Call):
+        return list(e.args)
+    if isinstance(e, Bin):
+        return [e.a, e.b]
+    if isinstance(e, (Neg, Transpose)):
+        return [e.a]
+    if isinstance(e, Index):
+        return [e.a]
+    if isinstance(e, Matrix):
+        return [x for row in e.rows for x in row]
+    if isinstance(e, Deriv):
+        return [e.top, e.var]
+    if isinstance(e, Sum):
+        return [x for x in (e.lo, e.hi, e.body) if x is not None]
+    return []
+
+
+def names_in(e: Expr) -> list[Name]:
+    return [n for n in walk(e) if isinstance(n, Name)]
+
+
+def has_names(e: Expr) -> bool:
+    return any(isinstance(n, (Name, Deriv)) for n in walk(e))
+
+
+def calls_in(e: Expr) -> list[Call]:
+    return [n for n in walk(e) if isinstance(n, Call)]
+
+
+def count_ops(e: Expr) -> int:
+    return sum(isinstance(n, (Call, Bin, Neg, Transpose, Sum)) for n in walk(e))
+
+
+_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "^": 4}
+
+
+def program_text(e: Expr, op_of: "OpChooser") -> str:
+    """The tree in the program language; ``op_of`` decides what a product written side by side
+    (or with \\cdot) means: ``*``, or ``@`` between vectors and matrices."""
+    text, _ = _write(e, op_of)
+    return text
+
+
+class OpChooser:
+    """What a written product is: overridden by the reader, which knows the shapes."""
+
+    def product(self, e: Bin) -> str:
+        return "*"
+
+
+def _whole(e: Expr) -> bool:
+    return isinstance(e, Num) and e.value.denominator == 1 and e.value >= 0
+
+
+def _num(v: Fraction) -> str:
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+def _write(e: Expr, ops: OpChooser) -> tuple[str, int]:
+    if isinstance(e, Num):
+        if e.value.denominator == 1:
+            return str(e.value.numerator), (3 if e.value < 0 else 9)
+        dec = e.text.replace(",", ".").replace("−", "-").strip()
+        if dec.replace(".", "", 1).lstrip("+-").isdigit() and "." in dec:
+            return dec, (3 if e.value < 0 else 9)
+        return _num(e.value), 2  # a fraction: 4/5 (a rational in the program language)
+    if isinstance(e, Name):
+        return e.key(), 9
+    if isinstance(e, Call):
+        return e.fn + "(" + ", ".join(_write(a, ops)[0] for a in e.args) + ")", 9
+    if isinstance(e, Neg):
+        s, p = _write(e.a, ops)
+        return "-" + (s if p > _PREC["neg"] else f"({s})"), _PREC["neg"]
+    if isinstance(e, Transpose):
+        s, p = _write(e.a, ops)
+        return (s if p >= 9 else f"({s})") + ".T", 9
+    if isinstance(e, Index):
+        s, p = _write(e.a, ops)
+        s = s if p >= 9 else f"({s})"
+        return s + "".join(f"[{i}]" for i in e.at), 9
+    if isinstance(e, Matrix):
+        if e.column:
+            items = [x for row in e.rows for x in row]
+            return "[" + ", ".join(_write(x, ops)[0] for x in items) + "]", 9
+        rows = ["[" + ", ".join(_write(x, ops)[0] for x in row) + "]" for row in e.rows]
+        return "[" + ", ".join(rows) + "]", 9
+    if isinstance(e, Bin):
+        if e.op == "/" and _whole(e.a) and _whole(e.b):
+            return f"{_write(e.a, ops)[0]}/{_write(e.b, ops)[0]}", 2  # a rational: 4/5
+        op = e.op if e.op in "+-/^" else ops.product(e)
+        p = _PREC[op]
+        a, pa = _write(e.a, ops)
+        b, pb = _write(e.b, ops)
+        if op == "^":
+            a = a if pa > p else f"({a})"
+            b = b if pb > p else f"({b})"
+            return f"{a}^{b}", p
+        a = a if pa >= p else f"({a})"
+        # left-associative: the right operand needs brackets at equal precedence
+        b = b if pb > p else f"({b})"
+        return f"{a} {op} {b}", p
+    raise ValueError(f"cannot write {type(e).__name__} in a program")
