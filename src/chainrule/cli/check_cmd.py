@@ -10,6 +10,7 @@ from ..check import judge, parse_claims, read_claims_file, report
 from ..core.errors import ChainruleError
 from ..io.jsonout import strict_dumps
 from .common import add_program_args, load_graph
+from .documents import add_solution_args, run_solution
 
 
 def register(sub: Any) -> None:
@@ -31,10 +32,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--claims", metavar="FILE", help="a claims file: one NAME=VALUE per line")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_solution_args(p)  # --solution FILE [-o MARKED]: a worked solution as written
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.solution:
+        return run_solution(args, load_graph(args))
     claims = read_claims_file(args.claims) if args.claims else []
     claims += parse_claims(args.claim, numbered=False)
     if not claims:

@@ -38,6 +38,9 @@ def add_program_args(parser: argparse.ArgumentParser, *, torch: bool = False) ->
         "--output", metavar="NAME", help="the output node (default: the last assigned)"
     )
     parser.add_argument("--exact", action="store_true", help="exact arithmetic: 4/5 stays 4/5")
+    from .documents import add_document_args
+
+    add_document_args(parser)  # exercises written in LaTeX or Markdown (docs/latex.md)
 
 
 def parse_at(items: list[str]) -> dict[str, Any]:
@@ -74,6 +77,16 @@ def load_graph(args: argparse.Namespace) -> Graph:
         raise ValueInputError("give a PROGRAM file (or - for standard input), or --torch")
 
     text = read_program_text(args.program)
+    from .documents import document_graph, wants_document
+
+    if wants_document(args):
+        return document_graph(
+            args,
+            text,
+            exact=bool(getattr(args, "exact", False)),
+            at=parse_at(getattr(args, "at", []) or []),
+            output=getattr(args, "output", None),
+        )
     return parse(
         text,
         exact=bool(getattr(args, "exact", False)),

@@ -76,6 +76,7 @@ class ProgramLine:
     text: str  # the program statement, "z = w.T @ x + b₀"
     line: int
     source: str  # the statement as written in the text
+    offset: int = -1  # where that statement starts in the text
 
 
 @dataclass
@@ -257,12 +258,10 @@ class _Reader:
         for key in order:
             if key in givens:
                 cand = givens[key]
-                lines.append(ProgramLine(key, f"{key} = {self.write(cand.expr)}", cand.line,
-                                         cand.st.text))  # fmt: skip
             else:
                 cand = chosen[key]
-                lines.append(ProgramLine(key, f"{key} = {self.write(cand.expr)}", cand.line,
-                                         cand.st.text))  # fmt: skip
+            text = f"{key} = {self.write(cand.expr)}"
+            lines.append(ProgramLine(key, text, cand.line, cand.st.text, cand.st.offset))
         out = self.output(chosen, givens, output)
         if not lines:
             raise ValueInputError(

@@ -18,6 +18,7 @@ class Statement:
     offset: int  # where the statement starts in the document
     base: int  # the document offset of the maths text the chain's spans count from
     text: str  # the statement as written
+    stop: int = -1  # where the formula holding it ends in the document
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def read_statements(text: str, *, latex: bool) -> tuple[list[Statement], list[Pr
                 continue
             end = c.spans[-1][1]
             written = seg.text[piece.pos : end].strip()
-            out.append(Statement(c, lines.line(start), start, seg.offset, written))
+            stop = seg.offset + len(seg.text)
+            out.append(Statement(c, lines.line(start), start, seg.offset, written, stop))
     return out, problems
 
 

@@ -1,0 +1,224 @@
+"""The learner's solution marked up: their own text, each judged number followed by ✓, ✗ or
+"follows from line N", and a note at each first slip with the correct working (the working
+``grade``'s feedback pages show). Markdown and LaTeX copies keep the learner's text as it is
+and only insert; the HTML copy shows the lines with the marks and the notes in a margin.
+Every inserted label is escaped for its format."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..core.graph import Graph
+from ..explain import markdown as markdown_writer
+from ..explain.document import Document, Equation, working
+from ..explain.formulas import num
+from ..explain.model import derive
+from ..lang.typography import latex_text
+from .judge import CARRIED_ROUNDING, FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, WRONG
+from .report import quantity_text
+from .solution import Judged, SolutionCheck
+
+DIGITS = 5
+
+
+def mark_text(j: Judged) -> str:
+    """What stands after a number: ✓, ✗, or ✗ and the line it follows from."""
+    v = j.verdict
+    if v.verdict in (RIGHT, ROUNDING):
+        return "✓"
+    if v.origin == FOLLOWS and v.follows:
+        lines = sorted({w.claim.line for w in v.follows if w.claim.line is not None})
+        return "✗ follows from line " + ", ".join(str(n) for n in lines)
+    if v.origin == CARRIED_ROUNDING:
+        return "✗ carries the rounding of earlier numbers"
+    return "✗"
+
+
+def note_text(graph: Graph, j: Judged) -> str:
+    """The note at a first slip, in words (the working is added by each format)."""
+    v = j.verdict
+    name = quantity_text(v.quantity, graph.output, graph.naming)
+    claimed = v.claim.numbers[0].text
+    out = f"Line {j.line}: {name} = {claimed} is wrong"
+    if j.step_text is not None and j.step_value is not None and v.recomputed is j.step_value:
+        out += f"; from your own numbers {_flat(j.step_text)} = {num(j.step_value, DIGITS).text}"
+        out += ", so the slip is in this step"
+    elif v.recomputed is not None:
+        out += f"; from your own earlier numbers it would be {num(v.recomputed, DIGITS).text}"
+    out += f". The correct value is {num(v.true, DIGITS).text}."
+    return out
+
+
+def _flat(s: str) -> str:
+    return " ".join(s.split())
+
+
+def _slips(result: SolutionCheck) -> list[Judged]:
+    return [j for j in result.judged if j.verdict.verdict == WRONG and j.verdict.origin == FIRST_SLIP]
+
+
+def _working(graph: Graph, j: Judged) -> list[Any]:
+    q = j.verdict.quantity
+    d = derive(graph, DIGITS, exact=False)
+    mirror = d.graph.nodes
+    node = mirror[graph.index(q.node)]
+    top = mirror[graph.index(q.top)] if q.top is not None else None
+    return working(d, node, q.claim_type, top)
+
+
+def marked_copy(graph: Graph, result: SolutionCheck, out: str, *, source_name: str = "") -> str:
+    """The marked copy in the format ``out``'s suffix names (.md, .tex, .html)."""
+    suffix = Path(out).suffix.lower()
+    if suffix == ".tex":
+        return marked_latex(graph, result)
+    if suffix in (".html", ".htm"):
+        return marked_html(graph, result, source_name)
+    return marked_markdown(graph, result)
+
+
+def _insert(text: str, inserts: list[tuple[int, str]]) -> str:
+    out = []
+    last = 0
+    for at, s in sorted(inserts, key=lambda x: x[0]):
+        out.append(text[last:at])
+        out.append(s)
+        last = at
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _after_line(text: str, offset: int) -> int:
+    k = text.find("\n", offset)
+    return len(text) if k < 0 else k
+
+
+def _math_mark_md(j: Judged) -> str:
+    label = mark_text(j).replace("\\", "").replace("{", "").replace("}", "").replace("$", "")
+    return r"\;\text{" + label + "}"
+
+
+def marked_markdown(graph: Graph, result: SolutionCheck) -> str:
+    text = result.text
+    inserts: list[tuple[int, str]] = [(j.end, _math_mark_md(j)) for j in result.judged]
+    for j in _slips(result):
+        blocks = _working(graph, j)
+        note = "\n\n> **✗ " + markdown_writer.escape(note_text(graph, j)) + "**"
+        if blocks:
+            body = markdown_writer.write(Document("", blocks)).strip()
+            note += "\n>\n> The correct working:\n>\n" + "\n".join(
+                "> " + line if line else ">" for line in body.splitlines()
+            )
+        inserts.append((_after_line(text, j.statement.stop), note + "\n"))
+    return _insert(text, inserts)
+
+
+def _math_mark_tex(j: Judged) -> str:
+    v = j.verdict
+    if v.verdict in (RIGHT, ROUNDING):
+        return r"\;\checkmark"
+    label = mark_text(j)[1:].strip()
+    return r"\;\boldsymbol{\times}" + (r"\,\text{\small " + latex_text(label) + "}" if label else "")
+
+
+def _equation_tex(eq: Equation) -> str:
+    rels = [r"\approx" if r == "≈" else "=" for r in eq.relations]
+    body = eq.parts[0].latex + "".join(f" {r} {p.latex}" for r, p in zip(rels, eq.parts[1:]))
+    return "\\[" + body + "\\]"
+
+
+def marked_latex(graph: Graph, result: SolutionCheck) -> str:
+    text = result.text
+    inserts: list[tuple[int, str]] = [(j.end, _math_mark_tex(j)) for j in result.judged]
+    for j in _slips(result):
+        note = "\n\\marginpar{\\footnotesize\\raggedright " + latex_text(note_text(graph, j)) + "}"
+        eqs = [b for b in _working(graph, j) if isinstance(b, Equation)]
+        if eqs:
+            note += "\n\\noindent\\textit{The correct working:}\n" + "\n".join(
+                _equation_tex(e) for e in eqs
+            )
+        inserts.append((_after_line(text, j.statement.stop), note + "\n"))
+    marked = _insert(text, inserts)
+    if "\\documentclass" in marked and "amssymb" not in marked:
+        k = marked.find("\\documentclass")
+        end = _after_line(marked, k)
+        marked = marked[:end] + "\n\\usepackage{amssymb}" + marked[end:]
+    return marked
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; width: 100%; }
+td { vertical-align: top; padding: 2px 8px; }
+td.n { color: #888; text-align: right; font-size: 90%; }
+td.t { font-family: ui-monospace, monospace; white-space: pre-wrap; word-break: break-word; }
+td.m { width: 34%; font-size: 90%; }
+.ok { color: #1a7f37; font-weight: bold; }
+.bad { color: #c62828; font-weight: bold; }
+.note { background: #fff4e5; border-left: 3px solid #c62828; padding: 4px 8px; margin: 2px 0; }
+"""
+
+
+def marked_html(graph: Graph, result: SolutionCheck, source_name: str = "") -> str:
+    text = result.text
+    by_line: dict[int, list[Judged]] = defaultdict(list)
+    line_starts = [0]
+    for k, ch in enumerate(text):
+        if ch == "\n":
+            line_starts.append(k + 1)
+    for j in result.judged:
+        by_line[_line_of(line_starts, j.end)].append(j)
+    notes: dict[int, list[str]] = defaultdict(list)
+    for j in _slips(result):
+        parts = [html.escape(note_text(graph, j))]
+        for b in _working(graph, j):
+            if isinstance(b, Equation):
+                rels = list(b.relations)
+                eq = b.parts[0].text + "".join(
+                    f" {r} {p.text}" for r, p in zip(rels, b.parts[1:])
+                )
+                parts.append("The correct working: " + html.escape(eq))
+        notes[j.line].append("<div class='note'>" + "<br>".join(parts) + "</div>")
+    rows = []
+    lines = text.split("\n")
+    for n, line in enumerate(lines, start=1):
+        start = line_starts[n - 1]
+        pieces = []
+        last = 0
+        for j in sorted(by_line.get(n, []), key=lambda j: j.end):
+            cut = j.end - start
+            pieces.append(html.escape(line[last:cut]))
+            cls = "ok" if j.verdict.verdict in (RIGHT, ROUNDING) else "bad"
+            pieces.append(f" <span class='{cls}'>{html.escape(mark_text(j))}</span>")
+            last = cut
+        pieces.append(html.escape(line[last:]))
+        rows.append(
+            f"<tr><td class='n'>{n}</td><td class='t'>{''.join(pieces)}</td>"
+            f"<td class='m'>{''.join(notes.get(n, []))}</td></tr>"
+        )
+    title = html.escape(f"Marked: {source_name}" if source_name else "Marked solution")
+    summary = html.escape(_summary(result))
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{title}</title><style>{_CSS}</style></head><body>\n"
+        f"<h1>{title}</h1>\n<p>{summary}</p>\n<table>\n" + "\n".join(rows) + "\n</table>\n"
+        "</body></html>\n"
+    )
+
+
+def _line_of(starts: list[int], offset: int) -> int:
+    import bisect
+
+    return bisect.bisect_right(starts, offset - 1 if offset > 0 else 0)
+
+
+def _summary(result: SolutionCheck) -> str:
+    right = sum(j.verdict.verdict in (RIGHT, ROUNDING) for j in result.judged)
+    wrong = sum(j.verdict.verdict == WRONG for j in result.judged)
+    slips = len(_slips(result))
+    return f"{right} right, {wrong} wrong ({slips} first slip{'s' if slips != 1 else ''})."
+
+
+__all__ = ["mark_text", "marked_copy", "marked_html", "marked_latex", "marked_markdown"]

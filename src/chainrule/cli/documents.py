@@ -1,0 +1,144 @@
+"""Exercises and solutions written as documents (LaTeX, Markdown with maths) on the command line:
+the program understood is shown before anything runs, ``--print-program`` shows only that, and
+``check --solution`` judges a worked solution and writes its marked-up copy."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ChainruleError, ValueInputError
+from ..core.graph import Graph
+from ..lang.latex.reader import Reading, is_document, is_latex_path, parse_document, read_document
+
+FROM_CHOICES = ("program", "latex", "markdown")
+
+
+def add_document_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from",
+        dest="from_format",
+        choices=FROM_CHOICES,
+        default=None,
+        help="what PROGRAM is written in (default: from its name: .tex is LaTeX, .md Markdown "
+        "with maths, anything else a chainrule program)",
+    )
+    parser.add_argument(
+        "--print-program",
+        action="store_true",
+        help="for an exercise written in LaTeX or Markdown: print the program read from it "
+        "(each statement with its line) and stop",
+    )
+
+
+def wants_document(args: argparse.Namespace) -> bool:
+    fmt = getattr(args, "from_format", None)
+    if fmt == "program":
+        return False
+    return fmt in ("latex", "markdown") or is_document(getattr(args, "program", None))
+
+
+def document_is_latex(args: argparse.Namespace, path: str | None) -> bool:
+    fmt = getattr(args, "from_format", None)
+    if fmt is not None:
+        return fmt == "latex"
+    return is_latex_path(path)
+
+
+def show_reading(reading: Reading, stream: Any) -> None:
+    """The program understood, and the maths that could not be read, each with its line."""
+    stream.write(reading.program)
+    for p in reading.problems:
+        stream.write(f"# not read: {p}\n")
+
+
+def document_graph(
+    args: argparse.Namespace, text: str, *, exact: bool, at: dict[str, Any], output: str | None
+) -> Graph:
+    """The graph of an exercise written as a document; the program read is printed first (on
+    stderr, so that the command's own output stays as it is), or alone with --print-program."""
+    path = args.program
+    latex = document_is_latex(args, path)
+    name = None if path == "-" else Path(path).name
+    if getattr(args, "print_program", False):
+        reading = read_document(text, latex=latex, filename=name, given=list(at), output=output)
+        show_reading(reading, sys.stdout)
+        sys.stdout.flush()
+        raise SystemExit(0)
+    graph, reading = parse_document(
+        text, latex=latex, exact=exact, at=at, output=output, filename=name
+    )
+    show_reading(reading, sys.stderr)
+    sys.stderr.flush()
+    return graph
+
+
+# ------------------------------------------------------------------ check --solution
+
+
+def add_solution_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--solution",
+        metavar="FILE",
+        help="a worked solution (.md or .tex): every number of its equation chains is judged, "
+        "each step on the learner's own numbers",
+    )
+    parser.add_argument(
+        "-o",
+        "--out",
+        metavar="MARKED",
+        help="with --solution: write the marked-up solution (.md, .tex or .html)",
+    )
+
+
+def run_solution(args: argparse.Namespace, graph: Graph) -> int:
+    """``check EXERCISE --solution FILE [-o MARKED]``: the report, then the marked copy."""
+    from ..check import report
+    from ..check.marked import marked_copy
+    from ..check.solution import check_solution
+    from ..io.files import check_output, read_text, write_file
+    from ..io.jsonout import strict_dumps
+
+    if args.claim or args.claims:
+        raise ChainruleError("give either --solution or --claim/--claims, not both")
+    path = args.solution
+    if not Path(path).is_file():
+        raise ValueInputError(f"{path}: no such solution file")
+    if args.out:
+        suffix = Path(args.out).suffix.lower()
+        if suffix not in (".md", ".tex", ".html", ".htm"):
+            raise ValueInputError(f"-o {args.out}: the marked copy is .md, .tex or .html")
+        check_output(args.out, inputs=[args.program, path])
+    text = read_text(path, "solution")
+    latex = path.lower().endswith((".tex", ".ltx"))
+    skip: set[int] = set()
+    if args.program and args.program != "-" and _same_file(args.program, path):
+        reading = read_document(text, latex=latex, given=[])
+        skip = {s.offset for s in reading.statements}
+    result = check_solution(graph, text, latex=latex, skip=skip)
+    if not result.judged:
+        raise ValueInputError(
+            f"{path}: no equation of the solution names a quantity of the exercise "
+            "(such as $L = 0,06$ or $\\frac{\\partial L}{\\partial z} = -0,06$)"
+        )
+    if args.json:
+        data = report(graph, result.verdicts, as_json=True)
+        data["not_checked"] = [str(p) for p in result.skipped]
+        sys.stdout.write(strict_dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(report(graph, result.verdicts))
+        for p in result.skipped:
+            sys.stdout.write(f"not checked: {p}\n")
+    if args.out:
+        write_file(args.out, marked_copy(graph, result, args.out, source_name=Path(path).name))
+        print(f"marked copy: {args.out}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
