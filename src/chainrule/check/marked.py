@@ -15,6 +15,7 @@ from ..core.graph import Graph
 from ..explain import markdown as markdown_writer
 from ..explain.document import Document, Equation, working
 from ..explain.formulas import num
+from ..explain.latex import text as latex_words
 from ..explain.model import derive
 from ..lang.typography import latex_text
 from .judge import CARRIED_ROUNDING, FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, WRONG
@@ -37,18 +38,43 @@ def mark_text(j: Judged) -> str:
     return "✗"
 
 
-def note_text(graph: Graph, j: Judged) -> str:
-    """The note at a first slip, in words (the working is added by each format)."""
+def note_text(graph: Graph, j: Judged, fmt: str = "text") -> str:
+    """The note at a first slip (the working is added by each format). ``fmt`` is "md",
+    "tex", "html" or "text": words are escaped for it, and the learner's own step (LaTeX as
+    they wrote it) is set as maths in Markdown and LaTeX, as code in HTML."""
     v = j.verdict
     name = quantity_text(v.quantity, graph.output, graph.naming)
     claimed = v.claim.numbers[0].text
-    out = f"Line {j.line}: {name} = {claimed} is wrong"
+
+    def words(s: str) -> str:
+        if fmt == "md":
+            return markdown_writer.escape(s)
+        if fmt == "tex":
+            return latex_words(s)
+        if fmt == "html":
+            return html.escape(s)
+        return s
+
+    def value(x: Any) -> str:
+        m = num(x, DIGITS)
+        if fmt in ("md", "tex"):
+            return f"${m.latex}$"
+        return words(m.text)
+
+    out = words(f"Line {j.line}: {name} = {claimed} is wrong")
     if j.step_text is not None and j.step_value is not None and v.recomputed is j.step_value:
-        out += f"; from your own numbers {_flat(j.step_text)} = {num(j.step_value, DIGITS).text}"
-        out += ", so the slip is in this step"
+        own = num(j.step_value, DIGITS)
+        step = _flat(j.step_text)
+        if fmt in ("md", "tex"):
+            said = f"${step} = {own.latex}$"
+        elif fmt == "html":
+            said = f"<code>{html.escape(step)}</code> = {html.escape(own.text)}"
+        else:
+            said = f"{step} = {own.text}"
+        out += words("; from your own numbers ") + said + words(", so the slip is in this step")
     elif v.recomputed is not None:
-        out += f"; from your own earlier numbers it would be {num(v.recomputed, DIGITS).text}"
-    out += f". The correct value is {num(v.true, DIGITS).text}."
+        out += words("; from your own earlier numbers it would be ") + value(v.recomputed)
+    out += words(". The correct value is ") + value(v.true) + "."
     return out
 
 
@@ -105,7 +131,7 @@ def marked_markdown(graph: Graph, result: SolutionCheck) -> str:
     inserts: list[tuple[int, str]] = [(j.end, _math_mark_md(j)) for j in result.judged]
     for j in _slips(result):
         blocks = _working(graph, j)
-        note = "\n\n> **✗ " + markdown_writer.escape(note_text(graph, j)) + "**"
+        note = "\n\n> ✗ " + note_text(graph, j, "md")
         if blocks:
             body = markdown_writer.write(Document("", blocks)).strip()
             note += "\n>\n> The correct working:\n>\n" + "\n".join(
@@ -133,7 +159,7 @@ def marked_latex(graph: Graph, result: SolutionCheck) -> str:
     text = result.text
     inserts: list[tuple[int, str]] = [(j.end, _math_mark_tex(j)) for j in result.judged]
     for j in _slips(result):
-        note = "\n\\marginpar{\\footnotesize\\raggedright " + latex_text(note_text(graph, j)) + "}"
+        note = "\n\\marginpar{\\footnotesize\\raggedright " + note_text(graph, j, "tex") + "}"
         eqs = [b for b in _working(graph, j) if isinstance(b, Equation)]
         if eqs:
             note += "\n\\noindent\\textit{The correct working:}\n" + "\n".join(
@@ -172,7 +198,7 @@ def marked_html(graph: Graph, result: SolutionCheck, source_name: str = "") -> s
         by_line[_line_of(line_starts, j.end)].append(j)
     notes: dict[int, list[str]] = defaultdict(list)
     for j in _slips(result):
-        parts = [html.escape(note_text(graph, j))]
+        parts = [note_text(graph, j, "html")]
         for b in _working(graph, j):
             if isinstance(b, Equation):
                 rels = list(b.relations)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
+from ..exercise import Exercise
 from ..lang.latex.reader import Reading, is_document, is_latex_path, parse_document, read_document
 
 FROM_CHOICES = ("program", "latex", "markdown")
@@ -142,3 +143,19 @@ def _same_file(a: str, b: str) -> bool:
         return Path(a).resolve() == Path(b).resolve()
     except OSError:
         return False
+
+
+# ------------------------------------------------------------------ solve
+
+
+def document_exercise(path: str) -> Exercise:
+    """An exercise written as a document, as ``solve`` takes it: the program read from it
+    (printed on stderr first), exact numbers, every named value and every input's gradient."""
+    from ..io.files import read_text
+
+    if not Path(path).is_file():
+        raise ChainruleError(f"{path}: no such exercise file")
+    text = read_text(path, "exercise")
+    reading = read_document(text, latex=is_latex_path(path), filename=Path(path).name)
+    show_reading(reading, sys.stderr)
+    return Exercise(source=reading.plain_program, title=reading.title, exact=True, filename=path)

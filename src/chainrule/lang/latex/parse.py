@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from pylatexenc import macrospec
 from pylatexenc.latexwalker import (
     LatexCharsNode,
     LatexCommentNode,
@@ -25,6 +26,7 @@ from pylatexenc.latexwalker import (
     LatexSpecialsNode,
     LatexWalker,
     LatexWalkerError,
+    get_default_latex_context_db,
 )
 
 from ..typography import GREEK, SUBSCRIPT_VALUES, SUPERSCRIPT_VALUES
@@ -96,10 +98,29 @@ UNICODE_SEPS = set("→⇒↑↓↗↖↘↙←⟶⟹")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?|\.\d+")
 
 
+def _context() -> Any:
+    """pylatexenc's macro table, with the arguments of the maths macros it does not know."""
+    db = get_default_latex_context_db()
+    one = ["operatorname", "boldsymbol", "bm", "tag", "intertext", "pmb", "mathbfit",
+           "mathnormal", "operatorname*", "textnormal", "textsf"]  # fmt: skip
+    two = ["dfrac", "tfrac", "cfrac"]
+    db = db.filter_context(keep_categories=None) if hasattr(db, "filter_context") else db
+    db.add_context_category(
+        "chainrule-maths",
+        macros=[macrospec.MacroSpec(m, "{") for m in one]
+        + [macrospec.MacroSpec(m, "{{") for m in two],
+        prepend=True,
+    )
+    return db
+
+
+_CONTEXT = _context()
+
+
 def tokens(text: str) -> list[Tok]:
     """The maths text as tokens (pylatexenc reads the LaTeX structure)."""
     try:
-        walker = LatexWalker(text, tolerant_parsing=False)
+        walker = LatexWalker(text, tolerant_parsing=False, latex_context=_CONTEXT)
         nodes, _, _ = walker.get_latex_nodes()
     except LatexWalkerError as exc:
         pos = getattr(exc, "pos", None)

@@ -263,6 +263,10 @@ class _Reader:
             text = f"{key} = {self.write(cand.expr)}"
             lines.append(ProgramLine(key, text, cand.line, cand.st.text, cand.st.offset))
         out = self.output(chosen, givens, output)
+        last = [p for p in lines if p.name == out and out in chosen]
+        if last and all(out not in {n.key() for n in names_in(c.expr)} for c in chosen.values()):
+            lines.remove(last[0])  # nothing uses the output: it may come last, where the
+            lines.append(last[0])  # program language looks for it
         if not lines:
             raise ValueInputError(
                 "no definitions found: write the exercise's formulas between $…$ (or in an "
@@ -489,8 +493,9 @@ class _Reader:
         for key, cand in defs.items():
             used = set()
             for n in names_in(self.elements(cand.expr, self._defined)):
-                if n.key() in defs and n.key() != key:
-                    used.add(n.key())
+                for k in (n.key(), n.plain.key()):  # ŷ₁ needs ŷ
+                    if k in defs and k != key:
+                        used.add(k)
             deps[key] = used
         wanted: set[str] | None = None
         if only is not None:
