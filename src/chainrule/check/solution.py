@@ -14,7 +14,7 @@ when it does, it follows from the learner's earlier wrong numbers that the side 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -90,11 +90,23 @@ def _literal(e: Expr) -> str | None:
     return None
 
 
-class _Names:
-    """Quantities of the graph as a solution writes them."""
+def _vector(e: Expr) -> list[str] | None:
+    """The numbers of a vector written as a matrix of plain numbers (one row or one column)."""
+    if not isinstance(e, Matrix) or not e.column:
+        return None
+    texts = [_literal(x) for row in e.rows for x in row]
+    if any(t is None for t in texts):
+        return None
+    return [t for t in texts if t is not None]
 
-    def __init__(self, graph: Graph) -> None:
+
+class _Names:
+    """Quantities of the graph as a solution writes them (in the caller's graph, and in a
+    private copy that has been through backward, for true values)."""
+
+    def __init__(self, graph: Graph, truth: Graph) -> None:
         self.resolver = Resolver(graph)
+        self.truth = Resolver(truth)
         self.dot_top: str | None = None  # \dot{v} = ∂L/∂v
 
     def name(self, e: Expr) -> str | None:
@@ -106,14 +118,34 @@ class _Names:
             return f"∂{e.top.key()}/∂{e.var.key()}"
         return None
 
-    def quantity(self, e: Expr) -> Any:
+    def quantity(self, e: Expr, *, truth: bool = False) -> Any:
+        resolver = self.truth if truth else self.resolver
         name = self.name(e)
         if name is None:
             return None
         try:
-            return self.resolver.quantity(name)
+            return resolver.quantity(name)
         except ValueInputError:
-            return None
+            pass
+        alt = _matrix_element(e)  # W_{12}: the element in row 1, column 2 of W
+        if alt is None and isinstance(e, Deriv):
+            alt = _matrix_element(e.var)
+            if alt is not None and isinstance(e.top, Name):
+                alt = f"∂{e.top.key()}/∂{alt}"
+        if alt is not None:
+            try:
+                return resolver.quantity(alt)
+            except ValueInputError:
+                return None
+        return None
+
+
+def _matrix_element(e: Expr) -> str | None:
+    if isinstance(e, Name) and e.sub is not None:
+        sub = e.sub.replace(",", "")
+        if len(sub) == 2 and sub.isdigit():
+            return f"{Name(e.base, e.accent).key()}[{sub[0]},{sub[1]}]"
+    return None
 
 
 def check_solution(
@@ -123,10 +155,9 @@ def check_solution(
     holds the offsets of statements that are not the learner's (the exercise's own givens
     when one file holds both)."""
     statements, problems = read_statements(text, latex=latex)
-    names = _Names(graph)
     truth_graph, _ = copy_graph(graph)
     truth_graph.backward()
-    truth_names = Resolver(truth_graph)
+    names = _Names(graph, truth_graph)
     skipped = list(problems)
 
     pending: list[tuple[Statement, str, int, Claim, int, int]] = []
@@ -150,15 +181,23 @@ def check_solution(
                 skipped.append(Problem(st.line, "names no quantity of the graph", st.text))
             continue
         for k in range(1, len(c.items)):
-            lit = _literal(c.items[k])
-            if lit is None:
+            item = c.items[k]
+            texts = _vector(item)
+            lit = _literal(item)
+            if lit is None and texts is None:
                 continue
             try:
-                number = read_number(lit, lit)
+                if texts is not None:
+                    numbers = tuple(read_number(t, t) for t in texts)
+                    shown = "[" + "; ".join(texts) + "]"
+                    claim = Claim(qname, numbers, True, f"{qname} = {shown}", st.line)
+                else:
+                    assert lit is not None
+                    claim = Claim(qname, (read_number(lit, lit),), False, f"{qname} = {lit}",
+                                  st.line)  # fmt: skip
             except ValueInputError as exc:
                 skipped.append(Problem(st.line, exc.message, st.text))
                 continue
-            claim = Claim(qname, (number,), False, f"{qname} = {lit}", st.line)
             start, end = c.spans[k]
             pending.append((st, qname, k, claim, st.base + start, st.base + end))
 
@@ -170,23 +209,18 @@ def check_solution(
         j = Judged(v, st, start, end)
         if k >= 2:
             used: list[Judged] = []
-            value = _evaluate(st.chain.items[k - 1], names, own, truth_names, used)
+            value = _evaluate(st.chain.items[k - 1], names, own, used)
             a, b = st.chain.spans[k - 1]
             j.step_text = text[st.base + a : st.base + b].strip()
             j.step_value = value
             j.uses = used
         judged.append(j)
-        key = names.name(st.chain.items[0])
-        if key is not None:
-            own[_canon_key(names, st.chain.items[0])] = j
+        q = names.quantity(st.chain.items[0])
+        if q is not None:
+            own[q.key()] = j
     for j in judged:
         _trace(j)
     return SolutionCheck(judged, skipped, text, latex)
-
-
-def _canon_key(names: _Names, e: Expr) -> str:
-    q = names.quantity(e)
-    return repr(q.key()) if q is not None else (names.name(e) or "")
 
 
 def _trace(j: Judged) -> None:
@@ -206,42 +240,29 @@ def _trace(j: Judged) -> None:
         v.follows = [u.verdict for u in wrong]
 
 
-def _evaluate(
-    e: Expr, names: _Names, own: dict[str, Judged], truth: Resolver, used: list[Judged]
-) -> Any:
+Own = dict[Any, Judged]
+
+
+def _evaluate(e: Expr, names: _Names, own: Own, used: list[Judged]) -> Any:
     """``e`` on the learner's own numbers: exact while it is rational, floats after; None when
     it names something the learner's numbers cannot give."""
     try:
-        return _eval(e, names, own, truth, used)
+        return _eval(e, names, own, used)
     except (ArithmeticError, ValueError, TypeError, OverflowError, ChainruleError, RecursionError):
         return None
 
 
-def _eval(e: Expr, names: _Names, own: dict[str, Judged], truth: Resolver,
-          used: list[Judged]) -> Any:  # fmt: skip
+def _eval(e: Expr, names: _Names, own: Own, used: list[Judged]) -> Any:
     if isinstance(e, Num):
         return e.value
     if isinstance(e, Neg):
-        inner = _eval(e.a, names, own, truth, used)
+        inner = _eval(e.a, names, own, used)
         return None if inner is None else -inner
     if isinstance(e, (Name, Deriv)):
-        q = names.quantity(e)
-        if q is None:
-            return None
-        key = repr(q.key())
-        if key in own:
-            j = own[key]
-            used.append(j)
-            n = j.verdict.claim.numbers[0]
-            return n.value
-        tq = truth.quantity(names.name(e) or "")
-        value = true_value(tq)
-        if isinstance(value, np.ndarray):
-            return None
-        return float(value) if value.__class__ is not Fraction else value
+        return _quantity_value(e, names, own, used)
     if isinstance(e, Bin):
-        a = _eval(e.a, names, own, truth, used)
-        b = _eval(e.b, names, own, truth, used)
+        a = _eval(e.a, names, own, used)
+        b = _eval(e.b, names, own, used)
         if a is None or b is None:
             return None
         if e.op == "+":
@@ -258,11 +279,39 @@ def _eval(e: Expr, names: _Names, own: dict[str, Judged], truth: Resolver,
             return float(a) ** float(b)
         return None
     if isinstance(e, Call) and e.fn in _FLOAT_FUNCTIONS and len(e.args) == 1:
-        x = _eval(e.args[0], names, own, truth, used)
+        x = _eval(e.args[0], names, own, used)
         return None if x is None else _FLOAT_FUNCTIONS[e.fn](float(x))
     if isinstance(e, (Matrix, Index)):
         return None
     return None
+
+
+def _quantity_value(e: Expr, names: _Names, own: Own, used: list[Judged]) -> Any:
+    """The learner's latest number for a quantity (or its element of a vector they gave),
+    else the true value: what the learner did not write is taken as known."""
+    q = names.quantity(e)
+    if q is None:
+        return None
+    j = own.get(q.key())
+    if j is not None:
+        used.append(j)
+        return j.verdict.claim.numbers[0].value if not j.verdict.claim.vector else None
+    tq = names.quantity(e, truth=True)
+    if tq is None:
+        return None
+    value = true_value(tq)
+    if q.index is not None:
+        whole = own.get((q.claim_type, id(q.node), None, id(q.top) if q.top is not None else None))
+        full = true_value(replace(tq, index=None))
+        if whole is not None and whole.verdict.claim.vector and isinstance(full, np.ndarray):
+            flat = int(np.ravel_multi_index(q.index, full.shape))
+            numbers = whole.verdict.claim.numbers
+            if flat < len(numbers):
+                used.append(whole)
+                return numbers[flat].value
+    if isinstance(value, np.ndarray):
+        return None
+    return float(value) if value.__class__ is not Fraction else value
 
 
 __all__ = ["Judged", "SolutionCheck", "check_solution"]

@@ -555,6 +555,8 @@ class _Reader:
             used |= {n.plain.key() for n in names_in(cand.expr)}
         sinks = [k for k in defs if k not in used]
         pool = sinks or list(defs) or list(givens)
+        if not pool:
+            return ""
         table = {**givens, **defs}
         return max(pool, key=lambda k: table[k].st.offset)
 
