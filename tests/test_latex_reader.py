@@ -88,8 +88,12 @@ def test_reference_program_and_the_text_give_the_same_graph() -> None:
     b.backward()
     la, lb = a.labels(), b.labels()
     for name in ("x", "w", "b₀", "y", "z", "ŷ", "L"):
-        np.testing.assert_allclose(np.asarray(la[name].value, float), np.asarray(lb[name].value, float))
-        np.testing.assert_allclose(np.asarray(la[name].grad, float), np.asarray(lb[name].grad, float))
+        np.testing.assert_allclose(
+            np.asarray(la[name].value, float), np.asarray(lb[name].value, float)
+        )
+        np.testing.assert_allclose(
+            np.asarray(la[name].grad, float), np.asarray(lb[name].grad, float)
+        )
 
 
 # ------------------------------------------------------------------ exercises of our own
@@ -170,6 +174,7 @@ v = \frac{u}{1 + x_3}$$
     s = sum(a * b for a, b in zip(w, x)) + 0.1
     u = math.sqrt(s * s + 1) * math.exp(-w[0])
     assert float(graph.output.value) == pytest.approx(u / (1 + x[2]), rel=1e-12)
+
     # the gradient with respect to w by central differences
     def v_of(wv: list[float]) -> float:
         s = sum(a * b for a, b in zip(wv, x)) + 0.1
@@ -187,7 +192,8 @@ v = \frac{u}{1 + x_3}$$
 
 def test_dot_product_and_matrix_elements() -> None:
     text = r"""
-$\mathbf{w} = \begin{pmatrix} 1 \\ 2 \end{pmatrix}$, $\mathbf{x} = \begin{pmatrix} 3 \\ -1 \end{pmatrix}$,
+$\mathbf{w} = \begin{pmatrix} 1 \\ 2 \end{pmatrix}$,
+$\mathbf{x} = \begin{pmatrix} 3 \\ -1 \end{pmatrix}$,
 $A = \begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}$.
 $$p = \mathbf{w} \cdot \mathbf{x} + A_{21} \cdot w_{2}, \qquad q = \tanh(p / 10)$$
 """

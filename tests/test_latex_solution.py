@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from test_latex_reader import FANOUT_MD, SOFTMAX_TEX, seed_text
 
 from chainrule.check import FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, WRONG
 from chainrule.check.marked import marked_html, marked_latex, marked_markdown
 from chainrule.check.solution import check_solution
 from chainrule.cli import main
 from chainrule.lang.latex.reader import parse_document
-
-from test_latex_reader import FANOUT_MD, SOFTMAX_TEX, seed_text
 
 
 def sigmoid(t: float) -> float:
@@ -137,23 +136,37 @@ def fanout_solution(sign_slip: bool) -> str:
     """The fan-out solution; with ``sign_slip`` the learner adds tanh(2) with the wrong sign in
     ∂f/∂c, and ∂f/∂b and ∂f/∂a carry it forward."""
     t = fanout_truth()
-    th = comma(t["tanh"], 3)
     dfdc = -12 + (-1 if sign_slip else 1) * round(t["tanh"], 3)
     dfdb = dfdc * 2 + round(t["exp"], 3)
     dfda = dfdc * (-3) + (1 - t["tanh"] ** 2) * (-6)
-    return f"""# Solution
+    fill = {
+        "T6": comma(t["tanh"] * 6, 3),
+        "EB": comma(t["exp"], 3),
+        "FF": comma(t["f"], 3),
+        "TH": comma(t["tanh"], 3),
+        "DC": comma(dfdc, 3),
+        "DB": comma(dfdb, 3),
+        "DA": comma(dfda, 3),
+    }
+    text = FANOUT_SOLUTION
+    for k, v in fill.items():
+        text = text.replace(k, v)
+    return text
 
-$$c = a \\cdot b = 2 \\cdot (-3) = -6$$
 
-$$f = c^2 + \\tanh(a) \\cdot c + e^b = 36 - {comma(t["tanh"] * 6, 3)} + {comma(t["exp"], 3)} \\approx {comma(t["f"], 3)}$$
+FANOUT_SOLUTION = r"""# Solution
 
-$$\\frac{{\\partial f}}{{\\partial c}} = 2c + \\tanh(a) = -12 + {th} = {comma(dfdc, 3)}$$
+$$c = a \cdot b = 2 \cdot (-3) = -6$$
+
+$$f = c^2 + \tanh(a) \cdot c + e^b = 36 - T6 + EB \approx FF$$
+
+$$\frac{\partial f}{\partial c} = 2c + \tanh(a) = -12 + TH = DC$$
 
 Backwards to the inputs, adding the paths:
 
-$$\\partial f/\\partial b = \\frac{{\\partial f}}{{\\partial c}} \\cdot a + e^b = {comma(dfdc, 3)} \\cdot 2 + {comma(t["exp"], 3)} = {comma(dfdb, 3)}$$
+$$\partial f/\partial b = \frac{\partial f}{\partial c} \cdot a + e^b = DC \cdot 2 + EB = DB$$
 
-$$\\frac{{\\partial f}}{{\\partial a}} = \\frac{{\\partial f}}{{\\partial c}} \\cdot b + (1 - \\tanh^2(a)) \\cdot c = {comma(dfda, 3)}$$
+$$\partial f/\partial a = \frac{\partial f}{\partial c} \cdot b + (1 - \tanh^2(a)) \cdot c = DA$$
 """
 
 
@@ -196,7 +209,8 @@ SOFTMAX_SOLUTION = r"""\documentclass{article}
 Forward pass:
 \begin{align*}
 \mathbf{z} &= W\mathbf{x} = \begin{pmatrix} 1 \\ 3 \\ 1 \end{pmatrix} \\
-\hat{\mathbf{y}} &= \operatorname{softmax}(\mathbf{z}) \approx \begin{pmatrix} Y1 \\ Y2 \\ Y1 \end{pmatrix} \\
+\hat{\mathbf{y}} &= \operatorname{softmax}(\mathbf{z})
+  \approx \begin{pmatrix} Y1 \\ Y2 \\ Y1 \end{pmatrix} \\
 L &= -\log \hat{y}_2 = -\log Y2 \approx LL
 \end{align*}
 Backward pass:
@@ -268,7 +282,9 @@ def test_dot_notation_and_inline_partials(tmp_path: Path) -> None:
     assert got == [("∂L/∂z", RIGHT), ("∂L/∂b₀", RIGHT), ("∂L/∂w₁", WRONG)]
 
 
-def test_solution_errors_exit_2(seed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_solution_errors_exit_2(
+    seed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     empty = tmp_path / "empty.md"
     empty.write_text("No numbers here, $a \\in \\mathbb{R}$.\n", encoding="utf-8")
     assert main(["check", str(seed), "--solution", str(empty)]) == 2

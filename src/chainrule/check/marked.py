@@ -83,7 +83,9 @@ def _flat(s: str) -> str:
 
 
 def _slips(result: SolutionCheck) -> list[Judged]:
-    return [j for j in result.judged if j.verdict.verdict == WRONG and j.verdict.origin == FIRST_SLIP]
+    return [
+        j for j in result.judged if j.verdict.verdict == WRONG and j.verdict.origin == FIRST_SLIP
+    ]
 
 
 def _working(graph: Graph, j: Judged) -> list[Any]:
@@ -146,7 +148,9 @@ def _math_mark_tex(j: Judged) -> str:
     if v.verdict in (RIGHT, ROUNDING):
         return r"\;\checkmark"
     label = mark_text(j)[1:].strip()
-    return r"\;\boldsymbol{\times}" + (r"\,\text{\small " + latex_text(label) + "}" if label else "")
+    return r"\;\boldsymbol{\times}" + (
+        r"\,\text{\small " + latex_text(label) + "}" if label else ""
+    )
 
 
 def _equation_tex(eq: Equation) -> str:
@@ -202,9 +206,7 @@ def marked_html(graph: Graph, result: SolutionCheck, source_name: str = "") -> s
         for b in _working(graph, j):
             if isinstance(b, Equation):
                 rels = list(b.relations)
-                eq = b.parts[0].text + "".join(
-                    f" {r} {p.text}" for r, p in zip(rels, b.parts[1:])
-                )
+                eq = b.parts[0].text + "".join(f" {r} {p.text}" for r, p in zip(rels, b.parts[1:]))
                 parts.append("The correct working: " + html.escape(eq))
         notes[j.line].append("<div class='note'>" + "<br>".join(parts) + "</div>")
     rows = []

@@ -2,11 +2,12 @@
 learner's own numbers.
 
 Every equation chain ``a = b = c ≈ d`` whose first side names a quantity of the graph
-(``L``, ``\\hat{y}``, ``x_1``, ``\\frac{\\partial L}{\\partial z}``, ``\\partial L/\\partial z``, and
-``\\dot{z}`` when the text defines ``\\dot{v} = \\frac{\\partial L}{\\partial v}``) is read; each
-plain number in it (``0,06``, ``-0,12``, ``\\frac{14}{5}``) is a claim about that quantity and is
-judged by ``check``'s judge. A wrong number is then traced along its chain: the side just before
-it is evaluated on the learner's own numbers (their latest number for each quantity it names,
+(``L``, ``\\hat{y}``, ``x_1``, ``\\frac{\\partial L}{\\partial z}``,
+``\\partial L/\\partial z``, and ``\\dot{z}`` when the text defines
+``\\dot{v} = \\frac{\\partial L}{\\partial v}``) is read; each plain number in it (``0,06``,
+``-0,12``, ``\\frac{14}{5}``) is a claim about that quantity and is judged by ``check``'s
+judge. A wrong number is then traced along its chain: the side just before it is evaluated on
+the learner's own numbers (their latest number for each quantity it names,
 and the numbers they wrote in it). When the number does not follow from that side, the slip is in
 this step (in ``-0,12 \\cdot 0,05 = -0,06`` the product of the learner's factors is −0,006);
 when it does, it follows from the learner's earlier wrong numbers that the side used."""
@@ -25,7 +26,7 @@ from ..core.graph import Graph
 from ..core.snapshot import copy_graph
 from ..lang.latex.statements import Problem, Statement, read_statements
 from ..lang.latex.tree import Bin, Call, Deriv, Expr, Index, Matrix, Name, Neg, Num
-from .claims import Claim, Number, read_number
+from .claims import Claim, read_number
 from .judge import FIRST_SLIP, FOLLOWS, WRONG, Verdict, _matches, judge, true_value
 from .names import Resolver
 
@@ -37,7 +38,7 @@ _FLOAT_FUNCTIONS = {
     "sin": math.sin,
     "cos": math.cos,
     "sqrt": math.sqrt,
-    "abs": abs,
+    "abs": lambda v: abs(v),
 }
 
 
@@ -77,7 +78,7 @@ class SolutionCheck:
 
 
 def _literal(e: Expr) -> str | None:
-    """The text of a plain number (the claims of a chain): 0,06 · −0,12 · 14/5 · −\\frac{3}{5}."""
+    """The text of a plain number (a claim of a chain): 0,06 · −0,12 · 14/5 · −\\frac{3}{5}."""
     if isinstance(e, Num):
         return e.text
     if isinstance(e, Neg):
@@ -205,7 +206,7 @@ def check_solution(
 
     own: dict[str, Judged] = {}  # the learner's latest number for each quantity
     judged: list[Judged] = []
-    for (st, qname, k, _claim, start, end), v in zip(pending, verdicts, strict=True):
+    for (st, _name, k, _claim, start, end), v in zip(pending, verdicts, strict=True):
         j = Judged(v, st, start, end)
         if k >= 2:
             used: list[Judged] = []

@@ -20,8 +20,9 @@ def register(sub: Any) -> None:
         "forward and gradient drawings (SVG, PNG) and the answers as JSON into a directory.",
     )
     p.add_argument(
-        "exercise", metavar="EXERCISE", help="an exercise file (.toml), or one written in LaTeX "
-        "or Markdown with maths (.tex, .md)"
+        "exercise",
+        metavar="EXERCISE",
+        help="an exercise file (.toml), or one written in LaTeX or Markdown with maths (.tex, .md)",
     )
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="the directory to write")
     p.add_argument("--force", action="store_true", help="write into a directory that is not empty")

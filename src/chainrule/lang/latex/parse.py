@@ -3,9 +3,9 @@ expression trees.
 
 pylatexenc tokenises the LaTeX (macros with their arguments, groups, environments); this module
 reads its nodes as maths: precedence, products written side by side, ``\\frac``, ``\\sqrt``,
-accents, sub- and superscripts, matrices, ``\\sum``, derivatives ``\\frac{\\partial L}{\\partial z}``
-and ``\\partial L/\\partial z``. Decimal commas are read (``0,94``) when no space follows the comma;
-``a, b`` with a space separates statements."""
+accents, sub- and superscripts, matrices, ``\\sum``, derivatives
+``\\frac{\\partial L}{\\partial z}`` and ``\\partial L/\\partial z``. Decimal commas are read
+(``0,94``) when no space follows the comma; ``a, b`` with a space separates statements."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ class Tok:
 
 
 RELATIONS = {"approx": "≈", "simeq": "≈", "approxeq": "≈", "thickapprox": "≈", "cong": "≈",
-             "coloneqq": "=", "equiv": "=", "doteq": "=", "eqqcolon": "="}  # fmt: skip
+             "coloneqq": "=", "equiv": "=", "doteq": "=",
+             "eqqcolon": "="}  # fmt: skip
 OTHER_RELATIONS = {"in", "leq", "geq", "le", "ge", "neq", "ne", "subset", "subseteq", "sim",
                    "notin", "propto", "ll", "gg", "mapsto", "colon"}  # fmt: skip
 SEPARATORS = {"quad", "qquad", "rightarrow", "Rightarrow", "implies", "to", "longrightarrow",
@@ -68,7 +69,7 @@ SEPARATORS = {"quad", "qquad", "rightarrow", "Rightarrow", "implies", "to", "lon
               "nwarrow", "searrow", "swarrow", "leftarrow", "Leftarrow", "longleftarrow",
               "iff", "Leftrightarrow", "leftrightarrow", "tag", "text", "textrm", "textit",
               "textbf", "mbox", "hbox", "intertext", "hspace", "vspace", "and", "forall",
-              "qquad", "enspace", "hfill"}  # fmt: skip
+              "enspace", "hfill"}  # fmt: skip
 DROP = {",", ";", ":", "!", " ", "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr",
         "Bigl", "Bigr", "biggl", "biggr", "displaystyle", "textstyle", "label", "nonumber",
         "notag", "limits", "nolimits", "middle", "scriptstyle", "qedhere"}  # fmt: skip
@@ -629,10 +630,10 @@ class Parser:
             return Call("sqrt", (inner,))
         if k == "accent":
             self.take()
-            inner = Parser(t.args[0], self.functions).whole() if t.args else None
-            if not isinstance(inner, Name) or inner.accent is not None:
+            under = Parser(t.args[0], self.functions).whole() if t.args else None
+            if not isinstance(under, Name) or under.accent is not None:
                 raise Unreadable(f"\\{t.text} over something that is not a name", t.pos)
-            return Name(inner.base, t.text, inner.sub)
+            return Name(under.base, t.text, under.sub)
         if k == "matrix":
             self.take()
             rows = tuple(

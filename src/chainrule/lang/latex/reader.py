@@ -2,14 +2,15 @@
 
 What the text says becomes statements of the program language, each with the line it came from:
 
-- a name set equal to numbers only (``b_0 = \\frac{3}{5}``, a ``bmatrix``) is a given value, unless
-  the text also defines that name by a formula (then the numbers are working, as in
-  ``z = \\frac{4}{5} + \\frac{7}{5} + \\frac{3}{5} = \\frac{14}{5}``), or the name is an element of a
-  given vector (``x_1 = 1`` when ``\\mathbf{x}`` is given);
+- a name set equal to numbers only (``b_0 = \\frac{3}{5}``, a ``bmatrix``) is a given value,
+  unless the text also defines that name by a formula (then the numbers are working, as in
+  ``z = \\frac{4}{5} + \\frac{7}{5} + \\frac{3}{5} = \\frac{14}{5}``), or the name is an element
+  of a given vector (``x_1 = 1`` when ``\\mathbf{x}`` is given);
 - a name set equal to a formula of names is a definition; a name defined more than once must get
   the same value from each definition (else the text is ambiguous, and the error names the lines),
-  and the definition that goes through the text's other quantities is kept (``\\hat{y} = \\sigma(z)``
-  over ``\\hat{y} = \\sigma(\\mathbf{w}^T\\mathbf{x} + b_0)`` when ``z`` is defined);
+  and the definition that goes through the text's other quantities is kept
+  (``\\hat{y} = \\sigma(z)`` over ``\\hat{y} = \\sigma(\\mathbf{w}^T\\mathbf{x} + b_0)`` when
+  ``z`` is defined);
 - ``L = MSE(\\hat{y}, y)`` beside ``L = (\\hat{y} - y)^2`` defines MSE by the text;
   ``F(a, b) = …`` defines F outright;
 - ``x_1`` is the first element of ``\\mathbf{x}`` when the text gives the vector, a product of two
@@ -333,8 +334,12 @@ class _Reader:
                     f"define and chainrule does not know ({cands[0].st.text})"
                 )
 
-            def score(c: _Candidate) -> tuple[int, int, bool, int]:
-                refs = {n.key() for n in names_in(c.expr)} & (defined - {key})
+            others = defined - {key}
+
+            def score(
+                c: _Candidate, others: set[str] = others, written: dict[int, bool] = written
+            ) -> tuple[int, int, bool, int]:
+                refs = {n.key() for n in names_in(c.expr)} & others
                 return (len(refs), _ops(c.expr), written[id(c)], -c.line)
 
             usable.sort(key=score, reverse=True)
@@ -439,9 +444,11 @@ class _Reader:
             terms.append(
                 _rewrite(
                     s.body,
-                    lambda m, k=k: Name(m.base, m.accent, str(k))
-                    if isinstance(m, Name) and m.sub == s.var
-                    else (Num(Fraction(k), str(k)) if m == Name(s.var) else None),
+                    lambda m, k=k: (
+                        Name(m.base, m.accent, str(k))
+                        if isinstance(m, Name) and m.sub == s.var
+                        else (Num(Fraction(k), str(k)) if m == Name(s.var) else None)
+                    ),
                 )
             )
         out = terms[0]
@@ -512,7 +519,9 @@ class _Reader:
                         n.key() for n in names_in(self.elements(defs[k].expr, self._defined))
                     )
         out = [
-            k for k in sorted(givens, key=lambda k: givens[k].st.offset) if wanted is None or k in wanted
+            k
+            for k in sorted(givens, key=lambda k: givens[k].st.offset)
+            if wanted is None or k in wanted
         ]
         done: set[str] = set(out)
         pending = sorted(
@@ -533,7 +542,9 @@ class _Reader:
             self.shapes.shapes[k] = self.shapes.shape(self.elements(cand.expr, self._defined))
         return out
 
-    def check_defined(self, givens: Mapping[str, _Candidate], defs: Mapping[str, _Candidate]) -> None:
+    def check_defined(
+        self, givens: Mapping[str, _Candidate], defs: Mapping[str, _Candidate]
+    ) -> None:
         known = set(givens) | set(defs) | self.given_elsewhere | set(CONSTANTS)
         for key, cand in defs.items():
             for n in names_in(self.elements(cand.expr, self._defined)):

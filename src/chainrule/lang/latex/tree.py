@@ -29,7 +29,7 @@ class Name:
     sub: str | None = None  # 0, 12, i, out
 
     @property
-    def plain(self) -> "Name":
+    def plain(self) -> Name:
         """The name without its subscript (x for x_1)."""
         return Name(self.base, self.accent)
 
@@ -46,29 +46,29 @@ class Name:
 @dataclass(frozen=True)
 class Call:
     fn: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
 class Bin:
     op: str  # + - * / ^ @, and "jux" (written side by side) or "dot" (\cdot), "times" (\times)
-    a: "Expr"
-    b: "Expr"
+    a: Expr
+    b: Expr
 
 
 @dataclass(frozen=True)
 class Neg:
-    a: "Expr"
+    a: Expr
 
 
 @dataclass(frozen=True)
 class Transpose:
-    a: "Expr"
+    a: Expr
 
 
 @dataclass(frozen=True)
 class Matrix:
-    rows: tuple[tuple["Expr", ...], ...]
+    rows: tuple[tuple[Expr, ...], ...]
     column: bool  # one column (or one row): a vector
 
 
@@ -76,7 +76,7 @@ class Matrix:
 class Index:
     """An element of a vector or matrix named by its subscript: x_1 → x[0]."""
 
-    a: "Expr"
+    a: Expr
     at: tuple[int, ...]  # from 0
 
 
@@ -84,16 +84,16 @@ class Index:
 class Deriv:
     """∂top/∂var (a quantity of a worked solution, not of a program)."""
 
-    top: "Expr"
-    var: "Expr"
+    top: Expr
+    var: Expr
 
 
 @dataclass(frozen=True)
 class Sum:
     var: str
-    lo: "Expr | None"
-    hi: "Expr | None"
-    body: "Expr"
+    lo: Expr | None
+    hi: Expr | None
+    body: Expr
 
 
 Expr = Num | Name | Call | Bin | Neg | Transpose | Matrix | Index | Deriv | Sum
@@ -147,7 +147,7 @@ def count_ops(e: Expr) -> int:
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "^": 4}
 
 
-def program_text(e: Expr, op_of: "OpChooser") -> str:
+def program_text(e: Expr, op_of: OpChooser) -> str:
     """The tree in the program language; ``op_of`` decides what a product written side by side
     (or with \\cdot) means: ``*``, or ``@`` between vectors and matrices."""
     text, _ = _write(e, op_of)
