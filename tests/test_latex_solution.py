@@ -260,15 +260,15 @@ def test_latex_softmax_solution_right_and_with_a_sign_slip(tmp_path: Path) -> No
     result = check_solution(graph, text, latex=True)
     wrong = {j.verdict.claim.name: j for j in result.judged if j.verdict.verdict == WRONG}
     assert set(wrong) == {"∂L/∂z₂", "∂L/∂x₁"}
-    assert wrong["∂L/∂z₂"].verdict.origin == FIRST_SLIP and wrong["∂L/∂z₂"].line == 14
+    assert wrong["∂L/∂z₂"].verdict.origin == FIRST_SLIP and wrong["∂L/∂z₂"].line == 15
     assert float(wrong["∂L/∂z₂"].step_value) == pytest.approx(round(truth["g2"], 4))
     assert wrong["∂L/∂x₁"].verdict.origin == FOLLOWS
-    assert [w.claim.line for w in wrong["∂L/∂x₁"].verdict.follows] == [14]
+    assert [w.claim.line for w in wrong["∂L/∂x₁"].verdict.follows] == [15]
     tex = marked_latex(graph, result)
     assert tex.count("\\marginpar{") == 1 and "\\usepackage{amssymb}" in tex
-    assert "follows from line 14" in tex
+    assert "follows from line 15" in tex
     html = marked_html(graph, result, "solution.tex")
-    assert "follows from line 14" in html and html.count("class='note'") == 1
+    assert "follows from line 15" in html and html.count("class='note'") == 1
 
 
 def test_dot_notation_and_inline_partials(tmp_path: Path) -> None:
