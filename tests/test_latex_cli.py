@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_latex_reader import FANOUT_MD, SOFTMAX_TEX, seed_text
 
 from chainrule.cli import main
-
-from test_latex_reader import FANOUT_MD, SOFTMAX_TEX, seed_text
 
 
 @pytest.fixture
