@@ -260,3 +260,20 @@ def test_user_text_is_never_run() -> None:
     reading = read_document(hostile)
     assert [p.line for p in reading.problems] == [3]
     assert "import" not in reading.program and "system" not in reading.program
+
+
+def test_hostile_sizes_are_refused_or_read_without_recursion() -> None:
+    long_sum = "$a = 1$\n\n$L = " + " + ".join(["a"] * 3000) + "$\n"
+    reading = read_document(long_sum)
+    assert [p.line for p in reading.problems] == [3]
+    assert "operations deep" in reading.problems[0].message
+    deep = "$a = 1$\n\n$L = " + "{" * 3000 + "a" + "}" * 3000 + "$\n"
+    assert [p.line for p in read_document(deep).problems] == [3]
+    # a written-out \sum of many terms is a balanced tree, and its value is the sum
+    n = 900
+    column = " \\\\ ".join(str(k % 7) for k in range(n))
+    text = (
+        f"$\\mathbf{{x}} = \\begin{{bmatrix}} {column} \\end{{bmatrix}}$\n\n$L = \\sum_i x_i^2$\n"
+    )
+    graph, _ = parse_document(text)
+    assert float(graph.output.value) == sum((k % 7) ** 2 for k in range(n))

@@ -30,7 +30,7 @@ from pylatexenc.latexwalker import (
 )
 
 from ..typography import GREEK, SUBSCRIPT_VALUES, SUPERSCRIPT_VALUES
-from .tree import Bin, Call, Deriv, Expr, Index, Matrix, Name, Neg, Num, Sum, Transpose
+from .tree import Bin, Call, Deriv, Expr, Index, Matrix, Name, Neg, Num, Sum, Transpose, depth
 
 FROM_GREEK = {v: k for k, v in GREEK.items()}
 FROM_GREEK.update({"varepsilon": "ε", "vartheta": "θ", "varphi": "φ", "varsigma": "ς"})
@@ -96,6 +96,7 @@ ROWS = {"aligned", "align", "align*", "alignat", "alignat*", "split", "gathered"
 UNICODE_OPS = {"−": "-", "–": "-", "·": "*", "⋅": "*", "×": "times", "∗": "*", "÷": "/"}
 UNICODE_RELS = {"≈": "≈", "≃": "≈", "≅": "≈", "≔": "="}
 UNICODE_SEPS = set("→⇒↑↓↗↖↘↙←⟶⟹")
+MAX_DEPTH = 200  # operations nested in one formula (a + b + … is nested on the left)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?|\.\d+")
 
 
@@ -127,8 +128,13 @@ def tokens(text: str) -> list[Tok]:
         pos = getattr(exc, "pos", None)
         raise Unreadable(f"not readable as LaTeX: {exc.msg if hasattr(exc, 'msg') else exc}",
                          pos if isinstance(pos, int) else 0) from None  # fmt: skip
+    except RecursionError:
+        raise Unreadable("braces nested too deeply to read", 0) from None
     out: list[Tok] = []
-    _nodes(nodes, out)
+    try:
+        _nodes(nodes, out)
+    except RecursionError:
+        raise Unreadable("braces nested too deeply to read", 0) from None
     return out
 
 
@@ -454,7 +460,14 @@ def chain(piece: Piece, functions: set[str] | None = None) -> Chain | None:
     for part in parts:
         if not part:
             raise Unreadable("an empty side of an equation", piece.pos)
-        items.append(Parser(part, functions or set()).whole())
+        item = Parser(part, functions or set()).whole()
+        if depth(item) > MAX_DEPTH:
+            raise Unreadable(
+                f"a formula more than {MAX_DEPTH} operations deep; split it into several "
+                "definitions",
+                part[0].pos,
+            )
+        items.append(item)
         spans.append((part[0].pos, _tok_end(part[-1])))
     return Chain(items, rels, spans)
 

@@ -451,10 +451,7 @@ class _Reader:
                     ),
                 )
             )
-        out = terms[0]
-        for t in terms[1:]:
-            out = Bin("+", out, t)
-        return out
+        return _balanced(terms)
 
     def _def_shape(self, key: str) -> tuple[int, ...]:
         cands = self.defs.get(key)
@@ -570,6 +567,18 @@ class _Reader:
             return ""
         table = {**givens, **defs}
         return max(pool, key=lambda k: table[k].st.offset)
+
+
+def _balanced(terms: list[Expr]) -> Expr:
+    """t₁ + t₂ + … as the text reads it while short; a long sum as a balanced tree, so that
+    a written-out \\sum of many terms is not hundreds of additions deep."""
+    if len(terms) <= 8:
+        out = terms[0]
+        for t in terms[1:]:
+            out = Bin("+", out, t)
+        return out
+    half = len(terms) // 2
+    return Bin("+", _balanced(terms[:half]), _balanced(terms[half:]))
 
 
 def _symbolic(e: Expr) -> bool:

@@ -110,6 +110,17 @@ def walk(e: Expr) -> list[Expr]:
     return out
 
 
+def depth(e: Expr) -> int:
+    """How deeply operations nest in ``e`` (counted without recursion)."""
+    best = 0
+    stack: list[tuple[Expr, int]] = [(e, 1)]
+    while stack:
+        n, d = stack.pop()
+        best = max(best, d)
+        stack.extend((c, d + 1) for c in children(n))
+    return best
+
+
 def children(e: Expr) -> list[Expr]:
     if isinstance(e, Call):
         return list(e.args)
