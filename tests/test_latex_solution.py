@@ -292,3 +292,58 @@ def test_solution_errors_exit_2(
     assert main(["check", str(seed), "--solution", str(tmp_path / "missing.md")]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------ grade: a folder of solutions
+
+LATEX_NAMES = {
+    "z": "z",
+    "ŷ": "\\hat{y}",
+    "L": "L",
+    "∂ŷ/∂z": "\\frac{\\partial \\hat{y}}{\\partial z}",
+    "dL/dŷ": "\\frac{\\partial L}{\\partial \\hat{y}}",
+    "dL/dz": "\\partial L / \\partial z",
+    "dL/dw1": "\\frac{\\partial L}{\\partial w_1}",
+    "dL/dw2": "\\frac{\\partial L}{\\partial w_2}",
+    "dL/db₀": "\\frac{\\partial L}{\\partial b_0}",
+}
+
+
+def _sig(x: float) -> str:
+    return f"{x:#.4g}".rstrip(".")
+
+
+def test_grade_accepts_a_folder_of_worked_solutions(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    from chainrule.teach.generate import generate
+
+    reference = Path(__file__).resolve().parents[1] / "examples" / "teaching" / "reference.toml"
+    folder = tmp_path / "class"
+    generate(reference, folder, count=2, seed=1, pdfs=False, solutions=False)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    variants = {v["id"]: v for v in manifest["variants"]}
+    subs = tmp_path / "solutions"
+    subs.mkdir()
+    a = variants["v01"]["answers"]
+    assert set(a) == set(LATEX_NAMES)
+    lines = ["# My solution", "", "**Student:** Ada Lovelace", "", "Variant: v01", ""]
+    lines += [f"$${LATEX_NAMES[q]} \\approx {_sig(v).replace('.', ',')}$$\n" for q, v in a.items()]
+    (subs / "ada.md").write_text("\n".join(lines), encoding="utf-8")
+    b = dict(variants["v02"]["answers"])
+    b["dL/dŷ"] = -b["dL/dŷ"]  # a sign slip: everything after it is carried forward
+    body = ["\\documentclass{article}\\begin{document}", "variant: v02", ""]
+    body += [f"\\[ {LATEX_NAMES[q]} = {_sig(v)} \\]" for q, v in b.items()]
+    (subs / "bob.tex").write_text("\n".join(body + ["\\end{document}"]), encoding="utf-8")
+    report = tmp_path / "report"
+    assert main(["grade", str(folder), str(subs), "-o", str(report)]) == 0
+    grades = {
+        r["student"]: r
+        for r in csv.DictReader(io.StringIO((report / "grades.csv").read_text(encoding="utf-8")))
+    }
+    assert set(grades) == {"Ada Lovelace", "bob"}
+    assert grades["Ada Lovelace"]["score"] == str(len(a))
+    assert float(grades["bob"]["score"]) < len(b)
+    feedback = "\n".join(p.read_text(encoding="utf-8") for p in report.rglob("*bob*.md"))
+    assert "first slip" in feedback.lower()

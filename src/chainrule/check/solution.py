@@ -15,6 +15,7 @@ when it does, it follows from the learner's earlier wrong numbers that the side 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -315,4 +316,47 @@ def _quantity_value(e: Expr, names: _Names, own: Own, used: list[Judged]) -> Any
     return float(value) if value.__class__ is not Fraction else value
 
 
-__all__ = ["Judged", "SolutionCheck", "check_solution"]
+_HEADER = re.compile(r"^[\s>*_#-]*(variant|student)[*_]*\s*[:=]\s*[*_]*(.+?)[*_\s]*$", re.I | re.M)
+
+
+def solution_answers(
+    text: str, *, latex: bool = False
+) -> tuple[list[tuple[int, str, str]], dict[str, str]]:
+    """A worked solution as a submission for ``grade``: for each chain whose left side names a
+    quantity (a name, a derivative, ``\\dot{z}`` once defined), its last plain number — the
+    learner's answer — as (line, quantity, number); and the ``variant:`` and ``student:`` lines
+    of the prose."""
+    statements, _ = read_statements(text, latex=latex)
+    answers: list[tuple[int, str, str]] = []
+    dot_top: str | None = None
+    for st in statements:
+        items = st.chain.items
+        lhs = items[0]
+        if isinstance(lhs, Name) and lhs.accent == "dot" and isinstance(items[1], Deriv):
+            top = items[1].top
+            if isinstance(top, Name):
+                dot_top = top.key()
+                continue
+        if isinstance(lhs, Name) and lhs.accent == "dot" and dot_top is not None:
+            name = f"∂{dot_top}/∂{Name(lhs.base, None, lhs.sub).key()}"
+        elif isinstance(lhs, Name):
+            name = lhs.key()
+        elif isinstance(lhs, Deriv) and isinstance(lhs.top, Name) and isinstance(lhs.var, Name):
+            name = f"∂{lhs.top.key()}/∂{lhs.var.key()}"
+        else:
+            continue
+        last = None
+        for item in items[1:]:
+            vector = _vector(item)
+            lit = _literal(item)
+            if vector is not None:
+                last = "[" + "; ".join(vector) + "]"
+            elif lit is not None:
+                last = lit
+        if last is not None:
+            answers.append((st.line, name, last))
+    header = {m.group(1).casefold(): m.group(2).strip() for m in _HEADER.finditer(text)}
+    return answers, header
+
+
+__all__ = ["Judged", "SolutionCheck", "check_solution", "solution_answers"]

@@ -26,6 +26,7 @@ MAX_BYTES = 20_000_000
 MAX_ROWS = 200_000
 MAX_FILES = 5_000
 CLAIM_SUFFIXES = (".txt", ".claims")
+SOLUTION_SUFFIXES = (".md", ".tex")  # worked solutions in Markdown or LaTeX (docs/latex.md)
 
 
 @dataclass
@@ -144,12 +145,17 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
     files = sorted(
         p
         for p in folder.iterdir()
-        if p.suffix.lower() in CLAIM_SUFFIXES and p.is_file() and not p.is_symlink()
+        if p.suffix.lower() in CLAIM_SUFFIXES + SOLUTION_SUFFIXES
+        and p.is_file()
+        and not p.is_symlink()
     )
     if len(files) > MAX_FILES:
         raise ValueInputError(f"{path}: more than {MAX_FILES} claim files")
     if not files:
-        raise ValueInputError(f"{path}: no claim files (*.txt or *.claims) in the folder")
+        raise ValueInputError(
+            f"{path}: no claim files (*.txt or *.claims) or worked solutions (*.md, *.tex) in "
+            "the folder"
+        )
     subs: list[Submission] = []
     problems: list[str] = []
     seen: dict[str, str] = {}
@@ -163,6 +169,9 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
         except ChainruleError as exc:
             problems.append(f"{exc}; not graded")
             continue
+        if f.suffix.lower() in SOLUTION_SUFFIXES:  # a worked solution as written
+            _solution_entries(sub, f.name, body, latex=f.suffix.lower() == ".tex")
+            body = ""
         for k, raw in enumerate(body.splitlines(), start=1):
             text = raw.split("#", 1)[0].strip()
             if not text:
@@ -185,6 +194,23 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
         seen[key] = f.name
         subs.append(sub)
     return subs, problems
+
+
+def _solution_entries(sub: Submission, name: str, body: str, *, latex: bool) -> None:
+    """A worked solution's answers (the last number of each chain) and its variant: and
+    student: lines."""
+    from ..check.solution import solution_answers
+
+    try:
+        answers, header = solution_answers(body, latex=latex)
+    except ChainruleError as exc:
+        sub.problems.append(f"{name}: {exc.message}")
+        return
+    for line, quantity, value in answers:
+        sub.entries.append(Entry(f"{name} line {line}", quantity, value))
+    sub.variant = _tidy(header.get("variant", ""))
+    if header.get("student"):
+        sub.student = _tidy(header["student"])
 
 
 def read_submissions(path: str | Path) -> tuple[list[Submission], list[str]]:
