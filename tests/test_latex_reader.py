@@ -277,3 +277,10 @@ def test_hostile_sizes_are_refused_or_read_without_recursion() -> None:
     )
     graph, _ = parse_document(text)
     assert float(graph.output.value) == sum((k % 7) ** 2 for k in range(n))
+
+
+def test_braced_decimal_comma_and_a_table_function() -> None:
+    text = "$\\hat{y} = 0{,}25$, $y = 1$ and $L = \\mathrm{MSE}(\\hat{y}, y)$\n"
+    graph, reading = parse_document(text)
+    assert reading.statements[0].text == "ŷ = 0.25"
+    assert float(graph.output.value) == pytest.approx((0.25 - 1) ** 2)

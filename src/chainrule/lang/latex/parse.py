@@ -135,6 +135,32 @@ def tokens(text: str) -> list[Tok]:
         _nodes(nodes, out)
     except RecursionError:
         raise Unreadable("braces nested too deeply to read", 0) from None
+    return _braced_commas(out)
+
+
+def _braced_commas(toks: list[Tok]) -> list[Tok]:
+    """``0{,}94``, LaTeX's way of writing a decimal comma without a space after it."""
+    out: list[Tok] = []
+    k = 0
+    while k < len(toks):
+        t = toks[k]
+        if (
+            t.kind == "num"
+            and k + 2 < len(toks)
+            and toks[k + 1].kind == "group"
+            and len(toks[k + 1].args[0]) == 1
+            and toks[k + 1].args[0][0].kind == "op"
+            and toks[k + 1].args[0][0].text in ",."
+            and toks[k + 2].kind == "num"
+            and "," not in t.text
+            and "." not in t.text
+        ):
+            merged = t.text + toks[k + 1].args[0][0].text + toks[k + 2].text
+            out.append(Tok("num", merged, t.pos, stop=_tok_end(toks[k + 2])))
+            k += 3
+            continue
+        out.append(t)
+        k += 1
     return out
 
 
