@@ -14,7 +14,8 @@ def register(sub: Any) -> None:
         "grade",
         help="grade a class's answers: verdicts, feedback on the first slip, exports",
         description="Grade submissions (a CSV student,variant,quantity,value, or a folder of "
-        "per-student claim files or worked solutions in Markdown or LaTeX) against the variants in DIR (what generate wrote). Writes "
+        "per-student claim files or worked solutions in Markdown or LaTeX) against the "
+        "variants in DIR (what generate wrote). Writes "
         "grades.csv, verdicts.csv, one feedback page per student, summary.md with the most "
         "common first slips and a bar chart, and exports for Gradescope and Moodle.",
     )
