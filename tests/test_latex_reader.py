@@ -284,3 +284,22 @@ def test_braced_decimal_comma_and_a_table_function() -> None:
     graph, reading = parse_document(text)
     assert reading.statements[0].text == "ŷ = 0.25"
     assert float(graph.output.value) == pytest.approx((0.25 - 1) ** 2)
+
+
+def test_a_general_statement_beside_the_real_definition() -> None:
+    text = "In general $y = f(x)$; here $x = 2$ and $y = \\tanh(x)$.\n"
+    graph, reading = parse_document(text)
+    assert [s.text for s in reading.statements] == ["x = 2", "y = tanh(x)"]
+    assert float(graph.output.value) == pytest.approx(math.tanh(2))
+
+
+def test_a_function_the_text_names_and_writes_out() -> None:
+    text = (
+        "$L = \\mathrm{Loss}(\\hat{y}, y)$ with $\\hat{y} = 0,5$, $y = 1$: $L = (\\hat{y} - y)^4$\n"
+    )
+    graph, reading = parse_document(text)
+    assert reading.statements[-1].text == "L = (ŷ - y)^4"
+    assert float(graph.output.value) == pytest.approx(0.5**4)
+    # MSE keeps chainrule's meaning: a different formula for it is an ambiguity
+    with pytest.raises(AmbiguityError, match="line 2: L is defined twice"):
+        read_document("$a = 3$, $b = 1$, $L = MSE(a, b)$\n$L = (a - b)^3$\n")

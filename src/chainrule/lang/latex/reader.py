@@ -304,7 +304,9 @@ class _Reader:
         return any(isinstance(x.expr, Matrix) for x in cands) or base in self.defs
 
     def functions_by_text(self) -> None:
-        """``L = MSE(ŷ, y)`` and ``L = (ŷ − y)²`` in the same text: MSE is defined there."""
+        """``L = Loss(ŷ, y)`` and ``L = (ŷ − y)²`` in the same text: Loss is defined there.
+        A function chainrule knows (MSE) keeps its meaning; the two definitions must then
+        agree, and the written-out one is kept for its nodes."""
         for cands in self.defs.values():
             calls = [c for c in cands if isinstance(c.expr, Call)]
             others = [c for c in cands if not isinstance(c.expr, Call)]
@@ -317,7 +319,7 @@ class _Reader:
                 params = tuple(a.key() for a in c.expr.args if isinstance(a, Name))
                 body = others[0]
                 used = {n.key() for n in names_in(body.expr)}
-                if set(params) <= used or c.expr.fn not in PROGRAM_FUNCTIONS:
+                if set(params) <= used and c.expr.fn not in PROGRAM_FUNCTIONS:
                     self.functions[c.expr.fn] = (params, body.expr, body.st)
 
     def choose(self, givens: Mapping[str, _Candidate]) -> dict[str, _Candidate]:
@@ -333,6 +335,9 @@ class _Reader:
                     f"line {cands[0].line}: {key} = … uses {bad[0]}, which the text does not "
                     f"define and chainrule does not know ({cands[0].st.text})"
                 )
+            known = set(givens) | defined | self.given_elsewhere | set(CONSTANTS)
+            complete = [c for c in usable if self._knows(c.expr, known)]
+            usable = complete or usable  # y = f(x) in the prose beside y = σ(z): σ(z)
 
             others = defined - {key}
 
@@ -389,6 +394,11 @@ class _Reader:
         at = {k: 1.0 for k in self.given_elsewhere}
         graph = parse(text, output=key, at=at or None)
         return graph.output.value
+
+    @staticmethod
+    def _knows(e: Expr, known: set[str]) -> bool:
+        """Does every name of ``e`` have a value (itself, or as an element of a vector)?"""
+        return all(n.key() in known or n.plain.key() in known for n in names_in(e))
 
     def _text_call(self, e: Expr) -> bool:
         """Is ``e`` a call of a function the text defines (L = MSE(ŷ, y))?"""
