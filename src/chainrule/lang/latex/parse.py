@@ -587,13 +587,8 @@ class Parser:
                     e = Bin(op, e, rhs)
             elif t.kind in _ATOM_START or (t.kind == "op" and t.text in "(["):
                 e = Bin("jux", e, self.unary())
-            elif t.kind == "op" and t.text == "|" and not self._closing_bar():
-                e = Bin("jux", e, self.unary())
             else:
-                return e
-
-    def _closing_bar(self) -> bool:
-        return True  # |a| b: a bar after a complete factor closes an absolute value
+                return e  # a bar after a complete factor closes |…|
 
     def unary(self) -> Expr:
         t = self.peek()
@@ -748,9 +743,7 @@ class Parser:
             self.expect(")", pos)
             call: Expr = Call(fn, tuple(args))
         elif t is not None and (t.kind in _ATOM_START or (t.kind == "op" and t.text == "[")):
-            if fn == "σ" and t.kind not in ("group",) and not _callable_start(t):
-                return Name("σ")
-            call = Call(fn, (self.postfix(),))
+            call = Call(fn, (self.postfix(),))  # \log x, \exp{x}
         else:
             if fn == "σ":
                 return Name("σ")
@@ -779,10 +772,6 @@ class Parser:
                 hi = Parser(self.script(), self.functions).whole()
         body = self.term()
         return Sum(var, lo, hi, body)
-
-
-def _callable_start(t: Tok) -> bool:
-    return t.kind in ("letter", "num", "frac", "accent", "group", "sqrt", "word")
 
 
 def _number(t: Tok) -> Num:

@@ -359,7 +359,6 @@ class _Reader:
     def agree(
         self, key: str, chosen: dict[str, _Candidate], givens: Mapping[str, _Candidate]
     ) -> None:
-        base = chosen[key]
         values: list[tuple[_Candidate, Any]] = []
         for cand in self.defs[key]:
             expanded = _Candidate(self.expand(cand.expr, cand.st), cand.st)
@@ -380,7 +379,6 @@ class _Reader:
                     f"(line {first.line}: {first.st.text}; line {cand.line}: {cand.st.text}); "
                     "keep one definition"
                 )
-        del base
 
     def evaluate(
         self, key: str, givens: Mapping[str, _Candidate], defs: dict[str, _Candidate]
@@ -540,8 +538,6 @@ class _Reader:
                 cyc = ", ".join(f"{k} (line {defs[k].line})" for k in pending)
                 raise AmbiguityError(f"these definitions use one another in a circle: {cyc}")
             k = ready[0]
-            if k in deps[k] - done:
-                pass
             out.append(k)
             done.add(k)
             pending.remove(k)
@@ -688,12 +684,6 @@ def _mapped(exc: ChainruleError, reading: Reading) -> ChainruleError:
     if k is None or not 1 <= k <= len(reading.statements):
         return exc
     st = reading.statements[k - 1]
-    where = f"{reading.filename}, " if reading.filename else ""
-    out = type(exc)(
-        f"{exc.message} (the text's {st.source!r}, read as {st.text})",
-        node=exc.node,
-    )
-    out.message = out.message
-    out.line = st.line
-    del where
+    out = type(exc)(f"{exc.message} (the text's {st.source!r}, read as {st.text})", node=exc.node)
+    out.line = st.line  # the line of the text; the program's column would not fit it
     return out
