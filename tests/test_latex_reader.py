@@ -303,3 +303,10 @@ def test_a_function_the_text_names_and_writes_out() -> None:
     # MSE keeps chainrule's meaning: a different formula for it is an ambiguity
     with pytest.raises(AmbiguityError, match="line 2: L is defined twice"):
         read_document("$a = 3$, $b = 1$, $L = MSE(a, b)$\n$L = (a - b)^3$\n")
+
+
+def test_e_as_a_name_of_the_text_and_as_the_constant() -> None:
+    graph, reading = parse_document("$y = 3$, $\\hat{y} = 1$, $e = y - \\hat{y}$, $L = e^2$\n")
+    assert float(graph.output.value) == 4.0
+    graph, reading = parse_document("$x = 2$, $L = e^{x} + \\pi$\n")
+    assert float(graph.output.value) == pytest.approx(math.exp(2) + math.pi)

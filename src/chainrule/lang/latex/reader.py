@@ -224,6 +224,8 @@ class _Reader:
     # -- collecting -------------------------------------------------------------------------
 
     def collect(self) -> None:
+        named = {st.chain.items[0].key() for st in self.statements
+                 if isinstance(st.chain.items[0], Name)}  # fmt: skip
         for st in self.statements:
             c = st.chain
             lhs, rhs = c.items[0], c.items[1]
@@ -232,7 +234,7 @@ class _Reader:
             if c.rels[0] != "=":
                 continue
             if isinstance(lhs, Name):
-                if _symbolic(rhs):
+                if _symbolic(rhs, named):
                     self.defs.setdefault(lhs.key(), []).append(_Candidate(rhs, st))
                 elif len(c.items) == 2:
                     self.numeric.setdefault(lhs.key(), []).append(_Candidate(rhs, st))
@@ -240,7 +242,7 @@ class _Reader:
                 isinstance(lhs, Call)
                 and lhs.args
                 and all(isinstance(a, Name) for a in lhs.args)
-                and _symbolic(rhs)
+                and _symbolic(rhs, named)
             ):
                 params = tuple(a.key() for a in lhs.args if isinstance(a, Name))
                 if lhs.fn not in self.functions:
@@ -587,9 +589,11 @@ def _balanced(terms: list[Expr]) -> Expr:
     return Bin("+", _balanced(terms[:half]), _balanced(terms[half:]))
 
 
-def _symbolic(e: Expr) -> bool:
+def _symbolic(e: Expr, named: set[str]) -> bool:
+    """Does ``e`` use names (not only numbers and the constants e and π, unless the text names
+    something e or π itself)?"""
     return any(
-        isinstance(n, Name) and n.key() not in CONSTANTS and n.base not in ("e",) for n in walk(e)
+        isinstance(n, Name) and (n.key() not in CONSTANTS or n.key() in named) for n in walk(e)
     ) or any(isinstance(n, Sum) for n in walk(e))
 
 
