@@ -8,6 +8,7 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sympy as sp
@@ -170,18 +171,34 @@ $$\partial f/\partial a = \frac{\partial f}{\partial c} \cdot b + (1 - \tanh^2(a
 """
 
 
-def test_fan_out_solution_all_right() -> None:
+def _eval_json(tmp_path: Path, name: str, text: str) -> dict[str, Any]:
+    """``chainrule eval --json`` on an exercise written as a document."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / (name + ".json")
+    assert main(["eval", str(path), "--json", "-o", str(out)]) == 0
+    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return data
+
+
+def test_fan_out_solution_all_right(tmp_path: Path) -> None:
     graph, _ = parse_document(FANOUT_MD)
     result = check_solution(graph, fanout_solution(sign_slip=False))
     verdicts = [(j.verdict.claim.text, j.verdict.verdict) for j in result.judged]
     assert [v for _, v in verdicts] == [RIGHT] * 5, verdicts
-    # the numbers judged right agree with eval on the program the exercise was read into
-    graph.backward()
-    labels = graph.labels()
+    # eval on the program the exercise was read into gives sympy's numbers, and every number
+    # of the solution is one of them rounded to its digits
+    data = _eval_json(tmp_path, "fanout.md", FANOUT_MD)
     t = fanout_truth()
-    assert float(labels["c"].grad) == pytest.approx(t["df/dc"], rel=1e-12)
-    assert float(labels["a"].grad) == pytest.approx(t["df/da"], rel=1e-12)
-    assert float(graph.output.value) == pytest.approx(t["f"], rel=1e-12)
+    assert data["values"]["f"] == pytest.approx(t["f"], rel=1e-12)
+    assert data["gradients"]["c"] == pytest.approx(t["df/dc"], rel=1e-12)
+    assert data["gradients"]["a"] == pytest.approx(t["df/da"], rel=1e-12)
+    assert data["gradients"]["b"] == pytest.approx(t["df/db"], rel=1e-12)
+    evald = {"c": data["values"]["c"], "f": data["values"]["f"]}
+    evald |= {f"∂f/∂{k}": data["gradients"][k] for k in "abc"}
+    for j in result.judged:
+        n = j.verdict.claim.numbers[0]
+        assert abs(float(n.value) - evald[j.verdict.claim.name]) <= float(n.quantum) / 2
 
 
 def test_fan_out_sign_slip_is_carried_forward() -> None:
@@ -256,6 +273,10 @@ def test_latex_softmax_solution_right_and_with_a_sign_slip(tmp_path: Path) -> No
     result = check_solution(graph, text, latex=True)
     assert [j.verdict.verdict for j in result.judged] == [RIGHT] * 7
     assert abs(truth["dx1"]) < 1e-12  # 1·y₁ + ½(y₂ − 1) + 0 = 0 for these numbers
+    data = _eval_json(tmp_path, "softmax.tex", SOFTMAX_TEX)
+    assert data["gradients"]["x"][0] == pytest.approx(truth["dx1"], abs=1e-12)
+    assert data["gradients"]["z"][1] == pytest.approx(truth["g2"], rel=1e-12)
+    assert data["values"]["L"] == pytest.approx(-math.log(1 + truth["g2"]), rel=1e-12)
     text, truth = softmax_solution(sign_slip=True)
     result = check_solution(graph, text, latex=True)
     wrong = {j.verdict.claim.name: j for j in result.judged if j.verdict.verdict == WRONG}
