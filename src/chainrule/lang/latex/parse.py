@@ -29,7 +29,7 @@ from pylatexenc.latexwalker import (
     get_default_latex_context_db,
 )
 
-from ..typography import GREEK, SUBSCRIPT_VALUES, SUPERSCRIPT_VALUES
+from ..typography import DIGITS, GREEK, SUBSCRIPT_VALUES, SUPERSCRIPT_VALUES
 from .tree import Bin, Call, Deriv, Expr, Index, Matrix, Name, Neg, Num, Sum, Transpose, depth
 
 FROM_GREEK = {v: k for k, v in GREEK.items()}
@@ -97,7 +97,7 @@ UNICODE_OPS = {"−": "-", "–": "-", "·": "*", "⋅": "*", "×": "times", "�
 UNICODE_RELS = {"≈": "≈", "≃": "≈", "≅": "≈", "≔": "="}
 UNICODE_SEPS = set("→⇒↑↓↗↖↘↙←⟶⟹")
 MAX_DEPTH = 200  # operations nested in one formula (a + b + … is nested on the left)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?|\.\d+")
+_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?|\.[0-9]+")
 
 
 def _context() -> Any:
@@ -337,7 +337,7 @@ def _chars(text: str, start: int, out: list[Tok]) -> None:
         if ch.isspace():
             i += 1
             continue
-        if ch.isdigit() or (ch == "." and i + 1 < len(text) and text[i + 1].isdigit()):
+        if ch in DIGITS or (ch == "." and i + 1 < len(text) and text[i + 1] in DIGITS):
             if script:
                 out.append(Tok("num", ch, pos))
                 i += 1
