@@ -12,7 +12,7 @@ from typing import Any
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
 from ..exercise import Exercise
-from ..lang.latex.reader import Reading, is_document, is_latex_path, parse_document, read_document
+from ..lang.latex.reader import Reading, graph_of, is_document, is_latex_path, read_document
 
 FROM_CHOICES = ("program", "latex", "markdown")
 
@@ -63,17 +63,14 @@ def document_graph(
     path = args.program
     latex = document_is_latex(args, path)
     name = None if path == "-" else Path(path).name
+    reading = read_document(text, latex=latex, filename=name, given=list(at), output=output)
     if getattr(args, "print_program", False):
-        reading = read_document(text, latex=latex, filename=name, given=list(at), output=output)
         show_reading(reading, sys.stdout)
         sys.stdout.flush()
         raise SystemExit(0)
-    graph, reading = parse_document(
-        text, latex=latex, exact=exact, at=at, output=output, filename=name
-    )
-    show_reading(reading, sys.stderr)
+    show_reading(reading, sys.stderr)  # before it runs, and also when it fails to
     sys.stderr.flush()
-    return graph
+    return graph_of(reading, exact=exact, at=at)
 
 
 # ------------------------------------------------------------------ check --solution

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ...core.errors import ChainruleError, ValueInputError
+from ...core.graph import Graph
 from ..language import CONSTANTS
 from .parse import element_index
 from .statements import Problem, Statement, read_statements
@@ -668,18 +669,24 @@ def parse_document(
     at: Mapping[str, Any] | None = None,
     output: str | None = None,
     filename: str | None = None,
-) -> tuple[Any, Reading]:
+) -> tuple[Graph, Reading]:
     """The graph of an exercise written as a document, and what was read (to show the user)."""
-    from ..language import parse
-
     reading = read_document(
         text, latex=latex, filename=filename, given=list(at or {}), output=output
     )
+    return graph_of(reading, exact=exact, at=at), reading
+
+
+def graph_of(
+    reading: Reading, *, exact: bool = False, at: Mapping[str, Any] | None = None
+) -> Graph:
+    """The graph of a program read from a document; an error names the line of the text."""
+    from ..language import parse
+
     try:
-        graph = parse(reading.plain_program, exact=exact, at=at, output=reading.output)
+        return parse(reading.plain_program, exact=exact, at=at, output=reading.output)
     except ChainruleError as exc:
         raise _mapped(exc, reading) from None
-    return graph, reading
 
 
 def _mapped(exc: ChainruleError, reading: Reading) -> ChainruleError:
