@@ -7,12 +7,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ChainruleError, ValueInputError
-from ..core.graph import Graph
-from ..exercise import Exercise
-from ..lang.latex.reader import Reading, graph_of, is_document, is_latex_path, read_document
+from ..lang.latex import is_document, is_latex_path
+
+if TYPE_CHECKING:  # the reader (and pylatexenc) load only when a document is read
+    from ..core.graph import Graph
+    from ..exercise import Exercise
+    from ..lang.latex.reader import Reading
 
 FROM_CHOICES = ("program", "latex", "markdown")
 
@@ -60,6 +63,8 @@ def document_graph(
 ) -> Graph:
     """The graph of an exercise written as a document; the program read is printed first (on
     stderr, so that the command's own output stays as it is), or alone with --print-program."""
+    from ..lang.latex.reader import graph_of, read_document
+
     path = args.program
     latex = document_is_latex(args, path)
     name = None if path == "-" else Path(path).name
@@ -98,6 +103,7 @@ def run_solution(args: argparse.Namespace, graph: Graph) -> int:
     from ..check.solution import check_solution
     from ..io.files import check_output, read_text, write_file
     from ..io.jsonout import strict_dumps
+    from ..lang.latex.reader import read_document
 
     if args.claim or args.claims:
         raise ChainruleError("give either --solution or --claim/--claims, not both")
@@ -148,7 +154,9 @@ def _same_file(a: str, b: str) -> bool:
 def document_exercise(path: str) -> Exercise:
     """An exercise written as a document, as ``solve`` takes it: the program read from it
     (printed on stderr first), exact numbers, every named value and every input's gradient."""
+    from ..exercise import Exercise
     from ..io.files import read_text
+    from ..lang.latex.reader import read_document
 
     if not Path(path).is_file():
         raise ChainruleError(f"{path}: no such exercise file")

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..exercise import load_exercise, solve
 from ..io.files import check_bundle_dir
-from ..lang.latex.reader import is_document
+from ..lang.latex import is_document
 from .documents import document_exercise
 
 

@@ -123,17 +123,6 @@ class _Candidate:
         return self.st.line
 
 
-def is_document(path: str | None, *, from_latex: bool = False) -> bool:
-    """Is this file an exercise written as a document (LaTeX or Markdown) rather than a program?"""
-    if from_latex:
-        return True
-    return path is not None and path.lower().endswith((".tex", ".md", ".markdown", ".ltx"))
-
-
-def is_latex_path(path: str | None) -> bool:
-    return path is not None and path.lower().endswith((".tex", ".ltx"))
-
-
 def read_document(
     text: str,
     *,
