@@ -51,6 +51,7 @@ from .tree import (
     has_names,
     names_in,
     program_text,
+    rewrite,
     walk,
 )
 
@@ -152,7 +153,7 @@ def _title(text: str) -> str | None:
     return None
 
 
-class _Shapes(OpChooser):
+class Shapes(OpChooser):
     """Shapes of what the text writes, so that a product of two vectors is ``@``."""
 
     def __init__(self) -> None:
@@ -209,7 +210,7 @@ class _Reader:
         self.defs: dict[str, list[_Candidate]] = {}
         self.numeric: dict[str, list[_Candidate]] = {}
         self.functions: dict[str, tuple[tuple[str, ...], Expr, Statement]] = {}
-        self.shapes = _Shapes()
+        self.shapes = Shapes()
 
     # -- collecting -------------------------------------------------------------------------
 
@@ -403,7 +404,7 @@ class _Reader:
 
     def expand(self, e: Expr, st: Statement) -> Expr:
         """Functions the text defines, substituted; sums written out."""
-        return _rewrite(e, lambda n: self._expand_one(n, st))
+        return rewrite(e, lambda n: self._expand_one(n, st))
 
     def _expand_one(self, n: Expr, st: Statement) -> Expr | None:
         if isinstance(n, Call) and n.fn in self.functions:
@@ -415,7 +416,7 @@ class _Reader:
             table = dict(zip(params, n.args, strict=True))
             if body == n:
                 return None
-            return _rewrite(body, lambda m: table.get(m.key()) if isinstance(m, Name) else None)
+            return rewrite(body, lambda m: table.get(m.key()) if isinstance(m, Name) else None)
         if isinstance(n, Sum):
             return self._write_out(n, st)
         return None
@@ -441,16 +442,15 @@ class _Reader:
             raise ValueInputError(f"line {st.line}: the bounds of \\sum must be whole numbers")
         terms: list[Expr] = []
         for k in range(int(lo), int(hi) + 1):
-            terms.append(
-                _rewrite(
-                    s.body,
-                    lambda m, k=k: (
-                        Name(m.base, m.accent, str(k))
-                        if isinstance(m, Name) and m.sub == s.var
-                        else (Num(Fraction(k), str(k)) if m == Name(s.var) else None)
-                    ),
-                )
-            )
+
+            def at(m: Expr, k: int = k) -> Expr | None:
+                if m == Name(s.var):
+                    return Num(Fraction(k), str(k))  # the index itself: \sum_i i x_i
+                if isinstance(m, Name) and m.sub == s.var:
+                    return Name(m.base, m.accent, str(k))
+                return None
+
+            terms.append(rewrite(s.body, at))
         return _balanced(terms)
 
     def _def_shape(self, key: str) -> tuple[int, ...]:
@@ -480,7 +480,7 @@ class _Reader:
                 return None
             return Index(n.plain, index)
 
-        return _rewrite(e, one)
+        return rewrite(e, one)
 
     def write(self, e: Expr) -> str:
         return program_text(self.elements(e, self._defined), self.shapes)
@@ -618,36 +618,6 @@ def _close(a: Any, b: Any) -> bool:
                                 rtol=1e-9, atol=1e-12))  # fmt: skip
     except (TypeError, ValueError):
         return False
-
-
-def _rewrite(e: Expr, f: Any) -> Expr:
-    """``e`` with every node ``n`` for which ``f(n)`` is not None replaced (bottom-up for the
-    rest). Recursion follows the nesting of one written formula."""
-    got = f(e)
-    if got is not None:
-        return got  # type: ignore[no-any-return]
-    if isinstance(e, Call):
-        return Call(e.fn, tuple(_rewrite(a, f) for a in e.args))
-    if isinstance(e, Bin):
-        return Bin(e.op, _rewrite(e.a, f), _rewrite(e.b, f))
-    if isinstance(e, Neg):
-        return Neg(_rewrite(e.a, f))
-    if isinstance(e, Transpose):
-        return Transpose(_rewrite(e.a, f))
-    if isinstance(e, Index):
-        return Index(_rewrite(e.a, f), e.at)
-    if isinstance(e, Matrix):
-        return Matrix(tuple(tuple(_rewrite(x, f) for x in row) for row in e.rows), e.column)
-    if isinstance(e, Deriv):
-        return Deriv(_rewrite(e.top, f), _rewrite(e.var, f))
-    if isinstance(e, Sum):
-        return Sum(
-            e.var,
-            None if e.lo is None else _rewrite(e.lo, f),
-            None if e.hi is None else _rewrite(e.hi, f),
-            _rewrite(e.body, f),
-        )
-    return e
 
 
 def parse_document(

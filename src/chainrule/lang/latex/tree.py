@@ -8,6 +8,7 @@ by walking them, never through ``eval``."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -97,6 +98,36 @@ class Sum:
 
 
 Expr = Num | Name | Call | Bin | Neg | Transpose | Matrix | Index | Deriv | Sum
+
+
+def rewrite(e: Expr, f: Callable[[Expr], Expr | None]) -> Expr:
+    """``e`` with every node ``n`` for which ``f(n)`` is not None replaced (bottom-up for the
+    rest). Recursion follows the nesting of one written formula."""
+    got = f(e)
+    if got is not None:
+        return got
+    if isinstance(e, Call):
+        return Call(e.fn, tuple(rewrite(a, f) for a in e.args))
+    if isinstance(e, Bin):
+        return Bin(e.op, rewrite(e.a, f), rewrite(e.b, f))
+    if isinstance(e, Neg):
+        return Neg(rewrite(e.a, f))
+    if isinstance(e, Transpose):
+        return Transpose(rewrite(e.a, f))
+    if isinstance(e, Index):
+        return Index(rewrite(e.a, f), e.at)
+    if isinstance(e, Matrix):
+        return Matrix(tuple(tuple(rewrite(x, f) for x in row) for row in e.rows), e.column)
+    if isinstance(e, Deriv):
+        return Deriv(rewrite(e.top, f), rewrite(e.var, f))
+    if isinstance(e, Sum):
+        return Sum(
+            e.var,
+            None if e.lo is None else rewrite(e.lo, f),
+            None if e.hi is None else rewrite(e.hi, f),
+            rewrite(e.body, f),
+        )
+    return e
 
 
 def walk(e: Expr) -> list[Expr]:
