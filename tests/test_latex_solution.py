@@ -368,3 +368,23 @@ def test_grade_accepts_a_folder_of_worked_solutions(tmp_path: Path) -> None:
     assert float(grades["bob"]["score"]) < len(b)
     feedback = "\n".join(p.read_text(encoding="utf-8") for p in report.rglob("*bob*.md"))
     assert "first slip" in feedback.lower()
+
+
+def test_intermediates_named_by_their_formula() -> None:
+    exercise = (
+        "$\\mathbf{x} = \\begin{bmatrix} 1 \\\\ 1 \\end{bmatrix}$, "
+        "$\\mathbf{w} = \\begin{bmatrix} \\frac{4}{5} \\\\ \\frac{7}{5} \\end{bmatrix}$, "
+        "$b_0 = \\frac{3}{5}$, $y = 1$\n\n"
+        "$$z = w_1 x_1 + w_2 x_2 + b_0, \\quad \\hat{y} = \\sigma(z), \\quad L = (\\hat{y} - y)^2$$\n"
+    )
+    graph, _ = parse_document(exercise)
+    yhat = sigmoid(14 / 5)
+    solution = (
+        "$$w_1 x_1 = \\frac{4}{5} \\cdot 1 = 0,8$$\n\n"
+        "$$w_2 x_2 = 1,8$$\n\n"
+        f"$$\\hat{{y}} - y = {comma(yhat - 1, 4)}$$\n"
+    )
+    result = check_solution(graph, solution)
+    got = [(j.verdict.claim.name, j.verdict.verdict) for j in result.judged]
+    assert got == [("w[0] * x[0]", RIGHT), ("w[1] * x[1]", WRONG), ("ŷ - y", RIGHT)]
+    assert float(result.judged[1].verdict.true) == pytest.approx(7 / 5)

@@ -25,8 +25,23 @@ import numpy as np
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
 from ..core.snapshot import copy_graph
+from ..lang.latex.parse import element_index
+from ..lang.latex.reader import Shapes
 from ..lang.latex.statements import Problem, Statement, read_statements
-from ..lang.latex.tree import Bin, Call, Deriv, Expr, Index, Matrix, Name, Neg, Num
+from ..lang.latex.tree import (
+    Bin,
+    Call,
+    Deriv,
+    Expr,
+    Index,
+    Matrix,
+    Name,
+    Neg,
+    Num,
+    Transpose,
+    program_text,
+    rewrite,
+)
 from .claims import Claim, read_number
 from .judge import FIRST_SLIP, FOLLOWS, WRONG, Verdict, _matches, judge, true_value
 from .names import Resolver
@@ -118,7 +133,35 @@ class _Names:
             return e.key()
         if isinstance(e, Deriv) and isinstance(e.top, Name) and isinstance(e.var, Name):
             return f"∂{e.top.key()}/∂{e.var.key()}"
+        if isinstance(e, (Bin, Neg, Call)):
+            return self.expression(e)
         return None
+
+    def expression(self, e: Expr) -> str | None:
+        """An intermediate named by its formula (``w_1 x_1``, ``\\hat{y} - y``) as the graph
+        labels it (``w[0] · x[0]``, ``ŷ − y``): elements become indexes, products of vectors
+        ``@``, and a vector's transpose is the vector."""
+        labels = self.resolver.graph.labels()
+        shapes = Shapes()
+        for label, node in labels.items():
+            shapes.shapes[label] = tuple(np.shape(node.value))
+
+        def one(n: Expr) -> Expr | None:
+            if isinstance(n, Name) and n.sub is not None and n.key() not in labels:
+                index = element_index(n.sub)
+                shape = shapes.shapes.get(n.plain.key(), ())
+                if index is not None and len(shape) == 2 and len(index) == 1 and len(n.sub) == 2:
+                    index = (int(n.sub[0]) - 1, int(n.sub[1]) - 1)
+                if index is not None and shape and len(index) == len(shape):
+                    return Index(n.plain, index)
+            if isinstance(n, Transpose) and len(shapes.shape(n.a)) == 1:
+                return rewrite(n.a, one)
+            return None
+
+        try:
+            return program_text(rewrite(e, one), shapes)
+        except (ValueError, RecursionError):
+            return None
 
     def quantity(self, e: Expr, *, truth: bool = False) -> Any:
         resolver = self.truth if truth else self.resolver
