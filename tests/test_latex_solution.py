@@ -375,7 +375,8 @@ def test_intermediates_named_by_their_formula() -> None:
         "$\\mathbf{x} = \\begin{bmatrix} 1 \\\\ 1 \\end{bmatrix}$, "
         "$\\mathbf{w} = \\begin{bmatrix} \\frac{4}{5} \\\\ \\frac{7}{5} \\end{bmatrix}$, "
         "$b_0 = \\frac{3}{5}$, $y = 1$\n\n"
-        "$$z = w_1 x_1 + w_2 x_2 + b_0, \\quad \\hat{y} = \\sigma(z), \\quad L = (\\hat{y} - y)^2$$\n"
+        "$$z = w_1 x_1 + w_2 x_2 + b_0, \\quad \\hat{y} = \\sigma(z),"
+        " \\quad L = (\\hat{y} - y)^2$$\n"
     )
     graph, _ = parse_document(exercise)
     yhat = sigmoid(14 / 5)
