@@ -61,7 +61,9 @@ def note_text(graph: Graph, j: Judged, fmt: str = "text") -> str:
             return f"${m.latex}$"
         return words(m.text)
 
-    out = words(f"Line {j.line}: {name} = {claimed} is wrong")
+    # the words of grade's feedback pages ("Your first slip is …")
+    out = words(f"Line {j.line}: your first slip is {name}: you wrote {claimed}; the correct "
+                "value is ") + value(v.true)  # fmt: skip
     if j.step_text is not None and j.step_value is not None and v.recomputed is j.step_value:
         own = num(j.step_value, DIGITS)
         step = _flat(j.step_text)
@@ -71,11 +73,10 @@ def note_text(graph: Graph, j: Judged, fmt: str = "text") -> str:
             said = f"<code>{html.escape(step)}</code> = {html.escape(own.text)}"
         else:
             said = f"{step} = {own.text}"
-        out += words("; from your own numbers ") + said + words(", so the slip is in this step")
+        out += words(", and from your own numbers ") + said + words(": the slip is in this step")
     elif v.recomputed is not None:
-        out += words("; from your own earlier numbers it would be ") + value(v.recomputed)
-    out += words(". The correct value is ") + value(v.true) + "."
-    return out
+        out += words(", and from your own earlier numbers it would be ") + value(v.recomputed)
+    return out + "."
 
 
 def _flat(s: str) -> str:
@@ -136,7 +137,7 @@ def marked_markdown(graph: Graph, result: SolutionCheck) -> str:
         note = "\n\n> ✗ " + note_text(graph, j, "md")
         if blocks:
             body = markdown_writer.write(Document("", blocks)).strip()
-            note += "\n>\n> The correct working:\n>\n" + "\n".join(
+            note += "\n>\n> The correct working at this step:\n>\n" + "\n".join(
                 "> " + line if line else ">" for line in body.splitlines()
             )
         inserts.append((_after_line(text, j.statement.stop), note + "\n"))
@@ -166,7 +167,7 @@ def marked_latex(graph: Graph, result: SolutionCheck) -> str:
         note = "\n\\marginpar{\\footnotesize\\raggedright " + note_text(graph, j, "tex") + "}"
         eqs = [b for b in _working(graph, j) if isinstance(b, Equation)]
         if eqs:
-            note += "\n\\noindent\\textit{The correct working:}\n" + "\n".join(
+            note += "\n\\noindent\\textit{The correct working at this step:}\n" + "\n".join(
                 _equation_tex(e) for e in eqs
             )
         inserts.append((_after_line(text, j.statement.stop), note + "\n"))
@@ -207,7 +208,7 @@ def marked_html(graph: Graph, result: SolutionCheck, source_name: str = "") -> s
             if isinstance(b, Equation):
                 rels = list(b.relations)
                 eq = b.parts[0].text + "".join(f" {r} {p.text}" for r, p in zip(rels, b.parts[1:]))
-                parts.append("The correct working: " + html.escape(eq))
+                parts.append("The correct working at this step: " + html.escape(eq))
         notes[j.line].append("<div class='note'>" + "<br>".join(parts) + "</div>")
     rows = []
     lines = text.split("\n")
