@@ -389,3 +389,14 @@ def test_intermediates_named_by_their_formula() -> None:
     got = [(j.verdict.claim.name, j.verdict.verdict) for j in result.judged]
     assert got == [("w[0] * x[0]", RIGHT), ("w[1] * x[1]", WRONG), ("ŷ - y", RIGHT)]
     assert float(result.judged[1].verdict.true) == pytest.approx(7 / 5)
+
+
+def test_a_claim_the_judge_refuses_is_not_checked_the_others_are() -> None:
+    graph, _ = parse_document(seed_text())
+    text = "$$\\mathbf{x} = 1$$\n\n$$z = \\frac{14}{5}$$\n\n"
+    text += "$$\\mathbf{w} = \\begin{pmatrix} 1 \\\\ 2 \\\\ 3 \\end{pmatrix}$$\n"
+    result = check_solution(graph, text)
+    assert [(j.verdict.claim.name, j.verdict.verdict) for j in result.judged] == [("z", RIGHT)]
+    assert [p.line for p in result.skipped] == [1, 5]
+    assert "elements" in result.skipped[0].message
+    assert "3 numbers given, the quantity has 2" in result.skipped[1].message

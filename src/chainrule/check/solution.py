@@ -246,7 +246,21 @@ def check_solution(
             start, end = c.spans[k]
             pending.append((st, qname, k, claim, st.base + start, st.base + end))
 
-    verdicts = judge(graph, [p[3] for p in pending]) if pending else []
+    try:
+        verdicts = judge(graph, [p[3] for p in pending]) if pending else []
+    except ValueInputError:
+        # a claim the judge refuses (a number for a whole vector, the wrong count of
+        # numbers): that one is not checked, the others are
+        kept = []
+        for p in pending:
+            try:
+                judge(graph, [p[3]])
+            except ValueInputError as exc:
+                skipped.append(Problem(p[0].line, exc.message, p[0].text))
+                continue
+            kept.append(p)
+        pending = kept
+        verdicts = judge(graph, [p[3] for p in pending]) if pending else []
 
     own: dict[str, Judged] = {}  # the learner's latest number for each quantity
     judged: list[Judged] = []
