@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run, run_main
 from test_latex_reader import FANOUT_MD, SOFTMAX_TEX, seed_text
 
 from chainrule.cli import main
@@ -57,13 +56,7 @@ def test_print_program_prints_only_the_program(
 
 
 def test_from_latex_on_standard_input() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "chainrule", "eval", "-", "--from", "latex", "--json"],
-        input=SOFTMAX_TEX,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run("eval", "-", "--from", "latex", "--json", stdin=SOFTMAX_TEX)  # a fresh process
     assert done.returncode == 0, done.stderr
     z = [1.0, 3.0, 1.0]
     total = sum(math.exp(v) for v in z)
@@ -101,10 +94,10 @@ def test_mistakes_exit_2_and_name_the_line(
 ) -> None:
     ex = tmp_path / "bad.md"
     ex.write_text("$y = 1$\n\n$y = 3$\n\n$L = y^2$\n", encoding="utf-8")
-    assert main(["eval", str(ex)]) == 2
-    err = capsys.readouterr().err
-    assert "line 3" in err and "Traceback" not in err
+    done = run_main("eval", str(ex))  # no traceback on either stream
+    assert done.returncode == 2 and "line 3: y is given twice" in done.stderr
     ex.write_text("$a = 0$\n\n$L = \\log(a - 1)$\n", encoding="utf-8")
-    assert main(["eval", str(ex)]) == 2
-    err = capsys.readouterr().err
-    assert "line 3" in err and "log" in err
+    done = run_main("eval", str(ex))
+    assert done.returncode == 2 and "line 3" in done.stderr and "log" in done.stderr
+    # the program read is shown before it fails
+    assert done.stderr.startswith("# read from bad.md\na = 0")
