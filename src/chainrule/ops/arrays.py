@@ -33,18 +33,24 @@ from ..core.limits import check_elements
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, to_sympy
 from .table import (
     _EXPECT,
+    Decline,
     Notation,
     Op,
     Param,
     Partial,
+    Torch,
     Vjp,
     _int,
     as_axes,
     as_bool,
     as_shape,
     fn,
-    register,
+    registrar,
+    shape_of,
+    torch_axis,
 )
+
+register = registrar("arrays")
 
 # ------------------------------------------------------------------ reductions and linear algebra
 
@@ -133,6 +139,53 @@ def _whole(rule: Partial) -> Partial:
     return partial
 
 
+def _torch_reduce(name: str) -> Callable[..., Any]:
+    def call(t: Any, x: list[Any], p: Any) -> Any:
+        a = x[0]
+        if a.dim() == 0:
+            return a
+        axis = p["axis"]
+        dims = (
+            tuple(range(a.dim())) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+        )
+        return getattr(t, name)(a, dim=dims, keepdim=p["keepdims"])
+
+    return call
+
+
+def read_reduce(a: Any, dims: Any = None, keepdim: bool = False, dtype: Any = None) -> Any:
+    """``aten.sum(a, dims, keepdim, dtype)`` and the like: a reduction of an array."""
+    nd = len(shape_of(a))
+    if dtype is not None or nd == 0:
+        raise Decline
+    if dims is None or (isinstance(dims, (list, tuple)) and not dims):
+        axis: Any = None
+    elif isinstance(dims, (list, tuple)):
+        axis = tuple(torch_axis(d, nd) for d in dims)
+    else:
+        axis = torch_axis(dims, nd)
+    return (a,), {"axis": axis, "keepdims": bool(keepdim)}
+
+
+def _whole_only(p: Any) -> None:
+    if p.get("axis") is not None:
+        raise ShapeError("a sum over some axes cannot be drawn element by element")
+
+
+def _draw_sum(E: Any, args: list[Any], p: Any) -> Any:
+    _whole_only(p)
+    return E.total(list(E.grid(args[0]).reshape(-1)))
+
+
+def _draw_mean(E: Any, args: list[Any], p: Any) -> Any:
+    _whole_only(p)
+    return E.mean(list(E.grid(args[0]).reshape(-1)))
+
+
+def _draw_loss(E: Any, args: list[Any], p: Any) -> Any:
+    return E.mean(list(E.grid(E.each(*args)).reshape(-1)))
+
+
 _sum = _reduction(np.sum)
 register(
     Op(
@@ -145,6 +198,10 @@ register(
         elementwise=False,
         params=_REDUCE_PARAMS,
         doc="the sum of the elements (over the given axes; every axis by default)",
+        torch=Torch(
+            _torch_reduce("sum"), ("aten.sum.default", "aten.sum.dim_IntList"), read_reduce
+        ),
+        scalars=_draw_sum,
     )
 )
 _mean = _reduction(np.mean)
@@ -159,6 +216,8 @@ register(
         elementwise=False,
         params=_REDUCE_PARAMS,
         doc="the mean of the elements (over the given axes; every axis by default)",
+        torch=Torch(_torch_reduce("mean"), ("aten.mean.default", "aten.mean.dim"), read_reduce),
+        scalars=_draw_mean,
     )
 )
 
@@ -183,6 +242,8 @@ register(
         vjps=(lambda M, g, x, y, p: g * x[1], lambda M, g, x, y, p: g * x[0]),
         elementwise=False,
         doc="wᵀx: the inner product of two vectors",
+        torch=Torch(lambda t, x, p: (x[0] * x[1]).sum()),
+        scalars=lambda E, a, p: E.matmul(a[0], a[1]),
     )
 )
 
@@ -238,6 +299,12 @@ def _matmul_vjp(which: int) -> Vjp:
     return rule
 
 
+def _read_matmul(a: Any, b: Any) -> Any:
+    if not shape_of(a) or not shape_of(b):
+        raise Decline
+    return (a, b), None
+
+
 register(
     Op(
         "matmul",
@@ -250,12 +317,25 @@ register(
         vjps=(_matmul_vjp(0), _matmul_vjp(1)),
         elementwise=False,
         doc="matrix product (batch axes broadcast; a vector @ a vector is their inner product)",
+        torch=Torch(
+            lambda t, x, p: t.matmul(x[0], x[1]),
+            ("aten.matmul.default", "aten.mm.default", "aten.bmm.default"),
+            _read_matmul,
+        ),
+        scalars=lambda E, a, p: E.matmul(a[0], a[1]),
     )
 )
 
 
 def _transpose(a: Any) -> Any:
     return np.transpose(a) if isinstance(a, np.ndarray) else a
+
+
+def _read_t(a: Any) -> Any:
+    """``aten.t``: a matrix transposed (on a vector it changes nothing: see torch_bridge.aten)."""
+    if len(shape_of(a)) != 2:
+        raise Decline
+    return (a,), None
 
 
 register(
@@ -267,6 +347,12 @@ register(
         vjps=(lambda M, g, x, y, p: M.transpose(g),),
         elementwise=False,
         doc="aᵀ: the axes reversed (harmless on a vector)",
+        torch=Torch(
+            lambda t, x, p: x[0].permute(*reversed(range(x[0].dim()))),
+            ("aten.t.default",),
+            _read_t,
+        ),
+        scalars=lambda E, a, p: np.transpose(a[0]),
     )
 )
 
@@ -305,8 +391,28 @@ register(
         elementwise=False,
         params=(Param("index", 0, as_index_value, "which element(s)"),),
         doc="a[i]: one element (or a slice) of an array",
+        torch=Torch(lambda t, x, p: _torch_index(t, x[0], p["index"])),
+        scalars=lambda E, a, p: a[0][p["index"]],
+        api="",
     )
 )
+
+
+def _torch_index(t: Any, a: Any, index: Any) -> Any:
+    def conv(i: Any) -> Any:
+        return t.as_tensor(i, dtype=t.long) if isinstance(i, np.ndarray) else i
+
+    return a[tuple(conv(i) for i in index) if isinstance(index, tuple) else conv(index)]
+
+
+def _torch_scatter(t: Any, x: list[Any], p: Any) -> Any:
+    """Zeros with ``a`` added at ``index`` (repeats add up): the transpose of indexing, taken as
+    the vjp of indexing so that it stays differentiable."""
+    a = x[0]
+    with t.enable_grad():
+        z = t.zeros(p["shape"], dtype=a.dtype, device=a.device, requires_grad=True)
+        (out,) = t.autograd.grad(_torch_index(t, z, p["index"]), z, a, create_graph=True)
+    return out
 
 
 def _scatter(a: Any, index: Any = 0, shape: Any = ()) -> Any:
@@ -330,6 +436,8 @@ register(
             Param("shape", (), as_shape, "the shape of the zeros it is placed in"),
         ),
         doc="zeros of a shape with the input added at an index (how a[i] sends its gradient back)",
+        torch=Torch(_torch_scatter),
+        api="",
     )
 )
 
@@ -378,6 +486,21 @@ def _n(M: Backend, x: Any) -> int:
     return max(M.size(x[0]), M.size(x[1]))
 
 
+def _mean_of(v: Any) -> Any:
+    return v.sum() / v.size if isinstance(v, np.ndarray) else v
+
+
+def _read_mse(a: Any, b: Any, reduction: int = 1) -> Any:
+    if reduction != 1 or shape_of(a) != shape_of(b):
+        raise Decline
+    return (a, b), None
+
+
+def _bce_js(M: Any, x: Any, p: Any) -> Any:
+    q, t = x
+    return _mean_of(-(t * M.log(q) + (1 - t) * M.log(1 - q)))
+
+
 register(
     Op(
         "mse",
@@ -391,6 +514,11 @@ register(
         elementwise=False,
         doc="mean squared error: mean((ŷ − y)²); for scalars (ŷ − y)²",
         aliases=("MSE",),
+        js=lambda M, x, p: _mean_of((x[0] - x[1]) * (x[0] - x[1])),
+        torch=Torch(
+            lambda t, x, p: ((x[0] - x[1]) ** 2).mean(), ("aten.mse_loss.default",), _read_mse
+        ),
+        scalars=_draw_loss,
     )
 )
 register(
@@ -406,5 +534,8 @@ register(
         elementwise=False,
         doc="binary cross-entropy −(y log p + (1 − y) log(1 − p)), averaged over elements",
         aliases=("BCE",),
+        js=_bce_js,
+        torch=Torch(lambda t, x, p: -(x[1] * t.log(x[0]) + (1 - x[1]) * t.log(1 - x[0])).mean()),
+        scalars=_draw_loss,
     )
 )

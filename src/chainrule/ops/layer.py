@@ -22,7 +22,22 @@ from ..core.errors import ShapeError, ValueInputError
 from ..core.limits import check_elements
 from ..core.values import ARRAY, FLOAT
 from .arrays import settle
-from .table import Op, Param, as_axis, as_bool, as_number, as_shape, fn, register
+from .table import (
+    Decline,
+    Op,
+    Param,
+    Torch,
+    as_axis,
+    as_bool,
+    as_number,
+    as_shape,
+    float_dtype,
+    fn,
+    registrar,
+    shape_of,
+)
+
+register = registrar("layer")
 
 Pair = tuple[int, int]
 
@@ -69,6 +84,113 @@ _WINDOW = (
     Param("dilation", (1, 1), as_pair, "the spacing between a window's elements"),
 )
 
+# ------------------------------------------------------------------ PyTorch's arguments
+
+
+def torch_pair(v: Any) -> Any:
+    """A PyTorch size argument (an int, or a list of one or two) as chainrule's parameter."""
+    if isinstance(v, (list, tuple)):
+        return tuple(int(a) for a in v) if len(v) == 2 else (int(v[0]), int(v[0]))
+    return int(v)
+
+
+def _torch_pool(p: Any) -> tuple[Any, Any]:
+    return p["kernel"], p["stride"] or p["kernel"]
+
+
+def _read_conv(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Any:
+    if groups != 1 or isinstance(padding, str) or len(shape_of(x)) != 4:
+        raise Decline
+    if b is None:
+        b = np.zeros(shape_of(w)[0], dtype=float_dtype(w))
+    params = {"stride": torch_pair(stride), "padding": torch_pair(padding)}
+    return (x, w, b), {**params, "dilation": torch_pair(dilation)}
+
+
+def _read_max_pool(
+    x: Any, kernel: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1, ceil: bool = False
+) -> Any:
+    if (
+        len(shape_of(x)) != 4
+        or ceil
+        or torch_pair(padding) not in (0, (0, 0))
+        or torch_pair(dilation) not in (1, (1, 1))
+    ):
+        raise Decline
+    return (x,), {"kernel": torch_pair(kernel), "stride": torch_pair(stride) if stride else None}
+
+
+def _read_avg_pool(
+    x: Any,
+    kernel: Any,
+    stride: Any = (),
+    padding: Any = 0,
+    ceil: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: Any = None,
+) -> Any:
+    if len(shape_of(x)) != 4 or ceil or not count_include_pad or divisor_override is not None:
+        raise Decline
+    return (x,), {
+        "kernel": torch_pair(kernel),
+        "stride": torch_pair(stride) if stride else None,
+        "padding": torch_pair(padding),
+    }
+
+
+def _read_layer_norm(
+    x: Any, shape: Any, w: Any = None, b: Any = None, eps: float = 1e-5, cudnn: bool = True
+) -> Any:
+    if not shape_of(x) or w is None or b is None:
+        raise Decline
+    return (x, w, b), {"dims": len(shape), "eps": float(eps)}
+
+
+def _read_batch_norm(
+    x: Any,
+    w: Any,
+    b: Any,
+    mean: Any,
+    var: Any,
+    training: bool,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    cudnn: bool = True,
+) -> Any:
+    s = shape_of(x)
+    if not s or w is None or b is None:
+        raise Decline
+    if mean is None or var is None:
+        if not training:
+            raise Decline
+        mean, var = np.zeros(s[1], dtype=float_dtype(x)), np.ones(s[1], dtype=float_dtype(x))
+    return (x, mean, var, w, b), {"training": bool(training), "eps": float(eps)}
+
+
+def _read_embedding(
+    w: Any, idx: Any, padding_idx: int = -1, scale: bool = False, sparse: bool = False
+) -> Any:
+    if padding_idx != -1 or scale:
+        raise Decline
+    return (w, idx), None
+
+
+def _torch_batch_norm(t: Any, x: list[Any], p: Any) -> Any:
+    a, mean, var, w, b = x
+    F = t.nn.functional
+    if p["training"]:
+        return F.batch_norm(a, None, None, w, b, training=True, eps=p["eps"])
+    return F.batch_norm(a, mean, var, w, b, training=False, eps=p["eps"])
+
+
 # ------------------------------------------------------------------ unfold / fold
 
 
@@ -92,6 +214,11 @@ register(
         elementwise=False,
         params=_WINDOW,
         doc="every window of an image as a column: (N, C, H, W) → (N, C·kh·kw, windows)",
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.unfold(
+                x[0], p["kernel"], dilation=p["dilation"], padding=p["padding"], stride=p["stride"]
+            )
+        ),
     )
 )
 
@@ -121,6 +248,16 @@ register(
         elementwise=False,
         params=(Param("shape", (), as_shape, "the image shape (N, C, H, W)"), *_WINDOW),
         doc="columns summed back into an image: the transpose of unfold",
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.fold(
+                x[0],
+                p["shape"][2:],
+                p["kernel"],
+                dilation=p["dilation"],
+                padding=p["padding"],
+                stride=p["stride"],
+            )
+        ),
     )
 )
 
@@ -185,6 +322,13 @@ register(
         elementwise=False,
         params=_WINDOW[1:],
         doc="2-D cross-correlation of images (N, C, H, W) with weights (out, C, kh, kw), plus bias",
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.conv2d(
+                x[0], x[1], x[2], stride=p["stride"], padding=p["padding"], dilation=p["dilation"]
+            ),
+            ("aten.conv2d.default",),
+            _read_conv,
+        ),
     )
 )
 
@@ -249,6 +393,14 @@ def _avg_pool_vjp(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
     return M.reshape(M.fold(spread, planes, _window(p)), M.shape(x[0]))
 
 
+def _max_pool_js(M: Any, x: Any, p: Any) -> Any:
+    a = x[0]
+    n, c, h, w = _planes(a)
+    cols = M.unfold(a.reshape(n * c, 1, h, w), _window(p))
+    top = M.reduce_extreme(cols, 1, True)
+    return _pool_out(a, top.reshape(n * c, -1), p)
+
+
 _POOL = (
     Param("kernel", (2, 2), as_pair, "the window's height and width"),
     Param("stride", None, as_optional_pair, "the step between windows (the kernel when None)"),
@@ -264,6 +416,12 @@ register(
         elementwise=False,
         params=_POOL,
         doc="the largest element of each window of each channel (ties share the gradient)",
+        js=_max_pool_js,
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.max_pool2d(x[0], *_torch_pool(p)),
+            ("aten.max_pool2d.default",),
+            _read_max_pool,
+        ),
     )
 )
 register(
@@ -276,6 +434,11 @@ register(
         elementwise=False,
         params=(*_POOL, Param("padding", (0, 0), as_pair, "zeros added on each side, counted")),
         doc="the mean of each window of each channel (padding zeros count, as in PyTorch)",
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.avg_pool2d(x[0], *_torch_pool(p), padding=p["padding"]),
+            ("aten.avg_pool2d.default",),
+            _read_avg_pool,
+        ),
     )
 )
 
@@ -349,6 +512,13 @@ register(
             Param("eps", 1e-5, as_number, "added to the variance"),
         ),
         doc="(x − mean) / √(var + eps) over the trailing axes, times weight, plus bias",
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.layer_norm(
+                x[0], tuple(x[0].shape[x[0].dim() - p["dims"] :]), x[1], x[2], p["eps"]
+            ),
+            ("aten.layer_norm.default",),
+            _read_layer_norm,
+        ),
     )
 )
 
@@ -421,6 +591,14 @@ def _bn_vjp_var(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
     return M.sum(g * xhat * M.broadcast_to(scale, s), axes, False)
 
 
+def _bn_js(M: Any, x: Any, p: Any) -> Any:
+    s = M.shape(x[0])
+    cs = _channel_shape(s)
+    xhat = _bn_parts(M, x, p)[0]
+    w = M.broadcast_to(M.reshape(x[3], cs), s)
+    return xhat * w + M.broadcast_to(M.reshape(x[4], cs), s)
+
+
 register(
     Op(
         "batch_norm",
@@ -443,6 +621,8 @@ register(
         ),
         doc="per channel (axis 1): (x − mean) / √(var + eps) · weight + bias; in training the "
         "batch's mean and biased variance replace the running ones (which it does not update)",
+        js=_bn_js,
+        torch=Torch(_torch_batch_norm, ("aten.batch_norm.default",), _read_batch_norm),
     )
 )
 
@@ -474,6 +654,12 @@ register(
         vjps=(_embedding_vjp, lambda M, g, x, y, p: None),
         elementwise=False,
         doc="rows of a table picked by index (the indices carry no gradient)",
+        js=lambda M, x, p: M.matmul(M.one_hot(x[1], M.shape(x[0])[0]), x[0]),
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.embedding(x[1].long(), x[0]),
+            ("aten.embedding.default",),
+            _read_embedding,
+        ),
     )
 )
 
@@ -502,6 +688,7 @@ register(
             Param("training", True, as_bool, "drop (training) or pass through (evaluation)"),
         ),
         doc="x · mask / (1 − p) in training, x itself in evaluation; the 0/1 mask is an input",
+        torch=Torch(lambda t, x, p: x[0] * x[1] / (1 - p["p"]) if p["training"] else x[0]),
     )
 )
 

@@ -15,7 +15,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..core.backends import Backend
 from ..core.values import ARRAY, FLOAT
-from .table import Notation, Op, Param, PerInput, register
+from .table import NoForm, Notation, Op, Param, PerInput, Torch, registrar
+
+register = registrar("opaque")
 
 
 @runtime_checkable
@@ -57,6 +59,8 @@ OPAQUE = register(
         in_programs=False,
         written=lambda params: opaque_name(params),
         doc="an op computed by PyTorch (value and vjp); chainrule has no formula for it",
+        js=NoForm("computed by PyTorch, which a web page does not have"),
+        torch=Torch(lambda t, x, p: p["fn"].fn(*x)),
     )
 )
 

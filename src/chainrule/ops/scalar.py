@@ -36,8 +36,11 @@ from ..core.backends import (
 )
 from ..core.errors import DomainError
 from ..core.lazy import function as lazy_function
+from ..core.lazy import sympy
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, sign_of
-from .table import MATH, Notation, Op, fn, infix, register
+from .table import MATH, Decline, Kink, Notation, Op, Torch, fn, infix, registrar, torch_same
+
+register = registrar("scalar")
 
 # ------------------------------------------------------------------ helpers for the table
 
@@ -89,6 +92,14 @@ register(
 
 # ------------------------------------------------------------------ arithmetic
 
+
+def _no_alpha(a: Any, b: Any, alpha: Any = 1) -> tuple[tuple[Any, ...], None]:
+    """``aten.add(a, b, alpha=1)`` is a + b; another alpha is a composite (torch_bridge.aten)."""
+    if alpha != 1:
+        raise Decline
+    return (a, b), None
+
+
 register(
     Op(
         "add",
@@ -97,6 +108,7 @@ register(
         infix(" + ", "{} + {}", 60),
         partials=(lambda M, x, y, p: 1, lambda M, x, y, p: 1),
         doc="a + b",
+        torch=Torch(lambda t, x, p: x[0] + x[1], ("aten.add.Tensor", "aten.add.Scalar"), _no_alpha),
     )
 )
 register(
@@ -107,6 +119,7 @@ register(
         Notation("infix", " − ", "{} - {}", 60, "−", grouping_right=True),
         partials=(lambda M, x, y, p: 1, lambda M, x, y, p: -1),
         doc="a − b",
+        torch=Torch(lambda t, x, p: x[0] - x[1], ("aten.sub.Tensor", "aten.sub.Scalar"), _no_alpha),
     )
 )
 register(
@@ -117,6 +130,7 @@ register(
         Notation("infix", " · ", "{} \\cdot {}", 70, "·", juxtapose=True),
         partials=(lambda M, x, y, p: x[1], lambda M, x, y, p: x[0]),
         doc="a · b",
+        torch=Torch(lambda t, x, p: x[0] * x[1], ("aten.mul.Tensor", "aten.mul.Scalar")),
     )
 )
 register(
@@ -127,6 +141,7 @@ register(
         Notation("infix", " / ", "\\frac{{{}}}{{{}}}", 70, "/", grouping_right=True, fraction=True),
         partials=(lambda M, x, y, p: 1 / x[1], lambda M, x, y, p: -x[0] / x[1] ** 2),
         doc="a / b",
+        torch=Torch(lambda t, x, p: x[0] / x[1], ("aten.div.Tensor", "aten.div.Scalar")),
     )
 )
 register(
@@ -137,6 +152,7 @@ register(
         Notation("prefix", "−", "-", 80, "−"),
         partials=(lambda M, x, y, p: -1,),
         doc="−a",
+        torch=Torch(lambda t, x, p: -x[0], ("aten.neg.default",)),
     )
 )
 
@@ -165,12 +181,39 @@ register(
         ),
         doc="a to the power b (b may be a variable)",
         aliases=("power",),
+        torch=Torch(
+            lambda t, x, p: x[0] ** x[1], ("aten.pow.Tensor_Scalar", "aten.pow.Tensor_Tensor")
+        ),
+        api="power",
     )
 )
 
 # ------------------------------------------------------------------ elementwise functions
 
-register(Op("exp", 1, _unary("exp"), fn("exp", "\\exp"), partials=(lambda M, x, y, p: y,)))
+
+def _sympy_fn(
+    f: Callable[[Any], Any], what: str, domain: Callable[[Any], bool] | None = None
+) -> dict[int, Callable[..., Any]]:
+    """The exact forwards of a function sympy knows (a number, and elementwise on arrays)."""
+    one = exact_fn(f, what, domain)
+    return {EXACT: one, EXACT_ARRAY: ufunc(one)}
+
+
+def _math(name: str) -> Callable[[Any, tuple[Any, ...], Any], Any]:
+    """The JavaScript form of a function of JavaScript's ``Math``."""
+    return lambda M, x, p: M.call(f"Math.{name}", *x)
+
+
+register(
+    Op(
+        "exp",
+        1,
+        _unary("exp"),
+        fn("exp", "\\exp"),
+        partials=(lambda M, x, y, p: y,),
+        torch=torch_same("exp"),
+    )
+)
 register(
     Op(
         "log",
@@ -179,6 +222,7 @@ register(
         fn("log", "\\log"),
         partials=(lambda M, x, y, p: 1 / x[0],),
         aliases=("ln",),
+        torch=torch_same("log"),
     )
 )
 register(
@@ -188,27 +232,118 @@ register(
         _unary("sqrt"),
         Notation("function", "√", "\\sqrt", 100, "√"),
         partials=(lambda M, x, y, p: 1 / (2 * y),),
+        torch=torch_same("sqrt"),
     )
 )
 register(
-    Op("sin", 1, _unary("sin"), fn("sin", "\\sin"), partials=(lambda M, x, y, p: M.cos(x[0]),))
+    Op(
+        "sin",
+        1,
+        _unary("sin"),
+        fn("sin", "\\sin"),
+        partials=(lambda M, x, y, p: M.cos(x[0]),),
+        torch=torch_same("sin"),
+    )
 )
 register(
-    Op("cos", 1, _unary("cos"), fn("cos", "\\cos"), partials=(lambda M, x, y, p: -M.sin(x[0]),))
+    Op(
+        "cos",
+        1,
+        _unary("cos"),
+        fn("cos", "\\cos"),
+        partials=(lambda M, x, y, p: -M.sin(x[0]),),
+        torch=torch_same("cos"),
+    )
+)
+register(
+    Op(
+        "tan",
+        1,
+        {FLOAT: math.tan, ARRAY: np.tan, **_sympy_fn(lazy_function("tan"), "tan")},
+        fn("tan", "\\tan"),
+        partials=(lambda M, x, y, p: 1 + y * y,),
+        js=_math("tan"),
+        torch=torch_same("tan"),
+    )
 )
 register(
     Op(
         "atan",
         1,
-        {
-            FLOAT: math.atan,
-            ARRAY: np.arctan,
-            EXACT: exact_fn(lazy_function("atan"), "atan"),
-            EXACT_ARRAY: ufunc(exact_fn(lazy_function("atan"), "atan")),
-        },
+        {FLOAT: math.atan, ARRAY: np.arctan, **_sympy_fn(lazy_function("atan"), "atan")},
         fn("atan", "\\arctan"),
         partials=(lambda M, x, y, p: 1 / (1 + x[0] ** 2),),
         doc="the angle whose tangent is a",
+        js=_math("atan"),
+        torch=torch_same("atan"),
+    )
+)
+register(
+    Op(
+        "sinh",
+        1,
+        {FLOAT: math.sinh, ARRAY: np.sinh, **_sympy_fn(lazy_function("sinh"), "sinh")},
+        fn("sinh", "\\sinh"),
+        partials=(lambda M, x, y, p: (M.exp(x[0]) + M.exp(-x[0])) / 2,),
+        js=_math("sinh"),
+        torch=torch_same("sinh"),
+    )
+)
+register(
+    Op(
+        "cosh",
+        1,
+        {FLOAT: math.cosh, ARRAY: np.cosh, **_sympy_fn(lazy_function("cosh"), "cosh")},
+        fn("cosh", "\\cosh"),
+        partials=(lambda M, x, y, p: (M.exp(x[0]) - M.exp(-x[0])) / 2,),
+        js=_math("cosh"),
+        torch=torch_same("cosh"),
+    )
+)
+register(
+    Op(
+        "asinh",
+        1,
+        {FLOAT: math.asinh, ARRAY: np.arcsinh, **_sympy_fn(lazy_function("asinh"), "asinh")},
+        fn("asinh", "\\operatorname{arsinh}"),
+        partials=(lambda M, x, y, p: 1 / M.sqrt(1 + x[0] * x[0]),),
+        doc="the inverse of sinh: log(a + √(a² + 1))",
+        js=_math("asinh"),
+        torch=torch_same("asinh"),
+    )
+)
+_LN10 = math.log(10)
+_LN2 = math.log(2)
+register(
+    Op(
+        "log10",
+        1,
+        {
+            FLOAT: math.log10,
+            ARRAY: np.log10,
+            **_sympy_fn(lambda a: sympy.log(a, 10), "log10", lambda a: a > 0),
+        },
+        fn("log10", "\\log_{10}", "log₁₀"),
+        partials=(lambda M, x, y, p: 1 / (x[0] * _LN10),),
+        doc="the logarithm to base 10",
+        js=_math("log10"),
+        torch=torch_same("log10"),
+    )
+)
+register(
+    Op(
+        "log2",
+        1,
+        {
+            FLOAT: math.log2,
+            ARRAY: np.log2,
+            **_sympy_fn(lambda a: sympy.log(a, 2), "log2", lambda a: a > 0),
+        },
+        fn("log2", "\\log_{2}", "log₂"),
+        partials=(lambda M, x, y, p: 1 / (x[0] * _LN2),),
+        doc="the logarithm to base 2",
+        js=_math("log2"),
+        torch=torch_same("log2"),
     )
 )
 register(
@@ -218,6 +353,7 @@ register(
         _unary("tanh"),
         fn("tanh", "\\tanh"),
         partials=(lambda M, x, y, p: 1 - y**2,),
+        torch=torch_same("tanh"),
     )
 )
 register(
@@ -228,6 +364,7 @@ register(
         fn("σ", "\\sigma"),
         partials=(lambda M, x, y, p: y * (1 - y),),
         aliases=("σ",),
+        torch=torch_same("sigmoid"),
     )
 )
 register(
@@ -239,6 +376,7 @@ register(
         partials=(lambda M, x, y, p: 0,),
         differentiable=False,
         doc="1 where a > 0, else 0 (the derivative of relu)",
+        torch=Torch(lambda t, x, p: (x[0] > 0).to(x[0].dtype)),
     )
 )
 register(
@@ -249,6 +387,7 @@ register(
         fn("sign", "\\operatorname{sign}"),
         partials=(lambda M, x, y, p: 0,),
         differentiable=False,
+        torch=Torch(lambda t, x, p: t.sign(x[0]).detach()),
     )
 )
 register(
@@ -260,6 +399,7 @@ register(
         partials=(lambda M, x, y, p: 0, lambda M, x, y, p: 0),
         differentiable=False,
         doc="1 where a ≥ b, else 0",
+        torch=Torch(lambda t, x, p: (x[0] >= x[1]).to(x[0].dtype)),
     )
 )
 
@@ -267,6 +407,10 @@ register(
 def _relu(kind: int) -> Callable[[Any], Any]:
     step = MATH[kind].step
     return lambda a: a * step(a)
+
+
+def _any_equal(a: Any, b: Any) -> bool:
+    return bool(np.any(np.asarray(a, dtype=object) == np.asarray(b, dtype=object)))
 
 
 register(
@@ -281,6 +425,9 @@ register(
         },
         fn("relu", "\\operatorname{relu}"),
         partials=(lambda M, x, y, p: M.step(x[0]),),
+        js=lambda M, x, p: M.where(M.step(x[0]), x[0], 0.0),
+        torch=torch_same("relu"),
+        kink=Kink("relu′(0) = 0 (the derivative from the left)", lambda v, p: _any_equal(v[0], 0)),
     )
 )
 register(
@@ -290,6 +437,11 @@ register(
         {FLOAT: abs, ARRAY: np.abs, EXACT: abs, EXACT_ARRAY: np.abs},
         Notation("function", "|{}|", "\\left|{}\\right|", 100, "|·|"),
         partials=(lambda M, x, y, p: M.sign(x[0]),),
+        torch=torch_same("abs"),
+        kink=Kink(
+            "|·|′(0) = 0 (the subgradient in the middle of [−1, 1])",
+            lambda v, p: _any_equal(v[0], 0),
+        ),
     )
 )
 register(
@@ -299,13 +451,25 @@ register(
         {
             FLOAT: softplus_float,
             ARRAY: softplus_array,
-            EXACT: exact_fn(exact_softplus, "softplus"),
-            EXACT_ARRAY: ufunc(exact_fn(exact_softplus, "softplus")),
+            **_sympy_fn(exact_softplus, "softplus"),
         },
         fn("softplus", "\\operatorname{softplus}"),
         partials=(lambda M, x, y, p: M.sigmoid(x[0]),),
+        js=lambda M, x, p: M.call("cr.softplus", *x),
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.softplus(x[0]),
+            ("aten.softplus.default",),
+            lambda a, beta=1, threshold=20: _softplus_read(a, beta),
+        ),
     )
 )
+
+
+def _softplus_read(a: Any, beta: Any) -> tuple[tuple[Any, ...], None]:
+    """PyTorch's softplus with β = 1 (its threshold is where both agree to float precision)."""
+    if beta != 1:
+        raise Decline
+    return (a,), None
 
 
 def _max2(kind: int) -> Callable[[Any, Any], Any]:
@@ -333,6 +497,12 @@ register(
         partials=(lambda M, x, y, p: M.ge(x[0], x[1]), lambda M, x, y, p: 1 - M.ge(x[0], x[1])),
         doc="the larger of a and b (a tie sends the gradient to a)",
         aliases=("max",),
+        js=lambda M, x, p: M.where(M.ge(x[0], x[1]), x[0], x[1]),
+        torch=torch_same("maximum"),
+        kink=Kink(
+            "a tie max(a, a) sends the whole gradient to the first argument",
+            lambda v, p: _any_equal(v[0], v[1]),
+        ),
     )
 )
 register(
@@ -344,5 +514,11 @@ register(
         partials=(lambda M, x, y, p: M.ge(x[1], x[0]), lambda M, x, y, p: 1 - M.ge(x[1], x[0])),
         doc="the smaller of a and b (a tie sends the gradient to a)",
         aliases=("min",),
+        js=lambda M, x, p: M.where(M.ge(x[1], x[0]), x[0], x[1]),
+        torch=torch_same("minimum"),
+        kink=Kink(
+            "a tie min(a, a) sends the whole gradient to the first argument",
+            lambda v, p: _any_equal(v[0], v[1]),
+        ),
     )
 )

@@ -9,6 +9,14 @@ elements. Because rules only speak to ``M``, one rule serves every purpose: numb
 numeric backends, the gradient as a graph (and so every higher derivative) with ``NodeMath``,
 the formula in a worked solution, and sympy's expressions in the tests.
 
+Every other form of an op is declared on the op too, so adding an op touches its entry and its
+test data only: its JavaScript form for the explorer (``js``), its PyTorch form both ways
+(``torch``: the call ``to_torch`` replays, and the ATen calls ``from_torch`` reads as this op),
+its convention where it has no derivative (``kink``), how a drawing expands it element by element
+(``scalars``) and its name in the Python API (``api``). An op that truly has no form of a kind says
+so with ``NoForm(reason)``; ``tests/test_ops.py`` fails when an op of a family lacks a form the
+family requires. Nothing here imports torch or the explorer: the forms receive what they need.
+
 Ops are immutable once registered: a cache keyed on an op can never go stale.
 """
 
@@ -120,6 +128,64 @@ _EXPECT: dict[Callable[[Any], Any], str] = {
 }
 
 
+@dataclass(frozen=True)
+class NoForm:
+    """An op that has no form of some kind, and why (read where the form would be used)."""
+
+    why: str
+
+
+class Decline(Exception):
+    """An ATen call uses an option the op lacks: ``from_torch`` makes it opaque (or composite)."""
+
+
+Reader = Callable[..., tuple[tuple[Any, ...], dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class Torch:
+    """An op in PyTorch, both ways. ``call(torch, xs, p)`` computes it on tensors (``to_torch``
+    replays graphs with it; ``torch`` is the module, passed in so the table never imports it).
+    ``aten`` names the ATen calls that are this op; ``read(*args, **kwargs)`` turns such a call's
+    arguments into the op's inputs and parameters (by default every argument is an input), and
+    raises ``Decline`` for an option the op does not have."""
+
+    call: Callable[[Any, list[Any], dict[str, Any]], Any]
+    aten: tuple[str, ...] = ()
+    read: Reader | None = None
+
+
+@dataclass(frozen=True)
+class Kink:
+    """Where an op has no derivative: the convention its rules use there, and a test of whether
+    a node's inputs sit exactly on such a point."""
+
+    convention: str
+    at: Callable[[list[Any], Mapping[str, Any]], bool]
+
+
+def shape_of(v: Any) -> tuple[int, ...]:
+    """The shape of an ATen argument (a node, a number): what readers check."""
+    return tuple(np.shape(getattr(v, "value", v)))
+
+
+def float_dtype(v: Any) -> Any:
+    """The float type of an ATen argument's values (float64 for anything else)."""
+    d = np.asarray(getattr(v, "value", v)).dtype
+    return d if d.kind == "f" else np.float64
+
+
+def torch_axis(d: Any, nd: int) -> int:
+    """A PyTorch dimension (negative counts from the end) as an axis."""
+    return int(d) % max(nd, 1)
+
+
+def torch_same(name: str) -> Torch:
+    """The PyTorch form of an op that is ``torch.<name>`` applied to its inputs, ATen's
+    ``aten.<name>.default``."""
+    return Torch(lambda t, x, p: getattr(t, name)(*x), (f"aten.{name}.default",))
+
+
 @dataclass(frozen=True, eq=False)
 class Op:
     """One primitive. Frozen: registering is the only way to put an op in the table."""
@@ -145,6 +211,20 @@ class Op:
     # everywhere else (gradient graphs, exact numbers, a recomputed value) ``vjps`` serve.
     keeping: Mapping[int, Callable[..., tuple[Any, Any]]] | None = None
     kept_vjps: tuple[Any, ...] | None = None
+    # The explorer's JavaScript form: None when the forward itself runs on JavaScript
+    # expressions (operators, numpy on object arrays, a backend method); else
+    # ``js(M, x, p)``, the forward written against ``M`` (``explorer.jsmath.JSMath``, whose
+    # ``where`` and ``reduce_max`` write branches and maxima); or NoForm.
+    js: Callable[[Any, tuple[Any, ...], Mapping[str, Any]], Any] | NoForm | None = None
+    torch: Torch | NoForm | None = None
+    kink: Kink | None = None
+    # A drawing of scalars (``draw.scalars``): None for an elementwise op (applied element by
+    # element); else ``scalars(E, args, p)`` with the inputs as object arrays of scalar nodes
+    # and ``E`` the expander's helpers (``each``, ``total``, ``mean``, ``matmul``); or NoForm.
+    scalars: Callable[[Any, list[Any], Mapping[str, Any]], Any] | NoForm | None = None
+    # its name in the Python API (``chainrule.functions``, ``chainrule``); "" for none
+    api: str | None = None
+    family: str = field(default="", init=False)
     defaults: Mapping[str, Any] = field(init=False, repr=False)
     # the partials when the reverse sweep may take its lean loop for this op's number nodes
     # (an elementwise op with partials: its inputs are then numbers and the chain rule on an
@@ -244,15 +324,43 @@ OPS = _Table()
 _ALIASES: dict[str, Op] = {}
 
 
-def register(op: Op) -> Op:
-    """Add an op to the table. A name (or alias) already taken is refused: ops never change."""
+_OVERLOADS: dict[tuple[str, int], Op] = {}
+
+
+def register(op: Op, family: str = "", overloads: tuple[str, ...] = ()) -> Op:
+    """Add an op to the table. A name (or alias) already taken is refused: ops never change.
+    ``overloads`` are names of other ops this op answers when called with its own number of
+    inputs (``max(v)``: one vector, the largest element)."""
     for name in (op.name, *op.aliases):
         if name in OPS._ops or name in _ALIASES:
             raise ValueError(f"an op named {name!r} is already registered")
+    object.__setattr__(op, "family", family)
+    for name in overloads:
+        _OVERLOADS[(name, op.arity)] = op
     OPS._ops[op.name] = op
     for alias in op.aliases:
         _ALIASES[alias] = op
     return op
+
+
+def registrar(family: str) -> Callable[..., Op]:
+    """``register`` for the entries of one family (its module's name)."""
+
+    def put(op: Op, overloads: tuple[str, ...] = ()) -> Op:
+        return register(op, family, overloads)
+
+    return put
+
+
+def overload(name: str, count: int) -> Op | None:
+    """The op a program means by ``name`` with ``count`` inputs when that is not the op the
+    name stands for (``max(v)`` is the largest element, ``max(a, b)`` the larger one)."""
+    return _OVERLOADS.get((name, count))
+
+
+def api_name(op: Op) -> str:
+    """The op's name in the Python API ("" when it has none there)."""
+    return op.name if op.api is None else op.api
 
 
 def program_functions() -> dict[str, Op]:

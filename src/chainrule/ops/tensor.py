@@ -36,19 +36,28 @@ from ..core.limits import check_elements
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT
 from .arrays import expand, norm_axes, settle
 from .table import (
+    Decline,
+    Kink,
     Notation,
     Op,
     Param,
     PerInput,
+    Torch,
     as_axes,
     as_axis,
     as_bool,
     as_number,
     as_perm,
     as_shape,
+    float_dtype,
     fn,
-    register,
+    registrar,
+    shape_of,
+    torch_axis,
+    torch_same,
 )
+
+register = registrar("tensor")
 
 Shape = tuple[int, ...]
 ALL_KINDS = (FLOAT, ARRAY, EXACT, EXACT_ARRAY)
@@ -80,6 +89,11 @@ register(
         elementwise=False,
         params=(Param("shape", (), as_shape, "the new shape"),),
         doc="the same elements in a new shape",
+        torch=Torch(
+            lambda t, x, p: x[0].reshape(p["shape"]),
+            ("aten.view.default", "aten.reshape.default", "aten._unsafe_view.default"),
+            lambda a, shape: ((a,), {"shape": tuple(int(n) for n in shape)}),
+        ),
     )
 )
 
@@ -95,6 +109,20 @@ def _inverse_axes(axes: Any) -> Any:
     return None if axes is None else tuple(int(i) for i in np.argsort(axes))
 
 
+def _read_permute(a: Any, *dims: Any) -> Any:
+    """``aten.permute(a, dims)`` or ``aten.transpose(a, d0, d1)`` (two axes swapped)."""
+    nd = len(shape_of(a))
+    if not nd:
+        raise Decline
+    if len(dims) == 2:
+        axes = list(range(nd))
+        i, j = torch_axis(dims[0], nd), torch_axis(dims[1], nd)
+        axes[i], axes[j] = axes[j], axes[i]
+    else:
+        axes = [torch_axis(d, nd) for d in dims[0]]
+    return (a,), {"axes": tuple(axes)}
+
+
 register(
     Op(
         "permute",
@@ -105,6 +133,13 @@ register(
         elementwise=False,
         params=(Param("axes", None, as_perm, "the new order of the axes (reversed when None)"),),
         doc="the axes of an array in a new order (reversed when no order is given)",
+        torch=Torch(
+            lambda t, x, p: x[0].permute(
+                *(p["axes"] if p["axes"] is not None else reversed(range(x[0].dim())))
+            ),
+            ("aten.permute.default", "aten.transpose.int"),
+            _read_permute,
+        ),
     )
 )
 
@@ -139,6 +174,11 @@ register(
         elementwise=False,
         params=(Param("axis", 0, as_axis, "the axis to join along"),),
         doc="arrays joined along an existing axis",
+        torch=Torch(
+            lambda t, x, p: t.cat(x, dim=p["axis"]),
+            ("aten.cat.default",),
+            lambda xs, dim=0: (tuple(xs), {"axis": torch_axis(dim, len(shape_of(xs[0])))}),
+        ),
     )
 )
 
@@ -172,6 +212,12 @@ register(
         elementwise=False,
         params=(Param("axis", 0, as_axis, "the new axis"),),
         doc="numbers or arrays joined along a new axis ([a, 2a, −a] in a program)",
+        torch=Torch(
+            lambda t, x, p: t.stack(x, dim=p["axis"]),
+            ("aten.stack.default",),
+            lambda xs, dim=0: (tuple(xs), {"axis": torch_axis(dim, len(shape_of(xs[0])) + 1)}),
+        ),
+        scalars=lambda E, a, p: np.stack([E.grid(v) for v in a], axis=p["axis"]),
     )
 )
 
@@ -184,6 +230,13 @@ def _broadcast_to(a: Any, shape: Shape) -> Any:
         raise ShapeError(f"cannot broadcast shape {np.shape(a)} to {shape}") from exc
 
 
+def _read_expand(a: Any, sizes: Any) -> Any:
+    s = shape_of(a)
+    lead = len(sizes) - len(s)
+    shape = tuple(int(s[k - lead]) if int(n) == -1 else int(n) for k, n in enumerate(sizes))
+    return (a,), {"shape": shape}
+
+
 register(
     Op(
         "broadcast_to",
@@ -194,6 +247,9 @@ register(
         elementwise=False,
         params=(Param("shape", (), as_shape, "the shape to repeat the input to"),),
         doc="an array repeated along new or length-1 axes",
+        torch=Torch(
+            lambda t, x, p: x[0].expand(p["shape"]), ("aten.expand.default",), _read_expand
+        ),
     )
 )
 
@@ -206,6 +262,14 @@ def _sum_to(a: Any, shape: Shape) -> Any:
         raise ShapeError(f"cannot sum shape {np.shape(a)} to {shape}") from exc
 
 
+def _torch_sum_to(a: Any, shape: Sequence[int]) -> Any:
+    lead = a.dim() - len(shape)
+    dims = list(range(lead)) + [
+        lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1
+    ]
+    return a.sum(dim=dims, keepdim=True).reshape(tuple(shape)) if dims else a.reshape(shape)
+
+
 register(
     Op(
         "sum_to",
@@ -216,42 +280,124 @@ register(
         elementwise=False,
         params=(Param("shape", (), as_shape, "the shape to sum down to"),),
         doc="the sum over the axes along which an array was broadcast to its shape",
+        torch=Torch(lambda t, x, p: _torch_sum_to(x[0], p["shape"])),
     )
 )
 
 # ------------------------------------------------------------------ reductions over axes
 
 
-def _reduce_max(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    if not isinstance(a, np.ndarray):
-        return a
-    return settle(np.max(a, axis=norm_axes(axis, a.ndim), keepdims=keepdims))
+def _extreme(np_fn: Callable[..., Any]) -> Callable[..., Any]:
+    def f(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        if not isinstance(a, np.ndarray):
+            return a
+        return settle(np_fn(a, axis=norm_axes(axis, a.ndim), keepdims=keepdims))
+
+    return f
 
 
-def _max_vjp(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
-    # ties share the gradient equally (as HIPS autograd and numpy's amax subgradient do)
-    s = M.shape(x[0])
-    axes = norm_axes(p["axis"], len(s))
-    peak = expand(M, y, axes, p["keepdims"], s)
-    hit = M.ge(x[0], peak)
-    share = hit / expand(M, M.sum(hit, axes, True), axes, True, s)
-    return expand(M, g, axes, p["keepdims"], s) * share
+def _extreme_vjp(larger: bool) -> Callable[..., Any]:
+    def rule(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
+        # ties share the gradient equally (as HIPS autograd and numpy's amax subgradient do)
+        s = M.shape(x[0])
+        axes = norm_axes(p["axis"], len(s))
+        peak = expand(M, y, axes, p["keepdims"], s)
+        hit = M.ge(x[0], peak) if larger else M.ge(peak, x[0])
+        share = hit / expand(M, M.sum(hit, axes, True), axes, True, s)
+        return expand(M, g, axes, p["keepdims"], s) * share
 
+    return rule
+
+
+def _extreme_js(larger: bool) -> Callable[..., Any]:
+    def form(M: Any, x: Any, p: Any) -> Any:
+        a = x[0]
+        if not isinstance(a, np.ndarray):
+            return a
+        axes = norm_axes(p["axis"], a.ndim)
+        out = a
+        for ax in axes:
+            out = M.reduce_extreme(out, ax, larger)
+        if not p["keepdims"]:
+            out = out.reshape(tuple(n for k, n in enumerate(a.shape) if k not in axes))
+        return out.item() if out.ndim == 0 else out
+
+    return form
+
+
+def _read_extreme(a: Any, dims: Any = (), keepdim: bool = False) -> Any:
+    nd = len(shape_of(a))
+    if nd == 0:
+        raise Decline
+    axis = tuple(torch_axis(d, nd) for d in dims) if dims else None
+    return (a,), {"axis": axis, "keepdims": bool(keepdim)}
+
+
+def _torch_extreme(name: str) -> Callable[..., Any]:
+    def call(t: Any, x: list[Any], p: Any) -> Any:
+        a = x[0]
+        if a.dim() == 0:
+            return a
+        axis = p["axis"]
+        dims = (
+            tuple(range(a.dim())) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+        )
+        return getattr(t, name)(a, dim=dims, keepdim=p["keepdims"])
+
+    return call
+
+
+def _tied(v: list[Any], p: Any) -> bool:
+    arr = np.asarray(v[0], dtype=float)
+    if arr.size < 2:
+        return False
+    axes = norm_axes(p.get("axis"), arr.ndim)
+    for top in (np.max(arr, axis=axes, keepdims=True), np.min(arr, axis=axes, keepdims=True)):
+        if np.any(np.sum(arr == top, axis=axes) > 1):
+            return True
+    return False
+
+
+_EXTREME_PARAMS = (
+    Param("axis", None, as_axes, "the axes to reduce (every axis when None)"),
+    Param("keepdims", False, as_bool, "keep reduced axes with length 1"),
+)
 
 register(
     Op(
         "reduce_max",
         1,
-        _kinds(_reduce_max),
+        _kinds(_extreme(np.max)),
         fn("max", "\\max"),
-        vjps=(_max_vjp,),
+        vjps=(_extreme_vjp(True),),
         elementwise=False,
-        params=(
-            Param("axis", None, as_axes, "the axes to reduce (every axis when None)"),
-            Param("keepdims", False, as_bool, "keep reduced axes with length 1"),
-        ),
+        params=_EXTREME_PARAMS,
         doc="the largest element over the given axes (ties share the gradient equally)",
-    )
+        aliases=("amax",),
+        js=_extreme_js(True),
+        torch=Torch(_torch_extreme("amax"), ("aten.amax.default",), _read_extreme),
+        kink=Kink("tied maxima share the gradient equally", _tied),
+        api="amax",
+    ),
+    overloads=("max",),
+)
+register(
+    Op(
+        "reduce_min",
+        1,
+        _kinds(_extreme(np.min)),
+        fn("min", "\\min"),
+        vjps=(_extreme_vjp(False),),
+        elementwise=False,
+        params=_EXTREME_PARAMS,
+        doc="the smallest element over the given axes (ties share the gradient equally)",
+        aliases=("amin",),
+        js=_extreme_js(False),
+        torch=Torch(_torch_extreme("amin"), ("aten.amin.default",), _read_extreme),
+        kink=Kink("tied minima share the gradient equally", _tied),
+        api="amin",
+    ),
+    overloads=("min",),
 )
 
 # ------------------------------------------------------------------ elementwise activations
@@ -277,6 +423,16 @@ register(
         partials=(lambda M, x, y, p: p["slope"] + (1 - p["slope"]) * M.step(x[0]),),
         params=(Param("slope", 0.01, as_number, "the slope below zero"),),
         doc="a where a > 0, else slope · a",
+        js=lambda M, x, p: M.where(M.step(x[0]), x[0], x[0] * p["slope"]),
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.leaky_relu(x[0], p["slope"]),
+            ("aten.leaky_relu.default",),
+            lambda a, slope=0.01: ((a,), {"slope": float(slope)}),
+        ),
+        kink=Kink(
+            "leaky_relu′(0) = slope (the derivative from the left)",
+            lambda v, p: bool(np.any(np.asarray(v[0], dtype=object) == 0)),
+        ),
     )
 )
 
@@ -292,6 +448,12 @@ def _gelu_partial(M: Backend, x: Any, y: Any, p: Any) -> Any:
     return 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * _GELU_C * (1 + 3 * _GELU_A * a * a)
 
 
+def _read_gelu(a: Any, approximate: str = "none") -> Any:
+    if approximate != "tanh":
+        raise Decline  # the exact (erf) form is a composite: torch_bridge.aten
+    return (a,), None
+
+
 register(
     Op(
         "gelu",
@@ -300,6 +462,11 @@ register(
         fn("gelu", "\\operatorname{GELU}"),
         partials=(_gelu_partial,),
         doc="GELU, tanh form: ½a(1 + tanh(√(2/π)(a + 0.044715a³)))",
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.gelu(x[0], approximate="tanh"),
+            ("aten.gelu.default",),
+            _read_gelu,
+        ),
     )
 )
 
@@ -322,6 +489,8 @@ register(
         fn("erf", "\\operatorname{erf}"),
         partials=(lambda M, x, y, p: _TWO_OVER_SQRT_PI * M.exp(-(x[0] * x[0])),),
         doc="the error function (2/√π)∫₀ᵃ exp(−t²) dt; exact GELU is ½a(1 + erf(a/√2))",
+        js=lambda M, x, p: M.call("cr.erf", *x),
+        torch=torch_same("erf"),
     )
 )
 
@@ -346,6 +515,14 @@ def _log_softmax(a: Any, axis: int = -1) -> Any:
 
 _AXIS = (Param("axis", -1, as_axis, "the axis that sums to one"),)
 
+
+def _read_softmax(x: Any, dim: int, dtype: Any = None) -> Any:
+    """``aten.softmax(x, dim, dtype)`` (``_softmax``'s third argument is half_to_float)."""
+    if dtype not in (None, False) or not shape_of(x):
+        raise Decline
+    return (x,), {"axis": int(dim)}
+
+
 register(
     Op(
         "softmax",
@@ -356,6 +533,12 @@ register(
         elementwise=False,
         params=_AXIS,
         doc="exp(a) / Σ exp(a) along an axis, computed without overflow",
+        js=lambda M, x, p: M.softmax(x[0], p["axis"]),
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.softmax(x[0], dim=p["axis"]),
+            ("aten.softmax.int", "aten._softmax.default"),
+            _read_softmax,
+        ),
     )
 )
 register(
@@ -368,6 +551,12 @@ register(
         elementwise=False,
         params=_AXIS,
         doc="a − log Σ exp(a) along an axis, computed without overflow",
+        js=lambda M, x, p: M.log_softmax(x[0], p["axis"]),
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.log_softmax(x[0], dim=p["axis"]),
+            ("aten.log_softmax.int", "aten._log_softmax.default"),
+            _read_softmax,
+        ),
     )
 )
 
@@ -421,6 +610,12 @@ register(
         elementwise=False,
         params=(Param("classes", 2, as_axis, "how many classes"),),
         doc="class labels as rows of 0s with a 1 at the label",
+        js=lambda M, x, p: M.one_hot(x[0], p["classes"]),
+        torch=Torch(
+            lambda t, x, p: t.nn.functional.one_hot(x[0].long(), p["classes"]).to(
+                t.get_default_dtype()
+            )
+        ),
     )
 )
 
@@ -505,6 +700,39 @@ def _rows_of(M: Backend, z: Any) -> int:
     return max(M.size(z) // s[-1], 1)
 
 
+def _xent_js(M: Any, x: Any, p: Any) -> Any:
+    z, t = x
+    ls = M.log_softmax(z, -1)
+    if np.shape(t) == np.shape(z):
+        return -(t * ls).sum() / _rows(z)
+    return -(M.one_hot(t, z.shape[-1]) * ls).sum() / max(int(np.size(t)), 1)
+
+
+def _torch_xent(t: Any, x: list[Any], p: Any) -> Any:
+    z, target = x
+    rows = max(z.numel() // z.shape[-1], 1)
+    if target.shape == z.shape:
+        return -(target * t.nn.functional.log_softmax(z, -1)).sum() / rows
+    return t.nn.functional.cross_entropy(z.reshape(-1, z.shape[-1]), target.reshape(-1).long())
+
+
+def _read_xent(
+    z: Any,
+    target: Any,
+    weight: Any = None,
+    reduction: int = 1,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+) -> Any:
+    sz = shape_of(z)
+    if weight is not None or reduction != 1 or label_smoothing or len(sz) != 2:
+        raise Decline
+    labels = np.asarray(getattr(target, "value", target))
+    if labels.shape != sz and np.any(labels == ignore_index):
+        raise Decline
+    return (z, target), None
+
+
 register(
     Op(
         "softmax_cross_entropy",
@@ -517,6 +745,8 @@ register(
         elementwise=False,
         doc="mean over rows of −log softmax(logits)[label] (or −Σ p log softmax), from logits",
         aliases=("cross_entropy",),
+        js=_xent_js,
+        torch=Torch(_torch_xent, ("aten.cross_entropy_loss.default",), _read_xent),
     )
 )
 
@@ -537,6 +767,10 @@ def _bce_logits(z: Any, t: Any) -> Any:
     return float(np.mean(_softplus(z) - z * t))
 
 
+def _js_mean(v: Any) -> Any:
+    return v.sum() / v.size if isinstance(v, np.ndarray) else v
+
+
 def _mean_size(M: Backend, z: Any) -> int:
     return max(M.size(z), 1)
 
@@ -553,6 +787,8 @@ register(
         ),
         elementwise=False,
         doc="mean binary cross-entropy of σ(logits) against targets in [0, 1], from logits",
+        js=lambda M, x, p: _js_mean(M.call("cr.softplus", x[0]) - x[0] * x[1]),
+        torch=Torch(lambda t, x, p: t.nn.functional.binary_cross_entropy_with_logits(x[0], x[1])),
     )
 )
 
@@ -586,6 +822,14 @@ register(
         vjps=(_hinge_vjp(0), _hinge_vjp(1)),
         elementwise=False,
         doc="max-margin loss: mean of max(0, 1 − y·s) for labels y = ±1",
+        js=lambda M, x, p: _js_mean(M.where(M.step(1 - x[1] * x[0]), 1 - x[1] * x[0], 0.0)),
+        torch=Torch(lambda t, x, p: t.clamp(1 - x[1] * x[0], min=0).mean()),
+        kink=Kink(
+            "at a margin of exactly 1 the hinge's derivative is 0 (from the right)",
+            lambda v, p: bool(
+                np.any(np.asarray(v[0], dtype=float) * np.asarray(v[1], dtype=float) == 1)
+            ),
+        ),
     )
 )
 
@@ -621,6 +865,16 @@ def _linear_vjp_w(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
     return M.transpose(gw) if p["transpose_w"] else gw
 
 
+def _read_linear(x: Any, w: Any, b: Any = None) -> Any:
+    """``F.linear(x, W, b)``: PyTorch keeps W as (out, in); no bias is a bias of zeros."""
+    sw = shape_of(w)
+    if not shape_of(x) or len(sw) != 2:
+        raise Decline
+    if b is None:
+        b = np.zeros(sw[0], dtype=float_dtype(w))
+    return (x, w, b), {"transpose_w": True}
+
+
 register(
     Op(
         "linear",
@@ -642,6 +896,11 @@ register(
             ),
         ),
         doc="x @ W + b: a dense layer in one node (x @ Wᵀ + b with transpose_w=True)",
+        torch=Torch(
+            lambda t, x, p: x[0] @ (x[1].T if p["transpose_w"] else x[1]) + x[2],
+            ("aten.linear.default",),
+            _read_linear,
+        ),
     )
 )
 
@@ -676,6 +935,7 @@ register(
         vjps=PerInput(lambda i, M, g, x, y, p: 2 * g * x[i]),
         elementwise=False,
         doc="Σ of the squares of every element of every input (an L2 penalty in one node)",
+        torch=Torch(lambda t, x, p: t.stack([(a * a).sum() for a in x]).sum()),
     )
 )
 
