@@ -149,8 +149,12 @@ def _read_avg_pool(
 def _read_layer_norm(
     x: Any, shape: Any, w: Any = None, b: Any = None, eps: float = 1e-5, cudnn: bool = True
 ) -> Any:
-    if not shape_of(x) or w is None or b is None:
+    s = shape_of(x)
+    if not s:
         raise Decline
+    trailing = s[len(s) - len(shape) :]  # no weight is a weight of ones, no bias zeros
+    w = np.ones(trailing, dtype=float_dtype(x)) if w is None else w
+    b = np.zeros(trailing, dtype=float_dtype(x)) if b is None else b
     return (x, w, b), {"dims": len(shape), "eps": float(eps)}
 
 
@@ -166,8 +170,10 @@ def _read_batch_norm(
     cudnn: bool = True,
 ) -> Any:
     s = shape_of(x)
-    if not s or w is None or b is None:
+    if not s:
         raise Decline
+    w = np.ones(s[1], dtype=float_dtype(x)) if w is None else w
+    b = np.zeros(s[1], dtype=float_dtype(x)) if b is None else b
     if mean is None or var is None:
         if not training:
             raise Decline
