@@ -10,7 +10,10 @@ second, hand-written copy of the maths. Vectors and matrices are numpy object ar
 out one scalar at a time.
 
 A rule that branches on a value (``if a > 0``) cannot run on a symbol: ``JS.__bool__`` raises
-``NotExpressible`` and the explorer marks that node as not recomputed in the page."""
+``NotExpressible``. An op whose forward branches declares its JavaScript form on the op
+(``Op.js``), written against this backend's ``where``, ``call`` and ``reduce_extreme``; an op
+with no form (``NoForm``) leaves its node, and every number computed from it, marked as not
+recomputed in the page."""
 
 from __future__ import annotations
 
@@ -219,6 +222,18 @@ def _elementwise(f: Any) -> Any:
     return g
 
 
+def _elementwise_n(f: Any, n: int) -> Any:
+    """A function of ``n`` numbers lifted over object arrays (broadcast as numpy does)."""
+    u = np.frompyfunc(f, n, 1)
+
+    def g(*args: Any) -> Any:
+        if any(isinstance(a, np.ndarray) for a in args):
+            return u(*args)
+        return f(*args)
+
+    return g
+
+
 def _elementwise2(f: Any) -> Any:
     u = np.frompyfunc(f, 2, 1)
 
@@ -230,13 +245,20 @@ def _elementwise2(f: Any) -> Any:
     return g
 
 
-def _reduce_max(a: Any, axis: int) -> Any:
-    """The largest element along an axis (kept), written with Math.max."""
+def _reduce_max(a: Any, axis: int, larger: bool = True) -> Any:
+    """The largest (or smallest) element along an axis (kept), written with Math.max/min."""
     moved = np.moveaxis(a, axis, -1)
     out = np.empty(moved.shape[:-1] + (1,), dtype=object)
     for idx in np.ndindex(moved.shape[:-1]):
-        out[idx + (0,)] = call("Math.max", *moved[idx])
+        out[idx + (0,)] = call("Math.max" if larger else "Math.min", *moved[idx])
     return np.moveaxis(out, -1, axis)
+
+
+def _pick(c: Any, a: Any, b: Any) -> JS:
+    x, y, z = lift(c), lift(a), lift(b)
+    if x.const is not None:
+        return y if x.const != 0 else z
+    return JS(f"({x.code}?{y.code}:{z.code})")
 
 
 def _ones(shape: Shape) -> Any:
@@ -259,6 +281,23 @@ class JSMath(FloatMath):
     step = staticmethod(_elementwise(lambda x: _cmp(x, 0.0, ">")))
     sign = staticmethod(_elementwise(lambda x: call("Math.sign", x)))
     ge = staticmethod(_elementwise2(lambda a, b: _cmp(a, b, ">=")))
+
+    # beyond the backend protocol: what the table's JavaScript forms (``Op.js``) write with
+    @staticmethod
+    def call(fn: str, *args: Any) -> Any:
+        """A JavaScript function of numbers (``Math.asinh``, ``cr.erf``) elementwise."""
+        return _elementwise_n(lambda *v: call(fn, *v), len(args))(*args)
+
+    @staticmethod
+    def where(cond: Any, a: Any, b: Any) -> Any:
+        """``a`` where ``cond`` (an indicator: 1 or 0) is 1, else ``b``: a branch as
+        JavaScript's conditional, so no value is needed to write it."""
+        return _elementwise_n(_pick, 3)(cond, a, b)
+
+    @staticmethod
+    def reduce_extreme(a: Any, axis: int, larger: bool) -> Any:
+        """The largest (``larger``) or smallest element along an axis, the axis kept."""
+        return _reduce_max(a, axis, larger)
 
     @staticmethod
     def ones_like(x: Any) -> Any:
@@ -290,7 +329,12 @@ class JSMath(FloatMath):
     def one_hot(labels: Any, classes: int) -> Any:
         if isinstance(labels, np.ndarray) and labels.dtype != object:
             return one_hot_array(labels, classes)
-        raise NotExpressible("class labels must be known numbers")
+        t = np.asarray(labels, dtype=object)
+        out = np.empty(t.shape + (int(classes),), dtype=object)
+        for idx in np.ndindex(t.shape):
+            for c in range(int(classes)):
+                out[idx + (c,)] = _cmp(t[idx], float(c), "===")
+        return out
 
     @staticmethod
     def scatter(a: Any, index: Any, shape: Shape) -> Any:
@@ -314,91 +358,3 @@ def _typecheck() -> None:  # pragma: no cover - only read by mypy
 
     backend: Backend = JSMath
     del backend
-
-
-# ------------------------------------------------------------------ forwards with a branch
-
-# The table writes these float forwards with a branch on the value (``a if a > 0 else 0``),
-# which a symbol cannot take; here the same branch is JavaScript's conditional. Every other
-# forward is the table's own function run on expressions (see ``program.forward``).
-
-
-def _pick(cond: str, a: Any, b: Any) -> JS:
-    x, y = lift(a), lift(b)
-    return JS(f"({cond}?{x.code}:{y.code})")
-
-
-def _relu(x: Any) -> JS:
-    v = lift(x)
-    return _pick(f"{v.code}>0", v, 0.0)
-
-
-def _maximum(a: Any, b: Any) -> JS:
-    x, y = lift(a), lift(b)
-    return _pick(f"{x.code}>={y.code}", x, y)
-
-
-def _minimum(a: Any, b: Any) -> JS:
-    x, y = lift(a), lift(b)
-    return _pick(f"{x.code}<={y.code}", x, y)
-
-
-def _leaky(slope: float) -> Any:
-    def f(x: Any) -> JS:
-        v = lift(x)
-        return _pick(f"{v.code}>0", v, v * slope)
-
-    return f
-
-
-def _mean_of(v: Any) -> Any:
-    if isinstance(v, np.ndarray):
-        return v.sum() / v.size
-    return v
-
-
-def _bce(p: Any, t: Any) -> Any:
-    log = JSMath.log
-    return _mean_of(-(t * log(p) + (1 - t) * log(1 - p)))
-
-
-def _hinge(s: Any, t: Any) -> Any:
-    return _mean_of(_elementwise(_relu)(1 - t * s))
-
-
-def _bce_logits(z: Any, t: Any) -> Any:
-    return _mean_of(_elementwise(lambda v: call("cr.softplus", v))(z) - z * t)
-
-
-def _reduce_max_all(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    from ..ops.arrays import norm_axes
-
-    if not isinstance(a, np.ndarray):
-        return a
-    out = a
-    for ax in norm_axes(axis, a.ndim):
-        out = _reduce_max(out, ax)
-    if not keepdims:
-        out = out.reshape(
-            tuple(n for k, n in enumerate(a.shape) if k not in norm_axes(axis, a.ndim))
-        )
-    return out.item() if out.ndim == 0 else out
-
-
-def branch_forward(name: str, params: dict[str, Any] | None) -> Any:
-    """The forward of an op whose float forward branches on its value, or None."""
-    p = params or {}
-    table: dict[str, Any] = {
-        "relu": _elementwise(_relu),
-        "maximum": _elementwise2(_maximum),
-        "minimum": _elementwise2(_minimum),
-        "softplus": _elementwise(lambda v: call("cr.softplus", v)),
-        "leaky_relu": _elementwise(_leaky(float(p.get("slope", 0.01)))),
-        "bce": _bce,
-        "hinge": _hinge,
-        "bce_with_logits": _bce_logits,
-        "reduce_max": lambda a: _reduce_max_all(a, p.get("axis"), bool(p.get("keepdims"))),
-        "softmax": lambda a: JSMath.softmax(a, int(p.get("axis", -1))),
-        "log_softmax": lambda a: JSMath.log_softmax(a, int(p.get("axis", -1))),
-    }
-    return table.get(name)

@@ -6,10 +6,7 @@
   const D = JSON.parse(document.getElementById('cr-data').textContent);
   const DIG = D.digits;
   const MINUS = '\u2212';
-  const cr = {
-    sigmoid: x => x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)),
-    softplus: x => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
-  };
+  const cr = {};  // the ops' own JavaScript functions (Op.js_function), defined by crCompute
   const S = new Float64Array(D.size);
   S.set(D.init);
   crCompute(S, cr);
@@ -58,7 +55,11 @@
     return '[' + parts.join(', ') + ']';
   }
   function read(s) { return s.at.map(k => S[k]); }
-  function num(s) { return textMinus(nested(read(s), s.shape, 0)); }
+  // after a what-if change, a number computed from one the page cannot recompute is stale:
+  // it is never shown (nor answered by window.chainrule) as if it were recomputed
+  const STALE = new Set(D.stale);
+  function stale(s) { return whatif && s.at.some(k => STALE.has(k)); }
+  function num(s) { return stale(s) ? 'not recomputed' : textMinus(nested(read(s), s.shape, 0)); }
   function negative(s) { return s.shape.length === 0 && S[s.at[0]] < 0; }
   function slotsOf(q, of) {
     if (q === 'v') return D.values[of];
@@ -410,7 +411,7 @@
     return hit;
   }
   function get(s, flat) {
-    if (!s) return null;
+    if (!s || (flat >= 0 ? whatif && STALE.has(s.at[flat]) : stale(s))) return null;
     const v = read(s);
     if (flat >= 0) return v[flat];
     if (s.shape.length === 0) return v[0];

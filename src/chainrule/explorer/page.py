@@ -174,6 +174,7 @@ def page_data(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> di
         "inputs": program.inputs,
         "original": [_input_value(g, g.nodes[k]) for k in program.inputs],
         "frozen": {str(k): why for k, why in program.frozen.items()},
+        "stale": program.stale,
         "interactive": program.interactive,
         "steps": [s.to_json() for s in steps],
         "drawings": {

@@ -9,6 +9,7 @@ Python-computed numbers (it is listed in ``frozen`` and the page says so)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +19,9 @@ from ..core.autodiff import contribution, edge_contribution
 from ..core.backends import FloatMath
 from ..core.graph import Graph
 from ..core.node import Node
-from ..core.values import to_float
-from .jsmath import JS, JSMath, NotExpressible, branch_forward, lift
+from ..core.values import ARRAY, FLOAT, to_float
+from ..ops.table import NoForm
+from .jsmath import JS, JSMath, NotExpressible, lift
 
 Shape = tuple[int, ...]
 
@@ -61,12 +63,16 @@ class Program:
     inputs: list[int]  # the nodes the page lets people change
     frozen: dict[int, str] = field(default_factory=dict)  # node → why it is not recomputed
     interactive: bool = True
+    # slots that hold, or are computed from, a number the page cannot recompute: after a
+    # what-if change they are stale, and the page says so instead of showing them
+    stale: list[int] = field(default_factory=list)
 
 
 class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.init: list[float] = []
+        self.kept: set[int] = set()  # slots of Python's numbers for frozen quantities
 
     def slot(self, value: float = 0.0) -> int:
         self.init.append(value)
@@ -92,10 +98,13 @@ class _Writer:
             refs.append(JS(f"S[{k}]"))
         return Slots(at, list(shape)), _shaped(refs, shape)
 
-    def constant(self, value: Any) -> tuple[Slots, Any]:
-        """Numbers known in Python, kept in slots (leaves, and frozen quantities)."""
+    def constant(self, value: Any, frozen: bool = False) -> tuple[Slots, Any]:
+        """Numbers known in Python, kept in slots (leaves, and ``frozen`` quantities: numbers
+        the page cannot recompute)."""
         v = np.asarray(to_float(value), dtype=float)
         at = [self.slot(float(x)) for x in v.reshape(-1)]
+        if frozen:
+            self.kept.update(at)
         refs = [JS(f"S[{k}]") for k in at]
         return Slots(at, list(v.shape)), _shaped(refs, tuple(v.shape))
 
@@ -113,19 +122,21 @@ def _shape(value: Any) -> Shape:
 
 
 def forward(node: Node, x: list[Any]) -> Any:
-    """The node's forward on expressions: the table's own function when it is the backend's
-    (exp, σ …) or runs on symbols (operators, numpy on object arrays), else the branch form."""
+    """The node's forward on expressions: the op's declared JavaScript form (``Op.js``), else
+    the table's own function when it is the backend's (exp, σ …) or runs on symbols
+    (operators, numpy on object arrays)."""
     op = node.op
     params = node.params or {}
-    from ..core.values import ARRAY, FLOAT
-
+    form = op.js
+    if isinstance(form, NoForm):
+        raise NotExpressible(form.why)
+    if form is not None:
+        return form(JSMath, tuple(x), params)
     if op.forward.get(FLOAT) is not None and op.forward.get(FLOAT) is getattr(
         FloatMath, op.name, None
     ):
         return getattr(JSMath, op.name)(*x)
-    branch = branch_forward(op.name, node.params)
-    attempts = [op.forward.get(ARRAY), op.forward.get(FLOAT)]
-    for fn in attempts:
+    for fn in (op.forward.get(ARRAY), op.forward.get(FLOAT)):
         if fn is None:
             continue
         try:
@@ -134,9 +145,20 @@ def forward(node: Node, x: list[Any]) -> Any:
             continue
         if _expressible(out):
             return out
-    if branch is not None:
-        return branch(*x)
     raise NotExpressible(f"{op.name} has no JavaScript form")
+
+
+def library(lines: list[str]) -> list[str]:
+    """The ops' JavaScript functions (``Op.js_function``) the code calls, each defined once
+    on the page's ``cr`` object."""
+    from ..ops import OPS
+
+    text = "\n".join(lines)
+    return [
+        f"cr.{op.name}=cr.{op.name}||({op.js_function});"
+        for op in OPS.values()
+        if op.js_function and f"cr.{op.name}(" in text
+    ]
 
 
 def _expressible(out: Any) -> bool:
@@ -167,7 +189,7 @@ def compile_graph(g: Graph, editable: list[Node] | None = None) -> Program:
                 slots, ref = w.store(out, shape)
             except Exception as exc:  # noqa: BLE001 - kept as Python's numbers, and said so
                 frozen[k] = f"{n.op.name}: {exc}"
-                slots, ref = w.constant(n.value)
+                slots, ref = w.constant(n.value, frozen=True)
         values.append(slots)
         refs.append(ref)
 
@@ -209,7 +231,7 @@ def compile_graph(g: Graph, editable: list[Node] | None = None) -> Program:
             _edge(w, e, n, i, x, refs[k], g_ref, refs[index[a]], frozen)
     edges.sort(key=lambda e: (e.node, e.i))
     return Program(
-        code="\n".join(w.lines),
+        code="\n".join(library(w.lines) + w.lines),
         size=len(w.init),
         init=w.init,
         values=values,
@@ -218,7 +240,22 @@ def compile_graph(g: Graph, editable: list[Node] | None = None) -> Program:
         inputs=inputs,
         frozen=frozen,
         interactive=len(w.init) <= MAX_SLOTS,
+        stale=_stale(w),
     )
+
+
+_SLOT = re.compile(r"S\[(\d+)\]")
+
+
+def _stale(w: _Writer) -> list[int]:
+    """Every slot computed, directly or through others, from a frozen quantity's slots: the
+    straight-line code is in order, so one pass over its lines finds them all."""
+    stale = set(w.kept)
+    for line in w.lines:
+        target, _, expr = line.partition("=")
+        if any(int(j) in stale for j in _SLOT.findall(expr)):
+            stale.add(int(target[2:-1]))
+    return sorted(stale)
 
 
 def _edge(
@@ -235,7 +272,7 @@ def _edge(
                 e.local, _ = w.store(d, _shape(n.local[i]))
         except Exception as exc:  # noqa: BLE001
             frozen.setdefault(k, f"{op.name}: {exc}")
-            e.local, _ = w.constant(n.local[i])
+            e.local, _ = w.constant(n.local[i], frozen=True)
     numeric = edge_contribution(n, i)
     if numeric is None:
         return
@@ -246,7 +283,7 @@ def _edge(
         e.contribution, _ = w.store(c, _shape(numeric))
     except Exception as exc:  # noqa: BLE001
         frozen.setdefault(k, f"{op.name}: {exc}")
-        e.contribution, _ = w.constant(numeric)
+        e.contribution, _ = w.constant(numeric, frozen=True)
 
 
 def _refs_of(s: Slots) -> Any:

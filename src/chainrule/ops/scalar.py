@@ -364,6 +364,7 @@ register(
         fn("σ", "\\sigma"),
         partials=(lambda M, x, y, p: y * (1 - y),),
         aliases=("σ",),
+        js_function="x => x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",
         torch=torch_same("sigmoid"),
     )
 )
@@ -456,6 +457,7 @@ register(
         fn("softplus", "\\operatorname{softplus}"),
         partials=(lambda M, x, y, p: M.sigmoid(x[0]),),
         js=lambda M, x, p: M.call("cr.softplus", *x),
+        js_function="x => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))",
         torch=Torch(
             lambda t, x, p: t.nn.functional.softplus(x[0]),
             ("aten.softplus.default",),

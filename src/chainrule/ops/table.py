@@ -216,6 +216,9 @@ class Op:
     # ``js(M, x, p)``, the forward written against ``M`` (``explorer.jsmath.JSMath``, whose
     # ``where`` and ``reduce_max`` write branches and maxima); or NoForm.
     js: Callable[[Any, tuple[Any, ...], Mapping[str, Any]], Any] | NoForm | None = None
+    # a JavaScript function the page defines as ``cr.<name>`` when its code calls it (an
+    # arrow function's source), for what ``Math`` lacks (erf) or computes with overflow
+    js_function: str = ""
     torch: Torch | NoForm | None = None
     kink: Kink | None = None
     # A drawing of scalars (``draw.scalars``): None for an elementwise op (applied element by
