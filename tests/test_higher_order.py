@@ -52,6 +52,8 @@ POINTS: dict[str, list[tuple[float, ...]]] = {
     "pow": [(1.7, 0.6), (0.4, -1.3)],
     "log": [(0.3,), (1.7,)],
     "sqrt": [(0.3,), (1.7,)],
+    "log10": [(0.3,), (1.7,)],
+    "log2": [(0.3,), (1.7,)],
     "bce": [(0.3, 1.0), (0.55, 0.25)],
     "hinge": [(0.3, 1.0), (-0.4, -1.0), (2.0, 1.0)],
 }
@@ -195,6 +197,12 @@ TENSOR_CASES: list[tuple[str, list[tuple[int, ...]], Callable[..., Any], Callabl
         lambda a: anp.sum(anp.sum(a, axis=0), axis=1, keepdims=True),
     ),
     ("reduce_max", [(3, 4)], lambda a: T.max(a, axis=1), lambda a: anp.max(a, axis=1)),
+    (
+        "reduce_min",
+        [(3, 4)],
+        lambda a: apply(OPS["reduce_min"], (a,), {"axis": 1}),
+        lambda a: anp.min(a, axis=1),
+    ),
     (
         "leaky_relu",
         [(3, 2)],

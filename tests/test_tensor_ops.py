@@ -107,6 +107,14 @@ CASES: list[tuple[str, list[tuple[int, ...]], Callable, Callable, Callable | Non
     ("mean all", [(3, 5)], lambda a: T.mean(a), lambda a: anp.mean(a), None),
     ("max axis", [(4, 5)], lambda a: T.max(a, axis=1), lambda a: anp.max(a, axis=1), None),
     ("max all", [(4, 5)], lambda a: T.max(a), lambda a: anp.max(a), None),
+    (
+        "min axis",
+        [(4, 5)],
+        lambda a: apply(cr.OPS["reduce_min"], (a,), {"axis": 1}),
+        lambda a: anp.min(a, axis=1),
+        None,
+    ),
+    ("min all", [(4, 5)], lambda a: apply(cr.OPS["reduce_min"], (a,)), lambda a: anp.min(a), None),
     ("index slice", [(4, 5)], lambda a: a[1:, ::2], lambda a: a[1:, ::2], None),
     (
         "index repeated",

@@ -28,33 +28,15 @@ from .core.gradmode import enable_grad, is_grad_enabled, no_grad, set_grad_enabl
 from .core.graph import Graph
 from .core.limits import LimitError
 from .core.node import Node, const, var
-from .functions import (
-    abs,
-    bce,
-    cos,
-    dot,
-    exp,
-    log,
-    matmul,
-    maximum,
-    mean,
-    minimum,
-    mse,
-    power,
-    relu,
-    sigmoid,
-    sin,
-    softplus,
-    sqrt,
-    sum,
-    tanh,
-    transpose,
-)
+from .functions import API as _API
 from .ops import OPS
 
 __version__ = "0.1.0"
 
-σ = sigmoid
+# the functions of the API (exp, atan, relu, mse, matmul ...), one per op of the table's
+# scalar and array families: chainrule.atan is chainrule.functions.atan
+globals().update(_API)
+σ = _API["sigmoid"]
 
 
 def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str | None = None):
@@ -132,42 +114,23 @@ __all__ = [
     "ProgramSyntaxError",
     "ShapeError",
     "ValueInputError",
-    "abs",
     "backward",
-    "bce",
     "const",
-    "cos",
     "derivatives",
-    "dot",
     "edge_contribution",
     "enable_grad",
-    "exp",
     "explore",
     "from_torch",
     "grad",
     "gradcheck",
     "is_grad_enabled",
     "jvp",
-    "log",
-    "matmul",
-    "maximum",
-    "mean",
-    "minimum",
-    "mse",
     "no_grad",
     "parse",
-    "power",
-    "relu",
     "set_grad_enabled",
-    "sigmoid",
-    "sin",
-    "softplus",
-    "sqrt",
-    "sum",
-    "tanh",
     "to_torch",
     "topo_order",
-    "transpose",
     "var",
     "σ",
+    *sorted(_API),
 ]

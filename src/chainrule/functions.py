@@ -1,59 +1,41 @@
-"""The functions people call on nodes (exp, σ, relu, mse, ...), each a thin door to the op table.
+"""The functions people call on nodes (exp, σ, relu, mse, ...), each a thin door to an op of
+the table, made from the table (a new op is a new function with nothing written here).
 (``NodeMath``, the backend that makes the op table's partials build graph nodes, is in
 ``core/node_math.py``.)"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from .core.node import binary_function, unary_function
-from .ops import OPS
+from .core.node import Node, binary_function, unary_function
+from .ops import OPS, Op
+from .ops.table import api_name
+
+#: the op families whose ops are functions of the Python API (tensor and layer ops have
+#: their own doors, with PyTorch's signatures, in ``chainrule.tensor`` and ``nn.functional``)
+FAMILIES = ("scalar", "arrays")
 
 
-def _unary(name: str) -> Any:
-    op = OPS[name]
-    f = unary_function(op)
+def _door(op: Op, name: str) -> Callable[..., Node]:
+    """``name(x)`` or ``name(a, b)``: the op applied, with the float fast path."""
+    f = unary_function(op) if op.arity == 1 else binary_function(op)
     f.__name__ = name
     f.__qualname__ = name
-    f.__doc__ = op.doc or f"{name}(x), from the op table."
+    args = "x" if op.arity == 1 else "a, b"
+    f.__doc__ = op.doc or f"{name}({args}), from the op table."
     return f
 
 
-def _binary(name: str) -> Any:
-    op = OPS[name]
-    f = binary_function(op)
-    f.__name__ = name
-    f.__qualname__ = name
-    f.__doc__ = op.doc or f"{name}(a, b), from the op table."
-    return f
+#: every function of the API, by its name: read from the table (an op's ``api`` name)
+API: dict[str, Callable[..., Node]] = {
+    api_name(op): _door(op, api_name(op))
+    for op in OPS.values()
+    if op.family in FAMILIES and op.in_programs and api_name(op) and op.arity in (1, 2)
+}
+globals().update(API)
 
 
-exp = _unary("exp")
-log = _unary("log")
-sqrt = _unary("sqrt")
-sin = _unary("sin")
-cos = _unary("cos")
-tanh = _unary("tanh")
-atan = _unary("atan")
-sigmoid = _unary("sigmoid")
-relu = _unary("relu")
-abs = _unary("abs")  # noqa: A001 - the name people expect
-softplus = _unary("softplus")
-step = _unary("step")
-sign = _unary("sign")
-sum = _unary("sum")  # noqa: A001
-mean = _unary("mean")
-transpose = _unary("transpose")
-maximum = _binary("maximum")
-minimum = _binary("minimum")
-power = _binary("pow")
-dot = _binary("dot")
-matmul = _binary("matmul")
-mse = _binary("mse")
-bce = _binary("bce")
-ge = _binary("ge")
-add = _binary("add")
-sub = _binary("sub")
-mul = _binary("mul")
-div = _binary("div")
-neg = _unary("neg")
+def __getattr__(name: str) -> Any:
+    """Names of the API are set from the table above; anything else does not exist."""
+    raise AttributeError(f"module 'chainrule.functions' has no attribute {name!r}")

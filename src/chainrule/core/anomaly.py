@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops import OPS
 from .lazy import is_sympy
 from .node import Node
 from .values import decimal
@@ -112,44 +113,29 @@ def find(
 
 # ------------------------------------------------------------------ non-differentiable points
 
-# The convention at each kink, as the op table computes it (documented in docs/reliability.md).
-KINK_CONVENTIONS = {
-    "relu": "relu′(0) = 0 (the derivative from the left)",
-    "abs": "|·|′(0) = 0 (the subgradient in the middle of [−1, 1])",
-    "maximum": "a tie max(a, a) sends the whole gradient to the first argument",
-    "minimum": "a tie min(a, a) sends the whole gradient to the first argument",
-    "reduce_max": "tied maxima share the gradient equally",
-    "leaky_relu": "leaky_relu′(0) = slope (the derivative from the left)",
-    "hinge": "at a margin of exactly 1 the hinge's derivative is 0 (from the right)",
-}
+# The convention at each kink is declared on the op (``Op.kink``: its text and the test of
+# whether a node sits on one); documented in docs/reliability.md.
 
 
 def _at_kink(n: Node) -> bool:
-    name = n.op.name
-    vals = [a.value for a in n.args]
+    kink = n.op.kink
+    if kink is None:
+        return False
     try:
-        if name in ("relu", "abs", "leaky_relu"):
-            return bool(np.any(np.asarray(vals[0], dtype=object) == 0))
-        if name in ("maximum", "minimum"):
-            return bool(
-                np.any(np.asarray(vals[0], dtype=object) == np.asarray(vals[1], dtype=object))
-            )
-        if name == "reduce_max":
-            arr = np.asarray(vals[0], dtype=float)
-            return arr.size > 1 and bool(np.count_nonzero(arr == float(np.max(arr))) > 1)
-        if name == "hinge":
-            margin = np.asarray(vals[0], dtype=float) * np.asarray(vals[1], dtype=float)
-            return bool(np.any(margin == 1))
+        return kink.at([a.value for a in n.args], n.params or {})
     except (TypeError, ValueError):
         return False
-    return False
+
+
+#: op name → its convention at a kink, read from the table (``teach`` asks which ops have one)
+KINK_CONVENTIONS = {name: op.kink.convention for name, op in OPS.items() if op.kink is not None}
 
 
 def kinks(order: Sequence[Node]) -> list[tuple[Node, str]]:
     """Nodes evaluated exactly at a point where their op has no derivative, with the
     convention the table uses there (only nodes the gradient flows through)."""
     return [
-        (n, KINK_CONVENTIONS[n.op.name])
+        (n, n.op.kink.convention)
         for n in order
-        if n.op.name in KINK_CONVENTIONS and n.requires_grad and _at_kink(n)
+        if n.op.kink is not None and n.requires_grad and _at_kink(n)
     ]

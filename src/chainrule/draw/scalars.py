@@ -1,7 +1,8 @@
 """Vectors and matrices drawn element by element: a graph of scalar nodes (w₁, w₂, …).
 
 The new graph is built through the public API, one op per element, walking the tape once; it
-is a drawing device, so only the ops whose elements can be written separately are supported."""
+is a drawing device, so only the ops whose elements can be written separately are supported:
+elementwise ops, and the ops that declare how (``Op.scalars``: sums, products, indexing ...)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import ChainruleError
+from ..core.errors import ChainruleError, ShapeError
 from ..core.graph import Graph
 from ..core.node import Node, apply, const, var
 from ..lang.typography import TO_SUBSCRIPT
+from ..ops.table import NoForm
 
 LIMIT = 20_000  # scalar nodes: beyond this, expanding helps nobody read the drawing
 _SUB = TO_SUBSCRIPT
@@ -89,29 +91,38 @@ def _mean_of(items: list[Node]) -> Node:
     return total if len(items) == 1 else total / len(items)
 
 
+class _Expander:
+    """What an op's drawing form (``Op.scalars``) builds with: ``each`` applies the node's
+    own op element by element; ``total``, ``mean`` and ``matmul`` add and multiply scalar
+    nodes; ``grid`` makes a number an array of one."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def each(self, *args: Any) -> Any:
+        return _elementwise(self.node, list(args))
+
+    total = staticmethod(_total)
+    mean = staticmethod(_mean_of)
+    matmul = staticmethod(_matmul)
+    grid = staticmethod(_as_grid)
+
+
 def _one(node: Node, args: list[Any], label: str) -> Any:
-    name = node.op.name
-    if name == "stack":  # [a, 2a, −a]: the elements already are the scalars drawn
-        grids = [_as_grid(x) for x in args]
-        return np.stack(grids, axis=(node.params or {}).get("axis", 0))
+    form = node.op.scalars
+    if not any(isinstance(a, np.ndarray) for a in args) and node.op.arity != -1:
+        return apply(node.op, tuple(args), node.params)
+    if callable(form):
+        try:
+            return form(_Expander(node), args, node.params or {})
+        except ShapeError as exc:
+            raise ChainruleError(f"{exc.message} (node {label})") from None
+    if form is None and node.op.elementwise:
+        return _elementwise(node, args)
     if not any(isinstance(a, np.ndarray) for a in args):
         return apply(node.op, tuple(args), node.params)
-    if name == "transpose":
-        return np.transpose(args[0])
-    if name in ("matmul", "dot"):
-        return _matmul(args[0], args[1])
-    if name == "sum":
-        return _total(list(_as_grid(args[0]).reshape(-1)))
-    if name == "mean":
-        return _mean_of(list(_as_grid(args[0]).reshape(-1)))
-    if name == "index":
-        return args[0][(node.params or {}).get("index")]
-    if name in ("mse", "bce"):
-        per = _elementwise(node, args)
-        return _mean_of(list(_as_grid(per).reshape(-1)))
-    if node.op.elementwise:
-        return _elementwise(node, args)
-    raise ChainruleError(f"cannot draw {node.op.name} element by element (node {label})")
+    why = f": {form.why}" if isinstance(form, NoForm) else ""
+    raise ChainruleError(f"cannot draw {node.op.name} element by element (node {label}){why}")
 
 
 def expand(g: Graph) -> Graph:

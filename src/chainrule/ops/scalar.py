@@ -312,8 +312,6 @@ register(
         torch=torch_same("asinh"),
     )
 )
-_LN10 = math.log(10)
-_LN2 = math.log(2)
 register(
     Op(
         "log10",
@@ -324,7 +322,7 @@ register(
             **_sympy_fn(lambda a: sympy.log(a, 10), "log10", lambda a: a > 0),
         },
         fn("log10", "\\log_{10}", "log₁₀"),
-        partials=(lambda M, x, y, p: 1 / (x[0] * _LN10),),
+        partials=(lambda M, x, y, p: 1 / (x[0] * M.log(10)),),
         doc="the logarithm to base 10",
         js=_math("log10"),
         torch=torch_same("log10"),
@@ -340,7 +338,7 @@ register(
             **_sympy_fn(lambda a: sympy.log(a, 2), "log2", lambda a: a > 0),
         },
         fn("log2", "\\log_{2}", "log₂"),
-        partials=(lambda M, x, y, p: 1 / (x[0] * _LN2),),
+        partials=(lambda M, x, y, p: 1 / (x[0] * M.log(2)),),
         doc="the logarithm to base 2",
         js=_math("log2"),
         torch=torch_same("log2"),

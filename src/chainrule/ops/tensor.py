@@ -36,6 +36,7 @@ from ..core.limits import check_elements
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT
 from .arrays import expand, norm_axes, settle
 from .table import (
+    OPS,
     Decline,
     Kink,
     Notation,
@@ -347,15 +348,18 @@ def _torch_extreme(name: str) -> Callable[..., Any]:
     return call
 
 
-def _tied(v: list[Any], p: Any) -> bool:
-    arr = np.asarray(v[0], dtype=float)
-    if arr.size < 2:
-        return False
-    axes = norm_axes(p.get("axis"), arr.ndim)
-    for top in (np.max(arr, axis=axes, keepdims=True), np.min(arr, axis=axes, keepdims=True)):
-        if np.any(np.sum(arr == top, axis=axes) > 1):
-            return True
-    return False
+def _tied(larger: bool) -> Callable[[list[Any], Any], bool]:
+    """Whether two elements share the largest (smallest) value along the reduced axes."""
+
+    def at(v: list[Any], p: Any) -> bool:
+        arr = np.asarray(v[0], dtype=float)
+        if arr.size < 2:
+            return False
+        axes = norm_axes(p.get("axis"), arr.ndim)
+        top = (np.max if larger else np.min)(arr, axis=axes, keepdims=True)
+        return bool(np.any(np.sum(arr == top, axis=axes) > 1))
+
+    return at
 
 
 _EXTREME_PARAMS = (
@@ -376,7 +380,7 @@ register(
         aliases=("amax",),
         js=_extreme_js(True),
         torch=Torch(_torch_extreme("amax"), ("aten.amax.default",), _read_extreme),
-        kink=Kink("tied maxima share the gradient equally", _tied),
+        kink=Kink("tied maxima share the gradient equally", _tied(True)),
         api="amax",
     ),
     overloads=("max",),
@@ -394,7 +398,7 @@ register(
         aliases=("amin",),
         js=_extreme_js(False),
         torch=Torch(_torch_extreme("amin"), ("aten.amin.default",), _read_extreme),
-        kink=Kink("tied minima share the gradient equally", _tied),
+        kink=Kink("tied minima share the gradient equally", _tied(False)),
         api="amin",
     ),
     overloads=("min",),
@@ -967,23 +971,5 @@ register(
 # ------------------------------------------------------------------ doors used by chainrule.tensor
 
 
-TENSOR_OPS = (
-    "reshape",
-    "permute",
-    "concat",
-    "stack",
-    "broadcast_to",
-    "sum_to",
-    "reduce_max",
-    "leaky_relu",
-    "gelu",
-    "erf",
-    "softmax",
-    "log_softmax",
-    "one_hot",
-    "softmax_cross_entropy",
-    "bce_with_logits",
-    "hinge",
-    "linear",
-    "sum_squares",
-)
+#: the ops of this family, in the order registered (read by the tests)
+TENSOR_OPS = tuple(name for name, op in OPS.items() if op.family == "tensor")
