@@ -9,6 +9,7 @@ that tests it (``test_every_differentiable_op_is_covered``)."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -18,8 +19,8 @@ import pytest
 import sympy
 
 import chainrule as cr
-from chainrule.core.autodiff import local_partial
-from chainrule.core.backends import FloatMath, SymMath
+from chainrule.core.autodiff import contribution, local_partial
+from chainrule.core.backends import ArrayMath, FloatMath, SymMath
 from chainrule.core.node import apply
 from chainrule.core.values import ARRAY, EXACT, FLOAT
 from chainrule.ops import MATH, OPS
@@ -346,3 +347,162 @@ def test_array_op_gradients_against_central_differences(case: tuple) -> None:
             numeric[idx] = (f(*up) - f(*down)) / (2 * h)
         np.testing.assert_allclose(nodes[k].grad, numeric, rtol=1e-6, atol=1e-8)
         assert np.shape(nodes[k].grad) == np.shape(v)
+
+
+# ------------------------------------------------------------------ every form of every op
+
+# A program for each op that is not elementwise, to check that its JavaScript form recomputes
+# in the explorer (elementwise ops are sampled on a vector); tests/test_explorer_browser.py
+# runs the same programs in a browser.
+FORM_SAMPLES: dict[str, str] = {
+    "sum": "a = [[1.5, 2], [3, -4]]\nL = sum(sum(a, axis=0) * [1, 2])",
+    "mean": "a = [[1.5, 2], [3, -4]]\nL = sum(mean(a, axis=1) * [1, 2]) + mean(a)",
+    "dot": "a = [1.5, 2]\nb = [3, -4]\nL = dot(a, b)",
+    "matmul": "A = [[1.5, 2], [3, -4]]\nb = [1, 2]\nL = sum((A @ b) * [1, 3])",
+    "transpose": "A = [[1.5, 2], [3, -4]]\nL = sum(A.T * [[1, 2], [3, 4]])",
+    "index": "a = [1.5, -3, 2]\nL = a[1] * a[2]",
+    "scatter": "a = 1.5\nL = sum(scatter(a, index=1, shape=(3,)) * [1, 2, 3])",
+    "mse": "a = [1.5, 2]\nb = [0.5, 3]\nL = mse(a, b)",
+    "bce": "p = [0.3, 0.8]\nt = [0, 1]\nL = bce(p, t)",
+    "reshape": "a = [[1.5, -3], [2, 3]]\nL = sum(reshape(a, shape=(4,)) * [1, 2, 3, 4])",
+    "permute": "a = [[1.5, 2], [3, 4]]\nL = sum(permute(a, axes=(1, 0)) * [[1, 2], [3, 4]])",
+    "concat": "a = [1.5, 2]\nb = [3.5]\nL = sum(concat(a, b) * [1, 2, 3])",
+    "stack": "x = 0.7\ny = 1.3\nv = [x, 2 * y]\nL = sum(v * v)",
+    "broadcast_to": "a = [1.5, -3]\nL = sum(broadcast_to(a, shape=(2, 2)) * [[1, 2], [3, 4]])",
+    "sum_to": "a = [[1.5, -3], [2, 3]]\nL = sum(sum_to(a, shape=(1, 2)) * [[5, 7]])",
+    "reduce_max": "a = [[1.5, 3, 2], [0.5, -1, 4]]\nL = sum(reduce_max(a, axis=1) * [1, 2])",
+    "reduce_min": "a = [[1.5, 3, 2], [0.5, -1, 4]]\nL = sum(reduce_min(a, axis=1) * [1, 2])",
+    "softmax": "a = [1.5, -3, 2]\nL = sum(softmax(a) * [1, 2, 3])",
+    "log_softmax": "a = [1.5, -3, 2]\nL = sum(log_softmax(a) * [1, 2, 3])",
+    "one_hot": "z = [1.5, 2]\nt = [0, 1]\nL = sum(one_hot(t, classes=2) * z)",
+    "softmax_cross_entropy": "z = [[1, 2, 0.5], [0.1, 0.2, 0.3]]\nt = [2, 0]\n"
+    "L = cross_entropy(z, t)",
+    "bce_with_logits": "s = [0.3, -2]\nt = [1, 0]\nL = bce_with_logits(s, t)",
+    "hinge": "s = [0.3, -2]\nt = [1, -1]\nL = hinge(s, t)",
+    "linear": "x = [[1.5, 2]]\nW = [[1, 2], [3, 4]]\nb = [0.5, 0.1]\nL = sum(linear(x, W, b))",
+    "sum_squares": "a = [1.5, 2]\nb = [3, -4]\nL = sum_squares(a, b)",
+    "unfold": "x = [[[[1.5, 2, 3], [4, 5, 6], [7, 8, 9]]]]\n"
+    "L = sum(unfold(x, kernel=2) * unfold(x, kernel=2))",
+    "fold": "c = [[[1.5, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]]\n"
+    "L = sum(fold(c, shape=(1, 1, 3, 3), kernel=2) * [[[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]])",
+    "conv2d": "x = [[[[1.5, 2, 3], [4, 5, 6], [7, 8, 9]]]]\nw = [[[[1, 0.5], [0.2, 0.1]]]]\n"
+    "b = [0.3]\nL = sum(conv2d(x, w, b) * [[[[1, 2], [3, 4]]]])",
+    "max_pool2d": "x = [[[[1.5, 2, 3, 4], [4, 5, 6, 1], [7, 8, 9, 2], [1, 2, 3, 4]]]]\n"
+    "L = sum(max_pool2d(x, kernel=2) * [[[[1, 2], [3, 4]]]])",
+    "avg_pool2d": "x = [[[[1.5, 2, 3, 4], [4, 5, 6, 1], [7, 8, 9, 2], [1, 2, 3, 4]]]]\n"
+    "L = sum(avg_pool2d(x, kernel=2) * [[[[1, 2], [3, 4]]]])",
+    "layer_norm": "x = [[1.5, 2, 3], [3, 1, 2]]\nw = [1, 2, 3]\nb = [0, 1, 0]\n"
+    "L = sum(layer_norm(x, w, b) * [[1, 2, 3], [4, 5, 6]])",
+    "batch_norm": "x = [[1.5, 2], [3, 1], [0, 5]]\nm = [0, 0]\nv = [1, 1]\nw = [1, 2]\nb = [0, 1]\n"
+    "L = sum(batch_norm(x, m, v, w, b, training=True) * [[1, 2], [3, 4], [5, 6]])",
+    "embedding": "W = [[1.5, 2], [3, 4], [5, 6]]\ni = [0, 2]\n"
+    "L = sum(embedding(W, i) * [[1, 2], [3, 4]])",
+    "dropout": "x = [1.5, 2]\nm = [1, 0]\nL = sum(dropout(x, m, p=0.5, training=True) * [1, 2])",
+}
+
+
+def form_sample(name: str) -> str | None:
+    """The sample program of an op: its own, or its function on vectors for elementwise ops."""
+    op = OPS[name]
+    if name in FORM_SAMPLES:
+        return FORM_SAMPLES[name]
+    if not op.elementwise or op.arity not in (1, 2):
+        return None
+    call = f"{name}(a)" if op.arity == 1 else f"{name}(a, b)"
+    return f"a = [0.3, 0.7]\nb = [0.6, 0.2]\nL = sum({call} * [1, 2])"
+
+
+class _Indicators(ArrayMath):
+    """ArrayMath noting whether a rule used an indicator (step, sign, ge): such a rule picks a
+    side where the op has no derivative, so the op must state its convention there."""
+
+    used = False
+
+    @classmethod
+    def _note(cls, f: Callable[..., Any]) -> Callable[..., Any]:
+        def g(*a: Any) -> Any:
+            cls.used = True
+            return f(*a)
+
+        return g
+
+    @staticmethod
+    def exponent_less_one(b: Any) -> Any:
+        return b - 1  # pow's guard at b = 0 is not a kink of the function
+
+
+_Indicators.step = staticmethod(_Indicators._note(ArrayMath.step))
+_Indicators.sign = staticmethod(_Indicators._note(ArrayMath.sign))
+_Indicators.ge = staticmethod(_Indicators._note(ArrayMath.ge))
+
+
+def _rules_use_indicators(g: cr.Graph, op: Any) -> bool:
+    _Indicators.used = False
+    for n in g.nodes:
+        if n.op is not op or n.grad is None:
+            continue
+        x = tuple(a.value for a in n.args)
+        for i, a in enumerate(n.args):
+            contribution(op, i, _Indicators, n.grad, x, n.value, n.params, a.value)
+    return _Indicators.used
+
+
+def test_every_op_declares_every_form_its_family_needs() -> None:
+    """One home per op: its PyTorch form both ways, its JavaScript form (checked by compiling a
+    sample into the explorer's program), its convention at a kink when its rules pick a side,
+    and, for the scalar and array families, its function in the API (chainrule.atan)."""
+    from chainrule.explorer.program import compile_graph
+    from chainrule.functions import FAMILIES
+    from chainrule.ops.table import NoForm, Torch, api_name
+
+    problems: list[str] = []
+    aten: dict[str, str] = {}
+    for name, op in OPS.items():
+        if op.arity == 0:
+            continue
+        if not isinstance(op.torch, Torch):
+            problems.append(f"{name}: no PyTorch form (Op.torch)")
+        else:
+            for call in op.torch.aten:
+                if call in aten:
+                    problems.append(f"{name}: {call} is already read as {aten[call]}")
+                aten[call] = name
+            if op.family == "scalar" and op.differentiable and not op.torch.aten:
+                problems.append(f"{name}: no ATen call for from_torch (Torch.aten)")
+        if isinstance(op.js, NoForm):
+            if not op.js.why:
+                problems.append(f"{name}: NoForm needs its reason")
+        elif op.in_programs:
+            text = form_sample(name)
+            if text is None:
+                problems.append(f"{name}: add a program to FORM_SAMPLES to check its JavaScript")
+                continue
+            g = cr.parse(text)
+            g.backward()
+            if op not in {n.op for n in g.nodes}:
+                problems.append(f"{name}: its sample does not use it")
+            program = compile_graph(g)
+            for why in program.frozen.values():
+                problems.append(f"{name}: not recomputed in the page ({why})")
+            for used in set(re.findall(r"\bcr\.(\w+)\(", program.code)):
+                if f"cr.{used}=" not in program.code:
+                    problems.append(f"{name}: its JavaScript calls cr.{used}, which no op defines")
+            if op.differentiable and op.kink is None and _rules_use_indicators(g, op):
+                problems.append(f"{name}: its rules pick a side at a kink: declare Op.kink")
+        if op.family in FAMILIES and op.in_programs and api_name(op):
+            f = getattr(cr.functions, api_name(op), None)
+            if f is None or getattr(cr, api_name(op), None) is not f:
+                problems.append(f"{name}: not chainrule.{api_name(op)} (the API is the table's)")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", ["relu", "maximum", "reduce_max", "max_pool2d"])
+def test_the_coverage_test_sees_a_missing_kink(name: str) -> None:
+    """Without its convention, an op whose rules use an indicator is caught."""
+    g = cr.parse(form_sample(name) or "")
+    g.backward()
+    assert OPS[name].kink is not None and _rules_use_indicators(g, OPS[name])
+    smooth = "softmax"
+    g = cr.parse(form_sample(smooth) or "")
+    g.backward()
+    assert not _rules_use_indicators(g, OPS[smooth])

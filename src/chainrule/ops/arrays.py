@@ -436,6 +436,7 @@ register(
             Param("shape", (), as_shape, "the shape of the zeros it is placed in"),
         ),
         doc="zeros of a shape with the input added at an index (how a[i] sends its gradient back)",
+        js=lambda M, x, p: M.scatter(x[0], p["index"], tuple(p["shape"])),
         torch=Torch(_torch_scatter),
         api="",
     )

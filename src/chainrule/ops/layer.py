@@ -25,6 +25,7 @@ from .arrays import settle
 from .table import (
     OPS,
     Decline,
+    Kink,
     Op,
     Param,
     Torch,
@@ -400,6 +401,12 @@ def _avg_pool_vjp(M: Backend, g: Any, x: Any, y: Any, p: Any) -> Any:
     return M.reshape(M.fold(spread, planes, _window(p)), M.shape(x[0]))
 
 
+def _pool_tied(v: list[Any], p: Any) -> bool:
+    a = np.asarray(v[0], dtype=float)
+    cols = _pool_cols(a, p)
+    return bool(np.any(np.sum(cols == cols.max(axis=1, keepdims=True), axis=1) > 1))
+
+
 def _max_pool_js(M: Any, x: Any, p: Any) -> Any:
     a = x[0]
     n, c, h, w = _planes(a)
@@ -424,6 +431,7 @@ register(
         params=_POOL,
         doc="the largest element of each window of each channel (ties share the gradient)",
         js=_max_pool_js,
+        kink=Kink("tied maxima in a window share the gradient equally", _pool_tied),
         torch=Torch(
             lambda t, x, p: t.nn.functional.max_pool2d(x[0], *_torch_pool(p)),
             ("aten.max_pool2d.default",),
