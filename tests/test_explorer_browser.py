@@ -301,3 +301,86 @@ def _converted(made: tuple[Any, tuple[Any, ...]]) -> cr.Graph:
     g = cr.from_torch(model, *inputs)
     g.backward()
     return g
+
+
+def _every_op_program() -> list[tuple[str, str]]:
+    from test_ops import form_sample
+
+    out = []
+    for name, op in cr.OPS.items():
+        text = form_sample(name) if op.in_programs and op.arity else None
+        if text is not None:
+            out.append((name, text))
+    return out
+
+
+@pytest.mark.parametrize(
+    "name, text", _every_op_program(), ids=lambda v: v if "\n" not in v else ""
+)
+def test_every_op_of_the_table_recomputes_in_the_page(
+    session: Any, tmp_path: Path, name: str, text: str
+) -> None:
+    """Each op's JavaScript form (Op.js, or its own forward on expressions) against Python, at
+    the sample's inputs and after a what-if change of every input: no op is left stale."""
+    g = cr.parse(text)
+    g.backward()
+    s = session
+    s.open(_page(tmp_path, g, name))
+    assert _compare(s, g, name) > 0
+    leaves = [n for n in g.inputs if n.name and g.names.get(n.name) is n]
+    labels = {"t", "i", "m"}  # class labels, indices and masks keep their values
+    at = {n.name: _nudged(n.value) for n in leaves if n.name not in labels}
+    want = cr.parse(text, at=at)
+    want.backward()
+    for leaf, v in at.items():
+        s.js("([n, v]) => chainrule.set(n, v)", [leaf, v])
+    assert s.js("() => chainrule.whatif()") is True
+    assert _compare(s, want, f"{name} nudged") > 0
+    assert "not recomputed" not in s.js("() => document.querySelector('main').textContent")
+    assert s.errors == []
+
+
+def test_numbers_computed_from_an_op_without_javascript_are_marked_stale(
+    session: Any, tmp_path: Path
+) -> None:
+    """An opaque PyTorch op has no JavaScript form: after a what-if change, its value, what is
+    computed from it and the gradients that pass through it are never shown as recomputed
+    (the page writes "not recomputed", window.chainrule answers null), while the numbers that
+    do not depend on it follow Python."""
+    torch = pytest.importorskip("torch", reason="the PyTorch bridge needs torch (the torch extra)")
+
+    def f(x: Any, w: Any) -> Any:
+        return (torch.cumsum(x * w, 0) ** 2).sum() + (w * w).sum()
+
+    x0, w0 = torch.tensor([0.5, -1.0, 2.0]), torch.tensor([1.5, 0.25, -0.5])
+    g = cr.from_torch(f, x0.double(), w0.double())
+    g.backward()
+    assert any(n.op.name == "torch_opaque" for n in g.nodes)
+    s = session
+    s.open(_page(tmp_path, g, "stale"))
+    names = s.js("() => chainrule.names()")
+    out = g.label(g.output)
+    assert s.js("n => chainrule.value(n)", out) == pytest.approx(float(g.output.value), rel=1e-12)
+    leaf = next(n for n in g.inputs if n.value.tolist() == pytest.approx(x0.tolist()))
+    name = g.label(leaf)
+    assert name in names
+    s.js("([n, v]) => chainrule.set(n, v)", [name, [1.0, 2.0, 3.0]])
+    assert s.js("() => chainrule.whatif()") is True
+    assert s.js("n => chainrule.value(n)", out) is None  # downstream of the opaque node
+    opaque = next(n for n in g.nodes if n.op.name == "torch_opaque")
+    assert s.js("n => chainrule.value(n)", g.label(opaque)) is None
+    assert s.js("n => chainrule.grad(n)", name) is None  # its gradient passes through it
+    # w · w does not depend on the opaque node: still recomputed (and unchanged here)
+    shown = s.js("() => chainrule.nodes()")
+    square = next(
+        k
+        for k, n in enumerate(g.nodes)
+        if n.op.name == "sum"
+        and n.args[0].op.name == "mul"
+        and n.args[0].args[0] is n.args[0].args[1]
+    )
+    assert shown[square]["value"] == pytest.approx(float(g.nodes[square].value), rel=1e-12)
+    assert "not recomputed" in s.js("() => document.getElementById('draw-forward').textContent")
+    s.js("() => chainrule.reset()")
+    assert s.js("n => chainrule.value(n)", out) == pytest.approx(float(g.output.value), rel=1e-12)
+    assert s.errors == []
