@@ -491,6 +491,13 @@ def _mean_of(v: Any) -> Any:
     return v.sum() / v.size if isinstance(v, np.ndarray) else v
 
 
+def _torch_mse(t: Any, x: list[Any], p: Any) -> Any:
+    a, b = x
+    if a.shape == b.shape:
+        return t.nn.functional.mse_loss(a, b)
+    return ((a - b) ** 2).mean()  # broadcast inputs: PyTorch's mse_loss warns, and means the same
+
+
 def _read_mse(a: Any, b: Any, reduction: int = 1) -> Any:
     if reduction != 1 or shape_of(a) != shape_of(b):
         raise Decline
@@ -516,9 +523,7 @@ register(
         doc="mean squared error: mean((ŷ − y)²); for scalars (ŷ − y)²",
         aliases=("MSE",),
         js=lambda M, x, p: _mean_of((x[0] - x[1]) * (x[0] - x[1])),
-        torch=Torch(
-            lambda t, x, p: ((x[0] - x[1]) ** 2).mean(), ("aten.mse_loss.default",), _read_mse
-        ),
+        torch=Torch(_torch_mse, ("aten.mse_loss.default",), _read_mse),
         scalars=_draw_loss,
     )
 )

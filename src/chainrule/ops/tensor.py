@@ -925,7 +925,9 @@ register(
         ),
         doc="x @ W + b: a dense layer in one node (x @ Wᵀ + b with transpose_w=True)",
         torch=Torch(
-            lambda t, x, p: x[0] @ (x[1].T if p["transpose_w"] else x[1]) + x[2],
+            lambda t, x, p: t.nn.functional.linear(
+                x[0], x[1] if p["transpose_w"] else x[1].T, x[2]
+            ),
             ("aten.linear.default",),
             _read_linear,
         ),
