@@ -543,3 +543,50 @@ def test_every_op_with_an_aten_call_round_trips_through_pytorch(name: str) -> No
     same = {"transpose": "permute"}.get(name, name)  # PyTorch writes Aᵀ as a permutation
     assert OPS[same] in {n.op for n in back.nodes}, [n.op.name for n in back.nodes]
     assert math.isclose(float(back.output.value), float(g.output.value), rel_tol=1e-12), name
+
+
+# ------------------------------------------------------------------ program functions
+
+
+def test_gelu_in_programs_is_pytorchs_exact_form_unless_tanh_is_asked() -> None:
+    import mpmath
+
+    x = mpmath.mpf("0.7")
+    phi = (1 + mpmath.erf(x / mpmath.sqrt(2))) / 2
+    exact = (float(x * phi), float(phi + x * mpmath.exp(-x * x / 2) / mpmath.sqrt(2 * mpmath.pi)))
+    c = mpmath.sqrt(2 / mpmath.pi)
+    t = mpmath.tanh(c * (x + mpmath.mpf("0.044715") * x**3))
+    dt = (1 - t * t) * c * (1 + 3 * mpmath.mpf("0.044715") * x * x)
+    tanh = (float(x * (1 + t) / 2), float((1 + t) / 2 + x * dt / 2))
+    for text, (value, slope) in (
+        ("x = 0.7\nL = gelu(x)", exact),
+        ("x = 0.7\nL = gelu(x, approximate='none')", exact),
+        ('x = 0.7\nL = gelu(x, approximate="tanh")', tanh),
+    ):
+        g = cr.parse(text)
+        g.backward()
+        assert close(float(g["L"].value), value, 1e-15), text
+        assert close(float(g["x"].grad), slope, 1e-14), text
+    with pytest.raises(cr.ValueInputError, match="approximate must be 'none'"):
+        cr.parse("x = 0.7\nL = gelu(x, approximate='fast')")
+
+
+def test_max_and_min_of_one_vector_reduce_it() -> None:
+    v = [1.5, 5.0, -2.0, 5.0]
+    g = cr.parse(f"v = {v}\nL = max(v) + 2 * min(v) + amax(v) + amin(v)")
+    g.backward()
+    assert float(g["L"].value) == 2 * np.max(v) + 3 * np.min(v)
+    # ties share the gradient equally; the smallest element takes 2 + 1
+    np.testing.assert_array_equal(g["v"].grad, [0.0, 1.0, 3.0, 1.0])
+    g = cr.parse("a = 2\nb = 3\nL = max(a, b) - min(a, b)")  # two numbers: the larger one
+    assert float(g["L"].value) == 1
+
+
+def test_an_unknown_function_name_suggests_the_nearest_one() -> None:
+    with pytest.raises(cr.NameNotDefined) as err:
+        cr.parse("x = 1\nL = sigmod(x)")
+    assert "did you mean sigmoid()?" in str(err.value)
+    assert "softplus" not in str(err.value)  # no list of every function
+    with pytest.raises(cr.NameNotDefined) as err:
+        cr.parse("x = 1\nL = frobnicate(x)")
+    assert "did you mean" not in str(err.value)

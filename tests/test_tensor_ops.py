@@ -29,7 +29,11 @@ def _lsm(x, axis=-1):
     return x - m - anp.log(anp.sum(anp.exp(x - m), axis=axis, keepdims=True))
 
 
-def _gelu(x):
+def _gelu(x):  # PyTorch's default GELU: exact, x·Φ(x)
+    return 0.5 * x * (1 + ag_erf(x / np.sqrt(2)))
+
+
+def _gelu_tanh(x):
     return 0.5 * x * (1 + anp.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
 
 
@@ -171,6 +175,7 @@ CASES: list[tuple[str, list[tuple[int, ...]], Callable, Callable, Callable | Non
         None,
     ),
     ("gelu", [(3, 4)], T.gelu, _gelu, None),
+    ("gelu tanh", [(3, 4)], lambda a: T.gelu(a, approximate="tanh"), _gelu_tanh, None),
     ("erf", [(3, 4)], T.erf, ag_erf, None),
     ("softmax", [(3, 4)], lambda a: T.softmax(a, axis=0), lambda a: anp.exp(_lsm(a, axis=0)), None),
     ("log_softmax", [(3, 4)], T.log_softmax, _lsm, None),

@@ -131,9 +131,10 @@ def leaky_relu(x: Any, slope: float = 0.01) -> Node:
     return apply(OPS["leaky_relu"], (_n(x),), {"slope": float(slope)})
 
 
-def gelu(x: Any) -> Node:
-    """GELU in its tanh form (as in GPT-2 and ``torch.nn.GELU(approximate='tanh')``)."""
-    return apply(OPS["gelu"], (_n(x),))
+def gelu(x: Any, approximate: str = "none") -> Node:
+    """GELU as ``torch.nn.functional.gelu``: exact, x·Φ(x) = ½x(1 + erf(x/√2)), by default;
+    ``approximate='tanh'`` for the tanh form (as in GPT-2)."""
+    return apply(OPS["gelu"], (_n(x),), {"approximate": approximate})
 
 
 def erf(x: Any) -> Node:

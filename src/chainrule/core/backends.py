@@ -40,6 +40,7 @@ class Backend(Protocol):
     def cos(self, x: Any, /) -> Any: ...
     def tanh(self, x: Any, /) -> Any: ...
     def sigmoid(self, x: Any, /) -> Any: ...
+    def erf(self, x: Any, /) -> Any: ...  # exact GELU's derivative, Φ(a) = ½(1 + erf(a/√2))
     # indicators: their own derivative is zero (they are constants to the next derivative)
     def step(self, x: Any, /) -> Any: ...
     def sign(self, x: Any, /) -> Any: ...
@@ -96,6 +97,17 @@ def sigmoid_array(x: Any) -> Any:
 
 def softplus_float(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+_erf_each = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf_array(a: Any) -> Any:
+    """The error function elementwise (the standard library's, correctly rounded), in the
+    array's own float type."""
+    a = np.asarray(a)
+    r = _erf_each(a).astype(a.dtype if a.dtype.kind == "f" else np.float64)
+    return r if r.ndim else float(r)
 
 
 def softplus_array(x: Any) -> Any:
@@ -274,6 +286,7 @@ class FloatMath:
     cos: Any = staticmethod(math.cos)
     tanh: Any = staticmethod(math.tanh)
     sigmoid: Any = staticmethod(sigmoid_float)
+    erf: Any = staticmethod(math.erf)
     step: Any = staticmethod(lambda x: 1.0 if x > 0 else 0.0)
     sign: Any = staticmethod(lambda x: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0))
     ge: Any = staticmethod(lambda a, b: 1.0 if a >= b else 0.0)
@@ -380,6 +393,7 @@ class ArrayMath(FloatMath):
     cos = staticmethod(np.cos)
     tanh = staticmethod(np.tanh)
     sigmoid = staticmethod(sigmoid_array)
+    erf = staticmethod(lambda a: erf_array(a))
     step = staticmethod(step_array)
     sign = staticmethod(np.sign)
     ge = staticmethod(lambda a, b: (np.asarray(a) >= b).astype(np.result_type(a, b, np.float32)))
@@ -482,6 +496,7 @@ class ExactMath(FloatMath):
     cos = staticmethod(exact_fn(lazy_function("cos"), "cos"))
     tanh = staticmethod(exact_fn(lazy_function("tanh"), "tanh"))
     sigmoid = staticmethod(exact_fn(exact_sigmoid, "sigmoid"))
+    erf = staticmethod(exact_fn(sympy.erf, "erf"))
     step = staticmethod(exact_step)
     sign = staticmethod(exact_sign)
     ge = staticmethod(exact_ge)
@@ -529,6 +544,7 @@ class ExactArrayMath(ExactMath):
     cos = staticmethod(ufunc(ExactMath.cos))
     tanh = staticmethod(ufunc(ExactMath.tanh))
     sigmoid = staticmethod(ufunc(ExactMath.sigmoid))
+    erf = staticmethod(ufunc(ExactMath.erf))
     step = staticmethod(ufunc(exact_step))
     sign = staticmethod(ufunc(exact_sign))
     ge = staticmethod(ufunc(exact_ge, 2))
@@ -545,6 +561,7 @@ class SymMath(FloatMath):
     cos = staticmethod(lazy_function("cos"))
     tanh = staticmethod(lazy_function("tanh"))
     sigmoid = staticmethod(lambda x: 1 / (1 + sympy.exp(-x)))
+    erf = staticmethod(sympy.erf)
     step = staticmethod(lambda x: sympy.Heaviside(x, 0))
     sign = staticmethod(lazy_function("sign"))
     ge = staticmethod(lambda a, b: sympy.Heaviside(a - b, 1))

@@ -278,6 +278,7 @@ class JSMath(FloatMath):
     tanh = staticmethod(_elementwise(lambda x: call("Math.tanh", x)))
     # the page's numeric primitives (cr.sigmoid is the overflow-free form of backends.py)
     sigmoid = staticmethod(_elementwise(lambda x: call("cr.sigmoid", x)))
+    erf = staticmethod(_elementwise(lambda x: call("cr.erf", x)))
     step = staticmethod(_elementwise(lambda x: _cmp(x, 0.0, ">")))
     sign = staticmethod(_elementwise(lambda x: call("Math.sign", x)))
     ge = staticmethod(_elementwise2(lambda a, b: _cmp(a, b, ">=")))

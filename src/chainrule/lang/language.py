@@ -8,6 +8,7 @@ in exact mode and ``4/5`` is a rational."""
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 import threading
 import unicodedata
@@ -33,6 +34,7 @@ from ..core.lazy import sympy
 from ..core.node import Node, apply, const, new_node, var
 from ..core.values import EXACT
 from ..ops import OPS, Op, program_functions
+from ..ops.table import overload
 from .typography import SUPERSCRIPT_MINUS, SUPERSCRIPT_VALUES
 
 CONSTANTS = {"e": "E", "pi": "pi", "π": "pi"}
@@ -661,6 +663,9 @@ class _Builder:
                 )
             op = self.function(fname, key, e.func)
             if op.arity >= 0 and len(args) != op.arity:
+                # max(v) is the largest element, max(a, b) the larger one (as numpy's amax)
+                op = overload(op.notation.text, len(args)) or op
+            if op.arity >= 0 and len(args) != op.arity:
                 plural = "s" if op.arity != 1 else ""
                 raise self.error(
                     ProgramSyntaxError,
@@ -698,8 +703,8 @@ class _Builder:
         except TypeError:
             raise self.error(
                 ProgramSyntaxError,
-                "a parameter takes a number, True, False, None or a tuple of numbers, "
-                "as in softmax(z, axis=0)",
+                "a parameter takes a number, True, False, None, a word in quotes or a tuple of "
+                "numbers, as in softmax(z, axis=0) or gelu(x, approximate='tanh')",
                 e,
             ) from None
 
@@ -708,14 +713,15 @@ class _Builder:
         for candidate in (spelled, key, unicodedata.normalize("NFKC", spelled)):
             if candidate in table:
                 return table[candidate]
-        known = ", ".join(sorted(table))
-        raise self.error(
-            NameNotDefined, f"unknown function {spelled}() (functions: {known})", where
-        )
+        close = difflib.get_close_matches(spelled, sorted(table), n=1, cutoff=0.8)
+        hint = f": did you mean {close[0]}()?" if close else " (the README lists the functions)"
+        raise self.error(NameNotDefined, f"unknown function {spelled}(){hint}", where)
 
 
 def _parameter_scalar(e: ast.expr) -> Any:
-    if isinstance(e, ast.Constant) and (e.value is None or isinstance(e.value, (bool, int, float))):
+    if isinstance(e, ast.Constant) and (
+        e.value is None or isinstance(e.value, (bool, int, float, str))
+    ):
         return e.value
     if (
         isinstance(e, ast.UnaryOp)

@@ -289,6 +289,8 @@ def _given_params(node: Node, style: str) -> str:
         if isinstance(v, np.ndarray) or v == q.default:
             continue
         text = str(tuple(v) if isinstance(v, list) else v)
+        if isinstance(v, str):  # a word, quoted as a program writes it: approximate='tanh'
+            text = f"\\text{{'{v}'}}" if style == "latex" else repr(v)
         out.append(f"\\mathrm{{{q.name}}}{{=}}{text}" if style == "latex" else f"{q.name}={text}")
     return ", ".join(out)
 

@@ -7,7 +7,6 @@ chainrule, so they can be drawn and explained."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -48,18 +47,12 @@ def leaky_relu(input: Any, negative_slope: float = 0.01) -> Node:
     return T.leaky_relu(input, negative_slope)
 
 
-_SQRT_HALF = math.sqrt(0.5)
-
-
 def gelu(input: Any, approximate: str = "none") -> Node:
     """GELU as PyTorch computes it: ``'none'`` is x·Φ(x) = ½x(1 + erf(x/√2)), ``'tanh'`` the
-    tanh approximation (one ``gelu`` node)."""
-    if approximate == "tanh":
-        return T.gelu(input)
-    if approximate != "none":
+    tanh approximation (one ``gelu`` node either way)."""
+    if approximate not in ("none", "tanh"):
         raise ValueInputError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
-    x = lift(input)
-    return 0.5 * x * (1 + T.erf(x * _SQRT_HALF))
+    return T.gelu(input, approximate)
 
 
 def _softmax_dim(x: Node, dim: int | None, name: str) -> int:

@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from ..core.backends import (
+    ArrayMath,
     Backend,
     ExactMath,
+    FloatMath,
     exact_fn,
     log_softmax_array,
     one_hot_array,
@@ -36,6 +38,7 @@ from ..core.limits import check_elements
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT
 from .arrays import expand, norm_axes, settle
 from .table import (
+    _EXPECT,
     OPS,
     Decline,
     Kink,
@@ -441,50 +444,64 @@ register(
 )
 
 
-def _gelu(a: Any) -> Any:
-    t = np.tanh(_GELU_C * (a + _GELU_A * a**3))
-    return settle(0.5 * a * (1 + t))
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+def as_approximate(v: Any) -> str:
+    if v not in ("none", "tanh"):
+        raise ValueError("'none' or 'tanh'")
+    return str(v)
+
+
+_EXPECT[as_approximate] = "'none' (exact, through erf) or 'tanh'"
+
+
+def _gelu_with(M: Any, a: Any, approximate: str) -> Any:
+    """GELU written against a backend: exact, a·Φ(a) = ½a(1 + erf(a/√2)), as PyTorch's default,
+    or its tanh approximation ½a(1 + tanh(√(2/π)(a + 0.044715a³)))."""
+    if approximate == "tanh":
+        return 0.5 * a * (1 + M.tanh(_GELU_C * (a + _GELU_A * a**3)))
+    return 0.5 * a * (1 + M.erf(a * _SQRT_HALF))
+
+
+def _gelu_float(a: Any, approximate: str = "none") -> Any:
+    return _gelu_with(FloatMath, a, approximate)
+
+
+def _gelu_array(a: Any, approximate: str = "none") -> Any:
+    return settle(_gelu_with(ArrayMath, a, approximate))
 
 
 def _gelu_partial(M: Backend, x: Any, y: Any, p: Any) -> Any:
     a = x[0]
-    t = M.tanh(_GELU_C * (a + _GELU_A * a**3))
-    return 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * _GELU_C * (1 + 3 * _GELU_A * a * a)
-
-
-def _read_gelu(a: Any, approximate: str = "none") -> Any:
-    if approximate != "tanh":
-        raise Decline  # the exact (erf) form is a composite: torch_bridge.aten
-    return (a,), None
+    if p["approximate"] == "tanh":
+        t = M.tanh(_GELU_C * (a + _GELU_A * a**3))
+        return 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * _GELU_C * (1 + 3 * _GELU_A * a * a)
+    # Φ(a) + a·φ(a)
+    return 0.5 * (1 + M.erf(a * _SQRT_HALF)) + a * M.exp(-0.5 * a * a) * _INV_SQRT_2PI
 
 
 register(
     Op(
         "gelu",
         1,
-        {FLOAT: _gelu, ARRAY: _gelu},
+        {FLOAT: _gelu_float, ARRAY: _gelu_array},
         fn("gelu", "\\operatorname{GELU}"),
         partials=(_gelu_partial,),
-        doc="GELU, tanh form: ½a(1 + tanh(√(2/π)(a + 0.044715a³)))",
+        params=(Param("approximate", "none", as_approximate, "'none' (exact) or 'tanh'"),),
+        doc="GELU as PyTorch's default: a·Φ(a) = ½a(1 + erf(a/√2)); approximate='tanh' gives "
+        "½a(1 + tanh(√(2/π)(a + 0.044715a³)))",
+        js=lambda M, x, p: _gelu_with(M, x[0], p["approximate"]),
         torch=Torch(
-            lambda t, x, p: t.nn.functional.gelu(x[0], approximate="tanh"),
+            lambda t, x, p: t.nn.functional.gelu(x[0], approximate=p["approximate"]),
             ("aten.gelu.default",),
-            _read_gelu,
+            lambda a, approximate="none": ((a,), {"approximate": approximate}),
         ),
     )
 )
 
 _TWO_OVER_SQRT_PI = 2.0 / float(np.sqrt(np.pi))
-_erf_each = np.frompyfunc(math.erf, 1, 1)
-
-
-def _erf_array(a: Any) -> Any:
-    """The error function elementwise (the standard library's, correctly rounded), in the
-    array's own float type."""
-    a = np.asarray(a)
-    return settle(_erf_each(a).astype(a.dtype if a.dtype.kind == "f" else np.float64))
-
-
 # erf in JavaScript (Math has none), to within a few units in the last place of math.erf:
 # below 2.5 the series 2/√π · e^(−a²) · Σ 2ⁿa²ⁿ⁺¹/(1·3···(2n+1)), whose terms are all
 # positive (nothing cancels); above, 1 − erfc with erfc's continued fraction (60 terms).
@@ -512,7 +529,7 @@ register(
     Op(
         "erf",
         1,
-        {FLOAT: math.erf, ARRAY: _erf_array},
+        {FLOAT: math.erf, ARRAY: ArrayMath.erf},
         fn("erf", "\\operatorname{erf}"),
         partials=(lambda M, x, y, p: _TWO_OVER_SQRT_PI * M.exp(-(x[0] * x[0])),),
         doc="the error function (2/√π)∫₀ᵃ exp(−t²) dt; exact GELU is ½a(1 + erf(a/√2))",

@@ -253,15 +253,6 @@ def _reduce_number(a: Any, *args: Any, dtype: Any = None, **kwargs: Any) -> Node
     return a
 
 
-@handles("aten.gelu.default")
-def _gelu_exact(a: Any, approximate: str = "none") -> Node:
-    """Exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as the nodes ``nn.functional.gelu`` builds."""
-    if approximate != "none":
-        raise Decline
-    x = _node(a)
-    return 0.5 * x * (1 + T.erf(x * float(np.sqrt(0.5))))
-
-
 def _linear(x: Any, w: Any, b: Any = None) -> Node:
     op = OPS["linear"]
     assert isinstance(op.torch, Torch) and op.torch.read is not None
