@@ -590,3 +590,19 @@ def test_an_unknown_function_name_suggests_the_nearest_one() -> None:
     with pytest.raises(cr.NameNotDefined) as err:
         cr.parse("x = 1\nL = frobnicate(x)")
     assert "did you mean" not in str(err.value)
+
+
+def test_the_table_with_every_form_does_not_import_torch() -> None:
+    """PyTorch forms receive the torch module when used: importing chainrule, the table and
+    everything that reads it (explorer, drawings) never loads torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chainrule, chainrule.explorer.program, chainrule.draw.scalars\n"
+        "g = chainrule.parse('x = [0.5, 1]\\nL = sum(asinh(x))'); g.backward()\n"
+        "chainrule.explore(g)\n"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr

@@ -20,6 +20,7 @@ from ..core.backends import FloatMath
 from ..core.graph import Graph
 from ..core.node import Node
 from ..core.values import ARRAY, FLOAT, to_float
+from ..ops import OPS
 from ..ops.table import NoForm
 from .jsmath import JS, JSMath, NotExpressible, lift
 
@@ -151,8 +152,6 @@ def forward(node: Node, x: list[Any]) -> Any:
 def library(lines: list[str]) -> list[str]:
     """The ops' JavaScript functions (``Op.js_function``) the code calls, each defined once
     on the page's ``cr`` object."""
-    from ..ops import OPS
-
     text = "\n".join(lines)
     return [
         f"cr.{op.name}=cr.{op.name}||({op.js_function});"
