@@ -606,3 +606,29 @@ def test_the_table_with_every_form_does_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_aten_calls_stay_opaque_where_the_op_would_differ_from_pytorch() -> None:
+    """A tie in torch.maximum (PyTorch splits the gradient) and softplus past its threshold
+    (PyTorch returns x itself) stay PyTorch's own; elsewhere the same calls are native."""
+    torch = pytest.importorskip("torch", reason="the PyTorch bridge needs torch (the torch extra)")
+    F = torch.nn.functional
+
+    def f(a: Any, b: Any) -> Any:
+        return (torch.maximum(a, b) * F.softplus(10 * a)).sum()
+
+    def ops(a: list[float], b: list[float]) -> set[str]:
+        ta, tb = (torch.tensor(v, dtype=torch.float64) for v in (a, b))
+        g = cr.from_torch(f, ta, tb)
+        g.backward()
+        ra, rb = (t.clone().requires_grad_() for t in (ta, tb))
+        f(ra, rb).backward()
+        np.testing.assert_allclose(g.inputs[0].grad, ra.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(g.inputs[1].grad, rb.grad.numpy(), rtol=1e-12)
+        return {n.op.name for n in g.nodes}
+
+    assert {"maximum", "softplus"} <= ops([0.1, 0.2], [0.3, -0.1])
+    tied = ops([0.1, 0.2], [0.1, -0.1])
+    assert "maximum" not in tied and "torch_opaque" in tied
+    past = ops([0.1, 2.5], [0.3, -0.1])  # 10 · 2.5 > 20
+    assert "softplus" not in past and "torch_opaque" in past

@@ -459,17 +459,28 @@ register(
         torch=Torch(
             lambda t, x, p: t.nn.functional.softplus(x[0]),
             ("aten.softplus.default",),
-            lambda a, beta=1, threshold=20: _softplus_read(a, beta),
+            lambda a, beta=1, threshold=20: _softplus_read(a, beta, threshold),
         ),
     )
 )
 
 
-def _softplus_read(a: Any, beta: Any) -> tuple[tuple[Any, ...], None]:
-    """PyTorch's softplus with β = 1 (its threshold is where both agree to float precision)."""
-    if beta != 1:
+def _softplus_read(a: Any, beta: Any, threshold: Any) -> tuple[tuple[Any, ...], None]:
+    """PyTorch's softplus with β = 1, where no element passes its threshold (beyond it PyTorch
+    returns x itself, which differs from log(1 + eˣ) in the tenth digit at 20)."""
+    if beta != 1 or np.any(np.asarray(getattr(a, "value", a), dtype=float) > threshold):
         raise Decline
     return (a,), None
+
+
+def _read_untied(a: Any, b: Any) -> tuple[tuple[Any, ...], None]:
+    """``torch.maximum``/``minimum`` where no two elements tie: at a tie PyTorch splits the
+    gradient, where this op sends it to the first argument (the call stays opaque there)."""
+    va = np.asarray(getattr(a, "value", a), dtype=float)
+    vb = np.asarray(getattr(b, "value", b), dtype=float)
+    if np.any(va == vb):
+        raise Decline
+    return (a, b), None
 
 
 def _max2(kind: int) -> Callable[[Any, Any], Any]:
@@ -498,7 +509,7 @@ register(
         doc="the larger of a and b (a tie sends the gradient to a)",
         aliases=("max",),
         js=lambda M, x, p: M.where(M.ge(x[0], x[1]), x[0], x[1]),
-        torch=torch_same("maximum"),
+        torch=Torch(lambda t, x, p: t.maximum(x[0], x[1]), ("aten.maximum.default",), _read_untied),
         kink=Kink(
             "a tie max(a, a) sends the whole gradient to the first argument",
             lambda v, p: _any_equal(v[0], v[1]),
@@ -515,7 +526,7 @@ register(
         doc="the smaller of a and b (a tie sends the gradient to a)",
         aliases=("min",),
         js=lambda M, x, p: M.where(M.ge(x[1], x[0]), x[0], x[1]),
-        torch=torch_same("minimum"),
+        torch=Torch(lambda t, x, p: t.minimum(x[0], x[1]), ("aten.minimum.default",), _read_untied),
         kink=Kink(
             "a tie min(a, a) sends the whole gradient to the first argument",
             lambda v, p: _any_equal(v[0], v[1]),
