@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import subprocess
 import sys
 import threading
@@ -29,7 +30,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin", "HOME": str(out)},
+        env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return out
