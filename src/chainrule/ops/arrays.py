@@ -482,9 +482,22 @@ def _bce_exact_array(p: Any, t: Any) -> Any:
     return check_exact(to_sympy(v.sum()) / v.size, "bce")
 
 
+def _shape(M: Backend, x: Any) -> tuple[int, ...]:
+    """The shape of a loss's elements: both inputs broadcast against each other."""
+    return tuple(np.broadcast_shapes(M.shape(x[0]), M.shape(x[1])))
+
+
 def _n(M: Backend, x: Any) -> int:
-    """How many elements a loss averages over (inputs broadcast against each other)."""
-    return max(M.size(x[0]), M.size(x[1]))
+    """How many elements a loss averages over: those of the broadcast shape (PyTorch's
+    ``mse_loss`` of a (2, 1) against a (1, 3) divides by 6), not the larger input's."""
+    return max(int(np.prod(_shape(M, x))), 1)
+
+
+def _spread(M: Backend, v: Any, x: Any) -> Any:
+    """A partial computed from one input alone, given the shape of the loss's elements, so
+    that the chain rule reduces it to the other input's shape."""
+    s = _shape(M, x)
+    return v if tuple(M.shape(v)) == s else M.broadcast_to(v, s)
 
 
 def _mean_of(v: Any) -> Any:
@@ -535,7 +548,7 @@ register(
         fn("BCE", "\\operatorname{BCE}"),
         partials=(
             lambda M, x, y, p: (x[0] - x[1]) / (x[0] * (1 - x[0])) / _n(M, x),
-            lambda M, x, y, p: (M.log(1 - x[0]) - M.log(x[0])) / _n(M, x),
+            lambda M, x, y, p: _spread(M, (M.log(1 - x[0]) - M.log(x[0])) / _n(M, x), x),
         ),
         elementwise=False,
         doc="binary cross-entropy −(y log p + (1 − y) log(1 − p)), averaged over elements",
