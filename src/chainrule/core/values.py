@@ -8,14 +8,33 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal as PyDecimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import precision_lock  # noqa: F401 - exact numbers evaluated in threads stay right
 from .errors import DomainError, ValueInputError
-from .lazy import is_sympy, sympy
+from .lazy import is_sympy, load_sympy, sympy
+
+if TYPE_CHECKING:
+    import mpmath
+else:
+
+    class _Mpmath:
+        """mpmath, imported (after sympy, which locks its precision scopes for threads) the
+        first time an exact number is evaluated: float programs never import it."""
+
+        __slots__ = ()
+
+        def __getattr__(self, name: str) -> Any:
+            load_sympy()
+            import mpmath as module
+
+            return getattr(module, name)
+
+    mpmath = _Mpmath()
 
 FLOAT = 0
 EXACT = 1
@@ -126,20 +145,169 @@ def _float(value: Any) -> float:
             return float(value)
         except OverflowError:  # an exact number past the float range: 15 / 5e-324
             return math.inf if value > 0 else -math.inf
+    if value.is_Rational:
+        return _float(Fraction(int(value.p), int(value.q)))
+    # sympy's own float() works at 15 digits and reads cancellation as digits
+    # (atan(10³⁰⁰) − π/2 came out 2.4e−125): the estimate below keeps only what is known
+    est = estimate(value, 17)
     try:
-        f = float(value)  # sympy evaluates with 15 digits
-    except ArithmeticError:
-        return float(evalf(value, 17))
-    return float(evalf(value, 17)) if f == 0.0 and not value.is_zero else f
+        return float(est.mid)
+    except OverflowError:
+        return math.inf if est.mid > 0 else -math.inf
 
 
-EVALF_MAX_DIGITS = 3000  # working precision sympy may reach for where terms cancel
+EVALF_MAX_DIGITS = 3000  # working precision reached for where terms cancel
+
+
+class Estimate:
+    """A real number evaluated from an exact expression: ``mid`` (an mpmath number) within
+    ``err`` of the true value (an estimate: the change between two working precisions, the
+    second several times the first). ``known`` is how many significant digits of ``mid``
+    are right: 0 where the digits could not be told from rounding (an expression that is 0
+    but that sympy cannot prove so, such as cos(x)² + sin(x)² − 1), and the digits asked for
+    where the two precisions agreed on them."""
+
+    __slots__ = ("mid", "err", "known")
+
+    def __init__(self, mid: Any, err: Any, known: int) -> None:
+        self.mid, self.err, self.known = mid, err, known
+
+    def bound(self) -> Any:
+        """An upper bound of the true value's size."""
+        return abs(self.mid) + self.err
+
+
+_FUNCS: dict[type, Any] = {}
+
+
+def _mp_funcs() -> dict[type, Any]:
+    if not _FUNCS:
+        mp = mpmath.mp
+        f = sympy.functions
+        _FUNCS.update(
+            {
+                f.exp: mp.exp,
+                f.log: mp.log,
+                f.sin: mp.sin,
+                f.cos: mp.cos,
+                f.tan: mp.tan,
+                f.atan: mp.atan,
+                f.asin: mp.asin,
+                f.acos: mp.acos,
+                f.sinh: mp.sinh,
+                f.cosh: mp.cosh,
+                f.tanh: mp.tanh,
+                f.erf: mp.erf,
+                f.Abs: mp.fabs,
+                f.sign: mp.sign,
+            }
+        )
+    return _FUNCS
+
+
+def _mp_value(expr: sympy.Basic, dps: int) -> tuple[Any, Any]:
+    """``expr`` in mpmath at ``dps`` digits, each shared sub-expression once (sympy's own
+    evaluation walks the expression as a tree: the gradient of a 4-element softmax took 29 s,
+    all of it re-evaluating the same exponentials), and the size of the largest intermediate
+    value. An explicit stack: no recursion."""
+    funcs = _mp_funcs()
+    mp = mpmath.mp
+    memo: dict[int, Any] = {}
+    scale = mp.mpf(0)  # the largest intermediate, whose rounding bounds what cancels
+    keep: list[Any] = []  # keeps every node alive while its id is a key
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+    with mpmath.workdps(dps):
+        while stack:
+            node, ready = stack.pop()
+            key = id(node)
+            if key in memo:
+                continue
+            args = node.args
+            if not ready and args and not node.is_Rational:
+                stack.append((node, True))
+                stack.extend((a, False) for a in args if id(a) not in memo)
+                continue
+            keep.append(node)
+            memo[key] = r = _mp_node(node, [memo[id(a)] for a in args], funcs, mp, dps)
+            scale = max(scale, abs(r))
+    return memo[id(expr)], scale
+
+
+def _mp_node(node: sympy.Basic, args: list[Any], funcs: dict, mp: Any, dps: int) -> Any:
+    if node.is_Rational:
+        return mp.mpf(int(node.p)) / int(node.q) if node.q != 1 else mp.mpf(int(node.p))
+    if node.is_Float:
+        return mp.mpf(node._mpf_)
+    if node is sympy.pi:
+        return +mp.pi
+    if node is sympy.E:
+        return +mp.e
+    if node.is_Add:
+        return mp.fsum(args)
+    if node.is_Mul:
+        return mp.fprod(args)
+    if node.is_Pow:
+        b, e = args
+        if node.exp == sympy.Rational(1, 2):
+            r = mp.sqrt(b)
+        elif node.exp.is_Integer:
+            r = b ** int(node.exp)
+        else:
+            r = mp.power(b, e)
+        if isinstance(r, mpmath.mpc):
+            raise DomainError(f"{node} is not a real number")
+        return r
+    fn = funcs.get(type(node))
+    if fn is not None:
+        r = fn(*args)
+        if isinstance(r, mpmath.mpc):
+            raise DomainError(f"{node} is not a real number")
+        return r
+    # anything else (an op this table has not met): sympy's own evaluation of this node
+    n = sympy.N(node, dps)
+    if not n.is_Float and not n.is_Rational:
+        raise DomainError(f"{node} cannot be evaluated as a real number")
+    return mp.mpf(n._mpf_) if n.is_Float else mp.mpf(int(n.p)) / int(n.q)
+
+
+def estimate(value: sympy.Basic, digits: int) -> Estimate:
+    """``value`` to ``digits`` significant digits, at the working precision its cancellation
+    needs: evaluated at increasing precisions (×4 each time, up to ``EVALF_MAX_DIGITS``) until
+    two successive evaluations agree on the digits asked for. Where even the highest
+    precision does not settle them (a value that is exactly 0 without sympy knowing it), the
+    estimate says how many digits are known, possibly none, and how small the value is."""
+    dps = digits + 15
+    prev = None
+    while True:
+        try:
+            cur, scale = _mp_value(value, dps)
+        except (ZeroDivisionError, ValueError) as exc:
+            # a tiny term lost at this precision (8 / log(1 + e^−77) divides by log 1 = 0)
+            if dps >= EVALF_MAX_DIGITS:
+                raise DomainError(f"{value} cannot be evaluated to {digits} digits") from exc
+            prev, dps = None, min(dps * 4, EVALF_MAX_DIGITS)
+            continue
+        with mpmath.workdps(dps):
+            size = abs(cur)
+            err = abs(cur - prev) if prev is not None else size
+            if prev is not None and size > 0 and err <= size * mpmath.mpf(10) ** (-(digits + 2)):
+                return Estimate(cur, err, digits)
+            if err == 0:  # 0 at both precisions: what rounding can leave of terms that cancel
+                err = max(scale, 1) * mpmath.mpf(10) ** (5 - dps)
+        if dps >= EVALF_MAX_DIGITS:
+            known = 0
+            if size > err:
+                with mpmath.workdps(dps):
+                    known = max(int(mpmath.floor(mpmath.log10(size / err))) - 1, 0)
+            return Estimate(cur, err, min(known, digits))
+        prev = cur
+        dps = min(dps * 4, EVALF_MAX_DIGITS)
 
 
 def sign_of(x: Any) -> int:
     """−1, 0 or 1: the sign of an exact number. sympy decides most signs from the expression;
     where terms cancel (999 − log(e^999 + e^(1/2) + e^−10) ≈ −2e−434) it is decided from enough
-    digits, and only a number sympy cannot tell from 0 at thousands of digits counts as 0."""
+    digits, and only a number that cannot be told from 0 at thousands of digits counts as 0."""
     if not is_sympy(x):
         return 1 if x > 0 else (-1 if x < 0 else 0)
     if x.is_zero:
@@ -148,25 +316,21 @@ def sign_of(x: Any) -> int:
         return 1
     if x.is_extended_negative:
         return -1
-    n = evalf(x, 5)
-    return 1 if bool(n > 0) else (-1 if bool(n < 0) else 0)
+    est = estimate(x, 2)
+    if est.known == 0:
+        return 0
+    return 1 if est.mid > 0 else -1
 
 
 def evalf(value: sympy.Basic, digits: int) -> sympy.Basic:
-    """``sympy.N(value, digits)``, at a higher working precision where sympy's own loses a
-    tiny term: log(1 + e^−77) came out as log 1 = 0, and its reciprocal as a division by zero."""
-    last = None
-    for extra in (0, 60, 300):
-        try:
-            n = sympy.N(value, digits + extra, maxn=EVALF_MAX_DIGITS)
-        except ArithmeticError:
-            continue
-        if n != 0 or value.is_zero:
-            return n
-        last = n  # 0 from a number sympy cannot call zero: try again with more digits
-    if last is not None:
-        return last
-    raise DomainError(f"{value} cannot be evaluated to {digits} digits")
+    """``value`` as a sympy Float of ``digits`` digits, evaluated at the precision its
+    cancellation needs (``estimate``): sympy's own evaluation lost a tiny term (log(1 + e^−77)
+    came out as log 1 = 0) or read cancellation as digits (atan(10³⁰⁰) − π/2 as 2e−125)."""
+    if is_sympy(value) and value.is_Rational:
+        return sympy.Float(value, digits)
+    est = estimate(to_sympy(value), digits)
+    with mpmath.workdps(digits + 5):
+        return sympy.Float(+est.mid, digits)
 
 
 def to_sympy(value: Any) -> sympy.Expr:
@@ -294,30 +458,46 @@ def _read_nested(s: str) -> list[Any]:
 
 
 def decimal(value: Any, digits: int = 6) -> str:
-    """A value as a decimal with ``digits`` significant digits (arrays as nested lists)."""
+    """A value as a decimal with ``digits`` significant digits (arrays as nested lists). An
+    irrational exact value shows only the digits that are known (``estimate``): fewer where
+    its cancellation runs past the working precision, and ``0 ± 1e-2990`` (a bound, no
+    digits) where no digit is known."""
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return decimal(value.item(), digits)
         return "[" + ", ".join(decimal(v, digits) for v in value) + "]"
-    if isinstance(value, Fraction) or is_sympy(value):
-        exact = value
+    if is_sympy(value) and value.is_Rational:
+        value = Fraction(int(value.p), int(value.q))
+    if isinstance(value, Fraction):
         try:
-            value = float(evalf(value, digits + 10)) if is_sympy(value) else float(value)
-        except (OverflowError, TypeError):
-            return _huge_decimal(exact, digits)
-        if math.isinf(value) or (value == 0 and exact != 0):  # past the float range: e^2000
-            return _huge_decimal(exact, digits)
+            f = float(value)
+        except OverflowError:
+            f = math.inf
+        if math.isinf(f) or (f == 0 and value != 0):  # past the float range
+            with mpmath.workdps(digits + 10):
+                return _mp_text(mpmath.mpf(value.numerator) / value.denominator, digits)
+        return format_float(f, digits)
+    if is_sympy(value):
+        est = estimate(value, digits)
+        with mpmath.workdps(max(digits, 1) + 10):
+            if est.known == 0:
+                return "0 ± " + _mp_text(est.bound(), 1)
+            return _mp_text(+est.mid, min(est.known, digits))
     return format_float(float(value), digits)
 
 
-def _huge_decimal(value: Any, digits: int) -> str:
-    """An exact number past the float range, in scientific notation from sympy's own digits."""
-    text = str(evalf(to_sympy(value), digits))
-    if "e" not in text.lower():
-        return text
-    mant, exp = text.lower().split("e")
-    mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
-    return f"{mant}e{int(exp)}"
+def _mp_text(x: Any, digits: int) -> str:
+    """An mpmath number with ``digits`` significant digits, rounded once from its own binary
+    digits (a float in between would round twice, and a float has only 15–17 digits), and
+    written as ``format_float`` writes floats: 0.841471, 1e-300, 3.88118e868."""
+    if x == 0:
+        return "0"
+    text = mpmath.nstr(x, max(digits, 1), min_fixed=math.inf, max_fixed=-math.inf)
+    out = format(PyDecimal(text).normalize(), f".{max(digits, 1)}g")
+    if "e" in out:
+        mant, exp = out.split("e")
+        return f"{mant}e{int(exp)}"
+    return out
 
 
 def format_float(x: float, digits: int = 6) -> str:
