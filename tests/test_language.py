@@ -197,7 +197,11 @@ def test_long_sums_do_not_recurse() -> None:
     assert cr.parse(text).output.value == n
 
 
-def test_an_expression_too_deep_for_the_reader_is_a_clear_error() -> None:
+def test_an_expression_too_deep_for_the_reader_is_a_clear_error(monkeypatch) -> None:
+    # a flat sum reads up to limits.MAX_CHAIN terms (tests/test_parse_scaling.py); past it
+    from chainrule.core import limits
+
+    monkeypatch.setattr(limits, "MAX_CHAIN", 12_000)
     text = "x = 1\ny = " + " + ".join(["x"] * 100_000) + "\n"
     with pytest.raises(ProgramSyntaxError, match="nested too deeply"):
         cr.parse(text)

@@ -25,6 +25,14 @@ from .lazy import is_sympy, sympy
 
 MAX_DIGITS = 1000  # decimal digits of an exact numerator or denominator
 MAX_NESTING = 32  # brackets inside one --at value
+# terms of one flat chain in a program (a + b + c + …: Python's parser nests them one level per
+# term); read on a thread with a stack of PARSE_STACK bytes, where the default stack and
+# recursion limit stopped at 3,000 terms
+MAX_CHAIN = 200_000
+PARSE_STACK = 256 * 1024 * 1024
+# bytes of program text, exercise, claims or any other input read (a program of 200,000
+# statements is about 3 MB): `eval /dev/zero` and `yes | chainrule eval -` used to read without end
+MAX_INPUT_BYTES = 16 * 1024 * 1024
 FLOAT_MAX = Fraction(sys.float_info.max)
 _BITS_PER_DIGIT = 3.3219280948873626  # log2(10)
 _NUMBER_TEXT = re.compile(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import sys
 import threading
 import unicodedata
 import warnings
@@ -111,12 +112,44 @@ class _Source:
     # per line: rewritten char → user char (None: the line was kept as it is)
     origin: list[list[int] | None] = field(default_factory=list)
     placeholders: dict[str, str] = field(default_factory=dict)  # stand-in name → user's name
+    # per rewritten line, made once when first asked for (a program on one line asks once per
+    # node: re-encoding the line each time made parsing quadratic, 93 s for 120,000 statements)
+    _encoded: dict[int, bytes] = field(default_factory=dict)
+    _chars: dict[int, list[int] | None] = field(default_factory=dict)
+
+    def encoded(self, line: int) -> bytes:
+        """The rewritten line in UTF-8 (ast's offsets count its bytes)."""
+        raw = self._encoded.get(line)
+        if raw is None:
+            raw = self._encoded[line] = self.rewritten(line).encode("utf-8")
+        return raw
 
     def column(self, line: int, byte_col: int) -> int:
         """1-based character column in the user's text, from ast's UTF-8 byte offset."""
         if not 1 <= line <= len(self.lines):
             return byte_col + 1
-        chars = len(self.rewritten(line).encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+        if line not in self._chars:
+            raw = self.encoded(line)
+            # byte offset → characters before it (None: ASCII, the same number)
+            table: list[int] | None = None
+            text = self.rewritten(line)
+            if len(raw) != len(text):
+                # characters that end at or before each byte offset (a character cut in two
+                # by the offset does not count)
+                table = [0] * (len(raw) + 1)
+                pos = 0
+                for k, ch in enumerate(text, 1):
+                    o = ord(ch)
+                    width = 1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4
+                    for j in range(pos + 1, pos + width):
+                        table[j] = k - 1
+                    pos += width
+                    table[pos] = k
+            self._chars[line] = table
+        table = self._chars[line]
+        n = len(self.encoded(line))
+        b = min(max(byte_col, 0), n)
+        chars = b if table is None else table[b]
         return self.char_column(line, chars + 1)
 
     def char_column(self, line: int, rewritten_col: int) -> int:
@@ -216,6 +249,42 @@ def _prepare(text: str) -> tuple[str, _Source]:
 
 
 _PARSING = threading.Lock()
+_SHORT = 4000  # characters: a text this short cannot hold a chain past the default limit
+
+
+def _ast_parse(text: str, filename: str) -> ast.Module:
+    """``ast.parse``, for a long text on a thread with a deep stack: Python's parser nests a
+    flat sum a + b + c + … one level per term and stopped at 3,000 terms ("nested too
+    deeply", for a sum that is not nested); chains up to ``limits.MAX_CHAIN`` terms read."""
+    if len(text) < _SHORT:
+        return ast.parse(text, filename=filename, mode="exec")
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        old = sys.getrecursionlimit()
+        try:
+            # CPython counts three levels of its AST per unit of the recursion limit
+            sys.setrecursionlimit(max(old, limits.MAX_CHAIN // 3 + 1000))
+            result["tree"] = ast.parse(text, filename=filename, mode="exec")
+        except BaseException as exc:  # handed to the caller's thread
+            result["error"] = exc
+        finally:
+            sys.setrecursionlimit(old)
+
+    with _STACK_SIZE:
+        old_size = threading.stack_size(limits.PARSE_STACK)
+        try:
+            reader = threading.Thread(target=work, name="chainrule-parse", daemon=True)
+            reader.start()
+        finally:
+            threading.stack_size(old_size)
+    reader.join()
+    if "error" in result:
+        raise result["error"]
+    return result["tree"]
+
+
+_STACK_SIZE = threading.Lock()  # threading.stack_size is one setting for the whole process
 
 
 def parse(
@@ -236,7 +305,7 @@ def parse(
             # CPython 3.11's parser keeps its recursion count per process, not per thread, and
             # it warns on stderr about things like "6if": one parse at a time, warnings silent
             warnings.simplefilter("ignore")
-            tree = ast.parse(rewritten, filename=filename or "<program>", mode="exec")
+            tree = _ast_parse(rewritten, filename or "<program>")
     except (RecursionError, MemoryError):
         raise ProgramSyntaxError(
             "an expression is nested too deeply to read; split it over several assignments"
@@ -290,7 +359,7 @@ class _Builder:
     def spelled(self, node: ast.AST) -> str:
         """The identifier exactly as the user wrote it (Python normalizes b₀ to b0)."""
         line = getattr(node, "lineno", 1)
-        raw = self.src.rewritten(line).encode("utf-8")
+        raw = self.src.encoded(line)
         start = getattr(node, "col_offset", 0)
         end = getattr(node, "end_col_offset", None)
         text = raw[start:end].decode("utf-8", errors="replace") if end is not None else ""
@@ -446,7 +515,7 @@ class _Builder:
                 if isinstance(e.value, str):
                     raise self.error(ProgramSyntaxError, "strings are not allowed", e)
                 return None
-            line_text = self.src.rewritten(e.lineno).encode("utf-8")
+            line_text = self.src.encoded(e.lineno)
             raw = line_text[e.col_offset : e.end_col_offset].decode("utf-8")
             try:
                 limits.number_text(raw)
