@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _interrupt  # noqa: F401 - first: Ctrl-C while the command imports is exit 130
 from .core.autodiff import (
     backward,
     derivatives,

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ from .explain import latex as latex_writer
 from .explain import markdown as markdown_writer
 from .explain.document import Heading, Paragraph, Table, build
 from .explain.formulas import derivative, element_derivative, element_label, exact_num, label, num
-from .io.files import bundle, read_text, write_file
+from .io.files import bundle, load_toml, read_text, write_file
 from .io.jsonout import strict_dumps
 from .lang.language import parse
 
@@ -87,10 +86,7 @@ def load_exercise(path: str | Path) -> Exercise:
     if not p.is_file():
         raise ChainruleError(f"{path}: no such exercise file")
     text = read_text(p, "exercise file")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueInputError(f"{path}: not valid TOML ({exc})") from None
+    data = load_toml(text, str(path))
     return exercise_from_dict(data, base=p.parent, where=str(path))
 
 

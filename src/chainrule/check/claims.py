@@ -131,10 +131,20 @@ def parse_claim(text: str, line: int | None = None) -> Claim:
             if not value.endswith("]"):
                 raise ValueInputError(f"{original!r}: a vector must end with ']'")
             inner = value[1:-1]
-            parts = inner.split(";") if ";" in inner else inner.split(",")
-            numbers = tuple(read_number(p, original) for p in parts if p.strip())
-            if not numbers:
+            if not inner.strip():
                 raise ValueInputError(f"{original!r}: an empty vector")
+            sep = ";" if ";" in inner else ","
+            start = original.rindex(value) + 1  # where inner begins in the claim's text
+            numbers_list = []
+            for part in inner.split(sep):
+                if not part.strip():  # [1,,2] and [,1,2] are not [1, 2]
+                    raise ValueInputError(
+                        f"{original!r}: an empty element at column {start + 1} (nothing "
+                        f"between two separators, or before the first)"
+                    )
+                numbers_list.append(read_number(part, original))
+                start += len(part) + 1
+            numbers = tuple(numbers_list)
             return Claim(name, numbers, True, original, line)
         return Claim(name, (read_number(value, original),), False, original, line)
     except ValueInputError as exc:

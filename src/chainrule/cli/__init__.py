@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.errors import ChainruleError
 from .crash import report_internal_error
+from .terminal import carry_what_the_encoding_can
 
 SUBCOMMANDS = ("eval", "draw", "explain", "explore", "check", "solve", "generate", "grade")
 
@@ -66,6 +67,7 @@ def _command(args_list: list[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; 0 done, 1 an internal error (or wrong claims for check), 2 a mistake in
     what the user gave, 130 interrupted."""
+    carry_what_the_encoding_can()
     given = list(sys.argv[1:] if argv is None else argv)
     cut = given.index("--") if "--" in given else len(given)
     debug = "--debug" in given[:cut]

@@ -28,6 +28,7 @@ MAX_ELEMENTS = 10_000_000  # elements of one value (read or computed)
 MAX_EXACT_BITS = 100_000  # bits of numerator plus denominator of one exact number
 MAX_NUMBER_TEXT = 2_000  # characters of a number written as text ("14/5", "inf")
 MAX_NAME = 1_000  # characters of a node's name
+SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair, alone: not a character
 MAX_SOURCE = 10**9  # largest line or column number
 FLOAT_DTYPES = ("float64", "float32", "float16")
 MAX_PARAM_DEPTH = 4  # tuples in tuples: an index such as (slice, (1, 2))
@@ -126,6 +127,9 @@ def _read_node(i: int, entry: Any, built: list[Node]) -> Node:
     name = entry.get("name")
     if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME):
         raise ValueInputError(f"{where}: 'name' must be text of at most {MAX_NAME} characters")
+    if name is not None and SURROGATE.search(name):
+        # JSON's "\ud800" alone is no character: every writer (UTF-8) would fail on it
+        raise ValueInputError(f"{where}: 'name' holds a lone surrogate {_short(name)}, not text")
     if args:
         params = read_params(entry.get("params"), where, op.name)
         node = _compute(op, tuple(args), params, where)

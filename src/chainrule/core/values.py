@@ -105,6 +105,8 @@ def user_float(value: Any) -> float:
 
 def decimal_text(value: Any) -> str:
     """A short text of a huge exact number (its order of magnitude, not its 400 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = Fraction(value)
     if isinstance(value, Fraction) and value:
         n = len(str(abs(value.numerator))) - len(str(value.denominator))
         return f"{'-' if value < 0 else ''}≈1e{n}"
@@ -422,29 +424,47 @@ def _read_scalar(s: str, original: str) -> Fraction:
 
 
 def _read_nested(s: str) -> list[Any]:
-    """Read [..] lists of numbers without eval: a small bracket scanner."""
+    """Read [..] lists of numbers without eval: a small bracket scanner. Every element must
+    be there: [1,,2], [,1] and [1,] are refused with the column of the missing element."""
     stack: list[list[Any]] = []
     token = ""
     result: list[Any] | None = None
-    for ch in s:
+    item = False  # an element since the last '[' or ','
+    for col, ch in enumerate(s, 1):
         if ch == "[":
+            if item:
+                raise ValueInputError(f"cannot read {s!r}: a ',' is missing at column {col}")
             stack.append([])
+            token = ""
         elif ch in ",]":
             if token.strip():
                 if not stack:
                     raise ValueInputError(f"cannot read {s!r}: unbalanced brackets")
+                if item:
+                    raise ValueInputError(
+                        f"cannot read {s!r}: a ',' is missing before column {col}"
+                    )
                 stack[-1].append(_read_scalar(token.strip(), s))
+                item = True
             token = ""
-            if ch == "]":
-                if not stack:
-                    raise ValueInputError(f"cannot read {s!r}: unbalanced brackets")
-                done = stack.pop()
-                if not done:
-                    raise ValueInputError(f"cannot read {s!r}: an empty vector has no value")
-                if stack:
-                    stack[-1].append(done)
-                else:
-                    result = done
+            if not stack:
+                raise ValueInputError(f"cannot read {s!r}: unbalanced brackets")
+            if not item and (ch == "," or stack[-1]):
+                raise ValueInputError(
+                    f"cannot read {s!r}: an empty element at column {col} (write a number "
+                    "between the commas)"
+                )
+            if ch == ",":
+                item = False
+                continue
+            done = stack.pop()
+            if not done:
+                raise ValueInputError(f"cannot read {s!r}: an empty vector has no value")
+            item = True
+            if stack:
+                stack[-1].append(done)
+            else:
+                result = done
         elif result is not None and not ch.isspace():
             raise ValueInputError(f"cannot read {s!r}: text after the closing bracket")
         else:

@@ -8,6 +8,7 @@ boxes themselves."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -103,7 +104,7 @@ class Drawing:
         seen: set[str] = set()
         for k, b in enumerate(self.boxes):
             where = f"box {k}"
-            if not isinstance(b.id, str) or not 0 < len(b.id) <= MAX_ID:
+            if not isinstance(b.id, str) or not 0 < len(b.id) <= MAX_ID or _SURROGATE.search(b.id):
                 raise ValueInputError(f"{where}: an id is text of 1 to {MAX_ID} characters")
             if b.id in seen:
                 raise ValueInputError(f"{where}: the id {_show(b.id)} is used twice")
@@ -203,9 +204,16 @@ def _lines(lines: list[Line], where: str) -> None:
             raise ValueInputError(f"{where}: line role {_show(line.role)}; use {', '.join(ROLES)}")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # "\ud800" alone in JSON: no character
+
+
 def _text(text: Any, where: str) -> None:
     if not isinstance(text, str) or len(text) > MAX_TEXT:
         raise ValueInputError(f"{where}: text of at most {MAX_TEXT:,} characters is expected")
+    if _SURROGATE.search(text):
+        raise ValueInputError(
+            f"{where}: holds a lone surrogate {_show(text)}, which no file format can carry"
+        )
 
 
 def _show(value: Any) -> str:

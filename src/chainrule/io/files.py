@@ -10,15 +10,19 @@ failure is a ``ChainruleError`` naming the path: exit status 2, not a traceback.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
 import stat
 import sys
+import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from ..core.errors import ChainruleError
+from ..core import limits
+from ..core.errors import ChainruleError, ValueInputError
 
 StrPath = str | os.PathLike[str]
 
@@ -44,15 +48,25 @@ def decode(data: bytes, where: str) -> str:
         ) from None
 
 
-def read_text(path: StrPath, what: str = "file") -> str:
-    """A text input, ``-`` meaning standard input; the same checks for both."""
+def _too_big(where: str, what: str) -> ChainruleError:
+    mib = limits.MAX_INPUT_BYTES // (1024 * 1024)
+    return ChainruleError(
+        f"{where}: more than {mib} MiB; chainrule reads a {what} of at most {mib} MiB "
+        "(is this the file you meant?)"
+    )
+
+
+def read_bytes(path: StrPath, what: str = "file") -> bytes:
+    """The bytes of an input, ``-`` meaning standard input, at most
+    ``limits.MAX_INPUT_BYTES`` of them: one byte more is read to tell, so ``/dev/zero`` or an
+    endless pipe (``yes | chainrule eval -``) is refused instead of filling the memory."""
+    cap = limits.MAX_INPUT_BYTES
     if str(path) == "-":
-        stream = sys.stdin
-        buffer = getattr(stream, "buffer", None)
-        if buffer is None:  # a text stream without bytes underneath (tests, notebooks)
-            text = stream.read()
-            return text[1:] if text.startswith("\ufeff") else text
-        return decode(buffer.read(), "standard input")
+        buffer = sys.stdin.buffer
+        data = buffer.read(cap + 1)
+        if len(data) > cap:
+            raise _too_big("standard input", what)
+        return data
     p = Path(path)
     try:
         st = p.stat()
@@ -62,11 +76,74 @@ def read_text(path: StrPath, what: str = "file") -> str:
         raise ChainruleError(f"{path}: cannot read it ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
         raise ChainruleError(f"{path}: is a directory, not a {what}")
+    if stat.S_ISREG(st.st_mode) and st.st_size > cap:
+        raise _too_big(str(path), what)
     try:
-        data = p.read_bytes()
+        with open(p, "rb") as f:
+            data = f.read(cap + 1)
     except OSError as exc:
         raise ChainruleError(f"{path}: cannot read it ({exc.strerror})") from None
-    return decode(data, str(path))
+    if len(data) > cap:
+        raise _too_big(str(path), what)
+    return data
+
+
+def read_text(path: StrPath, what: str = "file") -> str:
+    """A text input, ``-`` meaning standard input; the same checks for both (UTF-8, at most
+    ``limits.MAX_INPUT_BYTES``)."""
+    if str(path) == "-":
+        stream = sys.stdin
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:  # a text stream without bytes underneath (tests, notebooks)
+            text = stream.read(limits.MAX_INPUT_BYTES + 1)
+            if len(text) > limits.MAX_INPUT_BYTES:
+                raise _too_big("standard input", what)
+            return text[1:] if text.startswith("\ufeff") else text
+        return decode(read_bytes("-", what), "standard input")
+    return decode(read_bytes(path, what), str(path))
+
+
+def _unreadable_number(exc: ValueError) -> str:
+    if "digits" in str(exc):
+        return f"a whole number of more than {sys.get_int_max_str_digits():,} digits"
+    return f"a number that cannot be read ({exc})"
+
+
+def load_toml(text: str, where: str) -> dict[str, Any]:
+    """TOML text as a dict; every way the text can be unreadable is one ``ValueInputError``
+    naming the file: bad syntax, an integer past Python's 4,300 digits, nesting deeper than
+    the parser's recursion (1,000 ``[``), a text too big for memory."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueInputError(f"{where}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ValueInputError(f"{where}: arrays or tables nested too deeply to read") from None
+    except ValueError as exc:  # int('9' * 5000): Python's limit on digits
+        raise ValueInputError(f"{where}: {_unreadable_number(exc)}") from None
+    except MemoryError:
+        raise ValueInputError(f"{where}: too big to read") from None
+
+
+def load_json(text: str, where: str) -> Any:
+    """JSON text, strictly (no NaN or Infinity, which JSON does not have); every way it can be
+    unreadable is one ``ValueInputError`` with its line and column where there is one."""
+
+    def constant(name: str) -> Any:
+        raise ValueInputError(f"{where}: {name} is not JSON (chainrule writes it as a string)")
+
+    try:
+        return json.loads(text, parse_constant=constant)
+    except json.JSONDecodeError as exc:
+        raise ValueInputError(
+            f"{where}: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise ValueInputError(f"{where}: arrays or objects nested too deeply to read") from None
+    except ValueError as exc:  # an integer past Python's 4,300 digits
+        raise ValueInputError(f"{where}: {_unreadable_number(exc)}") from None
+    except MemoryError:
+        raise ValueInputError(f"{where}: too big to read") from None
 
 
 # ------------------------------------------------------------------ one output file

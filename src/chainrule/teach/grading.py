@@ -6,7 +6,6 @@ key, scores them, and finds the correct working to show at the first slip."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from ..check.judge import ROUNDING as JUDGE_ROUNDING
 from ..check.names import GRADIENT, PARTIAL, Quantity, Resolver
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
+from ..core.values import decimal_text
 from ..explain.formulas import (
     Math,
     derivative,
@@ -32,7 +32,7 @@ from ..explain.formulas import (
     label,
     partial_label,
 )
-from ..io.files import read_text
+from ..io.files import load_json, read_text
 from ..lang.notation import naming_of
 from .scoring import EARLY, FIRST_SLIP, FOLLOWS, MISSING, RIGHT, ROUNDING, WRONG, Scoring
 from .submissions import Submission
@@ -81,11 +81,7 @@ def load_class(directory: str | Path) -> ClassKey:
         raise ValueInputError(f"{directory}: not a folder (give the folder generate wrote)")
     if not path.is_file():
         raise ValueInputError(f"{where}: not found; give the folder chainrule generate wrote")
-    try:
-        data = json.loads(read_text(path, "manifest"))
-    except json.JSONDecodeError as exc:
-        at = f"line {exc.lineno}, column {exc.colno}"
-        raise ValueInputError(f"{where}: {at}: {exc.msg}") from None
+    data = load_json(read_text(path, "manifest"), where)
     if not isinstance(data, dict) or not isinstance(data.get("variants"), list):
         raise ValueInputError(f'{where}: expected {{"variants": [...]}}')
     exact = data.get("exact", False) is True
@@ -110,9 +106,24 @@ def load_class(directory: str | Path) -> ClassKey:
         ):
             raise ValueInputError(f"{at}: answers must map quantity names to numbers")
         variants[vid] = KeyVariant(
-            vid, seed, program, {str(q): float(v) for q, v in answers.items()}, exact
+            vid,
+            seed,
+            program,
+            {str(q): _answer(v, f"{at}: answers[{q!r}]") for q, v in answers.items()},
+            exact,
         )
     return ClassKey(title, digits, variants)
+
+
+def _answer(v: float, where: str) -> float:
+    """An answer of the key as a float: 10**400 or 1e999 is not a number generate wrote."""
+    try:
+        f = float(v)
+    except OverflowError:
+        f = math.inf
+    if not math.isfinite(f):
+        raise ValueInputError(f"{where}: {decimal_text(v)} is beyond the range of a float")
+    return f
 
 
 @dataclass

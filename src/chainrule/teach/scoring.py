@@ -14,14 +14,13 @@ A scoring file (TOML) changes any of it::
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..check.names import canon
 from ..core.errors import ValueInputError
-from ..io.files import read_text
+from ..io.files import load_toml, read_text
 
 RIGHT = "right"
 ROUNDING = "rounding"
@@ -103,8 +102,5 @@ def load_scoring(path: str | Path | None) -> Scoring:
     if path is None:
         return Scoring()
     text = read_text(path, "scoring file")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueInputError(f"{path}: not valid TOML ({exc})") from None
+    data = load_toml(text, str(path))
     return scoring_from_dict(data, str(path))

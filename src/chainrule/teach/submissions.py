@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -163,7 +164,10 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
         if f.stat().st_size > MAX_BYTES:
             problems.append(f"{f.name}: larger than {MAX_BYTES // 1_000_000} MB; skipped")
             continue
-        sub = Submission(_tidy(f.stem), "")
+        # a file name that is not UTF-8 (bytes kept as surrogates by Python) is shown with
+        # U+FFFD in their place: every report and CSV is UTF-8
+        f_name = os.fsencode(f.name).decode("utf-8", "replace")
+        sub = Submission(_tidy(os.fsencode(f.stem).decode("utf-8", "replace")), "")
         try:
             body = read_text(f, "claims file")
         except ChainruleError as exc:
@@ -176,7 +180,7 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
             text = raw.split("#", 1)[0].strip()
             if not text:
                 continue
-            at = f"{f.name} line {k}"
+            at = f"{f_name} line {k}"
             parts = _SPLIT.split(text, maxsplit=1)
             name = parts[0].strip()
             if name.casefold() in ("variant", "student") and len(parts) == 2:
@@ -185,13 +189,13 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
             value = text[len(parts[0]) + 1 :].strip() if len(parts) == 2 else ""
             sub.entries.append(Entry(at, name, value))
         if not sub.variant:
-            problems.append(f"{f.name}: no line 'variant = …'; not graded")
+            problems.append(f"{f_name}: no line 'variant = …'; not graded")
             continue
         key = student_key(sub.student)
         if key in seen:
-            problems.append(f"{f.name}: the same student as {seen[key]}; not graded")
+            problems.append(f"{f_name}: the same student as {seen[key]}; not graded")
             continue
-        seen[key] = f.name
+        seen[key] = f_name
         subs.append(sub)
     return subs, problems
 

@@ -22,8 +22,8 @@ Every possible number of a draw is listed up front, so a draw is one index into 
 
 from __future__ import annotations
 
+import math
 import re
-import tomllib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -31,7 +31,8 @@ from typing import Any
 
 from ..check.claims import read_number
 from ..core.errors import ValueInputError
-from ..io.files import read_text
+from ..core.values import decimal_text
+from ..io.files import load_toml, read_text
 from .stream import Stream
 
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
@@ -254,6 +255,20 @@ def _choice(name: str, items: Any, where: str) -> list[dict[str, str]]:
     return out
 
 
+def _float(v: Any, where: str) -> float:
+    """A bound of a condition as the float it is compared with: 1e400 or 10**400 is refused
+    (every float is below it), never an OverflowError or a condition no draw can meet."""
+    try:
+        f = float(v)
+    except OverflowError:
+        f = math.inf
+    if not math.isfinite(f):
+        raise ValueInputError(
+            f"{where}: {decimal_text(v)} is beyond the range of a float (about ±1.8e308)"
+        )
+    return f
+
+
 def _conditions(raw: Any, where: str) -> Conditions:
     w = f"{where}: [conditions]"
     if not isinstance(raw, dict):
@@ -275,7 +290,7 @@ def _conditions(raw: Any, where: str) -> Conditions:
         raise ValueInputError(f'{w}: range must be a table, such as {{ "ŷ" = [0.05, 0.95] }}')
     for name, pair in rng.items():
         lo, hi = _range({"range": pair}, "range", f"{w} range {name}")
-        ranges.append((name, float(lo), float(hi)))
+        ranges.append((name, _float(lo, f"{w} range {name}"), _float(hi, f"{w} range {name}")))
     flags = {}
     for key in ("defined", "no_kinks", "distinct", "distinct_numbers"):
         if key in raw and not isinstance(raw[key], bool):
@@ -283,7 +298,7 @@ def _conditions(raw: Any, where: str) -> Conditions:
         flags[key] = raw.get(key, key != "distinct_numbers")
     tries = _whole(raw, "max_tries", w, 1, MAX_TRIES) if "max_tries" in raw else 1000
     return Conditions(
-        min_gradient=None if mg is None else float(mg),
+        min_gradient=None if mg is None else _float(mg, f"{w}: min_gradient"),
         gradient_of=None if of is None else tuple(of),
         ranges=tuple(ranges),
         defined=flags["defined"],
@@ -388,10 +403,7 @@ def load_template(path: str | Path) -> Template:
     """Read a template file; every mistake is one ``ValueInputError`` naming the file."""
     p = Path(path)
     text = read_text(p, "exercise template")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueInputError(f"{path}: not valid TOML ({exc})") from None
+    data = load_toml(text, str(path))
     return template_from_dict(data, str(path))
 
 
