@@ -10,6 +10,9 @@ failure is a ``ChainruleError`` naming the path: exit status 2, not a traceback.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import functools
 import json
 import os
 import secrets
@@ -399,31 +402,167 @@ def _commit(
     label: str,
     replace_marked_dirs: str | None = None,
 ) -> None:
+    """Move the staged entries into ``folder``, all or none. Everything that could refuse is
+    checked before anything moves; then each entry takes its place in one rename (a folder is
+    swapped with the old one in one exchange where the system has it), the old one is kept
+    until every entry is in, and a failure at any step puts back what was moved, in reverse
+    order. Ctrl-C during these renames is held until they are done (a few milliseconds), so
+    an interrupted commit is never half a bundle either."""
     names = sorted(os.listdir(stage), key=lambda n: (n == marker, n))
     protected = _inputs(inputs)
-    replaced: list[str] = []
     for name in names:  # refuse before moving anything
         target = folder / name
         st = _refuse_link_or_special_in_bundle(target, label)
+        new_is_dir = (stage / name).is_dir()
         if st is not None and stat.S_ISDIR(st.st_mode):
             ours = replace_marked_dirs is not None and _is_marked(target, replace_marked_dirs)
-            if not (ours and (stage / name).is_dir()):
+            if not (ours and new_is_dir):
                 raise ChainruleError(f"{label}: {target} is a directory; it is not replaced")
-            replaced.append(name)
             continue
+        if st is not None and new_is_dir:
+            raise ChainruleError(
+                f"{label}: {target} is a file where the bundle puts a folder; it is not replaced"
+            )
         if st is not None and (st.st_dev, st.st_ino) in protected:
             raise ChainruleError(
                 f"{label}: {target} is the input {protected[(st.st_dev, st.st_ino)]} "
                 "(the same path or a hard link); it is not replaced"
             )
-    old = stage / f"{STAGE_PREFIX}replaced"
-    if replaced:
-        old.mkdir()
-    for name in names:
-        if name in replaced:
-            os.replace(folder / name, old / name)
-        os.replace(stage / name, folder / name)
+    trash = stage / f"{STAGE_PREFIX}replaced"
+    journal: list[list[str]] = []  # [name, state] of each entry moved so far
+    with _interrupts_held():
+        try:
+            _step(os.mkdir, trash)
+            for name in names:
+                _move_in(stage, folder, trash, name, journal)
+        except BaseException:
+            _roll_back(stage, folder, trash, journal)
+            raise
     _sync_folder(folder)
+
+
+def _step(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """One change to the file system during a commit (the tests fail each one in turn)."""
+    return fn(*args, **kwargs)
+
+
+def _move_in(stage: Path, folder: Path, trash: Path, name: str, journal: list[list[str]]) -> None:
+    new, target, old = stage / name, folder / name, trash / name
+    try:
+        st: os.stat_result | None = os.lstat(target)
+    except FileNotFoundError:
+        st = None
+    if st is None:
+        entry = [name, "adding"]
+        journal.append(entry)
+        _step(os.rename, new, target)
+        entry[1] = "added"
+        return
+    if stat.S_ISDIR(st.st_mode) and new.is_dir():
+        entry = [name, "exchanging"]
+        journal.append(entry)
+        if _step(_exchange, new, target):  # one atomic swap: the old folder is now at `new`
+            entry[1] = "exchanged"
+            return
+    elif not new.is_dir():
+        # the old file stays reachable under a second name; the new one replaces it in one
+        # rename, so the name never points at nothing
+        entry = [name, "linking"]
+        journal.append(entry)
+        try:
+            _step(os.link, target, old, follow_symlinks=False)
+        except OSError:
+            entry[1] = "moving out"
+        else:
+            entry[1] = "linked"
+            _step(os.replace, new, target)
+            entry[1] = "replaced"
+            return
+    else:
+        entry = [name, "moving out"]
+        journal.append(entry)
+    # two renames: the old entry out of the way, the new one in
+    entry[1] = "moving out"
+    _step(os.rename, target, old)
+    entry[1] = "moved out"
+    _step(os.rename, new, target)
+    entry[1] = "replaced"
+
+
+def _roll_back(stage: Path, folder: Path, trash: Path, journal: list[list[str]]) -> None:
+    """Undo a commit that failed half-way, last entry first: the destination as it was."""
+    for name, state in reversed(journal):
+        new, target, old = stage / name, folder / name, trash / name
+        with contextlib.suppress(OSError):
+            if state == "added":
+                os.rename(target, new)
+            elif state == "exchanged":
+                if not _exchange(new, target):
+                    os.rename(target, trash / f"{name}.new")
+                    os.rename(new, target)
+            elif state == "moved out":
+                os.rename(old, target)
+            elif state == "replaced":
+                if os.path.isdir(old) or os.path.isdir(target):
+                    os.rename(target, new)
+                    os.rename(old, target)
+                else:
+                    os.replace(old, target)  # one rename: the old file is back in place
+            # "adding", "exchanging", "linking", "linked", "moving out": the step did not
+            # happen or left the old entry where it was
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``); False where
+    the system or the file system does not have it (the caller falls back to two renames)."""
+    fn = _renameat2()
+    if fn is None:
+        return False
+    at_fdcwd, exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@functools.cache
+def _renameat2() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C (SIGINT) is held while the block runs and raised as KeyboardInterrupt after it;
+    only in the main thread, where Python delivers signals."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except (ValueError, OSError):  # not allowed here (an embedded interpreter)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _refuse_link_or_special_in_bundle(target: Path, label: str) -> os.stat_result | None:
