@@ -293,3 +293,55 @@ def test_the_interrupt_hook_is_only_for_the_command() -> None:
 
     assert sys.excepthook is not _interrupt._hook
     assert not _interrupt.running_as_command()
+
+
+# ------------------------------------------------------------------ generate's budget
+
+
+def _impossible(tmp_path: Path, tries: int = 100_000) -> Path:
+    """ŷ = σ(z) in [2, 3]: no draw can meet it."""
+    return _template(
+        tmp_path,
+        'range = { "ŷ" = [0.05, 0.95] }',
+        f'range = {{ "ŷ" = [2, 3] }}\nmax_tries = {tries}',
+    )
+
+
+def test_generate_stops_an_impossible_run_early_with_its_numbers(tmp_path, capsys, monkeypatch):
+    """--count 1000 with a condition no draw meets ran for hours (max_tries per variant); the
+    run's budget projects from the first draws and stops with how many met the conditions."""
+    from chainrule.teach import variants
+
+    monkeypatch.setattr(variants, "EARLY_DRAWS", 300)
+    t = _impossible(tmp_path)
+    code, _, err = run(capsys, "generate", str(t), "--count", "1000", "-o", str(tmp_path / "c"))
+    one_paragraph_error(code, err)
+    assert "stopped after 299 draws, of which 0 met the conditions" in err
+    assert "ŷ in [2, 3]" in err
+    assert not (tmp_path / "c").exists()
+
+
+def test_generate_run_budget_counts_every_variant(tmp_path, monkeypatch) -> None:
+    """A condition met often enough passes the projection but the run's total is bounded."""
+    from chainrule.teach import variants
+    from chainrule.teach.template import load_template
+
+    template = load_template(TEACH / "neuron-pool.toml")
+    found = variants.generate_variants(template, 3, 1)
+    assert len(found) == 3
+    monkeypatch.setattr(variants, "MAX_RUN_DRAWS", 4)
+    monkeypatch.setattr(variants, "EARLY_DRAWS", 10**9)
+    with pytest.raises(cr.ValueInputError, match="one run takes at most 4 draws"):
+        variants.generate_variants(template, 30, 1)
+
+
+def test_generate_time_budget(tmp_path, monkeypatch) -> None:
+    """The wall-clock safety net, with a clock that runs a minute per call."""
+    from chainrule.teach import variants
+    from chainrule.teach.template import load_template
+
+    clock = iter(range(0, 10**9, 60))
+    monkeypatch.setattr(variants, "_clock", lambda: float(next(clock)))
+    template = load_template(_impossible(tmp_path, 1000))
+    with pytest.raises(cr.ValueInputError, match=r"drawing ran past 60 s"):
+        variants.generate_variants(template, 1, 1)

@@ -8,6 +8,7 @@ no draw satisfies within ``max_tries`` is refused, naming the conditions that fa
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -150,10 +151,12 @@ def generate_variants(template: Template, count: int, class_seed: int) -> list[V
     tries = template.conditions.max_tries
     out: list[Variant] = []
     seen: set[str] = set()
+    budget = _Budget(template, count)
     for k in range(count):
         vid = variant_id(k, count)
         broken: Counter[str] = Counter()
         for attempt in range(tries):
+            budget.draw(len(out), broken)
             seed = derive_seed(class_seed, k, attempt)
             variant, failed = build_variant(template, seed, vid)
             if variant is not None and template.conditions.distinct:
@@ -169,6 +172,59 @@ def generate_variants(template: Template, count: int, class_seed: int) -> list[V
         else:
             raise ValueInputError(_refusal(template, vid, tries, broken))
     return out
+
+
+# The whole run's budget, on top of max_tries per variant: a condition met by one draw in 10⁵
+# with --count 1000 ran for hours (69 s per variant) before the first refusal.
+MAX_RUN_DRAWS = 200_000  # draws in one run, every variant together
+EARLY_DRAWS = 2_000  # draws after which the rate of success so far is trusted to project
+MAX_RUN_SECONDS = 60.0  # wall time of the drawing, a safety net whatever the machine
+_clock = time.monotonic
+
+
+class _Budget:
+    """Counts the draws of a run and stops it, with the numbers, as soon as it cannot end
+    within the budget: after ``EARLY_DRAWS`` draws, when even the optimistic rate
+    (successes + 1) / draws says the variants asked would need more than ``MAX_RUN_DRAWS``
+    draws; at ``MAX_RUN_DRAWS`` draws; or after ``MAX_RUN_SECONDS``."""
+
+    def __init__(self, template: Template, count: int) -> None:
+        self.template, self.count = template, count
+        self.draws = 0
+        self.start = _clock()
+
+    def draw(self, found: int, broken: Counter[str]) -> None:
+        self.draws += 1
+        d = self.draws
+        if d >= EARLY_DRAWS and d % 100 == 0:
+            needed = (self.count - found) * d / (found + 1)
+            if d + needed > MAX_RUN_DRAWS:
+                raise ValueInputError(
+                    self._message(
+                        found,
+                        broken,
+                        f"the {self.count} variants asked would need "
+                        f"about {int(d + needed):,} draws, more than the "
+                        f"{MAX_RUN_DRAWS:,} one run may take",
+                    )
+                )
+        if d > MAX_RUN_DRAWS:
+            raise ValueInputError(
+                self._message(found, broken, f"one run takes at most {MAX_RUN_DRAWS:,} draws")
+            )
+        if d % 50 == 0 and _clock() - self.start > MAX_RUN_SECONDS:
+            raise ValueInputError(
+                self._message(found, broken, f"drawing ran past {MAX_RUN_SECONDS:.0f} s")
+            )
+
+    def _message(self, found: int, broken: Counter[str], why: str) -> str:
+        worst = ", ".join(f"{name} ({n})" for name, n in broken.most_common(3))
+        failing = f"; the current variant's draws failed: {worst}" if worst else ""
+        return (
+            f"{self.template.where}: stopped after {self.draws - 1:,} draws, of which "
+            f"{found:,} met the conditions (variants found: {found} of {self.count}): {why}"
+            f"{failing}. Widen the [draw] ranges, loosen [conditions], or ask for fewer variants"
+        )
 
 
 def _canonical(program: str) -> str:
