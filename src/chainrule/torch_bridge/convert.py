@@ -13,9 +13,13 @@ becomes an opaque node (``torch_opaque``) whose value and vjps PyTorch computes.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
+import logging
 import operator
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -56,10 +60,54 @@ def export(fn_or_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
             )
     tensors = tuple(torch.tensor(a) if isinstance(a, (int, float)) else a for a in args)
     try:
-        return torch.export.export(module, tensors, kwargs=kwargs or None, strict=False)
+        with quiet_torch():
+            return torch.export.export(module, tensors, kwargs=kwargs or None, strict=False)
     except Exception as exc:  # noqa: BLE001 - PyTorch raises many kinds; its message says why
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueInputError(f"PyTorch could not trace the model: {first}") from exc
+
+
+def out_of_place(target: Any) -> Any:
+    """The out-of-place twin of an in-place ATen call (relu_ → relu, add_.Tensor →
+    add.Tensor), or None for any other call. ReLU(inplace=True) and a residual h += x trace as
+    in-place calls, which kept as opaque nodes failed in backward ("a leaf Variable that
+    requires grad is being used in an in-place operation")."""
+    schema = getattr(target, "_schema", None)
+    if schema is None or not schema.is_mutable:
+        return None
+    namespace, _, name = schema.name.partition("::")
+    if namespace != "aten" or not name.endswith("_") or name.startswith("_"):
+        return None
+    packet = getattr(torch.ops.aten, name[:-1], None)
+    twin = getattr(packet, getattr(target, "_overloadname", "default"), None)
+    twin_schema = getattr(twin, "_schema", None)
+    if twin_schema is None or twin_schema.is_mutable:
+        return None
+    return twin
+
+
+_TORCH_LOGGERS = ("torch", "torch.fx", "torch._dynamo", "torch.export", "torch._export")
+
+
+@contextlib.contextmanager
+def quiet_torch() -> Iterator[None]:
+    """PyTorch's logging and warnings silenced while it traces: a model with data-dependent
+    control flow printed some 30 lines of PyTorch's log (the graph so far, "Unable to find user
+    code") before chainrule's one paragraph, which already names PyTorch's reason."""
+    loggers = [logging.getLogger(name) for name in _TORCH_LOGGERS]
+    saved = [(lg, lg.level, lg.propagate, list(lg.handlers)) for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL + 1)
+        # torch.export also print()s the graph traced so far to stderr when it gives up
+        sink = io.StringIO()
+        with warnings.catch_warnings(), contextlib.redirect_stderr(sink):
+            warnings.simplefilter("ignore")
+            with contextlib.redirect_stdout(sink):
+                yield
+    finally:
+        for lg, level, _, _ in saved:
+            lg.setLevel(level)
 
 
 def from_torch(fn_or_module: Any, *example_inputs: Any, **kwargs: Any) -> Graph:
@@ -166,6 +214,18 @@ class _Converter:
         kwargs = torch.fx.node.map_arg(fx.kwargs, lambda a: self.env[a])
         if "val" in fx.meta and fx.meta["val"] is None:
             return None  # a check with no result (_assert_tensor_metadata): not maths
+        twin = out_of_place(target)
+        if twin is not None:
+            # h += x becomes h′ = h + x, and every later reader of h reads h′ (chainrule's
+            # nodes never change: the graph shows the new value as a node of its own)
+            result = self._convert(fx, twin, args, kwargs)
+            mutated = fx.args[0] if fx.args else None
+            if isinstance(mutated, torch.fx.Node):
+                self.env[mutated] = result
+            return result
+        return self._convert(fx, target, args, kwargs)
+
+    def _convert(self, fx: Any, target: Any, args: Any, kwargs: Any) -> Any:
         handler = HANDLERS.get(str(target))
         if handler is not None:
             try:
