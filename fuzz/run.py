@@ -35,19 +35,25 @@ BATCH = 500
 COMMANDS_PER_PROGRAM = 3
 
 
-def worker(index: int, stop: Any, out: Any, agreement_share: int) -> None:
+def worker(index: int, stop: Any, out: Any, agreement_share: int, files_share: int = 0) -> None:
     """Run batches until told to stop; send (inputs run, findings) after each batch."""
     from hypothesis import HealthCheck, Phase, given, seed, settings
     from hypothesis import strategies as st
 
     from fuzz import grammar, harness
+    from fuzz import inputs as file_inputs
 
     work = Path(tempfile.mkdtemp(prefix=f"chainrule-fuzz-{index}-", dir=_scratch()))
     program_path = work / "program.cr"
+    files_dir = work / "files"
+    files_dir.mkdir()
 
     @st.composite
-    def inputs(draw: Any) -> tuple[str, bytes, list[list[str]]]:
-        if draw(st.integers(0, 99)) < agreement_share:
+    def inputs(draw: Any) -> tuple[str, Any, list[list[str]]]:
+        roll = draw(st.integers(0, 99))
+        if roll < files_share:  # TOML, manifests, CSV, PyTorch models with in-place ops
+            return "files", draw(file_inputs.all_cases()), []
+        if roll < files_share + agreement_share:
             prog = draw(grammar.programs())
             return "agreement", grammar.encode(prog), []
         prog = draw(grammar.sources())
@@ -74,6 +80,14 @@ def worker(index: int, stop: Any, out: Any, agreement_share: int) -> None:
             def one(case: tuple[str, bytes, list[list[str]]]) -> None:
                 nonlocal ran, agreed
                 kind, program, argvs = case
+                if kind == "files":
+                    ran += 1
+                    fcase = program
+                    _record(
+                        found, fcase.argv, fcase.files[fcase.main],  # noqa: B023
+                        lambda: file_inputs.case_finding(fcase, files_dir, SECONDS),
+                    )  # fmt: skip
+                    return
                 if kind == "agreement":
                     ran += 1
                     agreed += 1
@@ -117,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--minutes", type=float, default=None, help="stop after this long")
     ap.add_argument("--agreement-share", type=int, default=30, help="percent of inputs")
+    ap.add_argument(
+        "--files-share",
+        type=int,
+        default=10,
+        help="percent of inputs that are files: TOML, manifests, CSV, PyTorch models",
+    )
     ap.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     ap.add_argument("--findings", default=str(ROOT / "fuzz-findings"))
     ap.add_argument("--no-write", action="store_true", help="print only")
@@ -126,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     stop = ctx.Event()
     out: Any = ctx.Queue()
     procs = [
-        ctx.Process(target=worker, args=(i, stop, out, args.agreement_share), daemon=True)
+        ctx.Process(
+            target=worker,
+            args=(i, stop, out, args.agreement_share, args.files_share),
+            daemon=True,
+        )
         for i in range(args.workers)
     ]
     start = time.time()
@@ -218,9 +242,11 @@ def report(
         f"- code: commit {_commit()}",
         f"- rate: **{rate:.0f} inputs/s** ({rate / max(args.workers, 1):.0f} per worker)",
         f"- inputs: {agreement:,} float-vs-exact agreement checks ({args.agreement_share} % of "
-        f"the programs drawn) and {total - agreement:,} command lines (eval, draw, explain, "
-        f"check) on valid, mutated and random programs, {COMMANDS_PER_PROGRAM} command lines "
-        "per program drawn",
+        f"the programs drawn), about {args.files_share} % file inputs (exercise files and "
+        "templates in TOML, class manifests, CSV submissions with control characters, PyTorch "
+        "models with in-place operations, compared with PyTorch) and command lines (eval, "
+        f"draw, explain, check) on valid, mutated and random programs, {COMMANDS_PER_PROGRAM} "
+        "command lines per program drawn",
         f"- per input: deadline {SECONDS:g} s, address space limited to "
         f"{EXTRA_MEMORY >> 30} GiB above the start",
         f"- distinct findings: **{len(findings)}**",
