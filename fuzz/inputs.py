@@ -287,6 +287,19 @@ def torch_case(draw: Any) -> Case:
     )
 
 
+def warm_up() -> None:
+    """Import PyTorch and trace one tiny model before the first timed input: on a loaded
+    machine the first import and export took 16 s, which the per-input deadline counted as
+    a hang of the first model drawn."""
+    try:
+        import torch
+
+        import chainrule as cr
+    except ImportError:
+        return
+    cr.from_torch(torch.nn.Linear(2, 1).double(), torch.zeros(1, 2, dtype=torch.float64))
+
+
 def teacher_cases() -> st.SearchStrategy[Case]:
     return st.one_of(exercise_case(), template_case(), manifest_case(), csv_case())
 

@@ -47,6 +47,8 @@ def worker(index: int, stop: Any, out: Any, agreement_share: int, files_share: i
     program_path = work / "program.cr"
     files_dir = work / "files"
     files_dir.mkdir()
+    if files_share:
+        file_inputs.warm_up()
 
     @st.composite
     def inputs(draw: Any) -> tuple[str, Any, list[list[str]]]:
