@@ -52,6 +52,7 @@ def manifest(template: Template, variants: list[Variant], seed: int) -> dict[str
         "title": template.title,
         "exact": template.exact,
         "digits": template.digits,
+        "rule": template.rule.as_dict(),
         "seed": seed,
         "variants": [
             {"id": v.id, "seed": v.seed, "program": v.program, "answers": v.answers}
@@ -62,6 +63,35 @@ def manifest(template: Template, variants: list[Variant], seed: int) -> dict[str
 
 def _json(data: Any) -> str:
     return strict_dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_exports(
+    folder: Path, template: Template, data: dict[str, Any], pngs: dict[str, bytes]
+) -> None:
+    """DIR/exports/: the Gradescope autograder, the Moodle questions, the PrairieLearn question,
+    all under the template's rule."""
+    from .autograder import autograder_zip
+    from .exports import moodle_xml
+    from .grading import ClassKey, KeyVariant
+    from .prairielearn import question_files
+
+    folder.mkdir()
+    write_file(folder / "gradescope-autograder.zip", autograder_zip(data))
+    key = ClassKey(
+        template.title,
+        template.digits,
+        {
+            v["id"]: KeyVariant(v["id"], v["seed"], v["program"], v["answers"], template.exact)
+            for v in data["variants"]
+        },
+        template.rule,
+    )
+    write_file(folder / "moodle.xml", moodle_xml(key, images=pngs))
+    pl = folder / "prairielearn"
+    pl.mkdir()
+    for name, text in question_files(data, template.rule).items():
+        write_file(pl / name, text)
+    write_file(folder / VARIANT_MARKER, "written by chainrule generate; safe to replace\n")
 
 
 def _pdf(
@@ -105,6 +135,7 @@ def generate(
         replace_marked_dirs=VARIANT_MARKER,
     ) as stage:
         write_file(stage / "template.toml", read_text(template_path, "exercise template"))
+        pngs: dict[str, bytes] = {}
         for v in variants:
             vdir = stage / v.id
             vdir.mkdir()
@@ -113,6 +144,8 @@ def generate(
                 notes.append(f"{v.id}: graph not drawn: the drawing package is not available")
             for name, data in images.items():
                 write_file(vdir / name, data)
+            if "graph.png" in images:
+                pngs[v.id] = images["graph.png"]
             md, tex = worksheet_texts(template, v, graph=bool(images))
             write_file(vdir / "worksheet.md", md)
             write_file(vdir / "worksheet.tex", tex)
@@ -130,5 +163,6 @@ def generate(
         write_file(stage / "answer-key.tex", key_tex)
         _pdf(key_tex, stage / "answer-key.pdf", "answer-key", notes, make_pdf, {})
         write_file(stage / MANIFEST, _json(manifest(template, variants, seed)))
+        write_exports(stage / "exports", template, manifest(template, variants, seed), pngs)
         write_file(stage / MARKER, "written by chainrule generate; safe to replace\n")
     return Written(folder, variants, notes)
