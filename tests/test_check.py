@@ -314,3 +314,75 @@ def test_the_report_names_each_quantity_as_the_worked_solution_does() -> None:
         assert line in text, line
     assert "2.8 =" not in text and "d(" not in text
     assert all(v.quantity.node in g.nodes for v in verdicts)
+
+
+def test_rounded_too_early_means_following_from_the_learners_own_rounded_numbers() -> None:
+    # z = w·x from exact inputs: nothing upstream to round, so −1.210 for −1.2 is a slip
+    x = cr.var(1, name="x")
+    w = cr.var(Fraction(-6, 5), name="w")
+    g = cr.Graph(((w * x).named("z") ** 2).named("L"))
+    (v,) = check(g, ["z=-1.210"])
+    assert v.verdict == WRONG and v.origin == FIRST_SLIP
+    # dL/db₀ = dL/dz: from the learner's own dL/dz = −0.2734 it is −0.2734 ± 0.00005
+    slip = check(exercise(), ["dL/dz=-0.2734", "dL/db0=-0.2760"])
+    assert slip[1].verdict == WRONG and slip[1].origin == FIRST_SLIP
+    carried = check(exercise(), ["dL/dz=-0.2734", "dL/db0=-0.27345"])
+    assert carried[1].origin == FOLLOWS
+    # ŷ rounded to 0.94 and carried: (0.94 − 1)² = 0.0036, within what 0.94 ± 0.005 allows
+    early = check(exercise(), ["ŷ=0.94", "L=0.0036"])
+    assert early[0].verdict == TOO_FEW and early[1].origin == CARRIED_ROUNDING
+    # ... but not a number far outside that precision: (0.94 ± 0.005 − 1)² ≤ 0.0042
+    assert check(exercise(), ["ŷ=0.94", "L=0.0050"])[1].origin == FIRST_SLIP
+
+
+def test_carry_forward_never_rewards_an_empty_method() -> None:
+    # a sheet of zeros: ŷ = 0 gives ∂ŷ/∂z = ŷ(1 − ŷ) = 0 and every gradient 0 "follows"
+    names = ["z", "ŷ", "L", "dL/dŷ", "∂ŷ/∂z", "dL/dz", "dL/dw1", "dL/dw2", "dL/db0"]
+    results = check(exercise(), [f"{n}=0" for n in names])
+    assert all(v.verdict == WRONG for v in results)
+    assert not any(v.origin in (FOLLOWS, CARRIED_ROUNDING) for v in results)
+    assert {v.origin for v in results} <= {FIRST_SLIP, TRIVIAL}
+    # a sheet that copies the givens (x = [1, 1], w = [4/5, 7/5], b₀ = 3/5)
+    copied = check(exercise(), ["z=1", "ŷ=0.8", "∂ŷ/∂z=0.8", "dL/dz=1.4", "dL/db0=1.4"])
+    assert all(v.verdict == WRONG for v in copied)
+    assert copied[-1].origin == TRIVIAL  # dL/db₀ = dL/dz, but 1.4 is a copied given
+
+
+def test_matrix_claims_are_read_as_at_reads_them() -> None:
+    W = cr.var([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], name="W1")
+    x = cr.var([1.0, 2.0], name="x")
+    g = cr.Graph(cr.sum((W @ x).named("h") ** 2).named("L"))
+    h = [0.1 - 0.4, 0.3 + 0.8, -0.5 + 1.2]  # W1 @ x by hand
+    grad = [[2 * hi * xj for xj in (1.0, 2.0)] for hi in h]  # dL/dW1 = 2h xᵀ
+    text = "[" + ", ".join("[" + ", ".join(f"{v:.4g}" for v in row) + "]" for row in grad) + "]"
+    (v,) = check(g, [f"dL/dW1={text}"])
+    assert v.verdict == RIGHT and v.claim.shape == (3, 2)
+    flat = "[" + ", ".join(f"{v:.4g}" for row in grad for v in row) + "]"
+    with pytest.raises(ChainruleError, match="3×2 matrix; write it row by row"):
+        check(g, [f"dL/dW1={flat}"])
+    with pytest.raises(ChainruleError, match="a 2×3 matrix given"):
+        check(g, ["dL/dW1=[[1, 2, 3], [4, 5, 6]]"])
+
+
+def test_exact_claims_compare_with_the_exact_value_not_its_float() -> None:
+    g = cr.parse("x = 14/5\nz = x * 1\nc = 1/10 + 2/10", exact=True)
+    results = check(
+        g, ["z=2.80000000000000000000", "c=0.30000000000000000", "z=2.80000000000000000001"]
+    )
+    assert [v.verdict for v in results] == [RIGHT, RIGHT, RIGHT]  # the last within the rule
+    tight = Rule(sigfig=None, atol=1e-25)
+    assert [v.verdict for v in check(g, ["z=2.80000000000000000000"], tight)] == [RIGHT]
+    assert [v.verdict for v in check(g, ["z=2.80000000000000000001"], tight)] == [WRONG]
+
+
+def test_the_report_says_what_to_write_under_the_rule() -> None:
+    from chainrule.check import report
+
+    g = exercise()
+    text = report(g, check(g, ["z=5.0", "dL/dx1=0"]))
+    assert "to your" not in text and "decimals" not in text
+    assert "(2.80 to 3 significant figures)" in text
+    assert "3 significant figures" in text.splitlines()[-1]  # the rule, printed
+    zero = cr.Graph((cr.var(2, name="a") * 0).named("b"))
+    out = report(zero, check(zero, ["b=1"]))
+    assert "the true value is 0." in out and "0 to" not in out

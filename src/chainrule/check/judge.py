@@ -157,9 +157,23 @@ def _grade(
             return TOO_FEW
         return WRONG
     digits = rule.sigfig is not None or rule.decdig is not None  # rtol asks for no digit
-    if digits and diff <= (3 * base + spread) * (1 + SLACK) and plausible_rounding(c, t, 2 * base):
+    if (
+        digits
+        and diff <= (3 * base + spread) * (1 + SLACK)
+        and plausible_rounding(c, t, 2 * base)
+        and _has_more_digits(t, 2 * base)
+    ):
         return ROUNDING
     return WRONG
+
+
+def _has_more_digits(true: Fraction, unit: Fraction) -> bool:
+    """Is there anything to round? −1.2 at 3 figures is −1.20 exactly: −1.21 cannot be a
+    rounding of it, only a slip."""
+    if unit <= 0:
+        return False
+    rest = abs(true / unit - round(true / unit))
+    return rest > Fraction(1, 10**6)
 
 
 def plausible_rounding(claim: Fraction, true: Fraction, unit: Fraction) -> bool:

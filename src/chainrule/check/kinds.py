@@ -95,8 +95,10 @@ def _kind(
             if len(n.args) != 1 or n.op.partials is None or not n.args[0].requires_grad:
                 continue
             if q.claim_type == PARTIAL:
-                if q.top is n and n.args[0] is q.node and _close(
-                    v, _pick(values.get(id(n)), q.index), rule
+                if (
+                    q.top is n
+                    and n.args[0] is q.node
+                    and _close(v, _pick(values.get(id(n)), q.index), rule)
                 ):
                     return FUNCTION_FOR_DERIVATIVE
                 continue
@@ -106,7 +108,7 @@ def _kind(
     if own is not None:
         own_arr = np.asarray(own, dtype=float)
         if np.any(own_arr != 0):
-            for k in (2.0, 0.5, 3.0, 1 / 3):
+            for k in (2.0, 0.5):
                 if _close(v, own_arr * k, rule):
                     return DROPPED_FACTOR
             if _close(v, -own_arr, rule):
@@ -138,8 +140,10 @@ def _kind(
                 g = values.get(("grad", id(u)))
                 if g is not None and np.all(np.asarray(g, dtype=float) != 0):
                     if u.value is not None and np.shape(g) == np.shape(u.value):
-                        one = Given(Quantity(GRADIENT, u), np.ones_like(np.asarray(g, dtype=float))
-                                    if np.ndim(g) else 1.0)
+                        one = Given(
+                            Quantity(GRADIENT, u),
+                            np.ones_like(np.asarray(g, dtype=float)) if np.ndim(g) else 1.0,
+                        )
                         if _close(v, _again(graph, [*given, one], q), rule):
                             return NOT_CARRIED
     if q.claim_type == PARTIAL and q.top is not None and len(q.top.args) == 2:

@@ -33,7 +33,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY="${CHAINRULE_PYTHON:-python3}"
 # chainrule itself from the wheel in this zip, never from a package index
-"$PY" -m pip install --no-index --no-deps "$HERE"/wheels/chainrule-*.whl
+"$PY" -m pip install --no-index --no-deps --force-reinstall "$HERE"/wheels/chainrule-*.whl
 # its dependencies: already there, or from the index Gradescope's image build can reach
 if ! "$PY" -c "import numpy, sympy, rich, matplotlib" 2>/dev/null; then
   "$PY" -m pip install REQUIREMENTS
@@ -112,7 +112,9 @@ def build_wheel() -> tuple[str, bytes]:
     files.append((f"{info}/METADATA", ("\n".join(meta) + "\n").encode()))
     wheel = "Wheel-Version: 1.0\nGenerator: chainrule\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     files.append((f"{info}/WHEEL", wheel.encode()))
-    files.append((f"{info}/entry_points.txt", b"[console_scripts]\nchainrule = chainrule.cli:main\n"))
+    files.append(
+        (f"{info}/entry_points.txt", b"[console_scripts]\nchainrule = chainrule.cli:main\n")
+    )
     record = "".join(f"{n},{_record_hash(d)},{len(d)}\n" for n, d in files)
     record += f"{info}/RECORD,,\n"
     out = io.BytesIO()
@@ -136,7 +138,11 @@ def autograder_zip(
         _add(z, "run_autograder", RUN.encode(), 0o755)
         _add(z, "grade_submission.py", GRADE.encode())
         _add(z, f"wheels/{name}", wheel)
-        _add(z, "manifest.json", (strict_dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+        _add(
+            z,
+            "manifest.json",
+            (strict_dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode(),
+        )
         if roster is not None:
             lines = "email,variant\n" + "".join(f"{e},{v}\n" for e, v in roster)
             _add(z, "roster.csv", lines.encode())

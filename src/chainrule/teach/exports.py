@@ -138,9 +138,7 @@ def moodle_xml(
     for vid, v in key.variants.items():
         q = ET.SubElement(quiz, "question", {"type": "cloze"})
         _text(q, "name", f"{title}: variant {vid}")
-        lines = (givens or {}).get(vid) or [
-            line for line in v.program.splitlines() if line.strip()
-        ]
+        lines = (givens or {}).get(vid) or [line for line in v.program.splitlines() if line.strip()]
         body = [f"<p><b>{_html(title)}</b>, variant {_html(vid)}.</p>"]
         body.append("<p>The program (every number you need is in it):</p>")
         body.append("<pre>" + "\n".join(_html(line) for line in lines) + "</pre>")
@@ -161,8 +159,9 @@ def moodle_xml(
         body.append("</table>")
         qt = _text(q, "questiontext", "\n".join(body), format="html")
         if image:
-            f = ET.SubElement(qt, "file", {"name": f"graph-{vid}.png", "path": "/",
-                                           "encoding": "base64"})
+            f = ET.SubElement(
+                qt, "file", {"name": f"graph-{vid}.png", "path": "/", "encoding": "base64"}
+            )
             f.text = base64.b64encode(image).decode("ascii")
         _text(q, "generalfeedback", "", format="html")
         ET.SubElement(q, "penalty").text = "0"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import ValueInputError
 from ..exercise import solve
 from ..explain import latex as latex_writer
 from ..explain import markdown as markdown_writer
@@ -65,8 +66,48 @@ def _json(data: Any) -> str:
     return strict_dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def read_roster(path: str | Path, ids: list[str]) -> list[tuple[str, str]]:
+    """(email, variant id) pairs from a CSV with email and variant columns; a variant is
+    written as the class names it (v03, V3 or 3)."""
+    import csv
+    import io
+
+    from .grading import variant_number
+    from .submissions import decode_submissions
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValueInputError(f"{path}: no such roster file")
+    text, _ = decode_submissions(p.read_bytes(), str(path))
+    rows = list(csv.reader(io.StringIO(text)))
+    head = [c.strip().strip("\ufeff").casefold() for c in rows[0]] if rows else []
+    if "email" not in head or "variant" not in head:
+        raise ValueInputError(f"{path}: line 1: a roster needs the columns email and variant")
+    e, v = head.index("email"), head.index("variant")
+    by_number = {variant_number(i): i for i in ids}
+    out: list[tuple[str, str]] = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) <= max(e, v) or not row[e].strip():
+            raise ValueInputError(f"{path}: line {n}: expected an email and a variant")
+        written = row[v].strip()
+        vid = written if written in ids else by_number.get(variant_number(written))
+        if vid is None:
+            raise ValueInputError(f"{path}: line {n}: variant {written!r} is not in this class")
+        email = row[e].strip()
+        if any(c in email for c in ',\n\r"') or "@" not in email:
+            raise ValueInputError(f"{path}: line {n}: {email!r} is not an email address")
+        out.append((email, vid))
+    return out
+
+
 def write_exports(
-    folder: Path, template: Template, data: dict[str, Any], pngs: dict[str, bytes]
+    folder: Path,
+    template: Template,
+    data: dict[str, Any],
+    pngs: dict[str, bytes],
+    roster: list[tuple[str, str]] | None = None,
 ) -> None:
     """DIR/exports/: the Gradescope autograder, the Moodle questions, the PrairieLearn question,
     all under the template's rule."""
@@ -76,7 +117,7 @@ def write_exports(
     from .prairielearn import question_files
 
     folder.mkdir()
-    write_file(folder / "gradescope-autograder.zip", autograder_zip(data))
+    write_file(folder / "gradescope-autograder.zip", autograder_zip(data, roster))
     key = ClassKey(
         template.title,
         template.digits,
@@ -116,11 +157,13 @@ def generate(
     pdfs: bool | None = None,
     solutions: bool = True,
     label: str = "",
+    roster: str | Path | None = None,
 ) -> Written:
     """Draw ``count`` variants and write the class folder. ``pdfs``: None makes PDFs when
     pdflatex is installed (a note otherwise), True requires it, False skips them."""
     template = load_template(template_path)
     variants = generate_variants(template, count, seed)  # a refusal writes nothing
+    pairs = read_roster(roster, [v.id for v in variants]) if roster is not None else None
     make_pdf = pdf.available() if pdfs is None else pdfs
     notes: list[str] = []
     if pdfs is None and not make_pdf:
@@ -163,6 +206,6 @@ def generate(
         write_file(stage / "answer-key.tex", key_tex)
         _pdf(key_tex, stage / "answer-key.pdf", "answer-key", notes, make_pdf, {})
         write_file(stage / MANIFEST, _json(manifest(template, variants, seed)))
-        write_exports(stage / "exports", template, manifest(template, variants, seed), pngs)
+        write_exports(stage / "exports", template, manifest(template, variants, seed), pngs, pairs)
         write_file(stage / MARKER, "written by chainrule generate; safe to replace\n")
     return Written(folder, variants, notes)

@@ -399,12 +399,14 @@ def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
                 pending.append((e.where, name, text, resolver.quantity(name)))
         else:
             pending.append((e.where, e.quantity, e.value, q))
-    for where, quantity, value, q in pending:
-        assert q is not None
-        key_name = key_q.get(q.key())
+    for where, quantity, value, q_ in pending:
+        assert q_ is not None
+        key_name = key_q.get(q_.key())
         if key_name is not None and (key_name in claims or key_name in unreadable):
-            before = claims[key_name].text.split("=", 1)[1].strip() if key_name in claims else (
-                unreadable[key_name][0]
+            before = (
+                claims[key_name].text.split("=", 1)[1].strip()
+                if key_name in claims
+                else (unreadable[key_name][0])
             )
             if before != _cell(value):
                 out.problems.append(
@@ -456,8 +458,8 @@ def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
                     "or a number copied from the givens): no working to credit"
                 )
             elif verdict == TOO_FEW:
-                shown = rounded_text(true, rule)
-                detail = "fewer digits than asked" + (f" ({shown})" if shown else "")
+                hint = rounded_text(true, rule)
+                detail = "fewer digits than asked" + (f" ({hint})" if hint else "")
             mark = Mark(
                 name,
                 math_,

@@ -195,9 +195,7 @@ def class_mismatch(graded: list[Graded]) -> str | None:
         return None
     marks = [m for g in answered for m in g.marks if m.claimed is not None]
     good = sum(m.verdict in ("right", ROUNDING, TOO_FEW, FOLLOWS) for m in marks)
-    unknown = sum(
-        sum("no quantity is named" in p for p in g.problems) for g in answered
-    )
+    unknown = sum(sum("no quantity is named" in p for p in g.problems) for g in answered)
     if good <= 0.1 * len(marks) or unknown > len(marks):
         return (
             f"only {good} of {len(marks)} answers are right or follow from the student's own "
@@ -244,8 +242,10 @@ def summary_document(
     kinds = mistake_counts(done)
     if kinds:
         blocks.append(Heading("Mistakes by kind"))
-        rows = [[k, str(n), f"{n} student{'s' if n != 1 else ''} {KIND_SENTENCES.get(k, k)}"]
-                for k, n in kinds]
+        rows = [
+            [k, str(n), f"{n} student{'s' if n != 1 else ''} {KIND_SENTENCES.get(k, k)}"]
+            for k, n in kinds
+        ]
         blocks.append(Table(["Kind", "Students", "In words"], rows))
         blocks.append(Paragraph(["The same as a chart: mistake-kinds.png."]))
     others = [g for g in graded if g.other_variant]
@@ -339,7 +339,16 @@ def write_report(
         write_file(stage / "grades.csv", csv_text(grades_rows(graded, feedback)))
         write_file(stage / "verdicts.csv", csv_text(verdict_rows(graded)))
         points = {n: scoring.points_for(n) for v in key.variants.values() for n in v.answers}
-        write_file(stage / "exports" / "moodle.xml", moodle_xml(key, points))
+        images = {}
+        for vid in key.variants:
+            png = Path(class_dir) / vid / "graph.png"
+            if vid.isalnum() and png.is_file() and not png.is_symlink():
+                images[vid] = png.read_bytes()
+        rule = scoring.rule or key.rule
+        moodle = moodle_xml(
+            key, points, rule=rule, images=images, rounding_share=scoring.credit[ROUNDING]
+        )
+        write_file(stage / "exports" / "moodle.xml", moodle)
         summary = summary_document(key, graded, problems, warning)
         write_file(stage / "summary.md", markdown_writer.write(summary))
         write_file(stage / "first-slips.png", chart_png(first_slips(graded)))

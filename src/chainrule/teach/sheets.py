@@ -85,6 +85,7 @@ def worksheet(
     rows: list[list[Inline]] = [[a.math, ascii_name(a.name), blank] for a in variant.asked]
     blocks.append(Table(["Quantity", "Write it as", "Your answer"], rows))
     blocks.append(Paragraph(list(SUBMIT)))
+    blocks.append(Paragraph([f"How answers are marked: {template.rule.describe()}"]))
     blocks.append(Paragraph([f"Variant {variant.id}, seed {variant.seed}."]))
     return Document(title, blocks)
 
@@ -102,7 +103,8 @@ def key_document(template: Template, variants: list[Variant]) -> Document:
         Paragraph(
             [
                 f"{len(variants)} variants. Answers to {template.digits} significant digits; "
-                "the manifest (manifest.json) holds them in full."
+                "the manifest (manifest.json) holds them in full. "
+                f"How answers are marked: {template.rule.describe()}"
             ]
         )
     ]

@@ -94,7 +94,9 @@ def decode_submissions(data: bytes, where: str) -> tuple[str, str | None]:
         try:
             return data.decode("utf-16"), "UTF-16"
         except UnicodeDecodeError:
-            raise ValueInputError(f"{where}: not valid UTF-16 despite its byte-order mark") from None
+            raise ValueInputError(
+                f"{where}: not valid UTF-16 despite its byte-order mark"
+            ) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if len(data) >= 4 and data[1::2][:64].count(0) > 16 and data[0::2][:64].count(0) == 0:
@@ -143,9 +145,7 @@ def _header(cells: list[str], where: str) -> _Layout:
     if "quantity" in found and "value" in found:
         return _Layout(identity, found["variant"], found["quantity"], found["value"], {})
     if "quantity" in found or "value" in found:
-        raise ValueInputError(
-            f"{where}: line 1: a long CSV needs both quantity and value columns"
-        )
+        raise ValueInputError(f"{where}: line 1: a long CSV needs both quantity and value columns")
     used = set(identity.values()) | {found["variant"]}
     wide = {
         k: cells[k].strip().strip("\ufeff")
@@ -200,9 +200,10 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
     value_last = layout.value is not None and layout.value == len(header) - 1
     by_key: dict[tuple[str, str], Submission] = {}
     names: dict[str, list[Submission]] = {}
-    needed = max([layout.variant, *layout.identity.values()] + (
-        [layout.quantity or 0, layout.value or 0] if layout.value is not None else []
-    ))
+    needed = max(
+        [layout.variant, *layout.identity.values()]
+        + ([layout.quantity or 0, layout.value or 0] if layout.value is not None else [])
+    )
     for line, cells in rows[1:]:
         if not any(c.strip() for c in cells):
             continue
@@ -316,10 +317,12 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
             continue
         sub = Submission(_tidy(f.stem), "", where=f.name)
         try:
-            body = read_text(f, "claims file")
-        except ChainruleError as exc:
-            problems.append(f"{exc}; not graded")
+            body, encoding = decode_submissions(f.read_bytes(), f.name)
+        except (ChainruleError, OSError) as exc:
+            problems.append(f"{f.name}: {exc}; not graded")
             continue
+        if encoding is not None:
+            problems.append(f"{f.name}: read as {encoding}")
         if f.suffix.lower() in SOLUTION_SUFFIXES:  # a worked solution as written
             _solution_entries(sub, f.name, body, latex=f.suffix.lower() == ".tex")
             body = ""

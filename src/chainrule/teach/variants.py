@@ -158,10 +158,12 @@ def generate_variants(template: Template, count: int, class_seed: int) -> list[V
             variant, failed = build_variant(template, seed, vid)
             if variant is not None and template.conditions.distinct:
                 key = _canonical(variant.program)
-                if key in seen:
+                answers = _answer_key(variant, template)
+                if key in seen or answers in seen:
                     variant, failed = None, ["different from every earlier variant"]
                 else:
                     seen.add(key)
+                    seen.add(answers)
             broken.update(failed)
             if variant is not None:
                 out.append(variant)
@@ -169,6 +171,18 @@ def generate_variants(template: Template, count: int, class_seed: int) -> list[V
         else:
             raise ValueInputError(_refusal(template, vid, tries, broken))
     return out
+
+
+def _answer_key(variant: Variant, template: Template) -> str:
+    """The answers as the rule tells them apart (3 significant figures by default): two
+    variants with one answer key would let a student copy a neighbour undetected."""
+    from ..check.rule import rounded_text
+
+    parts = []
+    for a in variant.asked:
+        shown = rounded_text(a.value, template.rule) if math.isfinite(a.value) else None
+        parts.append(f"{a.name}={shown if shown is not None else repr(a.value)}")
+    return "answers:" + ";".join(parts)
 
 
 def _canonical(program: str) -> str:
