@@ -150,7 +150,7 @@ def moodle_xml(
             )
         body.append(f"<p>{_html(rule.describe())}</p>")
         body.append("<table>")
-        for name, value in v.answers.items():
+        for name, value in v.truths().items():
             mark = (points or {}).get(name, 1.0)
             body.append(
                 f"<tr><td>{_html(name)} (write it as {_html(ascii_name(name))})</td><td>"

@@ -29,6 +29,7 @@ from ..check.names import GRADIENT, PARTIAL, Quantity, Resolver
 from ..check.rule import Rule, rounded_text, rule_from_dict
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
+from ..core.values import to_float
 from ..explain.formulas import (
     Math,
     derivative,
@@ -64,6 +65,7 @@ class KeyVariant:
     answers: dict[str, float]
     exact: bool
     _graph: Graph | None = None
+    _truths: dict[str, float] | None = None
 
     def graph(self) -> Graph:
         if self._graph is None:
@@ -71,13 +73,34 @@ class KeyVariant:
 
             try:
                 with np.errstate(all="ignore"):
-                    g = parse(self.program)  # floats, as the answers were computed
+                    # an exact template is judged in exact numbers: w·x + b that is exactly 0
+                    # is 0, not the −5.6e-17 of floats (a student's 0 is then right)
+                    g = parse(self.program, exact=self.exact)
                     g.backward()
             except ChainruleError as exc:
                 where = f"{MANIFEST}: variant {self.id}"
                 raise ValueInputError(f"{where}: its program: {exc}") from None
             self._graph = g
         return self._graph
+
+    def truths(self) -> dict[str, float]:
+        """The key's answers as grading sees them: the manifest's floats, or for an exact
+        template the exact values (to the nearest float)."""
+        if self._truths is None:
+            out = dict(self.answers)
+            if self.exact:
+                from ..check.judge import true_value
+
+                graph = self.graph()
+                resolver = Resolver(graph)
+                for name in self.answers:
+                    try:
+                        value = true_value(resolver.quantity(name))
+                        out[name] = float(np.asarray(to_float(value), dtype=float).reshape(-1)[0])
+                    except (ChainruleError, ArithmeticError, ValueError, TypeError):
+                        continue
+            self._truths = out
+        return self._truths
 
 
 @dataclass
@@ -239,7 +262,7 @@ def key_matches(variant: KeyVariant, numbers: dict[str, Number], rule: Rule) -> 
     """How many of a student's numbers (by key name) are right for ``variant``'s key."""
     hits = 0
     for name, n in numbers.items():
-        true = variant.answers.get(name)
+        true = variant.truths().get(name)
         if true is None or not math.isfinite(true):
             continue
         if judge_number(n, true, rule) in (JUDGE_RIGHT, JUDGE_ROUNDING):
@@ -433,7 +456,7 @@ def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
     verdicts, bad = _judge(graph, all_claims, rule) if all_claims else ({}, {})
     out.extra = [c.text for c in extra if id(c) in verdicts]
     by_claim_name = {id(c): n for n, c in claims.items()}
-    for name, true in variant.answers.items():
+    for name, true in variant.truths().items():
         q = resolver.quantity(name)
         math_ = quantity_math(q, graph.output)
         best = scoring.points_for(name)
