@@ -9,6 +9,8 @@
     DIR/v01/graph.svg|.png     the forward graph without numbers ([worksheet] graph = true)
     DIR/v01/answers.json       this variant's answers
     DIR/v01/solution/          the bundle ``chainrule solve`` writes for it
+    DIR/handout/v01/           the worksheet and blank graph only: safe to hand out whole
+    DIR/exports/               gradescope-autograder.zip, moodle.xml, prairielearn/
 
 The whole folder is built aside and moved into place when complete (``files.bundle``); the same
 template, count and seed give the same bytes."""
@@ -64,6 +66,22 @@ def manifest(template: Template, variants: list[Variant], seed: int) -> dict[str
 
 def _json(data: Any) -> str:
     return strict_dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+HANDOUT = ("worksheet.md", "worksheet.tex", "worksheet.pdf", "graph.svg", "graph.png")
+
+
+def write_handout(folder: Path, ids: list[str]) -> None:
+    """DIR/handout/: what students may receive and nothing else (worksheets and blank graphs,
+    no answers, no solutions), so handing out a folder never hands out a key."""
+    folder.mkdir()
+    for vid in ids:
+        (folder / vid).mkdir()
+        for name in HANDOUT:
+            source = folder.parent / vid / name
+            if source.is_file():
+                write_file(folder / vid / name, source.read_bytes())
+    write_file(folder / VARIANT_MARKER, "written by chainrule generate; safe to replace\n")
 
 
 def read_roster(path: str | Path, ids: list[str]) -> list[tuple[str, str]]:
@@ -199,6 +217,7 @@ def generate(
                 _, solve_notes = solve(exercise_of(template, v.program), vdir / "solution")
                 notes.extend(f"{v.id}: {n}" for n in solve_notes)
             write_file(vdir / VARIANT_MARKER, "written by chainrule generate; safe to replace\n")
+        write_handout(stage / "handout", [v.id for v in variants])
         key = key_document(template, variants)
         write_file(stage / "answer-key.csv", csv_text(key_rows(template, variants)))
         write_file(stage / "answer-key.md", markdown_writer.write(key))
