@@ -306,7 +306,7 @@ def test_moodle_cloze_questions_hold_a_whole_variant(
     cats = root.findall("question[@type='category']")
     questions = root.findall("question[@type='cloze']")
     assert len(cats) == 1 and len(questions) == len(variants)
-    for q, (vid, v) in zip(questions, variants.items(), strict=True):
+    for q, v in zip(questions, variants.values(), strict=True):
         text = q.findtext("questiontext/text", "")
         for line in v["program"].strip().splitlines():  # the givens and the program
             assert line.replace("@", "@").replace("&", "&amp;") in text or line in text
