@@ -386,3 +386,33 @@ def test_the_report_says_what_to_write_under_the_rule() -> None:
     zero = cr.Graph((cr.var(2, name="a") * 0).named("b"))
     out = report(zero, check(zero, ["b=1"]))
     assert "the true value is 0." in out and "0 to" not in out
+
+
+def _kind_of(claims: list[str], name: str) -> str | None:
+    from chainrule.check.kinds import mistake_kind
+
+    g = exercise()
+    results = check(g, claims)
+    v = next(r for r in results if r.claim.name == name)
+    assert v.origin == FIRST_SLIP, (name, v.verdict, v.origin)
+    return mistake_kind(g, v, results, Rule())
+
+
+def test_the_kind_of_a_first_slip_is_found_by_the_usual_wrong_rules() -> None:
+    sig = YHAT * (1 - YHAT)
+    x1, w1 = 1.0, 0.8
+    right = [f"ŷ={YHAT:.4g}", f"dL/dŷ={DL_DYHAT:.4g}", f"dL/dz={DL_DZ:.4g}"]
+    # σ(z) where σ′(z) belongs
+    assert _kind_of([*right[:2], f"∂ŷ/∂z={YHAT:.4g}"], "∂ŷ/∂z") == "function for its derivative"
+    # the 2 of the square dropped: dL/dŷ = ŷ − y
+    assert _kind_of([right[0], f"dL/dŷ={YHAT - 1:.4g}"], "dL/dŷ") == "dropped constant factor"
+    # a sign error
+    assert _kind_of([*right, f"dL/dw1={-DL_DZ * x1:.4g}"], "dL/dw1") == "sign error"
+    # ∂(w·x)/∂w taken as w: dL/dw₁ = dL/dz · w₁
+    assert _kind_of([*right, f"dL/dw1={DL_DZ * w1:.4g}"], "dL/dw1") == "partial of the wrong input"
+    # the upstream gradient not carried: dL/dz written as ∂ŷ/∂z alone
+    assert _kind_of([*right[:2], f"∂ŷ/∂z={sig:.4g}", f"dL/dz={sig:.4g}"], "dL/dz") == (
+        "upstream gradient not carried"
+    )
+    # no usual rule gives 0.5
+    assert _kind_of([*right, "dL/dw1=0.5"], "dL/dw1") == "arithmetic slip"

@@ -330,3 +330,34 @@ def test_a_report_folder_is_written_again_with_force(
     err = capsys.readouterr().err
     assert "written by chainrule" in err and "not written" not in err
     assert main(["grade", str(folder), str(subs), "-o", str(report), "--force"]) == 0
+
+
+def test_rows_are_never_dropped_in_silence(
+    tmp_path: Path, klass: tuple[Path, dict[str, Any]]
+) -> None:
+    folder, variants = klass
+    v = variants["v05"]
+    a = dict(v["answers"])
+    a["z"] = float(cr.parse(v["program"], exact=True)["z"].value)
+    lines = ["student,variant,quantity,value"]
+    lines += [f"Ola,v05,{q},{figures(a[q], 4)}" for q in ORDER if q not in ("dL/dw1", "dL/dw2")]
+    # a vector with decimal commas, unquoted: the row splits into five cells
+    w1, w2 = (figures(a[q], 4).replace(".", ",") for q in ("dL/dw1", "dL/dw2"))
+    lines.append(f"Ola,v05,dL/dw,[{w1}, {w2}]")
+    lines.append("Ola,v05")  # a row too short to read
+    # a slip in one element of a vector: the summary names the element
+    lines += [f"Pia,v05,{q},{figures(a[q], 4)}" for q in ORDER if q != "dL/dw2"]
+    lines.append(f"Pia,v05,dL/dw2,{figures(a['dL/dw2'] + 1, 4)}")
+    subs = tmp_path / "s.csv"
+    subs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = tmp_path / "r"
+    assert main(["grade", str(folder), str(subs), "-o", str(report)]) == 0
+    grades = {r["student"]: r for r in read_csv(report / "grades.csv")}
+    assert grades["Ola"]["score"] == "9"
+    assert "2 cells" in grades["Ola"]["problems"]
+    page = (report / grades["Ola"]["feedback"]).read_text(encoding="utf-8")
+    assert "2 cells" in page
+    assert grades["Pia"]["first_slip"] == "dL/dw2"
+    assert grades["Pia"]["first_slip_at"] == "backward, at w₂"
+    summary = (report / "summary.md").read_text(encoding="utf-8")
+    assert "| dL/dw2 | backward, at w₂ | 1 |" in summary
