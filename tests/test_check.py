@@ -414,5 +414,7 @@ def test_the_kind_of_a_first_slip_is_found_by_the_usual_wrong_rules() -> None:
     assert _kind_of([*right[:2], f"∂ŷ/∂z={sig:.4g}", f"dL/dz={sig:.4g}"], "dL/dz") == (
         "upstream gradient not carried"
     )
+    # ŷ used where ŷ − y belongs: dL/dŷ = 2ŷ
+    assert _kind_of([right[0], f"dL/dŷ={2 * YHAT:.4g}"], "dL/dŷ") == "upstream value not carried"
     # no usual rule gives 0.5
     assert _kind_of([*right, "dL/dw1=0.5"], "dL/dw1") == "arithmetic slip"

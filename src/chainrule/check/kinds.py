@@ -26,6 +26,7 @@ SIGN = "sign error"
 FAN_OUT = "missing fan-out term"
 WRONG_INPUT = "partial of the wrong input"
 NOT_CARRIED = "upstream gradient not carried"
+VALUE_NOT_CARRIED = "upstream value not carried"
 EARLY_ROUNDING = "rounded too early"
 ARITHMETIC = "arithmetic slip"
 
@@ -36,6 +37,7 @@ KINDS = (
     FAN_OUT,
     WRONG_INPUT,
     NOT_CARRIED,
+    VALUE_NOT_CARRIED,
     EARLY_ROUNDING,
     ARITHMETIC,
 )
@@ -146,6 +148,22 @@ def _kind(
                         )
                         if _close(v, _again(graph, [*given, one], q), rule):
                             return NOT_CARRIED
+    if q.claim_type in (GRADIENT, PARTIAL):
+        # a value not carried: a node's value replaced by one of its inputs' (ŷ where ŷ − y
+        # belongs), the step recomputed from there
+        for n in graph.nodes:
+            if not n.args or n is q.node or n is graph.output:
+                continue
+            for a in n.args:
+                shown = values.get(id(a))
+                if shown is None or a.op.name == "const":
+                    continue
+                if np.shape(shown) != np.shape(n.value):
+                    continue
+                swap = Given(Quantity("value", n), shown)
+                cand = _again(graph, [*given, swap], q)
+                if _close(v, cand, rule) and not _close(v, own, rule):
+                    return VALUE_NOT_CARRIED
     if q.claim_type == PARTIAL and q.top is not None and len(q.top.args) == 2:
         i = 0 if q.top.args[0] is q.node else 1
         same = _pick(values.get(id(q.top.args[i])), q.index)

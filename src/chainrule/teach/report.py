@@ -82,6 +82,8 @@ KIND_SENTENCES = {
     "missing fan-out term": "left out a term of a fan-out sum",
     "partial of the wrong input": "took the local partial of the wrong input (∂(w·x)/∂w = w)",
     "upstream gradient not carried": "did not multiply by the upstream gradient",
+    "upstream value not carried": "used an input where the value computed from it belongs "
+    "(ŷ where ŷ − y belongs)",
     "rounded too early": "rounded too early",
     "arithmetic slip": "made an arithmetic slip (no usual wrong rule gives the number)",
 }
