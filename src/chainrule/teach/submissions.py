@@ -44,6 +44,8 @@ ALIASES = {
     "answer": "value",
 }
 IGNORED = {"timestamp", "time", "date", "submitted", "section", "score", "total", "points"}
+IGNORED |= {"first name", "last name", "surname", "given name", "username", "state", "status"}
+IGNORED |= {"started on", "completed", "time taken", "grade", "institution", "department"}
 MAX_BYTES = 20_000_000
 MAX_ROWS = 200_000
 MAX_FILES = 5_000
