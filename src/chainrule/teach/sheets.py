@@ -128,6 +128,33 @@ def worksheet_texts(template: Template, variant: Variant, graph: bool = False) -
     return md, latex_writer.write(tex_doc)
 
 
+def key_values(template: Template, variant: Variant) -> dict[str, float]:
+    """The answers as the key shows them: for an exact template, the exact values (to the
+    nearest float), so w·x + b that is exactly 0 is shown as 0, not −5.5511e-17."""
+    values = dict(variant.answers)
+    if not template.exact:
+        return values
+    import numpy as np
+
+    from ..check.judge import true_value
+    from ..check.names import Resolver
+    from ..core.errors import ChainruleError
+    from ..core.values import to_float
+    from ..lang.language import parse
+
+    try:
+        with np.errstate(all="ignore"):
+            graph = parse(variant.program, exact=True)
+            graph.backward()
+        resolver = Resolver(graph)
+        for name in values:
+            value = true_value(resolver.quantity(name))
+            values[name] = float(np.asarray(to_float(value), dtype=float).reshape(-1)[0])
+    except (ChainruleError, ArithmeticError, ValueError, TypeError):
+        return dict(variant.answers)
+    return values
+
+
 def key_document(template: Template, variants: list[Variant]) -> Document:
     """The answer key: one table per variant, every number to the template's digits."""
     blocks: list = [
@@ -141,8 +168,9 @@ def key_document(template: Template, variants: list[Variant]) -> Document:
     ]
     for v in variants:
         blocks.append(Heading(f"Variant {v.id} (seed {v.seed})", level=3))
+        shown = key_values(template, v)
         rows: list[list[Inline]] = [
-            [a.math, ascii_name(a.name), num(a.value, template.digits)] for a in v.asked
+            [a.math, ascii_name(a.name), num(shown[a.name], template.digits)] for a in v.asked
         ]
         blocks.append(Table(["Quantity", "Written", "Answer"], rows))
     title = f"Answer key: {template.title}" if template.title else "Answer key"
@@ -159,7 +187,7 @@ def key_rows(template: Template, variants: list[Variant]) -> list[list[str]]:
                 columns.append(a.name)
     rows = [["variant", "seed", *columns]]
     for v in variants:
-        answers = v.answers
+        answers = key_values(template, v)
         cells = [
             num(answers[c], template.digits).text.replace("\u2212", "-") if c in answers else ""
             for c in columns
