@@ -125,10 +125,11 @@ def _submit(root: Path, email: str, files: dict[str, str]) -> None:
 
 
 def _run(root: Path, python: Path) -> dict[str, Any]:
+    assert (root / "source" / "python-path").read_text(encoding="utf-8").strip() == str(python)
     results = root / "results" / "results.json"
     if results.exists():
         results.unlink()
-    env = _clean_env(AUTOGRADER_ROOT=str(root), CHAINRULE_PYTHON=str(python))
+    env = _clean_env(AUTOGRADER_ROOT=str(root))  # the Python setup.sh chose, from python-path
     r = subprocess.run(
         ["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True
     )

@@ -31,7 +31,22 @@ SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder's image.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PY="${CHAINRULE_PYTHON:-python3}"
+export PIP_BREAK_SYSTEM_PACKAGES=1  # the image is the autograder's own
+PY="${CHAINRULE_PYTHON:-}"
+if [ -z "$PY" ]; then  # chainrule needs Python 3.11 or later
+  for c in python3.13 python3.12 python3.11 python3; do
+    if command -v "$c" >/dev/null 2>&1 &&
+       "$c" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      PY="$(command -v "$c")"
+      break
+    fi
+  done
+fi
+if [ -z "$PY" ]; then  # Ubuntu 22.04 (Gradescope's base image) has 3.11 in its archive
+  apt-get update -q && apt-get install -y -q python3.11 python3-pip
+  PY="$(command -v python3.11)"
+fi
+echo "$PY" > "$HERE/python-path"
 # chainrule itself from the wheel in this zip, never from a package index
 "$PY" -m pip install --no-index --no-deps --force-reinstall "$HERE"/wheels/chainrule-*.whl
 # its dependencies: already there, or from the index Gradescope's image build can reach
@@ -45,7 +60,7 @@ RUN = """#!/usr/bin/env bash
 # Gradescope runs this for every submission.
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
-PY="${CHAINRULE_PYTHON:-python3}"
+PY="${CHAINRULE_PYTHON:-$(cat "$ROOT/source/python-path" 2>/dev/null || echo python3)}"
 exec "$PY" "$ROOT/source/grade_submission.py" --root "$ROOT"
 """
 
