@@ -154,9 +154,9 @@ def _kind(
         for n in graph.nodes:
             if not n.args or n is q.node or n is graph.output:
                 continue
-            for a in n.args:
-                shown = values.get(id(a))
-                if shown is None or a.op.name == "const":
+            for source in n.args:
+                shown = values.get(id(source))
+                if shown is None or source.op.name == "const":
                     continue
                 if np.shape(shown) != np.shape(n.value):
                     continue
