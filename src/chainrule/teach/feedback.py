@@ -50,6 +50,9 @@ def feedback_document(
 ) -> Document:
     head = f"Feedback for {g.student}"
     blocks: list[Block] = []
+    who = ", ".join(x for x in (f"ID {g.id}" if g.id else "", g.email) if x)
+    if who:
+        blocks.append(Paragraph([who + "."]))
     if variant is None or not g.graded:
         blocks.append(Paragraph([f"Your answers could not be graded: {g.why_not}."]))
         blocks.extend(Paragraph([n]) for n in g.notes)
