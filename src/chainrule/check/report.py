@@ -150,8 +150,8 @@ def text_report(
         summary += " (first slip" + ("s" if len(slips) > 1 else "") + ": "
         summary += ", ".join(names[id(v)] for v in slips) + ")"
     lines.append("")
-    lines.append(summary + ".")
     lines.append(rule.describe())
+    lines.append(summary + ".")
     return "\n".join(lines) + "\n"
 
 
