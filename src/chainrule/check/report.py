@@ -67,6 +67,15 @@ def _plain(value: Any) -> Any:
 
 def _claimed(v: Verdict) -> str:
     nums = [inert_text(n.text) for n in v.claim.numbers]
+    shape = v.claim.shape
+    if (
+        v.claim.vector
+        and shape is not None
+        and len(shape) == 2
+        and shape[0] * shape[1] == len(nums)
+    ):
+        rows = [nums[r * shape[1] : (r + 1) * shape[1]] for r in range(shape[0])]
+        return "[" + "; ".join("[" + "; ".join(row) + "]" for row in rows) + "]"
     return "[" + "; ".join(nums) + "]" if v.claim.vector else nums[0]
 
 
