@@ -42,6 +42,21 @@ KINDS = (
     ARITHMETIC,
 )
 
+# each kind in words, after "N students …" or "it looks as if you …"
+KIND_SENTENCES = {
+    "function for its derivative": "used the function where its derivative belongs (σ(z) for "
+    "σ′(z))",
+    "dropped constant factor": "dropped a constant factor (such as the 2 of a square)",
+    "sign error": "made a sign error",
+    "missing fan-out term": "left out a term of a fan-out sum",
+    "partial of the wrong input": "took the local partial of the wrong input (∂(w·x)/∂w = w)",
+    "upstream gradient not carried": "did not multiply by the upstream gradient",
+    "upstream value not carried": "used an input where the value computed from it belongs "
+    "(ŷ where ŷ − y belongs)",
+    "rounded too early": "rounded too early",
+    "arithmetic slip": "made an arithmetic slip (no usual wrong rule gives the number)",
+}
+
 _BINARY_PRODUCTS = ("mul", "matmul", "dot")
 
 
@@ -195,4 +210,4 @@ def _world_values(graph: Graph, given: list[Given]) -> dict[Any, Any]:
     return out
 
 
-__all__ = ["ARITHMETIC", "KINDS", "mistake_kind"]
+__all__ = ["ARITHMETIC", "KINDS", "KIND_SENTENCES", "mistake_kind"]

@@ -5,6 +5,7 @@ the Markdown writer like every other label."""
 
 from __future__ import annotations
 
+from ..check.kinds import KIND_SENTENCES
 from ..core.graph import Graph
 from ..explain import markdown as markdown_writer
 from ..explain.document import Block, Document, Heading, Inline, Paragraph, Table, working
@@ -106,8 +107,6 @@ def feedback_document(
             own = num(slip.recomputed, digits)
             said += [", and from your own earlier numbers it would be ", own]
         if slip.kind:
-            from .report import KIND_SENTENCES
-
             said.append(f". It looks as if you {KIND_SENTENCES.get(slip.kind, slip.kind)}")
         said.append(". The correct working at this step:")
         blocks.append(Paragraph(said))

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..check.kinds import KINDS
+from ..check.kinds import KIND_SENTENCES, KINDS
 from ..check.names import GRADIENT, PARTIAL
 from ..core.errors import ValueInputError
 from ..explain import markdown as markdown_writer
@@ -72,21 +72,6 @@ def where_text(m: Mark) -> str:
     if q.claim_type == PARTIAL and q.top is not None:
         return f"local partial on the edge {node} → {label(q.top, naming_of(q.top)).text}"
     return f"forward, at {node}"
-
-
-KIND_SENTENCES = {
-    "function for its derivative": "used the function where its derivative belongs (σ(z) for "
-    "σ′(z))",
-    "dropped constant factor": "dropped a constant factor (such as the 2 of a square)",
-    "sign error": "made a sign error",
-    "missing fan-out term": "left out a term of a fan-out sum",
-    "partial of the wrong input": "took the local partial of the wrong input (∂(w·x)/∂w = w)",
-    "upstream gradient not carried": "did not multiply by the upstream gradient",
-    "upstream value not carried": "used an input where the value computed from it belongs "
-    "(ŷ where ŷ − y belongs)",
-    "rounded too early": "rounded too early",
-    "arithmetic slip": "made an arithmetic slip (no usual wrong rule gives the number)",
-}
 
 
 def grades_rows(graded: list[Graded], feedback: dict[int, str]) -> list[list[str]]:
