@@ -145,9 +145,15 @@ def _grade(
         return RIGHT if _same_special(as_float(number.value), true) else WRONG
     c, t = Fraction(number.value), Fraction(true)
     diff = abs(c - t)
-    if c == 0 and not own and not rule.covers_zero(t):
+    if c == 0 and not own and not rule.written and not rule.covers_zero(t):
         return WRONG  # 0, 0.0, 0e9: no digit of a non-zero value was written
-    base = rule.tolerance(t)
+    if rule.written:  # the digits the learner wrote are the precision asked
+        if number.quantum == 0:
+            exact = diff <= Fraction(1, 10**9) * max(Fraction(1), abs(t)) + spread
+            return RIGHT if exact else WRONG
+        base = number.quantum / 2
+    else:
+        base = rule.tolerance(t)
     tol = (base + spread) * (1 + SLACK)
     if diff <= tol:
         return RIGHT
@@ -156,7 +162,7 @@ def _grade(
         if c != 0 and diff <= (half + spread) * (1 + SLACK):
             return TOO_FEW
         return WRONG
-    digits = rule.sigfig is not None or rule.decdig is not None  # rtol asks for no digit
+    digits = rule.written or rule.sigfig is not None or rule.decdig is not None
     if (
         digits
         and diff <= (3 * base + spread) * (1 + SLACK)
@@ -238,9 +244,10 @@ def grade(claim: Claim, true: Any, rule: Rule | None = None) -> str:
     return max(grades, key=lambda g: _ORDER[g])
 
 
-def _matches(claim: Claim, value: Any, rule: Rule, spread: Any = None) -> bool:
+def _matches(claim: Claim, value: Any, rule: Rule | None = None, spread: Any = None) -> bool:
     """Does the learner's claim agree with a recomputation from their own numbers, within the
     rule widened by ``spread`` (what their own rounded inputs leave open)?"""
+    rule = rule or Rule()
     values = _flat(value)
     if len(values) != len(claim.numbers):
         return False

@@ -49,9 +49,10 @@ class Rule:
     decdig: int | None = None
     rtol: float | None = None
     atol: float | None = None
+    written: bool = False  # "as written": right when the true value rounded to the claim's digits
 
     def tolerance(self, true: Fraction) -> Fraction:
-        """The largest |claim − true| still right."""
+        """The largest |claim − true| still right (for ``written``, see ``judge._grade``)."""
         atol = Fraction(self.atol) if self.atol is not None else Fraction(0)
         if self.sigfig is not None:
             if true == 0:
@@ -68,6 +69,8 @@ class Rule:
         return true == 0 or (self.atol is not None and abs(true) <= Fraction(self.atol))
 
     def as_dict(self) -> dict[str, Any]:
+        if self.written:
+            return {"written": True}
         return {k: getattr(self, k) for k in RULE_KEYS if getattr(self, k) is not None}
 
     def short(self) -> str:
@@ -76,6 +79,11 @@ class Rule:
 
     def describe(self) -> str:
         """The rule in one sentence, for worksheets, feedback pages and reports."""
+        if self.written:
+            return (
+                "A number is right when it is the true value rounded to the digits written; one "
+                "unit off in the last digit is a rounding difference."
+            )
         if self.sigfig is not None:
             what = (
                 f"within half a unit of the {ordinal(self.sigfig)} significant digit of the "
@@ -96,6 +104,9 @@ class Rule:
             "last asked digit is a rounding difference; the true value rounded to fewer digits "
             "is 'too few digits'; 0 is never right for a value that is not 0."
         )
+
+
+AS_WRITTEN = Rule(sigfig=None, written=True)  # worked solutions: judged on the digits written
 
 
 def ordinal(n: int) -> str:
@@ -163,6 +174,7 @@ def as_fraction(x: Any) -> Fraction:
 
 
 __all__ = [
+    "AS_WRITTEN",
     "DEFAULT_SIGFIG",
     "RULE_KEYS",
     "Rule",
