@@ -309,7 +309,8 @@ def test_exact_numbers_past_the_float_range_in_worked_solutions(
     ("claim", "verdict"),
     [
         ("y=6e324", "right"),  # was an internal error (float of 6e324)
-        ("y=5.9e324", "rounding"),
+        ("y=5.9e324", "wrong"),  # 6e324 is 6.00e324 exactly: nothing to round
+        ("z=7.34e390", "rounding"),  # one unit off e^900 = 7.3288e390 in the 3rd digit
         ("y=inf", "wrong"),  # an exact 6e324 is finite: it was graded against inf, and right
         ("y=1e500", "wrong"),
         ("z=7.3288e390", "right"),  # e^900, graded from 30 digits

@@ -409,11 +409,16 @@ def test_check_calls_implausible_roundings_wrong(claim: str, capsys) -> None:
 
 def test_check_keeps_the_real_rounding_differences(capsys) -> None:
     assert round(2 * (YHAT - 1), 2) == -0.11  # the handwritten −0,12 is one unit off
-    code, data = check_json(capsys, str(EXERCISE), "∂L/∂ŷ=-0,12", "ŷ=0.95", "ŷ=0.93")
+    args = ["check", str(EXERCISE), "--json", "--sigfig", "2"]  # at two figures
+    for c in ("∂L/∂ŷ=-0,12", "ŷ=0.95", "ŷ=0.93"):
+        args += ["--claim", c]
+    code, out, _err = run_main(capsys, *args)
+    data = strict_loads(out)
     assert code == 0
     assert [c["verdict"] for c in data["claims"]] == ["rounding"] * 3
     assert {c["claim_type"] for c in data["claims"]} == {"gradient", "value"}
-    code, out, _err = run_main(capsys, "check", str(EXERCISE), "--claims", str(SEED_CLAIMS))
+    seed = ("check", str(EXERCISE), "--claims", str(SEED_CLAIMS), "--sigfig", "2")
+    code, out, _err = run_main(capsys, *seed)
     assert code == 1 and "1 rounding difference" in out
 
 

@@ -291,3 +291,26 @@ def test_stream_is_uniform_and_fixed() -> None:
     first = [a.below(1000) for _ in range(10)]
     assert first == [b.below(1000) for _ in range(10)]
     assert first != [c.below(1000) for _ in range(10)]
+
+
+def test_distinct_means_distinct_answer_keys() -> None:
+    """Seed 7 once gave v02 and v14 with different programs and one answer key: a neighbour's
+    numbers could be copied undetected. Every two keys now differ in at least two answers at
+    the rule's 3 significant figures (checked here with ``decimal``)."""
+    from decimal import Decimal
+
+    from chainrule.teach.template import load_template
+    from chainrule.teach.variants import generate_variants
+
+    def three(x: float) -> str:
+        if x == 0:
+            return "0"
+        d = Decimal(repr(x))
+        return str(d.quantize(Decimal(10) ** (d.adjusted() - 2)))
+
+    variants = generate_variants(load_template(REFERENCE), 30, 7)
+    keys = [{q: three(v) for q, v in variant.answers.items()} for variant in variants]
+    for i in range(len(keys)):
+        for j in range(i):
+            differ = sum(keys[i][q] != keys[j][q] for q in keys[i])
+            assert differ >= 2, (variants[i].id, variants[j].id)

@@ -1,11 +1,13 @@
 """Write examples/teaching/submissions.csv: a small synthetic class for examples/teaching/class.
 
-Ada answers everything right; Bob rounds to two digits and writes decimal commas; Chen gets the
+Ada answers everything right; Bob rounds to two digits (too few: the rule asks for three)
+and writes decimal commas; Chen gets the
 sign of ∂ŷ/∂z wrong and carries it into every later gradient; Dee writes text where a number
 belongs. Run it after regenerating the class:
 
     chainrule generate examples/teaching/reference.toml --count 3 --seed 2024 \\
         --no-pdf --no-solutions -o examples/teaching/class --force
+    rm -r examples/teaching/class/exports
     python examples/teaching/make_submissions.py
     chainrule grade examples/teaching/class examples/teaching/submissions.csv \\
         -o examples/teaching/report --force

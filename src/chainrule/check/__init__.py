@@ -13,6 +13,8 @@ from .judge import (
     FOLLOWS,
     RIGHT,
     ROUNDING,
+    TOO_FEW,
+    TRIVIAL,
     WRONG,
     Verdict,
     judge,
@@ -20,19 +22,23 @@ from .judge import (
 )
 from .names import Quantity, Resolver
 from .report import json_report, text_report
+from .rule import Rule, rule_from_args, rule_from_dict
 
 
-def check(graph: Graph, claims: list[str] | list[Claim]) -> list[Verdict]:
-    """Judge claims such as ``"L=0.06"`` or ``"dL/dz = -0,06"`` against ``graph``."""
+def check(graph: Graph, claims: list[str] | list[Claim], rule: Rule | None = None) -> list[Verdict]:
+    """Judge claims such as ``"L=0.06"`` or ``"dL/dz = -0,06"`` against ``graph`` under
+    ``rule`` (default: 3 significant figures)."""
     parsed = [c if isinstance(c, Claim) else parse_claim(c) for c in claims]
-    return judge(graph, parsed)
+    return judge(graph, parsed, rule)
 
 
-def report(graph: Graph, verdicts: list[Verdict], *, as_json: bool = False) -> Any:
+def report(
+    graph: Graph, verdicts: list[Verdict], *, as_json: bool = False, rule: Rule | None = None
+) -> Any:
     names = graph.naming
     if as_json:
-        return json_report(verdicts, graph.output, names)
-    return text_report(verdicts, graph.output, names)
+        return json_report(verdicts, graph.output, names, rule)
+    return text_report(verdicts, graph.output, names, rule=rule)
 
 
 __all__ = [
@@ -41,11 +47,14 @@ __all__ = [
     "FOLLOWS",
     "RIGHT",
     "ROUNDING",
+    "TOO_FEW",
+    "TRIVIAL",
     "WRONG",
     "Claim",
     "Number",
     "Quantity",
     "Resolver",
+    "Rule",
     "Verdict",
     "check",
     "judge",
@@ -53,5 +62,7 @@ __all__ = [
     "parse_claims",
     "read_claims_file",
     "report",
+    "rule_from_args",
+    "rule_from_dict",
     "true_value",
 ]

@@ -20,6 +20,7 @@ from ..io.files import read_text
 
 _SEPARATORS = ("≈", "=")
 _NUMBER = re.compile(r"^[+\-−]?(\d+\.?\d*|\.\d+)([eE][+\-−]?\d+)?$")
+MAX_NESTING = 8  # brackets inside brackets: a matrix needs 2
 MAX_EXPONENT = 1000  # floats end near 10^±308; a claim past 10^±1000 cannot be a rounding
 _SPECIAL = {
     "nan": math.nan,
@@ -70,6 +71,7 @@ class Claim:
     vector: bool
     text: str
     line: int | None = None
+    shape: tuple[int, ...] | None = None  # as written: (2,) for [a, b], (3, 2) for [[…], …]
 
 
 def read_number(text: str, original: str) -> Number:
@@ -128,27 +130,69 @@ def parse_claim(text: str, line: int | None = None) -> Claim:
         raise ValueInputError(f"{where}{original!r}: expected NAME=VALUE, such as L=0.06")
     try:
         if value.startswith("["):
-            if not value.endswith("]"):
-                raise ValueInputError(f"{original!r}: a vector must end with ']'")
-            inner = value[1:-1]
-            if not inner.strip():
-                raise ValueInputError(f"{original!r}: an empty vector")
-            sep = ";" if ";" in inner else ","
-            start = original.rindex(value) + 1  # where inner begins in the claim's text
-            numbers_list = []
-            for part in inner.split(sep):
-                if not part.strip():  # [1,,2] and [,1,2] are not [1, 2]
-                    raise ValueInputError(
-                        f"{original!r}: an empty element at column {start + 1} (nothing "
-                        f"between two separators, or before the first)"
-                    )
-                numbers_list.append(read_number(part, original))
-                start += len(part) + 1
-            numbers = tuple(numbers_list)
-            return Claim(name, numbers, True, original, line)
+            numbers, shape = read_array(value, original)
+            return Claim(name, numbers, True, original, line, shape)
         return Claim(name, (read_number(value, original),), False, original, line)
     except ValueInputError as exc:
         raise ValueInputError(where + exc.message) from None
+
+
+def _split_items(inner: str) -> list[str]:
+    """The items of one bracket level: ``;`` separates when present; ``, `` (comma and space)
+    when every piece is a number with a decimal comma (``[-0,346, -0,9227]``); else ``,``."""
+    if ";" in inner:
+        return inner.split(";")
+    if ", " in inner and "." not in inner:
+        pieces = inner.split(", ")
+        if all(p.strip().count(",") == 1 for p in pieces):
+            return pieces
+    return inner.split(",")
+
+
+def read_array(value: str, original: str) -> tuple[tuple[Number, ...], tuple[int, ...]]:
+    """A vector ``[a, b]`` or a matrix ``[[a, b], [c, d]]`` (rows of one length), as --at
+    writes them: the numbers in row order and the shape."""
+    text = value.strip()
+    if not text.endswith("]"):
+        raise ValueInputError(f"{original!r}: a vector must end with ']'")
+    if text.count("[") != text.count("]"):
+        raise ValueInputError(f"{original!r}: unbalanced brackets")
+    depth = deepest = 0
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise ValueInputError(f"{original!r}: nested deeper than {MAX_NESTING} brackets")
+    inner = text[1:-1].strip()
+    if not inner.startswith("["):
+        if "[" in inner or "]" in inner:
+            raise ValueInputError(f"{original!r}: unbalanced brackets")
+        numbers = tuple(read_number(p, original) for p in _split_items(inner) if p.strip())
+        if not numbers:
+            raise ValueInputError(f"{original!r}: an empty vector")
+        return numbers, (len(numbers),)
+    rows: list[tuple[Number, ...]] = []
+    shapes: set[tuple[int, ...]] = set()
+    depth, start = 0, -1
+    for k, ch in enumerate(inner):
+        if ch == "[":
+            if depth == 0:
+                start = k
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+            if depth == 0:
+                nums, shape = read_array(inner[start : k + 1], original)
+                rows.append(nums)
+                shapes.add(shape)
+        elif depth == 0 and ch not in ",; \t":
+            raise ValueInputError(f"{original!r}: write a matrix as [[a, b], [c, d]]")
+        if depth < 0:
+            raise ValueInputError(f"{original!r}: unbalanced brackets")
+    if len(shapes) != 1:
+        raise ValueInputError(f"{original!r}: the rows have different lengths")
+    flat = tuple(n for row in rows for n in row)
+    return flat, (len(rows), *next(iter(shapes)))
 
 
 def parse_claims(lines: list[str], *, first_line: int = 1, numbered: bool = True) -> list[Claim]:

@@ -1,14 +1,14 @@
-"""Verdicts on claimed numbers, rounding-aware, and where a wrong number's slip began.
+"""Verdicts on claimed numbers under the rule for "right", and where a wrong number's slip began.
 
-A claim is right when it equals the true value rounded to the digits the learner wrote (0.94 for
-0.94268). It is a rounding difference, not an error, when it is a plausible rounding of the true
-value: the same sign, within half a unit of its last digit plus one unit of slack, and with that
-unit at most a tenth of the true value, so that claim and truth share their order of magnitude
-and the slack is a small part of the number (−0.12 for −0.11465 is a rounding difference; 4 for
-2.8 or 1 for 0.0033 is wrong). ``nan`` and ``±inf`` are right only when the true value is the
-same. Anything else is wrong. A wrong claim is a *first slip* when the learner's own earlier
-numbers do not give it; otherwise it *follows* from an earlier wrong claim, or only *carries the
-rounding* of earlier right numbers."""
+The rule (``rule.Rule``; default 3 significant figures) says which numbers are right; one unit
+off in the last asked digit is a *rounding* difference; the true value rounded to fewer digits
+than asked is *too few digits*; 0 is never right for a non-zero value. ``nan`` and ``±inf`` are
+right only when the true value is the same. Anything else is wrong. A wrong claim is a *first
+slip* when the learner's own earlier numbers do not give it; otherwise it *follows* from an
+earlier wrong claim, or only *carries the rounding* of earlier numbers ("rounded too early"):
+recomputed from the learner's own numbers, within the precision those numbers imply (each moved
+by half a unit of its last written digit). A wrong number that follows only trivially (0 from 0,
+a given copied) *follows trivially* and earns no carry-forward credit."""
 
 from __future__ import annotations
 
@@ -26,17 +26,19 @@ from ..core.snapshot import copy_graph
 from ..core.values import evalf, is_exact, to_float
 from .claims import Claim, Number
 from .names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
+from .rule import SLACK, Rule
 from .world import Given, recompute
 
 RIGHT = "right"
 ROUNDING = "rounding"
 WRONG = "wrong"
 
+TOO_FEW = "too few digits"
+
 FIRST_SLIP = "first slip"
 FOLLOWS = "follows"
 CARRIED_ROUNDING = "carried rounding"
-
-MATCH_RELATIVE = Fraction(1, 100)  # slack when comparing with the learner's own recomputation
+TRIVIAL = "follows trivially"  # 0 from 0, or a copied given: no method to credit
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return self.verdict != WRONG
+        return self.verdict in (RIGHT, ROUNDING)
 
 
 def true_value(q: Quantity, label: str | None = None) -> Any:
@@ -77,15 +79,37 @@ def true_value(q: Quantity, label: str | None = None) -> Any:
                 raw = raw + v
         else:
             raw = grad_graph(top, q.node).value
-    value = to_float(raw)
-    if is_exact(raw) and not np.all(np.isfinite(value)):
-        value = _beyond_floats(raw)  # an exact 6e324 is not inf: it is graded as itself
+    value = _exact_true(raw) if is_exact(raw) else to_float(raw)
     if q.index is not None:
         if not isinstance(value, np.ndarray) or value.ndim == 0:
             return value  # the same for every element (a broadcast partial)
         one = value[q.index]
         return one if one.__class__ is Fraction else float(one)
     return value
+
+
+def _exact_true(raw: Any) -> Any:
+    """An exact value kept exact: a rational as a Fraction, an irrational to 40 digits, so a
+    claim of 2.80000000000000000000 is compared with 14/5 and not with its nearest float."""
+    if isinstance(raw, np.ndarray):
+        out = np.empty(raw.shape, dtype=object)
+        out.reshape(-1)[:] = [_exact_true(v) for v in raw.reshape(-1)]
+        return out
+    if isinstance(raw, Fraction):
+        return raw
+    if isinstance(raw, (int, np.integer)):
+        return Fraction(int(raw))
+    try:
+        import sympy
+
+        if isinstance(raw, sympy.Basic):
+            if raw.is_Rational:
+                return Fraction(int(raw.p), int(raw.q))
+            text = str(evalf(raw, 40))
+            return Fraction(text)
+    except (ValueError, TypeError, ArithmeticError, ChainruleError):
+        pass
+    return _beyond_floats(raw)
 
 
 def _beyond_floats(raw: Any) -> Any:
@@ -111,75 +135,133 @@ def _same_special(a: float, b: Any) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
-def _grade(number: Number, true: Any) -> str:
+def _grade(
+    number: Number, true: Any, rule: Rule, spread: Fraction = Fraction(0), own: bool = False
+) -> str:
+    """One number against one true value under ``rule``; ``spread`` widens the window by what
+    the learner's own rounded inputs leave open, and ``own`` (judging against the learner's
+    own recomputation) lets 0 match 0."""
     if not number.finite or not _finite(true):
         return RIGHT if _same_special(as_float(number.value), true) else WRONG
     c, t = Fraction(number.value), Fraction(true)
     diff = abs(c - t)
-    if number.quantum == 0:
-        return RIGHT if diff <= Fraction(1, 10**9) * max(Fraction(1), abs(t)) else WRONG
-    half = number.quantum / 2
-    if diff <= half * (1 + Fraction(1, 10**9)):
+    if c == 0 and not own and not rule.written and not rule.covers_zero(t):
+        return WRONG  # 0, 0.0, 0e9: no digit of a non-zero value was written
+    if rule.written:  # the digits the learner wrote are the precision asked
+        if number.quantum == 0:
+            exact = diff <= Fraction(1, 10**9) * max(Fraction(1), abs(t)) + spread
+            return RIGHT if exact else WRONG
+        base = number.quantum / 2
+    else:
+        base = rule.tolerance(t)
+    tol = (base + spread) * (1 + SLACK)
+    if diff <= tol:
         return RIGHT
-    if diff <= 3 * half and plausible_rounding(c, t, number.quantum):
+    half = number.quantum / 2
+    if number.quantum and half > tol:  # fewer digits than the rule asks
+        if c != 0 and diff <= (half + spread) * (1 + SLACK):
+            return TOO_FEW
+        return WRONG
+    digits = rule.written or rule.sigfig is not None or rule.decdig is not None
+    if (
+        digits
+        and diff <= (3 * base + spread) * (1 + SLACK)
+        and plausible_rounding(c, t, 2 * base)
+        and _has_more_digits(t, 2 * base)
+    ):
         return ROUNDING
     return WRONG
 
 
+def _has_more_digits(true: Fraction, unit: Fraction) -> bool:
+    """Is there anything to round? −1.2 at 3 figures is −1.20 exactly: −1.21 cannot be a
+    rounding of it, only a slip."""
+    if unit <= 0:
+        return False
+    rest = abs(true / unit - round(true / unit))
+    return rest > Fraction(1, 10**6)
+
+
 def plausible_rounding(claim: Fraction, true: Fraction, unit: Fraction) -> bool:
-    """Could ``claim`` (last digit ``unit``) be ``true`` rounded with a slip of one unit? Only
-    with the same sign and a unit at most a tenth of the true value: a one-digit claim has no
-    room for slack (4 is not a rounding of 2.8, nor 1 of 0.0033)."""
+    """Could ``claim`` be ``true`` rounded to ``unit`` with a slip of one unit? Only with the
+    same sign and a unit at most a tenth of the true value: a one-digit claim has no room for
+    slack (4 is not a rounding of 2.8, nor 1 of 0.0033)."""
     same_sign = (claim > 0 and true > 0) or (claim < 0 and true < 0)
-    return same_sign and 10 * unit <= abs(true)
+    return same_sign and unit > 0 and 10 * unit <= abs(true)
 
 
-_ORDER = {RIGHT: 0, ROUNDING: 1, WRONG: 2}
+_ORDER = {RIGHT: 0, ROUNDING: 1, TOO_FEW: 2, WRONG: 3}
 
 
 def _flat(value: Any) -> list[Any]:
-    """The numbers of a true value: floats, and Fractions for exact ones past the float range."""
+    """The numbers of a true value: floats, and Fractions for exact ones."""
     items = value.reshape(-1).tolist() if isinstance(value, np.ndarray) else [value]
     return [v if v.__class__ is Fraction else float(v) for v in items]
 
 
-def grade(claim: Claim, true: Any) -> str:
-    trues = _flat(true)
-    if claim.vector and len(claim.numbers) != len(trues):
-        raise ValueInputError(
-            f"{claim.text!r}: {len(claim.numbers)} numbers given, the quantity has {len(trues)}"
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(str(n) for n in shape)
+
+
+def _example(shape: tuple[int, ...]) -> str:
+    if len(shape) == 2:
+        row = "[" + ", ".join("…" for _ in range(min(shape[1], 3))) + "]"
+        return (
+            "["
+            + ", ".join(row for _ in range(min(shape[0], 2)))
+            + (", …]" if shape[0] > 2 else "]")
         )
+    return "[a, b, …]"
+
+
+def grade(claim: Claim, true: Any, rule: Rule | None = None) -> str:
+    """The verdict on a claim (every element of a vector or matrix claim; the worst counts)."""
+    rule = rule or Rule()
+    trues = _flat(true)
+    shape = tuple(np.shape(true))
+    if claim.vector:
+        if claim.shape is not None and len(claim.shape) > 1 and claim.shape != shape:
+            raise ValueInputError(
+                f"{claim.text!r}: a {_shape_text(claim.shape)} matrix given; the quantity is "
+                + (f"{_shape_text(shape)}" if shape else "one number")
+            )
+        if len(claim.numbers) != len(trues):
+            raise ValueInputError(
+                f"{claim.text!r}: {len(claim.numbers)} numbers given, the quantity has "
+                f"{len(trues)}" + (f" (shape {_shape_text(shape)})" if len(shape) > 1 else "")
+            )
+        if len(shape) > 1 and (claim.shape is None or len(claim.shape) == 1):
+            raise ValueInputError(
+                f"{claim.text!r}: the quantity is a {_shape_text(shape)} matrix; write it row "
+                f"by row, as {_example(shape)}"
+            )
     if not claim.vector and len(trues) != 1:
         raise ValueInputError(
             f"{claim.text!r}: the quantity has {len(trues)} elements; give them all as "
-            f"[a, b, …] or name one element (such as {claim.name}1)"
+            f"{_example(shape)} or name one element (such as {claim.name}1)"
         )
-    grades = [_grade(n, t) for n, t in zip(claim.numbers, trues, strict=True)]
+    grades = [_grade(n, t, rule) for n, t in zip(claim.numbers, trues, strict=True)]
     return max(grades, key=lambda g: _ORDER[g])
 
 
-def _matches(claim: Claim, value: Any) -> bool:
-    """Does the learner's claim agree with a recomputation from their own numbers?"""
+def _matches(claim: Claim, value: Any, rule: Rule | None = None, spread: Any = None) -> bool:
+    """Does the learner's claim agree with a recomputation from their own numbers, within the
+    rule widened by ``spread`` (what their own rounded inputs leave open)?"""
+    rule = rule or Rule()
     values = _flat(value)
     if len(values) != len(claim.numbers):
         return False
-    for n, v in zip(claim.numbers, values, strict=True):
+    spreads = _flat(spread) if spread is not None else [0.0] * len(values)
+    if len(spreads) != len(values):
+        spreads = [max(spreads)] * len(values)
+    for n, v, s in zip(claim.numbers, values, spreads, strict=True):
         if not n.finite or not _finite(v):
             if not _same_special(as_float(n.value), v):
                 return False
             continue
-        claimed, own = Fraction(n.value), Fraction(v)
-        diff = abs(claimed - own)
-        if n.quantum == 0:
-            if diff > Fraction(1, 10**6) * max(Fraction(1), abs(own)):
-                return False
-            continue
-        carried = MATCH_RELATIVE * abs(own)  # rounded numbers carried along the way
-        if diff <= n.quantum / 2 + carried:
-            continue
-        if diff <= 3 * n.quantum / 2 + carried and plausible_rounding(claimed, own, n.quantum):
-            continue
-        return False
+        room = Fraction(s) if _finite(s) else Fraction(0)
+        if _grade(n, v, rule, room, own=True) == WRONG:
+            return False
     return True
 
 
@@ -193,12 +275,18 @@ def as_float(value: Fraction | float) -> float:
 
 def _given(v: Verdict) -> Given:
     nums = [as_float(n.value) for n in v.claim.numbers]
-    return Given(v.quantity, np.array(nums) if v.claim.vector else nums[0])
+    if v.claim.vector:
+        shape = v.claim.shape if v.claim.shape and len(v.claim.shape) > 1 else None
+        arr = np.array(nums)
+        return Given(v.quantity, arr.reshape(shape) if shape else arr)
+    return Given(v.quantity, nums[0])
 
 
-def judge(graph: Graph, claims: list[Claim]) -> list[Verdict]:
-    """Judge every claim against ``graph``. The graph is not touched: a private copy is run
-    through ``backward`` for the true gradients; the verdicts name the caller's own nodes."""
+def judge(graph: Graph, claims: list[Claim], rule: Rule | None = None) -> list[Verdict]:
+    """Judge every claim against ``graph`` under ``rule`` (default: 3 significant figures).
+    The graph is not touched: a private copy is run through ``backward`` for the true
+    gradients; the verdicts name the caller's own nodes."""
+    rule = rule or Rule()
     graph, made = copy_graph(graph)
     with np.errstate(all="ignore"):
         graph.backward()
@@ -208,13 +296,13 @@ def judge(graph: Graph, claims: list[Claim]) -> list[Verdict]:
             try:
                 q = resolver.quantity(claim.name)
                 t = true_value(q, graph.label(q.node))
-                verdict = grade(claim, t)
+                verdict = grade(claim, t, rule)
             except ValueInputError as exc:
                 if claim.line is not None and not exc.message.startswith("line "):
                     raise ValueInputError(f"line {claim.line}: {exc.message}") from None
                 raise
             verdicts.append(Verdict(claim, q, t, verdict))
-        _trace(graph, verdicts)
+        _trace(graph, verdicts, rule)
     back = {c: n for n, c in made.items()}
     for v in verdicts:
         q = v.quantity
@@ -222,14 +310,59 @@ def judge(graph: Graph, claims: list[Claim]) -> list[Verdict]:
     return verdicts
 
 
-def _trace(graph: Graph, verdicts: list[Verdict]) -> None:
+def _givens(graph: Graph) -> list[Fraction]:
+    """The numbers the exercise gives (the inputs' values), to spot a sheet that copies them."""
+    out: list[Fraction] = []
+    for n in graph.nodes:
+        if n.args:
+            continue
+        for x in _flat(to_float(n.value)):
+            if _finite(x):
+                out.append(Fraction(x))
+    return out
+
+
+def _trivial(v: Verdict, givens: list[Fraction]) -> bool:
+    """A wrong number that "follows" only trivially earns nothing: 0 where the truth is not 0
+    (0 from 0, a product with a factor written as 0), or a number copied from the givens."""
+    trues = _flat(v.true)
+    nums = v.claim.numbers
+    if not all(n.finite for n in nums) or len(trues) != len(nums):
+        return False
+    if all(Fraction(n.value) == 0 for n in nums) and any(t != 0 for t in trues):
+        return True
+
+    def copied(n: Number) -> bool:
+        c = Fraction(n.value)
+        room = n.quantum / 2 if n.quantum else Fraction(0)
+        return c != 0 and any(abs(c - g) <= room for g in givens)
+
+    return all(copied(n) for n in nums)
+
+
+def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule) -> None:
     wrong = [v for v in verdicts if v.verdict == WRONG]
     if not wrong:
         return
     fine = [v for v in verdicts if v.verdict != WRONG]
+    givens = _givens(graph)
 
-    def world(used: list[Verdict], v: Verdict) -> Any:
-        given = [_given(u) for u in used if u.quantity.key() != v.quantity.key()]
+    def world(used: list[Verdict], v: Verdict, nudge: tuple[int, int] | None = None) -> Any:
+        given = []
+        for k, u in enumerate(used):
+            if u.quantity.key() == v.quantity.key():
+                continue
+            g = _given(u)
+            if nudge is not None and nudge[0] == k:
+                n = u.claim.numbers[nudge[1]]
+                step = float(n.quantum) / 2
+                if isinstance(g.value, np.ndarray):
+                    arr = np.array(g.value, dtype=float)
+                    arr.reshape(-1)[nudge[1]] += step
+                    g = Given(g.quantity, arr)
+                else:
+                    g = Given(g.quantity, g.value + step)
+            given.append(g)
         if not given:
             return v.true  # nothing of the learner's own: their world is the true one
         try:
@@ -237,27 +370,59 @@ def _trace(graph: Graph, verdicts: list[Verdict]) -> None:
         except (ChainruleError, ArithmeticError, ValueError):
             return None  # the learner's numbers leave a domain (log of a negative, ...)
 
+    def spread(used: list[Verdict], v: Verdict, own: Any) -> Any:
+        """How far the recomputed value moves when each of the learner's numbers moves by
+        half a unit of its last written digit: the precision their own numbers imply."""
+        total = np.zeros(np.shape(own)) if isinstance(own, np.ndarray) else 0.0
+        base = np.asarray(to_float(own), dtype=float)
+        for k, u in enumerate(used):
+            if u.quantity.key() == v.quantity.key():
+                continue
+            for j, n in enumerate(u.claim.numbers):
+                if not n.finite or n.quantum == 0 or n.value == 0 or n.quantum > 1e300:
+                    continue  # exact, or a 0 that wrote no digit to round (0e9)
+                moved = world(used, v, (k, j))
+                if moved is None:
+                    continue
+                delta = np.abs(np.asarray(to_float(moved), dtype=float) - base)
+                if not np.all(np.isfinite(delta)):
+                    continue
+                total = total + (delta if isinstance(own, np.ndarray) else float(np.max(delta)))
+        return total
+
+    def agrees(used: list[Verdict], v: Verdict, own: Any) -> bool:
+        if own is None:
+            return False
+        if _matches(v.claim, own, rule):
+            return True
+        return _matches(v.claim, own, rule, spread(used, v, own))
+
     for v in wrong:
         own = world(verdicts, v)
         v.recomputed = own
-        if own is None or not _matches(v.claim, own):
+        if not agrees(verdicts, v, own):
             v.origin = FIRST_SLIP
             continue
+        if _trivial(v, givens):
+            v.origin = TRIVIAL
+            continue
         from_right = world(fine, v)
-        if from_right is not None and _matches(v.claim, from_right):
+        if agrees(fine, v, from_right):
             v.origin = CARRIED_ROUNDING
             continue
         v.origin = FOLLOWS
         for w in wrong:
             if w is v:
                 continue
-            without = world([u for u in verdicts if u is not w], v)
-            if without is None or not _matches(v.claim, without):
+            rest = [u for u in verdicts if u is not w]
+            if not agrees(rest, v, world(rest, v)):
                 v.follows.append(w)
         if not v.follows:
             for w in wrong:
-                alone = world(fine + [w], v) if w is not v else None
-                if alone is not None and _matches(v.claim, alone):
+                if w is v:
+                    continue
+                alone = fine + [w]
+                if agrees(alone, v, world(alone, v)):
                     v.follows.append(w)
 
 
@@ -269,6 +434,8 @@ __all__ = [
     "PARTIAL",
     "RIGHT",
     "ROUNDING",
+    "TOO_FEW",
+    "TRIVIAL",
     "VALUE",
     "WRONG",
     "Verdict",

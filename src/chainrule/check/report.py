@@ -17,10 +17,23 @@ from ..explain.formulas import (
     partial_label,
 )
 from ..lang.naming import Naming
-from .judge import CARRIED_ROUNDING, FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, WRONG, Verdict, as_float
+from .inert import inert_text
+from .judge import (
+    CARRIED_ROUNDING,
+    FIRST_SLIP,
+    FOLLOWS,
+    RIGHT,
+    ROUNDING,
+    TOO_FEW,
+    TRIVIAL,
+    WRONG,
+    Verdict,
+    as_float,
+)
 from .names import GRADIENT, PARTIAL, Quantity
+from .rule import Rule, rounded_text
 
-_MARK = {RIGHT: "right   ", ROUNDING: "rounding", WRONG: "WRONG   "}
+_MARK = {RIGHT: "right   ", ROUNDING: "rounding", TOO_FEW: "TOO FEW ", WRONG: "WRONG   "}
 
 
 def quantity_text(q: Quantity, output_name: Any, names: Naming) -> str:
@@ -53,22 +66,41 @@ def _plain(value: Any) -> Any:
 
 
 def _claimed(v: Verdict) -> str:
-    nums = [n.text for n in v.claim.numbers]
+    nums = [inert_text(n.text) for n in v.claim.numbers]
+    shape = v.claim.shape
+    if (
+        v.claim.vector
+        and shape is not None
+        and len(shape) == 2
+        and shape[0] * shape[1] == len(nums)
+    ):
+        rows = [nums[r * shape[1] : (r + 1) * shape[1]] for r in range(shape[0])]
+        return "[" + "; ".join("[" + "; ".join(row) + "]" for row in rows) + "]"
     return "[" + "; ".join(nums) + "]" if v.claim.vector else nums[0]
 
 
-def _rounded_hint(v: Verdict) -> str:
-    """The true value to the learner's own number of decimals (what they should have written)."""
-    n = v.claim.numbers[0]
-    if v.claim.vector or n.decimals is None or isinstance(v.true, np.ndarray):
+def _rounded_hint(v: Verdict, rule: Rule) -> str:
+    """The true value to the digits the rule asks (what the learner should have written)."""
+    if v.claim.vector or isinstance(v.true, np.ndarray):
         return ""
-    if v.true.__class__ is Fraction or not np.isfinite(v.true):
-        return ""  # (an exact number past the float range has no decimals to round to)
-    rounded = f"{float(v.true):.{n.decimals}f}".replace("-", "\u2212")
-    return f", {rounded} to your {n.decimals} decimals"
+    if v.true.__class__ is not Fraction and not np.isfinite(v.true):
+        return ""
+    shown = rounded_text(v.true, rule)
+    if shown is None:
+        return ""
+    what = f"{rule.sigfig} significant figure" if rule.sigfig else f"{rule.decdig} decimal"
+    plural = "s" if (rule.sigfig or rule.decdig) != 1 else ""
+    return f" ({shown} to {what}{plural})"
 
 
-def text_report(verdicts: list[Verdict], output: Any, naming: Naming, digits: int = 5) -> str:
+def text_report(
+    verdicts: list[Verdict],
+    output: Any,
+    naming: Naming,
+    digits: int = 5,
+    rule: Rule | None = None,
+) -> str:
+    rule = rule or Rule()
     lines = []
     names = {id(v): quantity_text(v.quantity, output, naming) for v in verdicts}
     width = max((len(names[id(v)]) + len(_claimed(v)) for v in verdicts), default=0) + 3
@@ -78,12 +110,14 @@ def text_report(verdicts: list[Verdict], output: Any, naming: Naming, digits: in
         line = f"{_MARK[v.verdict]}  {claim.ljust(width)}  true {true}"
         if v.verdict == ROUNDING:
             line += "  (one unit off in the last digit: a rounding difference, not an error)"
+        if v.verdict == TOO_FEW:
+            line += "  (right as far as it goes, but fewer digits than the rule asks)"
         lines.append(line.rstrip())
     wrong = [v for v in verdicts if v.verdict == WRONG]
     for v in wrong:
         where = f" (line {v.claim.line})" if v.claim.line is not None else ""
         head = f"{names[id(v)]} = {_claimed(v)}{where} is wrong: the true value is "
-        head += f"{num(v.true, digits).text}{_rounded_hint(v)}."
+        head += f"{num(v.true, digits).text}{_rounded_hint(v, rule)}."
         own = ""
         if v.recomputed is not None:
             own = f" From your own numbers it would be {num(v.recomputed, digits).text}"
@@ -97,25 +131,43 @@ def text_report(verdicts: list[Verdict], output: Any, naming: Naming, digits: in
                 ", as you wrote: it carries the rounding of your earlier numbers; keep more "
                 "digits along the way."
             )
+        elif v.origin == TRIVIAL:
+            tail = own + (
+                ", as you wrote, but only trivially (a 0 carried from a 0, or a number copied "
+                "from the givens): it shows no working."
+            )
         else:
             tail = ""
         lines.append("")
         lines.append(head + tail)
+    few = [v for v in verdicts if v.verdict == TOO_FEW]
+    for v in few:
+        lines.append("")
+        lines.append(
+            f"{names[id(v)]} = {_claimed(v)} has too few digits: the true value is "
+            f"{num(v.true, digits).text}{_rounded_hint(v, rule)}."
+        )
     right = sum(v.verdict == RIGHT for v in verdicts)
     rounding = sum(v.verdict == ROUNDING for v in verdicts)
     slips = [v for v in wrong if v.origin == FIRST_SLIP]
     parts = [f"{right} right", f"{rounding} rounding difference{'s' if rounding != 1 else ''}"]
+    if few:
+        parts.append(f"{len(few)} with too few digits")
     parts.append(f"{len(wrong)} wrong")
     summary = ", ".join(parts)
     if slips:
         summary += " (first slip" + ("s" if len(slips) > 1 else "") + ": "
         summary += ", ".join(names[id(v)] for v in slips) + ")"
     lines.append("")
+    lines.append(rule.describe())
     lines.append(summary + ".")
     return "\n".join(lines) + "\n"
 
 
-def json_report(verdicts: list[Verdict], output: Any, naming: Naming) -> dict[str, Any]:
+def json_report(
+    verdicts: list[Verdict], output: Any, naming: Naming, rule: Rule | None = None
+) -> dict[str, Any]:
+    rule = rule or Rule()
     items = []
     for v in verdicts:
         items.append(
@@ -138,7 +190,9 @@ def json_report(verdicts: list[Verdict], output: Any, naming: Naming) -> dict[st
         "ok": all(v.ok for v in verdicts),
         "right": sum(v.verdict == RIGHT for v in verdicts),
         "rounding": sum(v.verdict == ROUNDING for v in verdicts),
+        "too_few_digits": sum(v.verdict == TOO_FEW for v in verdicts),
         "wrong": sum(v.verdict == WRONG for v in verdicts),
+        "rule": rule.as_dict(),
         "first_slips": [v.claim.text for v in verdicts if v.origin == FIRST_SLIP],
         "claims": items,
     }

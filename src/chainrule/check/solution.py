@@ -45,6 +45,7 @@ from ..lang.latex.tree import (
 from .claims import Claim, read_number
 from .judge import FIRST_SLIP, FOLLOWS, WRONG, Verdict, _matches, judge, true_value
 from .names import Resolver
+from .rule import AS_WRITTEN
 
 _FLOAT_FUNCTIONS = {
     "σ": lambda v: 1.0 / (1.0 + math.exp(-v)),
@@ -247,20 +248,20 @@ def check_solution(
             pending.append((st, qname, k, claim, st.base + start, st.base + end))
 
     try:
-        verdicts = judge(graph, [p[3] for p in pending]) if pending else []
+        verdicts = judge(graph, [p[3] for p in pending], AS_WRITTEN) if pending else []
     except ValueInputError:
         # a claim the judge refuses (a number for a whole vector, the wrong count of
         # numbers): that one is not checked, the others are
         kept = []
         for p in pending:
             try:
-                judge(graph, [p[3]])
+                judge(graph, [p[3]], AS_WRITTEN)
             except ValueInputError as exc:
                 skipped.append(Problem(p[0].line, exc.message, p[0].text))
                 continue
             kept.append(p)
         pending = kept
-        verdicts = judge(graph, [p[3] for p in pending]) if pending else []
+        verdicts = judge(graph, [p[3] for p in pending], AS_WRITTEN) if pending else []
 
     own: dict[str, Judged] = {}  # the learner's latest number for each quantity
     judged: list[Judged] = []
@@ -287,7 +288,7 @@ def _trace(j: Judged) -> None:
     v = j.verdict
     if v.verdict != WRONG or j.step_value is None:
         return
-    if not _matches(v.claim, j.step_value):
+    if not _matches(v.claim, j.step_value, AS_WRITTEN):
         v.origin = FIRST_SLIP
         v.recomputed = j.step_value
         v.follows = []

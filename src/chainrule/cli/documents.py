@@ -100,6 +100,7 @@ def run_solution(args: argparse.Namespace, graph: Graph) -> int:
     """``check EXERCISE --solution FILE [-o MARKED]``: the report, then the marked copy."""
     from ..check import report
     from ..check.marked import marked_copy
+    from ..check.rule import AS_WRITTEN
     from ..check.solution import check_solution
     from ..io.files import check_output, read_text, write_file
     from ..io.jsonout import strict_dumps
@@ -128,11 +129,11 @@ def run_solution(args: argparse.Namespace, graph: Graph) -> int:
             "(such as $L = 0,06$ or $\\frac{\\partial L}{\\partial z} = -0,06$)"
         )
     if args.json:
-        data = report(graph, result.verdicts, as_json=True)
+        data = report(graph, result.verdicts, as_json=True, rule=AS_WRITTEN)
         data["not_checked"] = [str(p) for p in result.skipped]
         sys.stdout.write(strict_dumps(data, indent=2) + "\n")
     else:
-        sys.stdout.write(report(graph, result.verdicts))
+        sys.stdout.write(report(graph, result.verdicts, rule=AS_WRITTEN))
         for p in result.skipped:
             sys.stdout.write(f"not checked: {p}\n")
     if args.out:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .document import Block, Document, Equation, Figure, Heading, Inline, Paragraph, Table
 from .formulas import Math
 
-_MD_SPECIAL = "\\`*_[]<>#|"
+_MD_SPECIAL = "\\`*_[]<>#|$"
 
 
 def escape(text: str) -> str:

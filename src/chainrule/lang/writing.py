@@ -363,8 +363,12 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         return (nt.latex.format(t) if style == "latex" else t + nt.text), prec
     if nt.style == "index":
         ((t, p),) = parts
-        idx = index_text((node.params or {}).get("index"))
-        return (f"{t}_{{{idx}}}" if style == "latex" else f"{t}[{idx}]"), ATOM
+        raw = (node.params or {}).get("index")
+        idx = index_text(raw)
+        if style == "latex":
+            # a subscript counts from 1, as element names do (x₁ is x[0]): p[1] is p₂
+            return f"{t}_{{{_counted_from_one(raw) or idx}}}", ATOM
+        return f"{t}[{idx}]", ATOM
     # function style
     inner = ", ".join(t for t, _ in parts)
     if op.written is not None:
@@ -398,6 +402,17 @@ def _coefficient(value: Any, written: str, rest: str) -> tuple[str, int]:
         return f"−{rest}", _NEGATIVE
     written = written.removeprefix("(").removesuffix(")") if sign else written
     return f"{written}{rest}", _NEGATIVE if sign else OPS["mul"].notation.precedence
+
+
+def _counted_from_one(index: Any) -> str | None:
+    """Whole non-negative indices counted from 1 (``1`` → ``2``, ``(0, 2)`` → ``1,3``), or None
+    for slices, negative and fancy indices (written as the program writes them)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if not items or not all(
+        isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items
+    ):
+        return None
+    return ",".join(str(i + 1) for i in items)
 
 
 def index_text(index: Any) -> str:

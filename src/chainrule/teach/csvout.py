@@ -1,28 +1,36 @@
 """CSV that spreadsheets open safely: text cells that a spreadsheet would run as a formula
 (starting with =, +, -, @, a tab or a carriage return) get a leading apostrophe, the defence
-OWASP describes for CSV injection; numbers we write ourselves are left as numbers."""
+OWASP describes for CSV injection; numbers are left as numbers (a decimal comma included:
+``-2,2`` is a number, not a formula). Every cell that holds a separator a spreadsheet may split
+on (``,`` ``;`` tab), a quote or a line break is quoted, and control characters are shown as
+codes, never written raw."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+from ..check.inert import inert_text
+
+_NUMBER = re.compile(r"^[+-−]?(\d+[.,]?\d*|[.,]\d+)([eE][+-−]?\d+)?$")
 _ACTIVE = ("=", "+", "-", "@", "\t", "\r")
+_QUOTE = re.compile(r'[,;\t"\r\n]')
 
 
 def inert(cell: str) -> str:
     """A cell as text a spreadsheet shows, never evaluates."""
+    cell = inert_text(cell)
     if cell.startswith(_ACTIVE) and not _NUMBER.match(cell):
         return "'" + cell
     return cell
 
 
+def _quoted(cell: str) -> str:
+    if _QUOTE.search(cell):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
 def csv_text(rows: list[list[str]]) -> str:
-    """Rows as CSV (comma, quoted where needed, \\n line ends), every cell made inert."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in rows:
-        writer.writerow([inert(str(c)) for c in row])
-    return out.getvalue()
+    """Rows as CSV (comma, quoted where a cell holds a separator, \\n line ends), every cell
+    made inert."""
+    return "".join(",".join(_quoted(inert(str(c))) for c in row) + "\n" for row in rows)

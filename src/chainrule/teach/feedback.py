@@ -5,13 +5,14 @@ the Markdown writer like every other label."""
 
 from __future__ import annotations
 
+from ..check.kinds import KIND_SENTENCES
 from ..core.graph import Graph
 from ..explain import markdown as markdown_writer
 from ..explain.document import Block, Document, Heading, Inline, Paragraph, Table, working
 from ..explain.formulas import Math, num
 from ..explain.model import derive
 from .grading import Graded, KeyVariant, Mark
-from .scoring import EARLY, FIRST_SLIP, FOLLOWS, MISSING, Scoring
+from .scoring import EARLY, FIRST_SLIP, FOLLOWS, MISSING, TOO_FEW, Scoring
 
 _SAY = {
     FIRST_SLIP: "first slip",
@@ -50,9 +51,14 @@ def feedback_document(
 ) -> Document:
     head = f"Feedback for {g.student}"
     blocks: list[Block] = []
-    if variant is None:
-        blocks.append(Paragraph(["Your answers could not be graded:"]))
-        blocks.extend(Paragraph([p]) for p in g.problems)
+    who = ", ".join(x for x in (f"ID {g.id}" if g.id else "", g.email) if x)
+    if who:
+        blocks.append(Paragraph([who + "."]))
+    if variant is None or not g.graded:
+        blocks.append(Paragraph([f"Your answers could not be graded: {g.why_not}."]))
+        blocks.extend(Paragraph([n]) for n in g.notes)
+        blocks.extend(Paragraph([p]) for p in g.problems if p != g.why_not)
+        blocks.append(Paragraph([f"The rule: {g.rule.describe()}"]))
         return Document(head, blocks)
     blocks.append(
         Paragraph(
@@ -74,6 +80,20 @@ def feedback_document(
             ]
         )
     blocks.append(Table(["Quantity", "You wrote", "Correct", "Verdict", "Points"], rows))
+    blocks.append(Paragraph([f"The rule: {g.rule.describe()}"]))
+    for note in g.notes:
+        blocks.append(Paragraph([f"Note: {note}."]))
+    few = [m for m in g.marks if m.verdict == TOO_FEW]
+    if few:
+        pieces_: list[Inline] = ["Too few digits: "]
+        for k, m in enumerate(few):
+            pieces_ += [", " if k else "", m.math]
+        share_ = scoring.credit[TOO_FEW]
+        pieces_.append(
+            f" are the right values rounded to fewer digits than the rule asks; they earn "
+            f"{share_:.0%} of their points."
+        )
+        blocks.append(Paragraph(pieces_))
     slip = g.first_slip
     if slip is not None:
         blocks.append(Heading("Where it went wrong"))
@@ -86,6 +106,8 @@ def feedback_document(
         if slip.recomputed is not None:
             own = num(slip.recomputed, digits)
             said += [", and from your own earlier numbers it would be ", own]
+        if slip.kind:
+            said.append(f". It looks as if you {KIND_SENTENCES.get(slip.kind, slip.kind)}")
         said.append(". The correct working at this step:")
         blocks.append(Paragraph(said))
         blocks.extend(_working(variant.graph(), digits, False, slip))

@@ -9,6 +9,8 @@
     DIR/v01/graph.svg|.png     the forward graph without numbers ([worksheet] graph = true)
     DIR/v01/answers.json       this variant's answers
     DIR/v01/solution/          the bundle ``chainrule solve`` writes for it
+    DIR/handout/v01/           the worksheet and blank graph only: safe to hand out whole
+    DIR/exports/               gradescope-autograder.zip, moodle.xml, prairielearn/
 
 The whole folder is built aside and moved into place when complete (``files.bundle``); the same
 template, count and seed give the same bytes."""
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import ValueInputError
 from ..exercise import solve
 from ..explain import latex as latex_writer
 from ..explain import markdown as markdown_writer
@@ -52,6 +55,7 @@ def manifest(template: Template, variants: list[Variant], seed: int) -> dict[str
         "title": template.title,
         "exact": template.exact,
         "digits": template.digits,
+        "rule": template.rule.as_dict(),
         "seed": seed,
         "variants": [
             {"id": v.id, "seed": v.seed, "program": v.program, "answers": v.answers}
@@ -62,6 +66,91 @@ def manifest(template: Template, variants: list[Variant], seed: int) -> dict[str
 
 def _json(data: Any) -> str:
     return strict_dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+HANDOUT = ("worksheet.md", "worksheet.tex", "worksheet.pdf", "graph.svg", "graph.png")
+
+
+def write_handout(folder: Path, ids: list[str]) -> None:
+    """DIR/handout/: what students may receive and nothing else (worksheets and blank graphs,
+    no answers, no solutions), so handing out a folder never hands out a key."""
+    folder.mkdir()
+    for vid in ids:
+        (folder / vid).mkdir()
+        for name in HANDOUT:
+            source = folder.parent / vid / name
+            if source.is_file():
+                write_file(folder / vid / name, source.read_bytes())
+    write_file(folder / VARIANT_MARKER, "written by chainrule generate; safe to replace\n")
+
+
+def read_roster(path: str | Path, ids: list[str]) -> list[tuple[str, str]]:
+    """(email, variant id) pairs from a CSV with email and variant columns; a variant is
+    written as the class names it (v03, V3 or 3)."""
+    import csv
+    import io
+
+    from .grading import variant_number
+    from .submissions import decode_submissions
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValueInputError(f"{path}: no such roster file")
+    text, _ = decode_submissions(p.read_bytes(), str(path))
+    rows = list(csv.reader(io.StringIO(text)))
+    head = [c.strip().strip("\ufeff").casefold() for c in rows[0]] if rows else []
+    if "email" not in head or "variant" not in head:
+        raise ValueInputError(f"{path}: line 1: a roster needs the columns email and variant")
+    e, v = head.index("email"), head.index("variant")
+    by_number = {variant_number(i): i for i in ids}
+    out: list[tuple[str, str]] = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) <= max(e, v) or not row[e].strip():
+            raise ValueInputError(f"{path}: line {n}: expected an email and a variant")
+        written = row[v].strip()
+        vid = written if written in ids else by_number.get(variant_number(written))
+        if vid is None:
+            raise ValueInputError(f"{path}: line {n}: variant {written!r} is not in this class")
+        email = row[e].strip()
+        if any(c in email for c in ',\n\r"') or "@" not in email:
+            raise ValueInputError(f"{path}: line {n}: {email!r} is not an email address")
+        out.append((email, vid))
+    return out
+
+
+def write_exports(
+    folder: Path,
+    template: Template,
+    data: dict[str, Any],
+    pngs: dict[str, bytes],
+    roster: list[tuple[str, str]] | None = None,
+) -> None:
+    """DIR/exports/: the Gradescope autograder, the Moodle questions, the PrairieLearn question,
+    all under the template's rule."""
+    from .autograder import autograder_zip
+    from .exports import moodle_xml
+    from .grading import ClassKey, KeyVariant
+    from .prairielearn import question_files
+
+    folder.mkdir()
+    write_file(folder / "gradescope-autograder.zip", autograder_zip(data, roster))
+    key = ClassKey(
+        template.title,
+        template.digits,
+        {
+            v["id"]: KeyVariant(v["id"], v["seed"], v["program"], v["answers"], template.exact)
+            for v in data["variants"]
+        },
+        template.rule,
+    )
+    write_file(folder / "moodle.xml", moodle_xml(key, images=pngs))
+    pl = folder / "prairielearn"
+    pl.mkdir()
+    for name, text in question_files(data, template.rule).items():
+        write_file(pl / name, text)
+    write_file(folder / VARIANT_MARKER, "written by chainrule generate; safe to replace\n")
 
 
 def _pdf(
@@ -86,11 +175,13 @@ def generate(
     pdfs: bool | None = None,
     solutions: bool = True,
     label: str = "",
+    roster: str | Path | None = None,
 ) -> Written:
     """Draw ``count`` variants and write the class folder. ``pdfs``: None makes PDFs when
     pdflatex is installed (a note otherwise), True requires it, False skips them."""
     template = load_template(template_path)
     variants = generate_variants(template, count, seed)  # a refusal writes nothing
+    pairs = read_roster(roster, [v.id for v in variants]) if roster is not None else None
     make_pdf = pdf.available() if pdfs is None else pdfs
     notes: list[str] = []
     if pdfs is None and not make_pdf:
@@ -105,6 +196,7 @@ def generate(
         replace_marked_dirs=VARIANT_MARKER,
     ) as stage:
         write_file(stage / "template.toml", read_text(template_path, "exercise template"))
+        pngs: dict[str, bytes] = {}
         for v in variants:
             vdir = stage / v.id
             vdir.mkdir()
@@ -113,6 +205,8 @@ def generate(
                 notes.append(f"{v.id}: graph not drawn: the drawing package is not available")
             for name, data in images.items():
                 write_file(vdir / name, data)
+            if "graph.png" in images:
+                pngs[v.id] = images["graph.png"]
             md, tex = worksheet_texts(template, v, graph=bool(images))
             write_file(vdir / "worksheet.md", md)
             write_file(vdir / "worksheet.tex", tex)
@@ -123,6 +217,7 @@ def generate(
                 _, solve_notes = solve(exercise_of(template, v.program), vdir / "solution")
                 notes.extend(f"{v.id}: {n}" for n in solve_notes)
             write_file(vdir / VARIANT_MARKER, "written by chainrule generate; safe to replace\n")
+        write_handout(stage / "handout", [v.id for v in variants])
         key = key_document(template, variants)
         write_file(stage / "answer-key.csv", csv_text(key_rows(template, variants)))
         write_file(stage / "answer-key.md", markdown_writer.write(key))
@@ -130,5 +225,6 @@ def generate(
         write_file(stage / "answer-key.tex", key_tex)
         _pdf(key_tex, stage / "answer-key.pdf", "answer-key", notes, make_pdf, {})
         write_file(stage / MANIFEST, _json(manifest(template, variants, seed)))
+        write_exports(stage / "exports", template, manifest(template, variants, seed), pngs, pairs)
         write_file(stage / MARKER, "written by chainrule generate; safe to replace\n")
     return Written(folder, variants, notes)

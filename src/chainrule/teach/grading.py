@@ -7,22 +7,28 @@ key, scores them, and finds the correct working to show at the first slip."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..check.claims import Claim, parse_claim
-from ..check.judge import CARRIED_ROUNDING, Verdict, judge
+from ..check.claims import Claim, Number, parse_claim, read_number
+from ..check.inert import inert_text
+from ..check.judge import CARRIED_ROUNDING, TRIVIAL, Verdict, judge
 from ..check.judge import FIRST_SLIP as JUDGE_FIRST_SLIP
 from ..check.judge import FOLLOWS as JUDGE_FOLLOWS
 from ..check.judge import RIGHT as JUDGE_RIGHT
 from ..check.judge import ROUNDING as JUDGE_ROUNDING
+from ..check.judge import TOO_FEW as JUDGE_TOO_FEW
+from ..check.judge import _grade as judge_number
+from ..check.kinds import mistake_kind
 from ..check.names import GRADIENT, PARTIAL, Quantity, Resolver
+from ..check.rule import Rule, rounded_text, rule_from_dict
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
-from ..core.values import decimal_text
+from ..core.values import decimal_text, to_float
 from ..explain.formulas import (
     Math,
     derivative,
@@ -34,7 +40,17 @@ from ..explain.formulas import (
 )
 from ..io.files import load_json, read_text
 from ..lang.notation import naming_of
-from .scoring import EARLY, FIRST_SLIP, FOLLOWS, MISSING, RIGHT, ROUNDING, WRONG, Scoring
+from .scoring import (
+    EARLY,
+    FIRST_SLIP,
+    FOLLOWS,
+    MISSING,
+    RIGHT,
+    ROUNDING,
+    TOO_FEW,
+    WRONG,
+    Scoring,
+)
 from .submissions import Submission
 
 MANIFEST = "manifest.json"
@@ -48,6 +64,7 @@ class KeyVariant:
     answers: dict[str, float]
     exact: bool
     _graph: Graph | None = None
+    _truths: dict[str, float] | None = None
 
     def graph(self) -> Graph:
         if self._graph is None:
@@ -55,13 +72,34 @@ class KeyVariant:
 
             try:
                 with np.errstate(all="ignore"):
-                    g = parse(self.program)  # floats, as the answers were computed
+                    # an exact template is judged in exact numbers: w·x + b that is exactly 0
+                    # is 0, not the −5.6e-17 of floats (a student's 0 is then right)
+                    g = parse(self.program, exact=self.exact)
                     g.backward()
             except ChainruleError as exc:
                 where = f"{MANIFEST}: variant {self.id}"
                 raise ValueInputError(f"{where}: its program: {exc}") from None
             self._graph = g
         return self._graph
+
+    def truths(self) -> dict[str, float]:
+        """The key's answers as grading sees them: the manifest's floats, or for an exact
+        template the exact values (to the nearest float)."""
+        if self._truths is None:
+            out = dict(self.answers)
+            if self.exact:
+                from ..check.judge import true_value
+
+                graph = self.graph()
+                resolver = Resolver(graph)
+                for name in self.answers:
+                    try:
+                        value = true_value(resolver.quantity(name))
+                        out[name] = float(np.asarray(to_float(value), dtype=float).reshape(-1)[0])
+                    except (ChainruleError, ArithmeticError, ValueError, TypeError):
+                        continue
+            self._truths = out
+        return self._truths
 
 
 @dataclass
@@ -71,6 +109,7 @@ class ClassKey:
     title: str | None
     digits: int
     variants: dict[str, KeyVariant]
+    rule: Rule = field(default_factory=Rule)
 
 
 def load_class(directory: str | Path) -> ClassKey:
@@ -89,6 +128,7 @@ def load_class(directory: str | Path) -> ClassKey:
     if not isinstance(digits, int) or isinstance(digits, bool) or not 1 <= digits <= 17:
         digits = 5
     title = data.get("title") if isinstance(data.get("title"), str) else None
+    rule = rule_from_dict(data.get("rule", {}), f"{where}: rule")
     variants: dict[str, KeyVariant] = {}
     for k, item in enumerate(data["variants"]):
         at = f"{where}: variants[{k}]"
@@ -112,7 +152,7 @@ def load_class(directory: str | Path) -> ClassKey:
             {str(q): _answer(v, f"{at}: answers[{q!r}]") for q, v in answers.items()},
             exact,
         )
-    return ClassKey(title, digits, variants)
+    return ClassKey(title, digits, variants, rule)
 
 
 def _answer(v: float, where: str) -> float:
@@ -141,6 +181,7 @@ class Mark:
     recomputed: float | None = None
     follows: list[str] = field(default_factory=list)
     q: Quantity | None = None
+    kind: str | None = None  # for a first slip: the kind of mistake it most likely is
 
 
 @dataclass
@@ -151,6 +192,16 @@ class Graded:
     problems: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)  # claims outside the key, judged for tracing
     graded: bool = True
+    id: str = ""
+    email: str = ""
+    why_not: str = ""  # when not graded: why
+    notes: list[str] = field(default_factory=list)  # for the teacher: another variant's answers
+    other_variant: str | None = None  # the variant whose key these answers match
+    rule: Rule = field(default_factory=Rule)
+
+    @property
+    def status(self) -> str:
+        return "graded" if self.graded else "not graded"
 
     @property
     def score(self) -> float:
@@ -188,6 +239,8 @@ def _verdict(v: Verdict) -> str:
         return RIGHT
     if v.verdict == JUDGE_ROUNDING:
         return ROUNDING
+    if v.verdict == JUDGE_TOO_FEW:
+        return TOO_FEW
     return {
         CARRIED_ROUNDING: EARLY,
         JUDGE_FOLLOWS: FOLLOWS,
@@ -195,25 +248,79 @@ def _verdict(v: Verdict) -> str:
     }.get(v.origin or "", WRONG)
 
 
-def _judge(graph: Graph, claims: list[Claim]) -> tuple[dict[int, Verdict], dict]:
+def variant_number(text: str) -> int | None:
+    """``v01``, ``V1``, ``1``, ``variant 1`` → 1; None when it names no number."""
+    m = re.fullmatch(r"\s*(?:variant\s*|v\s*)?0*(\d+)\s*", text, re.IGNORECASE)
+    return int(m.group(1)) if m else None
+
+
+def find_variant(key: ClassKey, written: str) -> str | None:
+    """The manifest's id for what a student wrote: the id itself, or the same number."""
+    if written in key.variants:
+        return written
+    folded = {vid.casefold(): vid for vid in key.variants}
+    if written.strip().casefold() in folded:
+        return folded[written.strip().casefold()]
+    n = variant_number(written)
+    if n is None:
+        return None
+    hits = [vid for vid in key.variants if variant_number(vid) == n]
+    return hits[0] if len(hits) == 1 else None
+
+
+def key_matches(variant: KeyVariant, numbers: dict[str, Number], rule: Rule) -> int:
+    """How many of a student's numbers (by key name) are right for ``variant``'s key."""
+    hits = 0
+    for name, n in numbers.items():
+        true = variant.truths().get(name)
+        if true is None or not math.isfinite(true):
+            continue
+        if judge_number(n, true, rule) in (JUDGE_RIGHT, JUDGE_ROUNDING):
+            hits += 1
+    return hits
+
+
+def whose_answers(
+    key: ClassKey, numbers: dict[str, Number], own: str | None, rule: Rule
+) -> tuple[str, int] | None:
+    """Another variant whose key these numbers match clearly better than their own: at least
+    half of them and two more than the own variant's (a copied neighbour, a wrong id)."""
+    if len(numbers) < 2:
+        return None
+    mine = key_matches(key.variants[own], numbers, rule) if own in key.variants else 0
+    best: tuple[str, int] | None = None
+    for vid, v in key.variants.items():
+        if vid == own:
+            continue
+        n = key_matches(v, numbers, rule)
+        if best is None or n > best[1]:
+            best = (vid, n)
+    if best is not None and 2 * best[1] >= len(numbers) and best[1] >= mine + 2:
+        return best
+    return None
+
+
+def _judge(
+    graph: Graph, claims: list[Claim], rule: Rule
+) -> tuple[dict[int, Verdict], dict[int, str]]:
     """Verdicts by claim; a claim the judge cannot take (a vector where a number belongs) is
     left out with the reason, and the rest judged together."""
     bad: dict[int, str] = {}
     try:
-        verdicts = judge(graph, claims)
+        verdicts = judge(graph, claims, rule)
     except ValueInputError:
         for c in claims:
             try:
-                judge(graph, [c])
+                judge(graph, [c], rule)
             except ValueInputError as exc:
-                bad[id(c)] = exc.message
-        verdicts = judge(graph, [c for c in claims if id(c) not in bad])
+                bad[id(c)] = inert_text(exc.message)
+        verdicts = judge(graph, [c for c in claims if id(c) not in bad], rule)
     return {id(v.claim): v for v in verdicts}, bad
 
 
 def _cell(text: str, limit: int = 40) -> str:
     """What a student wrote, on one line and of a readable length, for tables and messages."""
-    one = " ".join(text.split())
+    one = inert_text(" ".join(text.split()))
     return one if len(one) <= limit else one[: limit - 1] + "…"
 
 
@@ -227,62 +334,139 @@ def _float(value: Any) -> float | None:
     return float(arr[0]) if arr.size == 1 else None
 
 
-def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
-    """The marks of one submission; never raises for what a student wrote."""
-    out = Graded(sub.student, sub.variant, problems=list(sub.problems))
-    variant = key.variants.get(sub.variant)
-    if variant is None:
-        known = ", ".join(list(key.variants)[:5]) + (" …" if len(key.variants) > 5 else "")
-        out.problems.append(f"variant {sub.variant!r} is not in the manifest (known: {known})")
-        out.graded = False
-        return out
-    graph = variant.graph()
-    resolver = Resolver(graph)
+def _key_names(resolver: Resolver, variant: KeyVariant) -> dict[Any, str]:
     key_q: dict[Any, str] = {}
     for name in variant.answers:
         try:
             key_q[resolver.quantity(name).key()] = name
         except ChainruleError as exc:
             raise ValueInputError(f"{MANIFEST}: variant {variant.id}: answers: {exc}") from None
+    return key_q
+
+
+def _split_vector(
+    q: Quantity, value: str, key_q: dict[Any, str], quantity: str
+) -> list[tuple[str, str]] | None:
+    """A whole vector answered in one cell (``dL/dw,"[-1.641, -1.172]"``) where the key asks
+    for its elements: (key name, element's text) for each element, or None."""
+    if q.index is not None or not value.lstrip().startswith("["):
+        return None
+    shape = np.shape(q.node.value)
+    if not shape:
+        return None
+    names = []
+    for idx in np.ndindex(shape):
+        k = Quantity(q.claim_type, q.node, idx, q.top).key()
+        if k not in key_q:
+            return None
+        names.append(key_q[k])
+    claim = parse_claim(f"{quantity} = {value}")  # raises for what cannot be read
+    if len(claim.numbers) != len(names):
+        raise ValueInputError(
+            f"{len(claim.numbers)} numbers for {quantity}, which has {len(names)} elements"
+        )
+    return [(name, n.text) for name, n in zip(names, claim.numbers, strict=True)]
+
+
+def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
+    """The marks of one submission; never raises for what a student wrote."""
+    rule = scoring.rule or key.rule
+    out = Graded(
+        sub.student,
+        sub.variant,
+        problems=list(sub.problems),
+        id=sub.id,
+        email=sub.email,
+        rule=rule,
+    )
+    if sub.refused:
+        out.graded, out.why_not = False, sub.refused
+        return out
+    vid = find_variant(key, sub.variant)
+    if vid is None:
+        known = ", ".join(list(key.variants)[:5]) + (" …" if len(key.variants) > 5 else "")
+        why = (
+            f"variant {sub.variant!r} is not in the manifest (known: {known})"
+            if sub.variant
+            else "no variant given"
+        )
+        out.problems.append(why)
+        out.graded, out.why_not = False, why
+        numbers = _numbers_by_name(key, sub)
+        match = whose_answers(key, numbers, None, rule)
+        if match is not None:
+            out.other_variant = match[0]
+            out.notes.append(
+                f"these answers are {match[0]}'s ({match[1]} of {len(numbers)} match its key)"
+            )
+        return out
+    if vid != sub.variant:
+        out.variant = vid
+    variant = key.variants[vid]
+    graph = variant.graph()
+    resolver = Resolver(graph)
+    key_q = _key_names(resolver, variant)
     claims: dict[str, Claim] = {}  # by key name
     extra: list[Claim] = []
     unreadable: dict[str, tuple[str, str]] = {}
+    pending: list[tuple[str, str, str, Quantity | None]] = []
     for e in sub.entries:
         if not e.quantity:
-            out.problems.append(f"{e.where}: no quantity named; skipped")
+            if e.value:
+                out.problems.append(f"{e.where}: no quantity named; not read")
             continue
+        if not e.value:
+            continue  # a blank cell: not answered
         try:
             q = resolver.quantity(e.quantity)
         except ChainruleError as exc:
-            out.problems.append(f"{e.where}: {exc.message}; skipped")
+            out.problems.append(f"{e.where}: {inert_text(exc.message)}; not read")
             continue
-        key_name = key_q.get(q.key())
-        if key_name is not None and (key_name in claims or key_name in unreadable):
-            out.problems.append(f"{e.where}: {key_name} answered again; the last answer is graded")
-            claims.pop(key_name, None)
-            unreadable.pop(key_name, None)
         try:
-            if any(sep in e.quantity for sep in "=≈"):
+            parts = _split_vector(q, e.value, key_q, e.quantity)
+        except ValueInputError as exc:
+            out.problems.append(f"{e.where}: {inert_text(exc.message)}; not read")
+            continue
+        if parts is not None:
+            for name, text in parts:
+                pending.append((e.where, name, text, resolver.quantity(name)))
+        else:
+            pending.append((e.where, e.quantity, e.value, q))
+    for where, quantity, value, q_ in pending:
+        assert q_ is not None
+        key_name = key_q.get(q_.key())
+        if key_name is not None and (key_name in claims or key_name in unreadable):
+            before = (
+                claims[key_name].text.split("=", 1)[1].strip()
+                if key_name in claims
+                else (unreadable[key_name][0])
+            )
+            if before != _cell(value):
+                out.problems.append(
+                    f"{where}: {key_name} answered again ({_cell(before)}, then {_cell(value)}); "
+                    "the first answer is graded"
+                )
+            continue
+        try:
+            if any(sep in quantity for sep in "=≈"):
                 raise ValueInputError("the quantity's name holds = or ≈")
-            if not e.value:
-                raise ValueInputError("no value given")
-            claim = parse_claim(f"{e.quantity} = {e.value}")
+            claim = parse_claim(f"{quantity} = {value}")
         except ValueInputError as exc:
             if key_name is not None:
-                shown = _cell(e.value)
+                shown = _cell(value)
                 unreadable[key_name] = (shown, f"cannot read {shown!r} as a number")
             else:
-                out.problems.append(f"{e.where}: {exc.message}; skipped")
+                out.problems.append(f"{where}: {inert_text(exc.message)}; not read")
             continue
         if key_name is None:
             extra.append(claim)
         else:
             claims[key_name] = claim
     all_claims = list(claims.values()) + extra
-    verdicts, bad = _judge(graph, all_claims) if all_claims else ({}, {})
+    verdicts, bad = _judge(graph, all_claims, rule) if all_claims else ({}, {})
     out.extra = [c.text for c in extra if id(c) in verdicts]
     by_claim_name = {id(c): n for n, c in claims.items()}
-    for name, true in variant.answers.items():
+    for name, true in variant.truths().items():
         q = resolver.quantity(name)
         math_ = quantity_math(q, graph.output)
         best = scoring.points_for(name)
@@ -300,6 +484,15 @@ def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
             verdict = _verdict(v)
             follows = [by_claim_name.get(id(w.claim), w.claim.name) for w in v.follows]
             written = ", ".join(n.text for n in given.numbers)
+            detail = ""
+            if v.origin == TRIVIAL:
+                detail = (
+                    "it follows from your earlier numbers only trivially (a 0 carried from a 0, "
+                    "or a number copied from the givens): no working to credit"
+                )
+            elif verdict == TOO_FEW:
+                hint = rounded_text(true, rule)
+                detail = "fewer digits than asked" + (f" ({hint})" if hint else "")
             mark = Mark(
                 name,
                 math_,
@@ -308,12 +501,44 @@ def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
                 verdict,
                 0.0,
                 best,
+                detail,
                 recomputed=_float(v.recomputed),
                 follows=follows,
                 q=q,
             )
+            if verdict == FIRST_SLIP:
+                try:
+                    mark.kind = mistake_kind(graph, v, list(verdicts.values()), rule)
+                except (ChainruleError, ArithmeticError, ValueError, TypeError):
+                    mark.kind = None
         mark.points = scoring.score(name, mark.verdict)
         if not math.isfinite(mark.points):
             mark.points = 0.0
         out.marks.append(mark)
+    numbers = {n: c.numbers[0] for n, c in claims.items() if len(c.numbers) == 1}
+    match = whose_answers(key, numbers, vid, rule)
+    if match is not None:
+        mine = key_matches(variant, numbers, rule)
+        out.other_variant = match[0]
+        out.notes.append(
+            f"these answers are {match[0]}'s: {match[1]} of {len(numbers)} match its key, "
+            f"{mine} match {vid}'s (a wrong variant id, or a neighbour's numbers)"
+        )
+    return out
+
+
+def _numbers_by_name(key: ClassKey, sub: Submission) -> dict[str, Number]:
+    """A submission's numbers by the canonical names of the key (for an unknown variant)."""
+    from ..check.names import canon
+
+    names = {canon(n.replace("∂", "d")): n for v in key.variants.values() for n in v.answers}
+    out: dict[str, Number] = {}
+    for e in sub.entries:
+        name = names.get(canon(e.quantity.replace("∂", "d")))
+        if name is None or not e.value or name in out:
+            continue
+        try:
+            out[name] = read_number(e.value, e.value)
+        except ValueInputError:
+            continue
     return out

@@ -2,7 +2,8 @@
 
 ::
 
-    REPORT_DIR/grades.csv          one row per student: student, variant, score, max_score, ...
+    REPORT_DIR/grades.csv          one row per student: student, id, email, variant, score,
+                                   max_score, status, notes, ...
     REPORT_DIR/verdicts.csv        one row per student and quantity
     REPORT_DIR/summary.md          verdict counts, the most common first slips and where
     REPORT_DIR/first-slips.png     the same as a bar chart
@@ -22,17 +23,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..check.kinds import KIND_SENTENCES, KINDS
 from ..check.names import GRADIENT, PARTIAL
+from ..core.errors import ValueInputError
 from ..explain import markdown as markdown_writer
 from ..explain.document import Document, Heading, Inline, Paragraph, Table
-from ..explain.formulas import Math, label
+from ..explain.formulas import Math, element_label, label
 from ..io.files import bundle, write_file
 from ..lang.notation import naming_of
 from .csvout import csv_text
-from .exports import gradescope_results, moodle_xml
+from .exports import gradescope_results, moodle_grades, moodle_xml
 from .feedback import feedback_markdown, points_text
 from .grading import ClassKey, Graded, Mark, grade, load_class
-from .scoring import FIRST_SLIP, VERDICTS, load_scoring
+from .scoring import FIRST_SLIP, FOLLOWS, ROUNDING, TOO_FEW, VERDICTS, load_scoring
 from .submissions import read_submissions
 
 MARKER = ".chainrule-report"
@@ -43,6 +46,7 @@ class Report:
     directory: Path
     graded: list[Graded]
     problems: list[str] = field(default_factory=list)
+    warning: str | None = None
 
 
 def slug(name: str, k: int) -> str:
@@ -52,11 +56,17 @@ def slug(name: str, k: int) -> str:
 
 
 def where_text(m: Mark) -> str:
-    """The node of a slip, in words: the value of z, the total at ŷ, the edge z → ŷ."""
+    """The node of a slip, in words: the value of z, the total at ŷ, the edge z → ŷ; an
+    element keeps its index (at w₂, not at w)."""
     q = m.q
     if q is None:
         return ""
-    node = label(q.node, naming_of(q.top if q.top is not None else q.node)).text
+    names = naming_of(q.top if q.top is not None else q.node)
+    node = (
+        element_label(q.node, q.index, names).text
+        if q.index is not None
+        else label(q.node, names).text
+    )
     if q.claim_type == GRADIENT:
         return f"backward, at {node}"
     if q.claim_type == PARTIAL and q.top is not None:
@@ -68,12 +78,17 @@ def grades_rows(graded: list[Graded], feedback: dict[int, str]) -> list[list[str
     rows = [
         [
             "student",
+            "id",
+            "email",
             "variant",
             "score",
             "max_score",
+            "status",
+            "notes",
             "right_or_rounding",
             "first_slip",
             "first_slip_at",
+            "mistake",
             "feedback",
             "problems",
         ]
@@ -81,15 +96,21 @@ def grades_rows(graded: list[Graded], feedback: dict[int, str]) -> list[list[str
     for k, g in enumerate(graded):
         slip = g.first_slip
         right = sum(m.verdict in ("right", "rounding") for m in g.marks)
+        notes = ([f"not graded: {g.why_not}"] if not g.graded and g.why_not else []) + g.notes
         rows.append(
             [
                 g.student,
+                g.id,
+                g.email,
                 g.variant,
                 points_text(g.score) if g.graded else "",
                 points_text(g.max_score) if g.graded else "",
-                str(right),
+                g.status,
+                " | ".join(notes),
+                str(right) if g.graded else "",
                 slip.quantity if slip else "",
                 where_text(slip) if slip else "",
+                (slip.kind or "") if slip else "",
                 feedback[k],
                 " | ".join(g.problems),
             ]
@@ -98,17 +119,32 @@ def grades_rows(graded: list[Graded], feedback: dict[int, str]) -> list[list[str
 
 
 def verdict_rows(graded: list[Graded]) -> list[list[str]]:
-    rows = [["student", "variant", "quantity", "claimed", "correct", "verdict", "points", "max"]]
+    rows = [
+        [
+            "student",
+            "id",
+            "variant",
+            "quantity",
+            "claimed",
+            "correct",
+            "verdict",
+            "mistake",
+            "points",
+            "max",
+        ]
+    ]
     for g in graded:
         for m in g.marks:
             rows.append(
                 [
                     g.student,
+                    g.id,
                     g.variant,
                     m.quantity,
                     m.claimed or "",
                     repr(m.true),
                     m.verdict,
+                    m.kind or "",
                     points_text(m.points),
                     points_text(m.max_points),
                 ]
@@ -126,9 +162,46 @@ def first_slips(graded: list[Graded]) -> list[tuple[str, str, int]]:
     return [(q, w, n) for (q, w), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def summary_document(key: ClassKey, graded: list[Graded], problems: list[str]) -> Document:
+def mistake_counts(graded: list[Graded]) -> list[tuple[str, int]]:
+    """(kind, students) for the kinds of first slips, the most common first."""
+    counts: Counter[str] = Counter()
+    for g in graded:
+        slip = g.first_slip
+        if slip is not None and slip.kind:
+            counts[slip.kind] += 1
+    order = {k: i for i, k in enumerate(KINDS)}
+    return sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 99)))
+
+
+def class_mismatch(graded: list[Graded]) -> str | None:
+    """A loud warning when the answers match nothing in this class (another class's answers,
+    or the wrong manifest): most answers neither right nor following from the student's own
+    numbers, across at least three students who answered."""
+    answered = [g for g in graded if g.graded and any(m.claimed is not None for m in g.marks)]
+    if len(answered) < 3:
+        return None
+    marks = [m for g in answered for m in g.marks if m.claimed is not None]
+    good = sum(m.verdict in ("right", ROUNDING, TOO_FEW, FOLLOWS) for m in marks)
+    unknown = sum(sum("no quantity is named" in p for p in g.problems) for g in answered)
+    if good <= 0.1 * len(marks) or unknown > len(marks):
+        return (
+            f"only {good} of {len(marks)} answers are right or follow from the student's own "
+            f"numbers, and {unknown} answers name quantities this class does not have: are "
+            "these answers for another class (another manifest)?"
+        )
+    return None
+
+
+def summary_document(
+    key: ClassKey, graded: list[Graded], problems: list[str], warning: str | None = None
+) -> Document:
     done = [g for g in graded if g.graded]
-    blocks: list = [
+    blocks: list = []
+    if warning:
+        blocks.append(Paragraph([f"WARNING: {warning}"]))
+    rule = graded[0].rule if graded else key.rule
+    blocks.append(Paragraph([f"The rule: {rule.describe()}"]))
+    blocks += [
         Paragraph(
             [
                 f"{len(done)} students graded"
@@ -153,6 +226,25 @@ def summary_document(key: ClassKey, graded: list[Graded], problems: list[str]) -
         blocks.append(Paragraph(["The same as a chart: first-slips.png."]))
     else:
         blocks.append(Paragraph(["No first slips: every wrong answer, if any, was unreadable."]))
+    kinds = mistake_counts(done)
+    if kinds:
+        blocks.append(Heading("Mistakes by kind"))
+        rows = [
+            [k, str(n), f"{n} student{'s' if n != 1 else ''} {KIND_SENTENCES.get(k, k)}"]
+            for k, n in kinds
+        ]
+        blocks.append(Table(["Kind", "Students", "In words"], rows))
+        blocks.append(Paragraph(["The same as a chart: mistake-kinds.png."]))
+    others = [g for g in graded if g.other_variant]
+    if others:
+        blocks.append(Heading("Answers of another variant"))
+        for g in others:
+            blocks.append(Paragraph([f"{g.student} ({g.variant or 'no variant'}): {g.notes[-1]}"]))
+    not_graded = [g for g in graded if not g.graded]
+    if not_graded:
+        blocks.append(Heading("Not graded"))
+        for g in not_graded:
+            blocks.append(Paragraph([f"{g.student}: {g.why_not}"]))
     if problems or any(g.problems for g in graded):
         blocks.append(Heading("Problems in the submissions"))
         blocks.extend(Paragraph([p]) for p in problems)
@@ -161,7 +253,7 @@ def summary_document(key: ClassKey, graded: list[Graded], problems: list[str]) -
     return Document(f"Summary: {key.title}" if key.title else "Summary", blocks)
 
 
-def chart_png(slips: list[tuple[str, str, int]]) -> bytes:
+def chart_png(slips: list[tuple[str, str, int]], title: str = "Most common first slips") -> bytes:
     """A bar chart of the most common first slips (at most 12), as PNG bytes with no date."""
     import matplotlib
 
@@ -173,7 +265,7 @@ def chart_png(slips: list[tuple[str, str, int]]) -> bytes:
     fig = Figure(figsize=(7, 0.5 * max(len(shown), 1) + 1.5), dpi=100)
     ax = fig.add_subplot()
     if shown:
-        names = [_plain_label(f"{q} ({w})") for q, w, _ in shown]
+        names = [_plain_label(f"{q} ({w})" if w else q) for q, w, _ in shown]
         ax.barh(range(len(shown)), [n for _, _, n in shown], color="#c0504d")
         ax.set_yticks(range(len(shown)), names)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -181,7 +273,7 @@ def chart_png(slips: list[tuple[str, str, int]]) -> bytes:
         ax.text(0.5, 0.5, "no first slips", ha="center", va="center")
         ax.set_yticks([])
     ax.set_xlabel("students")
-    ax.set_title("Most common first slips")
+    ax.set_title(title)
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="png", metadata={"Software": None})
@@ -201,11 +293,17 @@ def write_report(
     scoring_file: str | Path | None = None,
     force: bool = False,
     label: str = "",
+    anyway: bool = False,
 ) -> Report:
     key = load_class(class_dir)
     scoring = load_scoring(scoring_file)
     subs, problems = read_submissions(submissions)
     graded = [grade(key, s, scoring) for s in subs]
+    warning = class_mismatch(graded)
+    if warning and not anyway:
+        raise ValueInputError(
+            f"{submissions}: {warning} Nothing written; give --anyway to grade them regardless"
+        )
     folder = Path(directory)
     feedback: dict[int, str] = {}
     inputs = [submissions, Path(class_dir) / "manifest.json", scoring_file]
@@ -228,12 +326,24 @@ def write_report(
         write_file(stage / "grades.csv", csv_text(grades_rows(graded, feedback)))
         write_file(stage / "verdicts.csv", csv_text(verdict_rows(graded)))
         points = {n: scoring.points_for(n) for v in key.variants.values() for n in v.answers}
-        write_file(stage / "exports" / "moodle.xml", moodle_xml(key, points))
-        summary = summary_document(key, graded, problems)
+        images = {}
+        for vid in key.variants:
+            png = Path(class_dir) / vid / "graph.png"
+            if vid.isalnum() and png.is_file() and not png.is_symlink():
+                images[vid] = png.read_bytes()
+        rule = scoring.rule or key.rule
+        moodle = moodle_xml(
+            key, points, rule=rule, images=images, rounding_share=scoring.credit[ROUNDING]
+        )
+        write_file(stage / "exports" / "moodle.xml", moodle)
+        summary = summary_document(key, graded, problems, warning)
         write_file(stage / "summary.md", markdown_writer.write(summary))
         write_file(stage / "first-slips.png", chart_png(first_slips(graded)))
+        kinds = [(k, "", n) for k, n in mistake_counts(graded)]
+        write_file(stage / "mistake-kinds.png", chart_png(kinds, "First slips by kind"))
+        write_file(stage / "exports" / "moodle-grades.csv", csv_text(moodle_grades(graded)))
         write_file(stage / MARKER, "written by chainrule grade; safe to replace\n")
-    return Report(folder, graded, problems)
+    return Report(folder, graded, problems, warning)
 
 
 __all__ = ["FIRST_SLIP", "Math", "Report", "write_report"]

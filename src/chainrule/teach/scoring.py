@@ -10,6 +10,9 @@ A scoring file (TOML) changes any of it::
     "dL/dw1" = 2
     [credit]                   # share of the points for each verdict, from 0 to 1
     follows = 0.5              # half credit for error carried forward
+    too_few_digits = 0.5       # the true value rounded to fewer digits than the rule asks
+    [rule]                     # the rule for right (default: the class's, from its template)
+    sigfig = 3
 """
 
 from __future__ import annotations
@@ -19,20 +22,23 @@ from pathlib import Path
 from typing import Any
 
 from ..check.names import canon
+from ..check.rule import Rule, rule_from_dict
 from ..core.errors import ValueInputError
 from ..io.files import load_toml, read_text
 
 RIGHT = "right"
 ROUNDING = "rounding"
+TOO_FEW = "too few digits"
 EARLY = "rounded too early"
 FIRST_SLIP = "first slip"
 FOLLOWS = "follows from an earlier slip"
 WRONG = "wrong"
 MISSING = "missing"
-VERDICTS = (RIGHT, ROUNDING, EARLY, FIRST_SLIP, FOLLOWS, WRONG, MISSING)
+VERDICTS = (RIGHT, ROUNDING, TOO_FEW, EARLY, FIRST_SLIP, FOLLOWS, WRONG, MISSING)
 CREDIT_KEYS = {
     "right": RIGHT,
     "rounding": ROUNDING,
+    "too_few_digits": TOO_FEW,
     "rounded_too_early": EARLY,
     "first_slip": FIRST_SLIP,
     "follows": FOLLOWS,
@@ -42,6 +48,7 @@ CREDIT_KEYS = {
 DEFAULT_CREDIT = {
     RIGHT: 1.0,
     ROUNDING: 1.0,
+    TOO_FEW: 0.0,
     EARLY: 1.0,
     FIRST_SLIP: 0.0,
     FOLLOWS: 1.0,
@@ -55,6 +62,7 @@ class Scoring:
     points: float = 1.0
     quantity_points: dict[str, float] = field(default_factory=dict)  # by canonical name
     credit: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CREDIT))
+    rule: Rule | None = None  # None: the class's rule (its manifest's)
 
     def points_for(self, quantity: str) -> float:
         return self.quantity_points.get(canon(quantity.replace("∂", "d")), self.points)
@@ -70,7 +78,7 @@ def _points(value: Any, where: str) -> float:
 
 
 def scoring_from_dict(data: dict[str, Any], where: str) -> Scoring:
-    unknown = sorted(set(data) - {"points", "quantity_points", "credit"})
+    unknown = sorted(set(data) - {"points", "quantity_points", "credit", "rule"})
     if unknown:
         raise ValueInputError(f"{where}: unknown key(s) {', '.join(unknown)}")
     s = Scoring()
@@ -95,6 +103,8 @@ def scoring_from_dict(data: dict[str, Any], where: str) -> Scoring:
         if share > 1:
             raise ValueInputError(f"{where}: [credit] {key} must be from 0 to 1")
         s.credit[CREDIT_KEYS[key]] = share
+    if "rule" in data:
+        s.rule = rule_from_dict(data["rule"], f"{where}: [rule]")
     return s
 
 

@@ -5,10 +5,12 @@ escape every label for their format; nothing here writes markup by hand."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from ..check.names import canon
 from ..core.graph import Graph
+from ..core.node import Node
 from ..explain import latex as latex_writer
 from ..explain import markdown as markdown_writer
 from ..explain.document import Document, Equation, Figure, Heading, Inline, Paragraph, Table
@@ -51,16 +53,42 @@ def _shown_graph(template: Template, variant: Variant) -> Graph:
     return parse(variant.program, exact=True)
 
 
+def _generated(graph: Graph, node: Node) -> bool:
+    """A node the formulas refer to by a generated name (a₁: an unnamed value used twice):
+    the sheet defines it, so no name appears that the student was not given."""
+    if node.name or not node.args or not graph.naming.is_atom(node):
+        return False
+    return bool(re.fullmatch(r"[a-z][₀₁₂₃₄₅₆₇₈₉]+", graph.label(node)))
+
+
 def _computation(graph: Graph) -> list[Equation]:
     out = []
     for node in graph.nodes:
-        if not node.args or not node.name:
+        if not node.args or not (node.name or _generated(graph, node)):
             continue
         f = formula(node, graph.naming)
         if f is not None:
             out.append(Equation([label(node, graph.naming), f], ["="]))
     return out
 
+
+def _counting_note(graph: Graph) -> str:
+    """One counting convention on the sheet: elements count from 1 (p₁ is the first), and the
+    program's brackets (and the graph's labels) from 0, as in Python; say so where both show."""
+    for node in graph.nodes:
+        if node.op.name == "index" and node.args:
+            base = graph.label(node.args[0])
+            raw = (node.params or {}).get("index")
+            if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+                return (
+                    f"Elements count from 1 here: {base}₁ is the first element of {base}. The "
+                    f"program and the graph count from 0, as Python does: {base}[{raw}] is "
+                    f"{base}{str(raw + 1).translate(_SUB)}."
+                )
+    return ""
+
+
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 BLANK_MD = " "
 BLANK_TEX = Math(" ", r"\rule{0pt}{1.4em}\hspace{5cm}")  # room to write by hand on paper
@@ -79,12 +107,16 @@ def worksheet(
     blocks.extend(_given(_shown_graph(template, variant), template.digits))
     blocks.append(Heading("The computation"))
     blocks.extend(_computation(variant.graph))
+    note = _counting_note(variant.graph)
+    if note:
+        blocks.append(Paragraph([note]))
     if graph is not None:
         blocks.append(Figure(graph, "The graph: write the value of every node on it."))
     blocks.append(Heading("Your answers"))
     rows: list[list[Inline]] = [[a.math, ascii_name(a.name), blank] for a in variant.asked]
     blocks.append(Table(["Quantity", "Write it as", "Your answer"], rows))
     blocks.append(Paragraph(list(SUBMIT)))
+    blocks.append(Paragraph([f"How answers are marked: {template.rule.describe()}"]))
     blocks.append(Paragraph([f"Variant {variant.id}, seed {variant.seed}."]))
     return Document(title, blocks)
 
@@ -96,20 +128,49 @@ def worksheet_texts(template: Template, variant: Variant, graph: bool = False) -
     return md, latex_writer.write(tex_doc)
 
 
+def key_values(template: Template, variant: Variant) -> dict[str, float]:
+    """The answers as the key shows them: for an exact template, the exact values (to the
+    nearest float), so w·x + b that is exactly 0 is shown as 0, not −5.5511e-17."""
+    values = dict(variant.answers)
+    if not template.exact:
+        return values
+    import numpy as np
+
+    from ..check.judge import true_value
+    from ..check.names import Resolver
+    from ..core.errors import ChainruleError
+    from ..core.values import to_float
+    from ..lang.language import parse
+
+    try:
+        with np.errstate(all="ignore"):
+            graph = parse(variant.program, exact=True)
+            graph.backward()
+        resolver = Resolver(graph)
+        for name in values:
+            value = true_value(resolver.quantity(name))
+            values[name] = float(np.asarray(to_float(value), dtype=float).reshape(-1)[0])
+    except (ChainruleError, ArithmeticError, ValueError, TypeError):
+        return dict(variant.answers)
+    return values
+
+
 def key_document(template: Template, variants: list[Variant]) -> Document:
     """The answer key: one table per variant, every number to the template's digits."""
     blocks: list = [
         Paragraph(
             [
                 f"{len(variants)} variants. Answers to {template.digits} significant digits; "
-                "the manifest (manifest.json) holds them in full."
+                "the manifest (manifest.json) holds them in full. "
+                f"How answers are marked: {template.rule.describe()}"
             ]
         )
     ]
     for v in variants:
         blocks.append(Heading(f"Variant {v.id} (seed {v.seed})", level=3))
+        shown = key_values(template, v)
         rows: list[list[Inline]] = [
-            [a.math, ascii_name(a.name), num(a.value, template.digits)] for a in v.asked
+            [a.math, ascii_name(a.name), num(shown[a.name], template.digits)] for a in v.asked
         ]
         blocks.append(Table(["Quantity", "Written", "Answer"], rows))
     title = f"Answer key: {template.title}" if template.title else "Answer key"
@@ -126,7 +187,7 @@ def key_rows(template: Template, variants: list[Variant]) -> list[list[str]]:
                 columns.append(a.name)
     rows = [["variant", "seed", *columns]]
     for v in variants:
-        answers = v.answers
+        answers = key_values(template, v)
         cells = [
             num(answers[c], template.digits).text.replace("\u2212", "-") if c in answers else ""
             for c in columns

@@ -1,11 +1,15 @@
-"""A class's answers as teachers collect them: one CSV (``student,variant,quantity,value``) or a
-folder of per-student claim files.
+"""A class's answers as teachers collect them: one CSV, long (``student,variant,quantity,value``)
+or wide (one row per student, one column per quantity: what Google Forms and LMS exports give),
+or a folder of per-student claim files.
 
-Spreadsheets are forgiving and so is this reader: a byte-order mark, a ``;`` or tab delimiter,
-header names in any case, extra columns, a decimal comma left unquoted in the last column
-(``ada,v01,L,0,06``), student names spelled with different spaces or capitals. What cannot be
-read is not a crash: the structure (a missing column) is one clear error; a bad row is a
-problem noted against its line and reported."""
+Spreadsheets are forgiving and so is this reader: UTF-8 (with or without a byte-order mark),
+UTF-16 with its mark and cp1252 (which encoding was assumed is said), a ``sep=;`` first line, a
+``;`` or tab delimiter, header names in any case, extra columns, a decimal comma left unquoted in
+the last column (``ada,v01,L,0,06``), student names spelled with different spaces or capitals.
+Optional ``id`` and ``email`` columns identify students (rows are keyed by id where present, then
+email, then name and variant), so two students of one name stay two. What cannot be read is not
+a crash: the structure (a missing column) is one clear error; a bad row is a problem noted
+against its line and the student's row, never dropped in silence."""
 
 from __future__ import annotations
 
@@ -19,10 +23,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..check.inert import inert_text
 from ..core.errors import ChainruleError, ValueInputError
 from ..io.files import read_text
 
 COLUMNS = ("student", "variant", "quantity", "value")
+IDENTITY = ("student", "id", "email")
+ALIASES = {
+    "name": "student",
+    "full name": "student",
+    "student name": "student",
+    "student id": "id",
+    "sid": "id",
+    "id number": "id",
+    "student number": "id",
+    "email address": "email",
+    "e-mail": "email",
+    "mail": "email",
+    "version": "variant",
+    "variant id": "variant",
+    "answer": "value",
+}
+IGNORED = {"timestamp", "time", "date", "submitted", "section", "score", "total", "points"}
+IGNORED |= {"first name", "last name", "surname", "given name", "username", "state", "status"}
+IGNORED |= {"started on", "completed", "time taken", "grade", "institution", "department"}
 MAX_BYTES = 20_000_000
 MAX_ROWS = 200_000
 MAX_FILES = 5_000
@@ -47,6 +71,10 @@ class Submission:
     variant: str
     entries: list[Entry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    id: str = ""
+    email: str = ""
+    where: str = ""
+    refused: str = ""  # why it cannot be graded at all (it still gets its row in grades.csv)
 
 
 def student_key(name: str) -> str:
@@ -55,7 +83,7 @@ def student_key(name: str) -> str:
 
 
 def _tidy(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", name).split())
+    return inert_text(" ".join(unicodedata.normalize("NFC", name).split()))
 
 
 def _delimiter(header: str) -> str:
@@ -63,17 +91,80 @@ def _delimiter(header: str) -> str:
     return max(counts, key=lambda d: (counts[d], d == ","))
 
 
-def _header(cells: list[str], where: str) -> dict[str, int]:
-    names = [c.strip().strip("\ufeff").casefold() for c in cells]
+def decode_submissions(data: bytes, where: str) -> tuple[str, str | None]:
+    """The text of a submissions file and, when it was not UTF-8, the encoding assumed."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise ValueInputError(
+                f"{where}: not valid UTF-16 despite its byte-order mark"
+            ) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if len(data) >= 4 and data[1::2][:64].count(0) > 16 and data[0::2][:64].count(0) == 0:
+        try:
+            return data.decode("utf-16-le"), "UTF-16 (little-endian, no byte-order mark)"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252 (Windows Western European; it is not UTF-8)"
+    except UnicodeDecodeError:
+        raise ValueInputError(
+            f"{where}: neither UTF-8, UTF-16 nor cp1252; save the file as CSV UTF-8"
+        ) from None
+
+
+def _column(cell: str) -> str:
+    name = " ".join(cell.strip().strip("\ufeff").split()).casefold()
+    return ALIASES.get(name, name)
+
+
+@dataclass
+class _Layout:
+    identity: dict[str, int]
+    variant: int
+    quantity: int | None  # long form
+    value: int | None
+    wide: dict[int, str]  # column → quantity, wide form
+
+
+def _header(cells: list[str], where: str) -> _Layout:
+    names = [_column(c) for c in cells]
     found = {name: k for k, name in reversed(list(enumerate(names)))}
-    missing = [c for c in COLUMNS if c not in found]
-    if missing:
+    if "variant" not in found or not any(c in found for c in IDENTITY):
+        missing = [c for c in ("student", "variant") if c not in found]
         raise ValueInputError(
             f"{where}: line 1: the header lacks the column(s) {', '.join(missing)}; the first "
-            f"line must name the columns student,variant,quantity,value (found: "
-            f"{', '.join(repr(c) for c in cells[:8]) or 'nothing'})"
+            "line must name the columns student,variant,quantity,value (or student,variant and "
+            "one column per quantity; id and email columns are welcome) (found: "
+            f"{', '.join(repr(inert_text(c)) for c in cells[:8]) or 'nothing'})"
         )
-    return {c: found[c] for c in COLUMNS}
+    identity = {c: found[c] for c in IDENTITY if c in found}
+    if "quantity" in found and "value" in found:
+        return _Layout(identity, found["variant"], found["quantity"], found["value"], {})
+    if "quantity" in found or "value" in found:
+        raise ValueInputError(f"{where}: line 1: a long CSV needs both quantity and value columns")
+    used = set(identity.values()) | {found["variant"]}
+    wide = {
+        k: cells[k].strip().strip("\ufeff")
+        for k, name in enumerate(names)
+        if k not in used and name and name not in IGNORED
+    }
+    if not wide:
+        raise ValueInputError(
+            f"{where}: line 1: no quantity columns (a wide CSV has one column per quantity, "
+            "such as z, yhat, dL/dw1; a long one the columns quantity and value)"
+        )
+    return _Layout(identity, found["variant"], None, None, wide)
+
+
+def _who(ident: dict[str, str]) -> str:
+    return ident.get("student") or ident.get("id") or ident.get("email") or ""
 
 
 def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
@@ -82,50 +173,113 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
     p = Path(path)
     if p.is_file() and p.stat().st_size > MAX_BYTES:
         raise ValueInputError(f"{where}: larger than {MAX_BYTES // 1_000_000} MB")
-    text = read_text(path, "submissions file")
+    if str(path) == "-":
+        text, encoding = read_text(path, "submissions file"), None
+    else:
+        if not p.is_file():
+            read_text(path, "submissions file")  # the same message as every input
+        text, encoding = decode_submissions(p.read_bytes(), where)
+    problems: list[str] = []
+    if encoding is not None:
+        problems.append(f"{where}: read as {encoding}")
     lines = text.splitlines()
+    first = 1
+    delimiter = None
+    if lines and re.fullmatch(r"\s*sep=(.)\s*", lines[0]):
+        delimiter = lines[0].strip()[4]
+        text = "\n".join(lines[1:])
+        lines = lines[1:]
+        first = 2
     if not any(line.strip() for line in lines):
         raise ValueInputError(f"{where}: the file is empty (expected a header line)")
-    delimiter = _delimiter(lines[0])
+    delimiter = delimiter or _delimiter(lines[0])
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
-        rows = list(_limited(reader, where))
+        rows = [(n + first - 1, r) for n, r in _limited(reader, where)]
     except csv.Error as exc:
         raise ValueInputError(f"{where}: line {reader.line_num}: not valid CSV ({exc})") from None
-    columns = _header(rows[0][1], where)
-    value_last = columns["value"] == max(columns.values())
-    problems: list[str] = []
-    by_student: dict[str, Submission] = {}
+    header = rows[0][1]
+    layout = _header(header, where)
+    value_last = layout.value is not None and layout.value == len(header) - 1
+    by_key: dict[tuple[str, str], Submission] = {}
+    names: dict[str, list[Submission]] = {}
+    needed = max(
+        [layout.variant, *layout.identity.values()]
+        + ([layout.quantity or 0, layout.value or 0] if layout.value is not None else [])
+    )
     for line, cells in rows[1:]:
         if not any(c.strip() for c in cells):
             continue
         at = f"line {line}"
-        if len(cells) <= max(columns.values()):
-            problems.append(f"{at}: {len(cells)} cells, expected at least {len(columns)}; skipped")
+        ident = {c: _tidy(cells[k]) if k < len(cells) else "" for c, k in layout.identity.items()}
+        if len(cells) <= needed:
+            who = _who(ident)
+            problems.append(
+                f"{at}{' (' + who + ')' if who else ''}: {len(cells)} cells, expected at least "
+                f"{needed + 1}; not read"
+            )
+            sub = _find(by_key, ident)
+            if sub is not None:
+                sub.problems.append(f"{at}: {len(cells)} cells, expected {needed + 1}; not read")
             continue
-        if len(cells) > len(rows[0][1]) and value_last and delimiter == ",":
+        if len(cells) > len(header) and value_last and delimiter == ",":
             # an unquoted decimal comma: 0,06 split in two cells
-            extra = len(cells) - len(rows[0][1])
-            k = columns["value"]
+            extra = len(cells) - len(header)
+            k = layout.value or 0
             cells = cells[:k] + [",".join(cells[k : k + extra + 1])] + cells[k + extra + 1 :]
-        student = _tidy(cells[columns["student"]])
-        variant = cells[columns["variant"]].strip()
-        quantity = cells[columns["quantity"]].strip()
-        value = cells[columns["value"]].strip()
-        if not student:
-            problems.append(f"{at}: no student name; skipped")
+        variant = inert_text(cells[layout.variant].strip())
+        who = _who(ident)
+        if not who:
+            problems.append(f"{at}: no student name, id or email; not read")
             continue
-        key = student_key(student)
-        sub = by_student.get(key)
+        if "id" in ident and ident["id"]:
+            key = ("id", ident["id"].casefold())
+        elif "email" in ident and ident["email"]:
+            key = ("email", ident["email"].casefold())
+        else:
+            key = ("name", student_key(ident.get("student", "")) + "\x00" + variant.casefold())
+        sub = by_key.get(key)
         if sub is None:
-            sub = by_student[key] = Submission(student, variant)
+            sub = by_key[key] = Submission(
+                ident.get("student") or who,
+                variant,
+                id=ident.get("id", ""),
+                email=ident.get("email", ""),
+                where=at,
+            )
+            names.setdefault(student_key(sub.student), []).append(sub)
+        elif variant and not sub.variant:
+            sub.variant = variant
         elif variant and variant != sub.variant:
             sub.problems.append(
                 f"{at}: variant {variant!r}, but earlier lines say {sub.variant!r}; "
                 "graded against the first"
             )
-        sub.entries.append(Entry(at, quantity, value))
-    return list(by_student.values()), problems
+        if layout.value is not None:
+            quantity = cells[layout.quantity or 0].strip()
+            value = cells[layout.value].strip()
+            sub.entries.append(Entry(at, quantity, value))
+        else:
+            for k, quantity in layout.wide.items():
+                value = cells[k].strip() if k < len(cells) else ""
+                sub.entries.append(Entry(f"{at}, column {quantity}", quantity, value))
+    for subs in names.values():
+        if len(subs) > 1 and not any(s.id or s.email for s in subs):
+            shown = ", ".join(f"{s.variant or '?'} ({s.where})" for s in subs)
+            problems.append(
+                f"{len(subs)} students named {subs[0].student!r}, told apart by their variants "
+                f"{shown}; add an id or email column to be sure"
+            )
+    return list(by_key.values()), problems
+
+
+def _find(by_key: dict[tuple[str, str], Submission], ident: dict[str, str]) -> Submission | None:
+    for kind in ("id", "email"):
+        if ident.get(kind):
+            return by_key.get((kind, ident[kind].casefold()))
+    name = student_key(ident.get("student", ""))
+    hits = [s for (k, v), s in by_key.items() if k == "name" and v.split("\x00")[0] == name]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _limited(reader: Any, where: str) -> Iterator[tuple[int, list[str]]]:
@@ -167,14 +321,16 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
         # a file name that is not UTF-8 (bytes kept as surrogates by Python) is shown with
         # U+FFFD in their place: every report and CSV is UTF-8
         f_name = os.fsencode(f.name).decode("utf-8", "replace")
-        sub = Submission(_tidy(os.fsencode(f.stem).decode("utf-8", "replace")), "")
+        sub = Submission(_tidy(os.fsencode(f.stem).decode("utf-8", "replace")), "", where=f_name)
         try:
-            body = read_text(f, "claims file")
-        except ChainruleError as exc:
-            problems.append(f"{exc}; not graded")
+            body, encoding = decode_submissions(f.read_bytes(), f_name)
+        except (ChainruleError, OSError) as exc:
+            problems.append(f"{f_name}: {exc}; not graded")
             continue
+        if encoding is not None:
+            problems.append(f"{f_name}: read as {encoding}")
         if f.suffix.lower() in SOLUTION_SUFFIXES:  # a worked solution as written
-            _solution_entries(sub, f.name, body, latex=f.suffix.lower() == ".tex")
+            _solution_entries(sub, f_name, body, latex=f.suffix.lower() == ".tex")
             body = ""
         for k, raw in enumerate(body.splitlines(), start=1):
             text = raw.split("#", 1)[0].strip()
@@ -183,19 +339,20 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
             at = f"{f_name} line {k}"
             parts = _SPLIT.split(text, maxsplit=1)
             name = parts[0].strip()
-            if name.casefold() in ("variant", "student") and len(parts) == 2:
+            if name.casefold() in ("variant", "student", "id", "email") and len(parts) == 2:
                 setattr(sub, name.casefold(), _tidy(parts[1]))
                 continue
             value = text[len(parts[0]) + 1 :].strip() if len(parts) == 2 else ""
             sub.entries.append(Entry(at, name, value))
         if not sub.variant:
+            sub.refused = "no line 'variant = …'"
             problems.append(f"{f_name}: no line 'variant = …'; not graded")
-            continue
-        key = student_key(sub.student)
+        key = sub.id.casefold() or sub.email.casefold() or student_key(sub.student)
         if key in seen:
+            sub.refused = f"the same student as {seen[key]}"
             problems.append(f"{f_name}: the same student as {seen[key]}; not graded")
-            continue
-        seen[key] = f_name
+        else:
+            seen[key] = f_name
         subs.append(sub)
     return subs, problems
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..check.claims import read_number
+from ..check.rule import Rule, rule_from_dict
 from ..core.errors import ValueInputError
 from ..core.values import decimal_text
 from ..io.files import load_toml, read_text
@@ -41,7 +42,7 @@ MAX_OPTIONS = 100_000  # numbers one draw may choose among
 MAX_SIZE = 16  # elements of a drawn vector
 MAX_TRIES = 100_000
 TEMPLATE_KEYS = {"title", "source", "exact", "digits", "ask", "choose", "draw", "conditions"}
-TEMPLATE_KEYS |= {"worksheet"}
+TEMPLATE_KEYS |= {"worksheet", "rule"}
 ASK_KEYS = {"values", "gradients", "partials", "drawings"}
 
 
@@ -99,6 +100,7 @@ class Template:
     instructions: str | None = None
     where: str = "template"
     graph_sheet: bool = False  # [worksheet] graph = true: the forward graph without numbers
+    rule: Rule = Rule()  # [rule]: when an answer is right (default 3 significant figures)
 
     def render(self, seed: int) -> tuple[str, list[Fraction]]:
         """The program text of the variant drawn from ``seed``, and the numbers it used."""
@@ -374,6 +376,7 @@ def template_from_dict(data: dict[str, Any], where: str) -> Template:
         instructions,
         where,
         graph_sheet=graph_sheet,
+        rule=rule_from_dict(data.get("rule", {}), f"{where}: [rule]"),
     )
     _check_placeholders(template)
     return template

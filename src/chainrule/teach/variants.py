@@ -152,6 +152,7 @@ def generate_variants(template: Template, count: int, class_seed: int) -> list[V
     out: list[Variant] = []
     seen: set[str] = set()
     budget = _Budget(template, count)
+    keys: list[dict[str, str]] = []
     for k in range(count):
         vid = variant_id(k, count)
         broken: Counter[str] = Counter()
@@ -161,10 +162,12 @@ def generate_variants(template: Template, count: int, class_seed: int) -> list[V
             variant, failed = build_variant(template, seed, vid)
             if variant is not None and template.conditions.distinct:
                 key = _canonical(variant.program)
-                if key in seen:
+                answers = _answer_key(variant, template)
+                if key in seen or any(_alike(answers, k) for k in keys):
                     variant, failed = None, ["different from every earlier variant"]
                 else:
                     seen.add(key)
+                    keys.append(answers)
             broken.update(failed)
             if variant is not None:
                 out.append(variant)
@@ -225,6 +228,26 @@ class _Budget:
             f"{found:,} met the conditions (variants found: {found} of {self.count}): {why}"
             f"{failing}. Widen the [draw] ranges, loosen [conditions], or ask for fewer variants"
         )
+
+
+def _answer_key(variant: Variant, template: Template) -> dict[str, str]:
+    """The answers as the rule tells them apart (3 significant figures by default)."""
+    from ..check.rule import rounded_text
+
+    out = {}
+    for a in variant.asked:
+        shown = rounded_text(a.value, template.rule) if math.isfinite(a.value) else None
+        out[a.name] = shown if shown is not None else repr(a.value)
+    return out
+
+
+def _alike(a: dict[str, str], b: dict[str, str]) -> bool:
+    """Two answer keys a student could copy between undetected: all their answers, or all
+    but one, the same (``distinct = true`` asks for distinct answer keys, not only distinct
+    programs; two differences let grading name a neighbour's numbers)."""
+    differ = sum(1 for name, value in a.items() if b.get(name) != value)
+    differ += sum(1 for name in b if name not in a)
+    return differ < 2
 
 
 def _canonical(program: str) -> str:
