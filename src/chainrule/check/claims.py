@@ -167,9 +167,17 @@ def read_array(value: str, original: str) -> tuple[tuple[Number, ...], tuple[int
     if not inner.startswith("["):
         if "[" in inner or "]" in inner:
             raise ValueInputError(f"{original!r}: unbalanced brackets")
-        numbers = tuple(read_number(p, original) for p in _split_items(inner) if p.strip())
-        if not numbers:
+        if not inner:
             raise ValueInputError(f"{original!r}: an empty vector")
+        items = _split_items(inner)
+        if any(not p.strip() for p in items):  # [1,,2] and [,1,2] are not [1, 2]
+            start = original.find(text) + 1 + text.index(inner)  # inner's first column
+            column = start + _empty_item_offset(items, inner)
+            raise ValueInputError(
+                f"{original!r}: an empty element at column {column} (nothing between two "
+                "separators, or before the first)"
+            )
+        numbers = tuple(read_number(p, original) for p in items)
         return numbers, (len(numbers),)
     rows: list[tuple[Number, ...]] = []
     shapes: set[tuple[int, ...]] = set()
@@ -193,6 +201,17 @@ def read_array(value: str, original: str) -> tuple[tuple[Number, ...], tuple[int
         raise ValueInputError(f"{original!r}: the rows have different lengths")
     flat = tuple(n for row in rows for n in row)
     return flat, (len(rows), *next(iter(shapes)))
+
+
+def _empty_item_offset(items: list[str], inner: str) -> int:
+    """Where the first empty item starts within ``inner``, the text it was split from."""
+    sep = next(s for s in (";", ", ", ",") if s.join(items) == inner)
+    offset = 0
+    for p in items:
+        if not p.strip():
+            return offset
+        offset += len(p) + len(sep)
+    return offset
 
 
 def parse_claims(lines: list[str], *, first_line: int = 1, numbered: bool = True) -> list[Claim]:
