@@ -32,7 +32,14 @@ def _ref(f, dps: int = 4000) -> mpmath.mpf:
 
 
 def _close(text: str, true: mpmath.mpf, digits: int) -> None:
-    """The decimal printed is the true value rounded to the digits shown, never a wrong digit."""
+    """The decimal printed is the true value rounded to the digits shown, never a wrong digit;
+    where no digit is known, the bound printed (``0 ± B``) holds the true value."""
+    if "±" in text:
+        bound = mpmath.mpf(text.split("±")[1].strip().replace("−", "-"))
+        assert text.split("±")[0].strip() == "0", text
+        with mpmath.workdps(60):
+            assert abs(true) <= bound, (text, true)
+        return
     shown = mpmath.mpf(text.replace("−", "-"))
     sig = len(re.sub(r"[^0-9]", "", text.split("e")[0]).lstrip("0")) or 1
     assert sig <= digits
@@ -67,7 +74,11 @@ FAMILIES = [
 @given(fam=st.sampled_from(FAMILIES), k=st.integers(1, 600), digits=st.integers(1, 17))
 def test_cancelling_values_against_mpmath(fam, k: int, digits: int) -> None:
     text, true_fn = fam
-    g = cr.parse(text.format(k=k), exact=True)
+    try:
+        g = cr.parse(text.format(k=k), exact=True)
+    except cr.LimitError:  # x·x past the documented 1,000 digits of an exact number
+        assert "x*x" in text and 2 * k + 1 > 1000
+        return
     y = g.find("y").value
     true = _ref(lambda: true_fn(k), 3 * k + 60)
     with mpmath.workdps(60):
