@@ -232,3 +232,60 @@ def test_reference_sweep_seed(seed: Any) -> None:
     got = reference_backward(y, seed)
     s = 1.0 if seed is None else seed
     assert got[x] == pytest.approx(s * (np.cos(0.7) * 0.7 + np.sin(0.7)), rel=1e-15)
+
+
+# ------------------------------------------------------------------ one way to make a node
+
+
+def _slots(n: Any) -> dict[str, Any]:
+    from chainrule.core.node import Node
+
+    out = {}
+    for slot in Node.__slots__:
+        if slot in ("__weakref__", "_local", "id"):
+            continue
+        out[slot] = getattr(n, slot)
+    return out
+
+
+def test_fast_paths_fill_every_slot_as_new_node_does() -> None:
+    """``new_node`` is the one constructor; the float fast paths (an op's function, the
+    operators, a number made a constant) fill the same slots inline for speed, and must leave
+    a node that ``new_node`` would have made."""
+    from chainrule.core.node import _float_const, binary_function, new_node, unary_function
+    from chainrule.core.values import FLOAT
+
+    x = cr.var(0.5)
+    y = cr.var(-1.5)
+    tanh, mul = OPS["tanh"], OPS["mul"]
+    made = unary_function(tanh)(x)
+    want = new_node(made.value, tanh, (x,), FLOAT, True, tanh.bind(None))
+    assert _slots(made) == _slots(want)
+    made = binary_function(mul)(x, y)
+    assert _slots(made) == _slots(new_node(made.value, mul, (x, y), FLOAT, True, None))
+    made = x - y
+    assert _slots(made) == _slots(new_node(made.value, OPS["sub"], (x, y), FLOAT, True, None))
+    c = _float_const(2.0)
+    assert _slots(c) == _slots(new_node(2.0, OPS["const"], (), FLOAT, False, None))
+    with cr.no_grad():
+        made = x * y
+    assert made.requires_grad is False
+
+
+def test_micrograd_values_fill_every_slot_as_new_node_does() -> None:
+    """micrograd's ``Value`` (a Node) leaves unset only the slots its defaults stand for, and
+    starts its gradient at 0 as micrograd does."""
+    from chainrule.core.node import new_node
+    from chainrule.core.values import FLOAT
+
+    a, b = Value(0.5), Value(-2.0)
+    for made, op, args in (
+        (a * b, OPS["mul"], (a, b)),
+        (a + b, OPS["add"], (a, b)),
+        (a.relu(), OPS["relu"], (a,)),
+        (a.tanh(), OPS["tanh"], (a,)),
+    ):
+        want = _slots(new_node(made.value, op, args, FLOAT, True, None))
+        got = _slots(made)
+        assert got.pop("grad") == 0 and want.pop("grad") is None
+        assert got == want
