@@ -289,3 +289,89 @@ def test_micrograd_values_fill_every_slot_as_new_node_does() -> None:
         got = _slots(made)
         assert got.pop("grad") == 0 and want.pop("grad") is None
         assert got == want
+
+
+# ------------------------------------------------------------------ the explorer's sweep
+
+ARITHMETIC = ["add", "sub", "mul", "div", "add_const", "mul_const", "rsub_const", "neg", "relu"]
+
+
+def _random_program(rng: Any, kinds: list[str]) -> tuple[list[float], list[Any]]:
+    values = [float(rng.uniform(-3, 3)) for _ in range(int(rng.integers(1, 4)))]
+    steps = [
+        (str(rng.choice(kinds)), int(rng.integers(0, 99)), int(rng.integers(0, 99)), 0.75)
+        for _ in range(int(rng.integers(1, 12)))
+    ]
+    return values, steps
+
+
+def _run_in_node(programs: list[Any]) -> list[list[float]]:
+    """Each explorer program run by node as the page runs it: crCompute on the slots, with the
+    page's own helper object (read from page.js)."""
+    import json
+    import re
+    import shutil
+    import subprocess
+
+    from helpers import ROOT
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    page = (ROOT / "src/chainrule/explorer/page.js").read_text(encoding="utf-8")
+    helper = re.search(r"const cr = \{.*?\n  \};", page, re.S)
+    assert helper is not None
+    parts = [helper.group(0), "const out = [];"]
+    for k, p in enumerate(programs):
+        parts.append(f"function run{k}(S, cr) {{\n{p.code}\n}}")
+        parts.append(
+            f"{{ const S = new Float64Array({p.size}); S.set({json.dumps(p.init)});"
+            f" run{k}(S, cr); out.push(Array.from(S)); }}"
+        )
+    parts.append(
+        "process.stdout.write(JSON.stringify(out.map(s => s.map(v => "
+        "Object.is(v, -0) ? '-0' : Number.isFinite(v) ? v : String(v)))));"
+    )
+    done = subprocess.run(
+        [node, "-e", "\n".join(parts)], capture_output=True, text=True, check=True, timeout=120
+    )
+    decoded = []
+    for slots in json.loads(done.stdout):
+        decoded.append([-0.0 if v == "-0" else float(v) for v in slots])
+    return decoded
+
+
+@pytest.mark.parametrize("kinds", [ARITHMETIC, UNARY + BINARY], ids=["arithmetic", "all"])
+def test_explorer_matches_the_reference_sweep(kinds: list[str]) -> None:
+    """The explorer's program (the table's rules as JavaScript) gives the reference gradients:
+    bit for bit where only IEEE arithmetic is involved; within a few units in the last place
+    where JavaScript's Math.exp, Math.tanh ... round differently from C's."""
+    from chainrule.explorer.program import compile_graph
+
+    rng = np.random.default_rng(20)
+    cases = []
+    while len(cases) < 40:
+        try:
+            with np.errstate(all="ignore"):
+                out, _ = _build(_random_program(rng, kinds))
+        except ChainruleError:  # a division by 0 or a log of 0: not a program
+            continue
+        want = _reference(out)
+        if want is None:
+            continue
+        out.backward()
+        graph = cr.Graph(out)
+        program = compile_graph(graph)
+        if program.frozen:
+            continue
+        cases.append((graph, want, program))
+    results = _run_in_node([p for _, _, p in cases])
+    for (graph, want, program), slots in zip(cases, results, strict=True):
+        for k, n in enumerate(graph.nodes):
+            if not n.requires_grad or program.grads[k] is None:
+                continue
+            got = slots[program.grads[k].at[0]]
+            if kinds is ARITHMETIC:
+                assert _bits(got) == _bits(want[n]), (n, got, want[n])
+            else:
+                assert got == pytest.approx(want[n], rel=1e-13, abs=1e-300), (n, got, want[n])
