@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/draw.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/training.py
 	$(PY) benchmarks/explore.py
+	$(PY) benchmarks/startup.py
 
 # The test suite's fuzzing properties for 10^6 inputs on every core; records the rate and the
 # findings in benchmarks/RESULTS.md. FUZZ_ARGS="--minutes 20" stops earlier.

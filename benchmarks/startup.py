@@ -52,9 +52,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--quick", action="store_true", help="5 rounds, print only")
+    ap.add_argument("--src", type=Path, default=SRC, help="the src folder to measure (print only)")
     args = ap.parse_args()
     rounds = 5 if args.quick else args.rounds
-    env = dict(os.environ, PYTHONPATH=str(SRC))
+    env = dict(os.environ, PYTHONPATH=str(args.src))
     with tempfile.TemporaryDirectory() as tmp:
         program = Path(tmp) / "small.cr"
         program.write_text(PROGRAM, encoding="utf-8")
@@ -92,7 +93,7 @@ def main() -> None:
     )
     print(table)
     print(f"\n{rounds} interleaved rounds; {machine}")
-    if args.quick:
+    if args.quick or args.src != SRC:
         return
     section = (
         "## Start-up\n\n`benchmarks/startup.py` — each command as a fresh process, the three run "

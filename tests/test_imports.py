@@ -30,6 +30,15 @@ def test_no_import_circles() -> None:
     assert import_graph.cycles(_real(edges)) == []
 
 
+def test_imports_go_down_the_house_only() -> None:
+    """docs/architecture.md draws the layers; no module imports from a floor above its own."""
+    assert import_graph.upward(import_graph.imports()) == []
+    assert import_graph.floor("chainrule.core.values") < import_graph.floor("chainrule.ops.table")
+    assert import_graph.floor("chainrule.ops.table") < import_graph.floor("chainrule.core.node")
+    assert import_graph.floor("chainrule.core.node") < import_graph.floor("chainrule.lang.language")
+    assert import_graph.floor("chainrule.functions") < import_graph.floor("chainrule.draw.model")
+
+
 def test_the_cycle_finder_finds_circles(tmp_path: Path) -> None:
     """The same finder, on a made-up package with a circle through a function-level import."""
     pkg = tmp_path / "chainrule"

@@ -232,3 +232,146 @@ def test_reference_sweep_seed(seed: Any) -> None:
     got = reference_backward(y, seed)
     s = 1.0 if seed is None else seed
     assert got[x] == pytest.approx(s * (np.cos(0.7) * 0.7 + np.sin(0.7)), rel=1e-15)
+
+
+# ------------------------------------------------------------------ one way to make a node
+
+
+def _slots(n: Any) -> dict[str, Any]:
+    from chainrule.core.node import Node
+
+    out = {}
+    for slot in Node.__slots__:
+        if slot in ("__weakref__", "_local", "id"):
+            continue
+        out[slot] = getattr(n, slot)
+    return out
+
+
+def test_fast_paths_fill_every_slot_as_new_node_does() -> None:
+    """``new_node`` is the one constructor; the float fast paths (an op's function, the
+    operators, a number made a constant) fill the same slots inline for speed, and must leave
+    a node that ``new_node`` would have made."""
+    from chainrule.core.node import _float_const, binary_function, new_node, unary_function
+    from chainrule.core.values import FLOAT
+
+    x = cr.var(0.5)
+    y = cr.var(-1.5)
+    tanh, mul = OPS["tanh"], OPS["mul"]
+    made = unary_function(tanh)(x)
+    want = new_node(made.value, tanh, (x,), FLOAT, True, tanh.bind(None))
+    assert _slots(made) == _slots(want)
+    made = binary_function(mul)(x, y)
+    assert _slots(made) == _slots(new_node(made.value, mul, (x, y), FLOAT, True, None))
+    made = x - y
+    assert _slots(made) == _slots(new_node(made.value, OPS["sub"], (x, y), FLOAT, True, None))
+    c = _float_const(2.0)
+    assert _slots(c) == _slots(new_node(2.0, OPS["const"], (), FLOAT, False, None))
+    with cr.no_grad():
+        made = x * y
+    assert made.requires_grad is False
+
+
+def test_micrograd_values_fill_every_slot_as_new_node_does() -> None:
+    """micrograd's ``Value`` (a Node) leaves unset only the slots its defaults stand for, and
+    starts its gradient at 0 as micrograd does."""
+    from chainrule.core.node import new_node
+    from chainrule.core.values import FLOAT
+
+    a, b = Value(0.5), Value(-2.0)
+    for made, op, args in (
+        (a * b, OPS["mul"], (a, b)),
+        (a + b, OPS["add"], (a, b)),
+        (a.relu(), OPS["relu"], (a,)),
+        (a.tanh(), OPS["tanh"], (a,)),
+    ):
+        want = _slots(new_node(made.value, op, args, FLOAT, True, None))
+        got = _slots(made)
+        assert got.pop("grad") == 0 and want.pop("grad") is None
+        assert got == want
+
+
+# ------------------------------------------------------------------ the explorer's sweep
+
+ARITHMETIC = ["add", "sub", "mul", "div", "add_const", "mul_const", "rsub_const", "neg", "relu"]
+
+
+def _random_program(rng: Any, kinds: list[str]) -> tuple[list[float], list[Any]]:
+    values = [float(rng.uniform(-3, 3)) for _ in range(int(rng.integers(1, 4)))]
+    steps = [
+        (str(rng.choice(kinds)), int(rng.integers(0, 99)), int(rng.integers(0, 99)), 0.75)
+        for _ in range(int(rng.integers(1, 12)))
+    ]
+    return values, steps
+
+
+def _run_in_node(programs: list[Any]) -> list[list[float]]:
+    """Each explorer program run by node as the page runs it: crCompute on the slots, with the
+    helper object made as page.js makes it (the program defines the ops' helpers in it)."""
+    import json
+    import re
+    import shutil
+    import subprocess
+
+    from helpers import ROOT
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    page = (ROOT / "src/chainrule/explorer/page.js").read_text(encoding="utf-8")
+    helper = re.search(r"const cr = \{.*?\};", page, re.S)  # as the page makes it
+    assert helper is not None
+    parts = [helper.group(0), "const out = [];"]
+    for k, p in enumerate(programs):
+        parts.append(f"function run{k}(S, cr) {{\n{p.code}\n}}")
+        parts.append(
+            f"{{ const S = new Float64Array({p.size}); S.set({json.dumps(p.init)});"
+            f" run{k}(S, cr); out.push(Array.from(S)); }}"
+        )
+    parts.append(
+        "process.stdout.write(JSON.stringify(out.map(s => s.map(v => "
+        "Object.is(v, -0) ? '-0' : Number.isFinite(v) ? v : String(v)))));"
+    )
+    done = subprocess.run(
+        [node, "-e", "\n".join(parts)], capture_output=True, text=True, check=True, timeout=120
+    )
+    decoded = []
+    for slots in json.loads(done.stdout):
+        decoded.append([-0.0 if v == "-0" else float(v) for v in slots])
+    return decoded
+
+
+@pytest.mark.parametrize("kinds", [ARITHMETIC, UNARY + BINARY], ids=["arithmetic", "all"])
+def test_explorer_matches_the_reference_sweep(kinds: list[str]) -> None:
+    """The explorer's program (the table's rules as JavaScript) gives the reference gradients:
+    bit for bit where only IEEE arithmetic is involved; within a few units in the last place
+    where JavaScript's Math.exp, Math.tanh ... round differently from C's."""
+    from chainrule.explorer.program import compile_graph
+
+    rng = np.random.default_rng(20)
+    cases = []
+    while len(cases) < 40:
+        try:
+            with np.errstate(all="ignore"):
+                out, _ = _build(_random_program(rng, kinds))
+        except ChainruleError:  # a division by 0 or a log of 0: not a program
+            continue
+        want = _reference(out)
+        if want is None:
+            continue
+        out.backward()
+        graph = cr.Graph(out)
+        program = compile_graph(graph)
+        if program.frozen:
+            continue
+        cases.append((graph, want, program))
+    results = _run_in_node([p for _, _, p in cases])
+    for (graph, want, program), slots in zip(cases, results, strict=True):
+        for k, n in enumerate(graph.nodes):
+            if not n.requires_grad or program.grads[k] is None:
+                continue
+            got = slots[program.grads[k].at[0]]
+            if kinds is ARITHMETIC:
+                assert _bits(got) == _bits(want[n]), (n, got, want[n])
+            else:
+                assert got == pytest.approx(want[n], rel=1e-13, abs=1e-300), (n, got, want[n])

@@ -5,6 +5,7 @@ on the output, and read ``value`` and ``grad`` on every node."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from . import _interrupt  # noqa: F401 - first: Ctrl-C while the command imports is exit 130
@@ -42,7 +43,7 @@ globals().update(_API)
 
 def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str | None = None):
     """The graph of a program (see the program language in the README)."""
-    from .lang.language import parse as _parse
+    from .lang.language import parse as _parse  # the program language, when a program is read
 
     return _parse(text, exact=exact, at=at, output=output)
 
@@ -50,7 +51,7 @@ def parse(text: str, *, exact: bool = False, at: dict | None = None, output: str
 def from_torch(fn_or_module: Any, *example_inputs: Any, **kwargs: Any) -> Graph:
     """The graph of a PyTorch computation, with PyTorch's values and gradients on every node
     (``chainrule.torch_bridge``; needs torch)."""
-    from .torch_bridge import from_torch as _from_torch
+    from .torch_bridge import from_torch as _from_torch  # torch: seconds to import
 
     return _from_torch(fn_or_module, *example_inputs, **kwargs)
 
@@ -58,7 +59,7 @@ def from_torch(fn_or_module: Any, *example_inputs: Any, **kwargs: Any) -> Graph:
 def to_torch(module_or_graph: Any, **kwargs: Any) -> Any:
     """A ``torch.nn.Module`` computing what a chainrule network or graph computes
     (``chainrule.torch_bridge``; needs torch)."""
-    from .torch_bridge import to_torch as _to_torch
+    from .torch_bridge import to_torch as _to_torch  # torch: seconds to import
 
     return _to_torch(module_or_graph, **kwargs)
 
@@ -73,8 +74,6 @@ def __getattr__(name: str) -> Any:
     """``chainrule.draw``, ``chainrule.nn`` and ``chainrule.optim``, imported on first use: a
     program or a graph of numbers needs none of them, and ``import chainrule`` stays fast."""
     if name in ("draw", "nn", "optim"):
-        import importlib
-
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -94,7 +93,7 @@ register_svg(_svg)
 def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None):
     """The explorer page of a graph: step through both passes, change inputs (what-if).
     Shows itself inline in Jupyter; ``.save("page.html")`` writes it (docs/explore.md)."""
-    from .explorer import explore as _explore
+    from .explorer import explore as _explore  # the explorer page, when one is asked for
 
     return _explore(graph, digits=digits, exact=exact)
 

@@ -85,9 +85,41 @@ def load_exercise(path: str | Path) -> Exercise:
     p = Path(path)
     if not p.is_file():
         raise ChainruleError(f"{path}: no such exercise file")
-    text = read_text(p, "exercise file")
-    data = load_toml(text, str(path))
-    return exercise_from_dict(data, base=p.parent, where=str(path))
+    return exercise_from_dict(read_toml(p, "exercise file"), base=p.parent, where=str(path))
+
+
+# ------------------------------------------------------- what exercises and templates share
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """An exercise file or a template (``teach``) as a dict; a mistake names the file."""
+    return load_toml(read_text(Path(path), what), str(path))
+
+
+def header(data: dict[str, Any], where: str, *, exact: bool) -> tuple[str | None, bool, int]:
+    """The keys an exercise and a template share, checked: title, exact (``exact`` is its
+    default) and digits."""
+    title = data.get("title")
+    if title is not None and not isinstance(title, str):
+        raise ValueInputError(f'{where}: title must be text in quotes, such as title = "Ex. 3"')
+    exact_mode = data.get("exact", exact)
+    if not isinstance(exact_mode, bool):
+        raise ValueInputError(f"{where}: exact must be true or false")
+    digits = data.get("digits", 5)
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 17:
+        raise ValueInputError(f"{where}: digits must be a whole number from 1 to 17")
+    return title, exact_mode, digits
+
+
+def ask_table(data: dict[str, Any], where: str, known: set[str]) -> dict[str, Any]:
+    """The [ask] table of an exercise or a template, its keys checked against ``known``."""
+    ask = data.get("ask", {})
+    if not isinstance(ask, dict):
+        raise ValueInputError(f"{where}: [ask] must be a table")
+    unknown = sorted(set(ask) - known)
+    if unknown:
+        raise ValueInputError(f"{where}: unknown key(s) in [ask]: {', '.join(unknown)}")
+    return ask
 
 
 def _program_path(base: Path, name: Any, where: str) -> Path:
@@ -151,25 +183,12 @@ def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exerc
         if not isinstance(data["source"], str):
             raise ValueInputError(f'{where}: source must be text, such as source = """x = 1"""')
         source = data["source"]
-    title = data.get("title")
-    if title is not None and not isinstance(title, str):
-        raise ValueInputError(f'{where}: title must be text in quotes, such as title = "Ex. 3"')
-    exact = data.get("exact", False)
-    if not isinstance(exact, bool):
-        raise ValueInputError(f"{where}: exact must be true or false")
-    digits = data.get("digits", 5)
-    if not isinstance(digits, int) or isinstance(digits, bool) or not 1 <= digits <= 17:
-        raise ValueInputError(f"{where}: digits must be a whole number from 1 to 17")
+    title, exact, digits = header(data, where, exact=False)
     raw_values = data.get("values", {})
     if not isinstance(raw_values, dict):
         raise ValueInputError(f'{where}: values must be a table: [values] then lines x = "4/5"')
     values = {name: _value(name, raw, where) for name, raw in raw_values.items()}
-    ask = data.get("ask", {})
-    if not isinstance(ask, dict):
-        raise ValueInputError(f"{where}: [ask] must be a table")
-    unknown_ask = sorted(set(ask) - {"values", "gradients", "drawings"})
-    if unknown_ask:
-        raise ValueInputError(f"{where}: unknown key(s) in [ask]: {', '.join(unknown_ask)}")
+    ask = ask_table(data, where, {"values", "gradients", "drawings"})
     drawings = _strings(ask, "drawings", where)
     if drawings is None:
         drawings = list(VIEWS) if ask.get("drawings", "all") == "all" else []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from importlib import resources
 from typing import Any
 
 from ..core import limits
@@ -118,4 +117,6 @@ def input_files(args: argparse.Namespace) -> list[str | None]:
 
 def exercise_text() -> str:
     """The reference exercise's program, shipped with the package."""
+    from importlib import resources  # only for the reference exercise
+
     return resources.files("chainrule").joinpath("data/exercise.cr").read_text(encoding="utf-8")

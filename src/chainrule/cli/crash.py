@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Sequence
@@ -32,6 +31,8 @@ def _report_text(exc: BaseException, argv: Sequence[str], version: str) -> str:
 def write_report(exc: BaseException, argv: Sequence[str], version: str) -> str | None:
     """The traceback written to a new file in the temporary directory; its path, or None when
     no file could be written."""
+    import tempfile  # (it loads random and shutil): only when a bug has escaped
+
     try:
         fd, path = tempfile.mkstemp(prefix="chainrule-crash-", suffix=".txt")
     except OSError:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from fractions import Fraction
 from typing import Any, TextIO
+
+import numpy as np
 
 from ..core import anomaly
 from ..core.autodiff import derivatives
 from ..core.errors import ChainruleError
 from ..core.graph import Graph
+from ..core.lazy import is_sympy, sympy
 from ..core.limits import check_order
 from ..core.node import Node
 from ..core.values import decimal, fraction_text, is_rational, plain
@@ -147,11 +151,6 @@ def _rational_text(v: Any) -> str | None:
 
 def _exact_text(v: Any) -> str | None:
     """An exact gradient as text: 3/20, or a closed form (20^(1/3)·log(20)); None for floats."""
-    from fractions import Fraction
-
-    import numpy as np
-
-    from ..core.lazy import is_sympy, sympy
 
     if isinstance(v, Fraction):
         return fraction_text(v)

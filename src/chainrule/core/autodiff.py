@@ -165,8 +165,12 @@ _CONST = OPS["const"]
 # ------------------------------------------------------------------ the reference sweep
 
 
-def reference_backward(output: Node, seed: Any = None) -> dict[Node, Any]:
-    """Reverse mode written plainly: the definition every faster sweep is tested against.
+def reference_backward(
+    output: Node, seed: Any = None, *, as_graph: bool = False
+) -> dict[Node, Any]:
+    """Reverse mode written plainly: the definition every faster sweep is tested against, and
+    with ``as_graph`` the sweep ``grad`` runs (every rule evaluated with ``NodeMath``, so each
+    gradient is a new node).
 
     ∂output/∂node for every node that needs a gradient, as a dict (the nodes' ``grad`` is not
     touched): outputs first, each node sends ``contribution`` (the chain rule on one edge) to
@@ -175,18 +179,34 @@ def reference_backward(output: Node, seed: Any = None) -> dict[Node, Any]:
     checker's and the explorer's sweeps) must give the same gradients to the last bit;
     ``tests/test_sweeps.py`` holds them to it on random programs."""
     order = topo_order(output)
-    grads: dict[Node, Any] = {output: one_like(output.value, output.kind) if seed is None else seed}
+    if seed is None:
+        seed = one_like(output.value, output.kind)
+        if as_graph:
+            seed = const(seed, exact=output.kind in (EXACT, EXACT_ARRAY))
+    grads: dict[Node, Any] = {output: seed}
     for node in reversed(order):
         g = grads.get(node)
         if g is None or not node.args:
             continue
-        M, x = _inputs(node)  # the backend follows the inputs' kind of number
+        likes: Sequence[Any]
+        if as_graph:  # the rules build nodes from the nodes themselves
+            M, x, y, likes, kept = NodeMath, node.args, node, node.args, None
+        else:  # the backend follows the inputs' kind of number
+            M, x = _inputs(node)
+            y, likes, kept = node.value, [a.value for a in node.args], node.kept
         for i, a in enumerate(node.args):
             if not a.requires_grad:
                 continue
-            c = contribution(node.op, i, M, g, x, node.value, node.params, a.value, kept=node.kept)
+            try:
+                c = contribution(node.op, i, M, g, x, y, node.params, likes[i], kept=kept)
+            except (ZeroDivisionError, OverflowError, ValueError) as exc:
+                if not as_graph:
+                    raise
+                raise _undefined_partial(node, exc) from exc
             if c is not None:
                 grads[a] = c if a not in grads else grads[a] + c
+    if as_graph:
+        return grads
     for node in order:  # reached by no contribution: a zero gradient, as backward leaves it
         if node not in grads and (node.requires_grad or node.op is _INPUT):
             grads[node] = zero_like(node.value, node.kind)
@@ -547,32 +567,7 @@ def grad(output: Node, wrt: Sequence[Node] | Node) -> Any:
 
     single = isinstance(wrt, Node)
     targets: list[Node] = [wrt] if isinstance(wrt, Node) else list(wrt)
-    order = topo_order(output)
-    grads: dict[Node, Node] = {
-        output: const(
-            one_like(output.value, output.kind), exact=output.kind in (EXACT, EXACT_ARRAY)
-        )
-    }
-    for node in reversed(order):
-        g = grads.get(node)
-        if g is None or not node.args:
-            continue
-        op = node.op
-        x = node.args
-        for i, a in enumerate(x):
-            if not a.requires_grad:
-                continue
-            try:
-                c = contribution(op, i, NodeMath, g, x, node, node.params, a)
-            except (ZeroDivisionError, OverflowError, ValueError) as exc:
-                raise DomainError(
-                    f"the local partial of {op.name} is undefined at this value ({exc})",
-                    node=node.label(),
-                ) from exc
-            if c is None:
-                continue
-            prev = grads.get(a)
-            grads[a] = c if prev is None else prev + c
+    grads = reference_backward(output, as_graph=True)
     out = []
     for t in targets:
         g = grads.get(t)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..lang.naming import Naming
+from ..lang.naming import Naming, definition
 from ..lang.naming import key as naming_key
 from .autodiff import backward, evaluate, local_partial, topo_order
 from .display import svg
@@ -233,8 +233,6 @@ class Graph:
     # -------------------------------------------------------------- display
     def table(self, digits: int = 6) -> list[dict[str, str]]:
         """One row per node: name, operation, value, gradient (as text)."""
-        from ..lang.notation import definition  # the writing layer, only when a table is asked for
-
         rows = []
         names = self.naming
         for n in self.nodes:

@@ -261,7 +261,10 @@ def new_node(
     name: str | None = None,
 ) -> Node:
     """A node of ``op`` with these inputs and an already computed value (``apply`` computes
-    it; this only records it)."""
+    it; this only records it). The one constructor: every module makes its nodes here, except
+    the float fast paths below (``_float_const``, ``unary_function``, ``binary_function``) and
+    micrograd's ``Value``, which fill the same slots inline to spare a call per node;
+    tests/test_sweeps.py checks that they leave the node this function would make."""
     n = Node()
     n.value = value
     n.op = op

@@ -33,7 +33,7 @@ _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 @lru_cache(maxsize=1)
 def _named() -> dict[str, str]:
     """CSS colour names (the 148 that SVG, HTML and matplotlib all know) → #rrggbb."""
-    from matplotlib.colors import CSS4_COLORS
+    from matplotlib.colors import CSS4_COLORS  # matplotlib, only when a colour is named
 
     return {name: str(hexa).lower() for name, hexa in CSS4_COLORS.items()}
 

@@ -15,8 +15,6 @@ import errno
 import functools
 import json
 import os
-import secrets
-import shutil
 import stat
 import sys
 import tomllib
@@ -249,7 +247,7 @@ def write_file(
         mode = stat.S_IMODE(os.stat(p).st_mode)
     except FileNotFoundError:
         mode = None
-    tmp = p.parent / f".{p.name}.{secrets.token_hex(4)}.tmp"
+    tmp = p.parent / f".{p.name}.{os.urandom(4).hex()}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
@@ -373,7 +371,7 @@ def bundle(
         try:
             for d in reversed(created):
                 d.mkdir()
-            stage = folder / f"{STAGE_PREFIX}{secrets.token_hex(4)}"
+            stage = folder / f"{STAGE_PREFIX}{os.urandom(4).hex()}"
             stage.mkdir()
         except OSError as exc:
             raise ChainruleError(
@@ -387,6 +385,8 @@ def bundle(
         raise ChainruleError(f"{label}: could not write the bundle ({exc.strerror})") from None
     finally:
         if stage is not None:
+            import shutil  # with the compression modules it loads: only when a bundle is written
+
             shutil.rmtree(stage, ignore_errors=True)
         if not ok:
             for d in created:

@@ -18,7 +18,7 @@ from typing import Any
 from ..core.autodiff import topo_order
 from ..core.node import Node
 from .typography import TO_SUBSCRIPT, TO_SUPERSCRIPT
-from .writing import ATOM, latex_name, number_text, write_one_level
+from .writing import ATOM, _write, latex_name, number_text, write_one_level
 
 MAX_EXPRESSION = 18  # characters: a longer expression is referred to by a generated name
 LETTERS = "autsrpqkmn"  # letters for generated names, the first one the program leaves free
@@ -199,4 +199,15 @@ def naming_of(root: Node | Iterable[Node], **kwargs: Any) -> Naming:
     return Naming(topo_order(roots), **kwargs)
 
 
-__all__ = ["MAX_EXPRESSION", "Naming", "key", "naming_of", "version_name"]
+def definition(
+    node: Node, style: str = "text", digits: int = 6, names: Naming | None = None
+) -> str:
+    """The right-hand side that defines a node: its op applied to its inputs, each written by
+    its label in ``names`` (a graph's ``Naming``; without one, unnamed inputs are written out
+    in full). Leaves give their value."""
+    if not node.args:
+        return "input" if node.op.name == "input" else "constant"
+    return _write(node, style, True, set(), digits, top=True, names=names, make_names=naming_of)[0]
+
+
+__all__ = ["MAX_EXPRESSION", "Naming", "definition", "key", "naming_of", "version_name"]

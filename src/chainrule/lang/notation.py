@@ -19,7 +19,7 @@ from ..core.lazy import is_sympy
 from ..core.node import Node, apply, new_node
 from ..core.node_math import NodeMath
 from ..ops import OPS
-from .naming import Naming, naming_of
+from .naming import Naming, definition, naming_of
 from .typography import latex_text
 from .writing import (
     ATOM,
@@ -61,17 +61,6 @@ def expression(
         names=names,
         make_names=naming_of,
     )[0]
-
-
-def definition(
-    node: Node, style: str = "text", digits: int = 6, names: Naming | None = None
-) -> str:
-    """The right-hand side that defines a node: its op applied to its inputs, each written by
-    its label in ``names`` (a graph's ``Naming``; without one, unnamed inputs are written out
-    in full). Leaves give their value."""
-    if not node.args:
-        return "input" if node.op.name == "input" else "constant"
-    return _write(node, style, True, set(), digits, top=True, names=names, make_names=naming_of)[0]
 
 
 def partial_formula(

@@ -33,7 +33,7 @@ from ..check.claims import read_number
 from ..check.rule import Rule, rule_from_dict
 from ..core.errors import ValueInputError
 from ..core.values import decimal_text
-from ..io.files import load_toml, read_text
+from ..exercise import ask_table, header, read_toml
 from .stream import Stream
 
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
@@ -324,21 +324,8 @@ def template_from_dict(data: dict[str, Any], where: str) -> Template:
     source = data.get("source")
     if not isinstance(source, str) or not source.strip():
         raise ValueInputError(f'{where}: source must be the program text, source = """…"""')
-    title = data.get("title")
-    if title is not None and not isinstance(title, str):
-        raise ValueInputError(f"{where}: title must be text in quotes")
-    exact = data.get("exact", True)
-    if not isinstance(exact, bool):
-        raise ValueInputError(f"{where}: exact must be true or false")
-    digits = data.get("digits", 5)
-    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 17:
-        raise ValueInputError(f"{where}: digits must be a whole number from 1 to 17")
-    ask = data.get("ask", {})
-    if not isinstance(ask, dict):
-        raise ValueInputError(f"{where}: [ask] must be a table")
-    bad_ask = sorted(set(ask) - ASK_KEYS)
-    if bad_ask:
-        raise ValueInputError(f"{where}: unknown key(s) in [ask]: {', '.join(bad_ask)}")
+    title, exact, digits = header(data, where, exact=True)
+    ask = ask_table(data, where, set(ASK_KEYS))
     partials = ask.get("partials", [])
     if not isinstance(partials, list) or not all(isinstance(p, str) for p in partials):
         raise ValueInputError(f'{where}: [ask] partials must be a list such as ["∂ŷ/∂z"]')
@@ -404,10 +391,7 @@ def _check_placeholders(t: Template) -> None:
 
 def load_template(path: str | Path) -> Template:
     """Read a template file; every mistake is one ``ValueInputError`` naming the file."""
-    p = Path(path)
-    text = read_text(p, "exercise template")
-    data = load_toml(text, str(path))
-    return template_from_dict(data, str(path))
+    return template_from_dict(read_toml(path, "exercise template"), str(path))
 
 
 __all__ = [
