@@ -179,6 +179,7 @@ class Plan:
         self.n_slots = 0
         self.seed: Any = None
         self.sweep: list[Callable[[], None]] = []
+        self.slot_of: dict[Node, int] = {}
 
     def __str__(self) -> str:
         return "\n".join(s.text for s in self.steps)
@@ -358,6 +359,7 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
             )
     slot = {n: i for i, n in enumerate(order)}
     plan = Plan()
+    plan.slot_of = slot
     plan.n_slots = len(order)
     plan.values = [None] * len(order)
     plan.grads = [_EMPTY] * len(order)
@@ -556,8 +558,60 @@ def _forward_step(
 def _fast_forward(
     plan: Plan, n: Node, src: list[int], o: int, params: dict[str, Any]
 ) -> tuple[Callable[[], None], str] | None:
-    """A forward written into a kept buffer, computing the op table's numbers exactly."""
+    """A forward written into a kept buffer, computing the op table's numbers exactly: the
+    same numpy call with ``out=`` (the buffer has the traced result's shape and dtype)."""
+    V = plan.values
+    y = _SLOT_VALUE.__get__(n, Node)
+    ins = [_SLOT_VALUE.__get__(a, Node) for a in n.args]
+    if not (y.__class__ is np.ndarray and y.dtype.kind == "f" and y.flags.c_contiguous):
+        return None
+    if any(v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins):
+        return None
+    name = n.op.name
+    buf = np.empty_like(y)
+    if name == "linear" and ins[0].ndim == 2 and ins[1].ndim == 2:
+        x_, w_, b_ = src
+        if params.get("transpose_w"):
+
+            def run() -> None:
+                np.matmul(V[x_], V[w_].T, out=buf)
+                np.add(buf, V[b_], out=buf)
+                V[o] = buf
+
+            return run, "[np.matmul(x, wᵀ, out=), += b]"
+
+        def run_n() -> None:
+            np.matmul(V[x_], V[w_], out=buf)
+            buf += V[b_]
+            V[o] = buf
+
+        return run_n, "[np.matmul(x, w, out=), += b]"
+    if name == "relu" and len(ins) == 1:
+        a_ = src[0]
+
+        def run_relu() -> None:
+            V[o] = np.maximum(V[a_], 0, out=buf)
+
+        return run_relu, "[np.maximum(x, 0, out=)]"
+    ufunc = _UFUNCS.get(name)
+    if ufunc is not None and len(ins) == 2:
+        a_, b_ = src
+
+        def run_u() -> None:
+            V[o] = ufunc(V[a_], V[b_], out=buf)
+
+        return run_u, f"[np.{ufunc.__name__}(a, b, out=)]"
+    if name == "matmul" and len(ins) == 2 and y.ndim >= 1:
+        a_, b_ = src
+
+        def run_mm() -> None:
+            V[o] = np.matmul(V[a_], V[b_], out=buf)
+
+        return run_mm, "[np.matmul(a, b, out=)]"
     return None
+
+
+_UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
 
 
 # ------------------------------------------------------------------ the reverse sweep
@@ -670,6 +724,9 @@ def _edge_steps(
             return True
         return False
 
+    fast = _fast_edges(plan, n, edges, src, dst, unreached)
+    if fast is not None:
+        return fast
     if k == FLOAT and op.lean_partials is not None and a0 is not MANY:
         rules = op.lean_partials
         if len(args) == 1:
@@ -764,6 +821,97 @@ def _edge_steps(
             G[d] = c if ag is _EMPTY else ag + c
 
     return run_general, "contribution"
+
+
+def _fast_edges(
+    plan: Plan,
+    n: Node,
+    edges: list[tuple[int, Node]],
+    src: list[int],
+    dst: list[tuple[int, int, int]],
+    unreached: Callable[[], bool],
+) -> tuple[Callable[[], None], str] | None:
+    """The reverse step of a dense layer or a ReLU into kept buffers: the numpy calls its
+    vjp or partial makes (``np.matmul``, ``np.add.reduce`` over rows, ``g · (x > 0)``), with
+    ``out=``. The buffers are the first replay's own results, so they have its shapes,
+    dtypes and layouts; ``_send`` then adds them up exactly as the engine does."""
+    V, G = plan.values, plan.grads
+    ins = [_SLOT_VALUE.__get__(a, Node) for a in n.args]
+    y = _SLOT_VALUE.__get__(n, Node)
+    if y.__class__ is not np.ndarray or any(
+        v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins
+    ):
+        return None
+    o = _slot_of(plan, n)
+    name = n.op.name
+    if name == "relu" and ins[0].dtype.itemsize >= 4:
+        x_ = src[0]
+        d = dst[0][1]
+        cell: list[Any] = [None, None]
+
+        def run_relu() -> None:
+            if unreached():
+                return
+            g = G[o]
+            x = V[x_]
+            buf = cell[0]
+            if buf is None:
+                c = g * (x > 0).astype(x.dtype)  # the rule: g · step(x)
+                cell[0], cell[1] = c, np.empty(x.shape, dtype=bool)
+            elif g.__class__ is np.ndarray and g.dtype == buf.dtype and g.shape == buf.shape:
+                mask = np.greater(x, 0, out=cell[1])
+                c = np.multiply(g, mask, out=buf)  # g·1 and g·0, as g · (x > 0) in x's type
+            else:
+                c = g * (x > 0).astype(x.dtype)
+            _send(G, V, d, c)
+
+        return run_relu, "g · (x > 0) into a kept buffer"
+    if (
+        name == "linear"
+        and n.kept is None
+        and ins[0].ndim == 2
+        and ins[1].ndim == 2
+        and ins[2].ndim == 1
+        and y.ndim == 2
+        and ins[2].shape == y.shape[1:]
+    ):
+        tw = bool((n.params or {}).get("transpose_w"))
+        x_, w_, _b = src
+        todo = [(i, d) for i, d, _ in dst]
+        cells: dict[int, Any] = {}
+
+        def run_linear() -> None:
+            if unreached():
+                return
+            g = G[o]
+            if g.__class__ is not np.ndarray or g.ndim != 2:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            for i, d in todo:
+                buf = cells.get(i)
+                if i == 0:
+                    w = V[w_]
+                    wt = w if tw else w.T
+                    c = np.matmul(g, wt) if buf is None else np.matmul(g, wt, out=buf)
+                    cells[i] = c
+                elif i == 1:
+                    xt = V[x_].T
+                    c = np.matmul(xt, g) if buf is None else np.matmul(xt, g, out=buf)
+                    cells[i] = c
+                    if tw:
+                        c = c.T
+                else:
+                    c = np.add.reduce(g, axis=0) if buf is None else np.add.reduce(
+                        g, axis=0, out=buf
+                    )
+                    cells[i] = c
+                _send(G, V, d, c)
+
+        return run_linear, "np.matmul / np.add.reduce into kept buffers"
+    return None
+
+
+def _slot_of(plan: Plan, n: Node) -> int:
+    return plan.slot_of[n]
 
 
 def _send(G: list[Any], V: list[Any], d: int, c: Any) -> None:
