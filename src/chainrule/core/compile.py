@@ -354,9 +354,7 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     order = topo_order(roots) if roots else []
     for n in order:
         if n.kind not in _NUMERIC:
-            raise CompileError(
-                f"{n.label()} holds exact numbers: only float programs are compiled"
-            )
+            raise CompileError(f"{n.label()} holds exact numbers: only float programs are compiled")
     slot = {n: i for i, n in enumerate(order)}
     plan = Plan()
     plan.slot_of = slot
@@ -371,8 +369,9 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     names = _namer(plan.graph, slot, arg_at, trace.start)
 
     # -- outputs (and which reads were only returned)
-    returned: set[int] = set()
-    plan.output = _template(result, trace, slot, returned)
+    swept = set(topo_order(loss)) if loss is not None else set()
+    returned: set[Any] = set()
+    plan.output = _template(result, trace, slot, returned, swept)
 
     # -- leaves and outside nodes
     start = trace.start
@@ -410,8 +409,8 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
 
     # -- guards: what fn read and did not return
     for k, (n, what, v) in enumerate(trace.reads):
-        if k in returned or n not in slot:
-            continue
+        if k in returned or n not in slot or (what == "grad" and n not in swept):
+            continue  # (backward never sets the gradient of a node outside its graph)
         if n.id < start and what == "value":
             continue  # an outside node's value is read at each call anyway (and signed)
         plan.guards.append((what, slot[n], _frozen(v)))
@@ -451,13 +450,22 @@ def _normalised_arg(v: np.ndarray, args: tuple[Any, ...]) -> int | None:
     return None
 
 
-def _template(result: Any, trace: _Trace, slot: dict[Node, int], returned: set[Any]) -> Any:
-    if isinstance(result, tuple):
-        return ("tuple", [_template(r, trace, slot, returned) for r in result])
-    if isinstance(result, list):
-        return ("list", [_template(r, trace, slot, returned) for r in result])
+def _template(
+    result: Any, trace: _Trace, slot: dict[Node, int], returned: set[Any], swept: set[Node]
+) -> Any:
+    """Where each returned thing comes from: a slot's value or gradient, a number taken with
+    ``float(node)``, or a constant (what the plan cannot change, such as the gradient of a
+    node outside the graph that backward swept)."""
+    if isinstance(result, (tuple, list)):
+        return (
+            type(result).__name__,
+            [_template(r, trace, slot, returned, swept) for r in result],
+        )
     if isinstance(result, dict):
-        return ("dict", {k: _template(r, trace, slot, returned) for k, r in result.items()})
+        return (
+            "dict",
+            {k: _template(r, trace, slot, returned, swept) for k, r in result.items()},
+        )
     if isinstance(result, Node):
         raise CompileError(
             "fn returns a node: return its value or gradient (node.value, node.grad)"
@@ -469,6 +477,8 @@ def _template(result: Any, trace: _Trace, slot: dict[Node, int], returned: set[A
             n, what, v = trace.reads[k]
             if v is result and n in slot:
                 returned.add(k)
+                if what == "grad" and n not in swept:
+                    return ("const", v)
                 return (what, slot[n])
         for k in range(len(trace.items) - 1, -1, -1):
             n, r = trace.items[k]
@@ -512,9 +522,7 @@ def _namer(
 # ------------------------------------------------------------------ forward entries
 
 
-def _forward_step(
-    plan: Plan, n: Node, slot: dict[Node, int], names: Callable[[Node], str]
-) -> Step:
+def _forward_step(plan: Plan, n: Node, slot: dict[Node, int], names: Callable[[Node], str]) -> Step:
     V = plan.values
     K = plan.kept
     op = n.op
@@ -582,7 +590,7 @@ def _fast_forward(
 
         def run_n() -> None:
             np.matmul(V[x_], V[w_], out=buf)
-            buf += V[b_]
+            np.add(buf, V[b_], out=buf)
             V[o] = buf
 
         return run_n, "[np.matmul(x, w, out=), += b]"
@@ -780,7 +788,9 @@ def _edge_steps(
         return run_arr, "array partials"
     if vjps.__class__ is tuple and all(kk in _NUMERIC for kk in kinds):
         M = am if ARRAY in kinds else fm
-        rules_v = [(i, vjps[i], kept_rules[i] if kept_rules is not None else None, d) for i, d, _ in dst]
+        rules_v = [
+            (i, vjps[i], kept_rules[i] if kept_rules is not None else None, d) for i, d, _ in dst
+        ]
         keeps = op.keeping is not None and n.requires_grad
 
         def run_vjp() -> None:
@@ -900,8 +910,10 @@ def _fast_edges(
                     if tw:
                         c = c.T
                 else:
-                    c = np.add.reduce(g, axis=0) if buf is None else np.add.reduce(
-                        g, axis=0, out=buf
+                    c = (
+                        np.add.reduce(g, axis=0)
+                        if buf is None
+                        else np.add.reduce(g, axis=0, out=buf)
                     )
                     cells[i] = c
                 _send(G, V, d, c)
