@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -113,17 +113,17 @@ def _backward(
 
 
 def _install() -> None:
-    Node.value = property(_value_get, _SLOT_VALUE.__set__)  # type: ignore[assignment]
-    Node.grad = property(_grad_get, _SLOT_GRAD.__set__)  # type: ignore[assignment]
-    Node.item = _item  # type: ignore[method-assign]
-    Node.backward = _backward  # type: ignore[method-assign]
+    setattr(Node, "value", property(_value_get, _SLOT_VALUE.__set__))  # noqa: B010
+    setattr(Node, "grad", property(_grad_get, _SLOT_GRAD.__set__))  # noqa: B010
+    setattr(Node, "item", _item)  # noqa: B010
+    setattr(Node, "backward", _backward)  # noqa: B010
 
 
 def _uninstall() -> None:
-    Node.value = _SLOT_VALUE
-    Node.grad = _SLOT_GRAD
-    Node.item = _ITEM  # type: ignore[method-assign]
-    Node.backward = _BACKWARD  # type: ignore[method-assign]
+    setattr(Node, "value", _SLOT_VALUE)  # noqa: B010
+    setattr(Node, "grad", _SLOT_GRAD)  # noqa: B010
+    setattr(Node, "item", _ITEM)  # noqa: B010
+    setattr(Node, "backward", _BACKWARD)  # noqa: B010
 
 
 def _run_traced(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, _Trace]:
@@ -320,7 +320,7 @@ def compile(fn: Callable[..., Any]) -> Compiled:  # noqa: A001 - chainrule.compi
 
 
 def _key(args: tuple[Any, ...]) -> Any:
-    out = []
+    out: list[Any] = []
     for a in args:
         if isinstance(a, np.ndarray):
             out.append((a.shape, a.dtype.str))
@@ -414,7 +414,7 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
         if n.id < start and what == "value":
             continue  # an outside node's value is read at each call anyway (and signed)
         plan.guards.append((what, slot[n], _frozen(v)))
-    for k, (n, r) in enumerate(trace.items):
+    for k, (n, _r) in enumerate(trace.items):
         if ("item", k) not in returned:
             plan.guards.append(("value", slot[n], _frozen(n.value)))
 
@@ -540,8 +540,7 @@ def _forward_step(plan: Plan, n: Node, slot: dict[Node, int], names: Callable[[N
     if not mixed and not keep:
         fast = _fast_forward(plan, n, src, o, params)
         if fast is not None:
-            run, call = fast
-            return Step(run, f"{text}    {call}")
+            return Step(fast[0], f"{text}    {fast[1]}")
     fwd = op.keeping[kind] if keep else op.forward[kind]  # type: ignore[index]
 
     def run() -> None:
@@ -549,7 +548,7 @@ def _forward_step(plan: Plan, n: Node, slot: dict[Node, int], names: Callable[[N
             vals = [convert(V[i], kind) for i in src]
         else:
             vals = [V[i] for i in src]
-        r = fwd(*vals, **params) if params else fwd(*vals)
+        r: Any = fwd(*vals, **params) if params else fwd(*vals)
         if keep:
             r, K[o] = r
         if r.__class__ is np.ndarray:
@@ -635,7 +634,7 @@ def _reverse(
     trace: _Trace,
     start: int,
 ) -> None:
-    V, G, K = plan.values, plan.grads, plan.kept
+    V, G = plan.values, plan.grads
     # which gradients someone sees: returned ones, read ones, and every outside node's
     # (backward sets .grad on them, as it does without a plan)
     wanted: set[int] = set()
