@@ -403,3 +403,26 @@ def test_errors_come_from_fn_itself() -> None:
     with np.errstate(all="ignore"):
         got = step(np.array([-1.0, 2.0]))
     assert np.isnan(got)  # what fn gives (the engine computes log(−1) as NaN for arrays)
+
+
+def test_a_returned_activation_keeps_its_value() -> None:
+    # the plan reuses an activation's buffer for its gradient only where nobody sees it
+    rng = np.random.default_rng(1)
+    w1, b1 = rng.normal(size=(5, 4)), rng.normal(size=5)
+    w2, b2 = rng.normal(size=(3, 5)), rng.normal(size=3)
+
+    def fn(x: np.ndarray, keep: bool) -> Any:
+        W1, B1, W2, B2 = cr.var(w1), cr.var(b1), cr.var(w2), cr.var(b2)
+        h = cr.relu(T.linear(cr.const(x), W1, B1, transpose_w=True))
+        loss = T.sum(T.linear(h, W2, B2, transpose_w=True))
+        loss.backward()
+        grads = [W1.grad, B1.grad, W2.grad, B2.grad]
+        return (loss.value, h.value, grads) if keep else (loss.value, grads)
+
+    for keep in (True, False):
+        step = cr.compile(fn)
+        for k in range(3):
+            x = rng.normal(size=(6, 4))
+            assert same_bits(copied(step(x, keep)), fn(x, keep)), (keep, k)
+        reused = "into its value's buffer" in str(step.plan)
+        assert reused is not keep

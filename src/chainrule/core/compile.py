@@ -168,6 +168,7 @@ class Plan:
         self.grads: list[Any] = []
         self.kept: list[Any] = []
         self.buffers: dict[tuple[str, int], np.ndarray] = {}
+        self.buffers_of: dict[int, dict[int, np.ndarray]] = {}  # the reverse steps' buffers
         self.reads: list[tuple[int, Node]] = []  # slots filled from outside nodes' values
         self.kept_reads: list[tuple[int, Node]] = []  # and from what their ops kept
         self.args: list[tuple[int, int, bool]] = []  # (slot, argument, normalise ints)
@@ -180,6 +181,11 @@ class Plan:
         self.seed: Any = None
         self.sweep: list[Callable[[], None]] = []
         self.slot_of: dict[Node, int] = {}
+        self.uses: dict[int, int] = {}  # slot → how many input edges read it
+        self.only_user: dict[int, Node] = {}  # slot → the one node reading it, if one
+        self.fast_linear: set[int] = set()  # slots whose gradient a dense layer writes fresh
+        self.visible_values: set[int] = set()  # slots whose value someone sees after a call
+        self.visible_grads: set[int] = set()
 
     def __str__(self) -> str:
         return "\n".join(s.text for s in self.steps)
@@ -189,6 +195,22 @@ class Plan:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def nbytes(self) -> int:
+        """Bytes of the arrays the plan keeps between calls: its buffers and what its slots
+        hold (arguments, constants and outside nodes' values excepted: the caller owns them)."""
+        theirs = {s for s, _ in self.reads} | {s for s, _, _ in self.args}
+        theirs |= {s for s, _ in self.consts}
+        arrays = [v for i, v in enumerate(self.values) if i not in theirs]
+        arrays += [*self.buffers.values(), *self.grads, *self.kept]
+        for cells in self.buffers_of.values():
+            arrays += list(cells.values())
+        held: dict[int, np.ndarray] = {}
+        for a in arrays:
+            if isinstance(a, np.ndarray):
+                base = a.base if isinstance(a.base, np.ndarray) else a
+                held[id(base)] = base
+        return sum(a.nbytes for a in held.values())
 
     def draw(self, path: str, view: str = "gradients", **options: Any) -> Any:
         """Draw the traced graph (the nodes the plan's calls stand for) to ``path``."""
@@ -418,6 +440,31 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
         if ("item", k) not in returned:
             plan.guards.append(("value", slot[n], _frozen(n.value)))
 
+    # -- who reads what after the sweep (buffers nobody reads again can be reused)
+    def seen(t: Any) -> None:
+        if t[0] in ("value", "item"):
+            plan.visible_values.add(t[1])
+        elif t[0] == "grad":
+            plan.visible_grads.add(t[1])
+        elif t[0] in ("tuple", "list"):
+            for x in t[1]:
+                seen(x)
+        elif t[0] == "dict":
+            for x in t[1].values():
+                seen(x)
+
+    seen(plan.output)
+    for what, s_, _ in plan.guards:
+        (plan.visible_values if what == "value" else plan.visible_grads).add(s_)
+    for n in order:
+        for a in n.args:
+            plan.uses[slot[a]] = plan.uses.get(slot[a], 0) + 1
+            plan.only_user[slot[a]] = n
+        if n.id < start:
+            plan.visible_values.add(slot[n])
+            plan.visible_grads.add(slot[n])
+    plan.only_user = {k: u for k, u in plan.only_user.items() if plan.uses[k] == 1}
+
     # -- forward calls
     sweep = plan.sweep
     for n in order:
@@ -576,6 +623,7 @@ def _fast_forward(
         return None
     name = n.op.name
     buf = np.empty_like(y)
+    plan.buffers[("forward", o)] = buf
     if name == "linear" and ins[0].ndim == 2 and ins[1].ndim == 2:
         x_, w_, b_ = src
         if params.get("transpose_w"):
@@ -857,24 +905,44 @@ def _fast_edges(
         x_ = src[0]
         d = dst[0][1]
         cell: list[Any] = [None, None]
+        # the gradient arriving from a dense layer (its only user) is the layer's own fresh
+        # buffer, read by nobody after this step: multiplied in place
+        user = plan.only_user.get(o)
+        inplace = (
+            o not in plan.visible_grads
+            and user is not None
+            and user.op.name == "linear"
+            and o in plan.fast_linear
+        )
 
         def run_relu() -> None:
             if unreached():
                 return
             g = G[o]
             x = V[x_]
-            buf = cell[0]
-            if buf is None:
-                c = g * (x > 0).astype(x.dtype)  # the rule: g · step(x)
-                cell[0], cell[1] = c, np.empty(x.shape, dtype=bool)
-            elif g.__class__ is np.ndarray and g.dtype == buf.dtype and g.shape == buf.shape:
-                mask = np.greater(x, 0, out=cell[1])
-                c = np.multiply(g, mask, out=buf)  # g·1 and g·0, as g · (x > 0) in x's type
+            mask = cell[1]
+            if mask is None or mask.shape != x.shape:
+                mask = cell[1] = np.empty(x.shape, dtype=bool)
+                plan.buffers[("mask", o)] = mask
+            if (
+                g.__class__ is np.ndarray
+                and g.shape == x.shape
+                and g.dtype == np.result_type(g.dtype, x.dtype)
+            ):
+                np.greater(x, 0, out=mask)
+                if inplace:
+                    c = np.multiply(g, mask, out=g)  # g·1 and g·0, as g · (x > 0) in x's type
+                else:
+                    buf = cell[0]
+                    if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
+                        buf = cell[0] = np.empty_like(g)
+                        plan.buffers[("relu", o)] = buf
+                    c = np.multiply(g, mask, out=buf)
             else:
-                c = g * (x > 0).astype(x.dtype)
+                c = g * (x > 0).astype(x.dtype)  # the rule: g · step(x)
             _send(G, V, d, c)
 
-        return run_relu, "g · (x > 0) into a kept buffer"
+        return run_relu, "g · (x > 0)" + (" in place" if inplace else " into a kept buffer")
     if (
         name == "linear"
         and n.kept is None
@@ -888,6 +956,21 @@ def _fast_edges(
         x_, w_, _b = src
         todo = [(i, d) for i, d, _ in dst]
         cells: dict[int, Any] = {}
+        plan.buffers_of[o] = cells
+        # the input's gradient may go into the input's own forward buffer when nothing reads
+        # that value after this step (a ReLU's output: its reverse step reads its input)
+        xnode = n.args[0]
+        reuse = (
+            ("forward", x_) in plan.buffers
+            and plan.uses.get(x_, 0) == 1
+            and x_ not in plan.visible_values
+            and xnode.op.name == "relu"
+            and any(i == 0 for i, _ in todo)
+        )
+        if reuse:  # the weight's gradient first: it reads the input's value
+            todo.sort(key=lambda e: e[0] == 0)
+        if any(i == 0 for i, _ in todo):
+            plan.fast_linear.add(x_)
 
         def run_linear() -> None:
             if unreached():
@@ -900,8 +983,15 @@ def _fast_edges(
                 if i == 0:
                     w = V[w_]
                     wt = w if tw else w.T
+                    if reuse:
+                        own = plan.buffers[("forward", x_)]
+                        if own.shape == (g.shape[0], wt.shape[1]) and own.dtype == (
+                            np.result_type(g, wt)
+                        ):
+                            buf = own
                     c = np.matmul(g, wt) if buf is None else np.matmul(g, wt, out=buf)
-                    cells[i] = c
+                    if not reuse:
+                        cells[i] = c
                 elif i == 1:
                     xt = V[x_].T
                     c = np.matmul(xt, g) if buf is None else np.matmul(xt, g, out=buf)
@@ -917,7 +1007,9 @@ def _fast_edges(
                     cells[i] = c
                 _send(G, V, d, c)
 
-        return run_linear, "np.matmul / np.add.reduce into kept buffers"
+        return run_linear, "np.matmul / np.add.reduce into kept buffers" + (
+            ", the input's gradient into its value's buffer" if reuse else ""
+        )
     return None
 
 
