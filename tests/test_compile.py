@@ -426,3 +426,22 @@ def test_a_returned_activation_keeps_its_value() -> None:
             assert same_bits(copied(step(x, keep)), fn(x, keep)), (keep, k)
         reused = "into its value's buffer" in str(step.plan)
         assert reused is not keep
+
+
+def test_the_plan_is_drawn(tmp_path: Any) -> None:
+    from chainrule import draw
+
+    def fn(x: np.ndarray) -> Any:
+        v = cr.var(x, "x")
+        loss = T.sum(cr.tanh(v) * v)
+        loss.backward()
+        return loss.value, v.grad
+
+    step = cr.compile(fn)
+    step(np.array([0.5, -1.0]))
+    svg = draw.to_svg(step.plan, "gradients")
+    assert svg.startswith("<?xml") and "tanh" in svg
+    out = step.plan.draw(str(tmp_path / "plan.svg"))
+    assert out.read_text(encoding="utf-8").count('<g class="node') == svg.count('<g class="node')
+    with pytest.raises(cr.ChainruleError, match="cannot draw"):
+        draw.to_svg(object())
