@@ -445,3 +445,20 @@ def test_the_plan_is_drawn(tmp_path: Any) -> None:
     assert out.read_text(encoding="utf-8").count('<g class="node') == svg.count('<g class="node')
     with pytest.raises(cr.ChainruleError, match="cannot draw"):
         draw.to_svg(object())
+
+
+def test_a_node_used_twice_by_one_operation() -> None:
+    # x·x sends two contributions to x from one reverse step: each from its own buffer
+    def fn(x: np.ndarray, s: float) -> Any:
+        v, w = cr.var(x), cr.var(s)
+        y = v * v + w * w * v
+        loss = T.sum(y * y)
+        loss.backward()
+        return loss.value, v.grad, w.grad
+
+    step = cr.compile(fn)
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        x, s = rng.normal(size=7), float(rng.normal())
+        assert same_bits(copied(step(x, s)), fn(x, s))
+    assert step.traces == 1

@@ -584,7 +584,8 @@ def _forward_step(plan: Plan, n: Node, slot: dict[Node, int], names: Callable[[N
         kind = combine_kinds(kinds)
     keep = op.keeping is not None and n.requires_grad and kind in op.keeping
     text = f"{names(n)} = {op.name}({', '.join(names(a) for a in ins)})"
-    if not mixed and not keep:
+    if not keep and (not mixed or set(kinds) <= {FLOAT, ARRAY}):
+        # (convert leaves floats and float arrays as they are: a mixed op sees its inputs)
         fast = _fast_forward(plan, n, src, o, params)
         if fast is not None:
             return Step(fast[0], f"{text}    {fast[1]}")
@@ -617,11 +618,48 @@ def _fast_forward(
     V = plan.values
     y = _SLOT_VALUE.__get__(n, Node)
     ins = [_SLOT_VALUE.__get__(a, Node) for a in n.args]
+    name = n.op.name
+    if y.__class__ is float and all(v.__class__ is float for v in ins) and name in _FLOAT_OPS:
+        f = n.op.forward[FLOAT]
+        if len(src) == 2 and not params:
+            a_, b_ = src
+
+            def run_f2() -> None:
+                V[o] = f(V[a_], V[b_])
+
+            return run_f2, "[float]"
+        if len(src) == 1 and not params:
+            a_ = src[0]
+
+            def run_f1() -> None:
+                V[o] = f(V[a_])
+
+            return run_f1, "[float]"
+        return None
+    ufunc = _UFUNCS.get(name)
+    if (
+        ufunc is not None
+        and len(ins) == 2
+        and y.__class__ is np.ndarray
+        and y.dtype == np.float64
+        and y.flags.c_contiguous
+        and all(
+            v.__class__ is float or (v.__class__ is np.ndarray and v.dtype == np.float64)
+            for v in ins
+        )
+    ):
+        a_, b_ = src
+        buf64 = np.empty_like(y)
+        plan.buffers[("forward", o)] = buf64
+
+        def run_mixed() -> None:
+            V[o] = ufunc(V[a_], V[b_], out=buf64)
+
+        return run_mixed, f"[np.{ufunc.__name__}(a, b, out=)]"
     if not (y.__class__ is np.ndarray and y.dtype.kind == "f" and y.flags.c_contiguous):
         return None
     if any(v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins):
         return None
-    name = n.op.name
     buf = np.empty_like(y)
     plan.buffers[("forward", o)] = buf
     if name == "linear" and ins[0].ndim == 2 and ins[1].ndim == 2:
@@ -667,6 +705,9 @@ def _fast_forward(
 
 
 _UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
+_FLOAT_OPS = {"add", "sub", "mul", "div", "neg"}  # float forwards that are Python's operators
+# an elementwise op's partials as (input 0, input 1): a number, or the other input's value
+_ARITH_PARTIALS: dict[str, tuple[Any, Any]] = {"add": (1, 1), "sub": (1, -1), "mul": (1, 0)}
 
 
 # ------------------------------------------------------------------ the reverse sweep
@@ -895,6 +936,9 @@ def _fast_edges(
     V, G = plan.values, plan.grads
     ins = [_SLOT_VALUE.__get__(a, Node) for a in n.args]
     y = _SLOT_VALUE.__get__(n, Node)
+    arith = _arith_edges(plan, n, ins, y, src, dst, unreached)
+    if arith is not None:
+        return arith
     if y.__class__ is not np.ndarray or any(
         v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins
     ):
@@ -1011,6 +1055,73 @@ def _fast_edges(
             ", the input's gradient into its value's buffer" if reuse else ""
         )
     return None
+
+
+def _arith_edges(
+    plan: Plan,
+    n: Node,
+    ins: list[Any],
+    y: Any,
+    src: list[int],
+    dst: list[tuple[int, int, int]],
+    unreached: Callable[[], bool],
+) -> tuple[Callable[[], None], str] | None:
+    """+, − and · of numbers and float64 arrays, the reverse step written out: g·1, g·(−1),
+    g·(the other input), summed over the batch for a number's gradient (``unbroadcast``'s
+    ``c.sum()``), as the op table's partials give them."""
+    partials = _ARITH_PARTIALS.get(n.op.name)
+    if partials is None or len(ins) != 2 or n.a0 is MANY:
+        return None
+    shape = y.shape if y.__class__ is np.ndarray else None
+    if not all(
+        v.__class__ is float
+        or (v.__class__ is np.ndarray and v.dtype == np.float64 and v.ndim and v.shape == shape)
+        for v in [*ins, y]
+    ):
+        return None  # (an array broadcast against another is summed back by unbroadcast)
+    V, G = plan.values, plan.grads
+    o = plan.slot_of[n]
+    # (the other input's slot, or None and a constant factor; whether the target is a number)
+    edges = []
+    for i, d, _ in dst:
+        k = partials[i]
+        other = src[1 - i] if n.op.name == "mul" else None
+        edges.append((other, k, d, ins[i].__class__ is float))
+    if y.__class__ is float:  # numbers only: Python's arithmetic, as the float sweep
+
+        def run_float() -> None:
+            if unreached():
+                return
+            g = G[o]
+            for other, k, d, _number in edges:
+                c = g * (V[other] if other is not None else k)
+                ag = G[d]
+                G[d] = c if ag is _EMPTY else ag + c
+
+        return run_float, "float partials, written out"
+    bufs: dict[int, np.ndarray] = {}
+    plan.buffers_of[o] = bufs
+
+    def run_array() -> None:
+        if unreached():
+            return
+        g = G[o]
+        if g.__class__ is not np.ndarray or g.shape != y.shape or g.dtype != np.float64:
+            raise ValueError("not the traced gradient")  # replayed by fn instead
+        for e, (other, k, d, number) in enumerate(edges):
+            buf = bufs.get(e)  # one buffer per edge: x·x sends twice to x
+            if buf is None:
+                buf = bufs[e] = np.empty_like(g)
+            c: Any = np.multiply(g, V[other] if other is not None else k, out=buf)
+            if number:
+                c = float(c.sum())  # unbroadcast to a number: the batch's sum
+                ag = G[d]
+                G[d] = c if ag is _EMPTY else ag + c
+            else:
+                ag = G[d]
+                G[d] = c if ag is _EMPTY else ag + c
+
+    return run_array, "partials written out, into buffers"
 
 
 def _slot_of(plan: Plan, n: Node) -> int:
