@@ -651,11 +651,12 @@ def _fast_forward(
         a_, b_ = src
         buf64 = np.empty_like(y)
         plan.buffers[("forward", o)] = buf64
+        uf: Any = ufunc
 
         def run_mixed() -> None:
-            V[o] = ufunc(V[a_], V[b_], out=buf64)
+            V[o] = uf(V[a_], V[b_], out=buf64)
 
-        return run_mixed, f"[np.{ufunc.__name__}(a, b, out=)]"
+        return run_mixed, f"[np.{uf.__name__}(a, b, out=)]"
     if not (y.__class__ is np.ndarray and y.dtype.kind == "f" and y.flags.c_contiguous):
         return None
     if any(v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins):
