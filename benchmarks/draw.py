@@ -269,7 +269,7 @@ def main() -> None:
     section = (
         "## Drawing\n\n`benchmarks/draw.py` — build the drawing model, lay it out "
         "(graphviz-pure), write SVG, then PNG (resvg, at the scale the picture needs: 2 within "
-        "4 million pixels, down to 1 for bigger ones). Compact detail and split leaves apply "
+        "4 million pixels, down to 0.75 for bigger ones). Compact detail and split leaves apply "
         "automatically above 150 boxes.\n\n"
         f"{table}\n\n"
         "Programs drawn end to end (parse, build, layout, write; best of 3 in one process), and "
