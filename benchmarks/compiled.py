@@ -234,7 +234,7 @@ def main() -> None:
         verdicts.append(
             f"| MLP 784-256-10 float32 batch 64, BLAS threads {label}: compiled ≤ 1.0× numpy by "
             f"hand | {r['compiled'][1]:.2f} (wall), {r['compiled'][2]:.2f} (CPU) | "
-            f"{'met' if min(r['compiled'][1], r['compiled'][2]) <= 1.0 else 'missed'} |"
+            f"{'met' if r['compiled'][2] <= 1.0 else 'missed'} |"
         )
     table.append("")
     lines += table
@@ -281,11 +281,11 @@ def main() -> None:
     verdicts.append(
         f"| micrograd's demo step on tensors, compiled: ≤ 1.1× numpy by hand | "
         f"{tens[1]:.2f} (wall), {tens[2]:.2f} (CPU) | "
-        f"{'met' if min(tens[1], tens[2]) <= 1.1 else 'missed'} |"
+        f"{'met' if tens[2] <= 1.1 else 'missed'} |"
     )
     sc = r["chainrule scalar graph, compiled"]
     if mg_t and mg_cpu:
-        fast = max(mg_t / sc[0], mg_cpu / sc[3])
+        fast = mg_cpu / sc[3]
         verdicts.append(
             f"| micrograd's demo step as a batched scalar graph, compiled: ≥ 1,000× micrograd | "
             f"{mg_t / sc[0]:,.0f}× (wall), {mg_cpu / sc[3]:,.0f}× (CPU) | "
@@ -331,7 +331,8 @@ def main() -> None:
         f"{'met' if ratio <= 1.1 else 'missed'} |"
     )
     lines[head:head] = [
-        "| goal | measured (median of interleaved rounds) | verdict |",
+        "| goal | measured (median of interleaved rounds; micrograd: best step) | verdict "
+        "(on the CPU-time figure: wall time on this shared machine counts other processes) |",
         "|---|---|---|",
         *verdicts,
         "",
