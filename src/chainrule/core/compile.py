@@ -302,6 +302,7 @@ class Compiled:
         self.plans: dict[Any, Plan] = {}
         self.traces = 0  # how many times fn was traced (retraces included)
         self._last: Plan | None = None
+        self._busy = threading.RLock()  # a plan's buffers serve one call at a time
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
@@ -313,6 +314,10 @@ class Compiled:
         return self._last
 
     def __call__(self, *args: Any) -> Any:
+        with self._busy:
+            return self._call(args)
+
+    def _call(self, args: tuple[Any, ...]) -> Any:
         key = _key(args)
         plan = self.plans.get(key)
         if plan is not None:
