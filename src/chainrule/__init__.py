@@ -18,6 +18,7 @@ from .core.autodiff import (
     jvp,
     topo_order,
 )
+from .core.compile import compile  # noqa: A004 - chainrule.compile, a traced step replayed
 from .core.errors import (
     ChainruleError,
     DomainError,
@@ -115,6 +116,7 @@ __all__ = [
     "ShapeError",
     "ValueInputError",
     "backward",
+    "compile",
     "const",
     "derivatives",
     "edge_contribution",

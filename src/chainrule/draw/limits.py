@@ -14,6 +14,8 @@ from ..core.errors import ChainruleError
 MAX_PNG_SIDE = 16_000  # pixels
 MAX_PNG_PIXELS = 60_000_000
 MIN_PNG_SCALE = 0.4  # below this, 14 pt text is under 8 pixels tall: unreadable
+PNG_PIXEL_BUDGET = 4_000_000  # pixels a PNG is drawn at scale 2 within, before going lower
+READABLE_PNG_SCALE = 0.75  # where a big PNG stops shrinking for the budget: 14 pt text 10 px tall
 MAX_PDF_BOXES = 2_000  # about ten seconds of matplotlib on a small machine
 MAX_PDF_SIDE = 14_400  # points (200 inches): the largest page the PDF specification allows
 MIN_PDF_SCALE = 0.1  # a bigger drawing is scaled down to fit the page, but not below this

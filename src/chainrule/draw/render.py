@@ -112,16 +112,28 @@ def write(drawing: Drawing, path: str | Path) -> Path:
     return write_file(p, encode(drawing, format_of(p)))
 
 
-def render(graph: Graph | Node, path: str | Path, view: str = "forward", **options: Any) -> Path:
-    """Draw one view of a graph into a file; the extension picks the format."""
+def _graph_of(obj: Any) -> Graph | Node:
+    """A graph, a node, or a compiled step's plan (``chainrule.compile``: its traced graph, with
+    the trace's values and gradients)."""
+    if isinstance(obj, (Graph, Node)):
+        return obj
+    graph = getattr(obj, "graph", None)
+    if isinstance(graph, Graph) and hasattr(obj, "steps"):
+        return graph
+    raise ChainruleError(f"cannot draw a {type(obj).__name__}: give a Graph, a Node or a plan")
+
+
+def render(graph: Any, path: str | Path, view: str = "forward", **options: Any) -> Path:
+    """Draw one view of a graph (or of a compiled step's plan) into a file; the extension
+    picks the format."""
     format_of(path)
-    return write(build(graph, view, **options), path)
+    return write(build(_graph_of(graph), view, **options), path)
 
 
-def to_svg(graph: Graph | Node, view: str = "forward", **options: Any) -> str:
+def to_svg(graph: Any, view: str = "forward", **options: Any) -> str:
     """The SVG of a view (Jupyter shows graphs and nodes with it)."""
-    return _svg(build(graph, view, **options))
+    return _svg(build(_graph_of(graph), view, **options))
 
 
-def to_png(graph: Graph | Node, view: str = "forward", **options: Any) -> bytes:
-    return _png(build(graph, view, **options))
+def to_png(graph: Any, view: str = "forward", **options: Any) -> bytes:
+    return _png(build(_graph_of(graph), view, **options))

@@ -1,0 +1,1145 @@
+"""``chainrule.compile``: trace a step once, replay it as a flat plan of numpy calls.
+
+A training step written with ``var``/``const`` and operators builds a graph, runs ``backward``
+and returns arrays (a loss's ``.value``, parameters' ``.grad``). Building the graph and
+sorting it costs a Python object per node and a dispatch per edge on every call, while the
+numbers are the only thing that changes. ``compile(fn)`` runs ``fn`` once under a tracer,
+keeps the graph's shape as a *plan* (one entry per forward call and per chain-rule edge,
+each reading and writing numbered slots) and replays the plan on the next calls: no node is
+built, no order sorted. Every entry calls what the engine would have called (the op table's
+forward for that kind of number, the same partial or vector–Jacobian product, gradients
+summed in the same order), so results are bit-identical to running ``fn``; the hottest ops
+(dense layers, ReLU, elementwise arithmetic on arrays) write into buffers the plan keeps
+(numpy's ``out=``), which computes the same numbers without allocating.
+
+When the plan no longer describes what ``fn`` would do, ``fn`` is traced again:
+- another shape, dtype or type of argument (each signature keeps its own plan);
+- a parameter node read from outside ``fn`` whose value changed shape or dtype;
+- a value ``fn`` looked at (``node.value``, ``node.grad``, ``float(node)``) other than to
+  return it: Python may have branched on it, so the plan is replayed only while that value
+  is the same, and ``fn`` runs again when it differs.
+
+What ``fn`` may return: values and gradients of nodes (``loss.value``, ``w.grad``,
+``float(loss)``), and numbers that do not come from the graph (returned as they were).
+Returned arrays are the plan's buffers: the next call overwrites them (copy what you keep).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..ops import MATH, OPS
+from .autodiff import check_seed, one_like, topo_order, zero_like
+from .backends import ArrayMath, FloatMath, unbroadcast
+from .errors import ChainruleError
+from .node import MANY, Node
+from .values import ARRAY, FLOAT, combine_kinds, convert
+
+__all__ = ["CompileError", "Compiled", "Plan", "compile"]
+
+
+class CompileError(ChainruleError):
+    """``fn`` does something a plan cannot replay (says what, and what to do instead)."""
+
+
+_INPUT = OPS["input"]
+_CONST = OPS["const"]
+_NUMERIC = (FLOAT, ARRAY)
+_EMPTY: Any = type("_Unreached", (), {"__slots__": (), "__repr__": lambda s: "unreached"})()
+
+# ------------------------------------------------------------------ the tracer
+# While ``fn`` is traced, ``Node.value``, ``Node.grad``, ``Node.item`` and ``Node.backward``
+# are wrapped so that what ``fn`` reads and the node it differentiates are recorded; reads
+# from chainrule's own code are not ``fn``'s and are not recorded. The wrappers are installed
+# for the trace only (under a lock) and record only in the tracing thread.
+
+_state = threading.local()
+_lock = threading.RLock()
+_SLOT_VALUE: Any = Node.__dict__["value"]
+_SLOT_GRAD: Any = Node.__dict__["grad"]
+_ITEM: Any = Node.__dict__["item"]
+_BACKWARD: Any = Node.__dict__["backward"]
+
+
+class _Trace:
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.reads: list[tuple[Node, str, Any]] = []
+        self.items: list[tuple[Node, float]] = []
+        self.backward: list[tuple[Node, Any, Any, bool]] = []
+
+
+def _users_frame() -> bool:
+    name = sys._getframe(2).f_globals.get("__name__", "")
+    return not (name == "chainrule" or name.startswith("chainrule."))
+
+
+def _value_get(self: Node, owner: Any = None) -> Any:
+    v = _SLOT_VALUE.__get__(self, Node)
+    t = getattr(_state, "trace", None)
+    if t is not None and _users_frame():
+        t.reads.append((self, "value", v))
+    return v
+
+
+def _grad_get(self: Node, owner: Any = None) -> Any:
+    v = _SLOT_GRAD.__get__(self, Node)
+    t = getattr(_state, "trace", None)
+    if t is not None and _users_frame():
+        t.reads.append((self, "grad", v))
+    return v
+
+
+def _item(self: Node) -> float:
+    r = _ITEM(self)
+    t = getattr(_state, "trace", None)
+    if t is not None:
+        t.items.append((self, r))
+    return r  # type: ignore[no-any-return]
+
+
+def _backward(
+    self: Node, gradient: Any = None, *, accumulate: bool = False, seed: Any = None
+) -> None:
+    t = getattr(_state, "trace", None)
+    if t is not None:
+        t.backward.append((self, gradient, seed, accumulate))
+    _BACKWARD(self, gradient, accumulate=accumulate, seed=seed)
+
+
+def _install() -> None:
+    setattr(Node, "value", property(_value_get, _SLOT_VALUE.__set__))  # noqa: B010
+    setattr(Node, "grad", property(_grad_get, _SLOT_GRAD.__set__))  # noqa: B010
+    setattr(Node, "item", _item)  # noqa: B010
+    setattr(Node, "backward", _backward)  # noqa: B010
+
+
+def _uninstall() -> None:
+    setattr(Node, "value", _SLOT_VALUE)  # noqa: B010
+    setattr(Node, "grad", _SLOT_GRAD)  # noqa: B010
+    setattr(Node, "item", _ITEM)  # noqa: B010
+    setattr(Node, "backward", _BACKWARD)  # noqa: B010
+
+
+def _run_traced(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, _Trace]:
+    with _lock:
+        from .node import _ids  # the creation counter: nodes numbered from here on are fn's
+
+        trace = _Trace(next(_ids))
+        _state.trace = trace
+        _install()
+        try:
+            result = fn(*args)
+        finally:
+            _uninstall()
+            _state.trace = None
+    return result, trace
+
+
+# ------------------------------------------------------------------ the plan
+
+
+class Step:
+    """One call of the plan: ``run`` (no arguments, reads and writes the plan's slots) and
+    the line that ``Plan`` prints for it."""
+
+    __slots__ = ("run", "text")
+
+    def __init__(self, run: Callable[[], None], text: str) -> None:
+        self.run = run
+        self.text = text
+
+
+class Plan:
+    """A traced step as a flat list of calls into numbered slots (see the module docstring).
+
+    ``str(plan)`` is the plan, one line per call, with the graph's names; ``graph`` is the
+    traced graph (values and gradients of the trace), which ``chainrule.draw`` draws."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self.graph: Any = None
+        self.values: list[Any] = []
+        self.grads: list[Any] = []
+        self.kept: list[Any] = []
+        self.buffers: dict[tuple[str, int], np.ndarray] = {}
+        self.buffers_of: dict[int, dict[int, np.ndarray]] = {}  # the reverse steps' buffers
+        self.reads: list[tuple[int, Node]] = []  # slots filled from outside nodes' values
+        self.kept_reads: list[tuple[int, Node]] = []  # and from what their ops kept
+        self.args: list[tuple[int, int, bool]] = []  # (slot, argument, normalise ints)
+        self.consts: list[tuple[int, Any]] = []
+        self.signature: list[tuple[Node, Any]] = []  # outside nodes: (node, (type, shape, dtype))
+        self.guards: list[tuple[str, int, Any]] = []
+        self.set_grads: list[tuple[Node, int]] = []  # outside nodes whose .grad backward sets
+        self.output: Any = None  # a template: ("value"|"grad"|"item", slot) or constant leaves
+        self.n_slots = 0
+        self.seed: Any = None
+        self.sweep: list[Callable[[], None]] = []
+        self.slot_of: dict[Node, int] = {}
+        self.uses: dict[int, int] = {}  # slot → how many input edges read it
+        self.only_user: dict[int, Node] = {}  # slot → the one node reading it, if one
+        self.fast_linear: set[int] = set()  # slots whose gradient a dense layer writes fresh
+        self.visible_values: set[int] = set()  # slots whose value someone sees after a call
+        self.visible_grads: set[int] = set()
+
+    def __str__(self) -> str:
+        return "\n".join(s.text for s in self.steps)
+
+    def __repr__(self) -> str:
+        return f"<Plan of {len(self.steps)} calls>\n{self}"
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def nbytes(self) -> int:
+        """Bytes of the arrays the plan keeps between calls: its buffers and what its slots
+        hold (arguments, constants and outside nodes' values excepted: the caller owns them)."""
+        theirs = {s for s, _ in self.reads} | {s for s, _, _ in self.args}
+        theirs |= {s for s, _ in self.consts}
+        arrays = [v for i, v in enumerate(self.values) if i not in theirs]
+        arrays += [*self.buffers.values(), *self.grads, *self.kept]
+        for cells in self.buffers_of.values():
+            arrays += list(cells.values())
+        held: dict[int, np.ndarray] = {}
+        for a in arrays:
+            if isinstance(a, np.ndarray):
+                base = a.base if isinstance(a.base, np.ndarray) else a
+                held[id(base)] = base
+        return sum(a.nbytes for a in held.values())
+
+    def draw(self, path: str, view: str = "gradients", **options: Any) -> Any:
+        """Draw the traced graph (the nodes the plan's calls stand for) to ``path``."""
+        from ..draw import render
+
+        return render(self.graph, path, view=view, **options)
+
+    # -------------------------------------------------------------- running
+    def run(self, args: tuple[Any, ...]) -> Any:
+        """The plan on new arguments; ``_RETRACE`` when it no longer describes ``fn``."""
+        V = self.values
+        for node, sig in self.signature:
+            if _signature(node.value) != sig:
+                return _RETRACE
+        for slot, node in self.reads:
+            V[slot] = node.value
+        K = self.kept
+        for slot, node in self.kept_reads:
+            K[slot] = node.kept
+        for slot, i, ints in self.args:
+            a = args[i]
+            V[slot] = a.astype(np.float64) if ints else a
+        G = self.grads
+        for i in range(len(G)):
+            G[i] = _EMPTY
+        for step in self.sweep:
+            step()
+        for what, slot, old in self.guards:
+            new = V[slot] if what == "value" else G[slot]
+            if not _same(new, old):
+                return _RETRACE
+        for node, slot in self.set_grads:
+            g = G[slot]
+            node.grad = None if g is _EMPTY else g
+        return _fill(self.output, V, G)
+
+
+_RETRACE: Any = object()
+
+
+def _fill(template: Any, V: list[Any], G: list[Any]) -> Any:
+    kind = template[0]
+    if kind == "value":
+        return V[template[1]]
+    if kind == "grad":
+        return G[template[1]]
+    if kind == "item":
+        v = V[template[1]]
+        return float(v.item()) if isinstance(v, np.ndarray) else float(v)
+    if kind == "const":
+        return template[1]
+    if kind == "tuple":
+        return tuple(_fill(t, V, G) for t in template[1])
+    if kind == "list":
+        return [_fill(t, V, G) for t in template[1]]
+    if kind == "dict":
+        return {k: _fill(t, V, G) for k, t in template[1].items()}
+    raise AssertionError(kind)
+
+
+def _signature(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return (np.ndarray, v.shape, v.dtype.str)
+    return (type(v), None, None)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        )
+    if a is None or b is None or a is _EMPTY or b is _EMPTY:
+        return a is b
+    return bool(a == b or (a != a and b != b))
+
+
+# ------------------------------------------------------------------ compiling
+
+
+class Compiled:
+    """``fn`` traced once per signature of its arguments and replayed as a ``Plan``."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.plans: dict[Any, Plan] = {}
+        self.traces = 0  # how many times fn was traced (retraces included)
+        self._last: Plan | None = None
+        self._busy = threading.RLock()  # a plan's buffers serve one call at a time
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+
+    @property
+    def plan(self) -> Plan:
+        """The plan of the last call (call the compiled function once first)."""
+        if self._last is None:
+            raise CompileError("nothing traced yet: call the compiled function once first")
+        return self._last
+
+    def __call__(self, *args: Any) -> Any:
+        with self._busy:
+            return self._call(args)
+
+    def _call(self, args: tuple[Any, ...]) -> Any:
+        key = _key(args)
+        plan = self.plans.get(key)
+        if plan is not None:
+            try:
+                out = plan.run(args)
+            except (ArithmeticError, ValueError, TypeError, ChainruleError):
+                out = _RETRACE  # fn itself reports it, with the engine's messages
+            if out is not _RETRACE:
+                self._last = plan
+                return out
+        result, trace = _run_traced(self.fn, args)
+        self.traces += 1
+        plan = _build(trace, args, result)
+        self.plans[key] = plan
+        self._last = plan
+        return result
+
+
+def compile(fn: Callable[..., Any]) -> Compiled:  # noqa: A001 - chainrule.compile, by design
+    """``fn`` traced once and replayed as a flat plan of numpy calls into kept buffers.
+
+    ``fn`` takes arrays (and numbers), builds its graph with ``var``/``const`` and operators,
+    may call ``backward()`` on one scalar, and returns values and gradients of the graph's
+    nodes. ``compile(fn)(*arrays)`` returns what ``fn(*arrays)`` returns, to the last bit;
+    ``compile(fn).plan`` prints the plan. See ``chainrule.core.compile``."""
+    return Compiled(fn)
+
+
+def _key(args: tuple[Any, ...]) -> Any:
+    out: list[Any] = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            out.append((a.shape, a.dtype.str))
+        elif a.__class__ is float:
+            out.append(float)
+        else:  # ints, strings, None ...: fn may branch on them, so each value has its plan
+            try:
+                hash(a)
+            except TypeError:
+                raise CompileError(
+                    f"argument {len(out) + 1} is a {type(a).__name__}: a compiled function "
+                    "takes arrays and numbers"
+                ) from None
+            out.append(("static", type(a), a))
+    return tuple(out)
+
+
+def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
+    if len(trace.backward) > 1:
+        raise CompileError("fn calls backward() more than once: a plan holds one reverse sweep")
+    loss: Node | None = None
+    seed: Any = None
+    if trace.backward:
+        loss, gradient, seed_arg, accumulate = trace.backward[0]
+        if accumulate:
+            raise CompileError("backward(accumulate=True) adds to earlier gradients: not compiled")
+        seed = check_seed(loss, gradient if gradient is not None else seed_arg)
+    roots: list[Node] = [n for n, _, _ in trace.reads] + [n for n, _ in trace.items]
+    if loss is not None:
+        roots.append(loss)
+    order = topo_order(roots) if roots else []
+    for n in order:
+        if n.kind not in _NUMERIC:
+            raise CompileError(f"{n.label()} holds exact numbers: only float programs are compiled")
+    slot = {n: i for i, n in enumerate(order)}
+    plan = Plan()
+    plan.slot_of = slot
+    plan.n_slots = len(order)
+    plan.values = [None] * len(order)
+    plan.grads = [_EMPTY] * len(order)
+    plan.kept = [None] * len(order)
+    from .graph import Graph
+
+    plan.graph = Graph([loss] if loss is not None else roots[-1:]) if order else None
+    arg_at = {id(a): i for i, a in enumerate(args) if isinstance(a, (np.ndarray, float))}
+    names = _namer(plan.graph, slot, arg_at, trace.start)
+
+    # -- outputs (and which reads were only returned)
+    swept = set(topo_order(loss)) if loss is not None else set()
+    returned: set[Any] = set()
+    plan.output = _template(result, trace, slot, returned, swept)
+
+    # -- leaves and outside nodes
+    start = trace.start
+    V = plan.values
+    for n in order:
+        i = slot[n]
+        if n.id < start:
+            plan.reads.append((i, n))
+            plan.signature.append((n, _signature(n.value)))
+            if n.op.kept_vjps is not None:
+                plan.kept_reads.append((i, n))
+            V[i] = n.value
+            continue
+        if n.a0 is not None:
+            continue
+        v = n.value
+        j = arg_at.get(id(v))
+        if j is not None:
+            plan.args.append((i, j, False))
+        elif isinstance(v, np.ndarray):
+            j = _normalised_arg(v, args)
+            if j is not None:
+                plan.args.append((i, j, True))
+            else:
+                for k, a in enumerate(args):
+                    if isinstance(a, np.ndarray) and np.shares_memory(a, v):
+                        raise CompileError(
+                            f"{names(n)} is a view of argument {k + 1}: pass the argument "
+                            "itself to var/const and index the node"
+                        )
+                plan.consts.append((i, v))
+        else:
+            plan.consts.append((i, v))
+        V[i] = v
+
+    # -- guards: what fn read and did not return
+    for k, (n, what, v) in enumerate(trace.reads):
+        if k in returned or n not in slot or (what == "grad" and n not in swept):
+            continue  # (backward never sets the gradient of a node outside its graph)
+        if n.id < start and what == "value":
+            continue  # an outside node's value is read at each call anyway (and signed)
+        plan.guards.append((what, slot[n], _frozen(v)))
+    for k, (n, _r) in enumerate(trace.items):
+        if ("item", k) not in returned:
+            plan.guards.append(("value", slot[n], _frozen(n.value)))
+
+    # -- who reads what after the sweep (buffers nobody reads again can be reused)
+    def seen(t: Any) -> None:
+        if t[0] in ("value", "item"):
+            plan.visible_values.add(t[1])
+        elif t[0] == "grad":
+            plan.visible_grads.add(t[1])
+        elif t[0] in ("tuple", "list"):
+            for x in t[1]:
+                seen(x)
+        elif t[0] == "dict":
+            for x in t[1].values():
+                seen(x)
+
+    seen(plan.output)
+    for what, s_, _ in plan.guards:
+        (plan.visible_values if what == "value" else plan.visible_grads).add(s_)
+    for n in order:
+        for a in n.args:
+            plan.uses[slot[a]] = plan.uses.get(slot[a], 0) + 1
+            plan.only_user[slot[a]] = n
+        if n.id < start:
+            plan.visible_values.add(slot[n])
+            plan.visible_grads.add(slot[n])
+    plan.only_user = {k: u for k, u in plan.only_user.items() if plan.uses[k] == 1}
+
+    # -- forward calls
+    sweep = plan.sweep
+    for n in order:
+        if n.id < start or n.a0 is None:
+            continue
+        step = _forward_step(plan, n, slot, names)
+        plan.steps.append(step)
+        sweep.append(step.run)
+
+    # -- the reverse sweep
+    if loss is not None:
+        _reverse(plan, loss, seed, topo_order(loss), slot, names, trace, start)
+    return plan
+
+
+def _frozen(v: Any) -> Any:
+    return v.copy() if isinstance(v, np.ndarray) else v
+
+
+def _normalised_arg(v: np.ndarray, args: tuple[Any, ...]) -> int | None:
+    for k, a in enumerate(args):
+        if (
+            isinstance(a, np.ndarray)
+            and a.dtype.kind in "iub"
+            and a.shape == v.shape
+            and v.dtype == np.float64
+            and np.array_equal(a.astype(np.float64), v)
+        ):
+            return k
+    return None
+
+
+def _template(
+    result: Any, trace: _Trace, slot: dict[Node, int], returned: set[Any], swept: set[Node]
+) -> Any:
+    """Where each returned thing comes from: a slot's value or gradient, a number taken with
+    ``float(node)``, or a constant (what the plan cannot change, such as the gradient of a
+    node outside the graph that backward swept)."""
+    if isinstance(result, (tuple, list)):
+        return (
+            type(result).__name__,
+            [_template(r, trace, slot, returned, swept) for r in result],
+        )
+    if isinstance(result, dict):
+        return (
+            "dict",
+            {k: _template(r, trace, slot, returned, swept) for k, r in result.items()},
+        )
+    if isinstance(result, Node):
+        raise CompileError(
+            "fn returns a node: return its value or gradient (node.value, node.grad)"
+        )
+    if isinstance(result, (np.ndarray, float, np.floating)) and not (
+        result is None or isinstance(result, bool)
+    ):
+        for k in range(len(trace.reads) - 1, -1, -1):
+            n, what, v = trace.reads[k]
+            if v is result and n in slot:
+                returned.add(k)
+                if what == "grad" and n not in swept:
+                    return ("const", v)
+                return (what, slot[n])
+        for k in range(len(trace.items) - 1, -1, -1):
+            n, r = trace.items[k]
+            if r is result and n in slot:
+                returned.add(("item", k))
+                return ("item", slot[n])
+        if isinstance(result, np.ndarray):
+            raise CompileError(
+                "fn returns an array that is neither a node's value nor its gradient (computed "
+                "outside the graph?): build it from nodes and return node.value"
+            )
+        raise CompileError(
+            f"fn returns the number {result!r}, which is neither a node's value nor its "
+            "gradient: return node.value or float(node)"
+        )
+    return ("const", result)
+
+
+def _namer(
+    graph: Any, slot: dict[Node, int], arg_at: dict[int, int], start: int
+) -> Callable[[Node], str]:
+    """The graph's names, short: an argument of fn is arg1, arg2 ...; an unnamed constant or a
+    name longer than a line's share is the slot's number (v12)."""
+
+    def name(n: Node) -> str:
+        if n.a0 is None and n.id >= start and not n.name:
+            j = arg_at.get(id(_SLOT_VALUE.__get__(n, Node)))
+            if j is not None:
+                return f"arg{j + 1}"
+            if n.op is _CONST:
+                return f"const{slot[n]}"
+        try:
+            text = str(graph.label(n))
+        except (KeyError, ChainruleError, AttributeError):
+            text = n.label()
+        return text if len(text) <= 24 else f"v{slot[n]}"
+
+    return name
+
+
+# ------------------------------------------------------------------ forward entries
+
+
+def _forward_step(plan: Plan, n: Node, slot: dict[Node, int], names: Callable[[Node], str]) -> Step:
+    V = plan.values
+    K = plan.kept
+    op = n.op
+    params = n.params or {}
+    ins = n.args
+    src = [slot[a] for a in ins]
+    o = slot[n]
+    kinds = [a.kind for a in ins]
+    kind = kinds[0]
+    mixed = any(k != kind for k in kinds)
+    if mixed:
+        kind = combine_kinds(kinds)
+    keep = op.keeping is not None and n.requires_grad and kind in op.keeping
+    text = f"{names(n)} = {op.name}({', '.join(names(a) for a in ins)})"
+    if not keep and (not mixed or set(kinds) <= {FLOAT, ARRAY}):
+        # (convert leaves floats and float arrays as they are: a mixed op sees its inputs)
+        fast = _fast_forward(plan, n, src, o, params)
+        if fast is not None:
+            return Step(fast[0], f"{text}    {fast[1]}")
+    fwd = op.keeping[kind] if keep else op.forward[kind]  # type: ignore[index]
+
+    def run() -> None:
+        if mixed:
+            vals = [convert(V[i], kind) for i in src]
+        else:
+            vals = [V[i] for i in src]
+        r: Any = fwd(*vals, **params) if params else fwd(*vals)
+        if keep:
+            r, K[o] = r
+        if r.__class__ is np.ndarray:
+            if r.ndim == 0:
+                r = float(r)
+        elif r.__class__ is not float:
+            r = float(r)
+        V[o] = r
+
+    how = "kept for backward" if keep else "op table"
+    return Step(run, f"{text}    [{how}: {getattr(fwd, '__name__', op.name)}]")
+
+
+def _fast_forward(
+    plan: Plan, n: Node, src: list[int], o: int, params: dict[str, Any]
+) -> tuple[Callable[[], None], str] | None:
+    """A forward written into a kept buffer, computing the op table's numbers exactly: the
+    same numpy call with ``out=`` (the buffer has the traced result's shape and dtype)."""
+    V = plan.values
+    y = _SLOT_VALUE.__get__(n, Node)
+    ins = [_SLOT_VALUE.__get__(a, Node) for a in n.args]
+    name = n.op.name
+    if y.__class__ is float and all(v.__class__ is float for v in ins) and name in _FLOAT_OPS:
+        f = n.op.forward[FLOAT]
+        if len(src) == 2 and not params:
+            a_, b_ = src
+
+            def run_f2() -> None:
+                V[o] = f(V[a_], V[b_])
+
+            return run_f2, "[float]"
+        if len(src) == 1 and not params:
+            a_ = src[0]
+
+            def run_f1() -> None:
+                V[o] = f(V[a_])
+
+            return run_f1, "[float]"
+        return None
+    ufunc = _UFUNCS.get(name)
+    if (
+        ufunc is not None
+        and len(ins) == 2
+        and y.__class__ is np.ndarray
+        and y.dtype == np.float64
+        and y.flags.c_contiguous
+        and all(
+            v.__class__ is float or (v.__class__ is np.ndarray and v.dtype == np.float64)
+            for v in ins
+        )
+    ):
+        a_, b_ = src
+        buf64 = np.empty_like(y)
+        plan.buffers[("forward", o)] = buf64
+        uf: Any = ufunc
+
+        def run_mixed() -> None:
+            V[o] = uf(V[a_], V[b_], out=buf64)
+
+        return run_mixed, f"[np.{uf.__name__}(a, b, out=)]"
+    if not (y.__class__ is np.ndarray and y.dtype.kind == "f" and y.flags.c_contiguous):
+        return None
+    if any(v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins):
+        return None
+    buf = np.empty_like(y)
+    plan.buffers[("forward", o)] = buf
+    if name == "linear" and ins[0].ndim == 2 and ins[1].ndim == 2:
+        x_, w_, b_ = src
+        if params.get("transpose_w"):
+
+            def run() -> None:
+                np.matmul(V[x_], V[w_].T, out=buf)
+                np.add(buf, V[b_], out=buf)
+                V[o] = buf
+
+            return run, "[np.matmul(x, wᵀ, out=), += b]"
+
+        def run_n() -> None:
+            np.matmul(V[x_], V[w_], out=buf)
+            np.add(buf, V[b_], out=buf)
+            V[o] = buf
+
+        return run_n, "[np.matmul(x, w, out=), += b]"
+    if name == "relu" and len(ins) == 1:
+        a_ = src[0]
+
+        def run_relu() -> None:
+            V[o] = np.maximum(V[a_], 0, out=buf)
+
+        return run_relu, "[np.maximum(x, 0, out=)]"
+    ufunc = _UFUNCS.get(name)
+    if ufunc is not None and len(ins) == 2:
+        a_, b_ = src
+
+        def run_u() -> None:
+            V[o] = ufunc(V[a_], V[b_], out=buf)
+
+        return run_u, f"[np.{ufunc.__name__}(a, b, out=)]"
+    if name == "matmul" and len(ins) == 2 and y.ndim >= 1:
+        a_, b_ = src
+
+        def run_mm() -> None:
+            V[o] = np.matmul(V[a_], V[b_], out=buf)
+
+        return run_mm, "[np.matmul(a, b, out=)]"
+    return None
+
+
+_UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
+_FLOAT_OPS = {"add", "sub", "mul", "div", "neg"}  # float forwards that are Python's operators
+# an elementwise op's partials as (input 0, input 1): a number, or the other input's value
+_ARITH_PARTIALS: dict[str, tuple[Any, Any]] = {"add": (1, 1), "sub": (1, -1), "mul": (1, 0)}
+
+
+# ------------------------------------------------------------------ the reverse sweep
+
+
+def _reverse(
+    plan: Plan,
+    loss: Node,
+    seed: Any,
+    order: list[Node],
+    slot: dict[Node, int],
+    names: Callable[[Node], str],
+    trace: _Trace,
+    start: int,
+) -> None:
+    V, G = plan.values, plan.grads
+    # which gradients someone sees: returned ones, read ones, and every outside node's
+    # (backward sets .grad on them, as it does without a plan)
+    wanted: set[int] = set()
+
+    def collect(t: Any) -> None:
+        if t[0] == "grad":
+            wanted.add(t[1])
+        elif t[0] in ("tuple", "list"):
+            for s in t[1]:
+                collect(s)
+        elif t[0] == "dict":
+            for s in t[1].values():
+                collect(s)
+
+    collect(plan.output)
+    for _, s, _ in plan.guards:
+        wanted.add(s)  # a guarded gradient must be computed to be compared
+    for n in order:
+        if n.id < start:
+            wanted.add(slot[n])
+            plan.set_grads.append((n, slot[n]))
+    need: dict[Node, bool] = {}
+    for n in order:
+        need[n] = slot[n] in wanted or any(a.requires_grad and need.get(a, False) for a in n.args)
+    o = slot[loss]
+    seed_value = seed
+    sweep = plan.sweep
+    name_of_loss = names(loss)
+
+    def seed_step() -> None:
+        G[o] = one_like(V[o], loss.kind) if seed_value is None else seed_value
+
+    plan.steps.append(Step(seed_step, f"∂{name_of_loss}/∂{name_of_loss} = 1    [seed]"))
+    sweep.append(seed_step)
+    fm, am = FloatMath, ArrayMath
+    for n in reversed(order):
+        if not need[n]:
+            continue
+        s = slot[n]
+        zero = n.requires_grad or n.op is _INPUT
+        kind = n.kind
+        step = _unreached(G, V, s, zero, kind)
+        text = f"∂{name_of_loss}/∂{names(n)}"
+        if n.a0 is None:
+            plan.steps.append(Step(step, f"{text}: 0 if nothing reached it"))
+            sweep.append(step)
+            continue
+        edges = [(i, a) for i, a in enumerate(n.args) if a.requires_grad and need[a]]
+        if not edges:
+            plan.steps.append(Step(step, f"{text}: 0 if nothing reached it"))
+            sweep.append(step)
+            continue
+        entry = _edge_steps(plan, n, edges, slot, fm, am)
+        ins = ", ".join(f"∂{name_of_loss}/∂{names(a)}" for _, a in edges)
+        plan.steps.append(Step(entry[0], f"{ins} += {text} · ∂{names(n)}    [{entry[1]}]"))
+        sweep.append(entry[0])
+
+
+def _unreached(G: list[Any], V: list[Any], s: int, zero: bool, kind: int) -> Callable[[], None]:
+    def step() -> None:
+        if G[s] is _EMPTY:
+            G[s] = zero_like(V[s], kind) if zero else None
+
+    return step
+
+
+def _edge_steps(
+    plan: Plan,
+    n: Node,
+    edges: list[tuple[int, Node]],
+    slot: dict[Node, int],
+    fm: Any,
+    am: Any,
+) -> tuple[Callable[[], None], str]:
+    """The chain rule from node ``n`` to the inputs in ``edges``, as the engine's reverse
+    sweep takes it (the same rule, backend and order of sums)."""
+    V, G, K = plan.values, plan.grads, plan.kept
+    op = n.op
+    s = slot[n]
+    p = n.params
+    args = n.args
+    src = [slot[a] for a in args]
+    dst = [(i, slot[a], a.kind) for i, a in edges]
+    a0 = n.a0
+    kinds = [a.kind for a in args]
+    kept_rules: Any = op.kept_vjps
+    vjps = op.vjps
+    zero = n.requires_grad or op is _INPUT
+    k = n.kind
+
+    def unreached() -> bool:
+        if G[s] is _EMPTY:
+            G[s] = zero_like(V[s], k) if zero else None
+            return True
+        return False
+
+    fast = _fast_edges(plan, n, edges, src, dst, unreached)
+    if fast is not None:
+        return fast
+    if k == FLOAT and op.lean_partials is not None and a0 is not MANY:
+        rules = op.lean_partials
+        if len(args) == 1:
+            x1: list[Any] = [None]
+            i0, d0, _ = dst[0]
+            r0 = rules[0]
+
+            def run1() -> None:
+                if unreached():
+                    return
+                x1[0] = V[src[0]]
+                c = G[s] * r0(fm, x1, V[s], p)
+                ag = G[d0]
+                G[d0] = c if ag is _EMPTY else ag + c
+
+            return run1, "float partial"
+        x2: list[Any] = [None, None]
+        pairs = [(rules[i], d) for i, d, _ in dst]
+
+        def run2() -> None:
+            if unreached():
+                return
+            g = G[s]
+            x2[0] = V[src[0]]
+            x2[1] = V[src[1]]
+            y = V[s]
+            for rule, d in pairs:
+                c = g * rule(fm, x2, y, p)
+                ag = G[d]
+                G[d] = c if ag is _EMPTY else ag + c
+
+        return run2, "float partials"
+    if (
+        k == ARRAY
+        and a0 is not MANY
+        and op.lean_partials is not None
+        and all(kk in _NUMERIC for kk in kinds)
+    ):
+        rules = op.lean_partials
+        pairs = [(rules[i], d) for i, d, _ in dst]
+
+        def run_arr() -> None:
+            if unreached():
+                return
+            g = G[s]
+            xs = tuple([V[i] for i in src])
+            y = V[s]
+            for rule, d in pairs:
+                _send(G, V, d, g * rule(am, xs, y, p))
+
+        return run_arr, "array partials"
+    if vjps.__class__ is tuple and all(kk in _NUMERIC for kk in kinds):
+        M = am if ARRAY in kinds else fm
+        rules_v = [
+            (i, vjps[i], kept_rules[i] if kept_rules is not None else None, d) for i, d, _ in dst
+        ]
+        keeps = op.keeping is not None and n.requires_grad
+
+        def run_vjp() -> None:
+            if unreached():
+                return
+            g = G[s]
+            x = tuple([V[i] for i in src])
+            y = V[s]
+            kept = K[s] if keeps else None
+            for _i, rule, krule, d in rules_v:
+                if kept is not None and krule is not None:
+                    c = krule(M, g, kept, x, y, p)
+                else:
+                    c = rule(M, g, x, y, p)
+                if c is not None:
+                    _send(G, V, d, c)
+
+        return run_vjp, "vjp" if kept_rules is None else "vjp, kept"
+    # the general step (broadcast partials, ops of many inputs): ``contribution``
+    from .autodiff import contribution
+
+    kind = kinds[0]
+    if any(kk != kind for kk in kinds):
+        kind = combine_kinds(kinds)
+    M = MATH[kind]
+
+    def run_general() -> None:
+        if unreached():
+            return
+        g = G[s]
+        x = tuple([V[i] for i in src])
+        y = V[s]
+        for i, d, _ in dst:
+            c = contribution(op, i, M, g, x, y, p, V[d])
+            if c is None:
+                continue
+            ag = G[d]
+            G[d] = c if ag is _EMPTY else ag + c
+
+    return run_general, "contribution"
+
+
+def _fast_edges(
+    plan: Plan,
+    n: Node,
+    edges: list[tuple[int, Node]],
+    src: list[int],
+    dst: list[tuple[int, int, int]],
+    unreached: Callable[[], bool],
+) -> tuple[Callable[[], None], str] | None:
+    """The reverse step of a dense layer or a ReLU into kept buffers: the numpy calls its
+    vjp or partial makes (``np.matmul``, ``np.add.reduce`` over rows, ``g · (x > 0)``), with
+    ``out=``. The buffers are the first replay's own results, so they have its shapes,
+    dtypes and layouts; ``_send`` then adds them up exactly as the engine does."""
+    V, G = plan.values, plan.grads
+    ins = [_SLOT_VALUE.__get__(a, Node) for a in n.args]
+    y = _SLOT_VALUE.__get__(n, Node)
+    arith = _arith_edges(plan, n, ins, y, src, dst, unreached)
+    if arith is not None:
+        return arith
+    if y.__class__ is not np.ndarray or any(
+        v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins
+    ):
+        return None
+    o = _slot_of(plan, n)
+    name = n.op.name
+    if name == "relu" and ins[0].dtype.itemsize >= 4:
+        x_ = src[0]
+        d = dst[0][1]
+        cell: list[Any] = [None, None]
+        # the gradient arriving from a dense layer (its only user) is the layer's own fresh
+        # buffer, read by nobody after this step: multiplied in place
+        user = plan.only_user.get(o)
+        inplace = (
+            o not in plan.visible_grads
+            and user is not None
+            and user.op.name == "linear"
+            and o in plan.fast_linear
+        )
+
+        def run_relu() -> None:
+            if unreached():
+                return
+            g = G[o]
+            x = V[x_]
+            mask = cell[1]
+            if mask is None or mask.shape != x.shape:
+                mask = cell[1] = np.empty(x.shape, dtype=bool)
+                plan.buffers[("mask", o)] = mask
+            if (
+                g.__class__ is np.ndarray
+                and g.shape == x.shape
+                and g.dtype == np.result_type(g.dtype, x.dtype)
+            ):
+                np.greater(x, 0, out=mask)
+                if inplace:
+                    c = np.multiply(g, mask, out=g)  # g·1 and g·0, as g · (x > 0) in x's type
+                else:
+                    buf = cell[0]
+                    if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
+                        buf = cell[0] = np.empty_like(g)
+                        plan.buffers[("relu", o)] = buf
+                    c = np.multiply(g, mask, out=buf)
+            else:
+                c = g * (x > 0).astype(x.dtype)  # the rule: g · step(x)
+            _send(G, V, d, c)
+
+        return run_relu, "g · (x > 0)" + (" in place" if inplace else " into a kept buffer")
+    if (
+        name == "linear"
+        and n.kept is None
+        and ins[0].ndim == 2
+        and ins[1].ndim == 2
+        and ins[2].ndim == 1
+        and y.ndim == 2
+        and ins[2].shape == y.shape[1:]
+    ):
+        tw = bool((n.params or {}).get("transpose_w"))
+        x_, w_, _b = src
+        todo = [(i, d) for i, d, _ in dst]
+        cells: dict[int, Any] = {}
+        plan.buffers_of[o] = cells
+        # the input's gradient may go into the input's own forward buffer when nothing reads
+        # that value after this step (a ReLU's output: its reverse step reads its input)
+        xnode = n.args[0]
+        reuse = (
+            ("forward", x_) in plan.buffers
+            and plan.uses.get(x_, 0) == 1
+            and x_ not in plan.visible_values
+            and xnode.op.name == "relu"
+            and any(i == 0 for i, _ in todo)
+        )
+        if reuse:  # the weight's gradient first: it reads the input's value
+            todo.sort(key=lambda e: e[0] == 0)
+        if any(i == 0 for i, _ in todo):
+            plan.fast_linear.add(x_)
+
+        def run_linear() -> None:
+            if unreached():
+                return
+            g = G[o]
+            if g.__class__ is not np.ndarray or g.ndim != 2:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            for i, d in todo:
+                buf = cells.get(i)
+                if i == 0:
+                    w = V[w_]
+                    wt = w if tw else w.T
+                    if reuse:
+                        own = plan.buffers[("forward", x_)]
+                        if own.shape == (g.shape[0], wt.shape[1]) and own.dtype == (
+                            np.result_type(g, wt)
+                        ):
+                            buf = own
+                    c = np.matmul(g, wt) if buf is None else np.matmul(g, wt, out=buf)
+                    if not reuse:
+                        cells[i] = c
+                elif i == 1:
+                    xt = V[x_].T
+                    c = np.matmul(xt, g) if buf is None else np.matmul(xt, g, out=buf)
+                    cells[i] = c
+                    if tw:
+                        c = c.T
+                else:
+                    c = (
+                        np.add.reduce(g, axis=0)
+                        if buf is None
+                        else np.add.reduce(g, axis=0, out=buf)
+                    )
+                    cells[i] = c
+                _send(G, V, d, c)
+
+        return run_linear, "np.matmul / np.add.reduce into kept buffers" + (
+            ", the input's gradient into its value's buffer" if reuse else ""
+        )
+    return None
+
+
+def _arith_edges(
+    plan: Plan,
+    n: Node,
+    ins: list[Any],
+    y: Any,
+    src: list[int],
+    dst: list[tuple[int, int, int]],
+    unreached: Callable[[], bool],
+) -> tuple[Callable[[], None], str] | None:
+    """+, − and · of numbers and float64 arrays, the reverse step written out: g·1, g·(−1),
+    g·(the other input), summed over the batch for a number's gradient (``unbroadcast``'s
+    ``c.sum()``), as the op table's partials give them."""
+    partials = _ARITH_PARTIALS.get(n.op.name)
+    if partials is None or len(ins) != 2 or n.a0 is MANY:
+        return None
+    shape = y.shape if y.__class__ is np.ndarray else None
+    if not all(
+        v.__class__ is float
+        or (v.__class__ is np.ndarray and v.dtype == np.float64 and v.ndim and v.shape == shape)
+        for v in [*ins, y]
+    ):
+        return None  # (an array broadcast against another is summed back by unbroadcast)
+    V, G = plan.values, plan.grads
+    o = plan.slot_of[n]
+    # (the other input's slot, or None and a constant factor; whether the target is a number)
+    edges = []
+    for i, d, _ in dst:
+        k = partials[i]
+        other = src[1 - i] if n.op.name == "mul" else None
+        edges.append((other, k, d, ins[i].__class__ is float))
+    if y.__class__ is float:  # numbers only: Python's arithmetic, as the float sweep
+
+        def run_float() -> None:
+            if unreached():
+                return
+            g = G[o]
+            for other, k, d, _number in edges:
+                c = g * (V[other] if other is not None else k)
+                ag = G[d]
+                G[d] = c if ag is _EMPTY else ag + c
+
+        return run_float, "float partials, written out"
+    bufs: dict[int, np.ndarray] = {}
+    plan.buffers_of[o] = bufs
+
+    def run_array() -> None:
+        if unreached():
+            return
+        g = G[o]
+        if g.__class__ is not np.ndarray or g.shape != y.shape or g.dtype != np.float64:
+            raise ValueError("not the traced gradient")  # replayed by fn instead
+        for e, (other, k, d, number) in enumerate(edges):
+            buf = bufs.get(e)  # one buffer per edge: x·x sends twice to x
+            if buf is None:
+                buf = bufs[e] = np.empty_like(g)
+            c: Any = np.multiply(g, V[other] if other is not None else k, out=buf)
+            if number:
+                c = float(c.sum())  # unbroadcast to a number: the batch's sum
+                ag = G[d]
+                G[d] = c if ag is _EMPTY else ag + c
+            else:
+                ag = G[d]
+                G[d] = c if ag is _EMPTY else ag + c
+
+    return run_array, "partials written out, into buffers"
+
+
+def _slot_of(plan: Plan, n: Node) -> int:
+    return plan.slot_of[n]
+
+
+def _send(G: list[Any], V: list[Any], d: int, c: Any) -> None:
+    v = V[d]
+    if c.__class__ is not v.__class__ or (
+        v.__class__ is np.ndarray
+        and (c.shape != v.shape or (c.dtype is not v.dtype and c.dtype != v.dtype))
+    ):
+        c = unbroadcast(c, v)
+    ag = G[d]
+    G[d] = c if ag is _EMPTY else ag + c

@@ -1,0 +1,464 @@
+"""``chainrule.compile``: a traced step replayed as a plan gives the uncompiled run's numbers to
+the last bit, and is traced again whenever the plan would not describe what ``fn`` does.
+
+The reference is always ``fn`` itself, run without the plan on the same arguments; numbers are
+compared as bytes (so −0.0 against 0.0, or a different NaN, would fail). Random programs mix
+arrays of two shapes, float64 and float32, broadcasting, reductions, matrix products, dense
+layers, ReLU and a cross-entropy, and each is replayed on fresh arguments after the trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+import chainrule.tensor as T
+from chainrule import nn, optim
+from chainrule.core.compile import CompileError
+
+
+def same_bits(a: Any, b: Any) -> bool:
+    """Equal as stored: type, shape, dtype and every byte."""
+    if isinstance(a, (tuple, list)):
+        return (
+            type(a) is type(b)
+            and len(a) == len(b)
+            and all(same_bits(x, y) for x, y in zip(a, b, strict=True))
+        )
+    if isinstance(a, np.ndarray):
+        return (
+            isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
+        )
+    if isinstance(a, float):
+        return type(b) is float and np.float64(a).tobytes() == np.float64(b).tobytes()
+    return bool(a == b)
+
+
+def copied(r: Any) -> Any:
+    """A result kept past the next call (the plan's buffers are reused)."""
+    if isinstance(r, (tuple, list)):
+        return type(r)(copied(x) for x in r)
+    return r.copy() if isinstance(r, np.ndarray) else r
+
+
+# ------------------------------------------------------------------ random programs
+
+UNARY = ["tanh", "sin", "relu", "sigmoid", "neg", "abs", "softplus", "square", "exp_tanh"]
+BINARY = ["add", "sub", "mul", "maximum", "div"]
+# instructions: ("u", op, i) | ("b", op, i, j) | ("mm", i) | ("lin", i) | ("sum", i, axis)
+instr = st.one_of(
+    st.tuples(st.just("u"), st.sampled_from(UNARY), st.integers(0, 50)),
+    st.tuples(st.just("b"), st.sampled_from(BINARY), st.integers(0, 50), st.integers(0, 50)),
+    st.tuples(st.just("mm"), st.integers(0, 50)),
+    st.tuples(st.just("lin"), st.integers(0, 50)),
+    st.tuples(st.just("sum"), st.integers(0, 50), st.sampled_from([0, 1, None])),
+)
+programs = st.lists(instr, min_size=1, max_size=14)
+loss_kinds = st.sampled_from(["sum", "mean", "xent", "sum_squares"])
+
+
+def unary(op: str, a: cr.Node) -> cr.Node:
+    if op == "neg":
+        return -a
+    if op == "square":
+        return a * a
+    if op == "exp_tanh":
+        return cr.exp(cr.tanh(a))
+    if op == "softplus":
+        return cr.softplus(a)
+    return getattr(cr, op)(a)  # type: ignore[no-any-return]
+
+
+def binary(op: str, a: cr.Node, b: cr.Node) -> cr.Node:
+    if op == "add":
+        return a + b
+    if op == "sub":
+        return a - b
+    if op == "mul":
+        return a * b
+    if op == "maximum":
+        return cr.maximum(a, b)
+    return a / (b * b + 1.0)
+
+
+def make_step(program: list[tuple[Any, ...]], loss_kind: str) -> Any:
+    """fn(x, w, b, labels): arrays x (4, 3), w (3, 3), b (3,), a scalar s; returns the loss's
+    value and every parameter's gradient."""
+
+    def fn(x: np.ndarray, w: np.ndarray, b: np.ndarray, labels: np.ndarray) -> Any:
+        X, W, B = cr.var(x, "x"), cr.var(w, "w"), cr.var(b, "b")
+        s = cr.var(0.5, "s")
+        vals: list[cr.Node] = [X, W, B, X * s]
+        for ins in program:
+            a = vals[ins[-1] % len(vals)] if ins[0] in ("u", "mm", "lin") else None
+            if ins[0] == "u":
+                assert a is not None
+                vals.append(unary(ins[1], a))
+            elif ins[0] == "b":
+                p, q = vals[ins[2] % len(vals)], vals[ins[3] % len(vals)]
+                try:
+                    np.broadcast_shapes(p.shape, q.shape)
+                except ValueError:
+                    continue
+                vals.append(binary(ins[1], p, q))
+            elif ins[0] == "mm":
+                assert a is not None
+                if a.shape and a.shape[-1] == 3:
+                    vals.append(a @ W)
+            elif ins[0] == "lin":
+                assert a is not None
+                if a.ndim == 2 and a.shape[-1] == 3:
+                    vals.append(T.linear(a, W, B))
+            else:
+                p = vals[ins[1] % len(vals)]
+                axis = ins[2] if ins[2] is None or ins[2] < p.ndim else None
+                vals.append(T.sum(p, axis=axis))
+        last = vals[-1]
+        if loss_kind == "xent" and last.ndim == 2 and last.shape == (4, 3):
+            loss = nn.cross_entropy(last, cr.const(labels))
+        elif loss_kind == "mean":
+            loss = T.mean(last) if last.ndim else last
+        elif loss_kind == "sum_squares":
+            loss = T.sum_squares([last, W]) if last.ndim else last * last
+        else:
+            loss = T.sum(last) if last.ndim else last
+        loss = loss + 0.0 * s  # every parameter is in the graph
+        loss.backward()
+        return loss.value, [X.grad, W.grad, B.grad, s.grad]
+
+    return fn
+
+
+def arguments(seed: int, dtype: Any) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    return (
+        rng.normal(size=(4, 3)).astype(dtype),
+        rng.normal(size=(3, 3)).astype(dtype) * 0.5,
+        rng.normal(size=3).astype(dtype),
+        rng.integers(0, 3, 4).astype(np.float64),
+    )
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    program=programs,
+    loss_kind=loss_kinds,
+    dtype=st.sampled_from([np.float64, np.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_a_random_program_replays_to_the_last_bit(
+    program: list[tuple[Any, ...]], loss_kind: str, dtype: Any, seed: int
+) -> None:
+    fn = make_step(program, loss_kind)
+    step = cr.compile(fn)
+    with np.errstate(all="ignore"):
+        for k in range(3):  # the trace, then two replays on other numbers
+            args = arguments(seed + k, dtype)
+            got = copied(step(*args))
+            want = fn(*args)
+            assert same_bits(got, want), (k, str(step.plan))
+    assert step.traces == 1
+
+
+# ------------------------------------------------------------------ the training steps
+
+
+def mlp_case(dtype: Any) -> tuple[Any, Any, Any, Any]:
+    rng = np.random.default_rng(0)
+    model = nn.MLP(784, [256, 10], dtype=dtype, rng=rng)
+    X = rng.normal(size=(64, 784)).astype(dtype)
+    Y = rng.integers(0, 10, 64).astype(np.float64)
+
+    def fn(X: np.ndarray, Y: np.ndarray) -> Any:
+        loss = nn.cross_entropy(model(cr.const(X)), cr.const(Y))
+        loss.backward()
+        return loss.value, [p.grad for p in model.parameters()]
+
+    return model, fn, X, Y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_mlp_training_step_trains_the_same_weights(dtype: Any) -> None:
+    # two identical models: one trained through the plan, one without it
+    model_a, fn_a, X, Y = mlp_case(dtype)
+    model_b, fn_b, _, _ = mlp_case(dtype)
+    step = cr.compile(fn_a)
+    opt_a, opt_b = optim.SGD(model_a, lr=0.1), optim.SGD(model_b, lr=0.1)
+    for _ in range(4):
+        got = copied(step(X, Y))
+        opt_a.step()  # backward set each parameter's .grad, as it does without a plan
+        want = fn_b(X, Y)
+        opt_b.step()
+        assert same_bits(got, want)
+    for pa, pb in zip(model_a.parameters(), model_b.parameters(), strict=True):
+        assert same_bits(pa.value, pb.value)
+    assert step.traces == 1
+    text = str(step.plan)
+    assert "layer1.weight" in text and "np.matmul" in text
+    assert len(text.splitlines()) == len(step.plan)
+
+
+def test_micrograds_demo_on_tensors_replays_exactly() -> None:
+    from sklearn.datasets import make_moons
+
+    X, labels = make_moons(n_samples=100, noise=0.1, random_state=1)
+    y = labels * 2.0 - 1.0
+    models = [nn.MLP(2, [16, 16, 1], rng=np.random.default_rng(0)) for _ in range(2)]
+
+    def make(model: Any) -> Any:
+        params = model.parameters()
+
+        def fn(X: np.ndarray, y: np.ndarray) -> Any:
+            scores = T.reshape(model(cr.const(X)), (-1,))
+            loss = nn.hinge_loss(scores, cr.const(y)) + 1e-4 * T.sum_squares(params)
+            loss.backward()
+            return loss.value
+
+        return fn
+
+    step = cr.compile(make(models[0]))
+    plain = make(models[1])
+    opts = [optim.SGD(m, lr=0.05) for m in models]
+    for _ in range(5):
+        assert same_bits(step(X, y), plain(X, y))
+        for o in opts:
+            o.step()
+    assert step.traces == 1
+
+
+def test_a_batched_scalar_graph_replays_exactly() -> None:
+    rng = np.random.default_rng(0)
+    ws = [cr.var(float(v)) for v in rng.uniform(-1, 1, 6)]
+
+    def fn(x1: np.ndarray, x2: np.ndarray, t: np.ndarray) -> Any:
+        a, b = cr.var(x1), cr.var(x2)
+        h = [cr.relu(ws[0] * a + ws[1] * b + ws[2]), cr.relu(ws[3] * a + ws[4] * b)]
+        s = h[0] * ws[5] + h[1]
+        loss = cr.mean(cr.relu(1 - cr.const(t) * s)) + 1e-4 * (ws[0] * ws[0] + ws[5] * ws[5])
+        loss.backward()
+        return loss.value, [w.grad for w in ws]
+
+    step = cr.compile(fn)
+    for k in range(3):
+        x1, x2 = rng.normal(size=(2, 50))
+        t = np.sign(rng.normal(size=50))
+        assert same_bits(copied(step(x1, x2, t)), fn(x1, x2, t)), k
+
+
+# ------------------------------------------------------------------ retracing
+
+
+def test_new_shapes_and_dtypes_are_traced_again() -> None:
+    def fn(x: np.ndarray) -> Any:
+        v = cr.var(x)
+        loss = T.sum(cr.tanh(v) * v)
+        loss.backward()
+        return loss.value, v.grad
+
+    step = cr.compile(fn)
+    for shape, dtype in [((3,), np.float64), ((3,), np.float64), ((5,), np.float64)]:
+        x = np.linspace(-1, 1, shape[0]).astype(dtype)
+        assert same_bits(copied(step(x)), fn(x))
+    assert step.traces == 2
+    x32 = np.linspace(-1, 1, 5).astype(np.float32)
+    assert same_bits(copied(step(x32)), fn(x32))
+    assert step.traces == 3 and len(step.plans) == 3
+
+
+def test_a_branch_on_a_value_is_traced_again_when_the_value_changes() -> None:
+    calls = []
+
+    def fn(x: np.ndarray) -> Any:
+        v = cr.var(x)
+        s = T.sum(v)
+        big = s.value > 0  # Python branches on a value: the plan guards it
+        calls.append(big)
+        y = cr.exp(v) if big else cr.sin(v)
+        loss = T.sum(y)
+        loss.backward()
+        return loss.value, v.grad
+
+    step = cr.compile(fn)
+    a, b = np.array([1.0, 2.0]), np.array([-1.0, -2.0])
+    assert same_bits(copied(step(a)), fn(a))
+    n = len(calls)
+    assert same_bits(copied(step(a)), fn(a))  # same value: replayed, fn not run
+    assert len(calls) == n + 1  # (only the reference call above ran fn)
+    assert same_bits(copied(step(b)), fn(b))  # the guarded value changed: traced again
+    assert step.traces == 2
+
+
+def test_an_outside_parameter_is_read_at_each_call() -> None:
+    w = cr.var(np.array([0.5, -1.0]), "w")
+
+    def fn(x: np.ndarray) -> Any:
+        loss = T.sum(cr.tanh(cr.const(x) * w))
+        loss.backward()
+        return loss.value, w.grad
+
+    step = cr.compile(fn)
+    x = np.array([1.0, 2.0])
+    step(x)
+    w.value = np.array([2.0, 3.0])  # replaced, as an optimizer may do
+    got = copied(step(x))
+    assert same_bits(got, fn(x))
+    w.value = np.array([2.0, 3.0, 4.0])  # another shape: traced again
+    x3 = np.array([1.0, 2.0, 3.0])
+    assert same_bits(copied(step(x3)), fn(x3))
+    assert step.traces == 2
+
+
+def test_integer_arguments_are_part_of_the_signature() -> None:
+    def fn(x: np.ndarray, k: int) -> Any:
+        v = cr.var(x)
+        y = v
+        for _ in range(k):
+            y = cr.sin(y)
+        loss = T.sum(y)
+        loss.backward()
+        return loss.value, v.grad
+
+    step = cr.compile(fn)
+    x = np.array([0.3, 0.7])
+    for k in (1, 2, 1):
+        assert same_bits(copied(step(x, k)), fn(x, k))
+    assert step.traces == 2
+
+
+def test_a_forward_only_function_is_compiled() -> None:
+    def fn(x: np.ndarray) -> Any:
+        y = cr.tanh(cr.var(x)) * 2.0
+        return y.value, float(T.sum(y))
+
+    step = cr.compile(fn)
+    for x in (np.array([0.1, 0.2]), np.array([3.0, -1.0])):
+        assert same_bits(copied(step(x)), fn(x))
+    assert step.traces == 1
+
+
+# ------------------------------------------------------------------ what is refused
+
+
+def test_an_array_computed_outside_the_graph_is_refused() -> None:
+    def fn(x: np.ndarray) -> Any:
+        v = cr.var(x)
+        loss = T.sum(v * v)
+        loss.backward()
+        return v.grad * 2  # numpy on the gradient: not a node's value
+
+    with pytest.raises(CompileError, match="neither a node's value nor its gradient"):
+        cr.compile(fn)(np.array([1.0, 2.0]))
+
+
+def test_two_backward_calls_are_refused() -> None:
+    def fn(x: np.ndarray) -> Any:
+        v = cr.var(x)
+        T.sum(v).backward()
+        T.sum(v * v).backward()
+        return v.grad
+
+    with pytest.raises(CompileError, match="more than once"):
+        cr.compile(fn)(np.array([1.0]))
+
+
+def test_exact_programs_are_refused() -> None:
+    def fn(x: np.ndarray) -> Any:
+        v = cr.var(1, exact=True)
+        y = v * v
+        y.backward()
+        return y.value
+
+    with pytest.raises(CompileError, match="exact"):
+        cr.compile(fn)(np.array([1.0]))
+
+
+def test_the_plan_needs_a_call_first_and_draws() -> None:
+    step = cr.compile(lambda x: (cr.var(x) * 2.0).value)
+    with pytest.raises(CompileError, match="call the compiled function once"):
+        _ = step.plan
+    step(np.array([1.0]))
+    assert "mul" in str(step.plan)
+
+
+def test_errors_come_from_fn_itself() -> None:
+    def fn(x: np.ndarray) -> Any:
+        v = cr.var(x)
+        y = T.sum(cr.log(v))
+        y.backward()
+        return y.value
+
+    step = cr.compile(fn)
+    step(np.array([1.0, 2.0]))
+    with np.errstate(all="ignore"):
+        got = step(np.array([-1.0, 2.0]))
+    assert np.isnan(got)  # what fn gives (the engine computes log(−1) as NaN for arrays)
+
+
+def test_a_returned_activation_keeps_its_value() -> None:
+    # the plan reuses an activation's buffer for its gradient only where nobody sees it
+    rng = np.random.default_rng(1)
+    w1, b1 = rng.normal(size=(5, 4)), rng.normal(size=5)
+    w2, b2 = rng.normal(size=(3, 5)), rng.normal(size=3)
+
+    def fn(x: np.ndarray, keep: bool) -> Any:
+        W1, B1, W2, B2 = cr.var(w1), cr.var(b1), cr.var(w2), cr.var(b2)
+        h = cr.relu(T.linear(cr.const(x), W1, B1, transpose_w=True))
+        loss = T.sum(T.linear(h, W2, B2, transpose_w=True))
+        loss.backward()
+        grads = [W1.grad, B1.grad, W2.grad, B2.grad]
+        return (loss.value, h.value, grads) if keep else (loss.value, grads)
+
+    for keep in (True, False):
+        step = cr.compile(fn)
+        for k in range(3):
+            x = rng.normal(size=(6, 4))
+            assert same_bits(copied(step(x, keep)), fn(x, keep)), (keep, k)
+        reused = "into its value's buffer" in str(step.plan)
+        assert reused is not keep
+
+
+def test_the_plan_is_drawn(tmp_path: Any) -> None:
+    from chainrule import draw
+
+    def fn(x: np.ndarray) -> Any:
+        v = cr.var(x, "x")
+        loss = T.sum(cr.tanh(v) * v)
+        loss.backward()
+        return loss.value, v.grad
+
+    step = cr.compile(fn)
+    step(np.array([0.5, -1.0]))
+    svg = draw.to_svg(step.plan, "gradients")
+    assert svg.startswith("<?xml") and "tanh" in svg
+    out = step.plan.draw(str(tmp_path / "plan.svg"))
+    assert out.read_text(encoding="utf-8").count('<g class="node') == svg.count('<g class="node')
+    with pytest.raises(cr.ChainruleError, match="cannot draw"):
+        draw.to_svg(object())
+
+
+def test_a_node_used_twice_by_one_operation() -> None:
+    # x·x sends two contributions to x from one reverse step: each from its own buffer
+    def fn(x: np.ndarray, s: float) -> Any:
+        v, w = cr.var(x), cr.var(s)
+        y = v * v + w * w * v
+        loss = T.sum(y * y)
+        loss.backward()
+        return loss.value, v.grad, w.grad
+
+    step = cr.compile(fn)
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        x, s = rng.normal(size=7), float(rng.normal())
+        assert same_bits(copied(step(x, s)), fn(x, s))
+    assert step.traces == 1
