@@ -17,7 +17,7 @@ from ..core.values import decimal, fraction_text, is_rational, plain
 from ..io.files import check_output, write_file
 from ..io.jsonout import strict_dumps
 from ..io.table import box_table
-from ..lang.notation import SUPERSCRIPTS, definition, exact_form, typographic
+from ..lang.notation import SUPERSCRIPTS, definition, exact_form, nested_text, typographic
 from .common import add_program_args, input_files, load_graph
 
 
@@ -160,7 +160,7 @@ def _exact_text(v: Any) -> str | None:
     if isinstance(v, np.ndarray) and v.dtype == object:
         parts = [_exact_text(x) for x in v.reshape(-1)]
         if all(p is not None for p in parts):
-            return "[" + ", ".join(p for p in parts if p is not None) + "]"
+            return nested_text(v, lambda x: _exact_text(x) or "")  # a matrix stays a matrix
     return None
 
 

@@ -63,9 +63,11 @@ class Document:
 def _close(value: Any, shown: Math) -> bool:
     """True when the decimal shown is the value itself (so '=' rather than '≈')."""
     if isinstance(value, np.ndarray):
-        if value.ndim != 1:
-            return False
-        return all(_close(v, s) for v, s in zip(value, _split(shown), strict=False))
+        flat = value.reshape(-1)
+        parts = _split(shown)
+        return len(parts) == len(flat) and all(
+            _close(v, s) for v, s in zip(flat, parts, strict=True)
+        )
     try:
         exact = Fraction(shown.text.replace(f.MINUS, "-"))
     except (ValueError, ZeroDivisionError):
@@ -80,8 +82,9 @@ def _close(value: Any, shown: Math) -> bool:
 
 
 def _split(m: Math) -> list[Math]:
-    inner = m.text.strip("[]")
-    return [Math(p.strip(), p.strip()) for p in inner.split(",")] if inner else []
+    """The elements of a written array, nested or not, in reading order."""
+    inner = m.text.replace("[", "").replace("]", "")
+    return [Math(p.strip(), p.strip()) for p in inner.split(",") if p.strip()]
 
 
 def _chain(parts: list[Math], final: Any, digits: int) -> Equation:

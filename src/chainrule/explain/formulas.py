@@ -14,7 +14,7 @@ from ..core.node import Node, apply, new_node
 from ..core.values import decimal, is_exact, is_rational, sign_of
 from ..lang import symbols
 from ..lang.naming import Naming
-from ..lang.notation import definition, latex_name, number_text
+from ..lang.notation import definition, latex_name, nested_text, number_text
 from ..lang.typography import MINUS, TO_SUBSCRIPT
 from ..ops import OPS
 
@@ -64,12 +64,9 @@ def exact_num(value: Any) -> Math | None:
     if not is_rational(value):
         return None
     if isinstance(value, np.ndarray):
-        if value.ndim != 1:
-            return None
-        parts = [exact_num(v) for v in value]
         return Math(
-            "[" + ", ".join(p.text for p in parts if p) + "]",
-            r"\left[" + ", ".join(p.latex for p in parts if p) + r"\right]",
+            _text_minus(nested_text(value, lambda x: number_text(x, "text"))),
+            nested_text(value, lambda x: number_text(x, "latex"), "latex"),
         )
     return Math(_text_minus(number_text(value, "text")), number_text(value, "latex"))
 

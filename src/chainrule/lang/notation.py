@@ -9,6 +9,7 @@ by ``writing``, below ``naming``; this module adds a graph's labels."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -150,8 +151,7 @@ def _exact_form_one(
         return number_text(v, style), (ATOM if v >= 0 and v.denominator == 1 else 70)
     if isinstance(v, np.ndarray) and v.dtype == object:
         if all(isinstance(x, Fraction) for x in v.reshape(-1)):
-            inner = ", ".join(number_text(x, style) for x in v.reshape(-1))
-            return (f"[{inner}]" if style == "text" else f"\\left[{inner}\\right]"), ATOM
+            return nested_text(v, lambda x: number_text(x, style), style), ATOM
         return None
     if not is_sympy(v):
         return None
@@ -175,6 +175,23 @@ def _exact_form_one(
     return _write(shown, style, True, set(), digits, top=True, given=given, make_names=naming_of)
 
 
+def nested_text(v: Any, write: Callable[[Any], str], style: str = "text") -> str:
+    """An array written with its shape kept: [[1, 2], [3, 4]] for a matrix, never flattened
+    (a flat list of a matrix's elements reads as a vector). Rows are written without recursion."""
+    a = np.asarray(v, dtype=object)
+    if a.ndim == 0:
+        return write(a.item())
+    opening, closing = ("[", "]") if style == "text" else ("\\left[", "\\right]")
+    if a.size == 0:
+        return str(a.tolist()) if style == "text" else opening + closing
+    rows = [write(x) for x in a.reshape(-1)]
+    for size in reversed(a.shape):  # innermost axis first
+        rows = [
+            opening + ", ".join(rows[k : k + size]) + closing for k in range(0, len(rows), size)
+        ]
+    return rows[0]
+
+
 __all__ = [
     "ATOM",
     "MAX_EXPRESSION",
@@ -185,6 +202,7 @@ __all__ = [
     "index_text",
     "latex_name",
     "latex_text",
+    "nested_text",
     "naming_of",
     "number_text",
     "partial_formula",
