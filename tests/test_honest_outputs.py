@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from chainrule.cli import main
 
@@ -92,3 +93,44 @@ def test_explain_exact_matrix_is_equal_not_approximately(tmp_path: Path) -> None
     line = next(x for x in text.splitlines() if x.strip().startswith("A = "))
     assert line.strip() == f"A = {fractions_text(a)}"
     assert "≈" not in line
+
+
+# ------------------------------------------------------------------ 2, 17. explain's format
+
+SEED = Path(__file__).parent.parent / "examples" / "seed-exercise.cr"
+MARKERS = {"md": "$$", "tex": "\\documentclass", "txt": "dL/dz ="}
+
+
+def _format_of(text: str) -> str:
+    if "\\documentclass" in text:
+        return "tex"
+    if "$" in text:
+        return "md"
+    assert MARKERS["txt"] in text
+    return "txt"
+
+
+@pytest.mark.parametrize(("ext", "fmt"), [(".md", "md"), (".tex", "tex"), (".txt", "txt")])
+def test_explain_out_follows_the_extension(tmp_path: Path, ext: str, fmt: str) -> None:
+    target = tmp_path / f"sol{ext}"
+    ok("explain", str(SEED), "-o", str(target))
+    assert _format_of(target.read_text(encoding="utf-8")) == fmt
+    ok("explain", str(SEED), "-o", str(target), "--format", fmt)  # agreeing is fine
+
+
+@pytest.mark.parametrize(("ext", "fmt"), [(".md", "tex"), (".tex", "txt"), (".txt", "md")])
+def test_explain_format_contradicting_the_extension_is_an_error(
+    tmp_path: Path, ext: str, fmt: str
+) -> None:
+    target = tmp_path / f"sol{ext}"
+    code, out, err = cli("explain", str(SEED), "-o", str(target), "--format", fmt)
+    assert code == 2 and "contradicts" in err and "Traceback" not in err
+    assert not target.exists()
+
+
+def test_explain_defaults_to_markdown_and_says_so() -> None:
+    assert _format_of(ok("explain", str(SEED))) == "md"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        main(["explain", "--help"])
+    assert "md (the default" in " ".join(out.getvalue().split())
