@@ -134,3 +134,51 @@ def test_explain_defaults_to_markdown_and_says_so() -> None:
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         main(["explain", "--help"])
     assert "md (the default" in " ".join(out.getvalue().split())
+
+
+# ------------------------------------------------------------------ numbers put in for names
+
+
+@pytest.mark.parametrize(
+    ("program", "shown"),
+    [
+        ("x = 3\nz = 2*x + 1\n", ("2·3", "2 \\cdot 3")),
+        ("x = 3\ny = 4\nz = x*y*2\n", ("3 · 4", "3 \\cdot 4")),
+        ("x = [1, 2]\nz = sum(3*x)\n", ("3·[1, 2]", "3 \\cdot \\left[1, 2\\right]")),
+    ],
+)
+def test_numbers_put_in_for_a_juxtaposed_name_keep_a_product_sign(
+    program: str, shown: tuple[str, str]
+) -> None:
+    """2x at x = 3 is written 2·3: juxtaposed numbers (23) read as another number."""
+    text = ok("explain", "-", "--format", "txt", stdin=program)
+    md = ok("explain", "-", "--format", "md", stdin=program)
+    assert shown[0] in text
+    assert shown[1] in md
+    assert "2 3" not in md and " 23 " not in text
+
+
+# ------------------------------------------------------------------ 3. a name given by an alias
+
+ALIAS = "x = 3\ny = x\nz = 2*y + x\n"
+
+
+def test_an_alias_is_a_row_of_the_table_and_the_output_title() -> None:
+    rows = {}
+    for line in ok("eval", "-", stdin=ALIAS).splitlines():
+        cells = [c.strip() for c in line.strip("│").split("│")]
+        if len(cells) == 4:
+            rows[cells[0]] = cells
+    # z = 2y + x with y = x is 3x, so dz/dx = dz/dy = 3 (the same node)
+    assert rows["y"][2:] == ["3", "3"]
+    out = ok("eval", "-", "--output", "y", stdin="x = 3\ny = x\n")
+    assert "y" in out.splitlines()[0]  # the title names the output the user asked for
+    assert any(line.strip("│ ").startswith("y ") for line in out.splitlines())
+    data = json.loads(ok("eval", "-", "--json", stdin=ALIAS))
+    assert data["values"]["y"] == 3 and data["gradients"]["y"] == 3
+
+
+@pytest.mark.parametrize("fmt", ["txt", "md"])
+def test_an_alias_is_named_in_the_worked_solution(fmt: str) -> None:
+    text = ok("explain", "-", "--format", fmt, stdin=ALIAS)
+    assert "y = x = 3" in text

@@ -17,6 +17,7 @@ from ..core.values import decimal, fraction_text, is_rational, plain
 from ..io.files import check_output, write_file
 from ..io.jsonout import strict_dumps
 from ..io.table import box_table
+from ..lang.naming import also_called
 from ..lang.notation import SUPERSCRIPTS, definition, exact_form, nested_text, typographic
 from .common import add_program_args, input_files, load_graph
 
@@ -174,6 +175,10 @@ def print_table(
     out = graph.output
     naming = graph.naming
     out_label = naming.label(out)
+    also = also_called(graph.aliases, naming)
+    title = out_label
+    if also.get(out):  # the output asked for by another name (``y = x``; ``--output y``)
+        title = f"{out_label} (= {' = '.join(also[out])})"
     stream = sys.stdout if file is None else file
     rows: list[tuple[str, ...]] = []
     for n in graph.nodes:
@@ -190,9 +195,11 @@ def print_table(
                 grad = g
         row = (naming.label(n), definition(n, digits=digits, names=naming), value, grad)
         rows.append(tuple(typographic(cell) for cell in row))
-    title = f"forward and backward pass of {out_label}"
+        for other in also.get(n, ()):  # a name given to the same node: a row of its own
+            rows.append(tuple(typographic(cell) for cell in (other, naming.label(n), value, grad)))
+    heading = f"forward and backward pass of {title}"
     header = ("node", "operation", "value", f"d{out_label}/dnode")  # a total: d, not ∂
-    stream.write(box_table(title, header, rows, (False, False, True, True)))
+    stream.write(box_table(heading, header, rows, (False, False, True, True)))
 
 
 def _is_rational_text(s: str) -> bool:

@@ -5,6 +5,7 @@ its name, so a new op is explained as soon as the table knows how to write it.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,9 +188,48 @@ def _fill(expr: Node, fills: dict[str, Math], names: Naming | None = None) -> Ma
     graph are written by their labels in ``names``."""
     text, latex = _write(expr, "text", names), _write(expr, "latex", names)
     for token, m in fills.items():
+        # A number put where a name stood next to another factor (2x, xy) needs a visible
+        # product sign: 2x at x = 3 is 2·3, never 23.
+        text = re.sub(rf"(?<=[{_GLUE_TEXT}\)\]²³]){token}", "·" + token, text)
+        text = re.sub(rf"{token}(?=[{_GLUE_TEXT}(\[])", token + "·", text)
         text = text.replace(token, m.text)
-        latex = latex.replace(rf"\mathit{{{token}}}", m.latex).replace(token, m.latex)
+        latex = _latex_products(latex.replace(rf"\mathit{{{token}}}", token), token)
+        latex = latex.replace(token, m.latex)
     return Math(_text_minus(text), latex)
+
+
+_GLUE_TEXT = "A-Za-z0-9_α-ωΑ-Ω"
+_LATEX_COMMAND_END = re.compile(r"\\[A-Za-z]+ ?$")
+
+
+def _latex_products(latex: str, token: str) -> str:
+    """``\\cdot`` on each side of ``token`` where LaTeX would juxtapose it with a factor (a
+    number, a name, a bracket), never after a command such as ``\\cdot`` or ``\\left(``."""
+    out: list[str] = []
+    rest = latex
+    while True:
+        i = rest.find(token)
+        if i < 0:
+            out.append(rest)
+            return "".join(out)
+        before, after = rest[:i], rest[i + len(token) :]
+        stripped = before.rstrip(" ")
+        if (
+            stripped
+            and (stripped[-1].isalnum() or stripped[-1] in ")]}")
+            and not _LATEX_COMMAND_END.search(before)
+            and not stripped.endswith(("\\left(", "\\left["))
+        ):
+            before = stripped + " \\cdot "
+        tail = after.lstrip(" ")
+        if (
+            tail[:1].isalnum()
+            or tail.startswith(("\\left", "Q"))
+            and not tail.startswith("\\right")
+        ):
+            after = " \\cdot " + tail
+        out.append(before + token)
+        rest = after
 
 
 def _shown_number(value: Any, digits: int, exact: bool, tight: bool) -> Math:

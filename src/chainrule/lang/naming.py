@@ -199,4 +199,14 @@ def naming_of(root: Node | Iterable[Node], **kwargs: Any) -> Naming:
     return Naming(topo_order(roots), **kwargs)
 
 
-__all__ = ["MAX_EXPRESSION", "Naming", "key", "naming_of", "version_name"]
+def also_called(aliases: Mapping[str, Node], naming: Naming) -> dict[Node, list[str]]:
+    """The further names a program gives nodes (``y = x`` gives x a second name, y): node →
+    those names, so that every output can show the name the user wrote, not only the first."""
+    out: dict[Node, list[str]] = {}
+    for name, node in aliases.items():
+        if key(name) != key(naming.label(node)):
+            out.setdefault(node, []).append(name)
+    return out
+
+
+__all__ = ["MAX_EXPRESSION", "Naming", "also_called", "key", "naming_of", "version_name"]
