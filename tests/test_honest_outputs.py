@@ -182,3 +182,37 @@ def test_an_alias_is_a_row_of_the_table_and_the_output_title() -> None:
 def test_an_alias_is_named_in_the_worked_solution(fmt: str) -> None:
     text = ok("explain", "-", "--format", fmt, stdin=ALIAS)
     assert "y = x = 3" in text
+
+
+# ------------------------------------------------------------------ 11. augmented assignment
+
+
+@pytest.mark.parametrize(
+    ("op", "apply"),
+    [
+        ("+=", lambda a, b: a + b),
+        ("-=", lambda a, b: a - b),
+        ("*=", lambda a, b: a * b),
+        ("/=", lambda a, b: a / b),
+        ("**=", lambda a, b: a**b),
+    ],
+)
+def test_augmented_assignment_is_reassignment(op: str, apply) -> None:  # type: ignore[no-untyped-def]
+    x0, w0, h = 3.0, 0.5, 1e-6
+
+    def loss(x: float, w: float) -> float:
+        return apply(x, w) ** 2
+
+    program = f"x = {x0}\nw = {w0}\nx {op} w\nL = x ** 2\n"
+    data = json.loads(ok("eval", "-", "--json", stdin=program))
+    assert data["values"]["L"] == pytest.approx(loss(x0, w0), rel=1e-12)
+    dx = (loss(x0 + h, w0) - loss(x0 - h, w0)) / (2 * h)
+    dw = (loss(x0, w0 + h) - loss(x0, w0 - h)) / (2 * h)
+    assert data["gradients"]["x"] == pytest.approx(dx, rel=1e-6)
+    assert data["gradients"]["w"] == pytest.approx(dw, rel=1e-6)
+    assert "x′" in data["values"]  # the name given again, as for x = x + w
+
+
+def test_augmented_assignment_of_an_unknown_name_is_a_clear_error() -> None:
+    code, _out, err = cli("eval", "-", stdin="y += 1\n")
+    assert code == 2 and "line 1, column 1" in err and "Traceback" not in err
