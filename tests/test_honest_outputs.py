@@ -216,3 +216,74 @@ def test_augmented_assignment_is_reassignment(op: str, apply) -> None:  # type: 
 def test_augmented_assignment_of_an_unknown_name_is_a_clear_error() -> None:
     code, _out, err = cli("eval", "-", stdin="y += 1\n")
     assert code == 2 and "line 1, column 1" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ 5. labels in derivatives
+
+
+def _lecture_graph():  # type: ignore[no-untyped-def]
+    """The micrograd lecture's neuron with its own labels (``n.label = "x1*w1 + x2*w2"``)."""
+    import chainrule as cr
+    from chainrule.micrograd import Value
+
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    s = x1w1 + x2w2
+    s.label = "x1*w1 + x2*w2"
+    n = s + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return cr.Graph(o)
+
+
+def test_a_label_with_operators_is_bracketed_in_every_derivative() -> None:
+    from chainrule.draw import text as drawing
+    from chainrule.explain import explain
+
+    g = _lecture_graph()
+    solution = explain(g, "txt")
+    drawn = drawing(g, "gradients")
+    for out in (solution, drawn):
+        assert "do/d(x1*w1 + x2*w2)" in out
+        assert "do/dx1*w1" not in out
+    assert "∂n/∂(x1*w1 + x2*w2)" in solution
+    assert "∂n/∂x1*w1" not in solution
+    md = explain(g, "md")
+    assert r"\partial \left(" in md  # ∂(x1*w1 + x2*w2) in LaTeX too
+
+
+def test_an_unnamed_power_is_not_read_as_a_second_derivative() -> None:
+    program = "x = 3\ny = x*2\nL = y**2 + 1\n"
+    for out in (
+        ok("explain", "-", "--format", "txt", stdin=program),
+        ok("draw", "-", "--view", "gradients", stdin=program),
+    ):
+        assert "dL/d(y²)" in out
+        assert "dL/dy²" not in out and "∂L/∂y²" not in out
+
+
+@pytest.mark.parametrize(
+    ("label", "single"),
+    [
+        ("x", True),
+        ("b₀", True),
+        ("x′", True),
+        ("ŷ", True),
+        ("A[1,2]", True),
+        ("y²", False),
+        ("x1*w1 + x2*w2", False),
+        ("2", False),
+        ("log(p)", False),
+    ],
+)
+def test_what_counts_as_a_single_name(label: str, single: bool) -> None:
+    from chainrule.lang.symbols import is_single_name, local_text
+
+    assert is_single_name(label) is single
+    assert local_text("f", label) == ("∂f/∂" + (label if single else f"({label})"))

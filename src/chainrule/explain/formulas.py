@@ -100,7 +100,10 @@ def label(node: Node, names: Naming) -> Math:
 
 
 def _needs_parens(node: Node, names: Naming) -> bool:
-    return not names.is_atom(node) and bool(node.args)
+    """Any label but a single name is bracketed in a derivative: d(y²), ∂n/∂(x1*w1 + x2*w2)."""
+    if not names.is_atom(node) and bool(node.args):
+        return True
+    return not symbols.is_single_name(names.label(node))
 
 
 def _parts(top: Node, bottom: Node, names: Naming) -> tuple[str, str, str, str]:
