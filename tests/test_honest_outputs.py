@@ -287,3 +287,47 @@ def test_what_counts_as_a_single_name(label: str, single: bool) -> None:
 
     assert is_single_name(label) is single
     assert local_text("f", label) == ("∂f/∂" + (label if single else f"({label})"))
+
+
+# ------------------------------------------------------------------ 18. backward accumulates
+
+
+def test_backward_accumulates_as_pytorch_does_and_zero_grad_clears() -> None:
+    torch = pytest.importorskip("torch")
+    import chainrule as cr
+    from chainrule import nn, optim
+
+    w = cr.var([1.0, 2.0], name="w")
+    x = cr.var([3.0, 3.0], name="x")
+    (w * x).sum().backward()
+    (w * w).sum().backward()
+    tw = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    tx = torch.tensor([3.0, 3.0], dtype=torch.float64, requires_grad=True)
+    (tw * tx).sum().backward()
+    (tw * tw).sum().backward()
+    np.testing.assert_array_equal(w.grad, tw.grad.numpy())  # [5, 7]
+    np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+    # a module's parameters: zero_grad clears, as in PyTorch's loop
+    layer = nn.Linear(2, 1)
+    opt = optim.SGD(layer.parameters(), lr=0.1)
+    inp = cr.const(np.array([[1.0, -2.0]]))
+    layer(inp).sum().backward()
+    once = [np.array(p.grad) for p in layer.parameters()]
+    layer(inp).sum().backward()
+    for p, g in zip(layer.parameters(), once, strict=True):
+        np.testing.assert_allclose(p.grad, 2 * g)
+    opt.zero_grad()
+    layer(inp).sum().backward()
+    for p, g in zip(layer.parameters(), once, strict=True):
+        np.testing.assert_allclose(p.grad, g)
+
+
+def test_micrograd_values_keep_micrograds_own_semantics() -> None:
+    from chainrule.micrograd import Value
+
+    a = Value(2.0)
+    b = a * 3
+    b.backward()
+    b.backward()
+    assert a.grad == 6.0  # micrograd adds on every call (3 + 3) and sets the output's grad to 1
+    assert b.grad == 1
