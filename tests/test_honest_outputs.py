@@ -331,3 +331,35 @@ def test_micrograd_values_keep_micrograds_own_semantics() -> None:
     b.backward()
     assert a.grad == 6.0  # micrograd adds on every call (3 + 3) and sets the output's grad to 1
     assert b.grad == 1
+
+
+# ------------------------------------------------------------------ 19. manual_seed
+
+
+def test_manual_seed_fixes_initialisation_and_dropout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import chainrule as cr
+    from chainrule.nn import init
+
+    monkeypatch.setattr(init, "_seeded", None)  # the process-wide seed is put back afterwards
+    from chainrule import nn
+    from chainrule import tensor as T
+
+    def run() -> list[np.ndarray]:
+        cr.manual_seed(1234)
+        net = nn.MLP(3, [5, 2])
+        layer = nn.Linear(2, 4)
+        drop = T.dropout(cr.var(np.ones(50)), p=0.5)
+        return [p.value.copy() for p in net.parameters()] + [
+            layer.weight.value.copy(),
+            np.array(drop.value),
+        ]
+
+    first, second = run(), run()
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    cr.manual_seed(99)
+    other = nn.Linear(2, 4).weight.value
+    assert not np.array_equal(other, first[-2])  # another seed, other weights
+    # PyTorch's bound for nn.Linear(2, 4): U(±1/√2)
+    assert np.all(np.abs(first[-2]) <= 1 / np.sqrt(2))
+    with pytest.raises(cr.ValueInputError):
+        cr.manual_seed(-1)  # type: ignore[arg-type]

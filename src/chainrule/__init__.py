@@ -91,6 +91,14 @@ def _svg(obj: Any) -> str | None:
 register_svg(_svg)
 
 
+def manual_seed(seed: int) -> Any:
+    """Fix every random draw chainrule makes from now on (``nn.Linear``/``MLP`` initial weights,
+    dropout masks), as ``torch.manual_seed`` does; see ``chainrule.nn.init.manual_seed``."""
+    from .nn.init import manual_seed as _manual_seed
+
+    return _manual_seed(seed)
+
+
 def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None):
     """The explorer page of a graph: step through both passes, change inputs (what-if).
     Shows itself inline in Jupyter; ``.save("page.html")`` writes it (docs/explore.md)."""
@@ -126,6 +134,7 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "jvp",
+    "manual_seed",
     "no_grad",
     "parse",
     "set_grad_enabled",
