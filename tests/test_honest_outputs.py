@@ -20,6 +20,14 @@ from chainrule.cli import main
 MINUS = "\u2212"
 
 
+@pytest.fixture(autouse=True)
+def _no_seed_left_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``manual_seed`` is process-wide: each test here puts it back as it found it."""
+    from chainrule.nn import init
+
+    monkeypatch.setattr(init, "_seeded", init._seeded)
+
+
 def cli(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
     """The CLI in process: exit status, standard output, standard error."""
     out, err = io.StringIO(), io.StringIO()
@@ -336,11 +344,8 @@ def test_micrograd_values_keep_micrograds_own_semantics() -> None:
 # ------------------------------------------------------------------ 19. manual_seed
 
 
-def test_manual_seed_fixes_initialisation_and_dropout(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_manual_seed_fixes_initialisation_and_dropout() -> None:
     import chainrule as cr
-    from chainrule.nn import init
-
-    monkeypatch.setattr(init, "_seeded", None)  # the process-wide seed is put back afterwards
     from chainrule import nn
     from chainrule import tensor as T
 
@@ -363,3 +368,26 @@ def test_manual_seed_fixes_initialisation_and_dropout(monkeypatch: pytest.Monkey
     assert np.all(np.abs(first[-2]) <= 1 / np.sqrt(2))
     with pytest.raises(cr.ValueInputError):
         cr.manual_seed(-1)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ 21. to_torch(Sequential)
+
+
+def test_to_torch_of_a_sequential_is_a_torch_sequential() -> None:
+    torch = pytest.importorskip("torch")
+    import chainrule as cr
+    from chainrule import nn
+
+    cr.manual_seed(3)
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    tm = cr.to_torch(net)
+    assert isinstance(tm, torch.nn.Sequential)
+    assert isinstance(tm[0], torch.nn.Linear) and isinstance(tm[1], torch.nn.ReLU)
+    assert len(tm) == 3 and isinstance(tm[:2], torch.nn.Sequential)
+    x = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]])
+    np.testing.assert_allclose(
+        tm(torch.tensor(x)).detach().numpy(), net(cr.const(x)).value, rtol=1e-12
+    )
+    mlp = cr.to_torch(nn.MLP(2, [3, 1]))
+    assert isinstance(mlp, torch.nn.Sequential) and isinstance(mlp[0], torch.nn.Linear)
+    assert [k for k, _ in mlp.named_children()] == ["layer1", "act1", "layer2"]
