@@ -391,3 +391,52 @@ def test_to_torch_of_a_sequential_is_a_torch_sequential() -> None:
     mlp = cr.to_torch(nn.MLP(2, [3, 1]))
     assert isinstance(mlp, torch.nn.Sequential) and isinstance(mlp[0], torch.nn.Linear)
     assert [k for k, _ in mlp.named_children()] == ["layer1", "act1", "layer2"]
+
+
+# ------------------------------------------------------------------ 20. from_torch(lambda ...)
+
+
+def test_from_torch_of_a_lambda_follows_the_parameters_it_closes_over() -> None:
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    import chainrule as cr
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+    ).double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    y = torch.tensor([0, 1, 1, 0, 1])
+
+    def make(net: torch.nn.Module):  # type: ignore[no-untyped-def]
+        return lambda x, y: F.cross_entropy(net(x), y)  # net is a closed-over variable
+
+    g = cr.from_torch(make(net), x, y)
+    g.backward()
+    F.cross_entropy(net(x), y).backward()
+    for name, p in net.named_parameters():
+        node = g.find(f"net.{name}")
+        assert node is not None and node.requires_grad, name
+        np.testing.assert_allclose(node.grad, p.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_from_torch_refuses_parameters_it_cannot_follow() -> None:
+    torch = pytest.importorskip("torch")
+    import chainrule as cr
+
+    class Holder:
+        pass
+
+    h = Holder()
+    h.net = torch.nn.Linear(3, 1).double()  # type: ignore[attr-defined]
+    x = torch.randn(2, 3, dtype=torch.float64)
+    with pytest.raises(cr.ValueInputError, match="wrap the computation"):
+        cr.from_torch(lambda x: h.net(x).sum(), x)  # type: ignore[attr-defined]
+    w = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(cr.ValueInputError, match="require a gradient"):
+        cr.from_torch(lambda x: (x * w).sum(), x)
+    # a constant made inside the function is fine
+    g = cr.from_torch(lambda x: (x * torch.tensor([1.0, 2.0, 3.0], dtype=x.dtype)).sum(), x)
+    g.backward()
+    np.testing.assert_allclose(g.find("x").grad, np.tile([1.0, 2.0, 3.0], (2, 1)))
