@@ -440,3 +440,44 @@ def test_from_torch_refuses_parameters_it_cannot_follow() -> None:
     g = cr.from_torch(lambda x: (x * torch.tensor([1.0, 2.0, 3.0], dtype=x.dtype)).sum(), x)
     g.backward()
     np.testing.assert_allclose(g.find("x").grad, np.tile([1.0, 2.0, 3.0], (2, 1)))
+
+
+# ------------------------------------------------------------------ 23. make demo installs little
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_make_demo_installs_the_library_alone_and_make_test_the_extras() -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("no make on this system")
+    demo = subprocess.run(
+        ["make", "-n", "-B", "demo"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    test = subprocess.run(
+        ["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "pip install --quiet -e ." in demo
+    assert "[dev]" not in demo and "[torch]" not in demo
+    assert "'.[dev]'" in test
+
+
+def test_the_demo_runs_without_the_extras() -> None:
+    """The demo with PyTorch, Playwright, Jupyter and scikit-learn made unimportable."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "for m in ('torch', 'playwright', 'nbclient', 'sklearn', 'hypothesis', 'micrograd'):\n"
+        "    sys.modules[m] = None\n"
+        "from chainrule.cli import main\n"
+        "raise SystemExit(main([]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
