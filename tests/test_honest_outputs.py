@@ -481,3 +481,30 @@ def test_the_demo_runs_without_the_extras() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------------ 7. kinks are said to be kinks
+
+
+def test_the_readme_micrograd_example_shows_gradients_that_are_not_zero() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"a, b = Value\((-?[\d.]+)\), Value\((-?[\d.]+)\)", readme)
+    assert m is not None
+    a, b = float(m.group(1)), float(m.group(2))
+    inner = a * b + b**3
+    assert inner > 0  # not on relu's kink, where every gradient shown would be 0
+    # g = relu(ab + b³)/2: dg/da = b/2, dg/db = (a + 3b²)/2 away from the kink
+    assert f"a.grad = {b / 2:g}" in readme
+    assert f"b.grad = {(a + 3 * b * b) / 2:g}" in readme
+
+
+def test_a_kink_is_said_to_be_one_in_drawings_and_solutions() -> None:
+    program = "a = -4\nb = 2\ng = relu(a*b + b^3) / 2\n"
+    drawn = ok("draw", "-", "--view", "gradients", stdin=program)
+    assert "at a kink of relu" in drawn
+    solution = ok("explain", "-", "--format", "txt", stdin=program)
+    assert "at a kink" in solution
+    away = "a = -4\nb = 3\ng = relu(a*b + b^3) / 2\n"
+    assert "kink" not in ok("draw", "-", "--view", "gradients", stdin=away)

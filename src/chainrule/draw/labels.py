@@ -160,8 +160,17 @@ def partial_text(node: Node, i: int, namer: Namer, digits: int) -> str | None:
     head = local_text(namer.name(node), namer.name(node.args[i]))
     formula = partial_formula(node, i, "text", namer.naming) if _small(node) else None
     value = grad_number(local, digits)
+    if _at_a_kink(node):  # relu at 0: the number is a convention, and the drawing says so
+        value = f"{value} (at a kink of {node.op.name}: by convention)"
     if formula is not None:
         formula = pretty(formula)
         if formula not in (value, number(local, digits)) and len(formula) <= MAX_FORMULA:
             return f"{head} = {formula} = {value}"
     return f"{head} = {value}"
+
+
+def _at_a_kink(node: Node) -> bool:
+    """Whether ``node`` is evaluated exactly where its op has no derivative (relu at 0)."""
+    from ..core import anomaly
+
+    return node.op.name in anomaly.KINK_CONVENTIONS and bool(anomaly.kinks([node]))

@@ -393,7 +393,7 @@ def _watch(d: Derivation) -> list[Block]:
             Paragraph(
                 [
                     f"{names.label(node)} = {definition(node, names=names)} is evaluated exactly "
-                    "at a point where "
+                    "at a kink, a point where "
                     f"{node.op.name} has no derivative; chainrule uses {convention}."
                 ]
             )
