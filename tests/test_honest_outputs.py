@@ -508,3 +508,42 @@ def test_a_kink_is_said_to_be_one_in_drawings_and_solutions() -> None:
     assert "at a kink" in solution
     away = "a = -4\nb = 3\ng = relu(a*b + b^3) / 2\n"
     assert "kink" not in ok("draw", "-", "--view", "gradients", stdin=away)
+
+
+# ------------------------------------------------------------------ 14. unlabelled graphs
+
+
+def test_an_unlabelled_micrograd_graph_keeps_short_names() -> None:
+    """micrograd's README example, no labels: every label stays a name or a short expression
+    of at most two operations, so d(…)/d(…) never repeats a formula."""
+    import chainrule as cr
+    from chainrule.lang.naming import MAX_OPERATIONS, _operations
+    from chainrule.micrograd import Value
+
+    a, b = Value(-4.0), Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    graph = cr.Graph(g)
+    labels = [graph.label(n) for n in graph.nodes if n.args]
+    assert all(_operations(t) <= MAX_OPERATIONS for t in labels), labels
+    drawn = cr.draw.text(g, "gradients")
+    assert "a₇² / 2 + 10 / a₇²" not in drawn
+    # micrograd's own numbers (its README): g = 24.7041, dg/da = 138.8338, dg/db = 645.5773
+    assert g.data == pytest.approx(24.7041, abs=1e-4)
+    assert a.grad == pytest.approx(138.8338, abs=1e-4)
+    assert b.grad == pytest.approx(645.5773, abs=1e-4)
+
+
+def test_a_students_named_formula_is_still_written_out() -> None:
+    program = "x1 = 1\nx2 = 2\nw1 = 0.5\nw2 = -1\nb0 = 0.1\nz = w1*x1 + w2*x2 + b0\n"
+    drawn = ok("draw", "-", stdin=program)
+    assert "z = w1 · x1 + w2 · x2 + b0" in drawn

@@ -21,6 +21,8 @@ from .typography import TO_SUBSCRIPT, TO_SUPERSCRIPT
 from .writing import ATOM, latex_name, number_text, write_one_level
 
 MAX_EXPRESSION = 18  # characters: a longer expression is referred to by a generated name
+MAX_OPERATIONS = 2  # binary operations: a label of more (a² / 2 + 10 / a²) reads as a formula
+_BINARY = (" + ", " − ", " · ", " / ", " @ ", " ⊙ ", " × ")
 LETTERS = "autsrpqkmn"  # letters for generated names, the first one the program leaves free
 _SUBSCRIPT = TO_SUBSCRIPT
 _SUPERSCRIPT = TO_SUPERSCRIPT
@@ -82,6 +84,8 @@ class Naming:
             seen = dict(base._seen)
             nodes = [n for n in nodes if n not in base._text]
 
+        generated_set: set[Node] = set()  # generated names and expressions built on them
+
         def name_atom(node: Node, label: str) -> None:
             self._text[node] = (label, ATOM)
             self._atoms.add(node)
@@ -110,7 +114,16 @@ class Naming:
                     continue  # a number: written as its value wherever it appears
             else:
                 text = self._expression(node, "text")
-                if len(text[0]) <= MAX_EXPRESSION and key(text[0]) not in used:
+                # built on generated names (an unlabelled micrograd graph), an expression is
+                # kept only while it reads at a glance: a₁ · a₂ + a₂³, never a₇² / 2 + 10 / a₇²
+                on_generated = any(a in generated_set for a in node.args)
+                if on_generated:
+                    generated_set.add(node)
+                if (
+                    len(text[0]) <= MAX_EXPRESSION
+                    and not (on_generated and _operations(text[0]) > MAX_OPERATIONS)
+                    and key(text[0]) not in used
+                ):
                     used.add(key(text[0]))
                     self._text[node] = text
                     self._remember(node, text[0])
@@ -122,6 +135,7 @@ class Naming:
                     break
             used.add(key(label))
             name_atom(node, label)
+            generated_set.add(node)
         self._letter, self._generated, self._used, self._seen = letter, generated, used, seen
 
     def _remember(self, node: Node, label: str) -> None:
@@ -182,6 +196,15 @@ class Naming:
 
     def labels(self) -> list[str]:
         return [label for label, _ in self.items()]
+
+
+def _operations(text: str) -> int:
+    """The binary operations written in a label (ŷ − y: 1; a₇² / 2 + 10 / a₇²: 3), so that a
+    label is a short name or a short expression, never a formula repeated in every d(…)/d(…)."""
+    grouping = sum(
+        1 for i, ch in enumerate(text) if ch == "(" and (i == 0 or not text[i - 1].isalnum())
+    )  # a bracketed sub-expression, (ŷ − y)², is one more step to read; σ(z) is a call
+    return sum(text.count(op) for op in _BINARY) + grouping
 
 
 def _free_letter(taken: set[str]) -> str:
