@@ -547,3 +547,39 @@ def test_a_students_named_formula_is_still_written_out() -> None:
     program = "x1 = 1\nx2 = 2\nw1 = 0.5\nw2 = -1\nb0 = 0.1\nz = w1*x1 + w2*x2 + b0\n"
     drawn = ok("draw", "-", stdin=program)
     assert "z = w1 · x1 + w2 · x2 + b0" in drawn
+
+
+# ------------------------------------------------------------------ 6. Sequential names
+
+
+def test_sequential_names_never_read_as_numbers() -> None:
+    import re
+
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.explain import explain
+
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    loss = model(cr.const(np.array([[1.0, -2.0]]))).sum()
+    graph = cr.Graph(loss)
+    texts = [cr.draw.text(loss, view) for view in ("forward", "gradients")]
+    texts.append(explain(graph, "txt"))
+    number_name = re.compile(r"(?<![\w.\[])\d+\.(out|weight|bias)\b|∂\(\d\)|d\(\d\)|^\d+ = ")
+    for text in texts:
+        assert not number_name.search(text), number_name.search(text)
+    assert graph.find("layers[1].out") is not None
+    assert graph.find("0.weight") is graph.find("layers[0].weight") is not None
+    assert [k for k, _ in model.named_parameters()][0] == "0.weight"  # PyTorch's keys
+
+
+def test_from_torch_sequential_names_are_indices() -> None:
+    torch = pytest.importorskip("torch")
+    import chainrule as cr
+
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    g = cr.from_torch(tm.double(), torch.tensor([[1.0, -2.0]], dtype=torch.float64))
+    names = [n.name for n in g.nodes if n.name]
+    assert "layers[0].weight" in names and not any(n[:1].isdigit() for n in names), names
+    assert g.find("0.weight") is not None

@@ -11,6 +11,7 @@ The table, drawings, explanations, JSON and ``check`` all read labels from here,
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -183,8 +184,12 @@ class Naming:
         return node in self._atoms
 
     def find(self, text: str) -> Node | None:
-        """The node a typed label stands for (x, x′, a₁, a1, ``ŷ - y``), or None."""
-        return self._by_key.get(key(text))
+        """The node a typed label stands for (x, x′, a₁, a1, ``ŷ - y``), or None. A module
+        path as PyTorch writes it (``net.0.weight``) finds the node shown as ``net[0].weight``."""
+        found = self._by_key.get(key(text))
+        if found is None and "." in text and _DOTTED.match(text):
+            found = self._by_key.get(key(index_path(text)))
+        return found
 
     def __contains__(self, node: object) -> bool:
         return node in self._text
@@ -196,6 +201,22 @@ class Naming:
 
     def labels(self) -> list[str]:
         return [label for label, _ in self.items()]
+
+
+_DOTTED = re.compile(r"^\w+(\.\w+)+$")
+
+
+def index_path(path: str, root: str = "layers") -> str:
+    """A module path whose numbered parts read as indices, never as numbers: ``0`` →
+    ``layers[0]``, ``net.2.weight`` → ``net[2].weight``, ``blocks.1.attn`` → ``blocks[1].attn``
+    (a box ``1 = relu(0)`` or an edge ∂(1)/∂(0) reads as arithmetic)."""
+    out = ""
+    for part in path.split("."):
+        if part.isdigit():
+            out = f"{out or root}[{part}]"
+        else:
+            out = f"{out}.{part}" if out else part
+    return out
 
 
 def _operations(text: str) -> int:
@@ -232,4 +253,12 @@ def also_called(aliases: Mapping[str, Node], naming: Naming) -> dict[Node, list[
     return out
 
 
-__all__ = ["MAX_EXPRESSION", "Naming", "also_called", "key", "naming_of", "version_name"]
+__all__ = [
+    "MAX_EXPRESSION",
+    "Naming",
+    "also_called",
+    "index_path",
+    "key",
+    "naming_of",
+    "version_name",
+]

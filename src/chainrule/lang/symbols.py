@@ -32,8 +32,9 @@ def is_vector(value: Any) -> bool:
 
 # A single name: a letter, then letters, digits and subscripts, primes or a version mark (x⁽⁵⁾),
 # accents, and an element index (A[1,2]). Not a superscript digit: y² is a power, not a name.
+# A dotted path (layers[0].weight) is bracketed: d(layers[0].weight) reads as one thing.
 _SINGLE_NAME = re.compile(
-    r"^[^\W\d_][^\W²³¹⁰⁴-⁹]*[\u0300-\u036f]*[′″‴]*(⁽[⁰¹²³⁴-⁹]+⁾)?(\[[\d, ]+\])?$"
+    r"^[^\W\d_][^\W²³¹⁰⁴-⁹]*[\u0300-\u036f]*[′″‴]*(?:⁽[⁰¹²³⁴-⁹]+⁾)?(?:\[[\d, ]+\])*$"
 )
 
 

@@ -28,6 +28,7 @@ from torch.export.graph_signature import InputKind, OutputKind
 from ..core.errors import ValueInputError
 from ..core.graph import Graph
 from ..core.node import Node, apply, const, var
+from ..lang.naming import index_path
 from ..ops import OPS
 from .aten import HANDLERS, Decline
 from .opaque import TorchFunction, to_numpy
@@ -243,10 +244,10 @@ class _Converter:
         users = iter(zip(self.user_values, self.user_names, strict=True))
         for node, spec in zip(placeholders, sig.input_specs, strict=True):
             if spec.kind == InputKind.PARAMETER:
-                self.env[node] = self._leaf(state[spec.target], spec.target, True)
+                self.env[node] = self._leaf(state[spec.target], index_path(spec.target), True)
             elif spec.kind == InputKind.BUFFER:
                 value = state[spec.target] if spec.target in state else constants[spec.target]
-                self.env[node] = self._leaf(value, spec.target, False)
+                self.env[node] = self._leaf(value, index_path(spec.target), False)
             elif spec.kind == InputKind.CONSTANT_TENSOR:
                 self.env[node] = self._leaf(constants[spec.target], spec.target, False)
             elif spec.kind == InputKind.USER_INPUT:
@@ -434,7 +435,7 @@ def _module_names(nodes: list[Any]) -> dict[Any, str]:
             out[n] = n.name
             continue
         nxt = paths[k + 1] if k + 1 < len(calls) else ""
-        last = nxt != path and not nxt.startswith(path + ".")
+        last = nxt != path and not nxt.startswith((path + ".", path + "["))
         out[n] = path if last else f"{path}.{n.name}"
     return out
 
@@ -444,4 +445,4 @@ def _path(fx: Any) -> str:
     if not stack:
         return ""
     path, _cls = list(stack.values())[-1]
-    return str(path)
+    return index_path(str(path))  # net.0 → net[0]: a numbered child is an index
