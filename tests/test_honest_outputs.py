@@ -583,3 +583,41 @@ def test_from_torch_sequential_names_are_indices() -> None:
     names = [n.name for n in g.nodes if n.name]
     assert "layers[0].weight" in names and not any(n[:1].isdigit() for n in names), names
     assert g.find("0.weight") is not None
+
+
+# ------------------------------------------------------------------ 22. the grad_fn graph
+
+
+def _lines(drawing, title: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [line.text for b in drawing.boxes if b.title == title for line in b.lines]
+
+
+def test_draw_grad_fn_shows_saved_values_and_leaf_gradients(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    import chainrule as cr
+    from chainrule.draw.labels import number
+
+    w0, x0 = np.array([0.5, -1.0]), np.array([2.0, 3.0])
+    w = torch.tensor(w0, requires_grad=True)
+    x = torch.tensor(x0)
+    loss = (w * x).exp().sum()
+    before = cr.draw_grad_fn(loss, {"w": w}, name="loss")
+    assert before.view == "forward"
+    # exp saved its result: exp(w·x), computed here with numpy
+    assert f"result = {number(np.exp(w0 * x0), 5)}" in _lines(before, "exp")
+    assert {b.title for b in before.boxes} >= {"loss", "sum", "exp", "mul", "w"}
+    loss.backward(retain_graph=True)
+    after = cr.draw_grad_fn(loss, {"w": w}, name="loss")
+    assert after.view == "gradients"
+    # d/dw Σ exp(w·x) = x·exp(w·x)
+    assert f"grad = {number(x0 * np.exp(w0 * x0), 5)}" in _lines(after, "w")
+    assert f"result = {number(np.exp(w0 * x0), 5)}" in _lines(after, "exp")  # retained
+    cr.draw.write(after, tmp_path / "loss.svg")
+    assert "grad = " in (tmp_path / "loss.svg").read_text(encoding="utf-8")
+    loss2 = (w * x).exp().sum()
+    loss2.backward()
+    freed = cr.draw_grad_fn(loss2, {"w": w})
+    assert "result: freed by backward()" in _lines(freed, "exp")
+    assert any("retain_graph=True" in line.text for line in freed.legend)
+    with pytest.raises(cr.ValueInputError, match="no grad_fn"):
+        cr.draw_grad_fn(w)

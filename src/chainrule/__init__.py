@@ -55,6 +55,15 @@ def from_torch(fn_or_module: Any, *example_inputs: Any, **kwargs: Any) -> Graph:
     return _from_torch(fn_or_module, *example_inputs, **kwargs)
 
 
+def draw_grad_fn(tensor: Any, params: Any = None, **kwargs: Any) -> Any:
+    """The drawing of the autograd graph a PyTorch loss already has (torchviz's ``make_dot``):
+    values where it holds them, leaves' gradients after ``backward()`` (needs torch).
+    Write it with ``chainrule.draw.write(drawing, "loss.svg")``."""
+    from .torch_bridge import draw_grad_fn as _draw
+
+    return _draw(tensor, params, **kwargs)
+
+
 def to_torch(module_or_graph: Any, **kwargs: Any) -> Any:
     """A ``torch.nn.Module`` computing what a chainrule network or graph computes
     (``chainrule.torch_bridge``; needs torch)."""
@@ -126,6 +135,7 @@ __all__ = [
     "backward",
     "const",
     "derivatives",
+    "draw_grad_fn",
     "edge_contribution",
     "enable_grad",
     "explore",

@@ -13,7 +13,7 @@ import numpy as np
 from ..core.node import Node
 from ..core.values import decimal, is_exact, is_rational
 from ..lang.naming import Naming
-from ..lang.notation import definition, exact_form, partial_formula
+from ..lang.notation import definition, exact_form, nested_text, partial_formula
 from ..lang.symbols import local_text
 from ..lang.typography import MINUS
 
@@ -92,7 +92,7 @@ def grad_number(value: Any, digits: int) -> str:
     dec = number(value, digits)
     if is_rational(value) and not (isinstance(value, np.ndarray) and value.size > SHORT_ARRAY):
         if isinstance(value, np.ndarray):
-            exact = "[" + ", ".join(_fraction(v) for v in value.reshape(-1)) + "]"
+            exact = nested_text(value, _fraction)  # a matrix stays a matrix
         else:
             exact = _fraction(value)
         exact = pretty(exact)

@@ -72,7 +72,7 @@ def _refuse_hidden_parameters(module: _FunctionModule, args: tuple[Any, ...], kw
             out = module(*args, **(kw or {}))
     except Exception:  # noqa: BLE001 - export reports the failure in PyTorch's words
         return
-    roots = [t.grad_fn for t in _tensors(out) if t.grad_fn is not None]
+    roots: list[Any] = [t.grad_fn for t in _tensors(out) if t.grad_fn is not None]
     hidden: list[torch.Tensor] = []
     seen: set[int] = set()
     while roots:
