@@ -69,6 +69,7 @@ def fractions_text(a: np.ndarray | Fraction) -> str:
 
 # ------------------------------------------------------------------ 1. matrices keep their shape
 
+GALLERY = Path(__file__).parent / "gallery"
 MATRIX = "A = [[1, 2], [3, 4]]\nv = [1/2, -3]\nL = sum(A @ v)\n"
 
 
@@ -621,3 +622,31 @@ def test_draw_grad_fn_shows_saved_values_and_leaf_gradients(tmp_path: Path) -> N
     assert any("retain_graph=True" in line.text for line in freed.legend)
     with pytest.raises(cr.ValueInputError, match="no grad_fn"):
         cr.draw_grad_fn(w)
+
+
+# ------------------------------------------------------------------ 12. rounding noise
+
+
+def test_zero_up_to_rounding_is_shown_as_such() -> None:
+    program = (GALLERY / "rounding-cancels.cr").read_text(encoding="utf-8")
+    # in exact arithmetic d = 1/10 + 2/10 − 3/10 = 0; in floats it is 2⁻⁵⁴ = 5.55e-17
+    assert Fraction(1, 10) + Fraction(2, 10) - Fraction(3, 10) == 0
+    assert 0.1 + 0.2 - 0.3 == 2.0**-54
+    table = ok("eval", "-", stdin=program)
+    row = next(line for line in table.splitlines() if line.strip("│ ").startswith("d "))
+    assert "0 up to rounding" in row
+    forward = ok("draw", "-", stdin=program)
+    assert "d = a + b − c   0 up to rounding" in forward
+    gradients = ok("draw", "-", "--view", "gradients", stdin=program)
+    # dL/da = 3 + 0.1 (through d·3 and d·a's d) ... and d itself (≈0) through d·a's a
+    assert "3.1 + ≈0" in gradients
+    assert "5.5511e-17   =" not in gradients
+    exact = ok("eval", "-", "--exact", stdin=program)
+    row = next(line for line in exact.splitlines() if line.strip("│ ").startswith("d "))
+    assert "rounding" not in row and " 0 " in row  # exact mode has the true value
+
+
+def test_a_small_true_value_is_not_called_rounding() -> None:
+    program = "a = 1e-20\nb = 2e-20\nL = a + b\n"
+    table = ok("eval", "-", stdin=program)
+    assert "rounding" not in table  # 3e-20 is the true sum, not a cancellation

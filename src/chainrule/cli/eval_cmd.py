@@ -18,7 +18,14 @@ from ..io.files import check_output, write_file
 from ..io.jsonout import strict_dumps
 from ..io.table import box_table
 from ..lang.naming import also_called
-from ..lang.notation import SUPERSCRIPTS, definition, exact_form, nested_text, typographic
+from ..lang.notation import (
+    SUPERSCRIPTS,
+    cancelled_value,
+    definition,
+    exact_form,
+    nested_text,
+    typographic,
+)
 from .common import add_program_args, input_files, load_graph
 
 
@@ -185,6 +192,8 @@ def print_table(
         if n.op.name == "const" and not n.name:
             continue
         value = decimal(n.value, digits)
+        if cancelled_value(n):  # 0.1 + 0.2 − 0.3 = 5.6e-17 is rounding: say so
+            value = f"0 up to rounding ({value})"
         ex = exact_form(n, names=naming) if n.exact else None
         if ex is not None and ex != value:
             value = f"{ex} ≈ {value}" if not _is_rational_text(ex) else ex

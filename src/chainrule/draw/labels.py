@@ -13,7 +13,13 @@ import numpy as np
 from ..core.node import Node
 from ..core.values import decimal, is_exact, is_rational
 from ..lang.naming import Naming
-from ..lang.notation import definition, exact_form, nested_text, partial_formula
+from ..lang.notation import (
+    cancelled_value,
+    definition,
+    exact_form,
+    nested_text,
+    partial_formula,
+)
 from ..lang.symbols import local_text
 from ..lang.typography import MINUS
 
@@ -72,6 +78,8 @@ def value_text(node: Node, digits: int, names: Naming | None = None) -> str:
     """The value row: ``14/5 = 2.8``, ``σ(14/5) ≈ 0.94268`` or just ``0.94268``."""
     v = node.value
     dec = number(v, digits)
+    if cancelled_value(node):  # 0.1 + 0.2 − 0.3: rounding, not a number worth reading
+        return f"0 up to rounding ({dec})"
     if not is_exact(v) or (isinstance(v, np.ndarray) and v.size > SHORT_ARRAY):
         return dec
     form = exact_form(node, "text", digits, names=names) if _small(node) else None

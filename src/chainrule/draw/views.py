@@ -23,12 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..core.autodiff import edge_contribution, grad
 from ..core.errors import ChainruleError
 from ..core.graph import Graph
 from ..core.node import Node
 from ..core.snapshot import with_gradients
 from ..lang import symbols
+from ..lang.notation import cancelled, rounding_noise
 from . import colours
 from .labels import Namer, factor, grad_number, number, partial_text, value_text
 from .model import DIRECTIONS, VIEWS, Arrow, Box, Drawing, Line, gradient_legend
@@ -334,13 +337,16 @@ def _grad_box(
         return Box(key, lines, category)
     total = grad_number(node.grad, opts.digits)
     head = symbols.total_text(top, name) if not compact else "d"
-    terms = []
+    raw = []
     for consumer, i in consumers.get(node, []):
         if consumer not in sel.key:
             continue
         c = edge_contribution(consumer, i)
         if c is not None:
-            terms.append(number(c, opts.digits))
+            raw.append(c)
+    terms = [_term_text(c, noise, opts.digits) for c, noise in zip(raw, rounding_noise(raw))]
+    if len(raw) > 1 and cancelled(node.grad, raw):
+        total = "0 (up to rounding)"
     if len(terms) > 1 and not compact:
         summed = " + ".join(terms) if len(terms) <= 4 else f"the sum of {len(terms)} terms"
         lines.append(Line(f"{head} = {summed}".replace("+ −", "− "), "grad"))
@@ -348,6 +354,16 @@ def _grad_box(
     else:
         lines.append(Line(f"{head} = {total}", "grad"))
     return Box(key, lines, category)
+
+
+def _term_text(c: Any, noise: Any, digits: int) -> str:
+    """A term of a fan-out sum; a term that is zero up to rounding next to the others is
+    written ≈0 (elementwise 0 in an array), never as −5.5511e-17."""
+    if noise is True:
+        return "≈0"
+    if isinstance(noise, np.ndarray) and noise.any():
+        return number(np.where(noise, 0.0, c), digits)
+    return number(c, digits)
 
 
 def _group_box(

@@ -175,6 +175,61 @@ def _exact_form_one(
     return _write(shown, style, True, set(), digits, top=True, given=given, make_names=naming_of)
 
 
+ROUNDING = 2.0**-50  # relative size below which a float term adds nothing to a sum (4 ulp)
+
+
+def rounding_noise(values: list[Any]) -> list[Any]:
+    """For float terms of one sum: a mask (True or an array of booleans) of the terms that are
+    zero up to rounding next to the largest term (−5.5511e-17 beside −0.87287): such a term
+    changes nothing at double precision and is shown as 0, not as a number. Exact terms are
+    never noise (exact mode has the true value)."""
+    out: list[Any] = []
+    try:
+        arrays = [np.abs(np.asarray(v, dtype=float)) for v in values]
+        scale = np.maximum.reduce(np.broadcast_arrays(*arrays)) if arrays else 0.0
+    except (TypeError, ValueError, OverflowError):
+        return [False for _ in values]
+    for v, a in zip(values, arrays, strict=True):
+        if isinstance(v, Fraction) or (isinstance(v, np.ndarray) and v.dtype == object):
+            out.append(False)
+            continue
+        noise = (a > 0) & (a <= ROUNDING * scale)
+        out.append(noise if np.ndim(noise) else bool(noise))
+    return out
+
+
+def cancelled(total: Any, values: list[Any]) -> bool:
+    """Whether a float sum is zero up to rounding relative to the terms that made it
+    (1 − 1 + 1e-17 gives 1.1e-16, not a number worth showing). Elementwise for arrays: True
+    when every element is."""
+    if isinstance(total, Fraction) or (isinstance(total, np.ndarray) and total.dtype == object):
+        return False
+    try:
+        t = np.abs(np.asarray(total, dtype=float))
+        size = sum(np.abs(np.asarray(v, dtype=float)) for v in values)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    bound = len(values) * 2.0**-52 * size
+    return bool(np.all(t <= bound)) and bool(np.any(t > 0))
+
+
+def cancelled_value(node: Node) -> bool:
+    """Whether a float sum or difference node (a + b − c, sum(x), mean(x)) is zero up to
+    rounding relative to what was added: 0.1 + 0.2 − 0.3 is 5.6e-17, which is rounding."""
+    name = node.op.name
+    if node.exact or not node.args:
+        return False
+    if name in ("add", "sub"):
+        return cancelled(node.value, [a.value for a in node.args])
+    if name in ("sum", "mean") and isinstance(node.args[0].value, np.ndarray):
+        x = node.args[0].value
+        if x.dtype == object or np.ndim(node.value) != 0:
+            return False
+        total = float(node.value) * (x.size if name == "mean" else 1)
+        return cancelled(total, list(x.reshape(-1)))
+    return False
+
+
 def nested_text(v: Any, write: Callable[[Any], str], style: str = "text") -> str:
     """An array written with its shape kept: [[1, 2], [3, 4]] for a matrix, never flattened
     (a flat list of a matrix's elements reads as a vector). Rows are written without recursion."""
