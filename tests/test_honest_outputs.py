@@ -641,6 +641,7 @@ def test_zero_up_to_rounding_is_shown_as_such() -> None:
     # dL/da = 3 + 0.1 (through d·3 and d·a's d) ... and d itself (≈0) through d·a's a
     assert "3.1 + ≈0" in gradients
     assert "5.5511e-17   =" not in gradients
+    assert "= 3.1 + ≈0 = 3.1" in ok("explain", "-", "--format", "txt", stdin=program)
     exact = ok("eval", "-", "--exact", stdin=program)
     row = next(line for line in exact.splitlines() if line.strip("│ ").startswith("d "))
     assert "rounding" not in row and " 0 " in row  # exact mode has the true value

@@ -235,7 +235,13 @@ def _backward(step: BackwardStep, d: Derivation) -> list[Block]:
         return [Equation([step.label, f.num(step.value, digits)], ["="])]
     parts = [step.label, _join(symbolic), _join(numeric)]
     if step.fan_out:
-        carried = [f.num(t.contribution, digits) for t in step.terms]
+        from ..lang.notation import rounding_noise
+
+        values = [t.contribution for t in step.terms]
+        carried = [  # a term zero up to rounding next to the others reads ≈0, not −5.5511e-17
+            Math("≈0", r"\approx 0") if noise is True else f.num(v, digits)
+            for v, noise in zip(values, rounding_noise(values), strict=True)
+        ]
         parts.append(Math(_plus(carried, "text"), _plus(carried, "latex")))
     blocks.append(_chain(parts, step.value, digits))
     return blocks
