@@ -651,3 +651,40 @@ def test_a_small_true_value_is_not_called_rounding() -> None:
     program = "a = 1e-20\nb = 2e-20\nL = a + b\n"
     table = ok("eval", "-", stdin=program)
     assert "rounding" not in table  # 3e-20 is the true sum, not a cancellation
+
+
+# ------------------------------------------------------------------ 15. PyTorch drawings fit
+
+
+@pytest.mark.parametrize("width", [1920, 1600])
+def test_pytorch_drawings_honour_max_width(width: int) -> None:
+    pytest.importorskip("torch")
+    import importlib.util
+    import re
+
+    import chainrule as cr
+    from chainrule.draw.render import encode
+
+    spec = importlib.util.spec_from_file_location("zoo", ROOT / "examples" / "torch_models.py")
+    assert spec is not None and spec.loader is not None
+    zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zoo)
+    model, inputs = zoo.cnn()
+    graph = cr.from_torch(model, *inputs)
+    wide = encode(cr.draw.build(graph, "gradients"), ".svg").decode("utf-8")
+    fitted = encode(cr.draw.build(graph, "gradients", max_width=width), ".svg").decode("utf-8")
+
+    def svg_width(svg: str) -> float:
+        m = re.search(r'width="([\d.]+)', svg)
+        assert m is not None
+        return float(m.group(1))
+
+    assert svg_width(wide) > width  # the drawing needs the option at all
+    assert svg_width(fitted) <= width
+
+    # nothing is cut: every number of the wide drawing is still there
+    def shown_numbers(svg: str) -> set[str]:
+        texts = " ".join(re.findall(r">([^<>]+)<", svg))  # text nodes, not coordinates
+        return set(re.findall(r"−?\d+\.\d+", texts))
+
+    assert shown_numbers(wide) and shown_numbers(wide) <= shown_numbers(fitted)

@@ -123,7 +123,68 @@ def build(graph: Graph | Node, view: str = "forward", **options: Any) -> Drawing
     else:
         drawing = _draw(g, view, opts)
     drawing.max_width = float(opts.max_width) if opts.max_width else None
+    if drawing.max_width:
+        _fit_labels(drawing, drawing.max_width)
     return drawing
+
+
+def _fit_labels(drawing: Drawing, max_width: float) -> None:
+    """Wrap labels until the laid-out drawing fits ``max_width`` (a few tries, each with
+    narrower lines), or the lines reach ``MIN_LINE``: then the rows of boxes are all that is
+    left to the layout."""
+    from .layout import layout
+
+    original = [list(b.lines) for b in drawing.boxes], [list(a.lines) for a in drawing.arrows]
+    share = LINE_SHARE
+    for _ in range(4):
+        for box, lines in zip(drawing.boxes, original[0], strict=True):
+            box.lines = list(lines)
+        for arrow, lines in zip(drawing.arrows, original[1], strict=True):
+            arrow.lines = list(lines)
+        limit = _wrap_lines(drawing, max_width, share)
+        if limit <= MIN_LINE or layout(drawing).width <= max_width:
+            return
+        share *= 0.75
+
+
+#: the widest line of a box or arrow label, as a share of --max-width: rows of boxes are laid
+#: out side by side, so no single label may take the whole width
+LINE_SHARE = 0.2
+MIN_LINE = 220.0  # points: narrower lines would cut formulas into pieces of a word or two
+
+
+def _wrap_lines(drawing: Drawing, max_width: float, share: float = LINE_SHARE) -> float:
+    """Honour ``max_width`` in the labels themselves: a line wider than its share is wrapped
+    at spaces (after a colon or an equals sign when there is one), never cut, so long PyTorch
+    labels (``passes back to dloss/dconv.weight: 2×1×3×3: mean …``) fold into a few lines."""
+    from .measure import text_width
+
+    limit = max(MIN_LINE, share * max_width)
+
+    def wrapped(lines: list[Line], in_box: bool) -> list[Line]:
+        out: list[Line] = []
+        for line in lines:
+            bold = line.role == "title" and in_box
+            if text_width(line.text, bold=bold) <= limit:
+                out.append(line)
+                continue
+            current = ""
+            for word in line.text.split(" "):
+                trial = f"{current} {word}" if current else word
+                if current and text_width(trial, bold=bold) > limit:
+                    out.append(Line(current, line.role))
+                    current = word
+                else:
+                    current = trial
+            if current:
+                out.append(Line(current, line.role))
+        return out
+
+    for box in drawing.boxes:
+        box.lines = wrapped(box.lines, True)
+    for arrow in drawing.arrows:
+        arrow.lines = wrapped(arrow.lines, False)
+    return limit
 
 
 def _quiet_gradients(g: Graph) -> dict[Node, Any]:
