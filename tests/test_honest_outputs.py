@@ -688,3 +688,24 @@ def test_pytorch_drawings_honour_max_width(width: int) -> None:
         return set(re.findall(r"−?\d+\.\d+", texts))
 
     assert shown_numbers(wide) and shown_numbers(wide) <= shown_numbers(fitted)
+
+
+# ------------------------------------------------------------------ 13. matrix formulas
+
+
+def test_an_outer_product_reads_as_one(tmp_path: Path) -> None:
+    prog = tmp_path / "m.cr"
+    prog.write_text(MATRIX, encoding="utf-8")
+    text = ok("explain", str(prog), "--format", "txt")
+    line = next(x for x in text.splitlines() if x.strip().startswith("dL/dA = "))
+    assert "⊗ v" in line and "reshape" not in line
+    line = next(x for x in text.splitlines() if x.strip().startswith("dL/dv = "))
+    assert "Aᵀ @ " in line and "reshape" not in line
+    # the numbers: dL/dA = ones ⊗ v (numpy's outer product), dL/dv = Aᵀ @ ones
+    a, v = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -3.0])
+    outer = np.outer(np.ones(2), v)
+    shown = "[[" + "], [".join(", ".join(f"{x:g}" for x in row) for row in outer) + "]]"
+    assert line.endswith("[" + ", ".join(f"{x:g}" for x in a.T @ np.ones(2)) + "]")
+    assert shown.replace("-", MINUS) in text
+    md = ok("explain", str(prog), "--format", "md")
+    assert r"\otimes v" in md
