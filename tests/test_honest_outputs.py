@@ -709,3 +709,14 @@ def test_an_outer_product_reads_as_one(tmp_path: Path) -> None:
     assert shown.replace("-", MINUS) in text
     md = ok("explain", str(prog), "--format", "md")
     assert r"\otimes v" in md
+
+
+def test_the_backward_view_folds_shaping_boxes_nobody_wrote() -> None:
+    program = (GALLERY / "vector-centred.cr").read_text(encoding="utf-8")
+    drawn = ok("draw", "-", "--view", "backward", stdin=program)
+    assert "broadcast(" not in drawn and "reshape(" not in drawn
+    # dL/dx = 2(x − m) − (2/n)·Σ(x − m) = 2(x − m), with numpy
+    x = np.array([1.0, 2.0, 3.0, 5.0])
+    grad = 2 * (x - x.mean()) - 2 * (x - x.mean()).sum() / x.size
+    shown = "[" + ", ".join(f"{v:g}" for v in grad).replace("-", MINUS) + "]"
+    assert any(line.endswith("dL/dx") and shown in line for line in drawn.splitlines())
