@@ -193,6 +193,10 @@ def test_an_alias_is_named_in_the_worked_solution(fmt: str) -> None:
     assert "y = x = 3" in text
 
 
+def test_an_alias_is_named_in_the_drawing() -> None:
+    assert "y = x   3" in ok("draw", "-", stdin=ALIAS)
+
+
 # ------------------------------------------------------------------ 11. augmented assignment
 
 

@@ -131,9 +131,12 @@ def _small(node: Node) -> bool:
 class Namer:
     """Short names for nodes, from the graph's naming: x, x′, a short expression, a₁."""
 
-    def __init__(self, naming: Naming, digits: int) -> None:
+    def __init__(
+        self, naming: Naming, digits: int, also: dict[Node, list[str]] | None = None
+    ) -> None:
         self.naming = naming
         self.digits = digits
+        self.also = also or {}  # further names the program gave (y = x): shown in the title
 
     def name(self, node: Node) -> str:
         """What ∂L/∂(…) is written with: the label, an expression in parentheses."""
@@ -154,10 +157,12 @@ class Namer:
     def title(self, node: Node) -> str:
         """The first line of a box: ``z = wᵀ @ x + b₀``, ``a₁ = σ(…)``, ``w``, ``2``."""
         if not node.args:
-            return self.fallback(node) if node in self.naming else number(node.value, self.digits)
+            head = self.fallback(node) if node in self.naming else number(node.value, self.digits)
+            return " = ".join([*self.also.get(node, []), head])
         d = self.definition(node)
         name = self.fallback(node)
-        return f"{name} = {d}" if self.naming.is_atom(node) and name != d else d
+        title = f"{name} = {d}" if self.naming.is_atom(node) and name != d else d
+        return " = ".join([*self.also.get(node, []), title])
 
 
 def partial_text(node: Node, i: int, namer: Namer, digits: int) -> str | None:

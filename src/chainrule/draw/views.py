@@ -31,6 +31,7 @@ from ..core.graph import Graph
 from ..core.node import Node
 from ..core.snapshot import with_gradients
 from ..lang import symbols
+from ..lang.naming import also_called
 from ..lang.notation import cancelled, rounding_noise
 from . import colours
 from .labels import Namer, factor, grad_number, number, partial_text, value_text
@@ -226,7 +227,7 @@ def _draw(
     show_consts = opts.constants if opts.constants is not None else not gradients
     sel: Selection = select(g, opts.collapse or [], opts.paths_from, show_consts, gradients)
     compact = _compact(opts, len(sel.boxes))
-    namer = Namer(g.naming, opts.digits)
+    namer = Namer(g.naming, opts.digits, also_called(g.aliases, g.naming))
     colour = opts.colour if opts.colour is not None else (gradients and compact)
     out_name = namer.name(g.output)
     top = _top(g, namer)
@@ -512,7 +513,7 @@ def _backward(g: Graph, opts: Options) -> Drawing:
     targets = [n for n in g.nodes if n.op.name == "input" and n.requires_grad]
     if not targets:
         raise ChainruleError("the graph has no inputs to differentiate with respect to")
-    namer = Namer(g.naming, opts.digits)
+    namer = Namer(g.naming, opts.digits, also_called(g.aliases, g.naming))
     top = _top(g, namer)
     grads = grad(out, targets)
     forward_nodes = set(g.nodes)
