@@ -193,9 +193,7 @@ def _fill(expr: Node, fills: dict[str, Math], names: Naming | None = None) -> Ma
     for token, m in fills.items():
         # A number put where a name stood next to another factor (2x, xy) needs a visible
         # product sign: 2x at x = 3 is 2·3, never 23.
-        text = re.sub(rf"(?<=[{_GLUE_TEXT}\)\]²³]){token}", "·" + token, text)
-        text = re.sub(rf"{token}(?=[{_GLUE_TEXT}(\[])", token + "·", text)
-        text = text.replace(token, m.text)
+        text = glue_text(text, token).replace(token, m.text)
         latex = _latex_products(latex.replace(rf"\mathit{{{token}}}", token), token)
         latex = latex.replace(token, m.latex)
     return Math(_text_minus(text), latex)
@@ -203,6 +201,13 @@ def _fill(expr: Node, fills: dict[str, Math], names: Naming | None = None) -> Ma
 
 _GLUE_TEXT = "A-Za-z0-9_α-ωΑ-Ω"
 _LATEX_COMMAND_END = re.compile(r"\\[A-Za-z]+ ?$")
+
+
+def glue_text(text: str, token: str) -> str:
+    """``·`` on each side of ``token`` where a number put in its place would touch another
+    factor (2x at x = 3 is 2·3, never 23)."""
+    text = re.sub(rf"(?<=[{_GLUE_TEXT}\)\]²³]){token}", "·" + token, text)
+    return re.sub(rf"{token}(?=[{_GLUE_TEXT}(\[])", token + "·", text)
 
 
 def _latex_products(latex: str, token: str) -> str:
