@@ -1,17 +1,25 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two installs: the library alone (what the demo runs: numpy, sympy, rich, the drawing
+# packages) and, for tests and tools, the dev extras on top (PyTorch, Playwright, Jupyter,
+# scikit-learn, mypy ...). `make demo` never pulls the dev extras.
+BASE := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest docs docs-serve bench fuzz clean
 
-$(STAMP): pyproject.toml
+$(BASE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(BASE)
+
+$(STAMP): $(BASE)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(BASE)
 	$(VENV)/bin/chainrule
 
 pytest: $(STAMP)

@@ -74,6 +74,7 @@ def test_numbers_on_either_side_become_constants() -> None:
         (cr.maximum(x, 1), 3.0, 1.0),
         (cr.minimum(1.0, x), 1.0, 0.0),
     ]:
+        x.grad = None  # a leaf's gradient accumulates over backward calls, as in PyTorch
         node.backward()
         assert node.value == pytest.approx(value, rel=1e-15)
         assert x.grad == pytest.approx(grad, rel=1e-15)
@@ -145,11 +146,24 @@ def _net() -> tuple[Node, list[Node]]:
     return L, [x, w, b]
 
 
-def test_backward_twice_gives_the_same_numbers() -> None:
+def test_backward_twice_accumulates_in_leaves_as_pytorch_does() -> None:
+    torch = pytest.importorskip("torch")
     L, leaves = _net()
     L.backward()
     first = [n.grad for n in leaves]
+    inner = L.args[0]
+    inner_first = inner.grad
     L.backward()
+    t = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.3, -1.2, 0.4)]
+    x, w, b = t
+    for _ in range(2):  # PyTorch: two backward calls without zero_grad add up in the leaves
+        h = torch.tanh(x * w + b)
+        tl = (torch.sigmoid(h * w) - 0.25) ** 2 + torch.nn.functional.softplus(h) * x
+        tl.backward()
+    assert [n.grad for n in leaves] == pytest.approx([v.grad.item() for v in t], rel=1e-13)
+    assert [n.grad for n in leaves] == pytest.approx([2 * g for g in first], rel=1e-15)
+    assert inner.grad == inner_first  # a node that is not a leaf holds this pass's gradient
+    L.backward(accumulate=False)
     assert [n.grad for n in leaves] == first
 
 
@@ -157,9 +171,12 @@ def test_accumulate_adds() -> None:
     L, leaves = _net()
     L.backward()
     first = [n.grad for n in leaves]
+    inner = L.args[0]
+    inner_first = inner.grad
     L.backward(accumulate=True)
     assert [n.grad for n in leaves] == pytest.approx([2 * g for g in first], rel=1e-15)
-    L.backward()
+    assert inner.grad == pytest.approx(2 * inner_first, rel=1e-15)  # every node adds
+    L.backward(accumulate=False)
     assert [n.grad for n in leaves] == first
 
 
@@ -168,8 +185,10 @@ def test_accumulate_on_fresh_nodes_and_seed() -> None:
     y = x * x
     y.backward(accumulate=True)
     assert x.grad == 4.0
-    y.backward(seed=3.0)
+    y.backward(seed=3.0, accumulate=False)
     assert x.grad == 12.0
+    y.backward(seed=3.0)
+    assert x.grad == 24.0
 
 
 def test_gradients_of_a_shared_subexpression_add_up() -> None:

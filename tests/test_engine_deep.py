@@ -83,10 +83,12 @@ def test_backward_twice_and_accumulate_on_a_deep_chain() -> None:
     x, y = tanh_chain(50_000)
     y.backward()
     g = x.grad
-    y.backward()
+    y.backward(accumulate=False)
     assert x.grad == g
-    y.backward(accumulate=True)
+    y.backward()  # a leaf accumulates, as in PyTorch
     assert x.grad == 2 * g
+    y.backward(accumulate=True)
+    assert x.grad == 3 * g
 
 
 def test_graph_gradcheck_and_json_on_a_deep_chain() -> None:

@@ -137,7 +137,7 @@ def test_matrix_literal_and_matmul() -> None:
         ("x = 1\ny = exp('os')\n", ProgramSyntaxError, 2, 9, "strings"),
         ("x = 1\ny = x\nx + 1\n", ProgramSyntaxError, 3, 1, "assign"),
         ("x = 1\ny = 'text'\n", ProgramSyntaxError, 2, 5, "strings"),
-        ("x = 1\nx += 1\n", ProgramSyntaxError, 2, 1, "x = x + 1"),
+        ("x = [1, 2]\nx[0] += 1\n", ProgramSyntaxError, 2, 1, "x += 1"),
         ("x = 1; y = sqrt(-x)\n", DomainError, 1, 12, "sqrt"),
         ("x = [1, 2]\ny = x[5]\n", ShapeError, 2, 5, "out of range"),
         ("x = [[1, 2], [3]]\n", ShapeError, 1, 5, "rows"),

@@ -58,7 +58,9 @@ def test_custom_module_registers_children_and_parameters():
 
     outer = nn.Sequential(Block(), nn.ReLU())
     assert [k for k, _ in outer.named_parameters()] == ["0.scale", "0.inner.weight", "0.inner.bias"]
-    assert outer(cr.const(np.ones((2, 3)))).name == "1.out"
+    # a numbered child reads as an index in node names, never as the number 1
+    assert outer(cr.const(np.ones((2, 3)))).name == "layers[1].out"
+    assert outer[0].scale.name == "layers[0].scale"
 
 
 def test_save_and_load_round_trip(tmp_path):

@@ -237,13 +237,13 @@ def test_modules_of_several_operations_are_collapsed_by_default(
 
     model, inputs = ZOO.stack()
     graph = cr.from_torch(model, *inputs)
-    assert module_groups(graph) == ["blocks.0", "blocks.1", "blocks.2"]
+    assert module_groups(graph) == ["blocks[0]", "blocks[1]", "blocks[2]"]
     titles = [b.title for b in build(graph).boxes]
-    assert {"blocks.0", "blocks.1", "blocks.2"} <= set(titles)
-    assert not any(t.startswith("blocks.1.fc1") for t in titles)
+    assert {"blocks[0]", "blocks[1]", "blocks[2]"} <= set(titles)
+    assert not any(t.startswith("blocks[1].fc1") for t in titles)
     assert any(t.startswith("head = linear(") for t in titles)
     opened = [b.title for b in build(graph, collapse=[]).boxes]
-    assert "blocks.1" not in opened and any(t.startswith("blocks.1.fc1 = ") for t in opened)
+    assert "blocks[1]" not in opened and any(t.startswith("blocks[1].fc1 = ") for t in opened)
     assert len(opened) > len(titles) + 20
     for name in ("mlp", "transformer", "cnn"):
         model, inputs = getattr(ZOO, name)()
@@ -257,9 +257,11 @@ def test_modules_of_several_operations_are_collapsed_by_default(
     every = capsys.readouterr().out
     assert main(["draw", "--torch", spec, "--collapse", "blocks"]) == 0
     chosen = capsys.readouterr().out
-    assert "blocks.1 " in folded and "blocks.1.fc1 = " not in folded
-    assert "blocks.1.fc1 = " in every
-    assert "blocks " in chosen and "blocks.1 " not in chosen
+    assert "blocks[1] " in folded and "blocks[1].fc1 = " not in folded
+    assert "blocks[1].fc1 = " in every
+    assert "blocks " in chosen and "blocks[1] " not in chosen
+    assert main(["draw", "--torch", spec, "--collapse", "blocks.1"]) == 0  # PyTorch's spelling
+    assert "blocks[1] " in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,15 @@ def from_torch(fn_or_module: Any, *example_inputs: Any, **kwargs: Any) -> Graph:
     return _from_torch(fn_or_module, *example_inputs, **kwargs)
 
 
+def draw_grad_fn(tensor: Any, params: Any = None, **kwargs: Any) -> Any:
+    """The drawing of the autograd graph a PyTorch loss already has (torchviz's ``make_dot``):
+    values where it holds them, leaves' gradients after ``backward()`` (needs torch).
+    Write it with ``chainrule.draw.write(drawing, "loss.svg")``."""
+    from .torch_bridge import draw_grad_fn as _draw
+
+    return _draw(tensor, params, **kwargs)
+
+
 def to_torch(module_or_graph: Any, **kwargs: Any) -> Any:
     """A ``torch.nn.Module`` computing what a chainrule network or graph computes
     (``chainrule.torch_bridge``; needs torch)."""
@@ -91,6 +100,14 @@ def _svg(obj: Any) -> str | None:
 register_svg(_svg)
 
 
+def manual_seed(seed: int) -> Any:
+    """Fix every random draw chainrule makes from now on (``nn.Linear``/``MLP`` initial weights,
+    dropout masks), as ``torch.manual_seed`` does; see ``chainrule.nn.init.manual_seed``."""
+    from .nn.init import manual_seed as _manual_seed
+
+    return _manual_seed(seed)
+
+
 def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None):
     """The explorer page of a graph: step through both passes, change inputs (what-if).
     Shows itself inline in Jupyter; ``.save("page.html")`` writes it (docs/explore.md)."""
@@ -119,6 +136,7 @@ __all__ = [
     "compile",
     "const",
     "derivatives",
+    "draw_grad_fn",
     "edge_contribution",
     "enable_grad",
     "explore",
@@ -127,6 +145,7 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "jvp",
+    "manual_seed",
     "no_grad",
     "parse",
     "set_grad_enabled",

@@ -2,13 +2,13 @@
 
 Gradient semantics, chosen so that nothing carries over by surprise:
 
-* ``loss.backward()`` *replaces* the gradient of every node the loss depends on (pass
-  ``accumulate=True`` to add to what is there, e.g. to sum gradients over several losses);
+* ``loss.backward()`` *accumulates* into leaves as PyTorch does (two calls add up, which sums
+  gradients over several losses; ``accumulate=False`` replaces them);
 * ``opt.step()`` applies each parameter's gradient **once** and then clears it (``grad = None``):
   a gradient can never be applied twice, and a later ``backward(accumulate=True)`` starts from zero;
 * a parameter whose ``grad`` is ``None`` (the loss did not reach it) is left alone: its momentum
   is not advanced and weight decay is not applied to it;
-* ``opt.zero_grad()`` clears every gradient by hand (never needed in the usual loop).
+* ``opt.zero_grad()`` clears every gradient by hand (PyTorch's loop; not needed after a step).
 
 Array parameters are updated in place (their arrays are owned by the module that made them);
 a scalar (float) parameter gets a new value.

@@ -308,7 +308,9 @@ def dropout(
     the mask is drawn from ``rng`` and kept in the graph as a constant input."""
     x = lift(x)
     if training and p > 0:
-        gen = rng if rng is not None else np.random.default_rng()
+        from .nn.init import generator  # manual_seed's generator, or fresh entropy
+
+        gen = generator(rng)
         keep = gen.random(x.shape) >= p
         mask = const(keep.astype(_dtype(x)) if x.shape else float(keep))
     else:

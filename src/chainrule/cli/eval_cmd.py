@@ -21,7 +21,15 @@ from ..core.values import decimal, fraction_text, is_rational, plain
 from ..io.files import check_output, write_file
 from ..io.jsonout import strict_dumps
 from ..io.table import box_table
-from ..lang.notation import SUPERSCRIPTS, definition, exact_form, typographic
+from ..lang.naming import also_called
+from ..lang.notation import (
+    SUPERSCRIPTS,
+    cancelled_value,
+    definition,
+    exact_form,
+    nested_text,
+    typographic,
+)
 from .common import add_program_args, input_files, load_graph
 
 
@@ -159,7 +167,7 @@ def _exact_text(v: Any) -> str | None:
     if isinstance(v, np.ndarray) and v.dtype == object:
         parts = [_exact_text(x) for x in v.reshape(-1)]
         if all(p is not None for p in parts):
-            return "[" + ", ".join(p for p in parts if p is not None) + "]"
+            return nested_text(v, lambda x: _exact_text(x) or "")  # a matrix stays a matrix
     return None
 
 
@@ -173,12 +181,18 @@ def print_table(
     out = graph.output
     naming = graph.naming
     out_label = naming.label(out)
+    also = also_called(graph.aliases, naming)
+    title = out_label
+    if also.get(out):  # the output asked for by another name (``y = x``; ``--output y``)
+        title = f"{out_label} (= {' = '.join(also[out])})"
     stream = sys.stdout if file is None else file
     rows: list[tuple[str, ...]] = []
     for n in graph.nodes:
         if n.op.name == "const" and not n.name:
             continue
         value = decimal(n.value, digits)
+        if cancelled_value(n):  # 0.1 + 0.2 − 0.3 = 5.6e-17 is rounding: say so
+            value = f"0 up to rounding ({value})"
         ex = exact_form(n, names=naming) if n.exact else None
         if ex is not None and ex != value:
             value = f"{ex} ≈ {value}" if not _is_rational_text(ex) else ex
@@ -189,9 +203,11 @@ def print_table(
                 grad = g
         row = (naming.label(n), definition(n, digits=digits, names=naming), value, grad)
         rows.append(tuple(typographic(cell) for cell in row))
-    title = f"forward and backward pass of {out_label}"
+        for other in also.get(n, ()):  # a name given to the same node: a row of its own
+            rows.append(tuple(typographic(cell) for cell in (other, naming.label(n), value, grad)))
+    heading = f"forward and backward pass of {title}"
     header = ("node", "operation", "value", f"d{out_label}/dnode")  # a total: d, not ∂
-    stream.write(box_table(title, header, rows, (False, False, True, True)))
+    stream.write(box_table(heading, header, rows, (False, False, True, True)))
 
 
 def _is_rational_text(s: str) -> bool:

@@ -1,4 +1,5 @@
-"""``chainrule explain``: the worked solution of a program, in Markdown, LaTeX or text."""
+"""``chainrule explain``: the worked solution of a program, in Markdown (the default), LaTeX or
+text; with ``-o FILE`` the extension picks the format, as for ``draw``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,36 @@ from typing import Any
 from ..explain import explain
 from ..io.files import check_output, write_file
 from .common import add_program_args, input_files, load_graph
+
+FORMATS = ("md", "tex", "txt")
+DEFAULT_FORMAT = "md"
+EXTENSIONS = {".md": "md", ".markdown": "md", ".tex": "tex", ".txt": "txt", ".text": "txt"}
+
+
+def format_for(fmt: str | None, out: str | None) -> str:
+    """The format of a solution: the extension of ``-o`` decides (as ``draw -o`` does), an
+    explicit ``--format`` must agree with it, and Markdown is the default."""
+    from pathlib import Path
+
+    from ..core.errors import ChainruleError
+
+    if out is None:
+        return fmt or DEFAULT_FORMAT
+    ext = Path(out).suffix.lower()
+    by_ext = EXTENSIONS.get(ext)
+    if by_ext is None:
+        if fmt is not None:
+            return fmt
+        raise ChainruleError(
+            f"-o {out}: cannot tell the format from {ext or 'a name without an extension'!r}; "
+            "name the file .md, .tex or .txt, or give --format md|tex|txt"
+        )
+    if fmt is not None and fmt != by_ext:
+        raise ChainruleError(
+            f"--format {fmt} contradicts -o {out} (a {ext} file is {by_ext}); "
+            f"drop --format or name the file .{fmt}"
+        )
+    return by_ext
 
 
 def register(sub: Any) -> None:
@@ -21,10 +52,11 @@ def register(sub: Any) -> None:
     add_program_args(p, torch=True)
     p.add_argument(
         "--format",
-        choices=("md", "tex", "txt"),
-        default="txt",
-        help="md (maths in $…$ for GitHub and Jupyter), tex (a document for pdflatex) or "
-        "txt (default)",
+        choices=FORMATS,
+        default=None,
+        help="md (the default: Markdown with maths in $…$, for GitHub, Jupyter and most "
+        "editors), tex (a document for pdflatex) or txt (plain text); with -o the extension "
+        "decides (.md, .tex, .txt), and a --format that contradicts it is an error",
     )
     p.add_argument("--digits", type=int, default=5, help="significant digits shown (default 5)")
     p.add_argument("--title", help="a title for the solution")
@@ -54,11 +86,12 @@ def _drawings(items: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     if args.out:
         check_output(args.out, inputs=input_files(args), label=f"-o {args.out}")
+    fmt = format_for(args.format, args.out)
     graph = load_graph(args)
     graph.backward()
     text = explain(
         graph,
-        args.format,
+        fmt,
         digits=args.digits,
         exact=True if args.exact else None,
         title=args.title,

@@ -13,7 +13,13 @@ import numpy as np
 from ..core.node import Node
 from ..core.values import decimal, is_exact, is_rational
 from ..lang.naming import Naming
-from ..lang.notation import definition, exact_form, partial_formula
+from ..lang.notation import (
+    cancelled_value,
+    definition,
+    exact_form,
+    nested_text,
+    partial_formula,
+)
 from ..lang.symbols import local_text
 from ..lang.typography import MINUS
 
@@ -72,6 +78,8 @@ def value_text(node: Node, digits: int, names: Naming | None = None) -> str:
     """The value row: ``14/5 = 2.8``, ``σ(14/5) ≈ 0.94268`` or just ``0.94268``."""
     v = node.value
     dec = number(v, digits)
+    if cancelled_value(node):  # 0.1 + 0.2 − 0.3: rounding, not a number worth reading
+        return f"0 up to rounding ({dec})"
     if not is_exact(v) or (isinstance(v, np.ndarray) and v.size > SHORT_ARRAY):
         return dec
     form = exact_form(node, "text", digits, names=names) if _small(node) else None
@@ -92,7 +100,7 @@ def grad_number(value: Any, digits: int) -> str:
     dec = number(value, digits)
     if is_rational(value) and not (isinstance(value, np.ndarray) and value.size > SHORT_ARRAY):
         if isinstance(value, np.ndarray):
-            exact = "[" + ", ".join(_fraction(v) for v in value.reshape(-1)) + "]"
+            exact = nested_text(value, _fraction)  # a matrix stays a matrix
         else:
             exact = _fraction(value)
         exact = pretty(exact)
@@ -123,9 +131,12 @@ def _small(node: Node) -> bool:
 class Namer:
     """Short names for nodes, from the graph's naming: x, x′, a short expression, a₁."""
 
-    def __init__(self, naming: Naming, digits: int) -> None:
+    def __init__(
+        self, naming: Naming, digits: int, also: dict[Node, list[str]] | None = None
+    ) -> None:
         self.naming = naming
         self.digits = digits
+        self.also = also or {}  # further names the program gave (y = x): shown in the title
 
     def name(self, node: Node) -> str:
         """What ∂L/∂(…) is written with: the label, an expression in parentheses."""
@@ -146,10 +157,12 @@ class Namer:
     def title(self, node: Node) -> str:
         """The first line of a box: ``z = wᵀ @ x + b₀``, ``a₁ = σ(…)``, ``w``, ``2``."""
         if not node.args:
-            return self.fallback(node) if node in self.naming else number(node.value, self.digits)
+            head = self.fallback(node) if node in self.naming else number(node.value, self.digits)
+            return " = ".join([*self.also.get(node, []), head])
         d = self.definition(node)
         name = self.fallback(node)
-        return f"{name} = {d}" if self.naming.is_atom(node) and name != d else d
+        title = f"{name} = {d}" if self.naming.is_atom(node) and name != d else d
+        return " = ".join([*self.also.get(node, []), title])
 
 
 def partial_text(node: Node, i: int, namer: Namer, digits: int) -> str | None:
@@ -160,8 +173,17 @@ def partial_text(node: Node, i: int, namer: Namer, digits: int) -> str | None:
     head = local_text(namer.name(node), namer.name(node.args[i]))
     formula = partial_formula(node, i, "text", namer.naming) if _small(node) else None
     value = grad_number(local, digits)
+    if _at_a_kink(node):  # relu at 0: the number is a convention, and the drawing says so
+        value = f"{value} (at a kink of {node.op.name}: by convention)"
     if formula is not None:
         formula = pretty(formula)
         if formula not in (value, number(local, digits)) and len(formula) <= MAX_FORMULA:
             return f"{head} = {formula} = {value}"
     return f"{head} = {value}"
+
+
+def _at_a_kink(node: Node) -> bool:
+    """Whether ``node`` is evaluated exactly where its op has no derivative (relu at 0)."""
+    from ..core import anomaly
+
+    return node.op.name in anomaly.KINK_CONVENTIONS and bool(anomaly.kinks([node]))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..core.errors import ChainruleError
 from ..core.graph import Graph
 from ..core.node import Node
+from ..lang.naming import index_path
 
 
 @dataclass
@@ -111,7 +112,14 @@ def _groups(g: Graph, collapse: list[str]) -> dict[Node, str]:
     owner: dict[Node, str] = {}
     consumers = g.consumers()
     for c in collapse:
-        seeds = [n for n in g.nodes if n.name and (n.name == c or n.name.startswith(c + "."))]
+        path = c
+        if "." in c and not any(n.name == c for n in g.nodes if n.name):
+            path = index_path(c)  # blocks.0 as PyTorch writes it: the module shown as blocks[0]
+        seeds = [
+            n
+            for n in g.nodes
+            if n.name and (n.name == path or n.name.startswith((path + ".", path + "[")))
+        ]
         if not seeds:
             names = ", ".join(g.names) or "none"
             raise ChainruleError(f"collapse {c!r}: no node has that name (names: {names})")

@@ -72,6 +72,32 @@ def _identity(n: Node, args: tuple[Node, ...]) -> Node | None:
     return None
 
 
+_ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
+_SHAPING = ("broadcast_to", "reshape")
+
+
+def _unbroadcast(
+    args: tuple[Node, ...], shape: tuple[int, ...], keep: set[Node]
+) -> tuple[Node, ...]:
+    """An elementwise op's inputs with the ``broadcast_to``/``reshape`` boxes a rule made to
+    line shapes up (never ones the student wrote) folded into the edge they serve: the op
+    broadcasts by itself, so ``x + broadcast(reshape(s, (1,)), (4,))`` is drawn ``x + s``."""
+    out = list(args)
+    for k, a in enumerate(args):
+        b = a
+        while b.op.name in _SHAPING and b not in keep and not b.name and len(b.args) == 1:
+            b = b.args[0]
+        if b is a:
+            continue
+        others = [np.shape(o.value) for j, o in enumerate(out) if j != k]
+        try:
+            if np.broadcast_shapes(np.shape(b.value), *others) == tuple(shape):
+                out[k] = b
+        except ValueError:
+            continue
+    return tuple(out)
+
+
 def _key(n: Node, args: tuple[Node, ...]) -> tuple[Any, ...]:
     params = repr(sorted(n.params.items())) if n.params else ""
     return (n.op.name, params, tuple(id(a) for a in args))
@@ -94,6 +120,8 @@ def simplify(roots: list[Node], keep: set[Node]) -> tuple[list[Node], list[Node]
             canon[n] = table.setdefault(("const", n.kind, _value_key(n.value)), n)
             continue
         args = tuple(canon[a] for a in n.args)
+        if n.op.name in _ELEMENTWISE and len(args) == 2:
+            args = _unbroadcast(args, np.shape(n.value), keep)
         same = _identity(n, args)
         if same is not None:
             canon[n] = same

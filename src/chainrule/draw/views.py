@@ -23,12 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..core.autodiff import edge_contribution, grad
 from ..core.errors import ChainruleError
 from ..core.graph import Graph
 from ..core.node import Node
 from ..core.snapshot import with_gradients
 from ..lang import symbols
+from ..lang.naming import also_called
+from ..lang.notation import cancelled, rounding_noise
 from . import colours
 from .labels import Namer, factor, grad_number, number, partial_text, value_text
 from .model import DIRECTIONS, VIEWS, Arrow, Box, Drawing, Line, gradient_legend
@@ -120,7 +124,68 @@ def build(graph: Graph | Node, view: str = "forward", **options: Any) -> Drawing
     else:
         drawing = _draw(g, view, opts)
     drawing.max_width = float(opts.max_width) if opts.max_width else None
+    if drawing.max_width:
+        _fit_labels(drawing, drawing.max_width)
     return drawing
+
+
+def _fit_labels(drawing: Drawing, max_width: float) -> None:
+    """Wrap labels until the laid-out drawing fits ``max_width`` (a few tries, each with
+    narrower lines), or the lines reach ``MIN_LINE``: then the rows of boxes are all that is
+    left to the layout."""
+    from .layout import layout
+
+    original = [list(b.lines) for b in drawing.boxes], [list(a.lines) for a in drawing.arrows]
+    share = LINE_SHARE
+    for _ in range(4):
+        for box, lines in zip(drawing.boxes, original[0], strict=True):
+            box.lines = list(lines)
+        for arrow, lines in zip(drawing.arrows, original[1], strict=True):
+            arrow.lines = list(lines)
+        limit = _wrap_lines(drawing, max_width, share)
+        if limit <= MIN_LINE or layout(drawing).width <= max_width:
+            return
+        share *= 0.75
+
+
+#: the widest line of a box or arrow label, as a share of --max-width: rows of boxes are laid
+#: out side by side, so no single label may take the whole width
+LINE_SHARE = 0.2
+MIN_LINE = 220.0  # points: narrower lines would cut formulas into pieces of a word or two
+
+
+def _wrap_lines(drawing: Drawing, max_width: float, share: float = LINE_SHARE) -> float:
+    """Honour ``max_width`` in the labels themselves: a line wider than its share is wrapped
+    at spaces (after a colon or an equals sign when there is one), never cut, so long PyTorch
+    labels (``passes back to dloss/dconv.weight: 2×1×3×3: mean …``) fold into a few lines."""
+    from .measure import text_width
+
+    limit = max(MIN_LINE, share * max_width)
+
+    def wrapped(lines: list[Line], in_box: bool) -> list[Line]:
+        out: list[Line] = []
+        for line in lines:
+            bold = line.role == "title" and in_box
+            if text_width(line.text, bold=bold) <= limit:
+                out.append(line)
+                continue
+            current = ""
+            for word in line.text.split(" "):
+                trial = f"{current} {word}" if current else word
+                if current and text_width(trial, bold=bold) > limit:
+                    out.append(Line(current, line.role))
+                    current = word
+                else:
+                    current = trial
+            if current:
+                out.append(Line(current, line.role))
+        return out
+
+    for box in drawing.boxes:
+        box.lines = wrapped(box.lines, True)
+    for arrow in drawing.arrows:
+        arrow.lines = wrapped(arrow.lines, False)
+    return limit
 
 
 def _quiet_gradients(g: Graph) -> dict[Node, Any]:
@@ -162,7 +227,7 @@ def _draw(
     show_consts = opts.constants if opts.constants is not None else not gradients
     sel: Selection = select(g, opts.collapse or [], opts.paths_from, show_consts, gradients)
     compact = _compact(opts, len(sel.boxes))
-    namer = Namer(g.naming, opts.digits)
+    namer = Namer(g.naming, opts.digits, also_called(g.aliases, g.naming))
     colour = opts.colour if opts.colour is not None else (gradients and compact)
     out_name = namer.name(g.output)
     top = _top(g, namer)
@@ -334,13 +399,16 @@ def _grad_box(
         return Box(key, lines, category)
     total = grad_number(node.grad, opts.digits)
     head = symbols.total_text(top, name) if not compact else "d"
-    terms = []
+    raw = []
     for consumer, i in consumers.get(node, []):
         if consumer not in sel.key:
             continue
         c = edge_contribution(consumer, i)
         if c is not None:
-            terms.append(number(c, opts.digits))
+            raw.append(c)
+    terms = [_term_text(c, noise, opts.digits) for c, noise in zip(raw, rounding_noise(raw))]
+    if len(raw) > 1 and cancelled(node.grad, raw):
+        total = "0 (up to rounding)"
     if len(terms) > 1 and not compact:
         summed = " + ".join(terms) if len(terms) <= 4 else f"the sum of {len(terms)} terms"
         lines.append(Line(f"{head} = {summed}".replace("+ −", "− "), "grad"))
@@ -348,6 +416,16 @@ def _grad_box(
     else:
         lines.append(Line(f"{head} = {total}", "grad"))
     return Box(key, lines, category)
+
+
+def _term_text(c: Any, noise: Any, digits: int) -> str:
+    """A term of a fan-out sum; a term that is zero up to rounding next to the others is
+    written ≈0 (elementwise 0 in an array), never as −5.5511e-17."""
+    if noise is True:
+        return "≈0"
+    if isinstance(noise, np.ndarray) and noise.any():
+        return number(np.where(noise, 0.0, c), digits)
+    return number(c, digits)
 
 
 def _group_box(
@@ -435,7 +513,7 @@ def _backward(g: Graph, opts: Options) -> Drawing:
     targets = [n for n in g.nodes if n.op.name == "input" and n.requires_grad]
     if not targets:
         raise ChainruleError("the graph has no inputs to differentiate with respect to")
-    namer = Namer(g.naming, opts.digits)
+    namer = Namer(g.naming, opts.digits, also_called(g.aliases, g.naming))
     top = _top(g, namer)
     grads = grad(out, targets)
     forward_nodes = set(g.nodes)

@@ -63,9 +63,11 @@ class Document:
 def _close(value: Any, shown: Math) -> bool:
     """True when the decimal shown is the value itself (so '=' rather than '≈')."""
     if isinstance(value, np.ndarray):
-        if value.ndim != 1:
-            return False
-        return all(_close(v, s) for v, s in zip(value, _split(shown), strict=False))
+        flat = value.reshape(-1)
+        parts = _split(shown)
+        return len(parts) == len(flat) and all(
+            _close(v, s) for v, s in zip(flat, parts, strict=True)
+        )
     try:
         exact = Fraction(shown.text.replace(f.MINUS, "-"))
     except (ValueError, ZeroDivisionError):
@@ -80,8 +82,9 @@ def _close(value: Any, shown: Math) -> bool:
 
 
 def _split(m: Math) -> list[Math]:
-    inner = m.text.strip("[]")
-    return [Math(p.strip(), p.strip()) for p in inner.split(",")] if inner else []
+    """The elements of a written array, nested or not, in reading order."""
+    inner = m.text.replace("[", "").replace("]", "")
+    return [Math(p.strip(), p.strip()) for p in inner.split(",") if p.strip()]
 
 
 def _chain(parts: list[Math], final: Any, digits: int) -> Equation:
@@ -232,7 +235,13 @@ def _backward(step: BackwardStep, d: Derivation) -> list[Block]:
         return [Equation([step.label, f.num(step.value, digits)], ["="])]
     parts = [step.label, _join(symbolic), _join(numeric)]
     if step.fan_out:
-        carried = [f.num(t.contribution, digits) for t in step.terms]
+        from ..lang.notation import rounding_noise
+
+        values = [t.contribution for t in step.terms]
+        carried = [  # a term zero up to rounding next to the others reads ≈0, not −5.5511e-17
+            Math("≈0", r"\approx 0") if noise is True else f.num(v, digits)
+            for v, noise in zip(values, rounding_noise(values), strict=True)
+        ]
         parts.append(Math(_plus(carried, "text"), _plus(carried, "latex")))
     blocks.append(_chain(parts, step.value, digits))
     return blocks
@@ -390,7 +399,7 @@ def _watch(d: Derivation) -> list[Block]:
             Paragraph(
                 [
                     f"{names.label(node)} = {definition(node, names=names)} is evaluated exactly "
-                    "at a point where "
+                    "at a kink, a point where "
                     f"{node.op.name} has no derivative; chainrule uses {convention}."
                 ]
             )

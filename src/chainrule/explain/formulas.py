@@ -5,6 +5,7 @@ its name, so a new op is explained as soon as the table knows how to write it.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from ..core.node import Node, apply, new_node
 from ..core.values import decimal, is_exact, is_rational, sign_of
 from ..lang import symbols
 from ..lang.naming import Naming
-from ..lang.notation import definition, latex_name, number_text
+from ..lang.notation import definition, latex_name, nested_text, number_text
 from ..lang.typography import MINUS, TO_SUBSCRIPT
 from ..ops import OPS
 
@@ -64,12 +65,9 @@ def exact_num(value: Any) -> Math | None:
     if not is_rational(value):
         return None
     if isinstance(value, np.ndarray):
-        if value.ndim != 1:
-            return None
-        parts = [exact_num(v) for v in value]
         return Math(
-            "[" + ", ".join(p.text for p in parts if p) + "]",
-            r"\left[" + ", ".join(p.latex for p in parts if p) + r"\right]",
+            _text_minus(nested_text(value, lambda x: number_text(x, "text"))),
+            nested_text(value, lambda x: number_text(x, "latex"), "latex"),
         )
     return Math(_text_minus(number_text(value, "text")), number_text(value, "latex"))
 
@@ -102,7 +100,10 @@ def label(node: Node, names: Naming) -> Math:
 
 
 def _needs_parens(node: Node, names: Naming) -> bool:
-    return not names.is_atom(node) and bool(node.args)
+    """Any label but a single name is bracketed in a derivative: d(y²), ∂n/∂(x1*w1 + x2*w2)."""
+    if not names.is_atom(node) and bool(node.args):
+        return True
+    return not symbols.is_single_name(names.label(node))
 
 
 def _parts(top: Node, bottom: Node, names: Naming) -> tuple[str, str, str, str]:
@@ -190,9 +191,53 @@ def _fill(expr: Node, fills: dict[str, Math], names: Naming | None = None) -> Ma
     graph are written by their labels in ``names``."""
     text, latex = _write(expr, "text", names), _write(expr, "latex", names)
     for token, m in fills.items():
-        text = text.replace(token, m.text)
-        latex = latex.replace(rf"\mathit{{{token}}}", m.latex).replace(token, m.latex)
+        # A number put where a name stood next to another factor (2x, xy) needs a visible
+        # product sign: 2x at x = 3 is 2·3, never 23.
+        text = glue_text(text, token).replace(token, m.text)
+        latex = _latex_products(latex.replace(rf"\mathit{{{token}}}", token), token)
+        latex = latex.replace(token, m.latex)
     return Math(_text_minus(text), latex)
+
+
+_GLUE_TEXT = "A-Za-z0-9_α-ωΑ-Ω"
+_LATEX_COMMAND_END = re.compile(r"\\[A-Za-z]+ ?$")
+
+
+def glue_text(text: str, token: str) -> str:
+    """``·`` on each side of ``token`` where a number put in its place would touch another
+    factor (2x at x = 3 is 2·3, never 23)."""
+    text = re.sub(rf"(?<=[{_GLUE_TEXT}\)\]²³]){token}", "·" + token, text)
+    return re.sub(rf"{token}(?=[{_GLUE_TEXT}(\[])", token + "·", text)
+
+
+def _latex_products(latex: str, token: str) -> str:
+    """``\\cdot`` on each side of ``token`` where LaTeX would juxtapose it with a factor (a
+    number, a name, a bracket), never after a command such as ``\\cdot`` or ``\\left(``."""
+    out: list[str] = []
+    rest = latex
+    while True:
+        i = rest.find(token)
+        if i < 0:
+            out.append(rest)
+            return "".join(out)
+        before, after = rest[:i], rest[i + len(token) :]
+        stripped = before.rstrip(" ")
+        if (
+            stripped
+            and (stripped[-1].isalnum() or stripped[-1] in ")]}")
+            and not _LATEX_COMMAND_END.search(before)
+            and not stripped.endswith(("\\left(", "\\left["))
+        ):
+            before = stripped + " \\cdot "
+        tail = after.lstrip(" ")
+        if (
+            tail[:1].isalnum()
+            or tail.startswith(("\\left", "Q"))
+            and not tail.startswith("\\right")
+        ):
+            after = " \\cdot " + tail
+        out.append(before + token)
+        rest = after
 
 
 def _shown_number(value: Any, digits: int, exact: bool, tight: bool) -> Math:

@@ -16,7 +16,7 @@ from ..core.autodiff import edge_contribution
 from ..core.graph import Graph
 from ..core.node import Node
 from ..core.snapshot import with_gradients
-from ..lang.naming import Naming
+from ..lang.naming import Naming, also_called
 from . import formulas as f
 from .formulas import Math
 
@@ -129,9 +129,19 @@ def _shown(node: Node) -> bool:
     return bool(node.args) or bool(node.name) or node.requires_grad
 
 
-def _forward_step(node: Node, digits: int, exact: bool, names: Naming) -> ForwardStep:
+def _forward_step(
+    node: Node, digits: int, exact: bool, names: Naming, also: list[str] | None = None
+) -> ForwardStep:
     role = _role(node)
-    step = ForwardStep(node, f.label(node, names), role, node.value)
+    label = f.label(node, names)
+    if also:  # y = x: the step of x says that y is x, so the user's name y is found and shown
+        from ..lang.notation import latex_name
+
+        label = Math(
+            " = ".join([*also, label.text]),
+            " = ".join([*(latex_name(a) for a in also), label.latex]),
+        )
+    step = ForwardStep(node, label, role, node.value)
     if node.args:
         step.formula = f.formula(node, names)
         step.substituted = f.substituted(node, digits, exact)
@@ -217,7 +227,8 @@ def derive(graph: Graph, digits: int = 5, *, exact: bool | None = None) -> Deriv
         exact = f.is_exact(output.value) or any(f.is_exact(n.value) for n in graph.inputs)
     nodes = [n for n in graph.nodes if _shown(n)]
     names = graph.naming
-    forward = [_forward_step(n, digits, exact, names) for n in nodes]
+    also = also_called(graph.aliases, names)
+    forward = [_forward_step(n, digits, exact, names, also.get(n)) for n in nodes]
     uses = graph.consumers()
     backward = []
     for node in reversed(nodes):

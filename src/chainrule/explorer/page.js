@@ -84,13 +84,21 @@
     });
     return out;
   }
-  function pieces(list) {
-    return list.map(p => typeof p === 'string' ? p : p.plus ? plus(p.plus.map(slotText)) : slotText(p)).join('');
+  function terms(list) {  // lang.notation.rounding_noise: a term zero up to rounding is ≈0
+    const slots = list.map(p => slotsOf(p.q, p.of));
+    const scalar = slots.map(s => s && s.shape.length === 0 ? Math.abs(S[s.at[0]]) : null);
+    const scale = Math.max(0, ...scalar.filter(v => v !== null));
+    return list.map((p, k) => {
+      const a = scalar[k];
+      return a !== null && a > 0 && a <= Math.pow(2, -50) * scale ? '≈0' : slotText(p);
+    });
   }
-  function close(s, shown) {  // explain.document._close
-    if (s.shape.length > 1) return false;
+  function pieces(list) {
+    return list.map(p => typeof p === 'string' ? p : p.plus ? plus(terms(p.plus)) : slotText(p)).join('');
+  }
+  function close(s, shown) {  // explain.document._close (a matrix element by element)
     const vals = read(s);
-    const texts = s.shape.length ? shown.replace(/^\[|\]$/g, '').split(',') : [shown];
+    const texts = s.shape.length ? shown.replace(/[\[\]]/g, '').split(',') : [shown];
     if (texts.length !== vals.length) return false;
     return vals.every((v, i) => {
       const x = Number(texts[i].trim().replace(MINUS, '-'));

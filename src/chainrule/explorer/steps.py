@@ -115,6 +115,8 @@ class Builder:
 
     def fill(self, expr: Node, fills: dict[str, dict[str, Any]]) -> list[Piece]:
         text = f._text_minus(f._write(expr, "text", None))
+        for token in fills:  # 2x at x = 3 is 2·3, as the worked solution writes it
+            text = f.glue_text(text, token)
         pieces: list[Piece] = [text]
         for token, s in fills.items():
             nxt: list[Piece] = []

@@ -430,9 +430,16 @@ class _Builder:
             self.assigned[key] = None
             return
         if isinstance(stmt, ast.AugAssign):
-            raise self.error(
-                ProgramSyntaxError, "write  x = x + 1  instead of  x += 1  (each name once)", stmt
-            )
+            # x += 1 is x = x + 1: a name given again, shown as x′ like any re-assignment
+            if not isinstance(stmt.target, ast.Name):
+                raise self.error(
+                    ProgramSyntaxError, "assign to one name at a time, as in  x += 1", stmt.target
+                )
+            load = ast.copy_location(ast.Name(id=stmt.target.id, ctx=ast.Load()), stmt.target)
+            value = ast.copy_location(ast.BinOp(left=load, op=stmt.op, right=stmt.value), stmt)
+            store = ast.copy_location(ast.Name(id=stmt.target.id, ctx=ast.Store()), stmt.target)
+            self.statement(ast.copy_location(ast.Assign(targets=[store], value=value), stmt))
+            return
         if isinstance(stmt, ast.Expr):
             raise self.error(
                 ProgramSyntaxError,

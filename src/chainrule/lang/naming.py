@@ -11,6 +11,7 @@ The table, drawings, explanations, JSON and ``check`` all read labels from here,
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -21,6 +22,8 @@ from .typography import TO_SUBSCRIPT, TO_SUPERSCRIPT
 from .writing import ATOM, _write, latex_name, number_text, write_one_level
 
 MAX_EXPRESSION = 18  # characters: a longer expression is referred to by a generated name
+MAX_OPERATIONS = 2  # binary operations: a label of more (a² / 2 + 10 / a²) reads as a formula
+_BINARY = (" + ", " − ", " · ", " / ", " @ ", " ⊙ ", " × ")
 LETTERS = "autsrpqkmn"  # letters for generated names, the first one the program leaves free
 _SUBSCRIPT = TO_SUBSCRIPT
 _SUPERSCRIPT = TO_SUPERSCRIPT
@@ -82,6 +85,8 @@ class Naming:
             seen = dict(base._seen)
             nodes = [n for n in nodes if n not in base._text]
 
+        generated_set: set[Node] = set()  # generated names and expressions built on them
+
         def name_atom(node: Node, label: str) -> None:
             self._text[node] = (label, ATOM)
             self._atoms.add(node)
@@ -110,7 +115,16 @@ class Naming:
                     continue  # a number: written as its value wherever it appears
             else:
                 text = self._expression(node, "text")
-                if len(text[0]) <= MAX_EXPRESSION and key(text[0]) not in used:
+                # built on generated names (an unlabelled micrograd graph), an expression is
+                # kept only while it reads at a glance: a₁ · a₂ + a₂³, never a₇² / 2 + 10 / a₇²
+                on_generated = any(a in generated_set for a in node.args)
+                if on_generated:
+                    generated_set.add(node)
+                if (
+                    len(text[0]) <= MAX_EXPRESSION
+                    and not (on_generated and _operations(text[0]) > MAX_OPERATIONS)
+                    and key(text[0]) not in used
+                ):
                     used.add(key(text[0]))
                     self._text[node] = text
                     self._remember(node, text[0])
@@ -122,6 +136,7 @@ class Naming:
                     break
             used.add(key(label))
             name_atom(node, label)
+            generated_set.add(node)
         self._letter, self._generated, self._used, self._seen = letter, generated, used, seen
 
     def _remember(self, node: Node, label: str) -> None:
@@ -169,8 +184,12 @@ class Naming:
         return node in self._atoms
 
     def find(self, text: str) -> Node | None:
-        """The node a typed label stands for (x, x′, a₁, a1, ``ŷ - y``), or None."""
-        return self._by_key.get(key(text))
+        """The node a typed label stands for (x, x′, a₁, a1, ``ŷ - y``), or None. A module
+        path as PyTorch writes it (``net.0.weight``) finds the node shown as ``net[0].weight``."""
+        found = self._by_key.get(key(text))
+        if found is None and "." in text and _DOTTED.match(text):
+            found = self._by_key.get(key(index_path(text)))
+        return found
 
     def __contains__(self, node: object) -> bool:
         return node in self._text
@@ -182,6 +201,31 @@ class Naming:
 
     def labels(self) -> list[str]:
         return [label for label, _ in self.items()]
+
+
+_DOTTED = re.compile(r"^\w+(\.\w+)+$")
+
+
+def index_path(path: str, root: str = "layers") -> str:
+    """A module path whose numbered parts read as indices, never as numbers: ``0`` →
+    ``layers[0]``, ``net.2.weight`` → ``net[2].weight``, ``blocks.1.attn`` → ``blocks[1].attn``
+    (a box ``1 = relu(0)`` or an edge ∂(1)/∂(0) reads as arithmetic)."""
+    out = ""
+    for part in path.split("."):
+        if part.isdigit():
+            out = f"{out or root}[{part}]"
+        else:
+            out = f"{out}.{part}" if out else part
+    return out
+
+
+def _operations(text: str) -> int:
+    """The binary operations written in a label (ŷ − y: 1; a₇² / 2 + 10 / a₇²: 3), so that a
+    label is a short name or a short expression, never a formula repeated in every d(…)/d(…)."""
+    grouping = sum(
+        1 for i, ch in enumerate(text) if ch == "(" and (i == 0 or not text[i - 1].isalnum())
+    )  # a bracketed sub-expression, (ŷ − y)², is one more step to read; σ(z) is a call
+    return sum(text.count(op) for op in _BINARY) + grouping
 
 
 def _free_letter(taken: set[str]) -> str:
@@ -210,4 +254,23 @@ def definition(
     return _write(node, style, True, set(), digits, top=True, names=names, make_names=naming_of)[0]
 
 
-__all__ = ["MAX_EXPRESSION", "Naming", "definition", "key", "naming_of", "version_name"]
+def also_called(aliases: Mapping[str, Node], naming: Naming) -> dict[Node, list[str]]:
+    """The further names a program gives nodes (``y = x`` gives x a second name, y): node →
+    those names, so that every output can show the name the user wrote, not only the first."""
+    out: dict[Node, list[str]] = {}
+    for name, node in aliases.items():
+        if key(name) != key(naming.label(node)):
+            out.setdefault(node, []).append(name)
+    return out
+
+
+__all__ = [
+    "MAX_EXPRESSION",
+    "Naming",
+    "also_called",
+    "definition",
+    "index_path",
+    "key",
+    "naming_of",
+    "version_name",
+]

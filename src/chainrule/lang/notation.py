@@ -9,6 +9,7 @@ by ``writing``, below ``naming``; this module adds a graph's labels."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -139,8 +140,7 @@ def _exact_form_one(
         return number_text(v, style), (ATOM if v >= 0 and v.denominator == 1 else 70)
     if isinstance(v, np.ndarray) and v.dtype == object:
         if all(isinstance(x, Fraction) for x in v.reshape(-1)):
-            inner = ", ".join(number_text(x, style) for x in v.reshape(-1))
-            return (f"[{inner}]" if style == "text" else f"\\left[{inner}\\right]"), ATOM
+            return nested_text(v, lambda x: number_text(x, style), style), ATOM
         return None
     if not is_sympy(v):
         return None
@@ -164,6 +164,78 @@ def _exact_form_one(
     return _write(shown, style, True, set(), digits, top=True, given=given, make_names=naming_of)
 
 
+ROUNDING = 2.0**-50  # relative size below which a float term adds nothing to a sum (4 ulp)
+
+
+def rounding_noise(values: list[Any]) -> list[Any]:
+    """For float terms of one sum: a mask (True or an array of booleans) of the terms that are
+    zero up to rounding next to the largest term (−5.5511e-17 beside −0.87287): such a term
+    changes nothing at double precision and is shown as 0, not as a number. Exact terms are
+    never noise (exact mode has the true value)."""
+    out: list[Any] = []
+    try:
+        arrays = [np.abs(np.asarray(v, dtype=float)) for v in values]
+        scale = np.maximum.reduce(np.broadcast_arrays(*arrays)) if arrays else 0.0
+    except (TypeError, ValueError, OverflowError):
+        return [False for _ in values]
+    for v, a in zip(values, arrays, strict=True):
+        if isinstance(v, Fraction) or (isinstance(v, np.ndarray) and v.dtype == object):
+            out.append(False)
+            continue
+        noise = (a > 0) & (a <= ROUNDING * scale)
+        out.append(noise if np.ndim(noise) else bool(noise))
+    return out
+
+
+def cancelled(total: Any, values: list[Any]) -> bool:
+    """Whether a float sum is zero up to rounding relative to the terms that made it
+    (1 − 1 + 1e-17 gives 1.1e-16, not a number worth showing). Elementwise for arrays: True
+    when every element is."""
+    if isinstance(total, Fraction) or (isinstance(total, np.ndarray) and total.dtype == object):
+        return False
+    try:
+        t = np.abs(np.asarray(total, dtype=float))
+        size = sum(np.abs(np.asarray(v, dtype=float)) for v in values)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    bound = len(values) * 2.0**-52 * size
+    return bool(np.all(t <= bound)) and bool(np.any(t > 0))
+
+
+def cancelled_value(node: Node) -> bool:
+    """Whether a float sum or difference node (a + b − c, sum(x), mean(x)) is zero up to
+    rounding relative to what was added: 0.1 + 0.2 − 0.3 is 5.6e-17, which is rounding."""
+    name = node.op.name
+    if node.exact or not node.args:
+        return False
+    if name in ("add", "sub"):
+        return cancelled(node.value, [a.value for a in node.args])
+    if name in ("sum", "mean") and isinstance(node.args[0].value, np.ndarray):
+        x = node.args[0].value
+        if x.dtype == object or np.ndim(node.value) != 0:
+            return False
+        total = float(node.value) * (x.size if name == "mean" else 1)
+        return cancelled(total, list(x.reshape(-1)))
+    return False
+
+
+def nested_text(v: Any, write: Callable[[Any], str], style: str = "text") -> str:
+    """An array written with its shape kept: [[1, 2], [3, 4]] for a matrix, never flattened
+    (a flat list of a matrix's elements reads as a vector). Rows are written without recursion."""
+    a = np.asarray(v, dtype=object)
+    if a.ndim == 0:
+        return write(a.item())
+    opening, closing = ("[", "]") if style == "text" else ("\\left[", "\\right]")
+    if a.size == 0:
+        return str(a.tolist()) if style == "text" else opening + closing
+    rows = [write(x) for x in a.reshape(-1)]
+    for size in reversed(a.shape):  # innermost axis first
+        rows = [
+            opening + ", ".join(rows[k : k + size]) + closing for k in range(0, len(rows), size)
+        ]
+    return rows[0]
+
+
 __all__ = [
     "ATOM",
     "MAX_EXPRESSION",
@@ -174,6 +246,7 @@ __all__ = [
     "index_text",
     "latex_name",
     "latex_text",
+    "nested_text",
     "naming_of",
     "number_text",
     "partial_formula",

@@ -30,14 +30,39 @@ def is_vector(value: Any) -> bool:
     return bool(np.ndim(value) > 0)
 
 
+# A single name: a letter, then letters, digits and subscripts, primes or a version mark (x⁽⁵⁾),
+# accents, and an element index (A[1,2]). Not a superscript digit: y² is a power, not a name.
+# A dotted path (layers[0].weight) is bracketed: d(layers[0].weight) reads as one thing.
+_SINGLE_NAME = re.compile(
+    r"^[^\W\d_][^\W²³¹⁰⁴-⁹]*[\u0300-\u036f]*[′″‴]*(?:⁽[⁰¹²³⁴-⁹]+⁾)?(?:\[[\d, ]+\])*$"
+)
+
+
+def is_single_name(label: str) -> bool:
+    """Whether a label reads as one name after d or ∂ (x, ŷ, b₀, x′, a₁), so that anything
+    else (x1*w1 + x2*w2, y², 1, log(p)) is bracketed where it sits in a derivative."""
+    return bool(_SINGLE_NAME.match(label)) and not label.isdigit()
+
+
+def _enclosed(name: str) -> bool:
+    """Whether the whole label is one bracket pair already: (Σy), (x · x)."""
+    if not (name.startswith("(") and name.endswith(")")):
+        return False
+    depth = 0
+    for i, ch in enumerate(name):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and i < len(name) - 1:
+            return False
+    return True
+
+
 def _call(name: str) -> str:
     """Anything but a plain name after d or ∂ is parenthesised, so that d(log(p)) never reads
-    dlog and d(2a) never reads d2a."""
-    if re.match(r"^\w+\(", name) and name.endswith(")"):
-        return f"({name})"
-    if name[:1].isdigit():
-        return f"({name})"
-    return name
+    dlog, d(2a) never reads d2a, d(y²) is not a second derivative and ∂n/∂(x1*w1 + x2*w2) is
+    not ∂n/∂x1 times the rest."""
+    if is_single_name(name) or _enclosed(name) or name in ("node", "v", "u"):
+        return name
+    return f"({name})"
 
 
 def total_text(top: str, bottom: str) -> str:

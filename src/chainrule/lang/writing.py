@@ -196,14 +196,18 @@ def _write(
             text = number_text(node.value, style, digits)
             done[id(node)] = (text, _number_precedence(node.value))
             continue
+        vector = _vector_form(node)  # g ⊗ v, not reshape(g, (2, 1)) @ reshape(v, (2, 1))ᵀ
         if not ready:
             stack.append((node, True))
-            for a in node.args:
+            for a in node.args if vector is None else vector[1:]:
                 if id(a) not in done:
                     stack.append((a, False))
             continue
-        parts = [done[id(a)] for a in node.args]
-        text, prec = _combine(node, parts, style, digits)
+        if vector is not None:
+            text, prec = _write_vector_form(vector, done, style)
+        else:
+            parts = [done[id(a)] for a in node.args]
+            text, prec = _combine(node, parts, style, digits)
         if len(text) > MAX_EXPRESSION and node is not root and names is None:
             if uses is None:
                 uses = _uses(root)
@@ -214,6 +218,57 @@ def _write(
                 text, prec = label_of.form(node, style) or (text, prec)
         done[id(node)] = (text, prec)
     return done[id(root)]
+
+
+def _column(n: Node) -> Node | None:
+    """The vector x of an unnamed ``reshape(x, shape=(n, 1))`` (a column made for a product)."""
+    if n.op.name != "reshape" or n.name or len(n.args) != 1:
+        return None
+    x = n.args[0]
+    if np.ndim(x.value) == 1 and np.shape(n.value) == (np.shape(x.value)[0], 1):
+        return x
+    return None
+
+
+def _vector_form(node: Node) -> tuple[str, Node, Node] | None:
+    """A product of vectors that the rules write with columns, read as people write it:
+    ``reshape(g, (n, 1)) @ reshape(v, (m, 1))ᵀ`` is the outer product g ⊗ v, and
+    ``reshape(M @ reshape(g, (n, 1)), (m,))`` is M @ g."""
+    name = node.op.name
+    if name == "matmul" and len(node.args) == 2:
+        left, right = node.args
+        x = _column(left)
+        swapped = right.op.name == "transpose" or (
+            right.op.name == "permute" and tuple((right.params or {}).get("axes", ())) == (1, 0)
+        )
+        if x is not None and swapped and not right.name:
+            y = _column(right.args[0])
+            if y is not None:
+                return ("outer", x, y)
+    if name == "reshape" and np.ndim(node.value) == 1 and len(node.args) == 1:
+        inner = node.args[0]
+        if inner.op.name == "matmul" and not inner.name and len(inner.args) == 2:
+            m, col = inner.args
+            g = _column(col)
+            if g is not None and np.ndim(m.value) == 2:
+                return ("matvec", m, g)
+    return None
+
+
+def _write_vector_form(
+    form: tuple[str, Node, Node], done: dict[int, tuple[str, int]], style: str
+) -> tuple[str, int]:
+    kind, a, b = form
+    (at, ap), (bt, bp) = done[id(a)], done[id(b)]
+    if kind == "outer":
+        prec = OPS["mul"].notation.precedence
+        at = at if ap > prec else _paren(at, style)
+        bt = bt if bp > prec else _paren(bt, style)
+        return (f"{at} ⊗ {bt}" if style == "text" else f"{at} \\otimes {bt}"), prec
+    nt = OPS["matmul"].notation
+    at = at if ap >= nt.precedence else _paren(at, style)
+    bt = bt if bp > nt.precedence else _paren(bt, style)
+    return (f"{at}{nt.text}{bt}" if style == "text" else nt.latex.format(at, bt)), nt.precedence
 
 
 #: characters: an unnamed sub-expression used more than once and longer than this is written

@@ -14,6 +14,7 @@ from ..core.errors import ValueInputError
 from ..core.node import Node
 from ..functions import relu, sigmoid, tanh
 from .init import INITS
+from .init import generator as _generator
 from .module import Module, parameter
 
 
@@ -43,7 +44,7 @@ class Linear(Module):
             raise ValueInputError(f"unknown init {init!r}; choose one of torch, {', '.join(INITS)}")
         if in_features < 0 or out_features < 0:
             raise ValueInputError("a Linear layer needs non-negative sizes")
-        rng = rng if rng is not None else np.random.default_rng()
+        rng = _generator(rng)
         dtype = np.float64 if dtype is None else dtype
         self.in_features, self.out_features = in_features, out_features
         if init == "torch":
@@ -218,7 +219,7 @@ class MLP(Sequential):
             raise ValueInputError(
                 f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
             )
-        rng = rng if rng is not None else np.random.default_rng()
+        rng = _generator(rng)
         init = init or ("he" if activation in ("relu", "leaky_relu", "gelu") else "xavier")
         modules: list[Module] = []
         names: list[str] = []

@@ -66,6 +66,11 @@ class Module:
         return module
 
     def _join(self, key: str) -> str:
+        """The name of a child or parameter in node names: ``layer1.weight``; a numbered child
+        (a ``Sequential``'s) reads as an index, ``layers[1]``, never as the number 1. Keys in
+        ``state_dict`` stay PyTorch's (``1.weight``)."""
+        if key.isdigit():
+            return f"{self._path or 'layers'}[{key}]"
         return f"{self._path}.{key}" if self._path else key
 
     def _rename(self, path: str) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .convert import from_torch
+from .grad_fn import draw_grad_fn
 from .to_torch import GraphModule, to_torch
 
-__all__ = ["GraphModule", "from_torch", "to_torch"]
+__all__ = ["GraphModule", "draw_grad_fn", "from_torch", "to_torch"]

@@ -28,20 +28,105 @@ from torch.export.graph_signature import InputKind, OutputKind
 from ..core.errors import ValueInputError
 from ..core.graph import Graph
 from ..core.node import Node, apply, const, var
+from ..lang.naming import index_path
 from ..ops import OPS
 from .aten import HANDLERS, Decline
 from .opaque import TorchFunction, to_numpy
 
 
 class _FunctionModule(torch.nn.Module):
-    """A plain function as a module, since torch.export traces modules."""
+    """A plain function as a module, since torch.export traces modules. The modules the
+    function closes over (``lambda x, y: F.cross_entropy(net(x), y)``) are registered under the
+    names the function uses, so their parameters are leaves (``net.0.weight``), not constants."""
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         super().__init__()
         self.fn = fn
+        for name, module in seen_modules(fn).items():
+            self.add_module(name if name not in ("fn", "forward") else f"{name}_", module)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
+
+
+_HIDDEN_PARAMETER = (
+    "from_torch: the function uses {count} tensor(s) that require a gradient (shaped {shapes}) "
+    "but are not parameters of a module it names, so torch.export would turn them into "
+    "constants and their gradients would be lost. Pass the module itself, or wrap the "
+    "computation in one: class Loss(torch.nn.Module): def __init__(self, net): "
+    "super().__init__(); self.net = net; def forward(self, x, y): return "
+    "F.cross_entropy(self.net(x), y); then cr.from_torch(Loss(net), x, y)"
+)
+
+
+def _refuse_hidden_parameters(module: _FunctionModule, args: tuple[Any, ...], kw: Any) -> None:
+    """Run the function once under autograd and follow its ``grad_fn`` graph to the leaves
+    that would receive a gradient: each must be an input or a parameter of a module the function
+    names (``seen_modules``). A parameter reached another way (``holder.net``, a bare tensor
+    with ``requires_grad``) is refused with a message, never silently made a constant."""
+    known = {id(p) for p in module.parameters()}
+    known.update(id(a) for a in args if isinstance(a, torch.Tensor))
+    known.update(id(a) for a in (kw or {}).values() if isinstance(a, torch.Tensor))
+    try:
+        with torch.random.fork_rng(), torch.enable_grad():  # the run leaves no random draw used
+            out = module(*args, **(kw or {}))
+    except Exception:  # noqa: BLE001 - export reports the failure in PyTorch's words
+        return
+    roots: list[Any] = [t.grad_fn for t in _tensors(out) if t.grad_fn is not None]
+    hidden: list[torch.Tensor] = []
+    seen: set[int] = set()
+    while roots:
+        fn = roots.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        leaf = getattr(fn, "variable", None)
+        if isinstance(leaf, torch.Tensor) and id(leaf) not in known:
+            hidden.append(leaf)
+        roots.extend(f for f, _ in fn.next_functions)
+    if hidden:
+        shapes = ", ".join("×".join(map(str, t.shape)) or "scalar" for t in hidden[:4])
+        raise ValueInputError(_HIDDEN_PARAMETER.format(count=len(hidden), shapes=shapes))
+
+
+def _tensors(out: Any) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _tensors(o)]
+    if isinstance(out, dict):
+        return [t for o in out.values() for t in _tensors(o)]
+    return []
+
+
+def seen_modules(fn: Any) -> dict[str, torch.nn.Module]:
+    """The ``torch.nn.Module`` objects a function can reach by a name of its own: closed-over
+    variables, globals it reads, default arguments and the object of a bound method."""
+    found: dict[str, torch.nn.Module] = {}
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, torch.nn.Module):
+        found["self"] = owner
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return found
+    cells = getattr(fn, "__closure__", None) or ()
+    for name, cell in zip(code.co_freevars, cells, strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if isinstance(value, torch.nn.Module):
+            found.setdefault(name, value)
+    globals_ = getattr(fn, "__globals__", {})
+    for name in code.co_names:
+        value = globals_.get(name)
+        if isinstance(value, torch.nn.Module):
+            found.setdefault(name, value)
+    for k, value in enumerate(getattr(fn, "__defaults__", None) or ()):
+        if isinstance(value, torch.nn.Module):
+            found.setdefault(f"default{k}", value)
+    return found
 
 
 def export(fn_or_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -61,10 +146,14 @@ def export(fn_or_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     tensors = tuple(torch.tensor(a) if isinstance(a, (int, float)) else a for a in args)
     try:
         with quiet_torch():
-            return torch.export.export(module, tensors, kwargs=kwargs or None, strict=False)
+            ep = torch.export.export(module, tensors, kwargs=kwargs or None, strict=False)
     except Exception as exc:  # noqa: BLE001 - PyTorch raises many kinds; its message says why
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueInputError(f"PyTorch could not trace the model: {first}") from exc
+    lifted = any(s.kind == InputKind.CONSTANT_TENSOR for s in ep.graph_signature.input_specs)
+    if isinstance(module, _FunctionModule) and lifted:
+        _refuse_hidden_parameters(module, tensors, kwargs)
+    return ep
 
 
 def out_of_place(target: Any) -> Any:
@@ -155,10 +244,10 @@ class _Converter:
         users = iter(zip(self.user_values, self.user_names, strict=True))
         for node, spec in zip(placeholders, sig.input_specs, strict=True):
             if spec.kind == InputKind.PARAMETER:
-                self.env[node] = self._leaf(state[spec.target], spec.target, True)
+                self.env[node] = self._leaf(state[spec.target], index_path(spec.target), True)
             elif spec.kind == InputKind.BUFFER:
                 value = state[spec.target] if spec.target in state else constants[spec.target]
-                self.env[node] = self._leaf(value, spec.target, False)
+                self.env[node] = self._leaf(value, index_path(spec.target), False)
             elif spec.kind == InputKind.CONSTANT_TENSOR:
                 self.env[node] = self._leaf(constants[spec.target], spec.target, False)
             elif spec.kind == InputKind.USER_INPUT:
@@ -346,7 +435,7 @@ def _module_names(nodes: list[Any]) -> dict[Any, str]:
             out[n] = n.name
             continue
         nxt = paths[k + 1] if k + 1 < len(calls) else ""
-        last = nxt != path and not nxt.startswith(path + ".")
+        last = nxt != path and not nxt.startswith((path + ".", path + "["))
         out[n] = path if last else f"{path}.{n.name}"
     return out
 
@@ -356,4 +445,4 @@ def _path(fx: Any) -> str:
     if not stack:
         return ""
     path, _cls = list(stack.values())[-1]
-    return str(path)
+    return index_path(str(path))  # net.0 → net[0]: a numbered child is an index

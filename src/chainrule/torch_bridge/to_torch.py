@@ -9,6 +9,7 @@ functions (each op's ``Op.torch`` form, declared beside its rules): its leaves a
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -97,14 +98,9 @@ class GraphModule(torch.nn.Module):
         return outs[0] if len(outs) == 1 else tuple(outs)
 
 
-class Sequential(torch.nn.Module):
-    """Children applied in order, under the names they had in chainrule."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for m in self._modules.values():
-            assert m is not None
-            x = m(x)
-        return x
+class Sequential(torch.nn.Sequential):
+    """A ``torch.nn.Sequential`` (``tm[0]``, ``len(tm)``, slicing, ``isinstance`` all work) whose
+    children keep the names they had in chainrule (``layer1``, ``act1``; ``0``, ``1``)."""
 
 
 def _module(m: Any) -> torch.nn.Module:
@@ -121,10 +117,7 @@ def _module(m: Any) -> torch.nn.Module:
                 layer.bias.copy_(to_tensor(m.bias.value))
         return layer
     if isinstance(m, nn.Sequential):
-        out = Sequential()
-        for key in m._order:
-            out.add_module(key, _module(m._modules[key]))
-        return out
+        return Sequential(OrderedDict((key, _module(m._modules[key])) for key in m._order))
     simple: dict[type, Callable[[], torch.nn.Module]] = {
         nn.ReLU: torch.nn.ReLU,
         nn.Tanh: torch.nn.Tanh,
