@@ -23,9 +23,9 @@ MINUS = "\u2212"
 @pytest.fixture(autouse=True)
 def _no_seed_left_behind(monkeypatch: pytest.MonkeyPatch) -> None:
     """``manual_seed`` is process-wide: each test here puts it back as it found it."""
-    from chainrule.nn import init
+    from chainrule.core import seed
 
-    monkeypatch.setattr(init, "_seeded", init._seeded)
+    monkeypatch.setattr(seed, "_seeded", seed._seeded)
 
 
 def cli(*args: str, stdin: str | None = None) -> tuple[int, str, str]:

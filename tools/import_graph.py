@@ -220,6 +220,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "core.limits",
             "core.lazy",
             "core.precision_lock",
+            "core.seed",
             "core.backends",
             "core.blas",
             "io.files",

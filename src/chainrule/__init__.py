@@ -31,6 +31,7 @@ from .core.gradmode import enable_grad, is_grad_enabled, no_grad, set_grad_enabl
 from .core.graph import Graph
 from .core.limits import LimitError
 from .core.node import Node, const, var
+from .core.seed import manual_seed
 from .functions import API as _API
 from .ops import OPS
 
@@ -98,14 +99,6 @@ def _svg(obj: Any) -> str | None:
 
 
 register_svg(_svg)
-
-
-def manual_seed(seed: int) -> Any:
-    """Fix every random draw chainrule makes from now on (``nn.Linear``/``MLP`` initial weights,
-    dropout masks), as ``torch.manual_seed`` does; see ``chainrule.nn.init.manual_seed``."""
-    from .nn.init import manual_seed as _manual_seed
-
-    return _manual_seed(seed)
 
 
 def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None):

@@ -15,6 +15,7 @@ import numpy as np
 
 from .core.errors import ShapeError, ValueInputError
 from .core.node import Node, apply, apply_bound, const, lift, var
+from .core.seed import generator
 from .functions import exp, log, mse, relu, sigmoid, tanh
 from .ops import OPS
 
@@ -308,8 +309,6 @@ def dropout(
     the mask is drawn from ``rng`` and kept in the graph as a constant input."""
     x = lift(x)
     if training and p > 0:
-        from .nn.init import generator  # manual_seed's generator, or fresh entropy
-
         gen = generator(rng)
         keep = gen.random(x.shape) >= p
         mask = const(keep.astype(_dtype(x)) if x.shape else float(keep))

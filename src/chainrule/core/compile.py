@@ -71,7 +71,7 @@ class _Trace:
         self.start = start
         self.reads: list[tuple[Node, str, Any]] = []
         self.items: list[tuple[Node, float]] = []
-        self.backward: list[tuple[Node, Any, Any, bool]] = []
+        self.backward: list[tuple[Node, Any, Any, bool | None]] = []
 
 
 def _users_frame() -> bool:
@@ -104,7 +104,7 @@ def _item(self: Node) -> float:
 
 
 def _backward(
-    self: Node, gradient: Any = None, *, accumulate: bool = False, seed: Any = None
+    self: Node, gradient: Any = None, *, accumulate: bool | None = None, seed: Any = None
 ) -> None:
     t = getattr(_state, "trace", None)
     if t is not None:
@@ -176,6 +176,8 @@ class Plan:
         self.signature: list[tuple[Node, Any]] = []  # outside nodes: (node, (type, shape, dtype))
         self.guards: list[tuple[str, int, Any]] = []
         self.set_grads: list[tuple[Node, int]] = []  # outside nodes whose .grad backward sets
+        # backward() as PyTorch: leaves add to the gradient they already hold (False: replace)
+        self.leaves_accumulate = False
         self.output: Any = None  # a template: ("value"|"grad"|"item", slot) or constant leaves
         self.n_slots = 0
         self.seed: Any = None
@@ -236,6 +238,12 @@ class Plan:
         G = self.grads
         for i in range(len(G)):
             G[i] = _EMPTY
+        held: dict[int, Any] = {}  # slot → what a leaf held before (copied: it may be a buffer)
+        if self.leaves_accumulate:
+            for node, slot in self.set_grads:
+                old = node.grad
+                if old is not None and node.a0 is None and node.requires_grad:
+                    held[slot] = old.copy() if isinstance(old, np.ndarray) else old
         for step in self.sweep:
             step()
         for what, slot, old in self.guards:
@@ -244,6 +252,9 @@ class Plan:
                 return _RETRACE
         for node, slot in self.set_grads:
             g = G[slot]
+            if slot in held:  # as Node.backward: old + new, a new object
+                old = held[slot]
+                G[slot] = g = old if g is _EMPTY else old + g
             node.grad = None if g is _EMPTY else g
         return _fill(self.output, V, G)
 
@@ -370,10 +381,12 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
         raise CompileError("fn calls backward() more than once: a plan holds one reverse sweep")
     loss: Node | None = None
     seed: Any = None
+    leaves_accumulate = False
     if trace.backward:
         loss, gradient, seed_arg, accumulate = trace.backward[0]
         if accumulate:
             raise CompileError("backward(accumulate=True) adds to earlier gradients: not compiled")
+        leaves_accumulate = accumulate is None
         seed = check_seed(loss, gradient if gradient is not None else seed_arg)
     roots: list[Node] = [n for n, _, _ in trace.reads] + [n for n, _ in trace.items]
     if loss is not None:
@@ -384,6 +397,7 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
             raise CompileError(f"{n.label()} holds exact numbers: only float programs are compiled")
     slot = {n: i for i, n in enumerate(order)}
     plan = Plan()
+    plan.leaves_accumulate = loss is not None and leaves_accumulate
     plan.slot_of = slot
     plan.n_slots = len(order)
     plan.values = [None] * len(order)

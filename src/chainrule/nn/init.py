@@ -38,26 +38,7 @@ def xavier_uniform(
 
 INITS = {"lecun": lecun_uniform, "he": he_normal, "xavier": xavier_uniform}
 
-_seeded: np.random.Generator | None = None  # set by manual_seed; None: fresh entropy each time
+# the seeded generator lives in the core, below the API that draws dropout masks with it
+from ..core.seed import generator, manual_seed  # noqa: E402
 
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Fix every random draw chainrule makes (``nn.Linear``/``MLP`` initial weights, dropout
-    masks) from now on, as ``torch.manual_seed`` does: a script run twice gives the same numbers.
-    ``np.random.seed`` does not reach these draws (they use numpy Generators). An explicit
-    ``rng=`` argument still wins. Returns the generator."""
-    global _seeded
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        from ..core.errors import ValueInputError
-
-        raise ValueInputError(f"manual_seed takes a whole number 0 or more, got {seed!r}")
-    _seeded = np.random.default_rng(int(seed))
-    return _seeded
-
-
-def generator(rng: np.random.Generator | None = None) -> np.random.Generator:
-    """The generator a random draw uses: ``rng`` when given, the one ``manual_seed`` made, or a
-    fresh one from the operating system's entropy."""
-    if rng is not None:
-        return rng
-    return _seeded if _seeded is not None else np.random.default_rng()
+__all__ = ["INITS", "generator", "manual_seed"]
