@@ -1,7 +1,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# Two installs: the library alone (what the demo runs: numpy, sympy, rich, the drawing
+# Two installs: the library alone (what the demo runs: numpy, sympy, the drawing
 # packages) and, for tests and tools, the dev extras on top (PyTorch, Playwright, Jupyter,
 # scikit-learn, mypy ...). `make demo` never pulls the dev extras.
 BASE := $(VENV)/.installed-base
