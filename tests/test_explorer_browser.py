@@ -202,7 +202,7 @@ def test_clicks_keys_and_the_url_fragment(session: Any, tmp_path: Path) -> None:
 def test_typing_in_an_input_box_and_a_bad_value(session: Any, tmp_path: Path) -> None:
     s = session
     s.open(_page(tmp_path, cr.parse(EXERCISE.read_text()), "exercise-typing"))
-    box = s.page.locator("#inputs input[type=text]").nth(2)  # b₀
+    box = s.page.locator('#inputs input[aria-label="value of b₀"]')
     box.fill("-1/2")
     box.press("Enter")
     box.dispatch_event("change")
@@ -211,7 +211,7 @@ def test_typing_in_an_input_box_and_a_bad_value(session: Any, tmp_path: Path) ->
     _compare(s, want, "b₀ = -1/2 typed in")
     box.fill("[1, 2]")
     box.dispatch_event("change")
-    assert "write a number" in s.js("() => document.getElementById('inputs').textContent")
+    assert "write one number" in s.js("() => document.getElementById('inputs').textContent")
     assert s.errors == []
 
 

@@ -2,8 +2,11 @@
 // The chainrule explorer. Data (steps, names, where every number lives) comes from the JSON
 // element; the numbers come from crCompute, the op table's rules written as JavaScript by
 // chainrule.explorer.program. Text is only ever inserted with textContent.
-(function () {
-  const D = JSON.parse(document.getElementById('cr-data').textContent);
+// One module for the offline page and the notebook widget: crExplorer(root, D, crCompute, opts)
+// builds the explorer inside `root` (the document, or the widget's element) and returns the
+// scripting surface (window.chainrule in the page).
+function crExplorer(root, D, crCompute, opts) {
+  opts = opts || {};
   const DIG = D.digits;
   const MINUS = '\u2212';
   const cr = {};  // the ops' own JavaScript functions (Op.js_function), defined by crCompute
@@ -14,27 +17,32 @@
   let whatif = false;
   let current = 0;
   let timer = null;
-  const $ = id => document.getElementById(id);
+  const $ = id => root.querySelector('#' + id);
+  const doc = root.ownerDocument || root;
+  const win = doc.defaultView || window;
+  const reducedMotion = () => Boolean(win.matchMedia && win.matchMedia('(prefers-reduced-motion: reduce)').matches);
+  const listeners = [];  // (what, value) callbacks: the widget hears the page's changes
 
   // ------------------------------------------------------------ numbers as explain writes them
-  function dec(x) {  // chainrule.values.format_float
+  function dec(x, digits) {  // chainrule.values.format_float
+    const dig = digits || DIG;
     if (Number.isNaN(x)) return 'nan';
     if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
     if (x === 0) return '0';
     if (Number.isInteger(x) && Math.abs(x) < 1e15) return String(x);
-    const e = x.toExponential(DIG - 1);
+    const e = x.toExponential(dig - 1);
     let [mant, ex] = e.split('e');
     const exp = parseInt(ex, 10);
-    if (exp < -4 || exp >= DIG) {
+    if (exp < -4 || exp >= dig) {
       if (mant.includes('.')) mant = mant.replace(/0+$/, '').replace(/\.$/, '');
       return mant + 'e' + (exp < 0 ? '-' + String(-exp).padStart(2, '0') : '+' + String(exp).padStart(2, '0'));
     }
-    let t = x.toFixed(Math.max(0, DIG - 1 - exp));
+    let t = x.toFixed(Math.max(0, dig - 1 - exp));
     if (t.includes('.')) t = t.replace(/0+$/, '').replace(/\.$/, '');
     return t;
   }
-  function decShort(x) {  // format_float writes the exponent without padding: 1.5e-5
-    const t = dec(x);
+  function decShort(x, digits) {  // format_float writes the exponent without padding: 1.5e-5
+    const t = dec(x, digits);
     const m = /^(.*)e([+-])0*(\d+)$/.exec(t);
     return m ? m[1] + 'e' + (m[2] === '-' ? '-' : '') + m[3] : t;
   }
@@ -61,11 +69,37 @@
   function stale(s) { return whatif && s.at.some(k => STALE.has(k)); }
   function num(s) { return stale(s) ? 'not recomputed' : textMinus(nested(read(s), s.shape, 0)); }
   function negative(s) { return s.shape.length === 0 && S[s.at[0]] < 0; }
+  // ------------------------------------------------------------ long values: shape and summary
+  const SHORT_TEXT = 12;  // a quantity with more elements is summarised in the step text
+  function big(s) { return Boolean(s) && s.at.length > SHORT_TEXT; }
+  function range(v) {
+    let lo = Infinity, hi = -Infinity, nan = false, sum = 0;
+    for (const x of v) { if (Number.isNaN(x)) nan = true; else { if (x < lo) lo = x; if (x > hi) hi = x; sum += x; } }
+    return {lo, hi, nan, mean: sum / v.length};
+  }
+  function summary(s) {  // shape, the first entries, min and max: '3×1×3×3 [0.1, −0.2, 0.3, …] min −0.31, max 0.29'
+    const v = read(s);
+    const r = range(v);
+    const first = v.slice(0, 4).map(x => decShort(x)).join(', ');
+    return textMinus(s.shape.join('×') + ' [' + first + ', …] min ' + decShort(r.lo) + ', max ' + decShort(r.hi) + (r.nan ? ', some nan' : ''));
+  }
+  function drawNum(s) {  // chainrule.draw.labels.number: arrays past SHORT_ARRAY as shape and summary
+    if (s.at.length <= D.short) return num(s);
+    const r = range(read(s));
+    const d3 = x => r.nan ? 'nan' : decShort(x, 3);
+    return textMinus(s.shape.join('×') + ': mean ' + d3(r.mean) + ', range [' + d3(r.lo) + ', ' + d3(r.hi) + ']');
+  }
   function slotsOf(q, of) {
     if (q === 'v') return D.values[of];
     if (q === 'g') return D.grads[of];
     const e = edgeOf(of[0], of[1]);
     return e && (q === 'l' ? e.local : q === 'c' ? e.c : e.r);
+  }
+  function slotName(q, of) {  // what a hidden quantity is called in the list of numbers behind a formula
+    if (q === 'v') return D.nodes[of].name;
+    if (q === 'g') return D.nodes[of].dname;
+    const into = D.nodes[of[0]].name, from = D.nodes[(edgeOf(of[0], of[1]) || {source: of[0]}).source].name;
+    return q === 'l' ? '∂' + into + '/∂' + from : q === 'c' ? 'passed back from ' + into + ' to ' + from : 'running sum at ' + from;
   }
   const EDGE = new Map(D.edges.map(e => [e.node + ':' + e.i, e]));
   function edgeOf(node, i) { return EDGE.get(node + ':' + i); }
@@ -96,6 +130,14 @@
   function pieces(list) {
     return list.map(p => typeof p === 'string' ? p : p.plus ? plus(terms(p.plus)) : slotText(p)).join('');
   }
+  function bigSlots(list) {  // the long quantities a part of a formula would write out
+    const out = [];
+    for (const p of list) {
+      if (typeof p === 'string') continue;
+      for (const q of p.plus || [p]) if (big(slotsOf(q.q, q.of))) out.push(q);
+    }
+    return out;
+  }
   function close(s, shown) {  // explain.document._close (a matrix element by element)
     const vals = read(s);
     const texts = s.shape.length ? shown.replace(/[\[\]]/g, '').split(',') : [shown];
@@ -105,22 +147,46 @@
       return Number.isFinite(x) && Math.abs(v - x) <= 1e-12 * Math.max(1, Math.abs(v));
     });
   }
-  function chain(b) {  // explain.document._chain
+  const LONG_PART = 240;  // a written-out part longer than this is kept behind the names
+  function chain(b, short) {  // explain.document._chain; short: names stay, long numbers go behind them
     const kept = [];
-    for (const part of b.chain) { const t = pieces(part); if (!kept.length || kept[kept.length - 1] !== t) kept.push(t); }
+    const more = [];
+    b.chain.forEach((part, j) => {
+      if (short && j > 0) {
+        const hidden = bigSlots(part);
+        if (hidden.length) { for (const q of hidden) more.push([slotName(q.q, q.of), num(slotsOf(q.q, q.of))]); return; }
+      }
+      const t = pieces(part);
+      if (short && j > 1 && t.length > LONG_PART) { more.push(['written out', t]); return; }
+      if (!kept.length || kept[kept.length - 1] !== t) kept.push(t);
+    });
     const fs = slotsOf(b.final.q, b.final.of);
     let text = kept[0];
     const rel = [];
     for (let i = 1; i < kept.length; i++) rel.push('=');
     if (fs) {
-      const d = num(fs);
-      if (d !== kept[kept.length - 1]) { kept.push(d); rel.push(close(fs, d) ? '=' : '≈'); }
+      if (short && big(fs)) {
+        kept.push(summary(fs)); rel.push('=');
+        more.push([slotName(b.final.q, b.final.of), num(fs)]);
+      } else {
+        const d = num(fs);
+        if (d !== kept[kept.length - 1]) { kept.push(d); rel.push(close(fs, d) ? '=' : '≈'); }
+      }
     }
     for (let i = 1; i < kept.length; i++) text += ' ' + rel[i - 1] + ' ' + kept[i];
-    return text;
+    const seen = new Set();
+    const uniq = more.filter(([n, t]) => { const key = n + '\u0000' + t; if (seen.has(key)) return false; seen.add(key); return true; });
+    return uniq.length ? {eq: text, more: uniq} : {eq: text};
   }
-  function render(blocks) {
-    return blocks.map(b => b.chain ? {eq: chain(b)} : b);
+  function render(blocks, short) {
+    return blocks.map(b => b.chain ? chain(b, short) : b);
+  }
+  function hasBig(i) {  // does step i write out a long quantity?
+    const st = STEPS[i];
+    if (st.big === undefined) {
+      st.big = st.live.some(b => b.chain && (b.chain.some(part => bigSlots(part).length > 0) || big(slotsOf(b.final.q, b.final.of))));
+    }
+    return st.big;
   }
 
   // ------------------------------------------------------------ recomputation
@@ -128,38 +194,58 @@
     crCompute(S, cr);
     whatif = D.inputs.some(k => D.values[k].at.some(s => !Object.is(S[s], ORIGINAL[s])));
     if (whatif) rewriteDrawings(); else restoreDrawings();
-    show(current);
+    show(current, {keepCamera: true});
   }
 
   // ------------------------------------------------------------ drawings
   const SVG = {forward: $('draw-forward'), gradients: $('draw-gradients')};
+  const VIEWS = Object.keys(SVG);
   const ORIGINAL_TEXT = new Map();
-  for (const v of Object.keys(SVG)) for (const t of SVG[v].querySelectorAll('text')) ORIGINAL_TEXT.set(t, t.textContent);
-  function boxTexts(view, id) {
-    const g = SVG[view].querySelector('g.node[id="' + CSS.escape(id) + '"]');
-    return g ? Array.from(g.querySelectorAll('text')) : [];
+  for (const v of VIEWS) for (const t of SVG[v].querySelectorAll('svg text')) ORIGINAL_TEXT.set(t, t.textContent);
+  const NODE_ELS = {};  // view → node → its boxes (a leaf may be drawn more than once)
+  const EDGE_ELS = {};  // view → 'consumer:input' → {edge, label}
+  for (const v of VIEWS) {
+    const nodes = new Map();
+    for (const g of SVG[v].querySelectorAll('g.node')) {
+      const k = parseInt(g.id.slice(1), 10);
+      if (!nodes.has(k)) nodes.set(k, []);
+      nodes.get(k).push(g);
+    }
+    NODE_ELS[v] = nodes;
+    const edges = new Map();
+    const arrows = D.drawings[v].arrows;
+    for (const g of SVG[v].querySelectorAll('g.edge, g.edge-label')) {
+      const e = arrows[parseInt(g.dataset.i, 10)];
+      if (!e) continue;
+      const key = e[0] + ':' + e[1];
+      if (!edges.has(key)) edges.set(key, {edge: null, label: null});
+      edges.get(key)[g.classList.contains('edge') ? 'edge' : 'label'] = g;
+    }
+    EDGE_ELS[v] = edges;
   }
   function recipeText(r) {
     if (r.sum !== undefined) {
-      const terms = D.edges.filter(e => e.source === r.sum && e.c).map(e => num(e.c));
+      const terms = D.edges.filter(e => e.source === r.sum && e.c).map(e => drawNum(e.c));
       return r.prefix + (terms.length <= 4 ? plus(terms) : 'the sum of ' + terms.length + ' terms');
     }
     if (r.product) {
       const e = edgeOf(r.product[0], r.product[1]);
       const g = D.grads[e.node];
-      const f = s => negative(s) ? '(' + num(s) + ')' : num(s);
+      const f = s => negative(s) ? '(' + num(s) + ')' : drawNum(s);
       let t = f(g) + ' ' + r.symbol + ' ' + f(e.local);
       if (r.summed) t = 'Σ(' + t + ')';
-      return t + ' = ' + num(e.c);
+      return t + ' = ' + drawNum(e.c);
     }
     const s = slotsOf(r.q, r.of);
-    return (r.prefix || '') + (s ? num(s) : '?');
+    return (r.prefix || '') + (s ? drawNum(s) : '?');
   }
   function rewriteDrawings() {
-    for (const v of Object.keys(SVG)) {
+    for (const v of VIEWS) {
       const rec = D.drawings[v].recipes;
       for (const [id, list] of Object.entries(rec.boxes)) {
-        const texts = boxTexts(v, id);
+        const g = SVG[v].querySelector('g.node[id="' + CSS.escape(id) + '"]');
+        if (!g) continue;
+        const texts = g.querySelectorAll('text');
         list.forEach((r, j) => { if (r && texts[j]) texts[j].textContent = recipeText(r); });
       }
       for (const [a, list] of Object.entries(rec.edges)) {
@@ -171,52 +257,94 @@
     }
     for (const k of D.inputs) {
       const changed = D.values[k].at.some(s => S[s] !== ORIGINAL[s]);
-      for (const v of Object.keys(SVG)) for (const g of SVG[v].querySelectorAll('g.node[id="n' + k + '"]')) g.classList.toggle('changed', changed);
+      for (const v of VIEWS) for (const g of NODE_ELS[v].get(k) || []) g.classList.toggle('changed', changed);
     }
   }
   function restoreDrawings() {
     for (const [t, s] of ORIGINAL_TEXT) t.textContent = s;
-    for (const v of Object.keys(SVG)) for (const g of SVG[v].querySelectorAll('g.node.changed')) g.classList.remove('changed');
+    for (const v of VIEWS) for (const g of SVG[v].querySelectorAll('g.node.changed')) g.classList.remove('changed');
   }
 
   // ------------------------------------------------------------ steps
   const STEPS = D.steps;
-  const firstBackward = STEPS.findIndex(s => s.kind !== 'forward');
+  let firstBackward = STEPS.findIndex(s => s.kind !== 'forward');
+  if (firstBackward < 0) firstBackward = STEPS.length;
   function viewFor(step) {
     const mode = $('view').value;
     if (mode !== 'auto') return mode;
     return step.kind === 'forward' ? 'forward' : 'gradients';
   }
-  function arrowIndex(view, edge) {
-    const arrows = D.drawings[view].arrows;
-    for (let a = 0; a < arrows.length; a++) if (arrows[a] && arrows[a][0] === edge[0] && arrows[a][1] === edge[1]) return a;
-    return -1;
-  }
-  function mark(i) {
-    const step = STEPS[i];
-    const revealed = new Set(), complete = new Set(), handled = new Set();
-    for (let j = 0; j <= i; j++) {
-      const s = STEPS[j];
-      if (s.kind === 'forward') revealed.add(s.node);
-      else { if (s.complete) complete.add(s.node); if (s.edge) handled.add(s.edge[0] + ':' + s.edge[1]); }
-    }
-    const backward = step.kind !== 'forward';
-    for (const v of Object.keys(SVG)) {
-      for (const g of SVG[v].querySelectorAll('g.node')) {
-        const k = parseInt(g.id.slice(1), 10);
-        const pending = v === 'forward' ? !(backward || revealed.has(k) || D.nodes[k].role === 'constant')
-          : !(complete.has(k) || (!backward && false));
-        g.classList.toggle('pending', v === 'gradients' ? (!backward || !complete.has(k)) : pending);
-        g.classList.toggle('current', k === step.node && (v === 'forward') === !backward);
+  // Every drawn element is 'pending' (not reached yet) before one step and done from it on:
+  // the thresholds are computed once, so a step touches only the elements whose state changes.
+  const PENDING = (function () {
+    const reveal = new Map(), complete = new Map(), handled = new Map();
+    STEPS.forEach((s, j) => {
+      if (s.kind === 'forward') { if (!reveal.has(s.node)) reveal.set(s.node, j); }
+      else {
+        if (s.complete && !complete.has(s.node)) complete.set(s.node, j);
+        if (s.edge) { const key = s.edge[0] + ':' + s.edge[1]; if (!handled.has(key)) handled.set(key, j); }
+      }
+    });
+    const at = (m, k) => m.has(k) ? m.get(k) : Infinity;
+    const list = [];
+    for (const v of VIEWS) {
+      for (const [k, els] of NODE_ELS[v]) {
+        const t = v === 'forward' ? (D.nodes[k].role !== 'operation' ? 0 : Math.min(at(reveal, k), firstBackward))
+          : Math.max(firstBackward, at(complete, k));
+        for (const el of els) list.push({el, t});
       }
       const arrows = D.drawings[v].arrows;
       for (const g of SVG[v].querySelectorAll('g.edge, g.edge-label')) {
         const e = arrows[parseInt(g.dataset.i, 10)];
-        const key = e ? e[0] + ':' + e[1] : '';
-        const pending = v === 'forward' ? (!backward && e && !revealed.has(e[0])) : !(backward && handled.has(key));
-        g.classList.toggle('pending', Boolean(pending) && !(v === 'gradients' && backward && e && complete.has(e[0]) && handled.has(key)));
-        g.classList.toggle('current', Boolean(step.edge && e && v === 'gradients' && e[0] === step.edge[0] && e[1] === step.edge[1]));
+        const t = v === 'forward' ? (e ? Math.min(at(reveal, e[0]), firstBackward) : 0)
+          : (e ? at(handled, e[0] + ':' + e[1]) : Infinity);
+        list.push({el: g, t});
       }
+    }
+    list.sort((a, b) => a.t - b.t);
+    return {list, ts: list.map(x => x.t), at: null};
+  })();
+  function firstAbove(x) {  // the first element whose threshold exceeds x
+    let lo = 0, hi = PENDING.ts.length;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (PENDING.ts[m] > x) hi = m; else lo = m + 1; }
+    return lo;
+  }
+  function markPending(i) {
+    const L = PENDING.list;
+    if (PENDING.at === null) {
+      for (const x of L) x.el.classList.toggle('pending', i < x.t);
+    } else if (PENDING.at !== i) {
+      const a = Math.min(PENDING.at, i), b = Math.max(PENDING.at, i);
+      for (let j = firstAbove(a); j < L.length && L[j].t <= b; j++) L[j].el.classList.toggle('pending', i < L[j].t);
+    }
+    PENDING.at = i;
+  }
+  let CURRENT = [];  // [view, element] of the current step
+  function currentEls(v, step) {
+    if (step.edge) {
+      const e = EDGE_ELS[v].get(step.edge[0] + ':' + step.edge[1]);
+      if (e) return [e.label, e.edge].filter(Boolean);
+      return [];
+    }
+    return NODE_ELS[v].get(step.node) || [];
+  }
+  function primaryView(step) {
+    const view = viewFor(step);
+    return view === 'both' ? (step.kind === 'forward' ? 'forward' : 'gradients') : view;
+  }
+  function mark(i) {
+    const step = STEPS[i];
+    markPending(i);
+    for (const el of CURRENT) { el.classList.remove('current'); el.removeAttribute('aria-current'); }
+    CURRENT = [];
+    const primary = primaryView(step);
+    for (const v of VIEWS) {
+      const els = currentEls(v, step);
+      els.forEach((el, j) => {
+        el.classList.add('current');
+        if (v === primary && j === 0) el.setAttribute('aria-current', 'step');
+        CURRENT.push(el);
+      });
     }
   }
   function title(step, i) {
@@ -227,51 +355,331 @@
           : 'backward pass: ' + n.name;
     return 'Step ' + (i + 1) + ' of ' + STEPS.length + ' · ' + pass;
   }
-  function stepBlocks(i) { return whatif ? render(STEPS[i].live) : STEPS[i].blocks; }
-  function show(i) {
+  function shortened(i) {  // are step i's numbers kept behind its names?
+    const st = STEPS[i];
+    if (st.long === undefined) st.long = hasBig(i) || st.blocks.some(b => b.eq !== undefined && b.eq.length > 2 * LONG_PART);
+    return st.long;
+  }
+  function stepBlocks(i) {
+    if (shortened(i)) return render(STEPS[i].live, true);
+    return whatif ? render(STEPS[i].live, false) : STEPS[i].blocks;
+  }
+  function blockText(b) { return b.eq !== undefined ? b.eq : b.p; }
+  function numbersBehind(more) {  // <details>: the numbers a formula keeps behind its names
+    const det = doc.createElement('details');
+    det.className = 'numbers';
+    const sum = doc.createElement('summary');
+    sum.textContent = 'the numbers (' + more.length + (more.length === 1 ? ' quantity)' : ' quantities)');
+    det.appendChild(sum);
+    for (const [name, text] of more) {
+      const p = doc.createElement('p');
+      p.textContent = name + ' = ' + text;
+      det.appendChild(p);
+    }
+    return det;
+  }
+  function show(i, how) {
+    how = how || {};
     current = Math.max(0, Math.min(STEPS.length - 1, i));
     const step = STEPS[current];
-    $('step-title').textContent = title(step, current);
+    const head = title(step, current);
+    $('step-title').textContent = head;
     const box = $('step-text');
     box.replaceChildren();
     if (whatif) {
-      const p = document.createElement('p');
+      const p = doc.createElement('p');
       p.className = 'whatif-banner';
       p.textContent = 'What-if: the numbers below are recomputed from your inputs.';
       box.appendChild(p);
     }
-    for (const b of stepBlocks(current)) {
-      const el = document.createElement(b.eq !== undefined ? 'div' : 'p');
+    const blocks = stepBlocks(current);
+    for (const b of blocks) {
+      const el = doc.createElement(b.eq !== undefined ? 'div' : 'p');
       if (b.eq !== undefined) { el.className = 'eq'; el.textContent = b.eq; } else el.textContent = b.p;
       box.appendChild(el);
+      if (b.more) box.appendChild(numbersBehind(b.more));
     }
+    if (!how.quiet) $('announce').textContent = head + '. ' + blocks.map(blockText).join(' ');
     const view = viewFor(step);
-    for (const v of Object.keys(SVG)) SVG[v].classList.toggle('hidden', !(view === 'both' || view === v));
+    for (const v of VIEWS) SVG[v].classList.toggle('hidden', !(view === 'both' || view === v));
     mark(current);
     $('jump').value = current + 1;
-    if (location.hash !== '#step=' + (current + 1)) {
+    if (opts.page && location.hash !== '#step=' + (current + 1)) {
       try { history.replaceState(null, '', '#step=' + (current + 1)); } catch (e) { /* a sandboxed frame has no URL of its own */ }
     }
+    if (!how.keepCamera || !cameraReady()) followStep(how.animate);
+    else for (const v of VIEWS) miniHere(PANES[v]);
+    for (const f of listeners) f('step', current);
+  }
+
+  // ------------------------------------------------------------ camera: zoom, pan, follow the pass
+  // The drawing's viewBox is the camera: (x, y) the top-left corner in drawing units, k the CSS
+  // pixels per unit. Following the pass brings the current element into view with its text at
+  // READ_PX or more (never under 11 px when an element is too big for the pane).
+  const READ_PX = 13;
+  const MIN_PX = 11.05;
+  const K_MAX = 8;
+  const PAD = 28;  // CSS px kept around a followed element
+  let following = true;
+  const PANES = {};
+  for (const v of VIEWS) {
+    const svg = SVG[v].querySelector('svg');
+    const vb = svg.viewBox.baseVal;
+    svg.removeAttribute('width');
+    svg.removeAttribute('height');
+    svg.setAttribute('preserveAspectRatio', 'xMinYMin meet');
+    svg.setAttribute('role', 'group');
+    const mini = SVG[v].querySelector('.mini');
+    PANES[v] = {v, pane: SVG[v], svg, W: vb.width, H: vb.height, cam: null, anim: 0,
+      mini, canvas: mini.querySelector('canvas'), miniView: mini.querySelector('.mini-view'),
+      miniHere: mini.querySelector('.mini-here'), miniScale: 0, miniDrawn: false};
+  }
+  function paneSize(P) { return [P.pane.clientWidth, P.pane.clientHeight]; }
+  function cameraReady() { return VIEWS.every(v => SVG[v].classList.contains('hidden') || PANES[v].cam); }
+  function fitK(P) {
+    const [w, h] = paneSize(P);
+    return Math.min((w - 16) / P.W, (h - 16) / P.H);
+  }
+  function kMin(P) { return Math.min(0.5, fitK(P) * 0.8); }
+  function setCam(P, x, y, k) {
+    const [w, h] = paneSize(P);
+    if (!w || !h) return;
+    k = Math.min(K_MAX, Math.max(kMin(P), k));
+    const vw = w / k, vh = h / k;
+    // the centre of the view stays on the drawing
+    x = Math.min(P.W - vw / 2, Math.max(-vw / 2, x));
+    y = Math.min(P.H - vh / 2, Math.max(-vh / 2, y));
+    P.cam = {x, y, k};
+    P.svg.setAttribute('viewBox', x + ' ' + y + ' ' + vw + ' ' + vh);
+    if (P.v === primaryView(STEPS[current])) $('zoom-level').textContent = Math.round(k * 100) + '%';
+    miniView(P);
+  }
+  function moveCam(P, x, y, k, animate) {
+    cancelAnimationFrame(P.anim);
+    if (!animate || !P.cam || reducedMotion()) { setCam(P, x, y, k); return; }
+    const from = P.cam, t0 = performance.now(), T = 220;
+    const tick = now => {
+      const u = Math.min(1, (now - t0) / T), e = u * (2 - u);
+      // interpolate the zoom geometrically and the centre linearly
+      const [w, h] = paneSize(P);
+      const kk = from.k * Math.pow(k / from.k, e);
+      const cx0 = from.x + w / (2 * from.k), cy0 = from.y + h / (2 * from.k);
+      const cx1 = x + w / (2 * k), cy1 = y + h / (2 * k);
+      const cx = cx0 + (cx1 - cx0) * e, cy = cy0 + (cy1 - cy0) * e;
+      setCam(P, cx - w / (2 * kk), cy - h / (2 * kk), kk);
+      if (u < 1) P.anim = requestAnimationFrame(tick);
+    };
+    P.anim = requestAnimationFrame(tick);
+  }
+  function fit(P, animate) {
+    const [w, h] = paneSize(P);
+    if (!w || !h) return;
+    const k = Math.min(fitK(P), 1.6);
+    moveCam(P, P.W / 2 - w / (2 * k), P.H / 2 - h / (2 * k), k, animate);
+  }
+  function zoomAt(P, factor, cx, cy) {  // (cx, cy): the screen point that stays put
+    if (!P.cam) fit(P);
+    if (!P.cam) return;
+    const r = P.pane.getBoundingClientRect();
+    const px = cx === undefined ? r.width / 2 : cx - r.left, py = cy === undefined ? r.height / 2 : cy - r.top;
+    const {x, y, k} = P.cam;
+    const k2 = Math.min(K_MAX, Math.max(kMin(P), k * factor));
+    const ux = x + px / k, uy = y + py / k;
+    setCam(P, ux - px / k2, uy - py / k2, k2);
+  }
+  function bbox(els) {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const el of els) {
+      const b = el.getBBox();
+      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y); x1 = Math.max(x1, b.x + b.width); y1 = Math.max(y1, b.y + b.height);
+    }
+    return {x: x0, y: y0, width: x1 - x0, height: y1 - y0};
+  }
+  function smallestFont(els) {
+    let f = Infinity;
+    for (const el of els) for (const t of el.querySelectorAll('text')) f = Math.min(f, parseFloat(t.getAttribute('font-size')) || 12);
+    return Number.isFinite(f) ? f : 12;
+  }
+  function follow(P, els, animate) {
+    const [w, h] = paneSize(P);
+    if (!w || !h || !els.length) return;
+    const b = bbox(els);
+    const font = smallestFont(els);
+    const need = READ_PX / font, floor = MIN_PX / font;
+    let k = P.cam ? P.cam.k : need;
+    if (k < need) k = need;
+    const fitsIn = pad => Math.min((w - 2 * pad) / Math.max(b.width, 1), (h - 2 * pad) / Math.max(b.height, 1));
+    let pad = PAD;
+    if (fitsIn(PAD) < k) {  // too big for the pane at this zoom: smaller, down to the floor, then less margin
+      k = Math.max(floor, fitsIn(PAD));
+      if (fitsIn(PAD) < floor) { pad = 4; k = Math.max(floor, Math.min(k, fitsIn(pad))); }
+    }
+    if (P.cam && Math.abs(k - P.cam.k) < 1e-9) {  // already in view: keep the camera still
+      const c = P.cam, m = PAD / k;
+      if (b.x >= c.x + m && b.y >= c.y + m && b.x + b.width <= c.x + w / k - m && b.y + b.height <= c.y + h / k - m) { miniHere(P); return; }
+    }
+    let x = b.x + b.width / 2 - w / (2 * k), y = b.y + b.height / 2 - h / (2 * k);
+    if (b.width * k > w - 2 * pad) x = b.x - pad / k;  // too wide even at the floor: its start
+    if (b.height * k > h - 2 * pad) y = b.y - pad / k;
+    moveCam(P, x, y, k, animate);
+    miniHere(P, b);
+  }
+  function followStep(animate) {
+    const step = STEPS[current];
+    for (const v of VIEWS) {
+      const P = PANES[v];
+      if (SVG[v].classList.contains('hidden')) continue;
+      if (!P.cam) {  // first showing: the whole graph when it is readable whole, else the step
+        fit(P);
+        if (!P.cam) continue;
+        if (P.cam.k * 12 >= READ_PX) { miniHere(P); continue; }
+      }
+      if (following) follow(P, currentEls(v, step), animate);
+      else miniHere(P);
+    }
+  }
+  // ------------------------------------------------------------ the overview (mini-map)
+  const MINI_W = 200, MINI_H = 240;
+  function drawMini(P) {
+    const s = Math.min(MINI_W / P.W, MINI_H / P.H);
+    P.miniScale = s;
+    const cw = Math.max(8, Math.round(P.W * s)), ch = Math.max(8, Math.round(P.H * s));
+    const dpr = win.devicePixelRatio || 1;
+    P.canvas.width = Math.round(cw * dpr); P.canvas.height = Math.round(ch * dpr);
+    P.canvas.style.width = cw + 'px'; P.canvas.style.height = ch + 'px';
+    P.mini.style.width = cw + 'px'; P.mini.style.height = ch + 'px';
+    const ctx = P.canvas.getContext('2d');
+    ctx.scale(dpr, dpr);
+    ctx.fillStyle = '#ffffff'; ctx.fillRect(0, 0, cw, ch);
+    for (const r of P.svg.querySelectorAll('g.node > rect')) {
+      const x = +r.getAttribute('x'), y = +r.getAttribute('y'), rw = +r.getAttribute('width'), rh = +r.getAttribute('height');
+      ctx.fillStyle = r.getAttribute('fill') || '#ccc';
+      ctx.fillRect(x * s, y * s, Math.max(1, rw * s), Math.max(1, rh * s));
+      ctx.strokeStyle = '#555'; ctx.lineWidth = 0.5;
+      if (rw * s > 3) ctx.strokeRect(x * s, y * s, rw * s, rh * s);
+    }
+    P.miniDrawn = true;
+  }
+  function miniView(P) {
+    if (!P.cam) return;
+    const [w, h] = paneSize(P);
+    const {x, y, k} = P.cam;
+    const whole = x <= 0 && y <= 0 && x + w / k >= P.W && y + h / k >= P.H;
+    P.mini.hidden = whole;
+    if (whole) return;
+    if (!P.miniDrawn) drawMini(P);
+    const s = P.miniScale, cw = P.W * s, ch = P.H * s;
+    const l = Math.max(0, x * s), t = Math.max(0, y * s);
+    const r = Math.min(cw, (x + w / k) * s), b = Math.min(ch, (y + h / k) * s);
+    Object.assign(P.miniView.style, {left: l + 'px', top: t + 'px', width: Math.max(2, r - l) + 'px', height: Math.max(2, b - t) + 'px'});
+  }
+  function miniHere(P, b) {
+    if (!P.cam || P.mini.hidden) return;
+    if (!b) { const els = currentEls(P.v, STEPS[current]); if (!els.length) { P.miniHere.hidden = true; return; } b = bbox(els); }
+    const s = P.miniScale;
+    P.miniHere.hidden = false;
+    Object.assign(P.miniHere.style, {left: (b.x + b.width / 2) * s - 4 + 'px', top: (b.y + b.height / 2) * s - 4 + 'px'});
+  }
+  for (const v of VIEWS) {
+    const P = PANES[v];
+    P.pane.addEventListener('wheel', ev => {
+      ev.preventDefault();
+      const d = ev.deltaMode === 1 ? ev.deltaY * 16 : ev.deltaY;
+      zoomAt(P, Math.exp(-d * (ev.ctrlKey ? 0.01 : 0.0015)), ev.clientX, ev.clientY);
+    }, {passive: false});
+    const pointers = new Map();
+    let drag = null, pinch = null, swallowClick = false;
+    P.pane.addEventListener('pointerdown', ev => {
+      if (ev.button !== 0 || ev.target.closest('.mini')) return;
+      pointers.set(ev.pointerId, [ev.clientX, ev.clientY]);
+      if (pointers.size === 1 && P.cam) drag = {x: ev.clientX, y: ev.clientY, cam: Object.assign({}, P.cam), moved: false};
+      if (pointers.size === 2) {
+        const [a, b] = Array.from(pointers.values());
+        pinch = Math.hypot(a[0] - b[0], a[1] - b[1]);
+        drag = null;
+      }
+    });
+    P.pane.addEventListener('pointermove', ev => {
+      if (!pointers.has(ev.pointerId)) return;
+      pointers.set(ev.pointerId, [ev.clientX, ev.clientY]);
+      if (pointers.size === 2 && pinch) {
+        const [a, b] = Array.from(pointers.values());
+        const d = Math.hypot(a[0] - b[0], a[1] - b[1]);
+        if (d > 0) zoomAt(P, d / pinch, (a[0] + b[0]) / 2, (a[1] + b[1]) / 2);
+        pinch = d;
+        swallowClick = true;
+        return;
+      }
+      if (!drag) return;
+      const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+      if (!drag.moved && Math.hypot(dx, dy) < 4) return;
+      if (!drag.moved) { drag.moved = true; P.pane.setPointerCapture(ev.pointerId); P.pane.classList.add('panning'); }
+      setCam(P, drag.cam.x - dx / drag.cam.k, drag.cam.y - dy / drag.cam.k, drag.cam.k);
+    });
+    const up = ev => {
+      pointers.delete(ev.pointerId);
+      if (drag && drag.moved) swallowClick = true;
+      if (pointers.size < 2) pinch = null;
+      if (!pointers.size) { drag = null; P.pane.classList.remove('panning'); }
+    };
+    P.pane.addEventListener('pointerup', up);
+    P.pane.addEventListener('pointercancel', up);
+    P.pane.addEventListener('click', ev => { if (swallowClick) { swallowClick = false; ev.stopPropagation(); ev.preventDefault(); } }, true);
+    // the overview: press or drag to look there
+    const look = ev => {
+      const r = P.canvas.getBoundingClientRect();
+      const [w, h] = paneSize(P);
+      const ux = (ev.clientX - r.left) / P.miniScale, uy = (ev.clientY - r.top) / P.miniScale;
+      setCam(P, ux - w / (2 * P.cam.k), uy - h / (2 * P.cam.k), P.cam.k);
+    };
+    P.mini.addEventListener('pointerdown', ev => { if (!P.cam) return; ev.stopPropagation(); P.mini.setPointerCapture(ev.pointerId); look(ev); P.miniDrag = true; });
+    P.mini.addEventListener('pointermove', ev => { if (P.miniDrag) look(ev); });
+    P.mini.addEventListener('pointerup', () => { P.miniDrag = false; });
+  }
+  function visiblePanes() { return VIEWS.filter(v => !SVG[v].classList.contains('hidden')).map(v => PANES[v]); }
+  $('zoom-in').onclick = () => visiblePanes().forEach(P => zoomAt(P, 1.25));
+  $('zoom-out').onclick = () => visiblePanes().forEach(P => zoomAt(P, 0.8));
+  $('fit').onclick = () => visiblePanes().forEach(P => fit(P, true));
+  $('follow').onclick = () => {
+    following = !following;
+    $('follow').setAttribute('aria-pressed', following ? 'true' : 'false');
+    if (following) followStep(true);
+  };
+  if (win.ResizeObserver) {
+    const ro = new win.ResizeObserver(() => {
+      for (const P of Object.values(PANES)) {
+        if (!P.cam || !P.pane.clientWidth) continue;
+        setCam(P, P.cam.x, P.cam.y, P.cam.k);
+      }
+      if (!cameraReady()) followStep(false);
+    });
+    for (const v of VIEWS) ro.observe(SVG[v]);
   }
 
   // ------------------------------------------------------------ details of a node or an edge
+  function valueLine(prefix, s) {  // a short line, the long numbers behind a disclosure
+    if (!big(s)) { const p = doc.createElement('p'); p.textContent = prefix + num(s); return [p]; }
+    const p = doc.createElement('p');
+    p.textContent = prefix + summary(s);
+    return [p, numbersBehind([[prefix.replace(/ = $/, ''), num(s)]])];
+  }
   function details(k, edge) {
     const out = [];
     const n = D.nodes[k];
+    const line = t => { const p = doc.createElement('p'); p.textContent = t; out.push(p); };
     if (edge) {
       const e = edgeOf(edge[0], edge[1]);
-      out.push('Edge: ' + D.nodes[e.source].name + ' → ' + D.nodes[e.node].name);
-      if (e.local) out.push('local partial ∂' + D.nodes[e.node].name + '/∂' + D.nodes[e.source].name + ' = ' + num(e.local));
-      out.push('upstream gradient = ' + num(D.grads[e.node]));
-      if (e.c) out.push('contribution passed back = ' + num(e.c));
+      line('Edge: ' + D.nodes[e.source].name + ' → ' + D.nodes[e.node].name);
+      if (e.local) out.push(...valueLine('local partial ∂' + D.nodes[e.node].name + '/∂' + D.nodes[e.source].name + ' = ', e.local));
+      out.push(...valueLine('upstream gradient = ', D.grads[e.node]));
+      if (e.c) out.push(...valueLine('contribution passed back = ', e.c));
     } else {
-      out.push(n.name + ' (' + n.role + ')' + (n.formula && n.formula !== n.name ? ' = ' + n.formula : ''));
-      out.push('value = ' + num(D.values[k]));
-      if (D.grads[k]) out.push('gradient = ' + num(D.grads[k]));
-      if (D.frozen[k]) out.push('not recomputed in the page: ' + D.frozen[k]);
+      line(n.name + ' (' + n.role + ')' + (n.formula && n.formula !== n.name ? ' = ' + n.formula : ''));
+      out.push(...valueLine('value = ', D.values[k]));
+      if (D.grads[k]) out.push(...valueLine('gradient = ', D.grads[k]));
+      if (D.frozen[k]) line('not recomputed in the page: ' + D.frozen[k]);
     }
-    const box = $('details-text');
-    box.replaceChildren(...out.map(t => { const p = document.createElement('p'); p.textContent = t; return p; }));
+    $('details-text').replaceChildren(...out);
     $('details').hidden = false;
   }
   function stepOfNode(k, view) {
@@ -283,88 +691,253 @@
   function stepOfEdge(edge) {
     return STEPS.findIndex(s => s.edge && s.edge[0] === edge[0] && s.edge[1] === edge[1]);
   }
-  for (const v of Object.keys(SVG)) {
-    for (const g of SVG[v].querySelectorAll('g.node')) {
-      g.setAttribute('tabindex', '0');
-      g.setAttribute('role', 'button');
-      const pick = () => { const k = parseInt(g.id.slice(1), 10); const i = stepOfNode(k, v); if (i >= 0) show(i); details(k, null); };
-      g.addEventListener('click', pick);
-      g.addEventListener('keydown', ev => { if (ev.key === 'Enter') { ev.preventDefault(); pick(); } });
+  for (const v of VIEWS) {
+    for (const [k, els] of NODE_ELS[v]) {
+      for (const g of els) {
+        g.setAttribute('tabindex', '0');
+        g.setAttribute('role', 'button');
+        g.setAttribute('aria-label', (v === 'forward' ? 'forward step of ' : 'gradient of ') + D.nodes[k].name);
+        const pick = () => { const i = stepOfNode(k, v); if (i >= 0) show(i, {animate: true}); details(k, null); };
+        g.addEventListener('click', pick);
+        g.addEventListener('keydown', ev => { if (ev.key === 'Enter') { ev.preventDefault(); pick(); } });
+      }
     }
     for (const g of SVG[v].querySelectorAll('g.edge, g.edge-label')) {
       const e = D.drawings[v].arrows[parseInt(g.dataset.i, 10)];
       if (!e) continue;
-      if (g.classList.contains('edge')) { g.setAttribute('tabindex', '0'); g.setAttribute('role', 'button'); }
-      const pick = () => { const i = stepOfEdge(e); if (i >= 0) show(i); details(e[1], e); };
+      if (g.classList.contains('edge')) {
+        g.setAttribute('tabindex', '0'); g.setAttribute('role', 'button');
+        g.setAttribute('aria-label', 'edge from ' + D.nodes[D.nodes[e[0]].inputs[e[1]]].name + ' into ' + D.nodes[e[0]].name);
+      }
+      const pick = () => { const i = stepOfEdge(e); if (i >= 0) show(i, {animate: true}); details(e[0], e); };
       g.addEventListener('click', pick);
       g.addEventListener('keydown', ev => { if (ev.key === 'Enter') { ev.preventDefault(); pick(); } });
     }
   }
 
+  // ------------------------------------------------------------ search: a name, its node, its steps
+  const NODE_NAMES = Object.keys(D.names).filter(n => D.names[n][1] < 0);
+  (function () {
+    const list = $('cr-names');
+    const frag = doc.createDocumentFragment();
+    for (const n of NODE_NAMES.slice(0, 2000)) { const o = doc.createElement('option'); o.value = n; frag.appendChild(o); }
+    list.appendChild(frag);
+  })();
+  function find(text) {
+    const t = text.trim();
+    if (!t) return null;
+    if (D.names[t]) return D.names[t][0];
+    const low = t.toLowerCase();
+    const hit = NODE_NAMES.find(n => n.toLowerCase() === low) || NODE_NAMES.find(n => n.toLowerCase().startsWith(low))
+      || NODE_NAMES.find(n => n.toLowerCase().includes(low));
+    return hit === undefined ? null : D.names[hit][0];
+  }
+  function search(text) {
+    const k = find(text);
+    const box = $('found-text');
+    box.replaceChildren();
+    $('found').hidden = false;
+    if (k === null) { box.textContent = 'No node is called ' + text.trim() + '.'; $('announce').textContent = box.textContent; return -1; }
+    const p = doc.createElement('p');
+    p.textContent = D.nodes[k].name + ' (' + D.nodes[k].role + ')';
+    box.appendChild(p);
+    const steps = [];
+    STEPS.forEach((s, i) => { if (s.node === k || (s.edge && s.edge[0] === k)) steps.push(i); });
+    const nav = doc.createElement('div');
+    nav.className = 'found-steps';
+    for (const i of steps.slice(0, 40)) {
+      const b = doc.createElement('button');
+      const s = STEPS[i];
+      b.textContent = 'step ' + (i + 1) + (s.kind === 'forward' ? ' (forward)' : s.edge && s.edge[0] === k ? ' (passes back)' : ' (gradient)');
+      b.onclick = () => show(i, {animate: true});
+      nav.appendChild(b);
+    }
+    if (steps.length > 40) nav.appendChild(doc.createTextNode(' … and ' + (steps.length - 40) + ' more'));
+    box.appendChild(nav);
+    const first = stepOfNode(k, 'forward');
+    if (first >= 0) show(first, {animate: true}); else if (steps.length) show(steps[0], {animate: true});
+    details(k, null);
+    return k;
+  }
+  $('search').addEventListener('change', () => search($('search').value));
+  $('search').addEventListener('keydown', ev => { if (ev.key === 'Enter') { ev.preventDefault(); search($('search').value); } });
+
   // ------------------------------------------------------------ what-if inputs
-  function parseValue(text, shape) {
-    const t = text.trim().replace(/\u2212/g, '-');
+  // The rules of `--at`: 3, -0.25, 4/5, 1e-3, a decimal comma (0,5) in a single number, and
+  // lists [1, 2]; nothing that is not a finite float (1/0 and 1e999 are refused by name).
+  const FLOAT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+  function parseScalar(text, comma) {
+    let t = text.trim().replace(/\u2212/g, '-');
+    if (comma && /^[+-]?\d*,\d+$/.test(t)) t = t.replace(',', '.');
     let v;
-    const frac = /^(-?\d+(?:\.\d*)?(?:e-?\d+)?)\s*\/\s*(\d+(?:\.\d*)?)$/i.exec(t);
-    if (frac) v = Number(frac[1]) / Number(frac[2]);
-    else { try { v = JSON.parse(t); } catch (e) { return null; } }
+    const frac = /^(.+?)\s*\/\s*(.+)$/.exec(t);
+    if (frac) {
+      if (!FLOAT.test(frac[1]) || !FLOAT.test(frac[2])) throw new Error('cannot read ' + text.trim() + ' as a number');
+      const d = Number(frac[2]);
+      if (d === 0) throw new Error(text.trim() + ' divides by zero');
+      v = Number(frac[1]) / d;
+    } else {
+      if (!FLOAT.test(t)) throw new Error('cannot read ' + (text.trim() || 'an empty box') + ' as a number');
+      v = Number(t);
+    }
+    if (!Number.isFinite(v)) throw new Error(text.trim() + ' is beyond the range of floating-point numbers (about ±1.8e308)');
+    return v;
+  }
+  function parseValue(text, shape) {  // → the numbers in row-major order; throws a readable message
+    const t = text.trim();
+    if (!t.startsWith('[')) {
+      if (shape.length) throw new Error('write a list shaped ' + shape.join('×') + ', like ' + example(shape));
+      return [parseScalar(t, true)];
+    }
+    if (!shape.length) throw new Error('write one number (3, -0.25, 4/5, 1e-3 or 0,5)');
+    const stack = [];
+    let token = '', result = null;
+    for (const ch of t) {
+      if (ch === '[') stack.push([]);
+      else if (ch === ',' || ch === ']') {
+        if (token.trim()) { if (!stack.length) throw new Error('unbalanced brackets'); stack[stack.length - 1].push(parseScalar(token, false)); }
+        token = '';
+        if (ch === ']') {
+          if (!stack.length) throw new Error('unbalanced brackets');
+          const done = stack.pop();
+          if (stack.length) stack[stack.length - 1].push(done); else result = done;
+        }
+      } else if (result !== null && ch.trim()) throw new Error('text after the closing bracket');
+      else token += ch;
+    }
+    if (stack.length || result === null) throw new Error('unbalanced brackets');
     const flat = [];
     const walk = (x, depth) => {
-      if (Array.isArray(x)) { if (depth >= shape.length || x.length !== shape[depth]) throw new Error('shape'); x.forEach(y => walk(y, depth + 1)); }
-      else { if (typeof x !== 'number' || depth !== shape.length) throw new Error('shape'); flat.push(x); }
+      if (Array.isArray(x)) { if (depth >= shape.length || x.length !== shape[depth]) throw new Error('write a list shaped ' + shape.join('×') + ', like ' + example(shape)); x.forEach(y => walk(y, depth + 1)); }
+      else { if (depth !== shape.length) throw new Error('write a list shaped ' + shape.join('×') + ', like ' + example(shape)); flat.push(x); }
     };
-    try { walk(v, 0); } catch (e) { return null; }
+    walk(result, 0);
     return flat;
   }
+  function example(shape) {
+    const build = d => d === shape.length ? '1' : '[' + Array.from({length: Math.min(shape[d], 3)}, () => build(d + 1)).join(', ') + (shape[d] > 3 ? ', …' : '') + ']';
+    return build(0);
+  }
+  const CELLS = 16;  // inputs with at most this many elements get a cell and a slider each
+  const ELEMENT_NAMES = {};
+  for (const [name, [k, flat]] of Object.entries(D.names)) {
+    if (flat < 0) continue;
+    if (!ELEMENT_NAMES[k]) ELEMENT_NAMES[k] = [];
+    if (ELEMENT_NAMES[k][flat] === undefined) ELEMENT_NAMES[k][flat] = name;
+  }
   const ROWS = [];
+  function plainText(x) { return decShort(x).replace(/\u2212/g, '-'); }
+  function sliderFor(x, label) {
+    const slider = doc.createElement('input');
+    slider.type = 'range';
+    const span = Math.max(1, Math.abs(x) * 2);
+    slider.min = String(x - span); slider.max = String(x + span); slider.step = String(span / 200);
+    slider.value = String(x);
+    slider.setAttribute('aria-label', 'slider for ' + label);
+    return slider;
+  }
   function inputRows() {
     const box = $('inputs');
     D.inputs.forEach((k, j) => {
       const s = D.values[k];
-      const row = document.createElement('div');
+      const name = D.nodes[k].name;
+      const row = doc.createElement('div');
       row.className = 'row';
-      const id = 'in-' + k;
-      const label = document.createElement('label');
-      label.htmlFor = id;
-      label.textContent = D.nodes[k].name;
-      const input = document.createElement('input');
-      input.type = 'text'; input.id = id; input.value = num(s).replace(/\u2212/g, '-');
-      input.setAttribute('aria-label', 'value of ' + D.nodes[k].name);
-      row.append(label, input);
-      let slider = null;
-      if (s.shape.length === 0) {
-        slider = document.createElement('input');
-        slider.type = 'range';
-        const x = D.original[j];
-        const span = Math.max(1, Math.abs(x) * 2);
-        slider.min = String(x - span); slider.max = String(x + span); slider.step = String(span / 200);
-        slider.value = String(x);
-        slider.setAttribute('aria-label', 'slider for ' + D.nodes[k].name);
-        row.append(document.createElement('span'), slider);
-        slider.addEventListener('input', () => { input.value = slider.value; apply(k, [Number(slider.value)]); });
-      }
-      const err = document.createElement('div');
+      const err = doc.createElement('div');
       err.className = 'error';
-      input.addEventListener('change', () => {
-        const flat = parseValue(input.value, s.shape);
-        if (!flat) { err.textContent = 'write a number (3, -0.25, 4/5) or a list shaped like ' + num(s); row.append(err); return; }
-        err.remove();
-        if (slider && flat.length === 1) slider.value = String(flat[0]);
-        apply(k, flat);
-      });
-      ROWS.push({k, row, input, slider});
+      err.setAttribute('role', 'alert');
+      const fail = m => { err.textContent = m; row.append(err); };
+      const entry = {k, row, boxes: [], sliders: [], text: null};
+      const size = s.at.length;
+      if (size === 1 || size > CELLS) {  // one box (and a slider for a number)
+        const id = 'in-' + k;
+        const label = doc.createElement('label');
+        label.htmlFor = id;
+        label.textContent = name;
+        const input = doc.createElement('input');
+        input.type = 'text'; input.id = id; input.value = num(s).replace(/\u2212/g, '-');
+        input.setAttribute('aria-label', 'value of ' + name);
+        if (size === 1) input.setAttribute('inputmode', 'decimal');
+        row.append(label, input);
+        entry.text = input;
+        if (size === 1) {
+          const slider = sliderFor(D.original[j], name);
+          row.append(doc.createElement('span'), slider);
+          entry.sliders.push(slider);
+          slider.addEventListener('input', () => { input.value = slider.value; err.remove(); apply(k, [Number(slider.value)], 'page'); });
+        }
+        input.addEventListener('change', () => {
+          let flat;
+          try { flat = parseValue(input.value, s.shape); } catch (e) {
+            fail(size === 1 ? e.message + ': write a number (3, -0.25, 4/5, 1e-3 or 0,5)' : e.message);
+            return;
+          }
+          err.remove();
+          if (size === 1) entry.sliders[0].value = String(flat[0]);
+          apply(k, flat, 'page');
+        });
+      } else {  // one cell and one slider per element
+        row.classList.add('cells');
+        const head = doc.createElement('div');
+        head.className = 'cells-name';
+        head.textContent = name + ' (' + s.shape.join('×') + ')';
+        row.append(head);
+        const grid = doc.createElement('div');
+        grid.className = 'cell-grid';
+        grid.setAttribute('role', 'group');
+        grid.setAttribute('aria-label', 'elements of ' + name);
+        const orig = [D.original[j]].flat(Infinity);
+        for (let f = 0; f < size; f++) {
+          const ename = (ELEMENT_NAMES[k] && ELEMENT_NAMES[k][f]) || name + '[' + f + ']';
+          const cell = doc.createElement('div');
+          cell.className = 'cell';
+          const label = doc.createElement('label');
+          label.htmlFor = 'in-' + k + '-' + f;
+          label.textContent = ename;
+          const input = doc.createElement('input');
+          input.type = 'text'; input.id = 'in-' + k + '-' + f; input.value = plainText(S[s.at[f]]);
+          input.setAttribute('inputmode', 'decimal');
+          input.setAttribute('aria-label', 'value of ' + ename);
+          const slider = sliderFor(orig[f], ename);
+          cell.append(label, input, slider);
+          grid.append(cell);
+          entry.boxes.push(input); entry.sliders.push(slider);
+          const setOne = x => { const flat = read(s); flat[f] = x; apply(k, flat, 'page'); };
+          slider.addEventListener('input', () => { input.value = slider.value; err.remove(); setOne(Number(slider.value)); });
+          input.addEventListener('change', () => {
+            let x;
+            try { x = parseScalar(input.value, true); } catch (e) { fail(ename + ': ' + e.message + ' (write 3, -0.25, 4/5, 1e-3 or 0,5)'); return; }
+            err.remove();
+            slider.value = String(x);
+            setOne(x);
+          });
+        }
+        row.append(grid);
+      }
+      ROWS.push(entry);
       box.appendChild(row);
     });
   }
-  function apply(k, flat) {
+  function syncRows() {  // every box and slider shows the page's numbers
+    for (const r of ROWS) {
+      const s = D.values[r.k];
+      if (r.text) r.text.value = num(s).replace(/\u2212/g, '-');
+      r.boxes.forEach((b, f) => { b.value = plainText(S[s.at[f]]); });
+      r.sliders.forEach((sl, f) => { sl.value = String(S[s.at[f]]); });
+      r.row.classList.toggle('changed', s.at.some(x => S[x] !== ORIGINAL[x]));
+    }
+  }
+  function apply(k, flat, from) {
     D.values[k].at.forEach((slot, i) => { S[slot] = flat[i]; });
     recompute();
     for (const r of ROWS) r.row.classList.toggle('changed', D.values[r.k].at.some(s => S[s] !== ORIGINAL[s]));
+    for (const f of listeners) f('input', {k, from});
   }
   function reset() {
     S.set(ORIGINAL);
     recompute();
-    ROWS.forEach(r => { r.input.value = num(D.values[r.k]).replace(/\u2212/g, '-'); if (r.slider) r.slider.value = String(S[D.values[r.k].at[0]]); r.row.classList.remove('changed'); });
+    syncRows();
+    for (const f of listeners) f('input', {k: -1, from: 'reset'});
   }
 
   // ------------------------------------------------------------ controls
@@ -372,37 +945,46 @@
     if (timer) { clearInterval(timer); timer = null; }
     if (on) {
       if (current >= STEPS.length - 1) show(0);
-      timer = setInterval(() => { if (current >= STEPS.length - 1) play(false); else show(current + 1); }, Number($('speed').value));
+      timer = setInterval(() => { if (current >= STEPS.length - 1) play(false); else show(current + 1, {animate: true, quiet: true}); }, Number($('speed').value));
     }
     $('play').textContent = timer ? '⏸ pause' : '▶ play';
     $('play').setAttribute('aria-pressed', timer ? 'true' : 'false');
   }
-  $('first').onclick = () => show(0);
-  $('prev').onclick = () => show(current - 1);
-  $('next').onclick = () => show(current + 1);
-  $('last').onclick = () => show(STEPS.length - 1);
-  $('back-start').onclick = () => show(firstBackward);
+  const go = i => show(i, {animate: true});
+  $('first').onclick = () => go(0);
+  $('prev').onclick = () => go(current - 1);
+  $('next').onclick = () => go(current + 1);
+  $('last').onclick = () => go(STEPS.length - 1);
+  $('back-start').onclick = () => go(firstBackward);
   $('play').onclick = () => play(!timer);
   $('speed').onchange = () => { if (timer) play(true); };
   $('view').onchange = () => show(current);
-  $('jump').onchange = () => show(parseInt($('jump').value, 10) - 1);
+  $('jump').onchange = () => go(parseInt($('jump').value, 10) - 1);
   $('jump').max = String(STEPS.length);
   $('count').textContent = 'of ' + STEPS.length;
   $('reset').onclick = reset;
-  document.addEventListener('keydown', ev => {
+  const keyTarget = opts.page ? doc : root;
+  keyTarget.addEventListener('keydown', ev => {
     const tag = (ev.target && ev.target.tagName) || '';
-    if (tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA') return;
-    if (ev.key === 'ArrowRight') { show(current + 1); ev.preventDefault(); }
-    else if (ev.key === 'ArrowLeft') { show(current - 1); ev.preventDefault(); }
-    else if (ev.key === 'Home') { show(0); ev.preventDefault(); }
-    else if (ev.key === 'End') { show(STEPS.length - 1); ev.preventDefault(); }
-    else if (ev.key === ' ' && tag !== 'BUTTON') { play(!timer); ev.preventDefault(); }
+    if (tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA' || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const panes = visiblePanes();
+    if (ev.key === 'ArrowRight') go(current + 1);
+    else if (ev.key === 'ArrowLeft') go(current - 1);
+    else if (ev.key === 'Home') go(0);
+    else if (ev.key === 'End') go(STEPS.length - 1);
+    else if (ev.key === ' ' && tag !== 'BUTTON') play(!timer);
+    else if (ev.key === '+' || ev.key === '=') panes.forEach(P => zoomAt(P, 1.25));
+    else if (ev.key === '-' || ev.key === '\u2212' || ev.key === '_') panes.forEach(P => zoomAt(P, 0.8));
+    else if (ev.key === '0') panes.forEach(P => fit(P, true));
+    else if (ev.key === '/' ) $('search').focus();
+    else return;
+    ev.preventDefault();
   });
   function fromHash() {
-    const m = /step=(\d+)/.exec(location.hash);
+    const m = opts.page ? /step=(\d+)/.exec(location.hash) : null;
     return m ? parseInt(m[1], 10) - 1 : 0;
   }
-  window.addEventListener('hashchange', () => show(fromHash()));
+  if (opts.page) win.addEventListener('hashchange', () => show(fromHash()));
 
   const notes = [];
   if (!D.interactive) notes.push('This graph is too big to recompute in the page: the numbers shown are the program\'s.');
@@ -415,7 +997,7 @@
   // ------------------------------------------------------------ the scripting surface
   function named(name) {
     const hit = D.names[name];
-    if (!hit) throw new Error('no node named ' + name + ' (names: ' + Object.keys(D.names).join(', ') + ')');
+    if (!hit) throw new Error('no node named ' + name + ' (names: ' + Object.keys(D.names).slice(0, 50).join(', ') + ')');
     return hit;
   }
   function get(s, flat) {
@@ -426,30 +1008,38 @@
     const build = (shape, off) => { if (!shape.length) return v[off]; const step = shape.slice(1).reduce((a, b) => a * b, 1); const o = []; for (let i = 0; i < shape[0]; i++) o.push(build(shape.slice(1), off + i * step)); return o; };
     return build(s.shape, 0);
   }
-  window.chainrule = {
+  function set(name, value) {
+    const [k, f] = named(name);
+    if (!D.interactive || !D.inputs.includes(k)) throw new Error(name + ' is not an input the page can change');
+    const flat = read(D.values[k]);
+    const check = x => { const n = typeof x === 'number' ? x : parseScalar(String(x), true); if (!Number.isFinite(n)) throw new Error(name + ': ' + x + ' is not a finite number'); return n; };
+    if (f >= 0) flat[f] = check(value);
+    else { const given = [value].flat(Infinity).map(check); if (given.length !== flat.length) throw new Error('expected ' + flat.length + ' numbers'); given.forEach((x, i) => { flat[i] = x; }); }
+    apply(k, flat, 'script');
+    syncRows();
+  }
+  const api = {
     steps: () => STEPS.length,
     step: i => { if (i === undefined) return current; show(i); return current; },
     value: name => { const [k, f] = named(name); return get(D.values[k], f); },
     grad: name => { const [k, f] = named(name); return get(D.grads[k], f); },
-    set: (name, value) => {
-      const [k, f] = named(name);
-      if (!D.interactive || !D.inputs.includes(k)) throw new Error(name + ' is not an input the page can change');
-      const flat = read(D.values[k]);
-      if (f >= 0) flat[f] = Number(value);
-      else { const given = [value].flat(Infinity).map(Number); if (given.length !== flat.length) throw new Error('expected ' + flat.length + ' numbers'); given.forEach((x, i) => { flat[i] = x; }); }
-      apply(k, flat);
-      const row = ROWS.find(r => r.k === k);
-      if (row) { row.input.value = num(D.values[k]).replace(/\u2212/g, '-'); if (row.slider) row.slider.value = String(flat[0]); }
-    },
+    set,
     reset,
     names: () => Object.keys(D.names),
-    text: i => stepBlocks(i === undefined ? current : i).map(b => b.eq !== undefined ? b.eq : b.p),
-    liveText: i => render(STEPS[i === undefined ? current : i].live).map(b => b.eq !== undefined ? b.eq : b.p),
-    explainText: i => STEPS[i === undefined ? current : i].blocks.map(b => b.eq !== undefined ? b.eq : b.p),
+    text: i => stepBlocks(i === undefined ? current : i).map(blockText),
+    liveText: i => render(STEPS[i === undefined ? current : i].live, false).map(blockText),
+    explainText: i => STEPS[i === undefined ? current : i].blocks.map(blockText),
     whatif: () => whatif,
     edges: () => D.edges.map(e => ({from: D.nodes[e.source].name, into: D.nodes[e.node].name, node: e.node, source: e.source, i: e.i,
       local: get(e.local, -1), contribution: get(e.c, -1)})),
     nodes: () => D.nodes.map((n, k) => ({name: n.name, value: get(D.values[k], -1), grad: get(D.grads[k], -1)})),
+    find: search,
+    camera: view => { const P = PANES[view || primaryView(STEPS[current])]; return P.cam ? Object.assign({}, P.cam) : null; },
+    fit: () => visiblePanes().forEach(P => fit(P)),
+    zoom: f => visiblePanes().forEach(P => zoomAt(P, f)),
+    inputs: () => D.inputs.map(k => D.nodes[k].name),
+    listen: f => { listeners.push(f); },
   };
-  show(fromHash());
-})();
+  show(fromHash(), {quiet: true});
+  return api;
+}

@@ -18,6 +18,7 @@ from ..core.errors import ValueInputError
 from ..core.graph import Graph
 from ..core.node import Node
 from ..core.values import to_float
+from ..draw.labels import SHORT_ARRAY
 from ..draw.layout import layout
 from ..draw.model import Drawing
 from ..draw.views import build as build_drawing
@@ -125,6 +126,7 @@ def _node_info(g: Graph, index: dict[Node, int], n: Node) -> dict[str, Any]:
     role = "operation" if n.args else ("input" if n.requires_grad else "constant")
     return {
         "name": f.label(n, g.naming).text,
+        "dname": f.derivative(g.output, n, g.naming).text,
         "formula": definition(n, "text", names=g.naming) if n.args else "",
         "role": role,
         "inputs": [index[a] for a in n.args],
@@ -151,6 +153,7 @@ def page_data(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> di
     return {
         "title": f"Explore {g.label(g.output)}",
         "digits": digits,
+        "short": SHORT_ARRAY,
         "exact": d.exact,
         "output": index[g.output],
         "nodes": [_node_info(g, index, n) for n in g.nodes],
