@@ -147,6 +147,25 @@ function crExplorer(root, D, crCompute, opts) {
       return Number.isFinite(x) && Math.abs(v - x) <= 1e-12 * Math.max(1, Math.abs(v));
     });
   }
+  function shortLists(text) {  // chainrule.explorer.page.short_lists: a long written-out list as its shape
+    let out = '', i = 0;
+    while (i < text.length) {
+      if (text[i] !== '[') { out += text[i]; i++; continue; }
+      let depth = 0, j = i;
+      const shape = [], counts = [];
+      for (; j < text.length; j++) {
+        const ch = text[j];
+        if (ch === '[') { depth++; counts[depth - 1] = 1; }
+        else if (ch === ',') counts[depth - 1]++;
+        else if (ch === ']') { shape[depth - 1] = Math.max(shape[depth - 1] || 0, counts[depth - 1]); depth--; if (depth === 0) break; }
+      }
+      if (depth !== 0) { out += text.slice(i); break; }
+      const size = shape.reduce((a, b) => a * b, 1);
+      out += size > D.short ? (shape.length === 1 ? shape[0] + '-element vector' : shape.join('×') + ' array') : text.slice(i, j + 1);
+      i = j + 1;
+    }
+    return out;
+  }
   const LONG_PART = 240;  // a written-out part longer than this is kept behind the names
   function chain(b, short) {  // explain.document._chain; short: names stay, long numbers go behind them
     const kept = [];
@@ -156,8 +175,9 @@ function crExplorer(root, D, crCompute, opts) {
         const hidden = bigSlots(part);
         if (hidden.length) { for (const q of hidden) more.push([slotName(q.q, q.of), num(slotsOf(q.q, q.of))]); return; }
       }
-      const t = pieces(part);
+      let t = pieces(part);
       if (short && j > 1 && t.length > LONG_PART) { more.push(['written out', t]); return; }
+      if (short) t = shortLists(t);
       if (!kept.length || kept[kept.length - 1] !== t) kept.push(t);
     });
     const fs = slotsOf(b.final.q, b.final.of);
@@ -759,8 +779,10 @@ function crExplorer(root, D, crCompute, opts) {
     details(k, null);
     return k;
   }
-  $('search').addEventListener('change', () => search($('search').value));
-  $('search').addEventListener('keydown', ev => { if (ev.key === 'Enter') { ev.preventDefault(); search($('search').value); } });
+  let searched = null;  // a search runs once per text (Enter, then leaving the box, is one search)
+  const searchBox = () => { const t = $('search').value; if (t !== searched) { searched = t; search(t); } };
+  $('search').addEventListener('change', searchBox);
+  $('search').addEventListener('keydown', ev => { if (ev.key === 'Enter') { ev.preventDefault(); searchBox(); } });
 
   // ------------------------------------------------------------ what-if inputs
   // The rules of `--at`: 3, -0.25, 4/5, 1e-3, a decimal comma (0,5) in a single number, and
@@ -1035,6 +1057,7 @@ function crExplorer(root, D, crCompute, opts) {
     nodes: () => D.nodes.map((n, k) => ({name: n.name, value: get(D.values[k], -1), grad: get(D.grads[k], -1)})),
     find: search,
     camera: view => { const P = PANES[view || primaryView(STEPS[current])]; return P.cam ? Object.assign({}, P.cam) : null; },
+    drawingSize: view => [PANES[view].W, PANES[view].H],
     fit: () => visiblePanes().forEach(P => fit(P)),
     zoom: f => visiblePanes().forEach(P => zoomAt(P, f)),
     inputs: () => D.inputs.map(k => D.nodes[k].name),

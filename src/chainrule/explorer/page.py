@@ -43,6 +43,65 @@ def _script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+def short_lists(text: str, limit: int = SHORT_ARRAY) -> str:
+    """A text with every written-out list of more than ``limit`` numbers replaced by its shape
+    (``dropout(flatten, 2×27 array)``): a constant mask or weight inside a formula would
+    otherwise make a box or a label hundreds of characters wide."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] != "[":
+            out.append(text[i])
+            i += 1
+            continue
+        depth, j = 0, i
+        shape: list[int] = []  # the longest list at each depth
+        counts: list[int] = []  # items so far in the open list at each depth
+        while j < len(text):
+            ch = text[j]
+            if ch == "[":
+                depth += 1
+                if len(counts) < depth:
+                    counts.append(1)
+                else:
+                    counts[depth - 1] = 1
+            elif ch == ",":
+                counts[depth - 1] += 1
+            elif ch == "]":
+                while len(shape) < depth:
+                    shape.append(0)
+                shape[depth - 1] = max(shape[depth - 1], counts[depth - 1])
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        if depth != 0:  # unbalanced: leave the rest as it is
+            out.append(text[i:])
+            break
+        size = 1
+        for n in shape:
+            size *= n
+        if size > limit:
+            out.append(
+                f"{shape[0]}-element vector"
+                if len(shape) == 1
+                else "×".join(map(str, shape)) + " array"
+            )
+        else:
+            out.append(text[i : j + 1])
+        i = j + 1
+    return "".join(out)
+
+
+def _shorten(drawing: Drawing) -> None:
+    for box in drawing.boxes:
+        for line in box.lines:
+            line.text = short_lists(line.text)
+    for arrow in drawing.arrows:
+        for line in arrow.lines:
+            line.text = short_lists(line.text)
+
+
 def _arrow_edges(drawing: Drawing, g: Graph, gradients: bool) -> list[list[int] | None]:
     """For each arrow of a drawing, the edge (consumer, input) it draws."""
     queue: dict[tuple[str, str], list[list[int]]] = {}
@@ -142,6 +201,7 @@ def page_data(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> di
     drawings = {}
     for view in VIEWS:
         drawing = build_drawing(g, view, collapse=[])  # every node is a step of its own
+        _shorten(drawing)
         arrows = _arrow_edges(drawing, g, view == "gradients")
         drawings[view] = {
             "svg": write_svg(drawing, layout(drawing)).split("?>", 1)[1],
