@@ -1060,7 +1060,7 @@ function crExplorer(root, D, crCompute, opts) {
     drawingSize: view => [PANES[view].W, PANES[view].H],
     fit: () => visiblePanes().forEach(P => fit(P)),
     zoom: f => visiblePanes().forEach(P => zoomAt(P, f)),
-    inputs: () => D.inputs.map(k => D.nodes[k].name),
+    inputs: () => D.inputs.map(k => NODE_NAMES.find(n => D.names[n][0] === k)).filter(n => n !== undefined),
     listen: f => { listeners.push(f); },
   };
   show(fromHash(), {quiet: true});

@@ -266,18 +266,31 @@ def _plain(value: Any) -> Any:
     return v.tolist() if isinstance(v, np.ndarray) else float(v)
 
 
-def write_page(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> str:
-    """The explorer page of a graph, as one HTML document."""
+def page_parts(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> dict[str, Any]:
+    """What both the page and the notebook widget are made of: the body (markup with draw's
+    SVGs, every label escaped by the SVG writer), the data, and the program's JavaScript."""
     data = page_data(graph, digits=digits, exact=exact)
     svgs = data.pop("_svg")
     code = data.pop("_code")
     title = html_escape(data["title"])
+    body = _asset("body.html").format(
+        title=title, forward_svg=svgs["forward"], gradients_svg=svgs["gradients"]
+    )
+    return {"title": title, "body": body, "data": data, "code": code}
+
+
+def write_page(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> str:
+    """The explorer page of a graph, as one HTML document."""
+    return assemble(page_parts(graph, digits=digits, exact=exact))
+
+
+def assemble(parts: dict[str, Any]) -> str:
+    """One HTML document from ``page_parts``."""
     return _asset("page.html").format(
-        title=title,
+        title=parts["title"],
         css=_asset("page.css"),
-        forward_svg=svgs["forward"],
-        gradients_svg=svgs["gradients"],
-        data=_script_json(data),
-        compute=code,
+        body=parts["body"],
+        data=_script_json(parts["data"]),
+        compute=parts["code"],
         script=_asset("page.js"),
     )
