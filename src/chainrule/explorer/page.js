@@ -103,6 +103,8 @@ function crExplorer(root, D, crCompute, opts) {
   }
   const EDGE = new Map(D.edges.map(e => [e.node + ':' + e.i, e]));
   function edgeOf(node, i) { return EDGE.get(node + ':' + i); }
+  const EDGES_FROM = new Map();
+  for (const e of D.edges) { if (!EDGES_FROM.has(e.source)) EDGES_FROM.set(e.source, []); EDGES_FROM.get(e.source).push(e); }
   function slotText(p) {
     const s = slotsOf(p.q, p.of);
     if (!s) return '?';
@@ -245,7 +247,7 @@ function crExplorer(root, D, crCompute, opts) {
   }
   function recipeText(r) {
     if (r.sum !== undefined) {
-      const terms = D.edges.filter(e => e.source === r.sum && e.c).map(e => drawNum(e.c));
+      const terms = (EDGES_FROM.get(r.sum) || []).filter(e => e.c).map(e => drawNum(e.c));
       return r.prefix + (terms.length <= 4 ? plus(terms) : 'the sum of ' + terms.length + ' terms');
     }
     if (r.product) {
@@ -259,20 +261,31 @@ function crExplorer(root, D, crCompute, opts) {
     const s = slotsOf(r.q, r.of);
     return (r.prefix || '') + (s ? drawNum(s) : '?');
   }
-  function rewriteDrawings() {
+  let TEXTS = null;  // view → the texts each recipe rewrites, found once
+  function recipeTargets() {
+    TEXTS = {};
     for (const v of VIEWS) {
+      const byId = new Map(), byArrow = new Map();
+      for (const g of SVG[v].querySelectorAll('g.node')) byId.set(g.id, g);
+      for (const g of SVG[v].querySelectorAll('g.edge-label')) byArrow.set(g.dataset.i, g);
+      const out = [];
       const rec = D.drawings[v].recipes;
-      for (const [id, list] of Object.entries(rec.boxes)) {
-        const g = SVG[v].querySelector('g.node[id="' + CSS.escape(id) + '"]');
-        if (!g) continue;
+      const add = (g, list) => {
+        if (!g) return;
         const texts = g.querySelectorAll('text');
-        list.forEach((r, j) => { if (r && texts[j]) texts[j].textContent = recipeText(r); });
-      }
-      for (const [a, list] of Object.entries(rec.edges)) {
-        const g = SVG[v].querySelector('g.edge-label[data-i="' + a + '"]');
-        if (!g) continue;
-        const texts = g.querySelectorAll('text');
-        list.forEach((r, j) => { if (r && texts[j]) texts[j].textContent = recipeText(r); });
+        list.forEach((r, j) => { if (r && texts[j]) out.push([texts[j], r]); });
+      };
+      for (const [id, list] of Object.entries(rec.boxes)) add(byId.get(id), list);
+      for (const [a, list] of Object.entries(rec.edges)) add(byArrow.get(a), list);
+      TEXTS[v] = out;
+    }
+  }
+  function rewriteDrawings() {
+    if (!TEXTS) recipeTargets();
+    for (const v of VIEWS) {
+      for (const [t, r] of TEXTS[v]) {
+        const s = recipeText(r);
+        if (t.textContent !== s) t.textContent = s;
       }
     }
     for (const k of D.inputs) {
@@ -421,7 +434,10 @@ function crExplorer(root, D, crCompute, opts) {
     }
     if (!how.quiet) $('announce').textContent = head + '. ' + blocks.map(blockText).join(' ');
     const view = viewFor(step);
-    for (const v of VIEWS) SVG[v].classList.toggle('hidden', !(view === 'both' || view === v));
+    for (const v of VIEWS) {
+      const hide = !(view === 'both' || view === v);
+      if (SVG[v].classList.contains('hidden') !== hide) { SVG[v].classList.toggle('hidden', hide); for (const w of VIEWS) PANES[w].size = null; }
+    }
     mark(current);
     $('jump').value = current + 1;
     if (opts.page && location.hash !== '#step=' + (current + 1)) {
@@ -445,16 +461,20 @@ function crExplorer(root, D, crCompute, opts) {
   for (const v of VIEWS) {
     const svg = SVG[v].querySelector('svg');
     const vb = svg.viewBox.baseVal;
-    svg.removeAttribute('width');
-    svg.removeAttribute('height');
-    svg.setAttribute('preserveAspectRatio', 'xMinYMin meet');
+    // the drawing keeps its own size; the camera is a CSS transform, which moves and scales it
+    // without laying its thousands of elements out again
+    svg.setAttribute('width', String(vb.width));
+    svg.setAttribute('height', String(vb.height));
     svg.setAttribute('role', 'group');
     const mini = SVG[v].querySelector('.mini');
     PANES[v] = {v, pane: SVG[v], svg, W: vb.width, H: vb.height, cam: null, anim: 0,
       mini, canvas: mini.querySelector('canvas'), miniView: mini.querySelector('.mini-view'),
       miniHere: mini.querySelector('.mini-here'), miniScale: 0, miniDrawn: false};
   }
-  function paneSize(P) { return [P.pane.clientWidth, P.pane.clientHeight]; }
+  function paneSize(P) {  // measured once, and again only when the pane is resized or shown
+    if (!P.size || !P.size[0]) P.size = [P.pane.clientWidth, P.pane.clientHeight];
+    return P.size;
+  }
   function cameraReady() { return VIEWS.every(v => SVG[v].classList.contains('hidden') || PANES[v].cam); }
   function fitK(P) {
     const [w, h] = paneSize(P);
@@ -470,7 +490,7 @@ function crExplorer(root, D, crCompute, opts) {
     x = Math.min(P.W - vw / 2, Math.max(-vw / 2, x));
     y = Math.min(P.H - vh / 2, Math.max(-vh / 2, y));
     P.cam = {x, y, k};
-    P.svg.setAttribute('viewBox', x + ' ' + y + ' ' + vw + ' ' + vh);
+    P.svg.style.transform = 'translate(' + (-x * k) + 'px,' + (-y * k) + 'px) scale(' + k + ')';
     if (P.v === primaryView(STEPS[current])) $('zoom-level').textContent = Math.round(k * 100) + '%';
     miniView(P);
   }
@@ -507,11 +527,30 @@ function crExplorer(root, D, crCompute, opts) {
     const ux = x + px / k, uy = y + py / k;
     setCam(P, ux - px / k2, uy - py / k2, k2);
   }
+  const BOXES = new WeakMap();
+  function boxOf(el) {  // an element's extent in drawing units, read from draw's attributes (no layout)
+    let b = BOXES.get(el);
+    if (b) return b;
+    const r = el.querySelector(':scope > rect');
+    if (r) b = {x0: +r.getAttribute('x'), y0: +r.getAttribute('y'), x1: +r.getAttribute('x') + +r.getAttribute('width'), y1: +r.getAttribute('y') + +r.getAttribute('height')};
+    else {  // an arrow: the numbers of its path and head
+      const nums = [];
+      for (const s of el.querySelectorAll('path, polygon')) nums.push(...(s.getAttribute('d') || s.getAttribute('points') || '').match(/-?\d+(\.\d+)?/g) || []);
+      b = {x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity};
+      for (let i = 0; i + 1 < nums.length; i += 2) {
+        const x = +nums[i], y = +nums[i + 1];
+        b.x0 = Math.min(b.x0, x); b.y0 = Math.min(b.y0, y); b.x1 = Math.max(b.x1, x); b.y1 = Math.max(b.y1, y);
+      }
+      if (!Number.isFinite(b.x0)) { const g = el.getBBox(); b = {x0: g.x, y0: g.y, x1: g.x + g.width, y1: g.y + g.height}; }
+    }
+    BOXES.set(el, b);
+    return b;
+  }
   function bbox(els) {
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (const el of els) {
-      const b = el.getBBox();
-      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y); x1 = Math.max(x1, b.x + b.width); y1 = Math.max(y1, b.y + b.height);
+      const b = boxOf(el);
+      x0 = Math.min(x0, b.x0); y0 = Math.min(y0, b.y0); x1 = Math.max(x1, b.x1); y1 = Math.max(y1, b.y1);
     }
     return {x: x0, y: y0, width: x1 - x0, height: y1 - y0};
   }
@@ -666,9 +705,13 @@ function crExplorer(root, D, crCompute, opts) {
     if (following) followStep(true);
   };
   if (win.ResizeObserver) {
-    const ro = new win.ResizeObserver(() => {
+    const ro = new win.ResizeObserver(entries => {
+      for (const e of entries) {
+        const P = VIEWS.map(v => PANES[v]).find(p => p.pane === e.target);
+        if (P) P.size = [P.pane.clientWidth, P.pane.clientHeight];
+      }
       for (const P of Object.values(PANES)) {
-        if (!P.cam || !P.pane.clientWidth) continue;
+        if (!P.cam || !P.size || !P.size[0]) continue;
         setCam(P, P.cam.x, P.cam.y, P.cam.k);
       }
       if (!cameraReady()) followStep(false);
@@ -858,9 +901,18 @@ function crExplorer(root, D, crCompute, opts) {
     slider.setAttribute('aria-label', 'slider for ' + label);
     return slider;
   }
-  function inputRows() {
+  const FIRST_ROWS = 40;  // a program with many inputs shows the first ones, the rest on demand
+  function inputRows(all) {
     const box = $('inputs');
+    const many = !all && D.inputs.length > FIRST_ROWS + 10;
+    if (many) {
+      const more = doc.createElement('button');
+      more.textContent = 'show all ' + D.inputs.length + ' inputs';
+      more.onclick = () => { more.remove(); box.replaceChildren(); ROWS.length = 0; inputRows(true); };
+      box.after(more);
+    }
     D.inputs.forEach((k, j) => {
+      if (many && j >= FIRST_ROWS) return;
       const s = D.values[k];
       const name = D.nodes[k].name;
       const row = doc.createElement('div');
