@@ -169,3 +169,35 @@ def test_vector_values_keep_their_shape_in_the_program() -> None:
     assert p.values[w].shape == [2, 2]
     assert p.grads[w] is not None and len(p.grads[w].at) == 4
     assert np.shape(g["W"].grad) == (2, 2)
+
+
+def _wcag(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours (written here apart from the page's code)."""
+
+    def lum(c: str) -> float:
+        ch = [int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in ch]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_text_in_every_drawn_box_meets_wcag_aa() -> None:
+    """The gradients view colours boxes by gradient size; the text on them stays readable."""
+    import re
+
+    lines = ["x = 0.5", "h = x"]
+    for i in range(30):
+        lines += [f"w{i} = {0.5 + (i % 7) / 10}", f"b{i} = 0.1", f"h = tanh(w{i}*h + b{i})"]
+    page = cr.explore(cr.parse("\n".join(lines + ["L = h^2"]))).html
+    boxes = re.findall(r'<g class="node[^"]*" id="n\d+">(.*?)</g>', page, flags=re.S)
+    assert len(boxes) > 100
+    fills = set()
+    for box in boxes:
+        fill = re.search(r'<rect [^>]*fill="(#[0-9a-fA-F]{6})"', box)
+        assert fill, box
+        fills.add(fill.group(1))
+        for colour in re.findall(r'<text [^>]*fill="(#[0-9a-fA-F]{6})"', box):
+            assert _wcag(fill.group(1), colour) >= 4.5, (fill.group(1), colour)
+    assert len(fills) > 3  # the colouring by gradient is still there

@@ -93,8 +93,43 @@ def short_lists(text: str, limit: int = SHORT_ARRAY) -> str:
     return "".join(out)
 
 
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+    out = []
+    for k in (1, 3, 5):
+        c = int(colour[k : k + 2], 16) / 255
+        out.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * out[0] + 0.7152 * out[1] + 0.0722 * out[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable_fill(fill: str, texts: list[str], ratio: float = 4.5) -> str:
+    """A box's fill mixed toward white until every text colour on it meets ``ratio`` (WCAG AA
+    for text): the gradient colouring keeps its order from dark to light, and the number written
+    in the box carries the meaning."""
+    if not (len(fill) == 7 and fill.startswith("#")):
+        return fill
+    rgb = [int(fill[k : k + 2], 16) for k in (1, 3, 5)]
+    for step in range(11):
+        mix = step / 10
+        out = "#" + "".join(f"{round(c + (255 - c) * mix):02x}" for c in rgb)
+        if all(_contrast(out, t) >= ratio for t in texts):
+            return out
+    return "#ffffff"
+
+
 def _shorten(drawing: Drawing) -> None:
+    from ..draw.colours import TEXT
+
     for box in drawing.boxes:
+        if box.fill:
+            box.fill = readable_fill(
+                box.fill, [TEXT.get(line.role, "#000000") for line in box.lines]
+            )
         for line in box.lines:
             line.text = short_lists(line.text)
     for arrow in drawing.arrows:
