@@ -78,13 +78,14 @@ function crExplorer(root, D, crCompute, opts) {
     return {lo, hi, nan, mean: sum / v.length};
   }
   function summary(s) {  // shape, the first entries, min and max: '3×1×3×3 [0.1, −0.2, 0.3, …] min −0.31, max 0.29'
+    if (stale(s)) return 'not recomputed';
     const v = read(s);
     const r = range(v);
     const first = v.slice(0, 4).map(x => decShort(x)).join(', ');
     return textMinus(s.shape.join('×') + ' [' + first + ', …] min ' + decShort(r.lo) + ', max ' + decShort(r.hi) + (r.nan ? ', some nan' : ''));
   }
   function drawNum(s) {  // chainrule.draw.labels.number: arrays past SHORT_ARRAY as shape and summary
-    if (s.at.length <= D.short) return num(s);
+    if (s.at.length <= D.short || stale(s)) return num(s);
     const r = range(read(s));
     const d3 = x => r.nan ? 'nan' : decShort(x, 3);
     return textMinus(s.shape.join('×') + ': mean ' + d3(r.mean) + ', range [' + d3(r.lo) + ', ' + d3(r.hi) + ']');
