@@ -147,7 +147,7 @@ def _run(page: Any, cell: int, wait_for: str | None = None) -> str:
             """([n, t]) => document.querySelectorAll('.jp-Notebook .jp-Cell')[n]
                  .querySelector('.jp-OutputArea').innerText.includes(t)""",
             arg=[cell, wait_for],
-            timeout=60_000,
+            timeout=120_000,
         )
     return _output(page, cell)
 
@@ -195,21 +195,21 @@ def test_the_widget_shares_its_state_with_python(lab: tuple[str, Path]) -> None:
                 # the widget appears, rendered by the page's own script
                 _run(page, 0)
                 widget = page.locator(".chainrule-widget")
-                widget.locator("#step-title").wait_for(timeout=60_000)
+                widget.locator("#step-title").wait_for(timeout=120_000)
                 assert "Step 1 of" in widget.locator("#step-title").inner_text()
                 # Python moves the page
                 _run(page, 1)
                 page.wait_for_function(
                     "() => document.querySelector('.chainrule-widget #step-title')"
                     ".textContent.startsWith('Step 13 of')",
-                    timeout=30_000,
+                    timeout=90_000,
                 )
                 # Python changes an input; the page computes, Python reads the page's numbers
                 _run(page, 2)
                 page.wait_for_function(
                     "() => document.querySelector('.chainrule-widget"
                     " input[aria-label=\"value of b₀\"]').value === '0.5'",
-                    timeout=30_000,
+                    timeout=90_000,
                 )
                 out = _run(page, 3, "L =")
                 want = cr.parse(EXERCISE.read_text(), at={"b₀": 0.5})
