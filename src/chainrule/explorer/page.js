@@ -563,8 +563,11 @@ function crExplorer(root, D, crCompute, opts) {
   function follow(P, els, animate) {
     const [w, h] = paneSize(P);
     if (!w || !h || !els.length) return;
-    const b = bbox(els);
+    let b = bbox(els);
     const font = smallestFont(els);
+    // an edge's label can sit far from its arrow: when both do not fit, the label (which
+    // carries aria-current and the text) is what the camera shows
+    if (els.length > 1 && Math.min(w / b.width, h / b.height) * font < MIN_PX) b = bbox([els[0]]);
     const need = READ_PX / font, floor = MIN_PX / font;
     let k = P.cam ? P.cam.k : need;
     if (k < need) k = need;
