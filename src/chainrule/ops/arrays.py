@@ -1,16 +1,8 @@
-"""The op table: every primitive declared once.
+"""The array family of the op table: reductions, products, transpose, indexing and the
+losses of two inputs (mse, bce).
 
-Each entry gives the forward computation for each kind of number, its derivative rules written
-against one maths backend protocol (``backends.Backend``), its declared parameters and the
-notation people read. A rule is either a local partial ``(M, x, y, p)`` — elementwise ops, and
-ops whose local derivative has a readable form (dot: ∂(w·x)/∂w = x) — or a vector–Jacobian
-product ``(M, g, x, y, p)``: the contribution ``g · ∂y/∂xᵢ`` computed directly, for ops that mix
-elements. Because rules only speak to ``M``, one rule serves every purpose: numbers with the
-numeric backends, the gradient as a graph (and so every higher derivative) with ``NodeMath``,
-the formula in a worked solution, and sympy's expressions in the tests.
-
-Ops are immutable once registered: a cache keyed on an op can never go stale.
-"""
+Each entry is the op's one home, as in ``scalar.py``; the vector–Jacobian products here mix
+elements, so they are written with the backend's shape operations (see ``table.py``)."""
 
 from __future__ import annotations
 

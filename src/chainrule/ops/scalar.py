@@ -1,16 +1,8 @@
-"""The op table: every primitive declared once.
+"""The scalar family of the op table: leaves, arithmetic and the elementwise functions.
 
-Each entry gives the forward computation for each kind of number, its derivative rules written
-against one maths backend protocol (``backends.Backend``), its declared parameters and the
-notation people read. A rule is either a local partial ``(M, x, y, p)`` — elementwise ops, and
-ops whose local derivative has a readable form (dot: ∂(w·x)/∂w = x) — or a vector–Jacobian
-product ``(M, g, x, y, p)``: the contribution ``g · ∂y/∂xᵢ`` computed directly, for ops that mix
-elements. Because rules only speak to ``M``, one rule serves every purpose: numbers with the
-numeric backends, the gradient as a graph (and so every higher derivative) with ``NodeMath``,
-the formula in a worked solution, and sympy's expressions in the tests.
-
-Ops are immutable once registered: a cache keyed on an op can never go stale.
-"""
+Each entry is the op's one home: its forward for every kind of number, its local partials
+against the backend protocol, its notation and every other form (PyTorch, JavaScript, kink
+convention); ``table.py`` holds the machinery and says what a rule is."""
 
 from __future__ import annotations
 
