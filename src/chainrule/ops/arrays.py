@@ -131,7 +131,10 @@ def _whole(rule: Partial) -> Partial:
     return partial
 
 
-def _torch_reduce(name: str) -> Callable[..., Any]:
+def torch_reduce(name: str) -> Callable[..., Any]:
+    """PyTorch's reduction ``name`` over the op's ``axis`` (all axes for None), as to_torch replays
+    it; shared by sum, mean, amax and amin."""
+
     def call(t: Any, x: list[Any], p: Any) -> Any:
         a = x[0]
         if a.dim() == 0:
@@ -190,9 +193,7 @@ register(
         elementwise=False,
         params=_REDUCE_PARAMS,
         doc="the sum of the elements (over the given axes; every axis by default)",
-        torch=Torch(
-            _torch_reduce("sum"), ("aten.sum.default", "aten.sum.dim_IntList"), read_reduce
-        ),
+        torch=Torch(torch_reduce("sum"), ("aten.sum.default", "aten.sum.dim_IntList"), read_reduce),
         scalars=_draw_sum,
     )
 )
@@ -208,7 +209,7 @@ register(
         elementwise=False,
         params=_REDUCE_PARAMS,
         doc="the mean of the elements (over the given axes; every axis by default)",
-        torch=Torch(_torch_reduce("mean"), ("aten.mean.default", "aten.mean.dim"), read_reduce),
+        torch=Torch(torch_reduce("mean"), ("aten.mean.default", "aten.mean.dim"), read_reduce),
         scalars=_draw_mean,
     )
 )

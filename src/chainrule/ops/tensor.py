@@ -36,7 +36,7 @@ from ..core.errors import ShapeError, ValueInputError
 from ..core.lazy import is_sympy, sympy
 from ..core.limits import check_elements
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT
-from .arrays import expand, norm_axes, settle
+from .arrays import expand, norm_axes, settle, torch_reduce
 from .table import (
     _EXPECT,
     OPS,
@@ -337,20 +337,6 @@ def _read_extreme(a: Any, dims: Any = (), keepdim: bool = False) -> Any:
     return (a,), {"axis": axis, "keepdims": bool(keepdim)}
 
 
-def _torch_extreme(name: str) -> Callable[..., Any]:
-    def call(t: Any, x: list[Any], p: Any) -> Any:
-        a = x[0]
-        if a.dim() == 0:
-            return a
-        axis = p["axis"]
-        dims = (
-            tuple(range(a.dim())) if axis is None else axis if isinstance(axis, tuple) else (axis,)
-        )
-        return getattr(t, name)(a, dim=dims, keepdim=p["keepdims"])
-
-    return call
-
-
 def _tied(larger: bool) -> Callable[[list[Any], Any], bool]:
     """Whether two elements share the largest (smallest) value along the reduced axes."""
 
@@ -382,7 +368,7 @@ register(
         doc="the largest element over the given axes (ties share the gradient equally)",
         aliases=("amax",),
         js=_extreme_js(True),
-        torch=Torch(_torch_extreme("amax"), ("aten.amax.default",), _read_extreme),
+        torch=Torch(torch_reduce("amax"), ("aten.amax.default",), _read_extreme),
         kink=Kink("tied maxima share the gradient equally", _tied(True)),
         api="amax",
     ),
@@ -400,7 +386,7 @@ register(
         doc="the smallest element over the given axes (ties share the gradient equally)",
         aliases=("amin",),
         js=_extreme_js(False),
-        torch=Torch(_torch_extreme("amin"), ("aten.amin.default",), _read_extreme),
+        torch=Torch(torch_reduce("amin"), ("aten.amin.default",), _read_extreme),
         kink=Kink("tied minima share the gradient equally", _tied(False)),
         api="amin",
     ),
