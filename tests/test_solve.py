@@ -57,6 +57,7 @@ def test_never_overwrites_a_non_empty_directory(tmp_path: Path) -> None:
         'source = "x = 1"\nprogram = "seed.cr"',
         'source = "x = 1\\ny = x * 2"\ndigits = 0',
         'source = "x = 1\\ny = x * 2"\n[ask]\ndrawings = ["sideways"]',
+        'source = "x = 1\\ny = x * 2"\n[ask]\nvalues = 1',
         'source = "x = 1\\ny = x * 2"\nsurprise = 1',
         "this is not toml",
     ],

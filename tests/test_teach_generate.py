@@ -244,6 +244,10 @@ def test_template_mistakes_name_what_is_wrong(tmp_path: Path, capsys) -> None:
         'source = "x = ${a}"\n[draw]\na = { fractions = [0, 1] }': "denominator",
         'source = "x = 1"\n[values]\nx = 2': "[values] is not used",
         'source = "x = 1"\n[conditions]\nmin_gradient = "big"': "min_gradient",
+        'source = "x = 1"\n[ask]\nvalues = 1': "[ask] values must be a list of names",
+        'source = "x = 1"\n[ask]\ngradients = [1, 2]': "[ask] gradients must be a list",
+        'source = "x = 1"\n[ask]\ndrawings = {a = 1}': "[ask] drawings must be a list",
+        'source = "x = 1"\n[ask]\ndrawings = ["sideways"]': "unknown drawing(s) sideways",
     }
     for k, (text, expected) in enumerate(cases.items()):
         path = tmp_path / f"t{k}.toml"

@@ -69,7 +69,8 @@ class Exercise:
         return graph
 
 
-def _strings(data: dict[str, Any], key: str, where: str) -> list[str] | None:
+def ask_names(data: dict[str, Any], key: str, where: str) -> list[str] | None:
+    """An [ask] list as names: one name, a list of names, or "all" (None)."""
     if key not in data:
         return None
     value = data[key]
@@ -119,6 +120,13 @@ def ask_table(data: dict[str, Any], where: str, known: set[str]) -> dict[str, An
     unknown = sorted(set(ask) - known)
     if unknown:
         raise ValueInputError(f"{where}: unknown key(s) in [ask]: {', '.join(unknown)}")
+    for key in ("values", "gradients", "drawings", "partials"):
+        if key in ask:
+            ask_names(ask, key, where)  # each is a name, a list of names, or "all"
+    drawings = ask_names(ask, "drawings", where) or []
+    bad = [d for d in drawings if d not in VIEWS]
+    if bad:
+        raise ValueInputError(f"{where}: unknown drawing(s) {', '.join(bad)} (forward, gradients)")
     return ask
 
 
@@ -189,20 +197,17 @@ def exercise_from_dict(data: dict[str, Any], *, base: Path, where: str) -> Exerc
         raise ValueInputError(f'{where}: values must be a table: [values] then lines x = "4/5"')
     values = {name: _value(name, raw, where) for name, raw in raw_values.items()}
     ask = ask_table(data, where, {"values", "gradients", "drawings"})
-    drawings = _strings(ask, "drawings", where)
+    drawings = ask_names(ask, "drawings", where)
     if drawings is None:
         drawings = list(VIEWS) if ask.get("drawings", "all") == "all" else []
-    bad = [d for d in drawings if d not in VIEWS]
-    if bad:
-        raise ValueInputError(f"{where}: unknown drawing(s) {', '.join(bad)} (forward, gradients)")
     return Exercise(
         source=source,
         title=title,
         exact=exact,
         digits=digits,
         values=values,
-        ask_values=_strings(ask, "values", where),
-        ask_gradients=_strings(ask, "gradients", where),
+        ask_values=ask_names(ask, "values", where),
+        ask_gradients=ask_names(ask, "gradients", where),
         drawings=drawings,
         filename=filename,
     )

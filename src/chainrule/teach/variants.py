@@ -18,7 +18,7 @@ import numpy as np
 from ..core import anomaly
 from ..core.errors import ChainruleError, DomainError, ValueInputError
 from ..core.graph import Graph
-from ..exercise import Exercise
+from ..exercise import VIEWS, Exercise, ask_names
 from ..lang.language import parse
 from .quantities import Asked, asked_quantities
 from .stream import derive_seed
@@ -46,17 +46,15 @@ class Variant:
 
 def exercise_of(template: Template, program: str) -> Exercise:
     """The exercise ``solve`` would read for this variant."""
-    values = template.ask.get("values")
-    gradients = template.ask.get("gradients")
-    drawings = template.ask.get("drawings", ["forward", "gradients"])
+    drawings = ask_names(template.ask, "drawings", template.where)
     return Exercise(
         source=program,
         title=template.title,
         exact=template.exact,
         digits=template.digits,
-        ask_values=None if values in (None, "all") else list(values),
-        ask_gradients=None if gradients in (None, "all") else list(gradients),
-        drawings=[drawings] if isinstance(drawings, str) else list(drawings),
+        ask_values=ask_names(template.ask, "values", template.where),
+        ask_gradients=ask_names(template.ask, "gradients", template.where),
+        drawings=list(VIEWS) if drawings is None else drawings,
     )
 
 
