@@ -57,6 +57,29 @@ def test_the_cycle_finder_finds_circles(tmp_path: Path) -> None:
     ]
 
 
+def test_every_import_inside_a_function_says_why() -> None:
+    """An import inside a function is there to keep start-up fast (or because its library is
+    optional); the comment on its line, or the line above, says which. The rest go at the top."""
+    bare = [f"{i.module}:{i.line}  {i.text}" for i in import_graph.inner_imports() if not i.comment]
+    assert bare == []
+
+
+def test_the_reason_finder_sees_a_bare_import(tmp_path: Path) -> None:
+    """The same reader, on a made-up module: a reason on the line or the line above counts."""
+    pkg = tmp_path / "chainrule"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "m.py").write_text(
+        "def f():\n"
+        "    import json\n"
+        "    import csv  # only for rosters\n"
+        "    # torch is optional\n"
+        "    import torch\n"
+    )
+    found = {i.text.split()[1]: i.comment for i in import_graph.inner_imports(pkg)}
+    assert found == {"json": "", "csv": "only for rosters", "torch": "torch is optional"}
+
+
 HEAVY = ("sympy", "rich", "matplotlib", "torch", "mpmath")
 
 

@@ -62,7 +62,7 @@ def draw_grad_fn(tensor: Any, params: Any = None, **kwargs: Any) -> Any:
     """The drawing of the autograd graph a PyTorch loss already has (torchviz's ``make_dot``):
     values where it holds them, leaves' gradients after ``backward()`` (needs torch).
     Write it with ``chainrule.draw.write(drawing, "loss.svg")``."""
-    from .torch_bridge import draw_grad_fn as _draw
+    from .torch_bridge import draw_grad_fn as _draw  # torch: seconds to import
 
     return _draw(tensor, params, **kwargs)
 

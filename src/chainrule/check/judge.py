@@ -22,6 +22,7 @@ import numpy as np
 from ..core.autodiff import grad as grad_graph
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
+from ..core.lazy import sympy
 from ..core.snapshot import copy_graph
 from ..core.values import evalf, is_exact, to_float
 from .claims import Claim, Number
@@ -100,8 +101,6 @@ def _exact_true(raw: Any) -> Any:
     if isinstance(raw, (int, np.integer)):
         return Fraction(int(raw))
     try:
-        import sympy
-
         if isinstance(raw, sympy.Basic):
             if raw.is_Rational:
                 return Fraction(int(raw.p), int(raw.q))

@@ -6,6 +6,7 @@ Every inserted label is escaped for its format."""
 
 from __future__ import annotations
 
+import bisect
 import html
 from collections import defaultdict
 from pathlib import Path
@@ -238,8 +239,6 @@ def marked_html(graph: Graph, result: SolutionCheck, source_name: str = "") -> s
 
 
 def _line_of(starts: list[int], offset: int) -> int:
-    import bisect
-
     return bisect.bisect_right(starts, offset - 1 if offset > 0 else 0)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -188,8 +189,6 @@ def rounded_text(true: Any, rule: Rule) -> str | None:
     """The true value written to the digits the rule asks (what a learner should write):
     −0.346 for −0.34602 at 3 significant figures; None for 0, non-finite values and rtol
     rules (which ask for no number of digits)."""
-    from decimal import Decimal, localcontext
-
     try:
         t = Fraction(true)
     except (TypeError, ValueError, OverflowError):

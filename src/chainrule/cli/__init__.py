@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import __version__
 from ..core.errors import ChainruleError
 from .crash import report_internal_error
 from .terminal import carry_what_the_encoding_can
@@ -36,8 +37,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Computational graphs and backpropagation, every number shown. "
         "Without a command: the reference exercise.",
     )
-    from .. import __version__
-
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     parser.add_argument(
         "--debug",
@@ -74,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = [a for k, a in enumerate(given) if not (a == "--debug" and k < cut)]
     try:
         if not args_list:
-            from .demo import run_demo
+            from .demo import run_demo  # cli imports one command's modules only
 
             return run_demo()
         first = next((a for a in args_list[:cut] if not a.startswith("-")), None)

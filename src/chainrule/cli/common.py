@@ -37,7 +37,7 @@ def add_program_args(parser: argparse.ArgumentParser, *, torch: bool = False) ->
         "--output", metavar="NAME", help="the output node (default: the last assigned)"
     )
     parser.add_argument("--exact", action="store_true", help="exact arithmetic: 4/5 stays 4/5")
-    from .documents import add_document_args
+    from .documents import add_document_args  # not needed by the demo
 
     add_document_args(parser)  # exercises written in LaTeX or Markdown (docs/latex.md)
 
@@ -67,7 +67,7 @@ def read_program_text(path: str) -> str:
 def load_graph(args: argparse.Namespace) -> Graph:
     """Parse the PROGRAM argument with --at, --output and --exact applied (or, with --torch,
     convert the PyTorch model a factory returns)."""
-    from ..lang.language import parse
+    from ..lang.language import parse  # the parser: not for --torch
 
     spec = getattr(args, "torch", None)
     if spec is not None:
@@ -76,7 +76,7 @@ def load_graph(args: argparse.Namespace) -> Graph:
         raise ValueInputError("give a PROGRAM file (or - for standard input), or --torch")
 
     text = read_program_text(args.program)
-    from .documents import document_graph, wants_document
+    from .documents import document_graph, wants_document  # not needed by the demo
 
     if wants_document(args):
         return document_graph(
@@ -101,7 +101,7 @@ def _torch_graph(args: argparse.Namespace, spec: str) -> Graph:
     if getattr(args, "at", None) or getattr(args, "output", None) or getattr(args, "exact", False):
         raise ValueInputError("--at, --output and --exact apply to programs, not to --torch")
     try:
-        from ..torch_bridge.load import graph_from_spec
+        from ..torch_bridge.load import graph_from_spec  # torch is optional
     except ImportError as exc:
         raise ValueInputError(
             f"--torch needs PyTorch ({exc}); install it with pip install 'chainrule[torch]'"

@@ -13,6 +13,8 @@ import time
 import traceback
 from collections.abc import Sequence
 
+from .. import __version__
+
 INTERNAL_ERROR = 1
 
 
@@ -49,8 +51,6 @@ def report_internal_error(
     exc: BaseException, argv: Sequence[str], command: str, *, debug: bool
 ) -> int:
     """Tell the user a bug escaped (one paragraph, or the traceback with ``--debug``)."""
-    from .. import __version__
-
     what = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
     if len(what) > 300:
         what = what[:297] + "..."

@@ -13,6 +13,7 @@ from ..exercise import MARKER, Exercise, solve
 from ..explain import explain
 from ..io.files import check_bundle_dir
 from .common import exercise_text
+from .eval_cmd import print_table
 
 DEMO_DIR = "chainrule-demo"
 FOREIGN_HINT = (
@@ -41,8 +42,6 @@ def run_demo(directory: str | Path = DEMO_DIR) -> int:
         "The reference exercise: L = (σ(wᵀx + b₀) − y)², "
         "x = [1, 1], w = [4/5, 7/5], b₀ = 3/5, y = 1"
     )
-    from .eval_cmd import print_table
-
     print_table(graph)
     print()
     sys.stdout.write(explain(graph, "txt", digits=ex.digits, exact=True, title=TITLE))

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ChainruleError, ValueInputError
+from ..io.files import check_output, read_text, write_file
+from ..io.jsonout import strict_dumps
 from ..lang.latex import is_document, is_latex_path
 
 if TYPE_CHECKING:  # the reader (and pylatexenc) load only when a document is read
@@ -63,7 +65,7 @@ def document_graph(
 ) -> Graph:
     """The graph of an exercise written as a document; the program read is printed first (on
     stderr, so that the command's own output stays as it is), or alone with --print-program."""
-    from ..lang.latex.reader import graph_of, read_document
+    from ..lang.latex.reader import graph_of, read_document  # pylatexenc: documents only
 
     path = args.program
     latex = document_is_latex(args, path)
@@ -98,13 +100,11 @@ def add_solution_args(parser: argparse.ArgumentParser) -> None:
 
 def run_solution(args: argparse.Namespace, graph: Graph) -> int:
     """``check EXERCISE --solution FILE [-o MARKED]``: the report, then the marked copy."""
-    from ..check import report
-    from ..check.marked import marked_copy
-    from ..check.rule import AS_WRITTEN
-    from ..check.solution import check_solution
-    from ..io.files import check_output, read_text, write_file
-    from ..io.jsonout import strict_dumps
-    from ..lang.latex.reader import read_document
+    from ..check import report  # check --solution only
+    from ..check.marked import marked_copy  # check --solution only
+    from ..check.rule import AS_WRITTEN  # check --solution only
+    from ..check.solution import check_solution  # check --solution only
+    from ..lang.latex.reader import read_document  # pylatexenc: documents only
 
     if args.claim or args.claims:
         raise ChainruleError("give either --solution or --claim/--claims, not both")
@@ -155,9 +155,8 @@ def _same_file(a: str, b: str) -> bool:
 def document_exercise(path: str) -> Exercise:
     """An exercise written as a document, as ``solve`` takes it: the program read from it
     (printed on stderr first), exact numbers, every named value and every input's gradient."""
-    from ..exercise import Exercise
-    from ..io.files import read_text
-    from ..lang.latex.reader import read_document
+    from ..exercise import Exercise  # solve only
+    from ..lang.latex.reader import read_document  # pylatexenc: documents only
 
     if not Path(path).is_file():
         raise ChainruleError(f"{path}: no such exercise file")

@@ -14,7 +14,7 @@ from .common import add_program_args, input_files, load_graph
 
 
 def register(sub: Any) -> None:
-    from ..draw import FORMATS, VIEWS
+    from ..draw import FORMATS, VIEWS  # not loaded by --help
 
     p = sub.add_parser(
         "draw",
@@ -77,8 +77,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..draw import build
-    from ..draw.render import encode, format_of
+    from ..draw import build  # not loaded by --help
+    from ..draw.render import encode, format_of  # not loaded by --help
 
     target = Path(args.out) if args.out else None
     if target is not None:
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         max_width=args.max_width,
     )
     if target is None:
-        from ..draw.writers.text import write_text
+        from ..draw.writers.text import write_text  # one writer per format
 
         sys.stdout.write(write_text(drawing))
         return 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
+from ..core.errors import ChainruleError
 from ..explain import explain
 from ..io.files import check_output, write_file
 from .common import add_program_args, input_files, load_graph
@@ -19,10 +21,6 @@ EXTENSIONS = {".md": "md", ".markdown": "md", ".tex": "tex", ".txt": "txt", ".te
 def format_for(fmt: str | None, out: str | None) -> str:
     """The format of a solution: the extension of ``-o`` decides (as ``draw -o`` does), an
     explicit ``--format`` must agree with it, and Markdown is the default."""
-    from pathlib import Path
-
-    from ..core.errors import ChainruleError
-
     if out is None:
         return fmt or DEFAULT_FORMAT
     ext = Path(out).suffix.lower()
@@ -72,8 +70,6 @@ def register(sub: Any) -> None:
 
 
 def _drawings(items: list[str]) -> dict[str, str]:
-    from ..core.errors import ChainruleError
-
     out = {}
     for item in items:
         view, sep, path = item.partition("=")

@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..explorer import explore
+    from ..explorer import explore  # not loaded by --help
 
     if args.out:
         if not str(args.out).lower().endswith((".html", ".htm")):

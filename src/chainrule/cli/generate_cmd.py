@@ -45,8 +45,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..teach import pdf
-    from ..teach.generate import generate
+    from ..teach import pdf  # not loaded by --help
+    from ..teach.generate import generate  # not loaded by --help
 
     label = f"-o {args.out}"
     if args.seed < 0:

@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..teach.report import write_report
+    from ..teach.report import write_report  # matplotlib: not loaded by --help
 
     label = f"-o {args.out}"
     refuse_own(args.out, "report", ".chainrule-report", args.force, label)

@@ -37,6 +37,7 @@ from ..ops import MATH, OPS
 from .autodiff import check_seed, one_like, topo_order, zero_like
 from .backends import ArrayMath, FloatMath, unbroadcast
 from .errors import ChainruleError
+from .graph import Graph
 from .node import MANY, Node
 from .values import ARRAY, FLOAT, combine_kinds, convert
 
@@ -216,7 +217,7 @@ class Plan:
 
     def draw(self, path: str, view: str = "gradients", **options: Any) -> Any:
         """Draw the traced graph (the nodes the plan's calls stand for) to ``path``."""
-        from ..draw import render
+        from ..draw import render  # the drawing package, only when a plan is drawn
 
         return render(self.graph, path, view=view, **options)
 
@@ -403,8 +404,6 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     plan.values = [None] * len(order)
     plan.grads = [_EMPTY] * len(order)
     plan.kept = [None] * len(order)
-    from .graph import Graph
-
     plan.graph = Graph([loss] if loss is not None else roots[-1:]) if order else None
     arg_at = {id(a): i for i, a in enumerate(args) if isinstance(a, (np.ndarray, float))}
     names = _namer(plan.graph, slot, arg_at, trace.start)

@@ -30,7 +30,7 @@ else:
 
         def __getattr__(self, name: str) -> Any:
             load_sympy()
-            import mpmath as module
+            import mpmath as module  # mpmath comes with sympy, loaded on first use
 
             return getattr(module, name)
 

@@ -20,7 +20,7 @@ register_svg(lambda obj: to_svg(obj) if isinstance(obj, (Graph, Node)) else None
 
 def text(graph: Graph | Node, view: str = "forward", **options: Any) -> str:
     """The terminal drawing of a view (a tree from the output, every number shown)."""
-    from .writers.text import write_text
+    from .writers.text import write_text  # one writer per format
 
     return write_text(build(graph, view, **options))
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import anomaly
 from ..core.node import Node
 from ..core.values import decimal, is_exact, is_rational
 from ..lang.naming import Naming
@@ -184,6 +185,4 @@ def partial_text(node: Node, i: int, namer: Namer, digits: int) -> str | None:
 
 def _at_a_kink(node: Node) -> bool:
     """Whether ``node`` is evaluated exactly where its op has no derivative (relu at 0)."""
-    from ..core import anomaly
-
     return node.op.name in anomaly.KINK_CONVENTIONS and bool(anomaly.kinks([node]))

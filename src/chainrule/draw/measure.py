@@ -20,7 +20,7 @@ LINE_GAP = 1.25  # line height as a multiple of the font size
 @lru_cache(maxsize=1)
 def font_files() -> tuple[Path, Path]:
     """The regular and bold DejaVu Sans files that matplotlib ships."""
-    import matplotlib
+    import matplotlib  # matplotlib (its fonts), only when text is measured
 
     base = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     return base / "DejaVuSans.ttf", base / "DejaVuSans-Bold.ttf"
@@ -28,7 +28,7 @@ def font_files() -> tuple[Path, Path]:
 
 @lru_cache(maxsize=2)
 def _font(bold: bool):  # type: ignore[no-untyped-def]
-    from matplotlib import ft2font
+    from matplotlib import ft2font  # matplotlib (its fonts), only when text is measured
 
     regular, heavy = font_files()
     font = ft2font.FT2Font(str(heavy if bold else regular))

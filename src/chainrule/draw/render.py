@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from ..core.errors import ChainruleError
 from ..core.graph import Graph
 from ..core.node import Node
 from .layout import layout
+from .limits import MAX_PDF_BOXES, check_boxes
 from .model import Drawing
 from .views import build
 
@@ -17,57 +19,54 @@ FORMATS = (".svg", ".png", ".pdf", ".dot", ".gv", ".tex", ".mmd", ".txt", ".json
 
 
 def _svg(d: Drawing) -> str:
-    from .writers.svg import write_svg
+    from .writers.svg import write_svg  # one writer per format
 
     return write_svg(d, layout(d))
 
 
 def _png(d: Drawing) -> bytes:
-    from .writers.png import svg_to_png
+    from .writers.png import svg_to_png  # one writer per format
 
     return svg_to_png(_svg(d))
 
 
 def _pdf(d: Drawing) -> bytes:
-    from .limits import MAX_PDF_BOXES, check_boxes
-    from .writers.pdf import write_pdf
+    from .writers.pdf import write_pdf  # one writer per format
 
     check_boxes(len(d.boxes), MAX_PDF_BOXES, "PDF")  # before the layout's time is spent
     return write_pdf(d, layout(d))
 
 
 def _dot(d: Drawing) -> str:
-    from .writers.dot import write_dot
+    from .writers.dot import write_dot  # one writer per format
 
     return write_dot(d)
 
 
 def _tex(d: Drawing) -> str:
-    from .writers.tikz import write_tikz
+    from .writers.tikz import write_tikz  # one writer per format
 
     return write_tikz(d, layout(d))
 
 
 def _mmd(d: Drawing) -> str:
-    from .writers.mermaid import write_mermaid
+    from .writers.mermaid import write_mermaid  # one writer per format
 
     return write_mermaid(d)
 
 
 def _txt(d: Drawing) -> str:
-    from .writers.text import write_text
+    from .writers.text import write_text  # one writer per format
 
     return write_text(d)
 
 
 def _json(d: Drawing) -> str:
-    import json
-
     return json.dumps(d.to_dict(), ensure_ascii=False, indent=1) + "\n"
 
 
 def _html(d: Drawing) -> str:
-    from .writers.html import write_html
+    from .writers.html import write_html  # one writer per format
 
     return write_html(d, _svg(d))
 
@@ -106,7 +105,7 @@ def encode(drawing: Drawing, fmt: str) -> bytes:
 
 def write(drawing: Drawing, path: str | Path) -> Path:
     """Write a drawing safely (see ``chainrule.io.files``): a whole file or none."""
-    from ..io.files import write_file
+    from ..io.files import write_file  # ctypes: only when a file is written
 
     p = Path(path)
     return write_file(p, encode(drawing, format_of(p)))

@@ -29,12 +29,14 @@ from ..core.autodiff import edge_contribution, grad
 from ..core.errors import ChainruleError
 from ..core.graph import Graph
 from ..core.node import Node
-from ..core.snapshot import with_gradients
+from ..core.snapshot import copy_graph, with_gradients
 from ..lang import symbols
 from ..lang.naming import also_called
 from ..lang.notation import cancelled, rounding_noise
 from . import colours
 from .labels import Namer, factor, grad_number, number, partial_text, value_text
+from .layout import layout
+from .measure import text_width
 from .model import DIRECTIONS, VIEWS, Arrow, Box, Drawing, Line, gradient_legend
 from .select import Selection, module_groups, select
 
@@ -110,7 +112,7 @@ def build(graph: Graph | Node, view: str = "forward", **options: Any) -> Drawing
     if opts.collapse is None:
         opts.collapse = [] if opts.expand else module_groups(g)
     if opts.expand:
-        from .scalars import expand
+        from .scalars import expand  # only for expand=True
 
         g = expand(g)  # new nodes: the caller's graph is left alone
         if view == "gradients":
@@ -133,8 +135,6 @@ def _fit_labels(drawing: Drawing, max_width: float) -> None:
     """Wrap labels until the laid-out drawing fits ``max_width`` (a few tries, each with
     narrower lines), or the lines reach ``MIN_LINE``: then the rows of boxes are all that is
     left to the layout."""
-    from .layout import layout
-
     original = [list(b.lines) for b in drawing.boxes], [list(a.lines) for a in drawing.arrows]
     share = LINE_SHARE
     for _ in range(4):
@@ -158,8 +158,6 @@ def _wrap_lines(drawing: Drawing, max_width: float, share: float = LINE_SHARE) -
     """Honour ``max_width`` in the labels themselves: a line wider than its share is wrapped
     at spaces (after a colon or an equals sign when there is one), never cut, so long PyTorch
     labels (``passes back to dloss/dconv.weight: 2×1×3×3: mean …``) fold into a few lines."""
-    from .measure import text_width
-
     limit = max(MIN_LINE, share * max_width)
 
     def wrapped(lines: list[Line], in_box: bool) -> list[Line]:
@@ -190,8 +188,6 @@ def _wrap_lines(drawing: Drawing, max_width: float, share: float = LINE_SHARE) -
 
 def _quiet_gradients(g: Graph) -> dict[Node, Any]:
     """Gradients for the forward view's tooltips, from a copy; none when backward fails."""
-    from ..core.snapshot import copy_graph
-
     try:
         copy, made = copy_graph(g)
         copy.backward()
@@ -507,7 +503,7 @@ def edge_lines(node: Node, i: int, namer: Namer, digits: int, top: str) -> list[
 def _backward(g: Graph, opts: Options) -> Drawing:
     """The gradient computation drawn as a graph: the nodes ``autodiff.grad`` builds, on top of
     the forward graph, simplified for reading (``simplify``)."""
-    from .simplify import simplify
+    from .simplify import simplify  # only for the backward view
 
     out = g.output
     targets = [n for n in g.nodes if n.op.name == "input" and n.requires_grad]

@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from ..core import anomaly
 from ..core.node import Node
 from ..lang import symbols
+from ..lang.notation import definition, rounding_noise
 from . import formulas as f
 from .formulas import Math
 from .model import ROLE_CONSTANT, ROLE_INPUT, BackwardStep, Derivation, ForwardStep, Term
@@ -235,8 +237,6 @@ def _backward(step: BackwardStep, d: Derivation) -> list[Block]:
         return [Equation([step.label, f.num(step.value, digits)], ["="])]
     parts = [step.label, _join(symbolic), _join(numeric)]
     if step.fan_out:
-        from ..lang.notation import rounding_noise
-
         values = [t.contribution for t in step.terms]
         carried = [  # a term zero up to rounding next to the others reads ≈0, not −5.5511e-17
             Math("≈0", r"\approx 0") if noise is True else f.num(v, digits)
@@ -373,9 +373,6 @@ def build(
 def _watch(d: Derivation) -> list[Block]:
     """Non-finite numbers traced to where they began, kinks with the convention used, and the
     nodes PyTorch computed (opaque)."""
-    from ..core import anomaly
-    from ..lang.notation import definition
-
     order = d.graph.nodes
     names = d.graph.naming
     out: list[Block] = []

@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from ..core.node import Node, apply, new_node
+from ..core.node_math import NodeMath
 from ..core.values import decimal, is_exact, is_rational, sign_of
 from ..lang import symbols
 from ..lang.naming import Naming
-from ..lang.notation import definition, latex_name, nested_text, number_text
+from ..lang.notation import definition, latex_name, nested_text, number_text, partial_formula
 from ..lang.typography import MINUS, TO_SUBSCRIPT
 from ..ops import OPS
 
@@ -289,8 +290,6 @@ def _letters(i: int) -> str:
 def partial(node: Node, i: int, names: Naming) -> Math | None:
     """The local partial ∂node/∂input_i as the op table writes it, when it has a readable form,
     in terms of the labels people see (∂f/∂z = q for f = q·z, never q written out)."""
-    from ..lang.notation import partial_formula
-
     text = partial_formula(node, i, "text", names)
     latex = partial_formula(node, i, "latex", names)
     if text is None or latex is None:
@@ -304,8 +303,6 @@ def vjp_formula(
     """For ops that mix elements (no elementwise partial), the chain-rule product as the op
     table's own vector–Jacobian rule writes it: symbolically (upstream gradient and inputs by
     name) and with the numbers put in."""
-    from ..core.node_math import NodeMath
-
     op = node.op
     if op.vjps is None or node.grad is None:
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..lang.notation import latex_text
 from .document import Block, Document, Equation, Figure, Heading, Inline, Paragraph, Table
 from .formulas import Math
@@ -55,8 +57,6 @@ def _equation(eq: Equation) -> str:
 
 def _visible(latex: str) -> str:
     """Roughly what is printed: commands and braces dropped, for measuring a row."""
-    import re
-
     text = re.sub(r"\\(left|right|frac|mathrm|cdot|odot|partial|textstyle|sum)\b", " ", latex)
     return re.sub(r"[{}\\]", "", text)
 

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from ..core.autodiff import edge_contribution
+from ..core.errors import ChainruleError
 from ..core.graph import Graph
 from ..core.node import Node
 from ..core.snapshot import with_gradients
 from ..lang.naming import Naming, also_called
+from ..lang.notation import exact_form, latex_name
 from . import formulas as f
 from .formulas import Math
 
@@ -135,8 +137,6 @@ def _forward_step(
     role = _role(node)
     label = f.label(node, names)
     if also:  # y = x: the step of x says that y is x, so the user's name y is found and shown
-        from ..lang.notation import latex_name
-
         label = Math(
             " = ".join([*also, label.text]),
             " = ".join([*(latex_name(a) for a in also), label.latex]),
@@ -146,8 +146,6 @@ def _forward_step(
         step.formula = f.formula(node, names)
         step.substituted = f.substituted(node, digits, exact)
     if exact and f.is_exact(node.value):
-        from ..lang.notation import exact_form
-
         rational = f.exact_num(node.value)
         if rational is not None:
             step.exact = rational
@@ -218,8 +216,6 @@ def derive(graph: Graph, digits: int = 5, *, exact: bool | None = None) -> Deriv
     ``digits`` is the number of significant digits of every decimal shown; ``exact`` (default:
     whether the output holds an exact value) adds exact forms such as 14/5 and σ(14/5)."""
     if digits < 1:
-        from ..core.errors import ChainruleError
-
         raise ChainruleError(f"digits must be 1 or more, got {digits}")
     graph = with_gradients(graph)
     output = graph.output

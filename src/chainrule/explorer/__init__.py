@@ -36,7 +36,7 @@ class Explorer:
 
     def save(self, path: str | Path) -> Path:
         """Write the page whole (``chainrule.io.files``); returns the path."""
-        from ..io.files import write_file
+        from ..io.files import write_file  # io.files (and ctypes), only when a page is saved
 
         return write_file(Path(path), self.html)
 
@@ -44,7 +44,7 @@ class Explorer:
     def widget(self) -> Any:
         """The notebook widget (made once; needs anywidget)."""
         if self._widget is None:
-            from .widget import widget_from_parts
+            from .widget import widget_from_parts  # anywidget, only in a notebook
 
             self._widget = widget_from_parts(self._parts)
         return self._widget

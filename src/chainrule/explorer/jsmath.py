@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.backends import FloatMath, one_hot_array, sum_to_shape, unbroadcast
+from ..core.backends import Backend, FloatMath, one_hot_array, sum_to_shape, unbroadcast
 
 Shape = tuple[int, ...]
 
@@ -355,7 +355,5 @@ class JSMath(FloatMath):
 
 
 def _typecheck() -> None:  # pragma: no cover - only read by mypy
-    from ..core.backends import Backend
-
     backend: Backend = JSMath
     del backend

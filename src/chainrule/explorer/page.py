@@ -18,6 +18,7 @@ from ..core.errors import ValueInputError
 from ..core.graph import Graph
 from ..core.node import Node
 from ..core.values import to_float
+from ..draw.colours import TEXT
 from ..draw.labels import SHORT_ARRAY
 from ..draw.layout import layout
 from ..draw.model import Drawing
@@ -123,8 +124,6 @@ def readable_fill(fill: str, texts: list[str], ratio: float = 4.5) -> str:
 
 
 def _shorten(drawing: Drawing) -> None:
-    from ..draw.colours import TEXT
-
     for box in drawing.boxes:
         if box.fill:
             box.fill = readable_fill(

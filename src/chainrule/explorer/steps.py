@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..core.node import Node, apply
+from ..core.node_math import NodeMath
 from ..explain import document as doc
 from ..explain import formulas as f
 from ..explain.formulas import Math
@@ -189,8 +190,6 @@ class Builder:
 
     def vjp_numeric(self, term: Term) -> list[Piece] | None:
         """``formulas.vjp_formula``'s numeric half with slots for the gradient and the inputs."""
-        from ..core.node_math import NodeMath
-
         node = term.consumer
         op = node.op
         g_token = f._TOKEN.format("G")

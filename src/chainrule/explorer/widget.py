@@ -82,8 +82,8 @@ WIDGET_CSS = """
 
 def _widget_class() -> Any:
     try:
-        import anywidget
-        import traitlets
+        import anywidget  # the notebook extra is optional
+        import traitlets  # the notebook extra is optional
     except ImportError as exc:  # pragma: no cover - the notebook extra installs it
         raise ChainruleError(
             "the notebook widget needs anywidget (pip install anywidget); "

@@ -15,8 +15,10 @@ import errno
 import functools
 import json
 import os
+import signal
 import stat
 import sys
+import threading
 import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -545,9 +547,6 @@ def _renameat2() -> Any:
 def _interrupts_held() -> Iterator[None]:
     """Ctrl-C (SIGINT) is held while the block runs and raised as KeyboardInterrupt after it;
     only in the main thread, where Python delivers signals."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return

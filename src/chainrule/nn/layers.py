@@ -13,6 +13,7 @@ from .. import tensor as T
 from ..core.errors import ValueInputError
 from ..core.node import Node
 from ..functions import relu, sigmoid, tanh
+from .functional import gelu
 from .init import INITS
 from .init import generator as _generator
 from .module import Module, parameter
@@ -125,8 +126,6 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x: Any) -> Node:
-        from .functional import gelu
-
         return gelu(x, self.approximate)
 
     def extra_repr(self) -> str:

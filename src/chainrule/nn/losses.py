@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from .. import tensor as T
 from ..core.node import Node
 from ..functions import mse
+from . import functional as F
+from .functional import _reduction
 from .module import Module
 
 
@@ -39,8 +43,6 @@ def l2_penalty(params: Module | Iterable[Node]) -> Node:
 
 def accuracy(logits: Any, labels: Any) -> float:
     """The share of rows whose largest logit is the label (a number, not a node)."""
-    import numpy as np
-
     z = np.asarray(logits.value if isinstance(logits, Node) else logits)
     y = np.asarray(labels.value if isinstance(labels, Node) else labels)
     if z.ndim == 1 or z.shape[-1] == 1:
@@ -54,8 +56,6 @@ class _Loss(Module):
 
     def __init__(self, reduction: str = "mean", name: str = "") -> None:
         super().__init__(name)
-        from .functional import _reduction
-
         self.reduction = _reduction(reduction)
 
     def extra_repr(self) -> str:
@@ -66,9 +66,7 @@ class MSELoss(_Loss):
     """``torch.nn.MSELoss``: squared error, averaged (or summed, or elementwise)."""
 
     def forward(self, input: Any, target: Any) -> Node:
-        from .functional import mse_loss as f
-
-        return f(input, target, self.reduction)
+        return F.mse_loss(input, target, self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
@@ -76,15 +74,11 @@ class CrossEntropyLoss(_Loss):
     class probabilities)."""
 
     def forward(self, input: Any, target: Any) -> Node:
-        from .functional import cross_entropy as f
-
-        return f(input, target, self.reduction)
+        return F.cross_entropy(input, target, self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
     """``torch.nn.BCEWithLogitsLoss``: binary cross-entropy computed from logits."""
 
     def forward(self, input: Any, target: Any) -> Node:
-        from .functional import binary_cross_entropy_with_logits as f
-
-        return f(input, target, self.reduction)
+        return F.binary_cross_entropy_with_logits(input, target, self.reduction)

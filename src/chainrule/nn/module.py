@@ -13,6 +13,7 @@ The root module's path is its ``name`` (empty by default, so parameters read ``l
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -277,8 +278,6 @@ def _legacy_names(state: dict[str, np.ndarray], own: Mapping[str, Node]) -> dict
         else:
             out[k] = v
     if renamed:
-        import warnings
-
         warnings.warn(
             f"parameters saved under the old Linear names ({', '.join(renamed)}) were read as "
             "weight (transposed) and bias; save again to store the new names",

@@ -15,9 +15,9 @@ def blank_drawing(graph: Graph) -> dict[str, bytes]:
     """``{"graph.svg": …, "graph.png": …}``, or an empty dict when the drawing package is not
     available."""
     try:
-        from ..draw.model import Line
-        from ..draw.render import encode
-        from ..draw.views import build
+        from ..draw.model import Line  # optional: sheets without drawings
+        from ..draw.render import encode  # optional: sheets without drawings
+        from ..draw.views import build  # optional: sheets without drawings
     except ImportError:
         return {}
     drawing = build(graph, "forward")

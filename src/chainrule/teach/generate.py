@@ -17,6 +17,8 @@ template, count and seed give the same bytes."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,14 @@ from ..explain import markdown as markdown_writer
 from ..io.files import bundle, read_text, write_file
 from ..io.jsonout import strict_dumps
 from . import pdf
+from .autograder import autograder_zip
 from .blank import blank_drawing
 from .csvout import csv_text
+from .exports import moodle_xml
+from .grading import ClassKey, KeyVariant, variant_number
+from .prairielearn import question_files
 from .sheets import key_document, key_rows, worksheet_texts
+from .submissions import decode_submissions
 from .template import Template, load_template
 from .variants import Variant, exercise_of, generate_variants
 
@@ -87,12 +94,6 @@ def write_handout(folder: Path, ids: list[str]) -> None:
 def read_roster(path: str | Path, ids: list[str]) -> list[tuple[str, str]]:
     """(email, variant id) pairs from a CSV with email and variant columns; a variant is
     written as the class names it (v03, V3 or 3)."""
-    import csv
-    import io
-
-    from .grading import variant_number
-    from .submissions import decode_submissions
-
     p = Path(path)
     if not p.is_file():
         raise ValueInputError(f"{path}: no such roster file")
@@ -129,11 +130,6 @@ def write_exports(
 ) -> None:
     """DIR/exports/: the Gradescope autograder, the Moodle questions, the PrairieLearn question,
     all under the template's rule."""
-    from .autograder import autograder_zip
-    from .exports import moodle_xml
-    from .grading import ClassKey, KeyVariant
-    from .prairielearn import question_files
-
     folder.mkdir()
     write_file(folder / "gradescope-autograder.zip", autograder_zip(data, roster))
     key = ClassKey(

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..check.claims import Claim, Number, parse_claim, read_number
 from ..check.inert import inert_text
-from ..check.judge import CARRIED_ROUNDING, TRIVIAL, Verdict, judge
+from ..check.judge import CARRIED_ROUNDING, TRIVIAL, Verdict, judge, true_value
 from ..check.judge import FIRST_SLIP as JUDGE_FIRST_SLIP
 from ..check.judge import FOLLOWS as JUDGE_FOLLOWS
 from ..check.judge import RIGHT as JUDGE_RIGHT
@@ -24,7 +24,7 @@ from ..check.judge import ROUNDING as JUDGE_ROUNDING
 from ..check.judge import TOO_FEW as JUDGE_TOO_FEW
 from ..check.judge import _grade as judge_number
 from ..check.kinds import mistake_kind
-from ..check.names import GRADIENT, PARTIAL, Quantity, Resolver
+from ..check.names import GRADIENT, PARTIAL, Quantity, Resolver, canon
 from ..check.rule import Rule, rounded_text, rule_from_dict
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
@@ -39,6 +39,7 @@ from ..explain.formulas import (
     partial_label,
 )
 from ..io.files import load_json, read_text
+from ..lang.language import parse
 from ..lang.notation import naming_of
 from .scoring import (
     EARLY,
@@ -68,8 +69,6 @@ class KeyVariant:
 
     def graph(self) -> Graph:
         if self._graph is None:
-            from ..lang.language import parse
-
             try:
                 with np.errstate(all="ignore"):
                     # an exact template is judged in exact numbers: w·x + b that is exactly 0
@@ -88,8 +87,6 @@ class KeyVariant:
         if self._truths is None:
             out = dict(self.answers)
             if self.exact:
-                from ..check.judge import true_value
-
                 graph = self.graph()
                 resolver = Resolver(graph)
                 for name in self.answers:
@@ -529,8 +526,6 @@ def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
 
 def _numbers_by_name(key: ClassKey, sub: Submission) -> dict[str, Number]:
     """A submission's numbers by the canonical names of the key (for an unknown variant)."""
-    from ..check.names import canon
-
     names = {canon(n.replace("∂", "d")): n for v in key.variants.values() for n in v.answers}
     out: dict[str, Number] = {}
     for e in sub.entries:

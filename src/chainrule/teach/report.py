@@ -255,11 +255,11 @@ def summary_document(
 
 def chart_png(slips: list[tuple[str, str, int]], title: str = "Most common first slips") -> bytes:
     """A bar chart of the most common first slips (at most 12), as PNG bytes with no date."""
-    import matplotlib
+    import matplotlib  # matplotlib, only when a chart is drawn
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.figure import Figure  # matplotlib, only when a chart is drawn
+    from matplotlib.ticker import MaxNLocator  # matplotlib, only when a chart is drawn
 
     shown = slips[:12][::-1]
     fig = Figure(figsize=(7, 0.5 * max(len(shown), 1) + 1.5), dpi=100)

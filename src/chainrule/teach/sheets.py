@@ -8,13 +8,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ..check.names import canon
+import numpy as np
+
+from ..check.judge import true_value
+from ..check.names import Resolver, canon
+from ..core.errors import ChainruleError
 from ..core.graph import Graph
 from ..core.node import Node
+from ..core.values import to_float
 from ..explain import latex as latex_writer
 from ..explain import markdown as markdown_writer
 from ..explain.document import Document, Equation, Figure, Heading, Inline, Paragraph, Table
 from ..explain.formulas import Math, exact_num, formula, label, num
+from ..lang.language import parse
 from .template import Template
 from .variants import Variant
 
@@ -48,8 +54,6 @@ def _shown_graph(template: Template, variant: Variant) -> Graph:
     numbers drawn as 7/5 are shown as 7/5 (answers stay in floats, as eval gives them)."""
     if not template.exact:
         return variant.graph
-    from ..lang.language import parse
-
     return parse(variant.program, exact=True)
 
 
@@ -134,14 +138,6 @@ def key_values(template: Template, variant: Variant) -> dict[str, float]:
     values = dict(variant.answers)
     if not template.exact:
         return values
-    import numpy as np
-
-    from ..check.judge import true_value
-    from ..check.names import Resolver
-    from ..core.errors import ChainruleError
-    from ..core.values import to_float
-    from ..lang.language import parse
-
     try:
         with np.errstate(all="ignore"):
             graph = parse(variant.program, exact=True)

@@ -360,7 +360,7 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
 def _solution_entries(sub: Submission, name: str, body: str, *, latex: bool) -> None:
     """A worked solution's answers (the last number of each chain) and its variant: and
     student: lines."""
-    from ..check.solution import solution_answers
+    from ..check.solution import solution_answers  # the LaTeX reader: solutions only
 
     try:
         answers, header = solution_answers(body, latex=latex)

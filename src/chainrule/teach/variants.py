@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..check.rule import rounded_text
 from ..core import anomaly
 from ..core.errors import ChainruleError, DomainError, ValueInputError
 from ..core.graph import Graph
@@ -230,8 +231,6 @@ class _Budget:
 
 def _answer_key(variant: Variant, template: Template) -> dict[str, str]:
     """The answers as the rule tells them apart (3 significant figures by default)."""
-    from ..check.rule import rounded_text
-
     out = {}
     for a in variant.asked:
         shown = rounded_text(a.value, template.rule) if math.isfinite(a.value) else None

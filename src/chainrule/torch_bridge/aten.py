@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch
 
 from .. import tensor as T
 from ..core.node import Node, apply, const, lift
@@ -123,8 +124,6 @@ def _dropout(x: Any, p: float, train: bool) -> Node:
     x = _node(x)
     if not train or p == 0:
         return T.dropout(x, float(p), training=False)
-    import torch
-
     keep = (torch.rand(x.shape) >= p).numpy()  # drawn by torch, so torch.manual_seed applies
     mask = const(keep.astype(_dtype(x)) if x.shape else float(keep), "dropout mask")
     return apply(OPS["dropout"], (x, mask), {"p": float(p), "training": True})
@@ -184,8 +183,6 @@ def _to(a: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Node:
 
 
 def _bool_dtype() -> Any:
-    import torch
-
     return torch.bool
 
 

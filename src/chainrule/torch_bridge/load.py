@@ -15,6 +15,7 @@ from typing import Any
 
 from ..core.errors import ValueInputError
 from ..core.graph import Graph
+from .convert import from_torch
 
 
 def split_spec(spec: str) -> tuple[Path, str]:
@@ -72,8 +73,6 @@ def load_factory(spec: str) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
 
 def graph_from_spec(spec: str) -> Graph:
     """The chainrule graph of the model a factory returns."""
-    from .convert import from_torch
-
     model, inputs, kwargs = load_factory(spec)
     return from_torch(model, *inputs, **kwargs)
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import nn
 from ..core.errors import ValueInputError
 from ..core.graph import Graph
 from ..core.node import Node
@@ -104,8 +105,6 @@ class Sequential(torch.nn.Sequential):
 
 
 def _module(m: Any) -> torch.nn.Module:
-    from .. import nn
-
     if isinstance(m, nn.Linear):  # the same layout as PyTorch's: weight (out, in), bias
         weight = to_tensor(m.weight.value)
         layer = torch.nn.Linear(
@@ -151,8 +150,6 @@ def to_torch(
     ``Graph`` (or a node, taken as its graph's output) becomes a ``GraphModule`` whose leaves
     are parameters, except the leaves named in ``inputs``, which are the forward's arguments in
     that order. ``device`` and ``dtype`` are applied as ``Module.to`` applies them."""
-    from .. import nn
-
     if isinstance(module_or_graph, nn.Module):
         out = _module(module_or_graph)
     elif isinstance(module_or_graph, (Graph, Node)):

@@ -44,13 +44,13 @@ def page_scale(width: float, height: float) -> float:
 
 
 def write_pdf(drawing: Drawing, lay: Layout) -> bytes:
-    import matplotlib
+    import matplotlib  # matplotlib: PDF only
 
     matplotlib.use("Agg", force=False)
-    from matplotlib.backends.backend_pdf import FigureCanvasPdf
-    from matplotlib.figure import Figure
-    from matplotlib.patches import FancyBboxPatch, PathPatch, Polygon
-    from matplotlib.path import Path as MPath
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf  # matplotlib: PDF only
+    from matplotlib.figure import Figure  # matplotlib: PDF only
+    from matplotlib.patches import FancyBboxPatch, PathPatch, Polygon  # matplotlib: PDF only
+    from matplotlib.path import Path as MPath  # matplotlib: PDF only
 
     w, h = lay.width, lay.height
     check_boxes(len(drawing.boxes), MAX_PDF_BOXES, "PDF")

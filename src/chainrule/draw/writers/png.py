@@ -60,7 +60,7 @@ def svg_to_png(
     rasterised at the scale it needs (``needed_scale``; ``fit=False`` keeps ``scale``). A
     picture that would have to shrink below ``min_scale`` to fit the pixel limits is refused."""
     try:
-        import resvg_py
+        import resvg_py  # resvg-py is optional: only PNG needs it
     except ImportError as exc:
         raise ChainruleError("PNG output needs resvg-py (pip install resvg-py)") from exc
     if not 0.1 <= scale <= 8:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ...core.errors import ChainruleError, ValueInputError
 from ...core.graph import Graph
-from ..language import CONSTANTS
+from ..language import CONSTANTS, parse
 from .parse import element_index
 from .statements import Problem, Statement, read_statements
 from .tree import (
@@ -376,8 +376,6 @@ class _Reader:
     def evaluate(
         self, key: str, givens: Mapping[str, _Candidate], defs: dict[str, _Candidate]
     ) -> Any:
-        from ..language import parse
-
         order = self.order(givens, defs, only=key)
         text = "".join(
             f"{k} = {self.write((givens[k] if k in givens else defs[k]).expr)}\n" for k in order
@@ -640,8 +638,6 @@ def graph_of(
     reading: Reading, *, exact: bool = False, at: Mapping[str, Any] | None = None
 ) -> Graph:
     """The graph of a program read from a document; an error names the line of the text."""
-    from ..language import parse
-
     try:
         return parse(reading.plain_program, exact=exact, at=at, output=reading.output)
     except ChainruleError as exc:
