@@ -58,7 +58,9 @@ def op_reference() -> str:
         "their defaults, and its local partials as chainrule prints them (written on placeholder",
         "inputs x, y). Ops that mix elements (reductions, matrix products, softmax, fused",
         "losses) are differentiated by a vector–Jacobian product; for them the rule's",
-        "description is shown.",
+        "description is shown. Each op also states its domain: where it gives a value, and",
+        "where its derivative exists when that is narrower (declared on the op; for functions",
+        "of numbers as intervals that the tests evaluate just inside and just outside).",
         "",
     ]
     funcs = sorted((op for op in OPS.values() if op.in_programs), key=lambda o: o.name)
@@ -77,6 +79,9 @@ def op_reference() -> str:
             lines.append("")
         if op.doc:
             lines.append(_escape_md(op.doc))
+            lines.append("")
+        if op.domain is not None:
+            lines.append(f"Domain: {_escape_md(op.domain.text)}.")
             lines.append("")
         holders = _placeholders(op)
         if holders and op.partials is not None:

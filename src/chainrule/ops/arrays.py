@@ -25,7 +25,10 @@ from ..core.limits import check_elements
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, to_sympy
 from .table import (
     _EXPECT,
+    REALS,
+    UNIT_OPEN,
     Decline,
+    Domain,
     Notation,
     Op,
     Param,
@@ -37,6 +40,7 @@ from .table import (
     as_bool,
     as_shape,
     fn,
+    real_domain,
     registrar,
     shape_of,
     torch_axis,
@@ -195,6 +199,7 @@ register(
         doc="the sum of the elements (over the given axes; every axis by default)",
         torch=Torch(torch_reduce("sum"), ("aten.sum.default", "aten.sum.dim_IntList"), read_reduce),
         scalars=_draw_sum,
+        domain=Domain("any array or number"),
     )
 )
 _mean = _reduction(np.mean)
@@ -211,6 +216,9 @@ register(
         doc="the mean of the elements (over the given axes; every axis by default)",
         torch=Torch(torch_reduce("mean"), ("aten.mean.default", "aten.mean.dim"), read_reduce),
         scalars=_draw_mean,
+        domain=Domain(
+            "any array with at least one element on the reduced axes (the mean of none is NaN)"
+        ),
     )
 )
 
@@ -237,6 +245,7 @@ register(
         doc="wᵀx: the inner product of two vectors",
         torch=Torch(lambda t, x, p: (x[0] * x[1]).sum()),
         scalars=lambda E, a, p: E.matmul(a[0], a[1]),
+        domain=Domain("two vectors of one length"),
     )
 )
 
@@ -316,6 +325,10 @@ register(
             _read_matmul,
         ),
         scalars=lambda E, a, p: E.matmul(a[0], a[1]),
+        domain=Domain(
+            "arrays whose inner dimensions agree (x's last axis, y's second-to-last), "
+            "batch axes broadcasting"
+        ),
     )
 )
 
@@ -346,6 +359,7 @@ register(
             _read_t,
         ),
         scalars=lambda E, a, p: np.transpose(a[0]),
+        domain=Domain("any array or number"),
     )
 )
 
@@ -387,6 +401,7 @@ register(
         torch=Torch(lambda t, x, p: _torch_index(t, x[0], p["index"])),
         scalars=lambda E, a, p: a[0][p["index"]],
         api="",
+        domain=Domain("an array and an index within its shape"),
     )
 )
 
@@ -432,6 +447,7 @@ register(
         js=lambda M, x, p: M.scatter(x[0], p["index"], tuple(p["shape"])),
         torch=Torch(_torch_scatter),
         api="",
+        domain=Domain("an input of the shape the index picks out of the given shape"),
     )
 )
 
@@ -531,6 +547,7 @@ register(
         js=lambda M, x, p: _mean_of((x[0] - x[1]) * (x[0] - x[1])),
         torch=Torch(_torch_mse, ("aten.mse_loss.default",), _read_mse),
         scalars=_draw_loss,
+        domain=real_domain(REALS, REALS, note="arrays: shapes that broadcast together"),
     )
 )
 register(
@@ -549,5 +566,8 @@ register(
         js=_bce_js,
         torch=Torch(lambda t, x, p: -(x[1] * t.log(x[0]) + (1 - x[1]) * t.log(1 - x[0])).mean()),
         scalars=_draw_loss,
+        domain=real_domain(
+            UNIT_OPEN, REALS, note="x the predictions, y the targets; arrays: every prediction"
+        ),
     )
 )

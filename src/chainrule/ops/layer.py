@@ -25,6 +25,7 @@ from .arrays import settle
 from .table import (
     OPS,
     Decline,
+    Domain,
     Kink,
     Op,
     Param,
@@ -227,6 +228,9 @@ register(
                 x[0], p["kernel"], dilation=p["dilation"], padding=p["padding"], stride=p["stride"]
             )
         ),
+        domain=Domain(
+            "images (N, C, H, W), each at least one dilated window high and wide after padding"
+        ),
     )
 )
 
@@ -265,6 +269,10 @@ register(
                 padding=p["padding"],
                 stride=p["stride"],
             )
+        ),
+        domain=Domain(
+            "columns (N, C·kh·kw, windows) whose count of windows the image shape, kernel, "
+            "stride, padding and dilation give"
         ),
     )
 )
@@ -336,6 +344,10 @@ register(
             ),
             ("aten.conv2d.default",),
             _read_conv,
+        ),
+        domain=Domain(
+            "images (N, C, H, W), weights (out, C, kh, kw) and a bias (out); each image at "
+            "least one dilated window high and wide after padding"
         ),
     )
 )
@@ -437,6 +449,7 @@ register(
             ("aten.max_pool2d.default",),
             _read_max_pool,
         ),
+        domain=Domain("images (N, C, H, W) at least one window high and wide"),
     )
 )
 register(
@@ -454,6 +467,7 @@ register(
             ("aten.avg_pool2d.default",),
             _read_avg_pool,
         ),
+        domain=Domain("images (N, C, H, W) at least one window high and wide after padding"),
     )
 )
 
@@ -533,6 +547,10 @@ register(
             ),
             ("aten.layer_norm.default",),
             _read_layer_norm,
+        ),
+        domain=Domain(
+            "x with at least dims axes, a weight and a bias that broadcast with it; the variance "
+            "plus eps must be positive (eps > 0 sees to it)"
         ),
     )
 )
@@ -638,6 +656,10 @@ register(
         "batch's mean and biased variance replace the running ones (which it does not update)",
         js=_bn_js,
         torch=Torch(_torch_batch_norm, ("aten.batch_norm.default",), _read_batch_norm),
+        domain=Domain(
+            "x (N, C, ...), with mean, variance, weight and bias of length C; the variance plus "
+            "eps must be positive"
+        ),
     )
 )
 
@@ -675,6 +697,7 @@ register(
             ("aten.embedding.default",),
             _read_embedding,
         ),
+        domain=Domain("a table (rows, width) and whole-number indices from 0 to rows − 1"),
     )
 )
 
@@ -704,6 +727,7 @@ register(
         ),
         doc="x · mask / (1 − p) in training, x itself in evaluation; the 0/1 mask is an input",
         torch=Torch(lambda t, x, p: x[0] * x[1] / (1 - p["p"]) if p["training"] else x[0]),
+        domain=Domain("x and a 0/1 mask of its shape; 0 ≤ p < 1"),
     )
 )
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..core.backends import Backend
 from ..core.values import ARRAY, FLOAT
-from .table import NoForm, Notation, Op, Param, PerInput, Torch, registrar
+from .table import Domain, NoForm, Notation, Op, Param, PerInput, Torch, registrar
 
 register = registrar("opaque")
 
@@ -61,6 +61,7 @@ OPAQUE = register(
         doc="an op computed by PyTorch (value and vjp); chainrule has no formula for it",
         js=NoForm("computed by PyTorch, which a web page does not have"),
         torch=Torch(lambda t, x, p: p["fn"].fn(*x)),
+        domain=Domain("what its PyTorch function takes (the value and the vjps come from PyTorch)"),
     )
 )
 

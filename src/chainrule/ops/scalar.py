@@ -30,7 +30,24 @@ from ..core.errors import DomainError
 from ..core.lazy import function as lazy_function
 from ..core.lazy import sympy
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, sign_of
-from .table import MATH, Decline, Kink, Notation, Op, Torch, fn, infix, registrar, torch_same
+from .table import (
+    MATH,
+    NONNEGATIVE,
+    NONZERO,
+    POSITIVE,
+    REALS,
+    Decline,
+    Domain,
+    Kink,
+    Notation,
+    Op,
+    Torch,
+    fn,
+    infix,
+    real_domain,
+    registrar,
+    torch_same,
+)
 
 register = registrar("scalar")
 
@@ -68,6 +85,7 @@ register(
         Notation("atom", "", "", 100, ""),
         doc="A leaf: a value given by the user, differentiable.",
         in_programs=False,
+        domain=Domain("a leaf: any value given (a number, an array, an exact number)"),
     )
 )
 register(
@@ -79,6 +97,7 @@ register(
         differentiable=False,
         doc="A constant written inside an expression: not differentiated.",
         in_programs=False,
+        domain=Domain("any value written in the program"),
     )
 )
 
@@ -101,6 +120,7 @@ register(
         partials=(lambda M, x, y, p: 1, lambda M, x, y, p: 1),
         doc="a + b",
         torch=Torch(lambda t, x, p: x[0] + x[1], ("aten.add.Tensor", "aten.add.Scalar"), _no_alpha),
+        domain=real_domain(REALS, REALS),
     )
 )
 register(
@@ -112,6 +132,7 @@ register(
         partials=(lambda M, x, y, p: 1, lambda M, x, y, p: -1),
         doc="a − b",
         torch=Torch(lambda t, x, p: x[0] - x[1], ("aten.sub.Tensor", "aten.sub.Scalar"), _no_alpha),
+        domain=real_domain(REALS, REALS),
     )
 )
 register(
@@ -123,6 +144,7 @@ register(
         partials=(lambda M, x, y, p: x[1], lambda M, x, y, p: x[0]),
         doc="a · b",
         torch=Torch(lambda t, x, p: x[0] * x[1], ("aten.mul.Tensor", "aten.mul.Scalar")),
+        domain=real_domain(REALS, REALS),
     )
 )
 register(
@@ -134,6 +156,7 @@ register(
         partials=(lambda M, x, y, p: 1 / x[1], lambda M, x, y, p: -x[0] / x[1] ** 2),
         doc="a / b",
         torch=Torch(lambda t, x, p: x[0] / x[1], ("aten.div.Tensor", "aten.div.Scalar")),
+        domain=real_domain(REALS, NONZERO),
     )
 )
 register(
@@ -145,6 +168,7 @@ register(
         partials=(lambda M, x, y, p: -1,),
         doc="−a",
         torch=Torch(lambda t, x, p: -x[0], ("aten.neg.default",)),
+        domain=real_domain(REALS),
     )
 )
 
@@ -177,6 +201,10 @@ register(
             lambda t, x, p: x[0] ** x[1], ("aten.pow.Tensor_Scalar", "aten.pow.Tensor_Tensor")
         ),
         api="power",
+        domain=Domain(
+            "x > 0 with any y; x = 0 with y ≥ 0 (0⁰ = 1); x < 0 with a whole y. The derivative "
+            "in y needs x > 0 (it is xʸ log x), the one in x at x = 0 needs y = 0 or y ≥ 1"
+        ),
     )
 )
 
@@ -204,6 +232,7 @@ register(
         fn("exp", "\\exp"),
         partials=(lambda M, x, y, p: y,),
         torch=torch_same("exp"),
+        domain=real_domain(REALS, note="a float overflows to ∞ above x ≈ 709.78"),
     )
 )
 register(
@@ -215,6 +244,7 @@ register(
         partials=(lambda M, x, y, p: 1 / x[0],),
         aliases=("ln",),
         torch=torch_same("log"),
+        domain=real_domain(POSITIVE),
     )
 )
 register(
@@ -225,6 +255,7 @@ register(
         Notation("function", "√", "\\sqrt", 100, "√"),
         partials=(lambda M, x, y, p: 1 / (2 * y),),
         torch=torch_same("sqrt"),
+        domain=real_domain(NONNEGATIVE, derivative=(POSITIVE,)),
     )
 )
 register(
@@ -235,6 +266,7 @@ register(
         fn("sin", "\\sin"),
         partials=(lambda M, x, y, p: M.cos(x[0]),),
         torch=torch_same("sin"),
+        domain=real_domain(REALS),
     )
 )
 register(
@@ -245,6 +277,7 @@ register(
         fn("cos", "\\cos"),
         partials=(lambda M, x, y, p: -M.sin(x[0]),),
         torch=torch_same("cos"),
+        domain=real_domain(REALS),
     )
 )
 register(
@@ -256,6 +289,7 @@ register(
         partials=(lambda M, x, y, p: 1 + y * y,),
         js=_math("tan"),
         torch=torch_same("tan"),
+        domain=real_domain(REALS, note="but π/2 + kπ, which no float or fraction equals"),
     )
 )
 register(
@@ -268,6 +302,7 @@ register(
         doc="the angle whose tangent is a",
         js=_math("atan"),
         torch=torch_same("atan"),
+        domain=real_domain(REALS),
     )
 )
 register(
@@ -279,6 +314,7 @@ register(
         partials=(lambda M, x, y, p: (M.exp(x[0]) + M.exp(-x[0])) / 2,),
         js=_math("sinh"),
         torch=torch_same("sinh"),
+        domain=real_domain(REALS, note="a float overflows beyond |x| ≈ 710.48"),
     )
 )
 register(
@@ -290,6 +326,7 @@ register(
         partials=(lambda M, x, y, p: (M.exp(x[0]) - M.exp(-x[0])) / 2,),
         js=_math("cosh"),
         torch=torch_same("cosh"),
+        domain=real_domain(REALS, note="a float overflows beyond |x| ≈ 710.48"),
     )
 )
 register(
@@ -302,6 +339,7 @@ register(
         doc="the inverse of sinh: log(a + √(a² + 1))",
         js=_math("asinh"),
         torch=torch_same("asinh"),
+        domain=real_domain(REALS),
     )
 )
 register(
@@ -318,6 +356,7 @@ register(
         doc="the logarithm to base 10",
         js=_math("log10"),
         torch=torch_same("log10"),
+        domain=real_domain(POSITIVE),
     )
 )
 register(
@@ -334,6 +373,7 @@ register(
         doc="the logarithm to base 2",
         js=_math("log2"),
         torch=torch_same("log2"),
+        domain=real_domain(POSITIVE),
     )
 )
 register(
@@ -344,6 +384,7 @@ register(
         fn("tanh", "\\tanh"),
         partials=(lambda M, x, y, p: 1 - y**2,),
         torch=torch_same("tanh"),
+        domain=real_domain(REALS),
     )
 )
 register(
@@ -356,6 +397,7 @@ register(
         aliases=("σ",),
         js_function="x => x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",
         torch=torch_same("sigmoid"),
+        domain=real_domain(REALS),
     )
 )
 register(
@@ -368,6 +410,7 @@ register(
         differentiable=False,
         doc="1 where a > 0, else 0 (the derivative of relu)",
         torch=Torch(lambda t, x, p: (x[0] > 0).to(x[0].dtype)),
+        domain=real_domain(REALS, note="not differentiated"),
     )
 )
 register(
@@ -379,6 +422,7 @@ register(
         partials=(lambda M, x, y, p: 0,),
         differentiable=False,
         torch=Torch(lambda t, x, p: t.sign(x[0]).detach()),
+        domain=real_domain(REALS, note="not differentiated"),
     )
 )
 register(
@@ -391,6 +435,7 @@ register(
         differentiable=False,
         doc="1 where a ≥ b, else 0",
         torch=Torch(lambda t, x, p: (x[0] >= x[1]).to(x[0].dtype)),
+        domain=real_domain(REALS, REALS, note="not differentiated"),
     )
 )
 
@@ -419,6 +464,7 @@ register(
         js=lambda M, x, p: M.where(M.step(x[0]), x[0], 0.0),
         torch=torch_same("relu"),
         kink=Kink("relu′(0) = 0 (the derivative from the left)", lambda v, p: _any_equal(v[0], 0)),
+        domain=real_domain(REALS, note="at 0 the kink convention gives the slope"),
     )
 )
 register(
@@ -433,6 +479,7 @@ register(
             "|·|′(0) = 0 (the subgradient in the middle of [−1, 1])",
             lambda v, p: _any_equal(v[0], 0),
         ),
+        domain=real_domain(REALS, note="at 0 the kink convention gives the slope"),
     )
 )
 register(
@@ -453,6 +500,7 @@ register(
             ("aten.softplus.default",),
             lambda a, beta=1, threshold=20: _softplus_read(a, beta, threshold),
         ),
+        domain=real_domain(REALS),
     )
 )
 
@@ -506,6 +554,7 @@ register(
             "a tie max(a, a) sends the whole gradient to the first argument",
             lambda v, p: _any_equal(v[0], v[1]),
         ),
+        domain=real_domain(REALS, REALS, note="a tie follows the kink convention"),
     )
 )
 register(
@@ -523,5 +572,6 @@ register(
             "a tie min(a, a) sends the whole gradient to the first argument",
             lambda v, p: _any_equal(v[0], v[1]),
         ),
+        domain=real_domain(REALS, REALS, note="a tie follows the kink convention"),
     )
 )

@@ -164,6 +164,112 @@ class Kink:
     at: Callable[[list[Any], Mapping[str, Any]], bool]
 
 
+# ------------------------------------------------------------------ domains
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A stretch of the real line; ``None`` is an end at infinity, and each finite end is open
+    or closed. Declared on an op so that a test can put points just inside and just outside
+    each end, and the reference can print the same thing people read."""
+
+    low: Fraction | None = None
+    high: Fraction | None = None
+    low_closed: bool = False
+    high_closed: bool = False
+
+    def __contains__(self, x: Any) -> bool:
+        if self.low is not None and (x < self.low or (x == self.low and not self.low_closed)):
+            return False
+        return not (
+            self.high is not None and (x > self.high or (x == self.high and not self.high_closed))
+        )
+
+    def text(self, var: str) -> str:
+        """``x > 0``, ``−1 ≤ x ≤ 1``, ``any x``."""
+        lo = "≤" if self.low_closed else "<"
+        hi = "≤" if self.high_closed else "<"
+        if self.low is None and self.high is None:
+            return f"any {var}"
+        if self.high is None:
+            return f"{var} {'≥' if self.low_closed else '>'} {_number(self.low)}"
+        if self.low is None:
+            return f"{var} {hi} {_number(self.high)}"
+        return f"{_number(self.low)} {lo} {var} {hi} {_number(self.high)}"
+
+
+Union = tuple[Interval, ...]
+
+
+def _number(v: Fraction | None) -> str:
+    if v is None:
+        return "∞"
+    text = str(v)
+    return text.replace("-", "−")
+
+
+def union_text(union: Union, var: str) -> str:
+    """A union of intervals as people write it: ``x ≠ 0`` for the reals without one point."""
+    if (
+        len(union) == 2
+        and union[0].low is None
+        and union[1].high is None
+        and union[0].high == union[1].low
+        and union[0].high is not None
+        and not union[0].high_closed
+        and not union[1].low_closed
+    ):
+        return f"{var} ≠ {_number(union[0].high)}"
+    return " or ".join(i.text(var) for i in union)
+
+
+REALS: Union = (Interval(),)
+POSITIVE: Union = (Interval(low=Fraction(0)),)
+NONNEGATIVE: Union = (Interval(low=Fraction(0), low_closed=True),)
+NONZERO: Union = (Interval(high=Fraction(0)), Interval(low=Fraction(0)))
+UNIT_OPEN: Union = (Interval(low=Fraction(0), high=Fraction(1)),)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where an op gives a value, and where its derivative exists.
+
+    ``text`` is what the op reference prints. For an op of numbers whose domain is one union of
+    intervals per input (log: x > 0; div: y ≠ 0), ``inputs`` holds them and ``derivative`` the
+    narrower ones where the local partials exist (sqrt: the value at 0, no slope there), so
+    ``tests/test_op_domains.py`` evaluates points just inside and just outside every end.
+    Ops of arrays (shapes that must agree) and ops whose domain is no such product (pow) state
+    it in words only (``inputs`` is None)."""
+
+    text: str
+    inputs: tuple[Union, ...] | None = None
+    derivative: tuple[Union, ...] | None = None
+
+    @property
+    def partial_inputs(self) -> tuple[Union, ...] | None:
+        """Where the local partials exist (the value's domain unless narrower)."""
+        return self.derivative if self.derivative is not None else self.inputs
+
+
+def real_domain(
+    *inputs: Union, derivative: tuple[Union, ...] | None = None, note: str = ""
+) -> Domain:
+    """The domain of an op of numbers, one union of intervals per input (x, y), its text
+    written from them: ``real_domain(POSITIVE)`` is "x > 0"."""
+    names = ("x", "y") if len(inputs) == 2 else ("x",) if len(inputs) == 1 else ()
+    parts = [union_text(u, v) for u, v in zip(inputs, names, strict=True)]
+    if all(p.startswith("any ") for p in parts):
+        text = "any real " + " and ".join(names) if len(names) > 1 else "any real x"
+    else:
+        text = ", ".join(p for p in parts if not p.startswith("any "))
+    if derivative is not None:
+        need = [union_text(u, v) for u, v in zip(derivative, names, strict=True)]
+        text += "; its derivative needs " + ", ".join(p for p in need if not p.startswith("any "))
+    if note:
+        text += f" ({note})"
+    return Domain(text, tuple(inputs), tuple(derivative) if derivative is not None else None)
+
+
 def shape_of(v: Any) -> tuple[int, ...]:
     """The shape of an ATen argument (a node, a number): what readers check."""
     return tuple(np.shape(getattr(v, "value", v)))
@@ -227,6 +333,9 @@ class Op:
     scalars: Callable[[Any, list[Any], Mapping[str, Any]], Any] | NoForm | None = None
     # its name in the Python API (``chainrule.functions``, ``chainrule``); "" for none
     api: str | None = None
+    # where it gives a value and where its derivative exists (the op reference prints it;
+    # tests/test_op_domains.py checks the intervals of ops of numbers at their ends)
+    domain: Domain | None = None
     family: str = field(default="", init=False)
     defaults: Mapping[str, Any] = field(init=False, repr=False)
     # the partials when the reverse sweep may take its lean loop for this op's number nodes

@@ -40,7 +40,9 @@ from .arrays import expand, norm_axes, settle, torch_reduce
 from .table import (
     _EXPECT,
     OPS,
+    REALS,
     Decline,
+    Domain,
     Kink,
     Notation,
     Op,
@@ -55,6 +57,7 @@ from .table import (
     as_shape,
     float_dtype,
     fn,
+    real_domain,
     registrar,
     shape_of,
     torch_axis,
@@ -98,6 +101,7 @@ register(
             ("aten.view.default", "aten.reshape.default", "aten._unsafe_view.default"),
             lambda a, shape: ((a,), {"shape": tuple(int(n) for n in shape)}),
         ),
+        domain=Domain("any array whose number of elements the new shape holds"),
     )
 )
 
@@ -144,6 +148,7 @@ register(
             ("aten.permute.default", "aten.transpose.int"),
             _read_permute,
         ),
+        domain=Domain("an array with as many axes as the order names"),
     )
 )
 
@@ -183,6 +188,7 @@ register(
             ("aten.cat.default",),
             lambda xs, dim=0: (tuple(xs), {"axis": torch_axis(dim, len(shape_of(xs[0])))}),
         ),
+        domain=Domain("arrays whose shapes agree except along the axis"),
     )
 )
 
@@ -222,6 +228,7 @@ register(
             lambda xs, dim=0: (tuple(xs), {"axis": torch_axis(dim, len(shape_of(xs[0])) + 1)}),
         ),
         scalars=lambda E, a, p: np.stack([E.grid(v) for v in a], axis=p["axis"]),
+        domain=Domain("numbers, or arrays of one shape"),
     )
 )
 
@@ -254,6 +261,7 @@ register(
         torch=Torch(
             lambda t, x, p: x[0].expand(p["shape"]), ("aten.expand.default",), _read_expand
         ),
+        domain=Domain("an array that broadcasts to the shape (each axis equal to it or 1)"),
     )
 )
 
@@ -285,6 +293,7 @@ register(
         params=(Param("shape", (), as_shape, "the shape to sum down to"),),
         doc="the sum over the axes along which an array was broadcast to its shape",
         torch=Torch(lambda t, x, p: _torch_sum_to(x[0], p["shape"])),
+        domain=Domain("an array of a shape that the given shape broadcasts to"),
     )
 )
 
@@ -371,6 +380,7 @@ register(
         torch=Torch(torch_reduce("amax"), ("aten.amax.default",), _read_extreme),
         kink=Kink("tied maxima share the gradient equally", _tied(True)),
         api="amax",
+        domain=Domain("an array with at least one element on the reduced axes"),
     ),
     overloads=("max",),
 )
@@ -389,6 +399,7 @@ register(
         torch=Torch(torch_reduce("amin"), ("aten.amin.default",), _read_extreme),
         kink=Kink("tied minima share the gradient equally", _tied(False)),
         api="amin",
+        domain=Domain("an array with at least one element on the reduced axes"),
     ),
     overloads=("min",),
 )
@@ -426,6 +437,7 @@ register(
             "leaky_relu′(0) = slope (the derivative from the left)",
             lambda v, p: bool(np.any(np.asarray(v[0], dtype=object) == 0)),
         ),
+        domain=real_domain(REALS, note="at 0 the kink convention gives the slope"),
     )
 )
 
@@ -484,6 +496,7 @@ register(
             ("aten.gelu.default",),
             lambda a, approximate="none": ((a,), {"approximate": approximate}),
         ),
+        domain=real_domain(REALS, note="floats and arrays: it has no exact form"),
     )
 )
 
@@ -522,6 +535,7 @@ register(
         js=lambda M, x, p: M.call("cr.erf", *x),
         js_function=_ERF_JS,
         torch=torch_same("erf"),
+        domain=real_domain(REALS, note="floats and arrays: it has no exact form"),
     )
 )
 
@@ -570,6 +584,7 @@ register(
             ("aten.softmax.int", "aten._softmax.default"),
             _read_softmax,
         ),
+        domain=Domain("any array with the axis"),
     )
 )
 register(
@@ -588,6 +603,7 @@ register(
             ("aten.log_softmax.int", "aten._log_softmax.default"),
             _read_softmax,
         ),
+        domain=Domain("any array with the axis"),
     )
 )
 
@@ -647,6 +663,7 @@ register(
                 t.get_default_dtype()
             )
         ),
+        domain=Domain("whole numbers from 0 to classes − 1"),
     )
 )
 
@@ -778,6 +795,10 @@ register(
         aliases=("cross_entropy",),
         js=_xent_js,
         torch=Torch(_torch_xent, ("aten.cross_entropy_loss.default",), _read_xent),
+        domain=Domain(
+            "logits (rows, classes) with a whole label 0 ≤ label < classes per row, or with "
+            "target probabilities of the logits' shape"
+        ),
     )
 )
 
@@ -820,6 +841,9 @@ register(
         doc="mean binary cross-entropy of σ(logits) against targets in [0, 1], from logits",
         js=lambda M, x, p: _js_mean(M.call("cr.softplus", x[0]) - x[0] * x[1]),
         torch=Torch(lambda t, x, p: t.nn.functional.binary_cross_entropy_with_logits(x[0], x[1])),
+        domain=real_domain(
+            REALS, REALS, note="targets meant in [0, 1]; arrays: the targets' shape fits the logits"
+        ),
     )
 )
 
@@ -860,6 +884,11 @@ register(
             lambda v, p: bool(
                 np.any(np.asarray(v[0], dtype=float) * np.asarray(v[1], dtype=float) == 1)
             ),
+        ),
+        domain=real_domain(
+            REALS,
+            REALS,
+            note="labels meant ±1; at a margin of 1 the kink convention gives the slope",
         ),
     )
 )
@@ -934,6 +963,7 @@ register(
             ("aten.linear.default",),
             _read_linear,
         ),
+        domain=Domain("x (…, in), W (in, out), or (out, in) with transpose_w, and b (out)"),
     )
 )
 
@@ -969,6 +999,7 @@ register(
         elementwise=False,
         doc="Σ of the squares of every element of every input (an L2 penalty in one node)",
         torch=Torch(lambda t, x, p: t.stack([(a * a).sum() for a in x]).sum()),
+        domain=Domain("any numbers or arrays"),
     )
 )
 
