@@ -13,10 +13,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.core.errors import DomainError
+from chainrule.core.errors import DomainError, ShapeError, ValueInputError
 from chainrule.core.node import apply
 from chainrule.core.values import EXACT, FLOAT
 from chainrule.ops import OPS
@@ -86,6 +87,16 @@ def _cases() -> list[Any]:
     return out
 
 
+def _array_cases() -> list[Any]:
+    return [
+        pytest.param(op.name, i, point, id=f"{op.name}-x{i}={point}")
+        for op in _numeric_ops()
+        if op.elementwise
+        for i, union in enumerate(op.domain.inputs)
+        for point in _probes(union)
+    ]
+
+
 def _finite(v: Any) -> bool:
     return math.isfinite(float(v))
 
@@ -123,6 +134,64 @@ def test_points_either_side_of_each_end(name: str, i: int, point: Fraction, exac
     for x in xs:
         if op.differentiable:
             assert x.grad is not None and _finite(x.grad), (name, at, x.grad)
+
+
+@pytest.mark.parametrize(("name", "i", "point"), _array_cases())
+def test_arrays_follow_the_same_ends(name: str, i: int, point: Fraction) -> None:
+    """Elementwise on float arrays, as numpy computes: an element outside the domain gives an
+    error or a value that is not finite (NaN, ±∞, which ``eval`` traces to where it began); an
+    element inside gives a finite value and finite partials where the derivative exists."""
+    op = OPS[name]
+    domain = op.domain
+    partial = domain.partial_inputs
+    at = [float(_well_inside(u)) for u in partial]
+    at[i] = float(point)
+    xs = [cr.var(np.array([v, v])) for v in at]
+    with np.errstate(all="ignore"):
+        if not _in(domain.inputs[i], point):
+            try:
+                y = apply(op, tuple(xs), None)
+            except DomainError:
+                return
+            assert not np.all(np.isfinite(y.value)), (name, at, y.value)
+            return
+        y = apply(op, tuple(xs), None)
+        assert np.all(np.isfinite(y.value)), (name, at, y.value)
+        if _in(partial[i], point) and op.differentiable:
+            cr.functions.sum(y).backward() if np.ndim(y.value) else y.backward()
+            for x in xs:
+                assert np.all(np.isfinite(x.grad)), (name, at, x.grad)
+
+
+@pytest.mark.parametrize(
+    ("name", "inputs", "params", "error"),
+    [
+        ("matmul", [np.ones((2, 3)), np.ones((2, 3))], None, ShapeError),
+        ("dot", [np.ones(3), np.ones(2)], None, ShapeError),
+        ("one_hot", [np.array([0.0, 2.0])], {"classes": 2}, ValueInputError),
+        ("one_hot", [np.array([0.5])], {"classes": 2}, ValueInputError),
+        ("embedding", [np.ones((3, 2)), np.array([3.0])], None, ValueInputError),
+        ("dropout", [np.ones(3), np.ones(3)], {"p": 1.0}, ValueInputError),
+        ("reduce_max", [np.ones((0,))], None, ShapeError),
+        ("reshape", [np.ones(6)], {"shape": (4,)}, ShapeError),
+        ("concat", [np.ones((2, 3)), np.ones((2, 2))], {"axis": 0}, ShapeError),
+        ("stack", [np.ones(3), np.ones(2)], None, ShapeError),
+        ("broadcast_to", [np.ones(3)], {"shape": (2, 4)}, ShapeError),
+        ("sum_to", [np.ones((2, 3))], {"shape": (4,)}, ShapeError),
+        ("permute", [np.ones((2, 3))], {"axes": (0,)}, ShapeError),
+        ("index", [np.ones(3)], {"index": 5}, ShapeError),
+        ("softmax_cross_entropy", [np.ones((2, 3)), np.array([0.0, 3.0])], None, ValueInputError),
+        ("max_pool2d", [np.ones((1, 1, 1, 1))], None, ShapeError),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_an_array_outside_the_words_is_refused_clearly(
+    name: str, inputs: list[Any], params: Any, error: type
+) -> None:
+    """The domains in words (shapes, labels, probabilities): one input just outside each,
+    refused with the error the words lead one to expect, never an answer."""
+    with pytest.raises(error):
+        apply(OPS[name], tuple(cr.var(v) for v in inputs), params)
 
 
 @pytest.mark.parametrize("op", _numeric_ops(), ids=lambda op: op.name)

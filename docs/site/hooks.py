@@ -60,7 +60,9 @@ def op_reference() -> str:
         "losses) are differentiated by a vector–Jacobian product; for them the rule's",
         "description is shown. Each op also states its domain: where it gives a value, and",
         "where its derivative exists when that is narrower (declared on the op; for functions",
-        "of numbers as intervals that the tests evaluate just inside and just outside).",
+        "of numbers as intervals that the tests evaluate just inside and just outside). Outside",
+        "it a number is refused with an error; an element of a float array gives NaN or ±∞, as",
+        "numpy computes, and `eval` reports where the first such value began.",
         "",
     ]
     funcs = sorted((op for op in OPS.values() if op.in_programs), key=lambda o: o.name)

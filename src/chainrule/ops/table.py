@@ -239,7 +239,9 @@ class Domain:
     narrower ones where the local partials exist (sqrt: the value at 0, no slope there), so
     ``tests/test_op_domains.py`` evaluates points just inside and just outside every end.
     Ops of arrays (shapes that must agree) and ops whose domain is no such product (pow) state
-    it in words only (``inputs`` is None)."""
+    it in words only (``inputs`` is None). Outside its domain a number is refused with a
+    DomainError; an element of a float array becomes NaN or ±∞, as numpy computes it (``eval``
+    reports where such a value began)."""
 
     text: str
     inputs: tuple[Union, ...] | None = None
