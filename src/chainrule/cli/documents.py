@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ChainruleError, ValueInputError
 from ..io.files import check_output, read_text, write_file
-from ..io.jsonout import strict_dumps
 from ..lang.latex import is_document, is_latex_path
 
 if TYPE_CHECKING:  # the reader (and pylatexenc) load only when a document is read
@@ -104,6 +103,7 @@ def run_solution(args: argparse.Namespace, graph: Graph) -> int:
     from ..check.marked import marked_copy  # check --solution only
     from ..check.rule import AS_WRITTEN  # check --solution only
     from ..check.solution import check_solution  # check --solution only
+    from ..io.jsonout import strict_dumps  # check --solution only
     from ..lang.latex.reader import read_document  # pylatexenc: documents only
 
     if args.claim or args.claims:
