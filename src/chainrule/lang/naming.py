@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from ..core.autodiff import topo_order
 from ..core.node import Node
 from .typography import TO_SUBSCRIPT, TO_SUPERSCRIPT
-from .writing import ATOM, _write, latex_name, number_text, write_one_level
+from .writing import ATOM, _vector_form, _write, latex_name, number_text, write_one_level
 
 MAX_EXPRESSION = 18  # characters: a longer expression is referred to by a generated name
 MAX_OPERATIONS = 2  # binary operations: a label of more (a² / 2 + 10 / a²) reads as a formula
@@ -50,7 +50,9 @@ class Naming:
     ``symbols`` names constant leaves that stand for a constant such as e or π. With ``base``
     (the naming of a graph these nodes extend, such as the gradient graph of a program), nodes
     ``base`` knows keep their labels and new ones are numbered after its own. ``reserved``
-    names (aliases such as ``a1 = x``) are never handed out."""
+    names (aliases such as ``a1 = x``) are never handed out. Nodes ``through`` (a drawing's
+    reshapes and transposes folded into an edge, with no box to carry a name) are always
+    written out by their expression, never given a generated name, and are not looked up."""
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class Naming:
         symbols: Mapping[Node, str] | None = None,
         base: Naming | None = None,
         reserved: Iterable[str] = (),
+        through: Collection[Node] = (),
     ) -> None:
         self._letter: str
         self._generated: int
@@ -115,6 +118,11 @@ class Naming:
                     continue  # a number: written as its value wherever it appears
             else:
                 text = self._expression(node, "text")
+                if node in through:
+                    self._text[node] = text
+                    if any(a in generated_set for a in node.args):
+                        generated_set.add(node)
+                    continue
                 # built on generated names (an unlabelled micrograd graph), an expression is
                 # kept only while it reads at a glance: a₁ · a₂ + a₂³, never a₇² / 2 + 10 / a₇²
                 on_generated = any(a in generated_set for a in node.args)
@@ -145,8 +153,10 @@ class Naming:
 
     def _expression(self, node: Node, style: str) -> tuple[str, int]:
         forms = self._text if style == "text" else self._latex_forms()
+        vector = _vector_form(node)  # x ⊗ y and M @ g are written with the vectors' labels
+        operands = node.args if vector is None else (*node.args, *vector[1:])
         return write_one_level(
-            node, style, {a: forms[a] for a in node.args if a in forms}, naming_of
+            node, style, {a: forms[a] for a in operands if a in forms}, naming_of
         )
 
     def _latex_forms(self) -> dict[Node, tuple[str, int]]:
