@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from ..core.autodiff import edge_contribution, grad
+from ..core.autodiff import edge_contribution, grad, topo_order
 from ..core.errors import ChainruleError
 from ..core.graph import Graph
 from ..core.node import Node
 from ..core.snapshot import copy_graph, with_gradients
 from ..lang import symbols
-from ..lang.naming import also_called
+from ..lang.naming import Naming, also_called
 from ..lang.notation import cancelled, rounding_noise
 from . import colours
 from .labels import Namer, factor, grad_number, number, partial_text, value_text
@@ -39,6 +39,7 @@ from .layout import layout
 from .measure import text_width
 from .model import DIRECTIONS, VIEWS, Arrow, Box, Drawing, Line, gradient_legend
 from .select import Selection, module_groups, select
+from .simplify import fold_text, folded, outer_operands, simplify
 
 COMPACT_ABOVE = 150
 
@@ -120,7 +121,7 @@ def build(graph: Graph | Node, view: str = "forward", **options: Any) -> Drawing
     elif view == "gradients":
         g = with_gradients(g)
     if view == "backward":
-        drawing = _backward(g, opts)
+        drawing = _backward(g, opts)[0]
     elif view == "forward":
         drawing = _draw(g, view, opts, known=_quiet_gradients(g))
     else:
@@ -215,13 +216,18 @@ def _draw(
     marks: dict[Node, list[str]] | None = None,
     new: set[Node] | None = None,
     known: dict[Node, Any] | None = None,
+    through: set[Node] | None = None,
 ) -> Drawing:
     """The boxes and arrows of the forward or gradients view (and of the backward view, with
-    its ``marks`` and ``new`` nodes). ``known`` gives gradients for the tooltips of views that
-    do not draw them."""
+    its ``marks`` and ``new`` nodes, and the shape nodes drawn ``through`` an edge). ``known``
+    gives gradients for the tooltips of views that do not draw them."""
     gradients = view == "gradients"
     show_consts = opts.constants if opts.constants is not None else not gradients
     sel: Selection = select(g, opts.collapse or [], opts.paths_from, show_consts, gradients)
+    for n in through or ():
+        key = sel.key.get(n)
+        if key is not None and sel.boxes.get(key) == [n]:
+            del sel.key[n], sel.boxes[key]
     compact = _compact(opts, len(sel.boxes))
     namer = Namer(g.naming, opts.digits, also_called(g.aliases, g.naming))
     colour = opts.colour if opts.colour is not None else (gradients and compact)
@@ -252,7 +258,7 @@ def _draw(
         if colour and head.grad is not None:
             box.fill = colours.gradient_fill(head.grad)
         boxes.append(box)
-    arrows = _arrows(g, sel, gradients, namer, opts, compact, top)
+    arrows = _arrows(g, sel, gradients, namer, opts, compact, top, through or set())
     _arrow_tooltips(arrows, boxes)
     if compact:
         boxes = _split_leaves(boxes, arrows, sel)
@@ -451,16 +457,28 @@ def _arrows(
     opts: Options,
     compact: bool,
     top: str,
+    through: set[Node],
 ) -> list[Arrow]:
     """One arrow per edge of the graph (x · x has two), except into or out of a collapsed
-    group, where the edges between the same two boxes are drawn once."""
+    group, where the edges between the same two boxes are drawn once. An edge that runs
+    ``through`` folded shape nodes starts at the box below them and says what they did (``ᵀ``,
+    ``↦ 2×1``), except into an outer product x ⊗ y, which takes its vectors as they are."""
     arrows: list[Arrow] = []
     seen: set[tuple[str, str]] = set()
     for node in g.nodes:
         target = sel.key.get(node)
         if target is None:
             continue
+        outer = outer_operands(node) if through else None
         for i, a in enumerate(node.args):
+            folded_lines: list[Line] = []
+            if a in through:
+                chain = []
+                while a in through:
+                    chain.append(a)
+                    a = a.args[0]
+                if outer is None:
+                    folded_lines = [Line(fold_text(chain[::-1]), "note")]
             source = sel.key.get(a)
             if source is None or source == target:
                 continue
@@ -474,7 +492,7 @@ def _arrows(
                     arrows.append(Arrow(target, source, [], "faint"))
                 continue
             if not gradients:
-                arrows.append(Arrow(source, target, [], "data"))
+                arrows.append(Arrow(source, target, folded_lines, "data"))
                 continue
             lines = [] if compact or grouped else edge_lines(node, i, namer, opts.digits, top)
             arrows.append(Arrow(target, source, lines, "gradient"))
@@ -500,24 +518,23 @@ def edge_lines(node: Node, i: int, namer: Namer, digits: int, top: str) -> list[
     return [Line(partial, "value"), Line(f"{product} = {carried}", "grad")]
 
 
-def _backward(g: Graph, opts: Options) -> Drawing:
-    """The gradient computation drawn as a graph: the nodes ``autodiff.grad`` builds, on top of
-    the forward graph, simplified for reading (``simplify``)."""
-    from .simplify import simplify  # only for the backward view
+def backward_view(graph: Graph | Node, **options: Any) -> tuple[Drawing, Graph]:
+    """The backward view with the graph it draws (box ``n<i>`` draws ``graph.nodes[i]``), so
+    that a drawing's numbers can be checked against the nodes that computed them."""
+    opts = Options.make(**options)
+    g = as_graph(graph)
+    if opts.collapse is None:
+        opts.collapse = module_groups(g)
+    return _backward(g, opts)
 
+
+def _backward(g: Graph, opts: Options) -> tuple[Drawing, Graph]:
+    """The gradient computation drawn as a graph: the nodes ``autodiff.grad`` builds, on top of
+    the forward graph, simplified for reading (``simplify``); returns the graph drawn too."""
     out = g.output
-    targets = [n for n in g.nodes if n.op.name == "input" and n.requires_grad]
-    if not targets:
-        raise ChainruleError("the graph has no inputs to differentiate with respect to")
     namer = Namer(g.naming, opts.digits, also_called(g.aliases, g.naming))
-    top = _top(g, namer)
-    grads = grad(out, targets)
+    bg, marks, through = backward_graph(g)
     forward_nodes = set(g.nodes)
-    roots, shown = simplify([out, *grads], forward_nodes)
-    marks: dict[Node, list[str]] = {}
-    for t, gnode in zip(targets, shown[1:], strict=True):
-        marks.setdefault(gnode, []).append(symbols.total_text(top, namer.name(t)))
-    bg = Graph(list(dict.fromkeys(roots)), names_from=g)
     new = {n for n in bg.nodes if n not in forward_nodes}
     seed = ""
     if symbols.is_vector(out.value):
@@ -527,4 +544,28 @@ def _backward(g: Graph, opts: Options) -> Drawing:
         "forward pass, orange boxes compute the gradient, red borders hold the gradients"
     )
     local = Options(**{**opts.__dict__, "title": title})
-    return _draw(bg, "backward", local, marks=marks, new=new)
+    return _draw(bg, "backward", local, marks=marks, new=new, through=through), bg
+
+
+def backward_graph(g: Graph) -> tuple[Graph, dict[Node, list[str]], set[Node]]:
+    """The graph the backward view draws: ``autodiff.grad``'s nodes on top of the forward
+    graph, simplified for reading (``simplify``); each node holding a gradient → the totals it
+    holds (dL/dx); and the shape nodes drawn inside an edge rather than as a box
+    (``simplify.folded``). Every drawn value is a node's own value, computed by its op."""
+    out = g.output
+    targets = [n for n in g.nodes if n.op.name == "input" and n.requires_grad]
+    if not targets:
+        raise ChainruleError("the graph has no inputs to differentiate with respect to")
+    namer = Namer(g.naming, 5, also_called(g.aliases, g.naming))
+    top = _top(g, namer)
+    grads = grad(out, targets)
+    forward_nodes = set(g.nodes)
+    roots, shown = simplify([out, *grads], forward_nodes)
+    marks: dict[Node, list[str]] = {}
+    for t, gnode in zip(targets, shown[1:], strict=True):
+        marks.setdefault(gnode, []).append(symbols.total_text(top, namer.name(t)))
+    unique = list(dict.fromkeys(roots))
+    nodes = topo_order(unique)
+    through = folded(nodes, forward_nodes, set(shown))
+    naming = Naming(nodes, base=g.naming, through=through)
+    return Graph(unique, names_from=g, naming=naming), marks, through
