@@ -366,13 +366,20 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
                 return parts[0]
             if _is_number_node(a) and not a.shape and a.value == 1:
                 return parts[1]
-            number_first = _is_number_node(a) and not _is_number_node(b)
-            if number_first and style == "text" and not isinstance(a.value, np.ndarray):
+            # a number before a name reads as a coefficient (2x); an array does not: [1, 2] · x
+            number_first = (
+                _is_number_node(a)
+                and not _is_number_node(b)
+                and not isinstance(a.value, np.ndarray)
+            )
+            if number_first and style == "text":
                 return _coefficient(a.value, parts[0][0], rt)
+            array_first = _is_number_node(a) and isinstance(a.value, np.ndarray)
             if style == "latex":
-                joiner = " " if (rt.startswith("\\left(") or number_first) else " \\cdot "
+                glued = (rt.startswith("\\left(") and not array_first) or number_first
+                joiner = " " if glued else " \\cdot "
                 return f"{lt}{joiner}{rt}", prec
-            if rt.startswith("(") or number_first:
+            if (rt.startswith("(") and not array_first) or number_first:
                 return f"{lt}{rt}", prec
             return f"{lt}{nt.text}{rt}", prec
         if nt.fraction and style == "latex":
