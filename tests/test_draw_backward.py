@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers import run_main
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule import draw
@@ -373,3 +375,78 @@ def test_pytorch_models_backward_view_holds_pytorchs_gradients(factory: str) -> 
                 )
                 checked.add(wrt)
     assert checked == set(want)
+
+
+def _values(draw_: Any, shape: tuple[int, ...]) -> str:
+    numbers = st.sampled_from([-2, -1, -0.5, 0.5, 1, 1.5, 2, 3])
+    flat = [draw_(numbers) for _ in range(int(np.prod(shape)))]
+    return str(np.array(flat, dtype=float).reshape(shape).tolist())
+
+
+#: matrix programs by shapes (n, m): products both ways, transposes, broadcasts, reductions
+#: over either axis, fan-out, a network layer
+TEMPLATES = [
+    "A = {A}\nv = {m}\nL = sum(tanh(A @ v))",
+    "A = {A}\nv = {n}\nL = sum(exp(v @ A) * 0.1)",
+    "A = {A}\nB = {At}\nL = mean((A @ B) * (A @ B))",
+    "A = {A}\nB = {A2}\nL = sum(A.T @ B)",
+    "A = {A}\nB = {A2}\nL = sum((A @ B.T) ** 2)",
+    "X = {A}\nb = {m}\nL = sum(tanh(X + b))",
+    "X = {A}\nb = {col}\nL = sum(tanh(X * b))",
+    "X = {A}\nL = sum(tanh(sum(X * X, axis=1)))",
+    "X = {A}\nL = sum(tanh(sum(X * X, axis=0)))",
+    "X = {A}\nc = {n}\nL = sum(sigmoid(mean(X, axis=1)) * c)",
+    "X = {A}\nw = {m}\nb = 0.5\nL = mean((X @ w + b) ** 2)",
+    "W = {S}\nx = {n}\nL = sum(W @ (W @ (W @ x)))",
+    "W = {A}\nx = {m}\nb = {n}\nh = relu(W @ x + b)\nL = sum(h * h)",
+    "W = {A}\nx = {m}\nL = cross_entropy(W @ x, 0)",
+    "X = {A}\nL = sum(softmax(X, axis=1) * {A2})",
+    "X = {A}\nc = {n}\nL = sum((X.T + c) ** 2)",
+]
+
+
+@st.composite
+def matrix_programs(draw_: Any) -> str:
+    n, m = draw_(st.integers(1, 3)), draw_(st.integers(1, 3))
+    shapes = {
+        "A": (n, m), "A2": (n, m), "At": (m, n), "S": (n, n),
+        "m": (m,), "n": (n,), "col": (n, 1),
+    }  # fmt: skip
+    template = draw_(st.sampled_from(TEMPLATES))
+    return template.format(**{k: _values(draw_, s) for k, s in shapes.items()}) + "\n"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(matrix_programs())
+def test_random_matrix_programs_draw_the_engines_gradients(text: str) -> None:
+    _, drawing, nodes = drawn_graph(cr.parse(text))
+    reference = cr.parse(text).backward()
+    by_name = {reference.naming.label(n): n for n in reference.nodes if not n.args}
+    marked = 0
+    for box in drawing.boxes:
+        for line in box.lines:
+            for total in line.text.split(" = ") if line.role == "grad" else ():
+                wrt = total.split("/d", 1)[1]
+                got = np.asarray(nodes[box.id].value, float)
+                want = np.asarray(by_name[wrt].grad, float)
+                assert got.shape == want.shape, (text, wrt)
+                np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=text)
+                marked += 1
+    assert marked == len([n for n in reference.inputs if n.requires_grad])
+    titles = " ".join(b.title for b in drawing.boxes)
+    assert "sum_to(" not in titles
+
+
+def test_an_array_before_a_name_is_a_product_not_a_coefficient() -> None:
+    """2x reads as a coefficient; [−1, 1.5, −2]a₃ or [2, 5](x + y) reads as nothing: an
+    array written first keeps its product sign, in text and in LaTeX."""
+    program = "x = [1, 2]\ny = 3\nL = sum([2, 5] * (x + y)) + sum(2 * x)\n"
+    ran = run_main("explain", "-", "--format", "txt", stdin=program)
+    assert ran.returncode == 0, ran.stderr
+    assert "[2, 5] · (x + y)" in ran.stdout and "[2, 5](x + y)" not in ran.stdout
+    assert "2x" in ran.stdout
+    ran = run_main("explain", "-", "--format", "tex", stdin=program)
+    assert r"\left[2, 5\right] \cdot \left(x + y\right)" in ran.stdout
+    text = "X = [[1, 2], [3, 4]]\nL = sum(sigmoid(mean(X, axis=1)) * [-1, 2])\n"
+    titles = [b.title for b in draw.build(cr.parse(text), "backward").boxes]
+    assert not any(re.search(r"\][a-z(]", t) for t in titles), titles
