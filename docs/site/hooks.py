@@ -136,8 +136,11 @@ def _first_comment(text: str) -> str:
 
 
 def gallery_pages() -> dict[str, str | bytes]:
-    """`gallery/NAME.md` with the program, its forward and gradients drawings (SVG) and its
-    explorer page embedded, for every program of tests/gallery; and an index."""
+    """`gallery/NAME.md` with the program, its forward and gradients drawings (SVG), the
+    backward view for programs with a matrix, and its explorer page embedded, for every
+    program of tests/gallery; and an index."""
+    import numpy as np
+
     import chainrule as cr
     from chainrule import draw
 
@@ -162,7 +165,10 @@ def gallery_pages() -> dict[str, str | bytes]:
         if about:
             page += [_escape_md(about), ""]
         page += ["```text", text.rstrip("\n"), "```", ""]
-        for view in ("forward", "gradients"):
+        views = ["forward", "gradients"]
+        if any(np.ndim(n.value) >= 2 for n in graph.inputs):
+            views.append("backward")  # matrix programs: the gradient graph, as on paper
+        for view in views:
             svg = draw.to_svg(graph, view)
             out[f"gallery/{name}-{view}.svg"] = svg
             page += [
