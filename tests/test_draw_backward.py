@@ -450,3 +450,21 @@ def test_an_array_before_a_name_is_a_product_not_a_coefficient() -> None:
     text = "X = [[1, 2], [3, 4]]\nL = sum(sigmoid(mean(X, axis=1)) * [-1, 2])\n"
     titles = [b.title for b in draw.build(cr.parse(text), "backward").boxes]
     assert not any(re.search(r"\][a-z(]", t) for t in titles), titles
+
+
+def test_a_gradient_copied_along_rows_is_an_outer_product_with_ones() -> None:
+    """dL/dX of a row mean is each row's number copied along its row: g ⊗ [1, 1, 1] (numpy:
+    np.outer(g, ones)); a number copied into a vector is y · [1, 1, 1]."""
+    x = np.array([[1, 1.5, 1.5], [1.5, -1, 1]])
+    c = np.array([-1, 1.5])
+    text = f"X = {x.tolist()}\nc = {c.tolist()}\nL = sum(sigmoid(mean(X, axis=1)) * c)\n"
+    _, drawing, nodes = drawn_graph(cr.parse(text))
+    box = next(b for b in drawing.boxes if any(x.text == "dL/dX" for x in b.lines))
+    assert box.title.endswith("⊗ [1, 1, 1]"), box.title
+    s = 1 / (1 + np.exp(-x.mean(axis=1)))
+    g = c * s * (1 - s) / 3
+    np.testing.assert_allclose(np.asarray(nodes[box.id].value, float), np.outer(g, np.ones(3)))
+    _, drawing, nodes = drawn_graph(cr.parse("x = [1, 2, 3]\ny = 2\nL = sum(x) * y\n"))
+    box = next(b for b in drawing.boxes if any(x.text == "dL/dx" for x in b.lines))
+    assert box.title == "y · [1, 1, 1]"
+    np.testing.assert_array_equal(np.asarray(nodes[box.id].value, float), [2, 2, 2])

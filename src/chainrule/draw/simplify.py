@@ -21,12 +21,14 @@ tape."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ..core.autodiff import topo_order
 from ..core.node import Node, apply, new_node
+from ..core.values import kind_of
 from ..ops import OPS
 
 _CONST = OPS["const"]
@@ -87,6 +89,8 @@ def _identity(n: Node, args: tuple[Node, ...]) -> Node | None:
 
 _ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
 _SHAPING = ("broadcast_to", "reshape")
+#: the most ones written out in a formula (g ⊗ [1, 1, 1]); beyond, a broadcast stays one
+SHORT_ONES = 6
 #: ops that move or copy elements without computing: a rule's columns, rows and transposes
 SHAPE_OPS = ("reshape", "broadcast_to", "transpose", "permute")
 
@@ -204,7 +208,10 @@ def simplify(roots: list[Node], keep: set[Node]) -> tuple[list[Node], list[Node]
             found = n if args == n.args else apply(n.op, args, n.params)
             table[key] = found
         canon[n] = found
-    shown = [canon[r] for r in roots]
+    shown = []
+    for r in roots:  # a gradient that is a broadcast is written with ones (g ⊗ [1, 1])
+        spread = rules.spread(canon[r])
+        shown.append(canon[r] if spread is None else spread)
     return list(dict.fromkeys(shown)), shown
 
 
@@ -286,6 +293,35 @@ class _Rules:
         if lead:
             out = self.make("sum", (out,), {"axis": tuple(range(lead)) if lead > 1 else 0})
         return out if out is not a else None
+
+    def ones(self, like: Node, shape: tuple[int, ...]) -> Node:
+        """A constant of ones, exact where ``like`` is exact."""
+        exact = isinstance(like.value, np.ndarray) and like.value.dtype == object
+        value = np.full(shape, Fraction(1), dtype=object) if exact else np.ones(shape)
+        return self.constant(value, kind_of(value))
+
+    def spread(self, n: Node) -> Node | None:
+        """A gradient that is a broadcast, as people write it: a vector g copied along each
+        row is g ⊗ [1, 1, 1], copied down each column [1, 1] ⊗ g, a number copied into a
+        vector y · [1, 1, 1]. Only where the ones are short enough to write out."""
+        if n.op.name != "broadcast_to" or not self.internal(n):
+            return None
+        shape = tuple(np.shape(n.value))
+        (x,) = n.args
+        while x.op.name == "reshape" and self.internal(x):
+            if not _leading_ones(np.shape(x.args[0].value), x.value):
+                break
+            x = x.args[0]
+        sx = tuple(np.shape(x.value))
+        if len(shape) == 2 and sx == (shape[0], 1) and shape[1] <= SHORT_ONES:
+            g = self.vector_of(x)
+            if g is not None:
+                return self.outer(g, self.ones(n, (shape[1],)))
+        if len(shape) == 2 and sx == (shape[1],) and shape[0] <= SHORT_ONES:
+            return self.outer(self.ones(n, (shape[0],)), x)
+        if sx == () and int(np.prod(shape)) <= SHORT_ONES:
+            return self.make("mul", (x, self.ones(n, shape)))
+        return None
 
     def rewrite(self, n: Node, args: tuple[Node, ...]) -> Node | None:
         name = n.op.name
