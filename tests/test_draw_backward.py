@@ -468,3 +468,11 @@ def test_a_gradient_copied_along_rows_is_an_outer_product_with_ones() -> None:
     box = next(b for b in drawing.boxes if any(x.text == "dL/dx" for x in b.lines))
     assert box.title == "y · [1, 1, 1]"
     np.testing.assert_array_equal(np.asarray(nodes[box.id].value, float), [2, 2, 2])
+
+
+def test_compact_drawings_name_the_outer_product_too() -> None:
+    """Big drawings write each box by its operation alone: the outer product is ⊗, not @."""
+    compact = draw.build(program("mlp-softmax-ce"), "backward", detail="compact")
+    marked = {x.text: b.title for b in compact.boxes for x in b.lines if x.role == "grad"}
+    assert marked["dL/dW1"] == "⊗" and marked["dL/dW2"] == "⊗"
+    assert marked["dL/dx"] == "@"

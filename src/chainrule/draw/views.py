@@ -340,7 +340,7 @@ def _forward_box(key: str, node: Node, namer: Namer, opts: Options, compact: boo
         return Box(key, lines, category)
     if compact:
         labelled = namer.naming.is_atom(node)
-        label = node.op.label_for(node.params)
+        label = "⊗" if outer_operands(node) is not None else node.op.label_for(node.params)
         name = namer.fallback(node)
         title = f"{name} = {label}" if labelled and name != label else label
     else:
