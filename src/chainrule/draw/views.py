@@ -224,10 +224,12 @@ def _draw(
     gradients = view == "gradients"
     show_consts = opts.constants if opts.constants is not None else not gradients
     sel: Selection = select(g, opts.collapse or [], opts.paths_from, show_consts, gradients)
-    for n in through or ():
+    for n in through or ():  # drawn inside an edge (``_arrows``), unless in a collapsed group
         key = sel.key.get(n)
-        if key is not None and sel.boxes.get(key) == [n]:
+        members = sel.boxes.get(key) if key is not None else None
+        if key is not None and members is not None and len(members) == 1 and members[0] is n:
             del sel.key[n], sel.boxes[key]
+    through = {n for n in through or () if n not in sel.key}
     compact = _compact(opts, len(sel.boxes))
     namer = Namer(g.naming, opts.digits, also_called(g.aliases, g.naming))
     colour = opts.colour if opts.colour is not None else (gradients and compact)
@@ -258,7 +260,7 @@ def _draw(
         if colour and head.grad is not None:
             box.fill = colours.gradient_fill(head.grad)
         boxes.append(box)
-    arrows = _arrows(g, sel, gradients, namer, opts, compact, top, through or set())
+    arrows = _arrows(g, sel, gradients, namer, opts, compact, top, through)
     _arrow_tooltips(arrows, boxes)
     if compact:
         boxes = _split_leaves(boxes, arrows, sel)
