@@ -724,3 +724,24 @@ def test_the_backward_view_folds_shaping_boxes_nobody_wrote() -> None:
     grad = 2 * (x - x.mean()) - 2 * (x - x.mean()).sum() / x.size
     shown = "[" + ", ".join(f"{v:g}" for v in grad).replace("-", MINUS) + "]"
     assert any(line.endswith("dL/dx") and shown in line for line in drawn.splitlines())
+
+
+# ------------------------------------------------------------------ a transpose of a transpose
+
+
+def test_the_transpose_of_a_transpose_is_written_as_the_matrix() -> None:
+    """dL/dy of xᵀ @ y is (xᵀ)ᵀ @ g = x @ g: written x, never xᵀᵀ; a permute that does not
+    reverse every axis is not a transpose and keeps its mark."""
+    text = ok("explain", str(GALLERY / "matrix-xT-y.cr"), "--format", "txt")
+    assert "ᵀᵀ" not in text
+    assert "dL/dy = x @ (dL/d(xᵀ @ y))" in text
+    latex = ok("explain", str(GALLERY / "matrix-xT-y.cr"), "--format", "tex")
+    assert "^{\\top}}^{\\top}" not in latex and "^{\\top}^{\\top}" not in latex
+
+    from chainrule.core.node import var
+    from chainrule.lang.writing import _reverses_axes
+    from chainrule.tensor import transpose as permute
+
+    t = var(np.zeros((2, 3, 4)))
+    assert _reverses_axes(t.T) and _reverses_axes(permute(t, (2, 1, 0)))
+    assert not _reverses_axes(permute(t, (0, 2, 1)))

@@ -329,6 +329,14 @@ def _atom(
     return names.latex(node) if style == "latex" else names.label(node)
 
 
+def _reverses_axes(node: Any) -> bool:
+    """A transpose, or a permute that reverses every axis: two of them in a row are nothing."""
+    if node.op is None or node.op.name not in ("transpose", "permute"):
+        return False
+    axes = (node.params or {}).get("axes")
+    return axes is None or tuple(axes) == tuple(reversed(range(len(axes))))
+
+
 def _paren(text: str, style: str) -> str:
     return f"\\left({text}\\right)" if style == "latex" else f"({text})"
 
@@ -420,6 +428,9 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         return f"{bt}^{et}", prec
     if nt.style == "postfix":
         ((t, p),) = parts
+        end = "^{\\top}" if style == "latex" else "ᵀ"
+        if _reverses_axes(node) and _reverses_axes(node.args[0]) and t.endswith(end):
+            return t[: -len(end)], p  # (xᵀ)ᵀ is x
         if p < prec:
             t = _paren(t, style)
         return (nt.latex.format(t) if style == "latex" else t + nt.text), prec
