@@ -745,3 +745,17 @@ def test_the_transpose_of_a_transpose_is_written_as_the_matrix() -> None:
     t = var(np.zeros((2, 3, 4)))
     assert _reverses_axes(t.T) and _reverses_axes(permute(t, (2, 1, 0)))
     assert not _reverses_axes(permute(t, (0, 2, 1)))
+
+
+def test_a_permute_that_is_not_a_transpose_is_not_written_as_one() -> None:
+    """permute(x, (0, 2, 1)) of a 3-d array swaps the last two axes; xᵀ would reverse all three."""
+    program = (
+        "x = [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]\ny = permute(x, axes=[0, 2, 1])\nL = sum(y * x)\n"
+    )
+    text = ok("explain", "-", "--format", "txt", stdin=program)
+    assert "xᵀ" not in text and "(dL/dy)ᵀ" not in text
+    assert "y = permute(x, axes=(0, 2, 1))" in text
+    x = np.arange(1, 9).reshape(2, 2, 2)
+    expected = x.transpose(0, 2, 1) + x.transpose(0, 2, 1)  # d/dx Σ xᵢₖⱼ xᵢⱼₖ
+    assert "dL/dx = permute((dL/dy), axes=(0, 2, 1)) + " in text
+    assert text.split("dL/dx = ")[1].splitlines()[0].endswith(str(expected.tolist()))
