@@ -432,7 +432,7 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         if _reverses_axes(node) and _reverses_axes(node.args[0]) and t.endswith(end):
             return t[: -len(end)], p  # (xᵀ)ᵀ is x
         if node.op.name == "permute" and not _reverses_axes(node):
-            axes = ", ".join(str(a) for a in node.params["axes"])  # not a transpose: no ᵀ
+            axes = ", ".join(str(a) for a in (node.params or {})["axes"])  # not a transpose: no ᵀ
             if style == "latex":
                 return f"\\text{{permute}}\\left({t}, ({axes})\\right)", ATOM
             return f"permute({t}, axes=({axes}))", ATOM
