@@ -223,18 +223,52 @@ def test_micrograds_demo_on_tensors_replays_exactly() -> None:
             scores = T.reshape(model(cr.const(X)), (-1,))
             loss = nn.hinge_loss(scores, cr.const(y)) + 1e-4 * T.sum_squares(params)
             loss.backward()
-            return loss.value
+            return loss.value, [p.grad for p in params]
 
         return fn
 
     step = cr.compile(make(models[0]))
     plain = make(models[1])
     opts = [optim.SGD(m, lr=0.05) for m in models]
-    for _ in range(5):
-        assert same_bits(step(X, y), plain(X, y))
+    rng = np.random.default_rng(1)
+    for k in range(5):
+        # new labels at each step: the hinge's margin and its mask change with them
+        t = y if k < 2 else np.where(rng.random(100) < 0.3, -y, y)
+        assert same_bits(copied(step(X, t)), plain(X, t)), k
         for o in opts:
             o.step()
     assert step.traces == 1
+    text = str(step.plan)
+    # the fused loss, the L2 term and the reshape run as written-out kernels
+    assert "margin" in text and "2·g·x" in text and "ndarray.reshape" in text
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_at_labels_replays_new_labels_and_refuses_bad_ones(dtype: Any) -> None:
+    rng = np.random.default_rng(3)
+    w = cr.var(rng.normal(size=(5, 12)).astype(dtype))
+
+    def fn(X: np.ndarray, Y: np.ndarray) -> Any:
+        loss = nn.cross_entropy(cr.const(X) @ w, cr.const(Y))
+        loss.backward(accumulate=False)
+        return loss.value, w.grad
+
+    step = cr.compile(fn)
+    for k in range(4):
+        X = rng.normal(size=(40, 5)).astype(dtype) * (1 + 3 * k)
+        Y = rng.integers(0, 12, 40).astype(np.float64)
+        if k == 3:
+            X[0] = X[0, 0]  # a row whose every logit ties
+        assert same_bits(copied(step(X, Y)), fn(X, Y)), k
+    assert step.traces == 1
+    assert "softmax cross-entropy at labels, fused" in str(step.plan)
+    for bad in (12.0, -1.0, 2.5):
+        Y[7] = bad
+        with pytest.raises(cr.ChainruleError, match="whole numbers from 0 to 11") as got:
+            step(X, Y)
+        with pytest.raises(cr.ChainruleError) as want:
+            fn(X, Y)
+        assert str(got.value) == str(want.value)
 
 
 def test_a_batched_scalar_graph_replays_exactly() -> None:

@@ -187,8 +187,33 @@ class Plan:
         self.uses: dict[int, int] = {}  # slot → how many input edges read it
         self.only_user: dict[int, Node] = {}  # slot → the one node reading it, if one
         self.fast_linear: set[int] = set()  # slots whose gradient a dense layer writes fresh
+        # slot → a buffer the plan owns that is the first gradient to reach the slot: what
+        # comes later is added into it in place (ag + c, the same numbers, no new array)
+        self.owned: dict[int, np.ndarray] = {}
         self.visible_values: set[int] = set()  # slots whose value someone sees after a call
         self.visible_grads: set[int] = set()
+        self._read_checks: list[tuple[int, Node, type, Any, Any]] | None = None
+        self._blank: list[Any] = []
+
+    @property
+    def read_checks(self) -> list[tuple[int, Node, type, Any, Any]]:
+        """``reads`` with each value's traced type, shape and dtype, for ``run``'s check."""
+        checks = self._read_checks
+        if checks is None or len(checks) != len(self.reads):
+            sig = dict(self.signature)
+            checks = []
+            for slot, node in self.reads:
+                cls, shape, dtype = sig[node]
+                checks.append((slot, node, cls, shape, None if dtype is None else np.dtype(dtype)))
+            self._read_checks = checks
+        return checks
+
+    @property
+    def blank(self) -> list[Any]:
+        """Every gradient unreached: what ``run`` starts from."""
+        if len(self._blank) != len(self.grads):
+            self._blank = [_EMPTY] * len(self.grads)
+        return self._blank
 
     def __str__(self) -> str:
         return "\n".join(s.text for s in self.steps)
@@ -225,11 +250,20 @@ class Plan:
     def run(self, args: tuple[Any, ...]) -> Any:
         """The plan on new arguments; ``_RETRACE`` when it no longer describes ``fn``."""
         V = self.values
-        for node, sig in self.signature:
-            if _signature(node.value) != sig:
+        ndarray: Any = np.ndarray
+        # outside nodes' values, each checked against the traced type, shape and dtype
+        for slot, node, cls, shape, dtype in self.read_checks:
+            v: Any = node.value
+            if cls is ndarray:
+                if (
+                    not isinstance(v, np.ndarray)
+                    or v.shape != shape
+                    or (v.dtype is not dtype and v.dtype != dtype)
+                ):
+                    return _RETRACE
+            elif v.__class__ is not cls:
                 return _RETRACE
-        for slot, node in self.reads:
-            V[slot] = node.value
+            V[slot] = v
         K = self.kept
         for slot, node in self.kept_reads:
             K[slot] = node.kept
@@ -237,8 +271,7 @@ class Plan:
             a = args[i]
             V[slot] = a.astype(np.float64) if ints else a
         G = self.grads
-        for i in range(len(G)):
-            G[i] = _EMPTY
+        G[:] = self.blank
         held: dict[int, Any] = {}  # slot → what a leaf held before (copied: it may be a buffer)
         if self.leaves_accumulate:
             for node, slot in self.set_grads:
@@ -602,6 +635,9 @@ def _forward_step(plan: Plan, n: Node, slot: dict[Node, int], names: Callable[[N
         kind = combine_kinds(kinds)
     keep = op.keeping is not None and n.requires_grad and kind in op.keeping
     text = f"{names(n)} = {op.name}({', '.join(names(a) for a in ins)})"
+    fused = _fused_forward(plan, n, src, o, params, keep)
+    if fused is not None:
+        return Step(fused[0], f"{text}    {fused[1]}")
     if not keep and (not mixed or set(kinds) <= {FLOAT, ARRAY}):
         # (convert leaves floats and float arrays as they are: a mixed op sees its inputs)
         fast = _fast_forward(plan, n, src, o, params)
@@ -721,6 +757,147 @@ def _fast_forward(
 
         return run_mm, "[np.matmul(a, b, out=)]"
     return None
+
+
+def _fused_forward(
+    plan: Plan, n: Node, src: list[int], o: int, params: dict[str, Any], keep: bool
+) -> tuple[Callable[[], None], str] | None:
+    """The op table's fused losses and shape ops written out for the traced shapes: the same
+    numpy calls in the same order (so the same numbers), into buffers the plan keeps, with
+    the op table's checks that can fail on new numbers (labels) kept."""
+    V = plan.values
+    y = _SLOT_VALUE.__get__(n, Node)
+    ins = [_SLOT_VALUE.__get__(a, Node) for a in n.args]
+    name = n.op.name
+    if any(v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins):
+        return None
+    if name == "reshape" and y.__class__ is np.ndarray and y.ndim:
+        a_ = src[0]
+        shape = tuple(params["shape"])
+
+        def run_reshape() -> None:
+            V[o] = V[a_].reshape(shape)
+
+        return run_reshape, "[ndarray.reshape]"
+    if name == "sum_squares" and y.__class__ is float:
+
+        def run_ssq() -> None:
+            total = 0.0
+            for i in src:
+                r = V[i].reshape(-1)
+                total += float(r @ r)
+            V[o] = total
+
+        return run_ssq, "[Σ r·r, one dot per input]"
+    if (
+        name == "hinge"
+        and y.__class__ is float
+        and ins[0].shape == ins[1].shape
+        and ins[0].dtype == ins[1].dtype
+        and ins[0].ndim
+    ):
+        s_, t_ = src
+        margin = np.empty_like(ins[0], order="C")
+        hinged = np.empty_like(margin)
+        plan.buffers[("margin", o)] = margin
+        plan.buffers[("forward", o)] = hinged
+        size = max(margin.size, 1)
+        mul, sub, maximum, add = np.multiply, np.subtract, np.maximum, np.add.reduce
+
+        def run_hinge() -> None:
+            s, t = V[s_], V[t_]
+            if s.shape != t.shape:
+                raise ValueError("not the traced shapes")  # fn reports it
+            mul(t, s, out=margin)
+            sub(1, margin, out=margin)
+            V[o] = float(add(maximum(0, margin, out=hinged), axis=None) / size)
+
+        return run_hinge, "[1 − t·s, max(0, ·), mean: into kept buffers]"
+    if (
+        name == "softmax_cross_entropy"
+        and y.__class__ is float
+        and ins[0].ndim == 2
+        and ins[1].shape == ins[0].shape[:1]
+        and ins[1].dtype.kind == "f"
+        and ins[0].shape[1] <= 64
+        and ins[0].size >= 256
+        and ins[0].dtype.itemsize >= 4
+        and (keep or not n.requires_grad)
+    ):
+        return _xent_labels_kernel(plan, n, src, o, ins[0], keep)
+    return None
+
+
+def _xent_labels_kernel(
+    plan: Plan, n: Node, src: list[int], o: int, z0: np.ndarray, keep: bool
+) -> tuple[Callable[[], None], str]:
+    """``ops.tensor._xent_labels`` (with ``_labels``' checks and ``softmax_terms_along``) for
+    many short rows of logits, classes first, every temporary a kept buffer."""
+    from ..core.errors import ValueInputError
+
+    V, K = plan.values, plan.kept
+    z_, t_ = src
+    rows, classes = z0.shape
+    dt = z0.dtype
+    a = np.empty((classes, rows), dt)
+    mx = np.empty((1, rows), dt)
+    shifted = np.empty_like(a)
+    e = np.empty_like(a)
+    top = np.empty(a.shape, bool)
+    rest = np.empty_like(a)
+    ties = np.empty((1, rows), dt)
+    rest_total = np.empty((1, rows), dt)
+    denom = np.empty((1, rows), dt)
+    probs = np.empty_like(a)
+    idx = np.empty(rows, np.intp)
+    bad = np.empty(rows, bool)
+    bad2 = np.empty(rows, bool)
+    at = np.empty(rows, np.intp)
+    picked = np.empty(rows, dt)
+    arange = np.arange(rows)
+    flat_probs = probs.reshape(-1)
+    flat_shifted = shifted.reshape(-1)
+    kept = probs.T  # (rows, classes): the op table's (probs.T).reshape(z.shape)
+    for k, b in enumerate((a, mx, shifted, e, top, rest, ties, rest_total, denom, probs)):
+        plan.buffers[(f"xent{k}", o)] = b
+    big = classes
+    np_ = np
+    add, maximum, sub, div = np.add, np.maximum, np.subtract, np.true_divide
+
+    def run() -> None:
+        z, t = V[z_], V[t_]
+        if z.shape != (rows, classes) or t.shape != (rows,) or z.dtype != dt:
+            raise ValueError("not the traced shapes")  # fn reports it
+        np_.copyto(idx, t, casting="unsafe")  # labels.astype(np.intp)
+        np_.greater_equal(idx.view(np_.uintp), big, out=bad)
+        np_.not_equal(idx, t, out=bad2)
+        np_.logical_or(bad, bad2, out=bad)
+        if np_.logical_or.reduce(bad, axis=None):
+            raise ValueInputError(f"class labels must be whole numbers from 0 to {classes - 1}")
+        np_.multiply(idx, rows, out=at)
+        add(at, arange, out=at)
+        np_.copyto(a, z.T)
+        maximum.reduce(a, axis=0, keepdims=True, out=mx)
+        sub(a, mx, out=shifted)
+        np_.exp(shifted, out=e)
+        np_.equal(shifted, 0, out=top)
+        sub(e, top, out=rest if keep else e)
+        add.reduce(top, axis=0, keepdims=True, dtype=dt, out=ties)
+        add.reduce(rest if keep else e, axis=0, keepdims=True, out=rest_total)
+        if keep:
+            add(rest_total, ties, out=denom)
+            div(e, denom, out=probs)
+        ties.__isub__(1)
+        ties.__iadd__(rest_total)
+        np_.log1p(ties, out=ties)
+        sub(ties.reshape(-1), flat_shifted.take(at), out=picked)
+        V[o] = float(add.reduce(picked, axis=None) / rows)
+        if keep:
+            flat_probs[at] -= 1
+            probs.__itruediv__(rows)
+            K[o] = kept
+
+    return run, "[softmax cross-entropy at labels, fused: classes first, into kept buffers]"
 
 
 _UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
@@ -958,6 +1135,10 @@ def _fast_edges(
     arith = _arith_edges(plan, n, ins, y, src, dst, unreached)
     if arith is not None:
         return arith
+    if all(v.__class__ is np.ndarray and v.dtype.kind == "f" for v in ins):
+        fused = _fused_edges(plan, n, ins, y, src, dst, unreached)
+        if fused is not None:
+            return fused
     if y.__class__ is not np.ndarray or any(
         v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins
     ):
@@ -1018,6 +1199,7 @@ def _fast_edges(
         tw = bool((n.params or {}).get("transpose_w"))
         x_, w_, _b = src
         todo = [(i, d) for i, d, _ in dst]
+        owned = plan.owned
         cells: dict[int, Any] = {}
         plan.buffers_of[o] = cells
         # the input's gradient may go into the input's own forward buffer when nothing reads
@@ -1068,11 +1250,109 @@ def _fast_edges(
                         else np.add.reduce(g, axis=0, out=buf)
                     )
                     cells[i] = c
-                _send(G, V, d, c)
+                _send(G, V, d, c, owned.get(d))
 
         return run_linear, "np.matmul / np.add.reduce into kept buffers" + (
             ", the input's gradient into its value's buffer" if reuse else ""
         )
+    return None
+
+
+def _fused_edges(
+    plan: Plan,
+    n: Node,
+    ins: list[Any],
+    y: Any,
+    src: list[int],
+    dst: list[tuple[int, int, int]],
+    unreached: Callable[[], bool],
+) -> tuple[Callable[[], None], str] | None:
+    """The reverse steps of the fused forwards (``_fused_forward``): the op table's rule
+    for the traced shapes, the same numpy calls in the same order, into kept buffers."""
+    V, G, K = plan.values, plan.grads, plan.kept
+    o = plan.slot_of[n]
+    name = n.op.name
+    fwd = plan.buffers
+    if name == "reshape" and y.ndim and len(dst) == 1:
+        d = dst[0][1]
+        shape_in = ins[0].shape
+
+        def run_reshape() -> None:
+            if unreached():
+                return
+            g = G[o]
+            if g.__class__ is not np.ndarray:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            _send(G, V, d, g.reshape(shape_in))
+
+        return run_reshape, "ndarray.reshape"
+    if name == "sum_squares" and y.__class__ is float:
+        cells = []
+        for e, (i, d, _) in enumerate(dst):
+            buf = np.empty_like(ins[i])
+            plan.buffers[(f"ssq{e}", o)] = buf
+            cells.append((src[i], d, buf))
+            if d not in plan.owned and d not in plan.visible_values:
+                plan.owned[d] = buf  # the first to reach d: later ones may add into it
+        mul = np.multiply
+
+        def run_ssq() -> None:
+            if unreached():
+                return
+            g = G[o]
+            if g.__class__ is not float:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            two_g = 2 * g
+            for x_, d, buf in cells:
+                _send(G, V, d, mul(V[x_], two_g, out=buf))  # 2·g·x
+
+        return run_ssq, "2·g·x into kept buffers"
+    if name == "hinge" and ("margin", o) in fwd and [i for i, _, _ in dst] == [0]:
+        margin = fwd[("margin", o)]
+        t_ = src[1]
+        d = dst[0][1]
+        active = np.empty(margin.shape, bool)
+        buf = np.empty_like(margin)
+        plan.buffers[("hinge-active", o)] = active
+        plan.buffers[("hinge-grad", o)] = buf
+        size = max(margin.size, 1)
+        mul, greater, div = np.multiply, np.greater, np.true_divide
+
+        def run_hinge() -> None:
+            if unreached():
+                return
+            g = G[o]
+            if g.__class__ is not float:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            greater(margin, 0, out=active)  # step(1 − t·s), from the forward's margin
+            mul(V[t_], -g, out=buf)
+            mul(buf, active, out=buf)
+            _send(G, V, d, div(buf, size, out=buf))  # −g·t·step / n
+
+        return run_hinge, "−g·t·(margin > 0)/n into a kept buffer"
+    if (
+        name == "softmax_cross_entropy"
+        and [i for i, _, _ in dst] == [0]
+        and any(k[0].startswith("xent") and k[1] == o for k in fwd)
+    ):
+        d = dst[0][1]
+        kept0 = K[o] if K[o] is not None else n.kept
+        if kept0.__class__ is not np.ndarray:
+            return None
+        buf = np.empty_like(kept0)  # the kept gradient's layout (classes first, transposed)
+        plan.buffers[("xent-grad", o)] = buf
+        mul = np.multiply
+
+        def run_xent() -> None:
+            if unreached():
+                return
+            g = G[o]
+            kept = K[o]
+            if g.__class__ is not float or kept.shape != buf.shape:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            _send(G, V, d, mul(kept, g, out=buf))  # g · kept
+
+        return run_xent, "g · kept into a kept buffer"
     return None
 
 
@@ -1147,7 +1427,11 @@ def _slot_of(plan: Plan, n: Node) -> int:
     return plan.slot_of[n]
 
 
-def _send(G: list[Any], V: list[Any], d: int, c: Any) -> None:
+def _send(G: list[Any], V: list[Any], d: int, c: Any, own: Any = None) -> None:
+    """c added to the gradient of slot d (reduced to its value's shape first), as the
+    engine adds: the first contribution is stored, later ones make ``ag + c``. When the
+    gradient held is ``own`` (a buffer of the plan nobody else holds), ``ag + c`` is
+    written into it."""
     v = V[d]
     if c.__class__ is not v.__class__ or (
         v.__class__ is np.ndarray
@@ -1155,4 +1439,9 @@ def _send(G: list[Any], V: list[Any], d: int, c: Any) -> None:
     ):
         c = unbroadcast(c, v)
     ag = G[d]
-    G[d] = c if ag is _EMPTY else ag + c
+    if ag is _EMPTY:
+        G[d] = c
+    elif ag is own and c.__class__ is np.ndarray and c.dtype == ag.dtype and c.shape == ag.shape:
+        np.add(ag, c, out=ag)
+    else:
+        G[d] = ag + c
