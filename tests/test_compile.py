@@ -527,3 +527,121 @@ def test_a_node_used_twice_by_one_operation() -> None:
         x, s = rng.normal(size=7), float(rng.normal())
         assert same_bits(copied(step(x, s)), fn(x, s))
     assert step.traces == 1
+
+
+# ------------------------------------------------------------------ layer batching
+
+
+def scalar_mlp(sizes: list[int], seed: int) -> tuple[Any, list[cr.Node]]:
+    """micrograd's MLP written one scalar at a time, each input leaf holding a batch."""
+    rng = np.random.default_rng(seed)
+    params: list[cr.Node] = []
+    layers = []
+    for n_in, n_out in zip(sizes, sizes[1:], strict=False):
+        rows = []
+        for _ in range(n_out):
+            a = cr.var(float(rng.uniform(-0.1, 0.1)))
+            ws = [cr.var(float(rng.uniform(-1, 1))) for _ in range(n_in)]
+            params += [a, *ws]
+            rows.append((a, ws))
+        layers.append(rows)
+
+    def fn(x1: np.ndarray, x2: np.ndarray, t: np.ndarray) -> Any:
+        h = [cr.var(x1), cr.var(x2)]
+        for k, rows in enumerate(layers):
+            nxt = []
+            for a, ws in rows:
+                for i, w in enumerate(ws):
+                    a = a + w * h[i]
+                nxt.append(cr.relu(a) if k < len(layers) - 1 else a)
+            h = nxt
+        reg = params[0] * params[0]
+        for p in params[1:]:
+            reg = reg + p * p
+        loss = cr.mean(cr.relu(1 - cr.const(t) * h[0])) + 1e-4 * reg
+        loss.backward()
+        return loss.value, [p.grad for p in params]
+
+    return fn, params
+
+
+def test_a_scalar_mlp_runs_layer_by_layer_and_trains_the_same_weights() -> None:
+    fa, pa = scalar_mlp([2, 8, 8, 1], seed=4)
+    fb, pb = scalar_mlp([2, 8, 8, 1], seed=4)
+    step = cr.compile(fa)
+    opt_a, opt_b = optim.SGD(pa, lr=0.05), optim.SGD(pb, lr=0.05)
+    rng = np.random.default_rng(5)
+    for k in range(4):
+        x1, x2 = rng.normal(size=(2, 30))
+        t = np.sign(rng.normal(size=30))
+        got = copied(step(x1, x2, t))
+        opt_a.step()
+        want = fb(x1, x2, t)
+        opt_b.step()
+        assert same_bits(got, want), k
+    assert step.traces == 1
+    text = str(step.plan)
+    # the 8×8 products of the hidden layer are one call forward and one call back
+    assert "= 64 × mul    [layer" in text
+    assert "64 × mul's partials" in text
+    assert len(text.splitlines()) == len(step.plan)
+
+
+# random scalar graphs: layers of nodes over a batch, with shared weights, x·x, subtractions,
+# nodes reused across layers and returned input gradients, so that gradients gather many
+# contributions from several groups and from single nodes
+layer_programs = st.lists(
+    st.tuples(
+        st.integers(1, 6),  # width
+        st.integers(1, 3),  # inputs per node
+        st.sampled_from(["relu", "none", "square"]),
+        st.booleans(),  # subtract instead of add
+        st.booleans(),  # share one weight across the layer
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer_programs, st.integers(0, 10_000), st.booleans())
+def test_a_random_scalar_graph_replays_layer_by_layer_to_the_last_bit(
+    program: list[tuple[int, int, str, bool, bool]], seed: int, reuse: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    weights = [cr.var(float(v)) for v in rng.uniform(-1, 1, 40)]
+
+    def fn(x1: np.ndarray, x2: np.ndarray) -> Any:
+        a, b = cr.var(x1), cr.var(x2)
+        h = [a, b]
+        pick = np.random.default_rng(seed + 1)
+        w_at = 0
+        for width, fan_in, act, subtract, shared in program:
+            nxt = []
+            for j in range(width):
+                acc: Any = weights[(w_at + j) % 40]
+                for _ in range(fan_in):
+                    w = weights[w_at % 40] if shared else weights[(w_at + 7 * j + 3) % 40]
+                    src = h[int(pick.integers(len(h)))]
+                    term = w * src
+                    acc = acc - term if subtract else acc + term
+                    w_at += 0 if shared else 1
+                if act == "relu":
+                    acc = cr.relu(acc)
+                elif act == "square":
+                    acc = acc * acc
+                nxt.append(acc)
+            h = nxt + ([a] if reuse else [])
+        out = h[0]
+        for v in h[1:]:
+            out = out + v
+        loss = cr.mean(out * out) + 1e-3 * (weights[0] * weights[0] + weights[1] * weights[1])
+        loss.backward(accumulate=False)
+        return loss.value, [w.grad for w in weights], a.grad, b.grad
+
+    step = cr.compile(fn)
+    for k in range(3):
+        x1, x2 = rng.normal(size=(2, 7))
+        got = copied(step(x1, x2))
+        assert same_bits(got, fn(x1, x2)), k
+    assert step.traces == 1

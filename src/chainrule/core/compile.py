@@ -28,8 +28,11 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
-from typing import Any
+from itertools import repeat
+from operator import attrgetter
+from typing import Any, cast
 
 import numpy as np
 
@@ -193,6 +196,9 @@ class Plan:
         self.visible_values: set[int] = set()  # slots whose value someone sees after a call
         self.visible_grads: set[int] = set()
         self._read_checks: list[tuple[int, Node, type, Any, Any]] | None = None
+        self._read_groups: tuple[list[Node], list[int], list[Any]] | None = None
+        self._grad_groups: tuple[list[Node], list[int]] | None = None
+        self.layers: _Layers | None = None  # the groups of nodes run as one call each
         self._blank: list[Any] = []
 
     @property
@@ -251,8 +257,15 @@ class Plan:
         """The plan on new arguments; ``_RETRACE`` when it no longer describes ``fn``."""
         V = self.values
         ndarray: Any = np.ndarray
-        # outside nodes' values, each checked against the traced type, shape and dtype
-        for slot, node, cls, shape, dtype in self.read_checks:
+        floats, float_slots, others = self.read_groups
+        # outside nodes' values, each checked against the traced type, shape and dtype:
+        # the numbers all at once (parameters of a scalar graph are many)
+        if floats:
+            vals = list(map(_GET_VALUE, floats))
+            if set(map(type, vals)) != _FLOAT_SET:
+                return _RETRACE
+            _drain(map(V.__setitem__, float_slots, vals))
+        for slot, node, cls, shape, dtype in others:
             v: Any = node.value
             if cls is ndarray:
                 if (
@@ -273,27 +286,132 @@ class Plan:
         G = self.grads
         G[:] = self.blank
         held: dict[int, Any] = {}  # slot → what a leaf held before (copied: it may be a buffer)
+        grad_nodes, grad_slots = self.grad_groups
         if self.leaves_accumulate:
-            for node, slot in self.set_grads:
-                old = node.grad
-                if old is not None and node.a0 is None and node.requires_grad:
-                    held[slot] = old.copy() if isinstance(old, np.ndarray) else old
+            olds = list(map(_GET_GRAD, grad_nodes))
+            if olds.count(None) != len(olds):
+                for node, slot in self.set_grads:
+                    old = node.grad
+                    if old is not None and node.a0 is None and node.requires_grad:
+                        held[slot] = old.copy() if isinstance(old, np.ndarray) else old
         for step in self.sweep:
             step()
         for what, slot, old in self.guards:
             new = V[slot] if what == "value" else G[slot]
             if not _same(new, old):
                 return _RETRACE
-        for node, slot in self.set_grads:
-            g = G[slot]
-            if slot in held:  # as Node.backward: old + new, a new object
-                old = held[slot]
-                G[slot] = g = old if g is _EMPTY else old + g
-            node.grad = None if g is _EMPTY else g
+        if held:
+            for node, slot in self.set_grads:
+                g = G[slot]
+                if slot in held:  # as Node.backward: old + new, a new object
+                    old = held[slot]
+                    G[slot] = g = old if g is _EMPTY else old + g
+                node.grad = None if g is _EMPTY else g
+        elif grad_nodes:
+            gs = [G[s] for s in grad_slots]
+            if any(g is _EMPTY for g in gs):
+                gs = [None if g is _EMPTY else g for g in gs]
+            _drain(map(setattr, grad_nodes, repeat("grad"), gs))
         return _fill(self.output, V, G)
+
+    @property
+    def read_groups(self) -> tuple[list[Node], list[int], list[Any]]:
+        """``read_checks`` split: outside nodes holding numbers, their slots, the others."""
+        groups = self._read_groups
+        if groups is None or len(groups[0]) + len(groups[2]) != len(self.reads):
+            floats, slots, others = [], [], []
+            for check in self.read_checks:
+                if check[2] is float:
+                    floats.append(check[1])
+                    slots.append(check[0])
+                else:
+                    others.append(check)
+            groups = self._read_groups = (floats, slots, others)
+        return groups
+
+    @property
+    def grad_groups(self) -> tuple[list[Node], list[int]]:
+        """``set_grads`` as two lists: the nodes, their slots."""
+        groups = self._grad_groups
+        if groups is None or len(groups[0]) != len(self.set_grads):
+            groups = self._grad_groups = (
+                [n for n, _ in self.set_grads],
+                [s for _, s in self.set_grads],
+            )
+        return groups
 
 
 _RETRACE: Any = object()
+_GET_VALUE = attrgetter("value")
+_GET_GRAD = attrgetter("grad")
+_FLOAT_SET = {float}
+
+
+def _drain(it: Any) -> None:
+    """Run an iterator of calls to its end (a loop in C)."""
+    deque(it, maxlen=0)
+
+
+def _mark(fn: Callable[[], None], spec: tuple[Any, ...]) -> Callable[[], None]:
+    """Note on a step what it does with numbers (``_fused_sweep`` runs such steps in a loop)."""
+    fn.fuse = spec  # type: ignore[attr-defined]
+    return fn
+
+
+def _fused_sweep(plan: Plan) -> list[Callable[[], None]]:
+    """The plan's calls with each run of consecutive steps on numbers (Python floats: a chain
+    of sums, the reverse partials of +, − and ·) made one loop: the same operations in the
+    same order, without a call per node."""
+    V, G = plan.values, plan.grads
+    out: list[Callable[[], None]] = []
+    run: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        if len(run) == 1:
+            out.append(run[0][0])
+        elif run[0][1][0] == "f":
+            out.append(_float_forward(V, [spec[1:] for _, spec in run]))
+        else:
+            out.append(_float_reverse(V, G, [spec[1:] for _, spec in run]))
+        run.clear()
+
+    for step in plan.steps:
+        spec = getattr(step.run, "fuse", None)
+        if spec is None or (run and run[0][1][0] != spec[0]):
+            flush()
+        if spec is None:
+            out.append(step.run)
+        else:
+            run.append((step.run, spec))
+    flush()
+    return out
+
+
+def _float_forward(V: list[Any], items: list[tuple[Any, ...]]) -> Callable[[], None]:
+    def run() -> None:
+        for f, o, a, b in items:
+            V[o] = f(V[a]) if b is None else f(V[a], V[b])
+
+    return run
+
+
+def _float_reverse(V: list[Any], G: list[Any], items: list[tuple[Any, ...]]) -> Callable[[], None]:
+    empty = _EMPTY
+
+    def run() -> None:
+        for o, edges, zero in items:
+            g = G[o]
+            if g is empty:  # nothing reached it: 0 (or None), and nothing to send
+                G[o] = zero
+                continue
+            for other, k, d in edges:
+                c = g * (V[other] if other is not None else k)
+                ag = G[d]
+                G[d] = c if ag is empty else ag + c
+
+    return run
 
 
 def _fill(template: Any, V: list[Any], G: list[Any]) -> Any:
@@ -516,18 +634,24 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
             plan.visible_grads.add(slot[n])
     plan.only_user = {k: u for k, u in plan.only_user.items() if plan.uses[k] == 1}
 
-    # -- forward calls
+    # -- forward calls (nodes doing one op on rows of one layer run as one call: _Layers)
     sweep = plan.sweep
-    for n in order:
-        if n.id < start or n.a0 is None:
-            continue
-        step = _forward_step(plan, n, slot, names)
+    layers = _Layers.find(plan, order, slot, start, names)
+    if layers is not None:
+        plan.layers = layers
+        forward = layers.forward(order, lambda n: _forward_step(plan, n, slot, names))
+    else:
+        forward = [
+            _forward_step(plan, n, slot, names) for n in order if n.id >= start and n.a0 is not None
+        ]
+    for step in forward:
         plan.steps.append(step)
         sweep.append(step.run)
 
     # -- the reverse sweep
     if loss is not None:
         _reverse(plan, loss, seed, topo_order(loss), slot, names, trace, start)
+    plan.sweep[:] = _fused_sweep(plan)
     return plan
 
 
@@ -681,14 +805,14 @@ def _fast_forward(
             def run_f2() -> None:
                 V[o] = f(V[a_], V[b_])
 
-            return run_f2, "[float]"
+            return _mark(run_f2, ("f", f, o, a_, b_)), "[float]"
         if len(src) == 1 and not params:
             a_ = src[0]
 
             def run_f1() -> None:
                 V[o] = f(V[a_])
 
-            return run_f1, "[float]"
+            return _mark(run_f1, ("f", f, o, a_, None)), "[float]"
         return None
     ufunc = _UFUNCS.get(name)
     if (
@@ -955,27 +1079,32 @@ def _reverse(
     plan.steps.append(Step(seed_step, f"∂{name_of_loss}/∂{name_of_loss} = 1    [seed]"))
     sweep.append(seed_step)
     fm, am = FloatMath, ArrayMath
-    for n in reversed(order):
-        if not need[n]:
-            continue
+
+    def single(n: Node) -> Step:
         s = slot[n]
         zero = n.requires_grad or n.op is _INPUT
         kind = n.kind
         step = _unreached(G, V, s, zero, kind)
+        if kind == FLOAT:
+            _mark(step, ("r", s, (), 0.0 if zero else None))
         text = f"∂{name_of_loss}/∂{names(n)}"
         if n.a0 is None:
-            plan.steps.append(Step(step, f"{text}: 0 if nothing reached it"))
-            sweep.append(step)
-            continue
+            return Step(step, f"{text}: 0 if nothing reached it")
         edges = [(i, a) for i, a in enumerate(n.args) if a.requires_grad and need[a]]
         if not edges:
-            plan.steps.append(Step(step, f"{text}: 0 if nothing reached it"))
-            sweep.append(step)
-            continue
+            return Step(step, f"{text}: 0 if nothing reached it")
         entry = _edge_steps(plan, n, edges, slot, fm, am)
         ins = ", ".join(f"∂{name_of_loss}/∂{names(a)}" for _, a in edges)
-        plan.steps.append(Step(entry[0], f"{ins} += {text} · ∂{names(n)}    [{entry[1]}]"))
-        sweep.append(entry[0])
+        return Step(entry[0], f"{ins} += {text} · ∂{names(n)}    [{entry[1]}]")
+
+    steps = None
+    if plan.layers is not None:
+        steps = plan.layers.reverse(order, need, single, name_of_loss, names)
+    if steps is None:
+        steps = [single(n) for n in reversed(order) if need[n]]
+    for step in steps:
+        plan.steps.append(step)
+        sweep.append(step.run)
 
 
 def _unreached(G: list[Any], V: list[Any], s: int, zero: bool, kind: int) -> Callable[[], None]:
@@ -1397,6 +1526,10 @@ def _arith_edges(
                 ag = G[d]
                 G[d] = c if ag is _EMPTY else ag + c
 
+        if n.kind == FLOAT:
+            zv = 0.0 if n.requires_grad or n.op is _INPUT else None
+            spec = ("r", o, tuple((other, k, d) for other, k, d, _ in edges), zv)
+            _mark(run_float, spec)
         return run_float, "float partials, written out"
     bufs: dict[int, np.ndarray] = {}
     plan.buffers_of[o] = bufs
@@ -1445,3 +1578,618 @@ def _send(G: list[Any], V: list[Any], d: int, c: Any, own: Any = None) -> None:
         np.add(ag, c, out=ag)
     else:
         G[d] = ag + c
+
+
+# ------------------------------------------------------------------ layer batching
+# A graph written one scalar at a time (micrograd's style: a neuron is a chain of w·h + a,
+# then a ReLU) and evaluated with a batch in its input leaves has, at each depth, many nodes
+# doing the same op on rows of the same length: a layer's 16 ReLUs, its 16×16 products. Such
+# a group runs as one numpy call over a 2-D array whose rows are the nodes' values (the
+# *arena*); the rows it reads are views of the arena (or one gather), found at compile time.
+# Elementwise arithmetic gives each row the numbers its node would get alone, and the reverse
+# sweep adds each gradient's contributions in the engine's order (a group's contributions to
+# one node are folded in that order; every other gradient is sent as the engine sends it,
+# and the schedule is checked to deliver them in the same order), so results stay
+# bit-identical. Where the check fails, the reverse sweep runs node by node.
+
+_LAYER_OPS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "relu": None}
+_LAYER_MIN = 2  # nodes in a group worth one call
+
+
+def _affine(idx: list[int], r1: int, r2: int) -> tuple[int, int] | None:
+    """Steps (s1, s2) ≥ 0 with idx[a·r2 + b] = idx[0] + a·s1 + b·s2, or None."""
+    base = idx[0]
+    s1 = idx[r2] - base if r1 > 1 else 0
+    s2 = idx[1] - base if r2 > 1 else 0
+    if s1 < 0 or s2 < 0:
+        return None
+    for a in range(r1):
+        for b in range(r2):
+            if idx[a * r2 + b] != base + a * s1 + b * s2:
+                return None
+    return s1, s2
+
+
+def _shape_of(idx: list[int]) -> tuple[int, int]:
+    """The (r1, r2) that the row numbers ``idx`` fall into as a grid (runs of one step)."""
+    k = len(idx)
+    if k < 3:
+        return 1, k
+    step = idx[1] - idx[0]
+    run = 1
+    while run < k and idx[run] - idx[run - 1] == step:
+        run += 1
+    return (k // run, run) if k % run == 0 else (1, k)
+
+
+def _grid(A: np.ndarray, idx: list[int], r1: int, r2: int, write: bool) -> np.ndarray | None:
+    """Rows ``idx`` of ``A`` as an (r1, r2, columns) view, or None where they are no grid."""
+    steps = _affine(idx, r1, r2)
+    if steps is None or (write and len(set(idx)) != len(idx)):
+        return None
+    rs = A.strides[0]
+    return np.lib.stride_tricks.as_strided(
+        A[idx[0] :],
+        shape=(r1, r2, A.shape[1]),
+        strides=(steps[0] * rs, steps[1] * rs, A.strides[1]),
+        writeable=write,
+    )
+
+
+class _Group:
+    __slots__ = (
+        "members",
+        "name",
+        "pattern",
+        "lo",
+        "k",
+        "level",
+        "floats",
+        "grid",
+        "reads",
+        "gathers",
+    )
+
+    def __init__(self, members: list[Node], name: str, pattern: tuple[str, ...], level: int):
+        self.members = members
+        self.name = name
+        self.pattern = pattern
+        self.level = level
+        self.lo = 0
+        self.k = len(members)
+        self.floats: dict[int, np.ndarray] = {}  # operand → its numbers, gathered per call
+        self.grid = (1, len(members))
+        self.reads: dict[int, np.ndarray] = {}  # operand → the (r1, r2, B) rows it reads
+        self.gathers: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, buffer) per call
+
+
+class _Layers:
+    """The groups of a plan and the arena of their values and gradients (see above)."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        slot: dict[Node, int],
+        names: Callable[[Node], str],
+        groups: list[_Group],
+        rows: dict[Node, int],
+        A: np.ndarray,
+        outside: list[Node],
+        start: int,
+    ) -> None:
+        self.plan = plan
+        self.start = start
+        self.modes: dict[Node, int] = {}
+        self.slot = slot
+        self.names = names
+        self.groups = groups
+        self.rows = rows
+        self.A = A
+        self.GA = np.zeros_like(A)
+        self.outside = outside  # nodes not in a group whose values a group reads (copied in)
+        self.group_of = {m: g for g in groups for m in g.members}
+
+    @classmethod
+    def find(
+        cls,
+        plan: Plan,
+        order: list[Node],
+        slot: dict[Node, int],
+        start: int,
+        names: Callable[[Node], str],
+    ) -> _Layers | None:
+        level: dict[Node, int] = {}
+        found: dict[Any, list[Node]] = {}
+        for n in order:
+            lv = 0
+            if n.id >= start and n.a0 is not None:
+                lv = 1 + max((level.get(a, 0) for a in n.args), default=0)
+            level[n] = lv
+            key = cls._key(plan, n, slot, start)
+            if key is not None:
+                found.setdefault((lv, *key), []).append(n)
+        groups = [
+            _Group(ms, key[1], key[2], key[0]) for key, ms in found.items() if len(ms) >= _LAYER_MIN
+        ]
+        if not groups:
+            return None
+        groups.sort(key=lambda g: (g.level, g.members[0].id))
+        rows: dict[Node, int] = {}
+        for g in groups:
+            g.lo = len(rows)
+            for m in g.members:
+                rows[m] = len(rows)
+        outside: list[Node] = []
+        for g in groups:
+            for m in g.members:
+                for a, pat in zip(m.args, g.pattern, strict=True):
+                    if pat == "a" and a not in rows:
+                        rows[a] = len(rows)
+                        outside.append(a)
+        width = _SLOT_VALUE.__get__(groups[0].members[0], Node).shape[0]
+        A = np.empty((len(rows), width))
+        for n, r in rows.items():
+            A[r] = _SLOT_VALUE.__get__(n, Node)
+        layers = cls(plan, slot, names, groups, rows, A, outside, start)
+        V = plan.values
+        for g in groups:
+            for m in g.members:
+                V[slot[m]] = A[rows[m]]  # a node's value is its row, for every other step
+            layers._operands(g)
+        return layers
+
+    @staticmethod
+    def _key(plan: Plan, n: Node, slot: dict[Node, int], start: int) -> Any:
+        name = n.op.name
+        if (
+            name not in _LAYER_OPS
+            or n.id < start
+            or n.a0 is None
+            or n.a0 is MANY
+            or n.params
+            or n.op.keeping is not None
+            or n.kind != ARRAY
+        ):
+            return None
+        s = slot[n]
+        if s in plan.visible_values or s in plan.visible_grads:
+            return None
+        y = _SLOT_VALUE.__get__(n, Node)
+        if not (
+            y.__class__ is np.ndarray
+            and y.dtype == np.float64
+            and y.ndim == 1
+            and y.flags.c_contiguous
+        ):
+            return None
+        if len(n.args) != (1 if name == "relu" else 2):
+            return None
+        pattern = []
+        for a in n.args:
+            v = _SLOT_VALUE.__get__(a, Node)
+            if v.__class__ is float and a.kind == FLOAT:
+                pattern.append("f")
+            elif v.__class__ is np.ndarray and v.dtype == np.float64 and v.shape == y.shape:
+                pattern.append("a")
+            else:
+                return None
+        if "a" not in pattern:
+            return None
+        return name, tuple(pattern), y.shape
+
+    def _operands(self, g: _Group) -> None:
+        """The grid the group runs on and, per operand, its rows as a view of that grid (a
+        gather into a buffer where they form none), or its numbers' buffer."""
+        arrays = {
+            p: [self.rows[m.args[p]] for m in g.members]
+            for p, pat in enumerate(g.pattern)
+            if pat == "a"
+        }
+        best, fits = (1, g.k), -1
+        for idx in arrays.values():
+            shape = _shape_of(idx)
+            n = sum(_affine(i, *shape) is not None for i in arrays.values())
+            if n > fits:
+                best, fits = shape, n
+        g.grid = best
+        r1, r2 = best
+        for p, pat in enumerate(g.pattern):
+            if pat == "f":
+                g.floats[p] = np.empty(g.k)
+                g.reads[p] = g.floats[p].reshape(r1, r2, 1)
+                continue
+            view = _grid(self.A, arrays[p], r1, r2, write=False)
+            if view is None:
+                buf = np.empty((g.k, self.A.shape[1]))
+                self.plan.buffers[(f"gather{p}", self.slot[g.members[0]])] = buf
+                g.gathers.append((np.array(arrays[p], dtype=np.intp), buf))
+                view = buf.reshape(r1, r2, -1)
+            g.reads[p] = view
+
+    def _text(self, g: _Group) -> str:
+        first, last = g.members[0], g.members[-1]
+        op = g.name if g.name != "relu" else "relu"
+        return (
+            f"{self.names(first)} … {self.names(last)} = {g.k} × {op}    "
+            f"[layer: one np call over arena rows {g.lo}–{g.lo + g.k - 1}]"
+        )
+
+    # -------------------------------------------------------------- forward
+    def forward(self, order: list[Node], make: Callable[[Node], Step]) -> list[Step]:
+        """The forward calls: each group one step, scheduled after what it reads."""
+        units: list[Any] = []
+        unit_of: dict[Node, int] = {}
+        for g in self.groups:
+            for m in g.members:
+                unit_of[m] = len(units)
+            units.append(g)
+        for n in order:
+            if n.a0 is not None and n not in unit_of and n.id >= self.start:
+                unit_of[n] = len(units)
+                units.append(n)
+        after: list[set[int]] = [set() for _ in units]
+        for u, unit in enumerate(units):
+            members = unit.members if isinstance(unit, _Group) else [unit]
+            for m in members:
+                for a in m.args:
+                    v = unit_of.get(a)
+                    if v is not None and v != u:
+                        after[u].add(v)
+        steps: list[Step] = []
+        copies: dict[int, list[Node]] = {}
+        prologue: list[Node] = []
+        for e in self.outside:
+            ue = unit_of.get(e)
+            if ue is None:
+                prologue.append(e)
+            else:
+                copies.setdefault(ue, []).append(e)
+        if prologue:
+            steps.append(self._copy_in(prologue))
+        for u in _kahn(after, [_first_id(x) for x in units]):
+            unit = units[u]
+            steps.append(self._forward_group(unit) if isinstance(unit, _Group) else make(unit))
+            if u in copies:
+                steps.append(self._copy_in(copies[u]))
+        return steps
+
+    def _copy_in(self, nodes: list[Node]) -> Step:
+        V, A = self.plan.values, self.A
+        pairs = [(self.slot[n], A[self.rows[n]]) for n in nodes]
+        copyto = np.copyto
+
+        def run() -> None:
+            for s, row in pairs:
+                copyto(row, V[s])
+
+        text = ", ".join(self.names(n) for n in nodes)
+        return Step(run, f"arena ← {text}    [copied into the layers' rows]")
+
+    def _forward_group(self, g: _Group) -> Step:
+        V, A = self.plan.values, self.A
+        r1, r2 = g.grid
+        out = A[g.lo : g.lo + g.k].reshape(r1, r2, -1)
+        floats = [(buf, [self.slot[m.args[p]] for m in g.members]) for p, buf in g.floats.items()]
+        gathers = g.gathers
+        x = [g.reads[p] for p in range(len(g.pattern))]
+        uf = _LAYER_OPS[g.name]
+        take = A.take
+
+        if g.name == "relu":
+            maximum = np.maximum
+            x0 = x[0]
+
+            def run() -> None:
+                for idx, buf in gathers:
+                    take(idx, axis=0, out=buf)
+                maximum(x0, 0, out=out)
+
+        else:
+            x0, x1 = x
+            ufunc: Any = uf
+
+            def run() -> None:
+                for buf, slots in floats:
+                    buf[:] = [V[i] for i in slots]
+                for idx, gbuf in gathers:
+                    take(idx, axis=0, out=gbuf)
+                ufunc(x0, x1, out=out)
+
+        return Step(run, self._text(g))
+
+    # -------------------------------------------------------------- reverse
+    def reverse(
+        self,
+        order: list[Node],
+        need: dict[Node, bool],
+        single: Callable[[Node], Step],
+        loss_name: str,
+        names: Callable[[Node], str],
+    ) -> list[Step] | None:
+        """The reverse sweep with each group as one step, or None where the engine's order
+        of sums cannot be kept that way (the caller then runs it node by node)."""
+        # the engine's contributions to each node, in the order it adds them
+        sends: dict[Node, list[tuple[Node, int]]] = {}
+        for n in reversed(order):
+            if not need[n] or n.a0 is None:
+                continue
+            for i, a in enumerate(n.args):
+                if a.requires_grad and need[a]:
+                    sends.setdefault(a, []).append((n, i))
+        batched: list[_Group] = []
+        for g in self.groups:
+            ok = all(need.get(m) and m in sends for m in g.members)
+            edges = None
+            if ok:
+                edges = [tuple(a.requires_grad and need[a] for a in m.args) for m in g.members]
+                ok = all(e == edges[0] for e in edges)
+            if ok:
+                batched.append(g)
+        rb = {m: g for g in batched for m in g.members}
+        self.modes = mode = cast(dict[Node, int], {})
+        # how each batched node's gradient arrives: written by its one sender's group (1),
+        # folded by the one group that sends all of it (2), or gathered from the slots (3)
+        for m in rb:
+            senders = sends[m]
+            if all(s in rb for s, _ in senders):
+                senders_groups = {id(rb[s]) for s, _ in senders}
+                if len(senders) == 1:
+                    mode[m] = 1
+                elif len(senders_groups) == 1:
+                    mode[m] = 2
+                else:
+                    mode[m] = 3
+            else:
+                mode[m] = 3
+        units: list[Any] = []
+        unit_of: dict[Node, int] = {}
+        for g in batched:
+            for m in g.members:
+                unit_of[m] = len(units)
+            units.append(g)
+        for n in order:
+            if need[n] and n not in unit_of:
+                unit_of[n] = len(units)
+                units.append(n)
+        after: list[set[int]] = [set() for _ in units]
+        for n in order:
+            u = unit_of.get(n)
+            if u is None or n.a0 is None:
+                continue
+            for a in n.args:
+                v = unit_of.get(a)
+                if v is not None and v != u:
+                    after[v].add(u)  # a's gradient is complete once n has sent
+        schedule = _kahn(after, [-_last_id(x) for x in units])
+        # the order in which slots receive contributions, against the engine's
+        got: dict[Node, list[tuple[Node, int]]] = {}
+        plans: dict[int, Any] = {}
+        for u in schedule:
+            unit = units[u]
+            if isinstance(unit, _Group):
+                plans[u] = self._reverse_plan(unit, sends, mode, rb)
+                for m, i, a in plans[u]["slot_sends"]:
+                    got.setdefault(a, []).append((m, i))
+            elif unit.a0 is not None:
+                for i, a in enumerate(unit.args):
+                    if a.requires_grad and need[a]:
+                        got.setdefault(a, []).append((unit, i))
+        for a, want in sends.items():
+            if a in rb and mode[a] != 3:
+                continue
+            have = got.get(a, [])
+            if have != want and not (
+                len(want) >= 2 and have[:2] == want[1::-1] and have[2:] == want[2:]
+            ):
+                return None  # (two contributions add the same either way: a + b = b + a)
+        steps = []
+        for u in schedule:
+            unit = units[u]
+            if isinstance(unit, _Group):
+                steps.append(self._reverse_group(unit, plans[u], loss_name))
+            else:
+                steps.append(single(unit))
+        return steps
+
+    def _reverse_plan(
+        self,
+        g: _Group,
+        sends: dict[Node, list[tuple[Node, int]]],
+        mode: dict[Node, Any],
+        rb: dict[Node, _Group],
+    ) -> dict[str, Any]:
+        """Where each of the group's contributions goes: into its target's row (mode 1), into
+        a fold (mode 2), or to the target's slot, in the engine's order."""
+        row_in = {m: r for r, m in enumerate(g.members)}
+        out: dict[str, Any] = {"edges": [], "slot_sends": [], "folds": {}}
+        for p in range(len(g.pattern)):
+            first = g.members[0].args[p]
+            if not (first.requires_grad and first in sends):
+                continue
+            out["edges"].append(p)
+        # a node that the group sends to in mode 2: its contributions, all from this group
+        for p in out["edges"]:
+            for m in g.members:
+                a = m.args[p]
+                if a in rb and mode[a] == 2 and a not in out["folds"]:
+                    out["folds"][a] = [(q, row_in[s]) for s, q in sends[a]]
+        # slot sends, in the engine's order (its sweep: later nodes first, edges in order)
+        ss = []
+        for p in out["edges"]:
+            for m in g.members:
+                a = m.args[p]
+                if a in rb and mode[a] in (1, 2):
+                    continue
+                ss.append((m, p, a))
+        ss.sort(key=lambda t: (-t[0].id, t[1]))
+        out["slot_sends"] = ss
+        return out
+
+    def _reverse_group(self, g: _Group, how: dict[str, Any], loss_name: str) -> Step:
+        G, A, GA = self.plan.grads, self.A, self.GA
+        rows, slot = self.rows, self.slot
+        r1, r2 = g.grid
+        k, width = g.k, A.shape[1]
+        lo = g.lo
+        grad = GA[lo : lo + k].reshape(r1, r2, width)
+        modes = self.modes
+        gathers = [(GA[rows[m]], slot[m]) for m in g.members if modes[m] == 3]
+        edges: list[int] = how["edges"]
+        contrib = np.empty((max(len(g.pattern), 1), k, width))
+        self.plan.buffers[("layer-grad", slot[g.members[0]])] = contrib
+        # per edge: where its product goes (a view of the targets' rows, or the buffer)
+        into: dict[int, np.ndarray] = {}
+        scatter: list[tuple[np.ndarray, np.ndarray, int]] = []
+        for p in edges:
+            targets = [m.args[p] for m in g.members]
+            direct = all(modes.get(t) == 1 for t in targets)
+            view = None
+            if direct and g.pattern[p] == "a":
+                view = _grid(GA, [rows[t] for t in targets], r1, r2, write=True)
+            if view is not None:
+                into[p] = view
+                continue
+            into[p] = contrib[p].reshape(r1, r2, width)
+            sel = [r for r, t in enumerate(targets) if modes.get(t) == 1]
+            if sel:
+                scatter.append(
+                    (
+                        np.array([rows[targets[r]] for r in sel], dtype=np.intp),
+                        np.array(sel, dtype=np.intp),
+                        p,
+                    )
+                )
+        folds = []
+        flat = contrib.reshape(-1, width)
+        by_count: dict[int, list[Node]] = {}
+        for a, parts in how["folds"].items():
+            by_count.setdefault(len(parts), []).append(a)
+        for _count, targets in by_count.items():
+            dest_rows = [rows[a] for a in targets]
+            dest = _grid(GA, dest_rows, 1, len(dest_rows), write=True)
+            cols = list(zip(*[how["folds"][a] for a in targets], strict=True))
+            terms: list[tuple[np.ndarray | None, np.ndarray]] = []
+            for col in cols:
+                idx = [q * k + r for q, r in col]
+                view = _grid(flat, idx, 1, len(idx), write=False)
+                terms.append((view, np.array(idx, dtype=np.intp)))
+            folds.append((dest, np.array(dest_rows, dtype=np.intp), terms))
+        # slot sends: (edge, row, target slot, whether a number)
+        row_in = {m: r for r, m in enumerate(g.members)}
+        sends = [(p, row_in[m], slot[a], g.pattern[p] == "f") for m, p, a in how["slot_sends"]]
+        floats_of = {p for p, _r, _s, f in sends if f}
+        # numbers sent to distinct slots: one vector sum per edge, added to what the slots
+        # hold in one call (each slot's ag + c, as the engine adds); the rest one by one
+        vector: list[tuple[int, np.ndarray, list[int]]] = []
+        distinct = len({d for _p, _r, d, _f in sends}) == len(sends)
+        if sends and distinct and all(f for _p, _r, _s, f in sends):
+            for p in sorted(floats_of):
+                mine = [(r, d) for q, r, d, _f in sends if q == p]
+                at = np.array([r for r, _ in mine], dtype=np.intp)
+                vector.append((p, at, [d for _, d in mine]))
+            sends = []
+        x = [g.reads[p] for p in range(len(g.pattern))]
+        name = g.name
+        mask = np.empty((r1, r2, width), bool) if name == "relu" else None
+        multiply, add, greater, copyto = np.multiply, np.add, np.greater, np.copyto
+        reduce_rows = np.add.reduce
+        EMPTY = _EMPTY
+
+        # each edge's partial, the engine's g · (∂ of the op): the other input, 1, −1, x > 0
+        calls: list[tuple[Any, Any, np.ndarray]] = []
+        for p in edges:
+            if name == "mul":
+                factor: Any = x[1 - p]
+            elif name == "relu":
+                factor = mask
+            else:
+                factor = -1 if name == "sub" and p == 1 else 1
+            calls.append((grad, factor, into[p]))
+        x0 = x[0]
+
+        def run() -> None:
+            for row, s in gathers:
+                gs = G[s]
+                if gs is EMPTY or gs.__class__ is not np.ndarray:
+                    raise ValueError("a gradient the trace had")  # replayed by fn instead
+                copyto(row, gs)
+            if mask is not None:
+                greater(x0, 0, out=mask)
+            for gv, factor, dst in calls:
+                multiply(gv, factor, out=dst)
+            for dest_idx, src_idx, p in scatter:
+                GA[dest_idx] = contrib[p][src_idx]
+            for dest, dest_idx, terms in folds:
+                parts = [flat[i] if v is None else v.reshape(-1, width) for v, i in terms]
+                if dest is None:
+                    acc = parts[0].copy() if len(parts) == 1 else add(parts[0], parts[1])
+                    for t in parts[2:]:
+                        add(acc, t, out=acc)
+                    GA[dest_idx] = acc
+                    continue
+                d2 = dest.reshape(-1, width)
+                if len(parts) == 1:
+                    copyto(d2, parts[0])
+                    continue
+                add(parts[0], parts[1], out=d2)
+                for t in parts[2:]:
+                    add(d2, t, out=d2)
+            for p, at, ds in vector:
+                cv = reduce_rows(contrib[p], axis=1).take(at)
+                ags = [G[d] for d in ds]
+                if ags.count(EMPTY):
+                    cs = cv.tolist()
+                    new = [c_ if a_ is EMPTY else a_ + c_ for a_, c_ in zip(ags, cs, strict=True)]
+                else:
+                    new = (np.array(ags, dtype=np.float64) + cv).tolist()
+                _drain(map(G.__setitem__, ds, new))
+            if sends:
+                sums = {p: reduce_rows(contrib[p], axis=1).tolist() for p in floats_of}
+                for p, r, d, number in sends:
+                    c: Any = sums[p][r] if number else contrib[p][r]
+                    ag = G[d]
+                    if ag is EMPTY:
+                        G[d] = c
+                    else:
+                        G[d] = ag + c
+
+        first, last = g.members[0], g.members[-1]
+        return Step(
+            run,
+            f"∂{loss_name}/∂(inputs of {self.names(first)} … {self.names(last)}) += "
+            f"{g.k} × {g.name}'s partials    [layer: one np call per input, sums in the "
+            "engine's order]",
+        )
+
+
+def _first_id(unit: Any) -> int:
+    return int(unit.members[0].id) if isinstance(unit, _Group) else int(unit.id)
+
+
+def _last_id(unit: Any) -> int:
+    return int(unit.members[-1].id) if isinstance(unit, _Group) else int(unit.id)
+
+
+def _kahn(after: list[set[int]], priority: list[int]) -> list[int]:
+    """The units in an order that puts each after the ones in its ``after`` set, the one of
+    lowest priority first among those ready."""
+    import heapq
+
+    waiting = [len(a) for a in after]
+    users: list[list[int]] = [[] for _ in after]
+    for u, deps in enumerate(after):
+        for v in deps:
+            users[v].append(u)
+    ready = [(priority[u], u) for u in range(len(after)) if waiting[u] == 0]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        _, u = heapq.heappop(ready)
+        out.append(u)
+        for w in users[u]:
+            waiting[w] -= 1
+            if waiting[w] == 0:
+                heapq.heappush(ready, (priority[w], w))
+    if len(out) != len(after):
+        raise AssertionError("the layers' schedule has a cycle")
+    return out
