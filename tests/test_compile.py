@@ -645,3 +645,49 @@ def test_a_random_scalar_graph_replays_layer_by_layer_to_the_last_bit(
         got = copied(step(x1, x2))
         assert same_bits(got, fn(x1, x2)), k
     assert step.traces == 1
+
+
+@pytest.mark.parametrize("case", ["dot", "squares", "both", "shared", "seen"])
+def test_a_long_sum_of_products_runs_as_one_call(case: str) -> None:
+    rng = np.random.default_rng(11)
+    a = [cr.var(float(v)) for v in rng.normal(size=30)]
+    b = [cr.var(float(v)) for v in rng.normal(size=30)]
+
+    def chain(xs: list[cr.Node], ys: list[cr.Node]) -> cr.Node:
+        s = xs[0] * ys[0]
+        for x, y in zip(xs[1:], ys[1:], strict=True):
+            s = s + x * y
+        return s
+
+    def fn(x: np.ndarray) -> Any:
+        if case == "dot":
+            total = chain(a, b)
+        elif case == "squares":
+            total = chain(a, a)
+        elif case == "both":  # a receives from both chains
+            total = chain(a, b) * chain(a, a)
+        elif case == "shared":  # a[3] twice in one chain: sent node by node
+            total = chain([*a[:10], a[3], *a[11:]], b)
+        else:  # a partial sum that fn returns ends the fused chain there
+            part = chain(a[:12], b[:12])
+            total = part
+            for u, v in zip(a[12:], b[12:], strict=True):
+                total = total + u * v
+        loss = cr.mean(cr.var(x) * total)
+        loss.backward(accumulate=False)
+        out = [loss.value, [p.grad for p in a + b]]
+        if case == "seen":
+            out.append(part.value)
+        return out
+
+    step = cr.compile(fn)
+    for k in range(3):
+        x = rng.normal(size=5)
+        got = copied(step(x))
+        assert same_bits(got, fn(x)), k
+        for p in a + b:  # new numbers for the next call
+            p.value = float(rng.normal())
+    assert step.traces == 1
+    fused = str(step.plan).count("products")
+    # forward and back, each fused chain is one line (the shared weight's is swept node by node)
+    assert fused == {"dot": 2, "squares": 2, "both": 4, "shared": 1, "seen": 2}[case]

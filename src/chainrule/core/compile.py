@@ -199,6 +199,7 @@ class Plan:
         self._read_groups: tuple[list[Node], list[int], list[Any]] | None = None
         self._grad_groups: tuple[list[Node], list[int]] | None = None
         self.layers: _Layers | None = None  # the groups of nodes run as one call each
+        self.chain_of: dict[Node, _Chain] = {}  # sums of products run as one call each
         self._blank: list[Any] = []
 
     @property
@@ -309,7 +310,7 @@ class Plan:
                 node.grad = None if g is _EMPTY else g
         elif grad_nodes:
             gs = [G[s] for s in grad_slots]
-            if any(g is _EMPTY for g in gs):
+            if gs.count(_EMPTY):
                 gs = [None if g is _EMPTY else g for g in gs]
             _drain(map(setattr, grad_nodes, repeat("grad"), gs))
         return _fill(self.output, V, G)
@@ -636,14 +637,22 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
 
     # -- forward calls (nodes doing one op on rows of one layer run as one call: _Layers)
     sweep = plan.sweep
+    chains = _Chain.find(plan, order, slot, start)
+    plan.chain_of = {m: c for c in chains for m in c.nodes}
+
+    def make(n: Node) -> Step | None:
+        chain = plan.chain_of.get(n)
+        if chain is None:
+            return _forward_step(plan, n, slot, names)
+        return chain.forward_step(plan, slot, names) if n is chain.last else None
+
     layers = _Layers.find(plan, order, slot, start, names)
     if layers is not None:
         plan.layers = layers
-        forward = layers.forward(order, lambda n: _forward_step(plan, n, slot, names))
+        forward = layers.forward(order, make)
     else:
-        forward = [
-            _forward_step(plan, n, slot, names) for n in order if n.id >= start and n.a0 is not None
-        ]
+        made = [make(n) for n in order if n.id >= start and n.a0 is not None]
+        forward = [step for step in made if step is not None]
     for step in forward:
         plan.steps.append(step)
         sweep.append(step.run)
@@ -1080,7 +1089,17 @@ def _reverse(
     sweep.append(seed_step)
     fm, am = FloatMath, ArrayMath
 
-    def single(n: Node) -> Step:
+    chains = list({id(c): c for c in plan.chain_of.values()}.values())
+    for c in chains:
+        c.reverse_ok = c.reversible(need)
+    if chains and not _moved_sends_ok(order, need, [c for c in chains if c.reverse_ok]):
+        for c in chains:
+            c.reverse_ok = False
+
+    def single(n: Node) -> Step | None:
+        chain = plan.chain_of.get(n)
+        if chain is not None and chain.reverse_ok:
+            return chain.reverse_step(plan, slot, name_of_loss) if n is chain.last else None
         s = slot[n]
         zero = n.requires_grad or n.op is _INPUT
         kind = n.kind
@@ -1101,7 +1120,8 @@ def _reverse(
     if plan.layers is not None:
         steps = plan.layers.reverse(order, need, single, name_of_loss, names)
     if steps is None:
-        steps = [single(n) for n in reversed(order) if need[n]]
+        made = [single(n) for n in reversed(order) if need[n]]
+        steps = [step for step in made if step is not None]
     for step in steps:
         plan.steps.append(step)
         sweep.append(step.run)
@@ -1815,7 +1835,7 @@ class _Layers:
         )
 
     # -------------------------------------------------------------- forward
-    def forward(self, order: list[Node], make: Callable[[Node], Step]) -> list[Step]:
+    def forward(self, order: list[Node], make: Callable[[Node], Step | None]) -> list[Step]:
         """The forward calls: each group one step, scheduled after what it reads."""
         units: list[Any] = []
         unit_of: dict[Node, int] = {}
@@ -1848,7 +1868,9 @@ class _Layers:
             steps.append(self._copy_in(prologue))
         for u in _kahn(after, [_first_id(x) for x in units]):
             unit = units[u]
-            steps.append(self._forward_group(unit) if isinstance(unit, _Group) else make(unit))
+            step = self._forward_group(unit) if isinstance(unit, _Group) else make(unit)
+            if step is not None:
+                steps.append(step)
             if u in copies:
                 steps.append(self._copy_in(copies[u]))
         return steps
@@ -1902,7 +1924,7 @@ class _Layers:
         self,
         order: list[Node],
         need: dict[Node, bool],
-        single: Callable[[Node], Step],
+        single: Callable[[Node], Step | None],
         loss_name: str,
         names: Callable[[Node], str],
     ) -> list[Step] | None:
@@ -1971,6 +1993,12 @@ class _Layers:
                 for m, i, a in plans[u]["slot_sends"]:
                     got.setdefault(a, []).append((m, i))
             elif unit.a0 is not None:
+                chain = self.plan.chain_of.get(unit)
+                if chain is not None and chain.reverse_ok:
+                    if unit is chain.last:  # the chain sends all of its own at its end
+                        for sender, i, a in chain.sends(need):
+                            got.setdefault(a, []).append((sender, i))
+                    continue
                 for i, a in enumerate(unit.args):
                     if a.requires_grad and need[a]:
                         got.setdefault(a, []).append((unit, i))
@@ -1988,7 +2016,9 @@ class _Layers:
             if isinstance(unit, _Group):
                 steps.append(self._reverse_group(unit, plans[u], loss_name))
             else:
-                steps.append(single(unit))
+                step = single(unit)
+                if step is not None:
+                    steps.append(step)
         return steps
 
     def _reverse_plan(
@@ -2193,3 +2223,212 @@ def _kahn(after: list[set[int]], priority: list[int]) -> list[int]:
     if len(out) != len(after):
         raise AssertionError("the layers' schedule has a cycle")
     return out
+
+
+# ------------------------------------------------------------------ sums of products
+# An L2 penalty written one number at a time (reg = p₀·p₀; reg = reg + pₖ·pₖ …) is a chain
+# of hundreds of float nodes. Its products are one np.multiply; its running sum is
+# np.add.accumulate, which adds left to right exactly as the chain does; backward, every
+# product receives the chain's gradient unchanged (g·1 = g) and sends g·bₖ and g·aₖ.
+
+_CHAIN_MIN = 8  # terms worth one call
+
+
+class _Chain:
+    """t₀ + t₁ + … + t_N with tₖ = aₖ·bₖ, every partial sum used only by the next."""
+
+    def __init__(self, first: Node) -> None:
+        self.terms: list[Node] = [first]  # the products tₖ
+        self.sums: list[Node] = []  # r₁ … r_N
+        self.reverse_ok = False
+
+    @property
+    def last(self) -> Node:
+        return self.sums[-1]
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [*self.terms, *self.sums]
+
+    @staticmethod
+    def find(plan: Plan, order: list[Node], slot: dict[Node, int], start: int) -> list[_Chain]:
+        def number(n: Node) -> bool:
+            return n.kind == FLOAT and _SLOT_VALUE.__get__(n, Node).__class__ is float
+
+        def private(n: Node) -> bool:  # one user, and nobody sees it
+            s = slot[n]
+            return (
+                plan.uses.get(s, 0) == 1
+                and s not in plan.visible_values
+                and s not in plan.visible_grads
+            )
+
+        def product(n: Node) -> bool:
+            return (
+                n.id >= start
+                and n.op.name == "mul"
+                and n.a0 is not None
+                and n.a0 is not MANY
+                and not n.params
+                and len(n.args) == 2
+                and number(n)
+                and all(number(a) for a in n.args)
+                and private(n)
+            )
+
+        chains: list[_Chain] = []
+        open_: dict[Node, _Chain] = {}  # a chain's current end → the chain
+        for n in order:
+            if not (
+                n.id >= start
+                and n.op.name == "add"
+                and n.a0 is not None
+                and n.a0 is not MANY
+                and not n.params
+                and len(n.args) == 2
+                and number(n)
+            ):
+                continue
+            left, right = n.args
+            if left is right or not product(right):
+                continue
+            chain = open_.pop(left, None)
+            if chain is None:
+                if not product(left):
+                    continue
+                chain = _Chain(left)
+                chains.append(chain)
+            elif not private(left):
+                continue
+            chain.terms.append(right)
+            chain.sums.append(n)
+            open_[n] = chain
+        # an end that goes on into another sum was closed there: keep what is long enough
+        return [c for c in chains if len(c.terms) >= _CHAIN_MIN]
+
+    def sends(self, need: dict[Node, bool]) -> list[tuple[Node, int, Node]]:
+        """The chain's contributions in the engine's order: (sender, edge, target)."""
+        out = []
+        for n in sorted(self.nodes, key=lambda m: -m.id):
+            for i, a in enumerate(n.args):
+                if a.requires_grad and need.get(a, False):
+                    out.append((n, i, a))
+        return out
+
+    def forward_step(self, plan: Plan, slot: dict[Node, int], names: Callable[[Node], str]) -> Step:
+        V = plan.values
+        a_slots = [slot[t.args[0]] for t in self.terms]
+        b_slots = [slot[t.args[1]] for t in self.terms]
+        squares = a_slots == b_slots
+        o = slot[self.last]
+        multiply, accumulate = np.multiply, np.add.accumulate
+
+        def run() -> None:
+            a = np.array([V[i] for i in a_slots], dtype=np.float64)
+            b = a if squares else np.array([V[i] for i in b_slots], dtype=np.float64)
+            if a.ndim != 1 or b.ndim != 1:
+                raise ValueError("not the traced numbers")  # replayed by fn instead
+            V[o] = float(accumulate(multiply(a, b))[-1])
+
+        first, last = self.terms[0], self.last
+        return Step(
+            run,
+            f"{names(last)} = Σ of {len(self.terms)} products ({names(first)} …)    "
+            "[np.multiply, np.add.accumulate: the chain's left-to-right sums]",
+        )
+
+    def reversible(self, need: dict[Node, bool]) -> bool:
+        """Whether the reverse step can send as one: every node of the chain swept, the
+        products' inputs all distinct leaves of the sweep (or each product a square)."""
+        if not all(need.get(n, False) for n in self.nodes):
+            return False
+        a = [t.args[0] for t in self.terms]
+        b = [t.args[1] for t in self.terms]
+        if not all(x.requires_grad and need.get(x, False) for x in (*a, *b)):
+            return False
+        if all(x is y for x, y in zip(a, b, strict=True)):
+            return len(set(a)) == len(a)
+        return len(set(a) | set(b)) == 2 * len(a)
+
+    def reverse_step(self, plan: Plan, slot: dict[Node, int], loss_name: str) -> Step:
+        V, G = plan.values, plan.grads
+        a_slots = [slot[t.args[0]] for t in self.terms]
+        b_slots = [slot[t.args[1]] for t in self.terms]
+        squares = a_slots == b_slots
+        # the engine sends from the last product to the first
+        a_rev, b_rev = a_slots[::-1], b_slots[::-1]
+        o = slot[self.last]
+        empty = _EMPTY
+        multiply, add = np.multiply, np.add
+
+        def fold(targets: list[int], *parts: np.ndarray) -> None:
+            ags = [G[d] for d in targets]
+            if ags.count(empty) == len(ags):
+                total = parts[0]
+                for p in parts[1:]:
+                    total = add(total, p)
+            elif not ags.count(empty):
+                total = np.array(ags, dtype=np.float64)
+                for p in parts:
+                    total = add(total, p)
+            else:
+                lists = [p.tolist() for p in parts]
+                news = []
+                for j, ag in enumerate(ags):
+                    acc = ag
+                    for q in lists:
+                        acc = q[j] if acc is empty else acc + q[j]
+                    news.append(acc)
+                _drain(map(G.__setitem__, targets, news))
+                return
+            _drain(map(G.__setitem__, targets, total.tolist()))
+
+        def run() -> None:
+            g = G[o]
+            if g is empty:
+                return  # nothing reached the chain: no node of it sends
+            if g.__class__ is not float:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            a = np.array([V[i] for i in a_rev], dtype=np.float64)
+            b = a if squares else np.array([V[i] for i in b_rev], dtype=np.float64)
+            to_a = multiply(b, g)  # edge 0: g · bₖ
+            to_b = multiply(a, g)  # edge 1: g · aₖ
+            if squares:
+                fold(a_rev, to_a, to_b)
+            else:
+                fold(a_rev, to_a)
+                fold(b_rev, to_b)
+
+        return Step(
+            run,
+            f"∂{loss_name}/∂(inputs of the {len(self.terms)} products) += g·b, g·a    "
+            "[np.multiply: the chain passes g unchanged]",
+        )
+
+
+def _moved_sends_ok(order: list[Node], need: dict[Node, bool], chains: list[_Chain]) -> bool:
+    """Whether each node still receives its contributions in the engine's order when every
+    chain sends all of its own at its last node's turn (a + b = b + a: the first two may
+    swap)."""
+    member = {m: c for c in chains for m in c.nodes}
+    want: dict[Node, list[Any]] = {}
+    got: dict[Node, list[Any]] = {}
+    for n in reversed(order):
+        if not need[n] or n.a0 is None:
+            continue
+        for i, a in enumerate(n.args):
+            if a.requires_grad and need[a]:
+                want.setdefault(a, []).append((n, i))
+        c = member.get(n)
+        if c is None:
+            for i, a in enumerate(n.args):
+                if a.requires_grad and need[a]:
+                    got.setdefault(a, []).append((n, i))
+        elif n is c.last:
+            for s, i, a in c.sends(need):
+                got.setdefault(a, []).append((s, i))
+    for a, w in want.items():
+        h = got.get(a, [])
+        if h != w and not (len(w) >= 2 and h[:2] == w[1::-1] and h[2:] == w[2:]):
+            return False
+    return True
