@@ -55,6 +55,7 @@ _INPUT = OPS["input"]
 _CONST = OPS["const"]
 _NUMERIC = (FLOAT, ARRAY)
 _EMPTY: Any = type("_Unreached", (), {"__slots__": (), "__repr__": lambda s: "unreached"})()
+_EMPTY_ID = id(_EMPTY)
 
 # ------------------------------------------------------------------ the tracer
 # While ``fn`` is traced, ``Node.value``, ``Node.grad``, ``Node.item`` and ``Node.backward``
@@ -310,7 +311,7 @@ class Plan:
                 node.grad = None if g is _EMPTY else g
         elif grad_nodes:
             gs = [G[s] for s in grad_slots]
-            if gs.count(_EMPTY):
+            if _empties(gs):
                 gs = [None if g is _EMPTY else g for g in gs]
             _drain(map(setattr, grad_nodes, repeat("grad"), gs))
         return _fill(self.output, V, G)
@@ -346,6 +347,11 @@ _RETRACE: Any = object()
 _GET_VALUE = attrgetter("value")
 _GET_GRAD = attrgetter("grad")
 _FLOAT_SET = {float}
+
+
+def _empties(xs: list[Any]) -> int:
+    """How many of ``xs`` are the unreached marker (by identity: arrays compare elementwise)."""
+    return list(map(id, xs)).count(_EMPTY_ID)
 
 
 def _drain(it: Any) -> None:
@@ -2167,7 +2173,7 @@ class _Layers:
             for p, at, ds in vector:
                 cv = reduce_rows(contrib[p], axis=1).take(at)
                 ags = [G[d] for d in ds]
-                if ags.count(EMPTY):
+                if _empties(ags):
                     cs = cv.tolist()
                     new = [c_ if a_ is EMPTY else a_ + c_ for a_, c_ in zip(ags, cs, strict=True)]
                 else:
@@ -2363,11 +2369,12 @@ class _Chain:
 
         def fold(targets: list[int], *parts: np.ndarray) -> None:
             ags = [G[d] for d in targets]
-            if ags.count(empty) == len(ags):
+            n_empty = _empties(ags)
+            if n_empty == len(ags):
                 total = parts[0]
                 for p in parts[1:]:
                     total = add(total, p)
-            elif not ags.count(empty):
+            elif not n_empty:
                 total = np.array(ags, dtype=np.float64)
                 for p in parts:
                     total = add(total, p)
