@@ -56,6 +56,7 @@ _CONST = OPS["const"]
 _NUMERIC = (FLOAT, ARRAY)
 _EMPTY: Any = type("_Unreached", (), {"__slots__": (), "__repr__": lambda s: "unreached"})()
 _EMPTY_ID = id(_EMPTY)
+_NONE_ID = id(None)
 
 # ------------------------------------------------------------------ the tracer
 # While ``fn`` is traced, ``Node.value``, ``Node.grad``, ``Node.item`` and ``Node.backward``
@@ -291,7 +292,7 @@ class Plan:
         grad_nodes, grad_slots = self.grad_groups
         if self.leaves_accumulate:
             olds = list(map(_GET_GRAD, grad_nodes))
-            if olds.count(None) != len(olds):
+            if list(map(id, olds)).count(_NONE_ID) != len(olds):
                 for node, slot in self.set_grads:
                     old = node.grad
                     if old is not None and node.a0 is None and node.requires_grad:
