@@ -1315,6 +1315,42 @@ def _fast_edges(
             and o in plan.fast_linear
         )
 
+        # the traced shapes and dtype: the step's buffers made now, its gradient sent as is
+        shape, dt = ins[0].shape, ins[0].dtype
+        fast_step: Callable[[], None] | None = None
+        if y.shape == shape and y.dtype == dt and ins[0].__class__ is np.ndarray:
+            mask0 = cell[1] = np.empty(shape, dtype=bool)
+            plan.buffers[("mask", o)] = mask0
+            buf0 = None
+            if not inplace:
+                buf0 = cell[0] = np.empty(shape, dtype=dt)
+                plan.buffers[("relu", o)] = buf0
+            dt = np.dtype(dt)
+            greater, multiply, add = np.greater, np.multiply, np.add
+            own: Any = plan.owned.get(d)
+            empty = _EMPTY
+
+            def run_relu_fast() -> None:
+                g = G[o]
+                if g is empty:
+                    unreached()
+                    return
+                x = V[x_]
+                if g.__class__ is not np.ndarray or g.shape != shape or g.dtype is not dt:
+                    run_relu()  # another gradient than the trace's: the general step
+                    return
+                greater(x, 0, out=mask0)
+                c = multiply(g, mask0, out=g if buf0 is None else buf0)
+                ag = G[d]
+                if ag is empty:
+                    G[d] = c
+                elif ag is own:
+                    add(ag, c, out=ag)
+                else:
+                    G[d] = ag + c
+
+            fast_step = run_relu_fast
+
         def run_relu() -> None:
             if unreached():
                 return
@@ -1342,7 +1378,8 @@ def _fast_edges(
                 c = g * (x > 0).astype(x.dtype)  # the rule: g · step(x)
             _send(G, V, d, c)
 
-        return run_relu, "g · (x > 0)" + (" in place" if inplace else " into a kept buffer")
+        how = "g · (x > 0)" + (" in place" if inplace else " into a kept buffer")
+        return (run_relu if fast_step is None else fast_step), how
     if (
         name == "linear"
         and n.kept is None
@@ -1408,10 +1445,77 @@ def _fast_edges(
                     cells[i] = c
                 _send(G, V, d, c, owned.get(d))
 
-        return run_linear, "np.matmul / np.add.reduce into kept buffers" + (
+        how = "np.matmul / np.add.reduce into kept buffers" + (
             ", the input's gradient into its value's buffer" if reuse else ""
         )
+        fast = _linear_reverse(plan, n, ins, y, src, todo, reuse, tw, cells, run_linear)
+        return (run_linear if fast is None else fast), how
     return None
+
+
+def _linear_reverse(
+    plan: Plan,
+    n: Node,
+    ins: list[Any],
+    y: Any,
+    src: list[int],
+    todo: list[tuple[int, int]],
+    reuse: bool,
+    tw: bool,
+    cells: dict[int, Any],
+    general: Callable[[], None],
+) -> Callable[[], None] | None:
+    """A dense layer's reverse step for the traced shapes, one dtype throughout: the general
+    step's numpy calls into buffers made now, each result sent as the engine adds it. Another
+    gradient than the trace's goes to the general step."""
+    x0, w0, b0 = ins
+    dt = y.dtype
+    if not (x0.dtype == dt and w0.dtype == dt and b0.dtype == dt):
+        return None
+    V, G = plan.values, plan.grads
+    o = plan.slot_of[n]
+    x_, w_, _b = src
+    own_x = plan.buffers.get(("forward", x_)) if reuse else None
+    if reuse and (own_x is None or own_x.shape != x0.shape or own_x.dtype != dt):
+        return None
+    calls: list[tuple[int, int, Any, Any]] = []  # (edge, target, buffer, owned gradient)
+    for i, d in todo:
+        if i == 0:
+            buf = own_x if reuse else cells.setdefault(0, np.empty(x0.shape, dt))
+        elif i == 1:
+            buf = cells.setdefault(1, np.empty((x0.shape[1], y.shape[1]), dt))
+        else:
+            buf = cells.setdefault(2, np.empty(y.shape[1:], dt))
+        calls.append((i, d, buf, plan.owned.get(d)))
+    shape = y.shape
+    dt = np.dtype(dt)
+    matmul, add, reduce = np.matmul, np.add, np.add.reduce
+    empty = _EMPTY
+
+    def run() -> None:
+        g = G[o]
+        if g.__class__ is not np.ndarray or g.shape != shape or g.dtype is not dt:
+            general()  # (it also gives what nothing reached)
+            return
+        for i, d, buf, own in calls:
+            if i == 0:
+                w = V[w_]
+                c = matmul(g, w if tw else w.T, out=buf)
+            elif i == 1:
+                c = matmul(V[x_].T, g, out=buf)
+                if tw:
+                    c = c.T
+            else:
+                c = reduce(g, axis=0, out=buf)
+            ag = G[d]
+            if ag is empty:
+                G[d] = c
+            elif ag is own:
+                add(ag, c, out=ag)
+            else:
+                G[d] = ag + c
+
+    return run
 
 
 def _fused_edges(
