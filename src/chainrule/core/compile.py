@@ -920,12 +920,21 @@ def _fused_forward(
 
         return run_reshape, "[ndarray.reshape]"
     if name == "sum_squares" and y.__class__ is float:
+        held: list[Any] = [None] * len(src)  # each input's array and its flat view
+        flats: list[Any] = [None] * len(src)
+        at = list(enumerate(src))
 
         def run_ssq() -> None:
             total = 0.0
-            for i in src:
-                r = V[i].reshape(-1)
-                total += float(r @ r)
+            for k, i in at:
+                v = V[i]
+                if v is held[k]:
+                    r = flats[k]
+                else:
+                    r = v.reshape(-1)
+                    if v.flags.c_contiguous:  # a view: it follows updates in place
+                        flats[k], held[k] = r, v
+                total += float(r.dot(r))  # r @ r: the same BLAS dot
             V[o] = total
 
         return run_ssq, "[Σ r·r, one dot per input]"
@@ -1564,7 +1573,11 @@ def _fused_edges(
                 raise ValueError("not the traced gradient")  # replayed by fn instead
             two_g = 2 * g
             for x_, d, buf in cells:
-                _send(G, V, d, mul(V[x_], two_g, out=buf))  # 2·g·x
+                c = mul(V[x_], two_g, out=buf)  # 2·g·x
+                if G[d] is _EMPTY:
+                    G[d] = c
+                else:
+                    _send(G, V, d, c)
 
         return run_ssq, "2·g·x into kept buffers"
     if name == "hinge" and ("margin", o) in fwd and [i for i, _, _ in dst] == [0]:
