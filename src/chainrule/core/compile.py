@@ -1738,6 +1738,9 @@ def _send(G: list[Any], V: list[Any], d: int, c: Any, own: Any = None) -> None:
 
 _LAYER_OPS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "relu": None}
 _LAYER_MIN = 2  # nodes in a group worth one call
+# rows longer than this gain little from one call (the per-call overhead is small beside the
+# arithmetic) and their copies into the arena cost: such nodes run one by one
+_LAYER_WIDTH = 16384
 
 
 def _affine(idx: list[int], r1: int, r2: int) -> tuple[int, int] | None:
@@ -1904,6 +1907,7 @@ class _Layers:
             and y.dtype == np.float64
             and y.ndim == 1
             and y.flags.c_contiguous
+            and y.size <= _LAYER_WIDTH
         ):
             return None
         if len(n.args) != (1 if name == "relu" else 2):
