@@ -26,6 +26,7 @@ Returned arrays are the plan's buffers: the next call overwrites them (copy what
 
 from __future__ import annotations
 
+import heapq
 import sys
 import threading
 from collections import deque
@@ -39,7 +40,7 @@ import numpy as np
 from ..ops import MATH, OPS
 from .autodiff import check_seed, one_like, topo_order, zero_like
 from .backends import ArrayMath, FloatMath, unbroadcast
-from .errors import ChainruleError
+from .errors import ChainruleError, ValueInputError
 from .graph import Graph
 from .node import MANY, Node
 from .values import ARRAY, FLOAT, combine_kinds, convert
@@ -982,8 +983,6 @@ def _xent_labels_kernel(
 ) -> tuple[Callable[[], None], str]:
     """``ops.tensor._xent_labels`` (with ``_labels``' checks and ``softmax_terms_along``) for
     many short rows of logits, classes first, every temporary a kept buffer."""
-    from ..core.errors import ValueInputError
-
     V, K = plan.values, plan.kept
     z_, t_ = src
     rows, classes = z0.shape
@@ -2331,8 +2330,6 @@ def _last_id(unit: Any) -> int:
 def _kahn(after: list[set[int]], priority: list[int]) -> list[int]:
     """The units in an order that puts each after the ones in its ``after`` set, the one of
     lowest priority first among those ready."""
-    import heapq
-
     waiting = [len(a) for a in after]
     users: list[list[int]] = [[] for _ in after]
     for u, deps in enumerate(after):
