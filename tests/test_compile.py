@@ -588,6 +588,8 @@ def test_a_scalar_mlp_runs_layer_by_layer_and_trains_the_same_weights() -> None:
     assert "= 64 × mul    [layer" in text
     assert "64 × mul's partials" in text
     assert len(text.splitlines()) == len(step.plan)
+    layers = step.plan.layers  # the arena of rows and its gradients count as kept
+    assert layers is not None and step.plan.nbytes() >= layers.A.nbytes + layers.GA.nbytes
 
 
 # random scalar graphs: layers of nodes over a batch, with shared weights, x·x, subtractions,

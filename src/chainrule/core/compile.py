@@ -1832,6 +1832,8 @@ class _Layers:
         self.rows = rows
         self.A = A
         self.GA = np.zeros_like(A)
+        plan.buffers[("arena", -1)] = A  # (kept between calls: Plan.nbytes counts them)
+        plan.buffers[("arena-grad", -1)] = self.GA
         self.outside = outside  # nodes not in a group whose values a group reads (copied in)
         self.group_of = {m: g for g in groups for m in g.members}
 
@@ -2248,6 +2250,8 @@ class _Layers:
         x = [g.reads[p] for p in range(len(g.pattern))]
         name = g.name
         mask = np.empty((r1, r2, width), bool) if name == "relu" else None
+        if mask is not None:
+            self.plan.buffers[("layer-mask", slot[g.members[0]])] = mask
         multiply, add, greater, copyto = np.multiply, np.add, np.greater, np.copyto
         reduce_rows = np.add.reduce
         EMPTY = _EMPTY
