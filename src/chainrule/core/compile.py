@@ -200,6 +200,7 @@ class Plan:
         self.visible_grads: set[int] = set()
         self._read_checks: list[tuple[int, Node, type, Any, Any]] | None = None
         self._read_groups: tuple[list[Node], list[int], list[Any]] | None = None
+        self.fill: Callable[[], Any] | None = None  # ``output`` as a function of the slots
         self._grad_groups: tuple[list[Node], list[int]] | None = None
         self.layers: _Layers | None = None  # the groups of nodes run as one call each
         self.chain_of: dict[Node, _Chain] = {}  # sums of products run as one call each
@@ -271,6 +272,11 @@ class Plan:
             _drain(map(V.__setitem__, float_slots, vals))
         for slot, node, cls, shape, dtype in others:
             v: Any = node.value
+            if v.__class__ is cls and (
+                cls is not ndarray or (v.shape == shape and v.dtype is dtype)
+            ):
+                V[slot] = v  # (as traced: the common case, checked first)
+                continue
             if cls is ndarray:
                 if (
                     not isinstance(v, np.ndarray)
@@ -312,11 +318,14 @@ class Plan:
                     G[slot] = g = old if g is _EMPTY else old + g
                 node.grad = None if g is _EMPTY else g
         elif grad_nodes:
-            gs = [G[s] for s in grad_slots]
+            gs = list(map(G.__getitem__, grad_slots))
             if _empties(gs):
                 gs = [None if g is _EMPTY else g for g in gs]
             _drain(map(setattr, grad_nodes, repeat("grad"), gs))
-        return _fill(self.output, V, G)
+        fill = self.fill
+        if fill is None:
+            fill = self.fill = _filler(self.output, V, G)
+        return fill()
 
     @property
     def read_groups(self) -> tuple[list[Node], list[int], list[Any]]:
@@ -443,6 +452,29 @@ def _fill(template: Any, V: list[Any], G: list[Any]) -> Any:
     raise AssertionError(kind)
 
 
+def _filler(template: Any, V: list[Any], G: list[Any]) -> Callable[[], Any]:
+    """``_fill`` of one template as a function without arguments (built once per plan): a
+    value or gradient is one list lookup, a list of gradients one ``map``."""
+    kind = template[0]
+    if kind == "value":
+        s = template[1]
+        return lambda: V[s]
+    if kind == "grad":
+        s = template[1]
+        return lambda: G[s]
+    if kind in ("tuple", "list"):
+        parts = template[1]
+        getter = G.__getitem__
+        if kind == "list" and parts and all(t[0] == "grad" for t in parts):
+            slots = [t[1] for t in parts]
+            return lambda: list(map(getter, slots))
+        fills = [_filler(t, V, G) for t in parts]
+        if kind == "tuple":
+            return lambda: tuple([f() for f in fills])
+        return lambda: [f() for f in fills]
+    return lambda: _fill(template, V, G)
+
+
 def _signature(v: Any) -> Any:
     if isinstance(v, np.ndarray):
         return (np.ndarray, v.shape, v.dtype.str)
@@ -490,7 +522,7 @@ class Compiled:
             return self._call(args)
 
     def _call(self, args: tuple[Any, ...]) -> Any:
-        key = _key(args)
+        key = _key(args) if args else ()
         plan = self.plans.get(key)
         if plan is not None:
             try:
@@ -998,7 +1030,8 @@ def _xent_labels_kernel(
     denom = np.empty((1, rows), dt)
     probs = np.empty_like(a)
     idx = np.empty(rows, np.intp)
-    bad = np.empty(rows, bool)
+    as_unsigned = idx.view(np.uintp)
+    top_label, any_ = np.maximum.reduce, np.logical_or.reduce
     bad2 = np.empty(rows, bool)
     at = np.empty(rows, np.intp)
     picked = np.empty(rows, dt)
@@ -1017,10 +1050,8 @@ def _xent_labels_kernel(
         if z.shape != (rows, classes) or t.shape != (rows,) or z.dtype != dt:
             raise ValueError("not the traced shapes")  # fn reports it
         np_.copyto(idx, t, casting="unsafe")  # labels.astype(np.intp)
-        np_.greater_equal(idx.view(np_.uintp), big, out=bad)
-        np_.not_equal(idx, t, out=bad2)
-        np_.logical_or(bad, bad2, out=bad)
-        if np_.logical_or.reduce(bad, axis=None):
+        # a label out of range (a negative one reads as a huge one), or not a whole number
+        if top_label(as_unsigned) >= big or any_(np_.not_equal(idx, t, out=bad2)):
             raise ValueInputError(f"class labels must be whole numbers from 0 to {classes - 1}")
         np_.multiply(idx, rows, out=at)
         add(at, arange, out=at)
