@@ -1006,12 +1006,12 @@ def _fused_forward(
         and ins[0].dtype.itemsize >= 4
         and (keep or not n.requires_grad)
     ):
-        return _xent_labels_kernel(plan, n, src, o, ins[0], keep)
+        return _xent_labels_kernel(plan, src, o, ins[0], keep)
     return None
 
 
 def _xent_labels_kernel(
-    plan: Plan, n: Node, src: list[int], o: int, z0: np.ndarray, keep: bool
+    plan: Plan, src: list[int], o: int, z0: np.ndarray, keep: bool
 ) -> tuple[Callable[[], None], str]:
     """``ops.tensor._xent_labels`` (with ``_labels``' checks and ``softmax_terms_along``) for
     many short rows of logits, classes first, every temporary a kept buffer."""
@@ -1164,7 +1164,7 @@ def _reverse(
 
     steps = None
     if plan.layers is not None:
-        steps = plan.layers.reverse(order, need, single, name_of_loss, names)
+        steps = plan.layers.reverse(order, need, single, name_of_loss)
     if steps is None:
         made = [single(n) for n in reversed(order) if need[n]]
         steps = [step for step in made if step is not None]
@@ -1866,7 +1866,6 @@ class _Layers:
         plan.buffers[("arena", -1)] = A  # (kept between calls: Plan.nbytes counts them)
         plan.buffers[("arena-grad", -1)] = self.GA
         self.outside = outside  # nodes not in a group whose values a group reads (copied in)
-        self.group_of = {m: g for g in groups for m in g.members}
 
     @classmethod
     def find(
@@ -2086,7 +2085,6 @@ class _Layers:
         need: dict[Node, bool],
         single: Callable[[Node], Step | None],
         loss_name: str,
-        names: Callable[[Node], str],
     ) -> list[Step] | None:
         """The reverse sweep with each group as one step, or None where the engine's order
         of sums cannot be kept that way (the caller then runs it node by node)."""
