@@ -30,11 +30,14 @@ from training import (
     micrograd_step,
     mlp_steps,
     numpy_demo_step,
+    scalar_graph,
 )
 
 import chainrule as cr
 import chainrule.tensor as T
 from chainrule import nn, optim
+from chainrule.core.batch import BatchedGraph
+from chainrule.core.compile import compile_graph
 
 COMMAND = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/compiled.py"
 Step = Callable[[], Any]
@@ -194,6 +197,34 @@ def scalar_compiled(X: np.ndarray, y: np.ndarray) -> tuple[Step, Callable[[], bo
     return run, check, step
 
 
+def graph_compiled(X: np.ndarray, y: np.ndarray) -> tuple[Step, Callable[[], bool]]:
+    """training.py's batched scalar graph (``BatchedGraph``'s) replayed by ``compile_graph``:
+    checked against ``BatchedGraph.run`` on a twin graph (loss and every gradient, bit for
+    bit) before it is timed."""
+    (x1, x2, t), params, loss = scalar_graph()
+    step = compile_graph(loss, [x1, x2, t])
+    opt = optim.SGD(params, lr=0.01)
+    a, b = np.ascontiguousarray(X[:, 0]), np.ascontiguousarray(X[:, 1])
+
+    def run() -> float:
+        value = step(a, b, y)
+        opt.step()
+        return float(value)
+
+    def check() -> bool:
+        (u1, u2, ut), twins, twin_loss = scalar_graph()
+        want = BatchedGraph(twin_loss, [u1, u2, ut]).run({u1: a, u2: b, ut: y})
+        got = step(a, b, y)
+        ok = same_bits(got, float(want)) and same_bits(
+            [p.grad for p in params], [p.grad for p in twins]
+        )
+        for p in params:
+            p.grad = None
+        return ok
+
+    return run, check
+
+
 def why(plans: dict[str, Any]) -> list[str]:
     """What the figures come from (the plans' sizes are this run's)."""
     mlp, demo, scalar = (len(plans[k].plan) for k in ("mlp", "demo", "scalar"))
@@ -211,7 +242,9 @@ def why(plans: dict[str, Any]) -> list[str]:
         "the op table's arithmetic). The scalar graph runs layer by layer: the nodes of one "
         "depth doing one op (a layer's 16 × 16 products, its 16 ReLUs) are one numpy call over "
         "rows of an arena, forward and back, and the 337-term L2 chain is one np.multiply and "
-        f"one np.add.accumulate: {scalar} plan entries where node by node there are 2,976.",
+        f"one np.add.accumulate: {scalar} plan entries where node by node there are 2,976. "
+        "compile_graph replays the graph BatchedGraph evaluates (built once, outside any "
+        "function) the same way, with BatchedGraph.run's numbers to the last bit.",
     ]
 
 
@@ -270,12 +303,15 @@ def main() -> None:
     X, y = demo_data()
     run_t, check_t, step_t = demo_compiled(X, y)
     run_s, check_s, step_s = scalar_compiled(X, y)
+    run_g, check_g = graph_compiled(X, y)
     assert check_t() and check_s(), "a compiled demo step differs from its uncompiled run"
+    assert check_g(), "compile_graph differs from BatchedGraph.run"
     steps = {
         "numpy by hand": numpy_demo_step(X, y),
         "chainrule tensors": chainrule_demo_step(X, y),
         "chainrule tensors, compiled": run_t,
         "chainrule batched scalar graph (BatchedGraph)": chainrule_scalar_step(X, y),
+        "the same graph, compile_graph": run_g,
         "chainrule scalar graph, compiled": run_s,
     }
     r = interleaved(steps, "numpy by hand", rounds=5 if quick else 30, reps=10)

@@ -696,3 +696,48 @@ def test_a_long_sum_of_products_runs_as_one_call(case: str) -> None:
     fused = str(step.plan).count("products")
     # forward and back, each fused chain is one line (the shared weight's is swept node by node)
     assert fused == {"dot": 2, "squares": 2, "both": 4, "shared": 1, "seen": 2}[case]
+
+
+def test_a_built_graph_replays_as_batched_graph_evaluates_it() -> None:
+    from chainrule.core.batch import BatchedGraph
+    from chainrule.core.compile import compile_graph
+
+    def build() -> tuple[list[cr.Node], list[cr.Node], cr.Node]:
+        rng = np.random.default_rng(8)
+        x1, x2, t = cr.var(0.0, "x1"), cr.var(0.0, "x2"), cr.const(0.0, "t")
+        params: list[cr.Node] = []
+        h = [x1, x2]
+        for layer, width in enumerate([6, 5, 1]):
+            nxt = []
+            for _ in range(width):
+                a = cr.var(float(rng.uniform(-0.1, 0.1)))
+                params.append(a)
+                for hi in h:
+                    w = cr.var(float(rng.uniform(-1, 1)))
+                    params.append(w)
+                    a = a + w * hi
+                nxt.append(cr.tanh(a) if layer == 0 else cr.relu(a) if layer == 1 else a)
+            h = nxt
+        reg = params[0] * params[0]
+        for p in params[1:]:
+            reg = reg + p * p
+        return [x1, x2, t], params, cr.mean(cr.relu(1 - t * h[0])) + 1e-3 * reg
+
+    (ia, pa, la), (ib, pb, lb) = build(), build()
+    graph = BatchedGraph(lb, ib)
+    step = compile_graph(la, ia)
+    opt_a, opt_b = optim.SGD(pa, lr=0.1), optim.SGD(pb, lr=0.1)
+    rng = np.random.default_rng(9)
+    for k in range(4):
+        x1, x2 = rng.normal(size=(2, 25))
+        t = np.sign(rng.normal(size=25))
+        got = step(x1, x2, t)
+        want = graph.run(dict(zip(ib, (x1, x2, t), strict=True)))
+        assert same_bits(got, float(want)), k
+        assert same_bits([p.grad for p in pa], [p.grad for p in pb]), k
+        opt_a.step()
+        opt_b.step()
+    assert step.traces == 1
+    assert "layer" in str(step.plan) and "products" in str(step.plan)
+    with pytest.raises(CompileError, match="not a leaf"):
+        compile_graph(la, [la.args[0]])

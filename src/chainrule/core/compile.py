@@ -30,7 +30,7 @@ import heapq
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import attrgetter
 from typing import Any, cast
@@ -42,10 +42,10 @@ from .autodiff import check_seed, one_like, topo_order, zero_like
 from .backends import ArrayMath, FloatMath, unbroadcast
 from .errors import ChainruleError, ValueInputError
 from .graph import Graph
-from .node import MANY, Node
+from .node import MANY, Node, apply_bound, const, var
 from .values import ARRAY, FLOAT, combine_kinds, convert
 
-__all__ = ["CompileError", "Compiled", "Plan", "compile"]
+__all__ = ["CompileError", "Compiled", "Plan", "compile", "compile_graph"]
 
 
 class CompileError(ChainruleError):
@@ -548,6 +548,40 @@ def compile(fn: Callable[..., Any]) -> Compiled:  # noqa: A001 - chainrule.compi
     nodes. ``compile(fn)(*arrays)`` returns what ``fn(*arrays)`` returns, to the last bit;
     ``compile(fn).plan`` prints the plan. See ``chainrule.core.compile``."""
     return Compiled(fn)
+
+
+def compile_graph(output: Node, inputs: Sequence[Node]) -> Compiled:
+    """A graph already built, replayed as a plan: ``f(*batches)`` (one array per node of
+    ``inputs``, in that order) evaluates ``output`` with those values in the inputs, runs the
+    reverse sweep and returns ``output``'s value; the graph's other leaves (weights, read at
+    each call) get their ``.grad``, replaced as ``backward(accumulate=False)`` does.
+
+    This is ``BatchedGraph``'s evaluation (a scalar graph with a batch in its input leaves) as
+    a compiled step: each layer's nodes one numpy call (see ``_Layers``) where ``BatchedGraph``
+    makes one per node. The graph's own nodes keep their values (``BatchedGraph.run`` sets a
+    value and a gradient on every node)."""
+    order = topo_order(output)
+    at = {leaf: k for k, leaf in enumerate(inputs)}
+    members = set(order)
+    for leaf in inputs:
+        if leaf.a0 is not None or leaf not in members:
+            raise CompileError(f"{leaf.label()} is not a leaf of the graph of {output.label()}")
+
+    def replay(*batches: Any) -> Any:
+        mirror: dict[Node, Node] = {}
+        for n in order:
+            k = at.get(n)
+            if k is not None:
+                mirror[n] = (var if n.requires_grad else const)(batches[k])
+            elif n.a0 is None:
+                mirror[n] = n  # a weight or a constant of the graph: read at each call
+            else:
+                mirror[n] = apply_bound(n.op, tuple([mirror[a] for a in n.args]), n.params)
+        out = mirror[output]
+        out.backward(accumulate=False)
+        return out.item()  # (item is traced from any module; .value only from fn's own)
+
+    return Compiled(replay)
 
 
 def _key(args: tuple[Any, ...]) -> Any:
