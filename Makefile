@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/micrograd_demo.py
 	$(PY) benchmarks/draw.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/training.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/compiled.py
 	$(PY) benchmarks/explore.py
 	$(PY) benchmarks/startup.py
 

@@ -171,7 +171,8 @@ def chainrule_demo_step(X: np.ndarray, y: np.ndarray) -> Step:
     return step
 
 
-def chainrule_scalar_step(X: np.ndarray, y: np.ndarray) -> Step:
+def scalar_graph() -> tuple[list[cr.Node], list[cr.Node], cr.Node]:
+    """The demo's MLP written one scalar at a time: (inputs x1, x2, t), parameters, loss."""
     rng = np.random.default_rng(0)
     x1, x2, t = cr.var(0.0), cr.var(0.0), cr.const(0.0)
     params: list[cr.Node] = []
@@ -191,6 +192,11 @@ def chainrule_scalar_step(X: np.ndarray, y: np.ndarray) -> Step:
     for p in params[1:]:
         reg = reg + p * p
     loss = cr.mean(cr.relu(1 - t * h[0])) + 1e-4 * reg
+    return [x1, x2, t], params, loss
+
+
+def chainrule_scalar_step(X: np.ndarray, y: np.ndarray) -> Step:
+    (x1, x2, t), params, loss = scalar_graph()
     graph = BatchedGraph(loss, [x1, x2, t])
     opt = optim.SGD(params, lr=0.01)
     feed = {x1: X[:, 0], x2: X[:, 1], t: y}

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import chainrule as cr
 import chainrule.tensor as T
 from chainrule import nn, optim
-from chainrule.core.compile import CompileError
+from chainrule.core.compile import Compiled, CompileError
 
 
 def same_bits(a: Any, b: Any) -> bool:
@@ -223,18 +223,52 @@ def test_micrograds_demo_on_tensors_replays_exactly() -> None:
             scores = T.reshape(model(cr.const(X)), (-1,))
             loss = nn.hinge_loss(scores, cr.const(y)) + 1e-4 * T.sum_squares(params)
             loss.backward()
-            return loss.value
+            return loss.value, [p.grad for p in params]
 
         return fn
 
     step = cr.compile(make(models[0]))
     plain = make(models[1])
     opts = [optim.SGD(m, lr=0.05) for m in models]
-    for _ in range(5):
-        assert same_bits(step(X, y), plain(X, y))
+    rng = np.random.default_rng(1)
+    for k in range(5):
+        # new labels at each step: the hinge's margin and its mask change with them
+        t = y if k < 2 else np.where(rng.random(100) < 0.3, -y, y)
+        assert same_bits(copied(step(X, t)), plain(X, t)), k
         for o in opts:
             o.step()
     assert step.traces == 1
+    text = str(step.plan)
+    # the fused loss, the L2 term and the reshape run as written-out kernels
+    assert "margin" in text and "2·g·x" in text and "ndarray.reshape" in text
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_at_labels_replays_new_labels_and_refuses_bad_ones(dtype: Any) -> None:
+    rng = np.random.default_rng(3)
+    w = cr.var(rng.normal(size=(5, 12)).astype(dtype))
+
+    def fn(X: np.ndarray, Y: np.ndarray) -> Any:
+        loss = nn.cross_entropy(cr.const(X) @ w, cr.const(Y))
+        loss.backward(accumulate=False)
+        return loss.value, w.grad
+
+    step = cr.compile(fn)
+    for k in range(4):
+        X = rng.normal(size=(40, 5)).astype(dtype) * (1 + 3 * k)
+        Y = rng.integers(0, 12, 40).astype(np.float64)
+        if k == 3:
+            X[0] = X[0, 0]  # a row whose every logit ties
+        assert same_bits(copied(step(X, Y)), fn(X, Y)), k
+    assert step.traces == 1
+    assert "softmax cross-entropy at labels, fused" in str(step.plan)
+    for bad in (12.0, -1.0, 2.5):
+        Y[7] = bad
+        with pytest.raises(cr.ChainruleError, match="whole numbers from 0 to 11") as got:
+            step(X, Y)
+        with pytest.raises(cr.ChainruleError) as want:
+            fn(X, Y)
+        assert str(got.value) == str(want.value)
 
 
 def test_a_batched_scalar_graph_replays_exactly() -> None:
@@ -343,7 +377,10 @@ def test_a_parameter_accumulates_across_calls_as_without_a_plan() -> None:
             return loss.value, w.grad
 
         g = f(fn)
-        return [copied(g(np.array([1.0, k]))) for k in (2.0, 3.0, 4.0)]
+        out = [copied(g(np.array([1.0, k]))) for k in (2.0, 3.0, 4.0)]
+        if isinstance(g, Compiled):
+            assert g.traces == 1  # a gradient held in an array is added to, not a new trace
+        return out
 
     plain, compiled = run(lambda fn: fn), run(cr.compile)
     assert all(same_bits(a, b) for a, b in zip(compiled, plain, strict=True))
@@ -493,3 +530,214 @@ def test_a_node_used_twice_by_one_operation() -> None:
         x, s = rng.normal(size=7), float(rng.normal())
         assert same_bits(copied(step(x, s)), fn(x, s))
     assert step.traces == 1
+
+
+# ------------------------------------------------------------------ layer batching
+
+
+def scalar_mlp(sizes: list[int], seed: int) -> tuple[Any, list[cr.Node]]:
+    """micrograd's MLP written one scalar at a time, each input leaf holding a batch."""
+    rng = np.random.default_rng(seed)
+    params: list[cr.Node] = []
+    layers = []
+    for n_in, n_out in zip(sizes, sizes[1:], strict=False):
+        rows = []
+        for _ in range(n_out):
+            a = cr.var(float(rng.uniform(-0.1, 0.1)))
+            ws = [cr.var(float(rng.uniform(-1, 1))) for _ in range(n_in)]
+            params += [a, *ws]
+            rows.append((a, ws))
+        layers.append(rows)
+
+    def fn(x1: np.ndarray, x2: np.ndarray, t: np.ndarray) -> Any:
+        h = [cr.var(x1), cr.var(x2)]
+        for k, rows in enumerate(layers):
+            nxt = []
+            for a, ws in rows:
+                for i, w in enumerate(ws):
+                    a = a + w * h[i]
+                nxt.append(cr.relu(a) if k < len(layers) - 1 else a)
+            h = nxt
+        reg = params[0] * params[0]
+        for p in params[1:]:
+            reg = reg + p * p
+        loss = cr.mean(cr.relu(1 - cr.const(t) * h[0])) + 1e-4 * reg
+        loss.backward()
+        return loss.value, [p.grad for p in params]
+
+    return fn, params
+
+
+def test_a_scalar_mlp_runs_layer_by_layer_and_trains_the_same_weights() -> None:
+    fa, pa = scalar_mlp([2, 8, 8, 1], seed=4)
+    fb, pb = scalar_mlp([2, 8, 8, 1], seed=4)
+    step = cr.compile(fa)
+    opt_a, opt_b = optim.SGD(pa, lr=0.05), optim.SGD(pb, lr=0.05)
+    rng = np.random.default_rng(5)
+    for k in range(4):
+        x1, x2 = rng.normal(size=(2, 30))
+        t = np.sign(rng.normal(size=30))
+        got = copied(step(x1, x2, t))
+        opt_a.step()
+        want = fb(x1, x2, t)
+        opt_b.step()
+        assert same_bits(got, want), k
+    assert step.traces == 1
+    text = str(step.plan)
+    # the 8×8 products of the hidden layer are one call forward and one call back
+    assert "= 64 × mul    [layer" in text
+    assert "64 × mul's partials" in text
+    assert len(text.splitlines()) == len(step.plan)
+    layers = step.plan.layers  # the arena of rows and its gradients count as kept
+    assert layers is not None and step.plan.nbytes() >= layers.A.nbytes + layers.GA.nbytes
+
+
+# random scalar graphs: layers of nodes over a batch, with shared weights, x·x, subtractions,
+# nodes reused across layers and returned input gradients, so that gradients gather many
+# contributions from several groups and from single nodes
+layer_programs = st.lists(
+    st.tuples(
+        st.integers(1, 6),  # width
+        st.integers(1, 3),  # inputs per node
+        st.sampled_from(["relu", "none", "square"]),
+        st.booleans(),  # subtract instead of add
+        st.booleans(),  # share one weight across the layer
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer_programs, st.integers(0, 10_000), st.booleans())
+def test_a_random_scalar_graph_replays_layer_by_layer_to_the_last_bit(
+    program: list[tuple[int, int, str, bool, bool]], seed: int, reuse: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    weights = [cr.var(float(v)) for v in rng.uniform(-1, 1, 40)]
+
+    def fn(x1: np.ndarray, x2: np.ndarray) -> Any:
+        a, b = cr.var(x1), cr.var(x2)
+        h = [a, b]
+        pick = np.random.default_rng(seed + 1)
+        w_at = 0
+        for width, fan_in, act, subtract, shared in program:
+            nxt = []
+            for j in range(width):
+                acc: Any = weights[(w_at + j) % 40]
+                for _ in range(fan_in):
+                    w = weights[w_at % 40] if shared else weights[(w_at + 7 * j + 3) % 40]
+                    src = h[int(pick.integers(len(h)))]
+                    term = w * src
+                    acc = acc - term if subtract else acc + term
+                    w_at += 0 if shared else 1
+                if act == "relu":
+                    acc = cr.relu(acc)
+                elif act == "square":
+                    acc = acc * acc
+                nxt.append(acc)
+            h = nxt + ([a] if reuse else [])
+        out = h[0]
+        for v in h[1:]:
+            out = out + v
+        loss = cr.mean(out * out) + 1e-3 * (weights[0] * weights[0] + weights[1] * weights[1])
+        loss.backward(accumulate=False)
+        return loss.value, [w.grad for w in weights], a.grad, b.grad
+
+    step = cr.compile(fn)
+    for k in range(3):
+        x1, x2 = rng.normal(size=(2, 7))
+        got = copied(step(x1, x2))
+        assert same_bits(got, fn(x1, x2)), k
+    assert step.traces == 1
+
+
+@pytest.mark.parametrize("case", ["dot", "squares", "both", "shared", "seen"])
+def test_a_long_sum_of_products_runs_as_one_call(case: str) -> None:
+    rng = np.random.default_rng(11)
+    a = [cr.var(float(v)) for v in rng.normal(size=30)]
+    b = [cr.var(float(v)) for v in rng.normal(size=30)]
+
+    def chain(xs: list[cr.Node], ys: list[cr.Node]) -> cr.Node:
+        s = xs[0] * ys[0]
+        for x, y in zip(xs[1:], ys[1:], strict=True):
+            s = s + x * y
+        return s
+
+    def fn(x: np.ndarray) -> Any:
+        if case == "dot":
+            total = chain(a, b)
+        elif case == "squares":
+            total = chain(a, a)
+        elif case == "both":  # a receives from both chains
+            total = chain(a, b) * chain(a, a)
+        elif case == "shared":  # a[3] twice in one chain: sent node by node
+            total = chain([*a[:10], a[3], *a[11:]], b)
+        else:  # a partial sum that fn returns ends the fused chain there
+            part = chain(a[:12], b[:12])
+            total = part
+            for u, v in zip(a[12:], b[12:], strict=True):
+                total = total + u * v
+        loss = cr.mean(cr.var(x) * total)
+        loss.backward(accumulate=False)
+        out = [loss.value, [p.grad for p in a + b]]
+        if case == "seen":
+            out.append(part.value)
+        return out
+
+    step = cr.compile(fn)
+    for k in range(3):
+        x = rng.normal(size=5)
+        got = copied(step(x))
+        assert same_bits(got, fn(x)), k
+        for p in a + b:  # new numbers for the next call
+            p.value = float(rng.normal())
+    assert step.traces == 1
+    fused = str(step.plan).count("products")
+    # forward and back, each fused chain is one line (the shared weight's is swept node by node)
+    assert fused == {"dot": 2, "squares": 2, "both": 4, "shared": 1, "seen": 2}[case]
+
+
+def test_a_built_graph_replays_as_batched_graph_evaluates_it() -> None:
+    from chainrule.core.batch import BatchedGraph
+    from chainrule.core.compile import compile_graph
+
+    def build() -> tuple[list[cr.Node], list[cr.Node], cr.Node]:
+        rng = np.random.default_rng(8)
+        x1, x2, t = cr.var(0.0, "x1"), cr.var(0.0, "x2"), cr.const(0.0, "t")
+        params: list[cr.Node] = []
+        h = [x1, x2]
+        for layer, width in enumerate([6, 5, 1]):
+            nxt = []
+            for _ in range(width):
+                a = cr.var(float(rng.uniform(-0.1, 0.1)))
+                params.append(a)
+                for hi in h:
+                    w = cr.var(float(rng.uniform(-1, 1)))
+                    params.append(w)
+                    a = a + w * hi
+                nxt.append(cr.tanh(a) if layer == 0 else cr.relu(a) if layer == 1 else a)
+            h = nxt
+        reg = params[0] * params[0]
+        for p in params[1:]:
+            reg = reg + p * p
+        return [x1, x2, t], params, cr.mean(cr.relu(1 - t * h[0])) + 1e-3 * reg
+
+    (ia, pa, la), (ib, pb, lb) = build(), build()
+    graph = BatchedGraph(lb, ib)
+    step = compile_graph(la, ia)
+    opt_a, opt_b = optim.SGD(pa, lr=0.1), optim.SGD(pb, lr=0.1)
+    rng = np.random.default_rng(9)
+    for k in range(4):
+        x1, x2 = rng.normal(size=(2, 25))
+        t = np.sign(rng.normal(size=25))
+        got = step(x1, x2, t)
+        want = graph.run(dict(zip(ib, (x1, x2, t), strict=True)))
+        assert same_bits(got, float(want)), k
+        assert same_bits([p.grad for p in pa], [p.grad for p in pb]), k
+        opt_a.step()
+        opt_b.step()
+    assert step.traces == 1
+    assert "layer" in str(step.plan) and "products" in str(step.plan)
+    with pytest.raises(CompileError, match="not a leaf"):
+        compile_graph(la, [la.args[0]])

@@ -26,22 +26,26 @@ Returned arrays are the plan's buffers: the next call overwrites them (copy what
 
 from __future__ import annotations
 
+import heapq
 import sys
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Sequence
+from itertools import repeat
+from operator import attrgetter
+from typing import Any, cast
 
 import numpy as np
 
 from ..ops import MATH, OPS
 from .autodiff import check_seed, one_like, topo_order, zero_like
 from .backends import ArrayMath, FloatMath, unbroadcast
-from .errors import ChainruleError
+from .errors import ChainruleError, ValueInputError
 from .graph import Graph
-from .node import MANY, Node
+from .node import MANY, Node, apply_bound, const, var
 from .values import ARRAY, FLOAT, combine_kinds, convert
 
-__all__ = ["CompileError", "Compiled", "Plan", "compile"]
+__all__ = ["CompileError", "Compiled", "Plan", "compile", "compile_graph"]
 
 
 class CompileError(ChainruleError):
@@ -52,6 +56,8 @@ _INPUT = OPS["input"]
 _CONST = OPS["const"]
 _NUMERIC = (FLOAT, ARRAY)
 _EMPTY: Any = type("_Unreached", (), {"__slots__": (), "__repr__": lambda s: "unreached"})()
+_EMPTY_ID = id(_EMPTY)
+_NONE_ID = id(None)
 
 # ------------------------------------------------------------------ the tracer
 # While ``fn`` is traced, ``Node.value``, ``Node.grad``, ``Node.item`` and ``Node.backward``
@@ -187,8 +193,38 @@ class Plan:
         self.uses: dict[int, int] = {}  # slot → how many input edges read it
         self.only_user: dict[int, Node] = {}  # slot → the one node reading it, if one
         self.fast_linear: set[int] = set()  # slots whose gradient a dense layer writes fresh
+        # slot → a buffer the plan owns that is the first gradient to reach the slot: what
+        # comes later is added into it in place (ag + c, the same numbers, no new array)
+        self.owned: dict[int, np.ndarray] = {}
         self.visible_values: set[int] = set()  # slots whose value someone sees after a call
         self.visible_grads: set[int] = set()
+        self._read_checks: list[tuple[int, Node, type, Any, Any]] | None = None
+        self._read_groups: tuple[list[Node], list[int], list[Any]] | None = None
+        self.fill: Callable[[], Any] | None = None  # ``output`` as a function of the slots
+        self._grad_groups: tuple[list[Node], list[int]] | None = None
+        self.layers: _Layers | None = None  # the groups of nodes run as one call each
+        self.chain_of: dict[Node, _Chain] = {}  # sums of products run as one call each
+        self._blank: list[Any] = []
+
+    @property
+    def read_checks(self) -> list[tuple[int, Node, type, Any, Any]]:
+        """``reads`` with each value's traced type, shape and dtype, for ``run``'s check."""
+        checks = self._read_checks
+        if checks is None or len(checks) != len(self.reads):
+            sig = dict(self.signature)
+            checks = []
+            for slot, node in self.reads:
+                cls, shape, dtype = sig[node]
+                checks.append((slot, node, cls, shape, None if dtype is None else np.dtype(dtype)))
+            self._read_checks = checks
+        return checks
+
+    @property
+    def blank(self) -> list[Any]:
+        """Every gradient unreached: what ``run`` starts from."""
+        if len(self._blank) != len(self.grads):
+            self._blank = [_EMPTY] * len(self.grads)
+        return self._blank
 
     def __str__(self) -> str:
         return "\n".join(s.text for s in self.steps)
@@ -225,11 +261,32 @@ class Plan:
     def run(self, args: tuple[Any, ...]) -> Any:
         """The plan on new arguments; ``_RETRACE`` when it no longer describes ``fn``."""
         V = self.values
-        for node, sig in self.signature:
-            if _signature(node.value) != sig:
+        ndarray: Any = np.ndarray
+        floats, float_slots, others = self.read_groups
+        # outside nodes' values, each checked against the traced type, shape and dtype:
+        # the numbers all at once (parameters of a scalar graph are many)
+        if floats:
+            vals = list(map(_GET_VALUE, floats))
+            if set(map(type, vals)) != _FLOAT_SET:
                 return _RETRACE
-        for slot, node in self.reads:
-            V[slot] = node.value
+            _drain(map(V.__setitem__, float_slots, vals))
+        for slot, node, cls, shape, dtype in others:
+            v: Any = node.value
+            if v.__class__ is cls and (
+                cls is not ndarray or (v.shape == shape and v.dtype is dtype)
+            ):
+                V[slot] = v  # (as traced: the common case, checked first)
+                continue
+            if cls is ndarray:
+                if (
+                    not isinstance(v, np.ndarray)
+                    or v.shape != shape
+                    or (v.dtype is not dtype and v.dtype != dtype)
+                ):
+                    return _RETRACE
+            elif v.__class__ is not cls:
+                return _RETRACE
+            V[slot] = v
         K = self.kept
         for slot, node in self.kept_reads:
             K[slot] = node.kept
@@ -237,30 +294,142 @@ class Plan:
             a = args[i]
             V[slot] = a.astype(np.float64) if ints else a
         G = self.grads
-        for i in range(len(G)):
-            G[i] = _EMPTY
+        G[:] = self.blank
         held: dict[int, Any] = {}  # slot → what a leaf held before (copied: it may be a buffer)
+        grad_nodes, grad_slots = self.grad_groups
         if self.leaves_accumulate:
-            for node, slot in self.set_grads:
-                old = node.grad
-                if old is not None and node.a0 is None and node.requires_grad:
-                    held[slot] = old.copy() if isinstance(old, np.ndarray) else old
+            olds = list(map(_GET_GRAD, grad_nodes))
+            if list(map(id, olds)).count(_NONE_ID) != len(olds):
+                for node, slot in self.set_grads:
+                    old = node.grad
+                    if old is not None and node.a0 is None and node.requires_grad:
+                        held[slot] = old.copy() if isinstance(old, np.ndarray) else old
         for step in self.sweep:
             step()
         for what, slot, old in self.guards:
             new = V[slot] if what == "value" else G[slot]
             if not _same(new, old):
                 return _RETRACE
-        for node, slot in self.set_grads:
-            g = G[slot]
-            if slot in held:  # as Node.backward: old + new, a new object
-                old = held[slot]
-                G[slot] = g = old if g is _EMPTY else old + g
-            node.grad = None if g is _EMPTY else g
-        return _fill(self.output, V, G)
+        if held:
+            for node, slot in self.set_grads:
+                g = G[slot]
+                if slot in held:  # as Node.backward: old + new, a new object
+                    old = held[slot]
+                    G[slot] = g = old if g is _EMPTY else old + g
+                node.grad = None if g is _EMPTY else g
+        elif grad_nodes:
+            gs = list(map(G.__getitem__, grad_slots))
+            if _empties(gs):
+                gs = [None if g is _EMPTY else g for g in gs]
+            _drain(map(setattr, grad_nodes, repeat("grad"), gs))
+        fill = self.fill
+        if fill is None:
+            fill = self.fill = _filler(self.output, V, G)
+        return fill()
+
+    @property
+    def read_groups(self) -> tuple[list[Node], list[int], list[Any]]:
+        """``read_checks`` split: outside nodes holding numbers, their slots, the others."""
+        groups = self._read_groups
+        if groups is None or len(groups[0]) + len(groups[2]) != len(self.reads):
+            floats, slots, others = [], [], []
+            for check in self.read_checks:
+                if check[2] is float:
+                    floats.append(check[1])
+                    slots.append(check[0])
+                else:
+                    others.append(check)
+            groups = self._read_groups = (floats, slots, others)
+        return groups
+
+    @property
+    def grad_groups(self) -> tuple[list[Node], list[int]]:
+        """``set_grads`` as two lists: the nodes, their slots."""
+        groups = self._grad_groups
+        if groups is None or len(groups[0]) != len(self.set_grads):
+            groups = self._grad_groups = (
+                [n for n, _ in self.set_grads],
+                [s for _, s in self.set_grads],
+            )
+        return groups
 
 
 _RETRACE: Any = object()
+_GET_VALUE = attrgetter("value")
+_GET_GRAD = attrgetter("grad")
+_FLOAT_SET = {float}
+
+
+def _empties(xs: list[Any]) -> int:
+    """How many of ``xs`` are the unreached marker (by identity: arrays compare elementwise)."""
+    return list(map(id, xs)).count(_EMPTY_ID)
+
+
+def _drain(it: Any) -> None:
+    """Run an iterator of calls to its end (a loop in C)."""
+    deque(it, maxlen=0)
+
+
+def _mark(fn: Callable[[], None], spec: tuple[Any, ...]) -> Callable[[], None]:
+    """Note on a step what it does with numbers (``_fused_sweep`` runs such steps in a loop)."""
+    fn.fuse = spec  # type: ignore[attr-defined]
+    return fn
+
+
+def _fused_sweep(plan: Plan) -> list[Callable[[], None]]:
+    """The plan's calls with each run of consecutive steps on numbers (Python floats: a chain
+    of sums, the reverse partials of +, − and ·) made one loop: the same operations in the
+    same order, without a call per node."""
+    V, G = plan.values, plan.grads
+    out: list[Callable[[], None]] = []
+    run: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        if len(run) == 1:
+            out.append(run[0][0])
+        elif run[0][1][0] == "f":
+            out.append(_float_forward(V, [spec[1:] for _, spec in run]))
+        else:
+            out.append(_float_reverse(V, G, [spec[1:] for _, spec in run]))
+        run.clear()
+
+    for step in plan.steps:
+        spec = getattr(step.run, "fuse", None)
+        if spec is None or (run and run[0][1][0] != spec[0]):
+            flush()
+        if spec is None:
+            out.append(step.run)
+        else:
+            run.append((step.run, spec))
+    flush()
+    return out
+
+
+def _float_forward(V: list[Any], items: list[tuple[Any, ...]]) -> Callable[[], None]:
+    def run() -> None:
+        for f, o, a, b in items:
+            V[o] = f(V[a]) if b is None else f(V[a], V[b])
+
+    return run
+
+
+def _float_reverse(V: list[Any], G: list[Any], items: list[tuple[Any, ...]]) -> Callable[[], None]:
+    empty = _EMPTY
+
+    def run() -> None:
+        for o, edges, zero in items:
+            g = G[o]
+            if g is empty:  # nothing reached it: 0 (or None), and nothing to send
+                G[o] = zero
+                continue
+            for other, k, d in edges:
+                c = g * (V[other] if other is not None else k)
+                ag = G[d]
+                G[d] = c if ag is empty else ag + c
+
+    return run
 
 
 def _fill(template: Any, V: list[Any], G: list[Any]) -> Any:
@@ -281,6 +450,29 @@ def _fill(template: Any, V: list[Any], G: list[Any]) -> Any:
     if kind == "dict":
         return {k: _fill(t, V, G) for k, t in template[1].items()}
     raise AssertionError(kind)
+
+
+def _filler(template: Any, V: list[Any], G: list[Any]) -> Callable[[], Any]:
+    """``_fill`` of one template as a function without arguments (built once per plan): a
+    value or gradient is one list lookup, a list of gradients one ``map``."""
+    kind = template[0]
+    if kind == "value":
+        s = template[1]
+        return lambda: V[s]
+    if kind == "grad":
+        s = template[1]
+        return lambda: G[s]
+    if kind in ("tuple", "list"):
+        parts = template[1]
+        getter = G.__getitem__
+        if kind == "list" and parts and all(t[0] == "grad" for t in parts):
+            slots = [t[1] for t in parts]
+            return lambda: list(map(getter, slots))
+        fills = [_filler(t, V, G) for t in parts]
+        if kind == "tuple":
+            return lambda: tuple([f() for f in fills])
+        return lambda: [f() for f in fills]
+    return lambda: _fill(template, V, G)
 
 
 def _signature(v: Any) -> Any:
@@ -330,7 +522,7 @@ class Compiled:
             return self._call(args)
 
     def _call(self, args: tuple[Any, ...]) -> Any:
-        key = _key(args)
+        key = _key(args) if args else ()
         plan = self.plans.get(key)
         if plan is not None:
             try:
@@ -356,6 +548,40 @@ def compile(fn: Callable[..., Any]) -> Compiled:  # noqa: A001 - chainrule.compi
     nodes. ``compile(fn)(*arrays)`` returns what ``fn(*arrays)`` returns, to the last bit;
     ``compile(fn).plan`` prints the plan. See ``chainrule.core.compile``."""
     return Compiled(fn)
+
+
+def compile_graph(output: Node, inputs: Sequence[Node]) -> Compiled:
+    """A graph already built, replayed as a plan: ``f(*batches)`` (one array per node of
+    ``inputs``, in that order) evaluates ``output`` with those values in the inputs, runs the
+    reverse sweep and returns ``output``'s value; the graph's other leaves (weights, read at
+    each call) get their ``.grad``, replaced as ``backward(accumulate=False)`` does.
+
+    This is ``BatchedGraph``'s evaluation (a scalar graph with a batch in its input leaves) as
+    a compiled step: each layer's nodes one numpy call (see ``_Layers``) where ``BatchedGraph``
+    makes one per node. The graph's own nodes keep their values (``BatchedGraph.run`` sets a
+    value and a gradient on every node)."""
+    order = topo_order(output)
+    at = {leaf: k for k, leaf in enumerate(inputs)}
+    members = set(order)
+    for leaf in inputs:
+        if leaf.a0 is not None or leaf not in members:
+            raise CompileError(f"{leaf.label()} is not a leaf of the graph of {output.label()}")
+
+    def replay(*batches: Any) -> Any:
+        mirror: dict[Node, Node] = {}
+        for n in order:
+            k = at.get(n)
+            if k is not None:
+                mirror[n] = (var if n.requires_grad else const)(batches[k])
+            elif n.a0 is None:
+                mirror[n] = n  # a weight or a constant of the graph: read at each call
+            else:
+                mirror[n] = apply_bound(n.op, tuple([mirror[a] for a in n.args]), n.params)
+        out = mirror[output]
+        out.backward(accumulate=False)
+        return out.item()  # (item is traced from any module; .value only from fn's own)
+
+    return Compiled(replay)
 
 
 def _key(args: tuple[Any, ...]) -> Any:
@@ -483,18 +709,32 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
             plan.visible_grads.add(slot[n])
     plan.only_user = {k: u for k, u in plan.only_user.items() if plan.uses[k] == 1}
 
-    # -- forward calls
+    # -- forward calls (nodes doing one op on rows of one layer run as one call: _Layers)
     sweep = plan.sweep
-    for n in order:
-        if n.id < start or n.a0 is None:
-            continue
-        step = _forward_step(plan, n, slot, names)
+    chains = _Chain.find(plan, order, slot, start)
+    plan.chain_of = {m: c for c in chains for m in c.nodes}
+
+    def make(n: Node) -> Step | None:
+        chain = plan.chain_of.get(n)
+        if chain is None:
+            return _forward_step(plan, n, slot, names)
+        return chain.forward_step(plan, slot, names) if n is chain.last else None
+
+    layers = _Layers.find(plan, order, slot, start, names)
+    if layers is not None:
+        plan.layers = layers
+        forward = layers.forward(order, make)
+    else:
+        made = [make(n) for n in order if n.id >= start and n.a0 is not None]
+        forward = [step for step in made if step is not None]
+    for step in forward:
         plan.steps.append(step)
         sweep.append(step.run)
 
     # -- the reverse sweep
     if loss is not None:
         _reverse(plan, loss, seed, topo_order(loss), slot, names, trace, start)
+    plan.sweep[:] = _fused_sweep(plan)
     return plan
 
 
@@ -602,6 +842,9 @@ def _forward_step(plan: Plan, n: Node, slot: dict[Node, int], names: Callable[[N
         kind = combine_kinds(kinds)
     keep = op.keeping is not None and n.requires_grad and kind in op.keeping
     text = f"{names(n)} = {op.name}({', '.join(names(a) for a in ins)})"
+    fused = _fused_forward(plan, n, src, o, params, keep)
+    if fused is not None:
+        return Step(fused[0], f"{text}    {fused[1]}")
     if not keep and (not mixed or set(kinds) <= {FLOAT, ARRAY}):
         # (convert leaves floats and float arrays as they are: a mixed op sees its inputs)
         fast = _fast_forward(plan, n, src, o, params)
@@ -645,14 +888,14 @@ def _fast_forward(
             def run_f2() -> None:
                 V[o] = f(V[a_], V[b_])
 
-            return run_f2, "[float]"
+            return _mark(run_f2, ("f", f, o, a_, b_)), "[float]"
         if len(src) == 1 and not params:
             a_ = src[0]
 
             def run_f1() -> None:
                 V[o] = f(V[a_])
 
-            return run_f1, "[float]"
+            return _mark(run_f1, ("f", f, o, a_, None)), "[float]"
         return None
     ufunc = _UFUNCS.get(name)
     if (
@@ -723,6 +966,153 @@ def _fast_forward(
     return None
 
 
+def _fused_forward(
+    plan: Plan, n: Node, src: list[int], o: int, params: dict[str, Any], keep: bool
+) -> tuple[Callable[[], None], str] | None:
+    """The op table's fused losses and shape ops written out for the traced shapes: the same
+    numpy calls in the same order (so the same numbers), into buffers the plan keeps, with
+    the op table's checks that can fail on new numbers (labels) kept."""
+    V = plan.values
+    y = _SLOT_VALUE.__get__(n, Node)
+    ins = [_SLOT_VALUE.__get__(a, Node) for a in n.args]
+    name = n.op.name
+    if any(v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins):
+        return None
+    if name == "reshape" and y.__class__ is np.ndarray and y.ndim:
+        a_ = src[0]
+        shape = tuple(params["shape"])
+
+        def run_reshape() -> None:
+            V[o] = V[a_].reshape(shape)
+
+        return run_reshape, "[ndarray.reshape]"
+    if name == "sum_squares" and y.__class__ is float:
+        held: list[Any] = [None] * len(src)  # each input's array and its flat view
+        flats: list[Any] = [None] * len(src)
+        at = list(enumerate(src))
+
+        def run_ssq() -> None:
+            total = 0.0
+            for k, i in at:
+                v = V[i]
+                if v is held[k]:
+                    r = flats[k]
+                else:
+                    r = v.reshape(-1)
+                    if v.flags.c_contiguous:  # a view: it follows updates in place
+                        flats[k], held[k] = r, v
+                total += float(r.dot(r))  # r @ r: the same BLAS dot
+            V[o] = total
+
+        return run_ssq, "[Σ r·r, one dot per input]"
+    if (
+        name == "hinge"
+        and y.__class__ is float
+        and ins[0].shape == ins[1].shape
+        and ins[0].dtype == ins[1].dtype
+        and ins[0].ndim
+    ):
+        s_, t_ = src
+        margin = np.empty_like(ins[0], order="C")
+        hinged = np.empty_like(margin)
+        plan.buffers[("margin", o)] = margin
+        plan.buffers[("forward", o)] = hinged
+        size = max(margin.size, 1)
+        mul, sub, maximum, add = np.multiply, np.subtract, np.maximum, np.add.reduce
+
+        def run_hinge() -> None:
+            s, t = V[s_], V[t_]
+            if s.shape != t.shape:
+                raise ValueError("not the traced shapes")  # fn reports it
+            mul(t, s, out=margin)
+            sub(1, margin, out=margin)
+            V[o] = float(add(maximum(0, margin, out=hinged), axis=None) / size)
+
+        return run_hinge, "[1 − t·s, max(0, ·), mean: into kept buffers]"
+    if (
+        name == "softmax_cross_entropy"
+        and y.__class__ is float
+        and ins[0].ndim == 2
+        and ins[1].shape == ins[0].shape[:1]
+        and ins[1].dtype.kind == "f"
+        and ins[0].shape[1] <= 64
+        and ins[0].size >= 256
+        and ins[0].dtype.itemsize >= 4
+        and (keep or not n.requires_grad)
+    ):
+        return _xent_labels_kernel(plan, src, o, ins[0], keep)
+    return None
+
+
+def _xent_labels_kernel(
+    plan: Plan, src: list[int], o: int, z0: np.ndarray, keep: bool
+) -> tuple[Callable[[], None], str]:
+    """``ops.tensor._xent_labels`` (with ``_labels``' checks and ``softmax_terms_along``) for
+    many short rows of logits, classes first, every temporary a kept buffer."""
+    V, K = plan.values, plan.kept
+    z_, t_ = src
+    rows, classes = z0.shape
+    dt = z0.dtype
+    a = np.empty((classes, rows), dt)
+    mx = np.empty((1, rows), dt)
+    shifted = np.empty_like(a)
+    e = np.empty_like(a)
+    top = np.empty(a.shape, bool)
+    rest = np.empty_like(a)
+    ties = np.empty((1, rows), dt)
+    rest_total = np.empty((1, rows), dt)
+    denom = np.empty((1, rows), dt)
+    probs = np.empty_like(a)
+    idx = np.empty(rows, np.intp)
+    as_unsigned = idx.view(np.uintp)
+    top_label, any_ = np.maximum.reduce, np.logical_or.reduce
+    bad2 = np.empty(rows, bool)
+    at = np.empty(rows, np.intp)
+    picked = np.empty(rows, dt)
+    arange = np.arange(rows)
+    flat_probs = probs.reshape(-1)
+    flat_shifted = shifted.reshape(-1)
+    kept = probs.T  # (rows, classes): the op table's (probs.T).reshape(z.shape)
+    for k, b in enumerate((a, mx, shifted, e, top, rest, ties, rest_total, denom, probs)):
+        plan.buffers[(f"xent{k}", o)] = b
+    big = classes
+    np_ = np
+    add, maximum, sub, div = np.add, np.maximum, np.subtract, np.true_divide
+
+    def run() -> None:
+        z, t = V[z_], V[t_]
+        if z.shape != (rows, classes) or t.shape != (rows,) or z.dtype != dt:
+            raise ValueError("not the traced shapes")  # fn reports it
+        np_.copyto(idx, t, casting="unsafe")  # labels.astype(np.intp)
+        # a label out of range (a negative one reads as a huge one), or not a whole number
+        if top_label(as_unsigned) >= big or any_(np_.not_equal(idx, t, out=bad2)):
+            raise ValueInputError(f"class labels must be whole numbers from 0 to {classes - 1}")
+        np_.multiply(idx, rows, out=at)
+        add(at, arange, out=at)
+        np_.copyto(a, z.T)
+        maximum.reduce(a, axis=0, keepdims=True, out=mx)
+        sub(a, mx, out=shifted)
+        np_.exp(shifted, out=e)
+        np_.equal(shifted, 0, out=top)
+        sub(e, top, out=rest if keep else e)
+        add.reduce(top, axis=0, keepdims=True, dtype=dt, out=ties)
+        add.reduce(rest if keep else e, axis=0, keepdims=True, out=rest_total)
+        if keep:
+            add(rest_total, ties, out=denom)
+            div(e, denom, out=probs)
+        ties.__isub__(1)
+        ties.__iadd__(rest_total)
+        np_.log1p(ties, out=ties)
+        sub(ties.reshape(-1), flat_shifted.take(at), out=picked)
+        V[o] = float(add.reduce(picked, axis=None) / rows)
+        if keep:
+            flat_probs[at] -= 1
+            probs.__itruediv__(rows)
+            K[o] = kept
+
+    return run, "[softmax cross-entropy at labels, fused: classes first, into kept buffers]"
+
+
 _UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
 _FLOAT_OPS = {"add", "sub", "mul", "div", "neg"}  # float forwards that are Python's operators
 # an elementwise op's partials as (input 0, input 1): a number, or the other input's value
@@ -778,27 +1168,43 @@ def _reverse(
     plan.steps.append(Step(seed_step, f"∂{name_of_loss}/∂{name_of_loss} = 1    [seed]"))
     sweep.append(seed_step)
     fm, am = FloatMath, ArrayMath
-    for n in reversed(order):
-        if not need[n]:
-            continue
+
+    chains = list({id(c): c for c in plan.chain_of.values()}.values())
+    for c in chains:
+        c.reverse_ok = c.reversible(need)
+    if chains and not _moved_sends_ok(order, need, [c for c in chains if c.reverse_ok]):
+        for c in chains:
+            c.reverse_ok = False
+
+    def single(n: Node) -> Step | None:
+        chain = plan.chain_of.get(n)
+        if chain is not None and chain.reverse_ok:
+            return chain.reverse_step(plan, slot, name_of_loss) if n is chain.last else None
         s = slot[n]
         zero = n.requires_grad or n.op is _INPUT
         kind = n.kind
         step = _unreached(G, V, s, zero, kind)
+        if kind == FLOAT:
+            _mark(step, ("r", s, (), 0.0 if zero else None))
         text = f"∂{name_of_loss}/∂{names(n)}"
         if n.a0 is None:
-            plan.steps.append(Step(step, f"{text}: 0 if nothing reached it"))
-            sweep.append(step)
-            continue
+            return Step(step, f"{text}: 0 if nothing reached it")
         edges = [(i, a) for i, a in enumerate(n.args) if a.requires_grad and need[a]]
         if not edges:
-            plan.steps.append(Step(step, f"{text}: 0 if nothing reached it"))
-            sweep.append(step)
-            continue
+            return Step(step, f"{text}: 0 if nothing reached it")
         entry = _edge_steps(plan, n, edges, slot, fm, am)
         ins = ", ".join(f"∂{name_of_loss}/∂{names(a)}" for _, a in edges)
-        plan.steps.append(Step(entry[0], f"{ins} += {text} · ∂{names(n)}    [{entry[1]}]"))
-        sweep.append(entry[0])
+        return Step(entry[0], f"{ins} += {text} · ∂{names(n)}    [{entry[1]}]")
+
+    steps = None
+    if plan.layers is not None:
+        steps = plan.layers.reverse(order, need, single, name_of_loss)
+    if steps is None:
+        made = [single(n) for n in reversed(order) if need[n]]
+        steps = [step for step in made if step is not None]
+    for step in steps:
+        plan.steps.append(step)
+        sweep.append(step.run)
 
 
 def _unreached(G: list[Any], V: list[Any], s: int, zero: bool, kind: int) -> Callable[[], None]:
@@ -958,6 +1364,10 @@ def _fast_edges(
     arith = _arith_edges(plan, n, ins, y, src, dst, unreached)
     if arith is not None:
         return arith
+    if all(v.__class__ is np.ndarray and v.dtype.kind == "f" for v in ins):
+        fused = _fused_edges(plan, n, ins, y, src, dst, unreached)
+        if fused is not None:
+            return fused
     if y.__class__ is not np.ndarray or any(
         v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins
     ):
@@ -977,6 +1387,42 @@ def _fast_edges(
             and user.op.name == "linear"
             and o in plan.fast_linear
         )
+
+        # the traced shapes and dtype: the step's buffers made now, its gradient sent as is
+        shape, dt = ins[0].shape, ins[0].dtype
+        fast_step: Callable[[], None] | None = None
+        if y.shape == shape and y.dtype == dt and ins[0].__class__ is np.ndarray:
+            mask0 = cell[1] = np.empty(shape, dtype=bool)
+            plan.buffers[("mask", o)] = mask0
+            buf0 = None
+            if not inplace:
+                buf0 = cell[0] = np.empty(shape, dtype=dt)
+                plan.buffers[("relu", o)] = buf0
+            dt = np.dtype(dt)
+            greater, multiply, add = np.greater, np.multiply, np.add
+            own: Any = plan.owned.get(d)
+            empty = _EMPTY
+
+            def run_relu_fast() -> None:
+                g = G[o]
+                if g is empty:
+                    unreached()
+                    return
+                x = V[x_]
+                if g.__class__ is not np.ndarray or g.shape != shape or g.dtype is not dt:
+                    run_relu()  # another gradient than the trace's: the general step
+                    return
+                greater(x, 0, out=mask0)
+                c = multiply(g, mask0, out=g if buf0 is None else buf0)
+                ag = G[d]
+                if ag is empty:
+                    G[d] = c
+                elif ag is own:
+                    add(ag, c, out=ag)
+                else:
+                    G[d] = ag + c
+
+            fast_step = run_relu_fast
 
         def run_relu() -> None:
             if unreached():
@@ -1005,7 +1451,8 @@ def _fast_edges(
                 c = g * (x > 0).astype(x.dtype)  # the rule: g · step(x)
             _send(G, V, d, c)
 
-        return run_relu, "g · (x > 0)" + (" in place" if inplace else " into a kept buffer")
+        how = "g · (x > 0)" + (" in place" if inplace else " into a kept buffer")
+        return (run_relu if fast_step is None else fast_step), how
     if (
         name == "linear"
         and n.kept is None
@@ -1018,6 +1465,7 @@ def _fast_edges(
         tw = bool((n.params or {}).get("transpose_w"))
         x_, w_, _b = src
         todo = [(i, d) for i, d, _ in dst]
+        owned = plan.owned
         cells: dict[int, Any] = {}
         plan.buffers_of[o] = cells
         # the input's gradient may go into the input's own forward buffer when nothing reads
@@ -1068,11 +1516,180 @@ def _fast_edges(
                         else np.add.reduce(g, axis=0, out=buf)
                     )
                     cells[i] = c
-                _send(G, V, d, c)
+                _send(G, V, d, c, owned.get(d))
 
-        return run_linear, "np.matmul / np.add.reduce into kept buffers" + (
+        how = "np.matmul / np.add.reduce into kept buffers" + (
             ", the input's gradient into its value's buffer" if reuse else ""
         )
+        fast = _linear_reverse(plan, n, ins, y, src, todo, reuse, tw, cells, run_linear)
+        return (run_linear if fast is None else fast), how
+    return None
+
+
+def _linear_reverse(
+    plan: Plan,
+    n: Node,
+    ins: list[Any],
+    y: Any,
+    src: list[int],
+    todo: list[tuple[int, int]],
+    reuse: bool,
+    tw: bool,
+    cells: dict[int, Any],
+    general: Callable[[], None],
+) -> Callable[[], None] | None:
+    """A dense layer's reverse step for the traced shapes, one dtype throughout: the general
+    step's numpy calls into buffers made now, each result sent as the engine adds it. Another
+    gradient than the trace's goes to the general step."""
+    x0, w0, b0 = ins
+    dt = y.dtype
+    if not (x0.dtype == dt and w0.dtype == dt and b0.dtype == dt):
+        return None
+    V, G = plan.values, plan.grads
+    o = plan.slot_of[n]
+    x_, w_, _b = src
+    own_x = plan.buffers.get(("forward", x_)) if reuse else None
+    if reuse and (own_x is None or own_x.shape != x0.shape or own_x.dtype != dt):
+        return None
+    calls: list[tuple[int, int, Any, Any]] = []  # (edge, target, buffer, owned gradient)
+    for i, d in todo:
+        if i == 0:
+            buf = own_x if reuse else cells.setdefault(0, np.empty(x0.shape, dt))
+        elif i == 1:
+            buf = cells.setdefault(1, np.empty((x0.shape[1], y.shape[1]), dt))
+        else:
+            buf = cells.setdefault(2, np.empty(y.shape[1:], dt))
+        calls.append((i, d, buf, plan.owned.get(d)))
+    shape = y.shape
+    dt = np.dtype(dt)
+    matmul, add, reduce = np.matmul, np.add, np.add.reduce
+    empty = _EMPTY
+
+    def run() -> None:
+        g = G[o]
+        if g.__class__ is not np.ndarray or g.shape != shape or g.dtype is not dt:
+            general()  # (it also gives what nothing reached)
+            return
+        for i, d, buf, own in calls:
+            if i == 0:
+                w = V[w_]
+                c = matmul(g, w if tw else w.T, out=buf)
+            elif i == 1:
+                c = matmul(V[x_].T, g, out=buf)
+                if tw:
+                    c = c.T
+            else:
+                c = reduce(g, axis=0, out=buf)
+            ag = G[d]
+            if ag is empty:
+                G[d] = c
+            elif ag is own:
+                add(ag, c, out=ag)
+            else:
+                G[d] = ag + c
+
+    return run
+
+
+def _fused_edges(
+    plan: Plan,
+    n: Node,
+    ins: list[Any],
+    y: Any,
+    src: list[int],
+    dst: list[tuple[int, int, int]],
+    unreached: Callable[[], bool],
+) -> tuple[Callable[[], None], str] | None:
+    """The reverse steps of the fused forwards (``_fused_forward``): the op table's rule
+    for the traced shapes, the same numpy calls in the same order, into kept buffers."""
+    V, G, K = plan.values, plan.grads, plan.kept
+    o = plan.slot_of[n]
+    name = n.op.name
+    fwd = plan.buffers
+    if name == "reshape" and y.ndim and len(dst) == 1:
+        d = dst[0][1]
+        shape_in = ins[0].shape
+
+        def run_reshape() -> None:
+            if unreached():
+                return
+            g = G[o]
+            if g.__class__ is not np.ndarray:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            _send(G, V, d, g.reshape(shape_in))
+
+        return run_reshape, "ndarray.reshape"
+    if name == "sum_squares" and y.__class__ is float:
+        cells = []
+        for e, (i, d, _) in enumerate(dst):
+            buf = np.empty_like(ins[i])
+            plan.buffers[(f"ssq{e}", o)] = buf
+            cells.append((src[i], d, buf))
+            if d not in plan.owned and d not in plan.visible_values:
+                plan.owned[d] = buf  # the first to reach d: later ones may add into it
+        mul = np.multiply
+
+        def run_ssq() -> None:
+            if unreached():
+                return
+            g = G[o]
+            if g.__class__ is not float:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            two_g = 2 * g
+            for x_, d, buf in cells:
+                c = mul(V[x_], two_g, out=buf)  # 2·g·x
+                if G[d] is _EMPTY:
+                    G[d] = c
+                else:
+                    _send(G, V, d, c)
+
+        return run_ssq, "2·g·x into kept buffers"
+    if name == "hinge" and ("margin", o) in fwd and [i for i, _, _ in dst] == [0]:
+        margin = fwd[("margin", o)]
+        t_ = src[1]
+        d = dst[0][1]
+        active = np.empty(margin.shape, bool)
+        buf = np.empty_like(margin)
+        plan.buffers[("hinge-active", o)] = active
+        plan.buffers[("hinge-grad", o)] = buf
+        size = max(margin.size, 1)
+        mul, greater, div = np.multiply, np.greater, np.true_divide
+
+        def run_hinge() -> None:
+            if unreached():
+                return
+            g = G[o]
+            if g.__class__ is not float:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            greater(margin, 0, out=active)  # step(1 − t·s), from the forward's margin
+            mul(V[t_], -g, out=buf)
+            mul(buf, active, out=buf)
+            _send(G, V, d, div(buf, size, out=buf))  # −g·t·step / n
+
+        return run_hinge, "−g·t·(margin > 0)/n into a kept buffer"
+    if (
+        name == "softmax_cross_entropy"
+        and [i for i, _, _ in dst] == [0]
+        and any(k[0].startswith("xent") and k[1] == o for k in fwd)
+    ):
+        d = dst[0][1]
+        kept0 = K[o] if K[o] is not None else n.kept
+        if kept0.__class__ is not np.ndarray:
+            return None
+        buf = np.empty_like(kept0)  # the kept gradient's layout (classes first, transposed)
+        plan.buffers[("xent-grad", o)] = buf
+        mul = np.multiply
+
+        def run_xent() -> None:
+            if unreached():
+                return
+            g = G[o]
+            kept = K[o]
+            if g.__class__ is not float or kept.shape != buf.shape:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            _send(G, V, d, mul(kept, g, out=buf))  # g · kept
+
+        return run_xent, "g · kept into a kept buffer"
     return None
 
 
@@ -1117,6 +1734,10 @@ def _arith_edges(
                 ag = G[d]
                 G[d] = c if ag is _EMPTY else ag + c
 
+        if n.kind == FLOAT:
+            zv = 0.0 if n.requires_grad or n.op is _INPUT else None
+            spec = ("r", o, tuple((other, k, d) for other, k, d, _ in edges), zv)
+            _mark(run_float, spec)
         return run_float, "float partials, written out"
     bufs: dict[int, np.ndarray] = {}
     plan.buffers_of[o] = bufs
@@ -1147,7 +1768,11 @@ def _slot_of(plan: Plan, n: Node) -> int:
     return plan.slot_of[n]
 
 
-def _send(G: list[Any], V: list[Any], d: int, c: Any) -> None:
+def _send(G: list[Any], V: list[Any], d: int, c: Any, own: Any = None) -> None:
+    """c added to the gradient of slot d (reduced to its value's shape first), as the
+    engine adds: the first contribution is stored, later ones make ``ag + c``. When the
+    gradient held is ``own`` (a buffer of the plan nobody else holds), ``ag + c`` is
+    written into it."""
     v = V[d]
     if c.__class__ is not v.__class__ or (
         v.__class__ is np.ndarray
@@ -1155,4 +1780,848 @@ def _send(G: list[Any], V: list[Any], d: int, c: Any) -> None:
     ):
         c = unbroadcast(c, v)
     ag = G[d]
-    G[d] = c if ag is _EMPTY else ag + c
+    if ag is _EMPTY:
+        G[d] = c
+    elif ag is own and c.__class__ is np.ndarray and c.dtype == ag.dtype and c.shape == ag.shape:
+        np.add(ag, c, out=ag)
+    else:
+        G[d] = ag + c
+
+
+# ------------------------------------------------------------------ layer batching
+# A graph written one scalar at a time (micrograd's style: a neuron is a chain of w·h + a,
+# then a ReLU) and evaluated with a batch in its input leaves has, at each depth, many nodes
+# doing the same op on rows of the same length: a layer's 16 ReLUs, its 16×16 products. Such
+# a group runs as one numpy call over a 2-D array whose rows are the nodes' values (the
+# *arena*); the rows it reads are views of the arena (or one gather), found at compile time.
+# Elementwise arithmetic gives each row the numbers its node would get alone, and the reverse
+# sweep adds each gradient's contributions in the engine's order (a group's contributions to
+# one node are folded in that order; every other gradient is sent as the engine sends it,
+# and the schedule is checked to deliver them in the same order), so results stay
+# bit-identical. Where the check fails, the reverse sweep runs node by node.
+
+_LAYER_OPS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "relu": None}
+_LAYER_MIN = 2  # nodes in a group worth one call
+# rows longer than this gain little from one call (the per-call overhead is small beside the
+# arithmetic) and their copies into the arena cost: such nodes run one by one
+_LAYER_WIDTH = 16384
+
+
+def _affine(idx: list[int], r1: int, r2: int) -> tuple[int, int] | None:
+    """Steps (s1, s2) ≥ 0 with idx[a·r2 + b] = idx[0] + a·s1 + b·s2, or None."""
+    base = idx[0]
+    s1 = idx[r2] - base if r1 > 1 else 0
+    s2 = idx[1] - base if r2 > 1 else 0
+    if s1 < 0 or s2 < 0:
+        return None
+    for a in range(r1):
+        for b in range(r2):
+            if idx[a * r2 + b] != base + a * s1 + b * s2:
+                return None
+    return s1, s2
+
+
+def _shape_of(idx: list[int]) -> tuple[int, int]:
+    """The (r1, r2) that the row numbers ``idx`` fall into as a grid (runs of one step)."""
+    k = len(idx)
+    if k < 3:
+        return 1, k
+    step = idx[1] - idx[0]
+    run = 1
+    while run < k and idx[run] - idx[run - 1] == step:
+        run += 1
+    return (k // run, run) if k % run == 0 else (1, k)
+
+
+def _grid(A: np.ndarray, idx: list[int], r1: int, r2: int, write: bool) -> np.ndarray | None:
+    """Rows ``idx`` of ``A`` as an (r1, r2, columns) view, or None where they are no grid."""
+    steps = _affine(idx, r1, r2)
+    if steps is None or (write and len(set(idx)) != len(idx)):
+        return None
+    rs = A.strides[0]
+    return np.lib.stride_tricks.as_strided(
+        A[idx[0] :],
+        shape=(r1, r2, A.shape[1]),
+        strides=(steps[0] * rs, steps[1] * rs, A.strides[1]),
+        writeable=write,
+    )
+
+
+class _Group:
+    __slots__ = (
+        "members",
+        "name",
+        "pattern",
+        "lo",
+        "k",
+        "level",
+        "floats",
+        "grid",
+        "reads",
+        "gathers",
+    )
+
+    def __init__(self, members: list[Node], name: str, pattern: tuple[str, ...], level: int):
+        self.members = members
+        self.name = name
+        self.pattern = pattern
+        self.level = level
+        self.lo = 0
+        self.k = len(members)
+        self.floats: dict[int, np.ndarray] = {}  # operand → its numbers, gathered per call
+        self.grid = (1, len(members))
+        self.reads: dict[int, np.ndarray] = {}  # operand → the (r1, r2, B) rows it reads
+        self.gathers: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, buffer) per call
+
+
+class _Layers:
+    """The groups of a plan and the arena of their values and gradients (see above)."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        slot: dict[Node, int],
+        names: Callable[[Node], str],
+        groups: list[_Group],
+        rows: dict[Node, int],
+        A: np.ndarray,
+        outside: list[Node],
+        start: int,
+    ) -> None:
+        self.plan = plan
+        self.start = start
+        self.modes: dict[Node, int] = {}
+        self.slot = slot
+        self.names = names
+        self.groups = groups
+        self.rows = rows
+        self.A = A
+        self.GA = np.zeros_like(A)
+        plan.buffers[("arena", -1)] = A  # (kept between calls: Plan.nbytes counts them)
+        plan.buffers[("arena-grad", -1)] = self.GA
+        self.outside = outside  # nodes not in a group whose values a group reads (copied in)
+
+    @classmethod
+    def find(
+        cls,
+        plan: Plan,
+        order: list[Node],
+        slot: dict[Node, int],
+        start: int,
+        names: Callable[[Node], str],
+    ) -> _Layers | None:
+        level: dict[Node, int] = {}
+        found: dict[Any, list[Node]] = {}
+        for n in order:
+            lv = 0
+            if n.id >= start and n.a0 is not None:
+                lv = 1 + max((level.get(a, 0) for a in n.args), default=0)
+            level[n] = lv
+            key = cls._key(plan, n, slot, start)
+            if key is not None:
+                found.setdefault((lv, *key), []).append(n)
+        groups = [
+            _Group(ms, key[1], key[2], key[0]) for key, ms in found.items() if len(ms) >= _LAYER_MIN
+        ]
+        if not groups:
+            return None
+        groups.sort(key=lambda g: (g.level, g.members[0].id))
+        rows: dict[Node, int] = {}
+        for g in groups:
+            g.lo = len(rows)
+            for m in g.members:
+                rows[m] = len(rows)
+        outside: list[Node] = []
+        for g in groups:
+            for m in g.members:
+                for a, pat in zip(m.args, g.pattern, strict=True):
+                    if pat == "a" and a not in rows:
+                        rows[a] = len(rows)
+                        outside.append(a)
+        width = _SLOT_VALUE.__get__(groups[0].members[0], Node).shape[0]
+        A = np.empty((len(rows), width))
+        for n, r in rows.items():
+            A[r] = _SLOT_VALUE.__get__(n, Node)
+        layers = cls(plan, slot, names, groups, rows, A, outside, start)
+        V = plan.values
+        for g in groups:
+            for m in g.members:
+                V[slot[m]] = A[rows[m]]  # a node's value is its row, for every other step
+            layers._operands(g)
+        return layers
+
+    @staticmethod
+    def _key(plan: Plan, n: Node, slot: dict[Node, int], start: int) -> Any:
+        name = n.op.name
+        if (
+            name not in _LAYER_OPS
+            or n.id < start
+            or n.a0 is None
+            or n.a0 is MANY
+            or n.params
+            or n.op.keeping is not None
+            or n.kind != ARRAY
+        ):
+            return None
+        s = slot[n]
+        if s in plan.visible_values or s in plan.visible_grads:
+            return None
+        y = _SLOT_VALUE.__get__(n, Node)
+        if not (
+            y.__class__ is np.ndarray
+            and y.dtype == np.float64
+            and y.ndim == 1
+            and y.flags.c_contiguous
+            and y.size <= _LAYER_WIDTH
+        ):
+            return None
+        if len(n.args) != (1 if name == "relu" else 2):
+            return None
+        pattern = []
+        for a in n.args:
+            v = _SLOT_VALUE.__get__(a, Node)
+            if v.__class__ is float and a.kind == FLOAT:
+                pattern.append("f")
+            elif v.__class__ is np.ndarray and v.dtype == np.float64 and v.shape == y.shape:
+                pattern.append("a")
+            else:
+                return None
+        if "a" not in pattern:
+            return None
+        return name, tuple(pattern), y.shape
+
+    def _operands(self, g: _Group) -> None:
+        """The grid the group runs on and, per operand, its rows as a view of that grid (a
+        gather into a buffer where they form none), or its numbers' buffer."""
+        arrays = {
+            p: [self.rows[m.args[p]] for m in g.members]
+            for p, pat in enumerate(g.pattern)
+            if pat == "a"
+        }
+        best, fits = (1, g.k), -1
+        for idx in arrays.values():
+            shape = _shape_of(idx)
+            n = sum(_affine(i, *shape) is not None for i in arrays.values())
+            if n > fits:
+                best, fits = shape, n
+        g.grid = best
+        r1, r2 = best
+        for p, pat in enumerate(g.pattern):
+            if pat == "f":
+                g.floats[p] = np.empty(g.k)
+                g.reads[p] = g.floats[p].reshape(r1, r2, 1)
+                continue
+            view = _grid(self.A, arrays[p], r1, r2, write=False)
+            if view is None:
+                buf = np.empty((g.k, self.A.shape[1]))
+                self.plan.buffers[(f"gather{p}", self.slot[g.members[0]])] = buf
+                g.gathers.append((np.array(arrays[p], dtype=np.intp), buf))
+                view = buf.reshape(r1, r2, -1)
+            g.reads[p] = view
+
+    def _text(self, g: _Group) -> str:
+        first, last = g.members[0], g.members[-1]
+        op = g.name if g.name != "relu" else "relu"
+        return (
+            f"{self.names(first)} … {self.names(last)} = {g.k} × {op}    "
+            f"[layer: one np call over arena rows {g.lo}–{g.lo + g.k - 1}]"
+        )
+
+    # -------------------------------------------------------------- forward
+    def forward(self, order: list[Node], make: Callable[[Node], Step | None]) -> list[Step]:
+        """The forward calls: each group one step, scheduled after what it reads."""
+        units: list[Any] = []
+        unit_of: dict[Node, int] = {}
+        for g in self.groups:
+            for m in g.members:
+                unit_of[m] = len(units)
+            units.append(g)
+        for n in order:
+            if n.a0 is not None and n not in unit_of and n.id >= self.start:
+                unit_of[n] = len(units)
+                units.append(n)
+        after: list[set[int]] = [set() for _ in units]
+        for u, unit in enumerate(units):
+            members = unit.members if isinstance(unit, _Group) else [unit]
+            for m in members:
+                for a in m.args:
+                    v = unit_of.get(a)
+                    if v is not None and v != u:
+                        after[u].add(v)
+        steps: list[Step] = []
+        copies: dict[int, list[Node]] = {}
+        prologue: list[Node] = []
+        for e in self.outside:
+            ue = unit_of.get(e)
+            if ue is None:
+                prologue.append(e)
+            else:
+                copies.setdefault(ue, []).append(e)
+        if prologue:
+            steps.append(self._copy_in(prologue))
+        for u in _kahn(after, [_first_id(x) for x in units]):
+            unit = units[u]
+            step = self._forward_group(unit) if isinstance(unit, _Group) else make(unit)
+            if step is not None:
+                steps.append(step)
+            if u in copies:
+                steps.append(self._copy_in(copies[u]))
+        return steps
+
+    def _copy_in(self, nodes: list[Node]) -> Step:
+        V, A = self.plan.values, self.A
+        pairs = [(self.slot[n], A[self.rows[n]]) for n in nodes]
+        copyto = np.copyto
+
+        def run() -> None:
+            for s, row in pairs:
+                copyto(row, V[s])
+
+        text = ", ".join(self.names(n) for n in nodes)
+        return Step(run, f"arena ← {text}    [copied into the layers' rows]")
+
+    def _forward_group(self, g: _Group) -> Step:
+        V, A = self.plan.values, self.A
+        r1, r2 = g.grid
+        out = A[g.lo : g.lo + g.k].reshape(r1, r2, -1)
+        floats = [(buf, [self.slot[m.args[p]] for m in g.members]) for p, buf in g.floats.items()]
+        gathers = g.gathers
+        x = [g.reads[p] for p in range(len(g.pattern))]
+        uf = _LAYER_OPS[g.name]
+        take = A.take
+
+        if g.name == "relu":
+            maximum = np.maximum
+            x0 = x[0]
+
+            def run() -> None:
+                for idx, buf in gathers:
+                    take(idx, axis=0, out=buf)
+                maximum(x0, 0, out=out)
+
+        else:
+            x0, x1 = x
+            ufunc: Any = uf
+
+            def run() -> None:
+                for buf, slots in floats:
+                    buf[:] = [V[i] for i in slots]
+                for idx, gbuf in gathers:
+                    take(idx, axis=0, out=gbuf)
+                ufunc(x0, x1, out=out)
+
+        return Step(run, self._text(g))
+
+    # -------------------------------------------------------------- reverse
+    def reverse(
+        self,
+        order: list[Node],
+        need: dict[Node, bool],
+        single: Callable[[Node], Step | None],
+        loss_name: str,
+    ) -> list[Step] | None:
+        """The reverse sweep with each group as one step, or None where the engine's order
+        of sums cannot be kept that way (the caller then runs it node by node)."""
+        # the engine's contributions to each node, in the order it adds them
+        sends: dict[Node, list[tuple[Node, int]]] = {}
+        for n in reversed(order):
+            if not need[n] or n.a0 is None:
+                continue
+            for i, a in enumerate(n.args):
+                if a.requires_grad and need[a]:
+                    sends.setdefault(a, []).append((n, i))
+        batched: list[_Group] = []
+        for g in self.groups:
+            ok = all(need.get(m) and m in sends for m in g.members)
+            edges = None
+            if ok:
+                edges = [tuple(a.requires_grad and need[a] for a in m.args) for m in g.members]
+                ok = all(e == edges[0] for e in edges)
+            if ok:
+                batched.append(g)
+        rb = {m: g for g in batched for m in g.members}
+        self.modes = mode = cast(dict[Node, int], {})
+        # how each batched node's gradient arrives: written by its one sender's group (1),
+        # folded by the one group that sends all of it (2), or gathered from the slots (3)
+        for m in rb:
+            senders = sends[m]
+            if all(s in rb for s, _ in senders):
+                senders_groups = {id(rb[s]) for s, _ in senders}
+                if len(senders) == 1:
+                    mode[m] = 1
+                elif len(senders_groups) == 1:
+                    mode[m] = 2
+                else:
+                    mode[m] = 3
+            else:
+                mode[m] = 3
+        units: list[Any] = []
+        unit_of: dict[Node, int] = {}
+        for g in batched:
+            for m in g.members:
+                unit_of[m] = len(units)
+            units.append(g)
+        for n in order:
+            if need[n] and n not in unit_of:
+                unit_of[n] = len(units)
+                units.append(n)
+        after: list[set[int]] = [set() for _ in units]
+        for n in order:
+            u = unit_of.get(n)
+            if u is None or n.a0 is None:
+                continue
+            for a in n.args:
+                v = unit_of.get(a)
+                if v is not None and v != u:
+                    after[v].add(u)  # a's gradient is complete once n has sent
+        schedule = _kahn(after, [-_last_id(x) for x in units])
+        # the order in which slots receive contributions, against the engine's
+        got: dict[Node, list[tuple[Node, int]]] = {}
+        plans: dict[int, Any] = {}
+        for u in schedule:
+            unit = units[u]
+            if isinstance(unit, _Group):
+                plans[u] = self._reverse_plan(unit, sends, mode, rb)
+                for m, i, a in plans[u]["slot_sends"]:
+                    got.setdefault(a, []).append((m, i))
+            elif unit.a0 is not None:
+                chain = self.plan.chain_of.get(unit)
+                if chain is not None and chain.reverse_ok:
+                    if unit is chain.last:  # the chain sends all of its own at its end
+                        for sender, i, a in chain.sends(need):
+                            got.setdefault(a, []).append((sender, i))
+                    continue
+                for i, a in enumerate(unit.args):
+                    if a.requires_grad and need[a]:
+                        got.setdefault(a, []).append((unit, i))
+        for a, want in sends.items():
+            if a in rb and mode[a] != 3:
+                continue
+            have = got.get(a, [])
+            if have != want and not (
+                len(want) >= 2 and have[:2] == want[1::-1] and have[2:] == want[2:]
+            ):
+                return None  # (two contributions add the same either way: a + b = b + a)
+        steps = []
+        for u in schedule:
+            unit = units[u]
+            if isinstance(unit, _Group):
+                steps.append(self._reverse_group(unit, plans[u], loss_name))
+            else:
+                step = single(unit)
+                if step is not None:
+                    steps.append(step)
+        return steps
+
+    def _reverse_plan(
+        self,
+        g: _Group,
+        sends: dict[Node, list[tuple[Node, int]]],
+        mode: dict[Node, Any],
+        rb: dict[Node, _Group],
+    ) -> dict[str, Any]:
+        """Where each of the group's contributions goes: into its target's row (mode 1), into
+        a fold (mode 2), or to the target's slot, in the engine's order."""
+        row_in = {m: r for r, m in enumerate(g.members)}
+        out: dict[str, Any] = {"edges": [], "slot_sends": [], "folds": {}}
+        for p in range(len(g.pattern)):
+            first = g.members[0].args[p]
+            if not (first.requires_grad and first in sends):
+                continue
+            out["edges"].append(p)
+        # a node that the group sends to in mode 2: its contributions, all from this group
+        for p in out["edges"]:
+            for m in g.members:
+                a = m.args[p]
+                if a in rb and mode[a] == 2 and a not in out["folds"]:
+                    out["folds"][a] = [(q, row_in[s]) for s, q in sends[a]]
+        # slot sends, in the engine's order (its sweep: later nodes first, edges in order)
+        ss = []
+        for p in out["edges"]:
+            for m in g.members:
+                a = m.args[p]
+                if a in rb and mode[a] in (1, 2):
+                    continue
+                ss.append((m, p, a))
+        ss.sort(key=lambda t: (-t[0].id, t[1]))
+        out["slot_sends"] = ss
+        return out
+
+    def _reverse_group(self, g: _Group, how: dict[str, Any], loss_name: str) -> Step:
+        G, A, GA = self.plan.grads, self.A, self.GA
+        rows, slot = self.rows, self.slot
+        r1, r2 = g.grid
+        k, width = g.k, A.shape[1]
+        lo = g.lo
+        grad = GA[lo : lo + k].reshape(r1, r2, width)
+        modes = self.modes
+        gathers = [(GA[rows[m]], slot[m]) for m in g.members if modes[m] == 3]
+        edges: list[int] = how["edges"]
+        contrib = np.empty((max(len(g.pattern), 1), k, width))
+        self.plan.buffers[("layer-grad", slot[g.members[0]])] = contrib
+        # per edge: where its product goes (a view of the targets' rows, or the buffer)
+        into: dict[int, np.ndarray] = {}
+        scatter: list[tuple[np.ndarray, np.ndarray, int]] = []
+        for p in edges:
+            targets = [m.args[p] for m in g.members]
+            direct = all(modes.get(t) == 1 for t in targets)
+            view = None
+            if direct and g.pattern[p] == "a":
+                view = _grid(GA, [rows[t] for t in targets], r1, r2, write=True)
+            if view is not None:
+                into[p] = view
+                continue
+            into[p] = contrib[p].reshape(r1, r2, width)
+            sel = [r for r, t in enumerate(targets) if modes.get(t) == 1]
+            if sel:
+                scatter.append(
+                    (
+                        np.array([rows[targets[r]] for r in sel], dtype=np.intp),
+                        np.array(sel, dtype=np.intp),
+                        p,
+                    )
+                )
+        folds = []
+        flat = contrib.reshape(-1, width)
+        by_count: dict[int, list[Node]] = {}
+        for a, parts in how["folds"].items():
+            by_count.setdefault(len(parts), []).append(a)
+        for _count, targets in by_count.items():
+            dest_rows = [rows[a] for a in targets]
+            dest = _grid(GA, dest_rows, 1, len(dest_rows), write=True)
+            cols = list(zip(*[how["folds"][a] for a in targets], strict=True))
+            terms: list[tuple[np.ndarray | None, np.ndarray]] = []
+            for col in cols:
+                idx = [q * k + r for q, r in col]
+                view = _grid(flat, idx, 1, len(idx), write=False)
+                terms.append((view, np.array(idx, dtype=np.intp)))
+            folds.append((dest, np.array(dest_rows, dtype=np.intp), terms))
+        # slot sends: (edge, row, target slot, whether a number)
+        row_in = {m: r for r, m in enumerate(g.members)}
+        sends = [(p, row_in[m], slot[a], g.pattern[p] == "f") for m, p, a in how["slot_sends"]]
+        floats_of = {p for p, _r, _s, f in sends if f}
+        # numbers sent to distinct slots: one vector sum per edge, added to what the slots
+        # hold in one call (each slot's ag + c, as the engine adds); the rest one by one
+        vector: list[tuple[int, np.ndarray, list[int]]] = []
+        distinct = len({d for _p, _r, d, _f in sends}) == len(sends)
+        if sends and distinct and all(f for _p, _r, _s, f in sends):
+            for p in sorted(floats_of):
+                mine = [(r, d) for q, r, d, _f in sends if q == p]
+                at = np.array([r for r, _ in mine], dtype=np.intp)
+                vector.append((p, at, [d for _, d in mine]))
+            sends = []
+        x = [g.reads[p] for p in range(len(g.pattern))]
+        name = g.name
+        mask = np.empty((r1, r2, width), bool) if name == "relu" else None
+        if mask is not None:
+            self.plan.buffers[("layer-mask", slot[g.members[0]])] = mask
+        multiply, add, greater, copyto = np.multiply, np.add, np.greater, np.copyto
+        reduce_rows = np.add.reduce
+        EMPTY = _EMPTY
+
+        # each edge's partial, the engine's g · (∂ of the op): the other input, 1, −1, x > 0
+        calls: list[tuple[Any, Any, np.ndarray]] = []
+        for p in edges:
+            if name == "mul":
+                factor: Any = x[1 - p]
+            elif name == "relu":
+                factor = mask
+            else:
+                factor = -1 if name == "sub" and p == 1 else 1
+            calls.append((grad, factor, into[p]))
+        x0 = x[0]
+
+        def run() -> None:
+            for row, s in gathers:
+                gs = G[s]
+                if gs is EMPTY or gs.__class__ is not np.ndarray:
+                    raise ValueError("a gradient the trace had")  # replayed by fn instead
+                copyto(row, gs)
+            if mask is not None:
+                greater(x0, 0, out=mask)
+            for gv, factor, dst in calls:
+                multiply(gv, factor, out=dst)
+            for dest_idx, src_idx, p in scatter:
+                GA[dest_idx] = contrib[p][src_idx]
+            for dest, dest_idx, terms in folds:
+                parts = [flat[i] if v is None else v.reshape(-1, width) for v, i in terms]
+                if dest is None:
+                    acc = parts[0].copy() if len(parts) == 1 else add(parts[0], parts[1])
+                    for t in parts[2:]:
+                        add(acc, t, out=acc)
+                    GA[dest_idx] = acc
+                    continue
+                d2 = dest.reshape(-1, width)
+                if len(parts) == 1:
+                    copyto(d2, parts[0])
+                    continue
+                add(parts[0], parts[1], out=d2)
+                for t in parts[2:]:
+                    add(d2, t, out=d2)
+            for p, at, ds in vector:
+                cv = reduce_rows(contrib[p], axis=1).take(at)
+                ags = [G[d] for d in ds]
+                if _empties(ags):
+                    cs = cv.tolist()
+                    new = [c_ if a_ is EMPTY else a_ + c_ for a_, c_ in zip(ags, cs, strict=True)]
+                else:
+                    new = (np.array(ags, dtype=np.float64) + cv).tolist()
+                _drain(map(G.__setitem__, ds, new))
+            if sends:
+                sums = {p: reduce_rows(contrib[p], axis=1).tolist() for p in floats_of}
+                for p, r, d, number in sends:
+                    c: Any = sums[p][r] if number else contrib[p][r]
+                    ag = G[d]
+                    if ag is EMPTY:
+                        G[d] = c
+                    else:
+                        G[d] = ag + c
+
+        first, last = g.members[0], g.members[-1]
+        return Step(
+            run,
+            f"∂{loss_name}/∂(inputs of {self.names(first)} … {self.names(last)}) += "
+            f"{g.k} × {g.name}'s partials    [layer: one np call per input, sums in the "
+            "engine's order]",
+        )
+
+
+def _first_id(unit: Any) -> int:
+    return int(unit.members[0].id) if isinstance(unit, _Group) else int(unit.id)
+
+
+def _last_id(unit: Any) -> int:
+    return int(unit.members[-1].id) if isinstance(unit, _Group) else int(unit.id)
+
+
+def _kahn(after: list[set[int]], priority: list[int]) -> list[int]:
+    """The units in an order that puts each after the ones in its ``after`` set, the one of
+    lowest priority first among those ready."""
+    waiting = [len(a) for a in after]
+    users: list[list[int]] = [[] for _ in after]
+    for u, deps in enumerate(after):
+        for v in deps:
+            users[v].append(u)
+    ready = [(priority[u], u) for u in range(len(after)) if waiting[u] == 0]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        _, u = heapq.heappop(ready)
+        out.append(u)
+        for w in users[u]:
+            waiting[w] -= 1
+            if waiting[w] == 0:
+                heapq.heappush(ready, (priority[w], w))
+    if len(out) != len(after):
+        raise AssertionError("the layers' schedule has a cycle")
+    return out
+
+
+# ------------------------------------------------------------------ sums of products
+# An L2 penalty written one number at a time (reg = p₀·p₀; reg = reg + pₖ·pₖ …) is a chain
+# of hundreds of float nodes. Its products are one np.multiply; its running sum is
+# np.add.accumulate, which adds left to right exactly as the chain does; backward, every
+# product receives the chain's gradient unchanged (g·1 = g) and sends g·bₖ and g·aₖ.
+
+_CHAIN_MIN = 8  # terms worth one call
+
+
+class _Chain:
+    """t₀ + t₁ + … + t_N with tₖ = aₖ·bₖ, every partial sum used only by the next."""
+
+    def __init__(self, first: Node) -> None:
+        self.terms: list[Node] = [first]  # the products tₖ
+        self.sums: list[Node] = []  # r₁ … r_N
+        self.reverse_ok = False
+
+    @property
+    def last(self) -> Node:
+        return self.sums[-1]
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [*self.terms, *self.sums]
+
+    @staticmethod
+    def find(plan: Plan, order: list[Node], slot: dict[Node, int], start: int) -> list[_Chain]:
+        def number(n: Node) -> bool:
+            return n.kind == FLOAT and _SLOT_VALUE.__get__(n, Node).__class__ is float
+
+        def private(n: Node) -> bool:  # one user, and nobody sees it
+            s = slot[n]
+            return (
+                plan.uses.get(s, 0) == 1
+                and s not in plan.visible_values
+                and s not in plan.visible_grads
+            )
+
+        def product(n: Node) -> bool:
+            return (
+                n.id >= start
+                and n.op.name == "mul"
+                and n.a0 is not None
+                and n.a0 is not MANY
+                and not n.params
+                and len(n.args) == 2
+                and number(n)
+                and all(number(a) for a in n.args)
+                and private(n)
+            )
+
+        chains: list[_Chain] = []
+        open_: dict[Node, _Chain] = {}  # a chain's current end → the chain
+        for n in order:
+            if not (
+                n.id >= start
+                and n.op.name == "add"
+                and n.a0 is not None
+                and n.a0 is not MANY
+                and not n.params
+                and len(n.args) == 2
+                and number(n)
+            ):
+                continue
+            left, right = n.args
+            if left is right or not product(right):
+                continue
+            chain = open_.pop(left, None)
+            if chain is None:
+                if not product(left):
+                    continue
+                chain = _Chain(left)
+                chains.append(chain)
+            elif not private(left):
+                continue
+            chain.terms.append(right)
+            chain.sums.append(n)
+            open_[n] = chain
+        # an end that goes on into another sum was closed there: keep what is long enough
+        return [c for c in chains if len(c.terms) >= _CHAIN_MIN]
+
+    def sends(self, need: dict[Node, bool]) -> list[tuple[Node, int, Node]]:
+        """The chain's contributions in the engine's order: (sender, edge, target)."""
+        out = []
+        for n in sorted(self.nodes, key=lambda m: -m.id):
+            for i, a in enumerate(n.args):
+                if a.requires_grad and need.get(a, False):
+                    out.append((n, i, a))
+        return out
+
+    def forward_step(self, plan: Plan, slot: dict[Node, int], names: Callable[[Node], str]) -> Step:
+        V = plan.values
+        a_slots = [slot[t.args[0]] for t in self.terms]
+        b_slots = [slot[t.args[1]] for t in self.terms]
+        squares = a_slots == b_slots
+        o = slot[self.last]
+        multiply, accumulate = np.multiply, np.add.accumulate
+
+        def run() -> None:
+            a = np.array([V[i] for i in a_slots], dtype=np.float64)
+            b = a if squares else np.array([V[i] for i in b_slots], dtype=np.float64)
+            if a.ndim != 1 or b.ndim != 1:
+                raise ValueError("not the traced numbers")  # replayed by fn instead
+            V[o] = float(accumulate(multiply(a, b))[-1])
+
+        first, last = self.terms[0], self.last
+        return Step(
+            run,
+            f"{names(last)} = Σ of {len(self.terms)} products ({names(first)} …)    "
+            "[np.multiply, np.add.accumulate: the chain's left-to-right sums]",
+        )
+
+    def reversible(self, need: dict[Node, bool]) -> bool:
+        """Whether the reverse step can send as one: every node of the chain swept, the
+        products' inputs all distinct leaves of the sweep (or each product a square)."""
+        if not all(need.get(n, False) for n in self.nodes):
+            return False
+        a = [t.args[0] for t in self.terms]
+        b = [t.args[1] for t in self.terms]
+        if not all(x.requires_grad and need.get(x, False) for x in (*a, *b)):
+            return False
+        if all(x is y for x, y in zip(a, b, strict=True)):
+            return len(set(a)) == len(a)
+        return len(set(a) | set(b)) == 2 * len(a)
+
+    def reverse_step(self, plan: Plan, slot: dict[Node, int], loss_name: str) -> Step:
+        V, G = plan.values, plan.grads
+        a_slots = [slot[t.args[0]] for t in self.terms]
+        b_slots = [slot[t.args[1]] for t in self.terms]
+        squares = a_slots == b_slots
+        # the engine sends from the last product to the first
+        a_rev, b_rev = a_slots[::-1], b_slots[::-1]
+        o = slot[self.last]
+        empty = _EMPTY
+        multiply, add = np.multiply, np.add
+
+        def fold(targets: list[int], *parts: np.ndarray) -> None:
+            ags = [G[d] for d in targets]
+            n_empty = _empties(ags)
+            if n_empty == len(ags):
+                total = parts[0]
+                for p in parts[1:]:
+                    total = add(total, p)
+            elif not n_empty:
+                total = np.array(ags, dtype=np.float64)
+                for p in parts:
+                    total = add(total, p)
+            else:
+                lists = [p.tolist() for p in parts]
+                news = []
+                for j, ag in enumerate(ags):
+                    acc = ag
+                    for q in lists:
+                        acc = q[j] if acc is empty else acc + q[j]
+                    news.append(acc)
+                _drain(map(G.__setitem__, targets, news))
+                return
+            _drain(map(G.__setitem__, targets, total.tolist()))
+
+        def run() -> None:
+            g = G[o]
+            if g is empty:
+                return  # nothing reached the chain: no node of it sends
+            if g.__class__ is not float:
+                raise ValueError("not the traced gradient")  # replayed by fn instead
+            a = np.array([V[i] for i in a_rev], dtype=np.float64)
+            b = a if squares else np.array([V[i] for i in b_rev], dtype=np.float64)
+            to_a = multiply(b, g)  # edge 0: g · bₖ
+            to_b = multiply(a, g)  # edge 1: g · aₖ
+            if squares:
+                fold(a_rev, to_a, to_b)
+            else:
+                fold(a_rev, to_a)
+                fold(b_rev, to_b)
+
+        return Step(
+            run,
+            f"∂{loss_name}/∂(inputs of the {len(self.terms)} products) += g·b, g·a    "
+            "[np.multiply: the chain passes g unchanged]",
+        )
+
+
+def _moved_sends_ok(order: list[Node], need: dict[Node, bool], chains: list[_Chain]) -> bool:
+    """Whether each node still receives its contributions in the engine's order when every
+    chain sends all of its own at its last node's turn (a + b = b + a: the first two may
+    swap)."""
+    member = {m: c for c in chains for m in c.nodes}
+    want: dict[Node, list[Any]] = {}
+    got: dict[Node, list[Any]] = {}
+    for n in reversed(order):
+        if not need[n] or n.a0 is None:
+            continue
+        for i, a in enumerate(n.args):
+            if a.requires_grad and need[a]:
+                want.setdefault(a, []).append((n, i))
+        c = member.get(n)
+        if c is None:
+            for i, a in enumerate(n.args):
+                if a.requires_grad and need[a]:
+                    got.setdefault(a, []).append((n, i))
+        elif n is c.last:
+            for s, i, a in c.sends(need):
+                got.setdefault(a, []).append((s, i))
+    for a, w in want.items():
+        h = got.get(a, [])
+        if h != w and not (len(w) >= 2 and h[:2] == w[1::-1] and h[2:] == w[2:]):
+            return False
+    return True
