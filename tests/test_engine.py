@@ -268,19 +268,45 @@ def test_error_on_the_way_back_names_the_node() -> None:
 
 def test_error_on_a_chain_names_the_node_and_leaves_no_stale_gradient() -> None:
     """The chain of one-input nodes at the output is swept before any order is built: an
-    undefined partial there must still name its node and clear what lies below it."""
+    undefined partial there must still name its node and clear what lies below it, but for
+    a leaf's accumulated gradient, which the failed pass leaves as it was (as PyTorch, which
+    never reaches the leaf); ``accumulate=False`` clears the leaf too."""
+    for accumulate in (None, False):
+        x = cr.var(4.0, name="x")
+        s = cr.exp(cr.sqrt(cr.tanh(x)).named("r"))
+        y = cr.tanh(cr.tanh(s))
+        y.backward()
+        first = x.grad
+        assert first is not None  # a gradient from the first pass
+        r = s.args[0]
+        r.value = 0.0  # now ∂r/∂(tanh x) = 1/(2·0)
+        with pytest.raises(cr.DomainError) as info:
+            y.backward(accumulate=accumulate)
+        assert info.value.node == "r"
+        assert r.args[0].grad is None  # nothing from the first pass is left
+        assert x.grad is (first if accumulate is None else None)
+        assert r.grad is not None  # reached before the failing edge
+
+
+def test_a_failed_pass_leaves_accumulated_leaf_gradients_as_they_were() -> None:
+    """An undefined partial met by the general sweep (past a node of two inputs): every
+    leaf keeps the gradient it held before the pass, none keeps part of the failed one."""
     x = cr.var(4.0, name="x")
-    s = cr.exp(cr.sqrt(cr.tanh(x)).named("r"))
-    y = cr.tanh(cr.tanh(s))
+    w = cr.var(0.5, name="w")
+    r = cr.sqrt(cr.tanh(x)).named("r")
+    y = r * w + w * x
     y.backward()
-    assert x.grad is not None  # a gradient from the first pass
-    r = s.args[0]
-    r.value = 0.0  # now ∂r/∂(tanh x) = 1/(2·0)
+    held = (x.grad, w.grad)
+    r.value = 0.0
     with pytest.raises(cr.DomainError) as info:
         y.backward()
     assert info.value.node == "r"
-    assert x.grad is None and r.args[0].grad is None  # nothing from the first pass is left
-    assert r.grad is not None  # reached before the failing edge
+    assert (x.grad, w.grad) == held
+    fresh = cr.var(1.0)
+    z = r * fresh + fresh
+    with pytest.raises(cr.DomainError):
+        z.backward()
+    assert fresh.grad is None  # it held nothing: it holds nothing of the failed pass
 
 
 # ------------------------------------------------------------------ forward mode, higher order

@@ -142,6 +142,82 @@ def test_backward_matches_the_reference_sweep(program: Any) -> None:
 
 
 @SETTINGS
+@given(PROGRAM, st.integers(0, 7))
+def test_accumulating_backward_matches_the_reference_sweep(program: Any, cleared: int) -> None:
+    """PyTorch's accumulation, folded into the sweep: after two ``backward`` calls a leaf
+    holds old + new (both the reference's numbers), every other node this pass's; a leaf
+    cleared between the calls holds this pass's alone; ``accumulate=False`` replaces."""
+    out, inputs = _built(program)
+    want = _reference(out)
+    assume(want is not None)
+    out.backward()
+    for k, leaf in enumerate(inputs):
+        if cleared >> k & 1:
+            leaf.grad = None
+    out.backward()
+    for n in topo_order(out):
+        if not n.requires_grad:
+            continue
+        twice = n.a0 is None and not (n in inputs and cleared >> inputs.index(n) & 1)
+        assert _bits(n.grad) == _bits(want[n] + want[n] if twice else want[n]), n
+    out.backward(accumulate=False)
+    for n in topo_order(out):
+        if n.requires_grad:
+            assert _bits(n.grad) == _bits(want[n]), n
+
+
+def _torch_apply(torch: Any, kind: str, a: Any, b: Any, c: float) -> Any:
+    """One step of a program in PyTorch (float64), as ``_apply`` spells it in chainrule."""
+    simple = {
+        "add": lambda: a + b,
+        "sub": lambda: a - b,
+        "mul": lambda: a * b,
+        "div": lambda: a / b,
+        "add_const": lambda: a + c,
+        "mul_const": lambda: c * a,
+        "rsub_const": lambda: c - a,
+        "neg": lambda: -a,
+        "square": lambda: a**2,
+        "cube": lambda: a**3,
+        "log_abs": lambda: torch.log(a * a + 0.5),
+    }
+    if kind in simple:
+        return simple[kind]()
+    return getattr(torch, kind)(a)
+
+
+@SETTINGS
+@given(PROGRAM, st.integers(0, 7))
+def test_two_backward_calls_accumulate_as_in_pytorch(program: Any, cleared: int) -> None:
+    """The same program, two ``backward`` calls (some leaves cleared between them, as
+    ``p.grad = None`` does) in chainrule and in PyTorch: the leaves' gradients agree."""
+    torch = pytest.importorskip("torch")
+    values, steps = program
+    assume(not any(v == 0.0 for v in values))  # ReLU's kink: conventions may differ there
+    out, inputs = _built(program)
+    assume(_reference(out) is not None)
+    leaves = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in values]
+    nodes = list(leaves)
+    for kind, i, j, c in steps:
+        nodes.append(_torch_apply(torch, kind, nodes[i % len(nodes)], nodes[j % len(nodes)], c))
+    assume(nodes[-1].requires_grad)
+    for call in range(2):
+        if call == 1:
+            for k, (leaf, t) in enumerate(zip(inputs, leaves, strict=True)):
+                if cleared >> k & 1:
+                    leaf.grad = None
+                    t.grad = None
+        with np.errstate(all="ignore"):
+            out.backward()
+        nodes[-1].backward(retain_graph=True)
+    for leaf, t in zip(inputs, leaves, strict=True):
+        if t.grad is None:  # PyTorch leaves a leaf the loss does not reach at None
+            assert leaf.grad in (None, 0.0)
+            continue
+        assert leaf.grad == pytest.approx(t.grad.item(), rel=1e-9, abs=1e-12)
+
+
+@SETTINGS
 @given(PROGRAM)
 def test_micrograd_matches_the_reference_sweep(program: Any) -> None:
     out, _ = _built(program, micrograd=True)

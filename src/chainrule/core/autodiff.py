@@ -217,17 +217,22 @@ def backward(
     output: Node,
     seed: Any = None,
     *,
-    accumulate: bool = False,
+    accumulate: bool | None = False,
     order: Sequence[Node] | None = None,
 ) -> list[Node]:
     """Reverse mode: ∂output/∂node on every node the output depends on.
 
-    Gradients are reset first unless ``accumulate=True``. The local partial of edge i of a
-    node is ``node.local[i]`` (or ``local_partial(node, i)``) and the chain-rule contribution
-    it carries is ``edge_contribution(node, i)``: both are evaluated from the op table when
-    asked for, so the numeric pass never pays for them.
+    ``accumulate=False`` replaces every gradient; ``None`` is PyTorch's ``backward``: the
+    leaves that need a gradient add this pass's gradient to the one they hold (``old + new``,
+    once the pass is complete), every other node holds this pass's; ``True`` adds on every
+    node. The local partial of edge i of a node is ``node.local[i]`` (or
+    ``local_partial(node, i)``) and the chain-rule contribution it carries is
+    ``edge_contribution(node, i)``: both are evaluated from the op table when asked for, so
+    the numeric pass never pays for them.
     The chain of one-input float nodes that ends at the output is swept as it is found; then
-    float nodes of elementwise ops take a lean loop, every other node the general one."""
+    float nodes of elementwise ops take a lean loop, every other node the general one. The
+    leaves' held gradients are picked up by those same walks (where a leaf's gradient is
+    overwritten), so accumulating costs no walk of its own."""
     if accumulate:
         # A fresh pass, then the earlier gradients added back: accumulating into the
         # intermediate nodes during the pass would send the old gradients down a second time.
@@ -240,34 +245,71 @@ def backward(
         return order
     if seed is None:
         seed = one_like(output.value, output.kind)
+    held: list[tuple[Node, Any]] = []  # (leaf, the gradient it held before this pass)
     if order is not None:
         for n in order:
+            g = n.grad
+            if g is not None and n.a0 is None and n.requires_grad:
+                held.append((n, g))
             n.grad = None
         output.grad = seed
-        _reverse_sweep(order, None)
+        try:
+            _reverse_sweep(order, None)
+        except BaseException:
+            _restore(held, accumulate)
+            raise
+        _add_held(held, accumulate)
         return list(order)
+    if output.a0 is None and output.grad is not None and output.requires_grad:
+        held.append((output, output.grad))
     output.grad = seed
     head: list[Node] = []  # the nodes of the chain at the output, output first
-    top = _sweep_chain(output, head) if output.kind == FLOAT else output
-    empty = _Unreached()  # what ``grad`` holds on a node no contribution has reached yet
-    order = _mark_order(top, empty)
     try:
-        _reverse_sweep(order, empty)
+        top = (
+            _sweep_chain(output, head, held, accumulate is None) if output.kind == FLOAT else output
+        )
+        empty = _Unreached()  # what ``grad`` holds on a node no contribution has reached yet
+        order = _mark_order(top, empty, held)
+        try:
+            _reverse_sweep(order, empty)
+        except BaseException:
+            for n in order:  # unreached, or a leaf holding part of this pass: cleared
+                if n.grad is empty or (accumulate is None and n.a0 is None):
+                    n.grad = None
+            raise
     except BaseException:
-        for n in order:
-            if n.grad is empty:
-                n.grad = None
+        _restore(held, accumulate)
         raise
+    _add_held(held, accumulate)
     if head:
         head.reverse()
         order += head
     return order
 
 
-def _sweep_chain(node: Node, head: list[Node]) -> Node:
+def _add_held(held: list[tuple[Node, Any]], accumulate: bool | None) -> None:
+    """PyTorch's accumulation into leaves: what a leaf held plus this pass's gradient (a new
+    object: never added in place, so an array the caller kept is not changed)."""
+    if accumulate is None:
+        for leaf, old in held:
+            new = leaf.grad
+            leaf.grad = old if new is None else old + new
+
+
+def _restore(held: list[tuple[Node, Any]], accumulate: bool | None) -> None:
+    """A pass that fails leaves the leaves' accumulated gradients as they were (the callers
+    have cleared what it sent to the others)."""
+    if accumulate is None:
+        for leaf, old in held:
+            leaf.grad = old
+
+
+def _sweep_chain(
+    node: Node, head: list[Node], held: list[tuple[Node, Any]], keep_leaves: bool
+) -> Node:
     """Send the gradient down the chain of one-input float nodes that ends at the output, as
     the chain is found; returns the node where the chain stops, gradient complete, for the
-    general sweep.
+    general sweep. A leaf at the chain's end that held a gradient goes into ``held``.
 
     Such a node's input has no other user the output depends on (that user would close a
     cycle), so its gradient is whole once this node has sent it: a chain needs no order and
@@ -275,21 +317,30 @@ def _sweep_chain(node: Node, head: list[Node]) -> Node:
     fm = FloatMath
     x1: list[Any] = [None]
     g = node.grad
+    rule = node.op.lean_unary  # None for a leaf, an op of several inputs, an op with vjps
+    if rule is None:
+        return node
     try:
         while True:
             a = node.a0
-            rule = node.op.lean_unary  # None for a leaf, an op of several inputs, an op with vjps
-            if rule is None or node.a1 is not None or node.kind != FLOAT or not a.requires_grad:
+            if node.a1 is not None or node.kind != FLOAT or not a.requires_grad:
                 return node
             x1[0] = a.value
             g = g * rule(fm, x1, node.value, node.params)
-            a.grad = g
             head.append(node)
+            rule = a.op.lean_unary  # the next node's rule, read once
+            if rule is None:  # the chain stops at ``a``
+                if a.a0 is None and a.grad is not None:
+                    held.append((a, a.grad))  # a leaf that holds a gradient
+                a.grad = g
+                return a
+            a.grad = g
             node = a
     except BaseException as exc:
         if node.a0 is not None:
             for n in topo_order(node.a0):  # unreached by this pass: no stale gradient stays
-                n.grad = None
+                if not (keep_leaves and n.a0 is None):  # (a leaf keeps what it held)
+                    n.grad = None
         if isinstance(exc, (ZeroDivisionError, OverflowError, ValueError)):
             raise _undefined_partial(node, exc) from exc
         raise
@@ -309,9 +360,10 @@ class _Unreached:
     __slots__ = ()
 
 
-def _mark_order(output: Node, mark: _Unreached) -> list[Node]:
+def _mark_order(output: Node, mark: _Unreached, held: list[tuple[Node, Any]]) -> list[Node]:
     """``topo_order`` for one output that also marks the gradient of every node but the
-    output as unreached (the output's gradient is already known)."""
+    output as unreached (the output's gradient is already known). A leaf whose gradient the
+    mark replaces goes into ``held`` with that gradient (what PyTorch's backward adds to)."""
     order = [output]
     stack = [output]
     path = True  # no node so far has a second input: the order found is one chain
@@ -326,17 +378,26 @@ def _mark_order(output: Node, mark: _Unreached) -> list[Node]:
                 path = False
                 if a is MANY:
                     for a in b:
-                        if a.grad is not mark:
+                        ag = a.grad
+                        if ag is not mark:
+                            if ag is not None and a.a0 is None and a.requires_grad:
+                                held.append((a, ag))
                             a.grad = mark
                             stack.append(a)
                             order.append(a)
                     break
-                if b.grad is not mark:
+                ag = b.grad
+                if ag is not mark:
+                    if ag is not None and b.a0 is None and b.requires_grad:
+                        held.append((b, ag))
                     b.grad = mark
                     stack.append(b)
                     order.append(b)
-            if a.grad is mark:
+            ag = a.grad
+            if ag is mark:
                 break
+            if ag is not None and a.a0 is None and a.requires_grad:
+                held.append((a, ag))
             a.grad = mark
             order.append(a)
             n = a

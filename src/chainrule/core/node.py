@@ -37,37 +37,6 @@ _ids = itertools.count()
 _autodiff: Any = None
 
 
-def _leaf_grads(root: Node) -> list[tuple[Node, Any]]:
-    """The leaves ``root`` depends on that hold a gradient already (what PyTorch's backward adds
-    to), found with an explicit stack; an empty list when none does, as after ``zero_grad``.
-
-    The chain of one-input nodes that ends at ``root`` is followed without marks, as
-    ``autodiff`` does: nothing below it can reach one of its nodes again (that would be a
-    cycle), and the scalar path's long graphs are mostly such chains. Below it every node is
-    marked, so each is visited once."""
-    held: list[tuple[Node, Any]] = []
-    n = root
-    while n.a1 is None and n.a0 is not None:
-        n = n.a0
-    seen = {id(n)}
-    mark = seen.add
-    stack = [n]
-    push = stack.append
-    while stack:
-        n = stack.pop()
-        a = n.a0
-        if a is None:
-            if n.grad is not None and n.requires_grad:
-                held.append((n, n.grad))
-            continue
-        b = n.a1
-        for m in (a,) if b is None else b if a is MANY else (a, b):
-            if id(m) not in seen:
-                mark(id(m))
-                push(m)
-    return held
-
-
 _grad_on = True  # False inside ``no_grad()`` (chainrule.core.gradmode): new nodes need no gradient
 
 _INPUT = OPS["input"]
@@ -219,14 +188,7 @@ class Node:
         outputs."""
         ad = _autodiff
         seed = ad.check_seed(self, gradient if gradient is not None else seed)
-        if accumulate is not None:
-            ad.backward(self, seed=seed, accumulate=accumulate)
-            return
-        held = _leaf_grads(self)
-        ad.backward(self, seed=seed)
-        for leaf, old in held:
-            new = leaf.grad
-            leaf.grad = old if new is None else old + new  # a new object: never adds in place
+        ad.backward(self, seed=seed, accumulate=accumulate)  # None: the leaves accumulate
 
     # -------------------------------------------------------------- operators
     # (the arithmetic operators are attached below, from the op table, with a float fast path)
