@@ -3,12 +3,14 @@
 ``autodiff.reference_backward`` is the chain rule written plainly (one contribution per edge,
 summed in arrival order). The sweeps that earn their speed elsewhere — ``backward`` (the chain
 at the output, the lean loop for number nodes, the vjp loop), micrograd's ``Value.backward``,
-``batch``, and the checker's recomputation (``check.world``) — are run on random programs and
-must agree with it to the last bit (micrograd's gradients start at the integer 0, so a −0.0
-there reads as 0.0: zeros are compared by value)."""
+``batch`` and the explorer's program — are run on random programs and must agree with it to
+the last bit (micrograd's gradients start at the integer 0, so a −0.0 there reads as 0.0: zeros
+are compared by value). The checker's recomputation (``check.world``) runs the reference sweep
+itself, with the learner's numbers put in through its hooks."""
 
 from __future__ import annotations
 
+import math
 import struct
 from typing import Any
 
@@ -266,6 +268,38 @@ def test_checker_recomputation_matches_the_reference_sweep(program: Any) -> None
         got = recompute(graph, [], wanted)
     for q in wanted:
         assert _bits(got[q.key()]) == _bits(want[q.node]), q.node
+
+
+def test_checker_puts_the_learners_numbers_into_the_sweep() -> None:
+    """A learner's gradient of s and local partial ∂s/∂x replace the computed ones for every
+    step below them, as they did by hand: x's gradient is the learner's ∂L/∂s times the
+    learner's ∂s/∂x (or times the true ∂s/∂x), while the quantities asked for are those
+    computed before the learner's numbers were put in."""
+    from chainrule.check.names import PARTIAL
+    from chainrule.check.world import Given
+
+    x = cr.var(0.7, name="x")
+    w = cr.var(-1.3, name="w")
+    s = F.sin(x * w)
+    L = F.tanh(s) * 2.0 + w
+    graph = cr.Graph(L)
+    xw = s.args[0]
+    dLds, dsd = 0.25, -3.5
+    given = [Given(Quantity(GRADIENT, s), dLds), Given(Quantity(PARTIAL, xw, top=s), dsd)]
+    wanted = [
+        Quantity(GRADIENT, s),
+        Quantity(PARTIAL, xw, top=s),
+        Quantity(GRADIENT, xw),
+        Quantity(GRADIENT, x),
+    ]
+    got = recompute(graph, given, wanted)
+    want = reference_backward(L)
+    assert _bits(got[wanted[0].key()]) == _bits(want[s])  # computed, before the claim
+    assert _bits(got[wanted[1].key()]) == _bits(math.cos(0.7 * -1.3))
+    assert _bits(got[wanted[2].key()]) == _bits(dLds * dsd)
+    assert _bits(got[wanted[3].key()]) == _bits(dLds * dsd * -1.3)
+    only_gradient = recompute(graph, given[:1], wanted)
+    assert _bits(only_gradient[wanted[2].key()]) == _bits(dLds * math.cos(0.7 * -1.3))
 
 
 def test_tensor_programs_match_the_reference_sweep() -> None:

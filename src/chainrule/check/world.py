@@ -2,8 +2,11 @@
 
 Walking the tape forward (values) and backward (gradients, local partials) in plain floats, each
 claimed quantity is first computed from what comes before it, then replaced by the learner's
-number, so that every later step uses the learner's numbers as they did by hand. What a quantity
-would have been *from the learner's own inputs* tells a first slip from a consequence."""
+number, so that every later step uses the learner's numbers as they did by hand. The backward
+walk is the engine's reference sweep (``autodiff.reference_backward``), run on a shadow of the
+graph that holds the recomputed values, with the learner's numbers put in through its hooks.
+What a quantity would have been *from the learner's own inputs* tells a first slip from a
+consequence."""
 
 from __future__ import annotations
 
@@ -13,11 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.autodiff import contribution, grad
+from ..core.autodiff import grad, reference_backward
 from ..core.graph import Graph
 from ..core.node import Node, compute, new_node
-from ..core.values import combine_kinds, kind_of, to_float
-from ..ops import MATH
+from ..core.values import kind_of, to_float
 from .names import GRADIENT, PARTIAL, VALUE, Quantity
 
 
@@ -92,39 +94,25 @@ def recompute(graph: Graph, given: Iterable[Given], wanted: Iterable[Quantity]) 
         value = _apply(value, by_node.get((VALUE, id(n)), []), n.value)
         shadow[n] = new_node(value, n.op, args, kind_of(value), n.requires_grad, n.params, n.name)
 
-    output = graph.output
-    grads: dict[Node, Any] = {
-        output: np.ones_like(shadow[output].value)
-        if isinstance(shadow[output].value, np.ndarray)
-        else 1.0
-    }
-    for n in reversed(graph.nodes):
-        g = grads.get(n)
-        if g is None:
-            continue
+    original = {id(s): n for n, s in shadow.items()}
+
+    def reached(s: Node, g: Any) -> Any:
+        """A gradient as the sweep computed it, then the learner's number for it put in."""
+        n = original[id(s)]
         if id(n) in want_grad:
             rec[(GRADIENT, id(n), None)] = g
-        g = _apply(g, by_node.get((GRADIENT, id(n)), []), n.value)
-        if not n.args:
-            continue
-        s = shadow[n]
-        M = MATH[combine_kinds([shadow[a].kind for a in n.args])]
-        x = tuple(shadow[a].value for a in n.args)
-        for i, a in enumerate(n.args):
-            if not a.requires_grad:
-                continue
-            op = n.op
-            d = None
-            if op.vjps is None and op.partials is not None:
-                d = op.partials[i](M, x, s.value, n.params)
-                key = (id(n), id(a))
-                if key in want_local:
-                    rec[(PARTIAL, id(a), id(n))] = d
-                d = _apply(d, local_given.get(key, []), a.value)
-            c = contribution(op, i, M, g, x, s.value, n.params, shadow[a].value, local=d)
-            if c is None:
-                continue
-            grads[a] = c if a not in grads else grads[a] + c
+        return _apply(g, by_node.get((GRADIENT, id(n)), []), n.value)
+
+    def local(s: Node, i: int, d: Any) -> Any:
+        """A local partial as the op's rule gives it, then the learner's number put in."""
+        n = original[id(s)]
+        a = n.args[i]
+        key = (id(n), id(a))
+        if key in want_local:
+            rec[(PARTIAL, id(a), id(n))] = d
+        return _apply(d, local_given.get(key, []), a.value)
+
+    reference_backward(shadow[graph.output], reached=reached, local=local)
 
     out: dict[Any, Any] = {}
     for q in wanted:

@@ -6,7 +6,7 @@ Every algorithm walks the tape (nodes sorted by creation number); none recurses 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from operator import attrgetter
@@ -166,7 +166,12 @@ _CONST = OPS["const"]
 
 
 def reference_backward(
-    output: Node, seed: Any = None, *, as_graph: bool = False
+    output: Node,
+    seed: Any = None,
+    *,
+    as_graph: bool = False,
+    reached: Callable[[Node, Any], Any] | None = None,
+    local: Callable[[Node, int, Any], Any] | None = None,
 ) -> dict[Node, Any]:
     """Reverse mode written plainly: the definition every faster sweep is tested against, and
     with ``as_graph`` the sweep ``grad`` runs (every rule evaluated with ``NodeMath``, so each
@@ -176,8 +181,13 @@ def reference_backward(
     touched): outputs first, each node sends ``contribution`` (the chain rule on one edge) to
     each of its inputs, and an input adds up what it receives, in the order it arrives. The
     fast paths (``backward``'s chain and lean loops, micrograd's ``Value``, ``batch``, the
-    checker's and the explorer's sweeps) must give the same gradients to the last bit;
-    ``tests/test_sweeps.py`` holds them to it on random programs."""
+    explorer's sweep) must give the same gradients to the last bit; ``tests/test_sweeps.py``
+    holds them to it on random programs.
+
+    Two hooks let a caller step in (the checker puts a learner's numbers in this way):
+    ``reached(node, g)`` sees each node's gradient once it is complete and returns the one to
+    send on; ``local(node, i, d)`` sees the local partial of edge i (of an op with partials
+    and no vjps) and returns the one to multiply by."""
     order = topo_order(output)
     if seed is None:
         seed = one_like(output.value, output.kind)
@@ -186,8 +196,13 @@ def reference_backward(
     grads: dict[Node, Any] = {output: seed}
     for node in reversed(order):
         g = grads.get(node)
-        if g is None or not node.args:
+        if g is None:
             continue
+        if reached is not None:
+            g = grads[node] = reached(node, g)
+        if not node.args:
+            continue
+        op = node.op
         likes: Sequence[Any]
         if as_graph:  # the rules build nodes from the nodes themselves
             M, x, y, likes, kept = NodeMath, node.args, node, node.args, None
@@ -198,7 +213,10 @@ def reference_backward(
             if not a.requires_grad:
                 continue
             try:
-                c = contribution(node.op, i, M, g, x, y, node.params, likes[i], kept=kept)
+                d = None
+                if local is not None and op.vjps is None and op.partials is not None:
+                    d = local(node, i, op.partials[i](M, x, y, node.params))
+                c = contribution(op, i, M, g, x, y, node.params, likes[i], local=d, kept=kept)
             except (ZeroDivisionError, OverflowError, ValueError) as exc:
                 if not as_graph:
                     raise
