@@ -16,6 +16,11 @@ Three measurements, each building the graph and running backward on both sides e
    forward pass, backward and the SGD update. The losses of each step must agree to 1e-12.
 3. A 1,000,000-op tanh chain through chainrule alone: seconds for forward + backward, and the
    peak memory per node (tracemalloc, in a separate run since tracing slows allocation).
+4. What PyTorch's accumulation into leaves costs: ``backward()`` (leaves add to what they hold)
+   against ``backward(accumulate=False)`` (every gradient replaced), backward alone, on the
+   20,000-op tanh chain and on a branchy graph of 500 steps (each step a node of two inputs, one
+   of them the previous step: every node reaches the output), interleaved in each round; the
+   median of the rounds' ratios.
 
 The results table is written into benchmarks/RESULTS.md between the scalar markers.
 """
@@ -170,7 +175,8 @@ def mg_step(model: mg_nn.MLP, X: list[list[float]], y: list[int], k: int) -> flo
 
 
 def cr_step(model: MLP, X: list[list[float]], y: list[int], k: int) -> float:
-    """The same step on chainrule (backward resets gradients itself)."""
+    """The same step on chainrule (zero_grad as micrograd's: backward adds into the leaves, as
+    PyTorch's does)."""
     inputs = [list(map(cr.var, xrow)) for xrow in X]
     scores = list(map(model, inputs))
     losses = [cr.relu(1 + -yi * scorei) for yi, scorei in zip(y, scores, strict=True)]
@@ -178,6 +184,8 @@ def cr_step(model: MLP, X: list[list[float]], y: list[int], k: int) -> float:
     alpha = 1e-4
     reg_loss = alpha * sum(p * p for p in model.parameters())
     total_loss = data_loss + reg_loss
+    for p in model.parameters():
+        p.grad = None
     total_loss.backward()
     learning_rate = 1.0 - 0.9 * k / 100
     for p in model.parameters():
@@ -274,6 +282,74 @@ def million_chain(n: int) -> dict[str, float]:
     return {"forward": t1 - t0, "backward": t2 - t1, "bytes_per_node": peak / (n + 1)}
 
 
+# ------------------------------------------------------------------ accumulating backward
+
+
+def branchy(steps: int, seed: int = 0) -> tuple[Any, list[Any]]:
+    """A graph of ``steps`` steps on 8 leaves: each step combines the previous one with an
+    earlier node (tanh of a product, a sum, a product, or sigmoid minus), so it branches and
+    joins everywhere and every node reaches the output."""
+    rng = random.Random(seed)
+    leaves = [cr.var(rng.uniform(-1, 1)) for _ in range(8)]
+    nodes = list(leaves)
+    for _ in range(steps):
+        a, b = nodes[-1], nodes[rng.randrange(len(nodes))]
+        k = rng.randrange(4)
+        if k == 0:
+            nodes.append(cr.tanh(a * b))
+        elif k == 1:
+            nodes.append(a + b)
+        elif k == 2:
+            nodes.append(a * b)
+        else:
+            nodes.append(cr.sigmoid(a) - b)
+    return nodes[-1], leaves
+
+
+def accumulate_benchmark(rounds: int) -> dict[str, float]:
+    """backward() against backward(accumulate=False), backward alone, on a built graph whose
+    leaves hold no gradient (as after zero_grad) and on the same graph with the leaves holding
+    the last pass's (a second backward without zero_grad)."""
+    x = cr.var(0.5)
+    y = x
+    for _ in range(20_000):
+        y = cr.tanh(y)
+    out, leaves = branchy(500)
+
+    def timed(fn: Callable[[], Any], reps: int) -> float:
+        gc.collect()
+        t = float("inf")
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            t = min(t, time.perf_counter() - t0)
+        return t
+
+    def chain(**kw: Any) -> Callable[[], None]:
+        def run() -> None:
+            x.grad = None
+            y.backward(**kw)
+
+        return run
+
+    def graph(held: bool, **kw: Any) -> Callable[[], None]:
+        def run() -> None:
+            if not held:
+                for leaf in leaves:
+                    leaf.grad = None
+            out.backward(**kw)
+
+        return run
+
+    ratios: dict[str, list[float]] = {"chain": [], "branchy": [], "branchy, held": []}
+    for _ in range(rounds):
+        ratios["chain"].append(timed(chain(), 15) / timed(chain(accumulate=False), 15))
+        for held in (False, True):
+            key = "branchy, held" if held else "branchy"
+            ratios[key].append(timed(graph(held), 40) / timed(graph(held, accumulate=False), 40))
+    return {k: statistics.median(v) for k, v in ratios.items()}
+
+
 # ------------------------------------------------------------------ report
 
 
@@ -294,7 +370,13 @@ def machine() -> str:
     )
 
 
-def report(chain: dict[str, float], mlp: dict[str, Any], big: dict[str, float], cmd: str) -> str:
+def report(
+    chain: dict[str, float],
+    mlp: dict[str, Any],
+    big: dict[str, float],
+    acc: dict[str, float],
+    cmd: str,
+) -> str:
     us = 1e6
     mg_m, cr_m = chain["mg_marginal"], chain["cr_marginal"]
     mg_avg, cr_avg = chain["mg10000"] / 10_000, chain["cr10000"] / 10_000
@@ -342,6 +424,18 @@ def report(chain: dict[str, float], mlp: dict[str, Any], big: dict[str, float], 
         "|---:|---:|---:|---:|",
         f"| {big['forward']:.2f} | {big['backward']:.2f} | "
         f"{big['forward'] + big['backward']:.2f} | {big['bytes_per_node']:.0f} |",
+        "",
+        "#### backward() accumulating into leaves (PyTorch's) against backward(accumulate=False)",
+        "",
+        "Backward alone on a built graph, both in each round; the median of the rounds' ratios"
+        " (1.00: accumulating costs nothing).",
+        "",
+        "| graph | leaves hold | accumulating / replacing |",
+        "|---|---|---:|",
+        f"| 20,000-op tanh chain | nothing | {acc['chain']:.2f} |",
+        f"| branchy, 500 steps (763 nodes) | nothing | {acc['branchy']:.2f} |",
+        f"| branchy, 500 steps (763 nodes) | the last pass's gradient | "
+        f"{acc['branchy, held']:.2f} |",
     ]
     return "\n".join(lines)
 
@@ -374,7 +468,12 @@ def main() -> None:
         f"{big['bytes_per_node']:.0f} bytes per node at peak"
     )
     cmd = " ".join([".venv/bin/python", "benchmarks/scalar.py", *sys.argv[1:]])
-    section = report(chain, mlp, big, cmd)
+    acc = accumulate_benchmark(repeats)
+    print(
+        "backward() / backward(accumulate=False): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in acc.items())
+    )
+    section = report(chain, mlp, big, acc, cmd)
     if not args.no_write and not args.quick:
         write_section("scalar", section)
         print(f"written to {RESULTS}")
