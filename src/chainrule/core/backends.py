@@ -202,6 +202,20 @@ def sum_to_shape(c: Any, shape: Shape) -> Any:
     return r if shape else (r.item() if r.dtype == object else float(r))
 
 
+def broadcast_array(a: Any, shape: Shape, dtype: Any = None) -> Any:
+    """``a`` broadcast to ``shape`` as numpy broadcasts, in a new array (writable, where
+    ``np.broadcast_to`` gives a read-only view): of ``a``'s dtype, float64 for a number, or
+    ``dtype`` (object for exact numbers and for the explorer's JavaScript expressions). The
+    one copy of broadcasting every backend uses, ``sum_to_shape`` its transpose."""
+    if not shape:
+        return a
+    if dtype is None:
+        dtype = a.dtype if isinstance(a, np.ndarray) else np.float64
+    out = np.empty(shape, dtype=dtype)
+    out[...] = a
+    return out
+
+
 def unbroadcast(c: Any, like: Any) -> Any:
     """Sum a contribution over the axes along which its input was broadcast."""
     if not isinstance(c, np.ndarray):
@@ -334,12 +348,7 @@ class FloatMath:
 
     @staticmethod
     def broadcast_to(a: Any, shape: Shape) -> Any:
-        if not shape:
-            return a
-        dtype = a.dtype if isinstance(a, np.ndarray) else None
-        out = np.empty(shape, dtype=dtype if dtype is not None else np.float64)
-        out[...] = a
-        return out
+        return broadcast_array(a, shape)
 
     @staticmethod
     def sum_to(a: Any, shape: Shape) -> Any:
@@ -508,11 +517,7 @@ class ExactMath(FloatMath):
 
     @staticmethod
     def broadcast_to(a: Any, shape: Shape) -> Any:
-        if not shape:
-            return a
-        out = np.empty(shape, dtype=object)
-        out[...] = a
-        return out
+        return broadcast_array(a, shape, object)
 
     @staticmethod
     def softmax(a: Any, axis: int) -> Any:

@@ -23,7 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from ..core.backends import Backend, FloatMath, one_hot_array, sum_to_shape, unbroadcast
+from ..core.backends import (
+    Backend,
+    FloatMath,
+    broadcast_array,
+    one_hot_array,
+    sum_to_shape,
+    unbroadcast,
+)
 
 Shape = tuple[int, ...]
 
@@ -306,11 +313,7 @@ class JSMath(FloatMath):
 
     @staticmethod
     def broadcast_to(a: Any, shape: Shape) -> Any:
-        if not shape:
-            return a
-        out = np.empty(shape, dtype=object)
-        out[...] = a
-        return out
+        return broadcast_array(a, shape, object)  # numpy's broadcasting, on expressions
 
     @staticmethod
     def sum_to(a: Any, shape: Shape) -> Any:
