@@ -398,7 +398,13 @@ class _Seen:
 
 def _order(output: Value) -> list[Value]:
     """``topo_order`` for a graph of Values (their ``_seen`` slots hold the marker until
-    ``_sweep`` clears them); creation numbers give the order."""
+    ``_sweep`` clears them); creation numbers give the order.
+
+    Kept beside core's ``topo_order`` because it is faster here: with ``topo_order`` (and no
+    ``_seen`` slot to fill) micrograd's demo step took 4% longer and its backward 14% longer
+    (82.3 against 79.0 ms and 41.6 against 36.6 ms of CPU, medians of 8 interleaved runs of the
+    65,818-node step), the set of visited nodes costing more than a mark in a slot the sweep
+    already reads. ``tests/test_sweeps.py`` holds the result to the reference sweep's."""
     mark: Any = _Seen()
     output._seen = mark
     order = [output]
