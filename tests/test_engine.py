@@ -180,6 +180,23 @@ def test_accumulate_adds() -> None:
     assert [n.grad for n in leaves] == first
 
 
+def test_leaves_accumulate_the_same_along_a_given_order() -> None:
+    """``autodiff.backward(accumulate=None)`` is Node.backward's default with or without an
+    order given: leaves add, other nodes hold this pass's gradient."""
+    from chainrule.core.autodiff import backward, reference_backward, topo_order
+
+    L, leaves = _net()
+    want = reference_backward(L)
+    order = topo_order(L)
+    backward(L, order=order, accumulate=None)
+    backward(L, order=order, accumulate=None)
+    assert [n.grad for n in leaves] == [want[n] + want[n] for n in leaves]
+    inner = L.args[0]
+    assert inner.grad == want[inner]
+    backward(L, order=order)  # accumulate=False, the function's default: replaced
+    assert [n.grad for n in leaves] == [want[n] for n in leaves]
+
+
 def test_accumulate_on_fresh_nodes_and_seed() -> None:
     x = cr.var(2.0)
     y = x * x

@@ -265,10 +265,13 @@ def backward(
         seed = one_like(output.value, output.kind)
     held: list[tuple[Node, Any]] = []  # (leaf, the gradient it held before this pass)
     if order is not None:
+        if accumulate is None:
+            held = [
+                (n, n.grad)
+                for n in order
+                if n.a0 is None and n.grad is not None and n.requires_grad
+            ]
         for n in order:
-            g = n.grad
-            if g is not None and n.a0 is None and n.requires_grad:
-                held.append((n, g))
             n.grad = None
         output.grad = seed
         try:
