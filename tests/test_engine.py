@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -195,6 +196,36 @@ def test_leaves_accumulate_the_same_along_a_given_order() -> None:
     assert inner.grad == want[inner]
     backward(L, order=order)  # accumulate=False, the function's default: replaced
     assert [n.grad for n in leaves] == [want[n] for n in leaves]
+
+
+def test_leaves_accumulate_wherever_the_walk_meets_them() -> None:
+    """A leaf met down a chain, as a second input, among more than two inputs, and as the
+    output itself: each adds this pass's gradient to the one it held, as in PyTorch."""
+    torch = pytest.importorskip("torch")
+    from chainrule import tensor as T
+
+    vals = [0.3, -1.1, 0.8, 2.0]
+
+    def ours() -> list[Any]:
+        a, b, c, d = (cr.var(v) for v in vals)
+        out = T.sum(T.stack([a * b, cr.tanh(c), d, a]) * T.stack([1.0, 2.0, -0.5, 3.0]))
+        return [out, a, b, c, d]
+
+    def theirs() -> list[Any]:
+        a, b, c, d = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in vals)
+        w = torch.tensor([1.0, 2.0, -0.5, 3.0], dtype=torch.float64)
+        out = (torch.stack([a * b, torch.tanh(c), d, a]) * w).sum()
+        return [out, a, b, c, d]
+
+    mine, ref = ours(), theirs()
+    for _ in range(2):
+        mine[0].backward()
+        ref[0].backward(retain_graph=True)
+    for m, t in zip(mine[1:], ref[1:], strict=True):
+        assert m.grad == pytest.approx(t.grad.item(), rel=1e-14)
+    leaf = mine[1]
+    leaf.backward()  # the output a leaf: ∂a/∂a = 1 added to what it holds
+    assert leaf.grad == pytest.approx(ref[1].grad.item() + 1.0, rel=1e-14)
 
 
 def test_accumulate_on_fresh_nodes_and_seed() -> None:

@@ -390,9 +390,12 @@ def _mark_order(output: Node, mark: _Unreached, held: list[tuple[Node, Any]]) ->
     path = True  # no node so far has a second input: the order found is one chain
     while stack:
         n = stack.pop()
+        ng = None  # a popped leaf's held gradient was taken when it was pushed
         while True:  # down the first input without the stack: a chain costs no push or pop
             a = n.a0
             if a is None:
+                if ng is not None and n.requires_grad:
+                    held.append((n, ng))
                 break
             b = n.a1
             if b is not None:
@@ -407,18 +410,16 @@ def _mark_order(output: Node, mark: _Unreached, held: list[tuple[Node, Any]]) ->
                             stack.append(a)
                             order.append(a)
                     break
-                ag = b.grad
-                if ag is not mark:
-                    if ag is not None and b.a0 is None and b.requires_grad:
-                        held.append((b, ag))
+                bg = b.grad
+                if bg is not mark:
+                    if bg is not None and b.a0 is None and b.requires_grad:
+                        held.append((b, bg))
                     b.grad = mark
                     stack.append(b)
                     order.append(b)
-            ag = a.grad
-            if ag is mark:
+            ng = a.grad  # (if ``a`` is a leaf, the next step finds it and keeps this)
+            if ng is mark:
                 break
-            if ag is not None and a.a0 is None and a.requires_grad:
-                held.append((a, ag))
             a.grad = mark
             order.append(a)
             n = a
