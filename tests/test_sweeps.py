@@ -192,7 +192,12 @@ def _torch_apply(torch: Any, kind: str, a: Any, b: Any, c: float) -> Any:
 @given(PROGRAM, st.integers(0, 7))
 def test_two_backward_calls_accumulate_as_in_pytorch(program: Any, cleared: int) -> None:
     """The same program, two ``backward`` calls (some leaves cleared between them, as
-    ``p.grad = None`` does) in chainrule and in PyTorch: the leaves' gradients agree."""
+    ``p.grad = None`` does) in chainrule and in PyTorch: each library's second numbers are
+    its first pass's by the same rule (a leaf adds the two passes, a cleared leaf holds the
+    second alone, a leaf the loss does not reach holds nothing). The rule is read from
+    PyTorch and asked of chainrule to the bit; the two libraries' own numbers may differ in
+    the last places, which near a cancellation (x/x at 1e-8) is far from them, so only the
+    rule is compared across them."""
     torch = pytest.importorskip("torch")
     values, steps = program
     assume(not any(v == 0.0 for v in values))  # ReLU's kink: conventions may differ there
@@ -203,6 +208,8 @@ def test_two_backward_calls_accumulate_as_in_pytorch(program: Any, cleared: int)
     for kind, i, j, c in steps:
         nodes.append(_torch_apply(torch, kind, nodes[i % len(nodes)], nodes[j % len(nodes)], c))
     assume(nodes[-1].requires_grad)
+    ours: list[list[Any]] = []
+    theirs: list[list[Any]] = []
     for call in range(2):
         if call == 1:
             for k, (leaf, t) in enumerate(zip(inputs, leaves, strict=True)):
@@ -212,11 +219,17 @@ def test_two_backward_calls_accumulate_as_in_pytorch(program: Any, cleared: int)
         with np.errstate(all="ignore"):
             out.backward()
         nodes[-1].backward(retain_graph=True)
-    for leaf, t in zip(inputs, leaves, strict=True):
-        if t.grad is None:  # PyTorch leaves a leaf the loss does not reach at None
-            assert leaf.grad in (None, 0.0)
+        ours.append([leaf.grad for leaf in inputs])
+        theirs.append([None if t.grad is None else t.grad.item() for t in leaves])
+    for k in range(len(values)):
+        first, second = theirs[0][k], theirs[1][k]
+        if first is None:  # PyTorch leaves a leaf the loss does not reach at None
+            assert second is None and ours[1][k] in (None, 0.0)
             continue
-        assert leaf.grad == pytest.approx(t.grad.item(), rel=1e-9, abs=1e-12)
+        twice = not cleared >> k & 1
+        assert _bits(second) == _bits(first + first if twice else first)  # PyTorch's rule
+        mine = ours[0][k]
+        assert _bits(ours[1][k]) == _bits(mine + mine if twice else mine)  # chainrule's
 
 
 @SETTINGS
