@@ -56,6 +56,9 @@ def main() -> None:
     args = ap.parse_args()
     rounds = 5 if args.quick else args.rounds
     env = dict(os.environ, PYTHONPATH=str(args.src))
+    # as a user runs it: bytecode cached (the warm-up writes it); without it every command
+    # compiles chainrule's sources each time and measures the compiler, not the start-up
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as tmp:
         program = Path(tmp) / "small.cr"
         program.write_text(PROGRAM, encoding="utf-8")

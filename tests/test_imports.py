@@ -83,11 +83,11 @@ def test_the_reason_finder_sees_a_bare_import(tmp_path: Path) -> None:
 HEAVY = ("sympy", "rich", "matplotlib", "torch", "mpmath")
 
 
-def _loaded_after(code: str) -> set[str]:
+def _loaded_after(code: str, names: tuple[str, ...] = HEAVY) -> set[str]:
     script = textwrap.dedent(code) + textwrap.dedent(
         f"""
         import sys
-        print("HEAVY:", *(m for m in {HEAVY!r} if m in sys.modules))
+        print("HEAVY:", *(m for m in {names!r} if m in sys.modules))
         """
     )
     env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
@@ -109,10 +109,10 @@ def test_the_check_sees_a_heavy_library() -> None:
     assert "sympy" in _loaded_after(code)
 
 
-def test_a_float_eval_loads_no_heavy_library(tmp_path: Path) -> None:
+def _float_eval(tmp_path: Path) -> str:
     program = tmp_path / "p.cr"
     program.write_text("x = 2.0\ny = sin(x) * x + exp(x)\n")
-    code = f"""
+    return f"""
         import sys
         sys.argv = ["chainrule", "eval", {str(program)!r}]
         from chainrule.cli import main
@@ -121,7 +121,25 @@ def test_a_float_eval_loads_no_heavy_library(tmp_path: Path) -> None:
         except SystemExit as exc:
             assert not exc.code, exc.code
     """
-    assert _loaded_after(code) == set()
+
+
+def test_a_float_eval_loads_no_heavy_library(tmp_path: Path) -> None:
+    assert _loaded_after(_float_eval(tmp_path)) == set()
+
+
+#: standard modules only other commands use (TOML bundles, file writing, a misspelt function's
+#: suggestion, argparse's terminal width through shutil): each costs a float eval 1-4 ms of a
+#: start-up whose goal is within 1.5x of importing numpy (benchmarks/startup.py)
+NOT_FOR_EVAL = ("tomllib", "pathlib", "difflib", "shutil")
+
+
+def test_a_float_eval_loads_only_what_it_uses(tmp_path: Path) -> None:
+    assert _loaded_after(_float_eval(tmp_path), NOT_FOR_EVAL) == set()
+
+
+def test_the_start_up_check_sees_a_module_loaded(tmp_path: Path) -> None:
+    code = textwrap.dedent(_float_eval(tmp_path)) + "import shutil\n"
+    assert _loaded_after(code, NOT_FOR_EVAL) == {"shutil"}
 
 
 @pytest.mark.parametrize("module", HEAVY[:3])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ChainruleError, ValueInputError
@@ -64,6 +63,8 @@ def document_graph(
 ) -> Graph:
     """The graph of an exercise written as a document; the program read is printed first (on
     stderr, so that the command's own output stays as it is), or alone with --print-program."""
+    from pathlib import Path  # documents only: reading a program needs no pathlib
+
     from ..lang.latex.reader import graph_of, read_document  # pylatexenc: documents only
 
     path = args.program
@@ -99,6 +100,8 @@ def add_solution_args(parser: argparse.ArgumentParser) -> None:
 
 def run_solution(args: argparse.Namespace, graph: Graph) -> int:
     """``check EXERCISE --solution FILE [-o MARKED]``: the report, then the marked copy."""
+    from pathlib import Path  # documents only: reading a program needs no pathlib
+
     from ..check import report  # check --solution only
     from ..check.marked import marked_copy  # check --solution only
     from ..check.rule import AS_WRITTEN  # check --solution only
@@ -143,6 +146,8 @@ def run_solution(args: argparse.Namespace, graph: Graph) -> int:
 
 
 def _same_file(a: str, b: str) -> bool:
+    from pathlib import Path  # documents only: reading a program needs no pathlib
+
     try:
         return Path(a).resolve() == Path(b).resolve()
     except OSError:
@@ -155,6 +160,8 @@ def _same_file(a: str, b: str) -> bool:
 def document_exercise(path: str) -> Exercise:
     """An exercise written as a document, as ``solve`` takes it: the program read from it
     (printed on stderr first), exact numbers, every named value and every input's gradient."""
+    from pathlib import Path  # documents only: reading a program needs no pathlib
+
     from ..exercise import Exercise  # solve only
     from ..lang.latex.reader import read_document  # pylatexenc: documents only
 

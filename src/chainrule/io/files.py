@@ -19,13 +19,14 @@ import signal
 import stat
 import sys
 import threading
-import tomllib
 from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import limits
 from ..core.errors import ChainruleError, ValueInputError
+
+if TYPE_CHECKING:  # pathlib is loaded by the functions that write: reading a program needs none
+    from pathlib import Path  # writing only: reading a program needs no pathlib
 
 StrPath = str | os.PathLike[str]
 
@@ -70,9 +71,8 @@ def read_bytes(path: StrPath, what: str = "file") -> bytes:
         if len(data) > cap:
             raise _too_big("standard input", what)
         return data
-    p = Path(path)
     try:
-        st = p.stat()
+        st = os.stat(path)
     except FileNotFoundError:
         raise ChainruleError(f"{path}: no such file (the {what} was not found)") from None
     except OSError as exc:
@@ -82,7 +82,7 @@ def read_bytes(path: StrPath, what: str = "file") -> bytes:
     if stat.S_ISREG(st.st_mode) and st.st_size > cap:
         raise _too_big(str(path), what)
     try:
-        with open(p, "rb") as f:
+        with open(path, "rb") as f:
             data = f.read(cap + 1)
     except OSError as exc:
         raise ChainruleError(f"{path}: cannot read it ({exc.strerror})") from None
@@ -116,6 +116,8 @@ def load_toml(text: str, where: str) -> dict[str, Any]:
     """TOML text as a dict; every way the text can be unreadable is one ``ValueInputError``
     naming the file: bad syntax, an integer past Python's 4,300 digits, nesting deeper than
     the parser's recursion (1,000 ``[``), a text too big for memory."""
+    import tomllib  # a bundle's manifest or a template only: not loaded by every command
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -218,6 +220,8 @@ def _check_folder(folder: Path, label: str) -> None:
 
 def check_output(path: StrPath, *, inputs: Iterable[StrPath | None] = (), label: str = "") -> Path:
     """Refuse a bad output path before any work is done; returns it as a Path."""
+    from pathlib import Path  # writing only: reading a program needs no pathlib
+
     p = Path(path)
     label = label or str(path)
     if not str(path) or p.name in ("", ".", ".."):
@@ -313,6 +317,8 @@ def check_bundle_dir(
 ) -> Path:
     """Refuse a bundle directory before any work: a link, a file, or a folder with someone
     else's files (unless ``force``, or ``replace_marked`` and chainrule's marker is there)."""
+    from pathlib import Path  # writing only: reading a program needs no pathlib
+
     folder = Path(directory)
     label = label or str(directory)
     st = _refuse_link_or_special(folder, label)

@@ -8,7 +8,6 @@ in exact mode and ``4/5`` is a rational."""
 from __future__ import annotations
 
 import ast
-import difflib
 import math
 import sys
 import threading
@@ -789,6 +788,8 @@ class _Builder:
         for candidate in (spelled, key, unicodedata.normalize("NFKC", spelled)):
             if candidate in table:
                 return table[candidate]
+        import difflib  # a misspelt function only: not loaded for every program
+
         close = difflib.get_close_matches(spelled, sorted(table), n=1, cutoff=0.8)
         hint = f": did you mean {close[0]}()?" if close else " (the README lists the functions)"
         raise self.error(NameNotDefined, f"unknown function {spelled}(){hint}", where)
