@@ -82,3 +82,47 @@ def test_a_box_grows_with_a_wide_name() -> None:
     narrow, wide = box("ab"), box("变量")
     assert narrow.title.replace("ab", "变量") == wide.title
     assert box_size(wide)[0] > box_size(narrow)[0]
+
+
+@pytest.mark.parametrize("bold", [False, True])
+def test_widths_read_from_the_font_file_are_freetypes(bold: bool) -> None:
+    """The font's own tables give the advance FreeType (through matplotlib) gives, for every
+    character up to U+2FFFF, and the same set of characters has a glyph."""
+    ft2font = pytest.importorskip("matplotlib.ft2font")
+    from chainrule.draw.measure import _font, font_files
+
+    path = font_files()[1 if bold else 0]
+    reference = ft2font.FT2Font(str(path))
+    reference.set_size(100, 72)
+    ours = _font(bold)
+    checked = 0
+    for code in range(0x30000):
+        mine = ours.advance(code)
+        if reference.get_char_index(code) == 0:
+            assert mine is None, hex(code)
+            continue
+        expected = reference.load_char(code).linearHoriAdvance / 65536.0 / 100.0
+        assert mine == expected, hex(code)
+        checked += 1
+    assert checked > 5000  # DejaVu Sans: some 5,900 characters
+
+
+def test_drawing_a_label_does_not_load_matplotlib(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chainrule as cr\n"
+        "from chainrule.draw.measure import text_width\n"
+        "assert text_width('tanh(w·x + b) 变', 14) > 0\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    assert out.stdout.strip() == "False"
