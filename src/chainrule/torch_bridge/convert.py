@@ -30,6 +30,7 @@ from ..core.graph import Graph
 from ..core.node import Node, apply, const, var
 from ..lang.naming import index_path
 from ..ops import OPS
+from . import jit_trace
 from .aten import HANDLERS, Decline
 from .opaque import TorchFunction, to_numpy
 
@@ -144,6 +145,9 @@ def export(fn_or_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
                 f"example input {k + 1} is a {type(a).__name__}: give tensors (or numbers)"
             )
     tensors = tuple(torch.tensor(a) if isinstance(a, (int, float)) else a for a in args)
+    fast = jit_trace.program(module, tensors, kwargs)
+    if fast is not None:  # the graph export would give, without loading torch._dynamo
+        return fast
     try:
         with quiet_torch():
             ep = torch.export.export(module, tensors, kwargs=kwargs or None, strict=False)

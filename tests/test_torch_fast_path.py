@@ -1,0 +1,169 @@
+"""The fast path of ``from_torch`` (torch.jit.trace read as export's graph) gives the graph the
+export path gives: the same nodes in the same order, the same names and ops, values and
+gradients equal to the bit; where it cannot be sure, it steps aside and export runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = torch.nn.functional
+
+from chainrule.torch_bridge import convert, jit_trace  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples"))
+import torch_models  # noqa: E402
+
+sys.path.pop(0)
+
+
+class Residual(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.l1 = nn.Linear(3, 3)
+        self.l2 = nn.Linear(3, 3)
+
+    def forward(self, x):
+        h = self.l1(x)
+        h += x
+        h = torch.relu_(h)
+        out = self.l2(h)
+        out.mul_(2).add_(x, alpha=0.5)
+        return (out * out).sum()
+
+
+class InplaceChain(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(inplace=True), nn.Linear(4, 2))
+        self.act = nn.LeakyReLU(0.1, inplace=True)
+
+    def forward(self, x):
+        y = self.net(x)
+        y.sub_(1.0).div_(3.0)
+        return self.act(y).pow(2).mean()
+
+
+class TrainingNorm(nn.Module):
+    """Batch norm in training mode (it updates its running statistics) and dropout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 6)
+        self.bn = nn.BatchNorm1d(6)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return torch.softmax(self.drop(self.bn(self.fc(x))), dim=1).sum()
+
+
+class ViewThenInPlace(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        h = self.fc(x)
+        t = h.transpose(0, 1)
+        t.mul_(2)  # changes h too
+        return (h * h).sum()
+
+
+def _models() -> list[tuple[str, object, tuple]]:
+    torch.manual_seed(7)
+    out = [(name, *factory()) for name, factory in torch_models.ZOO.items()]
+    out.append(("residual", Residual().double(), (torch.randn(5, 3, dtype=torch.float64),)))
+    out.append(("inplace chain", InplaceChain(), (torch.randn(5, 3),)))
+    out.append(("training norm", TrainingNorm().train(), (torch.randn(8, 4),)))
+    out.append(("view then in place", ViewThenInPlace(), (torch.randn(3, 4),)))
+    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    target = torch.randn(4, 1)
+    out.append(("function", lambda x: ((net(x) - target) ** 2).mean(), (torch.randn(4, 2),)))
+    return out
+
+
+MODELS = _models()
+
+
+def _graph(model, args, program):
+    names = convert._argument_names(model, len(args))
+    torch.manual_seed(11)  # dropout's mask is drawn by torch when a graph is converted
+    return convert._Converter(program, tuple(args), {}, names).run()
+
+
+def _module(model):
+    return model if isinstance(model, nn.Module) else convert._FunctionModule(model)
+
+
+def _rows(g):
+    return [(n.name, getattr(getattr(n, "op", None), "name", None)) for n in g.nodes]
+
+
+@pytest.mark.parametrize(("name", "model", "args"), MODELS, ids=[m[0] for m in MODELS])
+def test_fast_path_gives_exports_graph(name, model, args) -> None:
+    module = _module(model)
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    fast = jit_trace.program(module, tuple(args), {})
+    for k, v in module.state_dict().items():  # the trace ran the model: nothing it changed stays
+        assert torch.equal(v, before[k]), k
+    if fast is None:
+        return  # export runs, as before: nothing to compare
+    with convert.quiet_torch():
+        ep = torch.export.export(module, tuple(args), strict=False)
+    a, b = _graph(model, args, fast), _graph(model, args, ep)
+    assert _rows(a) == _rows(b)
+    for x, y in zip(a.nodes, b.nodes, strict=True):
+        np.testing.assert_array_equal(np.asarray(x.value), np.asarray(y.value), err_msg=x.name)
+    a.backward()
+    b.backward()
+    for x, y in zip(a.nodes, b.nodes, strict=True):
+        if y.grad is None:
+            assert x.grad is None, x.name
+        else:
+            np.testing.assert_array_equal(np.asarray(x.grad), np.asarray(y.grad), x.name)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "transformer", "scalar", "opaque"])
+def test_the_zoos_models_take_the_fast_path(name: str) -> None:
+    model, args = torch_models.ZOO[name]()
+    assert jit_trace.program(_module(model), tuple(args), {}) is not None
+
+
+def test_python_control_flow_on_values_is_left_to_export() -> None:
+    class Branchy(nn.Module):
+        def forward(self, x):
+            return x * 2 if x.sum() > 0 else x
+
+    assert jit_trace.program(Branchy(), (torch.randn(3),), {}) is None
+
+
+def test_an_in_place_call_on_a_view_is_left_to_export() -> None:
+    model = ViewThenInPlace()
+    assert jit_trace.program(model, (torch.randn(3, 4),), {}) is None
+
+
+def test_drawing_a_small_model_does_not_load_torchs_compiler() -> None:
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'examples')!r})\n"
+        "import torch_models, chainrule as cr\n"
+        "model, args = torch_models.mlp()\n"
+        "g = cr.from_torch(model, *args)\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        check=True,
+        timeout=300,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False"
