@@ -130,7 +130,7 @@ def test_fast_path_gives_exports_graph(name, model, args) -> None:
             np.testing.assert_array_equal(np.asarray(x.grad), np.asarray(y.grad), x.name)
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn", "transformer", "scalar", "opaque"])
+@pytest.mark.parametrize("name", ["mlp", "cnn", "transformer", "scalar", "opaque", "stack"])
 def test_the_zoos_models_take_the_fast_path(name: str) -> None:
     model, args = torch_models.ZOO[name]()
     assert jit_trace.program(_module(model), tuple(args), {}) is not None
