@@ -3,9 +3,11 @@
 The model is a stack of small linear + tanh layers (three chainrule nodes per layer: the
 weight's transpose, linear, tanh) ending in a mean. Each measurement is best of a few runs in
 this process; PyTorch's own forward + backward of the same model is timed beside it, so the
-table gives ratios. The first export in a process also loads PyTorch's tracing machinery: it is
-reported apart. torchviz is not run: it needs Graphviz's `dot` program, which these machines do
-not have. Prints a table and writes it into benchmarks/RESULTS.md between the torch markers.
+table gives ratios. The model takes from_torch's fast path (torch.jit.trace read as export's
+graph); the same conversion through torch.export is timed after it, its first call (which loads
+torch._dynamo) apart. torchviz is not run: it needs Graphviz's `dot` program, which these
+machines do not have. Prints a table and writes it into benchmarks/RESULTS.md between the
+torch markers.
 
 Run: .venv/bin/python benchmarks/torch_bridge.py [--no-write]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +28,7 @@ from results import write_section
 import chainrule as cr
 from chainrule import draw
 from chainrule.draw.render import encode
+from chainrule.torch_bridge import jit_trace
 
 LAYERS = 333  # 3 ops per layer: about 1,000 ops
 
@@ -55,7 +59,14 @@ def main() -> None:
     t = time.perf_counter()
     cr.from_torch(net, x)
     first = time.perf_counter() - t
+    fast_used = "torch._dynamo" not in sys.modules
     convert, g = best(lambda: cr.from_torch(net, x), 3)
+    # the same model through torch.export, as every model went before the fast path
+    jit_trace.program = lambda *_: None  # type: ignore[assignment]
+    t = time.perf_counter()
+    cr.from_torch(net, x)
+    first_export = time.perf_counter() - t
+    exported, _ = best(lambda: cr.from_torch(net, x), 3)
     ops = sum(1 for n in g.nodes if n.args)
     back, _ = best(lambda: g.backward(), 5)
 
@@ -70,8 +81,15 @@ def main() -> None:
 
     torch_time, _ = best(torch_step, 5)
     rows = [
-        ("first export in the process (includes loading torch.export)", first),
-        ("from_torch (export + conversion)", convert),
+        (
+            "first from_torch in the process ("
+            + ("the fast path: torch.jit.trace" if fast_used else "torch.export")
+            + ")",
+            first,
+        ),
+        ("from_torch (trace + conversion)", convert),
+        ("first torch.export in the process (includes loading torch._dynamo)", first_export),
+        ("from_torch through torch.export (export + conversion)", exported),
         ("chainrule backward", back),
         ("draw, gradients view, SVG", drawn),
         ("PyTorch forward + backward of the same model", torch_time),
