@@ -76,6 +76,39 @@ class ViewThenInPlace(nn.Module):
         return (h * h).sum()
 
 
+class Shared(nn.Module):
+    """One layer applied twice, two outputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        h = torch.tanh(self.fc(self.fc(x)))
+        return h.sum(), (h * h).mean()
+
+
+class InputInPlace(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        x.mul_(2)
+        return self.fc(x).sum()
+
+
+class ParameterInPlace(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(3))
+
+    def forward(self, x):
+        with torch.no_grad():
+            self.w.mul_(3)
+        return (x * self.w).sum()
+
+
 def _models() -> list[tuple[str, object, tuple]]:
     torch.manual_seed(7)
     out = [(name, *factory()) for name, factory in torch_models.ZOO.items()]
@@ -83,6 +116,9 @@ def _models() -> list[tuple[str, object, tuple]]:
     out.append(("inplace chain", InplaceChain(), (torch.randn(5, 3),)))
     out.append(("training norm", TrainingNorm().train(), (torch.randn(8, 4),)))
     out.append(("view then in place", ViewThenInPlace(), (torch.randn(3, 4),)))
+    out.append(("shared layer", Shared(), (torch.randn(4, 3),)))
+    out.append(("parameter in place", ParameterInPlace(), (torch.randn(3),)))
+    out.append(("input in place", InputInPlace(), (torch.randn(4, 3),)))
     net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
     target = torch.randn(4, 1)
     out.append(("function", lambda x: ((net(x) - target) ** 2).mean(), (torch.randn(4, 2),)))
@@ -110,9 +146,12 @@ def _rows(g):
 def test_fast_path_gives_exports_graph(name, model, args) -> None:
     module = _module(model)
     before = {k: v.clone() for k, v in module.state_dict().items()}
+    inputs = [a.clone() for a in args]
     fast = jit_trace.program(module, tuple(args), {})
     for k, v in module.state_dict().items():  # the trace ran the model: nothing it changed stays
         assert torch.equal(v, before[k]), k
+    for a, b in zip(args, inputs, strict=True):
+        assert torch.equal(a, b)
     if fast is None:
         return  # export runs, as before: nothing to compare
     with convert.quiet_torch():
@@ -130,9 +169,13 @@ def test_fast_path_gives_exports_graph(name, model, args) -> None:
             np.testing.assert_array_equal(np.asarray(x.grad), np.asarray(y.grad), x.name)
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn", "transformer", "scalar", "opaque", "stack"])
-def test_the_zoos_models_take_the_fast_path(name: str) -> None:
-    model, args = torch_models.ZOO[name]()
+FAST = ["mlp", "cnn", "transformer", "scalar", "opaque", "stack", "residual", "inplace chain"]
+
+
+@pytest.mark.parametrize("name", [*FAST, "shared layer"])
+def test_these_models_take_the_fast_path(name: str) -> None:
+    """The comparison above compares them: the fast path is taken, not stepped aside from."""
+    _, model, args = next(m for m in MODELS if m[0] == name)
     assert jit_trace.program(_module(model), tuple(args), {}) is not None
 
 

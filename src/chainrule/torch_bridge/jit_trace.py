@@ -138,17 +138,22 @@ class _Reader:
 
     def trace(self) -> Any:
         module = self.module
-        saved = {name: b.detach().clone() for name, b in module.named_buffers()}
+        # the trace runs the model on real tensors (export runs it on fake ones): what the run
+        # changes in place (batch norm's statistics, an in-place call on an input or a
+        # parameter) is put back, and the inputs it gets are copies
+        state = list(module.named_parameters()) + list(module.named_buffers())
+        saved = [(t, t.detach().clone()) for _, t in state]
+        args = tuple(a.detach().clone().requires_grad_(a.requires_grad) for a in self.args)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 with torch.random.fork_rng():  # the run draws no random number the user sees
-                    traced = torch.jit.trace(module, self.args, check_trace=False, strict=False)
+                    traced = torch.jit.trace(module, args, check_trace=False, strict=False)
         finally:
-            with torch.no_grad():  # batch norm in training mode updated its statistics
-                for name, b in module.named_buffers():
-                    if name in saved:
-                        b.copy_(saved[name])
+            with torch.no_grad():
+                for t, copy in saved:
+                    if not torch.equal(t, copy):
+                        t.copy_(copy)
         for w in caught:
             if issubclass(w.category, torch.jit.TracerWarning) and not _compares_sizes(w):
                 raise _Unsure(str(w.message))
