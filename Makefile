@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/scalar.py
 	$(PY) benchmarks/micrograd_demo.py
 	$(PY) benchmarks/draw.py
+	$(PY) benchmarks/torch_bridge.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/training.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/compiled.py
 	$(PY) benchmarks/explore.py
