@@ -145,7 +145,8 @@ def export(fn_or_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
                 f"example input {k + 1} is a {type(a).__name__}: give tensors (or numbers)"
             )
     tensors = tuple(torch.tensor(a) if isinstance(a, (int, float)) else a for a in args)
-    fast = jit_trace.program(module, tensors, kwargs)
+    with quiet_torch():  # a model's own prints are not shown, as export does not show them
+        fast = jit_trace.program(module, tensors, kwargs)
     if fast is not None:  # the graph export would give, without loading torch._dynamo
         return fast
     try:
