@@ -122,6 +122,14 @@ def _models() -> list[tuple[str, object, tuple]]:
     net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
     target = torch.randn(4, 1)
     out.append(("function", lambda x: ((net(x) - target) ** 2).mean(), (torch.randn(4, 2),)))
+    clf = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3))
+    out.append(
+        (
+            "function of modules",
+            lambda x, y: F.cross_entropy(clf(x), y),
+            (torch.randn(5, 2), torch.tensor([0, 2, 1, 1, 0])),
+        )
+    )
     return out
 
 
@@ -172,7 +180,7 @@ def test_fast_path_gives_exports_graph(name, model, args) -> None:
 FAST = ["mlp", "cnn", "transformer", "scalar", "opaque", "stack", "residual", "inplace chain"]
 
 
-@pytest.mark.parametrize("name", [*FAST, "shared layer"])
+@pytest.mark.parametrize("name", [*FAST, "shared layer", "function of modules"])
 def test_these_models_take_the_fast_path(name: str) -> None:
     """The comparison above compares them: the fast path is taken, not stepped aside from."""
     _, model, args = next(m for m in MODELS if m[0] == name)
