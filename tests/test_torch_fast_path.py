@@ -109,6 +109,21 @@ class ParameterInPlace(nn.Module):
         return (x * self.w).sum()
 
 
+class Elementwise(nn.Module):
+    """Every elementwise call of the fast path's list, and numbers on either side."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 4)
+
+    def forward(self, x):
+        h = self.fc(x)
+        a = torch.sigmoid(h).exp().log().neg() + 1.0
+        b = F.log_softmax(h, dim=1) / 2.0 - F.leaky_relu(h, 0.2)
+        c = torch.relu(h) * 3 + torch.tanh(h) ** 2
+        return (a * b + c).sum(dim=1).mean()
+
+
 def _models() -> list[tuple[str, object, tuple]]:
     torch.manual_seed(7)
     out = [(name, *factory()) for name, factory in torch_models.ZOO.items()]
@@ -119,6 +134,7 @@ def _models() -> list[tuple[str, object, tuple]]:
     out.append(("shared layer", Shared(), (torch.randn(4, 3),)))
     out.append(("parameter in place", ParameterInPlace(), (torch.randn(3),)))
     out.append(("input in place", InputInPlace(), (torch.randn(4, 3),)))
+    out.append(("elementwise", Elementwise().double(), (torch.randn(5, 3, dtype=torch.float64),)))
     net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
     target = torch.randn(4, 1)
     out.append(("function", lambda x: ((net(x) - target) ** 2).mean(), (torch.randn(4, 2),)))
@@ -180,7 +196,7 @@ def test_fast_path_gives_exports_graph(name, model, args) -> None:
 FAST = ["mlp", "cnn", "transformer", "scalar", "opaque", "stack", "residual", "inplace chain"]
 
 
-@pytest.mark.parametrize("name", [*FAST, "shared layer", "function of modules"])
+@pytest.mark.parametrize("name", [*FAST, "shared layer", "function of modules", "elementwise"])
 def test_these_models_take_the_fast_path(name: str) -> None:
     """The comparison above compares them: the fast path is taken, not stepped aside from."""
     _, model, args = next(m for m in MODELS if m[0] == name)
