@@ -505,32 +505,30 @@ function crExplorer(root, D, crCompute, opts) {
     if (key !== SHOWN_LINKS[v]) { L.links.innerHTML = out; SHOWN_LINKS[v] = key; }
     if (changed) PENDING.list = null;
   }
-  function frame(v, j) {
+  function frame(v, j) {  // an open group: a light halo behind each of its boxes (a rectangle
+    // round them all would also hold its neighbours' boxes), and a tab that closes it
     const m = FRAMES[v];
     if (m.has(j)) return m.get(j);
-    const r = D.drawings[v].frames[j];
+    const r = D.drawings[v].lids[j];
     let el = null;
     if (r) {
       el = doc.createElementNS(SVGNS, 'g');
       el.setAttribute('class', 'frame');
-      const pad = 8;
-      const rect = doc.createElementNS(SVGNS, 'rect');
-      for (const [a, val] of [['x', r[0] - pad], ['y', r[1] - pad], ['width', r[2] - r[0] + 2 * pad], ['height', r[3] - r[1] + 2 * pad], ['rx', 10], ['fill', 'none'], ['stroke', '#0b4f9c'], ['stroke-width', 1.5], ['stroke-dasharray', '6,4']]) rect.setAttribute(a, String(val));
+      const set = (node, attrs) => { for (const [a, val] of attrs) node.setAttribute(a, String(val)); return node; };
+      for (const box of groupNodes(v, j)) {
+        const b = boxOf(box), pad = 6;
+        el.appendChild(set(doc.createElementNS(SVGNS, 'rect'), [['x', b.x0 - pad], ['y', b.y0 - pad], ['width', b.x1 - b.x0 + 2 * pad],
+          ['height', b.y1 - b.y0 + 2 * pad], ['rx', 10], ['fill', '#e3ecf8'], ['stroke', '#0b4f9c'], ['stroke-width', 1], ['stroke-dasharray', '5,4']]));
+      }
       const tab = doc.createElementNS(SVGNS, 'g');
-      tab.setAttribute('class', 'frame-tab');
-      tab.setAttribute('tabindex', '0');
-      tab.setAttribute('role', 'button');
-      tab.setAttribute('aria-expanded', 'true');
-      tab.setAttribute('aria-label', GROUPS[j].name + ', open: press Enter to close');
+      set(tab, [['class', 'frame-tab'], ['tabindex', 0], ['role', 'button'], ['aria-expanded', 'true'], ['aria-label', GROUPS[j].name + ', open: press Enter to close']]);
       const label = '⊟ ' + GROUPS[j].name;
       const tw = label.length * 12 * 0.6 + 12;
-      const tr = doc.createElementNS(SVGNS, 'rect');
-      for (const [a, val] of [['x', r[0] - pad], ['y', r[1] - pad - 20], ['width', tw], ['height', 20], ['rx', 4], ['fill', '#eef3fb'], ['stroke', '#0b4f9c']]) tr.setAttribute(a, String(val));
-      const tt = doc.createElementNS(SVGNS, 'text');
-      for (const [a, val] of [['x', r[0] - pad + tw / 2], ['y', r[1] - pad - 6], ['font-size', 12], ['fill', '#0b4f9c']]) tt.setAttribute(a, String(val));
-      tt.textContent = label;
-      tab.append(tr, tt);
-      el.append(rect, tab);
+      const tx = r[0] - 6, ty = r[1] - 6 - 22;  // above its output's box
+      tab.append(set(doc.createElementNS(SVGNS, 'rect'), [['x', tx], ['y', ty], ['width', tw], ['height', 20], ['rx', 4], ['fill', '#eef3fb'], ['stroke', '#0b4f9c']]),
+        set(doc.createElementNS(SVGNS, 'text'), [['x', tx + tw / 2], ['y', ty + 14], ['font-size', 12], ['fill', '#0b4f9c']]));
+      tab.lastChild.textContent = label;
+      el.append(tab);
       const close = () => setGroups([j], false);
       tab.addEventListener('click', close);
       tab.addEventListener('keydown', ev => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); ev.stopPropagation(); close(); } });
@@ -810,6 +808,12 @@ function crExplorer(root, D, crCompute, opts) {
     }
     return det;
   }
+  let hashTimer = 0;
+  function writeHash() {
+    hashTimer = 0;
+    if (location.hash === '#step=' + (current + 1)) return;
+    try { history.replaceState(null, '', '#step=' + (current + 1)); } catch (e) { /* a sandboxed frame has no URL of its own */ }
+  }
   function show(i, how) {
     how = how || {};
     current = Math.max(0, Math.min(VIS.length - 1, i));
@@ -843,9 +847,7 @@ function crExplorer(root, D, crCompute, opts) {
     }
     mark(current);
     $('jump').value = current + 1;
-    if (opts.page && location.hash !== '#step=' + (current + 1)) {
-      try { history.replaceState(null, '', '#step=' + (current + 1)); } catch (e) { /* a sandboxed frame has no URL of its own */ }
-    }
+    if (opts.page && !hashTimer) hashTimer = setTimeout(writeHash, 120);  // once per burst of steps (replaceState is slow)
     if (!how.keepCamera || !cameraReady()) followStep(how.animate);
     else for (const v of VIEWS) miniHere(PANES[v]);
     for (const f of listeners) f('step', current);

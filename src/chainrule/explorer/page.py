@@ -357,32 +357,23 @@ def _split(
 
 
 def _group_places(lay: Any, groups: list[Group]) -> dict[str, Any]:
-    """Where each group sits in one drawing: the box of its output (where its collapsed box goes)
-    and the frame around its members (drawn when it is open); null where it has no box here."""
-    placed: dict[int, list[Any]] = {}
+    """Where each group's closed box goes in one drawing: the box of its output (its last output
+    drawn there, else its last member drawn); null where it has no box in this drawing."""
+    placed: dict[int, Any] = {}
     for box_id, p in lay.boxes.items():
         k = _box_node(box_id)
-        if k >= 0:
-            placed.setdefault(k, []).append(p)
+        if k >= 0 and k not in placed:
+            placed[k] = p
     lids: list[Any] = []
-    frames: list[Any] = []
     for grp in groups:
-        boxes = [p for k in grp.members for p in placed.get(k, [])]
-        if not boxes:
+        head = next((placed[k] for k in reversed(grp.outputs) if k in placed), None)
+        if head is None:
+            head = next((placed[k] for k in reversed(grp.members) if k in placed), None)
+        if head is None:
             lids.append(None)
-            frames.append(None)
             continue
-        head = next((placed[k][0] for k in reversed(grp.outputs) if k in placed), boxes[-1])
         lids.append([_r(head.x - head.w / 2), _r(head.y - head.h / 2), _r(head.w), _r(head.h)])
-        frames.append(
-            [
-                _r(min(p.x - p.w / 2 for p in boxes)),
-                _r(min(p.y - p.h / 2 for p in boxes)),
-                _r(max(p.x + p.w / 2 for p in boxes)),
-                _r(max(p.y + p.h / 2 for p in boxes)),
-            ]
-        )
-    return {"lids": lids, "frames": frames}
+    return {"lids": lids}
 
 
 def _r(v: float) -> float:
