@@ -209,7 +209,7 @@ function crExplorer(root, D, crCompute, opts) {
   function hasBig(i) {  // does step i write out a long quantity?
     const st = STEPS[i];
     if (st.big === undefined) {
-      st.big = st.live.some(b => b.chain && (b.chain.some(part => bigSlots(part).length > 0) || big(slotsOf(b.final.q, b.final.of))));
+      st.big = full(i).live.some(b => b.chain && (b.chain.some(part => bigSlots(part).length > 0) || big(slotsOf(b.final.q, b.final.of))));
     }
     return st.big;
   }
@@ -255,6 +255,11 @@ function crExplorer(root, D, crCompute, opts) {
     if (typeof x !== 'number') return x;
     if (!LATE) LATE = opts.late().split('\u0001');
     return LATE[x];
+  }
+  function full(i) {  // step i with its text (a closed group's steps keep theirs in opts.late)
+    const st = STEPS[i];
+    if (st.late !== undefined) { const t = JSON.parse(piece(st.late)); st.blocks = t.blocks; st.live = t.live; delete st.late; }
+    return st;
   }
   function parse(markup) {  // draw's markup → elements (inserted by the page, never user text)
     const tmp = doc.createElementNS(SVGNS, 'g');
@@ -747,7 +752,7 @@ function crExplorer(root, D, crCompute, opts) {
   }
   function shortened(i) {  // are explanation step i's numbers kept behind its names?
     const st = STEPS[i];
-    if (st.long === undefined) st.long = hasBig(i) || st.blocks.some(b => b.eq !== undefined && b.eq.length > 2 * LONG_PART);
+    if (st.long === undefined) st.long = hasBig(i) || full(i).blocks.some(b => b.eq !== undefined && b.eq.length > 2 * LONG_PART);
     return st.long;
   }
   function groupBlocks(vis) {  // a closed group's step: forward, its inputs → its outputs;
@@ -791,8 +796,8 @@ function crExplorer(root, D, crCompute, opts) {
     const vis = VIS[i];
     if (vis.group >= 0) return groupBlocks(vis);
     const k = vis.s;
-    if (shortened(k)) return render(STEPS[k].live, true);
-    return whatif ? render(STEPS[k].live, false) : STEPS[k].blocks;
+    if (shortened(k)) return render(full(k).live, true);
+    return whatif ? render(full(k).live, false) : full(k).blocks;
   }
   function blockText(b) { return b.eq !== undefined ? b.eq : b.p; }
   function numbersBehind(more) {  // <details>: the numbers a formula keeps behind its names
@@ -1524,8 +1529,8 @@ function crExplorer(root, D, crCompute, opts) {
     reset,
     names: () => Object.keys(D.names),
     text: i => stepBlocks(i === undefined ? current : i).map(blockText),
-    liveText: i => { const v = VIS[i === undefined ? current : i]; return (v.group >= 0 ? groupBlocks(v) : render(STEPS[v.s].live, false)).map(blockText); },
-    explainText: i => { const v = VIS[i === undefined ? current : i]; return (v.group >= 0 ? groupBlocks(v) : STEPS[v.s].blocks).map(blockText); },
+    liveText: i => { const v = VIS[i === undefined ? current : i]; return (v.group >= 0 ? groupBlocks(v) : render(full(v.s).live, false)).map(blockText); },
+    explainText: i => { const v = VIS[i === undefined ? current : i]; return (v.group >= 0 ? groupBlocks(v) : full(v.s).blocks).map(blockText); },
     groups: () => GROUPS.map((g, j) => ({name: g.name, kind: g.kind, nodes: g.members.length, open: !CLOSED.has(j)})),
     open: which => { setGroups(groupList(which), true); return current; },
     close: which => { setGroups(groupList(which), false); return current; },

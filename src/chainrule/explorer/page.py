@@ -418,10 +418,11 @@ _END_TAG = re.compile(r"</(?!g>|text>|title>)", re.I)  # anything that could end
 
 
 def _late_apart(data: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The data with the markup of closed groups replaced by numbers, and that markup as one
-    text for a ``<script type="text/plain">``: the page reads it only when a group is opened,
-    so its first load neither parses it as JSON nor keeps thousands of strings. The markup is
-    draw's SVG (labels escaped), which cannot end the script element (no ``<`` in any text)."""
+    """The data with the markup and the step text of closed groups replaced by numbers, and
+    those as one text for a ``<script type="text/plain">``: the page reads a piece only when it
+    needs it (a group opened, a step shown), so its first load neither parses them as JSON nor
+    keeps thousands of strings. The markup is draw's SVG (labels escaped) and the step text is
+    JSON with every < written \\u003c: neither can end the script element."""
     pieces: list[str] = []
 
     def put(markup: str) -> int | str:
@@ -430,6 +431,14 @@ def _late_apart(data: dict[str, Any]) -> tuple[dict[str, Any], str]:
         pieces.append(markup)
         return len(pieces) - 1
 
+    closed = {k for j in data["closed"] for k in data["groups"][j]["members"]}
+    steps = []
+    for st in data["steps"]:  # a closed group's steps: their text waits too
+        if st["node"] in closed:
+            text = _script_json({"blocks": st["blocks"], "live": st["live"]})
+            st = {k: v for k, v in st.items() if k not in ("blocks", "live")}
+            st["late"] = put(text)
+        steps.append(st)
     drawings = {}
     for view, d in data["drawings"].items():
         d = dict(d)
@@ -439,7 +448,7 @@ def _late_apart(data: dict[str, Any]) -> tuple[dict[str, Any], str]:
     text = LATE_SEPARATOR.join(pieces)
     if _END_TAG.search(text) or text.count(LATE_SEPARATOR) != max(0, len(pieces) - 1):
         raise RuntimeError("the drawing's markup cannot be kept in a script element")
-    return {**data, "drawings": drawings}, text
+    return {**data, "steps": steps, "drawings": drawings}, text
 
 
 def write_page(
