@@ -316,6 +316,48 @@ def test_a_layer_applied_five_times_and_what_if(session: Any, tmp_path: Path) ->
     assert s.errors == []
 
 
+def test_a_closed_module_is_one_step_each_way_parameters_included(
+    session: Any, tmp_path: Path
+) -> None:
+    """explain puts a model's parameters first in the forward pass and last in the backward
+    pass: a closed module still makes one step each way, and its parameters' gradients are
+    PyTorch's."""
+    pytest.importorskip("torch", reason="the PyTorch bridge needs torch (the torch extra)")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("zoo", ROOT / "examples/torch_models.py")
+    assert spec is not None and spec.loader is not None
+    zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zoo)
+    model, inputs = zoo.stack()
+    g = cr.from_torch(model, *inputs)
+    path = tmp_path / "stack.html"
+    cr.explore(g, collapse=True).save(path)
+    s = session
+    s.open(path)
+    n = s.js("() => chainrule.steps()")
+    titles = s.js(
+        "n => Array.from({length: n}, (_, i) => { chainrule.step(i);"
+        " return document.getElementById('step-title').textContent; })",
+        n,
+    )
+    for name in ("blocks[0]", "blocks[1]", "blocks[2]"):
+        assert sum(t.endswith(f"forward pass: {name} (closed)") for t in titles) == 1
+        assert sum(t.endswith(f"backward pass: {name} (closed)") for t in titles) == 1
+    assert s.js(CONTRACT, list(range(n))) == []
+    # the last module's backward step: its parameters' gradients are PyTorch's
+    i = next(i for i, t in enumerate(titles) if t.endswith("backward pass: blocks[2] (closed)"))
+    text = " ".join(s.js("i => chainrule.text(i)", i))
+    model.zero_grad()
+    loss = model(*inputs)
+    loss.backward()
+    want = model.blocks[2].fc2.bias.grad.numpy()
+    shown = text.split("d(blocks[2].fc2.bias) = ", 1)[1].split("]", 1)[0] + "]"
+    got = json.loads(shown.replace("−", "-"))
+    assert np.allclose(got, want, rtol=1e-4, atol=1e-9)
+    assert s.errors == []
+
+
 def test_reduced_motion_moves_the_camera_at_once(session: Any, tmp_path: Path) -> None:
     s = session
     s.page.emulate_media(reduced_motion="reduce")

@@ -635,9 +635,10 @@ function crExplorer(root, D, crCompute, opts) {
     STEPS.forEach((s, i) => {
       const j = closedGroup(s.node);
       const phase = s.kind === 'forward' ? 'f' : 'b';
-      // a closed group's leaves (a neuron's weight, a module's parameters) are shown in its step
-      if (j >= 0 && phase === 'f' && D.nodes[s.node].role !== 'operation' && GROUP_OPS[j]) {
-        if (!skip || skip.j !== j) skip = {j, first: i};
+      // a closed group's leaves (a neuron's weight, a module's parameters) are shown in its
+      // steps, forward and backward (explain puts parameters first forward and last backward)
+      if (j >= 0 && D.nodes[s.node].role !== 'operation' && GROUP_OPS[j]) {
+        if (phase === 'f' && (!skip || skip.j !== j)) skip = {j, first: i};
         return;
       }
       const last = VIS[VIS.length - 1];
@@ -673,7 +674,7 @@ function crExplorer(root, D, crCompute, opts) {
       } else {
         if (s.complete && !complete.has(s.node)) complete.set(s.node, j);
         if (s.edge) { const key = s.edge[0] + ':' + s.edge[1]; if (!handled.has(key)) handled.set(key, j); }
-        if (grp >= 0) glast.set(grp, j);
+        if (grp >= 0 && (D.nodes[s.node].role === 'operation' || !GROUP_OPS[grp])) glast.set(grp, j);
       }
     });
     const at = (m, k) => m.has(k) ? m.get(k) : Infinity;
@@ -715,6 +716,9 @@ function crExplorer(root, D, crCompute, opts) {
     if (step.edge) {
       const e = EDGE_ELS[v].get(step.edge[0] + ':' + step.edge[1]);
       if (e) return [e.label, e.edge].filter(Boolean);
+      // an edge out of a closed group is not drawn: the node it reaches stands for it
+      const j = closedGroup(step.edge[0]);
+      if (j >= 0 && closedGroup(step.node) < 0) return NODE_ELS[v].get(step.node) || [];
       return [];
     }
     return NODE_ELS[v].get(step.node) || [];
