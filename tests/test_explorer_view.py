@@ -71,9 +71,20 @@ def session():
 
 @pytest.fixture(scope="module")
 def big_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, cr.Graph]:
+    """The 1,000-node chain with every neuron open: a step per node and per edge."""
     g = cr.parse(tanh_chain(200))
     assert len(g.nodes) >= 1000
     path = tmp_path_factory.mktemp("big") / "chain.html"
+    cr.explore(g, collapse=False).save(path)
+    g.backward()
+    return path, g
+
+
+@pytest.fixture(scope="module")
+def closed_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, cr.Graph]:
+    """The same chain as it opens by default: each neuron one box."""
+    g = cr.parse(tanh_chain(200))
+    path = tmp_path_factory.mktemp("closed") / "chain.html"
     cr.explore(g).save(path)
     g.backward()
     return path, g
@@ -186,6 +197,164 @@ def test_zoom_keys_buttons_wheel_drag_and_the_overview(
     centre_y = c["y"] + pane[1] / (2 * c["k"])
     height = s.js("() => chainrule.drawingSize('forward')")[1]
     assert abs(centre_y - height / 2) < height * 0.05
+    assert s.errors == []
+
+
+def _number(text: str) -> float:
+    return float(text.strip().replace("−", "-"))
+
+
+def test_a_big_chain_starts_closed_one_step_a_neuron_each_way(
+    session: Any, closed_page: tuple[Path, cr.Graph]
+) -> None:
+    path, g = closed_page
+    s = session
+    s.open(path)
+    n = s.js("() => chainrule.steps()")
+    # 200 neurons forward and backward, and the loss (its forward step, the seed, its constant)
+    assert 400 < n <= 404
+    assert s.js("() => chainrule.groups().every(g => !g.open)") is True
+    assert s.js(CONTRACT, list(range(n))) == []
+    texts = s.js("n => Array.from({length: n}, (_, i) => chainrule.text(i))", n)
+    tanhs = [node for node in g.nodes if node.op.name == "tanh"]
+    forward = [t for t in texts if t[0].startswith("block ")]
+    backward = [t for t in texts if t[0].startswith("Backward through block ")]
+    assert len(forward) == len(backward) == 200
+    for j, (f, b) in enumerate(zip(forward, backward[::-1], strict=True)):
+        # forward: the neuron's output is Python's value
+        out = next(line for line in f if line.startswith("out: "))
+        assert _number(out.rsplit("= ", 1)[1]) == pytest.approx(float(tanhs[j].value), rel=1e-4)
+        # backward: the gradient reaching it, and the one it passes back, are Python's
+        reach = next(line for line in b if line.startswith("in: "))
+        assert _number(reach.rsplit("= ", 1)[1]) == pytest.approx(float(tanhs[j].grad), rel=1e-4)
+        if j:
+            back = next(line for line in b if line.startswith("passes back to "))
+            want = float(tanhs[j - 1].grad)  # h⁽ʲ⁻¹⁾ feeds this neuron only
+            assert _number(back.rsplit(": ", 1)[1]) == pytest.approx(want, rel=1e-4)
+    # only what is near the view is drawn: a few lids, not 200 in each view
+    assert s.js("() => document.querySelectorAll('g.lid').length") < 60
+    assert s.errors == []
+
+
+def test_a_closed_neuron_opens_on_click_and_enter_and_closes_again(
+    session: Any, closed_page: tuple[Path, cr.Graph]
+) -> None:
+    path, g = closed_page
+    s = session
+    s.open(path)
+    n = s.js("() => chainrule.steps()")
+    i = s.js(
+        "() => { for (let i = 0; ; i++)"
+        " if (chainrule.text(i)[0].startsWith('block 100 of')) return i; }"
+    )
+    s.js("i => chainrule.step(i)", i)
+    s.page.click("#draw-forward g.lid.current")
+    opened = s.js("() => chainrule.steps()")
+    assert opened == n - 2 + 10
+    # its two steps become ten: its 5 nodes forward, and backward the one edge into each
+    assert s.js("() => chainrule.step()") == i
+    assert s.js("() => chainrule.text()") == [f"w99 = {0.5 + (99 % 7) / 10:g}"]
+    assert s.js(CONTRACT, list(range(i, i + 5))) == []
+    boxes = s.js("() => document.querySelectorAll('#draw-forward g.node').length")
+    assert boxes >= 5
+    # its numbers are Python's
+    k = s.js("() => chainrule.nodes().findIndex(n => n.name === 'w99')")
+    assert s.js("() => chainrule.value('w99')") == pytest.approx(float(g.nodes[k].value))
+    # the frame's tab closes it (click), and a lid opens with Enter
+    s.page.click("#draw-forward g.frame-tab")
+    assert s.js("() => chainrule.steps()") == n
+    assert s.js("() => chainrule.step()") == i
+    s.page.focus("#draw-forward g.lid.current")
+    s.page.keyboard.press("Enter")
+    assert s.js("() => chainrule.steps()") == opened
+    # search opens the block that holds a name
+    s.js("() => chainrule.close()")
+    s.page.fill("#search", "b150")
+    s.page.press("#search", "Enter")
+    assert s.js("() => chainrule.groups().filter(g => g.open).map(g => g.name)") == [
+        "block 151 of 200"
+    ]
+    assert s.js("() => chainrule.text()")[0].startswith("b150 = ")
+    s.page.wait_for_timeout(400)  # the camera's move is animated
+    assert s.js(CONTRACT.replace("chainrule.step(i);", ""), [0]) == []
+    # open all, close all: the page's own toggle
+    s.page.click("#groups-toggle")
+    assert s.js("() => chainrule.steps()") > 2000
+    s.page.click("#groups-toggle")
+    assert s.js("() => chainrule.steps()") == n
+    assert s.errors == []
+
+
+def test_a_layer_applied_five_times_and_what_if(session: Any, tmp_path: Path) -> None:
+    """A small program starts open (its blocks framed); closed, a what-if change reaches the
+    blocks' numbers, which equal Python's at the new input."""
+    from test_explorer_groups import layers
+
+    text = layers(5)
+    s = session
+    s.open(_page(tmp_path, cr.parse(text), "layers"))
+    assert s.js("() => chainrule.groups().map(g => g.open)") == [True] * 5
+    assert s.js("() => document.querySelectorAll('#draw-forward g.frame').length") == 5
+    s.js("() => chainrule.close()")
+    n = s.js("() => chainrule.steps()")
+    assert s.js(CONTRACT, list(range(n))) == []
+    s.js("() => chainrule.set('x', [0.3, 0.1, -0.4])")
+    want = cr.parse(text.replace("x = [0.5, -0.2, 0.1]", "x = [0.3, 0.1, -0.4]"))
+    want.backward()
+    h = [node for node in want.nodes if node.op.name == "tanh"]
+    texts = s.js("n => Array.from({length: n}, (_, i) => chainrule.text(i))", n)
+    outs = [next(x for x in t if x.startswith("out: ")) for t in texts if t[0].startswith("block")]
+    for out, node in zip(outs, h, strict=True):
+        got = json.loads(out.rsplit("= ", 1)[1].replace("−", "-"))
+        assert np.allclose(got, np.asarray(node.value, dtype=float), rtol=1e-4)
+    s.js("() => chainrule.step(0)")  # the first block's lid shows its output at the new input
+    lid = s.js(
+        "() => document.querySelector('#draw-forward g.lid.current text + text').textContent"
+    )
+    got = json.loads(lid.split("= ", 1)[1].replace("−", "-"))
+    assert np.allclose(got, np.asarray(h[0].value, dtype=float), rtol=1e-3)
+    assert s.errors == []
+
+
+def test_a_closed_module_is_one_step_each_way_parameters_included(
+    session: Any, tmp_path: Path
+) -> None:
+    """explain puts a model's parameters first in the forward pass and last in the backward
+    pass: a closed module still makes one step each way, and its parameters' gradients are
+    PyTorch's."""
+    pytest.importorskip("torch", reason="the PyTorch bridge needs torch (the torch extra)")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("zoo", ROOT / "examples/torch_models.py")
+    assert spec is not None and spec.loader is not None
+    zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zoo)
+    model, inputs = zoo.stack()
+    g = cr.from_torch(model, *inputs)
+    path = tmp_path / "stack.html"
+    cr.explore(g, collapse=True).save(path)
+    s = session
+    s.open(path)
+    n = s.js("() => chainrule.steps()")
+    titles = s.js(
+        "n => Array.from({length: n}, (_, i) => { chainrule.step(i);"
+        " return document.getElementById('step-title').textContent; })",
+        n,
+    )
+    for name in ("blocks[0]", "blocks[1]", "blocks[2]"):
+        assert sum(t.endswith(f"forward pass: {name} (closed)") for t in titles) == 1
+        assert sum(t.endswith(f"backward pass: {name} (closed)") for t in titles) == 1
+    assert s.js(CONTRACT, list(range(n))) == []
+    # the last module's backward step: its parameters' gradients are PyTorch's
+    i = next(i for i, t in enumerate(titles) if t.endswith("backward pass: blocks[2] (closed)"))
+    text = " ".join(s.js("i => chainrule.text(i)", i))
+    model.zero_grad()
+    loss = model(*inputs)
+    loss.backward()
+    want = model.blocks[2].fc2.bias.grad.numpy()
+    shown = text.split("d(blocks[2].fc2.bias) = ", 1)[1].split("]", 1)[0] + "]"
+    got = json.loads(shown.replace("−", "-"))
+    assert np.allclose(got, want, rtol=1e-4, atol=1e-9)
     assert s.errors == []
 
 
@@ -392,6 +561,19 @@ def test_axe_finds_a_planted_violation(session: Any, axe: Any, tmp_path: Path) -
     s = session
     s.page.goto(bad.resolve().as_uri())
     assert _serious(axe, s.page)
+
+
+def test_axe_finds_nothing_serious_on_closed_and_framed_groups(
+    session: Any, axe: Any, tmp_path: Path, closed_page: tuple[Path, cr.Graph]
+) -> None:
+    from test_explorer_groups import layers
+
+    s = session
+    s.open(closed_page[0])
+    s.js("() => chainrule.step(7)")
+    assert _serious(axe, s.page) == []
+    s.open(_page(tmp_path, cr.parse(layers(5)), "framed"))
+    assert _serious(axe, s.page) == []
 
 
 @pytest.mark.parametrize("path", GALLERY, ids=lambda p: p.stem)

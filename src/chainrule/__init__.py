@@ -101,12 +101,19 @@ def _svg(obj: Any) -> str | None:
 register_svg(_svg)
 
 
-def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None):
+def explore(
+    graph: Graph | Node,
+    *,
+    digits: int = 5,
+    exact: bool | None = None,
+    collapse: bool | None = None,
+):
     """The explorer page of a graph: step through both passes, change inputs (what-if).
-    Shows itself inline in Jupyter; ``.save("page.html")`` writes it (docs/explore.md)."""
+    Shows itself inline in Jupyter; ``.save("page.html")`` writes it (docs/explore.md).
+    ``collapse``: modules and repeated blocks as one box each (default: above 200 nodes)."""
     from .explorer import explore as _explore  # the explorer page, when one is asked for
 
-    return _explore(graph, digits=digits, exact=exact)
+    return _explore(graph, digits=digits, exact=exact, collapse=collapse)
 
 
 __all__ = [

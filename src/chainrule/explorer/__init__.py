@@ -102,9 +102,19 @@ class Explorer:
         return f"<chainrule explorer, {len(self._parts['data']['steps'])} steps>"
 
 
-def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None) -> Explorer:
+def explore(
+    graph: Graph | Node,
+    *,
+    digits: int = 5,
+    exact: bool | None = None,
+    collapse: bool | None = None,
+) -> Explorer:
     """The explorer of a graph (or of the graph of a node): the offline page and the notebook
-    widget. The caller's graph is not changed: gradients are computed on a private copy."""
+    widget. The caller's graph is not changed: gradients are computed on a private copy.
+
+    ``collapse``: show each PyTorch module and each repeated block of a program as one box (one
+    step each way) until it is opened; None (the default) does so for graphs of more than 200
+    drawn nodes, so a big graph opens as an overview and a small one node by node."""
     if isinstance(graph, Node):
         graph = Graph(graph)
     if not isinstance(graph, Graph):
@@ -113,7 +123,7 @@ def explore(graph: Graph | Node, *, digits: int = 5, exact: bool | None = None) 
         )
     if digits < 1 or digits > 17:
         raise ChainruleError(f"digits {digits}: use a number from 1 to 17")
-    return Explorer(page_parts(graph, digits=digits, exact=exact))
+    return Explorer(page_parts(graph, digits=digits, exact=exact, collapse=collapse))
 
 
 __all__ = ["Explorer", "explore"]

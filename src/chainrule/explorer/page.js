@@ -79,10 +79,12 @@ function crExplorer(root, D, crCompute, opts) {
   }
   function summary(s) {  // shape, the first entries, min and max: '3×1×3×3 [0.1, −0.2, 0.3, …] min −0.31, max 0.29'
     if (stale(s)) return 'not recomputed';
-    const v = read(s);
+    return summaryOf(s.shape, read(s));
+  }
+  function summaryOf(shape, v) {
     const r = range(v);
     const first = v.slice(0, 4).map(x => decShort(x)).join(', ');
-    return textMinus(s.shape.join('×') + ' [' + first + ', …] min ' + decShort(r.lo) + ', max ' + decShort(r.hi) + (r.nan ? ', some nan' : ''));
+    return textMinus(shape.join('×') + ' [' + first + ', …] min ' + decShort(r.lo) + ', max ' + decShort(r.hi) + (r.nan ? ', some nan' : ''));
   }
   function drawNum(s) {  // chainrule.draw.labels.number: arrays past SHORT_ARRAY as shape and summary
     if (s.at.length <= D.short || stale(s)) return num(s);
@@ -207,7 +209,7 @@ function crExplorer(root, D, crCompute, opts) {
   function hasBig(i) {  // does step i write out a long quantity?
     const st = STEPS[i];
     if (st.big === undefined) {
-      st.big = st.live.some(b => b.chain && (b.chain.some(part => bigSlots(part).length > 0) || big(slotsOf(b.final.q, b.final.of))));
+      st.big = full(i).live.some(b => b.chain && (b.chain.some(part => bigSlots(part).length > 0) || big(slotsOf(b.final.q, b.final.of))));
     }
     return st.big;
   }
@@ -217,34 +219,135 @@ function crExplorer(root, D, crCompute, opts) {
     crCompute(S, cr);
     whatif = D.inputs.some(k => D.values[k].at.some(s => !Object.is(S[s], ORIGINAL[s])));
     if (whatif) rewriteDrawings(); else restoreDrawings();
+    lidTexts();
     show(current, {keepCamera: true});
   }
 
   // ------------------------------------------------------------ drawings
+  // The drawings are draw's own. A closed group's boxes and arrows are not in the document: the
+  // page starts with what is open (their markup waits in D.drawings[view].lateNodes/lateArrows),
+  // and a closed group is drawn as one box (a lid) where its output's box is.
   const SVG = {forward: $('draw-forward'), gradients: $('draw-gradients')};
+  const SVGNS = SVG.forward.querySelector('svg').namespaceURI;  // (the page names no address)
   const VIEWS = Object.keys(SVG);
-  const ORIGINAL_TEXT = new Map();
-  for (const v of VIEWS) for (const t of SVG[v].querySelectorAll('svg text')) ORIGINAL_TEXT.set(t, t.textContent);
+  const GROUPS = D.groups || [];
+  const GROUP_OF = new Int32Array(D.nodes.length).fill(-1);
+  GROUPS.forEach((g, j) => { for (const k of g.members) GROUP_OF[k] = j; });
+  const CLOSED = new Set(D.closed || []);
+  const closedGroup = k => k >= 0 && GROUP_OF[k] >= 0 && CLOSED.has(GROUP_OF[k]) ? GROUP_OF[k] : -1;
+  const ORIGINAL_TEXT = new WeakMap();  // text element → draw's text (what-if changes are undone)
+  const LAYER = {};  // view → {frames, edges, links, labels, nodes, lids}
+  const STORE = {};  // view → the elements of groups: nodes (group → boxes), arrows (arrow → [arrow, label])
+  const ARROWS_OF = {};  // view → group → the arrows with an end in it
+  function layer(svg, cls, before) {
+    let g = svg.querySelector(':scope > g.' + cls);
+    if (!g) {
+      g = doc.createElementNS(SVGNS, 'g');
+      g.setAttribute('class', cls);
+      if (before) svg.insertBefore(g, before); else svg.appendChild(g);
+    }
+    return g;
+  }
+  // the offline page keeps that markup out of its JSON (opts.late: one text, pieces split by
+  // U+0001, a character draw's SVG never holds): read only when a group is first opened
+  let LATE = null;
+  function piece(x) {
+    if (typeof x !== 'number') return x;
+    if (!LATE) LATE = opts.late().split('\u0001');
+    return LATE[x];
+  }
+  function full(i) {  // step i with its text (a closed group's steps keep theirs in opts.late)
+    const st = STEPS[i];
+    if (st.late !== undefined) { const t = JSON.parse(piece(st.late)); st.blocks = t.blocks; st.live = t.live; delete st.late; }
+    return st;
+  }
+  function parse(markup) {  // draw's markup → elements (inserted by the page, never user text)
+    const tmp = doc.createElementNS(SVGNS, 'g');
+    tmp.innerHTML = markup;
+    return Array.from(tmp.children);
+  }
+  for (const v of VIEWS) {
+    const svg = SVG[v].querySelector('svg');
+    const edges = layer(svg, 'edges');
+    const frames = layer(svg, 'frames', edges);
+    const labels = layer(svg, 'edge-labels');
+    const links = layer(svg, 'links', labels);
+    const nodes = layer(svg, 'nodes');
+    const lids = layer(svg, 'lids');
+    LAYER[v] = {frames, edges, links, labels, nodes, lids};
+    const store = {nodes: new Map(), arrows: new Map()};
+    for (const g of nodes.querySelectorAll('g.node')) {
+      const j = GROUP_OF[parseInt(g.id.slice(1), 10)];
+      if (j >= 0) { if (!store.nodes.has(j)) store.nodes.set(j, []); store.nodes.get(j).push(g); }
+    }
+    const ends = D.drawings[v].ends || [];
+    const of = new Map();
+    ends.forEach(([s, t], a) => {
+      for (const k of [s, t]) {
+        const j = k >= 0 ? GROUP_OF[k] : -1;
+        if (j < 0) continue;
+        if (!of.has(j)) of.set(j, []);
+        if (of.get(j)[of.get(j).length - 1] !== a) of.get(j).push(a);
+      }
+    });
+    ARROWS_OF[v] = of;
+    for (const g of svg.querySelectorAll('g.edge, g.edge-label')) {
+      const a = parseInt(g.dataset.i, 10);
+      if (!ends[a] || (GROUP_OF[ends[a][0]] < 0 && GROUP_OF[ends[a][1]] < 0)) continue;
+      if (!store.arrows.has(a)) store.arrows.set(a, [null, null]);
+      store.arrows.get(a)[g.classList.contains('edge') ? 0 : 1] = g;
+    }
+    STORE[v] = store;
+  }
+  function groupNodes(v, j) {  // a group's boxes, made from their markup the first time
+    const st = STORE[v].nodes;
+    if (!st.has(j)) {
+      const late = piece(D.drawings[v].lateNodes[j]);
+      st.set(j, late ? parse(late) : []);
+    }
+    return st.get(j);
+  }
+  function arrowEls(v, a) {
+    const st = STORE[v].arrows;
+    if (!st.has(a)) {
+      const late = D.drawings[v].lateArrows[a];
+      const one = x => { const m = piece(x); return m ? parse(m)[0] : null; };
+      st.set(a, late ? [one(late[0]), one(late[1])] : [null, null]);
+    }
+    return st.get(a);
+  }
+  function place(el, parent, on) {
+    if (!el) return;
+    if (on) { if (el.parentNode !== parent) parent.appendChild(el); }
+    else if (el.parentNode) el.remove();
+  }
+  // the scripting surface's view of the drawn elements, found again after a group opens or closes
   const NODE_ELS = {};  // view → node → its boxes (a leaf may be drawn more than once)
   const EDGE_ELS = {};  // view → 'consumer:input' → {edge, label}
-  for (const v of VIEWS) {
-    const nodes = new Map();
-    for (const g of SVG[v].querySelectorAll('g.node')) {
-      const k = parseInt(g.id.slice(1), 10);
-      if (!nodes.has(k)) nodes.set(k, []);
-      nodes.get(k).push(g);
+  function index() {
+    for (const v of VIEWS) {
+      const nodes = new Map();
+      for (const g of LAYER[v].nodes.querySelectorAll('g.node')) {
+        const k = parseInt(g.id.slice(1), 10);
+        if (!nodes.has(k)) nodes.set(k, []);
+        nodes.get(k).push(g);
+        decorateNode(v, k, g);
+      }
+      NODE_ELS[v] = nodes;
+      const edges = new Map();
+      const arrows = D.drawings[v].arrows;
+      for (const g of SVG[v].querySelectorAll('g.edge, g.edge-label')) {
+        const e = arrows[parseInt(g.dataset.i, 10)];
+        if (!e) continue;
+        const key = e[0] + ':' + e[1];
+        if (!edges.has(key)) edges.set(key, {edge: null, label: null});
+        edges.get(key)[g.classList.contains('edge') ? 'edge' : 'label'] = g;
+        decorateEdge(v, e, g);
+      }
+      EDGE_ELS[v] = edges;
     }
-    NODE_ELS[v] = nodes;
-    const edges = new Map();
-    const arrows = D.drawings[v].arrows;
-    for (const g of SVG[v].querySelectorAll('g.edge, g.edge-label')) {
-      const e = arrows[parseInt(g.dataset.i, 10)];
-      if (!e) continue;
-      const key = e[0] + ':' + e[1];
-      if (!edges.has(key)) edges.set(key, {edge: null, label: null});
-      edges.get(key)[g.classList.contains('edge') ? 'edge' : 'label'] = g;
-    }
-    EDGE_ELS[v] = edges;
+    TEXTS = null;
+    PENDING.list = null;
   }
   function recipeText(r) {
     if (r.sum !== undefined) {
@@ -262,22 +365,27 @@ function crExplorer(root, D, crCompute, opts) {
     const s = slotsOf(r.q, r.of);
     return (r.prefix || '') + (s ? drawNum(s) : '?');
   }
-  let TEXTS = null;  // view → the texts each recipe rewrites, found once
+  let TEXTS = null;  // view → the texts each recipe rewrites (of the elements in the document)
   function recipeTargets() {
     TEXTS = {};
     for (const v of VIEWS) {
       const byId = new Map(), byArrow = new Map();
-      for (const g of SVG[v].querySelectorAll('g.node')) byId.set(g.id, g);
-      for (const g of SVG[v].querySelectorAll('g.edge-label')) byArrow.set(g.dataset.i, g);
+      for (const g of LAYER[v].nodes.querySelectorAll('g.node')) byId.set(g.id, g);
+      for (const g of LAYER[v].labels.querySelectorAll('g.edge-label')) byArrow.set(g.dataset.i, g);
       const out = [];
       const rec = D.drawings[v].recipes;
       const add = (g, list) => {
         if (!g) return;
         const texts = g.querySelectorAll('text');
-        list.forEach((r, j) => { if (r && texts[j]) out.push([texts[j], r]); });
+        list.forEach((r, j) => {
+          const t = texts[j];
+          if (!r || !t) return;
+          if (!ORIGINAL_TEXT.has(t)) ORIGINAL_TEXT.set(t, t.textContent);
+          out.push([t, r]);
+        });
       };
-      for (const [id, list] of Object.entries(rec.boxes)) add(byId.get(id), list);
-      for (const [a, list] of Object.entries(rec.edges)) add(byArrow.get(a), list);
+      for (const [id, g] of byId) { const list = rec.boxes[id]; if (list) add(g, list); }
+      for (const [a, g] of byArrow) { const list = rec.edges[a]; if (list) add(g, list); }
       TEXTS[v] = out;
     }
   }
@@ -295,69 +403,322 @@ function crExplorer(root, D, crCompute, opts) {
     }
   }
   function restoreDrawings() {
-    for (const [t, s] of ORIGINAL_TEXT) t.textContent = s;
+    if (!TEXTS) recipeTargets();
+    for (const v of VIEWS) for (const [t] of TEXTS[v]) { const s = ORIGINAL_TEXT.get(t); if (t.textContent !== s) t.textContent = s; }
     for (const v of VIEWS) for (const g of SVG[v].querySelectorAll('g.node.changed')) g.classList.remove('changed');
+  }
+
+  // ------------------------------------------------------------ groups: lids, frames, links
+  const LIDS = {};  // view → group → its collapsed box (made once)
+  const FRAMES = {};  // view → group → the frame drawn round it when open
+  for (const v of VIEWS) { LIDS[v] = new Map(); FRAMES[v] = new Map(); }
+  const LID_FONT = [13, 12, 11];
+  function lidLines(v, j) {
+    const g = GROUPS[j];
+    const outs = g.outputs;
+    const k = outs[outs.length - 1];
+    const more = outs.length > 1 ? ' (+' + (outs.length - 1) + ' more)' : '';
+    let line;
+    if (v === 'forward') line = D.nodes[k].name + ' = ' + drawNum(D.values[k]);
+    else line = D.grads[k] ? D.nodes[k].dname + ' = ' + drawNum(D.grads[k]) : D.nodes[k].name;
+    return ['⊞ ' + g.name, line + more, g.members.length + ' nodes · press to open'];
+  }
+  const LID_AT = {forward: new Map(), gradients: new Map()};
+  function lidGeom(v, j) {  // [x, y, w, h]: the output's box, grown to hold the lid's text (once)
+    if (!LID_AT[v].has(j)) LID_AT[v].set(j, lidPlace(v, j));
+    return LID_AT[v].get(j);
+  }
+  function lidPlace(v, j) {
+    const r = D.drawings[v].lids[j];
+    if (!r) return null;
+    const lines = lidLines(v, j);
+    let w = r[2];
+    lines.forEach((t, i) => { w = Math.max(w, t.length * LID_FONT[i] * 0.6 + 20); });
+    const h = Math.max(r[3], 3 * 16 + 12);
+    return [r[0] + r[2] / 2 - w / 2, r[1] + r[3] / 2 - h / 2, w, h];
+  }
+  function makeLid(v, j) {
+    const geom = lidGeom(v, j);
+    if (!geom) return null;
+    const [x, y, w, h] = geom;
+    const el = doc.createElementNS(SVGNS, 'g');
+    el.setAttribute('class', 'lid');
+    el.setAttribute('id', 'lid-' + v + '-' + j);
+    el.dataset.group = String(j);
+    el.setAttribute('tabindex', '0');
+    el.setAttribute('role', 'button');
+    el.setAttribute('aria-expanded', 'false');
+    el.setAttribute('aria-label', GROUPS[j].name + ', ' + GROUPS[j].members.length + ' nodes collapsed: press Enter to open');
+    const rect = doc.createElementNS(SVGNS, 'rect');
+    for (const [a, val] of [['x', x], ['y', y], ['width', w], ['height', h], ['rx', 7], ['fill', '#eef3fb'], ['stroke', '#0b4f9c'], ['stroke-width', 2], ['stroke-dasharray', '7,3']]) rect.setAttribute(a, String(val));
+    el.appendChild(rect);
+    const lines = lidLines(v, j);
+    lines.forEach((t, i) => {
+      const tx = doc.createElementNS(SVGNS, 'text');
+      tx.setAttribute('x', String(x + w / 2));
+      tx.setAttribute('y', String(y + 6 + 16 * (i + 1) - 3));
+      tx.setAttribute('font-size', String(LID_FONT[i]));
+      tx.setAttribute('fill', i === 2 ? '#333333' : '#111111');
+      if (i === 0) tx.setAttribute('font-weight', 'bold');
+      tx.textContent = t;
+      el.appendChild(tx);
+    });
+    const open = () => setGroups([j], true);
+    el.addEventListener('click', open);
+    el.addEventListener('keydown', ev => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); ev.stopPropagation(); open(); } });
+    return el;
+  }
+  function lid(v, j) {
+    const m = LIDS[v];
+    if (!m.has(j)) m.set(j, makeLid(v, j));
+    return m.get(j);
+  }
+  function refreshLid(v, j, el) {  // a lid's numbers (after a what-if change) and its state
+    const texts = el.querySelectorAll('text');
+    lidLines(v, j).forEach((t, i) => { if (texts[i].textContent !== t) texts[i].textContent = t; });
+    if (VIS.length) el.classList.toggle('pending', VIS[current].e < PENDING.lid(v, j));
+  }
+  function lidTexts() {
+    for (const v of VIEWS) for (const [j, el] of LIDS[v]) if (el && el.parentNode) refreshLid(v, j, el);
+  }
+  // Only the lids and links near the view are in the document (a closed graph of 10,000 nodes
+  // has thousands): they come and go as the camera moves, with the current step's always in.
+  const LINKS = {forward: [], gradients: []};  // view → [x0, y0, x1, y1, markup]
+  const SHOWN_LINKS = {forward: '', gradients: ''};
+  function cull(v) {
+    const P = PANES[v];
+    if (!P || !P.cam) return;
+    const [w, h] = paneSize(P);
+    const {x, y, k} = P.cam;
+    let X0 = x - w / k, Y0 = y - h / k, X1 = x + 2 * w / k, Y1 = y + 2 * h / k;  // a view's margin round it
+    let keep = VIS.length ? VIS[current].group : -1;
+    if (SVG[v].classList.contains('hidden')) { X0 = Y0 = Infinity; X1 = Y1 = -Infinity; keep = -1; }  // a hidden pane keeps none
+    const L = LAYER[v];
+    let changed = false;
+    for (const j of CLOSED) {
+      const g = lidGeom(v, j);
+      if (!g) continue;
+      const want = j === keep || (g[0] <= X1 && g[0] + g[2] >= X0 && g[1] <= Y1 && g[1] + g[3] >= Y0);
+      const el = want ? lid(v, j) : LIDS[v].get(j);
+      if (!el || Boolean(el.parentNode) === want) continue;
+      place(el, L.lids, want);
+      if (want) refreshLid(v, j, el);
+      changed = true;
+    }
+    let out = '', key = '';
+    LINKS[v].forEach((l, i) => { if (l[0] <= X1 && l[2] >= X0 && l[1] <= Y1 && l[3] >= Y0) { out += l[4]; key += i + ','; } });
+    if (key !== SHOWN_LINKS[v]) { L.links.innerHTML = out; SHOWN_LINKS[v] = key; }
+    if (changed) PENDING.list = null;
+  }
+  function frame(v, j) {  // an open group: a light halo behind each of its boxes (a rectangle
+    // round them all would also hold its neighbours' boxes), and a tab that closes it
+    const m = FRAMES[v];
+    if (m.has(j)) return m.get(j);
+    const r = D.drawings[v].lids[j];
+    let el = null;
+    if (r) {
+      el = doc.createElementNS(SVGNS, 'g');
+      el.setAttribute('class', 'frame');
+      const set = (node, attrs) => { for (const [a, val] of attrs) node.setAttribute(a, String(val)); return node; };
+      for (const box of groupNodes(v, j)) {
+        const b = boxOf(box), pad = 6;
+        el.appendChild(set(doc.createElementNS(SVGNS, 'rect'), [['x', b.x0 - pad], ['y', b.y0 - pad], ['width', b.x1 - b.x0 + 2 * pad],
+          ['height', b.y1 - b.y0 + 2 * pad], ['rx', 10], ['fill', '#e3ecf8'], ['stroke', '#0b4f9c'], ['stroke-width', 1], ['stroke-dasharray', '5,4']]));
+      }
+      const tab = doc.createElementNS(SVGNS, 'g');
+      set(tab, [['class', 'frame-tab'], ['tabindex', 0], ['role', 'button'], ['aria-expanded', 'true'], ['aria-label', GROUPS[j].name + ', open: press Enter to close']]);
+      const label = '⊟ ' + GROUPS[j].name;
+      const tw = label.length * 12 * 0.6 + 12;
+      const tx = r[0] - 6, ty = r[1] - 6 - 22;  // above its output's box
+      tab.append(set(doc.createElementNS(SVGNS, 'rect'), [['x', tx], ['y', ty], ['width', tw], ['height', 20], ['rx', 4], ['fill', '#eef3fb'], ['stroke', '#0b4f9c']]),
+        set(doc.createElementNS(SVGNS, 'text'), [['x', tx + tw / 2], ['y', ty + 14], ['font-size', 12], ['fill', '#0b4f9c']]));
+      tab.lastChild.textContent = label;
+      el.append(tab);
+      const close = () => setGroups([j], false);
+      tab.addEventListener('click', close);
+      tab.addEventListener('keydown', ev => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); ev.stopPropagation(); close(); } });
+    }
+    m.set(j, el);
+    return el;
+  }
+  function rectOf(v, k) {  // where node k is drawn now: its box, or its closed group's lid
+    const j = closedGroup(k);
+    if (j >= 0) { const g = lidGeom(v, j); return g && {x0: g[0], y0: g[1], x1: g[0] + g[2], y1: g[1] + g[3]}; }
+    const els = NODE_ELS[v].get(k);
+    return els && els.length ? boxOf(els[0]) : null;
+  }
+  function links(v) {  // an arrow for each pair of things joined through a closed group
+    const ends = D.drawings[v].ends || [];
+    const seen = new Set();
+    const out = [];
+    for (const [s, t] of ends) {
+      if (s < 0 || t < 0) continue;
+      const js = closedGroup(s), jt = closedGroup(t);
+      if (js < 0 && jt < 0) continue;
+      if (js >= 0 && js === jt) continue;
+      const key = (js >= 0 ? 'g' + js : 'n' + s) + '>' + (jt >= 0 ? 'g' + jt : 'n' + t);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const a = rectOf(v, s), b = rectOf(v, t);
+      if (!a || !b) continue;
+      const ca = [(a.x0 + a.x1) / 2, (a.y0 + a.y1) / 2], cb = [(b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2];
+      const clip = (r, c, d) => {  // where the line from c towards d leaves rectangle r
+        const dx = d[0] - c[0], dy = d[1] - c[1];
+        const tx = dx ? ((dx > 0 ? r.x1 : r.x0) - c[0]) / dx : Infinity;
+        const ty = dy ? ((dy > 0 ? r.y1 : r.y0) - c[1]) / dy : Infinity;
+        const u = Math.min(1, Math.max(0, Math.min(tx, ty)));
+        return [c[0] + dx * u, c[1] + dy * u];
+      };
+      const p = clip(a, ca, cb), q = clip(b, cb, ca);
+      const len = Math.hypot(q[0] - p[0], q[1] - p[1]);
+      if (len < 1) continue;
+      const ux = (q[0] - p[0]) / len, uy = (q[1] - p[1]) / len;
+      const h1 = [q[0] - 9 * ux + 4 * uy, q[1] - 9 * uy - 4 * ux], h2 = [q[0] - 9 * ux - 4 * uy, q[1] - 9 * uy + 4 * ux];
+      const n = x => x.toFixed(1);
+      out.push([Math.min(p[0], q[0]), Math.min(p[1], q[1]), Math.max(p[0], q[0]), Math.max(p[1], q[1]),
+        '<g class="link"><path d="M' + n(p[0]) + ',' + n(p[1]) + 'L' + n(q[0]) + ',' + n(q[1]) + '" stroke="#555555" stroke-width="1.3" fill="none"/>'
+        + '<polygon points="' + n(q[0]) + ',' + n(q[1]) + ' ' + n(h1[0]) + ',' + n(h1[1]) + ' ' + n(h2[0]) + ',' + n(h2[1]) + '" fill="#555555"/></g>']);
+    }
+    LINKS[v] = out;
+    SHOWN_LINKS[v] = null;
+    cull(v);
+  }
+  // open (on = true) or close groups: their boxes and arrows in or out of the document, their
+  // lids and frames, the links, and the steps (a closed group is one step each way)
+  function setGroups(list, on, how) {
+    how = how || {};
+    const at = VIS.length ? VIS[current].a : 0;
+    const wasIn = VIS.length && VIS[current].group >= 0 && list.includes(VIS[current].group);
+    for (const j of list) { if (on) CLOSED.delete(j); else CLOSED.add(j); }
+    const touched = new Set(list);
+    for (const v of VIEWS) {
+      const L = LAYER[v];
+      const ends = D.drawings[v].ends || [];
+      const arrows = new Set();
+      for (const j of touched) {
+        const open = !CLOSED.has(j);
+        for (const el of groupNodes(v, j)) place(el, L.nodes, open);
+        if (open) place(LIDS[v].get(j), L.lids, false);  // a closed one's lid comes with the camera (cull)
+        place(frame(v, j), L.frames, open);
+        for (const a of ARROWS_OF[v].get(j) || []) arrows.add(a);
+      }
+      for (const a of arrows) {
+        const want = closedGroup(ends[a][0]) < 0 && closedGroup(ends[a][1]) < 0;
+        const [e, l] = want ? arrowEls(v, a) : (STORE[v].arrows.get(a) || [null, null]);
+        place(e, L.edges, want);
+        place(l, L.labels, want);
+      }
+    }
+    index();
+    if (whatif) rewriteDrawings(); else restoreDrawings();
+    lidTexts();
+    for (const v of VIEWS) { links(v); PANES[v].miniDrawn = false; miniView(PANES[v]); }
+    buildVis();
+    // the camera moves when the current step was the group opened (its first step inside is
+    // shown) or is now inside a group closed (its box is shown); else it stays where it is
+    const i = visOf(at);
+    const moved = on ? wasIn : VIS[i].group >= 0 && list.includes(VIS[i].group);
+    show(i, {keepCamera: !moved, animate: true, quiet: how.quiet});
+    for (const f of listeners) f('groups', null);
   }
 
   // ------------------------------------------------------------ steps
   const STEPS = D.steps;
-  let firstBackward = STEPS.findIndex(s => s.kind !== 'forward');
-  if (firstBackward < 0) firstBackward = STEPS.length;
+  // The steps as the page shows them: each step of the explanation, except that a closed
+  // group's consecutive steps (forward, or backward) are one step.
+  let VIS = [];
+  const GROUP_OPS = GROUPS.map(g => g.members.some(k => D.nodes[k].role === 'operation'));
+  function buildVis() {
+    // each shown step: s..e the explanation's steps it shows, a the first it stands for
+    VIS = [];
+    let skip = null;  // the leaf steps of a closed group just passed over
+    STEPS.forEach((s, i) => {
+      const j = closedGroup(s.node);
+      const phase = s.kind === 'forward' ? 'f' : 'b';
+      // a closed group's leaves (a neuron's weight, a module's parameters) are shown in its
+      // steps, forward and backward (explain puts parameters first forward and last backward)
+      if (j >= 0 && D.nodes[s.node].role !== 'operation' && GROUP_OPS[j]) {
+        if (phase === 'f' && (!skip || skip.j !== j)) skip = {j, first: i};
+        return;
+      }
+      const last = VIS[VIS.length - 1];
+      if (j >= 0 && last && last.group === j && last.phase === phase) { last.e = i; skip = null; return; }
+      VIS.push({s: i, e: i, a: skip && skip.j === j ? skip.first : i, group: j, phase});
+      skip = null;
+    });
+  }
+  function visOf(i) {  // the shown step holding explanation step i
+    let lo = 0, hi = VIS.length - 1;
+    while (lo < hi) { const m = (lo + hi + 1) >> 1; if (VIS[m].a <= i) lo = m; else hi = m - 1; }
+    return lo;
+  }
+  function firstBackward() { const i = VIS.findIndex(x => x.phase === 'b'); return i < 0 ? VIS.length - 1 : i; }
+  function stepOf(i) { return STEPS[VIS[i].s]; }
   function viewFor(step) {
     const mode = $('view').value;
     if (mode !== 'auto') return mode;
     return step.kind === 'forward' ? 'forward' : 'gradients';
   }
   // Every drawn element is 'pending' (not reached yet) before one step and done from it on:
-  // the thresholds are computed once, so a step touches only the elements whose state changes.
+  // its threshold is computed once; a step touches only the elements whose state changes.
   const PENDING = (function () {
     const reveal = new Map(), complete = new Map(), handled = new Map();
+    let back = STEPS.findIndex(s => s.kind !== 'forward');
+    if (back < 0) back = STEPS.length;
+    const gfirst = new Map(), glast = new Map();
     STEPS.forEach((s, j) => {
-      if (s.kind === 'forward') { if (!reveal.has(s.node)) reveal.set(s.node, j); }
-      else {
+      const grp = GROUP_OF[s.node];
+      if (s.kind === 'forward') {
+        if (!reveal.has(s.node)) reveal.set(s.node, j);
+        if (grp >= 0 && !gfirst.has(grp)) gfirst.set(grp, j);
+      } else {
         if (s.complete && !complete.has(s.node)) complete.set(s.node, j);
         if (s.edge) { const key = s.edge[0] + ':' + s.edge[1]; if (!handled.has(key)) handled.set(key, j); }
+        if (grp >= 0 && (D.nodes[s.node].role === 'operation' || !GROUP_OPS[grp])) glast.set(grp, j);
       }
     });
     const at = (m, k) => m.has(k) ? m.get(k) : Infinity;
+    return {list: null, at: null, back, reveal, complete, handled, gfirst, glast,
+      node: (v, k) => v === 'forward' ? (D.nodes[k].role !== 'operation' ? 0 : Math.min(at(reveal, k), back)) : Math.max(back, at(complete, k)),
+      edge: (v, e) => v === 'forward' ? (e ? Math.min(at(reveal, e[0]), back) : 0) : (e ? at(handled, e[0] + ':' + e[1]) : Infinity),
+      lid: (v, j) => v === 'forward' ? Math.min(at(gfirst, j), back) : Math.max(back, at(glast, j))};
+  })();
+  function pendingList() {
     const list = [];
     for (const v of VIEWS) {
-      for (const [k, els] of NODE_ELS[v]) {
-        const t = v === 'forward' ? (D.nodes[k].role !== 'operation' ? 0 : Math.min(at(reveal, k), firstBackward))
-          : Math.max(firstBackward, at(complete, k));
-        for (const el of els) list.push({el, t});
-      }
+      for (const [k, els] of NODE_ELS[v]) { const t = PENDING.node(v, k); for (const el of els) list.push({el, t, p: el.classList.contains('pending')}); }
       const arrows = D.drawings[v].arrows;
       for (const g of SVG[v].querySelectorAll('g.edge, g.edge-label')) {
-        const e = arrows[parseInt(g.dataset.i, 10)];
-        const t = v === 'forward' ? (e ? Math.min(at(reveal, e[0]), firstBackward) : 0)
-          : (e ? at(handled, e[0] + ':' + e[1]) : Infinity);
-        list.push({el: g, t});
+        list.push({el: g, t: PENDING.edge(v, arrows[parseInt(g.dataset.i, 10)]), p: g.classList.contains('pending')});
       }
+      for (const [j, el] of LIDS[v]) if (el && el.parentNode) list.push({el, t: PENDING.lid(v, j), p: el.classList.contains('pending')});
     }
-    list.sort((a, b) => a.t - b.t);
-    return {list, ts: list.map(x => x.t), at: null};
-  })();
-  function firstAbove(x) {  // the first element whose threshold exceeds x
-    let lo = 0, hi = PENDING.ts.length;
-    while (lo < hi) { const m = (lo + hi) >> 1; if (PENDING.ts[m] > x) hi = m; else lo = m + 1; }
-    return lo;
+    return list;
   }
-  function markPending(i) {
-    const L = PENDING.list;
-    if (PENDING.at === null) {
-      for (const x of L) x.el.classList.toggle('pending', i < x.t);
-    } else if (PENDING.at !== i) {
-      const a = Math.min(PENDING.at, i), b = Math.max(PENDING.at, i);
-      for (let j = firstAbove(a); j < L.length && L[j].t <= b; j++) L[j].el.classList.toggle('pending', i < L[j].t);
+  function markPending(i) {  // i: the last explanation step done
+    if (!PENDING.list) PENDING.list = pendingList();
+    for (const x of PENDING.list) {
+      const want = i < x.t;
+      if (want !== x.p) { x.el.classList.toggle('pending', want); x.p = want; }
     }
-    PENDING.at = i;
   }
-  let CURRENT = [];  // [view, element] of the current step
-  function currentEls(v, step) {
+  let CURRENT = [];  // the elements that draw the current step
+  function currentEls(v, i) {
+    const vis = VIS[i];
+    if (vis.group >= 0) {  // a closed group's lid, put in the document if the camera has not yet
+      const el = lid(v, vis.group);
+      if (!el) return [];
+      if (!el.parentNode) {
+        if (SVG[v].classList.contains('hidden')) return []; place(el, LAYER[v].lids, true); refreshLid(v, vis.group, el); PENDING.list = null; }
+      return [el];
+    }
+    const step = STEPS[vis.s];
     if (step.edge) {
       const e = EDGE_ELS[v].get(step.edge[0] + ':' + step.edge[1]);
       if (e) return [e.label, e.edge].filter(Boolean);
+      // an edge out of a closed group is not drawn: the node it reaches stands for it
+      const j = closedGroup(step.edge[0]);
+      if (j >= 0 && closedGroup(step.node) < 0) return NODE_ELS[v].get(step.node) || [];
       return [];
     }
     return NODE_ELS[v].get(step.node) || [];
@@ -367,13 +728,13 @@ function crExplorer(root, D, crCompute, opts) {
     return view === 'both' ? (step.kind === 'forward' ? 'forward' : 'gradients') : view;
   }
   function mark(i) {
-    const step = STEPS[i];
-    markPending(i);
+    const step = stepOf(i);
+    markPending(VIS[i].e);
     for (const el of CURRENT) { el.classList.remove('current'); el.removeAttribute('aria-current'); }
     CURRENT = [];
     const primary = primaryView(step);
     for (const v of VIEWS) {
-      const els = currentEls(v, step);
+      const els = currentEls(v, i);
       els.forEach((el, j) => {
         el.classList.add('current');
         if (v === primary && j === 0) el.setAttribute('aria-current', 'step');
@@ -381,22 +742,66 @@ function crExplorer(root, D, crCompute, opts) {
       });
     }
   }
-  function title(step, i) {
+  function title(i) {
+    const vis = VIS[i];
+    const step = STEPS[vis.s];
     const n = D.nodes[step.node];
-    const pass = step.kind === 'forward' ? 'forward pass: ' + n.name
+    let pass;
+    if (vis.group >= 0) pass = (vis.phase === 'f' ? 'forward pass: ' : 'backward pass: ') + GROUPS[vis.group].name + ' (closed)';
+    else pass = step.kind === 'forward' ? 'forward pass: ' + n.name
       : step.kind === 'seed' ? 'backward pass: the seed'
         : step.edge ? 'backward pass: the edge from ' + n.name + ' into ' + D.nodes[step.edge[0]].name
           : 'backward pass: ' + n.name;
-    return 'Step ' + (i + 1) + ' of ' + STEPS.length + ' · ' + pass;
+    return 'Step ' + (i + 1) + ' of ' + VIS.length + ' · ' + pass;
   }
-  function shortened(i) {  // are step i's numbers kept behind its names?
+  function shortened(i) {  // are explanation step i's numbers kept behind its names?
     const st = STEPS[i];
-    if (st.long === undefined) st.long = hasBig(i) || st.blocks.some(b => b.eq !== undefined && b.eq.length > 2 * LONG_PART);
+    if (st.long === undefined) st.long = hasBig(i) || full(i).blocks.some(b => b.eq !== undefined && b.eq.length > 2 * LONG_PART);
     return st.long;
   }
-  function stepBlocks(i) {
-    if (shortened(i)) return render(STEPS[i].live, true);
-    return whatif ? render(STEPS[i].live, false) : STEPS[i].blocks;
+  function groupBlocks(vis) {  // a closed group's step: forward, its inputs → its outputs;
+    // backward, the gradient reaching its outputs and the gradient it passes back
+    const g = GROUPS[vis.group];
+    const inside = new Set(g.members);
+    const q = s => (big(s) ? summary(s) : num(s));
+    const out = [];
+    const word = g.kind === 'module' ? 'the module ' : '';
+    if (vis.phase === 'f') {
+      out.push({p: (g.kind === 'module' ? 'The module ' : '') + g.name + ' (' + g.members.length + ' nodes, closed: open it to step through them) computes its outputs from its inputs.'});
+      const ins = g.inputs.map(k => D.nodes[k].name + ' = ' + q(D.values[k]));
+      const leaves = g.members.filter(k => D.nodes[k].role !== 'operation').map(k => D.nodes[k].name + ' = ' + q(D.values[k]));
+      if (ins.length) out.push({eq: 'in: ' + ins.join(', ')});
+      if (leaves.length) out.push({eq: 'its own: ' + leaves.join(', ')});
+      out.push({eq: 'out: ' + g.outputs.map(k => D.nodes[k].name + ' = ' + q(D.values[k])).join(', ')});
+      return out;
+    }
+    out.push({p: 'Backward through ' + word + g.name + ' (closed): the gradient that reaches its outputs, and the gradient it passes back to its inputs.'});
+    const reach = g.outputs.filter(k => D.grads[k]).map(k => D.nodes[k].dname + ' = ' + q(D.grads[k]));
+    if (reach.length) out.push({eq: 'in: ' + reach.join(', ')});
+    for (const k of g.inputs) {
+      const es = (EDGES_FROM.get(k) || []).filter(e => inside.has(e.node) && e.c);
+      if (!es.length) continue;
+      if (es.length === 1) { out.push({eq: 'passes back to ' + D.nodes[k].name + ': ' + q(es[0].c)}); continue; }
+      // several edges into one input: their sum, element by element (each is the input's shape)
+      const total = read(es[0].c);
+      for (const e of es.slice(1)) read(e.c).forEach((x, i) => { total[i] += x; });
+      const shown = es.some(e => stale(e.c)) ? 'not recomputed' : total.length > SHORT_TEXT
+        ? summaryOf(es[0].c.shape, total) : textMinus(nested(total, es[0].c.shape, 0));
+      out.push({eq: 'passes back to ' + D.nodes[k].name + ' (' + es.length + ' edges, summed): ' + shown});
+    }
+    const own = g.members.filter(k => D.nodes[k].role === 'input' && D.grads[k]);
+    if (own.length) {
+      const list = own.slice(0, 4).map(k => D.nodes[k].dname + ' = ' + q(D.grads[k]));
+      out.push({eq: 'its own inputs: ' + list.join(', ') + (own.length > 4 ? ', … and ' + (own.length - 4) + ' more' : '')});
+    }
+    return out;
+  }
+  function stepBlocks(i) {  // i: a shown step
+    const vis = VIS[i];
+    if (vis.group >= 0) return groupBlocks(vis);
+    const k = vis.s;
+    if (shortened(k)) return render(full(k).live, true);
+    return whatif ? render(full(k).live, false) : full(k).blocks;
   }
   function blockText(b) { return b.eq !== undefined ? b.eq : b.p; }
   function numbersBehind(more) {  // <details>: the numbers a formula keeps behind its names
@@ -412,11 +817,17 @@ function crExplorer(root, D, crCompute, opts) {
     }
     return det;
   }
+  let hashTimer = 0;
+  function writeHash() {
+    hashTimer = 0;
+    if (location.hash === '#step=' + (current + 1)) return;
+    try { history.replaceState(null, '', '#step=' + (current + 1)); } catch (e) { /* a sandboxed frame has no URL of its own */ }
+  }
   function show(i, how) {
     how = how || {};
-    current = Math.max(0, Math.min(STEPS.length - 1, i));
-    const step = STEPS[current];
-    const head = title(step, current);
+    current = Math.max(0, Math.min(VIS.length - 1, i));
+    const step = stepOf(current);
+    const head = title(current);
     $('step-title').textContent = head;
     const box = $('step-text');
     box.replaceChildren();
@@ -437,13 +848,15 @@ function crExplorer(root, D, crCompute, opts) {
     const view = viewFor(step);
     for (const v of VIEWS) {
       const hide = !(view === 'both' || view === v);
-      if (SVG[v].classList.contains('hidden') !== hide) { SVG[v].classList.toggle('hidden', hide); for (const w of VIEWS) PANES[w].size = null; }
+      if (SVG[v].classList.contains('hidden') !== hide) {
+        SVG[v].classList.toggle('hidden', hide);
+        for (const w of VIEWS) PANES[w].size = null;
+        if (hide) cull(v);
+      }
     }
     mark(current);
     $('jump').value = current + 1;
-    if (opts.page && location.hash !== '#step=' + (current + 1)) {
-      try { history.replaceState(null, '', '#step=' + (current + 1)); } catch (e) { /* a sandboxed frame has no URL of its own */ }
-    }
+    if (opts.page && !hashTimer) hashTimer = setTimeout(writeHash, 120);  // once per burst of steps (replaceState is slow)
     if (!how.keepCamera || !cameraReady()) followStep(how.animate);
     else for (const v of VIEWS) miniHere(PANES[v]);
     for (const f of listeners) f('step', current);
@@ -492,7 +905,8 @@ function crExplorer(root, D, crCompute, opts) {
     y = Math.min(P.H - vh / 2, Math.max(-vh / 2, y));
     P.cam = {x, y, k};
     P.svg.style.transform = 'translate(' + (-x * k) + 'px,' + (-y * k) + 'px) scale(' + k + ')';
-    if (P.v === primaryView(STEPS[current])) $('zoom-level').textContent = Math.round(k * 100) + '%';
+    cull(P.v);
+    if (P.v === primaryView(stepOf(current))) $('zoom-level').textContent = Math.round(k * 100) + '%';
     miniView(P);
   }
   function moveCam(P, x, y, k, animate) {
@@ -588,7 +1002,6 @@ function crExplorer(root, D, crCompute, opts) {
     miniHere(P, b);
   }
   function followStep(animate) {
-    const step = STEPS[current];
     for (const v of VIEWS) {
       const P = PANES[v];
       if (SVG[v].classList.contains('hidden')) continue;
@@ -597,7 +1010,7 @@ function crExplorer(root, D, crCompute, opts) {
         if (!P.cam) continue;
         if (P.cam.k * 12 >= READ_PX) { miniHere(P); continue; }
       }
-      if (following) follow(P, currentEls(v, step), animate);
+      if (following) follow(P, currentEls(v, current), animate);
       else miniHere(P);
     }
   }
@@ -621,6 +1034,11 @@ function crExplorer(root, D, crCompute, opts) {
       ctx.strokeStyle = '#555'; ctx.lineWidth = 0.5;
       if (rw * s > 3) ctx.strokeRect(x * s, y * s, rw * s, rh * s);
     }
+    ctx.fillStyle = '#9db8dc';  // closed groups, whether or not their lids are in the document
+    for (const j of CLOSED) {
+      const g = lidGeom(P.v, j);
+      if (g) ctx.fillRect(g[0] * s, g[1] * s, Math.max(1, g[2] * s), Math.max(1, g[3] * s));
+    }
     P.miniDrawn = true;
   }
   function miniView(P) {
@@ -638,7 +1056,7 @@ function crExplorer(root, D, crCompute, opts) {
   }
   function miniHere(P, b) {
     if (!P.cam || P.mini.hidden) return;
-    if (!b) { const els = currentEls(P.v, STEPS[current]); if (!els.length) { P.miniHere.hidden = true; return; } b = bbox(els); }
+    if (!b) { const els = currentEls(P.v, current); if (!els.length) { P.miniHere.hidden = true; return; } b = bbox(els); }
     const s = P.miniScale;
     P.miniHere.hidden = false;
     Object.assign(P.miniHere.style, {left: (b.x + b.width / 2) * s - 4 + 'px', top: (b.y + b.height / 2) * s - 4 + 'px'});
@@ -749,37 +1167,39 @@ function crExplorer(root, D, crCompute, opts) {
     $('details-text').replaceChildren(...out);
     $('details').hidden = false;
   }
-  function stepOfNode(k, view) {
+  function stepOfNode(k, view) {  // a shown step (-1: none)
+    let i = -1;
     if (view === 'gradients') {
-      for (let i = STEPS.length - 1; i >= 0; i--) if (STEPS[i].kind !== 'forward' && STEPS[i].node === k) return i;
+      for (let j = STEPS.length - 1; j >= 0; j--) if (STEPS[j].kind !== 'forward' && STEPS[j].node === k) { i = j; break; }
     }
-    return STEPS.findIndex(s => s.kind === 'forward' && s.node === k);
+    if (i < 0) i = STEPS.findIndex(s => s.kind === 'forward' && s.node === k);
+    return i < 0 ? -1 : visOf(i);
   }
   function stepOfEdge(edge) {
-    return STEPS.findIndex(s => s.edge && s.edge[0] === edge[0] && s.edge[1] === edge[1]);
+    const i = STEPS.findIndex(s => s.edge && s.edge[0] === edge[0] && s.edge[1] === edge[1]);
+    return i < 0 ? -1 : visOf(i);
   }
-  for (const v of VIEWS) {
-    for (const [k, els] of NODE_ELS[v]) {
-      for (const g of els) {
-        g.setAttribute('tabindex', '0');
-        g.setAttribute('role', 'button');
-        g.setAttribute('aria-label', (v === 'forward' ? 'forward step of ' : 'gradient of ') + D.nodes[k].name);
-        const pick = () => { const i = stepOfNode(k, v); if (i >= 0) show(i, {animate: true}); details(k, null); };
-        g.addEventListener('click', pick);
-        g.addEventListener('keydown', ev => { if (ev.key === 'Enter') { ev.preventDefault(); pick(); } });
-      }
+  const DECORATED = new WeakSet();  // boxes and arrows are made keyboard buttons once
+  function decorateNode(v, k, g) {
+    if (DECORATED.has(g)) return;
+    DECORATED.add(g);
+    g.setAttribute('tabindex', '0');
+    g.setAttribute('role', 'button');
+    g.setAttribute('aria-label', (v === 'forward' ? 'forward step of ' : 'gradient of ') + D.nodes[k].name);
+    const pick = () => { const i = stepOfNode(k, v); if (i >= 0) show(i, {animate: true}); details(k, null); };
+    g.addEventListener('click', pick);
+    g.addEventListener('keydown', ev => { if (ev.key === 'Enter') { ev.preventDefault(); pick(); } });
+  }
+  function decorateEdge(v, e, g) {
+    if (DECORATED.has(g)) return;
+    DECORATED.add(g);
+    if (g.classList.contains('edge')) {
+      g.setAttribute('tabindex', '0'); g.setAttribute('role', 'button');
+      g.setAttribute('aria-label', 'edge from ' + D.nodes[D.nodes[e[0]].inputs[e[1]]].name + ' into ' + D.nodes[e[0]].name);
     }
-    for (const g of SVG[v].querySelectorAll('g.edge, g.edge-label')) {
-      const e = D.drawings[v].arrows[parseInt(g.dataset.i, 10)];
-      if (!e) continue;
-      if (g.classList.contains('edge')) {
-        g.setAttribute('tabindex', '0'); g.setAttribute('role', 'button');
-        g.setAttribute('aria-label', 'edge from ' + D.nodes[D.nodes[e[0]].inputs[e[1]]].name + ' into ' + D.nodes[e[0]].name);
-      }
-      const pick = () => { const i = stepOfEdge(e); if (i >= 0) show(i, {animate: true}); details(e[0], e); };
-      g.addEventListener('click', pick);
-      g.addEventListener('keydown', ev => { if (ev.key === 'Enter') { ev.preventDefault(); pick(); } });
-    }
+    const pick = () => { const i = stepOfEdge(e); if (i >= 0) show(i, {animate: true}); details(e[0], e); };
+    g.addEventListener('click', pick);
+    g.addEventListener('keydown', ev => { if (ev.key === 'Enter') { ev.preventDefault(); pick(); } });
   }
 
   // ------------------------------------------------------------ search: a name, its node, its steps
@@ -805,16 +1225,17 @@ function crExplorer(root, D, crCompute, opts) {
     box.replaceChildren();
     $('found').hidden = false;
     if (k === null) { box.textContent = 'No node is called ' + text.trim() + '.'; $('announce').textContent = box.textContent; return -1; }
+    if (closedGroup(k) >= 0) setGroups([closedGroup(k)], true, {quiet: true});  // found inside a closed group: open it
     const p = doc.createElement('p');
     p.textContent = D.nodes[k].name + ' (' + D.nodes[k].role + ')';
     box.appendChild(p);
     const steps = [];
-    STEPS.forEach((s, i) => { if (s.node === k || (s.edge && s.edge[0] === k)) steps.push(i); });
+    STEPS.forEach((s, i) => { if (s.node === k || (s.edge && s.edge[0] === k)) { const j = visOf(i); if (steps[steps.length - 1] !== j) steps.push(j); } });
     const nav = doc.createElement('div');
     nav.className = 'found-steps';
     for (const i of steps.slice(0, 40)) {
       const b = doc.createElement('button');
-      const s = STEPS[i];
+      const s = stepOf(i);
       b.textContent = 'step ' + (i + 1) + (s.kind === 'forward' ? ' (forward)' : s.edge && s.edge[0] === k ? ' (passes back)' : ' (gradient)');
       b.onclick = () => show(i, {animate: true});
       nav.appendChild(b);
@@ -1022,8 +1443,8 @@ function crExplorer(root, D, crCompute, opts) {
   function play(on) {
     if (timer) { clearInterval(timer); timer = null; }
     if (on) {
-      if (current >= STEPS.length - 1) show(0);
-      timer = setInterval(() => { if (current >= STEPS.length - 1) play(false); else show(current + 1, {animate: true, quiet: true}); }, Number($('speed').value));
+      if (current >= VIS.length - 1) show(0);
+      timer = setInterval(() => { if (current >= VIS.length - 1) play(false); else show(current + 1, {animate: true, quiet: true}); }, Number($('speed').value));
     }
     $('play').textContent = timer ? '⏸ pause' : '▶ play';
     $('play').setAttribute('aria-pressed', timer ? 'true' : 'false');
@@ -1032,14 +1453,13 @@ function crExplorer(root, D, crCompute, opts) {
   $('first').onclick = () => go(0);
   $('prev').onclick = () => go(current - 1);
   $('next').onclick = () => go(current + 1);
-  $('last').onclick = () => go(STEPS.length - 1);
-  $('back-start').onclick = () => go(firstBackward);
+  $('last').onclick = () => go(VIS.length - 1);
+  $('back-start').onclick = () => go(firstBackward());
   $('play').onclick = () => play(!timer);
   $('speed').onchange = () => { if (timer) play(true); };
   $('view').onchange = () => show(current);
   $('jump').onchange = () => go(parseInt($('jump').value, 10) - 1);
-  $('jump').max = String(STEPS.length);
-  $('count').textContent = 'of ' + STEPS.length;
+  function counts() { $('jump').max = String(VIS.length); $('count').textContent = 'of ' + VIS.length; }
   $('reset').onclick = reset;
   const keyTarget = opts.page ? doc : root;
   keyTarget.addEventListener('keydown', ev => {
@@ -1049,7 +1469,7 @@ function crExplorer(root, D, crCompute, opts) {
     if (ev.key === 'ArrowRight') go(current + 1);
     else if (ev.key === 'ArrowLeft') go(current - 1);
     else if (ev.key === 'Home') go(0);
-    else if (ev.key === 'End') go(STEPS.length - 1);
+    else if (ev.key === 'End') go(VIS.length - 1);
     else if (ev.key === ' ' && tag !== 'BUTTON') play(!timer);
     else if (ev.key === '+' || ev.key === '=') panes.forEach(P => zoomAt(P, 1.25));
     else if (ev.key === '-' || ev.key === '\u2212' || ev.key === '_') panes.forEach(P => zoomAt(P, 0.8));
@@ -1073,6 +1493,14 @@ function crExplorer(root, D, crCompute, opts) {
   if (D.interactive) inputRows(); else $('inputs').textContent = 'Inputs cannot be changed here.';
 
   // ------------------------------------------------------------ the scripting surface
+  function groupList(which) {  // a group's index or name, a list of them, or all groups (none given)
+    if (which === undefined || which === null) return GROUPS.map((g, j) => j);
+    return [which].flat().map(w => {
+      const j = typeof w === 'number' ? w : GROUPS.findIndex(g => g.name === w || g.name.startsWith(w + ':'));
+      if (!(j >= 0 && j < GROUPS.length)) throw new Error('no group ' + w + ' (groups: ' + GROUPS.slice(0, 20).map(g => g.name).join('; ') + ')');
+      return j;
+    });
+  }
   function named(name) {
     const hit = D.names[name];
     if (!hit) throw new Error('no node named ' + name + ' (names: ' + Object.keys(D.names).slice(0, 50).join(', ') + ')');
@@ -1097,7 +1525,7 @@ function crExplorer(root, D, crCompute, opts) {
     syncRows();
   }
   const api = {
-    steps: () => STEPS.length,
+    steps: () => VIS.length,
     step: i => { if (i === undefined) return current; show(i); return current; },
     value: name => { const [k, f] = named(name); return get(D.values[k], f); },
     grad: name => { const [k, f] = named(name); return get(D.grads[k], f); },
@@ -1105,20 +1533,40 @@ function crExplorer(root, D, crCompute, opts) {
     reset,
     names: () => Object.keys(D.names),
     text: i => stepBlocks(i === undefined ? current : i).map(blockText),
-    liveText: i => render(STEPS[i === undefined ? current : i].live, false).map(blockText),
-    explainText: i => STEPS[i === undefined ? current : i].blocks.map(blockText),
+    liveText: i => { const v = VIS[i === undefined ? current : i]; return (v.group >= 0 ? groupBlocks(v) : render(full(v.s).live, false)).map(blockText); },
+    explainText: i => { const v = VIS[i === undefined ? current : i]; return (v.group >= 0 ? groupBlocks(v) : full(v.s).blocks).map(blockText); },
+    groups: () => GROUPS.map((g, j) => ({name: g.name, kind: g.kind, nodes: g.members.length, open: !CLOSED.has(j)})),
+    open: which => { setGroups(groupList(which), true); return current; },
+    close: which => { setGroups(groupList(which), false); return current; },
     whatif: () => whatif,
     edges: () => D.edges.map(e => ({from: D.nodes[e.source].name, into: D.nodes[e.node].name, node: e.node, source: e.source, i: e.i,
       local: get(e.local, -1), contribution: get(e.c, -1)})),
     nodes: () => D.nodes.map((n, k) => ({name: n.name, value: get(D.values[k], -1), grad: get(D.grads[k], -1)})),
     find: search,
-    camera: view => { const P = PANES[view || primaryView(STEPS[current])]; return P.cam ? Object.assign({}, P.cam) : null; },
+    camera: view => { const P = PANES[view || primaryView(stepOf(current))]; return P.cam ? Object.assign({}, P.cam) : null; },
     drawingSize: view => [PANES[view].W, PANES[view].H],
     fit: () => visiblePanes().forEach(P => fit(P)),
     zoom: f => visiblePanes().forEach(P => zoomAt(P, f)),
     inputs: () => D.inputs.map(k => NODE_NAMES.find(n => D.names[n][0] === k)).filter(n => n !== undefined),
     listen: f => { listeners.push(f); },
   };
+  // the first picture: closed groups as their lids, open ones framed, and the steps they make
+  for (const v of VIEWS) {
+    for (let j = 0; j < GROUPS.length; j++) if (!CLOSED.has(j)) place(frame(v, j), LAYER[v].frames, true);
+  }
+  index();
+  for (const v of VIEWS) links(v);
+  buildVis();
+  const toggle = $('groups-toggle');
+  if (toggle) {
+    toggle.hidden = !GROUPS.length;
+    const label = () => { const any = CLOSED.size > 0; toggle.textContent = any ? 'open all groups' : 'close all groups'; toggle.setAttribute('aria-pressed', any ? 'false' : 'true'); };
+    label();
+    toggle.onclick = () => { setGroups(GROUPS.map((g, j) => j), CLOSED.size > 0); };
+    listeners.push(what => { if (what === 'groups') label(); });
+  }
+  listeners.push(what => { if (what === 'groups') counts(); });
+  counts();
   show(fromHash(), {quiet: true});
   return api;
 }

@@ -9,6 +9,8 @@ page as SVG text escaped by the SVG writer or as JSON data that the script inser
 from __future__ import annotations
 
 import json
+import re
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -28,10 +30,12 @@ from ..draw.writers.svg import write_svg
 from ..explain import derive
 from ..explain import formulas as f
 from ..lang.notation import definition
+from .groups import Group, find_groups
 from .program import Program, compile_graph
 from .steps import build_steps
 
 VIEWS = ("forward", "gradients")
+COLLAPSE_ABOVE = 200  # drawn nodes: a bigger graph starts with its groups collapsed
 
 
 def _asset(name: str) -> str:
@@ -112,6 +116,11 @@ def readable_fill(fill: str, texts: list[str], ratio: float = 4.5) -> str:
     """A box's fill mixed toward white until every text colour on it meets ``ratio`` (WCAG AA
     for text): the gradient colouring keeps its order from dark to light, and the number written
     in the box carries the meaning."""
+    return _readable_fill(fill, tuple(texts), ratio)
+
+
+@lru_cache(maxsize=4096)  # a big graph has thousands of boxes and a few dozen colours
+def _readable_fill(fill: str, texts: tuple[str, ...], ratio: float) -> str:
     if not (len(fill) == 7 and fill.startswith("#")):
         return fill
     rgb = [int(fill[k : k + 2], 16) for k in (1, 3, 5)]
@@ -226,21 +235,39 @@ def _node_info(g: Graph, index: dict[Node, int], n: Node) -> dict[str, Any]:
     }
 
 
-def page_data(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> dict[str, Any]:
-    """Everything the page's script reads, and the program it runs."""
+def page_data(
+    graph: Graph, *, digits: int = 5, exact: bool | None = None, collapse: bool | None = None
+) -> dict[str, Any]:
+    """Everything the page's script reads, and the program it runs. ``collapse``: start with
+    every group (module, repeated block) closed; None closes them when the graph has more than
+    ``COLLAPSE_ABOVE`` drawn nodes."""
     d = derive(graph, digits, exact=exact)
     g = d.graph
     program: Program = compile_graph(g)
     steps = build_steps(d)
+    groups = find_groups(g)
+    group_of = {k: j for j, grp in enumerate(groups) for k in grp.members}
+    shown_count = sum(1 for n in g.nodes if n.args or n.name or n.requires_grad)
+    if collapse is None:
+        collapse = shown_count > COLLAPSE_ABOVE
+    closed = set(range(len(groups))) if collapse else set()
     drawings = {}
     for view in VIEWS:
         drawing = build_drawing(g, view, collapse=[])  # every node is a step of its own
         _shorten(drawing)
         arrows = _arrow_edges(drawing, g, view == "gradients")
+        lay = layout(drawing)
+        svg = write_svg(drawing, lay).split("?>", 1)[1]
+        ends = [[_box_node(a.source), _box_node(a.target)] for a in drawing.arrows]
+        base, late_nodes, late_arrows = _split(svg, ends, group_of, closed)
         drawings[view] = {
-            "svg": write_svg(drawing, layout(drawing)).split("?>", 1)[1],
+            "svg": base,
             "arrows": arrows,
             "recipes": _line_recipes(drawing, arrows),
+            "ends": ends,
+            "lateNodes": late_nodes,
+            "lateArrows": late_arrows,
+            **_group_places(lay, groups),
         }
     index = {n: k for k, n in enumerate(g.nodes)}
     shown = [n for n in g.nodes if n.args or n.name or n.requires_grad]
@@ -274,12 +301,83 @@ def page_data(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> di
         "stale": program.stale,
         "interactive": program.interactive,
         "steps": [s.to_json() for s in steps],
+        "groups": [grp.to_json() for grp in groups],
+        "closed": sorted(closed),
         "drawings": {
-            v: {"arrows": drawings[v]["arrows"], "recipes": drawings[v]["recipes"]} for v in VIEWS
+            v: {key: val for key, val in drawings[v].items() if key != "svg"} for v in VIEWS
         },
         "_svg": {v: drawings[v]["svg"] for v in VIEWS},
         "_code": program.code,
     }
+
+
+def _box_node(box_id: str) -> int:
+    """The node a box draws (``n12``, or ``n12_2`` for a leaf drawn again), or -1."""
+    base = box_id.split("_")[0]
+    return int(base[1:]) if base.startswith("n") and base[1:].isdigit() else -1
+
+
+# one drawn element of draw's SVG writer: a node's box, an arrow, an arrow's label (labels are
+# escaped, so no "</g>" can occur inside one)
+_ELEMENT = re.compile(
+    r'<g class="(edge|edge-label|node)[ "][^>]*?(?:data-i="(\d+)"|id="([^"]*)")[^>]*>.*?\n</g>\n',
+    re.S,
+)
+
+
+def _split(
+    svg: str, ends: list[list[int]], group_of: dict[int, int], closed: set[int]
+) -> tuple[str, dict[str, str], dict[str, list[str]]]:
+    """The drawing without the elements of closed groups (the page's first paint: what is open),
+    and those elements' markup, which the page inserts when a group is opened: group → its boxes,
+    arrow → [arrow, label]."""
+    if not closed:
+        return svg, {}, {}
+    kept: list[str] = []
+    late_nodes: dict[str, list[str]] = {}
+    late_arrows: dict[str, list[str]] = {}
+    at = 0
+    for m in _ELEMENT.finditer(svg):
+        kind, arrow, box = m.group(1), m.group(2), m.group(3)
+        if kind == "node":
+            j = group_of.get(_box_node(box or ""))
+            if j is None or j not in closed:
+                continue
+            late_nodes.setdefault(str(j), []).append(m.group(0))
+        else:
+            a = int(arrow)
+            if not any(group_of.get(k) in closed for k in ends[a]):
+                continue
+            pair = late_arrows.setdefault(str(a), ["", ""])
+            pair[0 if kind == "edge" else 1] = m.group(0)
+        kept.append(svg[at : m.start()])
+        at = m.end()
+    kept.append(svg[at:])
+    return "".join(kept), {j: "".join(v) for j, v in late_nodes.items()}, late_arrows
+
+
+def _group_places(lay: Any, groups: list[Group]) -> dict[str, Any]:
+    """Where each group's closed box goes in one drawing: the box of its output (its last output
+    drawn there, else its last member drawn); null where it has no box in this drawing."""
+    placed: dict[int, Any] = {}
+    for box_id, p in lay.boxes.items():
+        k = _box_node(box_id)
+        if k >= 0 and k not in placed:
+            placed[k] = p
+    lids: list[Any] = []
+    for grp in groups:
+        head = next((placed[k] for k in reversed(grp.outputs) if k in placed), None)
+        if head is None:
+            head = next((placed[k] for k in reversed(grp.members) if k in placed), None)
+        if head is None:
+            lids.append(None)
+            continue
+        lids.append([_r(head.x - head.w / 2), _r(head.y - head.h / 2), _r(head.w), _r(head.h)])
+    return {"lids": lids}
+
+
+def _r(v: float) -> float:
+    return round(v, 2)
 
 
 def _input_value(g: Graph, node: Node) -> Any:
@@ -300,10 +398,12 @@ def _plain(value: Any) -> Any:
     return v.tolist() if isinstance(v, np.ndarray) else float(v)
 
 
-def page_parts(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> dict[str, Any]:
+def page_parts(
+    graph: Graph, *, digits: int = 5, exact: bool | None = None, collapse: bool | None = None
+) -> dict[str, Any]:
     """What both the page and the notebook widget are made of: the body (markup with draw's
     SVGs, every label escaped by the SVG writer), the data, and the program's JavaScript."""
-    data = page_data(graph, digits=digits, exact=exact)
+    data = page_data(graph, digits=digits, exact=exact, collapse=collapse)
     svgs = data.pop("_svg")
     code = data.pop("_code")
     title = html_escape(data["title"])
@@ -313,18 +413,60 @@ def page_parts(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> d
     return {"title": title, "body": body, "data": data, "code": code}
 
 
-def write_page(graph: Graph, *, digits: int = 5, exact: bool | None = None) -> str:
+LATE_SEPARATOR = "\x01"  # never in draw's SVG: its writer drops control characters from text
+_END_TAG = re.compile(r"</(?!g>|text>|title>)", re.I)  # anything that could end a script
+
+
+def _late_apart(data: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The data with the markup and the step text of closed groups replaced by numbers, and
+    those as one text for a ``<script type="text/plain">``: the page reads a piece only when it
+    needs it (a group opened, a step shown), so its first load neither parses them as JSON nor
+    keeps thousands of strings. The markup is draw's SVG (labels escaped) and the step text is
+    JSON with every < written \\u003c: neither can end the script element."""
+    pieces: list[str] = []
+
+    def put(markup: str) -> int | str:
+        if not markup:
+            return ""
+        pieces.append(markup)
+        return len(pieces) - 1
+
+    closed = {k for j in data["closed"] for k in data["groups"][j]["members"]}
+    steps = []
+    for st in data["steps"]:  # a closed group's steps: their text waits too
+        if st["node"] in closed:
+            text = _script_json({"blocks": st["blocks"], "live": st["live"]})
+            st = {k: v for k, v in st.items() if k not in ("blocks", "live")}
+            st["late"] = put(text)
+        steps.append(st)
+    drawings = {}
+    for view, d in data["drawings"].items():
+        d = dict(d)
+        d["lateNodes"] = {j: put(m) for j, m in d["lateNodes"].items()}
+        d["lateArrows"] = {a: [put(e), put(lab)] for a, (e, lab) in d["lateArrows"].items()}
+        drawings[view] = d
+    text = LATE_SEPARATOR.join(pieces)
+    if _END_TAG.search(text) or text.count(LATE_SEPARATOR) != max(0, len(pieces) - 1):
+        raise RuntimeError("the drawing's markup cannot be kept in a script element")
+    return {**data, "steps": steps, "drawings": drawings}, text
+
+
+def write_page(
+    graph: Graph, *, digits: int = 5, exact: bool | None = None, collapse: bool | None = None
+) -> str:
     """The explorer page of a graph, as one HTML document."""
-    return assemble(page_parts(graph, digits=digits, exact=exact))
+    return assemble(page_parts(graph, digits=digits, exact=exact, collapse=collapse))
 
 
 def assemble(parts: dict[str, Any]) -> str:
     """One HTML document from ``page_parts``."""
+    data, late = _late_apart(parts["data"])
     return _asset("page.html").format(
         title=parts["title"],
         css=_asset("page.css"),
         body=parts["body"],
-        data=_script_json(parts["data"]),
+        data=_script_json(data),
+        late=late,
         compute=parts["code"],
         script=_asset("page.js"),
     )
