@@ -24,31 +24,8 @@ import torch_models  # noqa: E402
 sys.path.pop(0)
 
 
-class Residual(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.l1 = nn.Linear(3, 3)
-        self.l2 = nn.Linear(3, 3)
-
-    def forward(self, x):
-        h = self.l1(x)
-        h += x
-        h = torch.relu_(h)
-        out = self.l2(h)
-        out.mul_(2).add_(x, alpha=0.5)
-        return (out * out).sum()
-
-
-class InplaceChain(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(inplace=True), nn.Linear(4, 2))
-        self.act = nn.LeakyReLU(0.1, inplace=True)
-
-    def forward(self, x):
-        y = self.net(x)
-        y.sub_(1.0).div_(3.0)
-        return self.act(y).pow(2).mean()
+# the everyday in-place models, as the in-place conversion test writes them
+from test_torch_inplace import InplaceChain, Residual  # noqa: E402
 
 
 class TrainingNorm(nn.Module):
