@@ -123,3 +123,23 @@ def test_a_big_graph_starts_closed_and_its_boxes_wait_outside_the_picture() -> N
     assert page_parts(cr.parse(layers(5)), collapse=True)["data"]["closed"] == list(range(5))
     assert page_parts(g, collapse=False)["data"]["closed"] == []
     assert cr.explore(g, collapse=False).html.count('<g class="node') >= 2 * 300
+
+
+def test_the_command_line_opens_or_closes_every_group(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """explore --collapse / --no-collapse do what collapse=True / False do; without either
+    a small program starts open."""
+    from chainrule.cli import main
+
+    program = tmp_path / "layers.cr"
+    program.write_text(layers(5), encoding="utf-8")
+
+    def closed(*flags: str) -> str:
+        page = tmp_path / f"page{''.join(flags)}.html"
+        assert main(["explore", str(program), *flags, "-o", str(page)]) == 0
+        return page.read_text(encoding="utf-8")
+
+    open_page, closed_page = closed("--no-collapse"), closed("--collapse")
+    assert closed() == open_page
+    assert open_page == cr.explore(cr.parse(layers(5)), collapse=False).html
+    assert closed_page == cr.explore(cr.parse(layers(5)), collapse=True).html
+    assert open_page != closed_page

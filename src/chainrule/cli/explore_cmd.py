@@ -27,6 +27,21 @@ def register(sub: Any) -> None:
     add_program_args(p, torch=True)
     p.add_argument("--digits", type=int, default=5, help="significant digits shown (default 5)")
     p.add_argument("-o", "--out", metavar="FILE.html", help="write the page to FILE.html")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--collapse",
+        dest="collapse",
+        action="store_true",
+        default=None,
+        help="start with every group (a PyTorch module, a repeated block) closed into one box "
+        "(the default above 200 nodes)",
+    )
+    group.add_argument(
+        "--no-collapse",
+        dest="collapse",
+        action="store_false",
+        help="start with every group open (the default up to 200 nodes)",
+    )
     p.set_defaults(func=run)
 
 
@@ -38,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
             raise ChainruleError(f"-o {args.out}: the page is HTML; give a name ending in .html")
         check_output(args.out, inputs=input_files(args), label=f"-o {args.out}")
     graph = load_graph(args)
-    page = explore(graph, digits=args.digits, exact=True if args.exact else None)
+    exact = True if args.exact else None
+    page = explore(graph, digits=args.digits, exact=exact, collapse=args.collapse)
     if args.out:
         write_file(args.out, page.html, inputs=input_files(args), label=f"-o {args.out}")
         print(f"wrote {args.out}")
