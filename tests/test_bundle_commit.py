@@ -1,17 +1,25 @@
-"""A bundle is committed whole or not at all: a failure or a Ctrl-C injected at every step of
-the commit leaves the destination exactly as it was (or, for a Ctrl-C held until the renames
-are done, exactly the new bundle), never a mix of the two.
+"""A bundle is committed whole or not at all: a failure, a Ctrl-C or a SIGKILL at any step
+of the commit leaves the destination exactly as it was or exactly the new bundle, never a mix
+of the two.
 
 Before, `generate --force` onto a class whose v02 had become a symbolic link stopped with exit 2
 after manifest.json, the answer keys and v01 had already been replaced, and a Ctrl-C during the
-commit of 150 variants left the new manifest with a third of the old variant folders."""
+commit of 150 variants left the new manifest with a third of the old variant folders. Now the
+new folder is built beside the old one (with the old folder's other entries linked in) and the
+two are swapped in one rename; where that cannot be done, entries are moved one by one and put
+back on failure (``mode`` "entries" below)."""
 
 from __future__ import annotations
 
 import errno
 import os
+import random
 import shutil
 import signal
+import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -96,15 +104,35 @@ def failing_at(k: int, exc: BaseException, *, links: bool = True) -> Any:
     return step
 
 
-@pytest.fixture(params=["exchange", "two renames"])
-def swap(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways a folder is replaced: the system's one-step exchange, and (where it has none)
-    two renames."""
-    if request.param == "two renames":
+MODES = ["swap", "swap, two renames", "entries", "entries, two renames"]
+
+
+def set_mode(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if "two renames" in mode:  # a system without renameat2's exchange
         monkeypatch.setattr(files, "_exchange", lambda a, b: False)
-    elif files._renameat2() is None:
+    if mode.startswith("entries"):  # a folder that cannot be swapped whole
+        monkeypatch.setattr(files, "_stage_beside", lambda folder: None)
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every way a bundle is committed: the whole folder swapped with the old one (in one
+    exchange, or two renames where the system has none), and entry by entry."""
+    if "two renames" not in request.param and files._renameat2() is None:
         pytest.skip("no renameat2 on this system")
+    set_mode(request.param, monkeypatch)
     return str(request.param)
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Staging folders left in the destination or beside it."""
+    return [
+        e
+        for d in (folder, folder.parent)
+        if d.is_dir()
+        for e in os.listdir(d)
+        if e.startswith(STAGE_PREFIX)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -113,14 +141,14 @@ def swap(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     ids=["OSError", "KeyboardInterrupt"],
 )
 def test_a_failure_at_every_step_leaves_the_destination_as_it_was(
-    old_bundle: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, swap: str, exc: BaseException
+    old_bundle: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, mode: str, exc: BaseException
 ) -> None:
     folder, pristine = old_bundle
     before = snapshot(folder)
     n = count_steps(folder, monkeypatch)
     after = snapshot(folder)
     assert after != before and after["notes.txt"] == before["notes.txt"]
-    assert n >= 8  # every entry moved in its own step(s)
+    assert n >= (8 if mode.startswith("entries") else 3)
     fatal = 0
     for k in range(1, n + 1):
         restore(folder, pristine)
@@ -131,17 +159,17 @@ def test_a_failure_at_every_step_leaves_the_destination_as_it_was(
         except (ChainruleError, KeyboardInterrupt):
             failed = True
         monkeypatch.undo()
-        if swap == "two renames":
-            monkeypatch.setattr(files, "_exchange", lambda a, b: False)
-        # a failed hard link is not a failure (the old file is moved aside instead)
+        set_mode(mode, monkeypatch)
+        # a failed hard link is not a failure: the old file is moved aside instead, or the
+        # commit moves entries one by one where it cannot link the old folder's files
         assert snapshot(folder) == (before if failed else after), f"step {k} of {n}"
-        assert not [e for e in os.listdir(folder) if e.startswith(STAGE_PREFIX)]
+        assert not leftovers(folder), f"step {k} of {n}"
         fatal += failed
     assert fatal >= n - 4  # all but the optional hard links
 
 
 def test_ctrl_c_during_the_commit_is_held_until_the_bundle_is_whole(
-    old_bundle: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    old_bundle: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     folder, pristine = old_bundle
     n = count_steps(folder, monkeypatch)
@@ -162,6 +190,7 @@ def test_ctrl_c_during_the_commit_is_held_until_the_bundle_is_whole(
             write_bundle(folder, "new")
         monkeypatch.setattr(files, "_step", real)
         assert snapshot(folder) == new, f"step {k} of {n}"
+        assert not leftovers(folder), f"step {k} of {n}"
 
 
 def test_a_link_in_place_of_a_folder_is_replaced_not_followed(
@@ -205,9 +234,10 @@ def test_a_file_where_a_folder_goes_is_refused_before_anything_moves(
     assert snapshot(folder) == before
 
 
-def test_generate_and_grade_commit_through_the_same_path(tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("mode", ["swap", "entries"])
+def test_generate_and_grade_commit_through_the_same_path(tmp_path, monkeypatch, mode) -> None:
     """generate's class folder and grade's report folder, with a failure in the middle of the
-    commit: each is left as it was."""
+    commit (the swap itself; the fourth move entry by entry): each is left as it was."""
     from chainrule.teach.generate import generate
     from chainrule.teach.report import write_report
 
@@ -231,10 +261,278 @@ def test_generate_and_grade_commit_through_the_same_path(tmp_path, monkeypatch) 
         (rep, lambda: write_report(cls, TEACH / "submissions.csv", rep, force=True)),
     ):
         before = snapshot(target)
-        monkeypatch.setattr(
-            files, "_step", failing_at(4, OSError(errno.ENOSPC, "no space"), links=False)
-        )
+        set_mode(mode, monkeypatch)
+        if mode == "swap":
+            monkeypatch.setattr(files, "_exchange", failing_exchange)
+        else:
+            monkeypatch.setattr(
+                files, "_step", failing_at(4, OSError(errno.ENOSPC, "no space"), links=False)
+            )
         with pytest.raises(ChainruleError):
             again()
         monkeypatch.undo()
         assert snapshot(target) == before
+        assert not leftovers(target)
+
+
+def failing_exchange(a: Path, b: Path) -> bool:
+    raise OSError(errno.ENOSPC, "no space")
+
+
+# ------------------------------------------------------------------ SIGKILL
+
+CHILD = r"""
+import os, sys, time
+from pathlib import Path
+from chainrule.io import files
+
+folder, mode, when, variants = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+if "two renames" in mode:
+    files._exchange = lambda a, b: False
+real_step, real_commit = files._step, files._commit
+count = [0]
+
+def step(fn, *a, **kw):
+    count[0] += 1
+    if when == f"step {count[0]}":
+        print("ready", flush=True)
+        time.sleep(60)  # killed here, before the step
+    return real_step(fn, *a, **kw)
+
+def commit(*a, **kw):
+    if when == "commit":
+        print("ready", flush=True)
+    return real_commit(*a, **kw)
+
+files._step, files._commit = step, commit
+with files.bundle(folder, force=True, marker=sys.argv[5], replace_marked_dirs=sys.argv[6]) as st:
+    for name in ("manifest.json", "answer-key.csv", "answer-key.md"):
+        (st / name).write_text(f"{name} new\n")
+    for k in range(1, variants + 1):
+        v = st / f"v{k:02d}"
+        v.mkdir()
+        (v / "worksheet.md").write_text(f"v{k:02d} new\n")
+        (v / sys.argv[6]).write_text("ours\n")
+    (st / sys.argv[5]).write_text("bundle new\n")
+print("done", flush=True)
+"""
+
+
+def write_many(folder: Path, version: str, variants: int) -> None:
+    """The child's bundle, in this process: the reference for "entirely new"."""
+    with bundle(folder, force=True, marker=MARKER, replace_marked_dirs=DIR_MARKER) as st:
+        for name in ("manifest.json", "answer-key.csv", "answer-key.md"):
+            (st / name).write_text(f"{name} {version}\n")
+        for k in range(1, variants + 1):
+            v = st / f"v{k:02d}"
+            v.mkdir()
+            (v / "worksheet.md").write_text(f"v{k:02d} {version}\n")
+            (v / DIR_MARKER).write_text("ours\n")
+        (st / MARKER).write_text(f"bundle {version}\n")
+
+
+def users_files(folder: Path) -> None:
+    """What a teacher keeps in the class folder: a file, a hard link, a symbolic link, a
+    read-only file, a folder of notes with a sub-folder."""
+    (folder / "notes.txt").write_text("the teacher's own file\n")
+    os.link(folder / "notes.txt", folder / "notes-link.txt")
+    (folder / "latest").symlink_to("v01")
+    (folder / "ro.txt").write_text("read only\n")
+    os.chmod(folder / "ro.txt", 0o444)
+    (folder / "drafts" / "old").mkdir(parents=True)
+    (folder / "drafts" / "old" / "d.md").write_text("draft\n")
+    os.chmod(folder / "drafts", 0o750)
+
+
+def killed_at(folder: Path, mode: str, when: str, variants: int) -> str:
+    """Run the child's commit, SIGKILL it once it says "ready" (at once, or after a random
+    pause for "commit"); what it printed last."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    p = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(folder), mode, when, str(variants), MARKER, DIR_MARKER],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert p.stdout is not None
+    line = p.stdout.readline().decode().strip()
+    if line == "ready":
+        if when == "commit":
+            time.sleep(random.uniform(0, 0.1))
+        p.kill()
+    p.wait(timeout=120)
+    err = p.stderr.read().decode() if p.stderr else ""
+    assert "Traceback" not in err, err
+    return line
+
+
+def old_beside(folder: Path) -> list[dict[str, Any]]:
+    return [
+        snapshot(folder.parent / e)
+        for e in os.listdir(folder.parent)
+        if e.startswith(STAGE_PREFIX) and e.endswith("-old")
+    ]
+
+
+@pytest.mark.parametrize("mode", ["swap", "swap, two renames"])
+def test_a_sigkill_at_any_point_of_the_commit_leaves_old_or_new_never_a_mix(
+    tmp_path: Path, mode: str
+) -> None:
+    """A child process commits a bundle of 40 variant folders over an old one of 45 (with
+    the teacher's own files; v41 to v45 are kept, as chainrule does not remove what it does
+    not replace) and is killed with SIGKILL before each step of the commit in turn, then at
+    random instants during it: the folder is, file for file, the old one or
+    the new one. With two renames (no exchange) it may be missing, the old one then whole
+    beside it. The next run then commits normally."""
+    if "two renames" not in mode and files._renameat2() is None:
+        pytest.skip("no renameat2 on this system")
+    folder = tmp_path / "cls"
+    write_many(folder, "old", 45)
+    users_files(folder)
+    pristine = tmp_path.parent / f"{tmp_path.name}-pristine"
+    shutil.copytree(folder, pristine, symlinks=True)
+    old = snapshot(folder)
+    reference = tmp_path.parent / f"{tmp_path.name}-new"
+    shutil.copytree(folder, reference, symlinks=True)
+    write_many(reference, "new", 40)
+    new = snapshot(reference)
+    assert old != new and new["drafts/old/d.md"] == b"draft\n"
+    shutil.rmtree(reference)
+
+    def fresh() -> None:
+        for e in os.listdir(tmp_path):
+            p = tmp_path / e
+            if p.is_dir() and not p.is_symlink():
+                for sub, dirs, _ in os.walk(p):
+                    for d in dirs:
+                        os.chmod(os.path.join(sub, d), 0o755)
+                shutil.rmtree(p)
+        shutil.copytree(pristine, folder, symlinks=True)
+
+    outcomes = []
+    whens = [f"step {k}" for k in range(1, 15)] + ["commit"] * 12
+    for when in whens:
+        fresh()
+        last = killed_at(folder, mode, when, 40)
+        if not folder.exists():
+            assert mode == "swap, two renames", when
+            assert old in old_beside(folder), when
+            outcomes.append("missing, old beside")
+            continue
+        now = snapshot(folder)
+        assert now in (old, new), f"{when}: a mix of old and new"
+        outcomes.append("new" if now == new else "old")
+        if last == "done":
+            assert now == new
+        write_many(folder, "new", 40)  # the next run is not hindered by what was left
+        assert snapshot(folder) == new, when
+    assert "old" in outcomes and "new" in outcomes, outcomes
+    assert stat.S_IMODE((folder / "drafts").stat().st_mode) == 0o750
+    shutil.rmtree(pristine)
+
+
+def test_the_users_files_are_the_same_files_after_a_swap(tmp_path: Path) -> None:
+    """The old folder's other entries are carried over as hard links: the same inode, so a
+    file open elsewhere, a hard link from outside, permissions and times are all kept."""
+    if files._renameat2() is None:
+        pytest.skip("no renameat2 on this system")
+    folder = tmp_path / "cls"
+    write_many(folder, "old", 3)
+    users_files(folder)
+    os.chmod(folder, 0o751)
+    outside = tmp_path / "outside-link.txt"
+    os.link(folder / "notes.txt", outside)
+    before = {e: os.lstat(folder / e) for e in ("notes.txt", "ro.txt", "latest")}
+    drafts = os.stat(folder / "drafts" / "old")
+    folder_ino = os.stat(folder).st_ino
+    write_many(folder, "new", 2)
+    assert os.stat(folder).st_ino != folder_ino  # swapped whole
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o751
+    for e, st in before.items():
+        assert os.lstat(folder / e).st_ino == st.st_ino, e
+    assert os.readlink(folder / "latest") == "v01"
+    assert os.stat(folder / "drafts" / "old").st_mtime_ns == drafts.st_mtime_ns
+    assert (folder / "v03" / "worksheet.md").read_text() == "v03 old\n"  # not replaced: kept
+    assert (folder / "v01" / "worksheet.md").read_text() == "v01 new\n"
+    assert os.stat(outside).st_nlink == 3  # notes.txt, notes-link.txt and this one
+    assert not leftovers(folder)
+
+
+def test_where_the_folder_cannot_be_swapped_entries_are_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The current folder (a shell inside it must not be left in a deleted folder), and an
+    old file that cannot be linked (another user's, under protected_hardlinks): the commit
+    moves entries one by one, with the same result."""
+    folder = tmp_path / "cls"
+    write_many(folder, "old", 3)
+    users_files(folder)
+    ino = os.stat(folder).st_ino
+    monkeypatch.chdir(folder)
+    write_many(Path("."), "new", 2)
+    assert os.stat(folder).st_ino == ino
+    assert (folder / "v01" / "worksheet.md").read_text() == "v01 new\n"
+    assert not leftovers(folder)
+    monkeypatch.chdir(tmp_path)
+    real_link = os.link
+
+    def link(src: Any, dst: Any, **kw: Any) -> None:
+        if Path(src).name == "ro.txt":
+            raise PermissionError(errno.EPERM, "operation not permitted")
+        real_link(src, dst, **kw)
+
+    monkeypatch.setattr(os, "link", link)
+    write_many(folder, "newer", 1)
+    assert os.stat(folder).st_ino == ino
+    assert (folder / "v01" / "worksheet.md").read_text() == "v01 newer\n"
+    assert (folder / "ro.txt").read_text() == "read only\n"
+    assert not leftovers(folder)
+
+
+def test_generate_killed_at_random_instants_is_old_or_new(tmp_path: Path) -> None:
+    """The real command: `generate --force` over a class of another seed, SIGKILLed at
+    random instants over the run's length: the class folder is one class or the other."""
+    template = str(TEACH / "neuron-pool.toml")
+    args = ["--count", "12", "--no-pdf", "--no-solutions", "--force"]
+    cls, other = tmp_path / "cls", tmp_path / "other"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+
+    def generate(seed: int, out: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "chainrule",
+                "generate",
+                template,
+                "--seed",
+                str(seed),
+                "-o",
+                str(out),
+                *args,
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+
+    start = time.monotonic()
+    assert generate(2, other).wait(timeout=300) == 0
+    length = time.monotonic() - start
+    assert generate(1, cls).wait(timeout=300) == 0
+    old, new = snapshot(cls), snapshot(other)
+    assert old != new
+    pristine = tmp_path / "pristine"
+    shutil.copytree(cls, pristine)
+    rng = random.Random(7)
+    seen = set()
+    for k in range(6):
+        p = generate(2, cls)
+        time.sleep(length * (0.5 + 0.7 * k / 5) * rng.uniform(0.9, 1.1))
+        p.kill()
+        p.wait(timeout=60)
+        now = snapshot(cls)
+        assert now in (old, new), f"killed after {k}: a mix"
+        seen.add("new" if now == new else "old")
+        shutil.rmtree(cls)
+        shutil.copytree(pristine, cls)

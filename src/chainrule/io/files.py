@@ -4,7 +4,8 @@ Every output goes to a temporary file in the destination folder and is renamed i
 interrupted run never leaves half a file. Outputs never go through a symbolic link, never replace
 a device or a folder, and never replace one of the command's own inputs (compared by device and
 inode, so a hard link is caught too). Bundles (several files in one directory) are built in a
-hidden staging folder inside the destination and moved into place only once complete. Any
+hidden staging folder beside the destination and swapped with it in one rename once complete,
+so the destination is the old folder or the new one even if the process is killed. Any
 failure is a ``ChainruleError`` naming the path: exit status 2, not a traceback."""
 
 from __future__ import annotations
@@ -356,38 +357,49 @@ def bundle(
     replace_marked_dirs: str | None = None,
 ) -> Iterator[Path]:
     """A staging folder for a bundle: write the files into it; when the block ends without an
-    error they are renamed into ``directory`` (the marker last). On an error nothing is moved,
-    the staging folder is removed, and so is any folder this call created, so a retry works.
+    error it becomes ``directory`` in one step. On an error nothing is moved, the staging
+    folder is removed, and so is any folder this call created, so a retry works.
+
+    The staging folder is made beside ``directory`` (a hidden ``.chainrule-stage-…`` in its
+    parent), so the commit can swap the two folders whole (``_commit``); where that is not
+    possible (a parent chainrule may not write, a mount point, the current folder) it is made
+    inside ``directory`` and the entries are moved in one by one.
 
     A folder of the bundle (a variant's folder, say) replaces a folder of the same name only
-    when that one holds the file ``replace_marked_dirs`` (chainrule wrote it); it is removed
-    with the staging folder once the new one is in place."""
+    when that one holds the file ``replace_marked_dirs`` (chainrule wrote it)."""
     extra = {"hint": hint} if hint is not None else {}
     folder = check_bundle_dir(
         directory, force=force, marker=marker, replace_marked=replace_marked, label=label, **extra
     )
     label = label or str(directory)
     inputs = list(inputs)
-    created: list[Path] = []
+    created: list[Path] = []  # the folders this call makes, deepest first
     p = folder
     while not p.exists():
         created.append(p)
         p = p.parent
     stage: Path | None = None
+    beside = False
     ok = False
     try:
         try:
             for d in reversed(created):
-                d.mkdir()
-            stage = folder / f"{STAGE_PREFIX}{os.urandom(4).hex()}"
-            stage.mkdir()
+                if d != folder:
+                    d.mkdir()
+            stage = _stage_beside(folder)
+            beside = stage is not None
+            if stage is None:
+                if created and created[0] == folder:
+                    folder.mkdir()
+                stage = folder / f"{STAGE_PREFIX}{os.urandom(4).hex()}"
+                stage.mkdir()
         except OSError as exc:
             raise ChainruleError(
                 f"{label}: cannot create the directory ({exc.strerror}); choose a folder on an "
                 "ordinary disk that you may write to"
             ) from None
         yield stage
-        _commit(stage, folder, marker, inputs, label, replace_marked_dirs)
+        _commit(stage, folder, marker, inputs, label, replace_marked_dirs, beside=beside)
         ok = True
     except OSError as exc:
         raise ChainruleError(f"{label}: could not write the bundle ({exc.strerror})") from None
@@ -395,11 +407,57 @@ def bundle(
         if stage is not None:
             import shutil  # with the compression modules it loads: only when a bundle is written
 
+            # after a swap this is the old folder; otherwise what is left of the staging
             shutil.rmtree(stage, ignore_errors=True)
         if not ok:
             for d in created:
                 with contextlib.suppress(OSError):
                     d.rmdir()
+
+
+def _stage_beside(folder: Path) -> Path | None:
+    """A new empty staging folder beside ``folder`` (in its parent, on the same file system),
+    or None where the commit cannot swap the two folders: ``folder`` is ``.`` or ``..``, a
+    mount point, the current folder or one of its parents (the shell inside it would be left
+    in the old, deleted folder), or the parent does not let chainrule create a folder."""
+    if folder.name in ("", ".", ".."):
+        return None
+    try:
+        parent = os.stat(folder.parent)
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        st = None
+    except OSError:
+        return None
+    if st is not None and (st.st_dev != parent.st_dev or _holds_cwd(st)):
+        return None
+    stage = folder.parent / f"{STAGE_PREFIX}{os.urandom(4).hex()}-{folder.name[:40]}"
+    try:
+        stage.mkdir()
+    except OSError:
+        return None
+    return stage
+
+
+def _holds_cwd(st: os.stat_result) -> bool:
+    """Whether the folder of ``st`` is the current folder or one of its parents."""
+    try:
+        here = os.getcwd()
+    except OSError:
+        return False
+    while True:
+        with contextlib.suppress(OSError):
+            cst = os.stat(here)
+            if (cst.st_dev, cst.st_ino) == (st.st_dev, st.st_ino):
+                return True
+        up = os.path.dirname(here)
+        if up == here:
+            return False
+        here = up
+
+
+class _NoSwap(Exception):
+    """The folder cannot be rebuilt beside the old one: the commit moves entries instead."""
 
 
 def _commit(
@@ -409,14 +467,28 @@ def _commit(
     inputs: list[StrPath | None],
     label: str,
     replace_marked_dirs: str | None = None,
+    *,
+    beside: bool = False,
 ) -> None:
-    """Move the staged entries into ``folder``, all or none. Everything that could refuse is
-    checked before anything moves; then each entry takes its place in one rename (a folder is
-    swapped with the old one in one exchange where the system has it), the old one is kept
-    until every entry is in, and a failure at any step puts back what was moved, in reverse
-    order. Ctrl-C during these renames is held until they are done (a few milliseconds), so
-    an interrupted commit is never half a bundle either."""
+    """Put the staged bundle in place, all or none. Everything that could refuse is checked
+    before anything changes. With the staging folder ``beside`` the destination, the entries
+    of the old folder that the bundle does not replace (the user's own files) are linked into
+    it (hard links: the same files, not copies), and the two folders are swapped in one
+    ``renameat2(RENAME_EXCHANGE)``: the destination is the old folder or the new one, at
+    every instant and after a SIGKILL or a power cut; the old one is removed after. Where a
+    swap cannot be prepared (a file chainrule may not link, an entry on another file system)
+    each entry is moved in on its own (``_move_entries``). Ctrl-C during the commit is held
+    until it is done (milliseconds), so an interrupted commit is never half a bundle."""
     names = sorted(os.listdir(stage), key=lambda n: (n == marker, n))
+    if beside and not os.path.lexists(folder):
+        with _interrupts_held():
+            try:
+                _step(_rename_noreplace, stage, folder)  # a new folder: one rename
+            except FileExistsError:
+                pass  # made meanwhile: replaced as an existing one, below
+            else:
+                _sync_folder(folder.parent)
+                return
     protected = _inputs(inputs)
     for name in names:  # refuse before moving anything
         target = folder / name
@@ -436,17 +508,138 @@ def _commit(
                 f"{label}: {target} is the input {protected[(st.st_dev, st.st_ino)]} "
                 "(the same path or a hard link); it is not replaced"
             )
+    with _interrupts_held():
+        if beside and _swap(stage, folder, set(names)):
+            _sync_folder(folder.parent)
+            return
+        _move_entries(stage, folder, names)
+    _sync_folder(folder)
+
+
+def _swap(stage: Path, folder: Path, names: set[str]) -> bool:
+    """Give ``stage`` the old folder's other entries and its permissions, then swap the two
+    folders; False (``stage`` as it was) where the old entries cannot be carried over."""
+    fst = os.lstat(folder)
+    kept = [e for e in os.listdir(folder) if e not in names and not e.startswith(STAGE_PREFIX)]
+    try:
+        for name in kept:
+            _step(_replicate, folder / name, stage / name, fst.st_dev)
+        _step(_copy_folder_attributes, folder, stage, fst)
+    except (_NoSwap, OSError):
+        _drop(stage, kept)
+        return False
+    except BaseException:
+        _drop(stage, kept)
+        raise
+    if _step(_exchange, stage, folder):  # the commit: one step
+        return True
+    # no exchange on this system: two renames, the old folder kept beside until the new one
+    # is in; a SIGKILL between them leaves no folder at the name and both beside it
+    aside = folder.parent / f"{STAGE_PREFIX}{os.urandom(4).hex()}-old"
+    _step(os.rename, folder, aside)
+    try:
+        _step(os.rename, stage, folder)
+    except BaseException:
+        os.rename(aside, folder)
+        _drop(stage, kept)
+        raise
+    os.rename(aside, stage)  # removed with the staging folder
+    return True
+
+
+def _drop(stage: Path, kept: list[str]) -> None:
+    """Remove the links made in ``stage`` for a swap that does not happen (only links and
+    the folders made to hold them: the old folder's files are not touched)."""
+    import shutil
+
+    for name in kept:
+        p = stage / name
+        with contextlib.suppress(OSError):
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p)
+            else:
+                os.unlink(p)
+
+
+def _replicate(src: Path, dst: Path, device: int) -> None:
+    """``src`` again at ``dst`` as hard links: files, links, pipes keep their inode (and so
+    their contents, owner, permissions and other names); a folder is made anew with its
+    permissions, owner and times, its entries linked in, without recursion. ``_NoSwap`` for
+    an entry on another file system (a mount point inside the folder)."""
+    st = os.lstat(src)
+    if not stat.S_ISDIR(st.st_mode):
+        os.link(src, dst, follow_symlinks=False)
+        return
+    todo = [(src, dst, st)]
+    made: list[tuple[Path, Path, os.stat_result]] = []
+    while todo:
+        s, d, sst = todo.pop()
+        if sst.st_dev != device:
+            raise _NoSwap(str(s))
+        os.mkdir(d, 0o700)
+        made.append((s, d, sst))
+        with os.scandir(s) as entries:
+            for e in entries:
+                est = e.stat(follow_symlinks=False)
+                if stat.S_ISDIR(est.st_mode):
+                    todo.append((s / e.name, d / e.name, est))
+                else:
+                    os.link(e.path, d / e.name, follow_symlinks=False)
+    for s, d, sst in reversed(made):  # deepest last made first: times after the contents
+        _copy_folder_attributes(s, d, sst)
+        os.utime(d, ns=(sst.st_atime_ns, sst.st_mtime_ns), follow_symlinks=False)
+
+
+def _copy_folder_attributes(src: Path, dst: Path, st: os.stat_result) -> None:
+    """The old folder's permissions, owner and extended attributes (ACLs) on the new one;
+    ``_NoSwap`` where they cannot be given (a folder of another user's, say)."""
+    try:
+        dst_st = os.lstat(dst)
+        if (dst_st.st_uid, dst_st.st_gid) != (st.st_uid, st.st_gid):
+            os.chown(dst, st.st_uid, st.st_gid, follow_symlinks=False)
+        os.chmod(dst, stat.S_IMODE(st.st_mode))
+        try:
+            attributes = os.listxattr(src, follow_symlinks=False)
+        except OSError:
+            attributes = []
+        for a in attributes:
+            os.setxattr(dst, a, os.getxattr(src, a, follow_symlinks=False), follow_symlinks=False)
+    except OSError as exc:
+        raise _NoSwap(f"{src}: {exc.strerror}") from None
+
+
+def _rename_noreplace(a: Path, b: Path) -> None:
+    """Rename ``a`` to ``b`` unless ``b`` exists (``FileExistsError``), in one step where the
+    system has ``RENAME_NOREPLACE``."""
+    fn = _renameat2()
+    if fn is not None:
+        at_fdcwd, noreplace = -100, 1
+        if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), noreplace) == 0:
+            return
+        err = ctypes.get_errno()
+        if err in (errno.EEXIST, errno.ENOTEMPTY):
+            raise FileExistsError(err, os.strerror(err), str(b))
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+            raise OSError(err, os.strerror(err), str(b))
+    if os.path.lexists(b):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(b))
+    os.rename(a, b)
+
+
+def _move_entries(stage: Path, folder: Path, names: list[str]) -> None:
+    """The commit where the folder cannot be swapped whole: each entry takes its place in one
+    rename (a folder is swapped with the old one in one exchange where the system has it), the
+    old one is kept until every entry is in, and a failure at any step puts back what was
+    moved, in reverse order. A SIGKILL in the middle leaves some entries new, some old."""
     trash = stage / f"{STAGE_PREFIX}replaced"
     journal: list[list[str]] = []  # [name, state] of each entry moved so far
-    with _interrupts_held():
-        try:
-            _step(os.mkdir, trash)
-            for name in names:
-                _move_in(stage, folder, trash, name, journal)
-        except BaseException:
-            _roll_back(stage, folder, trash, journal)
-            raise
-    _sync_folder(folder)
+    try:
+        _step(os.mkdir, trash)
+        for name in names:
+            _move_in(stage, folder, trash, name, journal)
+    except BaseException:
+        _roll_back(stage, folder, trash, journal)
+        raise
 
 
 def _step(fn: Any, *args: Any, **kwargs: Any) -> Any:
