@@ -11,8 +11,10 @@ new op is fuzzed as soon as it is registered."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
@@ -22,6 +24,7 @@ from chainrule.ops.arrays import as_index_value
 from chainrule.ops.table import as_axes, as_axis, as_bool, as_number, as_perm, as_shape
 
 Shape = tuple[int, ...]
+T = TypeVar("T")
 SHAPES: list[Shape] = [(), (), (2,), (3,), (2, 2), (2, 3)]
 ASCII_NAMES = ["x", "y", "z", "w", "b", "L", "h", "t", "out", "a1"]
 # subscripts, primes, Greek, a combining accent, a compatibility letter (ℓ is l to Python),
@@ -63,6 +66,34 @@ class Program:
         return list(self.shapes)
 
 
+# ------------------------------------------------------------------ drawing cheaply
+
+# Hypothesis validates a strategy and works out its properties once per strategy object:
+# building ``st.integers(0, 4)`` or ``st.sampled_from([...])`` afresh at every choice cost
+# more than the choice itself. Every choice goes through one object per range instead, which
+# draws the same values (``sampled_from`` draws an index the same way) at about half the cost.
+_RANGES: dict[tuple[int, int], st.SearchStrategy[int]] = {}
+BOOLEANS = st.booleans()
+FLOATS = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+SMALL_AXES = st.lists(st.integers(-2, 2), min_size=1, max_size=2)
+DIMS = st.lists(st.integers(-1, 4), max_size=3)
+
+
+def integer(draw: Any, lo: int, hi: int) -> int:
+    """``draw(st.integers(lo, hi))`` through one strategy object per range."""
+    strategy = _RANGES.get((lo, hi))
+    if strategy is None:
+        strategy = st.integers(lo, hi)
+        if len(_RANGES) < 50_000:  # ranges that depend on a text's length: bounded
+            _RANGES[(lo, hi)] = strategy
+    return int(draw(strategy))
+
+
+def pick(draw: Any, options: Sequence[T]) -> T:
+    """``draw(st.sampled_from(options))``: an index, shrinking towards the first option."""
+    return options[integer(draw, 0, len(options) - 1)]
+
+
 # ------------------------------------------------------------------ numbers and literals
 
 
@@ -71,10 +102,10 @@ NUMBER_POOL = NUMBERS + ["-" + n for n in NUMBERS[1:8]] + [str(k) for k in range
 
 def number(draw: Any) -> str:
     """A number as people write it (one draw in most cases, which keeps generation fast)."""
-    k = draw(st.integers(0, len(NUMBER_POOL)))
+    k = integer(draw, 0, len(NUMBER_POOL))
     if k < len(NUMBER_POOL):
         return NUMBER_POOL[k]
-    return repr(draw(st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)))
+    return repr(draw(FLOATS))
 
 
 def literal(draw: Any, shape: Shape) -> str:
@@ -89,42 +120,42 @@ def literal(draw: Any, shape: Shape) -> str:
 
 def param_value(draw: Any, read: Any) -> str:
     """A keyword parameter's value as program text, mostly of the type the reader takes."""
-    if draw(st.integers(0, 14)) == 0:  # the wrong type, on purpose
-        return str(draw(st.sampled_from(["'a'", "x", "1.5", "(1, 'a')", "[[1]]", "True"])))
-    big = draw(st.integers(0, 30)) == 0  # sizes that would allocate gigabytes
+    if integer(draw, 0, 14) == 0:  # the wrong type, on purpose
+        return str(pick(draw, ["'a'", "x", "1.5", "(1, 'a')", "[[1]]", "True"]))
+    big = integer(draw, 0, 30) == 0  # sizes that would allocate gigabytes
     if read is as_bool:
-        return str(draw(st.booleans()))
+        return str(draw(BOOLEANS))
     if read is as_number:
-        return str(draw(st.sampled_from(["0.1", "-1", "2.5", "0", "1e-3"])))
+        return str(pick(draw, ["0.1", "-1", "2.5", "0", "1e-3"]))
     if read is as_axis:
-        return str(draw(st.sampled_from([10**9, 10**6]) if big else st.integers(-2, 3)))
+        return str(pick(draw, [10**9, 10**6]) if big else integer(draw, -2, 3))
     if read is as_axes:
-        choice = draw(st.integers(0, 2))
+        choice = integer(draw, 0, 2)
         if choice == 0:
             return "None"
         if choice == 1:
-            return str(draw(st.integers(-2, 2)))
-        axes = draw(st.lists(st.integers(-2, 2), min_size=1, max_size=2))
+            return str(integer(draw, -2, 2))
+        axes = draw(SMALL_AXES)
         return "(" + ", ".join(map(str, axes)) + ",)"
     if read in (as_shape, as_perm):
-        if read is as_perm and draw(st.booleans()):
+        if read is as_perm and draw(BOOLEANS):
             return "None"
-        dims = draw(st.lists(st.integers(-1, 4), max_size=3))
+        dims = draw(DIMS)
         if big:
             dims = [10**6, 10**6]
         return "(" + ", ".join(map(str, dims)) + ("," if len(dims) == 1 else "") + ")"
     if read is as_index_value:
-        return str(draw(st.integers(-3, 3)))
-    return str(draw(st.integers(-2, 3)))
+        return str(integer(draw, -3, 3))
+    return str(integer(draw, -2, 3))
 
 
 def keywords(draw: Any, op: Op) -> list[str]:
     out = []
     for q in op.params:
-        if draw(st.integers(0, 2)) == 0:
+        if integer(draw, 0, 2) == 0:
             out.append(f"{q.name}={param_value(draw, q.read)}")
-    if draw(st.integers(0, 20)) == 0:
-        out.append(str(draw(st.sampled_from(["foo=1", "axis=0", "slope=0.1", "shape=(2,)"]))))
+    if integer(draw, 0, 20) == 0:
+        out.append(str(pick(draw, ["foo=1", "axis=0", "slope=0.1", "shape=(2,)"])))
     return out
 
 
@@ -133,68 +164,64 @@ def keywords(draw: Any, op: Op) -> list[str]:
 
 def leaf(draw: Any, shape: Shape, env: dict[str, Shape]) -> str:
     fitting = [n for n, s in env.items() if s == shape]
-    r = draw(st.integers(0, 19))
+    r = integer(draw, 0, 19)
     if r == 0:
-        return str(draw(st.sampled_from(["e", "pi", "π"])))
+        return str(pick(draw, ["e", "pi", "π"]))
     if r == 1 and env:
-        return str(draw(st.sampled_from(sorted(env))))  # any shape
+        return str(pick(draw, sorted(env)))  # any shape
     if r == 2:
-        return str(draw(st.sampled_from(ASCII_NAMES + UNICODE_NAMES)))  # maybe undefined
+        return str(pick(draw, ASCII_NAMES + UNICODE_NAMES))  # maybe undefined
     if fitting and r < 13:
-        return str(draw(st.sampled_from(fitting)))
+        return str(pick(draw, fitting))
     return literal(draw, shape)
 
 
 def expr(draw: Any, shape: Shape, env: dict[str, Shape], depth: int) -> str:
     """An expression of the given shape (most of the time)."""
-    if depth <= 0 or draw(st.integers(0, 4)) == 0:
+    if depth <= 0 or integer(draw, 0, 4) == 0:
         return leaf(draw, shape, env)
     d = depth - 1
-    kind = draw(st.integers(0, 15))
+    kind = integer(draw, 0, 15)
     if kind <= 2:
-        return f"{draw(st.sampled_from(ELEMENTWISE_1))}({expr(draw, shape, env, d)})"
+        return f"{pick(draw, ELEMENTWISE_1)}({expr(draw, shape, env, d)})"
     if kind <= 5:
         a = expr(draw, shape, env, d)
-        b = expr(draw, draw(st.sampled_from([shape, ()])), env, d)
-        op = draw(st.sampled_from(BINOPS))
-        if op in ("**", "^") and draw(st.booleans()):
-            b = str(draw(st.sampled_from(["2", "3", "0.5", "-1", "(1/2)", "x"])))
+        b = expr(draw, pick(draw, [shape, ()]), env, d)
+        op = pick(draw, BINOPS)
+        if op in ("**", "^") and draw(BOOLEANS):
+            b = str(pick(draw, ["2", "3", "0.5", "-1", "(1/2)", "x"]))
         return f"({a} {op} {b})"
     if kind == 6:
         return f"-{expr(draw, shape, env, d)}"
     if kind == 7:
-        f = draw(st.sampled_from(ELEMENTWISE_2))
+        f = pick(draw, ELEMENTWISE_2)
         return f"{f}({expr(draw, shape, env, d)}, {expr(draw, shape, env, d)})"
     if kind == 8 and not shape:
-        f = draw(st.sampled_from(REDUCTIONS))
-        inner = draw(st.sampled_from(SHAPES[2:]))
+        f = pick(draw, REDUCTIONS)
+        inner = pick(draw, SHAPES[2:])
         return f"{f}({expr(draw, inner, env, d)})"
     if kind == 9 and not shape:
-        n = draw(st.integers(2, 3))
-        f = draw(st.sampled_from(["dot({}, {})", "({} @ {})", "mse({}, {})"]))
+        n = integer(draw, 2, 3)
+        f = pick(draw, ["dot({}, {})", "({} @ {})", "mse({}, {})"])
         return f.format(expr(draw, (n,), env, d), expr(draw, (n,), env, d))
     if kind == 9 and len(shape) == 1:
-        k = draw(st.integers(2, 3))
+        k = integer(draw, 2, 3)
         return f"({expr(draw, (shape[0], k), env, d)} @ {expr(draw, (k,), env, d)})"
     if kind == 10 and len(shape) == 1:
-        f = draw(st.sampled_from(["softmax", "log_softmax"]))
+        f = pick(draw, ["softmax", "log_softmax"])
         return f"{f}({expr(draw, shape, env, d)})"
     if kind == 10 and len(shape) == 2:
         return f"{expr(draw, shape[::-1], env, d)}.T"
     if kind == 11 and len(shape) == 1:
         return "[" + ", ".join(expr(draw, (), env, d) for _ in range(shape[0])) + "]"
     if kind == 11 and not shape:
-        n = draw(st.integers(2, 3))
-        i = (
-            draw(st.integers(-n - 1, n))
-            if draw(st.integers(0, 9)) == 0
-            else draw(st.integers(0, n - 1))
-        )
+        n = integer(draw, 2, 3)
+        i = integer(draw, -n - 1, n) if integer(draw, 0, 9) == 0 else integer(draw, 0, n - 1)
         return f"{expr(draw, (n,), env, d)}[{i}]"
     if kind == 12 and not shape:
         z = expr(draw, (2,), env, d)
-        f = draw(st.sampled_from(["bce(σ({}), [1, 0])", "bce_with_logits({}, [0, 1])",
-                                  "hinge({}, [1, -1])", "cross_entropy({}, 1)"]))  # fmt: skip
+        f = pick(draw, ["bce(σ({}), [1, 0])", "bce_with_logits({}, [0, 1])",
+                                  "hinge({}, [1, -1])", "cross_entropy({}, 1)"])  # fmt: skip
         return f.format(z)
     if kind >= 13:
         return call_any(draw, env, d)
@@ -203,12 +230,12 @@ def expr(draw: Any, shape: Shape, env: dict[str, Shape], depth: int) -> str:
 
 def call_any(draw: Any, env: dict[str, Shape], depth: int) -> str:
     """Any function of the table, with arguments of any shape and keyword parameters."""
-    name = draw(st.sampled_from(FUNCTION_NAMES))
+    name = pick(draw, FUNCTION_NAMES)
     op = FUNCTIONS[name]
-    n = op.arity if op.arity >= 0 else draw(st.integers(1, 3))
-    if draw(st.integers(0, 19)) == 0:
-        n = draw(st.integers(0, 4))  # the wrong number of arguments
-    args = [expr(draw, draw(st.sampled_from(SHAPES)), env, depth) for _ in range(n)]
+    n = op.arity if op.arity >= 0 else integer(draw, 1, 3)
+    if integer(draw, 0, 19) == 0:
+        n = integer(draw, 0, 4)  # the wrong number of arguments
+    args = [expr(draw, pick(draw, SHAPES), env, depth) for _ in range(n)]
     return f"{name}({', '.join(args + keywords(draw, op))})"
 
 
@@ -216,12 +243,12 @@ def call_any(draw: Any, env: dict[str, Shape], depth: int) -> str:
 
 
 def name(draw: Any) -> str:
-    r = draw(st.integers(0, 9))
+    r = integer(draw, 0, 9)
     if r < 6:
-        return str(draw(st.sampled_from(ASCII_NAMES)))
+        return str(pick(draw, ASCII_NAMES))
     if r < 9:
-        return str(draw(st.sampled_from(UNICODE_NAMES)))
-    return str(draw(st.sampled_from(SHADOWING)))
+        return str(pick(draw, UNICODE_NAMES))
+    return str(pick(draw, SHADOWING))
 
 
 @st.composite
@@ -230,19 +257,19 @@ def programs(draw: Any, max_statements: int = 6, depth: int = 3) -> Program:
     expressions over the names assigned before."""
     env: dict[str, Shape] = {}
     lines = []
-    for k in range(draw(st.integers(1, max_statements))):
-        shape = draw(st.sampled_from(SHAPES))
+    for k in range(integer(draw, 1, max_statements)):
+        shape = pick(draw, SHAPES)
         target = name(draw)
-        if k == 0 or draw(st.integers(0, 3)) == 0:
+        if k == 0 or integer(draw, 0, 3) == 0:
             rhs = literal(draw, shape)
         else:
             rhs = expr(draw, shape, env, depth)
         env[target] = shape
-        comment = "  # " + draw(st.sampled_from(["note", "σ′(z)", "x = 1"])) if k == 1 else ""
+        comment = "  # " + pick(draw, ["note", "σ′(z)", "x = 1"]) if k == 1 else ""
         lines.append(f"{target} = {rhs}{comment}")
     seps = ["\n", "\n", "\n", "; ", "\n\n", "\r\n"]
-    sep = draw(st.sampled_from(seps))
-    text = sep.join(lines) + draw(st.sampled_from(["", "\n"]))
+    sep = pick(draw, seps)
+    text = sep.join(lines) + pick(draw, ["", "\n"])
     return Program(text, env)
 
 
@@ -250,24 +277,27 @@ def programs(draw: Any, max_statements: int = 6, depth: int = 3) -> Program:
 def mutated(draw: Any) -> Program:
     """A valid program with a few edits: characters deleted, tokens inserted, spans
     duplicated, lines swapped."""
-    prog = draw(programs())
+    prog = draw(PROGRAMS)
     text = prog.text
-    for _ in range(draw(st.integers(1, 3))):
-        i = draw(st.integers(0, len(text)))
-        kind = draw(st.integers(0, 4))
+    for _ in range(integer(draw, 1, 3)):
+        i = integer(draw, 0, len(text))
+        kind = integer(draw, 0, 4)
         if kind == 0:
-            j = draw(st.integers(i, min(len(text), i + 5)))
+            j = integer(draw, i, min(len(text), i + 5))
             text = text[:i] + text[j:]
         elif kind <= 2:
-            text = text[:i] + draw(st.sampled_from(TOKENS)) + text[i:]
+            text = text[:i] + pick(draw, TOKENS) + text[i:]
         elif kind == 3:
-            j = draw(st.integers(i, min(len(text), i + 12)))
+            j = integer(draw, i, min(len(text), i + 12))
             text = text[:j] + text[i:j] + text[j:]
         else:
             lines = text.split("\n")
             lines = draw(st.permutations(lines))
             text = "\n".join(lines)
     return Program(text, prog.shapes)
+
+
+PROGRAMS = programs()
 
 
 def _from_bytes(data: bytes) -> Program:
@@ -278,6 +308,7 @@ texts = st.text(max_size=120).map(Program)
 raw_bytes = st.binary(max_size=120).map(_from_bytes)
 
 
+@functools.cache
 def sources() -> st.SearchStrategy[Program]:
     """Every kind of program text: valid, mutated, arbitrary text, arbitrary bytes (as
     surrogate escapes: ``encode`` gives the bytes back)."""
@@ -295,8 +326,8 @@ CLAIM_VALUES = ["0", "1", "-0.5", "0,94", "2.8", "nan", "inf", "-inf", "1e20", "
 
 
 def at_value(draw: Any, shape: Shape) -> str:
-    if draw(st.integers(0, 7)) == 0:
-        return str(draw(st.sampled_from(["abc", "[1,", "1e999", "[]", "[[1],[1,2]]", "", "1/0"])))
+    if integer(draw, 0, 7) == 0:
+        return str(pick(draw, ["abc", "[1,", "1e999", "[]", "[[1],[1,2]]", "", "1/0"]))
     return literal(draw, shape).replace(" ", "")
 
 
@@ -304,39 +335,44 @@ def at_value(draw: Any, shape: Shape) -> str:
 def command_lines(draw: Any, prog: Program, program_path: str, out_dir: str) -> list[str]:
     """A command line for the program: eval (float, exact, JSON, higher derivatives), draw
     (text and files), explain (every format) or check (claims)."""
+    return command_line(draw, prog, program_path, out_dir)
+
+
+def command_line(draw: Any, prog: Program, program_path: str, out_dir: str) -> list[str]:
+    """``command_lines`` drawn inside another strategy (no strategy object per program)."""
     names = prog.names or ["x"]
-    command = draw(st.sampled_from(["eval", "eval", "draw", "draw", "explain", "check"]))
+    command = pick(draw, ["eval", "eval", "draw", "draw", "explain", "check"])
     argv = [command, program_path]
-    if draw(st.integers(0, 3)) == 0:
-        target = draw(st.sampled_from(names))
+    if integer(draw, 0, 3) == 0:
+        target = pick(draw, names)
         argv += ["--at", f"{target}={at_value(draw, prog.shapes.get(target, ()))}"]
-    if draw(st.integers(0, 9)) == 0:
-        argv += ["--output", draw(st.sampled_from(names))]
-    if command in ("eval", "explain", "check", "draw") and draw(st.booleans()):
+    if integer(draw, 0, 9) == 0:
+        argv += ["--output", pick(draw, names)]
+    if command in ("eval", "explain", "check", "draw") and draw(BOOLEANS):
         argv.append("--exact")
     if command == "eval":
-        if draw(st.booleans()):
+        if draw(BOOLEANS):
             argv.append("--json")
-        if draw(st.integers(0, 3)) == 0:
-            argv += ["--wrt", draw(st.sampled_from(names)), "--order", str(draw(st.integers(1, 4)))]
+        if integer(draw, 0, 3) == 0:
+            argv += ["--wrt", pick(draw, names), "--order", str(integer(draw, 1, 4))]
     elif command == "draw":
-        argv += ["--view", draw(st.sampled_from(["forward", "gradients", "backward"]))]
-        if draw(st.booleans()):
-            argv += ["-o", f"{out_dir}/drawing.{draw(st.sampled_from(DRAW_FORMATS))}"]
-        if draw(st.integers(0, 5)) == 0:
+        argv += ["--view", pick(draw, ["forward", "gradients", "backward"])]
+        if draw(BOOLEANS):
+            argv += ["-o", f"{out_dir}/drawing.{pick(draw, DRAW_FORMATS)}"]
+        if integer(draw, 0, 5) == 0:
             argv.append("--expand")
-        if draw(st.integers(0, 7)) == 0:
-            argv += ["--collapse", draw(st.sampled_from(names))]
-        if draw(st.integers(0, 7)) == 0:
-            argv += ["--paths-from", draw(st.sampled_from(names))]
+        if integer(draw, 0, 7) == 0:
+            argv += ["--collapse", pick(draw, names)]
+        if integer(draw, 0, 7) == 0:
+            argv += ["--paths-from", pick(draw, names)]
     elif command == "explain":
-        argv += ["--format", draw(st.sampled_from(["txt", "md", "tex"]))]
+        argv += ["--format", pick(draw, ["txt", "md", "tex"])]
     else:
-        for _ in range(draw(st.integers(1, 3))):
-            who = draw(st.sampled_from(names))
-            if draw(st.booleans()):
-                who = f"d{draw(st.sampled_from(names))}/d{who}"
-            argv += ["--claim", f"{who}={draw(st.sampled_from(CLAIM_VALUES))}"]
-        if draw(st.booleans()):
+        for _ in range(integer(draw, 1, 3)):
+            who = pick(draw, names)
+            if draw(BOOLEANS):
+                who = f"d{pick(draw, names)}/d{who}"
+            argv += ["--claim", f"{who}={pick(draw, CLAIM_VALUES)}"]
+        if draw(BOOLEANS):
             argv.append("--json")
     return argv

@@ -86,6 +86,56 @@ def limit_memory(extra_bytes: int) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+def reuse_pure_work(size: int = 512) -> None:
+    """Make repeated work free in a long fuzzing run, without testing less: three pure steps
+    whose cost dominated an input are memoised in this process, so an input that repeats one
+    (the same chart of slips, the same drawing rasterised, the same subcommand's parser) gets
+    the bytes or the parser the first run made, and every distinct one is still computed.
+
+    - ``chainrule.cli.build_parser(command)``: argparse, rebuilt for each run (70 options);
+      parsing does not change the parser (``append`` copies its default list).
+    - ``chainrule.teach.report.chart_png``: matplotlib, ~0.1 s a chart, two charts a ``grade``.
+    - ``resvg_py.svg_to_bytes``: the rasteriser behind every PNG; chainrule's own size checks
+      and refusals around it still run each time.
+
+    A call that raises is not remembered (it raises again next time)."""
+    import functools
+
+    import chainrule.cli
+    import chainrule.teach.report as report
+
+    if getattr(chainrule.cli.build_parser, "cache_info", None) is None:
+        chainrule.cli.build_parser = functools.lru_cache(maxsize=None)(chainrule.cli.build_parser)  # type: ignore[assignment]
+    if getattr(report.chart_png, "cache_info", None) is None:
+        chart = functools.lru_cache(maxsize=size)(report.chart_png)
+
+        def chart_png(slips: Any, *args: Any) -> bytes:
+            return chart(tuple(tuple(s) for s in slips), *args)
+
+        chart_png.cache_info = chart.cache_info  # type: ignore[attr-defined]
+        chart_png.__wrapped__ = chart.__wrapped__  # type: ignore[attr-defined]
+        report.chart_png = chart_png
+    try:
+        import resvg_py
+    except ImportError:
+        return
+    if getattr(resvg_py.svg_to_bytes, "cache_info", None) is None:
+        original = resvg_py.svg_to_bytes
+
+        @functools.lru_cache(maxsize=size)
+        def raster(items: tuple[tuple[str, Any], ...]) -> bytes:
+            kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in items}
+            return bytes(original(**kwargs))
+
+        def svg_to_bytes(**kwargs: Any) -> bytes:
+            items = ((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items())
+            return raster(tuple(sorted(items)))
+
+        svg_to_bytes.cache_info = raster.cache_info  # type: ignore[attr-defined]
+        svg_to_bytes.__wrapped__ = original  # type: ignore[attr-defined]
+        resvg_py.svg_to_bytes = svg_to_bytes
+
+
 @dataclass
 class Outcome:
     code: int | None

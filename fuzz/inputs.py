@@ -10,6 +10,7 @@ values and gradients compared with PyTorch's own (``torch_finding``)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -300,10 +301,12 @@ def warm_up() -> None:
     cr.from_torch(torch.nn.Linear(2, 1).double(), torch.zeros(1, 2, dtype=torch.float64))
 
 
+@functools.cache
 def teacher_cases() -> st.SearchStrategy[Case]:
     return st.one_of(exercise_case(), template_case(), manifest_case(), csv_case())
 
 
+@functools.cache
 def all_cases() -> st.SearchStrategy[Case]:
     return st.one_of(teacher_cases(), torch_case())
 

@@ -49,18 +49,23 @@ def worker(index: int, stop: Any, out: Any, agreement_share: int, files_share: i
     files_dir.mkdir()
     if files_share:
         file_inputs.warm_up()
+    harness.reuse_pure_work()
+
+    files, sources, path = file_inputs.all_cases(), grammar.sources(), str(program_path)
 
     @st.composite
     def inputs(draw: Any) -> tuple[str, Any, list[list[str]]]:
-        roll = draw(st.integers(0, 99))
+        roll = grammar.integer(draw, 0, 99)
         if roll < files_share:  # TOML, manifests, CSV, PyTorch models with in-place ops
-            return "files", draw(file_inputs.all_cases()), []
+            return "files", draw(files), []
         if roll < files_share + agreement_share:
-            prog = draw(grammar.programs())
+            prog = draw(grammar.PROGRAMS)
             return "agreement", grammar.encode(prog), []
-        prog = draw(grammar.sources())
-        lines = grammar.command_lines(prog, str(program_path), str(work))
-        return "cli", grammar.encode(prog), [draw(lines) for _ in range(COMMANDS_PER_PROGRAM)]
+        prog = draw(sources)
+        lines = [
+            grammar.command_line(draw, prog, path, str(work)) for _ in range(COMMANDS_PER_PROGRAM)
+        ]
+        return "cli", grammar.encode(prog), lines
 
     batch_no = 0
     with harness.limit_memory(EXTRA_MEMORY):
@@ -192,12 +197,20 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
     finally:
         stop.set()
-        elapsed = time.time() - start
-        for p in procs:
-            p.join(timeout=60)
-            if p.is_alive():
-                p.terminate()
-    while True:  # what the workers sent while stopping
+        stopped = time.time()
+    while any(p.is_alive() for p in procs):  # each worker ends the batch it is running
+        try:
+            _, ran, agreed, found = out.get(timeout=1)
+        except queue.Empty:
+            if time.time() - stopped > 120:  # a batch stuck past its inputs' deadlines
+                for p in procs:
+                    p.terminate()
+            continue
+        total += ran
+        agreement += agreed
+        tally(findings, found)
+    elapsed = time.time() - start  # the rate counts the last batches' inputs and time
+    while True:
         try:
             _, ran, agreed, found = out.get(timeout=1)
         except queue.Empty:
