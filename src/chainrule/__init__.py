@@ -5,10 +5,13 @@ on the output, and read ``value`` and ``grad`` on every node."""
 
 from __future__ import annotations
 
+# first of all, before any other import: Ctrl-C from here on is exit 130 in the command
+from . import _interrupt  # noqa: F401
+
+# isort: split
 import importlib
 from typing import Any
 
-from . import _interrupt  # noqa: F401 - first: Ctrl-C while the command imports is exit 130
 from .core.autodiff import (
     backward,
     derivatives,

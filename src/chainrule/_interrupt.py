@@ -1,17 +1,32 @@
-"""Ctrl-C while the ``chainrule`` command is still importing (numpy, sympy: about 0.3 s).
+"""Ctrl-C while the ``chainrule`` command is still starting (importing numpy, sympy: about
+0.3 s).
 
 The command's ``main`` turns an interrupt into "chainrule: interrupted" and exit status 130,
-but an interrupt that comes while the package is being imported, before ``main`` runs, was a
-KeyboardInterrupt traceback and a death by signal. This module is imported first by the
-package; only when the process is the ``chainrule`` command (``python -m chainrule`` or the
-installed script) does it install an exception hook that ends such an interrupt the same way
-as ``main``. Importing chainrule as a library changes nothing."""
+but an interrupt that came while the package was being imported, before ``main`` ran, was a
+KeyboardInterrupt traceback and a death by signal — or, landing inside numpy's own C import,
+an ImportError and exit 1. This module is the package's first import (``chainrule/__init__``
+imports it before anything else, for ``python -m chainrule`` and the installed script alike);
+only when the process is the ``chainrule`` command does it install a SIGINT handler that ends
+the process at once, the same way as ``main``, whatever code is running, until ``main`` runs:
+inside ``main`` the handler raises KeyboardInterrupt as Python's own does, so ``main`` and the
+bundle commit clean up as before. Importing chainrule as a library changes nothing.
+
+What comes before this module runs is Python's alone (see docs/reliability.md): start-up until
+Python installs its handler (the process then dies by the signal, which a shell reports as 130
+too), then ``site`` and the ``.pth`` files, ``runpy`` for ``-m``, and the search for the package
+(Python's KeyboardInterrupt traceback)."""
 
 from __future__ import annotations
 
+import _signal  # the C module, loaded by Python's start: `signal` would import enum first
 import os
 import sys
-from types import TracebackType
+
+TYPE_CHECKING = False  # typing itself takes milliseconds to import
+if TYPE_CHECKING:
+    from types import FrameType, TracebackType
+
+MESSAGE = b"chainrule: interrupted\n"
 
 
 def running_as_command() -> bool:
@@ -23,17 +38,47 @@ def running_as_command() -> bool:
     return bool(sys.argv) and os.path.basename(sys.argv[0]) in ("chainrule", "chainrule.exe")
 
 
+def _stop() -> None:
+    """Say so and end the process with status 130, flushing nothing else (a half-written
+    line on standard output is left as it is, as a killed process leaves it)."""
+    try:
+        os.write(2, MESSAGE)
+    finally:
+        os._exit(130)
+
+
+def _in_main(frame: FrameType | None) -> bool:
+    """Whether ``chainrule.cli.main`` is on the stack (it handles Ctrl-C itself)."""
+    cli = sys.modules.get("chainrule.cli")
+    main = getattr(cli, "main", None)
+    code = getattr(main, "__code__", None)
+    if code is None:
+        return False
+    while frame is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    if _in_main(frame):
+        raise KeyboardInterrupt
+    _stop()
+
+
 def _hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
     if issubclass(kind, KeyboardInterrupt):
-        try:
-            sys.stderr.write("chainrule: interrupted\n")
-            sys.stderr.flush()
-        finally:
-            os._exit(130)
+        _stop()
     _previous(kind, value, tb)
 
 
 _previous = sys.excepthook
 if running_as_command() and not getattr(sys.excepthook, "_chainrule", False):
     _hook._chainrule = True  # type: ignore[attr-defined]
-    sys.excepthook = _hook
+    sys.excepthook = _hook  # a KeyboardInterrupt raised some other way, outside main
+    try:
+        if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+            _signal.signal(_signal.SIGINT, _on_sigint)
+    except (ValueError, OSError):  # not the main thread, or not allowed: the hook only
+        pass
