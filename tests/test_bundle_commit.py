@@ -536,3 +536,19 @@ def test_generate_killed_at_random_instants_is_old_or_new(tmp_path: Path) -> Non
         seen.add("new" if now == new else "old")
         shutil.rmtree(cls)
         shutil.copytree(pristine, cls)
+
+
+def test_the_folders_extended_attributes_are_carried_over(tmp_path: Path) -> None:
+    """An attribute set on the class folder (an ACL is one) is on the new folder too."""
+    if files._renameat2() is None or not hasattr(os, "setxattr"):
+        pytest.skip("no renameat2 or no extended attributes on this system")
+    folder = tmp_path / "cls"
+    write_many(folder, "old", 2)
+    try:
+        os.setxattr(folder, "user.course", b"ml-101")
+    except OSError:
+        pytest.skip("this file system has no user attributes")
+    ino = os.stat(folder).st_ino
+    write_many(folder, "new", 2)
+    assert os.stat(folder).st_ino != ino
+    assert os.getxattr(folder, "user.course") == b"ml-101"

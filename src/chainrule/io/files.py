@@ -598,8 +598,9 @@ def _copy_folder_attributes(src: Path, dst: Path, st: os.stat_result) -> None:
         if (dst_st.st_uid, dst_st.st_gid) != (st.st_uid, st.st_gid):
             os.chown(dst, st.st_uid, st.st_gid, follow_symlinks=False)
         os.chmod(dst, stat.S_IMODE(st.st_mode))
+        listxattr = getattr(os, "listxattr", None)  # Linux only
         try:
-            attributes = os.listxattr(src, follow_symlinks=False)
+            attributes = listxattr(src, follow_symlinks=False) if listxattr else []
         except OSError:
             attributes = []
         for a in attributes:
