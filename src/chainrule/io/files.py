@@ -550,7 +550,7 @@ def _swap(stage: Path, folder: Path, names: set[str]) -> bool:
 def _drop(stage: Path, kept: list[str]) -> None:
     """Remove the links made in ``stage`` for a swap that does not happen (only links and
     the folders made to hold them: the old folder's files are not touched)."""
-    import shutil
+    import shutil  # with the compression modules it loads: only when a bundle is written
 
     for name in kept:
         p = stage / name
