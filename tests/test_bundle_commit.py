@@ -552,3 +552,29 @@ def test_the_folders_extended_attributes_are_carried_over(tmp_path: Path) -> Non
     write_many(folder, "new", 2)
     assert os.stat(folder).st_ino != ino
     assert os.getxattr(folder, "user.course") == b"ml-101"
+
+
+@pytest.mark.parametrize("err", [errno.EPERM, errno.EBUSY])
+def test_a_folder_that_may_not_be_renamed_gets_its_entries_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, err: int
+) -> None:
+    """Another user's folder in a sticky parent (/tmp), a mount point the first check did not
+    see: the swap is refused by the system before anything moved, and the entries are moved
+    one by one instead, as before this commit existed."""
+    folder = tmp_path / "cls"
+    write_many(folder, "old", 3)
+    users_files(folder)
+    ino = os.stat(folder).st_ino
+    real = files._exchange
+
+    def exchange(a: Path, b: Path) -> bool:
+        if Path(b) == folder:
+            raise OSError(err, os.strerror(err))
+        return real(a, b)
+
+    monkeypatch.setattr(files, "_exchange", exchange)
+    write_many(folder, "new", 2)
+    assert os.stat(folder).st_ino == ino
+    assert (folder / "v01" / "worksheet.md").read_text() == "v01 new\n"
+    assert (folder / "notes.txt").read_text() == "the teacher's own file\n"
+    assert not leftovers(folder)

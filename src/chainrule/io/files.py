@@ -456,6 +456,10 @@ def _holds_cwd(st: os.stat_result) -> bool:
         here = up
 
 
+# a folder that may not be renamed where it is: entries are moved into it instead
+_NOT_HERE = (errno.EPERM, errno.EACCES, errno.EBUSY, errno.EXDEV)
+
+
 class _NoSwap(Exception):
     """The folder cannot be rebuilt beside the old one: the commit moves entries instead."""
 
@@ -531,12 +535,18 @@ def _swap(stage: Path, folder: Path, names: set[str]) -> bool:
     except BaseException:
         _drop(stage, kept)
         raise
-    if _step(_exchange, stage, folder):  # the commit: one step
-        return True
-    # no exchange on this system: two renames, the old folder kept beside until the new one
-    # is in; a SIGKILL between them leaves no folder at the name and both beside it
-    aside = folder.parent / f"{STAGE_PREFIX}{os.urandom(4).hex()}-old"
-    _step(os.rename, folder, aside)
+    try:
+        if _step(_exchange, stage, folder):  # the commit: one step
+            return True
+        # no exchange on this system: two renames, the old folder kept beside until the new
+        # one is in; a SIGKILL between them leaves no folder at the name and both beside it
+        aside = folder.parent / f"{STAGE_PREFIX}{os.urandom(4).hex()}-old"
+        _step(os.rename, folder, aside)
+    except OSError as exc:
+        if exc.errno not in _NOT_HERE:
+            raise
+        _drop(stage, kept)  # nothing moved: the folder may not be renamed here (a sticky
+        return False  # parent and another user's folder, a mount point): entry by entry
     try:
         _step(os.rename, stage, folder)
     except BaseException:
