@@ -28,6 +28,7 @@ import numpy as np
 
 import chainrule.cli
 from chainrule.core.errors import ChainruleError
+from chainrule.core.values import to_float
 
 
 class Hang(BaseException):
@@ -224,12 +225,15 @@ def _floats(v: Any) -> np.ndarray:
 
 
 def _shaped(v: Any) -> np.ndarray:
-    """A value as a float array of its own shape."""
-    try:
+    """A value as a float array of its own shape. Exact numbers go through chainrule's own
+    ``to_float`` (the precision their cancellation needs): sympy's ``float()`` works at 15
+    digits and divided by a log(1 + e^−403) it read as 0 (a ZeroDivisionError)."""
+    if isinstance(v, np.ndarray) and v.dtype != object:
         return np.asarray(v, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        obj = np.asarray(v, dtype=object)
-        return np.array([float(x) for x in obj.reshape(-1)]).reshape(obj.shape)
+    if isinstance(v, (int, float, np.floating, np.integer)):
+        return np.asarray(float(v))
+    obj = np.asarray(v, dtype=object)
+    return np.asarray(to_float(obj) if obj.ndim else to_float(obj.item()), dtype=np.float64)
 
 
 def _near_kink(graph: Any, scale: float) -> bool:

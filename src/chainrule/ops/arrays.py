@@ -96,9 +96,11 @@ def _reduction(np_fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
+    """How many elements ``axes`` take together; a 0-d value's axis 0 (which ``norm_axes``
+    accepts, as PyTorch does) has length 1."""
     n = 1
     for a in axes:
-        n *= shape[a]
+        n *= shape[a] if a < len(shape) else 1
     return n
 
 

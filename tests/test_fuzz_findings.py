@@ -1,0 +1,55 @@
+"""What this round's long fuzzing run found, each closed as a class.
+
+- ``mean(z, axis=0)`` of a number (a 0-d value): the forward pass accepted axis 0 (as PyTorch
+  does, a 0-d tensor having one axis of length 1) and the backward pass stopped with an
+  IndexError (exit 1). Every op with an ``axis`` on a 0-d value, float and exact, against
+  PyTorch.
+- The harness turned exact values into floats through sympy's 15-digit ``float()``, which read
+  log(1 + e^−403) as 0 and divided by it (a ZeroDivisionError of the harness's own); it uses
+  chainrule's ``values.to_float`` now, which evaluates to the precision needed."""
+
+from __future__ import annotations
+
+import pytest
+
+import chainrule as cr
+from fuzz import harness
+
+torch = pytest.importorskip("torch")
+
+TWINS = {
+    "sum": lambda t, k: torch.sum(t, dim=0, keepdim=k),
+    "mean": lambda t, k: torch.mean(t, dim=0, keepdim=k),
+    "amax": lambda t, k: torch.amax(t, dim=0, keepdim=k),
+    "amin": lambda t, k: torch.amin(t, dim=0, keepdim=k),
+    "reduce_max": lambda t, k: torch.amax(t, dim=0, keepdim=k),
+    "reduce_min": lambda t, k: torch.amin(t, dim=0, keepdim=k),
+}
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["float", "exact"])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("name", sorted(TWINS))
+def test_a_reduction_over_axis_0_of_a_number_is_pytorchs(
+    name: str, keepdims: bool, exact: bool
+) -> None:
+    g = cr.parse(f"z = 3/2\nt = {name}(z * z, axis=0, keepdims={keepdims})\nL = t * 5", exact=exact)
+    g.backward()
+    z = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    t = TWINS[name](z * z, keepdims)
+    (t.sum() * 5).backward()
+    assert float(g["t"].value if not hasattr(g["t"].value, "shape") else g["t"].value.sum()) == (
+        pytest.approx(t.sum().item(), rel=1e-15)
+    )
+    assert float(g["z"].grad) == pytest.approx(z.grad.item(), rel=1e-15)
+
+
+def test_the_agreement_check_reads_exact_values_at_the_precision_they_need() -> None:
+    program = (
+        "y = [[5, -3, -3], [-12, -2, 15]]\nout = [-14, -19, 0.25]\nb = 0\n"
+        "b = softplus(-exp(6))\nmax = asinh(out)\nL = (cosh(e) / b)\n"
+    )
+    assert harness.agreement_finding(program, 60.0) is None
+    assert float(harness._shaped(cr.parse(program, exact=True)["b"].value)) == pytest.approx(
+        6.210136486566067e-176, rel=1e-12
+    )
