@@ -578,3 +578,31 @@ def test_a_folder_that_may_not_be_renamed_gets_its_entries_moved(
     assert (folder / "v01" / "worksheet.md").read_text() == "v01 new\n"
     assert (folder / "notes.txt").read_text() == "the teacher's own file\n"
     assert not leftovers(folder)
+
+
+def test_removing_the_old_folder_gets_past_read_only_folders_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a swap the old folder goes; a read-only folder of the user's in it (its entries
+    are links now shared with the new folder) is given write permission first, as an ordinary
+    user needs (simulated: root is not held back by permissions). A path that is gone (the
+    staging folder renamed into place) changes nothing, its parent's permissions least."""
+    old = tmp_path / "old"
+    (old / "drafts").mkdir(parents=True)
+    (old / "drafts" / "d.md").write_text("draft\n")
+    os.chmod(old / "drafts", 0o555)
+    real_unlink = os.unlink
+
+    def unlink(p: Any, *a: Any, **k: Any) -> None:
+        parent = os.path.dirname(os.fspath(p)) if "dir_fd" not in k else None
+        if parent and not os.stat(parent).st_mode & stat.S_IWUSR:
+            raise PermissionError(errno.EACCES, "permission denied", p)
+        real_unlink(p, *a, **k)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    monkeypatch.setattr(shutil, "_use_fd_functions", False)  # the path-based walk
+    files._remove_tree(old)
+    assert not old.exists()
+    os.chmod(tmp_path, 0o751)
+    files._remove_tree(tmp_path / "gone")
+    assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o751

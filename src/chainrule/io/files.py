@@ -405,10 +405,8 @@ def bundle(
         raise ChainruleError(f"{label}: could not write the bundle ({exc.strerror})") from None
     finally:
         if stage is not None:
-            import shutil  # with the compression modules it loads: only when a bundle is written
-
             # after a swap this is the old folder; otherwise what is left of the staging
-            shutil.rmtree(stage, ignore_errors=True)
+            _remove_tree(stage)
         if not ok:
             for d in created:
                 with contextlib.suppress(OSError):
@@ -560,15 +558,33 @@ def _swap(stage: Path, folder: Path, names: set[str]) -> bool:
 def _drop(stage: Path, kept: list[str]) -> None:
     """Remove the links made in ``stage`` for a swap that does not happen (only links and
     the folders made to hold them: the old folder's files are not touched)."""
-    import shutil  # with the compression modules it loads: only when a bundle is written
-
     for name in kept:
         p = stage / name
-        with contextlib.suppress(OSError):
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p)
-            else:
+        if os.path.isdir(p) and not os.path.islink(p):
+            _remove_tree(p)
+        else:
+            with contextlib.suppress(OSError):
                 os.unlink(p)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a staging folder, or the old folder after a swap, as far as possible: a folder
+    in it without write permission (a read-only folder of the user's, linked in) is given it
+    first, since only the links in it go, never the files they share with the new folder."""
+    import shutil  # with the compression modules it loads: only when a bundle is written
+
+    top = os.fspath(path)
+
+    def retry(fn: Any, p: str, exc: Any) -> None:
+        parent = os.path.dirname(p)
+        inside = parent == top or parent.startswith(top + os.sep)
+        if inside and isinstance(exc[1], PermissionError):  # never a folder outside ``path``
+            with contextlib.suppress(OSError):
+                os.chmod(parent, 0o700)
+                fn(p)
+
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, onerror=retry)
 
 
 def _replicate(src: Path, dst: Path, device: int) -> None:
