@@ -5,10 +5,14 @@
   IndexError (exit 1). Every op with an ``axis`` on a 0-d value, float and exact, against
   PyTorch.
 - The harness turned exact values into floats through sympy's 15-digit ``float()``, which read
-  log(1 + e^−403) as 0 and divided by it (a ZeroDivisionError of the harness's own); it uses
-  chainrule's ``values.to_float`` now, which evaluates to the precision needed."""
+  log(1 + e^−403) as 0 and divided by it (a ZeroDivisionError of the harness's own), and
+  through ``float(Fraction)``, which raises OverflowError past the float range; it uses
+  chainrule's ``values.to_float`` now, which evaluates to the precision needed and gives ±inf
+  past the range, as the command line does."""
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import pytest
 
@@ -42,6 +46,22 @@ def test_a_reduction_over_axis_0_of_a_number_is_pytorchs(
         pytest.approx(t.sum().item(), rel=1e-15)
     )
     assert float(g["z"].grad) == pytest.approx(z.grad.item(), rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [  # 1/Δ past the float range: float(Fraction) raised OverflowError in the harness
+        "Δ = [1., -1.639364065118958e-254]\n"
+        "z = (([[4/5, -0.1, -11], [-1.5, 5, -3]] @ [2.5e1, 19, 1_0])[0] / Δ)  # note\n",
+    ],
+)
+def test_the_agreement_check_reads_exact_values_past_the_float_range(program: str) -> None:
+    assert harness.agreement_finding(program, 60.0) is None
+    g = cr.parse(program, exact=True)
+    g.backward()  # dz₁/dΔ₁ = 91.9/Δ₁² ≈ 3.4e509, an exact fraction
+    grad = harness._shaped(g["Δ"].grad)
+    assert grad[1] == float("inf") and grad[0] == pytest.approx(91.9)
+    assert harness._shaped(Fraction(10**400, 3)) == float("inf")
 
 
 def test_the_agreement_check_reads_exact_values_at_the_precision_they_need() -> None:
