@@ -13,10 +13,13 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
+from helpers import run_main
 
 import chainrule as cr
+from chainrule.core import values
 from fuzz import harness
 
 torch = pytest.importorskip("torch")
@@ -73,3 +76,31 @@ def test_the_agreement_check_reads_exact_values_at_the_precision_they_need() -> 
     assert float(harness._shaped(cr.parse(program, exact=True)["b"].value)) == pytest.approx(
         6.210136486566067e-176, rel=1e-12
     )
+
+
+@pytest.mark.parametrize("fn", ["cosh", "sinh"])
+@pytest.mark.parametrize("x", ["11375", "-11375", "[3, 2400]"])
+def test_exact_cosh_and_sinh_past_10_to_the_1000_are_refused_when_made(
+    fn: str, x: str, tmp_path: Path
+) -> None:
+    """Found by the long run: `draw --exact` of cosh(224.9³) (about 10^4,900,000) stopped in
+    the decimal module (exit 1); exp and powers were bounded, cosh and sinh were not."""
+    prog = tmp_path / "p.cr"
+    prog.write_text(f"x = {x}\ny = {fn}(x) * 2\n", encoding="utf-8")
+    for argv in (["eval", str(prog), "--exact"], ["draw", str(prog), "--exact"]):
+        ran = run_main(*argv)
+        assert ran.returncode == 2, ran.stderr
+        assert ran.stderr.startswith("chainrule: error:") and "beyond 10^±1,000" in ran.stderr
+
+
+def test_exact_cosh_within_the_bound_is_computed() -> None:
+    """cosh(2000) ≈ 3.9e868, inside the bound: its decimals are mpmath's."""
+    import mpmath
+
+    g = cr.parse("x = 2000\ny = cosh(x)\n", exact=True)
+    g.backward()
+    with mpmath.workdps(30):
+        want = mpmath.cosh(2000)
+        grad = mpmath.sinh(2000)
+    assert float(mpmath.mpf(values.decimal(g["y"].value, 12)) / want) == pytest.approx(1, abs=1e-11)
+    assert float(mpmath.mpf(values.decimal(g["x"].grad, 12)) / grad) == pytest.approx(1, abs=1e-11)

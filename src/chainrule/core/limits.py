@@ -188,12 +188,15 @@ def check_exact_size(value: Any, what: str = "an exact value") -> Any:
 
 @functools.lru_cache(maxsize=4096)
 def _too_large(e: sympy.Basic) -> bool:
-    """Whether an exponential or a power with an irrational exponent is beyond 10^±1000.
+    """Whether an exponential (cosh and sinh too) or a power with an irrational exponent is
+    beyond 10^±1000.
 
     Its pieces were checked when they were made, so they are numbers of at most 1,000 digits
     and a 5-digit estimate of them is quick; the power itself is never evaluated (the cosine of
     e^(e^100) asks mpmath for 10^43 digits of π)."""
-    if isinstance(e, sympy.exp):
+    if isinstance(e, (sympy.cosh, sympy.sinh)):  # |cosh x|, |sinh x| ≈ e^|x| / 2
+        power, base = abs(e.args[0]), sympy.E
+    elif isinstance(e, sympy.exp):
         power, base = e.args[0], sympy.E
     else:
         base, power = e.args
@@ -232,7 +235,7 @@ def _check_expression(expr: sympy.Basic, what: str) -> None:
                     f"{what} holds a number of more than {MAX_EXACT_DIGITS:,} digits: {_ADVICE}"
                 )
             continue
-        if isinstance(e, (sympy.exp, sympy.Pow)) and _too_large(e):
+        if isinstance(e, (sympy.exp, sympy.Pow, sympy.cosh, sympy.sinh)) and _too_large(e):
             raise LimitError(
                 f"{what} holds a number beyond 10^±{MAX_EXACT_DIGITS:,} ({e.func.__name__} of a "
                 "large number: its digits, or any function of it, would take hours to compute): "
