@@ -14,10 +14,12 @@ budget, whichever comes first, and writes the record between ``<!-- fuzz:start -
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import platform
 import queue
+import shutil
 import sys
 import tempfile
 import time
@@ -68,7 +70,7 @@ def worker(index: int, stop: Any, out: Any, agreement_share: int, files_share: i
         return "cli", grammar.encode(prog), lines
 
     batch_no = 0
-    with harness.limit_memory(EXTRA_MEMORY):
+    with harness.limit_memory(EXTRA_MEMORY), _removed(work):
         while not stop.is_set():
             ran = 0
             agreed = 0
@@ -126,6 +128,15 @@ def _record(found: list[Any], argv: list[str], program: bytes, check: Any) -> No
         f = harness.Finding("harness-error", repr(exc), argv, program)
     if f is not None:
         found.append(f)
+
+
+@contextlib.contextmanager
+def _removed(work: Path) -> Any:
+    """The worker's scratch folder (in /dev/shm: memory) is removed when the worker stops."""
+    try:
+        yield
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _scratch() -> str | None:
