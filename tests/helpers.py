@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -58,3 +59,17 @@ def run_main(*args: str, stdin: str | None = None) -> Ran:
     ran = Ran(code, out.getvalue(), err.getvalue())
     assert "Traceback" not in ran.stdout + ran.stderr, ran.stderr
     return ran
+
+
+def snapshot(folder: Path) -> dict[str, bytes | str]:
+    """Every entry under ``folder``: file bytes, the target of a link, or "dir"."""
+    out: dict[str, bytes | str] = {}
+    for p in sorted(folder.rglob("*")):
+        key = str(p.relative_to(folder))
+        if p.is_symlink():
+            out[key] = "-> " + os.readlink(p)
+        elif p.is_file():
+            out[key] = p.read_bytes()
+        else:
+            out[key] = "dir"
+    return out

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import snapshot
 
 from chainrule.core.errors import ChainruleError
 from chainrule.io import files
@@ -33,19 +34,6 @@ MARKER = ".chainrule-test"
 DIR_MARKER = ".chainrule-test-dir"
 ROOT = Path(__file__).resolve().parents[1]
 TEACH = ROOT / "examples" / "teaching"
-
-
-def snapshot(folder: Path) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for p in sorted(folder.rglob("*")):
-        key = str(p.relative_to(folder))
-        if p.is_symlink():
-            out[key] = "-> " + os.readlink(p)
-        elif p.is_file():
-            out[key] = p.read_bytes()
-        else:
-            out[key] = "dir"
-    return out
 
 
 def write_bundle(folder: Path, version: str, **kw: Any) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import helpers
 import pytest
+from helpers import snapshot
 
 import chainrule
 from chainrule.cli import main
@@ -40,20 +41,6 @@ def _no_constants(name: str) -> Any:
 
 def strict_loads(text: str) -> Any:
     return json.loads(text, parse_constant=_no_constants)
-
-
-def snapshot(folder: Path) -> dict[str, bytes | str]:
-    """Every entry under ``folder``: file bytes, or the target of a link."""
-    out: dict[str, bytes | str] = {}
-    for p in sorted(folder.rglob("*")):
-        key = str(p.relative_to(folder))
-        if p.is_symlink():
-            out[key] = "-> " + os.readlink(p)
-        elif p.is_file():
-            out[key] = p.read_bytes()
-        else:
-            out[key] = "dir"
-    return out
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
