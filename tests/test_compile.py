@@ -241,6 +241,10 @@ def test_micrograds_demo_on_tensors_replays_exactly() -> None:
     text = str(step.plan)
     # the fused loss, the L2 term and the reshape run as written-out kernels
     assert "margin" in text and "2·g·x" in text and "ndarray.reshape" in text
+    # a loss that is not a single name is bracketed wherever it sits in a derivative
+    seed = next(line for line in text.splitlines() if line.endswith("[seed]"))
+    assert seed.startswith("∂(") and "/∂(" in seed, seed
+    assert not any(" + 0.0001a₃/∂" in line for line in text.splitlines()), text
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -37,6 +37,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from ..lang.symbols import in_derivative
 from ..ops import MATH, OPS
 from .autodiff import check_seed, one_like, topo_order, zero_like
 from .backends import ArrayMath, FloatMath, unbroadcast
@@ -1165,7 +1166,8 @@ def _reverse(
     def seed_step() -> None:
         G[o] = one_like(V[o], loss.kind) if seed_value is None else seed_value
 
-    plan.steps.append(Step(seed_step, f"∂{name_of_loss}/∂{name_of_loss} = 1    [seed]"))
+    top = in_derivative(name_of_loss)  # ∂(a + b)/∂a, never ∂a + b/∂a
+    plan.steps.append(Step(seed_step, f"∂{top}/∂{top} = 1    [seed]"))
     sweep.append(seed_step)
     fm, am = FloatMath, ArrayMath
 
@@ -1186,15 +1188,15 @@ def _reverse(
         step = _unreached(G, V, s, zero, kind)
         if kind == FLOAT:
             _mark(step, ("r", s, (), 0.0 if zero else None))
-        text = f"∂{name_of_loss}/∂{names(n)}"
+        text = f"∂{top}/∂{in_derivative(names(n))}"
         if n.a0 is None:
             return Step(step, f"{text}: 0 if nothing reached it")
         edges = [(i, a) for i, a in enumerate(n.args) if a.requires_grad and need[a]]
         if not edges:
             return Step(step, f"{text}: 0 if nothing reached it")
         entry = _edge_steps(plan, n, edges, slot, fm, am)
-        ins = ", ".join(f"∂{name_of_loss}/∂{names(a)}" for _, a in edges)
-        return Step(entry[0], f"{ins} += {text} · ∂{names(n)}    [{entry[1]}]")
+        ins = ", ".join(f"∂{top}/∂{in_derivative(names(a))}" for _, a in edges)
+        return Step(entry[0], f"{ins} += {text} · ∂{in_derivative(names(n))}    [{entry[1]}]")
 
     steps = None
     if plan.layers is not None:
@@ -2380,7 +2382,7 @@ class _Layers:
         first, last = g.members[0], g.members[-1]
         return Step(
             run,
-            f"∂{loss_name}/∂(inputs of {self.names(first)} … {self.names(last)}) += "
+            f"∂{in_derivative(loss_name)}/∂(inputs of {self.names(first)} … {self.names(last)}) += "
             f"{g.k} × {g.name}'s partials    [layer: one np call per input, sums in the "
             "engine's order]",
         )
@@ -2594,7 +2596,8 @@ class _Chain:
 
         return Step(
             run,
-            f"∂{loss_name}/∂(inputs of the {len(self.terms)} products) += g·b, g·a    "
+            f"∂{in_derivative(loss_name)}/∂(inputs of the {len(self.terms)} products) "
+            "+= g·b, g·a    "
             "[np.multiply: the chain passes g unchanged]",
         )
 

@@ -56,7 +56,7 @@ def _enclosed(name: str) -> bool:
     return True
 
 
-def _call(name: str) -> str:
+def in_derivative(name: str) -> str:
     """Anything but a plain name after d or ∂ is parenthesised, so that d(log(p)) never reads
     dlog, d(2a) never reads d2a, d(y²) is not a second derivative and ∂n/∂(x1*w1 + x2*w2) is
     not ∂n/∂x1 times the rest."""
@@ -67,7 +67,7 @@ def _call(name: str) -> str:
 
 def total_text(top: str, bottom: str) -> str:
     """d(top)/d(bottom); both already parenthesised where an operator needs it."""
-    return f"d{_call(top)}/d{_call(bottom)}"
+    return f"d{in_derivative(top)}/d{in_derivative(bottom)}"
 
 
 def total_latex(top: str, bottom: str) -> str:
@@ -76,7 +76,7 @@ def total_latex(top: str, bottom: str) -> str:
 
 def local_text(consumer: str, bottom: str) -> str:
     """∂consumer/∂input: the local partial of one edge."""
-    return f"∂{_call(consumer)}/∂{_call(bottom)}"
+    return f"∂{in_derivative(consumer)}/∂{in_derivative(bottom)}"
 
 
 def local_latex(consumer: str, bottom: str) -> str:
