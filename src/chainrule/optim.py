@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .core.blas import axpy
+from .core.blas import MIN_SIZE, axpy
 from .core.errors import ValueInputError
 from .core.node import Node
 from .nn.module import Module
@@ -134,6 +134,37 @@ class SGD(Optimizer):
         self.dampening = float(dampening)
         self.weight_decay = float(weight_decay)
         self.nesterov = nesterov
+
+    def step(self) -> None:
+        """Plain SGD (no momentum, no weight decay) in one loop: the arithmetic of
+        ``_update`` and ``_apply`` (p ← p − lr·g, in place), without a call per parameter; a
+        training step of small arrays spends as long in those calls as in the update."""
+        if self.momentum or self.weight_decay or type(self)._update is not SGD._update:
+            super().step()
+            return
+        lr = float(self.group["lr"])
+        ndarray, multiply, subtract = np.ndarray, np.multiply, np.subtract
+        for p in self.params:
+            g = p.grad
+            if g is None:
+                continue
+            v = p.value
+            if isinstance(v, ndarray):
+                if (
+                    v.__class__ is ndarray
+                    and (g.shape if g.__class__ is ndarray else np.shape(g)) != v.shape
+                ):
+                    self._wrong_shape(p, g)
+                if not v.flags.writeable:
+                    p.value = v - (g if lr == 1.0 else lr * g)
+                elif v.size < MIN_SIZE or not axpy(-lr, g, v):
+                    if g.__class__ is ndarray and lr != 1.0:
+                        subtract(v, multiply(g, lr), out=v)  # v -= lr·g, called directly
+                    else:
+                        v -= g if lr == 1.0 else lr * g
+            else:
+                p.value = v - (g if lr == 1.0 else lr * g)
+            p.grad = None
 
     def _update(self, p: Node, g: Any, state: dict[str, Any]) -> None:
         if self.weight_decay:
