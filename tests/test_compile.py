@@ -745,3 +745,31 @@ def test_a_built_graph_replays_as_batched_graph_evaluates_it() -> None:
     assert "layer" in str(step.plan) and "products" in str(step.plan)
     with pytest.raises(CompileError, match="not a leaf"):
         compile_graph(la, [la.args[0]])
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_the_written_out_sweep_and_the_step_by_step_sweep_agree(
+    inline: bool, monkeypatch: Any
+) -> None:
+    """Steps that carry their source run as one written-out function; without it each step's
+    own function runs: both give the uncompiled run's numbers, through training steps."""
+    import chainrule.core.compile as compile_module
+
+    if not inline:
+        monkeypatch.setattr(compile_module, "_inline_sweep", lambda plan, runs: runs)
+    for dtype in (np.float32, np.float64):
+        model_a, fn_a, X, Y = mlp_case(dtype)
+        model_b, fn_b, _, _ = mlp_case(dtype)
+        step = cr.compile(fn_a)
+        opt_a, opt_b = optim.SGD(model_a, lr=0.1), optim.SGD(model_b, lr=0.1)
+        for _ in range(3):
+            got = copied(step(X, Y))
+            opt_a.step()
+            want = fn_b(X, Y)
+            opt_b.step()
+            assert same_bits(got, want)
+        written = [f for f in step.plan.sweep if hasattr(f, "source")]
+        assert bool(written) is inline
+        if inline:  # the dense layers' reverse steps, one after the other in one function
+            assert written[-1].source.count("matmul(") >= 3  # type: ignore[attr-defined]
+    assert step.traces == 1

@@ -26,11 +26,16 @@ Returned arrays are the plan's buffers: the next call overwrites them (copy what
 
 from __future__ import annotations
 
+import builtins
 import heapq
+import operator
+import re
 import sys
+import textwrap
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import repeat
 from operator import attrgetter
 from typing import Any, cast
@@ -206,6 +211,7 @@ class Plan:
         self.layers: _Layers | None = None  # the groups of nodes run as one call each
         self.chain_of: dict[Node, _Chain] = {}  # sums of products run as one call each
         self._blank: list[Any] = []
+        self._runner: Callable[[tuple[Any, ...]], Any] | None = None
 
     @property
     def read_checks(self) -> list[tuple[int, Node, type, Any, Any]]:
@@ -261,72 +267,93 @@ class Plan:
     # -------------------------------------------------------------- running
     def run(self, args: tuple[Any, ...]) -> Any:
         """The plan on new arguments; ``_RETRACE`` when it no longer describes ``fn``."""
-        V = self.values
+        runner = self._runner
+        if runner is None:
+            runner = self._runner = self._make_runner()
+        return runner(args)
+
+    def _make_runner(self) -> Callable[[tuple[Any, ...]], Any]:
+        """``run`` for this plan, made at its first call: what the plan reads, checks, sets
+        and returns, fixed as local lists (the work of a call is then the checks themselves,
+        the sweep and the gradients set)."""
+        V, G, K = self.values, self.grads, self.kept
         ndarray: Any = np.ndarray
-        floats, float_slots, others = self.read_groups
-        # outside nodes' values, each checked against the traced type, shape and dtype:
-        # the numbers all at once (parameters of a scalar graph are many)
-        if floats:
-            vals = list(map(_GET_VALUE, floats))
-            if set(map(type, vals)) != _FLOAT_SET:
-                return _RETRACE
-            _drain(map(V.__setitem__, float_slots, vals))
-        for slot, node, cls, shape, dtype in others:
-            v: Any = node.value
-            if v.__class__ is cls and (
-                cls is not ndarray or (v.shape == shape and v.dtype is dtype)
-            ):
-                V[slot] = v  # (as traced: the common case, checked first)
-                continue
-            if cls is ndarray:
-                if (
-                    not isinstance(v, np.ndarray)
-                    or v.shape != shape
-                    or (v.dtype is not dtype and v.dtype != dtype)
-                ):
-                    return _RETRACE
-            elif v.__class__ is not cls:
-                return _RETRACE
-            V[slot] = v
-        K = self.kept
-        for slot, node in self.kept_reads:
-            K[slot] = node.kept
-        for slot, i, ints in self.args:
-            a = args[i]
-            V[slot] = a.astype(np.float64) if ints else a
-        G = self.grads
-        G[:] = self.blank
-        held: dict[int, Any] = {}  # slot → what a leaf held before (copied: it may be a buffer)
+        floats, float_slots, others_ = self.read_groups
+        others = tuple(others_)
+        kept_reads = tuple(self.kept_reads)
+        plain_args = tuple((slot, i) for slot, i, ints in self.args if not ints)
+        int_args = tuple((slot, i) for slot, i, ints in self.args if ints)
+        blank = list(self.blank)
         grad_nodes, grad_slots = self.grad_groups
-        if self.leaves_accumulate:
-            olds = list(map(_GET_GRAD, grad_nodes))
-            if list(map(id, olds)).count(_NONE_ID) != len(olds):
-                for node, slot in self.set_grads:
-                    old = node.grad
-                    if old is not None and node.a0 is None and node.requires_grad:
-                        held[slot] = old.copy() if isinstance(old, np.ndarray) else old
-        for step in self.sweep:
-            step()
-        for what, slot, old in self.guards:
-            new = V[slot] if what == "value" else G[slot]
-            if not _same(new, old):
-                return _RETRACE
-        if held:
-            for node, slot in self.set_grads:
-                g = G[slot]
-                if slot in held:  # as Node.backward: old + new, a new object
-                    old = held[slot]
-                    G[slot] = g = old if g is _EMPTY else old + g
-                node.grad = None if g is _EMPTY else g
-        elif grad_nodes:
-            gs = list(map(G.__getitem__, grad_slots))
-            if _empties(gs):
-                gs = [None if g is _EMPTY else g for g in gs]
-            _drain(map(setattr, grad_nodes, repeat("grad"), gs))
+        set_grads = tuple(self.set_grads)
+        accumulate = self.leaves_accumulate
+        guards = tuple(self.guards)
+        sweep = self.sweep
         fill = self.fill
         if fill is None:
             fill = self.fill = _filler(self.output, V, G)
-        return fill()
+        n_grads = len(grad_nodes)
+        float64 = np.float64
+
+        def run(args: tuple[Any, ...]) -> Any:
+            # outside nodes' values, each checked against the traced type, shape and dtype:
+            # the numbers all at once (parameters of a scalar graph are many)
+            if floats:
+                vals = list(map(_GET_VALUE, floats))
+                if set(map(type, vals)) != _FLOAT_SET:
+                    return _RETRACE
+                _drain(map(V.__setitem__, float_slots, vals))
+            for slot, node, cls, shape, dtype in others:
+                v: Any = node.value
+                if v.__class__ is cls and (
+                    cls is not ndarray or (v.shape == shape and v.dtype is dtype)
+                ):
+                    V[slot] = v  # (as traced: the common case, checked first)
+                    continue
+                if cls is ndarray:
+                    if (
+                        not isinstance(v, np.ndarray)
+                        or v.shape != shape
+                        or (v.dtype is not dtype and v.dtype != dtype)
+                    ):
+                        return _RETRACE
+                elif v.__class__ is not cls:
+                    return _RETRACE
+                V[slot] = v
+            for slot, node in kept_reads:
+                K[slot] = node.kept
+            for slot, i in plain_args:
+                V[slot] = args[i]
+            for slot, i in int_args:
+                V[slot] = args[i].astype(float64)
+            G[:] = blank
+            held: dict[int, Any] = {}  # slot → what a leaf held (copied: it may be a buffer)
+            if accumulate and list(map(id, map(_GET_GRAD, grad_nodes))).count(_NONE_ID) != n_grads:
+                for node, slot in set_grads:
+                    old = node.grad
+                    if old is not None and node.a0 is None and node.requires_grad:
+                        held[slot] = old.copy() if isinstance(old, np.ndarray) else old
+            for step in sweep:
+                step()
+            for what, slot, old in guards:
+                new = V[slot] if what == "value" else G[slot]
+                if not _same(new, old):
+                    return _RETRACE
+            if held:
+                for node, slot in set_grads:
+                    g = G[slot]
+                    if slot in held:  # as Node.backward: old + new, a new object
+                        old = held[slot]
+                        G[slot] = g = old if g is _EMPTY else old + g
+                    node.grad = None if g is _EMPTY else g
+            elif grad_nodes:
+                gs = list(map(G.__getitem__, grad_slots))
+                if _empties(gs):
+                    gs = [None if g is _EMPTY else g for g in gs]
+                _drain(map(setattr, grad_nodes, repeat("grad"), gs))
+            return fill()
+
+        return run
 
     @property
     def read_groups(self) -> tuple[list[Node], list[int], list[Any]]:
@@ -408,12 +435,130 @@ def _fused_sweep(plan: Plan) -> list[Callable[[], None]]:
     return out
 
 
+def _code(fn: Callable[[], None], src: str, **env: Any) -> Callable[[], None]:
+    """Note on a step the same calls as Python source (``_inline_sweep`` writes consecutive
+    such steps out as one function): ``$name`` is ``env[name]``; V, G, K, EMPTY and the
+    numpy functions of ``_INLINE_ENV`` are the plan's; a line ``SEND(d)`` is ``_send(G, V,
+    d, c)``, its common case (the first gradient to reach d, of d's shape and dtype) written
+    out."""
+    text = textwrap.dedent(src).strip("\n")
+    fn.code = (_SEND.sub(_send_source, text), env)  # type: ignore[attr-defined]
+    return fn
+
+
+_SEND = re.compile(r"^( *)SEND\((\$?\w+)\)$", re.M)
+
+
+def _send_source(m: re.Match[str]) -> str:
+    pad, d = m.group(1), m.group(2)
+    return "\n".join(
+        pad + line
+        for line in (
+            f"v = V[{d}]",
+            f"if G[{d}] is EMPTY and c.__class__ is ndarray and v.__class__ is ndarray and (",
+            "    c.shape == v.shape and (c.dtype is v.dtype or c.dtype == v.dtype)",
+            "):",
+            f"    G[{d}] = c",
+            "else:",
+            f"    send(G, V, {d}, c)",
+        )
+    )
+
+
+_INLINE_ENV: dict[str, Any] = {
+    "ndarray": np.ndarray,
+    "matmul": np.matmul,
+    "add": np.add,
+    "subtract": np.subtract,
+    "multiply": np.multiply,
+    "divide": np.true_divide,
+    "maximum": np.maximum,
+    "greater": np.greater,
+    "reduce": np.add.reduce,
+    "send": None,  # _send, set below
+    "zero_like": zero_like,
+    "one_like": one_like,
+}
+_INLINE_CHUNK = 256  # steps per written-out function (a plan of thousands stays a list)
+_DOLLAR = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def _inline_sweep(plan: Plan, runs: list[Callable[[], None]]) -> list[Callable[[], None]]:
+    """The sweep with each run of consecutive steps that carry their source (``_code``)
+    written out as one Python function: the same numpy calls on the same buffers, in the
+    same order, without a call per step, its loop and the branches the trace has settled
+    (which edge, which layout, which buffer)."""
+    out: list[Callable[[], None]] = []
+    run: list[Callable[[], None]] = []
+
+    def flush() -> None:
+        if len(run) < 2:
+            out.extend(run)
+        else:
+            out.append(_written_out(plan, run))
+        run.clear()
+
+    for f in runs:
+        if getattr(f, "code", None) is None:
+            flush()
+            out.append(f)
+        else:
+            run.append(f)
+            if len(run) == _INLINE_CHUNK:
+                flush()
+    flush()
+    return out
+
+
+def _name(k: int, env: dict[str, Any], m: re.Match[str]) -> str:
+    """Step ``k``'s ``$name`` in the written-out function: a slot number as itself, anything
+    else by a name of its own."""
+    name = m.group(1)
+    value = env[name]
+    return str(value) if value.__class__ is int else f"k{k}_{name}"
+
+
+def _written_out(plan: Plan, steps: list[Callable[[], None]]) -> Callable[[], None]:
+    env: dict[str, Any] = dict(_INLINE_ENV)
+    env.update(V=plan.values, G=plan.grads, K=plan.kept, EMPTY=_EMPTY, send=_send)
+    lines = ["def sweep():"]
+    for k, f in enumerate(steps):
+        src, names = f.code  # type: ignore[attr-defined]
+        for name, value in names.items():
+            env[f"k{k}_{name}"] = value
+        body = _DOLLAR.sub(partial(_name, k, names), src)
+        lines.append(f"    # {getattr(f, '__qualname__', '?').replace('<locals>.', '')}")
+        lines += ["    " + line for line in body.splitlines()]
+    code = builtins.compile("\n".join(lines), "<chainrule plan>", "exec")
+    exec(code, env)  # noqa: S102 - the plan's own steps, written out
+    sweep: Callable[[], None] = env["sweep"]
+    sweep.source = "\n".join(lines)  # type: ignore[attr-defined]
+    return sweep
+
+
+_INLINE_FLOAT_RUN = 64  # a longer run of steps on numbers stays a loop
+_OPERATORS = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
+
+
 def _float_forward(V: list[Any], items: list[tuple[Any, ...]]) -> Callable[[], None]:
     def run() -> None:
         for f, o, a, b in items:
             V[o] = f(V[a]) if b is None else f(V[a], V[b])
 
-    return run
+    if len(items) > _INLINE_FLOAT_RUN:
+        return run
+    lines, env = [], {}
+    for e, (f, o, a, b) in enumerate(items):
+        sign = _OPERATORS.get(f)
+        if b is None:
+            env[f"f{e}"] = f
+            lines.append(f"V[{o}] = $f{e}(V[{a}])")
+        elif sign is not None:  # Python's own operator on two numbers
+            lines.append(f"V[{o}] = V[{a}] {sign} V[{b}]")
+        else:
+            env[f"f{e}"] = f
+            lines.append(f"V[{o}] = $f{e}(V[{a}], V[{b}])")
+    return _code(run, "\n".join(lines), **env)
 
 
 def _float_reverse(V: list[Any], G: list[Any], items: list[tuple[Any, ...]]) -> Callable[[], None]:
@@ -430,7 +575,23 @@ def _float_reverse(V: list[Any], G: list[Any], items: list[tuple[Any, ...]]) -> 
                 ag = G[d]
                 G[d] = c if ag is empty else ag + c
 
-    return run
+    if len(items) > _INLINE_FLOAT_RUN:
+        return run
+    lines: list[str] = []
+    env: dict[str, Any] = {}
+    for e, (o, edges, zero) in enumerate(items):
+        env[f"z{e}"] = zero
+        lines += [f"g = G[{o}]", "if g is EMPTY:", f"    G[{o}] = $z{e}"]
+        if edges:
+            lines.append("else:")
+        for j, (other, k, d) in enumerate(edges):
+            if other is not None:
+                lines.append(f"    c = g * V[{other}]")
+            else:
+                env[f"k{e}_{j}"] = k
+                lines.append(f"    c = g * $k{e}_{j}")
+            lines += [f"    ag = G[{d}]", f"    G[{d}] = c if ag is EMPTY else ag + c"]
+    return _code(run, "\n".join(lines), **env)
 
 
 def _fill(template: Any, V: list[Any], G: list[Any]) -> Any:
@@ -735,7 +896,7 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     # -- the reverse sweep
     if loss is not None:
         _reverse(plan, loss, seed, topo_order(loss), slot, names, trace, start)
-    plan.sweep[:] = _fused_sweep(plan)
+    plan.sweep[:] = _inline_sweep(plan, _fused_sweep(plan))
     return plan
 
 
@@ -889,6 +1050,7 @@ def _fast_forward(
             def run_f2() -> None:
                 V[o] = f(V[a_], V[b_])
 
+            _code(run_f2, "V[$o] = $f(V[$a], V[$b])", o=o, f=f, a=a_, b=b_)
             return _mark(run_f2, ("f", f, o, a_, b_)), "[float]"
         if len(src) == 1 and not params:
             a_ = src[0]
@@ -896,6 +1058,7 @@ def _fast_forward(
             def run_f1() -> None:
                 V[o] = f(V[a_])
 
+            _code(run_f1, "V[$o] = $f(V[$a])", o=o, f=f, a=a_)
             return _mark(run_f1, ("f", f, o, a_, None)), "[float]"
         return None
     ufunc = _UFUNCS.get(name)
@@ -918,6 +1081,7 @@ def _fast_forward(
         def run_mixed() -> None:
             V[o] = uf(V[a_], V[b_], out=buf64)
 
+        _code(run_mixed, "V[$o] = $uf(V[$a], V[$b], out=$buf)", o=o, uf=uf, a=a_, b=b_, buf=buf64)
         return run_mixed, f"[np.{uf.__name__}(a, b, out=)]"
     if not (y.__class__ is np.ndarray and y.dtype.kind == "f" and y.flags.c_contiguous):
         return None
@@ -934,6 +1098,12 @@ def _fast_forward(
                 np.add(buf, V[b_], out=buf)
                 V[o] = buf
 
+            source = """
+                matmul(V[$x], V[$w].T, out=$buf)
+                add($buf, V[$b], out=$buf)
+                V[$o] = $buf
+            """
+            _code(run, source, x=x_, w=w_, b=b_, o=o, buf=buf)
             return run, "[np.matmul(x, wᵀ, out=), += b]"
 
         def run_n() -> None:
@@ -941,6 +1111,12 @@ def _fast_forward(
             np.add(buf, V[b_], out=buf)
             V[o] = buf
 
+        source = """
+            matmul(V[$x], V[$w], out=$buf)
+            add($buf, V[$b], out=$buf)
+            V[$o] = $buf
+        """
+        _code(run_n, source, x=x_, w=w_, b=b_, o=o, buf=buf)
         return run_n, "[np.matmul(x, w, out=), += b]"
     if name == "relu" and len(ins) == 1:
         a_ = src[0]
@@ -948,6 +1124,7 @@ def _fast_forward(
         def run_relu() -> None:
             V[o] = np.maximum(V[a_], 0, out=buf)
 
+        _code(run_relu, "V[$o] = maximum(V[$a], 0, out=$buf)", o=o, a=a_, buf=buf)
         return run_relu, "[np.maximum(x, 0, out=)]"
     ufunc = _UFUNCS.get(name)
     if ufunc is not None and len(ins) == 2:
@@ -956,6 +1133,7 @@ def _fast_forward(
         def run_u() -> None:
             V[o] = ufunc(V[a_], V[b_], out=buf)
 
+        _code(run_u, "V[$o] = $uf(V[$a], V[$b], out=$buf)", o=o, uf=ufunc, a=a_, b=b_, buf=buf)
         return run_u, f"[np.{ufunc.__name__}(a, b, out=)]"
     if name == "matmul" and len(ins) == 2 and y.ndim >= 1:
         a_, b_ = src
@@ -963,6 +1141,7 @@ def _fast_forward(
         def run_mm() -> None:
             V[o] = np.matmul(V[a_], V[b_], out=buf)
 
+        _code(run_mm, "V[$o] = matmul(V[$a], V[$b], out=$buf)", o=o, a=a_, b=b_, buf=buf)
         return run_mm, "[np.matmul(a, b, out=)]"
     return None
 
@@ -986,6 +1165,7 @@ def _fused_forward(
         def run_reshape() -> None:
             V[o] = V[a_].reshape(shape)
 
+        _code(run_reshape, "V[$o] = V[$a].reshape($shape)", o=o, a=a_, shape=shape)
         return run_reshape, "[ndarray.reshape]"
     if name == "sum_squares" and y.__class__ is float:
         held: list[Any] = [None] * len(src)  # each input's array and its flat view
@@ -1005,6 +1185,20 @@ def _fused_forward(
                 total += float(r.dot(r))  # r @ r: the same BLAS dot
             V[o] = total
 
+        lines = ["total = 0.0"]
+        for k, i in at:
+            lines += [
+                f"v = V[{i}]",
+                f"if v is $held[{k}]:",
+                f"    r = $flats[{k}]",
+                "else:",
+                "    r = v.reshape(-1)",
+                "    if v.flags.c_contiguous:",
+                f"        $flats[{k}], $held[{k}] = r, v",
+                "total += float(r.dot(r))",
+            ]
+        lines.append(f"V[{o}] = total")
+        _code(run_ssq, "\n".join(lines), held=held, flats=flats)
         return run_ssq, "[Σ r·r, one dot per input]"
     if (
         name == "hinge"
@@ -1029,6 +1223,15 @@ def _fused_forward(
             sub(1, margin, out=margin)
             V[o] = float(add(maximum(0, margin, out=hinged), axis=None) / size)
 
+        source = """
+            s, t = V[$s], V[$t]
+            if s.shape != t.shape:
+                raise ValueError("not the traced shapes")
+            multiply(t, s, out=$margin)
+            subtract(1, $margin, out=$margin)
+            V[$o] = float(reduce(maximum(0, $margin, out=$hinged), axis=None) / $size)
+        """
+        _code(run_hinge, source, s=s_, t=t_, o=o, margin=margin, hinged=hinged, size=size)
         return run_hinge, "[1 − t·s, max(0, ·), mean: into kept buffers]"
     if (
         name == "softmax_cross_entropy"
@@ -1166,6 +1369,11 @@ def _reverse(
     def seed_step() -> None:
         G[o] = one_like(V[o], loss.kind) if seed_value is None else seed_value
 
+    if seed_value is None:
+        _code(seed_step, "G[$o] = one_like(V[$o], $kind)", o=o, kind=loss.kind)
+    else:
+        _code(seed_step, "G[$o] = $seed", o=o, seed=seed_value)
+
     top = in_derivative(name_of_loss)  # ∂(a + b)/∂a, never ∂a + b/∂a
     plan.steps.append(Step(seed_step, f"∂{top}/∂{top} = 1    [seed]"))
     sweep.append(seed_step)
@@ -1214,7 +1422,11 @@ def _unreached(G: list[Any], V: list[Any], s: int, zero: bool, kind: int) -> Cal
         if G[s] is _EMPTY:
             G[s] = zero_like(V[s], kind) if zero else None
 
-    return step
+    source = f"""
+        if G[$s] is EMPTY:
+            G[$s] = {"zero_like(V[$s], $kind)" if zero else "None"}
+    """
+    return _code(step, source, s=s, kind=kind)
 
 
 def _edge_steps(
@@ -1425,6 +1637,26 @@ def _fast_edges(
                     G[d] = ag + c
 
             fast_step = run_relu_fast
+            source = f"""
+                g = G[$o]
+                if g is EMPTY:
+                    $unreached()
+                elif g.__class__ is not ndarray or g.shape != $shape or g.dtype is not $dt:
+                    $general()
+                else:
+                    greater(V[$x], 0, out=$mask)
+                    c = multiply(g, $mask, out={"g" if buf0 is None else "$buf"})
+                    ag = G[$d]
+                    if ag is EMPTY:
+                        G[$d] = c
+                    elif ag is $own:
+                        add(ag, c, out=ag)
+                    else:
+                        G[$d] = ag + c
+            """
+            env = {"o": o, "x": x_, "d": d, "shape": shape, "dt": dt, "mask": mask0}
+            env.update(buf=buf0, own=own, unreached=unreached, general=lambda: run_relu())
+            _code(run_relu_fast, source, **env)
 
         def run_relu() -> None:
             if unreached():
@@ -1590,7 +1822,31 @@ def _linear_reverse(
             else:
                 G[d] = ag + c
 
-    return run
+    lines = [
+        "g = G[$o]",
+        "if g.__class__ is not ndarray or g.shape != $shape or g.dtype is not $dt:",
+        "    $general()",
+        "else:",
+    ]
+    env: dict[str, Any] = {"o": o, "shape": shape, "dt": dt, "general": general}
+    for e, (i, d, buf, own) in enumerate(calls):
+        env[f"d{e}"], env[f"buf{e}"], env[f"own{e}"] = d, buf, own
+        if i == 0:
+            lines.append(f"    c = matmul(g, V[{w_}]{'' if tw else '.T'}, out=$buf{e})")
+        elif i == 1:
+            lines.append(f"    c = matmul(V[{x_}].T, g, out=$buf{e}){'.T' if tw else ''}")
+        else:
+            lines.append(f"    c = reduce(g, axis=0, out=$buf{e})")
+        lines += [
+            f"    ag = G[$d{e}]",
+            "    if ag is EMPTY:",
+            f"        G[$d{e}] = c",
+            f"    elif ag is $own{e}:",
+            "        add(ag, c, out=ag)",
+            "    else:",
+            f"        G[$d{e}] = ag + c",
+        ]
+    return _code(run, "\n".join(lines), **env)
 
 
 def _fused_edges(
@@ -1620,6 +1876,17 @@ def _fused_edges(
                 raise ValueError("not the traced gradient")  # replayed by fn instead
             _send(G, V, d, g.reshape(shape_in))
 
+        source = """
+            g = G[$o]
+            if g is EMPTY:
+                $unreached()
+            elif g.__class__ is not ndarray:
+                raise ValueError("not the traced gradient")
+            else:
+                c = g.reshape($shape)
+                SEND($d)
+        """
+        _code(run_reshape, source, o=o, d=d, shape=shape_in, unreached=unreached)
         return run_reshape, "ndarray.reshape"
     if name == "sum_squares" and y.__class__ is float:
         cells = []
@@ -1645,6 +1912,26 @@ def _fused_edges(
                 else:
                     _send(G, V, d, c)
 
+        lines = [
+            "g = G[$o]",
+            "if g is EMPTY:",
+            "    $unreached()",
+            "elif g.__class__ is not float:",
+            "    raise ValueError('not the traced gradient')",
+            "else:",
+            "    two_g = 2 * g",
+        ]
+        env: dict[str, Any] = {"o": o, "unreached": unreached}
+        for e, (x_, d, buf) in enumerate(cells):
+            env[f"buf{e}"] = buf
+            lines += [
+                f"    c = multiply(V[{x_}], two_g, out=$buf{e})",
+                f"    if G[{d}] is EMPTY:",
+                f"        G[{d}] = c",
+                "    else:",
+                f"        send(G, V, {d}, c)",
+            ]
+        _code(run_ssq, "\n".join(lines), **env)
         return run_ssq, "2·g·x into kept buffers"
     if name == "hinge" and ("margin", o) in fwd and [i for i, _, _ in dst] == [0]:
         margin = fwd[("margin", o)]
@@ -1668,6 +1955,21 @@ def _fused_edges(
             mul(buf, active, out=buf)
             _send(G, V, d, div(buf, size, out=buf))  # −g·t·step / n
 
+        source = """
+            g = G[$o]
+            if g is EMPTY:
+                $unreached()
+            elif g.__class__ is not float:
+                raise ValueError("not the traced gradient")
+            else:
+                greater($margin, 0, out=$active)
+                multiply(V[$t], -g, out=$buf)
+                multiply($buf, $active, out=$buf)
+                c = divide($buf, $size, out=$buf)
+                SEND($d)
+        """
+        env = {"o": o, "t": t_, "d": d, "margin": margin, "active": active, "buf": buf}
+        _code(run_hinge, source, size=size, unreached=unreached, **env)
         return run_hinge, "−g·t·(margin > 0)/n into a kept buffer"
     if (
         name == "softmax_cross_entropy"
@@ -1689,9 +1991,22 @@ def _fused_edges(
             kept = K[o]
             if g.__class__ is not float or kept.shape != buf.shape:
                 raise ValueError("not the traced gradient")  # replayed by fn instead
-            _send(G, V, d, mul(kept, g, out=buf))  # g · kept
+            # g · kept; 1·x is x to the last bit, so the seed's 1 sends the kept array itself
+            _send(G, V, d, kept if g == 1.0 else mul(kept, g, out=buf))
 
-        return run_xent, "g · kept into a kept buffer"
+        source = """
+            g = G[$o]
+            if g is EMPTY:
+                $unreached()
+            else:
+                kept = K[$o]
+                if g.__class__ is not float or kept.shape != $shape:
+                    raise ValueError("not the traced gradient")
+                c = kept if g == 1.0 else multiply(kept, g, out=$buf)
+                SEND($d)
+        """
+        _code(run_xent, source, o=o, d=d, shape=buf.shape, buf=buf, unreached=unreached)
+        return run_xent, "g · kept into a kept buffer (the kept array itself when g = 1)"
     return None
 
 
