@@ -269,7 +269,8 @@ class Plan:
         """The plan on new arguments; ``_RETRACE`` when it no longer describes ``fn``."""
         runner = self._runner
         if runner is None:
-            runner = self._runner = self._make_runner()
+            general = self._make_runner()
+            runner = self._runner = _written_runner(self, general) or general
         return runner(args)
 
     def _make_runner(self) -> Callable[[tuple[Any, ...]], Any]:
@@ -383,6 +384,105 @@ class Plan:
 
 
 _RETRACE: Any = object()
+
+
+_WRITTEN_READS = 64  # outside nodes a written-out ``run`` reads one by one (more: a loop)
+
+
+def _written_runner(
+    plan: Plan, general: Callable[[tuple[Any, ...]], Any]
+) -> Callable[[tuple[Any, ...]], Any] | None:
+    """``run``'s common case written out as one function: each outside node's value as
+    traced, no gradient held from before, then the sweep, the guards, the gradients set and
+    the result built, with no loop or lookup left to make. Anything else (a value to check
+    further, a gradient to accumulate into) is ``general``'s, from the start: nothing has
+    been computed when it takes over."""
+    floats, float_slots, others = plan.read_groups
+    if len(floats) + len(others) + len(plan.set_grads) > _WRITTEN_READS:
+        return None
+    env: dict[str, Any] = {
+        "V": plan.values,
+        "G": plan.grads,
+        "K": plan.kept,
+        "EMPTY": _EMPTY,
+        "RETRACE": _RETRACE,
+        "general": general,
+        "same": _same,
+        "float64": np.float64,
+        "blank": list(plan.blank),
+        "sweep": plan.sweep,
+        "item": _item_of,
+    }
+    lines = ["def run(args):"]
+    for k, (node, slot) in enumerate(zip(floats, float_slots, strict=True)):
+        env[f"f{k}"] = node
+        lines += [f"    v = f{k}.value", "    if v.__class__ is not float:"]
+        lines += ["        return general(args)", f"    V[{slot}] = v"]
+    for k, (slot, node, cls, shape, dtype) in enumerate(others):
+        env[f"o{k}"], env[f"c{k}"], env[f"s{k}"], env[f"d{k}"] = node, cls, shape, dtype
+        check = f"v.__class__ is not c{k}"
+        if cls is np.ndarray:
+            check += f" or v.shape != s{k} or v.dtype is not d{k}"
+        lines += [f"    v = o{k}.value", f"    if {check}:", "        return general(args)"]
+        lines.append(f"    V[{slot}] = v")
+    for k, (slot, node) in enumerate(plan.kept_reads):
+        env[f"kn{k}"] = node
+        lines.append(f"    K[{slot}] = kn{k}.kept")
+    for slot, i, ints in plan.args:
+        lines.append(f"    V[{slot}] = args[{i}]" + (".astype(float64)" if ints else ""))
+    lines.append("    G[:] = blank")
+    grad_nodes, grad_slots = plan.grad_groups
+    for k, node in enumerate(grad_nodes):
+        env[f"g{k}"] = node
+    if plan.leaves_accumulate and grad_nodes:
+        held = " or ".join(f"g{k}.grad is not None" for k in range(len(grad_nodes)))
+        lines += [f"    if {held}:", "        return general(args)"]
+    lines += ["    for step in sweep:", "        step()"]
+    for k, (what, slot, old) in enumerate(plan.guards):
+        env[f"old{k}"] = old
+        lines += [f"    if not same({'V' if what == 'value' else 'G'}[{slot}], old{k}):"]
+        lines.append("        return RETRACE")
+    for k, slot in enumerate(grad_slots):
+        lines += [f"    g = G[{slot}]", f"    g{k}.grad = None if g is EMPTY else g"]
+    lines.append(f"    return {_fill_source(plan.output, env)}")
+    code = builtins.compile("\n".join(lines), "<chainrule plan>", "exec")
+    exec(code, env)  # noqa: S102 - the plan's own run, written out
+    run: Callable[[tuple[Any, ...]], Any] = env["run"]
+    run.source = "\n".join(lines)  # type: ignore[attr-defined]
+    return run
+
+
+def _item_of(v: Any) -> float:
+    return float(v.item()) if isinstance(v, np.ndarray) else float(v)
+
+
+def _fill_source(template: Any, env: dict[str, Any]) -> str:
+    """``_fill`` of a template as one Python expression (constants by name in ``env``)."""
+    kind = template[0]
+    if kind == "value":
+        return f"V[{template[1]}]"
+    if kind == "grad":
+        return f"G[{template[1]}]"
+    if kind == "item":
+        return f"item(V[{template[1]}])"
+    if kind == "const":
+        name = f"const{len(env)}"
+        env[name] = template[1]
+        return name
+    if kind == "tuple":
+        return "(" + "".join(_fill_source(t, env) + ", " for t in template[1]) + ")"
+    if kind == "list":
+        return "[" + ", ".join(_fill_source(t, env) for t in template[1]) + "]"
+    if kind == "dict":
+        parts = []
+        for key, t in template[1].items():
+            name = f"key{len(env)}"
+            env[name] = key
+            parts.append(f"{name}: {_fill_source(t, env)}")
+        return "{" + ", ".join(parts) + "}"
+    raise AssertionError(kind)
+
+
 _GET_VALUE = attrgetter("value")
 _GET_GRAD = attrgetter("grad")
 _FLOAT_SET = {float}
