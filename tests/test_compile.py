@@ -773,3 +773,25 @@ def test_the_written_out_sweep_and_the_step_by_step_sweep_agree(
         if inline:  # the dense layers' reverse steps, one after the other in one function
             assert written[-1].source.count("matmul(") >= 3  # type: ignore[attr-defined]
     assert step.traces == 1
+
+
+def test_every_kind_of_result_comes_back_as_without_a_plan() -> None:
+    """The written-out run builds the result in one expression: a dict, a tuple, a number
+    taken with float(), a value, a gradient and a constant, all as fn returns them."""
+    rng = np.random.default_rng(5)
+    w = cr.var(rng.normal(size=(3, 2)), "w")
+
+    def fn(x: np.ndarray) -> Any:
+        h = cr.const(x) @ w
+        loss = T.sum(h * h)
+        loss.backward(accumulate=False)
+        return {"loss": float(loss), "parts": (h.value, w.grad), "tag": "step", "n": 3}
+
+    step = cr.compile(fn)
+    for k in range(3):
+        x = rng.normal(size=(4, 3))
+        got, want = copied(step(x)), fn(x)
+        assert list(got) == list(want) and got["tag"] == "step" and got["n"] == 3
+        assert same_bits(got["loss"], want["loss"]) and same_bits(got["parts"], want["parts"]), k
+    assert step.traces == 1
+    assert hasattr(step.plan._runner, "source")  # the written-out run served
