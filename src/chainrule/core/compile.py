@@ -780,20 +780,22 @@ class Compiled:
         return self._last
 
     def __call__(self, *args: Any) -> Any:
-        with self._busy:
-            return self._call(args)
+        with self._busy:  # (the replay in this frame: a call per step is felt on small steps)
+            key = _key(args) if args else ()
+            plan = self.plans.get(key)
+            if plan is not None:
+                runner = plan._runner
+                try:
+                    out = plan.run(args) if runner is None else runner(args)
+                except (ArithmeticError, ValueError, TypeError, ChainruleError):
+                    out = _RETRACE  # fn itself reports it, with the engine's messages
+                if out is not _RETRACE:
+                    self._last = plan
+                    return out
+            return self._trace(args, key)
 
-    def _call(self, args: tuple[Any, ...]) -> Any:
-        key = _key(args) if args else ()
-        plan = self.plans.get(key)
-        if plan is not None:
-            try:
-                out = plan.run(args)
-            except (ArithmeticError, ValueError, TypeError, ChainruleError):
-                out = _RETRACE  # fn itself reports it, with the engine's messages
-            if out is not _RETRACE:
-                self._last = plan
-                return out
+    def _trace(self, args: tuple[Any, ...], key: Any) -> Any:
+        """``fn`` run under the tracer, its plan kept for ``key``."""
         result, trace = _run_traced(self.fn, args)
         self.traces += 1
         plan = _build(trace, args, result)
@@ -1469,7 +1471,9 @@ def _reverse(
     def seed_step() -> None:
         G[o] = one_like(V[o], loss.kind) if seed_value is None else seed_value
 
-    if seed_value is None:
+    if seed_value is None and loss.kind == FLOAT:
+        _code(seed_step, "G[$o] = 1.0", o=o)  # one_like of a number
+    elif seed_value is None:
         _code(seed_step, "G[$o] = one_like(V[$o], $kind)", o=o, kind=loss.kind)
     else:
         _code(seed_step, "G[$o] = $seed", o=o, seed=seed_value)
