@@ -795,3 +795,38 @@ def test_every_kind_of_result_comes_back_as_without_a_plan() -> None:
         assert same_bits(got["loss"], want["loss"]) and same_bits(got["parts"], want["parts"]), k
     assert step.traces == 1
     assert hasattr(step.plan._runner, "source")  # the written-out run served
+
+
+def test_no_text_of_the_users_reaches_the_written_out_code() -> None:
+    """The written-out functions are made from the plan's own templates: slot numbers and names
+    of its own, every value (a node, a key, a constant) bound by name. A hostile name, key or
+    string returned by fn never appears in the source, which holds no string literal at all."""
+    import ast
+
+    hostile = "__import__('os').system('echo pwned')\n#"
+    rng = np.random.default_rng(3)
+    w = cr.var(rng.normal(size=(3, 2)), hostile)
+    b = cr.var(np.zeros(2), "b'); import os; ('")
+
+    def fn(x: np.ndarray) -> Any:
+        h = T.relu(cr.const(x) @ w + b)
+        loss = T.sum(h * h)
+        loss.backward(accumulate=False)
+        return {hostile: loss.value, "'); os.system('x": (w.grad, b.grad), "s": hostile}
+
+    step = cr.compile(fn)
+    for _ in range(2):
+        got = step(rng.normal(size=(4, 3)))
+        assert got["s"] == hostile and hostile in got
+    plan = step.plan
+    sources = [f.source for f in plan.sweep if hasattr(f, "source")]
+    sources.append(plan._runner.source)
+    assert len(sources) >= 2, "nothing was written out: the test would prove nothing"
+    for src in sources:
+        assert "pwned" not in src and "import" not in src and "os" not in src.split()
+        strings = [
+            n.value
+            for n in ast.walk(ast.parse(src))
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        ]
+        assert strings == [], strings
