@@ -424,9 +424,15 @@ function crExplorer(root, D, crCompute, opts) {
     return ['⊞ ' + g.name, line + more, g.members.length + ' nodes · press to open'];
   }
   const LID_AT = {forward: new Map(), gradients: new Map()};
-  function lidGeom(v, j) {  // [x, y, w, h]: the output's box, grown to hold the lid's text (once)
+  function lidBase(v, j) {  // [x, y, w, h] in draw's layout: the output's box, grown to hold the lid's text (once)
     if (!LID_AT[v].has(j)) LID_AT[v].set(j, lidPlace(v, j));
     return LID_AT[v].get(j);
+  }
+  function lidGeom(v, j) {  // where the lid is drawn now (moved with the room the closed groups leave)
+    const r = lidBase(v, j);
+    if (!r) return null;
+    const dy = ROOM[v].lid.get(j) || 0;
+    return dy ? [r[0], r[1] + dy, r[2], r[3]] : r;
   }
   function lidPlace(v, j) {
     const r = D.drawings[v].lids[j];
@@ -435,12 +441,17 @@ function crExplorer(root, D, crCompute, opts) {
     let w = r[2];
     lines.forEach((t, i) => { w = Math.max(w, t.length * LID_FONT[i] * 0.6 + 20); });
     const h = Math.max(r[3], 3 * 16 + 12);
-    return [r[0] + r[2] / 2 - w / 2, r[1] + r[3] / 2 - h / 2, w, h];
+    return [Math.max(4, r[0] + r[2] / 2 - w / 2), r[1] + r[3] / 2 - h / 2, w, h];
+  }
+  function placeLid(el, geom) {  // a lid's rectangle and text where its geometry says
+    const [x, y, w, h] = geom;
+    const rect = el.querySelector('rect');
+    for (const [a, val] of [['x', x], ['y', y], ['width', w], ['height', h]]) rect.setAttribute(a, String(val));
+    el.querySelectorAll('text').forEach((tx, i) => { tx.setAttribute('x', String(x + w / 2)); tx.setAttribute('y', String(y + 6 + 16 * (i + 1) - 3)); });
   }
   function makeLid(v, j) {
     const geom = lidGeom(v, j);
     if (!geom) return null;
-    const [x, y, w, h] = geom;
     const el = doc.createElementNS(SVGNS, 'g');
     el.setAttribute('class', 'lid');
     el.setAttribute('id', 'lid-' + v + '-' + j);
@@ -450,13 +461,11 @@ function crExplorer(root, D, crCompute, opts) {
     el.setAttribute('aria-expanded', 'false');
     el.setAttribute('aria-label', GROUPS[j].name + ', ' + GROUPS[j].members.length + ' nodes collapsed: press Enter to open');
     const rect = doc.createElementNS(SVGNS, 'rect');
-    for (const [a, val] of [['x', x], ['y', y], ['width', w], ['height', h], ['rx', 7], ['fill', '#eef3fb'], ['stroke', '#0b4f9c'], ['stroke-width', 2], ['stroke-dasharray', '7,3']]) rect.setAttribute(a, String(val));
+    for (const [a, val] of [['rx', 7], ['fill', '#eef3fb'], ['stroke', '#0b4f9c'], ['stroke-width', 2], ['stroke-dasharray', '7,3']]) rect.setAttribute(a, String(val));
     el.appendChild(rect);
     const lines = lidLines(v, j);
     lines.forEach((t, i) => {
       const tx = doc.createElementNS(SVGNS, 'text');
-      tx.setAttribute('x', String(x + w / 2));
-      tx.setAttribute('y', String(y + 6 + 16 * (i + 1) - 3));
       tx.setAttribute('font-size', String(LID_FONT[i]));
       tx.setAttribute('fill', i === 2 ? '#333333' : '#111111');
       if (i === 0) tx.setAttribute('font-weight', 'bold');
@@ -466,6 +475,7 @@ function crExplorer(root, D, crCompute, opts) {
     const open = () => setGroups([j], true);
     el.addEventListener('click', open);
     el.addEventListener('keydown', ev => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); ev.stopPropagation(); open(); } });
+    placeLid(el, geom);
     return el;
   }
   function lid(v, j) {
@@ -521,15 +531,15 @@ function crExplorer(root, D, crCompute, opts) {
       el.setAttribute('class', 'frame');
       const set = (node, attrs) => { for (const [a, val] of attrs) node.setAttribute(a, String(val)); return node; };
       for (const box of groupNodes(v, j)) {
-        const b = boxOf(box), pad = 6;
+        const b = boxOf(box, v), pad = 6;
         el.appendChild(set(doc.createElementNS(SVGNS, 'rect'), [['x', b.x0 - pad], ['y', b.y0 - pad], ['width', b.x1 - b.x0 + 2 * pad],
           ['height', b.y1 - b.y0 + 2 * pad], ['rx', 10], ['fill', '#e3ecf8'], ['stroke', '#0b4f9c'], ['stroke-width', 1], ['stroke-dasharray', '5,4']]));
       }
       const tab = doc.createElementNS(SVGNS, 'g');
       set(tab, [['class', 'frame-tab'], ['tabindex', 0], ['role', 'button'], ['aria-expanded', 'true'], ['aria-label', GROUPS[j].name + ', open: press Enter to close']]);
       const label = '⊟ ' + GROUPS[j].name;
-      const tw = label.length * 12 * 0.6 + 12;
-      const tx = r[0] - 6, ty = r[1] - 6 - 22;  // above its output's box
+      const [tx, ty0, tw] = tabBase(v, j);
+      const ty = ty0 + (ROOM[v].tab.get(j) || 0);
       tab.append(set(doc.createElementNS(SVGNS, 'rect'), [['x', tx], ['y', ty], ['width', tw], ['height', 20], ['rx', 4], ['fill', '#eef3fb'], ['stroke', '#0b4f9c']]),
         set(doc.createElementNS(SVGNS, 'text'), [['x', tx + tw / 2], ['y', ty + 14], ['font-size', 12], ['fill', '#0b4f9c']]));
       tab.lastChild.textContent = label;
@@ -540,6 +550,177 @@ function crExplorer(root, D, crCompute, opts) {
     }
     m.set(j, el);
     return el;
+  }
+  function tabBase(v, j) {  // [x, y, w, h] of an open group's ⊟ tab in draw's layout: above its output's box
+    const r = D.drawings[v].lids[j];
+    if (!r) return null;
+    const tw = ('⊟ ' + GROUPS[j].name).length * 12 * 0.6 + 12;
+    return [r[0] - 6, r[1] - 28, tw, 20];
+  }
+
+  // ------------------------------------------------------------ room: what is shown, packed
+  // draw lays out every box. A closed group's boxes are not shown and its lid is bigger than its
+  // output's box, an open group has a tab: the page moves what is shown along the rank axis
+  // (y: draw's explorer drawings run bottom to top), in one sweep in draw's order, so that a
+  // gap wider than any gap of the open layout (where hidden boxes were) closes to that width
+  // and no two shown things overlap. A box, a label, a lid or a tab moves whole; an arrow is
+  // stretched between the moves of the two boxes it joins. Everything open: nothing moves.
+  const GEOM = {};  // view → {boxes: Map id → [x, y, w, h], labels: Map arrow → rect, cap, below}
+  const ROOM = {};  // view → the moves in y: box id, arrow (its label), lid, tab → dy; W, H
+  for (const v of VIEWS) {
+    const g = D.drawings[v].geom || {boxes: {}, labels: {}, joins: []};
+    const boxes = new Map(Object.entries(g.boxes));
+    const labels = new Map(Object.entries(g.labels).map(([a, r]) => [Number(a), r]));
+    const mids = [];
+    let bottom = 0;
+    for (const r of [...boxes.values(), ...labels.values()]) { mids.push(r[1] + r[3] / 2); bottom = Math.max(bottom, r[1] + r[3]); }
+    mids.sort((a, b) => a - b);
+    let cap = 0;
+    for (let i = 1; i < mids.length; i++) cap = Math.max(cap, mids[i] - mids[i - 1]);
+    const svg = SVG[v].querySelector('svg');
+    const vb = svg.viewBox.baseVal;
+    GEOM[v] = {boxes, labels, joins: g.joins, cap, W: vb.width, H: vb.height, below: vb.height - bottom};
+    ROOM[v] = {box: new Map(), label: new Map(), lid: new Map(), tab: new Map(), W: vb.width, H: vb.height};
+  }
+  const GAP = {box: 4, label: 4, lid: 12, tab: 6};  // room kept below a thing (and above a lid or tab)
+  function skyline(n) {  // over x slots: raise a range to a height; the highest point of a range
+    let size = 1;
+    while (size < n) size <<= 1;
+    const top = new Float64Array(2 * size).fill(-Infinity), all = new Float64Array(2 * size).fill(-Infinity);
+    const raise = (node, lo, hi, l, r, y) => {
+      if (r <= lo || hi <= l) return;
+      if (l <= lo && hi <= r) { if (y > top[node]) top[node] = y; if (y > all[node]) all[node] = y; return; }
+      const mid = (lo + hi) >> 1;
+      raise(2 * node, lo, mid, l, r, y); raise(2 * node + 1, mid, hi, l, r, y);
+      top[node] = Math.max(top[node], top[2 * node], top[2 * node + 1]);
+    };
+    const high = (node, lo, hi, l, r) => {
+      if (r <= lo || hi <= l) return -Infinity;
+      if (l <= lo && hi <= r) return top[node];
+      const mid = (lo + hi) >> 1;
+      return Math.max(all[node], high(2 * node, lo, mid, l, r), high(2 * node + 1, mid, hi, l, r));
+    };
+    return {raise: (l, r, y) => raise(1, 0, size, l, r, y), high: (l, r) => high(1, 0, size, l, r)};
+  }
+  function arrowShown(v, a) {
+    const e = D.drawings[v].ends[a];
+    return !e || (closedGroup(e[0]) < 0 && closedGroup(e[1]) < 0);
+  }
+  function roomItems(v) {  // everything shown: [kind, key, x, y, w, h] in draw's layout
+    const G = GEOM[v];
+    const out = [];
+    for (const [id, r] of G.boxes) { if (closedGroup(parseInt(id.slice(1), 10)) < 0) out.push(['box', id, ...r]); }
+    for (const [a, r] of G.labels) if (arrowShown(v, a)) out.push(['label', a, ...r]);
+    GROUPS.forEach((g, j) => {
+      const r = CLOSED.has(j) ? lidBase(v, j) : tabBase(v, j);
+      if (r) out.push([CLOSED.has(j) ? 'lid' : 'tab', j, ...r]);
+    });
+    return out;
+  }
+  function pack(v) {  // the moves of everything shown (ROOM[v]); true when any changed
+    const G = GEOM[v];
+    const items = roomItems(v).map(([kind, key, x, y, w, h]) => ({kind, key, x0: x - 3, x1: x + w + 3, c: y + h / 2, h: h / 2}));
+    // draw's order along the rank axis; a lid or tab after the boxes level with it, so that it
+    // goes below one it would cover
+    const late = it => it.kind === 'lid' || it.kind === 'tab' ? 1 : 0;
+    items.sort((p, q) => p.c - q.c || late(p) - late(q) || p.x0 - q.x0);
+    const xs = Array.from(new Set(items.flatMap(it => [it.x0, it.x1]))).sort((a, b) => a - b);
+    const slot = new Map(xs.map((x, i) => [x, i]));
+    const sky = skyline(Math.max(1, xs.length));
+    const old = ROOM[v];
+    const room = {box: new Map(), label: new Map(), lid: new Map(), tab: new Map(), W: G.W, H: G.H};
+    let prevC = null, prevY = 0, bottom = 0, right = G.W;
+    for (const it of items) {
+      let y = prevC === null ? it.c : prevY + Math.min(it.c - prevC, G.cap);
+      const l = slot.get(it.x0), r = slot.get(it.x1);
+      const above = sky.high(l, r);
+      const gap = it.kind === 'lid' || it.kind === 'tab' ? GAP[it.kind] : 0;
+      if (above > -Infinity) y = Math.max(y, above + gap + it.h);
+      sky.raise(l, r, y + it.h + GAP[it.kind]);
+      prevC = it.c; prevY = y;
+      const dy = Math.round((y - it.c) * 100) / 100;
+      if (dy) room[it.kind].set(it.key, dy);
+      bottom = Math.max(bottom, y + it.h);
+      right = Math.max(right, it.x1 + 9);
+    }
+    room.H = Math.max(bottom + G.below, 1);
+    room.W = right;
+    ROOM[v] = room;
+    const same = (a, b) => a.size === b.size && Array.from(a).every(([k, d]) => b.get(k) === d);
+    return !(room.H === old.H && room.W === old.W && ['box', 'label', 'lid', 'tab'].every(k => same(room[k], old[k])));
+  }
+  const MOVED = new WeakMap();  // element → the move it is drawn with
+  const ORIGINAL_SHAPE = new WeakMap();  // arrow's path → draw's d; arrow → [its two ends' box ids, which end the path starts at]
+  function arrowMoves(v, a) {  // the moves of the boxes at an arrow's start and end (of its path)
+    const [s, t] = GEOM[v].joins[a] || [null, null];
+    const R = ROOM[v].box;
+    return [R.get(s) || 0, R.get(t) || 0];
+  }
+  function moveEl(v, el) {  // draw one element where the room puts it
+    const cls = el.classList;
+    if (cls.contains('node')) {
+      const dy = ROOM[v].box.get(el.id) || 0;
+      if ((MOVED.get(el) || 0) !== dy) { if (dy) el.setAttribute('transform', 'translate(0,' + dy + ')'); else el.removeAttribute('transform'); MOVED.set(el, dy); }
+    } else if (cls.contains('edge-label')) {
+      const dy = ROOM[v].label.get(parseInt(el.dataset.i, 10)) || 0;
+      if ((MOVED.get(el) || 0) !== dy) { if (dy) el.setAttribute('transform', 'translate(0,' + dy + ')'); else el.removeAttribute('transform'); MOVED.set(el, dy); }
+    } else if (cls.contains('edge')) {
+      const a = parseInt(el.dataset.i, 10);
+      const [ds, dt] = arrowMoves(v, a);
+      if (!ds && !dt && !MOVED.has(el)) return;  // never moved: draw's own shape
+      const map = arrowMap(v, a, el);
+      const key = map ? map.key : '0';
+      if ((MOVED.get(el) || '0') === key) return;
+      MOVED.set(el, key);
+      const path = el.querySelector('path'), head = el.querySelector('polygon');
+      const shape = ORIGINAL_SHAPE.get(el);
+      if (path) path.setAttribute('d', map ? shape.d.replace(/(-?[\d.]+),(-?[\d.]+)/g, (m, x, y) => x + ',' + Math.round(map.y(+y) * 100) / 100) : shape.d);
+      if (head) { if (map && map.head) head.setAttribute('transform', 'translate(0,' + map.head + ')'); else head.removeAttribute('transform'); }
+    }
+  }
+  function arrowShape(el) {  // draw's path of an arrow, its first and last point, its head's middle
+    let shape = ORIGINAL_SHAPE.get(el);
+    if (shape) return shape;
+    const path = el.querySelector('path'), head = el.querySelector('polygon');
+    const d = path ? path.getAttribute('d') : '';
+    const pts = (d.match(/-?[\d.]+,-?[\d.]+/g) || []).map(p => p.split(',').map(Number));
+    const hp = head ? (head.getAttribute('points').match(/-?[\d.]+,-?[\d.]+/g) || []).map(p => p.split(',').map(Number)) : [];
+    const hy = hp.length ? hp.reduce((t, p) => t + p[1], 0) / hp.length : null;
+    shape = {d, first: pts.length ? pts[0] : null, last: pts.length ? pts[pts.length - 1] : null, hy};
+    ORIGINAL_SHAPE.set(el, shape);
+    return shape;
+  }
+  function arrowMap(v, a, el) {  // y ↦ y moved, linear between the moves of the boxes at the two ends
+    const shape = arrowShape(el);
+    if (!shape.first) return null;
+    const G = GEOM[v];
+    const [s, t] = G.joins[a] || [null, null];
+    let [ds, dt] = arrowMoves(v, a);
+    if (!ds && !dt) return null;
+    // which end of the path is at the source box: the nearer one
+    const rs = G.boxes.get(s);
+    const far = (r, p) => r ? Math.abs(r[1] + r[3] / 2 - p[1]) + Math.abs(r[0] + r[2] / 2 - p[0]) : 0;
+    if (rs && far(rs, shape.last) < far(rs, shape.first)) [ds, dt] = [dt, ds];
+    const y0 = shape.first[1], y1 = shape.last[1];
+    const y = Math.abs(y1 - y0) < 1e-9 ? (yy => yy + (ds + dt) / 2) : (yy => { const u = Math.min(1, Math.max(0, (yy - y0) / (y1 - y0))); return yy + ds + (dt - ds) * u; });
+    const head = shape.hy === null ? 0 : (Math.abs(shape.hy - y0) < Math.abs(shape.hy - y1) ? ds : dt);
+    return {y, head, key: ds + ':' + dt};
+  }
+  function moveAll(v, changed) {  // every element in the document; when the room changed, the drawing's size, the lids and frames
+    const L = LAYER[v];
+    for (const layerEl of [L.nodes, L.edges, L.labels]) for (const el of layerEl.children) moveEl(v, el);
+    if (!changed) return;
+    for (const [j, el] of LIDS[v]) if (el) placeLid(el, lidGeom(v, j));
+    for (const [j, el] of Array.from(FRAMES[v])) {  // frames are made again where their boxes are
+      if (el && el.parentNode) { el.remove(); FRAMES[v].delete(j); place(frame(v, j), L.frames, true); } else FRAMES[v].delete(j);
+    }
+    const P = PANES[v], svg = SVG[v].querySelector('svg');
+    const W = ROOM[v].W, H = ROOM[v].H;
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
+    svg.setAttribute('width', String(W)); svg.setAttribute('height', String(H));
+    const bg = svg.querySelector(':scope > rect');
+    if (bg) { bg.setAttribute('width', String(W)); bg.setAttribute('height', String(H)); }
+    if (P) { P.W = W; P.H = H; P.miniDrawn = false; }
   }
   function rectOf(v, k) {  // where node k is drawn now: its box, or its closed group's lid
     const j = closedGroup(k);
@@ -609,6 +790,7 @@ function crExplorer(root, D, crCompute, opts) {
         place(l, L.labels, want);
       }
     }
+    for (const v of VIEWS) moveAll(v, pack(v));  // the room closed groups leave, and open ones take
     index();
     if (whatif) rewriteDrawings(); else restoreDrawings();
     lidTexts();
@@ -943,9 +1125,36 @@ function crExplorer(root, D, crCompute, opts) {
     setCam(P, ux - px / k2, uy - py / k2, k2);
   }
   const BOXES = new WeakMap();
-  function boxOf(el) {  // an element's extent in drawing units, read from draw's attributes (no layout)
+  function boxOf(el, view) {  // an element's extent in drawing units as drawn now (draw's, moved by the room)
+    if (el.classList.contains('lid')) {
+      const g = lidGeom(el.id.startsWith('lid-forward') ? 'forward' : 'gradients', Number(el.dataset.group));
+      return {x0: g[0], y0: g[1], x1: g[0] + g[2], y1: g[1] + g[3]};
+    }
+    const b = drawnBox(el);
+    const v = view || (el.closest('#draw-forward') ? 'forward' : 'gradients');
+    let d0 = 0, d1 = 0;
+    if (el.classList.contains('node')) d0 = d1 = ROOM[v].box.get(el.id) || 0;
+    else if (el.classList.contains('edge-label')) d0 = d1 = ROOM[v].label.get(parseInt(el.dataset.i, 10)) || 0;
+    else if (el.classList.contains('edge')) {
+      const map = arrowMap(v, parseInt(el.dataset.i, 10), el);
+      if (map) { d0 = map.y(b.y0) - b.y0; d1 = map.y(b.y1) - b.y1; }
+    }
+    return d0 || d1 ? {x0: b.x0, y0: b.y0 + d0, x1: b.x1, y1: b.y1 + d1} : b;
+  }
+  function drawnBox(el) {  // draw's extent of an element, read once from its attributes (no layout)
     let b = BOXES.get(el);
     if (b) return b;
+    if (el.classList.contains('edge')) {
+      const sh = arrowShape(el);
+      const nums = [];
+      for (const s of [sh.d, (el.querySelector('polygon') || {getAttribute: () => ''}).getAttribute('points') || '']) nums.push(...(s.match(/-?\d+(\.\d+)?/g) || []));
+      b = {x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity};
+      for (let i = 0; i + 1 < nums.length; i += 2) {
+        const x = +nums[i], y = +nums[i + 1];
+        b.x0 = Math.min(b.x0, x); b.y0 = Math.min(b.y0, y); b.x1 = Math.max(b.x1, x); b.y1 = Math.max(b.y1, y);
+      }
+      if (Number.isFinite(b.x0)) { BOXES.set(el, b); return b; }
+    }
     const r = el.querySelector(':scope > rect');
     if (r) b = {x0: +r.getAttribute('x'), y0: +r.getAttribute('y'), x1: +r.getAttribute('x') + +r.getAttribute('width'), y1: +r.getAttribute('y') + +r.getAttribute('height')};
     else {  // an arrow: the numbers of its path and head
@@ -1028,7 +1237,8 @@ function crExplorer(root, D, crCompute, opts) {
     ctx.scale(dpr, dpr);
     ctx.fillStyle = '#ffffff'; ctx.fillRect(0, 0, cw, ch);
     for (const r of P.svg.querySelectorAll('g.node > rect')) {
-      const x = +r.getAttribute('x'), y = +r.getAttribute('y'), rw = +r.getAttribute('width'), rh = +r.getAttribute('height');
+      const b = boxOf(r.parentNode, P.v);
+      const x = b.x0, y = b.y0, rw = b.x1 - b.x0, rh = b.y1 - b.y0;
       ctx.fillStyle = r.getAttribute('fill') || '#ccc';
       ctx.fillRect(x * s, y * s, Math.max(1, rw * s), Math.max(1, rh * s));
       ctx.strokeStyle = '#555'; ctx.lineWidth = 0.5;
@@ -1551,6 +1761,7 @@ function crExplorer(root, D, crCompute, opts) {
     listen: f => { listeners.push(f); },
   };
   // the first picture: closed groups as their lids, open ones framed, and the steps they make
+  for (const v of VIEWS) moveAll(v, pack(v));
   for (const v of VIEWS) {
     for (let j = 0; j < GROUPS.length; j++) if (!CLOSED.has(j)) place(frame(v, j), LAYER[v].frames, true);
   }

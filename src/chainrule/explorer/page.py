@@ -268,6 +268,7 @@ def page_data(
             "lateNodes": late_nodes,
             "lateArrows": late_arrows,
             **_group_places(lay, groups),
+            "geom": _geometry(drawing, lay, svg),
         }
     index = {n: k for k, n in enumerate(g.nodes)}
     shown = [n for n in g.nodes if n.args or n.name or n.requires_grad]
@@ -374,6 +375,28 @@ def _group_places(lay: Any, groups: list[Group]) -> dict[str, Any]:
             continue
         lids.append([_r(head.x - head.w / 2), _r(head.y - head.h / 2), _r(head.w), _r(head.h)])
     return {"lids": lids}
+
+
+_LABEL_RECT = re.compile(
+    r'<g class="edge-label" data-i="(\d+)">\n<rect x="([-\d.]+)" y="([-\d.]+)" '
+    r'width="([-\d.]+)" height="([-\d.]+)"'
+)
+
+
+def _geometry(drawing: Drawing, lay: Any, svg: str) -> dict[str, Any]:
+    """Where every box and every arrow's label sits in the laid-out drawing (top left, width,
+    height) and which boxes each arrow joins: the page moves boxes apart or together from these
+    when groups open and close (a closed group's space is given back, no two boxes overlap)
+    without reading a drawn element."""
+    boxes = {
+        box_id: [_r(p.x - p.w / 2), _r(p.y - p.h / 2), _r(p.w), _r(p.h)]
+        for box_id, p in lay.boxes.items()
+    }
+    labels = {
+        m.group(1): [float(m.group(k)) for k in (2, 3, 4, 5)] for m in _LABEL_RECT.finditer(svg)
+    }
+    joins = [[a.source, a.target] for a in drawing.arrows]
+    return {"boxes": boxes, "labels": labels, "joins": joins}
 
 
 def _r(v: float) -> float:
