@@ -155,3 +155,32 @@ def test_the_camera_contract_holds_in_a_mixed_chain(session: Any, tmp_path: Path
     n = s.js("() => chainrule.steps()")
     assert s.js(CONTRACT, list(range(0, n, 3))) == []
     assert s.errors == []
+
+
+def test_an_open_big_chain_draws_only_what_is_near_the_view(session: Any, tmp_path: Path) -> None:
+    """Every group open on a 1,000-node chain: the document holds the boxes near the camera
+    (and the current step's), not the thousands of the whole drawing; zoomed out past reading,
+    the open boxes are one sketch; what-if numbers reach boxes drawn after the change."""
+    s = session
+    g = cr.parse(tanh_chain(200))
+    s.open(_page(tmp_path, g, "open-chain", collapse=False))
+    count = "() => document.querySelectorAll('#draw-forward svg *, #draw-gradients svg *').length"
+    assert s.js("() => chainrule.groups().every(g => g.open)") is True
+    assert s.js(count) < 1500  # all drawn, the chain is over 20,000 elements
+    s.js("() => chainrule.fit()")
+    assert s.js(count) < 1500
+    assert s.js("() => document.querySelectorAll('path.sketch').length") >= 1
+    # a what-if change, then a step far away: its box is drawn with the recomputed number
+    s.js("() => chainrule.set('x', 0.9)")
+    target = g.nodes[-3]  # the last neuron's tanh, far from the first steps
+    assert target.op.name == "tanh"
+    assert s.js("name => chainrule.find(name)", g.label(target)) == len(g.nodes) - 3
+    shown = s.js(
+        "() => Array.from(document.querySelector('[aria-current=step]').querySelectorAll('text'))"
+        ".map(t => t.textContent)"
+    )
+    g.forward(at={"x": 0.9})
+    want = float(target.value)
+    got = [x for x in shown if x[:1] in "−-0123456789"]
+    assert got and abs(float(got[-1].replace("−", "-")) - want) < 1e-4, (shown, want)
+    assert s.errors == []

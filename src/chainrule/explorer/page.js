@@ -235,6 +235,12 @@ function crExplorer(root, D, crCompute, opts) {
   GROUPS.forEach((g, j) => { for (const k of g.members) GROUP_OF[k] = j; });
   const CLOSED = new Set(D.closed || []);
   const closedGroup = k => k >= 0 && GROUP_OF[k] >= 0 && CLOSED.has(GROUP_OF[k]) ? GROUP_OF[k] : -1;
+  // A big graph's groups, open or closed, wait as markup: an open group's boxes are put in the
+  // document when the camera comes near them (and for the current step), and taken out when it
+  // leaves; zoomed out past reading, the open boxes are one sketch. A small graph's open groups
+  // are always drawn.
+  const LAZY = Boolean(D.lazy);
+  const DRAWN = {};  // view → the groups whose boxes are in the document
   const ORIGINAL_TEXT = new WeakMap();  // text element → draw's text (what-if changes are undone)
   const LAYER = {};  // view → {frames, edges, links, labels, nodes, lids}
   const STORE = {};  // view → the elements of groups: nodes (group → boxes), arrows (arrow → [arrow, label])
@@ -518,7 +524,8 @@ function crExplorer(root, D, crCompute, opts) {
     let out = '', key = '';
     LINKS[v].forEach((l, i) => { if (l[0] <= X1 && l[2] >= X0 && l[1] <= Y1 && l[3] >= Y0) { out += l[4]; key += i + ','; } });
     if (key !== SHOWN_LINKS[v]) { L.links.innerHTML = out; SHOWN_LINKS[v] = key; }
-    if (changed) PENDING.list = null;
+    if (LAZY && cullGroups(v, X0, Y0, X1, Y1, SVG[v].classList.contains('hidden'))) redrawn(v);
+    else if (changed) PENDING.list = null;
   }
   function frame(v, j) {  // an open group: a light halo behind each of its boxes (a rectangle
     // round them all would also hold its neighbours' boxes), and a tab that closes it
@@ -646,6 +653,8 @@ function crExplorer(root, D, crCompute, opts) {
     room.H = Math.max(bottom + G.below, 1);
     room.W = right;
     ROOM[v] = room;
+    GROUP_RECT[v] = new Map();
+    delete SKETCH[v];
     const same = (a, b) => a.size === b.size && Array.from(a).every(([k, d]) => b.get(k) === d);
     return !(room.H === old.H && room.W === old.W && ['box', 'label', 'lid', 'tab'].every(k => same(room[k], old[k])));
   }
@@ -725,8 +734,108 @@ function crExplorer(root, D, crCompute, opts) {
   function rectOf(v, k) {  // where node k is drawn now: its box, or its closed group's lid
     const j = closedGroup(k);
     if (j >= 0) { const g = lidGeom(v, j); return g && {x0: g[0], y0: g[1], x1: g[0] + g[2], y1: g[1] + g[3]}; }
-    const els = NODE_ELS[v].get(k);
-    return els && els.length ? boxOf(els[0]) : null;
+    const r = GEOM[v].boxes.get('n' + k);
+    if (!r) return null;
+    const dy = ROOM[v].box.get('n' + k) || 0;
+    return {x0: r[0], y0: r[1] + dy, x1: r[0] + r[2], y1: r[1] + r[3] + dy};
+  }
+  const GROUP_BOXES = {};  // view → group → its boxes' ids
+  const GROUP_RECT = {};  // view → group → the rectangle round its boxes as drawn now
+  for (const v of VIEWS) {
+    DRAWN[v] = new Set(LAZY ? [] : GROUPS.map((g, j) => j).filter(j => !CLOSED.has(j)));
+    GROUP_BOXES[v] = new Map();
+    GROUP_RECT[v] = new Map();
+    for (const id of GEOM[v].boxes.keys()) {
+      const j = GROUP_OF[parseInt(id.slice(1), 10)];
+      if (j === undefined || j < 0) continue;
+      if (!GROUP_BOXES[v].has(j)) GROUP_BOXES[v].set(j, []);
+      GROUP_BOXES[v].get(j).push(id);
+    }
+  }
+  function groupRect(v, j) {
+    let r = GROUP_RECT[v].get(j);
+    if (r === undefined) {
+      r = null;
+      for (const id of GROUP_BOXES[v].get(j) || []) {
+        const b = GEOM[v].boxes.get(id), dy = ROOM[v].box.get(id) || 0;
+        if (!r) r = {x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity};
+        r.x0 = Math.min(r.x0, b[0]); r.x1 = Math.max(r.x1, b[0] + b[2]); r.y0 = Math.min(r.y0, b[1] + dy); r.y1 = Math.max(r.y1, b[1] + b[3] + dy);
+      }
+      GROUP_RECT[v].set(j, r);
+    }
+    return r;
+  }
+  function arrowWanted(v, a) {  // both ends open, and at least one of them drawn
+    const [s, t] = D.drawings[v].ends[a];
+    if (closedGroup(s) >= 0 || closedGroup(t) >= 0) return false;
+    const drawn = k => k < 0 || GROUP_OF[k] < 0 || DRAWN[v].has(GROUP_OF[k]);
+    return drawn(s) || drawn(t);
+  }
+  function drawGroup(v, j, on) {  // a group's boxes, halo and arrows in or out of the document
+    const L = LAYER[v];
+    if (on) DRAWN[v].add(j); else DRAWN[v].delete(j);
+    for (const el of groupNodes(v, j)) { place(el, L.nodes, on); if (on) moveEl(v, el); }
+    place(frame(v, j), L.frames, on);
+    for (const a of ARROWS_OF[v].get(j) || []) {
+      const want = arrowWanted(v, a);
+      const [e, l] = want ? arrowEls(v, a) : (STORE[v].arrows.get(a) || [null, null]);
+      place(e, L.edges, want);
+      place(l, L.labels, want);
+      if (want) { if (e) moveEl(v, e); if (l) moveEl(v, l); }
+    }
+  }
+  function stepGroups(i) {  // the open groups that hold shown step i's node or edge
+    const out = [];
+    if (!VIS.length || VIS[i].group >= 0) return out;
+    const st = STEPS[VIS[i].s];
+    for (const k of [st.node, ...(st.edge ? [st.edge[0]] : [])]) {
+      const j = k >= 0 ? GROUP_OF[k] : -1;
+      if (j >= 0 && !CLOSED.has(j) && !out.includes(j)) out.push(j);
+    }
+    return out;
+  }
+  function redrawn(v) {  // after groups came or went: the page's view of the document again
+    index();
+    if (whatif) rewriteDrawings();
+    if (VIS.length) markPending(VIS[current].e);
+  }
+  const DRAW_NEAR = 150;  // open groups near the view, at most, drawn box by box
+  const SKETCH = {};  // view → the sketch of every open box (one path), made after each packing
+  function sketch(v, on) {
+    const L = LAYER[v];
+    if (!L.sketch) { L.sketch = doc.createElementNS(SVGNS, 'path'); L.sketch.setAttribute('class', 'sketch'); L.sketch.setAttribute('fill', '#e3ecf8'); L.sketch.setAttribute('stroke', '#4a5d78'); L.sketch.setAttribute('stroke-width', '1'); }
+    if (on && SKETCH[v] === undefined) {
+      let d = '';
+      for (let j = 0; j < GROUPS.length; j++) {
+        if (CLOSED.has(j)) continue;
+        for (const id of GROUP_BOXES[v].get(j) || []) {
+          const b = GEOM[v].boxes.get(id), dy = ROOM[v].box.get(id) || 0;
+          d += 'M' + b[0] + ',' + (b[1] + dy) + 'h' + b[2] + 'v' + b[3] + 'h' + (-b[2]) + 'z';
+        }
+      }
+      SKETCH[v] = d;
+      L.sketch.setAttribute('d', d || 'M0,0');
+    }
+    if (on && !L.sketch.parentNode) L.frames.after(L.sketch);
+    else if (!on && L.sketch.parentNode) L.sketch.remove();
+  }
+  function cullGroups(v, X0, Y0, X1, Y1, hidden) {  // lazy pages: the open groups near the view drawn
+    const near = [];
+    if (!hidden) {
+      for (let j = 0; j < GROUPS.length; j++) {
+        if (CLOSED.has(j)) continue;
+        const r = groupRect(v, j);
+        if (r && r.x0 <= X1 && r.x1 >= X0 && r.y0 <= Y1 && r.y1 >= Y0) near.push(j);
+      }
+    }
+    const far = near.length > DRAW_NEAR;  // too far out to read: the sketch instead
+    const want = new Set(far ? [] : near);
+    if (!hidden) for (const j of stepGroups(current)) want.add(j);
+    let changed = false;
+    for (const j of Array.from(DRAWN[v])) if (!want.has(j)) { drawGroup(v, j, false); changed = true; }
+    for (const j of want) if (!DRAWN[v].has(j)) { drawGroup(v, j, true); changed = true; }
+    sketch(v, far);
+    return changed;
   }
   function links(v) {  // an arrow for each pair of things joined through a closed group
     const ends = D.drawings[v].ends || [];
@@ -774,23 +883,15 @@ function crExplorer(root, D, crCompute, opts) {
     const touched = new Set(list);
     for (const v of VIEWS) {
       const L = LAYER[v];
-      const ends = D.drawings[v].ends || [];
-      const arrows = new Set();
       for (const j of touched) {
         const open = !CLOSED.has(j);
-        for (const el of groupNodes(v, j)) place(el, L.nodes, open);
         if (open) place(LIDS[v].get(j), L.lids, false);  // a closed one's lid comes with the camera (cull)
-        place(frame(v, j), L.frames, open);
-        for (const a of ARROWS_OF[v].get(j) || []) arrows.add(a);
-      }
-      for (const a of arrows) {
-        const want = closedGroup(ends[a][0]) < 0 && closedGroup(ends[a][1]) < 0;
-        const [e, l] = want ? arrowEls(v, a) : (STORE[v].arrows.get(a) || [null, null]);
-        place(e, L.edges, want);
-        place(l, L.labels, want);
+        // a big graph's opened group is drawn when the camera comes near it (cull)
+        if (!open || !LAZY) drawGroup(v, j, open);
       }
     }
     for (const v of VIEWS) moveAll(v, pack(v));  // the room closed groups leave, and open ones take
+    for (const v of VIEWS) cull(v);
     index();
     if (whatif) rewriteDrawings(); else restoreDrawings();
     lidTexts();
@@ -895,6 +996,10 @@ function crExplorer(root, D, crCompute, opts) {
       return [el];
     }
     const step = STEPS[vis.s];
+    if (LAZY && !SVG[v].classList.contains('hidden')) {  // the step's group in the document, if the camera has not put it there
+      const missing = stepGroups(i).filter(j => !DRAWN[v].has(j));
+      if (missing.length) { for (const j of missing) drawGroup(v, j, true); redrawn(v); }
+    }
     if (step.edge) {
       const e = EDGE_ELS[v].get(step.edge[0] + ':' + step.edge[1]);
       if (e) return [e.label, e.edge].filter(Boolean);
@@ -1236,10 +1341,11 @@ function crExplorer(root, D, crCompute, opts) {
     const ctx = P.canvas.getContext('2d');
     ctx.scale(dpr, dpr);
     ctx.fillStyle = '#ffffff'; ctx.fillRect(0, 0, cw, ch);
-    for (const r of P.svg.querySelectorAll('g.node > rect')) {
-      const b = boxOf(r.parentNode, P.v);
-      const x = b.x0, y = b.y0, rw = b.x1 - b.x0, rh = b.y1 - b.y0;
-      ctx.fillStyle = r.getAttribute('fill') || '#ccc';
+    for (const [id, g] of GEOM[P.v].boxes) {  // every shown box, drawn or waiting
+      if (closedGroup(parseInt(id.slice(1), 10)) >= 0) continue;
+      const dy = ROOM[P.v].box.get(id) || 0;
+      const x = g[0], y = g[1] + dy, rw = g[2], rh = g[3];
+      ctx.fillStyle = '#dde6f2';
       ctx.fillRect(x * s, y * s, Math.max(1, rw * s), Math.max(1, rh * s));
       ctx.strokeStyle = '#555'; ctx.lineWidth = 0.5;
       if (rw * s > 3) ctx.strokeRect(x * s, y * s, rw * s, rh * s);
@@ -1763,7 +1869,7 @@ function crExplorer(root, D, crCompute, opts) {
   // the first picture: closed groups as their lids, open ones framed, and the steps they make
   for (const v of VIEWS) moveAll(v, pack(v));
   for (const v of VIEWS) {
-    for (let j = 0; j < GROUPS.length; j++) if (!CLOSED.has(j)) place(frame(v, j), LAYER[v].frames, true);
+    for (let j = 0; j < GROUPS.length; j++) if (!CLOSED.has(j) && !LAZY) place(frame(v, j), LAYER[v].frames, true);
   }
   index();
   for (const v of VIEWS) links(v);

@@ -251,6 +251,10 @@ def page_data(
     if collapse is None:
         collapse = shown_count > COLLAPSE_ABOVE
     closed = set(range(len(groups))) if collapse else set()
+    # a big graph's groups, open or closed, are drawn by the page when the camera comes near
+    # them: its first picture holds only what belongs to no group
+    lazy = shown_count > COLLAPSE_ABOVE
+    late = set(range(len(groups))) if lazy else closed
     drawings = {}
     for view in VIEWS:
         drawing = build_drawing(g, view, collapse=[])  # every node is a step of its own
@@ -259,7 +263,7 @@ def page_data(
         lay = layout(drawing)
         svg = write_svg(drawing, lay).split("?>", 1)[1]
         ends = [[_box_node(a.source), _box_node(a.target)] for a in drawing.arrows]
-        base, late_nodes, late_arrows = _split(svg, ends, group_of, closed)
+        base, late_nodes, late_arrows = _split(svg, ends, group_of, late)
         drawings[view] = {
             "svg": base,
             "arrows": arrows,
@@ -304,6 +308,7 @@ def page_data(
         "steps": [s.to_json() for s in steps],
         "groups": [grp.to_json() for grp in groups],
         "closed": sorted(closed),
+        "lazy": lazy,
         "drawings": {
             v: {key: val for key, val in drawings[v].items() if key != "svg"} for v in VIEWS
         },
@@ -329,9 +334,10 @@ _ELEMENT = re.compile(
 def _split(
     svg: str, ends: list[list[int]], group_of: dict[int, int], closed: set[int]
 ) -> tuple[str, dict[str, str], dict[str, list[str]]]:
-    """The drawing without the elements of closed groups (the page's first paint: what is open),
-    and those elements' markup, which the page inserts when a group is opened: group → its boxes,
-    arrow → [arrow, label]."""
+    """The drawing without the elements of the groups the page draws on demand (``closed``: the
+    closed ones, or every group of a big graph), and those elements' markup, which the page
+    inserts when a group is opened or the camera comes near it: group → its boxes, arrow →
+    [arrow, label]."""
     if not closed:
         return svg, {}, {}
     kept: list[str] = []
