@@ -262,6 +262,8 @@ function crExplorer(root, D, crCompute, opts) {
     if (!LATE) LATE = opts.late().split('\u0001');
     return LATE[x];
   }
+  // read (once) while the page is idle after loading, not at the first group or far step asked
+  if (opts.late && win.requestIdleCallback) win.requestIdleCallback(() => { if (!LATE) LATE = opts.late().split('\u0001'); }, {timeout: 2000});
   function full(i) {  // step i with its text (a closed group's steps keep theirs in opts.late)
     const st = STEPS[i];
     if (st.late !== undefined) { const t = JSON.parse(piece(st.late)); st.blocks = t.blocks; st.live = t.live; delete st.late; }
@@ -803,7 +805,7 @@ function crExplorer(root, D, crCompute, opts) {
   const SKETCH = {};  // view → the sketch of every open box (one path), made after each packing
   function sketch(v, on) {
     const L = LAYER[v];
-    if (!L.sketch) { L.sketch = doc.createElementNS(SVGNS, 'path'); L.sketch.setAttribute('class', 'sketch'); L.sketch.setAttribute('fill', '#e3ecf8'); L.sketch.setAttribute('stroke', '#4a5d78'); L.sketch.setAttribute('stroke-width', '1'); }
+    if (!L.sketch) { L.sketch = doc.createElementNS(SVGNS, 'path'); L.sketch.setAttribute('class', 'sketch'); L.sketch.setAttribute('fill', '#e3ecf8'); L.sketch.setAttribute('stroke', '#4a5d78'); L.sketch.setAttribute('stroke-width', '1'); L.sketch.setAttribute('vector-effect', 'non-scaling-stroke'); }
     if (on && SKETCH[v] === undefined) {
       let d = '';
       for (let j = 0; j < GROUPS.length; j++) {
