@@ -201,3 +201,36 @@ def test_an_open_big_chain_draws_only_what_is_near_the_view(session: Any, tmp_pa
     got = [x for x in shown if x[:1] in "−-0123456789"]
     assert got and abs(float(got[-1].replace("−", "-")) - want) < 1e-4, (shown, want)
     assert s.errors == []
+
+
+def test_a_box_drawn_again_after_a_reset_shows_the_programs_number(
+    session: Any, tmp_path: Path
+) -> None:
+    """A box that leaves the document during a what-if change and comes back after a reset
+    shows the program's own number, not the what-if one."""
+    s = session
+    g = cr.parse(tanh_chain(200))
+    s.open(_page(tmp_path, g, "reset-chain", collapse=False))
+    first = g.nodes[5]  # the first neuron's tanh, drawn at its forward step
+    assert first.op.name == "tanh"
+    go_first = (
+        "() => { for (let i = 0; i < 40; i++) { chainrule.step(i);"
+        " const e = document.querySelector('[aria-current=step]');"
+        " if (e && e.id === 'n5') return i; } return -1; }"
+    )
+    text = (
+        "() => Array.from(document.querySelectorAll('#draw-forward g.node#n5 text'))"
+        ".map(t => t.textContent)"
+    )
+    assert s.js(go_first) >= 0
+    before = s.js(text)
+    s.js("() => chainrule.set('x', 0.9)")
+    changed = s.js(text)
+    assert changed != before
+    s.js("() => chainrule.find('L')")  # far away, at the top: the first neuron's box leaves
+    s.page.wait_for_timeout(600)  # the camera's move (220 ms) is animated
+    assert s.js(text) == []
+    s.js("() => chainrule.reset()")
+    assert s.js(go_first) >= 0
+    assert s.js(text) == before
+    assert s.errors == []

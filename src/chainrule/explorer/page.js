@@ -798,7 +798,8 @@ function crExplorer(root, D, crCompute, opts) {
   }
   function redrawn(v) {  // after groups came or went: the page's view of the document again
     index();
-    if (whatif) rewriteDrawings();
+    // a box drawn again shows the numbers of now (it may have left during a what-if change)
+    if (whatif) rewriteDrawings(); else restoreDrawings();
     if (VIS.length) markPending(VIS[current].e);
   }
   const DRAW_NEAR = 150;  // open groups near the view, at most, drawn box by box
