@@ -1344,11 +1344,13 @@ function crExplorer(root, D, crCompute, opts) {
     const ctx = P.canvas.getContext('2d');
     ctx.scale(dpr, dpr);
     ctx.fillStyle = '#ffffff'; ctx.fillRect(0, 0, cw, ch);
+    const fills = new Map();  // the colours of the boxes in the document (a box waiting as markup is drawn plain)
+    for (const r of P.svg.querySelectorAll('g.node > rect')) fills.set(r.parentNode.id, r.getAttribute('fill'));
     for (const [id, g] of GEOM[P.v].boxes) {  // every shown box, drawn or waiting
       if (closedGroup(parseInt(id.slice(1), 10)) >= 0) continue;
       const dy = ROOM[P.v].box.get(id) || 0;
       const x = g[0], y = g[1] + dy, rw = g[2], rh = g[3];
-      ctx.fillStyle = '#dde6f2';
+      ctx.fillStyle = fills.get(id) || '#dde6f2';
       ctx.fillRect(x * s, y * s, Math.max(1, rw * s), Math.max(1, rh * s));
       ctx.strokeStyle = '#555'; ctx.lineWidth = 0.5;
       if (rw * s > 3) ctx.strokeRect(x * s, y * s, rw * s, rh * s);
