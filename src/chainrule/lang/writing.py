@@ -370,24 +370,21 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
             rt = _paren(rt, style) if not (style == "latex" and nt.fraction) else rt
         if nt.juxtapose:
             a, b = node.args
-            if _is_number_node(b) and not b.shape and b.value == 1:
-                return parts[0]
-            if _is_number_node(a) and not a.shape and a.value == 1:
-                return parts[1]
-            # a number before a name reads as a coefficient (2x); an array does not: [1, 2] · x
+            # a number before a name reads as a coefficient (2x); an array does not: [1, 2] · x,
+            # nor 1, which would vanish (1 · u is an operation the program wrote, not u)
             number_first = (
                 _is_number_node(a)
                 and not _is_number_node(b)
                 and not isinstance(a.value, np.ndarray)
+                and a.value != 1
             )
             if number_first and style == "text":
                 return _coefficient(a.value, parts[0][0], rt)
-            array_first = _is_number_node(a) and isinstance(a.value, np.ndarray)
             if style == "latex":
-                glued = (rt.startswith("\\left(") and not array_first) or number_first
+                glued = (rt.startswith("\\left(") and _glues(a, b, lt)) or number_first
                 joiner = " " if glued else " \\cdot "
                 return f"{lt}{joiner}{rt}", prec
-            if (rt.startswith("(") and not array_first) or number_first:
+            if (rt.startswith("(") and _glues(a, b, lt)) or number_first:
                 return f"{lt}{rt}", prec
             return f"{lt}{nt.text}{rt}", prec
         if nt.fraction and style == "latex":
@@ -466,6 +463,16 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
     if "{}" in nt.text:
         return nt.text.format(inner), ATOM
     return f"{nt.text}({inner})", ATOM
+
+
+def _glues(a: Node, b: Node, left: str) -> bool:
+    """Whether ``a`` times a bracketed ``b`` may be written side by side, as in σ(z)(1 − σ(z))
+    and (x + 1)(x − 1): only after a closing bracket. After a name it would read as a call
+    (u(−0.5), h(x + 1): u · (−0.5)); a number in brackets is never a factor written so; and
+    arrays side by side read as a matrix product, so their elementwise product keeps its dot."""
+    if _is_number_node(b) or a.ndim or b.ndim:
+        return False
+    return left.endswith(("\\right)", ")"))
 
 
 def _coefficient(value: Any, written: str, rest: str) -> tuple[str, int]:

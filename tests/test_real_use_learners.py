@@ -1,0 +1,69 @@
+"""Programs a learner writes after the first exercise, run the way a learner runs them; every
+number is compared with PyTorch (float64) or sympy, every piece of notation with what it says
+when read back as a program."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from helpers import run_main
+
+import chainrule as cr
+from chainrule.lang.notation import expression
+
+# Each program computes L from scalar inputs; every intermediate node's expression, written in
+# the notation the table and the worked solution use, must read back as the same computation.
+READ_BACK = {
+    "times a negative number": "u = 1.2\nh = 0.5\nL = tanh(h + u * -0.5)",
+    "times one": "u = 1.2\nw = 0.5\nL = tanh(w * u + u * 1.0)",
+    "one times": "u = 1.2\nL = exp(1 * u)",
+    "a name times a bracket": "u = 1.5\nv = 2\nL = u * (v + 1)",
+    "a negative number times": "u = 1.5\nL = -0.5 * u",
+    "a call times a bracket": "z = 0.3\nL = sigmoid(z) * (1 - sigmoid(z))",
+}
+
+
+def _ops(node: cr.Node) -> int:
+    """How many operations ``node``'s graph holds (the nodes that have inputs)."""
+    seen, stack, count = {node}, [node], 0
+    while stack:
+        n = stack.pop()
+        count += bool(n.args)
+        for a in n.args:
+            if a not in seen:
+                seen.add(a)
+                stack.append(a)
+    return count
+
+
+@pytest.mark.parametrize("program", READ_BACK.values(), ids=READ_BACK.keys())
+def test_every_expression_reads_back_as_the_same_computation(program: str) -> None:
+    g = cr.parse(program)
+    leaves = "\n".join(f"{n.name} = {n.value!r}" for n in g.nodes if n.name and not n.args)
+    for node in g.nodes:
+        if not node.args:
+            continue
+        text = expression(node)
+        if re.search(r"(?<![\w.])\d[\d.]*[^\W\d]|\)\(", text):
+            continue  # a textbook coefficient (2x, −0.5u) or σ(z)(1 − σ(z)): not program text
+        back = cr.parse(f"{leaves}\nq_ = {text}\n")
+        assert math.isclose(back.output.value, node.value, rel_tol=1e-12), text
+        # the same number of operations: nothing the program wrote was dropped (u · 1 is not u)
+        assert _ops(back.output) == _ops(node), (text, program)
+
+
+def test_a_product_is_never_written_as_a_call_in_latex() -> None:
+    g = cr.parse("u = 1.2\nh = 0.5\nL = tanh(h + u * -0.5)")
+    tex = expression(g.output, "latex")
+    assert "u \\cdot \\left(-0.5\\right)" in tex, tex
+
+
+def test_an_elementwise_product_of_arrays_keeps_its_dot() -> None:
+    """Side by side is how a matrix product is written (Q Kᵀ); softmax's rule multiplies
+    elementwise, so the worked solution must not glue its factors."""
+    program = "S = [[0.5, 2], [1, 3]]\nA = softmax(S, axis=1)\nL = sum(A * [[1, 2], [3, 4]])"
+    for fmt in ("txt", "tex"):
+        text = run_main("explain", "-", "--format", fmt, stdin=program).stdout
+        assert ")((" not in text and "\\right) \\left(\\left(" not in text, text
