@@ -67,3 +67,12 @@ def test_an_elementwise_product_of_arrays_keeps_its_dot() -> None:
     for fmt in ("txt", "tex"):
         text = run_main("explain", "-", "--format", fmt, stdin=program).stdout
         assert ")((" not in text and "\\right) \\left(\\left(" not in text, text
+
+
+@pytest.mark.parametrize("fmt", ["txt", "tex"])
+def test_a_negative_argument_takes_no_second_brackets(fmt: str) -> None:
+    """tanh(−0.75), as a learner writes it; the value is math.tanh's."""
+    text = run_main("explain", "-", "--format", fmt, stdin="x = -0.5\ny = tanh(x * 1.5)").stdout
+    assert "((" not in text and "\\left(\\left(" not in text, text
+    assert f"{math.tanh(-0.75):.5f}".replace("-", "−" if fmt == "txt" else "-") in text
+

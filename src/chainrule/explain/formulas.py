@@ -241,10 +241,16 @@ def _latex_products(latex: str, token: str) -> str:
         rest = after
 
 
-def _shown_number(value: Any, digits: int, exact: bool, tight: bool) -> Math:
+def _shown_number(
+    value: Any, digits: int, exact: bool, tight: bool, argument: bool = False
+) -> Math:
+    """A value put in for an input; ``argument`` when it stands alone between a function's own
+    brackets, where a sign needs no more of them: tanh(−0.75), not tanh((−0.75))."""
     shown = exact_num(value) if exact else None
     if shown is None:
         shown = num(value, digits)
+    if argument:
+        return shown
     if _is_negative(value) or (tight and "/" in shown.text and not shown.text.startswith("[")):
         return Math(f"({shown.text})", rf"\left({shown.latex}\right)")
     return shown
@@ -274,7 +280,7 @@ def substituted(node: Node, digits: int, exact: bool) -> Math | None:
             continue
         token = _TOKEN.format(_letters(i))
         holders.append(_placeholder(a.value, a.kind, token))
-        fills[token] = _shown_number(a.value, digits, exact, tight)
+        fills[token] = _shown_number(a.value, digits, exact, tight, nt.style == "function")
     return _fill(apply(node.op, tuple(holders), node.params), fills)
 
 
