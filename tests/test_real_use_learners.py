@@ -76,3 +76,15 @@ def test_a_negative_argument_takes_no_second_brackets(fmt: str) -> None:
     assert "((" not in text and "\\left(\\left(" not in text, text
     assert f"{math.tanh(-0.75):.5f}".replace("-", "−" if fmt == "txt" else "-") in text
 
+
+@pytest.mark.parametrize(
+    "program",
+    ["x = 0\nf = relu(x) + x", "x = 800\nf = exp(x) - 1", "M = [[1, 8]]\nL = sum(relu(M - 8))"],
+)
+def test_a_note_names_a_node_once(program: str) -> None:
+    """relu(x) is at a kink, not relu(x) = relu(x) is at a kink."""
+    err = run_main("eval", "-", stdin=program)
+    notes = [ln for ln in err.stdout.splitlines() if ln.startswith(("note:", "warning:"))]
+    assert notes, err.stdout
+    for line in notes:
+        assert not re.search(r"(?:^|: )(.+) = \1 is ", line), line

@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
     naming = graph.naming
 
     def defined(n: Node) -> str:
-        return definition(n, names=naming)
+        """n's definition, or nothing when its label already is it (relu(x) = relu(x))."""
+        text = definition(n, names=naming)
+        return "" if text == graph.label(n) else text
 
     if args.json:
         data = to_json(graph, names, out_name, ders, args.exact)
@@ -108,9 +110,8 @@ def run(args: argparse.Namespace) -> int:
         for a in found:
             out.write(f"warning: {a.describe(graph.label(a.node), defined(a.node))}\n")
         for n, convention in kinks:
-            out.write(
-                f"note: {graph.label(n)} = {defined(n)} is at a kink of {n.op.name}: {convention}\n"
-            )
+            what = " = ".join(t for t in (graph.label(n), defined(n)) if t)
+            out.write(f"note: {what} is at a kink of {n.op.name}: {convention}\n")
         if ders:
             for wrt_name, by_order in ders.items():
                 for k, v in by_order.items():
