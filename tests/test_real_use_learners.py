@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 from helpers import run_main
 
@@ -88,3 +89,34 @@ def test_a_note_names_a_node_once(program: str) -> None:
     assert notes, err.stdout
     for line in notes:
         assert not re.search(r"(?:^|: )(.+) = \1 is ", line), line
+
+
+# ---------------------------------------------------------------- PyTorch written the usual way
+
+
+def test_tied_weights_are_found_by_every_name_pytorch_gives_them() -> None:
+    """A language model's output layer shares the embedding's weight: the leaf is called as
+    model.named_parameters() calls it, and its gradient (both uses summed) is autograd's."""
+    torch = pytest.importorskip("torch")
+
+    class Tied(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = torch.nn.Embedding(5, 3)
+            self.out = torch.nn.Linear(3, 5, bias=False)
+            self.out.weight = self.emb.weight
+
+        def forward(self, idx: object) -> object:
+            return self.out(self.emb(idx))
+
+    torch.manual_seed(0)
+    model = Tied().double()
+    idx = torch.tensor([1, 3, 4, 3])
+    g = cr.from_torch(model, idx)
+    g.backward()
+    model(idx).sum().backward()
+    for name, p in model.named_parameters(remove_duplicate=False):
+        np.testing.assert_allclose(np.asarray(g[name].grad), p.grad.numpy(), rtol=1e-12)
+    assert g["emb.weight"] is g["out.weight"]
+    assert g["emb.weight"].name == next(iter(dict(model.named_parameters())))
+

@@ -213,7 +213,26 @@ def from_torch(fn_or_module: Any, *example_inputs: Any, **kwargs: Any) -> Graph:
     ``graph.backward()`` every leaf's gradient equals ``torch.autograd``'s."""
     ep = export(fn_or_module, tuple(example_inputs), dict(kwargs))
     names = _argument_names(fn_or_module, len(example_inputs)) + list(kwargs)
-    return _Converter(ep, tuple(example_inputs), dict(kwargs), names).run()
+    return _Converter(ep, tuple(example_inputs), dict(kwargs), names, _tied(fn_or_module)).run()
+
+
+def _tied(fn_or_module: Any) -> dict[str, list[str]]:
+    """Every name of a tensor the model holds under several (tied weights: ``out.weight =
+    emb.weight``), each name → all of them, PyTorch's own first (the one ``named_parameters()``
+    gives), so the leaf is called as ``model.named_parameters()`` calls it and the other names
+    find it too."""
+    if isinstance(fn_or_module, torch.nn.Module):
+        module = fn_or_module
+    elif callable(fn_or_module):
+        module = _FunctionModule(fn_or_module)
+    else:
+        return {}
+    groups: dict[int, list[str]] = {}
+    for name, t in module.named_parameters(remove_duplicate=False):
+        groups.setdefault(id(t), []).append(name)
+    for name, t in module.named_buffers(remove_duplicate=False):
+        groups.setdefault(id(t), []).append(name)
+    return {n: g for g in groups.values() if len(g) > 1 for n in g}
 
 
 def _argument_names(fn: Any, count: int) -> list[str]:
@@ -232,9 +251,16 @@ def _argument_names(fn: Any, count: int) -> list[str]:
 
 class _Converter:
     def __init__(
-        self, ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str]
+        self,
+        ep: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        names: list[str],
+        tied: dict[str, list[str]] | None = None,
     ) -> None:
         self.ep = ep
+        self.tied = tied or {}
+        self.aliases: dict[str, Node] = {}
         self.user_values = list(args) + list(kwargs.values())
         self.user_names = names
         self.env: dict[Any, Any] = {}
@@ -249,10 +275,10 @@ class _Converter:
         users = iter(zip(self.user_values, self.user_names, strict=True))
         for node, spec in zip(placeholders, sig.input_specs, strict=True):
             if spec.kind == InputKind.PARAMETER:
-                self.env[node] = self._leaf(state[spec.target], index_path(spec.target), True)
+                self.env[node] = self._held(state[spec.target], spec.target, True)
             elif spec.kind == InputKind.BUFFER:
                 value = state[spec.target] if spec.target in state else constants[spec.target]
-                self.env[node] = self._leaf(value, index_path(spec.target), False)
+                self.env[node] = self._held(value, spec.target, False)
             elif spec.kind == InputKind.CONSTANT_TENSOR:
                 self.env[node] = self._leaf(constants[spec.target], spec.target, False)
             elif spec.kind == InputKind.USER_INPUT:
@@ -265,6 +291,14 @@ class _Converter:
                     self.env[node] = value
             else:  # a token or custom object: not part of the maths
                 self.env[node] = None
+
+    def _held(self, t: Any, target: str, differentiable: bool) -> Node:
+        """A parameter or buffer: named by its module path, PyTorch's first name when tied."""
+        names = self.tied.get(target, [target])
+        leaf = self._leaf(t, index_path(names[0]), differentiable)
+        for other in names[1:]:
+            self.aliases[index_path(other)] = leaf
+        return leaf
 
     def _leaf(self, t: Any, name: str, differentiable: bool) -> Node:
         self.used_names.add(name)
@@ -289,7 +323,7 @@ class _Converter:
                     modules.setdefault(made, path)
             self.env[fx] = out
         outputs = self.outputs(nodes)
-        return Graph(outputs, modules=modules)
+        return Graph(outputs, modules=modules, aliases=self.aliases)
 
     def _unique(self, name: str) -> str:
         base, k = name, 2
