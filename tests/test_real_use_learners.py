@@ -120,3 +120,9 @@ def test_tied_weights_are_found_by_every_name_pytorch_gives_them() -> None:
     assert g["emb.weight"] is g["out.weight"]
     assert g["emb.weight"].name == next(iter(dict(model.named_parameters())))
 
+
+def test_graph_backward_from_a_chosen_output() -> None:
+    """g.backward(g["name"]) seeds another output than the first (the API's own form)."""
+    g = cr.parse("x = 2\ny = x * x\nL = y + 3 * x")
+    g.backward(g["y"])
+    assert g["x"].grad == 4.0  # d(x²)/dx at 2

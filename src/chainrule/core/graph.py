@@ -162,7 +162,10 @@ class Graph:
         that is undefined (√x at 0) is reported with the node's label and where the program
         wrote it."""
         try:
-            backward(output or self.output, order=topo_order(output) if output else self.nodes)
+            if output is None:
+                backward(self.output, order=self.nodes)
+            else:  # a node has no truth value: `output or ...` raised TypeError
+                backward(output, order=topo_order(output))
         except DomainError as exc:
             raise self._located(exc) from None
         return self
