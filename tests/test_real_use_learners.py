@@ -4,6 +4,7 @@ when read back as a program."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -119,6 +120,55 @@ def test_tied_weights_are_found_by_every_name_pytorch_gives_them() -> None:
         np.testing.assert_allclose(np.asarray(g[name].grad), p.grad.numpy(), rtol=1e-12)
     assert g["emb.weight"] is g["out.weight"]
     assert g["emb.weight"].name == next(iter(dict(model.named_parameters())))
+
+
+TUPLE_MODEL = '''
+import torch
+
+
+class Both(torch.nn.Module):
+    """Returns the predictions and the loss, as many training scripts do."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 2)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return y, (y**2).mean()
+
+
+def make():
+    torch.manual_seed(0)
+    return Both().double(), (torch.linspace(-1, 1, 6, dtype=torch.float64).reshape(2, 3),)
+'''
+
+
+def test_a_model_returning_several_tensors_says_which_gradient_is_shown(tmp_path) -> None:
+    """return y, loss: the note names the output whose gradients are shown, and --output
+    picks the loss, whose gradients are autograd's."""
+    pytest.importorskip("torch")
+
+    path = tmp_path / "both.py"
+    path.write_text(TUPLE_MODEL, encoding="utf-8")
+    spec = f"{path}:make"
+    shown = run_main("eval", "--torch", spec, "--json")
+    assert shown.returncode == 0
+    assert "returned 2 tensors" in shown.stderr and "--output" in shown.stderr
+    assert json.loads(shown.stdout)["output"] == "fc"  # the first, as the note says
+    names = list(json.loads(shown.stdout)["values"])
+    loss = names[-1]
+    chosen = run_main("eval", "--torch", spec, "--json", "--output", loss)
+    assert chosen.returncode == 0 and "returned" not in chosen.stderr
+    data = json.loads(chosen.stdout)
+    scope: dict = {}
+    exec(TUPLE_MODEL, scope)  # noqa: S102 - the test's own model text
+    model, (x,) = scope["make"]()
+    model(x)[1].backward()
+    np.testing.assert_allclose(data["gradients"]["fc.weight"], model.fc.weight.grad.numpy())
+    np.testing.assert_allclose(data["gradients"]["fc.bias"], model.fc.bias.grad.numpy())
+    wrong = run_main("eval", "--torch", spec, "--output", "nope")
+    assert wrong.returncode == 2 and "nope" in wrong.stderr and "fc" in wrong.stderr
 
 
 def test_graph_backward_from_a_chosen_output() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import Any, TextIO
 
 from ..core import limits
 from ..core.errors import ValueInputError
@@ -98,15 +99,38 @@ def load_graph(args: argparse.Namespace) -> Graph:
 def _torch_graph(args: argparse.Namespace, spec: str) -> Graph:
     if args.program is not None:
         raise ValueInputError("give either a PROGRAM or --torch, not both")
-    if getattr(args, "at", None) or getattr(args, "output", None) or getattr(args, "exact", False):
-        raise ValueInputError("--at, --output and --exact apply to programs, not to --torch")
+    if getattr(args, "at", None) or getattr(args, "exact", False):
+        raise ValueInputError("--at and --exact apply to programs, not to --torch")
     try:
         from ..torch_bridge.load import graph_from_spec  # torch is optional
     except ImportError as exc:
         raise ValueInputError(
             f"--torch needs PyTorch ({exc}); install it with pip install 'chainrule[torch]'"
         ) from None
-    return graph_from_spec(spec)
+    graph = graph_from_spec(spec)
+    return torch_output(graph, getattr(args, "output", None), sys.stderr)
+
+
+def torch_output(graph: Graph, name: str | None, notes: TextIO) -> Graph:
+    """The graph of the output asked for (``--output``), by default the model's first; a
+    model that returns several tensors (``return logits, loss``) is told so, since the
+    gradients shown are of one of them."""
+    if name is None:
+        if len(graph.outputs) > 1:
+            shown = ", ".join(graph.label(n) for n in graph.outputs)
+            first = graph.label(graph.output)
+            notes.write(
+                f"note: the model returned {len(graph.outputs)} tensors ({shown}); the "
+                f"gradients are of the first, {first} (--output NAME chooses another)\n"
+            )
+        return graph
+    node = graph.find(name)
+    if node is None:
+        outs = ", ".join(graph.label(n) for n in graph.outputs)
+        raise ValueInputError(
+            f"--output {name}: no node of the model is named {name!r} (its outputs: {outs})"
+        )
+    return Graph(node, modules=graph.modules, aliases=graph.aliases, names_from=graph)
 
 
 def input_files(args: argparse.Namespace) -> list[str | None]:
