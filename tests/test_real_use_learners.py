@@ -176,3 +176,30 @@ def test_graph_backward_from_a_chosen_output() -> None:
     g = cr.parse("x = 2\ny = x * x\nL = y + 3 * x")
     g.backward(g["y"])
     assert g["x"].grad == 4.0  # d(x²)/dx at 2
+
+
+# ---------------------------------------------------------------- micrograd's lecture
+
+
+def test_a_power_s_exponent_is_no_node_of_the_lecture_s_trace() -> None:
+    """The lecture's draw_dot walks _prev: micrograd has no node for the 2 of x**2, so a box
+    'data 2.0 | grad 0' (a gradient never computed, not zero) must not appear."""
+    mg_engine = pytest.importorskip("micrograd.engine")
+    from chainrule.micrograd import Value
+
+    def trace(root):  # type: ignore[no-untyped-def]
+        nodes, stack = set(), [root]
+        while stack:
+            v = stack.pop()
+            if v not in nodes:
+                nodes.add(v)
+                stack.extend(v._prev)
+        return nodes
+
+    def build(V):  # type: ignore[no-untyped-def]
+        x, w = V(1.5), V(-0.5)
+        y = (x**2 + (x * w) ** 3 + x**0.5).relu()
+        y.backward()
+        return sorted(f"{v._op}|{v.data:.6f}|{v.grad:.6f}" for v in trace(y))
+
+    assert build(Value) == build(mg_engine.Value)

@@ -120,6 +120,11 @@ class Value(Node):
 
     @property
     def _prev(self) -> set[Node]:
+        """The inputs, as micrograd's ``_children``: a number exponent (the 2 of ``x**2``) is
+        part of the op (``_op`` is ``**2``), not a node, and is never differentiated; walked
+        by the lecture's ``draw_dot`` it would be a box saying grad 0."""
+        if self.op is _POW and self.a1 is not None and self.a1.op is _CONST:
+            return {self.a0}
         return set(self.args)
 
     @property
