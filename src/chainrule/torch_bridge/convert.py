@@ -228,10 +228,10 @@ def _tied(fn_or_module: Any) -> dict[str, list[str]]:
     else:
         return {}
     groups: dict[int, list[str]] = {}
-    for name, t in module.named_parameters(remove_duplicate=False):
-        groups.setdefault(id(t), []).append(name)
-    for name, t in module.named_buffers(remove_duplicate=False):
-        groups.setdefault(id(t), []).append(name)
+    held: list[tuple[str, torch.Tensor]] = [*module.named_parameters(remove_duplicate=False)]
+    held += module.named_buffers(remove_duplicate=False)
+    for name, tensor in held:
+        groups.setdefault(id(tensor), []).append(name)
     return {n: g for g in groups.values() if len(g) > 1 for n in g}
 
 
