@@ -41,6 +41,19 @@ class Equation:
     relations: list[str]
 
 
+def in_style(eq: Equation, style: str) -> Equation:
+    """``eq`` as one style writes it, without a part that repeats the one before it there: a
+    long closed form refers to its inputs by their labels, and in LaTeX (longer, so it does
+    so sooner) it can read exactly like the definition, h'' = tanh(a₁) = tanh(a₁)."""
+    parts, relations = [eq.parts[0]], []
+    for rel, part in zip(eq.relations, eq.parts[1:], strict=True):
+        if rel == "=" and getattr(part, style) == getattr(parts[-1], style):
+            continue
+        parts.append(part)
+        relations.append(rel)
+    return Equation(parts, relations)
+
+
 @dataclass
 class Table:
     header: list[str]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..lang.notation import latex_text
-from .document import Block, Document, Equation, Figure, Heading, Inline, Paragraph, Table
+from .document import Block, Document, Equation, Figure, Heading, Inline, Paragraph, Table, in_style
 from .formulas import Math
 
 PREAMBLE = r"""\documentclass[11pt]{article}
@@ -39,6 +39,7 @@ def _equation(eq: Equation) -> str:
     """One ``&`` per row, so nothing is spread across the page: ``a &= b = c`` on one row while
     it is short, else one relation per row; a part too long for a row (a long vector) is
     broken between its elements."""
+    eq = in_style(eq, "latex")
     rels = [r"\approx" if rel == "≈" else "=" for rel in eq.relations]
     parts = [p.latex for p in eq.parts]
     one_row = parts[0] + "".join(

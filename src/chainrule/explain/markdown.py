@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .document import Block, Document, Equation, Figure, Heading, Inline, Paragraph, Table
+from .document import Block, Document, Equation, Figure, Heading, Inline, Paragraph, Table, in_style
 from .formulas import Math
 
 _MD_SPECIAL = "\\`*_[]<>#|$"
@@ -32,6 +32,7 @@ def _relation(r: str) -> str:
 
 
 def _equation(eq: Equation) -> str:
+    eq = in_style(eq, "latex")
     latex = eq.parts[0].latex
     for rel, part in zip(eq.relations, eq.parts[1:], strict=True):
         latex += f" {_relation(rel)} {part.latex}"

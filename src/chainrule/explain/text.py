@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .document import Block, Document, Equation, Figure, Heading, Inline, Paragraph, Table
+from .document import Block, Document, Equation, Figure, Heading, Inline, Paragraph, Table, in_style
 from .formulas import Math
 
 WIDTH = 96
@@ -26,6 +26,7 @@ def _block(block: Block) -> str:
     if isinstance(block, Paragraph):
         return textwrap.fill(_inline(block.pieces), WIDTH)
     if isinstance(block, Equation):
+        block = in_style(block, "text")
         s = "  " + block.parts[0].text
         for rel, part in zip(block.relations, block.parts[1:], strict=True):
             s += f" {rel} {part.text}"
