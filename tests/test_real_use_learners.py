@@ -228,3 +228,22 @@ def test_an_exact_worked_solution_never_says_a_thing_equals_itself(fmt: str) -> 
     h1 = math.tanh(1.2)
     h2 = math.tanh(0.5 * h1 - 0.6)
     assert f"{h2:.5f}".replace("-", "−" if fmt == "txt" else "-") in text
+
+
+@pytest.mark.parametrize(
+    ("written", "number", "name"),
+    [("2x", "2", "x"), ("0.5u", "0.5", "u"), ("1e-1x", "1e-1", "x"), ("3x₁", "3", "x₁")],
+)
+def test_a_textbook_product_gets_the_fix_and_the_fix_computes_it(
+    written: str, number: str, name: str
+) -> None:
+    """A learner writes 2x as on paper: the error names the product and how to write it, and
+    the program so written gives the product (checked with math.tanh)."""
+    program = f"x = 1.5\nu = 1.2\nx₁ = -2\nL = tanh({written} + 1)\n"
+    bad = run_main("eval", "-", stdin=program)
+    fix = f"write {number} * {name}"
+    assert bad.returncode == 2 and fix in bad.stderr and "line 4" in bad.stderr, bad.stderr
+    good = run_main("eval", "-", "--json", stdin=program.replace(written, f"{number} * {name}"))
+    value = json.loads(good.stdout)["values"]["L"]
+    given = {"x": 1.5, "u": 1.2, "x₁": -2.0}
+    assert math.isclose(value, math.tanh(float(number) * given[name] + 1), rel_tol=1e-12)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import sys
 import threading
 import unicodedata
@@ -320,11 +321,30 @@ def parse(
             )
         for stand_in, word in src.placeholders.items():
             message = message.replace(stand_in, word)
+        glued = _number_by_name(src.text(line) or "", col)
+        if glued is not None:  # 2x, 0.5u: Python's words are "invalid decimal literal"
+            number, name = glued
+            message = (
+                f"{number}{name}: write {number} * {name} (or {number}·{name}); a number written "
+                "next to a name is not a product in a program"
+            )
         raise ProgramSyntaxError(
             f"{message}", line=line, column=max(col, 1), source=src.text(line)
         ) from None
     builder = _Builder(src, exact=exact, at=dict(at or {}))
     return builder.build(tree, output)
+
+
+def _number_by_name(line: str, column: int) -> tuple[str, str] | None:
+    """The number and the name of a textbook product such as 2x or 0.5u that starts at or
+    just before ``column`` (1-based) of ``line``, or None."""
+    for m in _GLUED.finditer(line):
+        if m.start() < column <= m.end() + 1:
+            return m.group(1), m.group(2)
+    return None
+
+
+_GLUED = re.compile(r"(?<![\w.])((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)([^\W\d]\w*)")
 
 
 class _Builder:
