@@ -247,3 +247,33 @@ def test_a_textbook_product_gets_the_fix_and_the_fix_computes_it(
     value = json.loads(good.stdout)["values"]["L"]
     given = {"x": 1.5, "u": 1.2, "x₁": -2.0}
     assert math.isclose(value, math.tanh(float(number) * given[name] + 1), rel_tol=1e-12)
+
+
+def test_a_label_with_operators_is_bracketed_where_it_is_used() -> None:
+    """micrograd's n.label = "x + y": its uses read (x + y) · c and (x*y)², and every such
+    definition, read back as a program with the labels replaced by their values, gives the
+    node's value (the reference: plain arithmetic on the leaves)."""
+    from chainrule.lang.naming import definition
+    from chainrule.micrograd import Value
+
+    x, y, c = Value(2.0, label="x"), Value(3.0, label="y"), Value(4.0, label="c")
+    s = x + y
+    s.label = "x + y"
+    m = s * c
+    m.label = "m"
+    r = x * y
+    r.label = "x*y"
+    t = r**2
+    t.label = "t"
+    out = m - t
+    out.label = "out"
+    g = cr.Graph(out)
+    # a compound label reads as what it says (x + y is x + y): only names are replaced
+    values = {"x": 2.0, "y": 3.0, "c": 4.0, "m": 20.0, "t": 36.0}
+    expected = {"m": (2 + 3) * 4, "t": (2 * 3) ** 2, "out": (2 + 3) * 4 - (2 * 3) ** 2}
+    for node in (m, t, out):
+        text = definition(node, names=g.naming)
+        text = re.sub(r"\b[xyctm]\b", lambda k: repr(values[k.group(0)]), text)
+        got = cr.parse(f"q_ = {text}").output.value
+        assert got == expected[node.label], (definition(node, names=g.naming), text)
+    assert "(x*y)" in cr.draw.text(out, "gradients")

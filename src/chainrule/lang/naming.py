@@ -19,7 +19,15 @@ from typing import Any
 from ..core.autodiff import topo_order
 from ..core.node import Node
 from .typography import TO_SUBSCRIPT, TO_SUPERSCRIPT
-from .writing import ATOM, _vector_form, _write, latex_name, number_text, write_one_level
+from .writing import (
+    ATOM,
+    _vector_form,
+    _write,
+    latex_name,
+    name_precedence,
+    number_text,
+    write_one_level,
+)
 
 MAX_EXPRESSION = 18  # characters: a longer expression is referred to by a generated name
 MAX_OPERATIONS = 2  # binary operations: a label of more (a² / 2 + 10 / a²) reads as a formula
@@ -91,7 +99,7 @@ class Naming:
         generated_set: set[Node] = set()  # generated names and expressions built on them
 
         def name_atom(node: Node, label: str) -> None:
-            self._text[node] = (label, ATOM)
+            self._text[node] = (label, name_precedence(label))
             self._atoms.add(node)
             self._remember(node, label)
 
@@ -165,7 +173,7 @@ class Naming:
             self._latex = {}
             for node, (text, _) in self._text.items():  # in graph order: inputs first
                 if node in self._atoms or not node.args:
-                    self._latex[node] = (latex_name(text), ATOM)
+                    self._latex[node] = (latex_name(text), name_precedence(text))
                 else:
                     self._latex[node] = self._expression(node, "latex")
         return self._latex

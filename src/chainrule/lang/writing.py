@@ -144,6 +144,26 @@ def _number_precedence(v: Any) -> int:
     return ATOM
 
 
+_LOOSE = 0  # a label with an operator in it: bracketed wherever it is part of an expression
+_OPERATOR_CHARS = frozenset("+-−*·×÷/^@%=<>,;|&!~ \t") | frozenset("⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def name_precedence(name: str) -> int:
+    """How tightly a name binds when written inside an expression: a name (x, ŷ, b₀, W[1, 2],
+    fc1.weight, σ(z)) is an atom; a label people gave with operators in it (micrograd's
+    ``n.label = "x1*w1 + x2*w2"``) is bracketed, so that its use reads (x1*w1 + x2*w2) · c
+    and (x*y)², never x1*w1 + x2*w2 · c."""
+    depth = 0
+    for ch in name:
+        if ch in "([{⁽":
+            depth += 1
+        elif ch in ")]}⁾":
+            depth -= 1
+        elif depth == 0 and ch in _OPERATOR_CHARS:
+            return _LOOSE
+    return ATOM
+
+
 def _is_number_node(n: Node) -> bool:
     return n.op.name == "const" and not n.name
 
@@ -189,7 +209,12 @@ def _write(
                 continue
         atomic = (not node.args) or (node is not root and (node.name or node in stop or not expand))
         if atomic:
-            prec = _number_precedence(node.value) if _is_number_node(node) else ATOM
+            if _is_number_node(node):
+                prec = _number_precedence(node.value)
+            elif node.name and not (names is not None and node in names):
+                prec = name_precedence(node.name)
+            else:
+                prec = ATOM
             done[id(node)] = (_atom(node, style, digits, names, make_names), prec)
             continue
         if node is not root and not node.name and _all_constant(node):
