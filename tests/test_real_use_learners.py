@@ -277,3 +277,25 @@ def test_a_label_with_operators_is_bracketed_where_it_is_used() -> None:
         got = cr.parse(f"q_ = {text}").output.value
         assert got == expected[node.label], (definition(node, names=g.naming), text)
     assert "(x*y)" in cr.draw.text(out, "gradients")
+
+
+def test_to_torch_of_a_program_returns_its_output() -> None:
+    """The program's output L, not a tuple of every name it assigns: tm(x).backward() works,
+    and the gradients are torch autograd's on the same computation written in torch."""
+    torch = pytest.importorskip("torch")
+    program = (
+        "x = [1.0, 2.0]\nW = [[0.1, -0.3], [0.4, 0.2]]\nb = [0.5, -0.5]\n"
+        "h = tanh(W @ x + b)\nL = sum(h * h)\n"
+    )
+    tm = cr.to_torch(cr.parse(program), inputs=["x"])
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    out = tm(x)
+    out.backward()
+    W = torch.tensor([[0.1, -0.3], [0.4, 0.2]], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([0.5, -0.5], dtype=torch.float64, requires_grad=True)
+    ref = (torch.tanh(W @ x + b) ** 2).sum()
+    ref.backward()
+    assert math.isclose(out.item(), ref.item(), rel_tol=1e-12)
+    params = dict(tm.named_parameters())
+    np.testing.assert_allclose(params["W"].grad.numpy(), W.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(params["b"].grad.numpy(), b.grad.numpy(), rtol=1e-12)

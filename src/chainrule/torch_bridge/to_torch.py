@@ -41,7 +41,10 @@ class GraphModule(torch.nn.Module):
         if missing:
             raise ValueInputError(f"to_torch has no PyTorch form for: {', '.join(sorted(missing))}")
         self._graph_nodes = graph.nodes
-        self._outputs = [graph.index(o) for o in graph.outputs]
+        # a program's graph keeps its other named nodes beside the output only for their names
+        # (L = ... is the output; x, W1, h are not returned); a model's graph returns them all
+        outputs = graph.outputs if graph.text is None else graph.outputs[:1]
+        self._outputs = [graph.index(o) for o in outputs]
         self._inputs = list(inputs)
         self.input_names = tuple(inputs)  # from_torch names the forward's arguments by these
         self._slots: dict[int, str] = {}
