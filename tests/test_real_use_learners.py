@@ -299,3 +299,34 @@ def test_to_torch_of_a_program_returns_its_output() -> None:
     params = dict(tm.named_parameters())
     np.testing.assert_allclose(params["W"].grad.numpy(), W.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(params["b"].grad.numpy(), b.grad.numpy(), rtol=1e-12)
+
+
+LAYER_NORM = """X = [[1, 2, 4], [0, -1, 3]]
+w = [1, 0.5, 2]
+b = [0.1, 0, -0.1]
+Y = layer_norm(X, w, b)
+L = sum(Y * Y * [[1, 2, 3], [4, 5, 6]])
+"""
+
+
+@pytest.mark.parametrize("fmt", ["txt", "md"])
+def test_every_name_a_worked_solution_uses_is_defined_in_it(fmt: str) -> None:
+    """layer_norm's rule, with the numbers put in, is long: the writer named a repeated part
+    of it a₆, a name no step defined. Every generated name is now one the forward pass
+    defines; the gradients are torch's."""
+    torch = pytest.importorskip("torch")
+    text = run_main("explain", "-", "--format", fmt, stdin=LAYER_NORM).stdout
+    # generated names take the letter a here (the program uses no a): a₆, a_{6} in LaTeX
+    pattern = r"(?<![\w\\])a_\{\d+\}" if fmt == "md" else r"(?<![\w.])a[₀-₉]+"
+    used = set(re.findall(pattern, text))
+    assert used  # the program's own a₁ is used, and defined
+    for name in used:
+        assert re.search(rf"(?m)^\s*\$*{re.escape(name)} = ", text), (name, fmt)
+    X = torch.tensor([[1.0, 2, 4], [0, -1, 3]], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor([1, 0.5, 2], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([0.1, 0, -0.1], dtype=torch.float64, requires_grad=True)
+    Y = torch.nn.functional.layer_norm(X, (3,), w, b)
+    (Y * Y * torch.tensor([[1.0, 2, 3], [4, 5, 6]], dtype=torch.float64)).sum().backward()
+    data = json.loads(run_main("eval", "-", "--json", stdin=LAYER_NORM).stdout)
+    np.testing.assert_allclose(data["gradients"]["X"], X.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(data["gradients"]["w"], w.grad.numpy(), rtol=1e-9)

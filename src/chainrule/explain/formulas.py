@@ -336,7 +336,17 @@ def vjp_formula(
     up = derivative(output, node, names)
     if symbolic is not g:
         up = Math(f"({up.text})", rf"\left({up.latex}\right)")
-    return _fill(symbolic, {g_token: up}, names), _fill(numeric, fills)
+    with_numbers = _fill(numeric, fills)
+    if _STAND_IN.search(with_numbers.text) or _STAND_IN_LATEX.search(with_numbers.latex):
+        # too long to write out, the numbers named parts of it a₆, a name no step defines:
+        # the rule is shown with its symbols and then its value only
+        with_numbers = num(numeric.value, digits)
+    return _fill(symbolic, {g_token: up}, names), with_numbers
+
+
+#: a name such as a₆ that writing a long expression gives a repeated part of it
+_STAND_IN = re.compile(r"(?<![\w.])[^\W\d_][₀-₉]+(?![\w(])")
+_STAND_IN_LATEX = re.compile(r"(?<![\w\\.])[^\W\d_]_\{\d+\}")
 
 
 __all__ = [
