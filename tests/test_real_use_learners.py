@@ -330,3 +330,24 @@ def test_every_name_a_worked_solution_uses_is_defined_in_it(fmt: str) -> None:
     data = json.loads(run_main("eval", "-", "--json", stdin=LAYER_NORM).stdout)
     np.testing.assert_allclose(data["gradients"]["X"], X.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(data["gradients"]["w"], w.grad.numpy(), rtol=1e-9)
+
+
+def test_a_drawing_wider_than_max_width_says_so(tmp_path) -> None:
+    """Three labelled gradient arrows into one input cannot be narrowed to 400 px: the note
+    gives the real width, the one written in the SVG; a drawing that fits has no note."""
+    program = (
+        "x = [1.0, -2.0]\nQ = [[1, 2], [3, 4]]\nK = [[0.5, 1], [1, 0.5]]\nV = [[2, 0], [0, 2]]\n"
+        "L = sum(softmax(Q @ x) * (K @ x) + V @ x)\n"
+    )
+    wide = tmp_path / "wide.svg"
+    ran = run_main(
+        "draw", "-", "--view", "gradients", "--max-width", "400", "-o", str(wide), stdin=program
+    )
+    assert ran.returncode == 0
+    svg_width = float(re.search(r'<svg[^>]*width="([\d.]+)', wide.read_text()).group(1))
+    assert svg_width > 400 * 1.02
+    assert f"the drawing is {svg_width:.0f} px wide, more than --max-width 400" in ran.stderr
+    fits = run_main(
+        "draw", "-", "--max-width", "3000", "-o", str(tmp_path / "f.svg"), stdin=program
+    )
+    assert fits.returncode == 0 and "note:" not in fits.stderr

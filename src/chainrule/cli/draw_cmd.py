@@ -105,4 +105,21 @@ def run(args: argparse.Namespace) -> int:
     data = encode(drawing, fmt)
     write_file(target, data, inputs=input_files(args), label=f"-o {target}")
     print(f"wrote {target} ({args.view} view, {len(drawing.boxes)} boxes, {len(data)} bytes)")
+    if args.max_width:
+        _say_if_wider(drawing, float(args.max_width))
     return 0
+
+
+def _say_if_wider(drawing: Any, max_width: float) -> None:
+    """--max-width is met by wrapping labels and laying wide layers out in rows; when that is
+    not enough (many labelled arrows into one box), say so rather than let the width pass for
+    what was asked."""
+    from ..draw.layout import layout  # the drawing modules: only for a drawing
+
+    width = layout(drawing).width
+    if width > max_width * 1.02:
+        sys.stderr.write(
+            f"note: the drawing is {width:.0f} px wide, more than --max-width {max_width:g}: "
+            "its widest layer could not be split further (--collapse or --paths-from draw "
+            "less of it)\n"
+        )
