@@ -351,3 +351,58 @@ def test_a_drawing_wider_than_max_width_says_so(tmp_path) -> None:
         "draw", "-", "--max-width", "3000", "-o", str(tmp_path / "f.svg"), stdin=program
     )
     assert fits.returncode == 0 and "note:" not in fits.stderr
+
+
+def test_layer_norm_and_dropout_modules_as_pytorch_writes_them() -> None:
+    """nn.Sequential(Linear, LayerNorm, ReLU, Dropout, Linear) as a PyTorch user writes it
+    (chainrule.nn had neither module): loaded from torch's state dict, the outputs and
+    gradients in eval mode are torch's; to_torch gives the same modules back."""
+    torch = pytest.importorskip("torch")
+    from chainrule import nn
+
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(
+        torch.nn.Linear(3, 4),
+        torch.nn.LayerNorm(4),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.3),
+        torch.nn.Linear(4, 2),
+    ).double()
+    with torch.no_grad():
+        tm[1].weight.uniform_(0.5, 1.5)
+        tm[1].bias.uniform_(-0.5, 0.5)
+    tm.eval()
+    model = nn.Sequential(
+        nn.Linear(3, 4), nn.LayerNorm(4), nn.ReLU(), nn.Dropout(0.3), nn.Linear(4, 2)
+    )
+    model.load_state_dict(tm.state_dict())
+    model.eval()
+    x = np.linspace(-1, 1, 15).reshape(5, 3)
+    out = model(cr.const(x))
+    loss = (out * out).sum()
+    loss.backward()
+    tx = torch.tensor(x)
+    (tm(tx) ** 2).sum().backward()
+    np.testing.assert_allclose(out.value, tm(tx).detach().numpy(), rtol=1e-12)
+    for name, p in tm.named_parameters():
+        got = dict(model.named_parameters())[name].grad
+        np.testing.assert_allclose(got, p.grad.numpy(), rtol=1e-10, atol=1e-13)
+    back = cr.to_torch(model).eval()
+    np.testing.assert_allclose(back(tx).detach().numpy(), out.value, rtol=1e-12)
+    assert isinstance(back[1], torch.nn.LayerNorm) and isinstance(back[3], torch.nn.Dropout)
+
+
+def test_dropout_in_training_keeps_or_scales_every_element() -> None:
+    """Training mode: each element is 0 or x / (1 − p), and its gradient 0 or 1 / (1 − p)."""
+    from chainrule import nn
+
+    drop = nn.Dropout(0.25, rng=np.random.default_rng(3))
+    x = cr.var(np.linspace(1, 2, 400))
+    y = drop(x)
+    y.backward(gradient=np.ones(400))
+    kept = y.value != 0
+    assert 0.6 < kept.mean() < 0.9  # about 3 in 4 kept
+    np.testing.assert_allclose(y.value[kept], x.value[kept] / 0.75, rtol=1e-15)
+    np.testing.assert_allclose(x.grad, np.where(kept, 1 / 0.75, 0.0), rtol=1e-15)
+    drop.eval()
+    assert drop(x) is x

@@ -160,6 +160,70 @@ class Identity(Module):
         return x
 
 
+class Dropout(Module):
+    """``torch.nn.Dropout``: in training, each element is zeroed with probability ``p`` and
+    the rest scaled by 1/(1 − p) (the 0/1 mask, drawn from ``rng``, is a constant input of the
+    graph); after ``eval()`` the input passes through unchanged, as PyTorch's does."""
+
+    def __init__(
+        self, p: float = 0.5, *, rng: np.random.Generator | None = None, name: str = ""
+    ) -> None:
+        super().__init__(name)
+        if not 0 <= p < 1:
+            raise ValueInputError(f"dropout probability has to be from 0 up to 1 (not 1), got {p}")
+        self.p = p
+        self._rng = _generator(rng)
+
+    def forward(self, x: Any) -> Any:
+        if not self.training or self.p == 0:
+            return x
+        return T.dropout(x, self.p, training=True, rng=self._rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class LayerNorm(Module):
+    """``torch.nn.LayerNorm``: normalise over the trailing axes ``normalized_shape``, then
+    scale by ``weight`` (ones) and shift by ``bias`` (zeros), both trainable unless
+    ``elementwise_affine=False``."""
+
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        *,
+        dtype: Any = np.float64,
+        name: str = "",
+    ) -> None:
+        super().__init__(name)
+        shape = (
+            (int(normalized_shape),)
+            if isinstance(normalized_shape, (int, np.integer))
+            else tuple(int(k) for k in normalized_shape)
+        )
+        if not shape or any(k <= 0 for k in shape):
+            raise ValueInputError(f"LayerNorm needs positive sizes, got {normalized_shape}")
+        self.normalized_shape, self.eps = shape, float(eps)
+        self.elementwise_affine = elementwise_affine
+        self.weight: Node | None = None
+        self.bias: Node | None = None
+        if elementwise_affine:
+            self.weight = parameter(np.ones(shape), dtype=dtype)
+            if bias:
+                self.bias = parameter(np.zeros(shape), dtype=dtype)
+
+    def forward(self, x: Any) -> Node:
+        return T.layer_norm(
+            x, self.weight, self.bias, dims=len(self.normalized_shape), eps=self.eps
+        )
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
 ACTIVATIONS: dict[str, type[Module]] = {
     "relu": ReLU,
     "tanh": Tanh,

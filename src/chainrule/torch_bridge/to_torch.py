@@ -134,6 +134,22 @@ def _module(m: Any) -> torch.nn.Module:
         return torch.nn.LeakyReLU(m.slope)
     if isinstance(m, nn.Softmax):
         return torch.nn.Softmax(dim=m.axis)
+    if isinstance(m, nn.Dropout):
+        return torch.nn.Dropout(m.p)
+    if isinstance(m, nn.LayerNorm):
+        ln = torch.nn.LayerNorm(
+            m.normalized_shape,
+            eps=m.eps,
+            elementwise_affine=m.weight is not None,
+            bias=m.bias is not None,
+            dtype=to_tensor(m.weight.value).dtype if m.weight is not None else None,
+        )
+        with torch.no_grad():
+            if m.weight is not None:
+                ln.weight.copy_(to_tensor(m.weight.value))
+            if m.bias is not None:
+                ln.bias.copy_(to_tensor(m.bias.value))
+        return ln
     raise ValueInputError(
         f"to_torch cannot convert a {type(m).__name__} module; convert the graph of its "
         "output instead: to_torch(cr.Graph(loss), inputs=[...])"
