@@ -406,3 +406,26 @@ def test_dropout_in_training_keeps_or_scales_every_element() -> None:
     np.testing.assert_allclose(x.grad, np.where(kept, 1 / 0.75, 0.0), rtol=1e-15)
     drop.eval()
     assert drop(x) is x
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_an_unlabelled_output_takes_one_pair_of_brackets_in_a_drawing(vector: bool) -> None:
+    """micrograd code rarely labels its loss: the title said 'every node ((a₁ · a₂ + a₁))'
+    and a vector's totals d(Σ((x · x + x)))/dnode."""
+    from chainrule.micrograd import Value
+
+    if vector:
+        x = cr.var(np.array([1.0, 2.0]))
+        out = x * x + x
+    else:
+        a, b = Value(2.0), Value(3.0)
+        out = a * b + a
+    for view in ("forward", "gradients", "backward"):
+        d = cr.draw.build(out, view)
+        texts = [d.title] + [ln.text for box in d.boxes for ln in box.lines]
+        texts += [ln.text for arrow in d.arrows for ln in arrow.lines]
+        assert not [t for t in texts if "((" in t], (view, d.title)
+    if vector:  # the seed is named; the totals are of Σ(x·x + x): 2x + 1 at x = [1, 2]
+        assert "the gradient of Σ(a₁ · a₁ + a₁))" in cr.draw.build(out, "backward").title
+        g = cr.draw.build(out, "gradients")
+        assert any(ln.text.endswith("= [3, 5]") for box in g.boxes for ln in box.lines)

@@ -200,7 +200,14 @@ def _quiet_gradients(g: Graph) -> dict[Node, Any]:
 def _top(g: Graph, namer: Namer) -> str:
     """The top of every total: the output's name, or (Σy) for a vector output."""
     name = namer.name(g.output)
-    return symbols.summed_text(name) if symbols.is_vector(g.output.value) else name
+    return symbols.summed_text(_bare(name)) if symbols.is_vector(g.output.value) else name
+
+
+def _bare(name: str) -> str:
+    """A name without the brackets an expression takes in a derivative, for a place that
+    brackets it itself: (a₁ · a₂ + a₁), never ((a₁ · a₂ + a₁))."""
+    inner = name[1:-1]
+    return inner if inner and symbols.in_derivative(inner) == name else name
 
 
 def _compact(opts: Options, count: int) -> bool:
@@ -309,12 +316,13 @@ def _split_leaves(boxes: list[Box], arrows: list[Arrow], sel: Selection) -> list
 
 
 def _title(view: str, out: str, top: str, output: Node) -> str:
+    bare = _bare(out)
     if view == "forward":
-        return f"Forward pass: the value of every node ({out})"
+        return f"Forward pass: the value of every node ({bare})"
     if view == "gradients":
         seed = ""
         if symbols.is_vector(output.value):
-            seed = f" from a seed of ones ({out} is a vector: the gradient of Σ{out})"
+            seed = f" from a seed of ones ({bare} is a vector: the gradient of Σ{out})"
         return (
             f"Backward pass{seed}: the total {symbols.total_text(top, 'node')} on every node; "
             "on every edge the local partial ∂ and the product passed back"
@@ -540,7 +548,8 @@ def _backward(g: Graph, opts: Options) -> tuple[Drawing, Graph]:
     new = {n for n in bg.nodes if n not in forward_nodes}
     seed = ""
     if symbols.is_vector(out.value):
-        seed = f" from a seed of ones ({namer.name(out)} is a vector: the gradient of Σ)"
+        name = namer.name(out)
+        seed = f" from a seed of ones ({_bare(name)} is a vector: the gradient of Σ{name})"
     title = opts.title or (
         f"The gradient of {namer.name(out)} computed as a graph{seed}: white boxes are the "
         "forward pass, orange boxes compute the gradient, red borders hold the gradients"
