@@ -429,3 +429,30 @@ def test_an_unlabelled_output_takes_one_pair_of_brackets_in_a_drawing(vector: bo
         assert "the gradient of Σ(a₁ · a₁ + a₁))" in cr.draw.build(out, "backward").title
         g = cr.draw.build(out, "gradients")
         assert any(ln.text.endswith("= [3, 5]") for box in g.boxes for ln in box.lines)
+
+
+def test_the_two_binary_cross_entropies_are_told_apart_and_read_back() -> None:
+    """bce_with_logits was printed BCE(z, t), bce's name: 'L = BCE(z, t) = BCE([0.5, −1], ...)'
+    read as the cross-entropy of the probability −1. Each loss's printed name reads back as
+    itself (CE too), with torch's values."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    program = "z = [0.5, -1.0]\nt = [1, 0]\np = [0.5, 0.25]\nq = [2, 1, 0.1]\n"
+    losses = {
+        "bce_with_logits(z, t)": F.binary_cross_entropy_with_logits(
+            torch.tensor([0.5, -1.0]), torch.tensor([1.0, 0.0])
+        ),
+        "bce(p, t)": F.binary_cross_entropy(torch.tensor([0.5, 0.25]), torch.tensor([1.0, 0.0])),
+        "cross_entropy(q, 0)": F.cross_entropy(
+            torch.tensor([[2.0, 1.0, 0.1]], dtype=torch.float64), torch.tensor([0])
+        ),
+    }
+    printed = set()
+    for call, ref in losses.items():
+        g = cr.parse(f"{program}L = {call}\n")
+        text = expression(g.output)
+        printed.add(text.split("(")[0])
+        back = cr.parse(f"{program}L = {text}\n").output
+        assert back.op is g.output.op, text
+        assert math.isclose(back.value, ref.item(), rel_tol=1e-6), text
+    assert len(printed) == 3  # three names for three losses

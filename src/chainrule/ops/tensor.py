@@ -792,7 +792,7 @@ register(
         kept_vjps=(lambda M, g, kept, x, y, p: g * kept, None),
         elementwise=False,
         doc="mean over rows of −log softmax(logits)[label] (or −Σ p log softmax), from logits",
-        aliases=("cross_entropy",),
+        aliases=("cross_entropy", "CE"),  # CE is how it is printed: CE(z, 1) reads back
         js=_xent_js,
         torch=Torch(_torch_xent, ("aten.cross_entropy_loss.default",), _read_xent),
         domain=Domain(
@@ -832,13 +832,15 @@ register(
         "bce_with_logits",
         2,
         _kinds(_bce_logits),
-        fn("BCE", "\\operatorname{BCE}"),
+        # not BCE: that is bce's, of probabilities; BCE([0.5, −1], t) read as a misprint
+        fn("BCEWithLogits", "\\operatorname{BCEWithLogits}"),
         vjps=(
             lambda M, g, x, y, p: g * (M.sigmoid(x[0]) - x[1]) / _mean_size(M, x[0]),
             lambda M, g, x, y, p: -g * x[0] / _mean_size(M, x[0]),
         ),
         elementwise=False,
         doc="mean binary cross-entropy of σ(logits) against targets in [0, 1], from logits",
+        aliases=("BCEWithLogits",),
         js=lambda M, x, p: _js_mean(M.call("cr.softplus", x[0]) - x[0] * x[1]),
         torch=Torch(lambda t, x, p: t.nn.functional.binary_cross_entropy_with_logits(x[0], x[1])),
         domain=real_domain(
