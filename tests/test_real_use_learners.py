@@ -456,3 +456,32 @@ def test_the_two_binary_cross_entropies_are_told_apart_and_read_back() -> None:
         assert back.op is g.output.op, text
         assert math.isclose(back.value, ref.item(), rel_tol=1e-6), text
     assert len(printed) == 3  # three names for three losses
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "x = [1.0, -2.0]\nW = [[1, 2], [3, 4]]\nL = sum(tanh(W.T @ x))",
+        "X = [[1, 2], [3, 4]]\nL = sum((X @ X).T * [[1, 0], [0, 2]])",
+        "v = 2.5\nr = -0.5\nL = sqrt(v + 1e-5) + sqrt(1 + r**2)",
+    ],
+)
+def test_square_roots_and_transposes_read_back(program: str) -> None:
+    """√(x) and Wᵀ are how every output writes sqrt(x) and W.T: copied into a program they
+    give the same values (numpy's), with the same operations."""
+    g = cr.parse(program)
+    leaves = "\n".join(
+        f"{n.name} = {np.asarray(n.value).tolist()!r}" for n in g.nodes if n.name and not n.args
+    )
+    written = [expression(n) for n in g.nodes if n.args]
+    assert any("√(" in t or "ᵀ" in t for t in written), written
+    for node in g.nodes:
+        if node.args:
+            back = cr.parse(f"{leaves}\nq_ = {expression(node)}\n").output
+            np.testing.assert_allclose(back.value, node.value, rtol=1e-12)
+            assert _ops(back) == _ops(node), expression(node)
+
+
+def test_a_root_without_brackets_is_told_how_to_write_it() -> None:
+    ran = run_main("eval", "-", stdin="v = 2\nL = √v\n")
+    assert ran.returncode == 2 and "√(x) or sqrt(x)" in ran.stderr and "line 2" in ran.stderr

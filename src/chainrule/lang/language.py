@@ -78,16 +78,18 @@ def allowed() -> str:
 
 
 _NAME_EXTRA = set("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₔₕₖₗₘₙₚₛₜ′″ʹ")
-# The notation chainrule prints, read back: · × ⋅ ∗ multiply, ÷ divides, − (U+2212) subtracts.
+# The notation chainrule prints, read back: · × ⋅ ∗ multiply, ÷ divides, − (U+2212) subtracts;
+# √(x) is sqrt(x) and xᵀ is x.T (in _prepare).
 _OPERATORS = str.maketrans({"·": "*", "⋅": "*", "×": "*", "∗": "*", "÷": "/", "−": "-"})
 _SUPERSCRIPTS = SUPERSCRIPT_VALUES
 _SUPERSCRIPT_MINUS = SUPERSCRIPT_MINUS
 BOM = "\ufeff"
+TRANSPOSE, ROOT = "ᵀ", "√"
 
 
 def _name_char(ch: str) -> bool:
-    if ch in _SUPERSCRIPTS:
-        return False  # x² is x to the power 2, not a name
+    if ch in _SUPERSCRIPTS or ch == TRANSPOSE:
+        return False  # x² is x to the power 2 and xᵀ x transposed, not names
     return (
         ch.isalnum() or ch == "_" or ch in _NAME_EXTRA or unicodedata.category(ch) in ("Mn", "Lm")
     )
@@ -199,6 +201,16 @@ def _prepare(text: str) -> tuple[str, _Source]:
             if ch == "^":
                 out.append("**")
                 origin.extend((i, i))
+                i += 1
+                continue
+            if ch == TRANSPOSE:  # Wᵀ, as chainrule prints W.T
+                out.append(".T")
+                origin.extend((i, i))
+                i += 1
+                continue
+            if ch == ROOT and line[i + 1 : i + 2] == "(":  # √(x), as chainrule prints sqrt(x)
+                out.append("sqrt")
+                origin.extend((i,) * 4)
                 i += 1
                 continue
             if ch in _SUPERSCRIPTS or ch == _SUPERSCRIPT_MINUS:
@@ -321,6 +333,8 @@ def parse(
             )
         for stand_in, word in src.placeholders.items():
             message = message.replace(stand_in, word)
+        if ROOT in message:  # √x: the printed form has brackets, √(x)
+            message = "write a square root with brackets, √(x) or sqrt(x)"
         glued = _number_by_name(src.text(line) or "", col)
         if glued is not None:  # 2x, 0.5u: Python's words are "invalid decimal literal"
             number, name = glued
