@@ -485,3 +485,29 @@ def test_square_roots_and_transposes_read_back(program: str) -> None:
 def test_a_root_without_brackets_is_told_how_to_write_it() -> None:
     ran = run_main("eval", "-", stdin="v = 2\nL = √v\n")
     assert ran.returncode == 2 and "√(x) or sqrt(x)" in ran.stderr and "line 2" in ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("program", "value"),
+    [
+        ("x = -2\ny = 3\nL = |x − |y|| + |x|·|y|", abs(-2 - abs(3)) + abs(-2) * abs(3)),
+        ("x = [1, -2]\nL = sum(|x|) * 2", 6.0),
+        ("x = -2\nL = (|x| + 1)²", 9.0),
+    ],
+)
+def test_absolute_value_bars_read_back(program: str, value: float) -> None:
+    """|x| is how every output writes abs(x); the table's expression reads back too."""
+    g = cr.parse(program)
+    assert g.output.value == value
+    leaves = "\n".join(
+        f"{n.name} = {np.asarray(n.value).tolist()!r}" for n in g.nodes if n.name and not n.args
+    )
+    text = expression(g.output)
+    assert "|" in text
+    assert cr.parse(f"{leaves}\nq_ = {text}\n").output.value == value
+
+
+def test_a_lone_bar_is_still_an_error() -> None:
+    for program in ("x = 1\nL = x | 2", "x = 1\nL = |x"):
+        ran = run_main("eval", "-", stdin=program)
+        assert ran.returncode == 2 and "line 2" in ran.stderr

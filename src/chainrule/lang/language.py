@@ -79,7 +79,7 @@ def allowed() -> str:
 
 _NAME_EXTRA = set("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₔₕₖₗₘₙₚₛₜ′″ʹ")
 # The notation chainrule prints, read back: · × ⋅ ∗ multiply, ÷ divides, − (U+2212) subtracts;
-# √(x) is sqrt(x) and xᵀ is x.T (in _prepare).
+# √(x) is sqrt(x), xᵀ is x.T and |x| is abs(x) (in _prepare).
 _OPERATORS = str.maketrans({"·": "*", "⋅": "*", "×": "*", "∗": "*", "÷": "/", "−": "-"})
 _SUPERSCRIPTS = SUPERSCRIPT_VALUES
 _SUPERSCRIPT_MINUS = SUPERSCRIPT_MINUS
@@ -93,6 +93,13 @@ def _name_char(ch: str) -> bool:
     return (
         ch.isalnum() or ch == "_" or ch in _NAME_EXTRA or unicodedata.category(ch) in ("Mn", "Lm")
     )
+
+
+def _operand_expected(before: str) -> bool:
+    """Whether an operand may start after ``before`` (the rewritten line so far): at the start
+    of the right-hand side, after an operator, an opening bracket or a comma."""
+    text = before.rstrip()
+    return not text or text[-1] in "=(+-*/@,[%<>"
 
 
 def _superscript_power(line: str, i: int) -> int:
@@ -183,7 +190,8 @@ def _prepare(text: str) -> tuple[str, _Source]:
     src = _Source(text.splitlines())
     by_name: dict[str, str] = {}
     for original in src.lines:
-        if original.isascii() and "^" not in original:  # nothing to rewrite: the common case
+        bars = original.split("#", 1)[0].count("|")
+        if original.isascii() and "^" not in original and not bars:  # the common case
             src.rewritten_lines.append(original)
             src.origin.append(None)
             continue
@@ -201,6 +209,12 @@ def _prepare(text: str) -> tuple[str, _Source]:
             if ch == "^":
                 out.append("**")
                 origin.extend((i, i))
+                i += 1
+                continue
+            if ch == "|" and bars % 2 == 0:  # |x|, as chainrule prints abs(x)
+                opening = _operand_expected("".join(out))  # where an operand may start
+                out.append("abs(" if opening else ")")
+                origin.extend((i,) * (4 if opening else 1))
                 i += 1
                 continue
             if ch == TRANSPOSE:  # Wᵀ, as chainrule prints W.T
