@@ -511,3 +511,16 @@ def test_a_lone_bar_is_still_an_error() -> None:
     for program in ("x = 1\nL = x | 2", "x = 1\nL = |x"):
         ran = run_main("eval", "-", stdin=program)
         assert ran.returncode == 2 and "line 2" in ran.stderr
+
+
+def test_primes_typed_on_a_keyboard_find_the_versions_of_a_name() -> None:
+    """A learner types h'' for h″ (the table's name of the second reassignment)."""
+    h1 = math.tanh(1.2)
+    h2 = math.tanh(0.5 * h1 - 0.6)
+    h3 = math.tanh(0.5 * h2 + 2.4)
+    d_h2 = 2 * (h3 - 0.3) * (1 - h3**2) * 0.5  # dL/dh″ by hand
+    ran = run_main("eval", "-", "--json", "--wrt", "h''", stdin=RECURRENCE)
+    assert ran.returncode == 0, ran.stderr
+    assert math.isclose(json.loads(ran.stdout)["derivatives"]["h″"]["1"], d_h2, rel_tol=1e-12)
+    out = run_main("eval", "-", "--json", "--output", "h'", stdin=RECURRENCE)
+    assert math.isclose(json.loads(out.stdout)["values"]["h′"], h1, rel_tol=1e-12)

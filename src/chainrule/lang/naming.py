@@ -36,12 +36,13 @@ LETTERS = "autsrpqkmn"  # letters for generated names, the first one the program
 _SUBSCRIPT = TO_SUBSCRIPT
 _SUPERSCRIPT = TO_SUPERSCRIPT
 _PRIMES = ("′", "″", "‴")
-_OPERATORS = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*", "÷": "/"})
+_OPERATORS = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*", "÷": "/", "'": "′"})
 
 
 def key(text: str) -> str:
     """How a typed name is compared with a label: Unicode-normalised (b₀ is b0, as in
-    programs), spaces dropped, typographic operators as typed (− is -, · is *)."""
+    programs), spaces dropped, typographic operators as typed (− is -, · is *), primes as
+    typed on a keyboard (h'' is h″)."""
     return "".join(unicodedata.normalize("NFKC", text).translate(_OPERATORS).split())
 
 
