@@ -524,3 +524,21 @@ def test_primes_typed_on_a_keyboard_find_the_versions_of_a_name() -> None:
     assert math.isclose(json.loads(ran.stdout)["derivatives"]["h″"]["1"], d_h2, rel_tol=1e-12)
     out = run_main("eval", "-", "--json", "--output", "h'", stdin=RECURRENCE)
     assert math.isclose(json.loads(out.stdout)["values"]["h′"], h1, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("layers[2].weight", ["layers", "weight"]),
+        ("fc1.weight", ["fc", "weight"]),
+        ("hidden", ["hidden"]),
+    ],
+)
+def test_a_word_inside_a_module_path_is_one_name_in_latex(name: str, words: list[str]) -> None:
+    """PyTorch's names in a worked solution: layers[2].weight was set as the product of the
+    variables l, a, y, e, r, s; each word is one italic name, as a plain name already was."""
+    from chainrule.lang.writing import latex_name
+
+    latex = latex_name(name)
+    for word in words:
+        assert f"\\mathit{{{word}}}" in latex, latex

@@ -70,9 +70,19 @@ def latex_name(name: str) -> str:
             piece = f"\\{accent}{{{piece}}}"
         pieces.append(piece)
         i += 1
-    out = "".join(pieces)
-    if len(pieces) > 1 and all(p.isascii() and p.isalpha() for p in pieces):
-        out = r"\mathit{" + out + "}"
+    # a word of several letters is one name set upright in italics (\mathit{weight}), also
+    # inside a path such as layers[2].weight, not a product of variables l·a·y·e·r·s
+    runs: list[list[str]] = []
+    for piece in pieces:
+        letter = piece.isascii() and piece.isalpha() and len(piece) == 1
+        if letter and runs and runs[-1][0] == "letters":
+            runs[-1].append(piece)
+        else:
+            runs.append(["letters" if letter else "other", piece])
+    out = "".join(
+        r"\mathit{" + "".join(r[1:]) + "}" if r[0] == "letters" and len(r) > 2 else "".join(r[1:])
+        for r in runs
+    )
     if sub:
         out += "_{" + (sub if sub.isalnum() and sub.isascii() else latex_text(sub)) + "}"
     return out
