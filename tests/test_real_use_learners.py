@@ -542,3 +542,14 @@ def test_a_word_inside_a_module_path_is_one_name_in_latex(name: str, words: list
     latex = latex_name(name)
     for word in words:
         assert f"\\mathit{{{word}}}" in latex, latex
+
+
+@pytest.mark.parametrize(
+    "program", ["x = 0\nw = 2\nf = relu(w * x) + x", "x = 800\nf = exp(x) - 1"]
+)
+def test_a_worked_solution_names_a_node_once_in_its_notes(program: str) -> None:
+    """The same as eval's notes, in explain's closing paragraphs."""
+    text = run_main("explain", "-", "--format", "txt", stdin=program).stdout
+    flat = " ".join(text.split())
+    assert re.search(r"is evaluated exactly at a kink|is inf with finite inputs", flat), flat
+    assert not re.search(r"(\S+(?: · \S+)?\)?) = \1 is ", flat), flat

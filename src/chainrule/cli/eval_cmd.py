@@ -21,7 +21,7 @@ from ..core.values import decimal, fraction_text, is_rational, plain
 from ..io.files import check_output, write_file
 from ..io.jsonout import strict_dumps
 from ..io.table import box_table
-from ..lang.naming import also_called
+from ..lang.naming import also_called, new_definition, stated
 from ..lang.notation import (
     SUPERSCRIPTS,
     cancelled_value,
@@ -94,9 +94,7 @@ def run(args: argparse.Namespace) -> int:
     naming = graph.naming
 
     def defined(n: Node) -> str:
-        """n's definition, or nothing when its label already is it (relu(x) = relu(x))."""
-        text = definition(n, names=naming)
-        return "" if text == graph.label(n) else text
+        return new_definition(n, naming)
 
     if args.json:
         data = to_json(graph, names, out_name, ders, args.exact)
@@ -110,8 +108,7 @@ def run(args: argparse.Namespace) -> int:
         for a in found:
             out.write(f"warning: {a.describe(graph.label(a.node), defined(a.node))}\n")
         for n, convention in kinks:
-            what = " = ".join(t for t in (graph.label(n), defined(n)) if t)
-            out.write(f"note: {what} is at a kink of {n.op.name}: {convention}\n")
+            out.write(f"note: {stated(n, naming)} is at a kink of {n.op.name}: {convention}\n")
         if ders:
             for wrt_name, by_order in ders.items():
                 for k, v in by_order.items():

@@ -14,7 +14,8 @@ import numpy as np
 from ..core import anomaly
 from ..core.node import Node
 from ..lang import symbols
-from ..lang.notation import definition, rounding_noise
+from ..lang.naming import new_definition, stated
+from ..lang.notation import rounding_noise
 from . import formulas as f
 from .formulas import Math
 from .model import ROLE_CONSTANT, ROLE_INPUT, BackwardStep, Derivation, ForwardStep, Term
@@ -390,14 +391,14 @@ def _watch(d: Derivation) -> list[Block]:
     names = d.graph.naming
     out: list[Block] = []
     for a in anomaly.find(order, d.graph.source):
-        text = a.describe(names.label(a.node), definition(a.node, names=names))
+        text = a.describe(names.label(a.node), new_definition(a.node, names))
         out.append(Paragraph([text + "."]))
     for node in order:
         if node.op.name == "torch_opaque":
             out.append(
                 Paragraph(
                     [
-                        f"{names.label(node)} = {definition(node, names=names)} is opaque: "
+                        f"{stated(node, names)} is opaque: "
                         "PyTorch computed its value and the products passed back on its edges "
                         "(torch.autograd's vector–Jacobian product); chainrule has no formula "
                         "for it."
@@ -408,8 +409,7 @@ def _watch(d: Derivation) -> list[Block]:
         out.append(
             Paragraph(
                 [
-                    f"{names.label(node)} = {definition(node, names=names)} is evaluated exactly "
-                    "at a kink, a point where "
+                    f"{stated(node, names)} is evaluated exactly at a kink, a point where "
                     f"{node.op.name} has no derivative; chainrule uses {convention}."
                 ]
             )

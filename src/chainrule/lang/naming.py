@@ -273,6 +273,18 @@ def definition(
     return _write(node, style, True, set(), digits, top=True, names=names, make_names=naming_of)[0]
 
 
+def new_definition(node: Node, names: Naming) -> str:
+    """``node``'s definition, or nothing when its label already is it: a note says
+    'relu(x) is at a kink', never 'relu(x) = relu(x) is at a kink'."""
+    text = definition(node, names=names)
+    return "" if text == names.label(node) else text
+
+
+def stated(node: Node, names: Naming) -> str:
+    """``y = relu(x)``: the label and, when it says more, the definition."""
+    return " = ".join(t for t in (names.label(node), new_definition(node, names)) if t)
+
+
 def also_called(aliases: Mapping[str, Node], naming: Naming) -> dict[Node, list[str]]:
     """The further names a program gives nodes (``y = x`` gives x a second name, y): node →
     those names, so that every output can show the name the user wrote, not only the first."""
