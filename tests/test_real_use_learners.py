@@ -553,3 +553,21 @@ def test_a_worked_solution_names_a_node_once_in_its_notes(program: str) -> None:
     flat = " ".join(text.split())
     assert re.search(r"is evaluated exactly at a kink|is inf with finite inputs", flat), flat
     assert not re.search(r"(\S+(?: · \S+)?\)?) = \1 is ", flat), flat
+
+
+@pytest.mark.parametrize(
+    ("program", "meant"),
+    [
+        ("x = 1\nW = 2\nL = W * X", "x"),
+        ("weight = 1\nL = wieght * 2", "weight"),
+        ("b₀ = 1\nL = b0 + 1", "b₀"),
+    ],
+)
+def test_a_misspelt_name_suggests_the_name_meant(program: str, meant: str) -> None:
+    """As a misspelt function already did (sigmod → sigmoid); and the fix runs."""
+    ran = run_main("eval", "-", stdin=program)
+    assert ran.returncode == 2 and f"did you mean {meant}?" in ran.stderr, ran.stderr
+    wrong = re.search(r"error: line \d+, column \d+: (\S+) is not defined", ran.stderr).group(1)
+    fixed = program.rsplit("\n", 1)
+    fixed[1] = re.sub(rf"\b{re.escape(wrong)}\b", meant, fixed[1])
+    assert run_main("eval", "-", stdin="\n".join(fixed)).returncode == 0

@@ -739,9 +739,20 @@ class _Builder:
             raise self.error(
                 NameNotDefined, f"{spelled} is a function: call it, as in {spelled}(x)", e
             )
+        import difflib  # a misspelt name only: not loaded for every program
+
+        names = sorted({self.spelling.get(k, k) for k in self.env})
+
+        def plain(n: str) -> str:  # X for x, b0 for b₀
+            return unicodedata.normalize("NFKC", n).lower()
+
+        lowered = {plain(n): n for n in names}
+        close = [lowered[plain(spelled)]] if plain(spelled) in lowered else []
+        close = close or difflib.get_close_matches(spelled, names, n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]}? Else " if close else ""
         raise self.error(
             NameNotDefined,
-            f"{spelled} is not defined: assign it first (e.g.  {spelled} = 1) "
+            f"{spelled} is not defined: {hint}assign it first (e.g.  {spelled} = 1) "
             f"or give its value with --at {spelled}=VALUE",
             e,
         )
