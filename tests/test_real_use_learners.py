@@ -571,3 +571,26 @@ def test_a_misspelt_name_suggests_the_name_meant(program: str, meant: str) -> No
     fixed = program.rsplit("\n", 1)
     fixed[1] = re.sub(rf"\b{re.escape(wrong)}\b", meant, fixed[1])
     assert run_main("eval", "-", stdin="\n".join(fixed)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("program", "told", "fixed"),
+    [
+        ("x = [1, 2]\nL = softmax(x, dim=0)[0]", "write axis=", "softmax(x, axis=0)[0]"),
+        ("x = [[1, 2]]\nL = sum(mean(x, axis=0, keepdim=True))", "write keepdims=", None),
+        ("x = [1, 2]\nL = x.sum()", "write sum(x)", "sum(x)"),
+        ("x = [1, 2]\nL = (x * 2).mean()", "write mean(x * 2)", "mean(x * 2)"),
+    ],
+)
+def test_pytorch_habits_in_a_program_are_told_the_program_s_way(
+    program: str, told: str, fixed: str | None
+) -> None:
+    """dim=, keepdim= and x.sum() as a PyTorch user writes them: the error says what to
+    write, and what it says runs (softmax([1, 2])[0] = 1 / (1 + e) by hand)."""
+    ran = run_main("eval", "-", stdin=program)
+    assert ran.returncode == 2 and told in ran.stderr and "line 2" in ran.stderr, ran.stderr
+    if fixed is not None:
+        good = run_main("eval", "-", "--json", stdin=f"x = [1, 2]\nL = {fixed}\n")
+        value = json.loads(good.stdout)["values"]["L"]
+        expected = {"softmax(x, axis=0)[0]": 1 / (1 + math.e), "sum(x)": 3.0, "mean(x * 2)": 3.0}
+        assert math.isclose(value, expected[fixed], rel_tol=1e-12)

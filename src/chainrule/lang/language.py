@@ -683,6 +683,19 @@ class _Builder:
                 if kw.arg is None:
                     raise self.error(ProgramSyntaxError, "** arguments are not allowed", kw)
             if not isinstance(e.func, ast.Name):
+                func = e.func
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in functions()
+                    and not (isinstance(func.value, ast.Name) and func.value.id in _MODULES)
+                ):  # x.sum(), PyTorch's and numpy's methods
+                    receiver = _shown(func.value)
+                    raise self.error(
+                        ProgramSyntaxError,
+                        f"{receiver}.{func.attr}() is a method call: write "
+                        f"{func.attr}({receiver.removeprefix('(').removesuffix(')')})",
+                        e,
+                    )
                 raise self.error(ProgramSyntaxError, "call a function by its name, as in exp(x)", e)
             return list(e.args)
         if isinstance(e, ast.Attribute):
@@ -807,6 +820,15 @@ class _Builder:
                     e,
                 )
             params = {kw.arg: self.parameter(kw.value) for kw in e.keywords if kw.arg}
+            own = {q.name for q in op.params}
+            for word, ours in _PYTORCH_WORDS.items():
+                if word in params and word not in own and ours in own:
+                    raise self.error(
+                        ProgramSyntaxError,
+                        f"{fname}() has no parameter {word!r}: write {ours}= "
+                        f"(PyTorch's {word} is {ours} here, as in numpy)",
+                        e,
+                    )
             return apply(op, tuple(args), params or None)
         if isinstance(e, ast.Attribute):
             if args[0].ndim < 2:
@@ -852,6 +874,20 @@ class _Builder:
         close = difflib.get_close_matches(spelled, sorted(table), n=1, cutoff=0.8)
         hint = f": did you mean {close[0]}()?" if close else " (the README lists the functions)"
         raise self.error(NameNotDefined, f"unknown function {spelled}(){hint}", where)
+
+
+#: modules people call functions from (np.exp(x)): told to call exp(x) itself
+_MODULES = ("np", "numpy", "math", "torch", "F", "cr", "chainrule")
+
+
+def _shown(e: ast.expr) -> str:
+    """An expression as the user wrote it, bracketed unless it is a name."""
+    text = ast.unparse(e)
+    return text if isinstance(e, ast.Name) else f"({text})"
+
+
+#: PyTorch's names of parameters the table calls as numpy does
+_PYTORCH_WORDS = {"dim": "axis", "keepdim": "keepdims"}
 
 
 def _parameter_scalar(e: ast.expr) -> Any:
