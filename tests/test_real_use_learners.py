@@ -594,3 +594,32 @@ def test_pytorch_habits_in_a_program_are_told_the_program_s_way(
         value = json.loads(good.stdout)["values"]["L"]
         expected = {"softmax(x, axis=0)[0]": 1 / (1 + math.e), "sum(x)": 3.0, "mean(x * 2)": 3.0}
         assert math.isclose(value, expected[fixed], rel_tol=1e-12)
+
+
+def test_an_in_place_residual_is_named_as_the_operation_it_became() -> None:
+    """h += x and torch.relu_ run as add_ and relu_; chainrule computes them out of place,
+    so their nodes are add and relu (not add_, PyTorch's in-place method), with autograd's
+    gradients."""
+    torch = pytest.importorskip("torch")
+
+    class Res(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(3, 3)
+
+        def forward(self, x: object) -> object:
+            h = self.fc(x)
+            h += x
+            h += 1.0
+            return torch.relu_(h * 2)
+
+    torch.manual_seed(0)
+    model = Res().double()
+    x = torch.linspace(-1, 1, 6, dtype=torch.float64).reshape(2, 3)
+    g = cr.from_torch(model, x)
+    g.backward()
+    labels = [g.label(n) for n in g.nodes if n.args]
+    assert not [lb for lb in labels if lb.endswith("_") or "__" in lb], labels
+    assert "add" in labels and "relu" in labels
+    model(x.clone()).sum().backward()
+    np.testing.assert_allclose(np.asarray(g["fc.weight"].grad), model.fc.weight.grad.numpy())

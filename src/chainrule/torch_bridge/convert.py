@@ -18,6 +18,7 @@ import inspect
 import io
 import logging
 import operator
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -316,7 +317,12 @@ class _Converter:
                 continue
             out = self.call(fx)
             if isinstance(out, Node) and out.args and out.name is None:
-                out.name = self._unique(names.get(fx, fx.name))
+                name = names.get(fx, fx.name)
+                if name == fx.name and out_of_place(fx.target) is not None:
+                    # h += x ran as add_, now one out-of-place add: add, not add_ (which reads
+                    # as PyTorch's in-place method); add__1 is add_1
+                    name = re.sub(r"_(?=(_\d+)?$)", "", name)
+                out.name = self._unique(name)
             path = _path(fx)
             for made in out if isinstance(out, (list, tuple)) else [out]:
                 if isinstance(made, Node) and made.args and path:
