@@ -623,3 +623,14 @@ def test_an_in_place_residual_is_named_as_the_operation_it_became() -> None:
     assert "add" in labels and "relu" in labels
     model(x.clone()).sum().backward()
     np.testing.assert_allclose(np.asarray(g["fc.weight"].grad), model.fc.weight.grad.numpy())
+
+
+def test_a_fan_out_sum_reads_as_one_equation_in_a_text_drawing() -> None:
+    """dL/dw = 0 + 0.021227 − 0.0095383   = 0.011689 had the picture's line break as three
+    spaces; the sum is math.fsum of its terms."""
+    text = cr.draw.text(cr.parse(RECURRENCE), "gradients")
+    line = next(ln for ln in text.splitlines() if "dL/dw =" in ln)
+    assert "   =" not in line
+    terms, total = line.split("dL/dw = ")[1].rsplit(" = ", 1)
+    values = [float(t.replace(" ", "")) for t in terms.replace("−", "+-").split("+") if t.strip()]
+    assert math.isclose(math.fsum(values), float(total), rel_tol=1e-4)

@@ -46,7 +46,12 @@ def write_text(drawing: Drawing) -> str:
             out.append(f"{lead}↑ {texts[0] if texts else node} (drawn above)")
             continue
         seen.add(node)
-        out.append(f"{lead}{'   '.join(texts)}")
+        # a box's lines side by side; a sum's result, wrapped onto its own line in a picture
+        # (dL/dw = 0 + 0.021 − 0.0095 / = 0.011689), continues its line here
+        shown = "".join(
+            (" " if t.startswith("= ") else "   ") + t if k else t for k, t in enumerate(texts)
+        )
+        out.append(f"{lead}{shown}")
         kids = children[node]
         for k in range(len(kids) - 1, -1, -1):
             child, labels = kids[k]
