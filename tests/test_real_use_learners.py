@@ -634,3 +634,10 @@ def test_a_fan_out_sum_reads_as_one_equation_in_a_text_drawing() -> None:
     terms, total = line.split("dL/dw = ")[1].rsplit(" = ", 1)
     values = [float(t.replace(" ", "")) for t in terms.replace("−", "+-").split("+") if t.strip()]
     assert math.isclose(math.fsum(values), float(total), rel_tol=1e-4)
+
+
+def test_a_vector_op_given_a_number_says_it_needs_a_vector() -> None:
+    """softmax(2) said 'softmax is not defined for float values'."""
+    ran = run_main("eval", "-", stdin="x = 2\ny = softmax(x)\n")
+    assert ran.returncode == 2 and "softmax needs a vector or a matrix, not a number" in ran.stderr
+    assert "line 2" in ran.stderr

@@ -465,6 +465,12 @@ def compute(
     except TypeError as exc:
         raise DomainError(f"{op.name} cannot take these inputs ({exc})") from exc
     except KeyError as exc:
+        if kind in (FLOAT, EXACT) and not set(op.forward) & {FLOAT, EXACT}:
+            # softmax(2): the op works on vectors; 'not defined for float values' said less
+            raise DomainError(
+                f"{op.name} needs a vector or a matrix, not a number "
+                f"({op.name} is not defined for {KIND_TEXT[kind]} values)"
+            ) from exc
         raise DomainError(f"{op.name} is not defined for {KIND_TEXT[kind]} values") from exc
     if value.__class__ is np.ndarray:
         # the kind follows the result: a vector built from numbers, a number from a vector
