@@ -641,3 +641,33 @@ def test_a_vector_op_given_a_number_says_it_needs_a_vector() -> None:
     ran = run_main("eval", "-", stdin="x = 2\ny = softmax(x)\n")
     assert ran.returncode == 2 and "softmax needs a vector or a matrix, not a number" in ran.stderr
     assert "line 2" in ran.stderr
+
+
+def test_a_label_with_operators_takes_brackets_only_where_they_change_the_meaning() -> None:
+    """The lecture's n = x1*w1 + x2*w2 + b reads as the lecture writes it; the same label
+    in a product is bracketed. Each definition read back (leaves put in) gives the value."""
+    from chainrule.lang.naming import definition
+    from chainrule.micrograd import Value
+
+    x1, w1, x2, w2 = (
+        Value(v, label=k) for v, k in ((2.0, "x1"), (-3.0, "w1"), (0.5, "x2"), (1.0, "w2"))
+    )
+    b = Value(6.88, label="b")
+    p1 = x1 * w1
+    p1.label = "x1*w1"
+    p2 = x2 * w2
+    p2.label = "x2*w2"
+    s = p1 + p2
+    s.label = "x1*w1 + x2*w2"
+    n = s + b
+    n.label = "n"
+    m = s * b
+    m.label = "m"
+    out = n + m
+    g = cr.Graph(out)
+    assert definition(n, names=g.naming) == "x1*w1 + x2*w2 + b"
+    assert definition(m, names=g.naming) == "(x1*w1 + x2*w2) · b"
+    leaves = "x1 = 2.0\nw1 = -3.0\nx2 = 0.5\nw2 = 1.0\nb = 6.88\n"
+    for node, value in ((n, (2 * -3 + 0.5) + 6.88), (m, (2 * -3 + 0.5) * 6.88)):
+        back = cr.parse(f"{leaves}q_ = {definition(node, names=g.naming)}\n").output.value
+        assert math.isclose(back, value, rel_tol=1e-12)

@@ -162,16 +162,25 @@ def name_precedence(name: str) -> int:
     """How tightly a name binds when written inside an expression: a name (x, ŷ, b₀, W[1, 2],
     fc1.weight, σ(z)) is an atom; a label people gave with operators in it (micrograd's
     ``n.label = "x1*w1 + x2*w2"``) is bracketed, so that its use reads (x1*w1 + x2*w2) · c
-    and (x*y)², never x1*w1 + x2*w2 · c."""
+    and (x*y)², never x1*w1 + x2*w2 · c. A sum or a product binds as one (x1*w1 + x2*w2 =
+    x1*w1 + x2*w2 inside a sum, never (x1*w1) + (x2*w2)); anything else is bracketed."""
     depth = 0
-    for ch in name:
+    found: set[str] = set()
+    for k, ch in enumerate(name):
         if ch in "([{⁽":
             depth += 1
         elif ch in ")]}⁾":
             depth -= 1
         elif depth == 0 and ch in _OPERATOR_CHARS:
-            return _LOOSE
-    return ATOM
+            found.add("sum" if ch in "+-−" and name[:k].strip() else ch)
+    if not found:
+        return ATOM
+    products = set("*·×/÷ ")
+    if "sum" in found and found - {"sum"} <= products:
+        return int(OPS["add"].notation.precedence)
+    if found & set("*·×/÷") and found <= products:
+        return int(OPS["mul"].notation.precedence)
+    return _LOOSE
 
 
 def _is_number_node(n: Node) -> bool:
