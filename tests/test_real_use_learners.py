@@ -671,3 +671,11 @@ def test_a_label_with_operators_takes_brackets_only_where_they_change_the_meanin
     for node, value in ((n, (2 * -3 + 0.5) + 6.88), (m, (2 * -3 + 0.5) * 6.88)):
         back = cr.parse(f"{leaves}q_ = {definition(node, names=g.naming)}\n").output.value
         assert math.isclose(back, value, rel_tol=1e-12)
+
+
+def test_an_op_without_an_exact_form_says_how_to_run_it() -> None:
+    """layer_norm under --exact: the error says to run without it, and without it the
+    program runs."""
+    ran = run_main("eval", "-", "--exact", stdin=LAYER_NORM)
+    assert ran.returncode == 2 and "run without --exact" in ran.stderr and "line 4" in ran.stderr
+    assert run_main("eval", "-", stdin=LAYER_NORM).returncode == 0

@@ -471,6 +471,11 @@ def compute(
                 f"{op.name} needs a vector or a matrix, not a number "
                 f"({op.name} is not defined for {KIND_TEXT[kind]} values)"
             ) from exc
+        if kind in (EXACT, EXACT_ARRAY) and set(op.forward) & {FLOAT, ARRAY}:
+            raise DomainError(
+                f"{op.name} is not defined for {KIND_TEXT[kind]} values: it has no exact form "
+                "(run without --exact, exact=False)"
+            ) from exc
         raise DomainError(f"{op.name} is not defined for {KIND_TEXT[kind]} values") from exc
     if value.__class__ is np.ndarray:
         # the kind follows the result: a vector built from numbers, a number from a vector
