@@ -220,3 +220,24 @@ def _nested_tanh(x: float, n: int) -> float:
     for _ in range(n):
         x = math.tanh(x)
     return x
+
+
+@pytest.mark.parametrize("x", [-1.5, 0.0, 0.5, 2.0])
+def test_a_branch_is_refused_with_the_branch_free_formulas_that_compute_it(x: float) -> None:
+    """A conditional, a comparison or and/or is refused with the rewrites a graph can hold;
+    each rewrite named in the message gives Python's own branch's value."""
+    for text in ("y = x if x > 0 else 0", "y = x > 0", "y = x > 0 and x < 1"):
+        with pytest.raises(ProgramSyntaxError) as err:
+            cr.parse(f"x = {x}\n{text}\n")
+        message = str(err.value)
+        assert "no branches" in message and "relu(x)" in message and "step(x)" in message
+        assert "BCEWithLogits" not in message  # the list of every function is not the answer
+    a, b = 3.0, -2.0
+    g = cr.parse(
+        f"x = {x}\na = {a}\nb = {b}\nr = relu(x)\nm = maximum(a, b)\nn = minimum(a, b)\n"
+        "s = step(x)\ny = s * a + (1 - s) * b\n"
+    )
+    assert g["r"].value == (x if x > 0 else 0)
+    assert g["m"].value == max(a, b) and g["n"].value == min(a, b)
+    assert g["s"].value == float(x > 0)
+    assert g["y"].value == (a if x > 0 else b)

@@ -77,6 +77,12 @@ def allowed() -> str:
     )
 
 
+# A graph has one formula per node and no branches: what a branch is usually written for.
+_NO_BRANCHES = (
+    "a program has no branches (each line is one formula): write x if x > 0 else 0 as relu(x), "
+    "the larger of a and b as maximum(a, b), the smaller as minimum(a, b), a 0/1 switch "
+    "(x > 0) as step(x), and a choice between a and b by a switch s as s * a + (1 - s) * b"
+)
 _NAME_EXTRA = set("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₔₕₖₗₘₙₚₛₜ′″ʹ")
 # The notation chainrule prints, read back: · × ⋅ ∗ multiply, ÷ divides, − (U+2212) subtracts;
 # √(x) is sqrt(x), xᵀ is x.T and |x| is abs(x) (in _prepare).
@@ -711,6 +717,8 @@ class _Builder:
         if isinstance(e, (ast.Name, ast.Constant)):
             return None
         what = _DESCRIBE.get(type(e), type(e).__name__)
+        if isinstance(e, (ast.IfExp, ast.Compare, ast.BoolOp)):
+            raise self.error(ProgramSyntaxError, f"{what} is not allowed here; {_NO_BRANCHES}", e)
         raise self.error(ProgramSyntaxError, f"{what} is not allowed here; allowed: {allowed()}", e)
 
     def leaf(self, e: ast.expr) -> Node:
