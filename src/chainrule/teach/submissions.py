@@ -198,6 +198,7 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
         rows = [(n + first - 1, r) for n, r in _limited(reader, where)]
     except csv.Error as exc:
         raise ValueInputError(f"{where}: line {reader.line_num}: not valid CSV ({exc})") from None
+    _spanning_quotes(rows, first, delimiter, where)
     header = rows[0][1]
     layout = _header(header, where)
     value_last = layout.value is not None and layout.value == len(header) - 1
@@ -280,6 +281,24 @@ def _find(by_key: dict[tuple[str, str], Submission], ident: dict[str, str]) -> S
     name = student_key(ident.get("student", ""))
     hits = [s for (k, v), s in by_key.items() if k == "name" and v.split("\x00")[0] == name]
     return hits[0] if len(hits) == 1 else None
+
+
+def _spanning_quotes(
+    rows: list[tuple[int, list[str]]], first: int, delimiter: str, where: str
+) -> None:
+    """Refuse a quote left open: the csv module reads every line up to the next quote (or to
+    the end of the file) as one cell, so the students on those lines would vanish without a
+    word. A quoted cell that holds a line break and the delimiter swallowed rows."""
+    end = first - 1
+    for line, cells in rows:
+        start = end + 1
+        end = line
+        if line > start and any("\n" in c and delimiter in c for c in cells):
+            raise ValueInputError(
+                f"{where}: line {start}: a quote opened on this line runs on to line {line} "
+                f"(closed there, or never), so lines {start + 1} to {line} would be read as "
+                "part of one cell (students dropped); close the quote or remove it"
+            )
 
 
 def _limited(reader: Any, where: str) -> Iterator[tuple[int, list[str]]]:

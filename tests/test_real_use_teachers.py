@@ -1,0 +1,119 @@
+"""A teacher's first real use: a template of their own (a tanh neuron with squared error), a
+class with the mistakes real students and real spreadsheets make, and hostile files.
+
+Each test here failed before the fix it guards. Expected numbers come from numpy on the
+variant's own givens, never from chainrule's output."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from chainrule.teach.generate import generate
+from tests.helpers import run_main
+
+TANH = """
+title = "Quiz 2: a tanh neuron"
+exact = false
+digits = 6
+source = '''
+x = ${x}
+w = ${w}
+b = ${b}
+y = ${y}
+z = w.T @ x + b
+a = tanh(z)
+L = (a - y)^2
+'''
+[draw]
+x = { decimals = [-2, 2], places = 1, size = 3 }
+w = { decimals = [-1, 1], places = 2, size = 3 }
+b = { decimals = [-0.5, 0.5], places = 1 }
+y = { choices = [-1, 0, 1] }
+[conditions]
+min_gradient = 1e-3
+range = { "a" = [-0.95, 0.95] }
+distinct = true
+[ask]
+values = ["z", "a", "L"]
+partials = ["∂a/∂z"]
+gradients = ["a", "z", "w", "b"]
+drawings = []
+"""
+
+
+def numpy_answers(program: str) -> dict[str, float]:
+    """The tanh neuron's answers from its givens, with numpy (independent of chainrule)."""
+    given = {}
+    for line in program.splitlines():
+        m = re.fullmatch(r"(\w+) = (\[.*\]|-?[\d.]+)", line.strip())
+        if m:
+            given[m.group(1)] = np.array(json.loads(m.group(2)), dtype=float)
+    x, w, b, y = given["x"], given["w"], float(given["b"]), float(given["y"])
+    z = float(w @ x + b)
+    a = math.tanh(z)
+    dlda, dadz = 2 * (a - y), 1 - a * a
+    out = {"z": z, "a": a, "L": (a - y) ** 2, "da/dz": dadz, "dL/da": dlda}
+    out["dL/dz"] = out["dL/db"] = dlda * dadz
+    for k in range(3):
+        out[f"dL/dw{k + 1}"] = dlda * dadz * float(x[k])
+    return out
+
+
+@pytest.fixture(scope="module")
+def klass(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, float]]]:
+    folder = tmp_path_factory.mktemp("tanh")
+    template = folder / "tanh.toml"
+    template.write_text(TANH, encoding="utf-8")
+    generate(template, folder / "class", count=4, seed=11, pdfs=False, solutions=False)
+    manifest = json.loads((folder / "class" / "manifest.json").read_text(encoding="utf-8"))
+    keys = {v["id"]: numpy_answers(v["program"]) for v in manifest["variants"]}
+    return folder / "class", keys
+
+
+def rows_of(key: dict[str, float], student: str, variant: str) -> list[str]:
+    return [f"{student},{variant},{q},{v:.4g}" for q, v in key.items()]
+
+
+def grades(report: Path) -> list[dict[str, str]]:
+    with open(report / "grades.csv", encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_class_key_is_numpys(klass: Any) -> None:
+    folder, keys = klass
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    for v in manifest["variants"]:
+        ours = keys[v["id"]]
+        theirs = {q.replace("∂a/∂z", "da/dz"): x for q, x in v["answers"].items()}
+        assert set(ours) == set(theirs)
+        for q in ours:
+            assert math.isclose(ours[q], theirs[q], rel_tol=1e-12, abs_tol=1e-15)
+
+
+def test_a_quote_left_open_does_not_swallow_the_students_after_it(
+    klass: Any, tmp_path: Path
+) -> None:
+    """Ada's first value opens a quote that is never closed: Python's csv reads the rest of the
+    file as one cell, and Bob vanished from grades.csv with exit status 0."""
+    folder, keys = klass
+    lines = rows_of(keys["v01"], "Ada", "v01") + rows_of(keys["v02"], "Bob", "v02")
+    lines[0] = lines[0].replace(",z,", ',z,"')
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,variant,quantity,value\n" + "\n".join(lines) + "\n")
+    ran = run_main("grade", str(folder), str(answers), "-o", str(tmp_path / "report"))
+    assert ran.returncode == 2, ran.stderr
+    assert "line 2" in ran.stderr and "quote" in ran.stderr
+    assert not (tmp_path / "report").exists()
+    # a quote closed many lines later swallows the lines between: the same error
+    lines[5] += '"'
+    answers.write_text("student,variant,quantity,value\n" + "\n".join(lines) + "\n")
+    ran = run_main("grade", str(folder), str(answers), "-o", str(tmp_path / "report"))
+    assert ran.returncode == 2 and "line 2" in ran.stderr and "line 7" in ran.stderr, ran.stderr
