@@ -117,3 +117,27 @@ def test_a_quote_left_open_does_not_swallow_the_students_after_it(
     answers.write_text("student,variant,quantity,value\n" + "\n".join(lines) + "\n")
     ran = run_main("grade", str(folder), str(answers), "-o", str(tmp_path / "report"))
     assert ran.returncode == 2 and "line 2" in ran.stderr and "line 7" in ran.stderr, ran.stderr
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_a_row_with_more_cells_than_the_header_is_reported(
+    klass: Any, tmp_path: Path, delimiter: str
+) -> None:
+    """`Ada,v01,L,0.1864,oops,more`: the extra cells were glued onto the value (graded wrong,
+    no word why) or, with `;`, dropped in silence."""
+    folder, keys = klass
+    lines = rows_of(keys["v01"], "Ada", "v01")
+    lines = [ln.replace(",", delimiter) for ln in lines]
+    lines[2] += f"{delimiter}oops{delimiter}more"  # L
+    lines.append(f"Ada{delimiter}v01{delimiter}L{delimiter}0,5")  # an unquoted decimal comma
+    header = delimiter.join(["student", "variant", "quantity", "value"])
+    answers = tmp_path / "answers.csv"
+    answers.write_text(header + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    ran = run_main("grade", str(folder), str(answers), "-o", str(tmp_path / "r"))
+    assert ran.returncode == 0, ran.stderr
+    (row,) = grades(tmp_path / "r")
+    assert "line 4" in row["problems"] and "oops" in row["problems"], row
+    verdicts = list(csv.DictReader(open(tmp_path / "r" / "verdicts.csv", encoding="utf-8")))
+    (l_row,) = [v for v in verdicts if v["quantity"] == "L"]
+    assert l_row["verdict"] == "right" and l_row["claimed"] == f"{keys['v01']['L']:.4g}"
+    assert row["score"] == "10"

@@ -223,11 +223,28 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
             if sub is not None:
                 sub.problems.append(f"{at}: {len(cells)} cells, expected {needed + 1}; not read")
             continue
-        if len(cells) > len(header) and value_last and delimiter == ",":
-            # an unquoted decimal comma: 0,06 split in two cells
-            extra = len(cells) - len(header)
+        extra_note = ""
+        if len(cells) > len(header):
             k = layout.value or 0
-            cells = cells[:k] + [",".join(cells[k : k + extra + 1])] + cells[k + extra + 1 :]
+            joined = ",".join(cells[k : k + 2])
+            if (
+                value_last
+                and delimiter == ","
+                and len(cells) == len(header) + 1
+                and (_DECIMAL_COMMA.fullmatch(joined.strip()))
+            ):
+                # an unquoted decimal comma: 0,06 split in two cells
+                cells = cells[:k] + [joined]
+            else:
+                beyond = [c for c in cells[len(header) :] if c.strip()]
+                cells = cells[: len(header)]
+                if beyond:
+                    shown = ", ".join(repr(inert_text(short(c))) for c in beyond[:3])
+                    extra_note = (
+                        f"{at}: {len(header) + len(beyond)} cells where the header names "
+                        f"{len(header)}; the cells past the header ({shown}"
+                        f"{', …' if len(beyond) > 3 else ''}) are not read"
+                    )
         variant = inert_text(cells[layout.variant].strip())
         who = _who(ident)
         if not who:
@@ -256,6 +273,9 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
                 f"{at}: variant {variant!r}, but earlier lines say {sub.variant!r}; "
                 "graded against the first"
             )
+        if extra_note:
+            sub.problems.append(extra_note)
+            problems.append(f"{who}: {extra_note}")
         if layout.value is not None:
             quantity = cells[layout.quantity or 0].strip()
             value = cells[layout.value].strip()
@@ -309,6 +329,13 @@ def _limited(reader: Any, where: str) -> Iterator[tuple[int, list[str]]]:
 
 
 _SPLIT = re.compile(r"[=≈]")
+_DECIMAL_COMMA = re.compile(r"[+\-−]?\d*,\d+(?:[eE][+\-−]?\d+)?")
+SHOWN = 60  # characters of a student's text quoted back in a note
+
+
+def short(text: str, limit: int = SHOWN) -> str:
+    """A student's text as a note quotes it: at most ``limit`` characters, then '…'."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
