@@ -141,3 +141,30 @@ def test_a_row_with_more_cells_than_the_header_is_reported(
     (l_row,) = [v for v in verdicts if v["quantity"] == "L"]
     assert l_row["verdict"] == "right" and l_row["claimed"] == f"{keys['v01']['L']:.4g}"
     assert row["score"] == "10"
+
+
+def test_huge_cells_are_not_echoed_whole_into_notes(klass: Any, tmp_path: Path) -> None:
+    """A 100,000-character cell came back whole in the note on the terminal, in grades.csv's
+    problems, in summary.md and in the student's page (150 kB per note)."""
+    folder, keys = klass
+    answers = tmp_path / "answers.csv"
+    answers.write_text(
+        "student,variant,quantity,value\n"
+        + f'Ada,v01,dL/dw,"{"[" * 100_000}"\n'
+        + f"Ada,v01,{'d' * 50_000}/{'d' * 50_000},{'1' * 50_000}e\n"
+        + f"Bob,{'v' * 100_000},z,1\n"
+        + "\n".join(rows_of(keys["v01"], "Ada", "v01"))
+        + "\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "r"
+    ran = run_main("grade", str(folder), str(answers), "-o", str(report))
+    assert ran.returncode == 0, ran.stderr[:2000]
+    assert len(ran.stderr) < 3000, ran.stderr[:3000]
+    for name in ("grades.csv", "summary.md"):
+        assert (report / name).stat().st_size < 20_000, name
+    for page in (report / "students").iterdir():
+        assert page.stat().st_size < 20_000, page.name
+    by_name = {g["student"]: g for g in grades(report)}
+    assert by_name["Ada"]["score"] == "10"
+    assert by_name["Bob"]["status"] == "not graded"

@@ -52,7 +52,7 @@ from .scoring import (
     WRONG,
     Scoring,
 )
-from .submissions import Submission
+from .submissions import Submission, clip_note
 
 MANIFEST = "manifest.json"
 
@@ -366,7 +366,16 @@ def _split_vector(
 
 
 def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
-    """The marks of one submission; never raises for what a student wrote."""
+    """The marks of one submission; never raises for what a student wrote. Notes quote what the
+    student wrote, so each is clipped: a 100 kB cell is not echoed whole into every report."""
+    out = _grade(key, sub, scoring)
+    out.problems = [clip_note(p) for p in out.problems]
+    out.notes = [clip_note(n) for n in out.notes]
+    out.why_not = clip_note(out.why_not)
+    return out
+
+
+def _grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
     rule = scoring.rule or key.rule
     out = Graded(
         sub.student,

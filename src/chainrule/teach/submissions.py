@@ -245,7 +245,7 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
                         f"{len(header)}; the cells past the header ({shown}"
                         f"{', …' if len(beyond) > 3 else ''}) are not read"
                     )
-        variant = inert_text(cells[layout.variant].strip())
+        variant = inert_text(short(cells[layout.variant].strip()))  # an id is short
         who = _who(ident)
         if not who:
             problems.append(f"{at}: no student name, id or email; not read")
@@ -331,6 +331,18 @@ def _limited(reader: Any, where: str) -> Iterator[tuple[int, list[str]]]:
 _SPLIT = re.compile(r"[=≈]")
 _DECIMAL_COMMA = re.compile(r"[+\-−]?\d*,\d+(?:[eE][+\-−]?\d+)?")
 SHOWN = 60  # characters of a student's text quoted back in a note
+
+
+NOTE_LIMIT = 400  # characters of one note about a student's row
+
+
+def clip_note(text: str, limit: int = NOTE_LIMIT) -> str:
+    """A note as a teacher reads it: a huge cell quoted in it is cut in the middle, keeping
+    where (the line, the student) and why (the end of the message)."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 4
+    return text[: limit - tail - 3] + " … " + text[-tail:]
 
 
 def short(text: str, limit: int = SHOWN) -> str:
@@ -421,7 +433,7 @@ def _solution_entries(sub: Submission, name: str, body: str, *, latex: bool) -> 
 
 
 def read_submissions(path: str | Path) -> tuple[list[Submission], list[str]]:
+    """Submissions from a CSV file or a folder, and the problems found (each note short)."""
     p = Path(path)
-    if p.is_dir():
-        return read_folder(p)
-    return read_csv(p)
+    subs, problems = read_folder(p) if p.is_dir() else read_csv(p)
+    return subs, [clip_note(n) for n in problems]
