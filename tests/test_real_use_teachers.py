@@ -168,3 +168,25 @@ def test_huge_cells_are_not_echoed_whole_into_notes(klass: Any, tmp_path: Path) 
     by_name = {g["student"]: g for g in grades(report)}
     assert by_name["Ada"]["score"] == "10"
     assert by_name["Bob"]["status"] == "not graded"
+
+
+def _template(source: str) -> str:
+    return f"title = 'x'\nsource = '''\n{source}\n'''\n[draw]\nx = {{ integers = [1, 3] }}\n"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = ${x}\ny = ${" + "a" * 100_000 + "}\nL = x^2",
+        "x = ${x}\ny = " + "${" * 50_000 + "\nL = x^2",  # took 82 s (a quadratic regex scan)
+    ],
+    ids=["long-name", "unclosed-placeholders"],
+)
+def test_hostile_placeholders(tmp_path: Path, source: str) -> None:
+    template = tmp_path / "t.toml"
+    template.write_text(_template(source), encoding="utf-8")
+    ran = run_main("generate", str(template), "--count", "1", "-o", str(tmp_path / "c"))
+    assert ran.returncode == 2
+    assert len(ran.stderr) < 2000, ran.stderr[:300]
+    assert "line 2" in ran.stderr, ran.stderr[:300]
+    assert not (tmp_path / "c").exists()

@@ -33,9 +33,27 @@ class ChainruleError(Exception):
             where.append(f"node {self.node}")
         text = f"{', '.join(where)}: {self.message}" if where else self.message
         if self.source is not None and self.line is not None:
-            caret_at = max((self.column or 1) - 1, 0)
-            text += f"\n    {self.source}\n    {' ' * caret_at}^"
+            shown, caret_at = source_window(self.source, max((self.column or 1) - 1, 0))
+            text += f"\n    {shown}\n    {' ' * caret_at}^"
         return text
+
+
+SOURCE_WIDTH = 120  # characters of a source line an error shows around its column
+
+
+def source_window(source: str, at: int, width: int = SOURCE_WIDTH) -> tuple[str, int]:
+    """The part of a source line an error shows, and the caret's place in it: a line of
+    100,000 characters is cut to ``width`` around the column, not printed whole."""
+    if len(source) <= width:
+        return source, at
+    start = min(max(at - width // 2, 0), len(source) - width)
+    shown = source[start : start + width]
+    caret = at - start
+    if start > 0:
+        shown, caret = "…" + shown, caret + 1
+    if start + width < len(source):
+        shown += "…"
+    return shown, caret
 
 
 class ProgramSyntaxError(ChainruleError):

@@ -36,7 +36,9 @@ from ..core.values import decimal_text
 from ..exercise import ask_table, header, read_toml
 from .stream import Stream
 
-PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+# a name: no $, brace or line break inside, so a scan stops at the next one (an unclosed
+# "${${${…" line is read in linear time, not one scan to the end per "${")
+PLACEHOLDER = re.compile(r"\$\{([^${}\n]*)\}")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_OPTIONS = 100_000  # numbers one draw may choose among
 MAX_SIZE = 16  # elements of a drawn vector
@@ -119,7 +121,7 @@ class Template:
             key = m.group(1)
             if key not in numbers:
                 raise ValueInputError(
-                    f"{self.where}: ${{{key}}} is neither a [choose] nor a [draw] entry"
+                    f"{self.where}: ${{{_shown(key)}}} is neither a [choose] nor a [draw] entry"
                 )
             written, values = numbers[key]
             used.extend(values)
@@ -369,6 +371,10 @@ def template_from_dict(data: dict[str, Any], where: str) -> Template:
     return template
 
 
+def _shown(key: str, limit: int = 40) -> str:
+    return key if len(key) <= limit else key[: limit - 1] + "…"
+
+
 def _check_placeholders(t: Template) -> None:
     chosen = {key for _, items in t.choices for item in items for key in item}
     drawn = {d.name for d in t.draws}
@@ -384,7 +390,7 @@ def _check_placeholders(t: Template) -> None:
             line = t.source.count("\n", 0, m.start()) + 1 if k == 0 else None
             at = f" (source line {line})" if line else " (in a [choose] text)"
             raise ValueInputError(
-                f"{t.where}: ${{{key}}}{at} is neither a [draw] entry"
+                f"{t.where}: ${{{_shown(key)}}}{at} is neither a [draw] entry"
                 + (" nor a [choose] entry" if k == 0 else "")
             )
 
