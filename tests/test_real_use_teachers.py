@@ -190,3 +190,38 @@ def test_hostile_placeholders(tmp_path: Path, source: str) -> None:
     assert len(ran.stderr) < 2000, ran.stderr[:300]
     assert "line 2" in ran.stderr, ran.stderr[:300]
     assert not (tmp_path / "c").exists()
+
+
+SEED = Path(__file__).parent / "data" / "seed-exercise.md"
+
+
+def test_check_solution_applies_the_rule_it_is_given() -> None:
+    """`check --solution` judged on the digits written whatever rule was asked for: --sigfig 3
+    was accepted and ignored (ŷ = 0,94 'right', the report stating the digits-written rule)."""
+    seed = str(SEED)
+    written = run_main("check", seed, "--solution", seed)
+    assert "right     ŷ = 0,94" in written.stdout, written.stdout
+    asked = run_main("check", seed, "--solution", seed, "--sigfig", "3")
+    assert asked.returncode == 1
+    assert "sigfig = 3" in asked.stdout, asked.stdout
+    # sympy: ŷ = σ(14/5) = 0.94268…, to 3 significant figures 0.943: 0,94 has too few digits
+    import sympy
+
+    yhat = 1 / (1 + sympy.exp(-sympy.Rational(14, 5)))
+    assert abs(float(yhat) - 0.94268) < 1e-5
+    line = next(ln for ln in asked.stdout.splitlines() if "ŷ = 0,94" in ln)
+    assert "too few" in line.lower(), asked.stdout
+    # the slips stay where they are: L = 0,06 and dL/dz = -0,06 (line 22 and 32)
+    assert "(line 22)" in asked.stdout and "(line 32)" in asked.stdout
+
+
+def test_the_marked_copy_says_too_few_digits(tmp_path: Path) -> None:
+    seed = str(SEED)
+    out = tmp_path / "marked.md"
+    ran = run_main("check", seed, "--solution", seed, "--sigfig", "3", "-o", str(out))
+    assert ran.returncode == 1
+    text = out.read_text(encoding="utf-8")
+    assert "0,94\\;\\text{✗ too few digits}" in text, text[:3000]
+    html = tmp_path / "marked.html"
+    run_main("check", seed, "--solution", seed, "--sigfig", "3", "-o", str(html))
+    assert re.search(r"\d+ with too few digits", html.read_text(encoding="utf-8"))

@@ -19,7 +19,7 @@ from ..explain.formulas import num
 from ..explain.latex import text as latex_words
 from ..explain.model import derive
 from ..lang.typography import latex_text
-from .judge import CARRIED_ROUNDING, FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, WRONG
+from .judge import CARRIED_ROUNDING, FIRST_SLIP, FOLLOWS, RIGHT, ROUNDING, TOO_FEW, WRONG
 from .report import quantity_text
 from .solution import Judged, SolutionCheck
 
@@ -36,6 +36,8 @@ def mark_text(j: Judged) -> str:
         return "✗ follows from line " + ", ".join(str(n) for n in lines)
     if v.origin == CARRIED_ROUNDING:
         return "✗ carries the rounding of earlier numbers"
+    if v.verdict == TOO_FEW:  # under a rule that asks for digits (check --sigfig N)
+        return "✗ too few digits"
     return "✗"
 
 
@@ -246,7 +248,12 @@ def _summary(result: SolutionCheck) -> str:
     right = sum(j.verdict.verdict in (RIGHT, ROUNDING) for j in result.judged)
     wrong = sum(j.verdict.verdict == WRONG for j in result.judged)
     slips = len(_slips(result))
-    return f"{right} right, {wrong} wrong ({slips} first slip{'s' if slips != 1 else ''})."
+    few = sum(j.verdict.verdict == TOO_FEW for j in result.judged)
+    return (
+        f"{right} right, "
+        + (f"{few} with too few digits, " if few else "")
+        + f"{wrong} wrong ({slips} first slip{'s' if slips != 1 else ''})."
+    )
 
 
 __all__ = ["mark_text", "marked_copy", "marked_html", "marked_latex", "marked_markdown"]

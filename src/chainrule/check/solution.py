@@ -45,7 +45,7 @@ from ..lang.latex.tree import (
 from .claims import Claim, read_number
 from .judge import FIRST_SLIP, FOLLOWS, WRONG, Verdict, _matches, judge, true_value
 from .names import Resolver
-from .rule import AS_WRITTEN
+from .rule import AS_WRITTEN, Rule
 
 _FLOAT_FUNCTIONS = {
     "σ": lambda v: 1.0 / (1.0 + math.exp(-v)),
@@ -195,11 +195,17 @@ def _matrix_element(e: Expr) -> str | None:
 
 
 def check_solution(
-    graph: Graph, text: str, *, latex: bool = False, skip: set[int] | None = None
+    graph: Graph,
+    text: str,
+    *,
+    latex: bool = False,
+    skip: set[int] | None = None,
+    rule: Rule = AS_WRITTEN,
 ) -> SolutionCheck:
     """Read and judge a worked solution against ``graph`` (the exercise's graph). ``skip``
     holds the offsets of statements that are not the learner's (the exercise's own givens
-    when one file holds both)."""
+    when one file holds both). Each number is judged under ``rule`` (by default on the digits
+    written, as a worked solution is); each step on the learner's own numbers always is."""
     statements, problems = read_statements(text, latex=latex)
     truth_graph, _ = copy_graph(graph)
     truth_graph.backward()
@@ -248,20 +254,20 @@ def check_solution(
             pending.append((st, qname, k, claim, st.base + start, st.base + end))
 
     try:
-        verdicts = judge(graph, [p[3] for p in pending], AS_WRITTEN) if pending else []
+        verdicts = judge(graph, [p[3] for p in pending], rule) if pending else []
     except ValueInputError:
         # a claim the judge refuses (a number for a whole vector, the wrong count of
         # numbers): that one is not checked, the others are
         kept = []
         for p in pending:
             try:
-                judge(graph, [p[3]], AS_WRITTEN)
+                judge(graph, [p[3]], rule)
             except ValueInputError as exc:
                 skipped.append(Problem(p[0].line, exc.message, p[0].text))
                 continue
             kept.append(p)
         pending = kept
-        verdicts = judge(graph, [p[3] for p in pending], AS_WRITTEN) if pending else []
+        verdicts = judge(graph, [p[3] for p in pending], rule) if pending else []
 
     own: dict[str, Judged] = {}  # the learner's latest number for each quantity
     judged: list[Judged] = []

@@ -104,7 +104,7 @@ def run_solution(args: argparse.Namespace, graph: Graph) -> int:
 
     from ..check import report  # check --solution only
     from ..check.marked import marked_copy  # check --solution only
-    from ..check.rule import AS_WRITTEN  # check --solution only
+    from ..check.rule import AS_WRITTEN, rule_from_args  # check --solution only
     from ..check.solution import check_solution  # check --solution only
     from ..io.jsonout import strict_dumps  # check --solution only
     from ..lang.latex.reader import read_document  # pylatexenc: documents only
@@ -125,18 +125,20 @@ def run_solution(args: argparse.Namespace, graph: Graph) -> int:
     if args.program and args.program != "-" and _same_file(args.program, path):
         reading = read_document(text, latex=latex, given=[])
         skip = {s.offset for s in reading.statements}
-    result = check_solution(graph, text, latex=latex, skip=skip)
+    asked = (args.sigfig, args.decdig, args.rtol, args.atol)
+    rule = AS_WRITTEN if all(a is None for a in asked) else rule_from_args(*asked)
+    result = check_solution(graph, text, latex=latex, skip=skip, rule=rule)
     if not result.judged:
         raise ValueInputError(
             f"{path}: no equation of the solution names a quantity of the exercise "
             "(such as $L = 0,06$ or $\\frac{\\partial L}{\\partial z} = -0,06$)"
         )
     if args.json:
-        data = report(graph, result.verdicts, as_json=True, rule=AS_WRITTEN)
+        data = report(graph, result.verdicts, as_json=True, rule=rule)
         data["not_checked"] = [str(p) for p in result.skipped]
         sys.stdout.write(strict_dumps(data, indent=2) + "\n")
     else:
-        sys.stdout.write(report(graph, result.verdicts, rule=AS_WRITTEN))
+        sys.stdout.write(report(graph, result.verdicts, rule=rule))
         for p in result.skipped:
             sys.stdout.write(f"not checked: {p}\n")
     if args.out:
