@@ -226,14 +226,9 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
         extra_note = ""
         if len(cells) > len(header):
             k = layout.value or 0
-            joined = ",".join(cells[k : k + 2])
-            if (
-                value_last
-                and delimiter == ","
-                and len(cells) == len(header) + 1
-                and (_DECIMAL_COMMA.fullmatch(joined.strip()))
-            ):
-                # an unquoted decimal comma: 0,06 split in two cells
+            joined = ",".join(cells[k:])
+            if value_last and delimiter == "," and _DECIMAL_COMMA.fullmatch(joined.strip()):
+                # an unquoted decimal comma: 0,06 (or [-0,346, -0,92]) split in cells
                 cells = cells[:k] + [joined]
             else:
                 beyond = [c for c in cells[len(header) :] if c.strip()]
@@ -329,7 +324,8 @@ def _limited(reader: Any, where: str) -> Iterator[tuple[int, list[str]]]:
 
 
 _SPLIT = re.compile(r"[=≈]")
-_DECIMAL_COMMA = re.compile(r"[+\-−]?\d*,\d+(?:[eE][+\-−]?\d+)?")
+# numbers (or a vector of them) written with decimal commas, and nothing else
+_DECIMAL_COMMA = re.compile(r"(?=.*\d,\d)[\d\s,.\[\]+\-−eE]+")
 SHOWN = 60  # characters of a student's text quoted back in a note
 
 
