@@ -225,3 +225,22 @@ def test_the_marked_copy_says_too_few_digits(tmp_path: Path) -> None:
     html = tmp_path / "marked.html"
     run_main("check", seed, "--solution", seed, "--sigfig", "3", "-o", str(html))
     assert re.search(r"\d+ with too few digits", html.read_text(encoding="utf-8"))
+
+
+def test_moodle_grades_feedback_says_what_the_other_exports_say(klass: Any, tmp_path: Path) -> None:
+    """moodle-grades.csv's Feedback was empty for every graded student: a student whose
+    answers are another variant's, or whose rows were not read, got a bare number there while
+    grades.csv and Gradescope's output said why."""
+    folder, keys = klass
+    lines = rows_of(keys["v02"], "Ada", "v01")  # v02's numbers under v01
+    lines += rows_of(keys["v03"], "Bob", "v03")[:-1] + ["Bob,v03,dL/db,0.5,oops"]
+    lines += rows_of(keys["v04"], "Chen", "v04")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,variant,quantity,value\n" + "\n".join(lines) + "\n")
+    report = tmp_path / "r"
+    assert run_main("grade", str(folder), str(answers), "-o", str(report)).returncode == 0
+    with open(report / "exports" / "moodle-grades.csv", encoding="utf-8", newline="") as f:
+        rows = {r["Full name"]: r for r in csv.DictReader(f)}
+    assert "v02's" in rows["Ada"]["Feedback"], rows["Ada"]
+    assert "line" in rows["Bob"]["Feedback"] and "oops" in rows["Bob"]["Feedback"], rows["Bob"]
+    assert rows["Chen"]["Grade"] == "10"

@@ -57,16 +57,10 @@ def gradescope_results(g: Graded) -> str:
                 "visibility": "visible",
             }
         )
-    slip = g.first_slip
     if g.graded:
         output = f"Variant {g.variant}: {g.score:g} of {g.max_score:g}."
-        if slip is not None:
-            output += f" First slip: {slip.quantity}" + (f" ({slip.kind})." if slip.kind else ".")
-        if g.notes:
-            output += " Note: " + " ".join(g.notes) + "."
-        if g.problems:
-            output += " Lines not read: " + " ".join(g.problems)
-        output += " " + g.rule.describe()
+        comments = grade_comments(g)
+        output += (" " + comments if comments else "") + " " + g.rule.describe()
     else:
         output = "Not graded: " + (g.why_not or " ".join(g.problems))
         if g.notes:
@@ -78,6 +72,20 @@ def gradescope_results(g: Graded) -> str:
         "tests": tests,
     }
     return strict_dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def grade_comments(g: Graded) -> str:
+    """What a graded student's score comes with in every export: the first slip and its kind,
+    another variant's answers, the lines not read."""
+    out = []
+    slip = g.first_slip
+    if slip is not None:
+        out.append(f"First slip: {slip.quantity}" + (f" ({slip.kind})." if slip.kind else "."))
+    if g.notes:
+        out.append("Note: " + " ".join(g.notes) + ".")
+    if g.problems:
+        out.append("Lines not read: " + " ".join(g.problems))
+    return " ".join(out)
 
 
 def tolerance(value: float, significant: int = SIGNIFICANT, rule: Rule | None = None) -> float:
@@ -172,10 +180,12 @@ def moodle_xml(
 
 def moodle_grades(graded: list[Graded]) -> list[list[str]]:
     """Rows of a CSV the Moodle gradebook import reads: the student's ID number and email (map
-    either to the user), the name, and the grade; not graded students have an empty grade."""
+    either to the user), the name, the grade (empty when not graded) and the feedback the
+    other exports give (the first slip, another variant's answers, lines not read, or why
+    not graded)."""
     rows = [["ID number", "Email address", "Full name", "Grade", "Feedback"]]
     for g in graded:
         grade = f"{g.score:g}" if g.graded else ""
-        note = "" if g.graded else f"not graded: {g.why_not}"
+        note = grade_comments(g) if g.graded else f"not graded: {g.why_not}"
         rows.append([g.id, g.email, g.student, grade, note])
     return rows
