@@ -244,3 +244,20 @@ def test_moodle_grades_feedback_says_what_the_other_exports_say(klass: Any, tmp_
     assert "v02's" in rows["Ada"]["Feedback"], rows["Ada"]
     assert "line" in rows["Bob"]["Feedback"] and "oops" in rows["Bob"]["Feedback"], rows["Bob"]
     assert rows["Chen"]["Grade"] == "10"
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["", "\n\n", "Ada,v01\nBob\n", ";;;\n"],
+    ids=["header-only", "blank-lines", "short-rows", "empty-cells"],
+)
+def test_a_file_with_no_student_is_refused(klass: Any, tmp_path: Path, body: str) -> None:
+    """A header and nothing else (or only unreadable rows) gave '0 students graded', exit 0
+    and an empty report: most often the wrong file was exported."""
+    folder, _ = klass
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,variant,quantity,value\n" + body, encoding="utf-8")
+    ran = run_main("grade", str(folder), str(answers), "-o", str(tmp_path / "r"))
+    assert ran.returncode == 2, ran.stdout
+    assert "no student" in ran.stderr, ran.stderr
+    assert not (tmp_path / "r").exists()

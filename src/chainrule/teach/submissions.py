@@ -279,6 +279,12 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
             for k, quantity in layout.wide.items():
                 value = cells[k].strip() if k < len(cells) else ""
                 sub.entries.append(Entry(f"{at}, column {quantity}", quantity, value))
+    if not by_key:
+        raise ValueInputError(
+            f"{where}: no student's answers in the file"
+            + (f" ({clip_note(problems[-1])})" if problems else " (a header and no rows)")
+            + "; is it the right export?"
+        )
     for subs in names.values():
         if len(subs) > 1 and not any(s.id or s.email for s in subs):
             shown = ", ".join(f"{s.variant or '?'} ({s.where})" for s in subs)
