@@ -147,6 +147,14 @@ def generate_variants(template: Template, count: int, class_seed: int) -> list[V
     cannot be found within ``max_tries`` seeds."""
     if not 1 <= count <= MAX_VARIANTS:
         raise ValueInputError(f"--count must be from 1 to {MAX_VARIANTS}")
+    if template.conditions.distinct:
+        possible = possible_programs(template, count)
+        if possible < count:
+            raise ValueInputError(
+                f"{template.where}: the template can draw at most {possible} different "
+                f"program{'s' if possible != 1 else ''}, so not {count} different variants; "
+                "widen the [draw] ranges, add [choose] items, or ask for fewer variants"
+            )
     tries = template.conditions.max_tries
     out: list[Variant] = []
     seen: set[str] = set()
@@ -174,6 +182,19 @@ def generate_variants(template: Template, count: int, class_seed: int) -> list[V
         else:
             raise ValueInputError(_refusal(template, vid, tries, broken))
     return out
+
+
+def possible_programs(template: Template, enough: int) -> int:
+    """How many different programs the draws and choices can give at most (counted up to
+    ``enough``): fewer than the variants asked for is known before a single draw."""
+    total = 1
+    sizes = [len(d.options) ** (d.size or 1) for d in template.draws]
+    sizes += [len(items) for _, items in template.choices]
+    for n in sizes:
+        total *= n
+        if total >= enough:
+            return total
+    return total
 
 
 # The whole run's budget, on top of max_tries per variant: a condition met by one draw in 10⁵
