@@ -256,19 +256,23 @@ def test_no_maths_at_all() -> None:
 
 
 def test_user_text_is_never_run() -> None:
-    hostile = "$x = 1$\n\n$L = __import__('os').system('false') + x$\n"
+    hostile = "$x = 1$\n\n$b = __import__('os').system('false') + x$\n\n$L = x^2$\n"
     reading = read_document(hostile)
     assert [p.line for p in reading.problems] == [3]
     assert "import" not in reading.program and "system" not in reading.program
 
 
 def test_hostile_sizes_are_refused_or_read_without_recursion() -> None:
+    # L's only formula cannot be read: an error naming its line, not an exercise solved for a
     long_sum = "$a = 1$\n\n$L = " + " + ".join(["a"] * 3000) + "$\n"
-    reading = read_document(long_sum)
+    with pytest.raises(ChainruleError, match=r"^line 3: a formula more than 200 operations"):
+        read_document(long_sum)
+    reading = read_document(long_sum + "\n$M = 2 a$\n")  # another output: L merely listed
     assert [p.line for p in reading.problems] == [3]
     assert "operations deep" in reading.problems[0].message
     deep = "$a = 1$\n\n$L = " + "{" * 3000 + "a" + "}" * 3000 + "$\n"
-    assert [p.line for p in read_document(deep).problems] == [3]
+    with pytest.raises(ChainruleError, match=r"^line 3: .*only formula for L"):
+        read_document(deep)
     # a written-out \sum of many terms is a balanced tree, and its value is the sum
     n = 900
     column = " \\\\ ".join(str(k % 7) for k in range(n))

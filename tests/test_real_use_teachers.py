@@ -278,3 +278,39 @@ def test_more_variants_than_the_template_can_draw_is_refused_at_once(tmp_path: P
     # only 3 programs differ, and the search says so as before
     ran = run_main("generate", str(template), "--count", "4", "-o", str(tmp_path / "c"))
     assert ran.returncode == 2 and "different from every earlier variant" in ran.stderr
+
+
+TYPO = r"""Exercise 5 (with a typo).
+
+Given $x_1 = 2$, $x_2 = -1$ and $w_1 = 0,5$, $w_2 = 1,5$:
+
+$$h = \sigma\left(w_1 x_1 + w_2 x_2\right)$$
+
+$$L = \left(h - 1\right^2$$
+"""
+
+
+def test_a_typo_in_the_last_formula_is_an_error_not_another_output(tmp_path: Path) -> None:
+    """The formula of L could not be read; the exercise was then solved for h (the last
+    formula read) with exit status 0 and one '# not read' comment on stderr."""
+    exercise = tmp_path / "e5.md"
+    exercise.write_text(TYPO, encoding="utf-8")
+    for command in ("eval", "solve"):
+        extra = ["-o", str(tmp_path / "out")] if command == "solve" else []
+        ran = run_main(command, str(exercise), *extra)
+        assert ran.returncode == 2, (command, ran.stdout, ran.stderr)
+        assert "line 7" in ran.stderr and "L" in ran.stderr, ran.stderr
+        assert not (tmp_path / "out").exists()
+    # with the typo fixed, the numbers are sympy's
+    import sympy
+
+    exercise.write_text(TYPO.replace(r"\right^2", r"\right)^2"), encoding="utf-8")
+    ran = run_main("eval", str(exercise), "--json")
+    assert ran.returncode == 0, ran.stderr
+    x1, x2, w1, w2 = sympy.symbols("x1 x2 w1 w2")
+    loss = (1 / (1 + sympy.exp(-(w1 * x1 + w2 * x2))) - 1) ** 2
+    at = {x1: 2, x2: -1, w1: sympy.Rational(1, 2), w2: sympy.Rational(3, 2)}
+    data = json.loads(ran.stdout)
+    text = json.dumps(data, ensure_ascii=False)
+    assert f"{float(loss.subs(at)):.6g}"[:6] in text
+    assert f"{float(sympy.diff(loss, w1).subs(at)):.6g}"[:7] in text

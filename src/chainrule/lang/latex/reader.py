@@ -137,9 +137,51 @@ def read_document(
     statements, problems = read_statements(text, latex=latex)
     reading = _Reader(statements, set(given)).read(output)
     reading.problems = problems
+    if output is None:
+        _lost_definitions(reading)
     reading.title = _title(text)
     reading.filename = filename
     return reading
+
+
+def _lost_definitions(reading: Reading) -> None:
+    """A formula that could not be read, is the only definition of its name (a typo in
+    ``L = \\left(h - 1\\right^2``) and comes after the output's is an error: read, it would
+    have been the output (nothing read uses it, or its name would be undefined), so the
+    exercise would otherwise be solved for another quantity without a word."""
+    defined = {s.name for s in reading.statements}
+    at = [s.line for s in reading.statements if s.name == reading.output]
+    for p in reading.problems:
+        lhs = _left_side(p.text)
+        if lhs is None or (at and p.line <= at[-1]):
+            continue  # a formula before the output's: were it read, the output would stay
+        try:
+            found, _ = read_statements(f"${lhs} = 0$", latex=False)
+        except ChainruleError:
+            continue
+        if len(found) != 1 or not isinstance(found[0].chain.items[0], Name):
+            continue
+        key = found[0].chain.items[0].key()
+        if key not in defined:
+            raise ValueInputError(
+                f"line {p.line}: {p.message}: {_one_line(p.text)}; this is the only formula "
+                f"for {key}, so the exercise cannot be solved for it (the output would be "
+                f"{reading.output or 'something else'}): correct the formula"
+            )
+
+
+def _left_side(text: str) -> str | None:
+    """The left side of ``NAME = …`` (``&=`` too), when it is short enough to be a name."""
+    depth = 0
+    for k, ch in enumerate(text[:80]):
+        if ch in "{(":
+            depth += 1
+        elif ch in "})":
+            depth -= 1
+        elif ch == "=" and depth == 0:
+            lhs = text[:k].replace("&", "").strip()
+            return lhs if lhs and len(lhs) <= 40 and "=" not in lhs else None
+    return None
 
 
 def _title(text: str) -> str | None:
