@@ -314,3 +314,60 @@ def test_a_typo_in_the_last_formula_is_an_error_not_another_output(tmp_path: Pat
     text = json.dumps(data, ensure_ascii=False)
     assert f"{float(loss.subs(at)):.6g}"[:6] in text
     assert f"{float(sympy.diff(loss, w1).subs(at)):.6g}"[:7] in text
+
+
+def _sympy_references() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Each exercise of tests/data/teachers as sympy computes it: (values, gradients)."""
+    import sympy as sp
+
+    half = sp.Rational(1, 2)
+    out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    w1, w2, b = sp.symbols("w1 w2 b")
+    loss = half * (sp.tanh(w1 * half - w2 * 3 * half + b) - 1) ** 2
+    at = {w1: 2, w2: sp.Rational(1, 4), b: sp.Rational(-3, 10)}
+    out["tanh-neuron.md"] = (
+        {"L": loss.subs(at)},
+        {
+            "w": [sp.diff(loss, w1).subs(at), sp.diff(loss, w2).subs(at)],
+            "b": sp.diff(loss, b).subs(at),
+        },
+    )
+    ws = sp.symbols("W0:6")
+    s = sp.Matrix(3, 2, ws) * sp.Matrix([1, 2])
+    loss = -sp.log(sp.exp(s[1]) / sum(sp.exp(v) for v in s))
+    at = dict(zip(ws, [sp.Rational(k, 10) for k in (1, -2, 3, 4, -5, 6)], strict=True))
+    grad = [sp.diff(loss, w).subs(at) for w in ws]
+    out["softmax.tex"] = ({"L": loss.subs(at)}, {"W": [grad[0:2], grad[2:4], grad[4:6]]})
+    x, y = sp.symbols("x y")
+    loss = (x * y) * (x * y + x)
+    out["fan-out.md"] = (
+        {"L": loss.subs({x: 3, y: -2})},
+        {"x": sp.diff(loss, x).subs({x: 3, y: -2}), "y": sp.diff(loss, y).subs({x: 3, y: -2})},
+    )
+    u, v = sp.symbols("u v")
+    q = u / v + u * v
+    loss = sp.exp(-sp.sqrt(q)) + sp.log(1 + q)
+    at = {u: sp.Rational(3, 2), v: half}
+    out["sqrt-exp-log.tex"] = (
+        {"L": loss.subs(at)},
+        {"u": sp.diff(loss, u).subs(at), "v": sp.diff(loss, v).subs(at)},
+    )
+    return out
+
+
+@pytest.mark.parametrize(
+    "name", ["tanh-neuron.md", "softmax.tex", "fan-out.md", "sqrt-exp-log.tex"]
+)
+def test_exercises_written_as_teachers_write_them(name: str) -> None:
+    """align/aligned environments, \\left( … \\right), \\cdot, \\frac, bmatrix and pmatrix, a
+    subscript that is an element (p_2 of softmax), prose and a % comment between formulas."""
+    path = Path(__file__).parent / "data" / "teachers" / name
+    ran = run_main("eval", str(path), "--json")
+    assert ran.returncode == 0, ran.stderr
+    data = json.loads(ran.stdout)
+    values, gradients = _sympy_references()[name]
+    for node, want in values.items():
+        assert data["values"][node] == pytest.approx(float(want), rel=1e-12)
+    for node, want in gradients.items():
+        got = np.array(data["gradients"][node], dtype=float)
+        assert np.allclose(got, np.array(want, dtype=float), rtol=1e-12, atol=1e-15), node
