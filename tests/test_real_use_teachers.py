@@ -421,3 +421,23 @@ def test_the_linear_maths_finder_finds_what_the_regex_found(latex: bool) -> None
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
         new = [(s.text, s.offset, s.display) for s in math_segments(text, latex=latex)]
         assert new == _old_segments(text, latex), repr(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$L = " + "\\frac{1}{" * 3000 + "2" + "}" * 3000 + "$\n",
+        "Prose first.\n\n$L = \\left(h - 1\\right^2$\n",
+    ],
+    ids=["too-deep", "typo"],
+)
+def test_when_nothing_can_be_read_the_error_says_why(tmp_path: Path, text: str) -> None:
+    """Every formula unreadable: 'no definitions found: write the exercise's formulas between
+    $…$' (they were), the reason and the line left unsaid."""
+    exercise = tmp_path / "e.md"
+    exercise.write_text(text, encoding="utf-8")
+    ran = run_main("eval", str(exercise))
+    assert ran.returncode == 2
+    line = text[: text.index("$L")].count("\n") + 1
+    assert f"line {line}" in ran.stderr, ran.stderr
+    assert len(ran.stderr) < 1000

@@ -135,6 +135,13 @@ def read_document(
     """Read an exercise; ``given`` names values supplied elsewhere (``--at``), ``output`` the
     quantity wanted (else the one nothing else is computed from)."""
     statements, problems = read_statements(text, latex=latex)
+    if not statements and problems:  # maths there, none of it readable: say why, and where
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more formulas)" if len(problems) > 1 else ""
+        raise ValueInputError(
+            f"line {first.line}: {first.message}: {_one_line(first.text)}; no formula of the "
+            f"text could be read{more}"
+        )
     reading = _Reader(statements, set(given)).read(output)
     reading.problems = problems
     if output is None:
