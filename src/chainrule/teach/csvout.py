@@ -11,7 +11,10 @@ import re
 
 from ..check.inert import inert_text
 
-_NUMBER = re.compile(r"^[+-−]?(\d+[.,]?\d*|[.,]\d+)([eE][+-−]?\d+)?$")
+# a sign (+, - or −: "+-−" unescaped was the range from + to −, letters, = and @ among them,
+# so "=1" passed as a number), digits with one optional decimal point or comma, an exponent;
+# each text splits one way only, so a long run of digits is checked in linear time
+_NUMBER = re.compile(r"^[+\-−]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+\-−]?\d+)?$")
 _ACTIVE = ("=", "+", "-", "@", "\t", "\r")
 _QUOTE = re.compile(r'[,;\t"\r\n]')
 
