@@ -441,3 +441,49 @@ def test_when_nothing_can_be_read_the_error_says_why(tmp_path: Path, text: str) 
     line = text[: text.index("$L")].count("\n") + 1
     assert f"line {line}" in ran.stderr, ran.stderr
     assert len(ran.stderr) < 1000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "L = " + "1" * 1_000_000 + "x\n",  # echoed whole: 1 MB on the terminal
+        "dL/dx = " + "[" * 100_000 + "\n",
+        "d" * 100_000 + "/" + "d" * 100_000 + " = 1\n",
+        "L = " + "9" * 5000 + "/" + "7" * 5000 + "q\n",
+    ],
+    ids=["long-number", "brackets", "long-name", "long-fraction"],
+)
+def test_a_hostile_claims_file_gets_a_short_error(tmp_path: Path, body: str) -> None:
+    from tests.helpers import EXERCISE
+
+    claims = tmp_path / "claims.txt"
+    claims.write_text(body, encoding="utf-8")
+    ran = run_main("check", str(EXERCISE), "--claims", str(claims))
+    assert ran.returncode == 2
+    assert "line 1" in ran.stderr
+    assert len(ran.stderr) < 1000, len(ran.stderr)
+
+
+def test_a_claims_file_of_thousands_of_lines_is_refused(tmp_path: Path) -> None:
+    """4,000 claims took 18 s and 100,000 more than two minutes (each wrong number is traced
+    through all the others): a learner's sheet has tens of numbers, not thousands."""
+    from tests.helpers import EXERCISE
+
+    claims = tmp_path / "claims.txt"
+    claims.write_text("".join(f"L = {k}\n" for k in range(100_000)), encoding="utf-8")
+    ran = run_main("check", str(EXERCISE), "--claims", str(claims))
+    assert ran.returncode == 2 and "claims" in ran.stderr and "1000" in ran.stderr.replace(",", "")
+
+
+@pytest.mark.parametrize("cell", ["=1", "=5", "@1", "=1e5", "=1,5", "@2.5"])
+def test_formula_cells_that_look_numeric_after_their_first_character_are_guarded(
+    cell: str,
+) -> None:
+    """The number test's sign was written [+-−]: a range from + to −, = and @ inside it, so
+    '=1' counted as a number and reached the spreadsheet as a formula."""
+    from chainrule.teach.csvout import csv_text, inert
+
+    assert inert(cell) == "'" + cell
+    assert csv_text([[cell]]).lstrip('"').startswith("'")
+    for number in ("-2,2", "+5", "−0.5", "1e-3", "-0.12"):
+        assert inert(number) == number

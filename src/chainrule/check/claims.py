@@ -17,10 +17,14 @@ from pathlib import Path
 from ..core import limits
 from ..core.errors import ValueInputError
 from ..io.files import read_text
+from .inert import clipped
 
 _SEPARATORS = ("≈", "=")
-_NUMBER = re.compile(r"^[+\-−]?(\d+\.?\d*|\.\d+)([eE][+\-−]?\d+)?$")
+# one way to split any text into its parts (digits, then an optional point and digits): a
+# long run of digits that ends in a letter is refused in one pass, not after trying every split
+_NUMBER = re.compile(r"^[+\-−]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+\-−]?\d+)?$")
 MAX_NESTING = 8  # brackets inside brackets: a matrix needs 2
+MAX_CLAIMS = 1000  # claims in one check
 MAX_EXPONENT = 1000  # floats end near 10^±308; a claim past 10^±1000 cannot be a rounding
 _SPECIAL = {
     "nan": math.nan,
@@ -112,7 +116,15 @@ def read_number(text: str, original: str) -> Number:
 
 
 def parse_claim(text: str, line: int | None = None) -> Claim:
-    """``NAME = VALUE`` (or ``NAME ≈ VALUE``); VALUE may be a vector [a, b] or [a; b]."""
+    """``NAME = VALUE`` (or ``NAME ≈ VALUE``); VALUE may be a vector [a, b] or [a; b]. An error
+    quotes the claim cut to a few hundred characters, never a megabyte of it."""
+    try:
+        return _parse_claim(text, line)
+    except ValueInputError as exc:
+        raise ValueInputError(clipped(exc.message)) from None
+
+
+def _parse_claim(text: str, line: int | None = None) -> Claim:
     original = text.strip()
     where = f"line {line}: " if line is not None else ""
     sep_at = -1
@@ -220,6 +232,11 @@ def parse_claims(lines: list[str], *, first_line: int = 1, numbered: bool = True
     for k, raw in enumerate(lines):
         text = raw.split("#", 1)[0].strip()
         if text:
+            if len(out) == MAX_CLAIMS:
+                raise ValueInputError(
+                    f"line {first_line + k}: more than {MAX_CLAIMS} claims; a learner's sheet "
+                    "holds tens (each wrong number is traced through all the others)"
+                )
             out.append(parse_claim(text, first_line + k if numbered else None))
     return out
 

@@ -33,4 +33,13 @@ def inert_text(text: str) -> str:
     return "".join(out)
 
 
-__all__ = ["inert_text"]
+def clipped(text: str, limit: int = 400) -> str:
+    """A message as a person reads it: a huge piece of input quoted in it is cut in the middle,
+    keeping where (the start: line, student) and why (the end of the message)."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 4
+    return text[: limit - tail - 3] + " … " + text[-tail:]
+
+
+__all__ = ["clipped", "inert_text"]

@@ -26,6 +26,7 @@ from ..core.lazy import sympy
 from ..core.snapshot import copy_graph
 from ..core.values import evalf, is_exact, to_float
 from .claims import Claim, Number
+from .inert import clipped
 from .names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
 from .rule import SLACK, Rule
 from .world import Given, recompute
@@ -297,9 +298,9 @@ def judge(graph: Graph, claims: list[Claim], rule: Rule | None = None) -> list[V
                 t = true_value(q, graph.label(q.node))
                 verdict = grade(claim, t, rule)
             except ValueInputError as exc:
-                if claim.line is not None and not exc.message.startswith("line "):
-                    raise ValueInputError(f"line {claim.line}: {exc.message}") from None
-                raise
+                at = "" if claim.line is None or exc.message.startswith("line ") else claim.line
+                message = f"line {at}: {exc.message}" if at else exc.message
+                raise ValueInputError(clipped(message)) from None
             verdicts.append(Verdict(claim, q, t, verdict))
         _trace(graph, verdicts, rule)
     back = {c: n for n, c in made.items()}
