@@ -487,3 +487,25 @@ def test_formula_cells_that_look_numeric_after_their_first_character_are_guarded
     assert csv_text([[cell]]).lstrip('"').startswith("'")
     for number in ("-2,2", "+5", "−0.5", "1e-3", "-0.12"):
         assert inert(number) == number
+
+
+def test_another_variants_answers_are_not_counted_as_first_slips(
+    klass: Any, tmp_path: Path
+) -> None:
+    """Students who answered another variant (a wrong id, or a neighbour's numbers) were
+    counted as first slips at z, 'arithmetic slip': in a class of 200, 20 such students made
+    'z' the most common slip of the class, next to the 10 real ones."""
+    folder, keys = klass
+    lines = rows_of(keys["v02"], "Ada", "v01") + rows_of(keys["v04"], "Bob", "v03")
+    slip = dict(keys["v01"], z=keys["v01"]["z"] + 0.1)  # a real slip at z, the rest right
+    lines += rows_of(slip, "Chen", "v01")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,variant,quantity,value\n" + "\n".join(lines) + "\n")
+    report = tmp_path / "r"
+    assert run_main("grade", str(folder), str(answers), "-o", str(report)).returncode == 0
+    summary = (report / "summary.md").read_text(encoding="utf-8")
+    table = summary.split("## Most common first slips", 1)[1].split("##", 1)[0]
+    assert "| z | forward, at z | 1 |" in table, table
+    assert "2 students whose answers are another variant's" in table, table
+    rows = {g["student"]: g for g in grades(report)}
+    assert rows["Ada"]["first_slip"] == "z"  # still in their own row, for the teacher to see

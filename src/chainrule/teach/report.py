@@ -152,10 +152,17 @@ def verdict_rows(graded: list[Graded]) -> list[list[str]]:
     return rows
 
 
+def _own_work(graded: list[Graded]) -> list[Graded]:
+    """The students whose slips say something about the class: graded, and not holding another
+    variant's answers (whose 'slip' at the first value is only the other variant's number)."""
+    return [g for g in graded if g.graded and not g.other_variant]
+
+
 def first_slips(graded: list[Graded]) -> list[tuple[str, str, int]]:
-    """(quantity, where, students) for the first slips, the most common first."""
+    """(quantity, where, students) for the first slips, the most common first; students whose
+    answers are another variant's are left out."""
     counts: Counter[tuple[str, str]] = Counter()
-    for g in graded:
+    for g in _own_work(graded):
         slip = g.first_slip
         if slip is not None:
             counts[(slip.quantity, where_text(slip))] += 1
@@ -165,7 +172,7 @@ def first_slips(graded: list[Graded]) -> list[tuple[str, str, int]]:
 def mistake_counts(graded: list[Graded]) -> list[tuple[str, int]]:
     """(kind, students) for the kinds of first slips, the most common first."""
     counts: Counter[str] = Counter()
-    for g in graded:
+    for g in _own_work(graded):
         slip = g.first_slip
         if slip is not None and slip.kind:
             counts[slip.kind] += 1
@@ -226,6 +233,16 @@ def summary_document(
         blocks.append(Paragraph(["The same as a chart: first-slips.png."]))
     else:
         blocks.append(Paragraph(["No first slips: every wrong answer, if any, was unreadable."]))
+    elsewhere = sum(1 for g in done if g.other_variant)
+    if elsewhere:
+        blocks.append(
+            Paragraph(
+                [
+                    f"{elsewhere} student{'s' if elsewhere != 1 else ''} whose answers are "
+                    "another variant's are left out of these counts (see below)."
+                ]
+            )
+        )
     kinds = mistake_counts(done)
     if kinds:
         blocks.append(Heading("Mistakes by kind"))
