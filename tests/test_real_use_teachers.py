@@ -509,3 +509,18 @@ def test_another_variants_answers_are_not_counted_as_first_slips(
     assert "2 students whose answers are another variant's" in table, table
     rows = {g["student"]: g for g in grades(report)}
     assert rows["Ada"]["first_slip"] == "z"  # still in their own row, for the teacher to see
+
+
+def test_float_noise_below_a_power_of_ten_does_not_narrow_the_rule(tmp_path: Path) -> None:
+    """z = 0.3 − 0.2 is 0.09999999999999998 in floats: its 3rd significant digit was taken in
+    the 1e-4 place, so 0.1004 was 'wrong' (while 0.3004 for 3z was right) and the report said
+    '0.1000 to 3 significant figures'. The exact value is 1/10 (fractions, not floats)."""
+    from fractions import Fraction
+
+    assert Fraction(3, 10) - Fraction(2, 10) == Fraction(1, 10)
+    program = tmp_path / "p.cr"
+    program.write_text("x = 0.3\ny = 0.2\nz = x - y\nL = 3 * z\n", encoding="utf-8")
+    ran = run_main("check", str(program), "--claim", "z=0.1004", "--claim", "L=0.3004")
+    assert ran.returncode == 0, ran.stdout
+    ran = run_main("check", str(program), "--claim", "z=0.1006")
+    assert "0.100 to 3 significant figures" in ran.stdout, ran.stdout

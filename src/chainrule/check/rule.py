@@ -42,6 +42,13 @@ def exponent10(x: Fraction) -> int:
     return e
 
 
+def leading_exponent(true: Fraction) -> int:
+    """The place of the first significant digit of a true value, float noise forgiven:
+    0.3 − 0.2 = 0.09999999999999998 counts as 0.1 (within ``SLACK`` below a power of ten), so
+    its 3rd significant digit is the thousandths, not the ten-thousandths."""
+    return exponent10(abs(true) * (1 + SLACK))
+
+
 @dataclass(frozen=True)
 class Rule:
     """When a claimed number counts as right (see the module docstring)."""
@@ -58,7 +65,7 @@ class Rule:
         if self.sigfig is not None:
             if true == 0:
                 return atol
-            unit = Fraction(10) ** (exponent10(true) - self.sigfig + 1)
+            unit = Fraction(10) ** (leading_exponent(true) - self.sigfig + 1)
             return max(unit / 2, atol)
         if self.decdig is not None:
             return max(Fraction(1, 2) / Fraction(10) ** self.decdig, atol)
@@ -180,6 +187,7 @@ __all__ = [
     "RULE_KEYS",
     "Rule",
     "exponent10",
+    "leading_exponent",
     "rule_from_args",
     "rule_from_dict",
 ]
@@ -196,7 +204,7 @@ def rounded_text(true: Any, rule: Rule) -> str | None:
     if t == 0:
         return None
     if rule.sigfig is not None:
-        places = rule.sigfig - 1 - exponent10(t)
+        places = rule.sigfig - 1 - leading_exponent(t)
     elif rule.decdig is not None:
         places = rule.decdig
     else:
