@@ -270,7 +270,6 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
             )
         if extra_note:
             sub.problems.append(extra_note)
-            problems.append(f"{who}: {extra_note}")
         if layout.value is not None:
             quantity = cells[layout.quantity or 0].strip()
             value = cells[layout.value].strip()
