@@ -524,3 +524,27 @@ def test_float_noise_below_a_power_of_ten_does_not_narrow_the_rule(tmp_path: Pat
     assert ran.returncode == 0, ran.stdout
     ran = run_main("check", str(program), "--claim", "z=0.1006")
     assert "0.100 to 3 significant figures" in ran.stdout, ran.stdout
+
+
+@pytest.mark.parametrize("vid", ["v0\x001", "../../etc", "v\x1b]0;x\x07", "", "v" * 300])
+def test_a_hand_edited_manifest_with_a_strange_variant_id_is_refused(
+    klass: Any, tmp_path: Path, vid: str
+) -> None:
+    """An id holding a NUL, an escape sequence or a path was accepted and echoed raw to the
+    terminal in 'known: …' (a NUL, a terminal title change)."""
+    import shutil
+
+    folder, keys = klass
+    mine = tmp_path / "class"
+    shutil.copytree(folder, mine)
+    manifest = json.loads((mine / "manifest.json").read_text(encoding="utf-8"))
+    manifest["variants"][0]["id"] = vid
+    (mine / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    answers = tmp_path / "answers.csv"
+    answers.write_text(
+        "student,variant,quantity,value\n" + "\n".join(rows_of(keys["v01"], "Ada", "v01"))
+    )
+    ran = run_main("grade", str(mine), str(answers), "-o", str(tmp_path / "r"))
+    assert ran.returncode == 2, ran.stdout
+    assert "variants[0]" in ran.stderr and "\x00" not in ran.stderr and "\x1b" not in ran.stderr
+    assert len(ran.stderr) < 500

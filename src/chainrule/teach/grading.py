@@ -109,6 +109,10 @@ class ClassKey:
     rule: Rule = field(default_factory=Rule)
 
 
+# what a variant id may be: it is printed on terminals, in CSVs and in exports' names
+VARIANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
+
+
 def load_class(directory: str | Path) -> ClassKey:
     """Read DIR/manifest.json, checking every field it relies on."""
     path = Path(directory) / MANIFEST
@@ -134,6 +138,11 @@ def load_class(directory: str | Path) -> ClassKey:
         vid, seed, program, answers = (item.get(x) for x in ("id", "seed", "program", "answers"))
         if not isinstance(vid, str) or not vid or vid in variants:
             raise ValueInputError(f"{at}: id must be a text, different for every variant")
+        if not VARIANT_ID.fullmatch(vid):
+            raise ValueInputError(
+                f"{at}: id {inert_text(vid[:40])!r}{'…' if len(vid) > 40 else ''} is not a "
+                "variant id (letters, digits, '_', '.' or '-', at most 40, such as v01)"
+            )
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise ValueInputError(f"{at}: seed must be a whole number")
         if not isinstance(program, str):
