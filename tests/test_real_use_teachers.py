@@ -548,3 +548,26 @@ def test_a_hand_edited_manifest_with_a_strange_variant_id_is_refused(
     assert ran.returncode == 2, ran.stdout
     assert "variants[0]" in ran.stderr and "\x00" not in ran.stderr and "\x1b" not in ran.stderr
     assert len(ran.stderr) < 500
+
+
+def test_a_scoring_file_naming_no_quantity_of_the_class_is_refused(
+    klass: Any, tmp_path: Path
+) -> None:
+    """[quantity_points] "dL/dq" = 2 (a typo) and "yhat" = 3 (another class's name) were
+    ignored without a word: the class was scored out of 10, not as the teacher wrote."""
+    folder, keys = klass
+    scoring = tmp_path / "scoring.toml"
+    scoring.write_text('[quantity_points]\n"dL/dq" = 2\n"dL/dw_1" = 2\nyhat = 3\n')
+    answers = tmp_path / "answers.csv"
+    answers.write_text(
+        "student,variant,quantity,value\n" + "\n".join(rows_of(keys["v01"], "Ada", "v01"))
+    )
+    args = ["grade", str(folder), str(answers), "-o", str(tmp_path / "r")]
+    ran = run_main(*args, "--scoring", str(scoring))
+    assert ran.returncode == 2
+    assert "dL/dq" in ran.stderr and "yhat" in ran.stderr and "dL/dw_1" not in ran.stderr
+    assert not (tmp_path / "r").exists()
+    scoring.write_text('[quantity_points]\n"dL/dw_1" = 2\n"∂a/∂z" = 3\n')
+    assert run_main(*args, "--scoring", str(scoring)).returncode == 0
+    (row,) = grades(tmp_path / "r")
+    assert row["max_score"] == "13"  # 8 quantities of 1 point, dL/dw1 2, ∂a/∂z 3

@@ -35,7 +35,15 @@ from .csvout import csv_text
 from .exports import gradescope_results, moodle_grades, moodle_xml
 from .feedback import feedback_markdown, points_text
 from .grading import ClassKey, Graded, Mark, grade, load_class
-from .scoring import FIRST_SLIP, FOLLOWS, ROUNDING, TOO_FEW, VERDICTS, load_scoring
+from .scoring import (
+    FIRST_SLIP,
+    FOLLOWS,
+    ROUNDING,
+    TOO_FEW,
+    VERDICTS,
+    check_names,
+    load_scoring,
+)
 from .submissions import read_submissions
 
 MARKER = ".chainrule-report"
@@ -314,6 +322,9 @@ def write_report(
 ) -> Report:
     key = load_class(class_dir)
     scoring = load_scoring(scoring_file)
+    if scoring_file is not None:
+        names = {q for v in key.variants.values() for q in v.answers}
+        check_names(scoring, names, str(scoring_file))
     subs, problems = read_submissions(submissions)
     graded = [grade(key, s, scoring) for s in subs]
     warning = class_mismatch(graded)

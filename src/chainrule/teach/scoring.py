@@ -61,6 +61,7 @@ DEFAULT_CREDIT = {
 class Scoring:
     points: float = 1.0
     quantity_points: dict[str, float] = field(default_factory=dict)  # by canonical name
+    written: dict[str, str] = field(default_factory=dict)  # canonical name → as written
     credit: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CREDIT))
     rule: Rule | None = None  # None: the class's rule (its manifest's)
 
@@ -91,6 +92,7 @@ def scoring_from_dict(data: dict[str, Any], where: str) -> Scoring:
         s.quantity_points[canon(name.replace("∂", "d"))] = _points(
             value, f"{where}: [quantity_points] {name}"
         )
+        s.written[canon(name.replace("∂", "d"))] = name
     credit = data.get("credit", {})
     if not isinstance(credit, dict):
         raise ValueInputError(f"{where}: [credit] must be a table such as follows = 0.5")
@@ -106,6 +108,20 @@ def scoring_from_dict(data: dict[str, Any], where: str) -> Scoring:
     if "rule" in data:
         s.rule = rule_from_dict(data["rule"], f"{where}: [rule]")
     return s
+
+
+def check_names(scoring: Scoring, quantities: set[str], where: str) -> None:
+    """Every name of [quantity_points] must be a quantity of the class (any variant's): a typo
+    would otherwise leave that quantity at the default points without a word."""
+    known = {canon(q.replace("∂", "d")) for q in quantities}
+    unknown = [w for c, w in scoring.written.items() if c not in known]
+    if unknown:
+        shown = ", ".join(repr(w[:40]) for w in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        raise ValueInputError(
+            f"{where}: [quantity_points] {shown}: no quantity of this class has that name "
+            f"(its quantities: {', '.join(sorted(quantities)[:12])}"
+            f"{' …' if len(quantities) > 12 else ''})"
+        )
 
 
 def load_scoring(path: str | Path | None) -> Scoring:
