@@ -228,7 +228,7 @@ def _empty_item_offset(items: list[str], inner: str) -> int:
 
 def parse_claims(lines: list[str], *, first_line: int = 1, numbered: bool = True) -> list[Claim]:
     """Claims one per line; blank lines and ``#`` comments are skipped."""
-    out = []
+    out: list[Claim] = []
     for k, raw in enumerate(lines):
         text = raw.split("#", 1)[0].strip()
         if text:
