@@ -571,3 +571,23 @@ def test_a_scoring_file_naming_no_quantity_of_the_class_is_refused(
     assert run_main(*args, "--scoring", str(scoring)).returncode == 0
     (row,) = grades(tmp_path / "r")
     assert row["max_score"] == "13"  # 8 quantities of 1 point, dL/dw1 2, ∂a/∂z 3
+
+
+def test_a_misnamed_column_of_a_wide_csv_is_one_note_not_one_per_student(
+    klass: Any, tmp_path: Path
+) -> None:
+    """A wide CSV (Google Forms) with a column 'dL/dq' gave one note per student (200 lines on
+    the terminal for one header), none saying it was the column."""
+    folder, keys = klass
+    names = list(keys["v01"])
+    lines = ["Name,Version," + ",".join(names) + ",dL/dq"]
+    for k in range(6):
+        vid = f"v0{k % 4 + 1}"
+        lines.append(f"S{k},{vid}," + ",".join(f"{keys[vid][q]:.4g}" for q in names) + ",1")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ran = run_main("grade", str(folder), str(answers), "-o", str(tmp_path / "r"))
+    assert ran.returncode == 0, ran.stderr
+    notes = [n for n in ran.stderr.splitlines() if "dL/dq" in n]
+    assert len(notes) == 1 and "column" in notes[0] and "6 students" in notes[0], notes
+    assert all(g["score"] == "10" for g in grades(tmp_path / "r"))

@@ -188,6 +188,31 @@ def mistake_counts(graded: list[Graded]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 99)))
 
 
+_UNKNOWN_COLUMN = re.compile(r"line \d+, column (.+?): .*no quantity is named")
+
+
+def unknown_columns(graded: list[Graded]) -> list[str]:
+    """A column of a wide CSV that names no quantity is the header's mistake, not each
+    student's: one note for the column (how many students it held) replaces theirs."""
+    hits: dict[str, list[tuple[Graded, str]]] = {}
+    for g in graded:
+        for p in g.problems:
+            m = _UNKNOWN_COLUMN.match(p)
+            if m:
+                hits.setdefault(m.group(1), []).append((g, p))
+    notes = []
+    for column, found in hits.items():
+        if len(found) < 2:
+            continue
+        for g, p in found:
+            g.problems.remove(p)
+        notes.append(
+            f"column {column!r} names no quantity of this class; not read "
+            f"({len(found)} students answered in it)"
+        )
+    return notes
+
+
 def class_mismatch(graded: list[Graded]) -> str | None:
     """A loud warning when the answers match nothing in this class (another class's answers,
     or the wrong manifest): most answers neither right nor following from the student's own
@@ -332,6 +357,7 @@ def write_report(
         raise ValueInputError(
             f"{submissions}: {warning} Nothing written; give --anyway to grade them regardless"
         )
+    problems += unknown_columns(graded)
     folder = Path(directory)
     feedback: dict[int, str] = {}
     inputs = [submissions, Path(class_dir) / "manifest.json", scoring_file]
