@@ -591,3 +591,21 @@ def test_a_misnamed_column_of_a_wide_csv_is_one_note_not_one_per_student(
     notes = [n for n in ran.stderr.splitlines() if "dL/dq" in n]
     assert len(notes) == 1 and "column" in notes[0] and "6 students" in notes[0], notes
     assert all(g["score"] == "10" for g in grades(tmp_path / "r"))
+
+
+def test_a_sheet_of_zeros_is_not_an_arithmetic_slip(klass: Any, tmp_path: Path) -> None:
+    """A student who wrote 0 everywhere was counted among 'arithmetic slips' (no usual wrong
+    rule gives the number): in a class of 200, 10 blank sheets swelled that count to 50."""
+    folder, keys = klass
+    zeros = {q: 0.0 for q in keys["v01"]}
+    slip = dict(keys["v02"], z=keys["v02"]["z"] + 0.1)
+    lines = rows_of(zeros, "Ada", "v01") + rows_of(slip, "Bob", "v02")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,variant,quantity,value\n" + "\n".join(lines) + "\n")
+    report = tmp_path / "r"
+    assert run_main("grade", str(folder), str(answers), "-o", str(report)).returncode == 0
+    rows = {g["student"]: g for g in grades(report)}
+    assert rows["Ada"]["score"] == "0" and rows["Ada"]["mistake"] == "0 written", rows["Ada"]
+    assert rows["Bob"]["mistake"] == "arithmetic slip"
+    summary = (report / "summary.md").read_text(encoding="utf-8")
+    assert "| 0 written | 1 |" in summary and "| arithmetic slip | 1 |" in summary

@@ -29,6 +29,7 @@ NOT_CARRIED = "upstream gradient not carried"
 VALUE_NOT_CARRIED = "upstream value not carried"
 EARLY_ROUNDING = "rounded too early"
 ARITHMETIC = "arithmetic slip"
+ZERO = "0 written"  # 0 where the value is not 0: no working to follow, not a slip in one
 
 KINDS = (
     FUNCTION_FOR_DERIVATIVE,
@@ -40,6 +41,7 @@ KINDS = (
     VALUE_NOT_CARRIED,
     EARLY_ROUNDING,
     ARITHMETIC,
+    ZERO,
 )
 
 # each kind in words, after "N students …" or "it looks as if you …"
@@ -55,6 +57,7 @@ KIND_SENTENCES = {
     "(ŷ where ŷ − y belongs)",
     "rounded too early": "rounded too early",
     "arithmetic slip": "made an arithmetic slip (no usual wrong rule gives the number)",
+    "0 written": "wrote 0 where the value is not 0 (no working to follow)",
 }
 
 _BINARY_PRODUCTS = ("mul", "matmul", "dot")
@@ -97,7 +100,10 @@ def mistake_kind(graph: Graph, v: Verdict, verdicts: list[Verdict], rule: Rule) 
     own = v.recomputed
     given = [_given(u) for u in verdicts if u is not v and u.quantity.key() != q.key()]
     with np.errstate(all="ignore"):
-        return _kind(graph, v, q, own, given, rule)
+        kind = _kind(graph, v, q, own, given, rule)
+    if kind == ARITHMETIC and all(n.value == 0 for n in v.claim.numbers):
+        return ZERO  # a blank answered as 0 (a sheet of zeros): no slip to name
+    return kind
 
 
 def _kind(
@@ -210,4 +216,4 @@ def _world_values(graph: Graph, given: list[Given]) -> dict[Any, Any]:
     return out
 
 
-__all__ = ["ARITHMETIC", "KINDS", "KIND_SENTENCES", "mistake_kind"]
+__all__ = ["ARITHMETIC", "KINDS", "KIND_SENTENCES", "ZERO", "mistake_kind"]
