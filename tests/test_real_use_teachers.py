@@ -609,3 +609,22 @@ def test_a_sheet_of_zeros_is_not_an_arithmetic_slip(klass: Any, tmp_path: Path) 
     assert rows["Bob"]["mistake"] == "arithmetic slip"
     summary = (report / "summary.md").read_text(encoding="utf-8")
     assert "| 0 written | 1 |" in summary and "| arithmetic slip | 1 |" in summary
+
+
+def test_a_formula_of_a_worked_solution_that_cannot_be_read_is_noted(
+    klass: Any, tmp_path: Path
+) -> None:
+    """In a folder of worked solutions, a formula with a typo (`\\right^2`) was dropped without a
+    word: the student's L was 'missing', and nothing said which line was not read."""
+    folder, keys = klass
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    z = keys["v02"]["z"]
+    (solutions / "bob.md").write_text(
+        f"variant = v02\n\n$z = {z:.4g}$\n\n$L = \\left(0.3 - 1\\right^2 = 0.49$\n",
+        encoding="utf-8",
+    )
+    ran = run_main("grade", str(folder), str(solutions), "-o", str(tmp_path / "r"), "--anyway")
+    assert ran.returncode == 0, ran.stderr
+    (row,) = grades(tmp_path / "r")
+    assert "bob.md line 5" in row["problems"], row

@@ -384,13 +384,15 @@ _HEADER = re.compile(r"^[\s>*_#-]*(variant|student)[*_]*\s*[:=]\s*[*_]*(.+?)[*_\
 
 
 def solution_answers(
-    text: str, *, latex: bool = False
+    text: str, *, latex: bool = False, unread: list[Problem] | None = None
 ) -> tuple[list[tuple[int, str, str]], dict[str, str]]:
     """A worked solution as a submission for ``grade``: for each chain whose left side names a
     quantity (a name, a derivative, ``\\dot{z}`` once defined), its last plain number — the
     learner's answer — as (line, quantity, number); and the ``variant:`` and ``student:`` lines
-    of the prose."""
-    statements, _ = read_statements(text, latex=latex)
+    of the prose. The formulas that could not be read go to ``unread`` (each with its line)."""
+    statements, problems = read_statements(text, latex=latex)
+    if unread is not None:
+        unread.extend(problems)
     answers: list[tuple[int, str, str]] = []
     dot_top: str | None = None
     for st in statements:

@@ -421,11 +421,14 @@ def _solution_entries(sub: Submission, name: str, body: str, *, latex: bool) -> 
     student: lines."""
     from ..check.solution import solution_answers  # the LaTeX reader: solutions only
 
+    unread: list[Any] = []
     try:
-        answers, header = solution_answers(body, latex=latex)
+        answers, header = solution_answers(body, latex=latex, unread=unread)
     except ChainruleError as exc:
         sub.problems.append(f"{name}: {exc.message}")
         return
+    for p in unread:
+        sub.problems.append(f"{name} line {p.line}: {p.message}: {short(p.text)}; not read")
     for line, quantity, value in answers:
         sub.entries.append(Entry(f"{name} line {line}", quantity, value))
     sub.variant = _tidy(header.get("variant", ""))
