@@ -628,3 +628,19 @@ def test_a_formula_of_a_worked_solution_that_cannot_be_read_is_noted(
     assert ran.returncode == 0, ran.stderr
     (row,) = grades(tmp_path / "r")
     assert "bob.md line 5" in row["problems"], row
+
+
+def test_a_worked_solution_with_no_answer_in_it_is_noted(klass: Any, tmp_path: Path) -> None:
+    """A solution file in which no formula names a quantity (prose only, or maths never
+    closed) was graded 0 with every answer 'missing' and no note about the file."""
+    folder, keys = klass
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    (solutions / "eve.md").write_text("variant = v01\n\n" + "\\[" * 1000, encoding="utf-8")
+    z = keys["v02"]["z"]
+    (solutions / "bob.md").write_text(f"variant = v02\n\n$z = {z:.4g}$\n", encoding="utf-8")
+    ran = run_main("grade", str(folder), str(solutions), "-o", str(tmp_path / "r"), "--anyway")
+    assert ran.returncode == 0, ran.stderr
+    rows = {g["student"]: g for g in grades(tmp_path / "r")}
+    assert "eve.md" in rows["eve"]["problems"] and "no answer" in rows["eve"]["problems"]
+    assert rows["bob"]["problems"] == ""

@@ -429,6 +429,10 @@ def _solution_entries(sub: Submission, name: str, body: str, *, latex: bool) -> 
         return
     for p in unread:
         sub.problems.append(f"{name} line {p.line}: {p.message}: {short(p.text)}; not read")
+    if not answers:
+        sub.problems.append(
+            f"{name}: no answer found (no formula such as $z = 1.42$ names a quantity)"
+        )
     for line, quantity, value in answers:
         sub.entries.append(Entry(f"{name} line {line}", quantity, value))
     sub.variant = _tidy(header.get("variant", ""))
