@@ -644,3 +644,20 @@ def test_a_worked_solution_with_no_answer_in_it_is_noted(klass: Any, tmp_path: P
     rows = {g["student"]: g for g in grades(tmp_path / "r")}
     assert "eve.md" in rows["eve"]["problems"] and "no answer" in rows["eve"]["problems"]
     assert rows["bob"]["problems"] == ""
+
+
+def test_two_students_of_one_name_and_variant_without_ids_are_flagged(
+    klass: Any, tmp_path: Path
+) -> None:
+    """Two 'Li Wang' on v01 without an id column are one student to the reader (name and
+    variant): the second one's answers were 'answered again' problems, one per quantity, and
+    nothing said that these may be two people."""
+    folder, keys = klass
+    other = {q: v * 1.5 for q, v in keys["v01"].items()}
+    lines = rows_of(keys["v01"], "Li Wang", "v01") + rows_of(other, "Li Wang", "v01")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,variant,quantity,value\n" + "\n".join(lines) + "\n")
+    ran = run_main("grade", str(folder), str(answers), "-o", str(tmp_path / "r"))
+    assert ran.returncode == 0
+    (row,) = grades(tmp_path / "r")
+    assert "two students" in row["notes"] and "id" in row["notes"], row["notes"]

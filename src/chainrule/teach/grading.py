@@ -378,6 +378,14 @@ def grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
     """The marks of one submission; never raises for what a student wrote. Notes quote what the
     student wrote, so each is clipped: a 100 kB cell is not echoed whole into every report."""
     out = _grade(key, sub, scoring)
+    again = sum(" answered again (" in p for p in out.problems)
+    if not (sub.id or sub.email) and again >= max(2, len(out.marks) // 2):
+        out.notes.insert(  # first: the last note is the other variant's, when there is one
+            0,
+            f"{again} quantities answered twice with different numbers: these rows may be two "
+            "students of the same name and variant (add an id or email column to tell them "
+            "apart); the first answers are graded",
+        )
     out.problems = [clip_note(p) for p in out.problems]
     out.notes = [clip_note(n) for n in out.notes]
     out.why_not = clip_note(out.why_not)
