@@ -661,3 +661,21 @@ def test_two_students_of_one_name_and_variant_without_ids_are_flagged(
     assert ran.returncode == 0
     (row,) = grades(tmp_path / "r")
     assert "two students" in row["notes"] and "id" in row["notes"], row["notes"]
+
+
+def test_a_closed_multiline_comment_cell_is_not_taken_for_an_open_quote(
+    klass: Any, tmp_path: Path
+) -> None:
+    """A Google Forms export with a free-text column: a quoted cell over two lines holding a
+    comma is a comment, not rows swallowed by an open quote."""
+    folder, keys = klass
+    names = list(keys["v01"])
+    lines = ["Name,Version,Comments," + ",".join(names)]
+    values = ",".join(f"{keys['v01'][q]:.4g}" for q in names)
+    lines.append(f'Ada,v01,"I think, maybe\nnot sure",{values}')
+    lines.append(f"Bob,v01,,{values}")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ran = run_main("grade", str(folder), str(answers), "-o", str(tmp_path / "r"))
+    assert ran.returncode == 0, ran.stderr
+    assert [g["score"] for g in grades(tmp_path / "r")] == ["10", "10"]

@@ -308,12 +308,19 @@ def _spanning_quotes(
 ) -> None:
     """Refuse a quote left open: the csv module reads every line up to the next quote (or to
     the end of the file) as one cell, so the students on those lines would vanish without a
-    word. A quoted cell that holds a line break and the delimiter swallowed rows."""
+    word. A quoted cell swallowed rows when a line inside it splits into as many cells as the
+    header (a comment over two lines, "I think, maybe\\nnot sure", is only a cell)."""
+    width = max(len(rows[0][1]), 2) if rows else 2
     end = first - 1
     for line, cells in rows:
         start = end + 1
         end = line
-        if line > start and any("\n" in c and delimiter in c for c in cells):
+        if line > start and any(
+            part.count(delimiter) >= width - 1
+            for c in cells
+            if "\n" in c
+            for part in c.split("\n")[1:]
+        ):
             raise ValueInputError(
                 f"{where}: line {start}: a quote opened on this line runs on to line {line} "
                 f"(closed there, or never), so lines {start + 1} to {line} would be read as "
