@@ -192,25 +192,31 @@ _UNKNOWN_COLUMN = re.compile(r"line \d+, column (.+?): .*no quantity is named")
 
 
 def unknown_columns(graded: list[Graded]) -> list[str]:
-    """A column of a wide CSV that names no quantity is the header's mistake, not each
-    student's: one note for the column (how many students it held) replaces theirs."""
-    hits: dict[str, list[tuple[Graded, str]]] = {}
-    for g in graded:
+    """Columns of a wide CSV that name no quantity are the header's mistake, not each
+    student's: one note for all of them (which columns, how many students answered in them)
+    replaces the students' notes, so 20,000 bad columns are not 20,000 lines per student."""
+    hits: dict[str, set[int]] = {}
+    for k, g in enumerate(graded):
+        kept = []
         for p in g.problems:
             m = _UNKNOWN_COLUMN.match(p)
             if m:
-                hits.setdefault(m.group(1), []).append((g, p))
-    notes = []
-    for column, found in hits.items():
-        if len(found) < 2:
-            continue
-        for g, p in found:
-            g.problems.remove(p)
-        notes.append(
-            f"column {column!r} names no quantity of this class; not read "
-            f"({len(found)} students answered in it)"
-        )
-    return notes
+                hits.setdefault(m.group(1), set()).add(k)
+            else:
+                kept.append(p)
+        g.problems = kept
+    if not hits:
+        return []
+    columns = list(hits)
+    students = len(set().union(*hits.values()))
+    shown = ", ".join(repr(c[:40]) for c in columns[:10]) + (" …" if len(columns) > 10 else "")
+    which = (
+        f"column {shown} names" if len(columns) == 1 else f"{len(columns)} columns ({shown}) name"
+    )
+    return [
+        f"{which} no quantity of this class; not read ({students} student"
+        f"{'s' if students != 1 else ''} answered in {'it' if len(columns) == 1 else 'them'})"
+    ]
 
 
 def class_mismatch(graded: list[Graded]) -> str | None:
