@@ -697,3 +697,42 @@ def test_thousands_of_bogus_columns_are_one_note(klass: Any, tmp_path: Path) -> 
     assert len(ran.stderr) < 1000 and "20000 columns" in ran.stderr, ran.stderr[:500]
     (row,) = grades(tmp_path / "r")
     assert row["problems"] == "" and row["right_or_rounding"] == "1"
+
+
+def test_carried_forward_credit_is_withheld_for_another_variants_answers(
+    klass: Any, tmp_path: Path
+) -> None:
+    """A student holding a neighbour's numbers (or a wrong variant id) got 'follows from an
+    earlier slip' on every quantity after the first difference, and its full carried-forward
+    credit: another variant's numbers are no slip of theirs. By default that credit is
+    withheld there and the grade says why; a scoring file restores it."""
+    folder, keys = klass
+    slip = dict(keys["v01"], z=keys["v01"]["z"] + 0.1)
+    lines = rows_of(keys["v02"], "Ada", "v01") + rows_of(slip, "Chen", "v01")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,variant,quantity,value\n" + "\n".join(lines) + "\n")
+
+    def marks(report: Path, who: str) -> list[dict[str, Any]]:
+        with open(report / "verdicts.csv", encoding="utf-8", newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["student"] == who]
+        return [dict(r, points=float(r["points"])) for r in rows]
+
+    report = tmp_path / "default"
+    assert run_main("grade", str(folder), str(answers), "-o", str(report)).returncode == 0
+    ada, chen = marks(report, "Ada"), marks(report, "Chen")
+    carried = [m for m in ada if m["verdict"] == "follows from an earlier slip"]
+    assert carried, "Ada's answers carry nothing forward: the test would prove nothing"
+    assert all(m["points"] == 0 for m in carried)
+    assert sum(m["points"] for m in chen) == len(chen) - 1  # their own slip costs its point
+    feedback = next((report / "students").glob("*ada*")).read_text(encoding="utf-8")
+    assert "carried-forward credit is 0% for answers that are another variant's" in feedback
+
+    scoring = tmp_path / "scoring.toml"
+    scoring.write_text("[credit]\nfollows_another_variant = 1\n", encoding="utf-8")
+    again = tmp_path / "restored"
+    ran = run_main("grade", str(folder), str(answers), "-o", str(again), "--scoring", str(scoring))
+    assert ran.returncode == 0, ran.stderr
+    restored = marks(again, "Ada")
+    assert [m["points"] for m in restored if m["verdict"] == carried[0]["verdict"]] == [1.0] * len(
+        carried
+    )

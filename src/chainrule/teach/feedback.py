@@ -12,7 +12,7 @@ from ..explain.document import Block, Document, Heading, Inline, Paragraph, Tabl
 from ..explain.formulas import Math, num
 from ..explain.model import derive
 from .grading import Graded, KeyVariant, Mark
-from .scoring import EARLY, FIRST_SLIP, FOLLOWS, MISSING, TOO_FEW, Scoring
+from .scoring import EARLY, FIRST_SLIP, FOLLOWS, FOLLOWS_OTHER, MISSING, TOO_FEW, Scoring
 
 _SAY = {
     FIRST_SLIP: "first slip",
@@ -113,7 +113,7 @@ def feedback_document(
         blocks.extend(_working(variant.graph(), digits, False, slip))
         after = [m for m in g.marks if m.verdict == FOLLOWS]
         if after:
-            share = scoring.credit[FOLLOWS]
+            share = scoring.credit[FOLLOWS_OTHER if g.other_variant else FOLLOWS]
             pieces: list[Inline] = ["These answers follow correctly from an earlier slip: "]
             for k, m in enumerate(after):
                 pieces += [", " if k else "", m.math]

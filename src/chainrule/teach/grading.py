@@ -45,6 +45,7 @@ from .scoring import (
     EARLY,
     FIRST_SLIP,
     FOLLOWS,
+    FOLLOWS_OTHER,
     MISSING,
     RIGHT,
     ROUNDING,
@@ -547,6 +548,16 @@ def _grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
             f"these answers are {match[0]}'s: {match[1]} of {len(numbers)} match its key, "
             f"{mine} match {vid}'s (a wrong variant id, or a neighbour's numbers)"
         )
+        carried = [m for m in out.marks if m.verdict == FOLLOWS]
+        share = scoring.credit[FOLLOWS_OTHER]
+        if carried and share != scoring.credit[FOLLOWS]:
+            for m in carried:
+                m.points = scoring.points_for(m.quantity) * share
+            out.notes.append(
+                f"carried-forward credit is {share:.0%} for answers that are another variant's "
+                f"({', '.join(m.quantity for m in carried)}): correct the variant id and grade "
+                "again if it was wrong, or set [credit] follows_another_variant in a scoring file"
+            )
     return out
 
 

@@ -11,6 +11,7 @@ A scoring file (TOML) changes any of it::
     [credit]                   # share of the points for each verdict, from 0 to 1
     follows = 0.5              # half credit for error carried forward
     too_few_digits = 0.5       # the true value rounded to fewer digits than the rule asks
+    follows_another_variant = 1  # carried forward in answers that are another variant's
     [rule]                     # the rule for right (default: the class's, from its template)
     sigfig = 3
 """
@@ -35,6 +36,11 @@ FOLLOWS = "follows from an earlier slip"
 WRONG = "wrong"
 MISSING = "missing"
 VERDICTS = (RIGHT, ROUNDING, TOO_FEW, EARLY, FIRST_SLIP, FOLLOWS, WRONG, MISSING)
+# Not a verdict but a credit: "follows" in answers that match another variant's key (a copied
+# neighbour, or a wrong variant id). Carried-forward credit rewards the student's own working
+# after their own slip; another variant's numbers are no slip of theirs, so by default it is
+# withheld there, the grade saying why (the teacher restores it here, or corrects the id).
+FOLLOWS_OTHER = "follows, in another variant's answers"
 CREDIT_KEYS = {
     "right": RIGHT,
     "rounding": ROUNDING,
@@ -42,6 +48,7 @@ CREDIT_KEYS = {
     "rounded_too_early": EARLY,
     "first_slip": FIRST_SLIP,
     "follows": FOLLOWS,
+    "follows_another_variant": FOLLOWS_OTHER,
     "wrong": WRONG,
     "missing": MISSING,
 }
@@ -52,6 +59,7 @@ DEFAULT_CREDIT = {
     EARLY: 1.0,
     FIRST_SLIP: 0.0,
     FOLLOWS: 1.0,
+    FOLLOWS_OTHER: 0.0,
     WRONG: 0.0,
     MISSING: 0.0,
 }
