@@ -119,3 +119,36 @@ def test_explain_cli_formats(tmp_path: Path) -> None:
         assert marker in r.stdout
     r = run_cli("explain", program, "--digits", "3", "--at", "y=0", cwd=tmp_path)
     assert r.returncode == 0 and f"{YHAT**2:.3g}" in r.stdout
+
+
+def test_an_exercise_may_ask_for_the_backward_drawing_by_name(tmp_path: Path) -> None:
+    """draw --view backward exists, so an exercise may ask for it: the bundle holds it and the
+    solution shows it; "all" stays the forward and gradients drawings."""
+    ex = tmp_path / "ex.toml"
+    ex.write_text(
+        'source = """\nx = 0.5\nw = 2\ny = tanh(w * x)\nL = (y - 1)^2\n"""\n'
+        '[ask]\ndrawings = ["forward", "backward"]\n',
+        encoding="utf-8",
+    )
+    written, notes = solve(load_exercise(ex), tmp_path / "out")
+    names = {p.name for p in written}
+    assert {"forward.svg", "backward.svg", "backward.png"} <= names, (names, notes)
+    assert "gradients.svg" not in names
+    md = (tmp_path / "out" / "solution.md").read_text(encoding="utf-8")
+    tex = (tmp_path / "out" / "solution.tex").read_text(encoding="utf-8")
+    assert "(<backward.svg>)" in md and "{backward.png}" in tex
+    ex.write_text('source = "x = 1"\n[ask]\ndrawings = ["sideways"]\n', encoding="utf-8")
+    with pytest.raises(ChainruleError, match="forward, gradients, backward"):
+        load_exercise(ex)
+
+
+def test_program_text_written_where_its_file_name_goes_is_told_to_use_source(
+    tmp_path: Path,
+) -> None:
+    ex = tmp_path / "ex.toml"
+    ex.write_text('program = """\nx = 0.5\nL = x * x\n"""\n', encoding="utf-8")
+    with pytest.raises(ChainruleError, match='source = """'):
+        load_exercise(ex)
+    (tmp_path / "a=b.cr").write_text("x = 2\nL = x * x\n", encoding="utf-8")
+    ex.write_text('program = "a=b.cr"\n', encoding="utf-8")
+    assert load_exercise(ex).graph()["L"].value == 4.0  # a real file of that name is read

@@ -17,7 +17,7 @@ values and gradients as JSON. A directory that is not empty is never overwritten
     [ask]
     values = ["z", "ŷ", "L"]
     gradients = ["x", "w", "b₀"]
-    drawings = ["forward", "gradients"]
+    drawings = ["forward", "gradients"]   # or "all" (these two); "backward" too by name
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ from .io.jsonout import strict_dumps
 from .lang.language import parse
 
 MARKER = ".chainrule-bundle"
-VIEWS = ("forward", "gradients")
+VIEWS = ("forward", "gradients")  # drawn when [ask] drawings is "all" (the default)
+# the views an exercise may ask for by name: the gradient graph too (draw --view backward)
+DRAWABLE = (*VIEWS, "backward")
 
 
 @dataclass
@@ -124,9 +126,11 @@ def ask_table(data: dict[str, Any], where: str, known: set[str]) -> dict[str, An
         if key in ask:
             ask_names(ask, key, where)  # each is a name, a list of names, or "all"
     drawings = ask_names(ask, "drawings", where) or []
-    bad = [d for d in drawings if d not in VIEWS]
+    bad = [d for d in drawings if d not in DRAWABLE]
     if bad:
-        raise ValueInputError(f"{where}: unknown drawing(s) {', '.join(bad)} (forward, gradients)")
+        raise ValueInputError(
+            f"{where}: unknown drawing(s) {', '.join(bad)} ({', '.join(DRAWABLE)})"
+        )
     return ask
 
 
@@ -149,6 +153,11 @@ def _program_path(base: Path, name: Any, where: str) -> Path:
     if not inside:
         raise ValueInputError(f"{where}: program {name!r} leads out of the exercise's folder")
     if not prog.is_file():
+        if "\n" in name.strip() or "=" in name:  # the program's text, where its file goes
+            raise ValueInputError(
+                f'{where}: program names a file, such as "ex.cr"; to write the program in the '
+                'exercise itself use source = """…""" in its place'
+            )
         raise ValueInputError(f"{where}: program {name!r} not found next to it")
     return prog
 

@@ -344,7 +344,8 @@ def _gradients(d: Derivation) -> Table:
 def build(
     d: Derivation, *, title: str | None = None, drawings: dict[str, str] | None = None
 ) -> Document:
-    """The document of a derivation; ``drawings`` maps 'forward'/'gradients' to image paths."""
+    """The document of a derivation; ``drawings`` maps 'forward', 'gradients' and 'backward'
+    to image paths."""
     doc = Document(title)
     drawings = drawings or {}
     blocks = doc.blocks
@@ -372,6 +373,14 @@ def build(
     if "gradients" in drawings:
         blocks.append(
             Figure(drawings["gradients"], "The graph with the gradient of every node and edge.")
+        )
+    if "backward" in drawings:
+        blocks.append(
+            Figure(
+                drawings["backward"],
+                "The gradient graph: the operations that compute each gradient from the ones "
+                "above it.",
+            )
         )
     for step in d.backward:
         blocks.extend(_backward(step, d))
