@@ -111,7 +111,9 @@ class Builder:
                 continue
             token = f._TOKEN.format(f._letters(i))
             holders.append(f._placeholder(a.value, a.kind, token))
-            fills[token] = self.slot("v", a, "shown", tight)
+            # alone between a function's own brackets a sign needs no more: tanh(−0.75)
+            shown = "num" if nt.style == "function" else "shown"
+            fills[token] = self.slot("v", a, shown, tight)
         return self.fill(apply(node.op, tuple(holders), node.params), fills)
 
     def fill(self, expr: Node, fills: dict[str, dict[str, Any]]) -> list[Piece]:
