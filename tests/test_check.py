@@ -418,3 +418,19 @@ def test_the_kind_of_a_first_slip_is_found_by_the_usual_wrong_rules() -> None:
     assert _kind_of([right[0], f"dL/dŷ={2 * YHAT:.4g}"], "dL/dŷ") == "upstream value not carried"
     # no usual rule gives 0.5
     assert _kind_of([*right, "dL/dw1=0.5"], "dL/dw1") == "arithmetic slip"
+
+
+def test_primes_typed_on_a_keyboard_name_a_reassigned_names_versions() -> None:
+    """h = tanh(h) twice is shown h′, h″; a learner types h' and h'' (check said "no quantity
+    is named h''" while --output and --wrt found it)."""
+    from helpers import run_main
+
+    h1 = math.tanh(0.5)
+    h2 = math.tanh(h1)
+    program = "h = 0.5\nh = tanh(h)\nh = tanh(h)\nL = h * h\n"
+    claims = [f"h'={h1:.4f}", f"dL/dh''={2 * h2:.4f}", f"dL/dh″={2 * h2:.4f}", "h''=0.9"]
+    ran = run_main("check", "-", *[a for c in claims for a in ("--claim", c)], stdin=program)
+    assert ran.returncode == 1, ran.stderr  # one claim is wrong on purpose
+    lines = ran.stdout.splitlines()
+    assert sum(line.startswith("right") for line in lines) == 3, ran.stdout
+    assert any(line.startswith("WRONG") and "h″ = 0.9" in line for line in lines), ran.stdout

@@ -20,7 +20,10 @@ PARTIAL = "partial"
 
 _ACCENTS = ACCENTS
 _SUBSCRIPTS = FROM_SUBSCRIPT
-_OPERATORS = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*", "÷": "/"})
+# primes as typed on a keyboard or as printed: h'' and h″ are one name (h′′)
+_OPERATORS = str.maketrans(
+    {"−": "-", "·": "*", "⋅": "*", "×": "*", "÷": "/", "'": "′", "″": "′′", "‴": "′′′"}
+)
 _LATEX_ACCENT = re.compile(r"\\(hat|tilde|bar|dot)\{?([A-Za-z])\}?")
 
 
