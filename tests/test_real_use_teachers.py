@@ -736,3 +736,17 @@ def test_carried_forward_credit_is_withheld_for_another_variants_answers(
     assert [m["points"] for m in restored if m["verdict"] == carried[0]["verdict"]] == [1.0] * len(
         carried
     )
+
+
+def test_the_worksheet_explains_only_the_spellings_its_quantities_need() -> None:
+    """Every sheet said "a hat is written hat, as in yhat", also where no quantity has a hat."""
+    from chainrule.teach.sheets import submit_note
+
+    def text(names: list[str]) -> str:
+        return "".join(p if isinstance(p, str) else p.text for p in submit_note(names))
+
+    plain = text(["z", "a", "L"])
+    assert "hat" not in plain and "subscript" not in plain and "∂" not in plain
+    full = text(["ŷ", "dL/dw₁", "∂ŷ/∂z"])
+    assert "yhat" in full and "subscript" in full and "∂ as d" in full
+    assert "hat" not in text(["∂a/∂z", "dL/dw₁"])

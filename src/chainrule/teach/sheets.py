@@ -24,13 +24,29 @@ from ..lang.language import parse
 from .template import Template
 from .variants import Variant
 
-SUBMIT: list[Inline] = [
-    "Hand in one line per answer, as student,variant,quantity,value, with the quantity "
-    "written as in the second column (a hat is written hat, as in yhat; a subscript as a "
-    "plain digit; ",
-    Math("∂", r"\partial"),
-    " as d). Decimal commas are fine.",
-]
+
+def submit_note(names: list[str]) -> list[Inline]:
+    """How to hand answers in, with only the spellings these quantities need (a hat, a
+    subscript, ∂): a sheet without a hat does not explain hats."""
+    how: list[Inline] = []
+    if any("\u0302" in unicodedata.normalize("NFD", n) for n in names):
+        how.append("a hat is written hat, as in yhat")
+    if any(ch in _SUBSCRIPT_DIGITS for n in names for ch in n):
+        how.append("a subscript as a plain digit")
+    pieces: list[Inline] = [
+        "Hand in one line per answer, as student,variant,quantity,value, with the quantity "
+        "written as in the second column"
+    ]
+    if how or any("∂" in n for n in names):
+        pieces.append(" (" + "; ".join(str(h) for h in how))
+        if any("∂" in n for n in names):
+            pieces += ["; " if how else "", Math("∂", r"\partial"), " as d"]
+        pieces.append(")")
+    pieces.append(". Decimal commas are fine.")
+    return pieces
+
+
+_SUBSCRIPT_DIGITS = set("₀₁₂₃₄₅₆₇₈₉")
 
 
 def ascii_name(name: str) -> str:
@@ -119,7 +135,7 @@ def worksheet(
     blocks.append(Heading("Your answers"))
     rows: list[list[Inline]] = [[a.math, ascii_name(a.name), blank] for a in variant.asked]
     blocks.append(Table(["Quantity", "Write it as", "Your answer"], rows))
-    blocks.append(Paragraph(list(SUBMIT)))
+    blocks.append(Paragraph(submit_note([a.name for a in variant.asked])))
     blocks.append(Paragraph([f"How answers are marked: {template.rule.describe()}"]))
     blocks.append(Paragraph([f"Variant {variant.id}, seed {variant.seed}."]))
     return Document(title, blocks)
