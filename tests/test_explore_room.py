@@ -228,7 +228,12 @@ def test_a_box_drawn_again_after_a_reset_shows_the_programs_number(
     changed = s.js(text)
     assert changed != before
     s.js("() => chainrule.find('L')")  # far away, at the top: the first neuron's box leaves
-    s.page.wait_for_timeout(600)  # the camera's move (220 ms) is animated
+    # the camera's move (220 ms) is animated: wait for the box to leave (a loaded machine is
+    # slower), failing after 30 s if it never does
+    s.page.wait_for_function(
+        "() => document.querySelectorAll('#draw-forward g.node#n5 text').length === 0",
+        timeout=30_000,
+    )
     assert s.js(text) == []
     s.js("() => chainrule.reset()")
     assert s.js(go_first) >= 0
