@@ -171,28 +171,48 @@ def chainrule_demo_step(X: np.ndarray, y: np.ndarray) -> Step:
     return step
 
 
-def scalar_graph() -> tuple[list[cr.Node], list[cr.Node], cr.Node]:
-    """The demo's MLP written one scalar at a time: (inputs x1, x2, t), parameters, loss."""
+def scalar_weights() -> tuple[list[cr.Node], list[list[tuple[cr.Node, list[cr.Node]]]]]:
+    """The demo's MLP one scalar at a time: every parameter, and by layer each neuron's bias
+    and weights (drawn in that order from one seed)."""
     rng = np.random.default_rng(0)
-    x1, x2, t = cr.var(0.0), cr.var(0.0), cr.const(0.0)
     params: list[cr.Node] = []
-    h = [x1, x2]
-    for layer, (n_in, n_out) in enumerate([(2, 16), (16, 16), (16, 1)]):
-        nxt = []
+    layers = []
+    for n_in, n_out in [(2, 16), (16, 16), (16, 1)]:
+        rows = []
         for _ in range(n_out):
             a = cr.var(0.0)
-            params.append(a)
-            for i in range(n_in):
-                w = cr.var(float(rng.uniform(-1, 1)))
-                params.append(w)
+            ws = [cr.var(float(rng.uniform(-1, 1))) for _ in range(n_in)]
+            params += [a, *ws]
+            rows.append((a, ws))
+        layers.append(rows)
+    return params, layers
+
+
+def scalar_loss(
+    h: list[cr.Node],
+    layers: list[list[tuple[cr.Node, list[cr.Node]]]],
+    params: list[cr.Node],
+    t: cr.Node,
+) -> cr.Node:
+    """The demo's loss on the inputs ``h``: max-margin on the score, plus L2 on every weight."""
+    for k, rows in enumerate(layers):
+        nxt = []
+        for a, ws in rows:
+            for i, w in enumerate(ws):
                 a = a + w * h[i]
-            nxt.append(cr.relu(a) if layer < 2 else a)
+            nxt.append(cr.relu(a) if k < len(layers) - 1 else a)
         h = nxt
     reg = params[0] * params[0]
     for p in params[1:]:
         reg = reg + p * p
-    loss = cr.mean(cr.relu(1 - t * h[0])) + 1e-4 * reg
-    return [x1, x2, t], params, loss
+    return cr.mean(cr.relu(1 - t * h[0])) + 1e-4 * reg
+
+
+def scalar_graph() -> tuple[list[cr.Node], list[cr.Node], cr.Node]:
+    """The demo's MLP written one scalar at a time: (inputs x1, x2, t), parameters, loss."""
+    x1, x2, t = cr.var(0.0), cr.var(0.0), cr.const(0.0)
+    params, layers = scalar_weights()
+    return [x1, x2, t], params, scalar_loss([x1, x2], layers, params, t)
 
 
 def chainrule_scalar_step(X: np.ndarray, y: np.ndarray) -> Step:
@@ -235,36 +255,11 @@ def demo_compiled(X: np.ndarray, y: np.ndarray) -> tuple[Step, Callable[[], bool
 def scalar_compiled(X: np.ndarray, y: np.ndarray) -> tuple[Step, Callable[[], bool], Any]:
     """The demo's MLP written one scalar at a time (``scalar_graph``'s weights), each input
     leaf holding the whole batch; compiled."""
-    rng = np.random.default_rng(0)
-    params: list[cr.Node] = []
-    layers = []
-    for n_in, n_out in [(2, 16), (16, 16), (16, 1)]:
-        rows = []
-        for _ in range(n_out):
-            a = cr.var(0.0)
-            params.append(a)
-            ws = []
-            for _ in range(n_in):
-                w = cr.var(float(rng.uniform(-1, 1)))
-                params.append(w)
-                ws.append(w)
-            rows.append((a, ws))
-        layers.append(rows)
+    params, layers = scalar_weights()
     opt = optim.SGD(params, lr=0.01)
 
     def fn(x1: np.ndarray, x2: np.ndarray, t: np.ndarray) -> Any:
-        h = [cr.var(x1), cr.var(x2)]
-        for k, rows in enumerate(layers):
-            nxt = []
-            for a, ws in rows:
-                for i, w in enumerate(ws):
-                    a = a + w * h[i]
-                nxt.append(cr.relu(a) if k < 2 else a)
-            h = nxt
-        reg = params[0] * params[0]
-        for p in params[1:]:
-            reg = reg + p * p
-        loss = cr.mean(cr.relu(1 - cr.const(t) * h[0])) + 1e-4 * reg
+        loss = scalar_loss([cr.var(x1), cr.var(x2)], layers, params, cr.const(t))
         loss.backward()
         return loss.value, [p.grad for p in params]
 
