@@ -261,6 +261,15 @@ def _is_literal(node: Node) -> bool:
     return not node.args and not node.name and not node.requires_grad
 
 
+def number_brackets(node: Node) -> tuple[bool, bool]:
+    """How the numbers put into ``node``'s operation are bracketed: (tight, bare). Tight: a
+    fraction is bracketed too, next to an operator that binds harder than + (2·(3/5)); bare:
+    a number alone between a function's own brackets needs none, even negative (tanh(−0.75))."""
+    nt = node.op.notation
+    function = nt.style == "function"
+    return not function and nt.precedence > OPS["add"].notation.precedence, function
+
+
 def substituted(node: Node, digits: int, exact: bool) -> Math | None:
     """The node's own operation with its inputs' values put in: (−0.057324)², 11/5 + 3/5.
 
@@ -270,8 +279,7 @@ def substituted(node: Node, digits: int, exact: bool) -> Math | None:
         return None
     if exact and not all(is_rational(a.value) for a in node.args):
         return None
-    nt = node.op.notation
-    tight = nt.style != "function" and nt.precedence > OPS["add"].notation.precedence
+    tight, bare = number_brackets(node)
     holders: list[Node] = []
     fills: dict[str, Math] = {}
     for i, a in enumerate(node.args):
@@ -280,7 +288,7 @@ def substituted(node: Node, digits: int, exact: bool) -> Math | None:
             continue
         token = _TOKEN.format(_letters(i))
         holders.append(_placeholder(a.value, a.kind, token))
-        fills[token] = _shown_number(a.value, digits, exact, tight, nt.style == "function")
+        fills[token] = _shown_number(a.value, digits, exact, tight, bare)
     return _fill(apply(node.op, tuple(holders), node.params), fills)
 
 

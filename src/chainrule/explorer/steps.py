@@ -20,7 +20,6 @@ from ..explain import document as doc
 from ..explain import formulas as f
 from ..explain.formulas import Math
 from ..explain.model import ROLE_CONSTANT, ROLE_INPUT, BackwardStep, Derivation, Term
-from ..ops import OPS
 
 Piece = str | dict[str, Any]
 
@@ -101,8 +100,7 @@ class Builder:
         """``formulas.substituted`` with a slot where each input's number goes."""
         if not node.args:
             return None
-        nt = node.op.notation
-        tight = nt.style != "function" and nt.precedence > OPS["add"].notation.precedence
+        tight, bare = f.number_brackets(node)
         holders: list[Node] = []
         fills: dict[str, dict[str, Any]] = {}
         for i, a in enumerate(node.args):
@@ -111,9 +109,7 @@ class Builder:
                 continue
             token = f._TOKEN.format(f._letters(i))
             holders.append(f._placeholder(a.value, a.kind, token))
-            # alone between a function's own brackets a sign needs no more: tanh(−0.75)
-            shown = "num" if nt.style == "function" else "shown"
-            fills[token] = self.slot("v", a, shown, tight)
+            fills[token] = self.slot("v", a, "num" if bare else "shown", tight)
         return self.fill(apply(node.op, tuple(holders), node.params), fills)
 
     def fill(self, expr: Node, fills: dict[str, dict[str, Any]]) -> list[Piece]:
