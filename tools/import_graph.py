@@ -223,6 +223,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "core.seed",
             "core.backends",
             "core.blas",
+            "core.kernels",
             "io.files",
             "io.jsonout",
             "io.table",

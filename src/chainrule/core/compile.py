@@ -46,8 +46,9 @@ from ..lang.symbols import in_derivative
 from ..ops import MATH, OPS
 from .autodiff import check_seed, one_like, topo_order, zero_like
 from .backends import ArrayMath, FloatMath, unbroadcast
-from .errors import ChainruleError, ValueInputError
+from .errors import ChainruleError
 from .graph import Graph
+from .kernels import TEMPLATE_NAMES, Kernel, Site
 from .node import MANY, Node, apply_bound, const, var
 from .values import ARRAY, FLOAT, combine_kinds, convert
 
@@ -566,15 +567,7 @@ def _send_source(m: re.Match[str]) -> str:
 
 
 _INLINE_ENV: dict[str, Any] = {
-    "ndarray": np.ndarray,
-    "matmul": np.matmul,
-    "add": np.add,
-    "subtract": np.subtract,
-    "multiply": np.multiply,
-    "divide": np.true_divide,
-    "maximum": np.maximum,
-    "greater": np.greater,
-    "reduce": np.add.reduce,
+    **TEMPLATE_NAMES,
     "send": None,  # _send, set below
     "zero_like": zero_like,
     "one_like": one_like,
@@ -619,21 +612,40 @@ def _name(k: int, env: dict[str, Any], m: re.Match[str]) -> str:
 
 
 def _written_out(plan: Plan, steps: list[Callable[[], None]]) -> Callable[[], None]:
+    codes = [(*f.code, getattr(f, "__qualname__", "?")) for f in steps]  # type: ignore[attr-defined]
+    return _function_of(plan, codes)
+
+
+def _function_of(plan: Plan, codes: list[tuple[str, dict[str, Any], str]]) -> Callable[[], None]:
+    """One function running the steps' sources in order (each step's ``$names`` its own)."""
     env: dict[str, Any] = dict(_INLINE_ENV)
     env.update(V=plan.values, G=plan.grads, K=plan.kept, EMPTY=_EMPTY, send=_send)
     lines = ["def sweep():"]
-    for k, f in enumerate(steps):
-        src, names = f.code  # type: ignore[attr-defined]
+    for k, (src, names, label) in enumerate(codes):
         for name, value in names.items():
             env[f"k{k}_{name}"] = value
         body = _DOLLAR.sub(partial(_name, k, names), src)
-        lines.append(f"    # {getattr(f, '__qualname__', '?').replace('<locals>.', '')}")
+        lines.append(f"    # {label.replace('<locals>.', '')}")
         lines += ["    " + line for line in body.splitlines()]
     code = builtins.compile("\n".join(lines), "<chainrule plan>", "exec")
     exec(code, env)  # noqa: S102 - the plan's own steps, written out
     sweep: Callable[[], None] = env["sweep"]
     sweep.source = "\n".join(lines)  # type: ignore[attr-defined]
     return sweep
+
+
+def _kernel_step(plan: Plan, n: Node, kernel: Kernel, way: str) -> Callable[[], None]:
+    """An op's compiled form (``core/kernels.py``) as the plan's step: its source made a
+    function, which also carries the source (``_inline_sweep`` writes it out with its
+    neighbours), so the source is the step's one copy."""
+    if kernel.run is not None:
+        return kernel.run
+    text = textwrap.dedent(kernel.source).strip("\n")
+    text = _SEND.sub(_send_source, text)
+    step = _function_of(plan, [(text, kernel.env, f"{n.op.name} {way}")])
+    step.code = (text, kernel.env)  # type: ignore[attr-defined]
+    step.__qualname__ = f"{n.op.name} {way}"
+    return step
 
 
 _INLINE_FLOAT_RUN = 64  # a longer run of steps on numbers stays a loop
@@ -1106,9 +1118,13 @@ def _forward_step(plan: Plan, n: Node, slot: dict[Node, int], names: Callable[[N
         kind = combine_kinds(kinds)
     keep = op.keeping is not None and n.requires_grad and kind in op.keeping
     text = f"{names(n)} = {op.name}({', '.join(names(a) for a in ins)})"
-    fused = _fused_forward(plan, n, src, o, params, keep)
-    if fused is not None:
-        return Step(fused[0], f"{text}    {fused[1]}")
+    form = op.planned
+    if form is not None and form.forward is not None:
+        values = [_SLOT_VALUE.__get__(a, Node) for a in ins]
+        site = Site(plan, n, values, _SLOT_VALUE.__get__(n, Node), src, o, params, keep)
+        kernel = form.forward(site)
+        if kernel is not None:
+            return Step(_kernel_step(plan, n, kernel, "forward"), f"{text}    [{kernel.text}]")
     if not keep and (not mixed or set(kinds) <= {FLOAT, ARRAY}):
         # (convert leaves floats and float arrays as they are: a mixed op sees its inputs)
         fast = _fast_forward(plan, n, src, o, params)
@@ -1191,43 +1207,6 @@ def _fast_forward(
         return None
     buf = np.empty_like(y)
     plan.buffers[("forward", o)] = buf
-    if name == "linear" and ins[0].ndim == 2 and ins[1].ndim == 2:
-        x_, w_, b_ = src
-        if params.get("transpose_w"):
-
-            def run() -> None:
-                np.matmul(V[x_], V[w_].T, out=buf)
-                np.add(buf, V[b_], out=buf)
-                V[o] = buf
-
-            source = """
-                matmul(V[$x], V[$w].T, out=$buf)
-                add($buf, V[$b], out=$buf)
-                V[$o] = $buf
-            """
-            _code(run, source, x=x_, w=w_, b=b_, o=o, buf=buf)
-            return run, "[np.matmul(x, wᵀ, out=), += b]"
-
-        def run_n() -> None:
-            np.matmul(V[x_], V[w_], out=buf)
-            np.add(buf, V[b_], out=buf)
-            V[o] = buf
-
-        source = """
-            matmul(V[$x], V[$w], out=$buf)
-            add($buf, V[$b], out=$buf)
-            V[$o] = $buf
-        """
-        _code(run_n, source, x=x_, w=w_, b=b_, o=o, buf=buf)
-        return run_n, "[np.matmul(x, w, out=), += b]"
-    if name == "relu" and len(ins) == 1:
-        a_ = src[0]
-
-        def run_relu() -> None:
-            V[o] = np.maximum(V[a_], 0, out=buf)
-
-        _code(run_relu, "V[$o] = maximum(V[$a], 0, out=$buf)", o=o, a=a_, buf=buf)
-        return run_relu, "[np.maximum(x, 0, out=)]"
     ufunc = _UFUNCS.get(name)
     if ufunc is not None and len(ins) == 2:
         a_, b_ = src
@@ -1246,177 +1225,6 @@ def _fast_forward(
         _code(run_mm, "V[$o] = matmul(V[$a], V[$b], out=$buf)", o=o, a=a_, b=b_, buf=buf)
         return run_mm, "[np.matmul(a, b, out=)]"
     return None
-
-
-def _fused_forward(
-    plan: Plan, n: Node, src: list[int], o: int, params: dict[str, Any], keep: bool
-) -> tuple[Callable[[], None], str] | None:
-    """The op table's fused losses and shape ops written out for the traced shapes: the same
-    numpy calls in the same order (so the same numbers), into buffers the plan keeps, with
-    the op table's checks that can fail on new numbers (labels) kept."""
-    V = plan.values
-    y = _SLOT_VALUE.__get__(n, Node)
-    ins = [_SLOT_VALUE.__get__(a, Node) for a in n.args]
-    name = n.op.name
-    if any(v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins):
-        return None
-    if name == "reshape" and y.__class__ is np.ndarray and y.ndim:
-        a_ = src[0]
-        shape = tuple(params["shape"])
-
-        def run_reshape() -> None:
-            V[o] = V[a_].reshape(shape)
-
-        _code(run_reshape, "V[$o] = V[$a].reshape($shape)", o=o, a=a_, shape=shape)
-        return run_reshape, "[ndarray.reshape]"
-    if name == "sum_squares" and y.__class__ is float:
-        held: list[Any] = [None] * len(src)  # each input's array and its flat view
-        flats: list[Any] = [None] * len(src)
-        at = list(enumerate(src))
-
-        def run_ssq() -> None:
-            total = 0.0
-            for k, i in at:
-                v = V[i]
-                if v is held[k]:
-                    r = flats[k]
-                else:
-                    r = v.reshape(-1)
-                    if v.flags.c_contiguous:  # a view: it follows updates in place
-                        flats[k], held[k] = r, v
-                total += float(r.dot(r))  # r @ r: the same BLAS dot
-            V[o] = total
-
-        lines = ["total = 0.0"]
-        for k, i in at:
-            lines += [
-                f"v = V[{i}]",
-                f"if v is $held[{k}]:",
-                f"    r = $flats[{k}]",
-                "else:",
-                "    r = v.reshape(-1)",
-                "    if v.flags.c_contiguous:",
-                f"        $flats[{k}], $held[{k}] = r, v",
-                "total += float(r.dot(r))",
-            ]
-        lines.append(f"V[{o}] = total")
-        _code(run_ssq, "\n".join(lines), held=held, flats=flats)
-        return run_ssq, "[Σ r·r, one dot per input]"
-    if (
-        name == "hinge"
-        and y.__class__ is float
-        and ins[0].shape == ins[1].shape
-        and ins[0].dtype == ins[1].dtype
-        and ins[0].ndim
-    ):
-        s_, t_ = src
-        margin = np.empty_like(ins[0], order="C")
-        hinged = np.empty_like(margin)
-        plan.buffers[("margin", o)] = margin
-        plan.buffers[("forward", o)] = hinged
-        size = max(margin.size, 1)
-        mul, sub, maximum, add = np.multiply, np.subtract, np.maximum, np.add.reduce
-
-        def run_hinge() -> None:
-            s, t = V[s_], V[t_]
-            if s.shape != t.shape:
-                raise ValueError("not the traced shapes")  # fn reports it
-            mul(t, s, out=margin)
-            sub(1, margin, out=margin)
-            V[o] = float(add(maximum(0, margin, out=hinged), axis=None) / size)
-
-        source = """
-            s, t = V[$s], V[$t]
-            if s.shape != t.shape:
-                raise ValueError("not the traced shapes")
-            multiply(t, s, out=$margin)
-            subtract(1, $margin, out=$margin)
-            V[$o] = float(reduce(maximum(0, $margin, out=$hinged), axis=None) / $size)
-        """
-        _code(run_hinge, source, s=s_, t=t_, o=o, margin=margin, hinged=hinged, size=size)
-        return run_hinge, "[1 − t·s, max(0, ·), mean: into kept buffers]"
-    if (
-        name == "softmax_cross_entropy"
-        and y.__class__ is float
-        and ins[0].ndim == 2
-        and ins[1].shape == ins[0].shape[:1]
-        and ins[1].dtype.kind == "f"
-        and ins[0].shape[1] <= 64
-        and ins[0].size >= 256
-        and ins[0].dtype.itemsize >= 4
-        and (keep or not n.requires_grad)
-    ):
-        return _xent_labels_kernel(plan, src, o, ins[0], keep)
-    return None
-
-
-def _xent_labels_kernel(
-    plan: Plan, src: list[int], o: int, z0: np.ndarray, keep: bool
-) -> tuple[Callable[[], None], str]:
-    """``ops.tensor._xent_labels`` (with ``_labels``' checks and ``softmax_terms_along``) for
-    many short rows of logits, classes first, every temporary a kept buffer."""
-    V, K = plan.values, plan.kept
-    z_, t_ = src
-    rows, classes = z0.shape
-    dt = z0.dtype
-    a = np.empty((classes, rows), dt)
-    mx = np.empty((1, rows), dt)
-    shifted = np.empty_like(a)
-    e = np.empty_like(a)
-    top = np.empty(a.shape, bool)
-    rest = np.empty_like(a)
-    ties = np.empty((1, rows), dt)
-    rest_total = np.empty((1, rows), dt)
-    denom = np.empty((1, rows), dt)
-    probs = np.empty_like(a)
-    idx = np.empty(rows, np.intp)
-    as_unsigned = idx.view(np.uintp)
-    top_label, any_ = np.maximum.reduce, np.logical_or.reduce
-    bad2 = np.empty(rows, bool)
-    at = np.empty(rows, np.intp)
-    picked = np.empty(rows, dt)
-    arange = np.arange(rows)
-    flat_probs = probs.reshape(-1)
-    flat_shifted = shifted.reshape(-1)
-    kept = probs.T  # (rows, classes): the op table's (probs.T).reshape(z.shape)
-    for k, b in enumerate((a, mx, shifted, e, top, rest, ties, rest_total, denom, probs)):
-        plan.buffers[(f"xent{k}", o)] = b
-    big = classes
-    np_ = np
-    add, maximum, sub, div = np.add, np.maximum, np.subtract, np.true_divide
-
-    def run() -> None:
-        z, t = V[z_], V[t_]
-        if z.shape != (rows, classes) or t.shape != (rows,) or z.dtype != dt:
-            raise ValueError("not the traced shapes")  # fn reports it
-        np_.copyto(idx, t, casting="unsafe")  # labels.astype(np.intp)
-        # a label out of range (a negative one reads as a huge one), or not a whole number
-        if top_label(as_unsigned) >= big or any_(np_.not_equal(idx, t, out=bad2)):
-            raise ValueInputError(f"class labels must be whole numbers from 0 to {classes - 1}")
-        np_.multiply(idx, rows, out=at)
-        add(at, arange, out=at)
-        np_.copyto(a, z.T)
-        maximum.reduce(a, axis=0, keepdims=True, out=mx)
-        sub(a, mx, out=shifted)
-        np_.exp(shifted, out=e)
-        np_.equal(shifted, 0, out=top)
-        sub(e, top, out=rest if keep else e)
-        add.reduce(top, axis=0, keepdims=True, dtype=dt, out=ties)
-        add.reduce(rest if keep else e, axis=0, keepdims=True, out=rest_total)
-        if keep:
-            add(rest_total, ties, out=denom)
-            div(e, denom, out=probs)
-        ties.__isub__(1)
-        ties.__iadd__(rest_total)
-        np_.log1p(ties, out=ties)
-        sub(ties.reshape(-1), flat_shifted.take(at), out=picked)
-        V[o] = float(add.reduce(picked, axis=None) / rows)
-        if keep:
-            flat_probs[at] -= 1
-            probs.__itruediv__(rows)
-            K[o] = kept
-
-    return run, "[softmax cross-entropy at labels, fused: classes first, into kept buffers]"
 
 
 _UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
@@ -1672,446 +1480,23 @@ def _fast_edges(
     dst: list[tuple[int, int, int]],
     unreached: Callable[[], bool],
 ) -> tuple[Callable[[], None], str] | None:
-    """The reverse step of a dense layer or a ReLU into kept buffers: the numpy calls its
-    vjp or partial makes (``np.matmul``, ``np.add.reduce`` over rows, ``g · (x > 0)``), with
-    ``out=``. The buffers are the first replay's own results, so they have its shapes,
-    dtypes and layouts; ``_send`` then adds them up exactly as the engine does."""
-    V, G = plan.values, plan.grads
+    """The reverse step written out for the traced shapes: arithmetic's partials, or the
+    op's own compiled form (``Op.planned``: a dense layer, a ReLU, the fused losses ...),
+    the numpy calls its rule makes with ``out=`` into kept buffers. The buffers are the first
+    replay's own results, so they have its shapes, dtypes and layouts; ``_send`` then adds
+    them up exactly as the engine does."""
     ins = [_SLOT_VALUE.__get__(a, Node) for a in n.args]
     y = _SLOT_VALUE.__get__(n, Node)
     arith = _arith_edges(plan, n, ins, y, src, dst, unreached)
     if arith is not None:
         return arith
-    if all(v.__class__ is np.ndarray and v.dtype.kind == "f" for v in ins):
-        fused = _fused_edges(plan, n, ins, y, src, dst, unreached)
-        if fused is not None:
-            return fused
-    if y.__class__ is not np.ndarray or any(
-        v.__class__ is not np.ndarray or v.dtype.kind != "f" for v in ins
-    ):
+    form = n.op.planned
+    if form is None or form.reverse is None:
         return None
-    o = _slot_of(plan, n)
-    name = n.op.name
-    if name == "relu" and ins[0].dtype.itemsize >= 4:
-        x_ = src[0]
-        d = dst[0][1]
-        cell: list[Any] = [None, None]
-        # the gradient arriving from a dense layer (its only user) is the layer's own fresh
-        # buffer, read by nobody after this step: multiplied in place
-        user = plan.only_user.get(o)
-        inplace = (
-            o not in plan.visible_grads
-            and user is not None
-            and user.op.name == "linear"
-            and o in plan.fast_linear
-        )
-
-        # the traced shapes and dtype: the step's buffers made now, its gradient sent as is
-        shape, dt = ins[0].shape, ins[0].dtype
-        fast_step: Callable[[], None] | None = None
-        if y.shape == shape and y.dtype == dt and ins[0].__class__ is np.ndarray:
-            mask0 = cell[1] = np.empty(shape, dtype=bool)
-            plan.buffers[("mask", o)] = mask0
-            buf0 = None
-            if not inplace:
-                buf0 = cell[0] = np.empty(shape, dtype=dt)
-                plan.buffers[("relu", o)] = buf0
-            dt = np.dtype(dt)
-            greater, multiply, add = np.greater, np.multiply, np.add
-            own: Any = plan.owned.get(d)
-            empty = _EMPTY
-
-            def run_relu_fast() -> None:
-                g = G[o]
-                if g is empty:
-                    unreached()
-                    return
-                x = V[x_]
-                if g.__class__ is not np.ndarray or g.shape != shape or g.dtype is not dt:
-                    run_relu()  # another gradient than the trace's: the general step
-                    return
-                greater(x, 0, out=mask0)
-                c = multiply(g, mask0, out=g if buf0 is None else buf0)
-                ag = G[d]
-                if ag is empty:
-                    G[d] = c
-                elif ag is own:
-                    add(ag, c, out=ag)
-                else:
-                    G[d] = ag + c
-
-            fast_step = run_relu_fast
-            source = f"""
-                g = G[$o]
-                if g is EMPTY:
-                    $unreached()
-                elif g.__class__ is not ndarray or g.shape != $shape or g.dtype is not $dt:
-                    $general()
-                else:
-                    greater(V[$x], 0, out=$mask)
-                    c = multiply(g, $mask, out={"g" if buf0 is None else "$buf"})
-                    ag = G[$d]
-                    if ag is EMPTY:
-                        G[$d] = c
-                    elif ag is $own:
-                        add(ag, c, out=ag)
-                    else:
-                        G[$d] = ag + c
-            """
-            env = {"o": o, "x": x_, "d": d, "shape": shape, "dt": dt, "mask": mask0}
-            env.update(buf=buf0, own=own, unreached=unreached, general=lambda: run_relu())
-            _code(run_relu_fast, source, **env)
-
-        def run_relu() -> None:
-            if unreached():
-                return
-            g = G[o]
-            x = V[x_]
-            mask = cell[1]
-            if mask is None or mask.shape != x.shape:
-                mask = cell[1] = np.empty(x.shape, dtype=bool)
-                plan.buffers[("mask", o)] = mask
-            if (
-                g.__class__ is np.ndarray
-                and g.shape == x.shape
-                and g.dtype == np.result_type(g.dtype, x.dtype)
-            ):
-                np.greater(x, 0, out=mask)
-                if inplace:
-                    c = np.multiply(g, mask, out=g)  # g·1 and g·0, as g · (x > 0) in x's type
-                else:
-                    buf = cell[0]
-                    if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
-                        buf = cell[0] = np.empty_like(g)
-                        plan.buffers[("relu", o)] = buf
-                    c = np.multiply(g, mask, out=buf)
-            else:
-                c = g * (x > 0).astype(x.dtype)  # the rule: g · step(x)
-            _send(G, V, d, c)
-
-        how = "g · (x > 0)" + (" in place" if inplace else " into a kept buffer")
-        return (run_relu if fast_step is None else fast_step), how
-    if (
-        name == "linear"
-        and n.kept is None
-        and ins[0].ndim == 2
-        and ins[1].ndim == 2
-        and ins[2].ndim == 1
-        and y.ndim == 2
-        and ins[2].shape == y.shape[1:]
-    ):
-        tw = bool((n.params or {}).get("transpose_w"))
-        x_, w_, _b = src
-        todo = [(i, d) for i, d, _ in dst]
-        owned = plan.owned
-        cells: dict[int, Any] = {}
-        plan.buffers_of[o] = cells
-        # the input's gradient may go into the input's own forward buffer when nothing reads
-        # that value after this step (a ReLU's output: its reverse step reads its input)
-        xnode = n.args[0]
-        reuse = (
-            ("forward", x_) in plan.buffers
-            and plan.uses.get(x_, 0) == 1
-            and x_ not in plan.visible_values
-            and xnode.op.name == "relu"
-            and any(i == 0 for i, _ in todo)
-        )
-        if reuse:  # the weight's gradient first: it reads the input's value
-            todo.sort(key=lambda e: e[0] == 0)
-        if any(i == 0 for i, _ in todo):
-            plan.fast_linear.add(x_)
-
-        def run_linear() -> None:
-            if unreached():
-                return
-            g = G[o]
-            if g.__class__ is not np.ndarray or g.ndim != 2:
-                raise ValueError("not the traced gradient")  # replayed by fn instead
-            for i, d in todo:
-                buf = cells.get(i)
-                if i == 0:
-                    w = V[w_]
-                    wt = w if tw else w.T
-                    if reuse:
-                        own = plan.buffers[("forward", x_)]
-                        if own.shape == (g.shape[0], wt.shape[1]) and own.dtype == (
-                            np.result_type(g, wt)
-                        ):
-                            buf = own
-                    c = np.matmul(g, wt) if buf is None else np.matmul(g, wt, out=buf)
-                    if not reuse:
-                        cells[i] = c
-                elif i == 1:
-                    xt = V[x_].T
-                    c = np.matmul(xt, g) if buf is None else np.matmul(xt, g, out=buf)
-                    cells[i] = c
-                    if tw:
-                        c = c.T
-                else:
-                    c = (
-                        np.add.reduce(g, axis=0)
-                        if buf is None
-                        else np.add.reduce(g, axis=0, out=buf)
-                    )
-                    cells[i] = c
-                _send(G, V, d, c, owned.get(d))
-
-        how = "np.matmul / np.add.reduce into kept buffers" + (
-            ", the input's gradient into its value's buffer" if reuse else ""
-        )
-        fast = _linear_reverse(plan, n, ins, y, src, todo, reuse, tw, cells, run_linear)
-        return (run_linear if fast is None else fast), how
-    return None
-
-
-def _linear_reverse(
-    plan: Plan,
-    n: Node,
-    ins: list[Any],
-    y: Any,
-    src: list[int],
-    todo: list[tuple[int, int]],
-    reuse: bool,
-    tw: bool,
-    cells: dict[int, Any],
-    general: Callable[[], None],
-) -> Callable[[], None] | None:
-    """A dense layer's reverse step for the traced shapes, one dtype throughout: the general
-    step's numpy calls into buffers made now, each result sent as the engine adds it. Another
-    gradient than the trace's goes to the general step."""
-    x0, w0, b0 = ins
-    dt = y.dtype
-    if not (x0.dtype == dt and w0.dtype == dt and b0.dtype == dt):
-        return None
-    V, G = plan.values, plan.grads
-    o = plan.slot_of[n]
-    x_, w_, _b = src
-    own_x = plan.buffers.get(("forward", x_)) if reuse else None
-    if reuse and (own_x is None or own_x.shape != x0.shape or own_x.dtype != dt):
-        return None
-    calls: list[tuple[int, int, Any, Any]] = []  # (edge, target, buffer, owned gradient)
-    for i, d in todo:
-        if i == 0:
-            buf = own_x if reuse else cells.setdefault(0, np.empty(x0.shape, dt))
-        elif i == 1:
-            buf = cells.setdefault(1, np.empty((x0.shape[1], y.shape[1]), dt))
-        else:
-            buf = cells.setdefault(2, np.empty(y.shape[1:], dt))
-        calls.append((i, d, buf, plan.owned.get(d)))
-    shape = y.shape
-    dt = np.dtype(dt)
-    matmul, add, reduce = np.matmul, np.add, np.add.reduce
-    empty = _EMPTY
-
-    def run() -> None:
-        g = G[o]
-        if g.__class__ is not np.ndarray or g.shape != shape or g.dtype is not dt:
-            general()  # (it also gives what nothing reached)
-            return
-        for i, d, buf, own in calls:
-            if i == 0:
-                w = V[w_]
-                c = matmul(g, w if tw else w.T, out=buf)
-            elif i == 1:
-                c = matmul(V[x_].T, g, out=buf)
-                if tw:
-                    c = c.T
-            else:
-                c = reduce(g, axis=0, out=buf)
-            ag = G[d]
-            if ag is empty:
-                G[d] = c
-            elif ag is own:
-                add(ag, c, out=ag)
-            else:
-                G[d] = ag + c
-
-    lines = [
-        "g = G[$o]",
-        "if g.__class__ is not ndarray or g.shape != $shape or g.dtype is not $dt:",
-        "    $general()",
-        "else:",
-    ]
-    env: dict[str, Any] = {"o": o, "shape": shape, "dt": dt, "general": general}
-    for e, (i, d, buf, own) in enumerate(calls):
-        env[f"d{e}"], env[f"buf{e}"], env[f"own{e}"] = d, buf, own
-        if i == 0:
-            lines.append(f"    c = matmul(g, V[{w_}]{'' if tw else '.T'}, out=$buf{e})")
-        elif i == 1:
-            lines.append(f"    c = matmul(V[{x_}].T, g, out=$buf{e}){'.T' if tw else ''}")
-        else:
-            lines.append(f"    c = reduce(g, axis=0, out=$buf{e})")
-        lines += [
-            f"    ag = G[$d{e}]",
-            "    if ag is EMPTY:",
-            f"        G[$d{e}] = c",
-            f"    elif ag is $own{e}:",
-            "        add(ag, c, out=ag)",
-            "    else:",
-            f"        G[$d{e}] = ag + c",
-        ]
-    return _code(run, "\n".join(lines), **env)
-
-
-def _fused_edges(
-    plan: Plan,
-    n: Node,
-    ins: list[Any],
-    y: Any,
-    src: list[int],
-    dst: list[tuple[int, int, int]],
-    unreached: Callable[[], bool],
-) -> tuple[Callable[[], None], str] | None:
-    """The reverse steps of the fused forwards (``_fused_forward``): the op table's rule
-    for the traced shapes, the same numpy calls in the same order, into kept buffers."""
-    V, G, K = plan.values, plan.grads, plan.kept
-    o = plan.slot_of[n]
-    name = n.op.name
-    fwd = plan.buffers
-    if name == "reshape" and y.ndim and len(dst) == 1:
-        d = dst[0][1]
-        shape_in = ins[0].shape
-
-        def run_reshape() -> None:
-            if unreached():
-                return
-            g = G[o]
-            if g.__class__ is not np.ndarray:
-                raise ValueError("not the traced gradient")  # replayed by fn instead
-            _send(G, V, d, g.reshape(shape_in))
-
-        source = """
-            g = G[$o]
-            if g is EMPTY:
-                $unreached()
-            elif g.__class__ is not ndarray:
-                raise ValueError("not the traced gradient")
-            else:
-                c = g.reshape($shape)
-                SEND($d)
-        """
-        _code(run_reshape, source, o=o, d=d, shape=shape_in, unreached=unreached)
-        return run_reshape, "ndarray.reshape"
-    if name == "sum_squares" and y.__class__ is float:
-        cells = []
-        for e, (i, d, _) in enumerate(dst):
-            buf = np.empty_like(ins[i])
-            plan.buffers[(f"ssq{e}", o)] = buf
-            cells.append((src[i], d, buf))
-            if d not in plan.owned and d not in plan.visible_values:
-                plan.owned[d] = buf  # the first to reach d: later ones may add into it
-        mul = np.multiply
-
-        def run_ssq() -> None:
-            if unreached():
-                return
-            g = G[o]
-            if g.__class__ is not float:
-                raise ValueError("not the traced gradient")  # replayed by fn instead
-            two_g = 2 * g
-            for x_, d, buf in cells:
-                c = mul(V[x_], two_g, out=buf)  # 2·g·x
-                if G[d] is _EMPTY:
-                    G[d] = c
-                else:
-                    _send(G, V, d, c)
-
-        lines = [
-            "g = G[$o]",
-            "if g is EMPTY:",
-            "    $unreached()",
-            "elif g.__class__ is not float:",
-            "    raise ValueError('not the traced gradient')",
-            "else:",
-            "    two_g = 2 * g",
-        ]
-        env: dict[str, Any] = {"o": o, "unreached": unreached}
-        for e, (x_, d, buf) in enumerate(cells):
-            env[f"buf{e}"] = buf
-            lines += [
-                f"    c = multiply(V[{x_}], two_g, out=$buf{e})",
-                f"    if G[{d}] is EMPTY:",
-                f"        G[{d}] = c",
-                "    else:",
-                f"        send(G, V, {d}, c)",
-            ]
-        _code(run_ssq, "\n".join(lines), **env)
-        return run_ssq, "2·g·x into kept buffers"
-    if name == "hinge" and ("margin", o) in fwd and [i for i, _, _ in dst] == [0]:
-        margin = fwd[("margin", o)]
-        t_ = src[1]
-        d = dst[0][1]
-        active = np.empty(margin.shape, bool)
-        buf = np.empty_like(margin)
-        plan.buffers[("hinge-active", o)] = active
-        plan.buffers[("hinge-grad", o)] = buf
-        size = max(margin.size, 1)
-        mul, greater, div = np.multiply, np.greater, np.true_divide
-
-        def run_hinge() -> None:
-            if unreached():
-                return
-            g = G[o]
-            if g.__class__ is not float:
-                raise ValueError("not the traced gradient")  # replayed by fn instead
-            greater(margin, 0, out=active)  # step(1 − t·s), from the forward's margin
-            mul(V[t_], -g, out=buf)
-            mul(buf, active, out=buf)
-            _send(G, V, d, div(buf, size, out=buf))  # −g·t·step / n
-
-        source = """
-            g = G[$o]
-            if g is EMPTY:
-                $unreached()
-            elif g.__class__ is not float:
-                raise ValueError("not the traced gradient")
-            else:
-                greater($margin, 0, out=$active)
-                multiply(V[$t], -g, out=$buf)
-                multiply($buf, $active, out=$buf)
-                c = divide($buf, $size, out=$buf)
-                SEND($d)
-        """
-        env = {"o": o, "t": t_, "d": d, "margin": margin, "active": active, "buf": buf}
-        _code(run_hinge, source, size=size, unreached=unreached, **env)
-        return run_hinge, "−g·t·(margin > 0)/n into a kept buffer"
-    if (
-        name == "softmax_cross_entropy"
-        and [i for i, _, _ in dst] == [0]
-        and any(k[0].startswith("xent") and k[1] == o for k in fwd)
-    ):
-        d = dst[0][1]
-        kept0 = K[o] if K[o] is not None else n.kept
-        if kept0.__class__ is not np.ndarray:
-            return None
-        buf = np.empty_like(kept0)  # the kept gradient's layout (classes first, transposed)
-        plan.buffers[("xent-grad", o)] = buf
-        mul = np.multiply
-
-        def run_xent() -> None:
-            if unreached():
-                return
-            g = G[o]
-            kept = K[o]
-            if g.__class__ is not float or kept.shape != buf.shape:
-                raise ValueError("not the traced gradient")  # replayed by fn instead
-            # g · kept; 1·x is x to the last bit, so the seed's 1 sends the kept array itself
-            _send(G, V, d, kept if g == 1.0 else mul(kept, g, out=buf))
-
-        source = """
-            g = G[$o]
-            if g is EMPTY:
-                $unreached()
-            else:
-                kept = K[$o]
-                if g.__class__ is not float or kept.shape != $shape:
-                    raise ValueError("not the traced gradient")
-                c = kept if g == 1.0 else multiply(kept, g, out=$buf)
-                SEND($d)
-        """
-        _code(run_xent, source, o=o, d=d, shape=buf.shape, buf=buf, unreached=unreached)
-        return run_xent, "g · kept into a kept buffer (the kept array itself when g = 1)"
-    return None
+    params = n.params or {}
+    site = Site(plan, n, ins, y, src, plan.slot_of[n], params, False, dst, unreached, _send)
+    kernel = form.reverse(site)
+    return None if kernel is None else (_kernel_step(plan, n, kernel, "reverse"), kernel.text)
 
 
 def _arith_edges(

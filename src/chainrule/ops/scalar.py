@@ -30,6 +30,7 @@ from ..core.errors import DomainError
 from ..core.lazy import function as lazy_function
 from ..core.lazy import sympy
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT, sign_of
+from . import kernels
 from .table import (
     MATH,
     NONNEGATIVE,
@@ -41,6 +42,7 @@ from .table import (
     Kink,
     Notation,
     Op,
+    Planned,
     Torch,
     fn,
     infix,
@@ -463,6 +465,7 @@ register(
         partials=(lambda M, x, y, p: M.step(x[0]),),
         js=lambda M, x, p: M.where(M.step(x[0]), x[0], 0.0),
         torch=torch_same("relu"),
+        planned=Planned(kernels.relu_forward, kernels.relu_reverse),
         kink=Kink("relu′(0) = 0 (the derivative from the left)", lambda v, p: _any_equal(v[0], 0)),
         domain=real_domain(REALS, note="at 0 the kink convention gives the slope"),
     )

@@ -13,9 +13,11 @@ Every other form of an op is declared on the op too, so adding an op touches its
 test data only: its JavaScript form for the explorer (``js``), its PyTorch form both ways
 (``torch``: the call ``to_torch`` replays, and the ATen calls ``from_torch`` reads as this op),
 its convention where it has no derivative (``kink``), how a drawing expands it element by element
-(``scalars``) and its name in the Python API (``api``). An op that truly has no form of a kind says
-so with ``NoForm(reason)``; ``tests/test_ops.py`` fails when an op of a family lacks a form the
-family requires. Nothing here imports torch or the explorer: the forms receive what they need.
+(``scalars``), its name in the Python API (``api``) and its compiled form (``planned``: its numpy
+calls into a compiled plan's kept buffers, the longer ones in ``ops/kernels.py``). An op that
+truly has no form of a kind says so with ``NoForm(reason)``; ``tests/test_ops.py`` fails when an
+op of a family lacks a form the family requires. Nothing here imports torch or the explorer: the
+forms receive what they need.
 
 Ops are immutable once registered: a cache keyed on an op can never go stale.
 """
@@ -153,6 +155,16 @@ class Torch:
     call: Callable[[Any, list[Any], dict[str, Any]], Any]
     aten: tuple[str, ...] = ()
     read: Reader | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An op in a compiled plan (``chainrule.compile``): ``forward(site)`` and
+    ``reverse(site)`` each give the step's ``core.kernels.Kernel`` for the traced shapes (the
+    op's own numpy calls into kept buffers), or None, and the plan takes the op's rule."""
+
+    forward: Callable[[Any], Any] | None = None
+    reverse: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -329,6 +341,8 @@ class Op:
     js_function: str = ""
     torch: Torch | NoForm | None = None
     kink: Kink | None = None
+    # its form in a compiled plan, where it has one (``ops/kernels.py``): None runs its rule
+    planned: Planned | None = None
     # A drawing of scalars (``draw.scalars``): None for an elementwise op (applied element by
     # element); else ``scalars(E, args, p)`` with the inputs as object arrays of scalar nodes
     # and ``E`` the expander's helpers (``each``, ``total``, ``mean``, ``matmul``); or NoForm.

@@ -36,6 +36,7 @@ from ..core.errors import ShapeError, ValueInputError
 from ..core.lazy import is_sympy, sympy
 from ..core.limits import check_elements
 from ..core.values import ARRAY, EXACT, EXACT_ARRAY, FLOAT
+from . import kernels
 from .arrays import expand, norm_axes, settle, torch_reduce
 from .table import (
     _EXPECT,
@@ -48,6 +49,7 @@ from .table import (
     Op,
     Param,
     PerInput,
+    Planned,
     Torch,
     as_axes,
     as_axis,
@@ -102,6 +104,7 @@ register(
             lambda a, shape: ((a,), {"shape": tuple(int(n) for n in shape)}),
         ),
         domain=Domain("any array whose number of elements the new shape holds"),
+        planned=Planned(kernels.reshape_forward, kernels.reshape_reverse),
     )
 )
 
@@ -795,6 +798,7 @@ register(
         aliases=("cross_entropy", "CE"),  # CE is how it is printed: CE(z, 1) reads back
         js=_xent_js,
         torch=Torch(_torch_xent, ("aten.cross_entropy_loss.default",), _read_xent),
+        planned=Planned(kernels.xent_forward, kernels.xent_reverse),
         domain=Domain(
             "logits (rows, classes) with a whole label 0 ≤ label < classes per row, or with "
             "target probabilities of the logits' shape"
@@ -881,6 +885,7 @@ register(
         doc="max-margin loss: mean of max(0, 1 − y·s) for labels y = ±1",
         js=lambda M, x, p: _js_mean(M.where(M.step(1 - x[1] * x[0]), 1 - x[1] * x[0], 0.0)),
         torch=Torch(lambda t, x, p: t.clamp(1 - x[1] * x[0], min=0).mean()),
+        planned=Planned(kernels.hinge_forward, kernels.hinge_reverse),
         kink=Kink(
             "at a margin of exactly 1 the hinge's derivative is 0 (from the right)",
             lambda v, p: bool(
@@ -965,6 +970,7 @@ register(
             ("aten.linear.default",),
             _read_linear,
         ),
+        planned=Planned(kernels.linear_forward, kernels.linear_reverse),
         domain=Domain("x (…, in), W (in, out), or (out, in) with transpose_w, and b (out)"),
     )
 )
@@ -1001,6 +1007,7 @@ register(
         elementwise=False,
         doc="Σ of the squares of every element of every input (an L2 penalty in one node)",
         torch=Torch(lambda t, x, p: t.stack([(a * a).sum() for a in x]).sum()),
+        planned=Planned(kernels.sum_squares_forward, kernels.sum_squares_reverse),
         domain=Domain("any numbers or arrays"),
     )
 )
