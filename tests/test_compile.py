@@ -883,3 +883,47 @@ def test_every_compiled_form_of_an_op_is_run_and_writes_clean_source() -> None:
             assert strings == [], strings
     forms = {name for name, op in OPS.items() if op.planned is not None}
     assert forms and forms <= seen, forms - seen
+
+
+def test_dropout_draws_a_new_mask_at_each_call_and_eval_traces_again() -> None:
+    """A dropout mask is drawn at random at each call of the step: the plan draws it again,
+    from the same generator, as the uncompiled step does (the same numbers, call after call);
+    after ``eval()`` (and back after ``train()``) the step is traced again, since the mode
+    decides the graph."""
+
+    def make() -> Any:
+        model = nn.Sequential(
+            nn.Linear(4, 8, rng=np.random.default_rng(0)),
+            nn.ReLU(),
+            nn.Dropout(0.5, rng=np.random.default_rng(1)),
+            nn.Linear(8, 3, rng=np.random.default_rng(2)),
+        )
+        params = model.parameters()
+
+        def fn(X: np.ndarray, Y: np.ndarray) -> Any:
+            loss = nn.cross_entropy(model(cr.const(X)), cr.const(Y))
+            loss.backward(accumulate=False)
+            return loss.value, [p.grad for p in params]
+
+        return model, fn
+
+    (model_a, fn_a), (model_b, fn_b) = make(), make()
+    step = cr.compile(fn_a)
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(16, 4)), rng.integers(0, 3, 16).astype(float)
+    losses = []
+    for mode in ("train", "train", "train", "eval", "eval", "train", "train"):
+        for m in (model_a, model_b):
+            getattr(m, mode)()
+        got, want = copied(step(X, Y)), fn_b(X, Y)
+        assert same_bits(got, want), mode
+        losses.append(got[0])
+    assert len(set(losses[:3])) == 3  # a new mask each call, as without a plan
+    assert losses[3] == losses[4]  # no dropout in eval
+    assert step.traces == 3  # train, eval, train again
+    model_a.train()  # already training: nothing changed, nothing traced again
+    step(X, Y)
+    assert step.traces == 3
+    model_a.training = False  # set by hand
+    step(X, Y)
+    assert step.traces == 4

@@ -234,6 +234,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "engine",
         (
             "core.node",
+            "core.replay",
             "core.display",
             "core.gradmode",
             "core.node_math",

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .core import replay
 from .core.errors import ShapeError, ValueInputError
 from .core.node import Node, apply, apply_bound, const, lift, var
 from .core.seed import generator
@@ -310,8 +311,13 @@ def dropout(
     x = lift(x)
     if training and p > 0:
         gen = generator(rng)
-        keep = gen.random(x.shape) >= p
-        mask = const(keep.astype(_dtype(x)) if x.shape else float(keep))
+        shape, dtype = x.shape, _dtype(x)
+
+        def draw() -> Any:
+            keep = gen.random(shape) >= p
+            return keep.astype(dtype) if shape else float(keep)
+
+        mask = replay.drawn(const(draw()), draw)  # a compiled step draws it again each call
     else:
         mask = const(np.ones(x.shape, dtype=_dtype(x)) if x.shape else 1.0)
     return apply(OPS["dropout"], (x, mask), {"p": p, "training": training})

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..lang.symbols import in_derivative
 from ..ops import MATH, OPS
+from . import replay
 from .autodiff import check_seed, one_like, topo_order, zero_like
 from .backends import ArrayMath, FloatMath, unbroadcast
 from .errors import ChainruleError
@@ -86,6 +87,16 @@ class _Trace:
         self.reads: list[tuple[Node, str, Any]] = []
         self.items: list[tuple[Node, float]] = []
         self.backward: list[tuple[Node, Any, Any, bool | None]] = []
+        self.drawn: dict[Node, Callable[[], Any]] = {}  # constants drawn again at each call
+
+
+def _note_drawn(node: Node, redraw: Callable[[], Any]) -> None:
+    t = getattr(_state, "trace", None)
+    if t is not None:
+        t.drawn[node] = redraw
+
+
+replay.note = _note_drawn
 
 
 def _users_frame() -> bool:
@@ -187,6 +198,7 @@ class Plan:
         self.kept_reads: list[tuple[int, Node]] = []  # and from what their ops kept
         self.args: list[tuple[int, int, bool]] = []  # (slot, argument, normalise ints)
         self.consts: list[tuple[int, Any]] = []
+        self.drawn: list[tuple[int, Callable[[], Any]]] = []  # (slot, draw its next value)
         self.signature: list[tuple[Node, Any]] = []  # outside nodes: (node, (type, shape, dtype))
         self.guards: list[tuple[str, int, Any]] = []
         self.set_grads: list[tuple[Node, int]] = []  # outside nodes whose .grad backward sets
@@ -247,7 +259,7 @@ class Plan:
         """Bytes of the arrays the plan keeps between calls: its buffers and what its slots
         hold (arguments, constants and outside nodes' values excepted: the caller owns them)."""
         theirs = {s for s, _ in self.reads} | {s for s, _, _ in self.args}
-        theirs |= {s for s, _ in self.consts}
+        theirs |= {s for s, _ in self.consts} | {s for s, _ in self.drawn}
         arrays = [v for i, v in enumerate(self.values) if i not in theirs]
         arrays += [*self.buffers.values(), *self.grads, *self.kept]
         for cells in self.buffers_of.values():
@@ -290,6 +302,7 @@ class Plan:
         set_grads = tuple(self.set_grads)
         accumulate = self.leaves_accumulate
         guards = tuple(self.guards)
+        drawn = tuple(self.drawn)
         sweep = self.sweep
         fill = self.fill
         if fill is None:
@@ -328,6 +341,8 @@ class Plan:
                 V[slot] = args[i]
             for slot, i in int_args:
                 V[slot] = args[i].astype(float64)
+            for slot, redraw in drawn:
+                V[slot] = redraw()
             G[:] = blank
             held: dict[int, Any] = {}  # slot → what a leaf held (copied: it may be a buffer)
             if accumulate and list(map(id, map(_GET_GRAD, grad_nodes))).count(_NONE_ID) != n_grads:
@@ -431,6 +446,9 @@ def _written_runner(
         lines.append(f"    K[{slot}] = kn{k}.kept")
     for slot, i, ints in plan.args:
         lines.append(f"    V[{slot}] = args[{i}]" + (".astype(float64)" if ints else ""))
+    for k, (slot, redraw) in enumerate(plan.drawn):
+        env[f"draw{k}"] = redraw
+        lines.append(f"    V[{slot}] = draw{k}()")
     lines.append("    G[:] = blank")
     grad_nodes, grad_slots = plan.grad_groups
     for k, node in enumerate(grad_nodes):
@@ -781,6 +799,7 @@ class Compiled:
         self.traces = 0  # how many times fn was traced (retraces included)
         self._last: Plan | None = None
         self._busy = threading.RLock()  # a plan's buffers serve one call at a time
+        self._mode = replay.mode()
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
@@ -793,6 +812,9 @@ class Compiled:
 
     def __call__(self, *args: Any) -> Any:
         with self._busy:  # (the replay in this frame: a call per step is felt on small steps)
+            if replay._modes[0] != self._mode:  # a model's train/eval mode changed
+                self.plans.clear()
+                self._mode = replay._modes[0]
             key = _key(args) if args else ()
             plan = self.plans.get(key)
             if plan is not None:
@@ -930,6 +952,11 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
         if n.a0 is not None:
             continue
         v = n.value
+        redraw = trace.drawn.get(n)
+        if redraw is not None:  # drawn at random in fn: drawn again at each call
+            plan.drawn.append((i, redraw))
+            V[i] = v
+            continue
         j = arg_at.get(id(v))
         if j is not None:
             plan.args.append((i, j, False))

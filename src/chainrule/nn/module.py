@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import replay
 from ..core.errors import ShapeError, ValueInputError
 from ..core.node import Node, var
 from .npz import MAX_LOAD_BYTES, read_npz
@@ -60,6 +61,8 @@ class Module:
         elif isinstance(value, Node) and not value.args and value.requires_grad:
             self._params[key] = value
             value.name = self._join(key)
+        elif key == "training" and self.__dict__.get("training", value) is not value:
+            replay.mode_changed()  # ``m.training = False`` set by hand, as train() does
         object.__setattr__(self, key, value)
 
     def add_module(self, key: str, module: Module) -> Module:
@@ -124,10 +127,14 @@ class Module:
     # -------------------------------------------------------------- modes
     def train(self, mode: bool = True) -> Module:
         """Training mode for this module and every module under it (``training`` is True);
-        returns the module, as PyTorch's does. No built-in layer behaves differently yet:
-        the flag is there for modules that do (dropout, batch norm) and for code that reads it."""
+        returns the module, as PyTorch's does. ``Dropout`` zeroes elements only in training;
+        the flag is also there for code that reads it."""
+        changed = False
         for _, m in self.named_modules():
+            changed = changed or m.training is not bool(mode)
             object.__setattr__(m, "training", bool(mode))
+        if changed:  # a compiled step traced in the other mode traces again
+            replay.mode_changed()
         return self
 
     def eval(self) -> Module:
