@@ -927,3 +927,35 @@ def test_dropout_draws_a_new_mask_at_each_call_and_eval_traces_again() -> None:
     model_a.training = False  # set by hand
     step(X, Y)
     assert step.traces == 4
+
+
+def test_a_constant_computed_outside_the_graph_is_refused_not_replayed() -> None:
+    """``cr.const(X / 2)`` is an array numpy made from the argument: a plan would replay the
+    first call's. The first call with other numbers runs fn again, finds the constant changed
+    and refuses, naming the fix; the same step built from nodes (``cr.const(X) / 2``,
+    ``T.one_hot``) replays bit for bit. Calls with the trace's own numbers run the plan."""
+    w = cr.var(np.ones((3, 2)), "w")
+
+    def outside(x: np.ndarray, y: np.ndarray) -> Any:
+        loss = T.mse(cr.const(x / 2) @ w, cr.const(np.eye(2)[y.astype(int)]))
+        loss.backward(accumulate=False)
+        return loss.value, w.grad
+
+    def inside(x: np.ndarray, y: np.ndarray) -> Any:
+        loss = T.mse((cr.const(x) / 2) @ w, T.one_hot(cr.const(y), 2))
+        loss.backward(accumulate=False)
+        return loss.value, w.grad
+
+    rng = np.random.default_rng(4)
+    x0, y0 = rng.normal(size=(5, 3)), rng.integers(0, 2, 5).astype(float)
+    bad = cr.compile(outside)
+    for _ in range(3):  # the trace's numbers again: nothing to learn, the plan runs
+        assert same_bits(copied(bad(x0, y0)), outside(x0, y0))
+    assert bad.checks == 0
+    with pytest.raises(CompileError, match=r"shape \(5, 3\).*computed outside the graph"):
+        bad(rng.normal(size=(5, 3)), y0)
+    good = cr.compile(inside)
+    for k in range(4):
+        x, y = rng.normal(size=(5, 3)), rng.integers(0, 2, 5).astype(float)
+        assert same_bits(copied(good(x, y)), inside(x, y)), k
+    assert good.traces == 1 and good.checks == 1

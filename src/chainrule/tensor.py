@@ -154,6 +154,13 @@ def log_softmax(x: Any, axis: int = -1) -> Node:
     return apply(OPS["log_softmax"], (_n(x),), {"axis": int(axis)})
 
 
+def one_hot(labels: Any, classes: int) -> Node:
+    """Class labels as rows of 0s with a 1 at the label (a target for ``mse`` or
+    ``bce_with_logits``), built in the graph: a compiled step reads the labels at each call,
+    where ``np.eye(classes)[y]`` made in Python would be a constant of the first call."""
+    return apply(OPS["one_hot"], (_n(labels),), {"classes": int(classes)})
+
+
 # ------------------------------------------------------------------ layers and losses
 
 
@@ -225,6 +232,7 @@ __all__ = [
     "max",
     "mean",
     "mse",
+    "one_hot",
     "relu",
     "reshape",
     "sigmoid",

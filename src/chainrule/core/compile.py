@@ -225,6 +225,9 @@ class Plan:
         self.chain_of: dict[Node, _Chain] = {}  # sums of products run as one call each
         self._blank: list[Any] = []
         self._runner: Callable[[tuple[Any, ...]], Any] | None = None
+        # its constants compared with a second run's (``Compiled._check``); a plan without
+        # constants has nothing to compare
+        self.checked = False
 
     @property
     def read_checks(self) -> list[tuple[int, Node, type, Any, Any]]:
@@ -796,7 +799,9 @@ class Compiled:
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
         self.plans: dict[Any, Plan] = {}
-        self.traces = 0  # how many times fn was traced (retraces included)
+        self.traces = 0  # how many times fn was traced for a plan (retraces included)
+        self.checks = 0  # and run again to check a plan's constants (see ``_check``)
+        self._unchecked: dict[Any, tuple[Any, ...]] = {}  # key → the arguments traced
         self._last: Plan | None = None
         self._busy = threading.RLock()  # a plan's buffers serve one call at a time
         self._mode = replay.mode()
@@ -814,9 +819,14 @@ class Compiled:
         with self._busy:  # (the replay in this frame: a call per step is felt on small steps)
             if replay._modes[0] != self._mode:  # a model's train/eval mode changed
                 self.plans.clear()
+                self._unchecked.clear()
                 self._mode = replay._modes[0]
             key = _key(args) if args else ()
             plan = self.plans.get(key)
+            if plan is not None and not plan.checked:
+                checked = self._check(plan, args, key)
+                if checked is not _RETRACE:
+                    return checked
             if plan is not None:
                 runner = plan._runner
                 try:
@@ -828,6 +838,37 @@ class Compiled:
                     return out
             return self._trace(args, key)
 
+    def _check(self, plan: Plan, args: tuple[Any, ...], key: Any) -> Any:
+        """The first call with other numbers than the trace's: ``fn`` run (traced) again and
+        the constants it made compared with the plan's. One that changed was computed from
+        the arguments outside the graph (``cr.const(X / 255)``, ``np.eye(3)[y]``): a replay
+        would keep the first call's, so it is refused. ``_RETRACE`` while the arguments are the
+        trace's (the same arrays, or equal ones: nothing to learn yet, the plan runs; an array
+        changed in place between calls is the same array, which this cannot see)."""
+        before = self._unchecked.get(key, args)
+        if all(a is b for a, b in zip(args, before, strict=True)) or all(
+            _same(a, b) for a, b in zip(args, before, strict=True)
+        ):
+            self._unchecked[key] = args  # (the objects of this call: the next compares fast)
+            return _RETRACE
+        result, trace = _run_traced(self.fn, args)
+        self.checks += 1
+        new = _build(trace, args, result)
+        if [c[0] for c in new.consts] == [c[0] for c in plan.consts] and len(new.steps) == len(
+            plan.steps
+        ):
+            for (slot, was), (_, now) in zip(plan.consts, new.consts, strict=True):
+                if not _same(was, now):
+                    raise CompileError(_made_outside(new, slot, now))
+            new.checked = True
+        self.plans[key] = new  # (another structure: a branch taken anew; checked next time)
+        self._last = new
+        if new.checked:
+            self._unchecked.pop(key, None)
+        else:
+            self._unchecked[key] = args
+        return result
+
     def _trace(self, args: tuple[Any, ...], key: Any) -> Any:
         """``fn`` run under the tracer, its plan kept for ``key``."""
         result, trace = _run_traced(self.fn, args)
@@ -835,7 +876,26 @@ class Compiled:
         plan = _build(trace, args, result)
         self.plans[key] = plan
         self._last = plan
+        if not plan.checked:
+            self._unchecked[key] = args
         return result
+
+
+def _made_outside(plan: Plan, slot: int, value: Any) -> str:
+    node = next(n for n, s in plan.slot_of.items() if s == slot)
+    users = sorted({u.op.name for u in plan.slot_of if any(a is node for a in u.args)})
+    what = (
+        f"an array of shape {value.shape} ({value.dtype})"
+        if isinstance(value, np.ndarray)
+        else f"the number {value!r}"
+    )
+    return (
+        f"fn puts {what} into the graph as a constant (used by {', '.join(users) or 'nothing'}) "
+        "that changed from one call to the next: it is computed outside the graph, from the "
+        "arguments or other state, and a compiled plan would keep the first call's. Build it "
+        "from nodes (cr.const(X) / 255 rather than cr.const(X / 255); T.one_hot(...) rather "
+        "than np.eye(k)[y]), or compute it before the call and pass it as an argument"
+    )
 
 
 def compile(fn: Callable[..., Any]) -> Compiled:  # noqa: A001 - chainrule.compile, by design
@@ -1038,6 +1098,7 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     if loss is not None:
         _reverse(plan, loss, seed, topo_order(loss), slot, names, trace, start)
     plan.sweep[:] = _inline_sweep(plan, _fused_sweep(plan))
+    plan.checked = not plan.consts
     return plan
 
 
