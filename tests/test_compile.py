@@ -959,3 +959,24 @@ def test_a_constant_computed_outside_the_graph_is_refused_not_replayed() -> None
         x, y = rng.normal(size=(5, 3)), rng.integers(0, 2, 5).astype(float)
         assert same_bits(copied(good(x, y)), inside(x, y)), k
     assert good.traces == 1 and good.checks == 1
+
+
+def test_batches_of_many_sizes_keep_a_bounded_number_of_plans() -> None:
+    """Each batch size is a signature with its own plan and buffers: a compiled function keeps
+    the most recent ``MAX_PLANS`` and traces an evicted size again, with the same numbers."""
+    from chainrule.core.compile import MAX_PLANS
+
+    w = cr.var(np.ones(3), "w")
+
+    def fn(x: np.ndarray) -> Any:
+        loss = T.sum(cr.tanh(cr.const(x) * w))
+        loss.backward(accumulate=False)
+        return loss.value, w.grad
+
+    step = cr.compile(fn)
+    rng = np.random.default_rng(8)
+    for n in [*range(1, MAX_PLANS + 11), 1]:
+        x = rng.normal(size=(n, 3))
+        assert same_bits(copied(step(x)), fn(x)), n
+    assert len(step.plans) == MAX_PLANS
+    assert step.traces == MAX_PLANS + 11  # size 1 was evicted, then traced again

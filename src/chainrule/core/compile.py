@@ -793,8 +793,14 @@ def _same(a: Any, b: Any) -> bool:
 # ------------------------------------------------------------------ compiling
 
 
+# plans a compiled function keeps at most (one per signature of its arguments: batches of many
+# sizes would otherwise keep a plan and its buffers each, without end)
+MAX_PLANS = 32
+
+
 class Compiled:
-    """``fn`` traced once per signature of its arguments and replayed as a ``Plan``."""
+    """``fn`` traced once per signature of its arguments and replayed as a ``Plan`` (the
+    ``MAX_PLANS`` most recently traced are kept)."""
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
@@ -876,6 +882,10 @@ class Compiled:
         plan = _build(trace, args, result)
         self.plans[key] = plan
         self._last = plan
+        while len(self.plans) > MAX_PLANS:  # the oldest first: each keeps its buffers
+            oldest = next(iter(self.plans))
+            del self.plans[oldest]
+            self._unchecked.pop(oldest, None)
         if not plan.checked:
             self._unchecked[key] = args
         return result
