@@ -54,6 +54,8 @@ def factor(text: str) -> str:
 
 def pretty(text: str) -> str:
     """Typographic minus signs in numbers (−0.11 rather than -0.11)."""
+    if "-" not in text:  # most numbers: nothing to replace
+        return text
     out = []
     for i, ch in enumerate(text):
         if ch == "-" and (i == 0 or text[i - 1] in " ([,=e"):

@@ -6,7 +6,9 @@ its name, so a new op is explained as soon as the table knows how to write it.""
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -36,6 +38,8 @@ class Math:
 
 
 def _text_minus(s: str) -> str:
+    if "-" not in s:  # most labels and numbers: nothing to replace
+        return s
     out = []
     for i, ch in enumerate(s):
         if ch == "-" and (i == 0 or s[i - 1] in " ([,") and not (i > 0 and s[i - 1] == "e"):
@@ -45,8 +49,28 @@ def _text_minus(s: str) -> str:
     return "".join(out)
 
 
+_NUMS: dict[tuple[int, float], Math] = {}  # (digits, float) → its decimal
+_NUMS_MAX = 1 << 16
+
+
 def num(value: Any, digits: int) -> Math:
-    """A value as a decimal with ``digits`` significant digits (arrays element by element)."""
+    """A value as a decimal with ``digits`` significant digits (arrays element by element).
+
+    A float's decimal is remembered: a worked solution writes each number several times (a
+    value, then a factor of a product, a term of a sum). 0.0 and −0.0 share an entry; both are
+    written 0."""
+    if type(value) is float or type(value) is np.float64:
+        key = (digits, value)
+        got = _NUMS.get(key)
+        if got is None:
+            if len(_NUMS) >= _NUMS_MAX:
+                _NUMS.clear()
+            got = _NUMS[key] = _num(value, digits)
+        return got
+    return _num(value, digits)
+
+
+def _num(value: Any, digits: int) -> Math:
     if isinstance(value, np.ndarray) and value.ndim > 0:
         parts = [num(v, digits) for v in value]
         return Math(
@@ -94,10 +118,37 @@ def factor(value: Any, digits: int) -> Math:
 # ------------------------------------------------------------------ names of nodes
 
 
+# A naming's labels, each worked out once: a worked solution writes the same labels many times
+# a node (its step, d…/d… and ∂…/∂… of every edge, in text and LaTeX). Only labelled nodes are
+# kept, whose label is fixed with the naming; a number is written from its value every time.
+_LABELS: weakref.WeakKeyDictionary[Naming, dict[Node, tuple[Math, str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _labelled(node: Node, names: Naming) -> tuple[Math, str, str]:
+    """The node's label, and its text and LaTeX as they stand in a derivative (bracketed
+    unless a single name)."""
+    known = _LABELS.get(names)
+    if known is None:
+        known = _LABELS[names] = {}
+    got = known.get(node)
+    if got is not None:
+        return got
+    m = Math(_text_minus(names.label(node)), names.latex(node))
+    if _needs_parens(node, names):
+        got = (m, f"({m.text})", rf"\left({m.latex}\right)")
+    else:
+        got = (m, m.text, m.latex)
+    if node in names:
+        known[node] = got
+    return got
+
+
 def label(node: Node, names: Naming) -> Math:
     """What a node is called in a worked solution: its label in the graph's naming (its name,
     x′, a short expression such as ŷ − y, or a generated a₁)."""
-    return Math(_text_minus(names.label(node)), names.latex(node))
+    return _labelled(node, names)[0]
 
 
 def _needs_parens(node: Node, names: Naming) -> bool:
@@ -108,11 +159,8 @@ def _needs_parens(node: Node, names: Naming) -> bool:
 
 
 def _parts(top: Node, bottom: Node, names: Naming) -> tuple[str, str, str, str]:
-    t, b = label(top, names), label(bottom, names)
-    tt = f"({t.text})" if _needs_parens(top, names) else t.text
-    bt = f"({b.text})" if _needs_parens(bottom, names) else b.text
-    tl = rf"\left({t.latex}\right)" if _needs_parens(top, names) else t.latex
-    bl = rf"\left({b.latex}\right)" if _needs_parens(bottom, names) else b.latex
+    _, tt, tl = _labelled(top, names)
+    _, bt, bl = _labelled(bottom, names)
     return tt, bt, tl, bl
 
 
@@ -190,7 +238,11 @@ def _placeholder(value: Any, kind: int, token: str) -> Node:
 def _fill(expr: Node, fills: dict[str, Math], names: Naming | None = None) -> Math:
     """Write ``expr`` and put each placeholder's text in place of its token; nodes of the
     graph are written by their labels in ``names``."""
-    text, latex = _write(expr, "text", names), _write(expr, "latex", names)
+    return _filled(_write(expr, "text", names), _write(expr, "latex", names), fills)
+
+
+def _filled(text: str, latex: str, fills: dict[str, Math]) -> Math:
+    """``_fill`` on an expression already written."""
     for token, m in fills.items():
         # A number put where a name stood next to another factor (2x, xy) needs a visible
         # product sign: 2x at x = 3 is 2·3, never 23.
@@ -280,16 +332,58 @@ def substituted(node: Node, digits: int, exact: bool) -> Math | None:
     if exact and not all(is_rational(a.value) for a in node.args):
         return None
     tight, bare = number_brackets(node)
-    holders: list[Node] = []
     fills: dict[str, Math] = {}
     for i, a in enumerate(node.args):
+        if not _is_literal(a):
+            fills[_TOKEN.format(_letters(i))] = _shown_number(a.value, digits, exact, tight, bare)
+    return _filled(*with_tokens(node), fills)
+
+
+_WITH_TOKENS: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+
+def with_tokens(node: Node) -> tuple[str, str]:
+    """``node``'s operation written over its inputs (text, LaTeX), each input that is not a
+    literal written as its token (``Q{letters}Z``, see ``substituted``). Worked out once per
+    operation, parameters and inputs' shapes: a deep chain repeats a few operations."""
+    key = _token_key(node)
+    got = _WITH_TOKENS.get(key) if key is not None else None
+    if got is None:
+        holders = [
+            a if _is_literal(a) else _placeholder(a.value, a.kind, _TOKEN.format(_letters(i)))
+            for i, a in enumerate(node.args)
+        ]
+        expr = apply(node.op, tuple(holders), node.params)
+        got = (_write(expr, "text", None), _write(expr, "latex", None))
+        if key is not None:
+            if len(_WITH_TOKENS) >= _NUMS_MAX:
+                _WITH_TOKENS.clear()
+            _WITH_TOKENS[key] = got
+    return got
+
+
+def _plain(v: Any) -> bool:
+    if isinstance(v, tuple):
+        return all(_plain(x) for x in v)
+    return v is None or type(v) in (str, int, float, bool)
+
+
+def _token_key(node: Node) -> tuple[Any, ...] | None:
+    """What ``with_tokens`` depends on, or None where that is not a short plain key (an array
+    parameter or literal)."""
+    params = node.params or {}
+    if not all(_plain(v) for v in params.values()):
+        return None
+    args: list[Any] = []
+    for a in node.args:
         if _is_literal(a):
-            holders.append(a)
-            continue
-        token = _TOKEN.format(_letters(i))
-        holders.append(_placeholder(a.value, a.kind, token))
-        fills[token] = _shown_number(a.value, digits, exact, tight, bare)
-    return _fill(apply(node.op, tuple(holders), node.params), fills)
+            v = a.value
+            if type(v) not in (int, float, bool, Fraction, np.float64):
+                return None
+            args.append(("literal", a.op, type(v), repr(v)))
+        else:
+            args.append((a.kind, np.shape(a.value)))
+    return (node.op, tuple(sorted(params.items())), tuple(args))
 
 
 def _letters(i: int) -> str:
