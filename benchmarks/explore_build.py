@@ -38,7 +38,7 @@ PHASES = {
     "program": "compile_graph",
     "groups": "find_groups",
     "drawing": "build_drawing",
-    "layout": "layout",
+    "layout": "layout_all",
     "svg": "write_svg",
 }
 COLUMNS = ["derive", "steps", "program", "drawing", "layout", "svg", "write"]
@@ -54,7 +54,7 @@ def _cpu() -> float:
 @contextmanager
 def timed_phases(spent: dict[str, list[float]]) -> Iterator[None]:
     """Each phase's function in ``chainrule.explorer.page`` wrapped to add its [cpu, wall]."""
-    saved = {name: getattr(page, attr) for name, attr in PHASES.items()}
+    saved = {name: getattr(page, attr) for name, attr in _phases().items()}
 
     def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any, **kwargs: Any) -> Any:
@@ -68,12 +68,20 @@ def timed_phases(spent: dict[str, list[float]]) -> Iterator[None]:
         return run
 
     for name, fn in saved.items():
-        setattr(page, PHASES[name], wrap(name, fn))
+        setattr(page, _phases()[name], wrap(name, fn))
     try:
         yield
     finally:
         for name, fn in saved.items():
-            setattr(page, PHASES[name], fn)
+            setattr(page, _phases()[name], fn)
+
+
+def _phases() -> dict[str, str]:
+    """PHASES, with ``layout`` where the page lays its drawings out one by one (older
+    versions, for comparing)."""
+    if hasattr(page, PHASES["layout"]):
+        return PHASES
+    return {**PHASES, "layout": "layout"}
 
 
 def build_once(g: cr.Graph) -> tuple[dict[str, list[float]], list[float], int]:

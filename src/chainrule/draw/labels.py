@@ -65,8 +65,25 @@ def pretty(text: str) -> str:
     return "".join(out)
 
 
+_NUMBERS: dict[tuple[int, float], str] = {}  # (digits, float) → its decimal
+
+
 def number(value: Any, digits: int) -> str:
-    """A value as a short decimal; arrays in full when short, else shape and summary."""
+    """A value as a short decimal; arrays in full when short, else shape and summary. A
+    float's decimal is remembered: a drawing writes most numbers more than once (a value, a
+    gradient, a factor of an edge's product); 0.0 and −0.0 share an entry, both written 0."""
+    if type(value) is float or type(value) is np.float64:
+        key = (digits, value)
+        got = _NUMBERS.get(key)
+        if got is None:
+            if len(_NUMBERS) >= 1 << 16:
+                _NUMBERS.clear()
+            got = _NUMBERS[key] = _number(value, digits)
+        return got
+    return _number(value, digits)
+
+
+def _number(value: Any, digits: int) -> str:
     if isinstance(value, np.ndarray) and value.size > SHORT_ARRAY:
         flat = np.asarray([float(v) for v in value.reshape(-1)], dtype=float)
         shape = "×".join(str(n) for n in value.shape)

@@ -22,13 +22,14 @@ from ..core.node import Node
 from ..core.values import to_float
 from ..draw.colours import TEXT
 from ..draw.labels import SHORT_ARRAY
-from ..draw.layout import layout
+from ..draw.layout import layout_all
 from ..draw.model import Drawing
 from ..draw.views import build as build_drawing
 from ..draw.writers.html import html_escape
 from ..draw.writers.svg import write_svg
 from ..explain import derive
 from ..explain import formulas as f
+from ..explain.pause import gc_paused
 from ..lang.notation import definition
 from .groups import Group, find_groups
 from .program import Program, compile_graph
@@ -256,11 +257,12 @@ def page_data(
     lazy = shown_count > COLLAPSE_ABOVE
     late = set(range(len(groups))) if lazy else closed
     drawings = {}
-    for view in VIEWS:
-        drawing = build_drawing(g, view, collapse=[])  # every node is a step of its own
+    built = [build_drawing(g, view, collapse=[]) for view in VIEWS]  # a step a node
+    for drawing in built:
         _shorten(drawing)
+    laid = layout_all(built)  # both engines at once
+    for view, drawing, lay in zip(VIEWS, built, laid, strict=True):
         arrows = _arrow_edges(drawing, g, view == "gradients")
-        lay = layout(drawing)
         svg = write_svg(drawing, lay).split("?>", 1)[1]
         ends = [[_box_node(a.source), _box_node(a.target)] for a in drawing.arrows]
         base, late_nodes, late_arrows = _split(svg, ends, group_of, late)
@@ -432,6 +434,13 @@ def page_parts(
 ) -> dict[str, Any]:
     """What both the page and the notebook widget are made of: the body (markup with draw's
     SVGs, every label escaped by the SVG writer), the data, and the program's JavaScript."""
+    with gc_paused():
+        return _page_parts(graph, digits=digits, exact=exact, collapse=collapse)
+
+
+def _page_parts(
+    graph: Graph, *, digits: int = 5, exact: bool | None = None, collapse: bool | None = None
+) -> dict[str, Any]:
     data = page_data(graph, digits=digits, exact=exact, collapse=collapse)
     svgs = data.pop("_svg")
     code = data.pop("_code")
@@ -489,6 +498,11 @@ def write_page(
 
 def assemble(parts: dict[str, Any]) -> str:
     """One HTML document from ``page_parts``."""
+    with gc_paused():
+        return _assemble(parts)
+
+
+def _assemble(parts: dict[str, Any]) -> str:
     data, late = _late_apart(parts["data"])
     return _asset("page.html").format(
         title=parts["title"],
