@@ -10,8 +10,6 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.draw import labels, measure
-from chainrule.draw.layout import layout, layout_all
-from chainrule.draw.views import build as build_drawing
 from chainrule.explain import explain
 from chainrule.explain import formulas as f
 from chainrule.explain.pause import gc_paused
@@ -60,15 +58,6 @@ def test_a_remembered_width_is_the_measured_one() -> None:
             fresh = measure.text_width(text, 12, bold)
             assert measure.text_width(text, 12, bold) == fresh
             assert fresh == sum(measure._advance(ch, bold) for ch in text) * 12
-
-
-def test_drawings_laid_out_together_are_laid_out_as_one_by_one() -> None:
-    g = cr.parse("x = 0.5\nw = 2\nh = tanh(w*x + 1)\nL = h^2")
-    g.backward()
-    drawings = [build_drawing(g, view) for view in ("forward", "gradients")]
-    together = layout_all(drawings)
-    for d, lay in zip(drawings, together, strict=True):
-        assert lay == layout(d)
 
 
 def test_the_collector_is_switched_back_on_as_it_was() -> None:

@@ -315,17 +315,6 @@ def _fit_width(drawing: Drawing, limit: float) -> dict:  # type: ignore[type-arg
     return best
 
 
-def layout_all(drawings: list[Drawing]) -> list[Layout]:
-    """``layout`` of each drawing, their engines run at the same time (one process each, so a
-    page of two big drawings waits for the slower one, not for both in turn)."""
-    if len(drawings) < 2:
-        return [layout(d) for d in drawings]
-    from concurrent.futures import ThreadPoolExecutor  # only where several drawings are laid out
-
-    with ThreadPoolExecutor(max_workers=len(drawings)) as pool:
-        return list(pool.map(layout, drawings))
-
-
 def layout(drawing: Drawing) -> Layout:
     if not drawing.boxes:
         raise ChainruleError("nothing to draw: no node is left after the chosen filters")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -22,7 +23,7 @@ from ..core.node import Node
 from ..core.values import to_float
 from ..draw.colours import TEXT
 from ..draw.labels import SHORT_ARRAY
-from ..draw.layout import layout_all
+from ..draw.layout import layout
 from ..draw.model import Drawing
 from ..draw.views import build as build_drawing
 from ..draw.writers.html import html_escape
@@ -244,9 +245,17 @@ def page_data(
     ``COLLAPSE_ABOVE`` drawn nodes."""
     d = derive(graph, digits, exact=exact)
     g = d.graph
-    program: Program = compile_graph(g)
-    steps = build_steps(d)
-    groups = find_groups(g)
+    built = [build_drawing(g, view, collapse=[]) for view in VIEWS]  # a step a node
+    for drawing in built:
+        _shorten(drawing)
+    # Graphviz lays the drawings out, a process each, while the program and the steps are
+    # worked out here
+    with ThreadPoolExecutor(max_workers=len(built)) as pool:
+        pending = [pool.submit(layout, drawing) for drawing in built]
+        program: Program = compile_graph(g)
+        steps = build_steps(d)
+        groups = find_groups(g)
+        laid = [p.result() for p in pending]
     group_of = {k: j for j, grp in enumerate(groups) for k in grp.members}
     shown_count = sum(1 for n in g.nodes if n.args or n.name or n.requires_grad)
     if collapse is None:
@@ -257,10 +266,6 @@ def page_data(
     lazy = shown_count > COLLAPSE_ABOVE
     late = set(range(len(groups))) if lazy else closed
     drawings = {}
-    built = [build_drawing(g, view, collapse=[]) for view in VIEWS]  # a step a node
-    for drawing in built:
-        _shorten(drawing)
-    laid = layout_all(built)  # both engines at once
     for view, drawing, lay in zip(VIEWS, built, laid, strict=True):
         arrows = _arrow_edges(drawing, g, view == "gradients")
         svg = write_svg(drawing, lay).split("?>", 1)[1]
