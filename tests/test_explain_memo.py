@@ -77,3 +77,28 @@ def test_the_collector_is_switched_back_on_as_it_was() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_remembered_total_is_the_one_written_afresh() -> None:
+    g = cr.parse("x = [1, 2]\nW = [[1, 0], [2, 1]]\ny = W @ x\nL = sum(y * y) - x[0]")
+    names = g.naming
+    for top in (g.output, g.nodes[2]):
+        for n in g.nodes:
+            assert f.derivative(top, n, names) == f._derivative(top, n, names)
+            assert f.derivative(top, n, names) == f._derivative(top, n, names)
+
+
+def test_the_drawn_elements_are_those_the_whole_pattern_finds() -> None:
+    import re
+
+    from chainrule.explorer import page
+
+    whole = re.compile(  # an element as one pattern, its end found by backtracking
+        r'<g class="(edge|edge-label|node)[ "][^>]*?(?:data-i="(\d+)"|id="([^"]*)")[^>]*>'
+        r".*?\n</g>\n",
+        re.S,
+    )
+    g = cr.parse("x = -0.5\nw = 2\nh = tanh(w*x + 1)\nh = tanh(w*h - 1)\nL = h^2 - x")
+    svg = cr.explore(g).html
+    want = [(m.group(1), m.group(2), m.group(3), m.start(), m.end()) for m in whole.finditer(svg)]
+    assert want and list(page._elements(svg)) == want

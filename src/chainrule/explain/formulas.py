@@ -176,7 +176,27 @@ def top_of(output: Node, names: Naming) -> Math:
 
 def derivative(top: Node, bottom: Node, names: Naming) -> Math:
     """The total dtop/dbottom: the gradient of the output ``top`` with respect to a node,
-    summed over every path (``chainrule.lang.symbols``)."""
+    summed over every path (``chainrule.lang.symbols``). Remembered for labelled nodes, like
+    their labels: every node's total is written several times (its step, each edge's product,
+    the page's data)."""
+    if top in names and bottom in names:
+        known = _TOTALS.get(names)
+        if known is None:
+            known = _TOTALS[names] = {}
+        key = (top, bottom, symbols.is_vector(top.value))
+        got = known.get(key)
+        if got is None:
+            got = known[key] = _derivative(top, bottom, names)
+        return got
+    return _derivative(top, bottom, names)
+
+
+_TOTALS: weakref.WeakKeyDictionary[Naming, dict[tuple[Node, Node, bool], Math]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _derivative(top: Node, bottom: Node, names: Naming) -> Math:
     t = top_of(top, names)
     _, bt, _, bl = _parts(top, bottom, names)
     return Math(symbols.total_text(t.text, bt), symbols.total_latex(t.latex, bl))
