@@ -157,6 +157,9 @@ class Namer:
         self.naming = naming
         self.digits = digits
         self.also = also or {}  # further names the program gave (y = x): shown in the title
+        # titles written so far: a box and its tooltip both start with one (a Namer lives for
+        # one drawing, whose numbers do not change meanwhile)
+        self._titles: dict[Node, str] = {}
 
     def name(self, node: Node) -> str:
         """What ∂L/∂(…) is written with: the label, an expression in parentheses."""
@@ -176,6 +179,12 @@ class Namer:
 
     def title(self, node: Node) -> str:
         """The first line of a box: ``z = wᵀ @ x + b₀``, ``a₁ = σ(…)``, ``w``, ``2``."""
+        got = self._titles.get(node)
+        if got is None:
+            got = self._titles[node] = self._title(node)
+        return got
+
+    def _title(self, node: Node) -> str:
         if not node.args:
             head = self.fallback(node) if node in self.naming else number(node.value, self.digits)
             return " = ".join([*self.also.get(node, []), head])
