@@ -102,3 +102,33 @@ def test_the_drawn_elements_are_those_the_whole_pattern_finds() -> None:
     svg = cr.explore(g).html
     want = [(m.group(1), m.group(2), m.group(3), m.start(), m.end()) for m in whole.finditer(svg)]
     assert want and list(page._elements(svg)) == want
+
+
+def _texts(d) -> list[str]:
+    out = []
+    for s in d.forward:
+        out += [m.text for m in (s.label, s.formula, s.substituted, s.exact) if m is not None]
+    for b in d.backward:
+        out.append(b.label.text)
+        for t in b.terms:
+            out += [t.upstream_label.text, t.local.label.text]
+            out += [m.text for m in (t.local.formula, *(t.vjp or ())) if m is not None]
+    return out
+
+
+def test_text_only_writes_the_same_text() -> None:
+    from pathlib import Path
+
+    from chainrule.explain import derive
+
+    gallery = sorted((Path(__file__).parent / "gallery").glob("*.cr"))
+    assert gallery
+    for path in gallery:
+        g = cr.parse(path.read_text(encoding="utf-8"))
+        with f.text_only():
+            bare = derive(g, 5)
+            assert all(s.formula is None or s.formula.latex == "" for s in bare.forward)
+        full = derive(g, 5)
+        assert _texts(bare) == _texts(full), path.name
+        assert any(s.formula is not None and s.formula.latex for s in full.forward)
+        assert all(s.label.latex for s in full.forward)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -118,10 +121,26 @@ def factor(value: Any, digits: int) -> Math:
 # ------------------------------------------------------------------ names of nodes
 
 
+_TEXT_ONLY: ContextVar[bool] = ContextVar("chainrule_text_only", default=False)
+
+
+@contextmanager
+def text_only() -> Iterator[None]:
+    """Labels, formulas and substitutions written in text only inside (their LaTeX left
+    empty), in this thread: for a reader that shows no LaTeX, such as the explorer, which is
+    then spared writing every label and formula a second time."""
+    token = _TEXT_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _TEXT_ONLY.reset(token)
+
+
 # A naming's labels, each worked out once: a worked solution writes the same labels many times
 # a node (its step, d…/d… and ∂…/∂… of every edge, in text and LaTeX). Only labelled nodes are
 # kept, whose label is fixed with the naming; a number is written from its value every time.
-_LABELS: weakref.WeakKeyDictionary[Naming, dict[Node, tuple[Math, str, str]]] = (
+# Keyed by the node and whether the LaTeX is written (see ``text_only``).
+_LABELS: weakref.WeakKeyDictionary[Naming, dict[tuple[Node, bool], tuple[Math, str, str]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -132,16 +151,17 @@ def _labelled(node: Node, names: Naming) -> tuple[Math, str, str]:
     known = _LABELS.get(names)
     if known is None:
         known = _LABELS[names] = {}
-    got = known.get(node)
+    bare = _TEXT_ONLY.get()
+    got = known.get((node, bare))
     if got is not None:
         return got
-    m = Math(_text_minus(names.label(node)), names.latex(node))
+    m = Math(_text_minus(names.label(node)), "" if bare else names.latex(node))
     if _needs_parens(node, names):
         got = (m, f"({m.text})", rf"\left({m.latex}\right)")
     else:
         got = (m, m.text, m.latex)
     if node in names:
-        known[node] = got
+        known[(node, bare)] = got
     return got
 
 
@@ -183,7 +203,7 @@ def derivative(top: Node, bottom: Node, names: Naming) -> Math:
         known = _TOTALS.get(names)
         if known is None:
             known = _TOTALS[names] = {}
-        key = (top, bottom, symbols.is_vector(top.value))
+        key = (top, bottom, symbols.is_vector(top.value), _TEXT_ONLY.get())
         got = known.get(key)
         if got is None:
             got = known[key] = _derivative(top, bottom, names)
@@ -191,7 +211,7 @@ def derivative(top: Node, bottom: Node, names: Naming) -> Math:
     return _derivative(top, bottom, names)
 
 
-_TOTALS: weakref.WeakKeyDictionary[Naming, dict[tuple[Node, Node, bool], Math]] = (
+_TOTALS: weakref.WeakKeyDictionary[Naming, dict[tuple[Node, Node, bool, bool], Math]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -242,9 +262,8 @@ def formula(node: Node, names: Naming) -> Math | None:
     """The right-hand side defining an operation node, its inputs written by their labels."""
     if not node.args:
         return None
-    return Math(
-        _text_minus(definition(node, "text", names=names)), definition(node, "latex", names=names)
-    )
+    text = _text_minus(definition(node, "text", names=names))
+    return Math(text, "" if _TEXT_ONLY.get() else definition(node, "latex", names=names))
 
 
 def _write(node: Node, style: str, names: Naming | None) -> str:
@@ -263,6 +282,10 @@ def _fill(expr: Node, fills: dict[str, Math], names: Naming | None = None) -> Ma
 
 def _filled(text: str, latex: str, fills: dict[str, Math]) -> Math:
     """``_fill`` on an expression already written."""
+    if _TEXT_ONLY.get():
+        for token, m in fills.items():
+            text = glue_text(text, token).replace(token, m.text)
+        return Math(_text_minus(text), "")
     for token, m in fills.items():
         # A number put where a name stood next to another factor (2x, xy) needs a visible
         # product sign: 2x at x = 3 is 2·3, never 23.
@@ -419,6 +442,8 @@ def partial(node: Node, i: int, names: Naming) -> Math | None:
     """The local partial ∂node/∂input_i as the op table writes it, when it has a readable form,
     in terms of the labels people see (∂f/∂z = q for f = q·z, never q written out)."""
     text = partial_formula(node, i, "text", names)
+    if text is not None and _TEXT_ONLY.get():
+        return Math(_text_minus(text), "")
     latex = partial_formula(node, i, "latex", names)
     if text is None or latex is None:
         return None
@@ -431,6 +456,18 @@ def vjp_formula(
     """For ops that mix elements (no elementwise partial), the chain-rule product as the op
     table's own vector–Jacobian rule writes it: symbolically (upstream gradient and inputs by
     name) and with the numbers put in."""
+    # written in both styles even in ``text_only``: whether the numbers are put in depends on
+    # the LaTeX too (a stand-in name in either)
+    token = _TEXT_ONLY.set(False)
+    try:
+        return _vjp_formula(node, i, output, digits, names)
+    finally:
+        _TEXT_ONLY.reset(token)
+
+
+def _vjp_formula(
+    node: Node, i: int, output: Node, digits: int, names: Naming
+) -> tuple[Math, Math] | None:
     op = node.op
     if op.vjps is None or node.grad is None:
         return None

@@ -468,7 +468,7 @@ def page_parts(
 ) -> dict[str, Any]:
     """What both the page and the notebook widget are made of: the body (markup with draw's
     SVGs, every label escaped by the SVG writer), the data, and the program's JavaScript."""
-    with gc_paused():
+    with gc_paused(), f.text_only():  # the page shows no LaTeX
         return _page_parts(graph, digits=digits, exact=exact, collapse=collapse)
 
 
