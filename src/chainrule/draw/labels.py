@@ -54,6 +54,8 @@ def factor(text: str) -> str:
 
 def pretty(text: str) -> str:
     """Typographic minus signs in numbers (−0.11 rather than -0.11)."""
+    if "-" not in text:  # most numbers: nothing to replace
+        return text
     out = []
     for i, ch in enumerate(text):
         if ch == "-" and (i == 0 or text[i - 1] in " ([,=e"):
@@ -63,8 +65,25 @@ def pretty(text: str) -> str:
     return "".join(out)
 
 
+_NUMBERS: dict[tuple[int, float], str] = {}  # (digits, float) → its decimal
+
+
 def number(value: Any, digits: int) -> str:
-    """A value as a short decimal; arrays in full when short, else shape and summary."""
+    """A value as a short decimal; arrays in full when short, else shape and summary. A
+    float's decimal is remembered: a drawing writes most numbers more than once (a value, a
+    gradient, a factor of an edge's product); 0.0 and −0.0 share an entry, both written 0."""
+    if type(value) is float or type(value) is np.float64:
+        key = (digits, value)
+        got = _NUMBERS.get(key)
+        if got is None:
+            if len(_NUMBERS) >= 1 << 16:
+                _NUMBERS.clear()
+            got = _NUMBERS[key] = _number(value, digits)
+        return got
+    return _number(value, digits)
+
+
+def _number(value: Any, digits: int) -> str:
     if isinstance(value, np.ndarray) and value.size > SHORT_ARRAY:
         flat = np.asarray([float(v) for v in value.reshape(-1)], dtype=float)
         shape = "×".join(str(n) for n in value.shape)
@@ -138,6 +157,9 @@ class Namer:
         self.naming = naming
         self.digits = digits
         self.also = also or {}  # further names the program gave (y = x): shown in the title
+        # titles written so far: a box and its tooltip both start with one (a Namer lives for
+        # one drawing, whose numbers do not change meanwhile)
+        self._titles: dict[Node, str] = {}
 
     def name(self, node: Node) -> str:
         """What ∂L/∂(…) is written with: the label, an expression in parentheses."""
@@ -157,6 +179,12 @@ class Namer:
 
     def title(self, node: Node) -> str:
         """The first line of a box: ``z = wᵀ @ x + b₀``, ``a₁ = σ(…)``, ``w``, ``2``."""
+        got = self._titles.get(node)
+        if got is None:
+            got = self._titles[node] = self._title(node)
+        return got
+
+    def _title(self, node: Node) -> str:
         if not node.args:
             head = self.fallback(node) if node in self.naming else number(node.value, self.digits)
             return " = ".join([*self.also.get(node, []), head])

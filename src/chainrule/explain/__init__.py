@@ -11,6 +11,7 @@ from ..core.graph import Graph
 from . import latex, markdown, text
 from .document import Document, build
 from .model import BackwardStep, Derivation, ForwardStep, InputGradient, Term, derive
+from .pause import gc_paused
 
 FORMATS = {"md": markdown.write, "tex": latex.write, "txt": text.write}
 FORMAT_ALIASES = {"markdown": "md", "latex": "tex", "text": "txt"}
@@ -32,7 +33,8 @@ def explain(
     writer = FORMATS.get(fmt)
     if writer is None:
         raise ChainruleError(f"unknown format {format!r} (choose md, tex or txt)")
-    return writer(build(derive(graph, digits, exact=exact), title=title, drawings=drawings))
+    with gc_paused():
+        return writer(build(derive(graph, digits, exact=exact), title=title, drawings=drawings))
 
 
 __all__ = [

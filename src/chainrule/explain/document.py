@@ -84,8 +84,15 @@ def _close(value: Any, shown: Math) -> bool:
         return len(parts) == len(flat) and all(
             _close(v, s) for v, s in zip(flat, parts, strict=True)
         )
+    written = shown.text.replace(f.MINUS, "-")
+    if type(value) is float or type(value) is np.float64:
+        # a decimal read as a float is the Fraction read as a float (both correctly rounded)
+        try:
+            return abs(value - float(written)) <= 1e-12 * max(1.0, abs(value))
+        except ValueError:
+            pass  # not a plain decimal: as below
     try:
-        exact = Fraction(shown.text.replace(f.MINUS, "-"))
+        exact = Fraction(written)
     except (ValueError, ZeroDivisionError):
         return False
     try:

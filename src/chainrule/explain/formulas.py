@@ -6,7 +6,12 @@ its name, so a new op is explained as soon as the table knows how to write it.""
 from __future__ import annotations
 
 import re
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -36,6 +41,8 @@ class Math:
 
 
 def _text_minus(s: str) -> str:
+    if "-" not in s:  # most labels and numbers: nothing to replace
+        return s
     out = []
     for i, ch in enumerate(s):
         if ch == "-" and (i == 0 or s[i - 1] in " ([,") and not (i > 0 and s[i - 1] == "e"):
@@ -45,8 +52,28 @@ def _text_minus(s: str) -> str:
     return "".join(out)
 
 
+_NUMS: dict[tuple[int, float], Math] = {}  # (digits, float) → its decimal
+_NUMS_MAX = 1 << 16
+
+
 def num(value: Any, digits: int) -> Math:
-    """A value as a decimal with ``digits`` significant digits (arrays element by element)."""
+    """A value as a decimal with ``digits`` significant digits (arrays element by element).
+
+    A float's decimal is remembered: a worked solution writes each number several times (a
+    value, then a factor of a product, a term of a sum). 0.0 and −0.0 share an entry; both are
+    written 0."""
+    if type(value) is float or type(value) is np.float64:
+        key = (digits, value)
+        got = _NUMS.get(key)
+        if got is None:
+            if len(_NUMS) >= _NUMS_MAX:
+                _NUMS.clear()
+            got = _NUMS[key] = _num(value, digits)
+        return got
+    return _num(value, digits)
+
+
+def _num(value: Any, digits: int) -> Math:
     if isinstance(value, np.ndarray) and value.ndim > 0:
         parts = [num(v, digits) for v in value]
         return Math(
@@ -94,10 +121,54 @@ def factor(value: Any, digits: int) -> Math:
 # ------------------------------------------------------------------ names of nodes
 
 
+_TEXT_ONLY: ContextVar[bool] = ContextVar("chainrule_text_only", default=False)
+
+
+@contextmanager
+def text_only() -> Iterator[None]:
+    """Labels, formulas and substitutions written in text only inside (their LaTeX left
+    empty), in this thread: for a reader that shows no LaTeX, such as the explorer, which is
+    then spared writing every label and formula a second time."""
+    token = _TEXT_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _TEXT_ONLY.reset(token)
+
+
+# A naming's labels, each worked out once: a worked solution writes the same labels many times
+# a node (its step, d…/d… and ∂…/∂… of every edge, in text and LaTeX). Only labelled nodes are
+# kept, whose label is fixed with the naming; a number is written from its value every time.
+# Keyed by the node and whether the LaTeX is written (see ``text_only``).
+_LABELS: weakref.WeakKeyDictionary[Naming, dict[tuple[Node, bool], tuple[Math, str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _labelled(node: Node, names: Naming) -> tuple[Math, str, str]:
+    """The node's label, and its text and LaTeX as they stand in a derivative (bracketed
+    unless a single name)."""
+    known = _LABELS.get(names)
+    if known is None:
+        known = _LABELS[names] = {}
+    bare = _TEXT_ONLY.get()
+    got = known.get((node, bare))
+    if got is not None:
+        return got
+    m = Math(_text_minus(names.label(node)), "" if bare else names.latex(node))
+    if _needs_parens(node, names):
+        got = (m, f"({m.text})", rf"\left({m.latex}\right)")
+    else:
+        got = (m, m.text, m.latex)
+    if node in names:
+        known[(node, bare)] = got
+    return got
+
+
 def label(node: Node, names: Naming) -> Math:
     """What a node is called in a worked solution: its label in the graph's naming (its name,
     x′, a short expression such as ŷ − y, or a generated a₁)."""
-    return Math(_text_minus(names.label(node)), names.latex(node))
+    return _labelled(node, names)[0]
 
 
 def _needs_parens(node: Node, names: Naming) -> bool:
@@ -108,11 +179,8 @@ def _needs_parens(node: Node, names: Naming) -> bool:
 
 
 def _parts(top: Node, bottom: Node, names: Naming) -> tuple[str, str, str, str]:
-    t, b = label(top, names), label(bottom, names)
-    tt = f"({t.text})" if _needs_parens(top, names) else t.text
-    bt = f"({b.text})" if _needs_parens(bottom, names) else b.text
-    tl = rf"\left({t.latex}\right)" if _needs_parens(top, names) else t.latex
-    bl = rf"\left({b.latex}\right)" if _needs_parens(bottom, names) else b.latex
+    _, tt, tl = _labelled(top, names)
+    _, bt, bl = _labelled(bottom, names)
     return tt, bt, tl, bl
 
 
@@ -128,7 +196,27 @@ def top_of(output: Node, names: Naming) -> Math:
 
 def derivative(top: Node, bottom: Node, names: Naming) -> Math:
     """The total dtop/dbottom: the gradient of the output ``top`` with respect to a node,
-    summed over every path (``chainrule.lang.symbols``)."""
+    summed over every path (``chainrule.lang.symbols``). Remembered for labelled nodes, like
+    their labels: every node's total is written several times (its step, each edge's product,
+    the page's data)."""
+    if top in names and bottom in names:
+        known = _TOTALS.get(names)
+        if known is None:
+            known = _TOTALS[names] = {}
+        key = (top, bottom, symbols.is_vector(top.value), _TEXT_ONLY.get())
+        got = known.get(key)
+        if got is None:
+            got = known[key] = _derivative(top, bottom, names)
+        return got
+    return _derivative(top, bottom, names)
+
+
+_TOTALS: weakref.WeakKeyDictionary[Naming, dict[tuple[Node, Node, bool, bool], Math]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _derivative(top: Node, bottom: Node, names: Naming) -> Math:
     t = top_of(top, names)
     _, bt, _, bl = _parts(top, bottom, names)
     return Math(symbols.total_text(t.text, bt), symbols.total_latex(t.latex, bl))
@@ -174,9 +262,8 @@ def formula(node: Node, names: Naming) -> Math | None:
     """The right-hand side defining an operation node, its inputs written by their labels."""
     if not node.args:
         return None
-    return Math(
-        _text_minus(definition(node, "text", names=names)), definition(node, "latex", names=names)
-    )
+    text = _text_minus(definition(node, "text", names=names))
+    return Math(text, "" if _TEXT_ONLY.get() else definition(node, "latex", names=names))
 
 
 def _write(node: Node, style: str, names: Naming | None) -> str:
@@ -190,7 +277,15 @@ def _placeholder(value: Any, kind: int, token: str) -> Node:
 def _fill(expr: Node, fills: dict[str, Math], names: Naming | None = None) -> Math:
     """Write ``expr`` and put each placeholder's text in place of its token; nodes of the
     graph are written by their labels in ``names``."""
-    text, latex = _write(expr, "text", names), _write(expr, "latex", names)
+    return _filled(_write(expr, "text", names), _write(expr, "latex", names), fills)
+
+
+def _filled(text: str, latex: str, fills: dict[str, Math]) -> Math:
+    """``_fill`` on an expression already written."""
+    if _TEXT_ONLY.get():
+        for token, m in fills.items():
+            text = glue_text(text, token).replace(token, m.text)
+        return Math(_text_minus(text), "")
     for token, m in fills.items():
         # A number put where a name stood next to another factor (2x, xy) needs a visible
         # product sign: 2x at x = 3 is 2·3, never 23.
@@ -280,16 +375,58 @@ def substituted(node: Node, digits: int, exact: bool) -> Math | None:
     if exact and not all(is_rational(a.value) for a in node.args):
         return None
     tight, bare = number_brackets(node)
-    holders: list[Node] = []
     fills: dict[str, Math] = {}
     for i, a in enumerate(node.args):
+        if not _is_literal(a):
+            fills[_TOKEN.format(_letters(i))] = _shown_number(a.value, digits, exact, tight, bare)
+    return _filled(*with_tokens(node), fills)
+
+
+_WITH_TOKENS: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+
+def with_tokens(node: Node) -> tuple[str, str]:
+    """``node``'s operation written over its inputs (text, LaTeX), each input that is not a
+    literal written as its token (``Q{letters}Z``, see ``substituted``). Worked out once per
+    operation, parameters and inputs' shapes: a deep chain repeats a few operations."""
+    key = _token_key(node)
+    got = _WITH_TOKENS.get(key) if key is not None else None
+    if got is None:
+        holders = [
+            a if _is_literal(a) else _placeholder(a.value, a.kind, _TOKEN.format(_letters(i)))
+            for i, a in enumerate(node.args)
+        ]
+        expr = apply(node.op, tuple(holders), node.params)
+        got = (_write(expr, "text", None), _write(expr, "latex", None))
+        if key is not None:
+            if len(_WITH_TOKENS) >= _NUMS_MAX:
+                _WITH_TOKENS.clear()
+            _WITH_TOKENS[key] = got
+    return got
+
+
+def _plain(v: Any) -> bool:
+    if isinstance(v, tuple):
+        return all(_plain(x) for x in v)
+    return v is None or type(v) in (str, int, float, bool)
+
+
+def _token_key(node: Node) -> tuple[Any, ...] | None:
+    """What ``with_tokens`` depends on, or None where that is not a short plain key (an array
+    parameter or literal)."""
+    params = node.params or {}
+    if not all(_plain(v) for v in params.values()):
+        return None
+    args: list[Any] = []
+    for a in node.args:
         if _is_literal(a):
-            holders.append(a)
-            continue
-        token = _TOKEN.format(_letters(i))
-        holders.append(_placeholder(a.value, a.kind, token))
-        fills[token] = _shown_number(a.value, digits, exact, tight, bare)
-    return _fill(apply(node.op, tuple(holders), node.params), fills)
+            v = a.value
+            if type(v) not in (int, float, bool, Fraction, np.float64):
+                return None
+            args.append(("literal", a.op, type(v), repr(v)))
+        else:
+            args.append((a.kind, np.shape(a.value)))
+    return (node.op, tuple(sorted(params.items())), tuple(args))
 
 
 def _letters(i: int) -> str:
@@ -305,6 +442,8 @@ def partial(node: Node, i: int, names: Naming) -> Math | None:
     """The local partial ∂node/∂input_i as the op table writes it, when it has a readable form,
     in terms of the labels people see (∂f/∂z = q for f = q·z, never q written out)."""
     text = partial_formula(node, i, "text", names)
+    if text is not None and _TEXT_ONLY.get():
+        return Math(_text_minus(text), "")
     latex = partial_formula(node, i, "latex", names)
     if text is None or latex is None:
         return None
@@ -317,6 +456,18 @@ def vjp_formula(
     """For ops that mix elements (no elementwise partial), the chain-rule product as the op
     table's own vector–Jacobian rule writes it: symbolically (upstream gradient and inputs by
     name) and with the numbers put in."""
+    # written in both styles even in ``text_only``: whether the numbers are put in depends on
+    # the LaTeX too (a stand-in name in either)
+    token = _TEXT_ONLY.set(False)
+    try:
+        return _vjp_formula(node, i, output, digits, names)
+    finally:
+        _TEXT_ONLY.reset(token)
+
+
+def _vjp_formula(
+    node: Node, i: int, output: Node, digits: int, names: Naming
+) -> tuple[Math, Math] | None:
     op = node.op
     if op.vjps is None or node.grad is None:
         return None

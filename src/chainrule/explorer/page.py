@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -29,6 +31,7 @@ from ..draw.writers.html import html_escape
 from ..draw.writers.svg import write_svg
 from ..explain import derive
 from ..explain import formulas as f
+from ..explain.pause import gc_paused
 from ..lang.notation import definition
 from .groups import Group, find_groups
 from .program import Program, compile_graph
@@ -52,6 +55,8 @@ def short_lists(text: str, limit: int = SHORT_ARRAY) -> str:
     """A text with every written-out list of more than ``limit`` numbers replaced by its shape
     (``dropout(flatten, 2×27 array)``): a constant mask or weight inside a formula would
     otherwise make a box or a label hundreds of characters wide."""
+    if "[" not in text:  # most lines: no list at all
+        return text
     out: list[str] = []
     i = 0
     while i < len(text):
@@ -224,15 +229,25 @@ def _names(g: Graph, index: dict[Node, int]) -> dict[str, list[int]]:
     return out
 
 
-def _node_info(g: Graph, index: dict[Node, int], n: Node) -> dict[str, Any]:
+def _node_info(
+    g: Graph, index: dict[Node, int], n: Node, formulas: dict[Node, f.Math | None]
+) -> dict[str, Any]:
     role = "operation" if n.args else ("input" if n.requires_grad else "constant")
     return {
         "name": f.label(n, g.naming).text,
         "dname": f.derivative(g.output, n, g.naming).text,
-        "formula": definition(n, "text", names=g.naming) if n.args else "",
+        "formula": _definition(n, g, formulas.get(n)) if n.args else "",
         "role": role,
         "inputs": [index[a] for a in n.args],
     }
+
+
+def _definition(n: Node, g: Graph, formula: f.Math | None) -> str:
+    """The operation's definition as ``lang.notation.definition`` writes it: the worked
+    solution's formula where that is the same text (it writes minus signs − where a - was)."""
+    if formula is not None and f.MINUS not in formula.text:
+        return formula.text
+    return definition(n, "text", names=g.naming)
 
 
 def page_data(
@@ -243,9 +258,17 @@ def page_data(
     ``COLLAPSE_ABOVE`` drawn nodes."""
     d = derive(graph, digits, exact=exact)
     g = d.graph
-    program: Program = compile_graph(g)
-    steps = build_steps(d)
-    groups = find_groups(g)
+    built = [build_drawing(g, view, collapse=[]) for view in VIEWS]  # a step a node
+    for drawing in built:
+        _shorten(drawing)
+    # Graphviz lays the drawings out, a process each, while the program and the steps are
+    # worked out here
+    with ThreadPoolExecutor(max_workers=len(built)) as pool:
+        pending = [pool.submit(layout, drawing) for drawing in built]
+        program: Program = compile_graph(g)
+        steps = build_steps(d)
+        groups = find_groups(g)
+        laid = [p.result() for p in pending]
     group_of = {k: j for j, grp in enumerate(groups) for k in grp.members}
     shown_count = sum(1 for n in g.nodes if n.args or n.name or n.requires_grad)
     if collapse is None:
@@ -256,11 +279,8 @@ def page_data(
     lazy = shown_count > COLLAPSE_ABOVE
     late = set(range(len(groups))) if lazy else closed
     drawings = {}
-    for view in VIEWS:
-        drawing = build_drawing(g, view, collapse=[])  # every node is a step of its own
-        _shorten(drawing)
+    for view, drawing, lay in zip(VIEWS, built, laid, strict=True):
         arrows = _arrow_edges(drawing, g, view == "gradients")
-        lay = layout(drawing)
         svg = write_svg(drawing, lay).split("?>", 1)[1]
         ends = [[_box_node(a.source), _box_node(a.target)] for a in drawing.arrows]
         base, late_nodes, late_arrows = _split(svg, ends, group_of, late)
@@ -276,13 +296,14 @@ def page_data(
         }
     index = {n: k for k, n in enumerate(g.nodes)}
     shown = [n for n in g.nodes if n.args or n.name or n.requires_grad]
+    formulas = {s.node: s.formula for s in d.forward}
     return {
         "title": f"Explore {g.label(g.output)}",
         "digits": digits,
         "short": SHORT_ARRAY,
         "exact": d.exact,
         "output": index[g.output],
-        "nodes": [_node_info(g, index, n) for n in g.nodes],
+        "nodes": [_node_info(g, index, n, formulas) for n in g.nodes],
         "shown": [index[n] for n in shown],
         "names": _names(g, index),
         "size": program.size,
@@ -323,12 +344,27 @@ def _box_node(box_id: str) -> int:
     return int(base[1:]) if base.startswith("n") and base[1:].isdigit() else -1
 
 
-# one drawn element of draw's SVG writer: a node's box, an arrow, an arrow's label (labels are
-# escaped, so no "</g>" can occur inside one)
-_ELEMENT = re.compile(
-    r'<g class="(edge|edge-label|node)[ "][^>]*?(?:data-i="(\d+)"|id="([^"]*)")[^>]*>.*?\n</g>\n',
-    re.S,
+# the start of one drawn element of draw's SVG writer: a node's box, an arrow, an arrow's
+# label; it ends at the first "\n</g>\n" after it (labels are escaped, so no "</g>" can occur
+# inside one)
+_ELEMENT_HEAD = re.compile(
+    r'<g class="(edge|edge-label|node)[ "][^>]*?(?:data-i="(\d+)"|id="([^"]*)")[^>]*>'
 )
+_ELEMENT_END = "\n</g>\n"
+
+
+def _elements(svg: str) -> Iterator[tuple[str, str | None, str | None, int, int]]:
+    """Each drawn element: (kind, arrow index, box id, start, end)."""
+    at = 0
+    while True:
+        head = _ELEMENT_HEAD.search(svg, at)
+        if head is None:
+            return
+        end = svg.find(_ELEMENT_END, head.end())
+        if end < 0:
+            return
+        at = end + len(_ELEMENT_END)
+        yield head.group(1), head.group(2), head.group(3), head.start(), at
 
 
 def _split(
@@ -344,21 +380,21 @@ def _split(
     late_nodes: dict[str, list[str]] = {}
     late_arrows: dict[str, list[str]] = {}
     at = 0
-    for m in _ELEMENT.finditer(svg):
-        kind, arrow, box = m.group(1), m.group(2), m.group(3)
+    for kind, arrow, box, start, end in _elements(svg):
         if kind == "node":
             j = group_of.get(_box_node(box or ""))
             if j is None or j not in closed:
                 continue
-            late_nodes.setdefault(str(j), []).append(m.group(0))
+            late_nodes.setdefault(str(j), []).append(svg[start:end])
         else:
+            assert arrow is not None  # draw's SVG writer numbers every arrow and label
             a = int(arrow)
             if not any(group_of.get(k) in closed for k in ends[a]):
                 continue
             pair = late_arrows.setdefault(str(a), ["", ""])
-            pair[0 if kind == "edge" else 1] = m.group(0)
-        kept.append(svg[at : m.start()])
-        at = m.end()
+            pair[0 if kind == "edge" else 1] = svg[start:end]
+        kept.append(svg[at:start])
+        at = end
     kept.append(svg[at:])
     return "".join(kept), {j: "".join(v) for j, v in late_nodes.items()}, late_arrows
 
@@ -432,6 +468,13 @@ def page_parts(
 ) -> dict[str, Any]:
     """What both the page and the notebook widget are made of: the body (markup with draw's
     SVGs, every label escaped by the SVG writer), the data, and the program's JavaScript."""
+    with gc_paused(), f.text_only():  # the page shows no LaTeX
+        return _page_parts(graph, digits=digits, exact=exact, collapse=collapse)
+
+
+def _page_parts(
+    graph: Graph, *, digits: int = 5, exact: bool | None = None, collapse: bool | None = None
+) -> dict[str, Any]:
     data = page_data(graph, digits=digits, exact=exact, collapse=collapse)
     svgs = data.pop("_svg")
     code = data.pop("_code")
@@ -489,6 +532,11 @@ def write_page(
 
 def assemble(parts: dict[str, Any]) -> str:
     """One HTML document from ``page_parts``."""
+    with gc_paused():
+        return _assemble(parts)
+
+
+def _assemble(parts: dict[str, Any]) -> str:
     data, late = _late_apart(parts["data"])
     return _asset("page.html").format(
         title=parts["title"],

@@ -101,19 +101,19 @@ class Builder:
         if not node.args:
             return None
         tight, bare = f.number_brackets(node)
-        holders: list[Node] = []
         fills: dict[str, dict[str, Any]] = {}
         for i, a in enumerate(node.args):
-            if f._is_literal(a):
-                holders.append(a)
-                continue
-            token = f._TOKEN.format(f._letters(i))
-            holders.append(f._placeholder(a.value, a.kind, token))
-            fills[token] = self.slot("v", a, "num" if bare else "shown", tight)
-        return self.fill(apply(node.op, tuple(holders), node.params), fills)
+            if not f._is_literal(a):
+                token = f._TOKEN.format(f._letters(i))
+                fills[token] = self.slot("v", a, "num" if bare else "shown", tight)
+        return self.fill_text(f.with_tokens(node)[0], fills)
 
     def fill(self, expr: Node, fills: dict[str, dict[str, Any]]) -> list[Piece]:
-        text = f._text_minus(f._write(expr, "text", None))
+        return self.fill_text(f._write(expr, "text", None), fills)
+
+    def fill_text(self, written: str, fills: dict[str, dict[str, Any]]) -> list[Piece]:
+        """An expression written with tokens, each token replaced by its slot."""
+        text = f._text_minus(written)
         for token in fills:  # 2x at x = 3 is 2·3, as the worked solution writes it
             text = f.glue_text(text, token)
         pieces: list[Piece] = [text]
@@ -151,7 +151,7 @@ class Builder:
                 last = j == len(step.terms) - 1
                 if last:
                     blocks = self.static(doc._backward(step, d))
-                    live = self.node_live(step)
+                    live = self.node_live(step, blocks)
                 else:
                     blocks, live = self.edge_text(step, term, j)
                 self.steps.append(Step("backward", k, edge, blocks, live, complete=last))
@@ -262,8 +262,9 @@ class Builder:
             live.append({"p": note})
         return text, live
 
-    def node_live(self, step: BackwardStep) -> list[dict[str, Any]]:
-        """``document._backward`` for a node whose last edge this is, with slots."""
+    def node_live(self, step: BackwardStep, static: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``document._backward`` for a node whose last edge this is, with slots (``static``:
+        its blocks as ``static`` writes them)."""
         d = self.d
         out: list[dict[str, Any]] = []
         if len(step.terms) == 1 and step.terms[0].consumer is d.output:
@@ -273,7 +274,6 @@ class Builder:
                 if loc.formula is not None:
                     parts.append([loc.formula.text])
                 return [self.chain(parts, self.slot("g", step.node))]
-        static = self.static(doc._backward(step, d))
         if step.fan_out:
             out.append(static[0])  # the fan-out sentence: no numbers in it
         for term in step.terms:
