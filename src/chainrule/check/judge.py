@@ -282,28 +282,68 @@ def _given(v: Verdict) -> Given:
     return Given(v.quantity, nums[0])
 
 
-def judge(graph: Graph, claims: list[Claim], rule: Rule | None = None) -> list[Verdict]:
+class Prepared:
+    """What judging any claims against one graph needs, computed once: a private copy of the
+    graph through ``backward``, its resolver, and each quantity's true value as asked for. A
+    class graded against one variant judges hundreds of students' claims with one of these
+    instead of copying the graph, running backward and evaluating exact values per student.
+    The caller's graph must not change while this is in use."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.original = graph
+        self.graph, made = copy_graph(graph)
+        with np.errstate(all="ignore"):
+            self.graph.backward()
+        self.back = {c: n for n, c in made.items()}
+        self.resolver = Resolver(self.graph)
+        self._truths: dict[str, tuple[Quantity, Any] | ValueInputError] = {}
+        self._givens: list[Fraction] | None = None
+
+    def quantity_and_true(self, name: str) -> tuple[Quantity, Any]:
+        """The quantity a claim's name stands for and its true value (raises ValueInputError,
+        the same each time, for a name the graph does not have)."""
+        hit = self._truths.get(name)
+        if hit is None:
+            try:
+                with np.errstate(all="ignore"):
+                    q = self.resolver.quantity(name)
+                    hit = (q, true_value(q, self.graph.label(q.node)))
+            except ValueInputError as exc:
+                hit = exc
+            self._truths[name] = hit
+        if isinstance(hit, ValueInputError):
+            raise ValueInputError(hit.message)
+        return hit
+
+    def givens(self) -> list[Fraction]:
+        if self._givens is None:
+            self._givens = _givens(self.graph)
+        return self._givens
+
+
+def judge(
+    graph: Graph, claims: list[Claim], rule: Rule | None = None, prepared: Prepared | None = None
+) -> list[Verdict]:
     """Judge every claim against ``graph`` under ``rule`` (default: 3 significant figures).
     The graph is not touched: a private copy is run through ``backward`` for the true
-    gradients; the verdicts name the caller's own nodes."""
+    gradients; the verdicts name the caller's own nodes. ``prepared`` (made from this graph)
+    saves that copy and the true values when many learners are judged against one graph."""
     rule = rule or Rule()
-    graph, made = copy_graph(graph)
+    if prepared is None or prepared.original is not graph:
+        prepared = Prepared(graph)
     with np.errstate(all="ignore"):
-        graph.backward()
-        resolver = Resolver(graph)
         verdicts: list[Verdict] = []
         for claim in claims:
             try:
-                q = resolver.quantity(claim.name)
-                t = true_value(q, graph.label(q.node))
+                q, t = prepared.quantity_and_true(claim.name)
                 verdict = grade(claim, t, rule)
             except ValueInputError as exc:
                 at = "" if claim.line is None or exc.message.startswith("line ") else claim.line
                 message = f"line {at}: {exc.message}" if at else exc.message
                 raise ValueInputError(clipped(message)) from None
             verdicts.append(Verdict(claim, q, t, verdict))
-        _trace(graph, verdicts, rule)
-    back = {c: n for n, c in made.items()}
+        _trace(prepared.graph, verdicts, rule, prepared.givens())
+    back = prepared.back
     for v in verdicts:
         q = v.quantity
         v.quantity = replace(q, node=back[q.node], top=None if q.top is None else back[q.top])
@@ -340,12 +380,11 @@ def _trivial(v: Verdict, givens: list[Fraction]) -> bool:
     return all(copied(n) for n in nums)
 
 
-def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule) -> None:
+def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule, givens: list[Fraction]) -> None:
     wrong = [v for v in verdicts if v.verdict == WRONG]
     if not wrong:
         return
     fine = [v for v in verdicts if v.verdict != WRONG]
-    givens = _givens(graph)
 
     def world(used: list[Verdict], v: Verdict, nudge: tuple[int, int] | None = None) -> Any:
         given = []
@@ -432,6 +471,7 @@ __all__ = [
     "FOLLOWS",
     "GRADIENT",
     "PARTIAL",
+    "Prepared",
     "RIGHT",
     "ROUNDING",
     "TOO_FEW",

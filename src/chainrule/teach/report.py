@@ -44,6 +44,7 @@ from .scoring import (
     check_names,
     load_scoring,
 )
+from .staged import sync_written, write_new
 from .submissions import read_submissions
 
 MARKER = ".chainrule-report"
@@ -377,10 +378,10 @@ def write_report(
             name = slug(g.student, k)
             variant = key.variants.get(g.variant)
             page = feedback_markdown(g, variant, scoring, key.digits, key.title)
-            write_file(stage / "students" / f"{name}.md", page)
+            write_new(stage / "students" / f"{name}.md", page)
             feedback[k - 1] = f"students/{name}.md"
             (gs / name).mkdir()
-            write_file(gs / name / "results.json", gradescope_results(g))
+            write_new(gs / name / "results.json", gradescope_results(g))
         write_file(stage / "students" / MARKER, "written by chainrule grade\n")
         write_file(stage / "exports" / MARKER, "written by chainrule grade\n")
         write_file(stage / "grades.csv", csv_text(grades_rows(graded, feedback)))
@@ -403,6 +404,7 @@ def write_report(
         write_file(stage / "mistake-kinds.png", chart_png(kinds, "First slips by kind"))
         write_file(stage / "exports" / "moodle-grades.csv", csv_text(moodle_grades(graded)))
         write_file(stage / MARKER, "written by chainrule grade; safe to replace\n")
+        sync_written()  # the feedback pages and results, once for all
     return Report(folder, graded, problems, warning)
 
 
