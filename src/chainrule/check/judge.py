@@ -13,6 +13,7 @@ a given copied) *follows trivially* and earns no carry-forward credit."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -23,6 +24,7 @@ from ..core.autodiff import grad as grad_graph
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
 from ..core.lazy import sympy
+from ..core.node import Node
 from ..core.snapshot import copy_graph
 from ..core.values import evalf, is_exact, to_float
 from .claims import Claim, Number
@@ -380,6 +382,44 @@ def _trivial(v: Verdict, givens: list[Fraction]) -> bool:
     return all(copied(n) for n in nums)
 
 
+def influence(graph: Graph) -> Callable[[Quantity, Quantity], bool]:
+    """``moves(u, v)``: can the learner's number for u change v as ``recompute`` gives it? No
+    when v is recorded before u's number is put in, or is never computed from it: a value (or
+    a direct local partial) is computed in the forward walk from the values upstream of it
+    alone; a total gradient is complete in the backward walk (the tape in reverse) before the
+    gradients of the nodes before it and the partials of their edges are put in. ``spread``
+    skips the numbers that cannot move v (each would add exactly 0)."""
+    position = {n: k for k, n in enumerate(graph.nodes)}
+    upstream: dict[int, set[int]] = {}
+
+    def before(node: Node) -> set[int]:
+        """The node and every node its value is computed from (by id)."""
+        if id(node) not in upstream:
+            seen = {id(node)}
+            stack = [node]
+            while stack:
+                for a in stack.pop().args:
+                    if id(a) not in seen:
+                        seen.add(id(a))
+                        stack.append(a)
+            upstream[id(node)] = seen
+        return upstream[id(node)]
+
+    def moves(u: Quantity, v: Quantity) -> bool:
+        if v.claim_type == VALUE:
+            return u.claim_type == VALUE and id(u.node) in before(v.node)
+        if v.claim_type == PARTIAL and v.top is not None and any(a is v.node for a in v.top.args):
+            return u.claim_type == VALUE and id(u.node) in before(v.top)
+        if v.claim_type == GRADIENT and v.node in position:
+            if u.claim_type == GRADIENT and u.node in position:
+                return position[u.node] >= position[v.node]
+            if u.claim_type == PARTIAL and u.top is not None and u.top in position:
+                return position[u.top] >= position[v.node]
+        return True
+
+    return moves
+
+
 def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule, givens: list[Fraction]) -> None:
     wrong = [v for v in verdicts if v.verdict == WRONG]
     if not wrong:
@@ -415,8 +455,8 @@ def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule, givens: list[Fract
         total = np.zeros(np.shape(own)) if isinstance(own, np.ndarray) else 0.0
         base = np.asarray(to_float(own), dtype=float)
         for k, u in enumerate(used):
-            if u.quantity.key() == v.quantity.key():
-                continue
+            if u.quantity.key() == v.quantity.key() or not moves(u.quantity, v.quantity):
+                continue  # moving u's numbers leaves v's recomputed value as it is: adds 0
             for j, n in enumerate(u.claim.numbers):
                 if not n.finite or n.quantum == 0 or n.value == 0 or n.quantum > 1e300:
                     continue  # exact, or a 0 that wrote no digit to round (0e9)
@@ -428,6 +468,8 @@ def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule, givens: list[Fract
                     continue
                 total = total + (delta if isinstance(own, np.ndarray) else float(np.max(delta)))
         return total
+
+    moves = influence(graph)
 
     def agrees(used: list[Verdict], v: Verdict, own: Any) -> bool:
         if own is None:
