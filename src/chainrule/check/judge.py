@@ -31,7 +31,7 @@ from .claims import Claim, Number
 from .inert import clipped
 from .names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
 from .rule import SLACK, Rule
-from .world import Given, recompute
+from .world import Forward, Given, recompute
 
 RIGHT = "right"
 ROUNDING = "rounding"
@@ -300,6 +300,7 @@ class Prepared:
         self.resolver = Resolver(self.graph)
         self._truths: dict[str, tuple[Quantity, Any] | ValueInputError] = {}
         self._givens: list[Fraction] | None = None
+        self.forwards: dict[Any, Forward] = {}  # the learners' forward walks (world.recompute)
 
     def quantity_and_true(self, name: str) -> tuple[Quantity, Any]:
         """The quantity a claim's name stands for and its true value (raises ValueInputError,
@@ -344,7 +345,7 @@ def judge(
                 message = f"line {at}: {exc.message}" if at else exc.message
                 raise ValueInputError(clipped(message)) from None
             verdicts.append(Verdict(claim, q, t, verdict))
-        _trace(prepared.graph, verdicts, rule, prepared.givens())
+        _trace(prepared.graph, verdicts, rule, prepared.givens(), prepared.forwards)
     back = prepared.back
     for v in verdicts:
         q = v.quantity
@@ -420,7 +421,13 @@ def influence(graph: Graph) -> Callable[[Quantity, Quantity], bool]:
     return moves
 
 
-def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule, givens: list[Fraction]) -> None:
+def _trace(
+    graph: Graph,
+    verdicts: list[Verdict],
+    rule: Rule,
+    givens: list[Fraction],
+    forwards: dict[Any, Forward] | None = None,
+) -> None:
     wrong = [v for v in verdicts if v.verdict == WRONG]
     if not wrong:
         return
@@ -445,7 +452,7 @@ def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule, givens: list[Fract
         if not given:
             return v.true  # nothing of the learner's own: their world is the true one
         try:
-            return recompute(graph, given, [v.quantity]).get(v.quantity.key())
+            return recompute(graph, given, [v.quantity], forwards).get(v.quantity.key())
         except (ChainruleError, ArithmeticError, ValueError):
             return None  # the learner's numbers leave a domain (log of a negative, ...)
 
