@@ -23,9 +23,10 @@ from chainrule.check.judge import Prepared, judge
 from chainrule.check.rule import AS_WRITTEN, Rule
 from chainrule.core.errors import ValueInputError
 from chainrule.core.values import to_float
+from chainrule.teach.csvout import csv_lines, csv_text
 from chainrule.teach.generate import generate
 from chainrule.teach.grading import _all_matches, key_matches, load_class
-from chainrule.teach.staged import write_new
+from chainrule.teach.staged import write_lines, write_new
 
 judge_module = importlib.import_module("chainrule.check.judge")
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,3 +202,12 @@ def test_a_staged_file_is_new_and_never_written_through_a_link(tmp_path: Path) -
     with pytest.raises(OSError):
         write_new(tmp_path / "link.json", json.dumps({}))
     assert (tmp_path / "target").read_text(encoding="utf-8") == "kept"
+
+
+def test_a_csv_written_a_line_at_a_time_is_the_csv_built_whole(tmp_path: Path) -> None:
+    rng = random.Random(1)
+    cells = ['Ada, "the" 1st', "=1+2", "-0,25", "ŷ\x1b[2J", "", "tab\there", "x" * 300]
+    rows = [[rng.choice(cells) for _ in range(8)] for _ in range(6000)]  # over 1 MB
+    write_lines(tmp_path / "a.csv", csv_lines(iter(rows)))
+    assert (tmp_path / "a.csv").read_bytes() == csv_text(rows).encode("utf-8")
+    assert len(csv_text(rows)) > 1 << 20

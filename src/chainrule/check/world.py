@@ -132,7 +132,7 @@ def recompute(
         walk = forwards.get(key)
         if walk is None:
             walk = _forward(graph, by_node)
-            if len(forwards) >= 4096:
+            if len(forwards) >= 1024:  # about 2.6 kB each for a neuron
                 forwards.clear()
             forwards[key] = walk
     else:

@@ -225,7 +225,7 @@ def _answer(v: float, where: str) -> float:
     return f
 
 
-@dataclass
+@dataclass(slots=True)  # slots: every student holds one per quantity until the report
 class Mark:
     """The verdict on one quantity of the answer key."""
 
@@ -243,7 +243,7 @@ class Mark:
     kind: str | None = None  # for a first slip: the kind of mistake it most likely is
 
 
-@dataclass
+@dataclass(slots=True)
 class Graded:
     student: str
     variant: str

@@ -10,6 +10,7 @@ without following links, and everything is flushed to the disk once, before the 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -22,6 +23,21 @@ def write_new(path: Path, data: str | bytes) -> None:
     fd = os.open(path, _FLAGS, 0o666)
     with os.fdopen(fd, "wb") as out:
         out.write(raw)
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> None:
+    """A new file from text produced a line at a time (written in blocks of about 1 MB)."""
+    fd = os.open(path, _FLAGS, 0o666)
+    with os.fdopen(fd, "wb") as out:
+        block: list[str] = []
+        size = 0
+        for line in lines:
+            block.append(line)
+            size += len(line)
+            if size >= 1 << 20:
+                out.write("".join(block).encode("utf-8"))
+                block, size = [], 0
+        out.write("".join(block).encode("utf-8"))
 
 
 def sync_written() -> None:
