@@ -17,6 +17,10 @@ def _shown(ch: str) -> str:
 def inert_text(text: str) -> str:
     """``text`` with every control, format-override and unpaired surrogate character written
     as an escape code (tabs and line breaks become spaces)."""
+    if text.isprintable():
+        # no character of the categories Cc, Cf (the overrides), Cs, Co, Cn, nor a line
+        # break or tab (str.isprintable reads the same Unicode tables): nothing to escape
+        return text
     out = []
     for ch in text:
         if ch in "\t\n\r":

@@ -13,6 +13,7 @@ a given copied) *follows trivially* and earns no carry-forward credit."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -23,13 +24,14 @@ from ..core.autodiff import grad as grad_graph
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
 from ..core.lazy import sympy
+from ..core.node import Node
 from ..core.snapshot import copy_graph
 from ..core.values import evalf, is_exact, to_float
 from .claims import Claim, Number
 from .inert import clipped
 from .names import GRADIENT, PARTIAL, VALUE, Quantity, Resolver
 from .rule import SLACK, Rule
-from .world import Given, recompute
+from .world import Forward, Given, recompute
 
 RIGHT = "right"
 ROUNDING = "rounding"
@@ -282,28 +284,69 @@ def _given(v: Verdict) -> Given:
     return Given(v.quantity, nums[0])
 
 
-def judge(graph: Graph, claims: list[Claim], rule: Rule | None = None) -> list[Verdict]:
+class Prepared:
+    """What judging any claims against one graph needs, computed once: a private copy of the
+    graph through ``backward``, its resolver, and each quantity's true value as asked for. A
+    class graded against one variant judges hundreds of students' claims with one of these
+    instead of copying the graph, running backward and evaluating exact values per student.
+    The caller's graph must not change while this is in use."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.original = graph
+        self.graph, made = copy_graph(graph)
+        with np.errstate(all="ignore"):
+            self.graph.backward()
+        self.back = {c: n for n, c in made.items()}
+        self.resolver = Resolver(self.graph)
+        self._truths: dict[str, tuple[Quantity, Any] | ValueInputError] = {}
+        self._givens: list[Fraction] | None = None
+        self.forwards: dict[Any, Forward] = {}  # the learners' forward walks (world.recompute)
+
+    def quantity_and_true(self, name: str) -> tuple[Quantity, Any]:
+        """The quantity a claim's name stands for and its true value (raises ValueInputError,
+        the same each time, for a name the graph does not have)."""
+        hit = self._truths.get(name)
+        if hit is None:
+            try:
+                with np.errstate(all="ignore"):
+                    q = self.resolver.quantity(name)
+                    hit = (q, true_value(q, self.graph.label(q.node)))
+            except ValueInputError as exc:
+                hit = exc
+            self._truths[name] = hit
+        if isinstance(hit, ValueInputError):
+            raise ValueInputError(hit.message)
+        return hit
+
+    def givens(self) -> list[Fraction]:
+        if self._givens is None:
+            self._givens = _givens(self.graph)
+        return self._givens
+
+
+def judge(
+    graph: Graph, claims: list[Claim], rule: Rule | None = None, prepared: Prepared | None = None
+) -> list[Verdict]:
     """Judge every claim against ``graph`` under ``rule`` (default: 3 significant figures).
     The graph is not touched: a private copy is run through ``backward`` for the true
-    gradients; the verdicts name the caller's own nodes."""
+    gradients; the verdicts name the caller's own nodes. ``prepared`` (made from this graph)
+    saves that copy and the true values when many learners are judged against one graph."""
     rule = rule or Rule()
-    graph, made = copy_graph(graph)
+    if prepared is None or prepared.original is not graph:
+        prepared = Prepared(graph)
     with np.errstate(all="ignore"):
-        graph.backward()
-        resolver = Resolver(graph)
         verdicts: list[Verdict] = []
         for claim in claims:
             try:
-                q = resolver.quantity(claim.name)
-                t = true_value(q, graph.label(q.node))
+                q, t = prepared.quantity_and_true(claim.name)
                 verdict = grade(claim, t, rule)
             except ValueInputError as exc:
                 at = "" if claim.line is None or exc.message.startswith("line ") else claim.line
                 message = f"line {at}: {exc.message}" if at else exc.message
                 raise ValueInputError(clipped(message)) from None
             verdicts.append(Verdict(claim, q, t, verdict))
-        _trace(graph, verdicts, rule)
-    back = {c: n for n, c in made.items()}
+        _trace(prepared.graph, verdicts, rule, prepared.givens(), prepared.forwards)
+    back = prepared.back
     for v in verdicts:
         q = v.quantity
         v.quantity = replace(q, node=back[q.node], top=None if q.top is None else back[q.top])
@@ -340,12 +383,55 @@ def _trivial(v: Verdict, givens: list[Fraction]) -> bool:
     return all(copied(n) for n in nums)
 
 
-def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule) -> None:
+def influence(graph: Graph) -> Callable[[Quantity, Quantity], bool]:
+    """``moves(u, v)``: can the learner's number for u change v as ``recompute`` gives it? No
+    when v is recorded before u's number is put in, or is never computed from it: a value (or
+    a direct local partial) is computed in the forward walk from the values upstream of it
+    alone; a total gradient is complete in the backward walk (the tape in reverse) before the
+    gradients of the nodes before it and the partials of their edges are put in. ``spread``
+    skips the numbers that cannot move v (each would add exactly 0)."""
+    position = {n: k for k, n in enumerate(graph.nodes)}
+    upstream: dict[int, set[int]] = {}
+
+    def before(node: Node) -> set[int]:
+        """The node and every node its value is computed from (by id)."""
+        if id(node) not in upstream:
+            seen = {id(node)}
+            stack = [node]
+            while stack:
+                for a in stack.pop().args:
+                    if id(a) not in seen:
+                        seen.add(id(a))
+                        stack.append(a)
+            upstream[id(node)] = seen
+        return upstream[id(node)]
+
+    def moves(u: Quantity, v: Quantity) -> bool:
+        if v.claim_type == VALUE:
+            return u.claim_type == VALUE and id(u.node) in before(v.node)
+        if v.claim_type == PARTIAL and v.top is not None and any(a is v.node for a in v.top.args):
+            return u.claim_type == VALUE and id(u.node) in before(v.top)
+        if v.claim_type == GRADIENT and v.node in position:
+            if u.claim_type == GRADIENT and u.node in position:
+                return position[u.node] >= position[v.node]
+            if u.claim_type == PARTIAL and u.top is not None and u.top in position:
+                return position[u.top] >= position[v.node]
+        return True
+
+    return moves
+
+
+def _trace(
+    graph: Graph,
+    verdicts: list[Verdict],
+    rule: Rule,
+    givens: list[Fraction],
+    forwards: dict[Any, Forward] | None = None,
+) -> None:
     wrong = [v for v in verdicts if v.verdict == WRONG]
     if not wrong:
         return
     fine = [v for v in verdicts if v.verdict != WRONG]
-    givens = _givens(graph)
 
     def world(used: list[Verdict], v: Verdict, nudge: tuple[int, int] | None = None) -> Any:
         given = []
@@ -366,7 +452,7 @@ def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule) -> None:
         if not given:
             return v.true  # nothing of the learner's own: their world is the true one
         try:
-            return recompute(graph, given, [v.quantity]).get(v.quantity.key())
+            return recompute(graph, given, [v.quantity], forwards).get(v.quantity.key())
         except (ChainruleError, ArithmeticError, ValueError):
             return None  # the learner's numbers leave a domain (log of a negative, ...)
 
@@ -376,8 +462,8 @@ def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule) -> None:
         total = np.zeros(np.shape(own)) if isinstance(own, np.ndarray) else 0.0
         base = np.asarray(to_float(own), dtype=float)
         for k, u in enumerate(used):
-            if u.quantity.key() == v.quantity.key():
-                continue
+            if u.quantity.key() == v.quantity.key() or not moves(u.quantity, v.quantity):
+                continue  # moving u's numbers leaves v's recomputed value as it is: adds 0
             for j, n in enumerate(u.claim.numbers):
                 if not n.finite or n.quantum == 0 or n.value == 0 or n.quantum > 1e300:
                     continue  # exact, or a 0 that wrote no digit to round (0e9)
@@ -389,6 +475,8 @@ def _trace(graph: Graph, verdicts: list[Verdict], rule: Rule) -> None:
                     continue
                 total = total + (delta if isinstance(own, np.ndarray) else float(np.max(delta)))
         return total
+
+    moves = influence(graph)
 
     def agrees(used: list[Verdict], v: Verdict, own: Any) -> bool:
         if own is None:
@@ -432,6 +520,7 @@ __all__ = [
     "FOLLOWS",
     "GRADIENT",
     "PARTIAL",
+    "Prepared",
     "RIGHT",
     "ROUNDING",
     "TOO_FEW",

@@ -18,6 +18,7 @@ with the true value itself, not with its nearest float."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
@@ -60,7 +61,12 @@ class Rule:
     written: bool = False  # "as written": right when the true value rounded to the claim's digits
 
     def tolerance(self, true: Fraction) -> Fraction:
-        """The largest |claim − true| still right (for ``written``, see ``judge._grade``)."""
+        """The largest |claim − true| still right (for ``written``, see ``judge._grade``).
+        Kept for the last few thousand true values: a class judges the same ones again and
+        again, and the exact powers of ten are the dearest part of a verdict."""
+        return _tolerance(self, true)
+
+    def _tolerance(self, true: Fraction) -> Fraction:
         atol = Fraction(self.atol) if self.atol is not None else Fraction(0)
         if self.sigfig is not None:
             if true == 0:
@@ -112,6 +118,11 @@ class Rule:
             "last asked digit is a rounding difference; the true value rounded to fewer digits "
             "is 'too few digits'; 0 is never right for a value that is not 0."
         )
+
+
+@functools.lru_cache(maxsize=8192)
+def _tolerance(rule: Rule, true: Fraction) -> Fraction:
+    return rule._tolerance(true)
 
 
 AS_WRITTEN = Rule(sigfig=None, written=True)  # worked solutions: judged on the digits written

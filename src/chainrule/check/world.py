@@ -63,9 +63,54 @@ def _pick(value: Any, index: tuple[int, ...] | None) -> Any:
     return value[index]
 
 
-def recompute(graph: Graph, given: Iterable[Given], wanted: Iterable[Quantity]) -> dict[Any, Any]:
+Forward = tuple[dict[Node, Node], dict[int, Any]]
+
+
+def _value_key(items: list[Given]) -> tuple[Any, ...]:
+    """The learner's values as a key: quantity and the exact bits of every number, in order."""
+    out: list[Any] = []
+    for g in items:
+        v = g.value
+        if isinstance(v, np.ndarray):
+            arr = np.ascontiguousarray(v, dtype=float)
+            out.append((g.quantity.key(), arr.shape, arr.tobytes()))
+        else:
+            out.append((g.quantity.key(), float(v).hex()))
+    return tuple(out)
+
+
+def _forward(graph: Graph, by_node: dict[tuple[str, int], list[Given]]) -> Forward:
+    """The graph's values walked again with the learner's values put in: a shadow node for
+    each node, and each node's value as computed before the learner's number replaced it."""
+    computed: dict[int, Any] = {}
+    shadow: dict[Node, Node] = {}
+    for n in graph.nodes:
+        if n.args:
+            args = tuple(shadow[a] for a in n.args)
+            value, _ = compute(n.op, args, n.params)
+        else:
+            args = ()
+            value = to_float(n.value)
+        computed[id(n)] = value
+        value = _apply(value, by_node.get((VALUE, id(n)), []), n.value)
+        shadow[n] = new_node(value, n.op, args, kind_of(value), n.requires_grad, n.params, n.name)
+    return shadow, computed
+
+
+def recompute(
+    graph: Graph,
+    given: Iterable[Given],
+    wanted: Iterable[Quantity],
+    forwards: dict[Any, Forward] | None = None,
+) -> dict[Any, Any]:
     """For each wanted quantity, its value computed from the given numbers that come before it
-    (before the learner's own number for it is put in). Keys are ``Quantity.key()``."""
+    (before the learner's own number for it is put in). Keys are ``Quantity.key()``.
+
+    ``forwards`` keeps forward walks by the learner's values (the walk depends on nothing
+    else; the backward walk reads the shadow nodes and never changes them), so the gradients
+    and partials a learner's other numbers move, and other learners who wrote the same values,
+    reuse one walk. Not used for a partial that is not on one edge (``grad`` builds on the
+    shadow nodes)."""
     by_node: dict[tuple[str, int], list[Given]] = {}
     local_given: dict[tuple[int, int], list[Given]] = {}
     for item in given:
@@ -81,18 +126,21 @@ def recompute(graph: Graph, given: Iterable[Given], wanted: Iterable[Quantity]) 
     want_local = {(id(q.top), id(q.node)) for q in wanted if q.claim_type == PARTIAL and _direct(q)}
     rec: dict[tuple[str, int, Any], Any] = {}
 
-    shadow: dict[Node, Node] = {}
+    if forwards is not None and not any(q.claim_type == PARTIAL and not _direct(q) for q in wanted):
+        values = [g for (kind, _), items in by_node.items() if kind == VALUE for g in items]
+        key = (id(graph), _value_key(values))
+        walk = forwards.get(key)
+        if walk is None:
+            walk = _forward(graph, by_node)
+            if len(forwards) >= 1024:  # about 2.6 kB each for a neuron
+                forwards.clear()
+            forwards[key] = walk
+    else:
+        walk = _forward(graph, by_node)
+    shadow, computed = walk
     for n in graph.nodes:
-        if n.args:
-            args = tuple(shadow[a] for a in n.args)
-            value, _ = compute(n.op, args, n.params)
-        else:
-            args = ()
-            value = to_float(n.value)
         if id(n) in want_value:
-            rec[(VALUE, id(n), None)] = value
-        value = _apply(value, by_node.get((VALUE, id(n)), []), n.value)
-        shadow[n] = new_node(value, n.op, args, kind_of(value), n.requires_grad, n.params, n.name)
+            rec[(VALUE, id(n), None)] = computed[id(n)]
 
     original = {id(s): n for n, s in shadow.items()}
 

@@ -8,6 +8,7 @@ codes, never written raw."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 from ..check.inert import inert_text
 
@@ -33,7 +34,14 @@ def _quoted(cell: str) -> str:
     return cell
 
 
+def csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
+    """The lines of ``csv_text``, one at a time: a class's verdicts are written as they come,
+    not built whole in memory first."""
+    for row in rows:
+        yield ",".join(_quoted(inert(str(c))) for c in row) + "\n"
+
+
 def csv_text(rows: list[list[str]]) -> str:
     """Rows as CSV (comma, quoted where a cell holds a separator, \\n line ends), every cell
     made inert."""
-    return "".join(",".join(_quoted(inert(str(c))) for c in row) + "\n" for row in rows)
+    return "".join(csv_lines(rows))

@@ -6,11 +6,9 @@ the Markdown writer like every other label."""
 from __future__ import annotations
 
 from ..check.kinds import KIND_SENTENCES
-from ..core.graph import Graph
 from ..explain import markdown as markdown_writer
 from ..explain.document import Block, Document, Heading, Inline, Paragraph, Table, working
 from ..explain.formulas import Math, num
-from ..explain.model import derive
 from .grading import Graded, KeyVariant, Mark
 from .scoring import EARLY, FIRST_SLIP, FOLLOWS, FOLLOWS_OTHER, MISSING, TOO_FEW, Scoring
 
@@ -24,13 +22,15 @@ def points_text(x: float) -> str:
     return f"{x:g}"
 
 
-def _working(graph: Graph, digits: int, exact: bool, mark: Mark) -> list[Block]:
+def _working(variant: KeyVariant, digits: int, mark: Mark) -> list[Block]:
     """The worked solution's lines for the slipped quantity (on the derivation's own copy of
-    the graph: nodes are matched by their place on the tape)."""
+    the graph: nodes are matched by their place on the tape). The derivation is the
+    variant's, made once for all its students."""
     q = mark.q
     if q is None:
         return []
-    d = derive(graph, digits, exact=exact)
+    graph = variant.graph()
+    d = variant.derivation(digits)
     mirror = d.graph.nodes
     node = mirror[graph.index(q.node)]
     top = mirror[graph.index(q.top)] if q.top is not None else None
@@ -110,7 +110,7 @@ def feedback_document(
             said.append(f". It looks as if you {KIND_SENTENCES.get(slip.kind, slip.kind)}")
         said.append(". The correct working at this step:")
         blocks.append(Paragraph(said))
-        blocks.extend(_working(variant.graph(), digits, False, slip))
+        blocks.extend(_working(variant, digits, slip))
         after = [m for m in g.marks if m.verdict == FOLLOWS]
         if after:
             share = scoring.credit[FOLLOWS_OTHER if g.other_variant else FOLLOWS]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from ..check.claims import Claim, Number, parse_claim, read_number
 from ..check.inert import inert_text
-from ..check.judge import CARRIED_ROUNDING, TRIVIAL, Verdict, judge, true_value
+from ..check.judge import CARRIED_ROUNDING, TRIVIAL, Prepared, Verdict, as_float, judge, true_value
 from ..check.judge import FIRST_SLIP as JUDGE_FIRST_SLIP
 from ..check.judge import FOLLOWS as JUDGE_FOLLOWS
 from ..check.judge import RIGHT as JUDGE_RIGHT
@@ -25,7 +26,7 @@ from ..check.judge import TOO_FEW as JUDGE_TOO_FEW
 from ..check.judge import _grade as judge_number
 from ..check.kinds import mistake_kind
 from ..check.names import GRADIENT, PARTIAL, Quantity, Resolver, canon
-from ..check.rule import Rule, rounded_text, rule_from_dict
+from ..check.rule import SLACK, Rule, rounded_text, rule_from_dict
 from ..core.errors import ChainruleError, ValueInputError
 from ..core.graph import Graph
 from ..core.values import decimal_text, to_float
@@ -38,6 +39,7 @@ from ..explain.formulas import (
     label,
     partial_label,
 )
+from ..explain.model import Derivation, derive
 from ..io.files import load_json, read_text
 from ..lang.language import parse
 from ..lang.notation import naming_of
@@ -60,6 +62,10 @@ MANIFEST = "manifest.json"
 
 @dataclass
 class KeyVariant:
+    """One variant of the manifest. What grading derives from its program (the graph, the
+    judge's prepared copy, the quantities of the key and their notation, the worked solution)
+    is derived once and kept here: every student of the variant is graded against the same."""
+
     id: str
     seed: int
     program: str
@@ -67,6 +73,7 @@ class KeyVariant:
     exact: bool
     _graph: Graph | None = None
     _truths: dict[str, float] | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def graph(self) -> Graph:
         if self._graph is None:
@@ -88,8 +95,7 @@ class KeyVariant:
         if self._truths is None:
             out = dict(self.answers)
             if self.exact:
-                graph = self.graph()
-                resolver = Resolver(graph)
+                resolver = self.resolver()
                 for name in self.answers:
                     try:
                         value = true_value(resolver.quantity(name))
@@ -98,6 +104,51 @@ class KeyVariant:
                         continue
             self._truths = out
         return self._truths
+
+    def resolver(self) -> Resolver:
+        if "resolver" not in self._cache:
+            self._cache["resolver"] = Resolver(self.graph())
+        resolver: Resolver = self._cache["resolver"]
+        return resolver
+
+    def prepared(self) -> Prepared:
+        """The judge's copy of the graph with its true values, shared by every student."""
+        if "prepared" not in self._cache:
+            self._cache["prepared"] = Prepared(self.graph())
+        prepared: Prepared = self._cache["prepared"]
+        return prepared
+
+    def quantity(self, name: str) -> Quantity:
+        """The quantity a name stands for (raises ChainruleError as the resolver does; names
+        that resolve are kept, so a class's hundred spellings are looked up once each)."""
+        known: dict[str, Quantity] = self._cache.setdefault("quantities", {})
+        q = known.get(name)
+        if q is None:
+            q = self.resolver().quantity(name)
+            if len(known) < 10_000:
+                known[name] = q
+        return q
+
+    def key_names(self) -> dict[Any, str]:
+        """The key's names by quantity."""
+        if "key_q" not in self._cache:
+            self._cache["key_q"] = _key_names(self.resolver(), self)
+        key_q: dict[Any, str] = self._cache["key_q"]
+        return key_q
+
+    def math(self, name: str) -> Math:
+        """A key quantity in the worked solution's notation."""
+        maths: dict[str, Math] = self._cache.setdefault("math", {})
+        if name not in maths:
+            maths[name] = quantity_math(self.quantity(name), self.graph().output)
+        return maths[name]
+
+    def derivation(self, digits: int) -> Derivation:
+        """The worked solution (floats, ``digits`` significant digits) feedback quotes."""
+        done: dict[int, Derivation] = self._cache.setdefault("derivations", {})
+        if digits not in done:
+            done[digits] = derive(self.graph(), digits, exact=False)
+        return done[digits]
 
 
 @dataclass
@@ -108,6 +159,7 @@ class ClassKey:
     digits: int
     variants: dict[str, KeyVariant]
     rule: Rule = field(default_factory=Rule)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 # what a variant id may be: it is printed on terminals, in CSVs and in exports' names
@@ -173,7 +225,7 @@ def _answer(v: float, where: str) -> float:
     return f
 
 
-@dataclass
+@dataclass(slots=True)  # slots: every student holds one per quantity until the report
 class Mark:
     """The verdict on one quantity of the answer key."""
 
@@ -191,7 +243,7 @@ class Mark:
     kind: str | None = None  # for a first slip: the kind of mistake it most likely is
 
 
-@dataclass
+@dataclass(slots=True)
 class Graded:
     student: str
     variant: str
@@ -287,6 +339,52 @@ def key_matches(variant: KeyVariant, numbers: dict[str, Number], rule: Rule) -> 
     return hits
 
 
+Windows = dict[str, list[tuple[str, float, float, float]]]
+
+
+def _windows(key: ClassKey, rule: Rule) -> Windows:
+    """For each key name, every variant's (id, low, high, true): a number whose float is
+    outside [low, high] is neither right nor a rounding for that variant. The bounds are the
+    floats of the exact window (3 tolerances each side, as ``judge_number`` allows a rounding),
+    and float() keeps order (c < low when float(c) < float(low)), so the test never turns a
+    match away; the exact verdict decides the rest. Made once per class and rule."""
+    cache: dict[Rule, Windows] = key._cache.setdefault("windows", {})
+    if rule in cache:
+        return cache[rule]
+    out: Windows = {}
+    for vid, v in key.variants.items():
+        for name, true in v.truths().items():
+            if not math.isfinite(true):
+                continue
+            if rule.written:  # the window is the number's own digits: no bound to use
+                low, high = -math.inf, math.inf
+            else:
+                t = Fraction(true)
+                room = 3 * rule.tolerance(t) * (1 + SLACK)
+                low, high = as_float(t - room), as_float(t + room)
+            out.setdefault(name, []).append((vid, low, high, true))
+    cache[rule] = out
+    return out
+
+
+def _all_matches(key: ClassKey, numbers: dict[str, Number], rule: Rule) -> dict[str, int]:
+    """``key_matches`` for every variant at once: each number is judged exactly only against
+    the variants whose window holds it."""
+    hits = dict.fromkeys(key.variants, 0)
+    windows = _windows(key, rule)
+    for name, n in numbers.items():
+        spots = windows.get(name)
+        if not spots:
+            continue
+        c = as_float(n.value) if n.finite else None
+        for vid, low, high, true in spots:
+            if c is not None and not low <= c <= high:
+                continue
+            if judge_number(n, true, rule) in (JUDGE_RIGHT, JUDGE_ROUNDING):
+                hits[vid] += 1
+    return hits
+
+
 def whose_answers(
     key: ClassKey, numbers: dict[str, Number], own: str | None, rule: Rule
 ) -> tuple[str, int] | None:
@@ -294,12 +392,13 @@ def whose_answers(
     half of them and two more than the own variant's (a copied neighbour, a wrong id)."""
     if len(numbers) < 2:
         return None
-    mine = key_matches(key.variants[own], numbers, rule) if own in key.variants else 0
+    hits = _all_matches(key, numbers, rule)
+    mine = hits[own] if own in key.variants else 0
     best: tuple[str, int] | None = None
-    for vid, v in key.variants.items():
+    for vid in key.variants:
         if vid == own:
             continue
-        n = key_matches(v, numbers, rule)
+        n = hits[vid]
         if best is None or n > best[1]:
             best = (vid, n)
     if best is not None and 2 * best[1] >= len(numbers) and best[1] >= mine + 2:
@@ -308,20 +407,21 @@ def whose_answers(
 
 
 def _judge(
-    graph: Graph, claims: list[Claim], rule: Rule
+    variant: KeyVariant, claims: list[Claim], rule: Rule
 ) -> tuple[dict[int, Verdict], dict[int, str]]:
     """Verdicts by claim; a claim the judge cannot take (a vector where a number belongs) is
     left out with the reason, and the rest judged together."""
+    graph, prepared = variant.graph(), variant.prepared()
     bad: dict[int, str] = {}
     try:
-        verdicts = judge(graph, claims, rule)
+        verdicts = judge(graph, claims, rule, prepared)
     except ValueInputError:
         for c in claims:
             try:
-                judge(graph, [c], rule)
+                judge(graph, [c], rule, prepared)
             except ValueInputError as exc:
                 bad[id(c)] = inert_text(exc.message)
-        verdicts = judge(graph, [c for c in claims if id(c) not in bad], rule)
+        verdicts = judge(graph, [c for c in claims if id(c) not in bad], rule, prepared)
     return {id(v.claim): v for v in verdicts}, bad
 
 
@@ -428,8 +528,7 @@ def _grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
         out.variant = vid
     variant = key.variants[vid]
     graph = variant.graph()
-    resolver = Resolver(graph)
-    key_q = _key_names(resolver, variant)
+    key_q = variant.key_names()
     claims: dict[str, Claim] = {}  # by key name
     extra: list[Claim] = []
     unreadable: dict[str, tuple[str, str]] = {}
@@ -442,7 +541,7 @@ def _grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
         if not e.value:
             continue  # a blank cell: not answered
         try:
-            q = resolver.quantity(e.quantity)
+            q = variant.quantity(e.quantity)
         except ChainruleError as exc:
             out.problems.append(f"{e.where}: {inert_text(exc.message)}; not read")
             continue
@@ -453,7 +552,7 @@ def _grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
             continue
         if parts is not None:
             for name, text in parts:
-                pending.append((e.where, name, text, resolver.quantity(name)))
+                pending.append((e.where, name, text, variant.quantity(name)))
         else:
             pending.append((e.where, e.quantity, e.value, q))
     for where, quantity, value, q_ in pending:
@@ -487,12 +586,12 @@ def _grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
         else:
             claims[key_name] = claim
     all_claims = list(claims.values()) + extra
-    verdicts, bad = _judge(graph, all_claims, rule) if all_claims else ({}, {})
+    verdicts, bad = _judge(variant, all_claims, rule) if all_claims else ({}, {})
     out.extra = [c.text for c in extra if id(c) in verdicts]
     by_claim_name = {id(c): n for n, c in claims.items()}
     for name, true in variant.truths().items():
-        q = resolver.quantity(name)
-        math_ = quantity_math(q, graph.output)
+        q = variant.quantity(name)
+        math_ = variant.math(name)
         best = scoring.points_for(name)
         given = claims.get(name)
         if name in unreadable:

@@ -20,6 +20,7 @@ import io
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from ..explain.document import Document, Heading, Inline, Paragraph, Table
 from ..explain.formulas import Math, element_label, label
 from ..io.files import bundle, write_file
 from ..lang.notation import naming_of
-from .csvout import csv_text
+from .csvout import csv_lines, csv_text
 from .exports import gradescope_results, moodle_grades, moodle_xml
 from .feedback import feedback_markdown, points_text
 from .grading import ClassKey, Graded, Mark, grade, load_class
@@ -44,6 +45,7 @@ from .scoring import (
     check_names,
     load_scoring,
 )
+from .staged import sync_written, write_lines, write_new
 from .submissions import read_submissions
 
 MARKER = ".chainrule-report"
@@ -82,8 +84,9 @@ def where_text(m: Mark) -> str:
     return f"forward, at {node}"
 
 
-def grades_rows(graded: list[Graded], feedback: dict[int, str]) -> list[list[str]]:
-    rows = [
+def grades_rows(graded: list[Graded], feedback: dict[int, str]) -> Iterator[list[str]]:
+    """The rows of grades.csv, one at a time."""
+    yield (
         [
             "student",
             "id",
@@ -100,12 +103,12 @@ def grades_rows(graded: list[Graded], feedback: dict[int, str]) -> list[list[str
             "feedback",
             "problems",
         ]
-    ]
+    )
     for k, g in enumerate(graded):
         slip = g.first_slip
         right = sum(m.verdict in ("right", "rounding") for m in g.marks)
         notes = ([f"not graded: {g.why_not}"] if not g.graded and g.why_not else []) + g.notes
-        rows.append(
+        yield (
             [
                 g.student,
                 g.id,
@@ -123,11 +126,11 @@ def grades_rows(graded: list[Graded], feedback: dict[int, str]) -> list[list[str
                 " | ".join(g.problems),
             ]
         )
-    return rows
 
 
-def verdict_rows(graded: list[Graded]) -> list[list[str]]:
-    rows = [
+def verdict_rows(graded: list[Graded]) -> Iterator[list[str]]:
+    """The rows of verdicts.csv, one at a time (a class of 150,000 has over a million)."""
+    yield (
         [
             "student",
             "id",
@@ -140,24 +143,21 @@ def verdict_rows(graded: list[Graded]) -> list[list[str]]:
             "points",
             "max",
         ]
-    ]
+    )
     for g in graded:
         for m in g.marks:
-            rows.append(
-                [
-                    g.student,
-                    g.id,
-                    g.variant,
-                    m.quantity,
-                    m.claimed or "",
-                    repr(m.true),
-                    m.verdict,
-                    m.kind or "",
-                    points_text(m.points),
-                    points_text(m.max_points),
-                ]
-            )
-    return rows
+            yield [
+                g.student,
+                g.id,
+                g.variant,
+                m.quantity,
+                m.claimed or "",
+                repr(m.true),
+                m.verdict,
+                m.kind or "",
+                points_text(m.points),
+                points_text(m.max_points),
+            ]
 
 
 def _own_work(graded: list[Graded]) -> list[Graded]:
@@ -357,7 +357,10 @@ def write_report(
         names = {q for v in key.variants.values() for q in v.answers}
         check_names(scoring, names, str(scoring_file))
     subs, problems = read_submissions(submissions)
-    graded = [grade(key, s, scoring) for s in subs]
+    subs.reverse()  # each submission let go once graded: a big class is not held twice
+    graded = []
+    while subs:
+        graded.append(grade(key, subs.pop(), scoring))
     warning = class_mismatch(graded)
     if warning and not anyway:
         raise ValueInputError(
@@ -377,14 +380,14 @@ def write_report(
             name = slug(g.student, k)
             variant = key.variants.get(g.variant)
             page = feedback_markdown(g, variant, scoring, key.digits, key.title)
-            write_file(stage / "students" / f"{name}.md", page)
+            write_new(stage / "students" / f"{name}.md", page)
             feedback[k - 1] = f"students/{name}.md"
             (gs / name).mkdir()
-            write_file(gs / name / "results.json", gradescope_results(g))
+            write_new(gs / name / "results.json", gradescope_results(g))
         write_file(stage / "students" / MARKER, "written by chainrule grade\n")
         write_file(stage / "exports" / MARKER, "written by chainrule grade\n")
-        write_file(stage / "grades.csv", csv_text(grades_rows(graded, feedback)))
-        write_file(stage / "verdicts.csv", csv_text(verdict_rows(graded)))
+        write_lines(stage / "grades.csv", csv_lines(grades_rows(graded, feedback)))
+        write_lines(stage / "verdicts.csv", csv_lines(verdict_rows(graded)))
         points = {n: scoring.points_for(n) for v in key.variants.values() for n in v.answers}
         images = {}
         for vid in key.variants:
@@ -403,6 +406,7 @@ def write_report(
         write_file(stage / "mistake-kinds.png", chart_png(kinds, "First slips by kind"))
         write_file(stage / "exports" / "moodle-grades.csv", csv_text(moodle_grades(graded)))
         write_file(stage / MARKER, "written by chainrule grade; safe to replace\n")
+        sync_written()  # the feedback pages and results, once for all
     return Report(folder, graded, problems, warning)
 
 
