@@ -50,6 +50,8 @@ bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/training.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/compiled.py
 	$(PY) benchmarks/explore.py
+	$(PY) benchmarks/explore_build.py
+	$(PY) benchmarks/grading.py
 	$(PY) benchmarks/startup.py
 
 # The test suite's fuzzing properties for 10^6 inputs on every core; records the rate and the
