@@ -22,6 +22,8 @@ function crExplorer(root, D, crCompute, opts) {
   const win = doc.defaultView || window;
   const reducedMotion = () => Boolean(win.matchMedia && win.matchMedia('(prefers-reduced-motion: reduce)').matches);
   const listeners = [];  // (what, value) callbacks: the widget hears the page's changes
+  // work that can wait for the page to be idle (a timeout bounds the wait), else a short timer
+  const idle = (f, timeout) => win.requestIdleCallback ? win.requestIdleCallback(f, {timeout}) : win.setTimeout(f, 60);
 
   // ------------------------------------------------------------ numbers as explain writes them
   function dec(x, digits) {  // chainrule.values.format_float
@@ -501,33 +503,64 @@ function crExplorer(root, D, crCompute, opts) {
   }
   // Only the lids and links near the view are in the document (a closed graph of 10,000 nodes
   // has thousands): they come and go as the camera moves, with the current step's always in.
+  // What the view shows is put in at once; a margin of a view's size round it (so that a pan
+  // or the next step finds it drawn) follows while the page is idle, a few groups at a time,
+  // so that a far jump costs the boxes it shows, not the three views' worth round them.
   const LINKS = {forward: [], gradients: []};  // view → [x0, y0, x1, y1, markup]
   const SHOWN_LINKS = {forward: '', gradients: ''};
-  function cull(v) {
-    const P = PANES[v];
-    if (!P || !P.cam) return;
+  const NOW_MARGIN = 0;  // drawn at once: the view and this much of its size round it
+  const IDLE_GROUPS = 6, IDLE_LIDS = 40;  // drawn in one idle slice, at most
+  const NOWHERE = [Infinity, Infinity, -Infinity, -Infinity];
+  function region(P, m) {  // [x0, y0, x1, y1]: the view grown by m of its size on each side
     const [w, h] = paneSize(P);
     const {x, y, k} = P.cam;
-    let X0 = x - w / k, Y0 = y - h / k, X1 = x + 2 * w / k, Y1 = y + 2 * h / k;  // a view's margin round it
-    let keep = VIS.length ? VIS[current].group : -1;
-    if (SVG[v].classList.contains('hidden')) { X0 = Y0 = Infinity; X1 = Y1 = -Infinity; keep = -1; }  // a hidden pane keeps none
+    return [x - m * w / k, y - m * h / k, x + (1 + m) * w / k, y + (1 + m) * h / k];
+  }
+  const meets = (r, x0, y0, x1, y1) => x0 <= r[2] && x1 >= r[0] && y0 <= r[3] && y1 >= r[1];
+  function cull(v, idle) {  // idle: a slice of the margin's drawing, else what the view needs now
+    const P = PANES[v];
+    if (!P || !P.cam) return;
+    const hidden = SVG[v].classList.contains('hidden');  // a hidden pane keeps none (and is not measured)
+    const outer = hidden ? NOWHERE : region(P, 1);  // what may stay in the document
+    const inner = hidden ? NOWHERE : idle ? outer : region(P, NOW_MARGIN);  // what must be in it now
+    const keep = hidden || !VIS.length ? -1 : VIS[current].group;
     const L = LAYER[v];
-    let changed = false;
+    let changed = false, later = false, budget = idle ? IDLE_LIDS : Infinity;
     for (const j of CLOSED) {
       const g = lidGeom(v, j);
       if (!g) continue;
-      const want = j === keep || (g[0] <= X1 && g[0] + g[2] >= X0 && g[1] <= Y1 && g[1] + g[3] >= Y0);
-      const el = want ? lid(v, j) : LIDS[v].get(j);
-      if (!el || Boolean(el.parentNode) === want) continue;
-      place(el, L.lids, want);
-      if (want) refreshLid(v, j, el);
+      const el = LIDS[v].get(j);
+      const drawn = Boolean(el && el.parentNode);
+      const near = meets(outer, g[0], g[1], g[0] + g[2], g[1] + g[3]);
+      if (drawn) { if (!near && j !== keep) { el.remove(); changed = true; } continue; }
+      if (j !== keep && !meets(inner, g[0], g[1], g[0] + g[2], g[1] + g[3])) { if (near) later = true; continue; }
+      if (budget-- <= 0) { later = true; continue; }
+      const made = lid(v, j);
+      if (!made) continue;
+      place(made, L.lids, true);
+      refreshLid(v, j, made);
       changed = true;
     }
     let out = '', key = '';
-    LINKS[v].forEach((l, i) => { if (l[0] <= X1 && l[2] >= X0 && l[1] <= Y1 && l[3] >= Y0) { out += l[4]; key += i + ','; } });
+    LINKS[v].forEach((l, i) => { if (meets(outer, l[0], l[1], l[2], l[3])) { out += l[4]; key += i + ','; } });
     if (key !== SHOWN_LINKS[v]) { L.links.innerHTML = out; SHOWN_LINKS[v] = key; }
-    if (LAZY && cullGroups(v, X0, Y0, X1, Y1, SVG[v].classList.contains('hidden'))) redrawn(v);
-    else if (changed) PENDING.list = null;
+    if (LAZY) {
+      const got = cullGroups(v, inner, outer, hidden, idle ? IDLE_GROUPS : Infinity);
+      if (got.later) later = true;
+      if (got.changed) redrawn(v); else if (changed) PENDING.list = null;
+    } else if (changed) PENDING.list = null;
+    if (later) fillLater(v);
+  }
+  const FILL = {forward: 0, gradients: 0};  // a pending idle slice of the margin, by view
+  function fillLater(v) {
+    if (FILL[v]) return;
+    const run = () => {
+      FILL[v] = 0;
+      const P = PANES[v];
+      if (P.moving) { fillLater(v); return; }  // not the margins of the frames of a camera move
+      cull(v, true);
+    };
+    FILL[v] = idle(run, 1000);
   }
   function frame(v, j) {  // an open group: a light halo behind each of its boxes (a rectangle
     // round them all would also hold its neighbours' boxes), and a tab that closes it
@@ -822,23 +855,59 @@ function crExplorer(root, D, crCompute, opts) {
     if (on && !L.sketch.parentNode) L.frames.after(L.sketch);
     else if (!on && L.sketch.parentNode) L.sketch.remove();
   }
-  function cullGroups(v, X0, Y0, X1, Y1, hidden) {  // lazy pages: the open groups near the view drawn
+  function cullGroups(v, inner, outer, hidden, budget) {  // lazy pages: the open groups near the view drawn
     const near = [];
     if (!hidden) {
       for (let j = 0; j < GROUPS.length; j++) {
         if (CLOSED.has(j)) continue;
         const r = groupRect(v, j);
-        if (r && r.x0 <= X1 && r.x1 >= X0 && r.y0 <= Y1 && r.y1 >= Y0) near.push(j);
+        if (r && meets(outer, r.x0, r.y0, r.x1, r.y1)) near.push(j);
       }
     }
     const far = near.length > DRAW_NEAR;  // too far out to read: the sketch instead
-    const want = new Set(far ? [] : near);
-    if (!hidden) for (const j of stepGroups(current)) want.add(j);
-    let changed = false;
-    for (const j of Array.from(DRAWN[v])) if (!want.has(j)) { drawGroup(v, j, false); changed = true; }
-    for (const j of want) if (!DRAWN[v].has(j)) { drawGroup(v, j, true); changed = true; }
+    const steps = hidden ? [] : stepGroups(current);
+    let changed = false, later = false;
+    for (const j of Array.from(DRAWN[v])) if (far ? !steps.includes(j) : !near.includes(j) && !steps.includes(j)) { drawGroup(v, j, false); changed = true; }
+    const add = steps.filter(j => !DRAWN[v].has(j));
+    if (!far) {
+      // the groups the view shows first (nearest its middle first), then the margin's as the budget allows
+      const [cx, cy] = [(outer[0] + outer[2]) / 2, (outer[1] + outer[3]) / 2];
+      const dist = j => { const r = groupRect(v, j); return Math.abs((r.x0 + r.x1) / 2 - cx) + Math.abs((r.y0 + r.y1) / 2 - cy); };
+      const wait = near.filter(j => !DRAWN[v].has(j) && !add.includes(j)).sort((a, b) => dist(a) - dist(b));
+      for (const j of wait) {
+        const r = groupRect(v, j);
+        if (budget > 0 && (inner === outer || meets(inner, r.x0, r.y0, r.x1, r.y1))) { add.push(j); budget--; } else later = true;
+      }
+    }
+    preparse(v, add);
+    for (const j of add) { drawGroup(v, j, true); changed = true; }
     sketch(v, far);
-    return changed;
+    return {changed, later};
+  }
+  function preparse(v, list) {  // the markup of groups about to be drawn, parsed in one go
+    const st = STORE[v], dr = D.drawings[v];
+    const jobs = [];
+    const parts = [];
+    for (const j of list) {
+      if (!st.nodes.has(j)) {
+        const m = piece(dr.lateNodes[j]);
+        if (m) { jobs.push(['n', j]); parts.push('<g>' + m + '</g>'); } else st.nodes.set(j, []);
+      }
+      for (const a of ARROWS_OF[v].get(j) || []) {
+        if (st.arrows.has(a)) continue;
+        const late = dr.lateArrows[a];
+        if (!late) { st.arrows.set(a, [null, null]); continue; }
+        jobs.push(['a', a]);
+        parts.push('<g>' + (piece(late[0]) || '') + '</g><g>' + (piece(late[1]) || '') + '</g>');
+      }
+    }
+    if (!jobs.length) return;
+    const wraps = parse(parts.join(''));
+    let w = 0;
+    for (const [kind, key] of jobs) {
+      if (kind === 'n') st.nodes.set(key, Array.from(wraps[w++].children));
+      else { const e = wraps[w++].firstElementChild, l = wraps[w++].firstElementChild; st.arrows.set(key, [e, l]); }
+    }
   }
   function links(v) {  // an arrow for each pair of things joined through a closed group
     const ends = D.drawings[v].ends || [];
@@ -1001,7 +1070,7 @@ function crExplorer(root, D, crCompute, opts) {
     const step = STEPS[vis.s];
     if (LAZY && !SVG[v].classList.contains('hidden')) {  // the step's group in the document, if the camera has not put it there
       const missing = stepGroups(i).filter(j => !DRAWN[v].has(j));
-      if (missing.length) { for (const j of missing) drawGroup(v, j, true); redrawn(v); }
+      if (missing.length) { preparse(v, missing); for (const j of missing) drawGroup(v, j, true); redrawn(v); }
     }
     if (step.edge) {
       const e = EDGE_ELS[v].get(step.edge[0] + ':' + step.edge[1]);
@@ -1175,8 +1244,18 @@ function crExplorer(root, D, crCompute, opts) {
       mini, canvas: mini.querySelector('canvas'), miniView: mini.querySelector('.mini-view'),
       miniHere: mini.querySelector('.mini-here'), miniScale: 0, miniDrawn: false};
   }
-  function paneSize(P) {  // measured once, and again only when the pane is resized or shown
-    if (!P.size || !P.size[0]) P.size = [P.pane.clientWidth, P.pane.clientHeight];
+  // A shown pane's size, measured once for one pane shown and once for both (the shown panes
+  // share the room equally), and again when the page is resized: a step that changes the pane
+  // shown does not lay the page out in the middle of its work to measure it.
+  const SIZES = new Map();  // how many panes are shown → a shown pane's [width, height]
+  const shownPanes = () => VIEWS.filter(v => !SVG[v].classList.contains('hidden')).length;
+  function paneSize(P) {
+    if (!P.size || !P.size[0]) {
+      const shown = !SVG[P.v].classList.contains('hidden'), n = shownPanes();
+      const known = shown ? SIZES.get(n) : null;
+      P.size = known ? known.slice() : [P.pane.clientWidth, P.pane.clientHeight];
+      if (shown && !known && P.size[0] && P.size[1]) SIZES.set(n, P.size.slice());
+    }
     return P.size;
   }
   function cameraReady() { return VIEWS.every(v => SVG[v].classList.contains('hidden') || PANES[v].cam); }
@@ -1201,7 +1280,9 @@ function crExplorer(root, D, crCompute, opts) {
   }
   function moveCam(P, x, y, k, animate) {
     cancelAnimationFrame(P.anim);
+    P.moving = false;
     if (!animate || !P.cam || reducedMotion()) { setCam(P, x, y, k); return; }
+    P.moving = true;
     const from = P.cam, t0 = performance.now(), T = 220;
     const tick = now => {
       const u = Math.min(1, (now - t0) / T), e = u * (2 - u);
@@ -1211,15 +1292,17 @@ function crExplorer(root, D, crCompute, opts) {
       const cx0 = from.x + w / (2 * from.k), cy0 = from.y + h / (2 * from.k);
       const cx1 = x + w / (2 * k), cy1 = y + h / (2 * k);
       const cx = cx0 + (cx1 - cx0) * e, cy = cy0 + (cy1 - cy0) * e;
+      if (u >= 1) P.moving = false;
       setCam(P, cx - w / (2 * kk), cy - h / (2 * kk), kk);
       if (u < 1) P.anim = requestAnimationFrame(tick);
     };
     P.anim = requestAnimationFrame(tick);
   }
+  function fitZoom(P) { return Math.min(fitK(P), 1.6); }
   function fit(P, animate) {
     const [w, h] = paneSize(P);
     if (!w || !h) return;
-    const k = Math.min(fitK(P), 1.6);
+    const k = fitZoom(P);
     moveCam(P, P.W / 2 - w / (2 * k), P.H / 2 - h / (2 * k), k, animate);
   }
   function zoomAt(P, factor, cx, cy) {  // (cx, cy): the screen point that stays put
@@ -1323,9 +1406,11 @@ function crExplorer(root, D, crCompute, opts) {
       const P = PANES[v];
       if (SVG[v].classList.contains('hidden')) continue;
       if (!P.cam) {  // first showing: the whole graph when it is readable whole, else the step
-        fit(P);
-        if (!P.cam) continue;
-        if (P.cam.k * 12 >= READ_PX) { miniHere(P); continue; }
+        // (straight to it: a camera set on the whole graph first would put every lid near it
+        // in the document, to take them out again at once)
+        const [w, h] = paneSize(P);
+        if (!w || !h) continue;
+        if (fitZoom(P) * 12 >= READ_PX) { fit(P); miniHere(P); continue; }
       }
       if (following) follow(P, currentEls(v, current), animate);
       else miniHere(P);
@@ -1333,7 +1418,8 @@ function crExplorer(root, D, crCompute, opts) {
   }
   // ------------------------------------------------------------ the overview (mini-map)
   const MINI_W = 200, MINI_H = 240;
-  function drawMini(P) {
+  function drawMini(P) {  // the overview's size now, its picture when the page is next idle
+    // (painting thousands of boxes is not a step's work: the frame is shown first)
     const s = Math.min(MINI_W / P.W, MINI_H / P.H);
     P.miniScale = s;
     const cw = Math.max(8, Math.round(P.W * s)), ch = Math.max(8, Math.round(P.H * s));
@@ -1341,26 +1427,39 @@ function crExplorer(root, D, crCompute, opts) {
     P.canvas.width = Math.round(cw * dpr); P.canvas.height = Math.round(ch * dpr);
     P.canvas.style.width = cw + 'px'; P.canvas.style.height = ch + 'px';
     P.mini.style.width = cw + 'px'; P.mini.style.height = ch + 'px';
+    P.miniDrawn = true;
+    if (!P.miniPaint) P.miniPaint = idle(() => { P.miniPaint = 0; paintMini(P); }, 300);
+  }
+  function paintMini(P) {
+    const s = P.miniScale;
+    const dpr = win.devicePixelRatio || 1;
+    const cw = P.canvas.width / dpr, ch = P.canvas.height / dpr;
     const ctx = P.canvas.getContext('2d');
-    ctx.scale(dpr, dpr);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = '#ffffff'; ctx.fillRect(0, 0, cw, ch);
     const fills = new Map();  // the colours of the boxes in the document (a box waiting as markup is drawn plain)
     for (const r of P.svg.querySelectorAll('g.node > rect')) fills.set(r.parentNode.id, r.getAttribute('fill'));
+    // one path per colour, filled once (and one outline path): thousands of boxes in a few calls
+    const paths = new Map(), edges = new Path2D(), lids = new Path2D();
     for (const [id, g] of GEOM[P.v].boxes) {  // every shown box, drawn or waiting
       if (closedGroup(parseInt(id.slice(1), 10)) >= 0) continue;
       const dy = ROOM[P.v].box.get(id) || 0;
       const x = g[0], y = g[1] + dy, rw = g[2], rh = g[3];
-      ctx.fillStyle = fills.get(id) || '#dde6f2';
-      ctx.fillRect(x * s, y * s, Math.max(1, rw * s), Math.max(1, rh * s));
-      ctx.strokeStyle = '#555'; ctx.lineWidth = 0.5;
-      if (rw * s > 3) ctx.strokeRect(x * s, y * s, rw * s, rh * s);
+      const fill = fills.get(id) || '#dde6f2';
+      let path = paths.get(fill);
+      if (!path) { path = new Path2D(); paths.set(fill, path); }
+      path.rect(x * s, y * s, Math.max(1, rw * s), Math.max(1, rh * s));
+      if (rw * s > 3) edges.rect(x * s, y * s, rw * s, rh * s);
     }
-    ctx.fillStyle = '#9db8dc';  // closed groups, whether or not their lids are in the document
-    for (const j of CLOSED) {
+    for (const [fill, path] of paths) { ctx.fillStyle = fill; ctx.fill(path); }
+    ctx.strokeStyle = '#555'; ctx.lineWidth = 0.5;
+    ctx.stroke(edges);
+    for (const j of CLOSED) {  // closed groups, whether or not their lids are in the document
       const g = lidGeom(P.v, j);
-      if (g) ctx.fillRect(g[0] * s, g[1] * s, Math.max(1, g[2] * s), Math.max(1, g[3] * s));
+      if (g) lids.rect(g[0] * s, g[1] * s, Math.max(1, g[2] * s), Math.max(1, g[3] * s));
     }
-    P.miniDrawn = true;
+    ctx.fillStyle = '#9db8dc';
+    ctx.fill(lids);
   }
   function miniView(P) {
     if (!P.cam) return;
@@ -1451,7 +1550,11 @@ function crExplorer(root, D, crCompute, opts) {
     const ro = new win.ResizeObserver(entries => {
       for (const e of entries) {
         const P = VIEWS.map(v => PANES[v]).find(p => p.pane === e.target);
-        if (P) P.size = [P.pane.clientWidth, P.pane.clientHeight];
+        if (!P) continue;
+        P.size = [P.pane.clientWidth, P.pane.clientHeight];
+        if (SVG[P.v].classList.contains('hidden') || !P.size[0] || !P.size[1]) continue;
+        const n = shownPanes(), known = SIZES.get(n);
+        if (!known || known[0] !== P.size[0] || known[1] !== P.size[1]) { SIZES.clear(); SIZES.set(n, P.size.slice()); }
       }
       for (const P of Object.values(PANES)) {
         if (!P.cam || !P.size || !P.size[0]) continue;
@@ -1890,5 +1993,8 @@ function crExplorer(root, D, crCompute, opts) {
   listeners.push(what => { if (what === 'groups') counts(); });
   counts();
   show(fromHash(), {quiet: true});
+  // while the page is idle after loading: where each open group is in the pane not shown yet,
+  // so that the first step into it does not find them all
+  if (LAZY) idle(() => { for (const v of VIEWS) for (let j = 0; j < GROUPS.length; j++) if (!CLOSED.has(j)) groupRect(v, j); }, 2000);
   return api;
 }
