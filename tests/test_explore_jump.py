@@ -116,3 +116,60 @@ def test_a_far_jump_on_an_open_chain_draws_the_view_then_the_margin(
     }"""
     s.page.wait_for_function(f"() => ({beyond})() > 0", timeout=30_000)
     assert s.errors == []
+
+
+def test_keyboard_focus_survives_the_camera_and_the_controls_reach_every_step(
+    session: Any, chain: cr.Graph, tmp_path: Path
+) -> None:
+    """Only drawn boxes can take the focus, so the step controls are how a keyboard reaches any
+    step: tab reaches them, and a step number typed in the step box goes there, its box drawn
+    and focusable. A box that has the focus stays in the document while the arrow keys take the
+    camera away from it (it used to leave, dropping the focus to the page)."""
+    s = session
+    s.open(_page(tmp_path, chain, "keys"))
+    n = s.js("() => chainrule.steps()")
+    s.page.focus("body")
+    reached = []
+    for _ in range(30):
+        s.page.keyboard.press("Tab")
+        reached.append(s.js("() => document.activeElement.id"))
+        if reached[-1] == "jump":
+            break
+    assert {"first", "prev", "next", "last", "back-start", "jump"} <= set(reached), reached
+    far = n - 5
+    s.page.keyboard.press("Control+A")
+    s.page.keyboard.type(str(far + 1))
+    s.page.keyboard.press("Enter")
+    assert s.js("() => chainrule.step()") == far
+    assert (
+        s.js("() => document.querySelector('[aria-current=step]').getAttribute('tabindex')") == "0"
+    )
+    # the focus on the current lid, then 40 steps with the arrow key: the lid keeps it
+    s.page.focus("#draw-gradients g.lid.current")
+    focused = s.js("() => document.activeElement.id")
+    for _ in range(40):
+        s.page.keyboard.press("ArrowLeft")
+    s.page.wait_for_timeout(600)  # the camera's last move (220 ms) has ended
+    assert s.js("() => chainrule.step()") == far - 40
+    assert s.js("() => document.activeElement.id") == focused
+    assert s.js("() => document.activeElement.isConnected") is True
+    s.page.keyboard.press("Tab")  # and tab goes on from there, not from the top of the page
+    assert s.js("() => document.activeElement !== document.body") is True
+    assert s.errors == []
+
+
+def test_a_focused_open_box_stays_drawn_while_the_camera_moves_away(
+    session: Any, chain: cr.Graph, tmp_path: Path
+) -> None:
+    s = session
+    s.open(_page(tmp_path, chain, "keys-open", collapse=False))
+    s.page.focus("#draw-forward [aria-current=step]")
+    focused = s.js("() => document.activeElement.id")
+    assert focused.startswith("n")
+    for _ in range(60):
+        s.page.keyboard.press("ArrowRight")
+    s.page.wait_for_timeout(600)
+    assert s.js("() => chainrule.step()") == 60
+    assert s.js("() => document.activeElement.id") == focused
+    assert s.js("() => document.activeElement.isConnected") is True
+    assert s.errors == []

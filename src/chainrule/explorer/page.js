@@ -517,6 +517,23 @@ function crExplorer(root, D, crCompute, opts) {
     return [x - m * w / k, y - m * h / k, x + (1 + m) * w / k, y + (1 + m) * h / k];
   }
   const meets = (r, x0, y0, x1, y1) => x0 <= r[2] && x1 >= r[0] && y0 <= r[3] && y1 >= r[1];
+  // the box, lid, arrow or tab that has the keyboard focus stays in the document when the
+  // camera leaves it (steps taken with the arrow keys, a pan): focus is never dropped to the page
+  function held(v) {  // {lid, group}: what holds the focused element of view v (-1: nothing)
+    const out = {lid: -1, group: -1};
+    const a = doc.activeElement;
+    if (!a || !a.closest || !SVG[v].contains(a)) return out;
+    const el = a.closest('g.lid, g.node, g.edge, g.edge-label, g.frame');
+    if (!el) return out;
+    if (el.classList.contains('lid')) out.lid = Number(el.dataset.group);
+    else if (el.classList.contains('node')) out.group = GROUP_OF[parseInt(el.id.slice(1), 10)];
+    else if (el.classList.contains('frame')) { for (const [j, f] of FRAMES[v]) if (f === el) out.group = j; }
+    else {
+      const e = D.drawings[v].ends[parseInt(el.dataset.i, 10)] || [-1, -1];
+      out.group = e[0] >= 0 && GROUP_OF[e[0]] >= 0 ? GROUP_OF[e[0]] : e[1] >= 0 ? GROUP_OF[e[1]] : -1;
+    }
+    return out;
+  }
   function cull(v, idle) {  // idle: a slice of the margin's drawing, else what the view needs now
     const P = PANES[v];
     if (!P || !P.cam) return;
@@ -524,6 +541,7 @@ function crExplorer(root, D, crCompute, opts) {
     const outer = hidden ? NOWHERE : region(P, 1);  // what may stay in the document
     const inner = hidden ? NOWHERE : idle ? outer : region(P, NOW_MARGIN);  // what must be in it now
     const keep = hidden || !VIS.length ? -1 : VIS[current].group;
+    const focus = held(v);
     const L = LAYER[v];
     let changed = false, later = false, budget = idle ? IDLE_LIDS : Infinity;
     for (const j of CLOSED) {
@@ -532,7 +550,7 @@ function crExplorer(root, D, crCompute, opts) {
       const el = LIDS[v].get(j);
       const drawn = Boolean(el && el.parentNode);
       const near = meets(outer, g[0], g[1], g[0] + g[2], g[1] + g[3]);
-      if (drawn) { if (!near && j !== keep) { el.remove(); changed = true; } continue; }
+      if (drawn) { if (!near && j !== keep && j !== focus.lid) { el.remove(); changed = true; } continue; }
       if (j !== keep && !meets(inner, g[0], g[1], g[0] + g[2], g[1] + g[3])) { if (near) later = true; continue; }
       if (budget-- <= 0) { later = true; continue; }
       const made = lid(v, j);
@@ -545,7 +563,7 @@ function crExplorer(root, D, crCompute, opts) {
     LINKS[v].forEach((l, i) => { if (meets(outer, l[0], l[1], l[2], l[3])) { out += l[4]; key += i + ','; } });
     if (key !== SHOWN_LINKS[v]) { L.links.innerHTML = out; SHOWN_LINKS[v] = key; }
     if (LAZY) {
-      const got = cullGroups(v, inner, outer, hidden, idle ? IDLE_GROUPS : Infinity);
+      const got = cullGroups(v, inner, outer, hidden, idle ? IDLE_GROUPS : Infinity, focus.group);
       if (got.later) later = true;
       if (got.changed) redrawn(v); else if (changed) PENDING.list = null;
     } else if (changed) PENDING.list = null;
@@ -855,7 +873,7 @@ function crExplorer(root, D, crCompute, opts) {
     if (on && !L.sketch.parentNode) L.frames.after(L.sketch);
     else if (!on && L.sketch.parentNode) L.sketch.remove();
   }
-  function cullGroups(v, inner, outer, hidden, budget) {  // lazy pages: the open groups near the view drawn
+  function cullGroups(v, inner, outer, hidden, budget, focused) {  // lazy pages: the open groups near the view drawn
     const near = [];
     if (!hidden) {
       for (let j = 0; j < GROUPS.length; j++) {
@@ -866,6 +884,7 @@ function crExplorer(root, D, crCompute, opts) {
     }
     const far = near.length > DRAW_NEAR;  // too far out to read: the sketch instead
     const steps = hidden ? [] : stepGroups(current);
+    if (focused >= 0 && !hidden && DRAWN[v].has(focused) && !steps.includes(focused)) steps.push(focused);
     let changed = false, later = false;
     for (const j of Array.from(DRAWN[v])) if (far ? !steps.includes(j) : !near.includes(j) && !steps.includes(j)) { drawGroup(v, j, false); changed = true; }
     const add = steps.filter(j => !DRAWN[v].has(j));
