@@ -134,14 +134,17 @@ def _run(page: Any, cell: int, wait_for: str | None = None) -> str:
                   const p = c && c.querySelector('.jp-InputArea-prompt');
                   return p && /\\[\\d+\\]/.test(p.textContent); }"""
     for attempt in range(4):  # a kernel still starting can drop the first request
-        page.locator(".jp-Notebook .jp-Cell").nth(cell).locator(".jp-InputArea-prompt").click()
-        page.keyboard.press("Shift+Enter")
         try:
+            _close_dialogs(page)
+            prompt = page.locator(".jp-Notebook .jp-Cell").nth(cell)
+            prompt.locator(".jp-InputArea-prompt").click(timeout=30_000)
+            page.keyboard.press("Shift+Enter")
             page.wait_for_function(done, arg=cell, timeout=45_000)
             break
-        except Exception:
+        except Exception as exc:
             if attempt == 3:
-                raise
+                said = f"JupyterLab said: {DIALOGS}"
+                raise AssertionError(f"cell {cell} did not run; {said}") from exc
     if wait_for is not None:
         page.wait_for_function(
             """([n, t]) => document.querySelectorAll('.jp-Notebook .jp-Cell')[n]
@@ -150,6 +153,20 @@ def _run(page: Any, cell: int, wait_for: str | None = None) -> str:
             timeout=120_000,
         )
     return _output(page, cell)
+
+
+DIALOGS: list[str] = []  # what JupyterLab's own dialogs said (a loaded machine's kernel may
+# be slow to answer, and JupyterLab then asks about it): closed, and kept for a failure's message
+
+
+def _close_dialogs(page: Any) -> None:
+    dialogs = page.locator(".jp-Dialog")
+    for _ in range(3):
+        if not dialogs.count():
+            return
+        DIALOGS.append(dialogs.first.inner_text()[:300])
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(500)
 
 
 def _number(text: str, key: str) -> float:
