@@ -10,6 +10,7 @@ its forms; this module holds the longer ones, as ``ops/tensor.py`` holds ``_torc
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,21 @@ def _edges(site: Site) -> list[int]:
     return [i for i, _, _ in site.dst]
 
 
+def _reverse_source(kind: str, body: str) -> str:
+    """A reverse step's source: the gradient arriving at the node (``g``), the node marked
+    unreached when nothing came, another kind of gradient than the trace's handed to the
+    uncompiled step; ``body`` (dedented) runs on the traced kind."""
+    head = [
+        "g = G[$o]",
+        "if g is EMPTY:",
+        "    $unreached()",
+        f"elif g.__class__ is not {kind}:",
+        "    $not_traced()",
+        "else:",
+    ]
+    return "\n".join(head + ["    " + line for line in textwrap.dedent(body).strip().splitlines()])
+
+
 # ------------------------------------------------------------------ reshape
 
 
@@ -50,16 +66,7 @@ def reshape_reverse(site: Site) -> Kernel | None:
     y = site.y
     if y.__class__ is not np.ndarray or not y.ndim or len(site.dst) != 1:
         return None
-    source = """
-        g = G[$o]
-        if g is EMPTY:
-            $unreached()
-        elif g.__class__ is not ndarray:
-            $not_traced()
-        else:
-            c = g.reshape($shape)
-            SEND($d)
-    """
+    source = _reverse_source("ndarray", "c = g.reshape($shape)\nSEND($d)")
     env = {"o": site.o, "d": site.dst[0][1], "shape": site.ins[0].shape}
     env.update(unreached=site.unreached, not_traced=_not_traced)
     return Kernel(source, env, "ndarray.reshape")
@@ -93,28 +100,20 @@ def sum_squares_reverse(site: Site) -> Kernel | None:
     if site.y.__class__ is not float:
         return None
     plan, o = site.plan, site.o
-    lines = [
-        "g = G[$o]",
-        "if g is EMPTY:",
-        "    $unreached()",
-        "elif g.__class__ is not float:",
-        "    $not_traced()",
-        "else:",
-        "    two_g = 2 * g",
-    ]
+    lines = ["two_g = 2 * g"]
     env: dict[str, Any] = {"o": o, "unreached": site.unreached, "not_traced": _not_traced}
     for e, (i, d, _) in enumerate(site.dst):
         buf = env[f"buf{e}"] = site.buffer(f"ssq{e}", np.empty_like(site.ins[i]))
         if d not in plan.owned and d not in plan.visible_values:
             plan.owned[d] = buf  # the first to reach d: later ones may add into it
         lines += [
-            f"    c = multiply(V[{site.src[i]}], two_g, out=$buf{e})",  # 2·g·x
-            f"    if G[{d}] is EMPTY:",
-            f"        G[{d}] = c",
-            "    else:",
-            f"        send(G, V, {d}, c)",
+            f"c = multiply(V[{site.src[i]}], two_g, out=$buf{e})",  # 2·g·x
+            f"if G[{d}] is EMPTY:",
+            f"    G[{d}] = c",
+            "else:",
+            f"    send(G, V, {d}, c)",
         ]
-    return Kernel("\n".join(lines), env, "2·g·x into kept buffers")
+    return Kernel(_reverse_source("float", "\n".join(lines)), env, "2·g·x into kept buffers")
 
 
 # ------------------------------------------------------------------ hinge
@@ -149,19 +148,16 @@ def hinge_reverse(site: Site) -> Kernel | None:
     margin = site.plan.buffers.get(("margin", site.o))
     if margin is None or _edges(site) != [0]:
         return None
-    source = """
-        g = G[$o]
-        if g is EMPTY:
-            $unreached()
-        elif g.__class__ is not float:
-            $not_traced()
-        else:
-            greater($margin, 0, out=$active)
-            multiply(V[$t], -g, out=$buf)
-            multiply($buf, $active, out=$buf)
-            c = divide($buf, $size, out=$buf)
-            SEND($d)
-    """
+    source = _reverse_source(
+        "float",
+        """
+        greater($margin, 0, out=$active)
+        multiply(V[$t], -g, out=$buf)
+        multiply($buf, $active, out=$buf)
+        c = divide($buf, $size, out=$buf)
+        SEND($d)
+        """,
+    )
     # step(1 − t·s) from the forward's margin; −g·t·step / n
     env = {"o": site.o, "t": site.src[1], "d": site.dst[0][1], "margin": margin}
     env.update(
