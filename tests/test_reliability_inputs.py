@@ -295,6 +295,43 @@ def test_the_interrupt_hook_is_only_for_the_command() -> None:
     assert not _interrupt.running_as_command()
 
 
+def test_an_interrupt_in_the_import_lock_callback_inside_main_ends_the_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Python drops an exception raised in the import system's module-lock callback (a
+    weakref callback: "Exception ignored"), so a Ctrl-C landing there while ``main`` imports
+    a module lazily was lost and the command went on. There the handler ends the command
+    (exit 130, as before ``main``) instead of raising."""
+    import types
+
+    import chainrule.cli as cli
+    from chainrule import _interrupt
+
+    stopped: list[str] = []
+    monkeypatch.setattr(_interrupt, "_stop", lambda: stopped.append("exit 130"))
+
+    def cb(handler, frame_of):  # type: ignore[no-untyped-def]
+        handler(2, frame_of())
+        return "returned"
+
+    code = cb.__code__.replace(co_filename="<frozen importlib._bootstrap>", co_name="cb")
+    lock_callback = types.FunctionType(code, cb.__globals__, "cb")
+    elsewhere = cb  # the same code under its own name: an ordinary function of main's
+
+    def main() -> list[object]:
+        seen: list[object] = []
+        for function in (lock_callback, elsewhere):
+            try:
+                seen.append(function(_interrupt._on_sigint, sys._getframe))
+            except KeyboardInterrupt:
+                seen.append("KeyboardInterrupt")
+        return seen
+
+    monkeypatch.setattr(cli, "main", main)
+    assert main() == ["returned", "KeyboardInterrupt"]
+    assert stopped == ["exit 130"]
+
+
 # ------------------------------------------------------------------ generate's budget
 
 

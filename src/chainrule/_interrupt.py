@@ -61,9 +61,23 @@ def _in_main(frame: FrameType | None) -> bool:
     return False
 
 
+def _swallows_exceptions(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside the import system's module-lock callback, a weakref
+    callback whose exceptions Python prints as "Exception ignored" and drops: an interrupt
+    raised there would be lost and the command would go on, so it ends the command at once,
+    as before ``main`` (files are committed with Ctrl-C held: ``io/files.py``)."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "cb" and code.co_filename == "<frozen importlib._bootstrap>":
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
     if _in_main(frame):
-        raise KeyboardInterrupt
+        if not _swallows_exceptions(frame):
+            raise KeyboardInterrupt
     _stop()
 
 
