@@ -477,6 +477,28 @@ def test_where_the_folder_cannot_be_swapped_entries_are_moved(
     assert not leftovers(folder)
 
 
+def mixed(
+    now: dict[str, bytes | str], old: dict[str, bytes | str], new: dict[str, bytes | str]
+) -> str:
+    """Which entries of ``now`` are the old ones, the new ones, missing or neither."""
+    rows = []
+    for key in sorted(set(now) | set(old) | set(new)):
+        if now.get(key) == old.get(key) == new.get(key):
+            continue
+        got = now.get(key)
+        kind = (
+            "missing"
+            if got is None
+            else "old"
+            if got == old.get(key)
+            else "new"
+            if (got == new.get(key))
+            else "neither"
+        )
+        rows.append(f"{key}: {kind}")
+    return "; ".join(rows[:40])
+
+
 def test_generate_killed_at_random_instants_is_old_or_new(tmp_path: Path) -> None:
     """The real command: `generate --force` over a class of another seed, SIGKILLed at
     random instants over the run's length: the class folder is one class or the other."""
@@ -520,7 +542,9 @@ def test_generate_killed_at_random_instants_is_old_or_new(tmp_path: Path) -> Non
         p.kill()
         p.wait(timeout=60)
         now = snapshot(cls)
-        assert now in (old, new), f"killed after {k}: a mix"
+        assert now in (old, new), f"killed after {k} (exit {p.returncode}): a mix: " + mixed(
+            now, old, new
+        )
         seen.add("new" if now == new else "old")
         shutil.rmtree(cls)
         shutil.copytree(pristine, cls)

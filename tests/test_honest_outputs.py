@@ -167,6 +167,22 @@ def test_numbers_put_in_for_a_juxtaposed_name_keep_a_product_sign(
     assert "2 3" not in md and " 23 " not in text
 
 
+def test_an_elementwise_product_of_two_arrays_is_not_written_as_a_dot_product() -> None:
+    """y = [22, 28]: the forward pass wrote "y · y = [22, 28] · [22, 28] = [484, 784]", which
+    reads as the dot product 1268. Two arrays multiplied element by element are written with
+    ⊙, as the backward pass writes them; a number times an array keeps ·, and so does @."""
+    program = "x = [1, 2, 3]\nW = [[1, 2], [3, 4], [5, 6]]\ny = x @ W\nL = sum(3 * y * y)\n"
+    text = ok("explain", "-", "--format", "txt", stdin=program)
+    md = ok("explain", "-", "--format", "md", stdin=program)
+    table = ok("eval", "-", stdin=program)
+    assert "3y ⊙ y = [66, 84] ⊙ [22, 28] = [1452, 2352]" in text
+    assert "3y = 3·[22, 28] = [66, 84]" in text
+    assert "[66, 84] · [22, 28]" not in text
+    assert "3 y \\odot y" in md or "3y \\odot y" in md
+    assert "\\left[66, 84\\right] \\odot \\left[22, 28\\right]" in md
+    assert "sum(3y ⊙ y)" in table and "x @ W" in table
+
+
 # ------------------------------------------------------------------ 3. a name given by an alias
 
 ALIAS = "x = 3\ny = x\nz = 2*y + x\n"

@@ -425,8 +425,8 @@ def test_an_unlabelled_output_takes_one_pair_of_brackets_in_a_drawing(vector: bo
         texts = [d.title] + [ln.text for box in d.boxes for ln in box.lines]
         texts += [ln.text for arrow in d.arrows for ln in arrow.lines]
         assert not [t for t in texts if "((" in t], (view, d.title)
-    if vector:  # the seed is named; the totals are of Σ(x·x + x): 2x + 1 at x = [1, 2]
-        assert "the gradient of Σ(a₁ · a₁ + a₁))" in cr.draw.build(out, "backward").title
+    if vector:  # the seed is named; the totals are of Σ(x⊙x + x): 2x + 1 at x = [1, 2]
+        assert "the gradient of Σ(a₁ ⊙ a₁ + a₁))" in cr.draw.build(out, "backward").title
         g = cr.draw.build(out, "gradients")
         assert any(ln.text.endswith("= [3, 5]") for box in g.boxes for ln in box.lines)
 

@@ -84,9 +84,9 @@ _NO_BRANCHES = (
     "(x > 0) as step(x), and a choice between a and b by a switch s as s * a + (1 - s) * b"
 )
 _NAME_EXTRA = set("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₔₕₖₗₘₙₚₛₜ′″ʹ")
-# The notation chainrule prints, read back: · × ⋅ ∗ multiply, ÷ divides, − (U+2212) subtracts;
-# √(x) is sqrt(x), xᵀ is x.T and |x| is abs(x) (in _prepare).
-_OPERATORS = str.maketrans({"·": "*", "⋅": "*", "×": "*", "∗": "*", "÷": "/", "−": "-"})
+# The notation chainrule prints, read back: · × ⋅ ∗ multiply (⊙ element by element), ÷
+# divides, − (U+2212) subtracts; √(x) is sqrt(x), xᵀ is x.T and |x| is abs(x) (in _prepare).
+_OPERATORS = str.maketrans({"·": "*", "⋅": "*", "×": "*", "∗": "*", "⊙": "*", "÷": "/", "−": "-"})
 _SUPERSCRIPTS = SUPERSCRIPT_VALUES
 _SUPERSCRIPT_MINUS = SUPERSCRIPT_MINUS
 BOM = "\ufeff"

@@ -414,6 +414,12 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
             rt = _paren(rt, style) if not (style == "latex" and nt.fraction) else rt
         if nt.juxtapose:
             a, b = node.args
+            if np.ndim(a.value) > 0 and np.ndim(b.value) > 0:
+                # two arrays multiplied element by element: "u · v" would read as their dot
+                # product, so the Hadamard product's own sign, as the backward pass writes it
+                # (lang/symbols.ELEMENTWISE, a floor above this one)
+                joiner = " \\odot " if style == "latex" else " ⊙ "
+                return f"{lt}{joiner}{rt}", prec
             # a number before a name reads as a coefficient (2x); an array does not: [1, 2] · x,
             # nor 1, which would vanish (1 · u is an operation the program wrote, not u)
             number_first = (
