@@ -230,7 +230,7 @@ def test_a_reshape_that_says_which_way_copies_run_is_kept_and_labelled() -> None
     the formula keeps it and the arrow says so; the values are checked above."""
     _, drawing, nodes = drawn("matrix-row-sums")
     box = next(b for b in drawing.boxes if "reshape(" in b.title)
-    assert box.title.startswith("a₂ = reshape(1 − a₁², shape=(3, 1)) · X")
+    assert box.title.startswith("a₂ = reshape(1 − a₁², shape=(3, 1)) ⊙ X")
     labels = [x.text for a in drawing.arrows if a.target == box.id for x in a.lines]
     assert labels == ["↦ 3×1"]
 
@@ -255,7 +255,7 @@ def test_a_network_reads_as_on_paper() -> None:
     named = {b.title.split(" = ")[0]: b.title for b in drawing.boxes if " = " in b.title}
     assert marked["dL/db2"] == "a₁ = softmax(z) − [0, 0, 1]"  # softmax − one-hot
     assert marked["dL/dW2"] == "a₁ ⊗ h"
-    assert marked["dL/db1"] == "a₂ = W2ᵀ @ a₁ · step(W1 @ x + b1)"
+    assert marked["dL/db1"] == "a₂ = W2ᵀ @ a₁ ⊙ step(W1 @ x + b1)"
     assert marked["dL/dW1"] == "a₂ ⊗ x"
     assert marked["dL/dx"] == "W1ᵀ @ a₂"
     assert set(named) >= {"a₁", "a₂"}
@@ -441,14 +441,14 @@ def test_random_matrix_programs_draw_the_engines_gradients(text: str) -> None:
 
 def test_an_array_before_a_name_is_a_product_not_a_coefficient() -> None:
     """2x reads as a coefficient; [−1, 1.5, −2]a₃ or [2, 5](x + y) reads as nothing: an
-    array written first keeps its product sign, in text and in LaTeX."""
+    array written first keeps its product sign, in text and in LaTeX (⊙: both are arrays)."""
     program = "x = [1, 2]\ny = 3\nL = sum([2, 5] * (x + y)) + sum(2 * x)\n"
     ran = run_main("explain", "-", "--format", "txt", stdin=program)
     assert ran.returncode == 0, ran.stderr
-    assert "[2, 5] · (x + y)" in ran.stdout and "[2, 5](x + y)" not in ran.stdout
+    assert "[2, 5] ⊙ (x + y)" in ran.stdout and "[2, 5](x + y)" not in ran.stdout
     assert "2x" in ran.stdout
     ran = run_main("explain", "-", "--format", "tex", stdin=program)
-    assert r"\left[2, 5\right] \cdot \left(x + y\right)" in ran.stdout
+    assert r"\left[2, 5\right] \odot \left(x + y\right)" in ran.stdout
     text = "X = [[1, 2], [3, 4]]\nL = sum(sigmoid(mean(X, axis=1)) * [-1, 2])\n"
     titles = [b.title for b in draw.build(cr.parse(text), "backward").boxes]
     assert not any(re.search(r"\][a-z(]", t) for t in titles), titles
