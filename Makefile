@@ -23,12 +23,13 @@ demo: $(BASE)
 	$(VENV)/bin/chainrule
 
 # The tests run in one process per CPU (pytest-xdist), at most four: most of the suite is
-# Python-bound, and a 2-core CI machine takes about 1.5x less time than with one process.
+# Python-bound, and a 2-core CI machine takes about 1.5x less time than with one process
+# (worksteal: a worker that runs out of tests takes half of the other's queue).
 # TEST_WORKERS=0 runs them in this one process.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
 
 pytest: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

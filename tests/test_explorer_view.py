@@ -576,7 +576,26 @@ def test_axe_finds_nothing_serious_on_closed_and_framed_groups(
     assert _serious(axe, s.page) == []
 
 
-@pytest.mark.parametrize("path", GALLERY, ids=lambda p: p.stem)
+# The pages axe scans: the explorer is one template, so one page of every kind the gallery
+# has (kinks and ties, exact and decimal numbers, Unicode and shadowed names, fan-out and
+# reassignment, neurons and networks, vectors, matrices, broadcasting, losses), not every
+# one-op page (sin, cos, tanh ... differ only in their labels). Each scan costs about 1 s.
+AXE_PAGES = """abs-kink relu-kink max-tie exact-fractions decimal-inputs rounding-cancels constants
+shadow-e sigma-symbol power-unnamed quotient-rule nested-sqrt chain-long fan-out fan-out-named
+reuse-three reassign-twice augmented-assign alias semicolons exercise neuron-tanh
+cs231n-sigmoid net-2-3-2-1 net-scalar-2-2-1 mlp-softmax-ce softmax-ce vector-matmul
+vector-index vector-broadcast vector-bce matrix-fan-out matrix-row-sums matrix-transpose
+matrix-outer-product matrix-batch-matmul""".split()
+
+
+def test_the_pages_axe_scans_are_in_the_gallery() -> None:
+    assert set(AXE_PAGES) <= {p.stem for p in GALLERY}
+    assert len(set(AXE_PAGES)) == len(AXE_PAGES)
+
+
+@pytest.mark.parametrize(
+    "path", [ROOT / "tests/gallery" / f"{name}.cr" for name in AXE_PAGES], ids=lambda p: p.stem
+)
 def test_axe_finds_nothing_serious(session: Any, axe: Any, tmp_path: Path, path: Path) -> None:
     s = session
     s.open(_page(tmp_path, cr.parse(path.read_text()), path.stem))

@@ -23,7 +23,7 @@ from fuzz import harness, inputs  # noqa: E402
 CI = os.environ.get("CI") == "true"
 WORK = Path(tempfile.mkdtemp(prefix="chainrule-fuzz-files-"))
 _settings = settings(
-    max_examples=300 if CI else 30,
+    max_examples=150 if CI else 30,
     deadline=None,
     database=None,
     derandomize=CI,
