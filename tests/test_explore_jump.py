@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chromium import browser, missing
-from test_explorer_view import CONTRACT, tanh_chain
+from chromium import missing
+from test_explorer_view import CONTRACT, _page, tanh_chain
 
 import chainrule as cr
 
@@ -23,21 +23,8 @@ pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
 
 @pytest.fixture(scope="module")
-def session():
-    with browser() as s:
-        yield s
-    assert s.requests == [], f"the page asked the network for {s.requests}"
-
-
-@pytest.fixture(scope="module")
 def chain() -> cr.Graph:
     return cr.parse(tanh_chain(200))
-
-
-def _page(tmp: Path, graph: cr.Graph, name: str, collapse: bool | None = None) -> Path:
-    path = tmp / f"{name}.html"
-    cr.explore(graph, collapse=collapse).save(path)
-    return path
 
 
 # One step with every element it adds to or removes from the drawings recorded: the boxes,

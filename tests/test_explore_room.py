@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chromium import browser, missing
+from chromium import missing
 from test_explorer_groups import layers, tanh_chain
 
 import chainrule as cr
@@ -69,13 +69,6 @@ SHOW = """(view) => {
   chainrule.step(chainrule.step());
   chainrule.fit();  // every closed box within the camera's reach is in the document
 }"""
-
-
-@pytest.fixture(scope="module")
-def session():
-    with browser() as s:
-        yield s
-    assert s.requests == [], f"the page asked the network for {s.requests}"
 
 
 def _page(tmp: Path, graph: cr.Graph, name: str, collapse: bool | None = None) -> Path:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from chromium import browser, missing
+from chromium import missing
 from helpers import EXERCISE, ROOT
 
 import chainrule as cr
@@ -79,13 +79,6 @@ def _compare(s: Any, g: cr.Graph, where: str) -> int:
                 assert _close(e["local"], node.local[i]), f"{where}: ∂{node.label()}/∂{a.label()}"
                 checked += 1
     return checked
-
-
-@pytest.fixture(scope="module")
-def session():
-    with browser() as s:
-        yield s
-    assert s.requests == [], f"the page asked the network for {s.requests}"
 
 
 def _page(tmp: Path, graph: cr.Graph, name: str) -> Path:

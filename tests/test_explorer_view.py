@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from chromium import browser, missing
+from chromium import missing
 
 import chainrule as cr
 
@@ -63,13 +63,6 @@ def tanh_chain(neurons: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def session():
-    with browser() as s:
-        yield s
-    assert s.requests == [], f"the page asked the network for {s.requests}"
-
-
-@pytest.fixture(scope="module")
 def big_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, cr.Graph]:
     """The 1,000-node chain with every neuron open: a step per node and per edge."""
     g = cr.parse(tanh_chain(200))
@@ -90,9 +83,9 @@ def closed_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, cr.Grap
     return path, g
 
 
-def _page(tmp: Path, graph: cr.Graph, name: str) -> Path:
+def _page(tmp: Path, graph: cr.Graph, name: str, collapse: bool | None = None) -> Path:
     path = tmp / f"{name}.html"
-    cr.explore(graph).save(path)
+    cr.explore(graph, collapse=collapse).save(path)
     return path
 
 
