@@ -54,7 +54,7 @@ def test_a_numbers_label_follows_its_value_under_one_naming() -> None:
 def test_a_remembered_width_is_the_measured_one() -> None:
     for text in ["x", "dL/dx = −0.5", "σ(a₁)"]:
         for bold in (False, True):
-            measure._WIDTHS.clear()
+            measure.text_width.cache_clear()
             fresh = measure.text_width(text, 12, bold)
             assert measure.text_width(text, 12, bold) == fresh
             assert fresh == sum(measure._advance(ch, bold) for ch in text) * 12

@@ -6,6 +6,7 @@ This is the one place of the drawing package that reads engine objects' text hel
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -65,21 +66,17 @@ def pretty(text: str) -> str:
     return "".join(out)
 
 
-_NUMBERS: dict[tuple[int, float], str] = {}  # (digits, float) → its decimal
-
-
 def number(value: Any, digits: int) -> str:
     """A value as a short decimal; arrays in full when short, else shape and summary. A
     float's decimal is remembered: a drawing writes most numbers more than once (a value, a
     gradient, a factor of an edge's product); 0.0 and −0.0 share an entry, both written 0."""
     if type(value) is float or type(value) is np.float64:
-        key = (digits, value)
-        got = _NUMBERS.get(key)
-        if got is None:
-            if len(_NUMBERS) >= 1 << 16:
-                _NUMBERS.clear()
-            got = _NUMBERS[key] = _number(value, digits)
-        return got
+        return _float_number(value, digits)
+    return _number(value, digits)
+
+
+@lru_cache(maxsize=1 << 16)
+def _float_number(value: float, digits: int) -> str:
     return _number(value, digits)
 
 

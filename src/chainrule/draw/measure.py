@@ -145,16 +145,8 @@ def fallback_advance(ch: str) -> float:
     return NARROW_FALLBACK
 
 
-_WIDTHS: dict[tuple[str, float, bool], float] = {}
-
-
+@lru_cache(maxsize=1 << 17)
 def text_width(text: str, size: float = FONT_SIZE, bold: bool = False) -> float:
     """Width in points of one line of text (remembered: a box's lines are measured for its
     size, again where the writers place them, and many numbers recur)."""
-    key = (text, size, bold)
-    got = _WIDTHS.get(key)
-    if got is None:
-        if len(_WIDTHS) >= 1 << 17:
-            _WIDTHS.clear()
-        got = _WIDTHS[key] = sum(_advance(ch, bold) for ch in text) * size
-    return got
+    return sum(_advance(ch, bold) for ch in text) * size

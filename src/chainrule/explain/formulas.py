@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -52,8 +53,7 @@ def _text_minus(s: str) -> str:
     return "".join(out)
 
 
-_NUMS: dict[tuple[int, float], Math] = {}  # (digits, float) → its decimal
-_NUMS_MAX = 1 << 16
+_CACHE_MAX = 1 << 16  # entries of each memo here
 
 
 def num(value: Any, digits: int) -> Math:
@@ -63,13 +63,12 @@ def num(value: Any, digits: int) -> Math:
     value, then a factor of a product, a term of a sum). 0.0 and −0.0 share an entry; both are
     written 0."""
     if type(value) is float or type(value) is np.float64:
-        key = (digits, value)
-        got = _NUMS.get(key)
-        if got is None:
-            if len(_NUMS) >= _NUMS_MAX:
-                _NUMS.clear()
-            got = _NUMS[key] = _num(value, digits)
-        return got
+        return _float_num(value, digits)
+    return _num(value, digits)
+
+
+@lru_cache(maxsize=_CACHE_MAX)
+def _float_num(value: float, digits: int) -> Math:
     return _num(value, digits)
 
 
@@ -399,7 +398,7 @@ def with_tokens(node: Node) -> tuple[str, str]:
         expr = apply(node.op, tuple(holders), node.params)
         got = (_write(expr, "text", None), _write(expr, "latex", None))
         if key is not None:
-            if len(_WITH_TOKENS) >= _NUMS_MAX:
+            if len(_WITH_TOKENS) >= _CACHE_MAX:
                 _WITH_TOKENS.clear()
             _WITH_TOKENS[key] = got
     return got
