@@ -76,6 +76,9 @@ class Claim:
     text: str
     line: int | None = None
     shape: tuple[int, ...] | None = None  # as written: (2,) for [a, b], (3, 2) for [[…], …]
+    # written ∂out/∂x in a text that writes totals dout/dx: it may be the local partial of
+    # the output's own operation (chainrule's worked solutions write them so)
+    local: bool = False
 
 
 def read_number(text: str, original: str) -> Number:

@@ -39,6 +39,10 @@ WRONG = "wrong"
 
 TOO_FEW = "too few digits"
 
+# readings of a claim other than the quantity its name resolves to (Verdict.reading)
+ONE_EDGE = "one edge"  # ∂y/∂x where y takes x more than once: the partial along one edge
+LOCAL = "local partial"  # ∂L/∂x written beside totals dL/dx: the output's own operation's
+
 FIRST_SLIP = "first slip"
 FOLLOWS = "follows"
 CARRIED_ROUNDING = "carried rounding"
@@ -56,6 +60,7 @@ class Verdict:
     origin: str | None = None  # for wrong claims: FIRST_SLIP, FOLLOWS, CARRIED_ROUNDING
     follows: list[Verdict] = field(default_factory=list)
     recomputed: Any = None  # from the learner's own numbers, when it could be traced
+    reading: str | None = None  # ONE_EDGE or LOCAL when the claim was right under that one
 
     @property
     def ok(self) -> bool:
@@ -337,20 +342,57 @@ def judge(
     with np.errstate(all="ignore"):
         verdicts: list[Verdict] = []
         for claim in claims:
+            reading = None
             try:
                 q, t = prepared.quantity_and_true(claim.name)
                 verdict = grade(claim, t, rule)
+                if verdict == WRONG:
+                    for how, alt_q, alt_t in _readings(prepared.graph, q, claim):
+                        alt = _grade_or_wrong(claim, alt_t, rule)
+                        if alt in (RIGHT, ROUNDING):
+                            reading, q, t, verdict = how, alt_q, alt_t, alt
+                            break
             except ValueInputError as exc:
                 at = "" if claim.line is None or exc.message.startswith("line ") else claim.line
                 message = f"line {at}: {exc.message}" if at else exc.message
                 raise ValueInputError(clipped(message)) from None
-            verdicts.append(Verdict(claim, q, t, verdict))
+            verdicts.append(Verdict(claim, q, t, verdict, reading=reading))
         _trace(prepared.graph, verdicts, rule, prepared.givens(), prepared.forwards)
     back = prepared.back
     for v in verdicts:
         q = v.quantity
         v.quantity = replace(q, node=back[q.node], top=None if q.top is None else back[q.top])
     return verdicts
+
+
+def _readings(graph: Graph, q: Quantity, claim: Claim) -> list[tuple[str, Quantity, Any]]:
+    """What else a partial as written may mean, each as (reading, quantity, true value): the
+    partial along one edge, where an operation takes the node more than once (chainrule's
+    worked solutions write ∂y/∂x = x on each edge of y = x·x); and, for ``claim.local``, the
+    local partial of the output's own operation rather than the total."""
+    out: list[tuple[str, Quantity, Any]] = []
+    if claim.local and q.claim_type == GRADIENT and any(a is q.node for a in graph.output.args):
+        q = Quantity(PARTIAL, q.node, q.index, graph.output)
+        out.append((LOCAL, q, true_value(q)))
+    locals_ = q.top.local if q.top is not None else None
+    if q.claim_type == PARTIAL and q.top is not None and locals_ is not None:
+        slots = [i for i, a in enumerate(q.top.args) if a is q.node]
+        if len(slots) > 1 and all(locals_[i] is not None for i in slots):
+            for i in slots:
+                raw = locals_[i]
+                value = _exact_true(raw) if is_exact(raw) else to_float(raw)
+                if q.index is not None and isinstance(value, np.ndarray) and value.ndim:
+                    one = value[q.index]
+                    value = one if one.__class__ is Fraction else float(one)
+                out.append((ONE_EDGE, q, value))
+    return out
+
+
+def _grade_or_wrong(claim: Claim, true: Any, rule: Rule) -> str:
+    try:
+        return grade(claim, true, rule)
+    except ValueInputError:  # a reading of another shape than the claim's
+        return WRONG
 
 
 def _givens(graph: Graph) -> list[Fraction]:
@@ -436,8 +478,8 @@ def _trace(
     def world(used: list[Verdict], v: Verdict, nudge: tuple[int, int] | None = None) -> Any:
         given = []
         for k, u in enumerate(used):
-            if u.quantity.key() == v.quantity.key():
-                continue
+            if u.quantity.key() == v.quantity.key() or u.reading == ONE_EDGE:
+                continue  # (one edge's partial is not the node's: it says nothing of it)
             g = _given(u)
             if nudge is not None and nudge[0] == k:
                 n = u.claim.numbers[nudge[1]]
@@ -516,6 +558,8 @@ def _trace(
 
 __all__ = [
     "CARRIED_ROUNDING",
+    "LOCAL",
+    "ONE_EDGE",
     "FIRST_SLIP",
     "FOLLOWS",
     "GRADIENT",

@@ -22,7 +22,7 @@ _ACCENTS = ACCENTS
 _SUBSCRIPTS = FROM_SUBSCRIPT
 # primes as typed on a keyboard or as printed: h'' and h″ are one name (h′′)
 _OPERATORS = str.maketrans(
-    {"−": "-", "·": "*", "⋅": "*", "×": "*", "÷": "/", "'": "′", "″": "′′", "‴": "′′′"}
+    {"−": "-", "·": "*", "⋅": "*", "×": "*", "⊙": "*", "÷": "/", "'": "′", "″": "′′", "‴": "′′′"}
 )
 _LATEX_ACCENT = re.compile(r"\\(hat|tilde|bar|dot)\{?([A-Za-z])\}?")
 
@@ -46,6 +46,19 @@ class Quantity:
             self.index,
             id(self.top) if self.top is not None else None,
         )
+
+
+def _unwrapped(s: str) -> str:
+    """``s`` without brackets around the whole of it: (h ⊙ h) → h ⊙ h, but log(p[0]) and
+    (a)(b) stay as they are."""
+    while s.startswith("(") and s.endswith(")"):
+        depth = 0
+        for k, ch in enumerate(s):
+            depth += (ch == "(") - (ch == ")")
+            if depth == 0 and k < len(s) - 1:
+                return s  # the first bracket closes before the end
+        s = s[1:-1].strip()
+    return s
 
 
 def canon(name: str) -> str:
@@ -90,7 +103,7 @@ class Resolver:
 
     def element(self, name: str, original: str) -> tuple[Node, tuple[int, ...] | None]:
         """A named node, or one element of a vector written x1, x₁, x_1 or x[1] (from 1)."""
-        key = canon(name.strip().strip("()"))
+        key = canon(_unwrapped(name.strip()))
         node = self._node(key)
         if node is not None:
             return node, None

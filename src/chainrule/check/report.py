@@ -22,6 +22,8 @@ from .judge import (
     CARRIED_ROUNDING,
     FIRST_SLIP,
     FOLLOWS,
+    LOCAL,
+    ONE_EDGE,
     RIGHT,
     ROUNDING,
     TOO_FEW,
@@ -93,6 +95,13 @@ def _rounded_hint(v: Verdict, rule: Rule) -> str:
     return f" ({shown} to {what}{plural})"
 
 
+_READING_NOTES = {
+    ONE_EDGE: "as the partial along one edge: the operation takes this input more than once, "
+    "and all its edges together give another number",
+    LOCAL: "as the local partial of the output's own operation, as ∂ beside d for totals writes it",
+}
+
+
 def text_report(
     verdicts: list[Verdict],
     output: Any,
@@ -112,6 +121,8 @@ def text_report(
             line += "  (one unit off in the last digit: a rounding difference, not an error)"
         if v.verdict == TOO_FEW:
             line += "  (right as far as it goes, but fewer digits than the rule asks)"
+        if v.reading in _READING_NOTES:
+            line += f"  ({_READING_NOTES[v.reading]})"
         lines.append(line.rstrip())
     wrong = [v for v in verdicts if v.verdict == WRONG]
     for v in wrong:
@@ -181,6 +192,7 @@ def json_report(
                 else v.claim.numbers[0].text,
                 "true": _plain(v.true),
                 "verdict": v.verdict,
+                "reading": v.reading,
                 "origin": v.origin,
                 "follows": [w.claim.text for w in v.follows],
                 "recomputed": _plain(v.recomputed),

@@ -39,6 +39,7 @@ from ..lang.latex.tree import (
     Neg,
     Num,
     Transpose,
+    Unread,
     program_text,
     rewrite,
 )
@@ -95,12 +96,16 @@ class SolutionCheck:
 
 
 def _literal(e: Expr) -> str | None:
-    """The text of a plain number (a claim of a chain): 0,06 · −0,12 · 14/5 · −\\frac{3}{5}."""
+    """The text of a plain number (a claim of a chain): 0,06 · −0,12 · 14/5 · −\\frac{3}{5} ·
+    1.5 \\times 10^{-3} (as 1.5e-3)."""
     if isinstance(e, Num):
         return e.text
     if isinstance(e, Neg):
         inner = _literal(e.a)
         return None if inner is None or inner.startswith("-") else "-" + inner
+    scientific = _scientific(e)
+    if scientific is not None:
+        return scientific
     if isinstance(e, Bin) and e.op == "/" and isinstance(e.a, Num) and isinstance(e.b, Num):
         if "." in e.a.text + e.b.text or "," in e.a.text + e.b.text:
             return None
@@ -108,14 +113,48 @@ def _literal(e: Expr) -> str | None:
     return None
 
 
-def _vector(e: Expr) -> list[str] | None:
-    """The numbers of a vector written as a matrix of plain numbers (one row or one column)."""
-    if not isinstance(e, Matrix) or not e.column:
+def _scientific(e: Expr) -> str | None:
+    """m × 10^k (also m · 10^k) and 10^k, with a decimal m and a whole k, as "me k"."""
+    if isinstance(e, Bin) and e.op in ("times", "dot", "*", "jux"):
+        mant, power = _literal(e.a), _power_of_ten(e.b)
+        if mant is None or power is None or "/" in mant or "e" in mant:
+            return None
+        return f"{mant}e{power}"
+    power = _power_of_ten(e)
+    return None if power is None else f"1e{power}"
+
+
+def _power_of_ten(e: Expr) -> str | None:
+    if not (isinstance(e, Bin) and e.op == "^" and isinstance(e.a, Num) and e.a.text == "10"):
+        return None
+    k, sign = e.b, ""
+    if isinstance(k, Neg):
+        k, sign = k.a, "-"
+    if isinstance(k, Num) and k.text.isdigit():
+        return sign + k.text
+    return None
+
+
+def _array(e: Expr) -> tuple[list[str], tuple[int, ...] | None] | None:
+    """The numbers of a matrix of plain numbers, row by row, and its shape: None for one row
+    or one column (a vector), (rows, columns) for a matrix (a gradient with respect to W)."""
+    if not isinstance(e, Matrix) or not e.rows:
         return None
     texts = [_literal(x) for row in e.rows for x in row]
     if any(t is None for t in texts):
         return None
-    return [t for t in texts if t is not None]
+    shape = None if e.column else (len(e.rows), len(e.rows[0]))
+    return [t for t in texts if t is not None], shape
+
+
+def _array_text(texts: list[str], shape: tuple[int, ...] | None) -> str:
+    """An array as a claim writes it, with ';' between numbers (a decimal comma stays one):
+    [a; b], and a matrix row by row, [[a; b]; [c; d]]."""
+    if shape is None:
+        return "[" + "; ".join(texts) + "]"
+    cols = shape[1]
+    rows = ["[" + "; ".join(texts[r : r + cols]) + "]" for r in range(0, len(texts), cols)]
+    return "[" + "; ".join(rows) + "]"
 
 
 class _Names:
@@ -132,8 +171,14 @@ class _Names:
             if e.accent == "dot" and self.dot_top is not None:
                 return f"∂{self.dot_top}/∂{Name(e.base, None, e.sub).key()}"
             return e.key()
-        if isinstance(e, Deriv) and isinstance(e.top, Name) and isinstance(e.var, Name):
-            return f"∂{e.top.key()}/∂{e.var.key()}"
+        if isinstance(e, Deriv):
+            # a node named by its formula in brackets, as chainrule writes an unnamed one:
+            # dL/d(h ⊙ h), ∂(h ⊙ h)/∂h
+            top, var = (
+                x.key() if isinstance(x, Name) else f"({self.expression(x) or '?'})"
+                for x in (e.top, e.var)
+            )
+            return None if "(?)" in (top, var) else f"∂{top}/∂{var}"
         if isinstance(e, (Bin, Neg, Call)):
             return self.expression(e)
         return None
@@ -166,32 +211,47 @@ class _Names:
 
     def quantity(self, e: Expr, *, truth: bool = False) -> Any:
         resolver = self.truth if truth else self.resolver
+        name = self.claim_name(e)
+        return None if name is None else resolver.quantity(name)
+
+    def claim_name(self, e: Expr) -> str | None:
+        """The name under which ``e`` is a quantity of the graph: as written, or as an element
+        of a matrix (W_{12}: row 1, column 2 of W); None when it is none."""
         name = self.name(e)
         if name is None:
             return None
-        try:
-            return resolver.quantity(name)
-        except ValueInputError:
-            pass
-        alt = _matrix_element(e)  # W_{12}: the element in row 1, column 2 of W
+        alt = _matrix_element(e)
         if alt is None and isinstance(e, Deriv):
             alt = _matrix_element(e.var)
             if alt is not None and isinstance(e.top, Name):
                 alt = f"∂{e.top.key()}/∂{alt}"
-        if alt is not None:
-            try:
-                return resolver.quantity(alt)
-            except ValueInputError:
-                return None
+        for candidate in (name, alt):
+            if candidate is not None:
+                try:
+                    self.resolver.quantity(candidate)
+                except ValueInputError:
+                    continue
+                return candidate
         return None
 
 
 def _matrix_element(e: Expr) -> str | None:
+    """W_{12} or W_{1,2} (as chainrule's own worked solutions write it, and W_{10,3}): the
+    element in row 1, column 2 of W, counted from 1."""
     if isinstance(e, Name) and e.sub is not None:
-        sub = e.sub.replace(",", "")
-        if len(sub) == 2 and sub.isdigit():
-            return f"{Name(e.base, e.accent).key()}[{sub[0]},{sub[1]}]"
+        parts = e.sub.replace(" ", "").split(",")
+        if len(parts) == 1 and len(parts[0]) == 2:
+            parts = list(parts[0])
+        if len(parts) == 2 and all(p.isdigit() for p in parts):
+            return f"{Name(e.base, e.accent).key()}[{parts[0]},{parts[1]}]"
     return None
+
+
+def _written_key(e: Name) -> str:
+    """A name as ``grade`` looks it up: W_{1,2} (no program names a node so) as W[1,2]."""
+    if e.sub is not None and "," in e.sub:
+        return _matrix_element(e) or e.key()
+    return e.key()
 
 
 def check_solution(
@@ -206,13 +266,17 @@ def check_solution(
     holds the offsets of statements that are not the learner's (the exercise's own givens
     when one file holds both). Each number is judged under ``rule`` (by default on the digits
     written, as a worked solution is); each step on the learner's own numbers always is."""
-    statements, problems = read_statements(text, latex=latex)
+    statements, problems = read_statements(text, latex=latex, lenient=True)
     truth_graph, _ = copy_graph(graph)
     truth_graph.backward()
     names = _Names(graph, truth_graph)
     skipped = list(problems)
 
     pending: list[tuple[Statement, str, int, Claim, int, int]] = []
+    # a text that writes totals dL/dx may mean the local partial by ∂L/∂x (chainrule's do)
+    writes_totals = any(
+        isinstance(st.chain.items[0], Deriv) and not st.chain.items[0].partial for st in statements
+    )
     for st in statements:
         if skip and st.offset in skip:
             continue
@@ -227,31 +291,38 @@ def check_solution(
         ):
             names.dot_top = c.items[1].top.key()
             continue
-        qname = names.name(lhs)
-        if qname is None or names.quantity(lhs) is None:
-            if any(_literal(x) is not None for x in c.items[1:]):
+        qname = names.claim_name(lhs)
+        if qname is None:
+            if any(_literal(x) is not None or _array(x) is not None for x in c.items[1:]):
                 skipped.append(Problem(st.line, "names no quantity of the graph", st.text))
+            else:
+                _unread(st, skipped)
             continue
+        before = len(pending)
         for k in range(1, len(c.items)):
             item = c.items[k]
-            texts = _vector(item)
+            array = _array(item)
             lit = _literal(item)
-            if lit is None and texts is None:
+            if lit is None and array is None:
                 continue
             try:
-                if texts is not None:
+                if array is not None:
+                    texts, shape = array
                     numbers = tuple(read_number(t, t) for t in texts)
-                    shown = "[" + "; ".join(texts) + "]"
-                    claim = Claim(qname, numbers, True, f"{qname} = {shown}", st.line)
+                    shown = _array_text(texts, shape)
+                    claim = Claim(qname, numbers, True, f"{qname} = {shown}", st.line, shape)
                 else:
                     assert lit is not None
                     claim = Claim(qname, (read_number(lit, lit),), False, f"{qname} = {lit}",
                                   st.line)  # fmt: skip
+                if writes_totals and isinstance(lhs, Deriv) and lhs.partial:
+                    claim = replace(claim, local=True)
             except ValueInputError as exc:
                 skipped.append(Problem(st.line, exc.message, st.text))
                 continue
             start, end = c.spans[k]
             pending.append((st, qname, k, claim, st.base + start, st.base + end))
+        _unread(st, skipped, judged=len(pending) > before)
 
     try:
         verdicts = judge(graph, [p[3] for p in pending], rule) if pending else []
@@ -287,6 +358,15 @@ def check_solution(
     for j in judged:
         _trace(j)
     return SolutionCheck(judged, skipped, text, latex)
+
+
+def _unread(st: Statement, skipped: list[Problem], *, judged: bool = False) -> None:
+    """A step of a chain that could not be read: said, with the reason, rather than passed
+    over (``judged``: the chain's numbers were read all the same)."""
+    gap = next((x for x in st.chain.items if isinstance(x, Unread)), None)
+    if gap is not None:
+        also = "; the step is not read, the numbers beside it are" if judged else ""
+        skipped.append(Problem(st.line, gap.message + also, st.text))
 
 
 def _trace(j: Judged) -> None:
@@ -390,7 +470,7 @@ def solution_answers(
     quantity (a name, a derivative, ``\\dot{z}`` once defined), its last plain number — the
     learner's answer — as (line, quantity, number); and the ``variant:`` and ``student:`` lines
     of the prose. The formulas that could not be read go to ``unread`` (each with its line)."""
-    statements, problems = read_statements(text, latex=latex)
+    statements, problems = read_statements(text, latex=latex, lenient=True)
     if unread is not None:
         unread.extend(problems)
     answers: list[tuple[int, str, str]] = []
@@ -406,21 +486,25 @@ def solution_answers(
         if isinstance(lhs, Name) and lhs.accent == "dot" and dot_top is not None:
             name = f"∂{dot_top}/∂{Name(lhs.base, None, lhs.sub).key()}"
         elif isinstance(lhs, Name):
-            name = lhs.key()
+            name = _written_key(lhs)
         elif isinstance(lhs, Deriv) and isinstance(lhs.top, Name) and isinstance(lhs.var, Name):
-            name = f"∂{lhs.top.key()}/∂{lhs.var.key()}"
+            name = f"∂{lhs.top.key()}/∂{_written_key(lhs.var)}"
         else:
+            if unread is not None:
+                _unread(st, unread)
             continue
         last = None
         for item in items[1:]:
-            vector = _vector(item)
+            array = _array(item)
             lit = _literal(item)
-            if vector is not None:
-                last = "[" + "; ".join(vector) + "]"
+            if array is not None:
+                last = _array_text(*array)
             elif lit is not None:
                 last = lit
         if last is not None:
             answers.append((st.line, name, last))
+        if unread is not None:
+            _unread(st, unread, judged=last is not None)
     header = {m.group(1).casefold(): m.group(2).strip() for m in _HEADER.finditer(text)}
     return answers, header
 

@@ -23,7 +23,7 @@ from ..core.values import decimal, is_exact, is_rational, sign_of
 from ..lang import symbols
 from ..lang.naming import Naming
 from ..lang.notation import definition, latex_name, nested_text, number_text, partial_formula
-from ..lang.typography import MINUS, TO_SUBSCRIPT
+from ..lang.typography import MINUS, TO_SUBSCRIPT, latex_array
 from ..ops import OPS
 
 SUBSCRIPTS = TO_SUBSCRIPT
@@ -75,10 +75,8 @@ def _float_num(value: float, digits: int) -> Math:
 def _num(value: Any, digits: int) -> Math:
     if isinstance(value, np.ndarray) and value.ndim > 0:
         parts = [num(v, digits) for v in value]
-        return Math(
-            "[" + ", ".join(p.text for p in parts) + "]",
-            r"\left[" + ", ".join(p.latex for p in parts) + r"\right]",
-        )
+        cells = [num(v, digits).latex for v in value.reshape(-1)]
+        return Math("[" + ", ".join(p.text for p in parts) + "]", latex_array(cells, value.shape))
     text = decimal(value, digits)
     latex = text
     if "e" in text:
@@ -229,7 +227,8 @@ def partial_label(consumer: Node, bottom: Node, names: Naming) -> Math:
 
 
 def element_label(node: Node, index: tuple[int, ...], names: Naming) -> Math:
-    """The name of one element of a vector or matrix input: x₁, W[1,2] (counting from 1)."""
+    """The name of one element of a vector or matrix input: x₁, W[1,2] (counting from 1); in
+    LaTeX subscripts, x_{1} and W_{1,2}, as textbooks write them."""
     base = label(node, names)
     ones = [i + 1 for i in index]
     name = names.label(node) if names.is_atom(node) else ""
@@ -237,7 +236,13 @@ def element_label(node: Node, index: tuple[int, ...], names: Naming) -> Math:
     if len(ones) == 1 and plain_name:
         return Math(base.text + str(ones[0]).translate(SUBSCRIPTS), f"{base.latex}_{{{ones[0]}}}")
     inner = ",".join(str(i) for i in ones)
-    return Math(f"{base.text}[{inner}]", rf"{base.latex}\left[{inner}\right]")
+    return Math(f"{base.text}[{inner}]", f"{_subscripted(base.latex)}_{{{inner}}}")
+
+
+def _subscripted(latex: str) -> str:
+    """A base that takes a subscript: one that has its own (W_{1}) or is a bracket in braces,
+    where a second subscript would be a LaTeX error."""
+    return latex if latex.replace("\\", "").isalnum() else f"{{{latex}}}"
 
 
 def element_derivative(top: Node, bottom: Node, index: tuple[int, ...], names: Naming) -> Math:

@@ -21,7 +21,7 @@ from ..core.node import Node, apply, new_node
 from ..core.node_math import NodeMath
 from ..ops import OPS
 from .naming import Naming, definition, naming_of
-from .typography import latex_text
+from .typography import latex_array, latex_text
 from .writing import (
     ATOM,
     MAX_EXPRESSION,
@@ -220,14 +220,17 @@ def cancelled_value(node: Node) -> bool:
 
 
 def nested_text(v: Any, write: Callable[[Any], str], style: str = "text") -> str:
-    """An array written with its shape kept: [[1, 2], [3, 4]] for a matrix, never flattened
-    (a flat list of a matrix's elements reads as a vector). Rows are written without recursion."""
+    """An array written with its shape kept: [[1, 2], [3, 4]] for a matrix (in LaTeX a
+    bmatrix), never flattened (a flat list of a matrix's elements reads as a vector). Rows are
+    written without recursion."""
     a = np.asarray(v, dtype=object)
     if a.ndim == 0:
         return write(a.item())
-    opening, closing = ("[", "]") if style == "text" else ("\\left[", "\\right]")
+    if style != "text":
+        return latex_array([write(x) for x in a.reshape(-1)], a.shape)
     if a.size == 0:
-        return str(a.tolist()) if style == "text" else opening + closing
+        return str(a.tolist())
+    opening, closing = "[", "]"
     rows = [write(x) for x in a.reshape(-1)]
     for size in reversed(a.shape):  # innermost axis first
         rows = [

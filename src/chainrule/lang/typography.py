@@ -44,3 +44,33 @@ LATEX_SPECIAL = {
 def latex_text(s: str) -> str:
     """Any text escaped for LaTeX's text mode (and inside \\text{...})."""
     return "".join(LATEX_SPECIAL.get(ch, ch) for ch in s)
+
+
+MATRIX_COLUMNS = 10  # amsmath's default MaxMatrixCols: a wider bmatrix is a LaTeX error
+
+
+def latex_array(cells: list[str], shape: tuple[int, ...]) -> str:
+    """An array's element texts (row-major) in LaTeX: a matrix as a matrix (bmatrix, as a
+    textbook writes it), a vector, higher ranks and matrices wider than amsmath's matrix
+    environments allow (``MaxMatrixCols``, 10) as brackets. No recursion on the rank."""
+    if len(shape) == 2 and cells and shape[1] <= MATRIX_COLUMNS:
+        rows, cols = shape
+        lines = [" & ".join(cells[r * cols : (r + 1) * cols]) for r in range(rows)]
+        return r"\begin{bmatrix}" + r" \\ ".join(lines) + r"\end{bmatrix}"
+    if not cells:
+        return r"\left[\right]"
+    parts = cells
+    for size in reversed(shape):  # innermost axis first
+        parts = [
+            r"\left[" + ", ".join(parts[k : k + size]) + r"\right]"
+            for k in range(0, len(parts), size)
+        ]
+    return parts[0]
+
+
+def latex_decimal(text: str) -> str:
+    """A decimal's text in LaTeX: 1.5e-07 as 1.5 × 10⁻⁷."""
+    mant, e, exp = text.partition("e")
+    if e and mant.lstrip("-").replace(".", "").isdigit() and exp.lstrip("+-").isdigit():
+        return f"{mant} \\times 10^{{{int(exp)}}}"
+    return text

@@ -20,7 +20,15 @@ from ..core.lazy import is_sympy, sympy
 from ..core.node import Node
 from ..core.values import decimal, fraction_text
 from ..ops import OPS
-from .typography import ACCENTS, GREEK, SUBSCRIPT_VALUES, TO_SUPERSCRIPT, latex_text
+from .typography import (
+    ACCENTS,
+    GREEK,
+    SUBSCRIPT_VALUES,
+    TO_SUPERSCRIPT,
+    latex_array,
+    latex_decimal,
+    latex_text,
+)
 
 if TYPE_CHECKING:
     from .naming import Naming
@@ -116,10 +124,10 @@ def number_text(v: Any, style: str = "text", digits: int = 6) -> str:
             return f"{sign}\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
         return fraction_text(v) if style == "latex" else typographic(fraction_text(v))
     if isinstance(v, np.ndarray):
-        text = decimal(v, digits)
         if style == "text":
-            return typographic(text)
-        return text.replace("[", "\\left[").replace("]", "\\right]")
+            return typographic(decimal(v, digits))
+        cells = [latex_decimal(decimal(x, digits)) for x in v.reshape(-1)]
+        return latex_array(cells, v.shape)
     if is_sympy(v):
         return typographic(decimal(v, digits)) if style == "text" else decimal(v, digits)
     text = decimal(v, digits)

@@ -30,7 +30,21 @@ from pylatexenc.latexwalker import (
 )
 
 from ..typography import DIGITS, GREEK, SUBSCRIPT_VALUES, SUPERSCRIPT_VALUES
-from .tree import Bin, Call, Deriv, Expr, Index, Matrix, Name, Neg, Num, Sum, Transpose, depth
+from .tree import (
+    Bin,
+    Call,
+    Deriv,
+    Expr,
+    Index,
+    Matrix,
+    Name,
+    Neg,
+    Num,
+    Sum,
+    Transpose,
+    Unread,
+    depth,
+)
 
 FROM_GREEK = {v: k for k, v in GREEK.items()}
 FROM_GREEK.update({"varepsilon": "ε", "vartheta": "θ", "varphi": "φ", "varsigma": "ς"})
@@ -73,7 +87,8 @@ SEPARATORS = {"quad", "qquad", "rightarrow", "Rightarrow", "implies", "to", "lon
 DROP = {",", ";", ":", "!", " ", "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr",
         "Bigl", "Bigr", "biggl", "biggr", "displaystyle", "textstyle", "label", "nonumber",
         "notag", "limits", "nolimits", "middle", "scriptstyle", "qedhere"}  # fmt: skip
-PRODUCTS = {"cdot": "dot", "times": "times", "ast": "*", "odot": "*", "circ": "*", "div": "/"}
+PRODUCTS = {"cdot": "dot", "times": "times", "ast": "*", "odot": "*", "circ": "*", "div": "/",
+            "otimes": "outer"}  # fmt: skip
 FUNCTION_MACROS = {"exp": "exp", "log": "log", "ln": "log", "tanh": "tanh", "sin": "sin",
                    "cos": "cos", "max": "max", "min": "min", "sigma": "σ", "arctan": "atan",
                    "sqrt": "sqrt"}  # fmt: skip
@@ -93,7 +108,8 @@ MATRICES = {"bmatrix", "pmatrix", "matrix", "Bmatrix", "vmatrix", "smallmatrix",
 ROWS = {"aligned", "align", "align*", "alignat", "alignat*", "split", "gathered", "gather",
         "gather*", "array", "eqnarray", "eqnarray*", "multline", "multline*", "equation",
         "equation*", "flalign", "flalign*", "alignedat", "displaymath", "math"}  # fmt: skip
-UNICODE_OPS = {"−": "-", "–": "-", "·": "*", "⋅": "*", "×": "times", "∗": "*", "÷": "/"}
+UNICODE_OPS = {"−": "-", "–": "-", "·": "*", "⋅": "*", "×": "times", "∗": "*", "÷": "/",
+               "⊙": "*", "⊗": "outer"}  # fmt: skip
 UNICODE_RELS = {"≈": "≈", "≃": "≈", "≅": "≈", "≔": "="}
 UNICODE_SEPS = set("→⇒↑↓↗↖↘↙←⟶⟹")
 MAX_DEPTH = 200  # operations nested in one formula (a + b + … is nested on the left)
@@ -468,7 +484,9 @@ class Chain:
     spans: list[tuple[int, int]]  # where each item's tokens start and end in the maths text
 
 
-def chain(piece: Piece, functions: set[str] | None = None) -> Chain | None:
+def chain(
+    piece: Piece, functions: set[str] | None = None, *, lenient: bool = False
+) -> Chain | None:
     """The chain a statement writes, or None when it has no ``=`` or ``≈`` (a list of names,
     ``x ∈ ℝ²``, an equation number)."""
     parts: list[list[Tok]] = [[]]
@@ -483,10 +501,15 @@ def chain(piece: Piece, functions: set[str] | None = None) -> Chain | None:
         return None
     items: list[Expr] = []
     spans: list[tuple[int, int]] = []
-    for part in parts:
+    for k, part in enumerate(parts):
         if not part:
             raise Unreadable("an empty side of an equation", piece.pos)
-        item = Parser(part, functions or set()).whole()
+        try:
+            item = Parser(part, functions or set()).whole()
+        except Unreadable as exc:
+            if not lenient or k == 0:
+                raise
+            item = Unread(exc.message, exc.pos)  # (a worked solution's step: see Unread)
         if depth(item) > MAX_DEPTH:
             raise Unreadable(
                 f"a formula more than {MAX_DEPTH} operations deep; split it into several "
@@ -577,12 +600,12 @@ class Parser:
             t = self.peek()
             if t is None:
                 return e
-            if t.kind == "op" and t.text in ("*", "dot", "times", "/"):
+            if t.kind == "op" and t.text in ("*", "dot", "times", "/", "outer"):
                 self.take()
                 rhs = self.unary()
-                op = {"*": "*", "dot": "dot", "times": "times", "/": "/"}[t.text]
+                op = t.text
                 if op == "/" and _is_partial(e) and _is_partial(rhs):
-                    e = Deriv(_partial_of(e), _partial_of(rhs))
+                    e = Deriv(_partial_of(e), _partial_of(rhs), partial=True)
                 else:
                     e = Bin(op, e, rhs)
             elif t.kind in _ATOM_START or (t.kind == "op" and t.text in "(["):
@@ -686,11 +709,12 @@ class Parser:
             self.take()
             var = self.postfix()
             return Call("∂", (var,))
-        if k == "op" and t.text in "([":
+        if k == "op" and t.text == "[":
+            return self.bracket()
+        if k == "op" and t.text == "(":
             self.take()
-            close = ")" if t.text == "(" else "]"
             e = self.expr()
-            self.expect(close, t.pos)
+            self.expect(")", t.pos)
             return e
         if k == "op" and t.text == "|":
             self.take()
@@ -698,6 +722,32 @@ class Parser:
             self.expect("|", t.pos)
             return Call("abs", (e,))
         raise Unreadable(f"cannot read {t.text!r}", t.pos)
+
+    def bracket(self) -> Expr:
+        """``[…]``: a bracketed expression, or a list written as chainrule writes arrays
+        (``\\left[1, -1\\right]`` a vector, ``[[1, 2], [3, 4]]`` a matrix)."""
+        t = self.take()
+        items = [self.expr()]
+        while self.is_op(","):
+            self.take()
+            items.append(self.expr())
+        self.expect("]", t.pos)
+        if len(items) == 1 and not isinstance(items[0], Matrix):
+            return items[0]
+        if all(isinstance(x, Matrix) and x.column for x in items) and len(items) > 1:
+            rows = tuple(
+                tuple(c for r in x.rows for c in r) for x in items if isinstance(x, Matrix)
+            )
+            if any(len(r) != len(rows[0]) for r in rows):
+                raise Unreadable("the rows of a matrix have different lengths", t.pos)
+            if len(rows[0]) == 1:
+                return Matrix(rows, True)
+            return Matrix(rows, False)
+        if len(items) == 1:  # [[1, 2]]: one row
+            return items[0]
+        if any(isinstance(x, Matrix) for x in items):
+            raise Unreadable("a list that mixes numbers and lists", t.pos)
+        return Matrix(tuple((x,) for x in items), True)
 
     def letters(self) -> Expr:
         """A letter, or a word of adjacent letters that names a function (MSE, softmax)."""
@@ -800,7 +850,7 @@ def _fraction(t: Tok, functions: set[str]) -> Expr:
         var = Parser(den_toks[1:], functions).whole()
         if top is None:
             raise Unreadable("∂/∂x of what?", t.pos)
-        return Deriv(top, var)
+        return Deriv(top, var, partial=True)
     if (
         len(num_toks) >= 2
         and len(den_toks) >= 2
@@ -818,6 +868,10 @@ def _fraction(t: Tok, functions: set[str]) -> Expr:
 
 
 def _subscript(e: Expr, toks: list[Tok], pos: int) -> Expr:
+    if isinstance(e, Matrix) and toks and all(x.kind == "num" for x in toks):
+        at = element_index("".join(x.text for x in toks))
+        if at is not None and len(at) == 1:  # [0.09, 0.24, 0.67]_{1}: an element of a list
+            return Index(e, at)
     if not isinstance(e, Name) or e.sub is not None:
         if isinstance(e, Call) and toks and all(x.kind in ("num", "letter") for x in toks):
             return e  # \max_i, \log_2: the subscript of an operator is not read

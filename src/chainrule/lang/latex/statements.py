@@ -31,8 +31,11 @@ class Problem:
         return f"line {self.line}: {self.message}: {self.text}"
 
 
-def read_statements(text: str, *, latex: bool) -> tuple[list[Statement], list[Problem]]:
-    """The equations of a Markdown (``latex=False``) or LaTeX document, in order."""
+def read_statements(
+    text: str, *, latex: bool, lenient: bool = False
+) -> tuple[list[Statement], list[Problem]]:
+    """The equations of a Markdown (``latex=False``) or LaTeX document, in order; ``lenient``
+    (a worked solution) keeps a chain whose middle steps cannot be read (see ``Unread``)."""
     lines = Lines(text)
     out: list[Statement] = []
     problems: list[Problem] = []
@@ -46,7 +49,7 @@ def read_statements(text: str, *, latex: bool) -> tuple[list[Statement], list[Pr
         for piece in pieces(toks):
             start = seg.offset + piece.pos
             try:
-                c = chain(piece)
+                c = chain(piece, lenient=lenient)
             except Unreadable as exc:
                 problems.append(
                     Problem(lines.line(seg.offset + exc.pos), exc.message, _snippet(seg.text))

@@ -52,7 +52,8 @@ class Call:
 
 @dataclass(frozen=True)
 class Bin:
-    op: str  # + - * / ^ @, and "jux" (written side by side) or "dot" (\cdot), "times" (\times)
+    op: str  # + - * / ^ @, and "jux" (written side by side) or "dot" (\cdot), "times" (\times),
+    # "outer" (\otimes: read, so a line of a worked solution is, but not a program's)
     a: Expr
     b: Expr
 
@@ -87,6 +88,7 @@ class Deriv:
 
     top: Expr
     var: Expr
+    partial: bool = False  # written with ∂ (rather than d): where a text writes both, local
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,16 @@ class Sum:
     body: Expr
 
 
-Expr = Num | Name | Call | Bin | Neg | Transpose | Matrix | Index | Deriv | Sum
+@dataclass(frozen=True)
+class Unread:
+    """A middle step of a worked solution's chain that could not be read (a rule written
+    out, ``scatter(…, shape=(3,))``): the numbers around it still are."""
+
+    message: str
+    pos: int
+
+
+Expr = Num | Name | Call | Bin | Neg | Transpose | Matrix | Index | Deriv | Sum | Unread
 
 
 def rewrite(e: Expr, f: Callable[[Expr], Expr | None]) -> Expr:
@@ -119,7 +130,7 @@ def rewrite(e: Expr, f: Callable[[Expr], Expr | None]) -> Expr:
     if isinstance(e, Matrix):
         return Matrix(tuple(tuple(rewrite(x, f) for x in row) for row in e.rows), e.column)
     if isinstance(e, Deriv):
-        return Deriv(rewrite(e.top, f), rewrite(e.var, f))
+        return Deriv(rewrite(e.top, f), rewrite(e.var, f), e.partial)
     if isinstance(e, Sum):
         return Sum(
             e.var,
@@ -240,6 +251,8 @@ def _write(e: Expr, ops: OpChooser) -> tuple[str, int]:
         rows = ["[" + ", ".join(_write(x, ops)[0] for x in row) + "]" for row in e.rows]
         return "[" + ", ".join(rows) + "]", 9
     if isinstance(e, Bin):
+        if e.op == "outer":
+            raise ValueError("an outer product (⊗) has no form in a program")
         if e.op == "/" and _whole(e.a) and _whole(e.b):
             return f"{_write(e.a, ops)[0]}/{_write(e.b, ops)[0]}", 2  # a rational: 4/5
         op = e.op if e.op in "+-/^" else ops.product(e)
