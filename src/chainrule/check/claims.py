@@ -118,6 +118,28 @@ def read_number(text: str, original: str) -> Number:
     return Number(text.strip(), Fraction(d), Fraction(10) ** exponent)
 
 
+def split_claims(text: str) -> list[str]:
+    """One line's claims: ``ŷ = 0.943; L = 0.00329`` (or ``, `` between them) is two, as a
+    program separates statements. Only separators outside brackets count ([a; b] is one
+    vector), and a comma only before another ``NAME =`` (``L = 0,06`` is a decimal comma)."""
+    cuts: list[int] = []
+    depth = 0
+    for k, ch in enumerate(text):
+        depth += (ch == "[") - (ch == "]")
+        if depth == 0 and (ch == ";" or (ch == "," and _CLAIM_START.match(text, k + 1))):
+            cuts.append(k)
+    bounds = [-1, *cuts, len(text)]
+    pieces = [text[a + 1 : b].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
+    pieces = [p for p in pieces if p]
+    if cuts and pieces and all(_CLAIM_START.match(p) for p in pieces):
+        return pieces  # (a separator at the end: one claim)
+    return [text]
+
+
+# a claim's start: a name (not a number, a bracket or a sign), then = or ≈
+_CLAIM_START = re.compile(r"\s*[^\s=≈\[\]\d.,;+\-−][^=≈;]*[=≈]")
+
+
 def parse_claim(text: str, line: int | None = None) -> Claim:
     """``NAME = VALUE`` (or ``NAME ≈ VALUE``); VALUE may be a vector [a, b] or [a; b]. An error
     quotes the claim cut to a few hundred characters, never a megabyte of it."""
@@ -130,6 +152,12 @@ def parse_claim(text: str, line: int | None = None) -> Claim:
 def _parse_claim(text: str, line: int | None = None) -> Claim:
     original = text.strip()
     where = f"line {line}: " if line is not None else ""
+    several = split_claims(original)
+    if len(several) > 1:
+        raise ValueInputError(
+            f"{where}{original!r} holds {len(several)} claims ({'; '.join(several)}): give "
+            "them one at a time"
+        )
     sep_at = -1
     for sep in _SEPARATORS:
         k = original.rfind(sep)
@@ -240,7 +268,8 @@ def parse_claims(lines: list[str], *, first_line: int = 1, numbered: bool = True
                     f"line {first_line + k}: more than {MAX_CLAIMS} claims; a learner's sheet "
                     "holds tens (each wrong number is traced through all the others)"
                 )
-            out.append(parse_claim(text, first_line + k if numbered else None))
+            for one in split_claims(text):
+                out.append(parse_claim(one, first_line + k if numbered else None))
     return out
 
 

@@ -33,7 +33,11 @@ def register(sub: Any) -> None:
         metavar="NAME=VALUE",
         help="a claim such as L=0.06, yhat=0,94, dL/dz=-0.06, 'grad w1=-0.0062' (repeatable)",
     )
-    p.add_argument("--claims", metavar="FILE", help="a claims file: one NAME=VALUE per line")
+    p.add_argument(
+        "--claims",
+        metavar="FILE",
+        help="a claims file: one NAME=VALUE per line (or several, separated by ;)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_solution_args(p)  # --solution FILE [-o MARKED]: a worked solution as written
     rule = p.add_argument_group("the rule for right (default --sigfig 3)")
