@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..lang.notation import latex_text
+from ..lang.typography import unicode_declarations
 from .document import Block, Document, Equation, Figure, Heading, Inline, Paragraph, Table, in_style
 from .formulas import Math
 
@@ -136,7 +137,7 @@ def _block(block: Block) -> str:
 
 
 def write(doc: Document) -> str:
-    parts = [PREAMBLE]
+    parts = []
     if doc.title:
         parts.append(f"\\title{{{text(doc.title)}}}\n\\date{{}}")
     parts.append("\\begin{document}")
@@ -144,4 +145,6 @@ def write(doc: Document) -> str:
         parts.append("\\maketitle")
     parts.extend(_block(b) for b in doc.blocks)
     parts.append("\\end{document}")
-    return "\n\n".join(parts) + "\n"
+    body = "\n\n".join(parts)
+    declared = unicode_declarations(body)  # names such as Δw, ℓ: the document still compiles
+    return PREAMBLE + (declared + "\n" if declared else "") + "\n" + body + "\n"

@@ -4,6 +4,8 @@ characters. Every writer and reader takes its tables from here, so they can neve
 
 from __future__ import annotations
 
+import unicodedata
+
 MINUS = "\u2212"  # −, the minus of typeset maths (the hyphen-minus "-" is what people type)
 
 DIGITS = "0123456789"
@@ -74,3 +76,40 @@ def latex_decimal(text: str) -> str:
     if e and mant.lstrip("-").replace(".", "").isdigit() and exp.lstrip("+-").isdigit():
         return f"{mant} \\times 10^{{{int(exp)}}}"
     return text
+
+
+#: more combining accents, for LaTeX maths only (café's é is \acute{e})
+MATH_ACCENTS = {"\u0301": "acute", "\u0300": "grave", "\u0308": "ddot", "\u030c": "check",
+                "\u0306": "breve", "\u030a": "mathring"}  # fmt: skip
+
+# characters pdflatex's utf8 input already typesets in T1 text (beyond Latin-1 and Extended-A)
+_TYPESET = set("–—‘’‚“”„…•†‡€™")
+_MATH_SYMBOLS = {
+    "ℓ": r"\ell", "−": "-", "×": r"\times", "⊙": r"\odot", "⊗": r"\otimes", "→": r"\to",
+    "←": r"\leftarrow", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "∞": r"\infty",
+    "√": r"\surd", "∑": r"\sum", "∂": r"\partial", "∇": r"\nabla", "⋅": r"\cdot",
+    "≈": r"\approx", "±": r"\pm", "′": r"\prime", "ᵀ": r"^{\top}", "∈": r"\in",
+}  # fmt: skip
+
+
+def unicode_declarations(tex: str) -> str:
+    """``\\DeclareUnicodeCharacter`` lines for the characters of ``tex`` that pdflatex's utf8
+    input cannot typeset (a name Δw, ℓ, a Cyrillic one): Greek letters and maths symbols as
+    themselves, subscript and superscript digits as scripts, anything else as its code point
+    (U+0436), so the document compiles whatever the names."""
+    lines = []
+    for ch in sorted({c for c in tex if ord(c) > 0x17F and c not in _TYPESET}):
+        if ch in GREEK:
+            rep = "\\ensuremath{\\" + GREEK[ch] + "}"
+        elif ch in _MATH_SYMBOLS:
+            rep = "\\ensuremath{" + _MATH_SYMBOLS[ch] + "}"
+        elif ch in SUBSCRIPT_VALUES:
+            rep = "\\ensuremath{_{" + SUBSCRIPT_VALUES[ch] + "}}"
+        elif ch in SUPERSCRIPT_VALUES:
+            rep = "\\ensuremath{^{" + SUPERSCRIPT_VALUES[ch] + "}}"
+        elif unicodedata.category(ch).startswith("M"):
+            rep = ""  # a combining mark on its own: dropped rather than an error
+        else:
+            rep = f"\\ensuremath{{\\langle\\mathrm{{U{{+}}{ord(ch):04X}}}\\rangle}}"
+        lines.append(f"\\DeclareUnicodeCharacter{{{ord(ch):04X}}}{{{rep}}}")
+    return "\n".join(lines)

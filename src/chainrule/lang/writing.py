@@ -23,6 +23,7 @@ from ..ops import OPS
 from .typography import (
     ACCENTS,
     GREEK,
+    MATH_ACCENTS,
     SUBSCRIPT_VALUES,
     TO_SUPERSCRIPT,
     latex_array,
@@ -63,11 +64,13 @@ def latex_name(name: str) -> str:
     while i < len(base):
         ch = base[i]
         accent = None
-        if i + 1 < len(base) and base[i + 1] in ACCENTS:
-            accent = ACCENTS[base[i + 1]]
+        if i + 1 < len(base) and (base[i + 1] in ACCENTS or base[i + 1] in MATH_ACCENTS):
+            accent = ACCENTS.get(base[i + 1]) or MATH_ACCENTS[base[i + 1]]
             i += 1
         if ch in GREEK:
             piece = "\\" + GREEK[ch]
+        elif ch == "ℓ":
+            piece = r"\ell"
         elif ch.isascii() and ch.isalpha():
             piece = ch
         elif ch.isascii() and ch.isdigit():
@@ -87,9 +90,14 @@ def latex_name(name: str) -> str:
             runs[-1].append(piece)
         else:
             runs.append(["letters" if letter else "other", piece])
-    out = "".join(
+    written = [
         r"\mathit{" + "".join(r[1:]) + "}" if r[0] == "letters" and len(r) > 2 else "".join(r[1:])
         for r in runs
+    ]
+    # a command before a letter needs its end marked: Δw is \Delta{}w, never \Deltaw
+    out = "".join(
+        w + "{}" if re.search(r"\\[A-Za-z]+$", w) and k + 1 < len(written) else w
+        for k, w in enumerate(written)
     )
     if sub:
         out += "_{" + (sub if sub.isalnum() and sub.isascii() else latex_text(sub)) + "}"
