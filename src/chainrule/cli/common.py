@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from fractions import Fraction
 from typing import Any, TextIO
+
+import numpy as np
 
 from ..core import limits
 from ..core.errors import ValueInputError
@@ -43,7 +47,10 @@ def add_program_args(parser: argparse.ArgumentParser, *, torch: bool = False) ->
     add_document_args(parser)  # exercises written in LaTeX or Markdown (docs/latex.md)
 
 
-def parse_at(items: list[str]) -> dict[str, Any]:
+def parse_at(items: list[str], *, exact: bool = False) -> dict[str, Any]:
+    """``--at NAME=VALUE`` values, written as a program or a claim writes numbers (−1 with
+    the typographic minus, 0,5 with a decimal comma). In float arithmetic a number that would
+    become 0 or ±inf is refused rather than changed."""
     values: dict[str, Any] = {}
     for item in items:
         if "=" not in item:
@@ -52,12 +59,38 @@ def parse_at(items: list[str]) -> dict[str, Any]:
         name = name.strip()
         if not name:
             raise ValueInputError(f"--at {item!r}: the name is missing")
+        text = text.replace("\u2212", "-").strip()
+        if not text.startswith("[") and text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")  # a decimal comma, as in claims
         try:
             limits.value_text(text)  # before reading: 1e99999999 or 10⁴ brackets never start
             values[name] = read_value(text)
         except ValueInputError as exc:
             raise ValueInputError(f"--at {name}: {exc.message}") from None
+        if not exact:
+            _fits_a_float(name, text, values[name])
     return values
+
+
+def _fits_a_float(name: str, text: str, value: Any) -> None:
+    stack, numbers = [value], []
+    while stack:  # (nested lists, ragged ones too: the program reports those)
+        v = stack.pop()
+        if isinstance(v, (list, tuple, np.ndarray)):
+            stack.extend(v)
+        elif isinstance(v, (int, Fraction)):
+            numbers.append(v)
+    for v in numbers:
+        try:
+            f = float(v)
+        except OverflowError:
+            f = math.inf
+        if v != 0 and (f == 0 or math.isinf(f)):
+            what, becomes = ("smaller", "0") if f == 0 else ("larger", "inf")
+            raise ValueInputError(
+                f"--at {name}={text}: {what} than any float (they reach from about 5e-324 to "
+                f"1.8e308), so it would become {becomes}; --exact keeps it exact"
+            )
 
 
 def read_program_text(path: str) -> str:
@@ -84,13 +117,13 @@ def load_graph(args: argparse.Namespace) -> Graph:
             args,
             text,
             exact=bool(getattr(args, "exact", False)),
-            at=parse_at(getattr(args, "at", []) or []),
+            at=parse_at(getattr(args, "at", []) or [], exact=bool(getattr(args, "exact", False))),
             output=getattr(args, "output", None),
         )
     return parse(
         text,
         exact=bool(getattr(args, "exact", False)),
-        at=parse_at(getattr(args, "at", []) or []),
+        at=parse_at(getattr(args, "at", []) or [], exact=bool(getattr(args, "exact", False))),
         output=getattr(args, "output", None),
         filename=None if args.program == "-" else args.program,
     )

@@ -193,12 +193,12 @@ def print_table(
             value = f"0 up to rounding ({value})"
         ex = exact_form(n, names=naming) if n.exact else None
         if ex is not None and ex != value:
-            value = f"{ex} ≈ {value}" if not _is_rational_text(ex) else ex
+            value = _exact_cell(ex, value)
         grad = "—" if n.grad is None else decimal(n.grad, digits)
         if n.exact and n.grad is not None:
             g = _rational_text(n.grad)
             if g is not None:
-                grad = g
+                grad = _exact_cell(g, grad)
         row = (naming.label(n), definition(n, digits=digits, names=naming), value, grad)
         rows.append(tuple(typographic(cell) for cell in row))
         for other in also.get(n, ()):  # a name given to the same node: a row of its own
@@ -206,6 +206,17 @@ def print_table(
     heading = f"forward and backward pass of {title}"
     header = ("node", "operation", "value", f"d{out_label}/dnode")  # a total: d, not ∂
     stream.write(box_table(heading, header, rows, (False, False, True, True)))
+
+
+MAX_EXACT_CELL = 60  # characters of an exact form a table cell shows (--json has them all)
+
+
+def _exact_cell(exact: str, rounded: str) -> str:
+    """An exact form beside its decimal (3/20; σ(14/5) ≈ 0.94); one too long to read (a
+    fraction of 400 digits from 1e-400) as the decimal, saying how long the exact form is."""
+    if len(exact) > MAX_EXACT_CELL:
+        return f"≈ {rounded} (exact: {len(exact):,} characters, in the JSON output)"
+    return exact if _is_rational_text(exact) else f"{exact} ≈ {rounded}"
 
 
 def _is_rational_text(s: str) -> bool:

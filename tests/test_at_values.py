@@ -1,0 +1,57 @@
+"""``--at`` reads numbers as programs and claims do (0,5 and the typographic minus), refuses in
+float arithmetic a number that would silently become 0 or inf, and a table cell never holds an
+exact fraction of hundreds of digits."""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from chainrule.cli import main
+
+EXERCISE = Path(__file__).resolve().parents[1] / "src" / "chainrule" / "data" / "exercise.cr"
+
+
+def loss(b0: float) -> float:
+    z = 4 / 5 + 7 / 5 + b0
+    return (1 / (1 + math.exp(-z)) - 1) ** 2
+
+
+@pytest.mark.parametrize(("written", "b0"), [("0,5", 0.5), ("−1", -1.0), ("−0,25", -0.25)])
+def test_at_reads_numbers_as_programs_write_them(
+    capsys: pytest.CaptureFixture[str], written: str, b0: float
+) -> None:
+    assert main(["eval", str(EXERCISE), "--at", f"b₀={written}", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["values"]["b₀"] == b0
+    assert out["values"]["L"] == pytest.approx(loss(b0), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("written", "becomes"), [("1e-400", "0"), ("1e400", "inf"), ("[1e-400, 1]", "0")]
+)
+def test_a_number_no_float_holds_is_refused_in_float_arithmetic(
+    capsys: pytest.CaptureFixture[str], written: str, becomes: str
+) -> None:
+    name = "x" if written.startswith("[") else "b₀"
+    assert main(["eval", str(EXERCISE), "--at", f"{name}={written}"]) == 2
+    err = capsys.readouterr().err
+    assert f"--at {name}={written}" in err and f"would become {becomes}" in err
+    assert "--exact" in err
+
+
+def test_exact_arithmetic_keeps_it_and_the_table_stays_readable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["eval", str(EXERCISE), "--exact", "--at", "b₀=1e-400"]) == 0
+    table = capsys.readouterr().out
+    assert max(len(line) for line in table.splitlines()) < 160
+    assert "≈ 1e-400 (exact: 403 characters, in the JSON output)" in table
+    assert main(["eval", str(EXERCISE), "--exact", "--at", "b₀=1e-400", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert Fraction(out["exact"]["b₀"]) == Fraction(1, 10**400)
+    assert Fraction(out["exact"]["z"]) == Fraction(11, 5) + Fraction(1, 10**400)
