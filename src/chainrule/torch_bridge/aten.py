@@ -191,6 +191,48 @@ def _same(a: Any, **_: Any) -> Node:
     return _node(a)
 
 
+@handles("aten.lift_fresh_copy.default")
+def _lift_fresh_copy(a: Any) -> Node:
+    """A tensor literal in the model's code (``h[:, 0] = torch.tensor(0.)``): a constant."""
+    a = _node(a)
+    if a.requires_grad:
+        raise Decline
+    return a
+
+
+def _like(a: Node, value: Any) -> Node:
+    """``value`` (a number or a node) in the shape of ``a``: what a fill or a copy writes. A
+    constant takes ``a``'s dtype, as PyTorch casts it; a differentiable value of another
+    dtype declines (the opaque call rounds as PyTorch does)."""
+    if not isinstance(value, Node):
+        value = float(value)
+        full = np.full(a.shape, value, dtype=_dtype(a)) if a.shape else value
+        return const(full)
+    if not value.requires_grad:
+        v = np.broadcast_to(np.asarray(value.value, dtype=_dtype(a)), a.shape)
+        return const(v.copy() if a.shape else float(v))
+    if _dtype(value) != _dtype(a):
+        raise Decline
+    return value if value.shape == a.shape else T.broadcast_to(value, list(a.shape))
+
+
+@handles("aten.copy.default")
+def _copy(a: Any, src: Any, non_blocking: bool = False) -> Node:
+    """``dst.copy_(src)`` (how ``h[1:] = h[1:] * 2`` writes) out of place: ``src`` in
+    ``dst``'s shape."""
+    return _like(_node(a), src)
+
+
+@handles("aten.fill.Scalar", "aten.fill.Tensor")
+def _fill(a: Any, value: Any) -> Node:
+    return _like(_node(a), value)
+
+
+@handles("aten.zero.default")
+def _zero(a: Any) -> Node:
+    return _like(_node(a), 0.0)
+
+
 @handles("aten.select.int")
 def _select(a: Any, dim: int, index: int) -> Node:
     a = _array(_node(a))

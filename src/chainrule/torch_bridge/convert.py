@@ -26,13 +26,15 @@ from typing import Any
 import torch
 from torch.export.graph_signature import InputKind, OutputKind
 
+from .. import tensor as T
 from ..core.errors import ValueInputError
 from ..core.graph import Graph
 from ..core.node import Node, apply, const, var
 from ..lang.naming import index_path
 from ..ops import OPS
-from . import jit_trace
+from . import jit_trace, placing
 from .aten import HANDLERS, Decline
+from .memory import METADATA_ONLY, Memory, op_name, writes_self, written_arguments
 from .opaque import TorchFunction, to_numpy
 
 
@@ -266,6 +268,9 @@ class _Converter:
         self.user_names = names
         self.env: dict[Any, Any] = {}
         self.used_names: set[str] = set()
+        self.memory = Memory(list(ep.graph.nodes))
+        self.names: dict[Any, str] = {}
+        self.state: set[Any] = set()  # placeholders of buffers and constants
 
     # -------------------------------------------------------------- leaves
     def leaves(self) -> None:
@@ -280,8 +285,10 @@ class _Converter:
             elif spec.kind == InputKind.BUFFER:
                 value = state[spec.target] if spec.target in state else constants[spec.target]
                 self.env[node] = self._held(value, spec.target, False)
+                self.state.add(node)
             elif spec.kind == InputKind.CONSTANT_TENSOR:
                 self.env[node] = self._leaf(constants[spec.target], spec.target, False)
+                self.state.add(node)
             elif spec.kind == InputKind.USER_INPUT:
                 value, name = next(users)
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -310,9 +317,11 @@ class _Converter:
     def run(self) -> Graph:
         self.leaves()
         nodes = list(self.ep.graph.nodes)
-        names = _module_names(nodes)
+        self.names = names = _module_names(nodes)
         modules: dict[Node, str] = {}
         for fx in nodes:
+            if fx.op == "placeholder":
+                self.memory.made(fx)
             if fx.op != "call_function":
                 continue
             out = self.call(fx)
@@ -328,6 +337,7 @@ class _Converter:
                 if isinstance(made, Node) and made.args and path:
                     modules.setdefault(made, path)
             self.env[fx] = out
+            self.memory.made(fx)
         outputs = self.outputs(nodes)
         return Graph(outputs, modules=modules, aliases=self.aliases)
 
@@ -344,20 +354,100 @@ class _Converter:
         if target is operator.getitem:
             seq, i = self.env[fx.args[0]], fx.args[1]
             return seq[i]
-        args = torch.fx.node.map_arg(fx.args, lambda a: self.env[a])
-        kwargs = torch.fx.node.map_arg(fx.kwargs, lambda a: self.env[a])
+        args = torch.fx.node.map_arg(fx.args, self.value)
+        kwargs = torch.fx.node.map_arg(fx.kwargs, self.value)
         if "val" in fx.meta and fx.meta["val"] is None:
             return None  # a check with no result (_assert_tensor_metadata): not maths
         twin = out_of_place(target)
-        if twin is not None:
+        if twin is not None and op_name(target) in METADATA_ONLY:
+            return self._convert(fx, twin, args, kwargs)  # h.t_(): a new view, no element written
+        mutated = fx.args[0] if fx.args else None
+        if twin is not None and writes_self(target) and isinstance(mutated, torch.fx.Node):
             # h += x becomes h′ = h + x, and every later reader of h reads h′ (chainrule's
-            # nodes never change: the graph shows the new value as a node of its own)
+            # nodes never change: the graph shows the new value as a node of its own); a write
+            # through a view (h[:, 0] = 0) makes a new value of the tensor the view is part of
             result = self._convert(fx, twin, args, kwargs)
-            mutated = fx.args[0] if fx.args else None
-            if isinstance(mutated, torch.fx.Node):
-                self.env[mutated] = result
+            self._write(mutated, result, fx)
             return result
+        self._refuse_lost_write(fx)
         return self._convert(fx, target, args, kwargs)
+
+    # -------------------------------------------------------------- writes through views
+    def value(self, fx: Any) -> Any:
+        """The value of ``fx`` now: a view read after a write into its memory is taken again."""
+        if self.memory.stale(fx):
+            self.env[fx] = self._refresh(fx)
+            self.memory.made(fx)
+        return self.env[fx]
+
+    def _refresh(self, fx: Any) -> Any:
+        memory = self.memory
+        source = memory.alias.get(fx)
+        if source is not None:
+            return self.value(source)
+        if memory.is_view_call(fx):  # the same view of the written tensor: select, slice ...
+            target = fx.target
+            twin = out_of_place(target) if op_name(target) in METADATA_ONLY else None
+            args = torch.fx.node.map_arg(fx.args, self.value)
+            kwargs = torch.fx.node.map_arg(fx.kwargs, self.value)
+            made = self._convert(fx, twin or target, args, kwargs)
+            if isinstance(made, Node) and made.args and made.name is None:
+                made.name = self._unique(self.names.get(fx, fx.name))
+            return made
+        owner = memory.owner[fx]  # an item of split or unbind: its elements, picked out
+        found = memory.index(fx, f"reads {fx.name} after a write into it", write=False)
+        base = self.value(owner)
+        return apply(OPS["index"], (base,), {"index": placing.index_of(found, tuple(base.shape))})
+
+    def _write(self, view: Any, new: Any, fx: Any) -> None:
+        """``new`` written into the elements of ``view``: its owner gets a new value."""
+        memory = self.memory
+        owner = memory.owner.get(view)
+        what = f"writes in place into {view.name} with {op_name(fx.target)}"
+        if view in memory.detached:
+            raise ValueInputError(
+                f"from_torch: the model {what}, a detached view (detach()): PyTorch changes "
+                "the values but autograd does not see the write, which chainrule cannot show; "
+                "write it out of place"
+            )
+        if owner is None or owner is view or memory.layout[view] == memory.layout[owner]:
+            if owner is not None:
+                memory.wrote(view)
+                self.env[owner] = new
+                memory.made(owner)
+            self.env[view] = new
+            memory.made(view)
+            return
+        if not isinstance(new, Node):
+            raise ValueInputError(f"from_torch: the model {what}, which chainrule cannot follow")
+        found = memory.index(view, what, write=True)
+        base = self.value(owner)
+        if new.shape != found.shape:
+            new = T.broadcast_to(new, list(found.shape))
+        placed = placing.placed(new, found, base)
+        if placed.name is None:
+            placed.name = self._unique(f"{op_name(view.target) or 'index'}_scatter")
+        memory.wrote(view)
+        self.env[owner] = placed
+        memory.made(owner)
+        self.env[view] = new
+        memory.made(view)
+
+    def _refuse_lost_write(self, fx: Any) -> None:
+        """An ATen call that writes into a tensor the maths reads, with no out-of-place twin
+        chainrule follows (``out=``, random fills ...): refused, never silently dropped."""
+        schema = getattr(fx.target, "_schema", None)
+        if schema is None:
+            return
+        for k in written_arguments(fx.target):
+            name = schema.arguments[k].name
+            arg = fx.args[k] if k < len(fx.args) else fx.kwargs.get(name)
+            owner = self.memory.owner.get(arg)
+            if isinstance(arg, torch.fx.Node) and owner is not None and owner not in self.state:
+                raise ValueInputError(
+                    f"from_torch: the model changes a tensor in place with {op_name(fx.target)} "
+                    f"(argument {name}), which chainrule cannot follow; write it out of place"
+                )
 
     def _convert(self, fx: Any, target: Any, args: Any, kwargs: Any) -> Any:
         handler = HANDLERS.get(str(target))
@@ -375,7 +465,7 @@ class _Converter:
         slots: dict[Any, int] = {}
 
         def collect(a: Any) -> Any:
-            value = self.env[a]
+            value = self.value(a)
             if isinstance(value, Node):
                 if a not in slots:
                     slots[a] = len(inputs)
@@ -433,7 +523,7 @@ class _Converter:
         for v, spec in zip(values, specs, strict=True):
             if spec.kind != OutputKind.USER_OUTPUT:
                 continue  # buffer updates (batch norm's running statistics) are not the output
-            result = self.env.get(v) if isinstance(v, torch.fx.Node) else v
+            result = self.value(v) if isinstance(v, torch.fx.Node) else v
             if isinstance(result, Node):
                 found.append(result)
         if not found:

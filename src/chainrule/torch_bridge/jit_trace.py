@@ -135,6 +135,8 @@ class _Reader:
         self.env: dict[Any, Any] = {}  # TorchScript value -> fx node or Python value
         self.owned: set[Any] = set()  # fx nodes an op made whole (not a view, input or leaf)
         self.paths: dict[Any, str] = {}  # TorchScript value of a module or tensor attribute
+        self.group: dict[Any, Any] = {}  # an in-place call's result -> the tensor it changed
+        self.viewed: set[Any] = set()  # tensors a view was taken of (their in-place results too)
 
     def trace(self) -> Any:
         module = self.module
@@ -243,6 +245,10 @@ class _Reader:
         values = [self.env[v] for v in n.inputs()]
         if target._schema.is_mutable and values and values[0] not in self.owned:
             raise _Unsure("an in-place call on an input, a parameter or a view")
+        if target._schema.is_mutable and values and self._group(values[0]) in self.viewed:
+            # a view of it taken before would see the write: the converter follows shared
+            # memory through export's fake tensors, which this trace does not have
+            raise _Unsure("an in-place call on a tensor a view was taken of")
         self.call(n, target, values)
 
     def call(self, n: Any, target: Any, values: list[Any]) -> None:
@@ -280,8 +286,19 @@ class _Reader:
             path = scope.split("/")[-1].removeprefix("__module.")
             node.meta["nn_module_stack"] = {path: (path, "")}
         self.env[outs[0]] = node
+        if schema.is_mutable and args and isinstance(args[0], torch.fx.Node):
+            self.group[node] = self._group(args[0])
         if target.__name__.split(".")[0] not in _VIEWS:
             self.owned.add(node)
+        else:
+            for value in values:
+                for item in value if isinstance(value, (list, tuple)) else [value]:
+                    if isinstance(item, torch.fx.Node):
+                        self.viewed.add(self._group(item))
+
+    def _group(self, node: Any) -> Any:
+        """The tensor an in-place call's result is (itself for any other node)."""
+        return self.group.get(node, node)
 
     def convolution(self, n: Any) -> None:
         """``aten._convolution`` of an ``nn.Conv2d`` (zero padding given as numbers) is the
