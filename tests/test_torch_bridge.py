@@ -330,6 +330,26 @@ def test_round_trip_chainrule_torch_chainrule_keeps_values_and_gradients(name: s
             assert_close(g2[leaf.name].grad, leaf.grad, dtype, f"{name} round-trip ∂/∂{leaf.name}")
 
 
+def test_to_torch_keeps_each_modules_train_or_eval_mode() -> None:
+    """An exported network in eval mode gives chainrule's eval output (dropout off), every
+    time; a submodule's own mode (``net.train(); net[1].eval()``) is kept too."""
+    from chainrule import nn
+
+    net = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+    net.eval()
+    t = cr.to_torch(net)
+    assert not any(m.training for m in t.modules())
+    x = np.ones((1, 4))
+    expected = net(cr.const(x)).value
+    for _ in range(3):
+        got = t(torch.from_numpy(x)).detach().numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    net.train()
+    net[1].eval()
+    t = cr.to_torch(net)
+    assert [m.training for m in t.children()] == [True, False, True] and t.training
+
+
 def test_device_and_dtype_are_applied() -> None:
     from chainrule import nn
 

@@ -108,6 +108,14 @@ class Sequential(torch.nn.Sequential):
 
 
 def _module(m: Any) -> torch.nn.Module:
+    """The PyTorch module of ``m``, in ``m``'s own train or eval mode: each module has its own
+    (``net.train(); net[1].eval()``), so it is copied module by module, not with ``.eval()``."""
+    out = _layer(m)
+    out.training = bool(getattr(m, "training", True))
+    return out
+
+
+def _layer(m: Any) -> torch.nn.Module:
     if isinstance(m, nn.Linear):  # the same layout as PyTorch's: weight (out, in), bias
         weight = to_tensor(m.weight.value)
         layer = torch.nn.Linear(
