@@ -92,6 +92,9 @@ class Branchy(nn.Module):
 
 def branchy():
     return Branchy(), (torch.randn(5, 3),)
+
+def batch_norm_without_momentum():
+    return nn.BatchNorm2d(3, momentum=None), (torch.randn(2, 3, 4, 4),)
 """
 
 
@@ -119,4 +122,18 @@ def test_untraceable_model_is_one_paragraph_without_pytorchs_log(tmp_path: Path)
     assert r.returncode == 2
     assert r.stderr.startswith("chainrule: error: PyTorch could not trace the model"), r.stderr
     assert "def forward" not in r.stderr and "symbolic_shapes" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    # what it means, where, and what to do; not PyTorch's symbols (Eq(u0, 1))
+    assert "value of a tensor at models.py line" in r.stderr and "if x.sum() > 0:" in r.stderr
+    assert "data-dependent control flow" in r.stderr and "torch.where" in r.stderr
+    assert "u0" not in r.stderr
+
+
+def test_batch_norm_without_momentum_in_training_names_its_count_of_batches(
+    tmp_path: Path,
+) -> None:
+    r = _cli(tmp_path, "batch_norm_without_momentum")
+    assert r.returncode == 2
+    assert "data-dependent control flow" in r.stderr and "num_batches_tracked" in r.stderr
+    assert "momentum" in r.stderr and "u0" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1

@@ -32,7 +32,7 @@ from ..core.graph import Graph
 from ..core.node import Node, apply, const, var
 from ..lang.naming import index_path
 from ..ops import OPS
-from . import jit_trace, placing
+from . import jit_trace, placing, untraceable
 from .aten import HANDLERS, Decline
 from .memory import METADATA_ONLY, Memory, op_name, writes_self, written_arguments
 from .opaque import TorchFunction, to_numpy
@@ -156,8 +156,7 @@ def export(fn_or_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
         with quiet_torch():
             ep = torch.export.export(module, tensors, kwargs=kwargs or None, strict=False)
     except Exception as exc:  # noqa: BLE001 - PyTorch raises many kinds; its message says why
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueInputError(f"PyTorch could not trace the model: {first}") from exc
+        raise ValueInputError(untraceable.message(exc)) from exc
     lifted = any(s.kind == InputKind.CONSTANT_TENSOR for s in ep.graph_signature.input_specs)
     if isinstance(module, _FunctionModule) and lifted:
         _refuse_hidden_parameters(module, tensors, kwargs)
