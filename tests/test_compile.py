@@ -89,12 +89,12 @@ def binary(op: str, a: cr.Node, b: cr.Node) -> cr.Node:
 
 
 def make_step(program: list[tuple[Any, ...]], loss_kind: str) -> Any:
-    """fn(x, w, b, labels): arrays x (4, 3), w (3, 3), b (3,), a scalar s; returns the loss's
-    value and every parameter's gradient."""
+    """fn(x, w, b, labels, s): arrays x (4, 3), w (3, 3), b (3,), a scalar s; returns the
+    loss's value and every parameter's gradient."""
 
-    def fn(x: np.ndarray, w: np.ndarray, b: np.ndarray, labels: np.ndarray) -> Any:
+    def fn(x: np.ndarray, w: np.ndarray, b: np.ndarray, labels: np.ndarray, s0: float) -> Any:
         X, W, B = cr.var(x, "x"), cr.var(w, "w"), cr.var(b, "b")
-        s = cr.var(0.5, "s")
+        s = cr.var(s0, "s")  # (an argument: a variable made in fn from anything else is refused)
         vals: list[cr.Node] = [X, W, B, X * s]
         for ins in program:
             a = vals[ins[-1] % len(vals)] if ins[0] in ("u", "mm", "lin") else None
@@ -136,13 +136,14 @@ def make_step(program: list[tuple[Any, ...]], loss_kind: str) -> Any:
     return fn
 
 
-def arguments(seed: int, dtype: Any) -> tuple[np.ndarray, ...]:
+def arguments(seed: int, dtype: Any) -> tuple[Any, ...]:
     rng = np.random.default_rng(seed)
     return (
         rng.normal(size=(4, 3)).astype(dtype),
         rng.normal(size=(3, 3)).astype(dtype) * 0.5,
         rng.normal(size=3).astype(dtype),
         rng.integers(0, 3, 4).astype(np.float64),
+        0.5,
     )
 
 
@@ -483,8 +484,8 @@ def test_a_returned_activation_keeps_its_value() -> None:
     w1, b1 = rng.normal(size=(5, 4)), rng.normal(size=5)
     w2, b2 = rng.normal(size=(3, 5)), rng.normal(size=3)
 
-    def fn(x: np.ndarray, keep: bool) -> Any:
-        W1, B1, W2, B2 = cr.var(w1), cr.var(b1), cr.var(w2), cr.var(b2)
+    def fn(x: np.ndarray, keep: bool, *ws: np.ndarray) -> Any:
+        W1, B1, W2, B2 = (cr.var(w) for w in ws)  # (arguments: read at each call)
         h = cr.relu(T.linear(cr.const(x), W1, B1, transpose_w=True))
         loss = T.sum(T.linear(h, W2, B2, transpose_w=True))
         loss.backward()
@@ -495,7 +496,8 @@ def test_a_returned_activation_keeps_its_value() -> None:
         step = cr.compile(fn)
         for k in range(3):
             x = rng.normal(size=(6, 4))
-            assert same_bits(copied(step(x, keep)), fn(x, keep)), (keep, k)
+            got = copied(step(x, keep, w1, b1, w2, b2))
+            assert same_bits(got, fn(x, keep, w1, b1, w2, b2)), (keep, k)
         reused = "into its value's buffer" in str(step.plan)
         assert reused is not keep
 

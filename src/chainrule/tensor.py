@@ -8,12 +8,14 @@ values and gradients out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .core import replay
+from .core import seed as seed_state
 from .core.errors import ShapeError, ValueInputError
 from .core.node import Node, apply, apply_bound, const, lift, var
 from .core.seed import generator
@@ -316,16 +318,37 @@ def dropout(
 ) -> Node:
     """Zero each element with probability ``p`` and scale the rest by 1/(1 − p) in training;
     the mask is drawn from ``rng`` and kept in the graph as a constant input."""
+    gen = partial(generator, rng) if rng is not None else partial(_default_generator, [])
+    return _dropout_from(x, p, training, gen, rng)
+
+
+def _default_generator(fresh: list[np.random.Generator]) -> np.random.Generator:
+    """The generator ``rng=None`` draws from, looked up at each draw: the one ``manual_seed``
+    made (the latest), else one from the operating system's entropy, made at the first draw."""
+    seeded = seed_state._seeded
+    if seeded is not None:
+        return seeded
+    if not fresh:
+        fresh.append(generator(None))
+    return fresh[0]
+
+
+def _dropout_from(
+    x: Any, p: float, training: bool, gen: Callable[[], np.random.Generator], chosen: Any = None
+) -> Node:
+    """``dropout`` drawing its mask from ``gen()``, the generator looked up at each draw (a
+    compiled step draws the mask again at each call, from the generator the uncompiled step
+    would use); ``chosen`` is the ``rng=`` fn gave, which a compiled plan keeps only if it is
+    one of fn's arguments."""
     x = lift(x)
     if training and p > 0:
-        gen = generator(rng)
         shape, dtype = x.shape, _dtype(x)
 
         def draw() -> Any:
-            keep = gen.random(shape) >= p
+            keep = gen().random(shape) >= p
             return keep.astype(dtype) if shape else float(keep)
 
-        mask = replay.drawn(const(draw()), draw)  # a compiled step draws it again each call
+        mask = replay.drawn(const(draw()), draw, chosen)  # a compiled step draws it each call
     else:
         mask = const(np.ones(x.shape, dtype=_dtype(x)) if x.shape else 1.0)
     return apply(OPS["dropout"], (x, mask), {"p": p, "training": training})

@@ -19,6 +19,37 @@ When the plan no longer describes what ``fn`` would do, ``fn`` is traced again:
   return it: Python may have branched on it, so the plan is replayed only while that value
   is the same, and ``fn`` runs again when it differs.
 
+What a replay cannot see is checked, read at each call or refused (``CompileError``), never
+replayed silently:
+- a Python branch on the values of the arguments (``if X.max() > 10``, ``if beta > 0.5``):
+  a plan replays without running ``fn`` only once a call with other numbers than the ones
+  already seen has run ``fn`` again (``Compiled._check``) and found the same graph (the same
+  operations on the same leaves with the same parameters, the same returns) and the same
+  constants. Until then calls with the numbers already seen replay, and the first call with
+  others is that check; another graph there is refused, naming the operations that differ
+  (unless a guarded value or an outside node's shape changed: that is a new trace). Arguments
+  that are neither arrays nor floats are part of the plan's key, value and all;
+- a constant computed outside the graph (``cr.const(X / 255)``) that comes out different at
+  the check is refused; so is a seed given to ``backward`` that is neither an argument nor a
+  node (``backward(X * 2)``). A seed that is an argument or a node of the graph is read at
+  each call;
+- a variable (``cr.var``) made inside ``fn`` from anything but an argument is refused at the
+  trace: its value would stay the first call's. Parameters are made outside ``fn`` (their
+  values are read at each call) or from an argument;
+- a random draw (dropout's mask) is drawn again at each call from the generator the
+  uncompiled step would use: chainrule's (``cr.manual_seed``, looked up at each call) or an
+  ``nn.Dropout``'s own; a generator ``fn`` gives as ``rng=`` is refused unless it is an
+  argument of ``fn`` (a new generator is then a new plan).
+
+What no check sees: a branch the check's call took the same way as the trace and a later call
+takes the other way (a threshold the first two batches do not cross); an array changed in
+place between calls (the same array to every comparison); state outside the arguments that
+``fn`` reads after its plan is checked (a global array made a constant, a global float a
+branch depends on). Keep such choices outside ``fn``, or pass them as arguments.
+
+Keyword arguments are bound as ``fn`` binds them (``inspect.signature``): ``f(X, scale=2.0)``
+is ``f(X, 2.0)``; keyword-only ones are part of the key by name.
+
 What ``fn`` may return: values and gradients of nodes (``loss.value``, ``w.grad``,
 ``float(loss)``), and numbers that do not come from the graph (returned as they were).
 Returned arrays are the plan's buffers: the next call overwrites them (copy what you keep).
@@ -28,6 +59,7 @@ from __future__ import annotations
 
 import builtins
 import heapq
+import inspect
 import operator
 import re
 import sys
@@ -88,12 +120,15 @@ class _Trace:
         self.items: list[tuple[Node, float]] = []
         self.backward: list[tuple[Node, Any, Any, bool | None]] = []
         self.drawn: dict[Node, Callable[[], Any]] = {}  # constants drawn again at each call
+        self.chosen: dict[Node, Any] = {}  # and the generator fn gave to draw them (rng=)
 
 
-def _note_drawn(node: Node, redraw: Callable[[], Any]) -> None:
+def _note_drawn(node: Node, redraw: Callable[[], Any], chosen: Any = None) -> None:
     t = getattr(_state, "trace", None)
     if t is not None:
         t.drawn[node] = redraw
+        if chosen is not None:
+            t.chosen[node] = chosen
 
 
 replay.note = _note_drawn
@@ -151,7 +186,11 @@ def _uninstall() -> None:
     setattr(Node, "backward", _BACKWARD)  # noqa: B010
 
 
-def _run_traced(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, _Trace]:
+def _run_traced(
+    fn: Callable[..., Any], args: tuple[Any, ...], names: tuple[str, ...] = ()
+) -> tuple[Any, _Trace]:
+    """``fn(*args)`` under the tracer; with ``names``, the last ``len(names)`` arguments are
+    passed by those keywords."""
     with _lock:
         from .node import _ids  # the creation counter: nodes numbered from here on are fn's
 
@@ -159,7 +198,11 @@ def _run_traced(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, _Tr
         _state.trace = trace
         _install()
         try:
-            result = fn(*args)
+            if names:
+                n = len(args) - len(names)
+                result = fn(*args[:n], **dict(zip(names, args[n:], strict=True)))
+            else:
+                result = fn(*args)
         finally:
             _uninstall()
             _state.trace = None
@@ -225,8 +268,13 @@ class Plan:
         self.chain_of: dict[Node, _Chain] = {}  # sums of products run as one call each
         self._blank: list[Any] = []
         self._runner: Callable[[tuple[Any, ...]], Any] | None = None
-        # its constants compared with a second run's (``Compiled._check``); a plan without
-        # constants has nothing to compare
+        # what the graph is, leaf by leaf and op by op (``_structure``): a run of fn on other
+        # numbers must make the same (``Compiled._check``)
+        self.structure: list[Any] = []
+        self.ops: list[str] = []  # the operations of fn's graph, in order (for messages)
+        self.seed_const: Any = None  # the seed given to backward, when it is a constant
+        # compared with a run of fn on other numbers than the trace's, which made the same
+        # structure and constants (``Compiled._check``): until then fn runs for other numbers
         self.checked = False
 
     @property
@@ -283,11 +331,15 @@ class Plan:
     # -------------------------------------------------------------- running
     def run(self, args: tuple[Any, ...]) -> Any:
         """The plan on new arguments; ``_RETRACE`` when it no longer describes ``fn``."""
+        return self.runner()(args)
+
+    def runner(self) -> Callable[[tuple[Any, ...]], Any]:
+        """``run``'s function, made at its first call (or when the plan is checked)."""
         runner = self._runner
         if runner is None:
             general = self._make_runner()
             runner = self._runner = _written_runner(self, general) or general
-        return runner(args)
+        return runner
 
     def _make_runner(self) -> Callable[[tuple[Any, ...]], Any]:
         """``run`` for this plan, made at its first call: what the plan reads, checks, sets
@@ -806,11 +858,12 @@ class Compiled:
         self.fn = fn
         self.plans: dict[Any, Plan] = {}
         self.traces = 0  # how many times fn was traced for a plan (retraces included)
-        self.checks = 0  # and run again to check a plan's constants (see ``_check``)
-        self._unchecked: dict[Any, tuple[Any, ...]] = {}  # key → the arguments traced
+        self.checks = 0  # and run again to check a plan on other numbers (see ``_check``)
+        self._unchecked: dict[Any, tuple[Any, ...]] = {}  # key → the arguments last seen
         self._last: Plan | None = None
         self._busy = threading.RLock()  # a plan's buffers serve one call at a time
         self._mode = replay.mode()
+        self._signature: inspect.Signature | None = None
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
@@ -821,18 +874,25 @@ class Compiled:
             raise CompileError("nothing traced yet: call the compiled function once first")
         return self._last
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        names: tuple[str, ...] = ()
+        if kwargs:
+            args, names = self._bind(args, kwargs)
         with self._busy:  # (the replay in this frame: a call per step is felt on small steps)
             if replay._modes[0] != self._mode:  # a model's train/eval mode changed
                 self.plans.clear()
                 self._unchecked.clear()
                 self._mode = replay._modes[0]
             key = _key(args) if args else ()
+            if names:
+                key = (("keywords", names), *key)
             plan = self.plans.get(key)
             if plan is not None and not plan.checked:
-                checked = self._check(plan, args, key)
-                if checked is not _RETRACE:
-                    return checked
+                seen = self._unchecked.get(key)
+                if seen is None or not all(map(operator.is_, args, seen)):
+                    checked = self._check(plan, args, key, names)
+                    if checked is not _RETRACE:
+                        return checked
             if plan is not None:
                 runner = plan._runner
                 try:
@@ -842,42 +902,76 @@ class Compiled:
                 if out is not _RETRACE:
                     self._last = plan
                     return out
-            return self._trace(args, key)
+            return self._trace(args, key, names)
 
-    def _check(self, plan: Plan, args: tuple[Any, ...], key: Any) -> Any:
-        """The first call with other numbers than the trace's: ``fn`` run (traced) again and
-        the constants it made compared with the plan's. One that changed was computed from
-        the arguments outside the graph (``cr.const(X / 255)``, ``np.eye(3)[y]``): a replay
-        would keep the first call's, so it is refused. ``_RETRACE`` while the arguments are the
-        trace's (the same arrays, or equal ones: nothing to learn yet, the plan runs; an array
-        changed in place between calls is the same array, which this cannot see)."""
+    def _bind(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+        """Keyword arguments bound as ``fn`` binds them: those a position can take join the
+        positional ones (``f(X, scale=2.0)`` is ``f(X, 2.0)``, the same plan); the others
+        (keyword-only, ``**kwargs``) follow them, their names part of the plan's key."""
+        sig = self._signature
+        if sig is None:
+            try:
+                sig = self._signature = inspect.signature(self.fn)
+            except (TypeError, ValueError):
+                raise CompileError(
+                    "keyword arguments need fn's signature, which Python cannot give for this "
+                    "function: pass the arguments by position"
+                ) from None
+        bound = sig.bind(*args, **kwargs)  # (a TypeError, as fn's call would raise)
+        rest = bound.kwargs
+        return (*bound.args, *rest.values()), tuple(rest)
+
+    def _check(
+        self, plan: Plan, args: tuple[Any, ...], key: Any, names: tuple[str, ...] = ()
+    ) -> Any:
+        """A call with other numbers than the plan has been checked with: ``fn`` run (traced)
+        again, and the graph it makes compared with the plan's.
+
+        Another structure (other operations, leaves, parameters or returns) for arguments of
+        the same signature means fn took another path on their values (``if X.max() > 10``,
+        ``if beta > 0.5``), which a replay cannot see: refused, unless a value fn looked at
+        (a guard) or an outside node's shape changed, which would have traced it again anyway.
+        The same structure with a constant that changed was computed outside the graph from
+        the arguments (``cr.const(X / 255)``, ``np.eye(3)[y]``): refused too. The same
+        structure and constants: the plan is checked, and replayed from then on without
+        running fn. ``_RETRACE`` while the arguments are the last ones seen (the same arrays,
+        or equal ones: nothing to learn yet, the plan runs; an array changed in place between
+        calls is the same array, which this cannot see)."""
         before = self._unchecked.get(key, args)
-        if all(a is b for a, b in zip(args, before, strict=True)) or all(
-            _same(a, b) for a, b in zip(args, before, strict=True)
-        ):
+        if all(_same(a, b) for a, b in zip(args, before, strict=True)):
             self._unchecked[key] = args  # (the objects of this call: the next compares fast)
             return _RETRACE
-        result, trace = _run_traced(self.fn, args)
-        self.checks += 1
+        result, trace = _run_traced(self.fn, args, names)
         new = _build(trace, args, result)
-        if [c[0] for c in new.consts] == [c[0] for c in plan.consts] and len(new.steps) == len(
-            plan.steps
-        ):
-            for (slot, was), (_, now) in zip(plan.consts, new.consts, strict=True):
-                if not _same(was, now):
-                    raise CompileError(_made_outside(new, slot, now))
-            new.checked = True
-        self.plans[key] = new  # (another structure: a branch taken anew; checked next time)
         self._last = new
-        if new.checked:
-            self._unchecked.pop(key, None)
-        else:
+        if new.structure != plan.structure:
+            if not _retraced_anyway(plan, new):
+                raise CompileError(_branched(plan, new))
+            self.traces += 1  # (a guarded value changed: this is the plan's trace again)
+            self.plans[key] = new
             self._unchecked[key] = args
+            return result
+        self.checks += 1
+        for (slot, was), (_, now) in zip(plan.consts, new.consts, strict=True):
+            if not _same(was, now):
+                raise CompileError(_made_outside(new, slot, now))
+        if not _same(plan.seed_const, new.seed_const):
+            raise CompileError(_seed_made_outside(new.seed_const))
+        self._unchecked.pop(key, None)
+        if all(_same(a[2], b[2]) for a, b in zip(plan.guards, new.guards, strict=True)):
+            plan.checked = True  # (the plan itself: its buffers kept)
+        else:
+            plan = self.plans[key] = new  # (its guards hold this call's values)
+            plan.checked = True
+        self._last = plan
+        plan.runner()  # (what the next call runs, made now)
         return result
 
-    def _trace(self, args: tuple[Any, ...], key: Any) -> Any:
+    def _trace(self, args: tuple[Any, ...], key: Any, names: tuple[str, ...] = ()) -> Any:
         """``fn`` run under the tracer, its plan kept for ``key``."""
-        result, trace = _run_traced(self.fn, args)
+        result, trace = _run_traced(self.fn, args, names)
         self.traces += 1
         plan = _build(trace, args, result)
         self.plans[key] = plan
@@ -891,6 +985,49 @@ class Compiled:
         return result
 
 
+def _retraced_anyway(plan: Plan, new: Plan) -> bool:
+    """Would ``plan`` have given way to a new trace on ``new``'s arguments? A value fn looked
+    at (a guard) came out different, or an outside node's value changed type, shape or dtype."""
+    if len(plan.guards) != len(new.guards) or len(plan.signature) != len(new.signature):
+        return True
+    for (what, _, old), (what2, _, now) in zip(plan.guards, new.guards, strict=True):
+        if what != what2 or not _same(old, now):
+            return True
+    return any(
+        n is not m or a != b for (n, a), (m, b) in zip(plan.signature, new.signature, strict=True)
+    )
+
+
+def _branched(plan: Plan, new: Plan) -> str:
+    """Why ``new`` (a run of fn on other numbers) is refused: what differs from ``plan``."""
+    a, b = plan.ops, new.ops
+
+    def listed(ops: list[str]) -> str:
+        return ", ".join(ops) if len(ops) <= 12 else ", ".join(ops[:12]) + ", ..."
+
+    if a != b:
+        k = next(
+            (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+        )
+        what = (
+            f"the first call's graph has {len(a)} operations ({listed(a)}), this call's "
+            f"{len(b)} ({listed(b)}), the first difference at operation {k + 1}"
+        )
+    elif plan.structure[-1] != new.structure[-1]:
+        what = "what fn returns that is not from the graph changed"
+    else:
+        what = "the same operations, on other leaves or with other parameters"
+    return (
+        f"fn builds another graph for arguments of the same shapes and dtypes ({what}): it "
+        "branches on the values of its arguments (an if on X.max() or on a float argument), "
+        "or on other state that changes between calls, and a compiled plan would replay the "
+        "first call's path for every call. Make the choice outside fn: compile one function "
+        "per path and call the one you need, or pass the choice as an int or a string "
+        "argument (each value gets its own plan); a number that only scales the graph can be "
+        "a float argument used in it (loss * beta), which is read at each call"
+    )
+
+
 def _made_outside(plan: Plan, slot: int, value: Any) -> str:
     node = next(n for n, s in plan.slot_of.items() if s == slot)
     users = sorted({u.op.name for u in plan.slot_of if any(a is node for a in u.args)})
@@ -899,13 +1036,76 @@ def _made_outside(plan: Plan, slot: int, value: Any) -> str:
         if isinstance(value, np.ndarray)
         else f"the number {value!r}"
     )
+    kind = "a variable" if node.requires_grad else "a constant"
     return (
-        f"fn puts {what} into the graph as a constant (used by {', '.join(users) or 'nothing'}) "
+        f"fn puts {what} into the graph as {kind} (used by {', '.join(users) or 'nothing'}) "
         "that changed from one call to the next: it is computed outside the graph, from the "
         "arguments or other state, and a compiled plan would keep the first call's. Build it "
         "from nodes (cr.const(X) / 255 rather than cr.const(X / 255); T.one_hot(...) rather "
         "than np.eye(k)[y]), or compute it before the call and pass it as an argument"
     )
+
+
+def _seed_made_outside(value: Any) -> str:
+    what = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else f"{value!r}"
+    return (
+        f"the gradient given to backward() ({what}) changed from one call to the next: it is "
+        "computed outside the graph, and a compiled plan would keep the first call's. Pass it "
+        "as an argument of fn (read at each call), or build it from nodes "
+        "(out.backward(cr.const(G) * 2))"
+    )
+
+
+def _variable_made_in_fn(name: str, value: Any) -> str:
+    what = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else f"{value!r}"
+    return (
+        f"fn creates the variable {name} (cr.var, a leaf whose gradient is wanted) from {what} "
+        "that is not one of its arguments: a compiled plan would keep this call's value at "
+        "every call, and an update between calls (W = W - lr * grad) would not be seen. Create "
+        "parameters outside fn (cr.var(W) once, or an nn module: their values are read at "
+        "each call, and optimizers update them), or pass the array as an argument of fn and "
+        "make the variable from it"
+    )
+
+
+def _chosen_generator(name: str) -> str:
+    return (
+        f"fn draws {name} at random from a generator it passes as rng= (T.dropout(..., "
+        "rng=gen)) that is not one of its arguments: a compiled plan draws every call's mask "
+        "from the generator of its trace, so a generator made anew in fn or replaced between "
+        "calls would not be seen. Pass the generator as an argument of fn (a new generator is "
+        "traced again), use nn.Dropout (its generator is read at each call), or leave rng out "
+        "(the generator cr.manual_seed makes is read at each call)"
+    )
+
+
+def _static_arg(v: Any, args: tuple[Any, ...]) -> bool:
+    """Is ``v`` one of the arguments that are part of the plan's key (not arrays or floats)?"""
+    for a in args:
+        if isinstance(a, np.ndarray) or a.__class__ is float:
+            continue
+        try:
+            if a is v or bool(a == v):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
+def _comparable(x: Any) -> Any:
+    """``x`` (an op's parameters, a returned template) as something ``==`` compares exactly:
+    arrays by their bytes, numbers by their text (so -0.0 and nan compare as written)."""
+    if isinstance(x, np.ndarray):
+        return ("array", x.shape, x.dtype.str, x.tobytes())
+    if isinstance(x, float):
+        return ("float", repr(x))
+    if isinstance(x, (tuple, list)):
+        return (type(x).__name__, tuple([_comparable(v) for v in x]))
+    if isinstance(x, dict):
+        return ("dict", tuple([(repr(k), _comparable(v)) for k, v in x.items()]))
+    if x is None or isinstance(x, (bool, int, str, bytes, np.dtype, type)):
+        return x
+    return ("object", type(x).__qualname__)
 
 
 def compile(fn: Callable[..., Any]) -> Compiled:  # noqa: A001 - chainrule.compile, by design
@@ -977,13 +1177,25 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     loss: Node | None = None
     seed: Any = None
     leaves_accumulate = False
+    arg_at = {id(a): i for i, a in enumerate(args) if isinstance(a, (np.ndarray, float))}
+    # where the seed of backward comes from at each call: a node of the graph, an argument,
+    # or neither (a constant, compared as the graph's constants are)
+    seed_node: Node | None = None
+    seed_arg: int | None = None
     if trace.backward:
-        loss, gradient, seed_arg, accumulate = trace.backward[0]
+        loss, gradient, seed_given, accumulate = trace.backward[0]
         if accumulate:
             raise CompileError("backward(accumulate=True) adds to earlier gradients: not compiled")
         leaves_accumulate = accumulate is None
-        seed = check_seed(loss, gradient if gradient is not None else seed_arg)
+        given = gradient if gradient is not None else seed_given
+        seed = check_seed(loss, given)
+        if isinstance(given, Node):
+            seed_node = given
+        elif given is not None:
+            seed_arg = arg_at.get(id(given))
     roots: list[Node] = [n for n, _, _ in trace.reads] + [n for n, _ in trace.items]
+    if seed_node is not None:
+        roots.append(seed_node)
     if loss is not None:
         roots.append(loss)
     order = topo_order(roots) if roots else []
@@ -994,13 +1206,22 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     plan = Plan()
     plan.leaves_accumulate = loss is not None and leaves_accumulate
     plan.slot_of = slot
-    plan.n_slots = len(order)
-    plan.values = [None] * len(order)
-    plan.grads = [_EMPTY] * len(order)
-    plan.kept = [None] * len(order)
+    size = len(order) + (seed_arg is not None)  # (one slot more: the seed argument's)
+    plan.n_slots = size
+    plan.values = [None] * size
+    plan.grads = [_EMPTY] * size
+    plan.kept = [None] * size
     plan.graph = Graph([loss] if loss is not None else roots[-1:]) if order else None
-    arg_at = {id(a): i for i, a in enumerate(args) if isinstance(a, (np.ndarray, float))}
     names = _namer(plan.graph, slot, arg_at, trace.start)
+    seed_from: int | None = None  # the slot the seed is read from at each call
+    if seed_node is not None:
+        seed_from = slot[seed_node]
+    elif seed_arg is not None:
+        seed_from = len(order)
+        plan.args.append((seed_from, seed_arg, False))
+        plan.values[seed_from] = args[seed_arg]
+    elif seed is not None:
+        plan.seed_const = seed
 
     # -- outputs (and which reads were only returned)
     swept = set(topo_order(loss)) if loss is not None else set()
@@ -1010,6 +1231,7 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     # -- leaves and outside nodes
     start = trace.start
     V = plan.values
+    structure = plan.structure
     for n in order:
         i = slot[n]
         if n.id < start:
@@ -1018,22 +1240,32 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
             if n.op.kept_vjps is not None:
                 plan.kept_reads.append((i, n))
             V[i] = n.value
+            structure.append(("outside", n.id))
             continue
         if n.a0 is not None:
+            structure.append((n.op.name, n.requires_grad, tuple([slot[a] for a in n.args])))
+            plan.ops.append(n.op.name)
+            structure.append(_comparable(n.params))
             continue
         v = n.value
         redraw = trace.drawn.get(n)
         if redraw is not None:  # drawn at random in fn: drawn again at each call
+            chosen = trace.chosen.get(n)
+            if chosen is not None and not any(a is chosen for a in args):
+                raise CompileError(_chosen_generator(names(n)))
             plan.drawn.append((i, redraw))
             V[i] = v
+            structure.append(("drawn", n.requires_grad))
             continue
         j = arg_at.get(id(v))
         if j is not None:
             plan.args.append((i, j, False))
+            structure.append(("argument", n.requires_grad, j))
         elif isinstance(v, np.ndarray):
             j = _normalised_arg(v, args)
             if j is not None:
                 plan.args.append((i, j, True))
+                structure.append(("argument", n.requires_grad, j, "as floats"))
             else:
                 for k, a in enumerate(args):
                     if isinstance(a, np.ndarray) and np.shares_memory(a, v):
@@ -1041,9 +1273,15 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
                             f"{names(n)} is a view of argument {k + 1}: pass the argument "
                             "itself to var/const and index the node"
                         )
+                if n.requires_grad:
+                    raise CompileError(_variable_made_in_fn(names(n), v))
                 plan.consts.append((i, v))
+                structure.append(("constant", False))
         else:
+            if n.requires_grad and not _static_arg(v, args):
+                raise CompileError(_variable_made_in_fn(names(n), v))
             plan.consts.append((i, v))
+            structure.append(("constant", n.requires_grad))
         V[i] = v
 
     # -- guards: what fn read and did not return
@@ -1071,6 +1309,8 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
                 seen(x)
 
     seen(plan.output)
+    if seed_node is not None:
+        plan.visible_values.add(slot[seed_node])  # (its buffer is the seed: not reused)
     for what, s_, _ in plan.guards:
         (plan.visible_values if what == "value" else plan.visible_grads).add(s_)
     for n in order:
@@ -1106,9 +1346,15 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
 
     # -- the reverse sweep
     if loss is not None:
-        _reverse(plan, loss, seed, topo_order(loss), slot, names, trace, start)
+        _reverse(plan, loss, seed, seed_from, topo_order(loss), slot, names, trace, start)
+        seed_source = (seed_from, seed_arg)
+        structure.append(("backward", slot[loss], seed_source, plan.leaves_accumulate))
     plan.sweep[:] = _inline_sweep(plan, _fused_sweep(plan))
-    plan.checked = not plan.consts
+    structure.append(("guards", [(what, s_) for what, s_, _ in plan.guards]))
+    structure.append(("returns", _comparable(plan.output)))
+    # arguments that are not arrays or floats are in the plan's key, value and all: nothing
+    # fn could branch on is left to see
+    plan.checked = not any(isinstance(a, np.ndarray) or a.__class__ is float for a in args)
     return plan
 
 
@@ -1338,6 +1584,7 @@ def _reverse(
     plan: Plan,
     loss: Node,
     seed: Any,
+    seed_from: int | None,
     order: list[Node],
     slot: dict[Node, int],
     names: Callable[[Node], str],
@@ -1373,19 +1620,12 @@ def _reverse(
     seed_value = seed
     sweep = plan.sweep
     name_of_loss = names(loss)
-
-    def seed_step() -> None:
-        G[o] = one_like(V[o], loss.kind) if seed_value is None else seed_value
-
-    if seed_value is None and loss.kind == FLOAT:
-        _code(seed_step, "G[$o] = 1.0", o=o)  # one_like of a number
-    elif seed_value is None:
-        _code(seed_step, "G[$o] = one_like(V[$o], $kind)", o=o, kind=loss.kind)
-    else:
-        _code(seed_step, "G[$o] = $seed", o=o, seed=seed_value)
-
+    seed_step = _seed_step(V, G, o, loss.kind, seed_value, seed_from, loss.value)
     top = in_derivative(name_of_loss)  # ∂(a + b)/∂a, never ∂a + b/∂a
-    plan.steps.append(Step(seed_step, f"∂{top}/∂{top} = 1    [seed]"))
+    text = f"∂{top}/∂{top} = 1    [seed]"
+    if seed_from is not None:
+        text = f"∂{top}/∂{top} = the gradient given to backward    [seed, read at each call]"
+    plan.steps.append(Step(seed_step, text))
     sweep.append(seed_step)
     fm, am = FloatMath, ArrayMath
 
@@ -1425,6 +1665,38 @@ def _reverse(
     for step in steps:
         plan.steps.append(step)
         sweep.append(step.run)
+
+
+def _seed_step(
+    V: list[Any], G: list[Any], o: int, kind: int, seed: Any, seed_from: int | None, value: Any
+) -> Callable[[], None]:
+    """The reverse sweep's first step: the loss's gradient is 1, the constant ``seed`` given
+    to backward, or what slot ``seed_from`` holds at each call (an argument, a node), made
+    what ``check_seed`` makes of it (a float, or an array of the loss's dtype)."""
+    if seed_from is not None and kind == FLOAT:
+        s = seed_from
+
+        def given_number() -> None:
+            G[o] = float(V[s])
+
+        return _code(given_number, "G[$o] = float(V[$s])", o=o, s=s)
+    if seed_from is not None:
+        s, dtype, asarray = seed_from, value.dtype, np.asarray
+
+        def given_array() -> None:
+            G[o] = asarray(V[s], dtype=dtype)
+
+        src = "G[$o] = $asarray(V[$s], dtype=$dtype)"
+        return _code(given_array, src, o=o, s=s, asarray=asarray, dtype=dtype)
+
+    def seed_step() -> None:
+        G[o] = one_like(V[o], kind) if seed is None else seed
+
+    if seed is None and kind == FLOAT:
+        return _code(seed_step, "G[$o] = 1.0", o=o)  # one_like of a number
+    if seed is None:
+        return _code(seed_step, "G[$o] = one_like(V[$o], $kind)", o=o, kind=kind)
+    return _code(seed_step, "G[$o] = $seed", o=o, seed=seed)
 
 
 def _unreached(G: list[Any], V: list[Any], s: int, zero: bool, kind: int) -> Callable[[], None]:

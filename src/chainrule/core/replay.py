@@ -12,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-# set by ``core/compile.py`` when it loads: ``note(node, redraw)`` records the node in the
-# trace running in this thread, if any
-note: Callable[[Any, Callable[[], Any]], None] | None = None
+# set by ``core/compile.py`` when it loads: ``note(node, redraw, chosen)`` records the node in
+# the trace running in this thread, if any
+note: Callable[[Any, Callable[[], Any], Any], None] | None = None
 _modes = [0]
 
 
-def drawn(node: Any, redraw: Callable[[], Any]) -> Any:
+def drawn(node: Any, redraw: Callable[[], Any], chosen: Any = None) -> Any:
     """``node`` is a constant drawn at random: ``redraw()`` draws its next value (the same
-    calls on the same generator as drawing it again in the uncompiled step)."""
+    calls on the same generator as drawing it again in the uncompiled step). ``chosen`` is a
+    generator the caller of the op gave (``rng=``): a plan can draw from it again only if it
+    is one of the traced function's arguments (a generator made anew or replaced between calls
+    would not be seen)."""
     if note is not None:
-        note(node, redraw)
+        note(node, redraw, chosen)
     return node
 
 

@@ -177,7 +177,11 @@ class Dropout(Module):
     def forward(self, x: Any) -> Any:
         if not self.training or self.p == 0:
             return x
-        return T.dropout(x, self.p, training=True, rng=self._rng)
+        # the module's generator, looked up at each draw (a compiled step draws each call)
+        return T._dropout_from(x, self.p, True, self._generator)
+
+    def _generator(self) -> np.random.Generator:
+        return self._rng
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
