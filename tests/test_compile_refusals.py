@@ -318,3 +318,23 @@ def test_keyword_arguments_are_bound_as_fn_binds_them() -> None:
     assert same_bits(copied(fast(X=X, scale=4.0)), step(X, 4.0))
     with pytest.raises(TypeError):
         fast(X, nope=1.0)
+
+
+# ------------------------------------------------------------------ one array passed twice
+
+
+def test_one_array_passed_twice_then_two_arrays_replays_each_as_uncompiled() -> None:
+    """fn(X, X) traces both leaves from one object: a later call with two different arrays
+    must not read the same one for both."""
+    w = cr.var(np.ones(3), "w")
+
+    def step(A: np.ndarray, B: np.ndarray) -> Any:
+        loss = T.sum(cr.const(A) * w - cr.const(B))
+        loss.backward(accumulate=False)
+        return loss.value, w.grad
+
+    fast = cr.compile(step)
+    X, Y = np.array([1.0, 2.0, 3.0]), np.array([2.0, 3.0, 4.0])
+    A, B = np.array([1.0, 1.0, 1.0]), np.array([5.0, 5.0, 5.0])
+    for args in ((X, X), (Y, Y), (A, B), (X, X), (B, A)):
+        assert same_bits(copied(fast(*args)), step(*args))

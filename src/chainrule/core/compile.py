@@ -14,6 +14,7 @@ summed in the same order), so results are bit-identical to running ``fn``; the h
 
 When the plan no longer describes what ``fn`` would do, ``fn`` is traced again:
 - another shape, dtype or type of argument (each signature keeps its own plan);
+- arguments that were one object at the trace (``f(X, X)``) and are two now;
 - a parameter node read from outside ``fn`` whose value changed shape or dtype;
 - a value ``fn`` looked at (``node.value``, ``node.grad``, ``float(node)``) other than to
   return it: Python may have branched on it, so the plan is replayed only while that value
@@ -240,6 +241,9 @@ class Plan:
         self.reads: list[tuple[int, Node]] = []  # slots filled from outside nodes' values
         self.kept_reads: list[tuple[int, Node]] = []  # and from what their ops kept
         self.args: list[tuple[int, int, bool]] = []  # (slot, argument, normalise ints)
+        # (i, j): arguments i and j were one object at the trace, so a leaf made from it
+        # reads one of them; a call where they are two objects is traced again
+        self.aliases: tuple[tuple[int, int], ...] = ()
         self.consts: list[tuple[int, Any]] = []
         self.drawn: list[tuple[int, Callable[[], Any]]] = []  # (slot, draw its next value)
         self.signature: list[tuple[Node, Any]] = []  # outside nodes: (node, (type, shape, dtype))
@@ -358,6 +362,7 @@ class Plan:
         accumulate = self.leaves_accumulate
         guards = tuple(self.guards)
         drawn = tuple(self.drawn)
+        aliases = self.aliases
         sweep = self.sweep
         fill = self.fill
         if fill is None:
@@ -366,6 +371,10 @@ class Plan:
         float64 = np.float64
 
         def run(args: tuple[Any, ...]) -> Any:
+            if aliases:
+                for i, j in aliases:
+                    if args[i] is not args[j]:
+                        return _RETRACE
             # outside nodes' values, each checked against the traced type, shape and dtype:
             # the numbers all at once (parameters of a scalar graph are many)
             if floats:
@@ -485,6 +494,8 @@ def _written_runner(
         "item": _item_of,
     }
     lines = ["def run(args):"]
+    for i, j in plan.aliases:
+        lines += [f"    if args[{i}] is not args[{j}]:", "        return general(args)"]
     for k, (node, slot) in enumerate(zip(floats, float_slots, strict=True)):
         env[f"f{k}"] = node
         lines += [f"    v = f{k}.value", "    if v.__class__ is not float:"]
@@ -987,7 +998,10 @@ class Compiled:
 
 def _retraced_anyway(plan: Plan, new: Plan) -> bool:
     """Would ``plan`` have given way to a new trace on ``new``'s arguments? A value fn looked
-    at (a guard) came out different, or an outside node's value changed type, shape or dtype."""
+    at (a guard) came out different, an outside node's value changed type, shape or dtype, or
+    arguments passed as one object are two (or the other way)."""
+    if plan.aliases != new.aliases:  # (one object passed twice, then two: the plan retraces)
+        return True
     if len(plan.guards) != len(new.guards) or len(plan.signature) != len(new.signature):
         return True
     for (what, _, old), (what2, _, now) in zip(plan.guards, new.guards, strict=True):
@@ -1178,6 +1192,13 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     seed: Any = None
     leaves_accumulate = False
     arg_at = {id(a): i for i, a in enumerate(args) if isinstance(a, (np.ndarray, float))}
+    first_at: dict[int, int] = {}
+    aliases = []
+    for k, a in enumerate(args):
+        if isinstance(a, (np.ndarray, float)):
+            first = first_at.setdefault(id(a), k)
+            if first != k:
+                aliases.append((first, k))
     # where the seed of backward comes from at each call: a node of the graph, an argument,
     # or neither (a constant, compared as the graph's constants are)
     seed_node: Node | None = None
@@ -1206,6 +1227,7 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     plan = Plan()
     plan.leaves_accumulate = loss is not None and leaves_accumulate
     plan.slot_of = slot
+    plan.aliases = tuple(aliases)
     size = len(order) + (seed_arg is not None)  # (one slot more: the seed argument's)
     plan.n_slots = size
     plan.values = [None] * size
@@ -1351,6 +1373,7 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
         structure.append(("backward", slot[loss], seed_source, plan.leaves_accumulate))
     plan.sweep[:] = _inline_sweep(plan, _fused_sweep(plan))
     structure.append(("guards", [(what, s_) for what, s_, _ in plan.guards]))
+    structure.append(("aliases", plan.aliases))
     structure.append(("returns", _comparable(plan.output)))
     # arguments that are not arrays or floats are in the plan's key, value and all: nothing
     # fn could branch on is left to see
