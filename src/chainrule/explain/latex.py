@@ -147,4 +147,4 @@ def write(doc: Document) -> str:
     parts.append("\\end{document}")
     body = "\n\n".join(parts)
     declared = unicode_declarations(body)  # names such as Δw, ℓ: the document still compiles
-    return PREAMBLE + (declared + "\n" if declared else "") + "\n" + body + "\n"
+    return PREAMBLE + (declared + "\n" if declared else "") + "\n\n" + body + "\n"
