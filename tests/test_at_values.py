@@ -55,3 +55,19 @@ def test_exact_arithmetic_keeps_it_and_the_table_stays_readable(
     out = json.loads(capsys.readouterr().out)
     assert Fraction(out["exact"]["b₀"]) == Fraction(1, 10**400)
     assert Fraction(out["exact"]["z"]) == Fraction(11, 5) + Fraction(1, 10**400)
+
+
+@pytest.mark.parametrize(
+    ("program", "said"),
+    [
+        ("x = 1e-320\ny = 1/x\n", "underflows to 0"),  # −1/x²: x² is 0 in floats, x is not
+        ("x = 2\ny = x**1e308\n", "overflows"),
+    ],
+)
+def test_a_partial_beyond_the_float_range_is_not_called_undefined(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], program: str, said: str
+) -> None:
+    (tmp_path / "p.cr").write_text(program, encoding="utf-8")
+    assert main(["eval", str(tmp_path / "p.cr")]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "undefined" not in err and "line 2" in err

@@ -368,10 +368,29 @@ def _sweep_chain(
 
 
 def _undefined_partial(node: Node, exc: Exception) -> DomainError:
-    return DomainError(
-        f"the local partial of {node.op.name} is undefined at this value ({exc})",
-        node=node.label(),
-    )
+    """The error of a partial Python could not compute: undefined (1/x at 0), or defined but
+    beyond the range of floats (x**1e308 overflows; at x = 1e-320, 1/x's −1/x² divides by an
+    x² that underflowed to 0), which is said as such."""
+    name = node.op.name
+    if isinstance(exc, OverflowError):
+        why = "overflows: it is beyond the largest float (about 1.8e308)"
+    elif isinstance(exc, ZeroDivisionError) and _all_nonzero(node):
+        why = "is beyond the range of floats: a number in it underflows to 0 (below 5e-324)"
+    else:
+        return DomainError(
+            f"the local partial of {name} is undefined at this value ({exc})", node=node.label()
+        )
+    return DomainError(f"the local partial of {name} at this value {why}", node=node.label())
+
+
+def _all_nonzero(node: Node) -> bool:
+    for a in node.args:
+        v = a.value
+        if isinstance(v, (int, float)) and v == 0:
+            return False
+        if hasattr(v, "dtype") and v.dtype.kind in "fiuc" and not v.all():
+            return False
+    return True
 
 
 class _Unreached:
