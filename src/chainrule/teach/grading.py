@@ -24,7 +24,7 @@ from ..check.judge import RIGHT as JUDGE_RIGHT
 from ..check.judge import ROUNDING as JUDGE_ROUNDING
 from ..check.judge import TOO_FEW as JUDGE_TOO_FEW
 from ..check.judge import _grade as judge_number
-from ..check.kinds import mistake_kind
+from ..check.kinds import ARITHMETIC, ZERO, mistake_kind
 from ..check.names import GRADIENT, PARTIAL, Quantity, Resolver, canon
 from ..check.rule import SLACK, Rule, rounded_text, rule_from_dict
 from ..core.errors import ChainruleError, ValueInputError
@@ -55,7 +55,7 @@ from .scoring import (
     WRONG,
     Scoring,
 )
-from .submissions import Submission, clip_note
+from .submissions import Submission, clip_note, variant_number
 
 MANIFEST = "manifest.json"
 
@@ -307,12 +307,6 @@ def _verdict(v: Verdict) -> str:
     }.get(v.origin or "", WRONG)
 
 
-def variant_number(text: str) -> int | None:
-    """``v01``, ``V1``, ``1``, ``variant 1`` → 1; None when it names no number."""
-    m = re.fullmatch(r"\s*(?:variant\s*|v\s*)?0*(\d+)\s*", text, re.IGNORECASE)
-    return int(m.group(1)) if m else None
-
-
 def find_variant(key: ClassKey, written: str) -> str | None:
     """The manifest's id for what a student wrote: the id itself, or the same number."""
     if written in key.variants:
@@ -367,10 +361,10 @@ def _windows(key: ClassKey, rule: Rule) -> Windows:
     return out
 
 
-def _all_matches(key: ClassKey, numbers: dict[str, Number], rule: Rule) -> dict[str, int]:
-    """``key_matches`` for every variant at once: each number is judged exactly only against
-    the variants whose window holds it."""
-    hits = dict.fromkeys(key.variants, 0)
+def _match_sets(key: ClassKey, numbers: dict[str, Number], rule: Rule) -> dict[str, set[str]]:
+    """For every variant, the names of the numbers that are right (or a rounding) for its key:
+    each number is judged exactly only against the variants whose window holds it."""
+    hits: dict[str, set[str]] = {vid: set() for vid in key.variants}
     windows = _windows(key, rule)
     for name, n in numbers.items():
         spots = windows.get(name)
@@ -381,29 +375,135 @@ def _all_matches(key: ClassKey, numbers: dict[str, Number], rule: Rule) -> dict[
             if c is not None and not low <= c <= high:
                 continue
             if judge_number(n, true, rule) in (JUDGE_RIGHT, JUDGE_ROUNDING):
-                hits[vid] += 1
+                hits[vid].add(name)
     return hits
+
+
+def _all_matches(key: ClassKey, numbers: dict[str, Number], rule: Rule) -> dict[str, int]:
+    """``key_matches`` for every variant at once."""
+    return {vid: len(names) for vid, names in _match_sets(key, numbers, rule).items()}
+
+
+@dataclass(frozen=True)
+class OtherMatch:
+    """Another variant whose key a student's numbers match better than their own's. A number
+    right for both keys (the two keys agree there: the same L, the same σ′) is in ``shared``
+    and counts for neither."""
+
+    variant: str
+    theirs: frozenset[str]  # right for its key and not for the student's own
+    mine: frozenset[str]  # right for the student's own key and not for its
+    shared: frozenset[str]
+    answered: int
 
 
 def whose_answers(
     key: ClassKey, numbers: dict[str, Number], own: str | None, rule: Rule
-) -> tuple[str, int] | None:
-    """Another variant whose key these numbers match clearly better than their own: at least
-    half of them and two more than the own variant's (a copied neighbour, a wrong id)."""
+) -> OtherMatch | None:
+    """Another variant whose key these numbers match clearly better than their own, counting
+    only the numbers that tell the two apart: at least two more of them match its key than the
+    own one's, and they are at least half of the numbers the two keys do not share (a copied
+    neighbour, a wrong id). A candidate only: ``_grade`` still asks whether the student's own
+    working explains the answers (``_own_working``)."""
     if len(numbers) < 2:
         return None
-    hits = _all_matches(key, numbers, rule)
-    mine = hits[own] if own in key.variants else 0
-    best: tuple[str, int] | None = None
-    for vid in key.variants:
-        if vid == own:
+    sets = _match_sets(key, numbers, rule)
+    mine = sets[own] if own in key.variants else set()
+    best: tuple[str, set[str]] | None = None
+    for vid, names in sets.items():
+        if vid == own or not names:
             continue
-        n = hits[vid]
-        if best is None or n > best[1]:
-            best = (vid, n)
-    if best is not None and 2 * best[1] >= len(numbers) and best[1] >= mine + 2:
-        return best
+        if best is None or len(names - mine) > len(best[1] - mine):
+            best = (vid, names)
+    if best is None:
+        return None
+    vid, names = best
+    theirs, only_mine, shared = names - mine, mine - names, names & mine
+    if len(theirs) >= len(only_mine) + 2 and 2 * len(theirs) >= len(numbers) - len(shared):
+        return OtherMatch(
+            vid, frozenset(theirs), frozenset(only_mine), frozenset(shared), len(numbers)
+        )
     return None
+
+
+# verdicts that a variant's key explains: its number, or carried forward from the student's
+# own earlier numbers by that variant's graph
+EXPLAINED = (RIGHT, ROUNDING, TOO_FEW, EARLY, FOLLOWS)
+# first slips that say nothing of the student's working: not counted as explained
+UNEXPLAINED_KINDS = (None, ARITHMETIC, ZERO)
+
+
+def explained(variant: KeyVariant, numbers: dict[str, Number], rule: Rule) -> int:
+    """How many of a student's numbers (by key name) ``variant`` explains: right for its key,
+    following (as the judge traces it) from the student's own earlier numbers through its
+    graph, or the first slip when a known mistake reproduces it from those numbers (a sign
+    error, σ for σ′, a dropped factor: the student's own slip, not someone else's number; one
+    only, the first in the worksheet's order). Every variant is granted the same, so a slip
+    carried forward is no evidence for another key."""
+    claims = [
+        Claim(name, (n,), False, f"{name} = {n.text}")
+        for name, n in numbers.items()
+        if name in variant.answers
+    ]
+    try:
+        verdicts, _bad = _judge(variant, claims, rule)
+        judged = list(verdicts.values())
+        count, slips = 0, 0
+        for c in sorted(claims, key=lambda c: order_of(variant)(c.name)):
+            v = verdicts.get(id(c))
+            if v is None:
+                continue
+            verdict = _verdict(v)
+            if verdict in EXPLAINED:
+                count += 1
+            elif verdict == FIRST_SLIP:
+                slips += 1
+                if slips == 1 and (
+                    mistake_kind(variant.graph(), v, judged, rule) not in UNEXPLAINED_KINDS
+                ):
+                    count += 1
+    except (ChainruleError, ArithmeticError, ValueError, TypeError):
+        return key_matches(variant, numbers, rule)
+    return count
+
+
+def _names(names: Any) -> str:
+    return ", ".join(names)
+
+
+def _own_working(
+    key: ClassKey, variant: KeyVariant, match: OtherMatch, numbers: dict[str, Number], rule: Rule
+) -> tuple[list[str], int, int]:
+    """Why the stated variant is kept although ``match``'s key matches more numbers: the
+    reasons (empty when there are none), and how many numbers each key explains with
+    carry-forward (own, other)."""
+    reasons: list[str] = []
+    order = [n for n in variant.answers if n in numbers]
+    early: list[str] = []
+    for name in order:  # the worksheet's order: the forward pass first
+        if name in match.theirs:
+            break
+        if name in match.mine:
+            early.append(name)
+    if early:
+        reasons.append(
+            f"the student's first numbers that tell the two apart ({_names(early)}) are "
+            f"{variant.id}'s, not {match.variant}'s"
+        )
+    mine = explained(variant, numbers, rule)
+    theirs = explained(key.variants[match.variant], numbers, rule)
+    if mine >= theirs:
+        reasons.append(
+            f"{variant.id}'s key explains {mine} of the {len(numbers)} numbers (right, or "
+            f"carried forward from the student's own slips), {match.variant}'s {theirs}"
+        )
+    return reasons, mine, theirs
+
+
+def order_of(variant: KeyVariant) -> Any:
+    """A sort key putting a variant's key names in the worksheet's order."""
+    at = {name: k for k, name in enumerate(variant.answers)}
+    return lambda name: at.get(name, len(at))
 
 
 def _judge(
@@ -519,9 +619,10 @@ def _grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
         numbers = _numbers_by_name(key, sub)
         match = whose_answers(key, numbers, None, rule)
         if match is not None:
-            out.other_variant = match[0]
+            out.other_variant = match.variant
             out.notes.append(
-                f"these answers are {match[0]}'s ({match[1]} of {len(numbers)} match its key)"
+                f"these answers are {match.variant}'s ({len(match.theirs)} of {len(numbers)} "
+                "match its key)"
             )
         return out
     if vid != sub.variant:
@@ -641,11 +742,27 @@ def _grade(key: ClassKey, sub: Submission, scoring: Scoring) -> Graded:
     numbers = {n: c.numbers[0] for n, c in claims.items() if len(c.numbers) == 1}
     match = whose_answers(key, numbers, vid, rule)
     if match is not None:
-        mine = key_matches(variant, numbers, rule)
-        out.other_variant = match[0]
+        reasons, mine, theirs = _own_working(key, variant, match, numbers, rule)
+        shared = (
+            f"; {len(match.shared)} ({_names(sorted(match.shared, key=order_of(variant)))}) are "
+            "the same in both keys and count for neither"
+            if match.shared
+            else ""
+        )
+        told = sorted(match.theirs, key=order_of(variant))
+        if reasons:
+            out.notes.append(
+                f"{len(told)} answers ({_names(told)}) match {match.variant}'s key and not "
+                f"{vid}'s{shared}; they are graded as {vid}'s: " + "; ".join(reasons)
+            )
+            match = None
+    if match is not None:
+        out.other_variant = match.variant
         out.notes.append(
-            f"these answers are {match[0]}'s: {match[1]} of {len(numbers)} match its key, "
-            f"{mine} match {vid}'s (a wrong variant id, or a neighbour's numbers)"
+            f"these answers are {match.variant}'s: {len(match.theirs)} of {len(numbers)} match "
+            f"its key and not {vid}'s, {len(match.mine)} match {vid}'s and not its{shared}; "
+            f"with carry-forward {match.variant}'s key explains {theirs}, {vid}'s {mine} "
+            "(a wrong variant id, or a neighbour's numbers)"
         )
         carried = [m for m in out.marks if m.verdict == FOLLOWS]
         share = scoring.credit[FOLLOWS_OTHER]

@@ -45,6 +45,7 @@ from .scoring import (
     check_names,
     load_scoring,
 )
+from .sheets import ascii_name
 from .staged import sync_written, write_lines, write_new
 from .submissions import read_submissions
 
@@ -219,6 +220,44 @@ def unknown_columns(graded: list[Graded]) -> list[str]:
     ]
 
 
+_UNKNOWN_NAME = re.compile(r"line \d+: .*?no quantity is named (.+?) \(named")
+
+
+def nothing_named(graded: list[Graded], key: ClassKey) -> str | None:
+    """When not one answer of the file names a quantity of the class (an LMS export's Q1, Q2,
+    Q3 columns, a long CSV of another exercise's names), every student would get 0: the file
+    is refused, naming its columns (or names) and the quantities expected."""
+    done = [g for g in graded if g.graded]
+    if not done or any(m.claimed is not None for g in done for m in g.marks):
+        return None
+    found: dict[str, None] = {}
+    for g in done:
+        for p in g.problems:
+            m = _UNKNOWN_COLUMN.match(p) or _UNKNOWN_NAME.match(p)
+            if m:
+                found[m.group(1) if m.re is _UNKNOWN_COLUMN else m.group(1).strip("'\"")] = None
+    if not found:
+        return None  # blank answers, or none at all: nothing here to name
+    names = list(found)
+    shown = ", ".join(repr(n[:40]) for n in names[:10]) + (" …" if len(names) > 10 else "")
+    wide = any(_UNKNOWN_COLUMN.match(p) for g in done for p in g.problems)
+    what = "column" if wide else "quantity name"
+    which = f"the {what} {shown}" if len(names) == 1 else f"the {what}s {shown}"
+    expected: dict[str, None] = {}
+    for v in key.variants.values():
+        for q in v.answers:
+            plain = ascii_name(q)
+            expected[q if plain == q else f"{q} ({plain})"] = None
+    listed = list(expected)
+    wanted = ", ".join(listed[:20]) + (" …" if len(listed) > 20 else "")
+    return (
+        f"no answer names a quantity of this class ({which} name none), so every student "
+        f"would score 0; the class's quantities are {wanted}: "
+        + ("rename the columns in the header line" if wide else "write these names")
+        + " and grade again."
+    )
+
+
 def class_mismatch(graded: list[Graded]) -> str | None:
     """A loud warning when the answers match nothing in this class (another class's answers,
     or the wrong manifest): most answers neither right nor following from the student's own
@@ -361,7 +400,7 @@ def write_report(
     graded = []
     while subs:
         graded.append(grade(key, subs.pop(), scoring))
-    warning = class_mismatch(graded)
+    warning = nothing_named(graded, key) or class_mismatch(graded)
     if warning and not anyway:
         raise ValueInputError(
             f"{submissions}: {warning} Nothing written; give --anyway to grade them regardless"

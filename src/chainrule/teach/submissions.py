@@ -82,6 +82,19 @@ def student_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
+def variant_number(text: str) -> int | None:
+    """``v01``, ``V1``, ``1``, ``variant 1`` → 1; None when it names no number."""
+    m = re.fullmatch(r"\s*(?:variant\s*|v\s*)?0*(\d+)\s*", text, re.IGNORECASE)
+    return int(m.group(1)) if m else None
+
+
+def variant_key(text: str) -> str:
+    """A variant as a student's rows are told apart by it: ``v001``, ``V1`` and ``1`` are one
+    variant (the manifest's ids read them so), other ids are compared ignoring case."""
+    n = variant_number(text)
+    return f"#{n}" if n is not None else text.strip().casefold()
+
+
 def _tidy(name: str) -> str:
     return inert_text(" ".join(unicodedata.normalize("NFC", name).split()))
 
@@ -115,7 +128,8 @@ def decode_submissions(data: bytes, where: str) -> tuple[str, str | None]:
         return data.decode("cp1252"), "cp1252 (Windows Western European; it is not UTF-8)"
     except UnicodeDecodeError:
         raise ValueInputError(
-            f"{where}: neither UTF-8, UTF-16 nor cp1252; save the file as CSV UTF-8"
+            f"{where}: neither UTF-8, UTF-16 nor cp1252; save it as UTF-8 text (a "
+            'spreadsheet\'s "CSV UTF-8")'
         ) from None
 
 
@@ -250,7 +264,7 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
         elif "email" in ident and ident["email"]:
             key = ("email", ident["email"].casefold())
         else:
-            key = ("name", student_key(ident.get("student", "")) + "\x00" + variant.casefold())
+            key = ("name", student_key(ident.get("student", "")) + "\x00" + variant_key(variant))
         sub = by_key.get(key)
         if sub is None:
             sub = by_key[key] = Submission(
@@ -263,7 +277,7 @@ def read_csv(path: str | Path) -> tuple[list[Submission], list[str]]:
             names.setdefault(student_key(sub.student), []).append(sub)
         elif variant and not sub.variant:
             sub.variant = variant
-        elif variant and variant != sub.variant:
+        elif variant and variant_key(variant) != variant_key(sub.variant):
             sub.problems.append(
                 f"{at}: variant {variant!r}, but earlier lines say {sub.variant!r}; "
                 "graded against the first"
@@ -381,17 +395,20 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
     problems: list[str] = []
     seen: dict[str, str] = {}
     for f in files:
-        if f.stat().st_size > MAX_BYTES:
-            problems.append(f"{f.name}: larger than {MAX_BYTES // 1_000_000} MB; skipped")
-            continue
         # a file name that is not UTF-8 (bytes kept as surrogates by Python) is shown with
         # U+FFFD in their place: every report and CSV is UTF-8
         f_name = os.fsencode(f.name).decode("utf-8", "replace")
         sub = Submission(_tidy(os.fsencode(f.stem).decode("utf-8", "replace")), "", where=f_name)
         try:
+            if f.stat().st_size > MAX_BYTES:
+                raise ValueInputError(f"{f_name}: larger than {MAX_BYTES // 1_000_000} MB")
             body, encoding = decode_submissions(f.read_bytes(), f_name)
         except (ChainruleError, OSError) as exc:
-            problems.append(f"{f_name}: {exc}; not graded")
+            # the student still has a row in grades.csv: 'not graded', and why
+            why = exc.message if isinstance(exc, ChainruleError) else f"{f_name}: {exc.strerror}"
+            sub.refused = f"the file cannot be read ({why})"
+            problems.append(f"{why}; not graded")
+            subs.append(sub)
             continue
         if encoding is not None:
             problems.append(f"{f_name}: read as {encoding}")
