@@ -1,6 +1,6 @@
 """Fair grades for a class of 200: a slip carried forward is not another variant's answers,
-a file whose columns name no quantity is refused, one student is one row, and every file of a
-folder has a row.
+a file whose columns name no quantity is refused, one student is one row, every file of a
+folder has a row, and solve writes its own folder again.
 
 Every expected score is computed here, from the keys in the generated class folder and the
 givens of each variant's program (read with fractions, not with chainrule), and the rule
@@ -362,3 +362,34 @@ def test_an_unreadable_file_of_a_folder_has_its_row(
     assert "bin.txt" in grades["bin"]["notes"] and "cannot be read" in grades["bin"]["notes"]
     assert "2 students graded, 3 not graded" in out, out
     assert float(grades["ana"]["score"]) == len(ORDER)
+
+
+def test_solve_writes_its_own_folder_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """solve -o out1, twice: the second run said the folder was not written by chainrule.
+    Its own folder is written again; a file of it changed since, or a foreign folder, is
+    refused without --force, and files of other names are kept."""
+    exercise = ROOT / "examples" / "seed-exercise.toml"
+    out = tmp_path / "out1"
+    assert main(["solve", str(exercise), "-o", str(out)]) == 0
+    first = (out / "solution.md").read_bytes()
+    (out / "mine.txt").write_text("kept", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["solve", str(exercise), "-o", str(out)]) == 0, capsys.readouterr().err
+    assert (out / "solution.md").read_bytes() == first
+    assert (out / "mine.txt").read_text(encoding="utf-8") == "kept"
+    (out / "solution.md").write_text("my own edits", encoding="utf-8")
+    assert main(["solve", str(exercise), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "solution.md" in err and "--force" in err and "Traceback" not in err
+    assert (out / "solution.md").read_text(encoding="utf-8") == "my own edits"
+    assert main(["solve", str(exercise), "-o", str(out), "--force"]) == 0
+    assert (out / "solution.md").read_bytes() == first
+    foreign = tmp_path / "thesis"
+    foreign.mkdir()
+    (foreign / "solution.md").write_text("precious", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["solve", str(exercise), "-o", str(foreign)]) == 2
+    assert "not written by chainrule" in capsys.readouterr().err
+    assert (foreign / "solution.md").read_text(encoding="utf-8") == "precious"

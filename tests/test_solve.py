@@ -92,8 +92,11 @@ def test_solve_cli(tmp_path: Path) -> None:
     r = run_cli("solve", str(TOML), "-o", "sol", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "sol" / "solution.md").exists()
+    # its own bundle is written again; once a file of it is edited, only with --force
+    assert run_cli("solve", str(TOML), "-o", "sol", cwd=tmp_path).returncode == 0
+    (tmp_path / "sol" / "solution.tex").write_text("edited", encoding="utf-8")
     r = run_cli("solve", str(TOML), "-o", "sol", cwd=tmp_path)
-    assert r.returncode == 2 and "--force" in r.stderr
+    assert r.returncode == 2 and "--force" in r.stderr and "solution.tex" in r.stderr
     assert run_cli("solve", str(TOML), "-o", "sol", "--force", cwd=tmp_path).returncode == 0
 
 

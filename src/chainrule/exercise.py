@@ -22,9 +22,12 @@ values and gradients as JSON. A directory that is not empty is never overwritten
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -369,5 +372,58 @@ def solve(
         for name, text in texts.items():
             write_file(stage / name, text)
             names.append(name)
-        write_file(stage / MARKER, "written by chainrule solve; safe to replace\n")
+        write_file(stage / MARKER, marker_text(stage, names))
     return [folder / name for name in names], notes
+
+
+MARKER_FIRST = "written by chainrule solve; safe to replace\n"
+
+
+def marker_text(folder: Path, names: list[str]) -> str:
+    """The marker of a bundle: chainrule wrote it, and the SHA-256 of each file it wrote, so a
+    later run can tell its own untouched files from ones edited since."""
+    lines = [MARKER_FIRST]
+    for name in sorted(names):
+        digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        lines.append(f"sha256 {digest} {name}\n")
+    return "".join(lines)
+
+
+def own_bundle(directory: str | Path) -> list[str] | None:
+    """Whether ``directory`` is a bundle ``solve`` wrote and may write again without --force:
+    None when it is not one (no marker, a marker that is a link, or one without the files'
+    digests, as bundles before them had); otherwise the files of the bundle changed since
+    (edited, replaced by a link), which are not replaced without --force. Files the marker
+    does not list (the user's own) are kept by every run and need no check."""
+    folder = Path(directory)
+    try:
+        if not stat.S_ISREG(os.lstat(folder / MARKER).st_mode):
+            return None
+        text = (folder / MARKER).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith(MARKER_FIRST):
+        return None
+    listed = [line.split(" ", 2) for line in text[len(MARKER_FIRST) :].splitlines()]
+    if not listed or any(len(p) != 3 or p[0] != "sha256" or "/" in p[2] for p in listed):
+        return None
+    changed = []
+    for _, digest, name in listed:
+        path = folder / name
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue  # removed since: nothing of the user's is lost by writing it again
+        except OSError:
+            changed.append(name)
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            changed.append(name)
+            continue
+        try:
+            same = hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        except OSError:
+            same = False
+        if not same:
+            changed.append(name)
+    return changed
