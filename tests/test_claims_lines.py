@@ -58,3 +58,35 @@ def test_a_claims_file_line_with_two_claims_keeps_its_line(tmp_path: Path) -> No
 def test_one_claim_asked_for_but_two_given_is_an_error() -> None:
     with pytest.raises(Exception, match="holds 2 claims"):
         parse_claim("ŷ = 0.943; L = 0.00329")
+
+
+def test_a_graded_claims_file_with_two_answers_on_a_line(tmp_path: Path) -> None:
+    """``z = …; ŷ = …`` in a student's claims file is two answers (it was z with ŷ's number).
+    The answers are the variant's own key, independently of how the line is read, so every
+    one is right when the line is split and z is wrong when it is not."""
+    import subprocess
+    import sys
+
+    ex = Path(__file__).resolve().parents[1] / "examples" / "teaching" / "reference.toml"
+    cls, subs, out = tmp_path / "class", tmp_path / "subs", tmp_path / "report"
+    made = subprocess.run(
+        [sys.executable, "-m", "chainrule", "generate", str(ex), "--count", "2", "--seed", "3",
+         "-o", str(cls), "--no-pdf", "--no-solutions"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    key = json.loads((cls / "v01" / "answers.json").read_text(encoding="utf-8"))["answers"]
+    lines = [f"{name} = {value:.6g}" for name, value in key.items()]
+    subs.mkdir()
+    (subs / "ada.claims").write_text(
+        "variant = v01\n" + "; ".join(lines[:2]) + "\n" + "\n".join(lines[2:]) + "\n",
+        encoding="utf-8",
+    )
+    ran = subprocess.run(
+        [sys.executable, "-m", "chainrule", "grade", str(cls), str(subs), "-o", str(out)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    grades = (out / "grades.csv").read_text(encoding="utf-8").splitlines()
+    row = dict(zip(grades[0].split(","), grades[1].split(","), strict=False))
+    assert (row["score"], row["max_score"]) == (str(len(key)), str(len(key)))

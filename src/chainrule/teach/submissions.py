@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..check.claims import split_claims
 from ..check.inert import inert_text
 from ..core.errors import ChainruleError, ValueInputError
 from ..io.files import read_text
@@ -416,17 +417,18 @@ def read_folder(path: str | Path) -> tuple[list[Submission], list[str]]:
             _solution_entries(sub, f_name, body, latex=f.suffix.lower() == ".tex")
             body = ""
         for k, raw in enumerate(body.splitlines(), start=1):
-            text = raw.split("#", 1)[0].strip()
-            if not text:
+            line = raw.split("#", 1)[0].strip()
+            if not line:
                 continue
             at = f"{f_name} line {k}"
-            parts = _SPLIT.split(text, maxsplit=1)
-            name = parts[0].strip()
-            if name.casefold() in ("variant", "student", "id", "email") and len(parts) == 2:
-                setattr(sub, name.casefold(), _tidy(parts[1]))
-                continue
-            value = text[len(parts[0]) + 1 :].strip() if len(parts) == 2 else ""
-            sub.entries.append(Entry(at, name, value))
+            for text in split_claims(line):  # z = -2.6; ŷ = 0.069: two answers
+                parts = _SPLIT.split(text, maxsplit=1)
+                name = parts[0].strip()
+                if name.casefold() in ("variant", "student", "id", "email") and len(parts) == 2:
+                    setattr(sub, name.casefold(), _tidy(parts[1]))
+                    continue
+                value = text[len(parts[0]) + 1 :].strip() if len(parts) == 2 else ""
+                sub.entries.append(Entry(at, name, value))
         if not sub.variant:
             sub.refused = "no line 'variant = …'"
             problems.append(f"{f_name}: no line 'variant = …'; not graded")
