@@ -155,9 +155,9 @@ def test_an_element_written_with_a_subscript_is_that_element(
     status, out = check_json(tmp_path, capsys, solution)
     assert status == 1
     assert [(c["quantity"], c["verdict"]) for c in out["claims"]] == [
-        ("dL/dW[1,2]", "right"),
-        ("dL/dW[2,1]", "right"),
-        ("dL/dW[2,1]", "wrong"),
+        ("dL/dW₁,₂", "right"),
+        ("dL/dW₂,₁", "right"),
+        ("dL/dW₂,₁", "wrong"),
     ]
     assert len(out["not_checked"]) == 1 and out["not_checked"][0].startswith("line 7")
 
@@ -181,7 +181,7 @@ def test_grade_reads_a_matrix_answer_and_an_element_subscript() -> None:
     assert header == {"student": "Ada"}
     assert [(name, number) for _, name, number in answers] == [
         ("∂L/∂W", "[[-2; 2]; [-2; 2]]"),
-        ("∂L/∂W[1,2]", "2"),
+        ("∂L/∂W1,2", "2"),
     ]
 
 

@@ -48,6 +48,15 @@ class Quantity:
         )
 
 
+# an element's name and where its count starts: brackets as programs (w[0] is the first),
+# digits and subscripts as maths (w1, w₁, W1,2, W₁,₂ and W_{1,2} are canonically w1 and W1,2)
+_ELEMENT_FORMS = (
+    (re.compile(r"(.+?)\[(\d+(?:,\d+)*)\]"), 0),
+    (re.compile(r"(.*?\D)(\d+,\d+)"), 1),
+    (re.compile(r"(.*?\D)(\d+)"), 1),
+)
+
+
 def _unwrapped(s: str) -> str:
     """``s`` without brackets around the whole of it: (h ⊙ h) → h ⊙ h, but log(p[0]) and
     (a)(b) stay as they are."""
@@ -102,28 +111,39 @@ class Resolver:
         return nodes[0] if len(nodes) == 1 else None
 
     def element(self, name: str, original: str) -> tuple[Node, tuple[int, ...] | None]:
-        """A named node, or one element of a vector written x1, x₁, x_1 or x[1] (from 1)."""
+        """A named node, or one element of a vector or matrix: in brackets as the program
+        indexes it, from 0 (``w[0]``, ``W[0,1]``); with digits or subscripts as maths does,
+        from 1 (``w1``, ``w₁``, ``w_1``; ``W1,2``, ``W₁,₂``, ``W_{1,2}``)."""
         key = canon(_unwrapped(name.strip()))
         node = self._node(key)
         if node is not None:
             return node, None
-        m = re.fullmatch(r"(.+?)\[(\d+(?:,\d+)*)\]", key) or re.fullmatch(r"(.*?\D)(\d+)", key)
-        if m:
-            base = self._node(m.group(1))
-            if base is not None and isinstance(base.value, np.ndarray) and base.value.ndim:
-                index = tuple(int(i) - 1 for i in m.group(2).split(","))
-                who = self.graph.label(base)
-                if len(index) == 1 and base.value.ndim > 1:
-                    raise ValueInputError(
-                        f"{original!r}: {who} is a matrix; name an element as {who}[row,column]"
-                    )
-                if len(index) != base.value.ndim or any(
-                    not 0 <= i < n for i, n in zip(index, base.value.shape, strict=True)
-                ):
-                    raise ValueInputError(
-                        f"{original!r}: {who} has shape {base.value.shape}; elements count from 1"
-                    )
-                return base, index
+        for pattern, start in _ELEMENT_FORMS:
+            m = pattern.fullmatch(key)
+            base = self._node(m.group(1)) if m else None
+            if m is None or base is None:
+                continue
+            if not (isinstance(base.value, np.ndarray) and base.value.ndim):
+                break
+            index = tuple(int(i) - start for i in m.group(2).split(","))
+            who = self.graph.label(base)
+            if len(index) == 1 and base.value.ndim > 1:
+                raise ValueInputError(
+                    f"{original!r}: {who} is a matrix; name an element by row and column, "
+                    f"{who}1,2 (from 1) or {who}[0,1] (from 0, as the program indexes it)"
+                )
+            if len(index) != base.value.ndim or any(
+                not 0 <= i < n for i, n in zip(index, base.value.shape, strict=True)
+            ):
+                counting = (
+                    "in brackets elements count from 0, as in the program"
+                    if start == 0
+                    else "written with digits or subscripts, elements count from 1"
+                )
+                raise ValueInputError(
+                    f"{original!r}: {who} has shape {base.value.shape}; {counting}"
+                )
+            return base, index
         raise ValueInputError(
             f"{original!r}: no quantity is named {name.strip()!r} (named: {self.known()})"
         )

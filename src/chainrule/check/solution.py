@@ -237,18 +237,18 @@ class _Names:
 
 def _matrix_element(e: Expr) -> str | None:
     """W_{12} or W_{1,2} (as chainrule's own worked solutions write it, and W_{10,3}): the
-    element in row 1, column 2 of W, counted from 1."""
+    element in row 1, column 2 of W, counted from 1 (named W1,2)."""
     if isinstance(e, Name) and e.sub is not None:
         parts = e.sub.replace(" ", "").split(",")
         if len(parts) == 1 and len(parts[0]) == 2:
             parts = list(parts[0])
         if len(parts) == 2 and all(p.isdigit() for p in parts):
-            return f"{Name(e.base, e.accent).key()}[{parts[0]},{parts[1]}]"
+            return f"{Name(e.base, e.accent).key()}{parts[0]},{parts[1]}"
     return None
 
 
 def _written_key(e: Name) -> str:
-    """A name as ``grade`` looks it up: W_{1,2} (no program names a node so) as W[1,2]."""
+    """A name as ``grade`` looks it up: W_{1,2} (no program names a node so) as W1,2."""
     if e.sub is not None and "," in e.sub:
         return _matrix_element(e) or e.key()
     return e.key()

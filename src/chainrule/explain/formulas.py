@@ -227,16 +227,20 @@ def partial_label(consumer: Node, bottom: Node, names: Naming) -> Math:
 
 
 def element_label(node: Node, index: tuple[int, ...], names: Naming) -> Math:
-    """The name of one element of a vector or matrix input: x₁, W[1,2] (counting from 1); in
-    LaTeX subscripts, x_{1} and W_{1,2}, as textbooks write them."""
+    """The name of one element of a vector or matrix input as maths writes it, counting from
+    1: x₁, W₁,₂ (LaTeX x_{1}, W_{1,2}). A name that ends in a digit (w1) or an expression takes
+    the program's brackets in text, counting from 0 as the program does (w1[0]); ``check``
+    reads both back (docs/explain.md)."""
     base = label(node, names)
     ones = [i + 1 for i in index]
     name = names.label(node) if names.is_atom(node) else ""
     plain_name = bool(name) and not name[-1].isdigit() and name[-1] not in "₀₁₂₃₄₅₆₇₈₉"
-    if len(ones) == 1 and plain_name:
-        return Math(base.text + str(ones[0]).translate(SUBSCRIPTS), f"{base.latex}_{{{ones[0]}}}")
     inner = ",".join(str(i) for i in ones)
-    return Math(f"{base.text}[{inner}]", f"{_subscripted(base.latex)}_{{{inner}}}")
+    latex = f"{_subscripted(base.latex)}_{{{inner}}}"
+    if plain_name:
+        subscripts = ",".join(str(i).translate(SUBSCRIPTS) for i in ones)
+        return Math(base.text + subscripts, latex)
+    return Math(f"{base.text}[{','.join(str(i) for i in index)}]", latex)
 
 
 def _subscripted(latex: str) -> str:

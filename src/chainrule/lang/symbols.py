@@ -34,7 +34,8 @@ def is_vector(value: Any) -> bool:
 # accents, and an element index (A[1,2]). Not a superscript digit: y² is a power, not a name.
 # A dotted path (layers[0].weight) is bracketed: d(layers[0].weight) reads as one thing.
 _SINGLE_NAME = re.compile(
-    r"^[^\W\d_][^\W²³¹⁰⁴-⁹]*[\u0300-\u036f]*[′″‴]*(?:⁽[⁰¹²³⁴-⁹]+⁾)?(?:\[[\d, ]+\])*$"
+    r"^[^\W\d_][^\W²³¹⁰⁴-⁹]*[\u0300-\u036f]*[′″‴]*(?:⁽[⁰¹²³⁴-⁹]+⁾)?(?:,[₀-₉]+)*"
+    r"(?:\[[\d, ]+\])*$"
 )
 
 

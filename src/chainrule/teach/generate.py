@@ -44,7 +44,7 @@ from .variants import Variant, exercise_of, generate_variants
 MARKER = ".chainrule-class"
 VARIANT_MARKER = ".chainrule-variant"
 MANIFEST = "manifest.json"
-FORMAT = "chainrule.class/1"
+FORMAT = "chainrule.class/2"  # 2: an element in brackets counts from 0, as in programs
 
 
 @dataclass

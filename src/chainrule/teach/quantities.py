@@ -37,10 +37,12 @@ class Asked:
 
 
 def _element_name(node: Node, index: tuple[int, ...]) -> str:
+    """An element as a student types it: w1, W1,2 (counting from 1, as maths does); after a
+    name that ends in a digit, the program's brackets, counting from 0 (w1[0])."""
     name = node.name or node.label()
-    if len(index) == 1 and not name[-1].isdigit() and name[-1] not in "₀₁₂₃₄₅₆₇₈₉":
-        return f"{name}{index[0] + 1}"
-    return f"{name}[{','.join(str(i + 1) for i in index)}]"
+    if not name[-1].isdigit() and name[-1] not in "₀₁₂₃₄₅₆₇₈₉":
+        return name + ",".join(str(i + 1) for i in index)
+    return f"{name}[{','.join(str(i) for i in index)}]"
 
 
 def _elements(node: Node) -> list[tuple[int, ...] | None]:
