@@ -161,9 +161,17 @@ class Namer:
     def name(self, node: Node) -> str:
         """What ∂L/∂(…) is written with: the label, an expression in parentheses."""
         if node not in self.naming:
-            return number(node.value, self.digits)
+            return self.constant(node)
         label = pretty(self.naming.label(node))
         return label if self.naming.is_atom(node) else _wrap(label)
+
+    def constant(self, node: Node) -> str:
+        """A constant as the program wrote it: 1/5 stays 1/5 in exact arithmetic, a float is
+        its decimal."""
+        v = node.value
+        if is_exact(v) and is_rational(v) and not (isinstance(v, np.ndarray) and v.ndim):
+            return grad_number(v, self.digits).split(" = ")[0]
+        return number(v, self.digits)
 
     def fallback(self, node: Node) -> str:
         return pretty(self.naming.label(node))
@@ -183,7 +191,7 @@ class Namer:
 
     def _title(self, node: Node) -> str:
         if not node.args:
-            head = self.fallback(node) if node in self.naming else number(node.value, self.digits)
+            head = self.fallback(node) if node in self.naming else self.constant(node)
             return " = ".join([*self.also.get(node, []), head])
         d = self.definition(node)
         name = self.fallback(node)

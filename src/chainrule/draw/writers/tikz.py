@@ -8,6 +8,7 @@ and colours are ``#rrggbb``: no other field of the drawing is written."""
 
 from __future__ import annotations
 
+import math
 import unicodedata
 
 from ...lang.typography import (
@@ -29,7 +30,9 @@ _MATH.update(
         "∂": r"\partial", "−": "-", "×": r"\times", "·": r"\cdot", "≈": r"\approx",
         "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "→": r"\rightarrow", "←": r"\leftarrow",
         "↑": r"\uparrow", "↓": r"\downarrow", "√": r"\surd", "∑": r"\sum", "∞": r"\infty",
-        "ᵀ": r"^{\top}", "∈": r"\in", "±": r"\pm", "⋅": r"\cdot",
+        "ᵀ": r"^{\top}", "∈": r"\in", "±": r"\pm", "⋅": r"\cdot", "⊙": r"\odot",
+        "⊗": r"\otimes", "↦": r"\mapsto", "ℓ": r"\ell", "∇": r"\nabla", "⊟": r"\boxminus",
+        "⊞": r"\boxplus",
     }
 )  # fmt: skip
 for _i, (_sup, _sub) in enumerate(zip(SUPERSCRIPT_DIGITS, SUBSCRIPT_DIGITS, strict=True)):
@@ -38,6 +41,11 @@ for _i, (_sup, _sub) in enumerate(zip(SUPERSCRIPT_DIGITS, SUBSCRIPT_DIGITS, stri
 _MATH["⁻"] = "^{-}"
 _ACCENTS = TEXT_ACCENTS
 _TEXT_OK = {"…": r"\ldots{}", "–": "--", "—": "---", "’": "'", "‘": "`", "“": "``", "”": "''"}
+
+
+def _up(points: float) -> float:
+    """A length rounded up to the tenth of a point the geometry options are written with."""
+    return math.ceil(points * 10 - 1e-9) / 10
 
 
 def tikz_escape(text: str) -> str:
@@ -148,7 +156,8 @@ def write_tikz(drawing: Drawing, lay: Layout) -> str:
             r"\usepackage[T1]{fontenc}",
             r"\usepackage[utf8]{inputenc}",
             r"\usepackage{amsmath,amssymb}",
-            f"\\usepackage[paperwidth={w + 4:.1f}pt, paperheight={h + 4:.1f}pt, "
+            # (rounded up: a page a hair shorter than the picture puts a blank page first)
+            f"\\usepackage[paperwidth={_up(w + 4):.1f}pt, paperheight={_up(h + 4):.1f}pt, "
             "margin=2pt]{geometry}",
             r"\usepackage{tikz}",
             r"\pagestyle{empty}",
