@@ -121,7 +121,13 @@ def _one(node: Node, args: list[Any], label: str) -> Any:
         return _elementwise(node, args)
     if not any(isinstance(a, np.ndarray) for a in args):
         return apply(node.op, tuple(args), node.params)
-    why = f": {form.why}" if isinstance(form, NoForm) else ""
+    why = (
+        f": {form.why}"
+        if isinstance(form, NoForm)
+        else ": each element of its result depends on every element of its input, and chainrule "
+        "has no element-by-element form of it; draw without --expand, or write it out in the "
+        "program (softmax as exp(z) / sum(exp(z)))"
+    )
     raise ChainruleError(f"cannot draw {node.op.name} element by element (node {label}){why}")
 
 
