@@ -215,7 +215,12 @@ def _line_recipes(drawing: Drawing, arrows: list[list[int] | None]) -> dict[str,
 
 
 def _names(g: Graph, index: dict[Node, int]) -> dict[str, list[int]]:
-    """Every name the page answers to: program names, node labels (a₁), elements (w₁)."""
+    """Every name the page answers to: node labels (x, x′, a₁), aliases, elements (w₁).
+
+    A name is the node drawn and tabled under it: in ``x = 2; x = x * 3`` x is the first node
+    and x′ the second, as ``eval`` and the drawings call them (a program name given more than
+    once is not the last node of that name). A node's label comes before an element's."""
+    labels = {name: index[n] for name, n in g.labels().items()}
     out: dict[str, list[int]] = {}
     names = g.naming
     for k, n in enumerate(g.nodes):
@@ -223,9 +228,13 @@ def _names(g: Graph, index: dict[Node, int]) -> dict[str, list[int]]:
         shape = np.shape(n.value)
         if shape and n.name:
             for flat, idx in enumerate(np.ndindex(shape)):
-                out.setdefault(f.element_label(n, idx, names).text, [k, flat])
-    for name, n in g.names.items():
-        out[name] = [index[n], -1]
+                element = f.element_label(n, idx, names).text
+                if element not in labels:
+                    out.setdefault(element, [k, flat])
+    for name, k in labels.items():
+        out.setdefault(name, [k, -1])
+    for name, n in g.names.items():  # a name no label carries (none expected)
+        out.setdefault(name, [index[n], -1])
     return out
 
 

@@ -1,0 +1,116 @@
+"""Names, focus and what-if marks in the explorer, in a real browser (Debian's chromium,
+headless, through Playwright).
+
+A name means the node drawn and tabled under it: in a program that assigns ``x`` three times,
+``x`` is the first node, ``x′`` the second and ``x″`` the third, as ``chainrule eval --json``
+calls them; ``value``, ``grad``, ``inputs``, ``set`` and the find box agree with that. Keyboard
+focus is never dropped to the page when the view switches between the forward and the
+gradients drawings. A what-if change marks only the elements whose value changed. Expected
+numbers come from ``chainrule eval --json`` of the same program (run here) or are worked out by
+hand. These tests skip, with the reason, only when chromium or Playwright is missing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chromium import missing
+from test_explorer_view import _page, tanh_chain
+
+import chainrule as cr
+
+pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "examples/seed-exercise.cr"
+REASSIGNED = "x = 2\nx = x * 3\nx = x + 1\ny = x^2\n"
+
+
+def _eval(tmp: Path, program: str) -> dict[str, Any]:
+    """``chainrule eval --json`` of a program, run as the command line runs it."""
+    src = tmp / "program.cr"
+    src.write_text(program, encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "chainrule", "eval", "--json", str(src)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""},
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+# every name eval answers, as the page answers it: [name, value, gradient]
+ANSWERS = """(names) => names.map(n => [n, chainrule.value(n), chainrule.grad(n)])"""
+
+
+def _differences(got: list[Any], want: dict[str, Any]) -> list[Any]:
+    bad = []
+    for name, value, grad in got:
+        v, g = want["values"][name], want["gradients"][name]
+        if value is None or grad is None or abs(value - v) > 1e-12 * max(1, abs(v)):
+            bad.append([name, value, v])
+        elif abs(grad - g) > 1e-12 * max(1, abs(g)):
+            bad.append([name, grad, g])
+    return bad
+
+
+def test_a_name_given_three_times_means_the_node_drawn_under_it(
+    session: Any, tmp_path: Path
+) -> None:
+    s = session
+    want = _eval(tmp_path, REASSIGNED)
+    assert list(want["values"]) == ["x", "x′", "x″", "y"]
+    s.open(_page(tmp_path, cr.parse(REASSIGNED), "reassigned"))
+    assert {"x", "x′", "x″", "y"} <= set(s.js("() => chainrule.names()"))
+    assert _differences(s.js(ANSWERS, list(want["values"])), want) == []
+    # by hand: x = 2, x′ = 6, x″ = 7, y = 49; dy/dx = 2·7·3 = 42
+    assert s.js("() => [chainrule.value('x'), chainrule.grad('x')]") == [2, 42]
+    # the node the page calls x in its tables is the one the API answers for
+    first = s.js("() => chainrule.nodes().findIndex(n => n.name === 'x')")
+    assert s.js("() => chainrule.nodes()[0].name") == "x" and first == 0
+    # the inputs the API lists are the boxes of the what-if panel
+    boxes = s.js("() => [...document.querySelectorAll('#inputs label')].map(l => l.textContent)")
+    assert s.js("() => chainrule.inputs()") == boxes == ["x"]
+    # set('x', 5) is the program with x = 5, as eval computes it (and as the panel's box does)
+    s.js("() => chainrule.set('x', 5)")
+    at5 = _eval(tmp_path, REASSIGNED.replace("x = 2", "x = 5"))
+    assert _differences(s.js(ANSWERS, list(at5["values"])), at5) == []
+    assert s.js("() => document.getElementById('in-0').value") == "5"
+    s.js("() => chainrule.reset()")
+    s.page.fill("#in-0", "5")
+    s.page.press("#in-0", "Enter")
+    assert _differences(s.js(ANSWERS, list(at5["values"])), at5) == []
+    s.js("() => chainrule.reset()")
+    # the find box finds the node labelled x, not the last version of x
+    assert s.js("() => chainrule.find('x')") == 0
+    s.page.fill("#search", "x")
+    s.page.press("#search", "Enter")
+    assert s.js("() => document.getElementById('step-title').textContent").endswith(
+        "forward pass: x"
+    )
+    s.page.fill("#search", "x″")
+    s.page.press("#search", "Enter")
+    assert s.js("() => document.getElementById('step-title').textContent").endswith(
+        "forward pass: x″"
+    )
+    assert s.errors == []
+
+
+def test_a_name_given_251_times_on_a_big_chain(session: Any, tmp_path: Path) -> None:
+    s = session
+    program = tanh_chain(250)
+    want = _eval(tmp_path, program)
+    s.open(_page(tmp_path, cr.parse(program), "h251"))
+    names = [n for n in want["values"] if n.startswith("h")]
+    assert len(names) == 250 and {"h", "h′", "h″", "h‴", "h⁽²⁵⁰⁾"} <= set(names)
+    assert _differences(s.js(ANSWERS, names), want) == []
+    assert s.js("() => chainrule.find('h')") == s.js(
+        "() => chainrule.nodes().findIndex(n => n.name === 'h')"
+    )
+    assert s.errors == []
