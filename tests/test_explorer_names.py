@@ -114,3 +114,33 @@ def test_a_name_given_251_times_on_a_big_chain(session: Any, tmp_path: Path) -> 
         "() => chainrule.nodes().findIndex(n => n.name === 'h')"
     )
     assert s.errors == []
+
+
+def test_what_if_marks_only_the_element_changed(session: Any, tmp_path: Path) -> None:
+    s = session
+    s.open(_page(tmp_path, cr.parse(SEED.read_text()), "marks"))
+    labels = s.js(
+        "() => [...document.querySelectorAll('#inputs .cell label')].map(l => l.textContent)"
+    )
+    assert {"w₁", "w₂"} <= set(labels)
+    marked = """() => [...document.querySelectorAll('#inputs .cell label')]
+      .filter(l => getComputedStyle(l).textDecorationLine.includes('underline'))
+      .map(l => l.textContent)"""
+    assert s.js(marked) == []
+    box = s.js(
+        "() => [...document.querySelectorAll('#inputs .cell')]"
+        ".find(c => c.querySelector('label').textContent === 'w₁').querySelector('input').id"
+    )
+    s.page.fill(f"#{box}", "1/3")
+    s.page.press(f"#{box}", "Enter")
+    assert s.js("() => chainrule.value('w₁')") == pytest.approx(1 / 3, rel=1e-15)
+    assert s.js("() => chainrule.value('w₂')") == 1.4
+    assert s.js(marked) == ["w₁"]
+    # w₂ changed too: both marked; w₂ back to 1.4: only w₁ again
+    s.js("() => chainrule.set('w₂', 0.5)")
+    assert s.js(marked) == ["w₁", "w₂"]
+    s.js("() => chainrule.set('w₂', 1.4)")
+    assert s.js(marked) == ["w₁"]
+    s.js("() => chainrule.reset()")
+    assert s.js(marked) == []
+    assert s.errors == []

@@ -1789,7 +1789,7 @@ function crExplorer(root, D, crCompute, opts) {
       err.className = 'error';
       err.setAttribute('role', 'alert');
       const fail = m => { err.textContent = m; row.append(err); };
-      const entry = {k, row, boxes: [], sliders: [], text: null};
+      const entry = {k, row, boxes: [], sliders: [], cells: [], text: null};
       const size = s.at.length;
       if (size === 1 || size > CELLS) {  // one box (and a slider for a number)
         const id = 'in-' + k;
@@ -1843,7 +1843,7 @@ function crExplorer(root, D, crCompute, opts) {
           const slider = sliderFor(orig[f], ename);
           cell.append(label, input, slider);
           grid.append(cell);
-          entry.boxes.push(input); entry.sliders.push(slider);
+          entry.boxes.push(input); entry.sliders.push(slider); entry.cells.push(cell);
           const setOne = x => { const flat = read(s); flat[f] = x; apply(k, flat, 'page'); };
           slider.addEventListener('input', () => { input.value = slider.value; err.remove(); setOne(Number(slider.value)); });
           input.addEventListener('change', () => {
@@ -1866,13 +1866,20 @@ function crExplorer(root, D, crCompute, opts) {
       if (r.text) r.text.value = num(s).replace(/\u2212/g, '-');
       r.boxes.forEach((b, f) => { b.value = plainText(S[s.at[f]]); });
       r.sliders.forEach((sl, f) => { sl.value = String(S[s.at[f]]); });
-      r.row.classList.toggle('changed', s.at.some(x => S[x] !== ORIGINAL[x]));
+    }
+    markRows();
+  }
+  function markRows() {  // an input changed, and in a row of cells only the elements changed
+    for (const r of ROWS) {
+      const at = D.values[r.k].at;
+      r.row.classList.toggle('changed', at.some(s => S[s] !== ORIGINAL[s]));
+      r.cells.forEach((c, f) => { c.classList.toggle('changed', S[at[f]] !== ORIGINAL[at[f]]); });
     }
   }
   function apply(k, flat, from) {
     D.values[k].at.forEach((slot, i) => { S[slot] = flat[i]; });
     recompute();
-    for (const r of ROWS) r.row.classList.toggle('changed', D.values[r.k].at.some(s => S[s] !== ORIGINAL[s]));
+    markRows();
     for (const f of listeners) f('input', {k, from});
   }
   function reset() {
