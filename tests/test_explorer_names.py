@@ -116,6 +116,86 @@ def test_a_name_given_251_times_on_a_big_chain(session: Any, tmp_path: Path) -> 
     assert s.errors == []
 
 
+# what has the focus: [the drawing it is in, its class, its id, its aria-label], or BODY
+FOCUSED = """() => {
+  const a = document.activeElement;
+  if (!a || a === document.body) return ['BODY'];
+  const pane = a.closest('.drawing');
+  return [pane ? pane.id : '', a.getAttribute('class') || '', a.id, a.getAttribute('aria-label')];
+}"""
+
+
+def _tab_to(s: Any, selector: str) -> list[Any]:
+    """Tab from the top of the page until the focus is on an element matching selector."""
+    s.page.focus("body")
+    for _ in range(80):
+        s.page.keyboard.press("Tab")
+        if s.js("(sel) => document.activeElement.matches(sel)", selector):
+            return list(s.js(FOCUSED))
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_focus_follows_a_box_or_an_arrow_into_the_gradients_drawing(
+    session: Any, tmp_path: Path
+) -> None:
+    s = session
+    path = tmp_path / "seed.html"
+    cr.explore(cr.parse(SEED.read_text()), exact=True).save(path)
+    for kind in ("g.node", "g.edge"):
+        s.open(path)
+        assert s.js("() => document.getElementById('view').value") == "auto"
+        before = _tab_to(s, f"#draw-forward {kind}")
+        s.page.keyboard.press("End")
+        after = s.js(FOCUSED)
+        # the same box (same node) or the same arrow (same edge) in the gradients drawing
+        assert after[0] == "draw-gradients", (before, after)
+        assert after[1].split()[0] == before[1].split()[0], (before, after)
+        if kind == "g.node":
+            assert after[2] == before[2], (before, after)
+        else:
+            assert after[3] == before[3], (before, after)
+        # Tab goes on from there, not from the top of the page
+        s.page.keyboard.press("Tab")
+        assert s.js(FOCUSED)[0] != "BODY"
+        assert s.js("() => document.activeElement.id") != "first"
+    assert s.errors == []
+
+
+@pytest.fixture(scope="module")
+def chain_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1,000-node chain with every group open."""
+    return _page(tmp_path_factory.mktemp("chain"), cr.parse(tanh_chain(200)), "open", False)
+
+
+def test_focus_survives_the_step_into_the_backward_pass_on_a_big_chain(
+    session: Any, chain_page: Path
+) -> None:
+    s = session
+    s.open(chain_page)
+    assert all(g["open"] for g in s.js("() => chainrule.groups()"))
+    last_forward = s.js(
+        "() => { document.getElementById('back-start').click(); return chainrule.step() - 1; }"
+    )
+    s.js("(i) => chainrule.step(i)", last_forward)
+    assert s.js("() => document.getElementById('draw-gradients').classList.contains('hidden')")
+    s.page.focus("#draw-forward [aria-current=step]")
+    before = s.js(FOCUSED)
+    assert before[0] == "draw-forward"
+    s.page.keyboard.press("ArrowRight")
+    assert s.js("() => chainrule.step()") == last_forward + 1
+    assert not s.js("() => document.getElementById('draw-gradients').classList.contains('hidden')")
+    after = s.js(FOCUSED)
+    assert after[0] == "draw-gradients", (before, after)
+    # a far step from the script, with a box of the forward drawing focused
+    s.js("() => chainrule.step(10)")
+    s.page.focus("#draw-forward [aria-current=step]")
+    s.js("() => chainrule.step(1500)")
+    assert "backward pass" in s.js("() => document.getElementById('step-title').textContent")
+    after = s.js(FOCUSED)
+    assert after[0] != "BODY" and after[0] == "draw-gradients", after
+    assert s.errors == []
+
+
 def test_what_if_marks_only_the_element_changed(session: Any, tmp_path: Path) -> None:
     s = session
     s.open(_page(tmp_path, cr.parse(SEED.read_text()), "marks"))

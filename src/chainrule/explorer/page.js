@@ -1224,6 +1224,7 @@ function crExplorer(root, D, crCompute, opts) {
     }
     if (!how.quiet) $('announce').textContent = head + '. ' + blocks.map(blockText).join(' ');
     const view = viewFor(step);
+    const focused = focusedDrawn();
     for (const v of VIEWS) {
       const hide = !(view === 'both' || view === v);
       if (SVG[v].classList.contains('hidden') !== hide) {
@@ -1237,7 +1238,41 @@ function crExplorer(root, D, crCompute, opts) {
     if (opts.page && !hashTimer) hashTimer = setTimeout(writeHash, 120);  // once per burst of steps (replaceState is slow)
     if (!how.keepCamera || !cameraReady()) followStep(how.animate);
     else for (const v of VIEWS) miniHere(PANES[v]);
+    if (focused && SVG[focused.v].classList.contains('hidden')) refocus(focused);
     for (const f of listeners) f('step', current);
+  }
+  // The focus is never dropped to the page when the view changes from one drawing to the
+  // other: a box, arrow, lid or tab of the drawing hidden hands it to the same node, edge or
+  // group in the drawing shown, else to the current step's element there, else to ▶.
+  function focusedDrawn() {  // {v, el}: the drawn element that has the focus, or null
+    const a = doc.activeElement;
+    if (!a || !a.closest) return null;
+    const v = VIEWS.find(w => SVG[w].contains(a));
+    const el = v && a.closest('g.lid, g.node, g.edge, g.edge-label, g.frame-tab');
+    return el ? {v, el} : null;
+  }
+  function counterpart(el, from, to) {  // el of drawing `from`, drawn in `to` (in the document), or null
+    const live = x => x && x.isConnected && x.getAttribute('tabindex') !== null ? x : null;
+    if (el.classList.contains('node')) return (NODE_ELS[to].get(parseInt(el.id.slice(1), 10)) || []).find(live) || null;
+    if (el.classList.contains('lid')) return live(LIDS[to].get(Number(el.dataset.group)));
+    if (el.classList.contains('frame-tab')) {
+      for (const [j, f] of FRAMES[from]) if (f && f.contains(el)) { const g = FRAMES[to].get(j); return live(g && g.querySelector('.frame-tab')); }
+      return null;
+    }
+    const e = D.drawings[from].arrows[parseInt(el.dataset.i, 10)];
+    const got = e && EDGE_ELS[to].get(e[0] + ':' + e[1]);
+    return got ? live(got.edge) : null;
+  }
+  function refocus(focused) {
+    const a = doc.activeElement;
+    if (a && a !== doc.body && a.isConnected && !SVG[focused.v].contains(a)) return;  // it went somewhere already
+    const to = VIEWS.filter(w => !SVG[w].classList.contains('hidden'));
+    let target = null;
+    for (const w of to) { target = counterpart(focused.el, focused.v, w); if (target) break; }
+    if (!target) {
+      target = CURRENT.find(el => el.isConnected && el.getAttribute('tabindex') !== null && to.some(w => SVG[w].contains(el)));
+    }
+    (target || $('next')).focus({preventScroll: true});
   }
 
   // ------------------------------------------------------------ camera: zoom, pan, follow the pass
