@@ -224,3 +224,18 @@ def test_what_if_marks_only_the_element_changed(session: Any, tmp_path: Path) ->
     s.js("() => chainrule.reset()")
     assert s.js(marked) == []
     assert s.errors == []
+
+
+def test_focus_goes_from_a_lid_to_its_tab_and_back(session: Any, tmp_path: Path) -> None:
+    """Enter on a closed group's box opens it (the box leaves the document): the focus goes to
+    the ⊟ tab that closes it again, and from the tab, when it closes, to the box."""
+    s = session
+    s.open(_page(tmp_path, cr.parse(tanh_chain(60)), "lids", True))
+    s.js("() => chainrule.step(3)")
+    s.page.focus("#draw-forward g.lid.current")
+    group = s.js("() => document.activeElement.dataset.group")
+    s.page.keyboard.press("Enter")
+    assert s.js(FOCUSED)[:2] == ["draw-forward", "frame-tab"]
+    s.page.keyboard.press("Enter")
+    assert s.js(FOCUSED)[:3] == ["draw-forward", "lid current", f"lid-forward-{group}"]
+    assert s.errors == []

@@ -970,6 +970,7 @@ function crExplorer(root, D, crCompute, opts) {
     how = how || {};
     const at = VIS.length ? VIS[current].a : 0;
     const wasIn = VIS.length && VIS[current].group >= 0 && list.includes(VIS[current].group);
+    const focused = focusedDrawn();  // a lid opened or a tab closed leaves the document: its focus goes on
     for (const j of list) { if (on) CLOSED.delete(j); else CLOSED.add(j); }
     const touched = new Set(list);
     for (const v of VIEWS) {
@@ -993,6 +994,7 @@ function crExplorer(root, D, crCompute, opts) {
     const i = visOf(at);
     const moved = on ? wasIn : VIS[i].group >= 0 && list.includes(VIS[i].group);
     show(i, {keepCamera: !moved, animate: true, quiet: how.quiet});
+    if (focused) refocus(focused);
     for (const f of listeners) f('groups', null);
   }
 
@@ -1238,7 +1240,7 @@ function crExplorer(root, D, crCompute, opts) {
     if (opts.page && !hashTimer) hashTimer = setTimeout(writeHash, 120);  // once per burst of steps (replaceState is slow)
     if (!how.keepCamera || !cameraReady()) followStep(how.animate);
     else for (const v of VIEWS) miniHere(PANES[v]);
-    if (focused && SVG[focused.v].classList.contains('hidden')) refocus(focused);
+    if (focused && SVG[focused.v].classList.contains('hidden')) refocus(focused);  // the view changed
     for (const f of listeners) f('step', current);
   }
   // The focus is never dropped to the page when the view changes from one drawing to the
@@ -1252,21 +1254,24 @@ function crExplorer(root, D, crCompute, opts) {
     return el ? {v, el} : null;
   }
   function counterpart(el, from, to) {  // el of drawing `from`, drawn in `to` (in the document), or null
+    // a group's lid and its ⊟ tab stand for each other (a group opened or closed in between)
     const live = x => x && x.isConnected && x.getAttribute('tabindex') !== null ? x : null;
+    const tab = j => { const g = FRAMES[to].get(j); return live(g && g.querySelector('.frame-tab')); };
     if (el.classList.contains('node')) return (NODE_ELS[to].get(parseInt(el.id.slice(1), 10)) || []).find(live) || null;
-    if (el.classList.contains('lid')) return live(LIDS[to].get(Number(el.dataset.group)));
+    if (el.classList.contains('lid')) { const j = Number(el.dataset.group); return live(LIDS[to].get(j)) || tab(j); }
     if (el.classList.contains('frame-tab')) {
-      for (const [j, f] of FRAMES[from]) if (f && f.contains(el)) { const g = FRAMES[to].get(j); return live(g && g.querySelector('.frame-tab')); }
+      for (const [j, f] of FRAMES[from]) if (f && f.contains(el)) return tab(j) || live(LIDS[to].get(j));
       return null;
     }
     const e = D.drawings[from].arrows[parseInt(el.dataset.i, 10)];
     const got = e && EDGE_ELS[to].get(e[0] + ':' + e[1]);
     return got ? live(got.edge) : null;
   }
-  function refocus(focused) {
+  function refocus(focused) {  // after a change of view, or a group opened or closed
     const a = doc.activeElement;
-    if (a && a !== doc.body && a.isConnected && !SVG[focused.v].contains(a)) return;  // it went somewhere already
-    const to = VIEWS.filter(w => !SVG[w].classList.contains('hidden'));
+    const gone = !a || a === doc.body || !a.isConnected || SVG[focused.v].classList.contains('hidden') && SVG[focused.v].contains(a);
+    if (!gone) return;  // still on something shown
+    const to = VIEWS.filter(w => !SVG[w].classList.contains('hidden')).sort((x, y) => (y === focused.v) - (x === focused.v));
     let target = null;
     for (const w of to) { target = counterpart(focused.el, focused.v, w); if (target) break; }
     if (!target) {
