@@ -71,3 +71,22 @@ def test_a_partial_beyond_the_float_range_is_not_called_undefined(
     assert main(["eval", str(tmp_path / "p.cr")]) == 2
     err = capsys.readouterr().err
     assert said in err and "undefined" not in err and "line 2" in err
+
+
+def test_at_sets_the_input_of_a_name_the_program_assigns_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """x = 2; x = 3x; x = x + 1; y = x²: --at x=5 is the input (the first x): y = 16², dy/dx =
+    2·16·3. It was refused as computed, the name being looked up as its last assignment."""
+    (tmp_path / "p.cr").write_text("x = 2\nx = x * 3\nx = x + 1\ny = x^2\n", encoding="utf-8")
+    assert main(["eval", str(tmp_path / "p.cr"), "--at", "x=5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["values"] == {"x": 5.0, "x′": 15.0, "x″": 16.0, "y": 256.0}
+    assert out["gradients"]["x"] == 2 * 16 * 3
+    from chainrule.core.graph import Graph
+    from chainrule.lang.language import parse
+
+    graph = parse("x = 2\nx = x * 3\nx = x + 1\ny = x^2\n")
+    assert isinstance(graph, Graph)
+    graph.forward(at={"x": 5})
+    assert float(graph.output.value) == 256.0

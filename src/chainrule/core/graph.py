@@ -142,6 +142,8 @@ class Graph:
             names = self.names
             for name, value in at.items():
                 node = names.get(name)
+                if node is not None and node.args:  # x = 2; x = 3*x: --at x is the input 2
+                    node = next((n for n in self.inputs if n.name == name), node)
                 if node is None:
                     known = ", ".join(n.name for n in self.inputs if n.name) or "none"
                     raise ValueInputError(

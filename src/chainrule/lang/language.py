@@ -517,7 +517,7 @@ class _Builder:
             node = self._input(literal, name, value, given)
             self.source[node] = self.where(value)
             return node
-        if name in self.at:
+        if name in self.at and name not in self.used_at:  # (x = 2; x = 3*x: --at x is the 2)
             raise self.error(
                 ValueInputError,
                 f"--at {name}: {name!r} is computed by the program, not an input",
