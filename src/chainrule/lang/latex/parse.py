@@ -84,7 +84,9 @@ SEPARATORS = {"quad", "qquad", "rightarrow", "Rightarrow", "implies", "to", "lon
               "iff", "Leftrightarrow", "leftrightarrow", "tag", "text", "textrm", "textit",
               "textbf", "mbox", "hbox", "intertext", "hspace", "vspace", "and", "forall",
               "enspace", "hfill"}  # fmt: skip
-DROP = {",", ";", ":", "!", " ", "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr",
+#: spacing between two equations (``\\hat y = 0.8 \\; L = 0.02``) or between factors
+SPACES = {",", ";", ":", " ", "thinspace", "medspace", "thickspace"}
+DROP = {"!", "negthinspace", "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr",
         "Bigl", "Bigr", "biggl", "biggr", "displaystyle", "textstyle", "label", "nonumber",
         "notag", "limits", "nolimits", "middle", "scriptstyle", "qedhere"}  # fmt: skip
 PRODUCTS = {"cdot": "dot", "times": "times", "ast": "*", "odot": "*", "circ": "*", "div": "/",
@@ -151,7 +153,22 @@ def tokens(text: str) -> list[Tok]:
         _nodes(nodes, out)
     except RecursionError:
         raise Unreadable("braces nested too deeply to read", 0) from None
-    return _braced_commas(out)
+    return _braced_commas(_inner_spaces_dropped(out))
+
+
+def _inner_spaces_dropped(toks: list[Tok]) -> list[Tok]:
+    """Spacing inside groups, fractions and matrices is typography only; at the top level it
+    is kept for ``pieces`` (it may stand between two equations)."""
+    for t in toks:
+        if t.args:
+            t.args = [_spaces_dropped(a) for a in t.args]
+        if t.rows:
+            t.rows = [[_spaces_dropped(c) for c in row] for row in t.rows]
+    return toks
+
+
+def _spaces_dropped(toks: list[Tok]) -> list[Tok]:
+    return _inner_spaces_dropped([t for t in toks if t.kind != "space"])
 
 
 def _braced_commas(toks: list[Tok]) -> list[Tok]:
@@ -212,7 +229,7 @@ def _nodes(nodes: Any, out: list[Tok]) -> None:
             if spec == "&":
                 out.append(Tok("sep", "&", n.pos))
             elif spec == "~":
-                continue
+                out.append(Tok("space", "~", n.pos))
             else:
                 out.append(Tok("op", spec, n.pos))
         elif isinstance(n, LatexMathNode):
@@ -256,6 +273,9 @@ def _macro(n: Any, out: list[Tok]) -> None:
     pos = n.pos
     args = _args(n)
     if name in DROP:
+        return
+    if name in SPACES:
+        out.append(Tok("space", name, pos))
         return
     if name == "\\":
         out.append(Tok("sep", "row", pos))
@@ -449,7 +469,11 @@ def pieces(toks: list[Tok]) -> list[Piece]:
     are joined when a cell begins with a relation."""
     out: list[list[Tok]] = [[]]
     depth = 0
-    for t in toks:
+    for k, t in enumerate(toks):
+        if t.kind == "space":
+            if depth == 0 and _equation_follows(out[-1], toks, k + 1):
+                out.append([])
+            continue
         if t.kind == "op" and t.text in "([":
             depth += 1
         elif t.kind == "op" and t.text in ")]":
@@ -473,6 +497,31 @@ def pieces(toks: list[Tok]) -> list[Piece]:
         else:
             joined.append(chunk)
     return [Piece(c) for c in joined if c]
+
+
+def _equation_follows(chunk: list[Tok], toks: list[Tok], k: int) -> bool:
+    """Whether a space before ``toks[k]`` separates two equations: the statement so far has
+    a relation, and what follows is a name or a derivative and then a relation
+    (``\\hat y = 0.8 \\; L = 0.02``), not a factor (``(\\hat y - y)\\,\\hat y(1 - \\hat y)``)."""
+    if not any(t.kind == "rel" for t in chunk):
+        return False
+    side: list[Tok] = []
+    for t in toks[k:]:
+        if t.kind == "rel":
+            break
+        if t.kind == "sep" or (t.kind == "op" and t.text in ",;"):
+            return False
+        if t.kind != "space":
+            side.append(t)
+    else:
+        return False
+    if not side:
+        return False
+    try:
+        e = Parser(side, set()).whole()
+    except (Unreadable, RecursionError):
+        return False
+    return isinstance(e, (Name, Deriv, Index))
 
 
 @dataclass

@@ -1,0 +1,107 @@
+"""Worked solutions and exercises as people write them: spacing between two equations, align
+rows that continue the row above, inline maths across a line break, inequalities after a
+number, e-notation, user macros, transposed vectors and layer superscripts. True values are
+computed here (math), never taken from chainrule's output."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chainrule.cli import main
+from chainrule.lang.latex.reader import parse_document
+
+NEURON_TEX = r"""\documentclass{article}
+\usepackage{amsmath}
+\begin{document}
+Consider a single neuron with input $x_1 = 2$, $x_2 = -1$, weights $w_1 = 0.5$, $w_2 = -0.3$,
+bias $b = 0.1$ and target $y = 1$.
+\begin{align*}
+z &= w_1 x_1 + w_2 x_2 + b \\
+\hat y &= \sigma(z) \\
+L &= \frac{1}{2}(\hat y - y)^2
+\end{align*}
+Compute $\frac{\partial L}{\partial w_1}$, $\frac{\partial L}{\partial w_2}$ and
+$\frac{\partial L}{\partial b}$.
+\end{document}
+"""
+
+
+def sigmoid(t: float) -> float:
+    return 1 / (1 + math.exp(-t))
+
+
+Z = 0.5 * 2 + (-0.3) * (-1) + 0.1
+YHAT = sigmoid(Z)
+LOSS = 0.5 * (YHAT - 1) ** 2
+DL_DZ = (YHAT - 1) * YHAT * (1 - YHAT)
+DL_DW1 = DL_DZ * 2
+DL_DW2 = DL_DZ * -1
+
+
+def r(x: float, digits: int) -> str:
+    """``x`` rounded to ``digits`` significant figures, as a learner writes it."""
+    return f"{x:.{digits}g}"
+
+
+def check(
+    tmp_path: Path,
+    solution: str,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    suffix: str = ".md",
+    exercise: str = NEURON_TEX,
+    ex_suffix: str = ".tex",
+) -> tuple[int, dict[str, Any]]:
+    ex = tmp_path / f"ex{ex_suffix}"
+    ex.write_text(exercise, encoding="utf-8")
+    sol = tmp_path / f"sol{suffix}"
+    sol.write_text(solution, encoding="utf-8")
+    capsys.readouterr()
+    status = main(["check", str(ex), "--solution", str(sol), "--json"])
+    return status, json.loads(capsys.readouterr().out)
+
+
+def verdicts(out: dict[str, Any]) -> dict[str, str]:
+    return {c["claim"]: c["verdict"] for c in out["claims"]}
+
+
+# ---------------------------------------------------------------- 1. spacing between equations
+
+
+@pytest.mark.parametrize("space", [r"\;", r"\,", r"\ ", "~~", r"\:"])
+@pytest.mark.parametrize("suffix", [".md", ".tex"])
+def test_a_space_command_between_two_equations_separates_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], space: str, suffix: str
+) -> None:
+    yhat, loss = r(YHAT, 3), r(LOSS, 3)
+    sol = f"Work: $z = {Z:.1f}$ then $\\hat y = {yhat} {space} L = {loss}$.\n"
+    status, out = check(tmp_path, sol, capsys, suffix=suffix)
+    assert verdicts(out) == {
+        f"z = {Z:.1f}": "right",
+        f"ŷ = {yhat}": "right",
+        f"L = {loss}": "right",
+    }
+    assert status == 0
+
+
+def test_a_thin_space_between_factors_stays_a_product(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dz = r(DL_DZ, 3)
+    sol = (
+        f"$\\hat y = {r(YHAT, 4)}$ and\n"
+        f"$\\frac{{\\partial L}}{{\\partial z}} = (\\hat y - y)\\,\\hat y(1-\\hat y) = {dz}$\n"
+    )
+    status, out = check(tmp_path, sol, capsys)
+    assert verdicts(out)[f"∂L/∂z = {dz}"] == "right"
+    assert status == 0
+    text = r"""Given $a = 2$ and $b = 3$, let $c = a\,b \; d = c\,(a + b)$."""
+    graph, reading = parse_document(text)
+    lines = [line.split("#")[0].strip() for line in reading.program.splitlines()]
+    assert "c = a * b" in lines
+    assert "d = c * (a + b)" in lines
