@@ -105,3 +105,72 @@ def test_a_thin_space_between_factors_stays_a_product(
     lines = [line.split("#")[0].strip() for line in reading.program.splitlines()]
     assert "c = a * b" in lines
     assert "d = c * (a + b)" in lines
+
+
+# ---------------------------------------------------------------- 2. rows that continue a chain
+
+CHAIN_ROWS = r"""\begin{align*}
+\frac{\partial L}{\partial w_1} &= \frac{\partial L}{\partial \hat y}\cdot
+  \frac{\partial \hat y}{\partial z}\cdot\frac{\partial z}{\partial w_1} \\
+  &= (\hat y - y)\,\hat y(1-\hat y)\,x_1 \\
+  &= (DY)(DS)(2) \\
+  &= ANSWER
+\end{align*}
+"""
+
+
+@pytest.mark.parametrize("suffix", [".md", ".tex"])
+def test_align_rows_starting_with_a_relation_continue_the_row_above(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    dy, ds = r(YHAT - 1, 3), r(YHAT * (1 - YHAT), 3)
+    right = r(DL_DW1, 3)
+    sol = CHAIN_ROWS.replace("DY", dy).replace("DS", ds)
+    status, out = check(tmp_path, sol.replace("ANSWER", right), capsys, suffix=suffix)
+    assert verdicts(out) == {f"∂L/∂w₁ = {right}": "right"}
+    assert out["claims"][0]["line"] == 6  # the line of the number
+    assert status == 0
+    status, out = check(tmp_path, sol.replace("ANSWER", "5.0"), capsys, suffix=suffix)
+    assert verdicts(out) == {"∂L/∂w₁ = 5.0": "wrong"}
+    assert out["claims"][0]["recomputed"] == pytest.approx(float(dy) * float(ds) * 2)
+    assert status == 1
+
+
+def test_the_exercise_reader_joins_continued_rows() -> None:
+    text = r"""Given $a = 2$, $b = 3$ and $c = 5$:
+\begin{align*}
+d &= a b \\
+  &\quad + c \\
+  &= 2 \cdot 3 + 5 \\
+e &= d^2
+\end{align*}
+"""
+    graph, reading = parse_document(text, latex=True)
+    lines = [line.split("#")[0].strip() for line in reading.program.splitlines()]
+    assert "d = a * b + c" in lines
+    assert "e = d^2" in lines
+    assert not reading.problems
+
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAMS = [
+    ROOT / "examples" / "seed-exercise.cr",
+    *sorted((ROOT / "tests/data/teachers").glob("*")),
+]
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
+def test_chainrules_own_latex_solutions_read_back_like_the_markdown_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], program: Path
+) -> None:
+    got = {}
+    for ext in ("md", "tex"):
+        sol = tmp_path / f"sol.{ext}"
+        assert main(["explain", str(program), "-o", str(sol)]) == 0
+        capsys.readouterr()
+        status = main(["check", str(program), "--solution", str(sol), "--json"])
+        out = json.loads(capsys.readouterr().out)
+        assert status == 0
+        got[ext] = sorted((c["claim"], c["verdict"]) for c in out["claims"])
+    assert got["tex"] == got["md"]
+    assert all(v == "right" for _, v in got["tex"])

@@ -27,6 +27,7 @@ from ..core.graph import Graph
 from ..core.snapshot import copy_graph
 from ..lang.latex.parse import element_index
 from ..lang.latex.reader import Shapes
+from ..lang.latex.segments import Lines
 from ..lang.latex.statements import Problem, Statement, read_statements
 from ..lang.latex.tree import (
     Bin,
@@ -74,7 +75,8 @@ class Judged:
 
     @property
     def line(self) -> int:
-        return self.statement.line
+        line = self.verdict.claim.line
+        return line if line is not None else self.statement.line
 
 
 @dataclass
@@ -272,6 +274,7 @@ def check_solution(
     names = _Names(graph, truth_graph)
     skipped = list(problems)
 
+    lines = Lines(text)  # a number's own line (an align's rows continue one equation)
     pending: list[tuple[Statement, str, int, Claim, int, int]] = []
     # a text that writes totals dL/dx may mean the local partial by ∂L/∂x (chainrule's do)
     writes_totals = any(
@@ -301,6 +304,7 @@ def check_solution(
         before = len(pending)
         for k in range(1, len(c.items)):
             item = c.items[k]
+            line = lines.line(st.base + c.spans[k][0])
             array = _array(item)
             lit = _literal(item)
             if lit is None and array is None:
@@ -310,11 +314,11 @@ def check_solution(
                     texts, shape = array
                     numbers = tuple(read_number(t, t) for t in texts)
                     shown = _array_text(texts, shape)
-                    claim = Claim(qname, numbers, True, f"{qname} = {shown}", st.line, shape)
+                    claim = Claim(qname, numbers, True, f"{qname} = {shown}", line, shape)
                 else:
                     assert lit is not None
                     claim = Claim(qname, (read_number(lit, lit),), False, f"{qname} = {lit}",
-                                  st.line)  # fmt: skip
+                                  line)  # fmt: skip
                 if writes_totals and isinstance(lhs, Deriv) and lhs.partial:
                     claim = replace(claim, local=True)
             except ValueInputError as exc:

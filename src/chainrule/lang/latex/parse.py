@@ -466,10 +466,21 @@ class Piece:
 def pieces(toks: list[Tok]) -> list[Piece]:
     """Split a formula into statements: at separators (\\quad, arrows, text, rows of aligned
     environments) and at top-level commas; the cells of an aligned row (``x &= 1 & z &= 2``)
-    are joined when a cell begins with a relation."""
+    are joined when a cell begins with a relation, and a row that begins with an empty cell
+    (``&= …``, ``&\\quad + …``) continues the equation of the row above."""
     out: list[list[Tok]] = [[]]
     depth = 0
+    skip_to = 0
     for k, t in enumerate(toks):
+        if k < skip_to:
+            continue
+        if t.kind == "sep" and t.text == "row":
+            at = _continued_row(out, toks, k + 1)
+            if at is not None:
+                while len(out) > 1 and not out[-1]:
+                    out.pop()  # after a \tag
+                skip_to = at
+                continue
         if t.kind == "space":
             if depth == 0 and _equation_follows(out[-1], toks, k + 1):
                 out.append([])
@@ -497,6 +508,24 @@ def pieces(toks: list[Tok]) -> list[Piece]:
         else:
             joined.append(chunk)
     return [Piece(c) for c in joined if c]
+
+
+def _continued_row(out: list[list[Tok]], toks: list[Tok], k: int) -> int | None:
+    """Where the tokens of a row starting at ``toks[k]`` resume, when the row begins with an
+    empty cell and continues the equation above (``\\ &= 5.0``); None for a new row."""
+    if k >= len(toks) or toks[k].kind != "sep" or toks[k].text != "&":
+        return None
+    j = k + 1
+    while j < len(toks) and (
+        toks[j].kind == "space" or (toks[j].kind == "sep" and toks[j].text in ("quad", "qquad"))
+    ):
+        j += 1
+    if j >= len(toks) or toks[j].kind == "sep":
+        return None
+    above = next((c for c in reversed(out) if c), [])
+    if not any(t.kind == "rel" for t in above):
+        return None
+    return j
 
 
 def _equation_follows(chunk: list[Tok], toks: list[Tok], k: int) -> bool:
