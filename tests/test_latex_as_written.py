@@ -174,3 +174,32 @@ def test_chainrules_own_latex_solutions_read_back_like_the_markdown_ones(
         got[ext] = sorted((c["claim"], c["verdict"]) for c in out["claims"])
     assert got["tex"] == got["md"]
     assert all(v == "right" for _, v in got["tex"])
+
+
+# ---------------------------------------------------------------- 3. inline maths across lines
+
+
+@pytest.mark.parametrize("suffix", [".md", ".tex"])
+def test_inline_maths_may_wrap_across_a_line_break(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    z, yhat, loss = f"{Z:.1f}", r(YHAT, 2), r(LOSS, 1)
+    sol = (
+        f"First $z = {z}$, so the prediction is $\\hat y = \\sigma({z})\n= {yhat}$ and the loss "
+        f"is $L = {loss}$.\n"
+    )
+    status, out = check(tmp_path, sol, capsys, suffix=suffix)
+    assert verdicts(out) == {f"z = {z}": "right", f"ŷ = {yhat}": "right", f"L = {loss}": "right"}
+    lines = {c["claim"]: c["line"] for c in out["claims"]}
+    assert lines == {f"z = {z}": 1, f"ŷ = {yhat}": 2, f"L = {loss}": 2}
+    assert status == 0
+
+
+def test_inline_maths_does_not_run_across_a_blank_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    z = f"{Z:.1f}"
+    sol = f"It costs $5 to print.\n\nThen $z = {z}$ and that is all.\n"
+    status, out = check(tmp_path, sol, capsys)
+    assert verdicts(out) == {f"z = {z}": "right"}
+    assert status == 0

@@ -385,7 +385,7 @@ _OLD_COMMON = (
     r"|\\\[(?P<bracket>.+?)\\\]"
     r"|\\\((?P<paren>.+?)\\\)"
     r"|(?P<env>\\begin\{(?P<ename>" + _OLD_ENVS + r")\}.*?\\end\{(?P=ename)\})"
-    r"|\$(?P<d>[^$\n]+?)\$"
+    r"|\$(?P<d>(?:[^$\n]|\n(?![ \t]*\n))+?)\$"  # inline: across a line break, not a blank line
 )
 _OLD_MARKDOWN = re.compile(
     r"(?P<fence>^```+[ \t]*math[ \t]*\n(?P<fbody>.*?)^```+[ \t]*$)"
