@@ -203,3 +203,39 @@ def test_inline_maths_does_not_run_across_a_blank_line(
     status, out = check(tmp_path, sol, capsys)
     assert verdicts(out) == {f"z = {z}": "right"}
     assert status == 0
+
+
+# ---------------------------------------------------------------- 4. an inequality after a number
+
+INEQUALITIES = [
+    r"\hat y = {v} < 1",
+    r"\hat y \approx {v} > 0.5",
+    r"0 < \hat y = {v} < 1",
+    r"\hat y = {v} \le 1",
+    r"\hat y = {v} \leq 1",
+    r"\hat y = {v} \neq 0.5",
+    r"\hat y = {v} \lt 1",
+]
+
+
+@pytest.mark.parametrize("formula", INEQUALITIES)
+@pytest.mark.parametrize("suffix", [".md", ".tex"])
+def test_the_equation_before_an_inequality_is_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], formula: str, suffix: str
+) -> None:
+    v = r(YHAT, 2)
+    sol = f"So ${formula.replace('{v}', v)}$.\n"
+    status, out = check(tmp_path, sol, capsys, suffix=suffix)
+    assert verdicts(out) == {f"ŷ = {v}": "right"}
+    assert status == 0
+    wrong = r(YHAT + 0.1, 2)
+    status, out = check(tmp_path, f"So ${formula.replace('{v}', wrong)}$.\n", capsys)
+    assert verdicts(out) == {f"ŷ = {wrong}": "wrong"}
+    assert status == 1
+
+
+def test_the_exercise_reader_reads_the_equation_before_an_inequality() -> None:
+    text = r"Given $0 < a = 2 < 3$ and $b = a^2 \ge 0$."
+    graph, reading = parse_document(text)
+    lines = [line.split("#")[0].strip() for line in reading.program.splitlines()]
+    assert lines[:2] == ["a = 2", "b = a^2"]

@@ -77,6 +77,7 @@ RELATIONS = {"approx": "≈", "simeq": "≈", "approxeq": "≈", "thickapprox": 
              "coloneqq": "=", "equiv": "=", "doteq": "=",
              "eqqcolon": "="}  # fmt: skip
 OTHER_RELATIONS = {"in", "leq", "geq", "le", "ge", "neq", "ne", "subset", "subseteq", "sim",
+                   "lt", "gt", "leqslant", "geqslant", "lesssim", "gtrsim",
                    "notin", "propto", "ll", "gg", "mapsto", "colon"}  # fmt: skip
 SEPARATORS = {"quad", "qquad", "rightarrow", "Rightarrow", "implies", "to", "longrightarrow",
               "Longrightarrow", "uparrow", "downarrow", "Uparrow", "Downarrow", "nearrow",
@@ -575,7 +576,22 @@ def chain(
             parts.append([])
         else:
             parts[-1].append(t)
-    if not rels or any(r not in ("=", "≈") for r in rels):
+    if any(r not in ("=", "≈") for r in rels):
+        # an inequality beside the equation (0 < ŷ = 0.83 < 1): the run of = and ≈ is read
+        runs: list[tuple[int, int]] = []  # items first..last joined by = or ≈
+        first = 0
+        for k, r in enumerate(rels):
+            if r not in ("=", "≈"):
+                if k > first:
+                    runs.append((first, k))
+                first = k + 1
+        if len(rels) > first:
+            runs.append((first, len(rels)))
+        if not runs:
+            return None
+        a, b = runs[0]
+        parts, rels = parts[a : b + 1], rels[a:b]
+    if not rels:
         return None
     items: list[Expr] = []
     spans: list[tuple[int, int]] = []
