@@ -239,3 +239,28 @@ def test_the_exercise_reader_reads_the_equation_before_an_inequality() -> None:
     graph, reading = parse_document(text)
     lines = [line.split("#")[0].strip() for line in reading.program.splitlines()]
     assert lines[:2] == ["a = 2", "b = a^2"]
+
+
+# ---------------------------------------------------------------- 5. e-notation
+
+
+@pytest.mark.parametrize("form", ["{m:.2e}", "{m:.2E}"])
+@pytest.mark.parametrize("suffix", [".md", ".tex"])
+def test_a_number_in_e_notation_is_that_number_in_a_solution(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], form: str, suffix: str
+) -> None:
+    dz, yhat = form.format(m=DL_DZ), form.format(m=YHAT)
+    assert "e-" in dz.lower()
+    sol = f"$\\hat y = {yhat}$ and $\\frac{{\\partial L}}{{\\partial z}} = {dz}$\n"
+    status, out = check(tmp_path, sol, capsys, suffix=suffix)
+    assert verdicts(out) == {f"ŷ = {yhat}": "right", f"∂L/∂z = {dz}": "right"}
+    assert status == 0
+
+
+def test_a_number_in_e_notation_is_that_number_in_an_exercise() -> None:
+    text = r"Given $w = 5e-3$, $x = 2$ and $y = w x$."
+    graph, reading = parse_document(text)
+    assert graph.find("e") is None  # not Euler's e
+    assert float(graph["w"].value) == pytest.approx(5e-3, rel=1e-15)
+    graph.forward()
+    assert float(graph["y"].value) == pytest.approx(5e-3 * 2, rel=1e-12)

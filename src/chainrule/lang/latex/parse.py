@@ -115,8 +115,9 @@ UNICODE_OPS = {"−": "-", "–": "-", "·": "*", "⋅": "*", "×": "times", "�
                "⊙": "*", "⊗": "outer"}  # fmt: skip
 UNICODE_RELS = {"≈": "≈", "≃": "≈", "≅": "≈", "≔": "="}
 UNICODE_SEPS = set("→⇒↑↓↗↖↘↙←⟶⟹")
+MAX_EXPONENT = 4000  # 1e-4000 is read exactly; 1e99999999 is not read
 MAX_DEPTH = 200  # operations nested in one formula (a + b + … is nested on the left)
-_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?|\.[0-9]+")
+_NUMBER = re.compile(r"(?:[0-9]+(?:[.,][0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # 5e-3 too
 
 
 def _context() -> Any:
@@ -920,6 +921,12 @@ class Parser:
 
 def _number(t: Tok) -> Num:
     s = t.text.replace(",", ".")
+    if "e" in s.lower():  # e-notation: 5e-3 is 0.005
+        mantissa, _, power = s.lower().partition("e")
+        if abs(int(power)) > MAX_EXPONENT:
+            raise Unreadable(f"a power of ten past 10^{MAX_EXPONENT}", t.pos)
+        value = _number(Tok("num", mantissa, t.pos)).value * Fraction(10) ** int(power)
+        return Num(value, t.text)
     if "." in s:
         whole, _, frac = s.partition(".")
         value = Fraction(int(whole or "0") * 10 ** len(frac) + int(frac), 10 ** len(frac))
