@@ -264,3 +264,66 @@ def test_a_number_in_e_notation_is_that_number_in_an_exercise() -> None:
     assert float(graph["w"].value) == pytest.approx(5e-3, rel=1e-15)
     graph.forward()
     assert float(graph["y"].value) == pytest.approx(5e-3 * 2, rel=1e-12)
+
+
+# ---------------------------------------------------------------- 6. the document's own macros
+
+MACRO_TEX = r"""\documentclass{article}
+\def\yhat{\hat{y}}
+\newcommand{\pd}[2]{\frac{\partial #1}{\partial #2}}
+\newcommand{\loss}{\mathcal{L}}
+\newcommand\lin{w x + b}
+% \def\yhat{q}
+\begin{document}
+Let $x = 2$, $w = 0.5$, $b = 0.1$, $y = 1$.
+\begin{align*}
+z &= \lin \\
+\yhat &= \sigma(z) \\
+\loss &= (\yhat - y)^2
+\end{align*}
+Find $\pd{\loss}{w}$.
+\end{document}
+"""
+
+
+def test_an_exercise_with_its_own_macros_is_read_with_them() -> None:
+    graph, reading = parse_document(MACRO_TEX, latex=True)
+    lines = [line.split("#")[0].strip() for line in reading.program.splitlines()]
+    assert lines == ["x = 2", "w = 0.5", "b = 0.1", "y = 1", "z = w * x + b", "ŷ = σ(z)",
+                     "L = (ŷ - y)^2"]  # fmt: skip
+    assert reading.output == "L"
+    assert not reading.problems
+    md = (
+        "$\\def\\yhat{\\hat{y}}$\n\n"
+        "Let $x = 2$, $y = 1$, $\\yhat = \\sigma(x)$, $L = (\\yhat - y)^2$.\n"
+    )
+    graph, reading = parse_document(md)
+    assert reading.output == "L"
+    graph.forward()
+    assert float(graph["L"].value) == pytest.approx((sigmoid(2) - 1) ** 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("suffix", [".md", ".tex"])
+def test_a_solution_with_its_own_macros_is_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    yhat, loss = r(YHAT, 3), r(LOSS, 2)
+    sol = (
+        "$$\\newcommand{\\yhat}{\\hat y}\\def\\loss{L}$$\n\n"
+        f"So $\\yhat = {yhat}$ and $\\loss = {loss}$.\n"
+    )
+    status, out = check(tmp_path, sol, capsys, suffix=suffix)
+    assert verdicts(out) == {f"ŷ = {yhat}": "right", f"L = {loss}": "right"}
+    assert status == 0
+
+
+def test_macros_that_use_themselves_or_explode_are_bounded() -> None:
+    from chainrule.lang.latex.parse import Unreadable, tokens, user_macros
+
+    macros = user_macros(r"\def\a{\a + 1}")
+    assert macros == {"a": r"\a + 1"}
+    assert [t.text for t in tokens(r"\a = 2", macros)][:2] == ["+", "1"]
+    text = "".join(f"\\def\\m{k}{{\\m{k + 1}\\m{k + 1}\\m{k + 1}}}" for k in range(30))
+    bomb = user_macros(text.translate(str.maketrans("0123456789", "abcdefghij")))
+    with pytest.raises(Unreadable):
+        tokens(r"y = \ma", bomb)

@@ -139,8 +139,16 @@ def _context() -> Any:
 _CONTEXT = _context()
 
 
-def tokens(text: str) -> list[Tok]:
-    """The maths text as tokens (pylatexenc reads the LaTeX structure)."""
+def tokens(text: str, macros: dict[str, str] | None = None) -> list[Tok]:
+    """The maths text as tokens (pylatexenc reads the LaTeX structure); ``macros`` are the
+    document's own macros without parameters (``\\def\\yhat{\\hat{y}}``), expanded."""
+    toks = _tokens(text)
+    if macros:
+        toks = _Expander(macros).run(toks, 0)
+    return _braced_commas(_inner_spaces_dropped(toks))
+
+
+def _tokens(text: str) -> list[Tok]:
     try:
         walker = LatexWalker(text, tolerant_parsing=False, latex_context=_CONTEXT)
         nodes, _, _ = walker.get_latex_nodes()
@@ -155,7 +163,136 @@ def tokens(text: str) -> list[Tok]:
         _nodes(nodes, out)
     except RecursionError:
         raise Unreadable("braces nested too deeply to read", 0) from None
-    return _braced_commas(_inner_spaces_dropped(out))
+    return out
+
+
+#: what defines a macro (dropped where it stands in the maths)
+_DEFINERS = {"\\def", "\\newcommand", "\\renewcommand", "\\providecommand",
+             "\\DeclareMathOperator", "\\gdef", "\\let"}  # fmt: skip
+MAX_MACRO_DEPTH = 8  # a macro whose body uses a macro … this deep
+MAX_MACRO_TOKENS = 20_000  # tokens written by expanding macros in one formula
+
+
+class _Expander:
+    """The document's macros replaced by their bodies, read by the same tokeniser: each body
+    once, then copied to where the macro stands (its tokens point at the macro's text)."""
+
+    def __init__(self, macros: dict[str, str]) -> None:
+        self.macros = macros
+        self.bodies: dict[str, list[Tok]] = {}
+        self.made = 0
+
+    def run(self, toks: list[Tok], level: int) -> list[Tok]:
+        out: list[Tok] = []
+        k = 0
+        while k < len(toks):
+            t = toks[k]
+            k += 1
+            if t.kind == "unknown" and t.text in _DEFINERS:
+                if t.text in ("\\def", "\\gdef", "\\let"):
+                    k += 1  # the name defined
+                    if t.text != "\\let" and k < len(toks) and toks[k].kind == "group":
+                        k += 1  # its body
+                    elif t.text == "\\let" and k < len(toks):
+                        k += 1
+                continue
+            if t.kind == "unknown" and t.text[1:] in self.macros:
+                body = self.body(t.text[1:], level)
+                stop = t.stop if t.stop > 0 else t.pos + len(t.text)
+                out.extend(_relocated(x, t.pos, stop) for x in body)
+                self.made += len(body)
+                if self.made > MAX_MACRO_TOKENS:
+                    raise Unreadable("macros that expand to too much to read", t.pos)
+                continue
+            if t.args:
+                t.args = [self.run(a, level) for a in t.args]
+            if t.rows:
+                t.rows = [[self.run(c, level) for c in row] for row in t.rows]
+            out.append(t)
+        return out
+
+    def body(self, name: str, level: int) -> list[Tok]:
+        if level >= MAX_MACRO_DEPTH:
+            raise Unreadable(f"\\{name}: macros nested more than {MAX_MACRO_DEPTH} deep", 0)
+        if name not in self.bodies:
+            self.bodies[name] = []  # a macro that uses itself expands to nothing more
+            self.bodies[name] = self.run(_tokens(self.macros[name]), level + 1)
+        return self.bodies[name]
+
+
+def _relocated(t: Tok, pos: int, stop: int) -> Tok:
+    """A copy of a macro body's token, placed at the macro (letters keep their adjacency)."""
+    return Tok(
+        t.kind,
+        t.text,
+        pos,
+        args=[[_relocated(x, pos, stop) for x in a] for a in t.args],
+        rows=[[[_relocated(x, pos, stop) for x in c] for c in row] for row in t.rows],
+        end=pos if t.end > 0 else t.end,
+        stop=stop,
+    )
+
+
+_DEF = re.compile(
+    r"\\(?:def|gdef)\s*\\([A-Za-z]+)\s*(?=\{)"
+    r"|\\(?:newcommand|renewcommand|providecommand)\*?\s*(?:\{\s*\\([A-Za-z]+)\s*\}|\\([A-Za-z]+))\s*(?=[{\[])"
+    r"|\\DeclareMathOperator\*?\s*\{\s*\\([A-Za-z]+)\s*\}\s*(?=\{)"
+)
+MAX_MACRO_BODY = 2000
+
+
+def user_macros(text: str) -> dict[str, str]:
+    """The macros a document defines without parameters: ``\\def\\yhat{\\hat{y}}``,
+    ``\\newcommand{\\loss}{\\mathcal{L}}``, ``\\DeclareMathOperator{\\relu}{ReLU}``. Their bodies
+    are only read as maths, never run; a macro with parameters is not expanded."""
+    out: dict[str, str] = {}
+    for m in _DEF.finditer(text):
+        if m.group(4):
+            name = m.group(4)
+        else:
+            name = m.group(1) or m.group(2) or m.group(3)
+        at = m.end()
+        if text.startswith("[", at):
+            continue  # parameters
+        body = _braced(text, at)
+        if body is None:
+            continue
+        out[name] = "\\operatorname{" + body + "}" if m.group(4) else body
+    return out
+
+
+def _braced(text: str, at: int) -> str | None:
+    """The text of the balanced {…} group starting at ``at``."""
+    if not text.startswith("{", at):
+        return None
+    depth = 0
+    j = at
+    end = min(len(text), at + MAX_MACRO_BODY)
+    while j < end:
+        c = text[j]
+        if c == "\\":
+            j += 2  # \{ and \} are not braces
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return text[at + 1 : j]
+        j += 1
+    return None
+    depth = 0
+    for j in range(at, min(len(text), at + MAX_MACRO_BODY)):
+        c = text[j]
+        if c == "\\":
+            continue
+        if c == "{" and text[j - 1] != "\\":
+            depth += 1
+        elif c == "}" and text[j - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return text[at + 1 : j]
+    return None
 
 
 def _inner_spaces_dropped(toks: list[Tok]) -> list[Tok]:

@@ -3,9 +3,10 @@ statements and parsed into chains; maths that cannot be read is kept as a proble
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from .parse import Chain, Unreadable, chain, pieces, tokens
+from .parse import Chain, Unreadable, chain, pieces, tokens, user_macros
 from .segments import Lines, math_segments
 
 
@@ -39,9 +40,10 @@ def read_statements(
     lines = Lines(text)
     out: list[Statement] = []
     problems: list[Problem] = []
+    macros = user_macros(_uncommented(text) if latex else text)
     for seg in math_segments(text, latex=latex):
         try:
-            toks = tokens(seg.text)
+            toks = tokens(seg.text, macros)
         except Unreadable as exc:
             where = seg.offset + exc.pos
             problems.append(Problem(lines.line(where), exc.message, _snippet(seg.text)))
@@ -62,6 +64,10 @@ def read_statements(
             stop = seg.offset + len(seg.text)
             out.append(Statement(c, lines.line(start), start, seg.offset, written, stop))
     return out, problems
+
+
+def _uncommented(text: str) -> str:
+    return re.sub(r"(?<!\\)%[^\n]*", "", text)
 
 
 def _snippet(s: str, width: int = 70) -> str:
