@@ -327,3 +327,35 @@ def test_macros_that_use_themselves_or_explode_are_bounded() -> None:
     bomb = user_macros(text.translate(str.maketrans("0123456789", "abcdefghij")))
     with pytest.raises(Unreadable):
         tokens(r"y = \ma", bomb)
+
+
+# ---------------------------------------------------------------- 7. a transposed vector
+
+VECTOR_TEX = r"""Let $\mathbf{x} = \begin{bmatrix} 2 \\ -1 \end{bmatrix}$,
+$\mathbf{w} = \begin{bmatrix} 0.5 \\ -0.3 \end{bmatrix}$, $b = 0.1$, $y = 1$,
+$z = \mathbf{w}^\top \mathbf{x} + b$, $\hat y = \sigma(z)$ and $L = \frac{1}{2}(\hat y - y)^2$.
+"""
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [
+        r"[{a}, {b}]^\top",
+        r"[{a}, {b}]^T",
+        r"\begin{{pmatrix}} {a} & {b} \end{{pmatrix}}^T",
+        r"\begin{{bmatrix}} {a} & {b} \end{{bmatrix}}^{{\top}}",
+    ],
+)
+@pytest.mark.parametrize("suffix", [".md", ".tex"])
+def test_a_vector_written_transposed_is_judged_as_the_vector(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], vector: str, suffix: str
+) -> None:
+    a, b = r(DL_DZ * 2, 3), r(DL_DZ * -1, 3)
+    sol = f"$\\frac{{\\partial L}}{{\\partial \\mathbf{{w}}}} = {vector.format(a=a, b=b)}$\n"
+    status, out = check(tmp_path, sol, capsys, suffix=suffix, exercise=VECTOR_TEX, ex_suffix=".md")
+    assert verdicts(out) == {f"∂L/∂w = [{a}; {b}]": "right"}
+    assert status == 0
+    bad = f"$\\frac{{\\partial L}}{{\\partial \\mathbf{{w}}}} = {vector.format(a=b, b=a)}$\n"
+    status, out = check(tmp_path, bad, capsys, suffix=suffix, exercise=VECTOR_TEX, ex_suffix=".md")
+    assert verdicts(out) == {f"∂L/∂w = [{b}; {a}]": "wrong"}
+    assert status == 1

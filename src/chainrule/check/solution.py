@@ -139,7 +139,15 @@ def _power_of_ten(e: Expr) -> str | None:
 
 def _array(e: Expr) -> tuple[list[str], tuple[int, ...] | None] | None:
     """The numbers of a matrix of plain numbers, row by row, and its shape: None for one row
-    or one column (a vector), (rows, columns) for a matrix (a gradient with respect to W)."""
+    or one column (a vector), (rows, columns) for a matrix (a gradient with respect to W).
+    A transpose is read: a vector's is the vector (``[1, 2]^\\top``), a matrix's its columns."""
+    if isinstance(e, Transpose) and isinstance(e.a, Matrix) and e.a.rows:
+        inner = e.a
+        if inner.column:
+            e = inner
+        else:
+            rows = inner.rows
+            e = Matrix(tuple(tuple(r[c] for r in rows) for c in range(len(rows[0]))), False)
     if not isinstance(e, Matrix) or not e.rows:
         return None
     texts = [_literal(x) for row in e.rows for x in row]
