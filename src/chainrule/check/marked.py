@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import html
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,69 @@ def _after_line(text: str, offset: int) -> int:
     return len(text) if k < 0 else k
 
 
+_DELIMITER_ROW = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+
+
+def _note_at_md(text: str, offset: int) -> int:
+    """Where a note about the statement ending at ``offset`` goes: after its line, or after
+    the whole table when that line is a row of a pipe table (a quote between two rows would
+    end the table; the rows after it would fall out of it)."""
+    end = _after_line(text, offset)
+    start = text.rfind("\n", 0, offset) + 1
+    if "|" not in text[start:end]:
+        return end
+    # the block of non-blank lines around the line: a table when it has a delimiter row
+    top = start
+    while top > 0:
+        prev = text.rfind("\n", 0, top - 1) + 1
+        if not text[prev : top - 1].strip():
+            break
+        top = prev
+    if not any(_DELIMITER_ROW.match(ln) and "|" in ln for ln in text[top:end].split("\n")):
+        return end
+    while end < len(text):  # the table goes on while its lines hold a pipe
+        nxt = _after_line(text, end + 1)
+        line = text[end + 1 : nxt]
+        if not line.strip() or "|" not in line:
+            break
+        end = nxt
+    return end
+
+
+# environments a \marginpar and a display cannot go inside (LaTeX: "Not in outer par mode")
+_BLOCKS = frozenset(
+    {"tabular", "tabular*", "tabularx", "tabulary", "longtable", "array", "table", "table*",
+     "figure", "figure*", "minipage"}
+)  # fmt: skip
+_ENV = re.compile(r"\\(begin|end)\s*\{([^{}]*)\}|(?<!\\)%[^\n]*")
+
+
+def _note_at_tex(text: str, offset: int) -> int:
+    """Where a note about the statement ending at ``offset`` goes: after its line, or after
+    the outermost table (tabular, array, longtable, …), float or minipage around it — a
+    ``\\marginpar`` and a display between the rows of a table do not compile."""
+    stack: list[tuple[str, int]] = []  # open blocks: (name, where it began)
+    outer: str | None = None
+    for m in _ENV.finditer(text):
+        if m.group(1) is None:
+            continue  # a comment
+        name = m.group(2).strip()
+        if name not in _BLOCKS:
+            continue
+        if m.group(1) == "begin":
+            stack.append((name, m.start()))
+            continue
+        while stack and stack[-1][0] != name:
+            stack.pop()  # an environment left open: closed with the one around it
+        if stack:
+            _, began = stack.pop()
+            if outer is None and began < offset <= m.start():
+                outer = name
+            if outer is not None and not stack:
+                return _after_line(text, m.end())
+    return _after_line(text, offset)
+
+
 def _math_mark_md(j: Judged) -> str:
     label = mark_text(j).replace("\\", "").replace("{", "").replace("}", "").replace("$", "")
     return r"\;\text{" + label + "}"
@@ -143,7 +207,7 @@ def marked_markdown(graph: Graph, result: SolutionCheck) -> str:
             note += "\n>\n> The correct working at this step:\n>\n" + "\n".join(
                 "> " + line if line else ">" for line in body.splitlines()
             )
-        inserts.append((_after_line(text, j.statement.stop), note + "\n"))
+        inserts.append((_note_at_md(text, j.statement.stop), note + "\n"))
     return _insert(text, inserts)
 
 
@@ -173,7 +237,7 @@ def marked_latex(graph: Graph, result: SolutionCheck) -> str:
             note += "\n\\noindent\\textit{The correct working at this step:}\n" + "\n".join(
                 _equation_tex(e) for e in eqs
             )
-        inserts.append((_after_line(text, j.statement.stop), note + "\n"))
+        inserts.append((_note_at_tex(text, j.statement.stop), note + "\n"))
     marked = _insert(text, inserts)
     if "\\documentclass" in marked and "amssymb" not in marked:
         k = marked.find("\\documentclass")
