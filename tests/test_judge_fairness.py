@@ -5,6 +5,7 @@ here with math; the slips are put in by hand."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import subprocess
@@ -128,3 +129,83 @@ def test_a_slip_inside_a_markdown_table_keeps_the_table_whole(
     assert quote[0] < lines.index("Done.")
     assert "✗" in lines[rows[3]] and "✓" in lines[rows[2]]  # the marks stay in their cells
     assert f"{YHAT:.5f}" in lines[quote[0]]
+
+
+# ------------------------------------------------------------------ carried rounding
+
+EXERCISE_MD = r"""# Logistic regression
+
+Given $\mathbf{x} = \begin{pmatrix} 2 \\ -1 \end{pmatrix}$,
+$\mathbf{w} = \begin{pmatrix} 0.5 \\ -0.3 \end{pmatrix}$, $b = 0.1$ and label $y = 1$:
+
+$$
+z = \mathbf{w}^\top \mathbf{x} + b, \qquad \hat y = \sigma(z),
+$$
+
+\[
+L = -\left[ y \log \hat y + (1 - y) \log(1 - \hat y) \right]
+\]
+"""
+
+
+def _json(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, dict]:
+    capsys.readouterr()
+    status = main([*args, "--json"])
+    return status, json.loads(capsys.readouterr().out)
+
+
+def _text(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
+    capsys.readouterr()
+    main(args)
+    return capsys.readouterr().out
+
+
+def test_a_number_written_exactly_right_carries_no_rounding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cross-entropy after a sigmoid: dL/db = ŷ − y = σ(1.4) − 1 = −0.19782…
+    true = sigmoid(Z) - 1
+    claimed = -0.189
+    assert Z == pytest.approx(1.4, abs=1e-12)  # z = 1.4 is the true value, not a rounding
+    assert abs(claimed - true) > 0.005  # far from the truth at its digits
+    # what z = 1.4 ± 0.05 would allow (σ' ≈ 0.159): the old excuse, not a rounding
+    assert abs((sigmoid(Z + 0.05) - 1) - claimed) < abs(true - claimed)
+    ex = tmp_path / "ex.md"
+    ex.write_text(EXERCISE_MD, encoding="utf-8")
+    sol = tmp_path / "sol.md"
+    sol.write_text(f"$z = 1.4$\n\n$\\frac{{\\partial L}}{{\\partial b}} = {claimed}$\n", "utf-8")
+    runs = [
+        ["check", str(ex), "--solution", str(sol)],
+        ["check", str(ex), "--claim", "z=1.4", "--claim", f"dL/db={claimed}"],
+    ]
+    for args in runs:
+        status, data = _json(capsys, args)
+        assert status == 1
+        (wrong,) = [c for c in data["claims"] if c["verdict"] == "wrong"]
+        assert wrong["origin"] == "first slip"
+        assert wrong["recomputed"] == pytest.approx(true, rel=1e-9)
+        text = _text(capsys, args)
+        assert "as you wrote" not in text and "carries the rounding" not in text
+        assert "the slip began here" in text
+
+
+def test_as_you_wrote_only_when_the_recomputation_rounds_to_the_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # L = ½(ŷ − 1)²: from ŷ = 0.80 (0.802… rounded) the learner's L is ½·0.2² = 0.02, and
+    # ŷ ∈ [0.795, 0.805] leaves L ∈ [½·0.195², ½·0.205²] open
+    own = 0.5 * (0.80 - 1) ** 2
+    low, high = 0.5 * (1 - 0.805) ** 2, 0.5 * (1 - 0.795) ** 2
+    assert abs(LOSS - 0.0200) > 0.00015 and abs(LOSS - 0.0207) > 0.00015  # both wrong
+    ex = tmp_path / "ex.tex"
+    ex.write_text(EXERCISE_TEX, encoding="utf-8")
+    for claimed, exact in ((0.0207, False), (0.0200, True)):
+        assert low <= claimed <= high  # within the rounding ŷ = 0.80 leaves open
+        assert (round(own, 4) == claimed) is exact
+        args = ["check", str(ex), "--claim", "ŷ=0.80", "--claim", f"L={claimed:.4f}"]
+        status, data = _json(capsys, args)
+        assert status == 1 and data["claims"][1]["origin"] == "carried rounding"
+        assert data["claims"][1]["recomputed"] == pytest.approx(own)
+        text = _text(capsys, args)
+        assert "carries the rounding" in text
+        assert ("as you wrote" in text) is exact

@@ -7,7 +7,9 @@ right only when the true value is the same. Anything else is wrong. A wrong clai
 slip* when the learner's own earlier numbers do not give it; otherwise it *follows* from an
 earlier wrong claim, or only *carries the rounding* of earlier numbers ("rounded too early"):
 recomputed from the learner's own numbers, within the precision those numbers imply (each moved
-by half a unit of its last written digit). A wrong number that follows only trivially (0 from 0,
+by half a unit of its last written digit; a number written as the true value itself, 1.4 for
+1.4, is not a rounding and moves nothing), and only when some of those earlier numbers do differ
+from the truth. A wrong number that follows only trivially (0 from 0,
 a given copied) *follows trivially* and earns no carry-forward credit."""
 
 from __future__ import annotations
@@ -425,6 +427,22 @@ def _trivial(v: Verdict, givens: list[Fraction]) -> bool:
     return all(copied(n) for n in nums)
 
 
+def _is_true(n: Number, true: Any) -> bool:
+    """Is a number the true value itself, not a rounding of it (1.4 for 1.4, 14/5 for 2.8)?"""
+    if not n.finite or not _finite(true):
+        return False
+    t = Fraction(true)
+    return abs(Fraction(n.value) - t) <= Fraction(1, 10**9) * max(Fraction(1), abs(t))
+
+
+def _rounded(v: Verdict) -> bool:
+    """Does any number of a claim differ from its true value (a rounding to carry)?"""
+    trues = _flat(v.true)
+    if len(trues) != len(v.claim.numbers):
+        return True
+    return any(not _is_true(n, t) for n, t in zip(v.claim.numbers, trues, strict=True))
+
+
 def influence(graph: Graph) -> Callable[[Quantity, Quantity], bool]:
     """``moves(u, v)``: can the learner's number for u change v as ``recompute`` gives it? No
     when v is recorded before u's number is put in, or is never computed from it: a value (or
@@ -506,9 +524,12 @@ def _trace(
         for k, u in enumerate(used):
             if u.quantity.key() == v.quantity.key() or not moves(u.quantity, v.quantity):
                 continue  # moving u's numbers leaves v's recomputed value as it is: adds 0
+            trues = _flat(u.true)
             for j, n in enumerate(u.claim.numbers):
                 if not n.finite or n.quantum == 0 or n.value == 0 or n.quantum > 1e300:
                     continue  # exact, or a 0 that wrote no digit to round (0e9)
+                if len(trues) == len(u.claim.numbers) and _is_true(n, trues[j]):
+                    continue  # the true value as it is (1.4 for 1.4): nothing was rounded
                 moved = world(used, v, (k, j))
                 if moved is None:
                     continue
@@ -537,7 +558,9 @@ def _trace(
             v.origin = TRIVIAL
             continue
         from_right = world(fine, v)
-        if agrees(fine, v, from_right):
+        if any(_rounded(u) and moves(u.quantity, v.quantity) for u in fine) and agrees(
+            fine, v, from_right
+        ):
             v.origin = CARRIED_ROUNDING
             continue
         v.origin = FOLLOWS

@@ -102,6 +102,36 @@ _READING_NOTES = {
 }
 
 
+def as_written(v: Verdict) -> bool:
+    """Is the recomputation from the learner's own numbers, rounded as they wrote their number,
+    their number itself? Only then may a report say "as you wrote"."""
+    rec = v.recomputed
+    if rec is None:
+        return False
+    values = np.asarray(rec, dtype=object).reshape(-1).tolist()
+    if len(values) != len(v.claim.numbers):
+        return False
+    for n, r in zip(v.claim.numbers, values, strict=True):
+        if not n.finite:
+            return False
+        try:
+            diff = abs(Fraction(n.value) - Fraction(r))
+        except (ValueError, OverflowError, TypeError):
+            return False  # nan, inf
+        exact = Fraction(1, 10**9) * max(Fraction(1), abs(Fraction(r)))
+        room = n.quantum / 2 if n.quantum else exact
+        if diff > room * (1 + Fraction(1, 10**9)):
+            return False
+    return True
+
+
+def _agreement(v: Verdict) -> str:
+    """How the learner's number stands to the recomputation it is said to follow."""
+    if as_written(v):
+        return ", as you wrote"
+    return ", and yours agrees with it only within the rounding of your numbers"
+
+
 def text_report(
     verdicts: list[Verdict],
     output: Any,
@@ -136,17 +166,13 @@ def text_report(
             tail = own + ("; so the slip began here." if own else " The slip began here.")
         elif v.origin == FOLLOWS:
             src = ", ".join(f"{names[id(w)]} = {_claimed(w)}" for w in v.follows)
-            tail = own + f", as you wrote: it follows from your earlier wrong {src}."
+            tail = own + _agreement(v) + f": it follows from your earlier wrong {src}."
         elif v.origin == CARRIED_ROUNDING:
-            tail = own + (
-                ", as you wrote: it carries the rounding of your earlier numbers; keep more "
-                "digits along the way."
-            )
+            why = ": it carries the rounding of your earlier numbers"
+            tail = own + _agreement(v) + why + "; keep more digits along the way."
         elif v.origin == TRIVIAL:
-            tail = own + (
-                ", as you wrote, but only trivially (a 0 carried from a 0, or a number copied "
-                "from the givens): it shows no working."
-            )
+            bare = ", but only trivially (a 0 carried from a 0, or a number copied from the givens)"
+            tail = own + _agreement(v) + bare + ": it shows no working."
         else:
             tail = ""
         lines.append("")
