@@ -5,6 +5,7 @@ here with math; the slips are put in by hand."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import shutil
@@ -209,3 +210,62 @@ def test_as_you_wrote_only_when_the_recomputation_rounds_to_the_number(
         text = _text(capsys, args)
         assert "carries the rounding" in text
         assert ("as you wrote" in text) is exact
+
+
+# ------------------------------------------------------------------ bounded work
+
+REPEATED = f"$\\hat y = {SLIP}$ then $L = {0.5 * (SLIP - 1) ** 2:.3f}$.\n"
+
+
+def _recomputations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], n: int
+) -> tuple[int, dict]:
+    judge_module = importlib.import_module("chainrule.check.judge")
+    calls = [0]
+    real = judge_module.recompute
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(judge_module, "recompute", counted)
+    ex = tmp_path / "ex.tex"
+    ex.write_text(EXERCISE_TEX, encoding="utf-8")
+    sol = tmp_path / f"rep{n}.md"
+    sol.write_text(REPEATED * n, encoding="utf-8")
+    status, data = _json(capsys, ["check", str(ex), "--solution", str(sol)])
+    assert status == 1
+    return calls[0], data
+
+
+def test_repeated_wrong_numbers_are_traced_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ŷ = 0.832 is a slip (σ(1.4) = 0.802…); L = ½(0.832 − 1)² = 0.0141 follows from it
+    own = 0.5 * (SLIP - 1) ** 2
+    assert abs(own - LOSS) > 0.001
+    few, small = _recomputations(tmp_path, monkeypatch, capsys, 3)
+    many, large = _recomputations(tmp_path, monkeypatch, capsys, 30)
+    assert many <= few  # ten times the lines, no more recomputation
+    for data, n in ((small, 3), (large, 30)):
+        claims = data["claims"]
+        assert len(claims) == 2 * n
+        assert [c["origin"] for c in claims] == ["first slip", "follows"] * n
+        assert all(c["recomputed"] == pytest.approx(own) for c in claims[1::2])
+        assert all(c["recomputed"] == pytest.approx(YHAT) for c in claims[0::2])
+
+
+def test_a_solution_with_more_numbers_than_a_claims_file_may_hold_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chainrule.check.claims import MAX_CLAIMS
+
+    ex = tmp_path / "ex.tex"
+    ex.write_text(EXERCISE_TEX, encoding="utf-8")
+    sol = tmp_path / "long.md"
+    count = MAX_CLAIMS + 1
+    sol.write_text(f"$z = {Z:.1f}$\n" * count, encoding="utf-8")  # every one right
+    capsys.readouterr()
+    assert main(["check", str(ex), "--solution", str(sol)]) == 2
+    err = capsys.readouterr().err
+    assert str(count) in err and str(MAX_CLAIMS) in err

@@ -481,6 +481,26 @@ def influence(graph: Graph) -> Callable[[Quantity, Quantity], bool]:
     return moves
 
 
+def _latest(used: list[Verdict]) -> list[Verdict]:
+    """The numbers that shape the learner's world: for each quantity the last one given (an
+    earlier number for it is overwritten in ``recompute`` and moves nothing), in order; one
+    edge's partial is not the node's and says nothing of it."""
+    last: dict[Any, int] = {}
+    for k, u in enumerate(used):
+        if u.reading != ONE_EDGE:
+            last.pop(u.quantity.key(), None)  # kept at the place of its last number
+            last[u.quantity.key()] = k
+    return [used[k] for k in last.values()]
+
+
+def _signature(used: list[Verdict]) -> tuple[Any, ...]:
+    """What the learner's world (and its spread) depends on: each quantity and its numbers as
+    written; the true values follow from the quantities."""
+    return tuple(
+        (u.quantity.key(), u.claim.vector, u.claim.shape, tuple(u.claim.numbers)) for u in used
+    )
+
+
 def _trace(
     graph: Graph,
     verdicts: list[Verdict],
@@ -488,16 +508,27 @@ def _trace(
     givens: list[Fraction],
     forwards: dict[Any, Forward] | None = None,
 ) -> None:
+    """First slip, follows, carried rounding or follows trivially, for each wrong claim.
+    Repeated claims cost nothing more: the learner's world keeps each quantity's latest
+    number, every recomputation is kept by the numbers it used, and claims of the same
+    quantity with the same numbers are traced once."""
     wrong = [v for v in verdicts if v.verdict == WRONG]
     if not wrong:
         return
     fine = [v for v in verdicts if v.verdict != WRONG]
+    worlds: dict[Any, Any] = {}
+    agreed: dict[Any, bool] = {}
 
     def world(used: list[Verdict], v: Verdict, nudge: tuple[int, int] | None = None) -> Any:
+        """v recomputed from ``used`` (each quantity's latest number, see ``_latest``), with
+        number j of used[k] moved by half a unit of its last digit for ``nudge`` (k, j)."""
+        key = (v.quantity.key(), _signature(used), nudge)
+        if key in worlds:
+            return worlds[key]
         given = []
         for k, u in enumerate(used):
-            if u.quantity.key() == v.quantity.key() or u.reading == ONE_EDGE:
-                continue  # (one edge's partial is not the node's: it says nothing of it)
+            if u.quantity.key() == v.quantity.key():
+                continue
             g = _given(u)
             if nudge is not None and nudge[0] == k:
                 n = u.claim.numbers[nudge[1]]
@@ -510,11 +541,14 @@ def _trace(
                     g = Given(g.quantity, g.value + step)
             given.append(g)
         if not given:
-            return v.true  # nothing of the learner's own: their world is the true one
-        try:
-            return recompute(graph, given, [v.quantity], forwards).get(v.quantity.key())
-        except (ChainruleError, ArithmeticError, ValueError):
-            return None  # the learner's numbers leave a domain (log of a negative, ...)
+            out = v.true  # nothing of the learner's own: their world is the true one
+        else:
+            try:
+                out = recompute(graph, given, [v.quantity], forwards).get(v.quantity.key())
+            except (ChainruleError, ArithmeticError, ValueError):
+                out = None  # the learner's numbers leave a domain (log of a negative, ...)
+        worlds[key] = out
+        return out
 
     def spread(used: list[Verdict], v: Verdict, own: Any) -> Any:
         """How far the recomputed value moves when each of the learner's numbers moves by
@@ -541,41 +575,51 @@ def _trace(
 
     moves = influence(graph)
 
-    def agrees(used: list[Verdict], v: Verdict, own: Any) -> bool:
-        if own is None:
-            return False
-        if _matches(v.claim, own, rule):
-            return True
-        return _matches(v.claim, own, rule, spread(used, v, own))
+    def agrees(used: list[Verdict], v: Verdict) -> bool:
+        """Does v's claim follow from ``used`` (deduplicated by ``_latest``)?"""
+        key = (v.quantity.key(), tuple(v.claim.numbers), _signature(used))
+        if key not in agreed:
+            own = world(used, v)
+            agreed[key] = own is not None and (
+                _matches(v.claim, own, rule) or _matches(v.claim, own, rule, spread(used, v, own))
+            )
+        return agreed[key]
 
+    every = _latest(verdicts)
+    latest_fine = _latest(fine)
+    in_world = {id(u) for u in every}
+    traced: dict[Any, Verdict] = {}  # a claim traced already, by its quantity and numbers
     for v in wrong:
-        own = world(verdicts, v)
-        v.recomputed = own
-        if not agrees(verdicts, v, own):
+        group = (v.quantity.key(), v.reading, tuple(v.claim.numbers))
+        done = traced.get(group)
+        if done is not None:
+            v.origin, v.recomputed, v.follows = done.origin, done.recomputed, list(done.follows)
+            continue
+        traced[group] = v
+        v.recomputed = world(every, v)
+        if not agrees(every, v):
             v.origin = FIRST_SLIP
             continue
         if _trivial(v, givens):
             v.origin = TRIVIAL
             continue
-        from_right = world(fine, v)
-        if any(_rounded(u) and moves(u.quantity, v.quantity) for u in fine) and agrees(
-            fine, v, from_right
+        if any(_rounded(u) and moves(u.quantity, v.quantity) for u in latest_fine) and agrees(
+            latest_fine, v
         ):
             v.origin = CARRIED_ROUNDING
             continue
         v.origin = FOLLOWS
-        for w in wrong:
-            if w is v:
-                continue
-            rest = [u for u in verdicts if u is not w]
-            if not agrees(rest, v, world(rest, v)):
+        others = [w for w in wrong if w.quantity.key() != v.quantity.key()]
+        # without w the world changes only when w is its quantity's latest number
+        for w in others:
+            if id(w) in in_world and not agrees(_latest([u for u in verdicts if u is not w]), v):
                 v.follows.append(w)
         if not v.follows:
-            for w in wrong:
-                if w is v:
-                    continue
-                alone = fine + [w]
-                if agrees(alone, v, world(alone, v)):
+            for w in others:
+                alone = [u for u in latest_fine if u.quantity.key() != w.quantity.key()]
+                if w.reading != ONE_EDGE:
+                    alone.append(w)
+                if agrees(alone, v):
                     v.follows.append(w)
 
 

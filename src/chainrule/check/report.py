@@ -165,7 +165,7 @@ def text_report(
         if v.origin == FIRST_SLIP:
             tail = own + ("; so the slip began here." if own else " The slip began here.")
         elif v.origin == FOLLOWS:
-            src = ", ".join(f"{names[id(w)]} = {_claimed(w)}" for w in v.follows)
+            src = ", ".join(dict.fromkeys(f"{names[id(w)]} = {_claimed(w)}" for w in v.follows))
             tail = own + _agreement(v) + f": it follows from your earlier wrong {src}."
         elif v.origin == CARRIED_ROUNDING:
             why = ": it carries the rounding of your earlier numbers"

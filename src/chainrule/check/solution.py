@@ -44,8 +44,8 @@ from ..lang.latex.tree import (
     program_text,
     rewrite,
 )
-from .claims import Claim, read_number
-from .judge import FIRST_SLIP, FOLLOWS, WRONG, Verdict, _matches, judge, true_value
+from .claims import MAX_CLAIMS, Claim, read_number
+from .judge import FIRST_SLIP, FOLLOWS, WRONG, Prepared, Verdict, _matches, judge, true_value
 from .names import Resolver
 from .rule import AS_WRITTEN, Rule
 
@@ -336,21 +336,28 @@ def check_solution(
             pending.append((st, qname, k, claim, st.base + start, st.base + end))
         _unread(st, skipped, judged=len(pending) > before)
 
+    if len(pending) > MAX_CLAIMS:
+        raise ValueInputError(
+            f"line {pending[MAX_CLAIMS][0].line}: the solution holds {len(pending)} numbers to "
+            f"judge, more than {MAX_CLAIMS}; a learner's sheet holds tens (each wrong number is "
+            "traced through all the others)"
+        )
+    prepared = Prepared(graph) if pending else None
     try:
-        verdicts = judge(graph, [p[3] for p in pending], rule) if pending else []
+        verdicts = judge(graph, [p[3] for p in pending], rule, prepared) if pending else []
     except ValueInputError:
         # a claim the judge refuses (a number for a whole vector, the wrong count of
         # numbers): that one is not checked, the others are
         kept = []
         for p in pending:
             try:
-                judge(graph, [p[3]], rule)
+                judge(graph, [p[3]], rule, prepared)
             except ValueInputError as exc:
                 skipped.append(Problem(p[0].line, exc.message, p[0].text))
                 continue
             kept.append(p)
         pending = kept
-        verdicts = judge(graph, [p[3] for p in pending], rule) if pending else []
+        verdicts = judge(graph, [p[3] for p in pending], rule, prepared) if pending else []
 
     own: dict[str, Judged] = {}  # the learner's latest number for each quantity
     judged: list[Judged] = []
