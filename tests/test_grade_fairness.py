@@ -126,7 +126,7 @@ def expected_score(v: dict[str, Any], written: dict[str, str], slip: str) -> int
     right by the rule, none for the slip (wrong by the rule: checked), a point for each number
     carried forward after it, except one that follows only trivially (docs/teaching.md: 0
     where the truth is not 0, or a number of the program's givens copied, within half a unit
-    of its last written digit)."""
+    of its last written digit, that is not also the sheet's own wrong number carried on)."""
     key = v["answers"]
     assert not right(float(written[slip]), key[slip])
     score = 0
@@ -139,7 +139,14 @@ def expected_score(v: dict[str, Any], written: dict[str, str], slip: str) -> int
             continue
         c = Fraction(Decimal(text))
         room = Fraction(10) ** Decimal(text).as_tuple().exponent / 2
-        trivial = c == 0 or any(abs(c - g) <= room for g in v["numbers"])
+        copied = any(abs(c - g) <= room for g in v["numbers"])
+        # a given's value that is also the sheet's own wrong number carried on is not a copy
+        # (every sheet here shows working: its right ŷ is no given)
+        carried = any(
+            p != q and not right(float(written[p]), key[p]) and Fraction(Decimal(written[p])) == c
+            for p in ORDER
+        )
+        trivial = c == 0 or (copied and not carried)
         score += 0 if trivial else 1
     return score
 

@@ -269,3 +269,23 @@ def test_a_solution_with_more_numbers_than_a_claims_file_may_hold_is_refused(
     assert main(["check", str(ex), "--solution", str(sol)]) == 2
     err = capsys.readouterr().err
     assert str(count) in err and str(MAX_CLAIMS) in err
+
+
+def test_a_carried_number_equal_to_a_given_still_follows() -> None:
+    """The reference neuron (x = [1, 1], b₀ = 3/5): dL/dz written 0.6 (a slip) makes dL/dw1 =
+    x1 · dL/dz and dL/db₀ = dL/dz equal to 0.6 too, which b₀ = 3/5 happens to equal. Those are
+    the learner's own number carried on, not a given copied: they follow from dL/dz."""
+    from chainrule.check import check
+    from chainrule.lang.language import parse
+
+    exercise = Path(__file__).resolve().parents[1] / "src" / "chainrule" / "data" / "exercise.cr"
+    graph = parse(exercise.read_text(encoding="utf-8"))
+    z = 4 / 5 + 7 / 5 + 3 / 5
+    yhat = 1 / (1 + math.exp(-z))
+    right = [f"z = {z:.3g}", f"ŷ = {yhat:.3g}", f"∂ŷ/∂z = {yhat * (1 - yhat):.3g}"]
+    verdicts = check(graph, [*right, "dL/dz = 0.6", "dL/dw1 = 0.6", "dL/db₀ = 0.6"])
+    origin = {v.claim.name: (v.verdict, v.origin, [w.claim.name for w in v.follows])
+              for v in verdicts}  # fmt: skip
+    assert origin["dL/dz"][:2] == ("wrong", "first slip")
+    assert origin["dL/dw1"] == ("wrong", "follows", ["dL/dz"])
+    assert origin["dL/db₀"] == ("wrong", "follows", ["dL/dz"])

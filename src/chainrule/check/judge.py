@@ -15,7 +15,7 @@ a given copied) *follows trivially* and earns no carry-forward credit."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -409,22 +409,44 @@ def _givens(graph: Graph) -> list[Fraction]:
     return out
 
 
-def _trivial(v: Verdict, givens: list[Fraction]) -> bool:
+def _trivial(
+    v: Verdict,
+    givens: list[Fraction],
+    wrong: Sequence[Verdict] = (),
+    working: bool = False,
+) -> bool:
     """A wrong number that "follows" only trivially earns nothing: 0 where the truth is not 0
-    (0 from 0, a product with a factor written as 0), or a number copied from the givens."""
+    (0 from 0, a product with a factor written as 0), or a number copied from the givens —
+    unless the sheet shows ``working`` (a right number that is not a given) and the number is
+    one of the learner's own wrong numbers (in ``wrong``) carried on: dL/dw₁ = x₁ · dL/dz with
+    x₁ = 1 carries a slipped dL/dz of 0.6, which a given b₀ = 3/5 happens to equal."""
     trues = _flat(v.true)
     nums = v.claim.numbers
     if not all(n.finite for n in nums) or len(trues) != len(nums):
         return False
     if all(Fraction(n.value) == 0 for n in nums) and any(t != 0 for t in trues):
         return True
+    if not _copied(v, givens):
+        return False
+    mine = [Fraction(n.value) for n in nums]
+    return not working or not any(
+        w.quantity.key() != v.quantity.key()
+        and [Fraction(n.value) for n in w.claim.numbers if n.finite] == mine
+        for w in wrong
+    )
+
+
+def _copied(v: Verdict, givens: list[Fraction]) -> bool:
+    """Every number of the claim is a given of the exercise, to the digits written."""
 
     def copied(n: Number) -> bool:
+        if not n.finite:
+            return False
         c = Fraction(n.value)
         room = n.quantum / 2 if n.quantum else Fraction(0)
         return c != 0 and any(abs(c - g) <= room for g in givens)
 
-    return all(copied(n) for n in nums)
+    return all(copied(n) for n in v.claim.numbers)
 
 
 def _is_true(n: Number, true: Any) -> bool:
@@ -587,6 +609,7 @@ def _trace(
 
     every = _latest(verdicts)
     latest_fine = _latest(fine)
+    working = any(not _copied(u, givens) for u in fine)  # a right number that is not a given
     in_world = {id(u) for u in every}
     traced: dict[Any, Verdict] = {}  # a claim traced already, by its quantity and numbers
     for v in wrong:
@@ -600,7 +623,7 @@ def _trace(
         if not agrees(every, v):
             v.origin = FIRST_SLIP
             continue
-        if _trivial(v, givens):
+        if _trivial(v, givens, wrong, working):
             v.origin = TRIVIAL
             continue
         if any(_rounded(u) and moves(u.quantity, v.quantity) for u in latest_fine) and agrees(
