@@ -12,38 +12,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_compile import copied, same_bits
 
 import chainrule as cr
 import chainrule.tensor as T
 from chainrule import nn
 from chainrule.core.compile import CompileError
-
-
-def same_bits(a: Any, b: Any) -> bool:
-    """Equal as stored: type, shape, dtype and every byte."""
-    if isinstance(a, (tuple, list)):
-        return (
-            type(a) is type(b)
-            and len(a) == len(b)
-            and all(same_bits(x, y) for x, y in zip(a, b, strict=True))
-        )
-    if isinstance(a, np.ndarray):
-        return (
-            isinstance(b, np.ndarray)
-            and a.shape == b.shape
-            and a.dtype == b.dtype
-            and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
-        )
-    if isinstance(a, float):
-        return type(b) is float and np.float64(a).tobytes() == np.float64(b).tobytes()
-    return bool(a == b)
-
-
-def copied(r: Any) -> Any:
-    if isinstance(r, (tuple, list)):
-        return type(r)(copied(x) for x in r)
-    return r.copy() if isinstance(r, np.ndarray) else r
-
 
 # ------------------------------------------------------------------ the seed of backward
 

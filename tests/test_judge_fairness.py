@@ -13,22 +13,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_latex_as_written import NEURON_TEX
 
 from chainrule.cli import main
 
-EXERCISE_TEX = r"""\documentclass{article}
-\usepackage{amsmath}
-\begin{document}
-Consider a single neuron with input $x_1 = 2$, $x_2 = -1$, weights $w_1 = 0.5$, $w_2 = -0.3$,
-bias $b = 0.1$ and target $y = 1$.
-\begin{align*}
-z &= w_1 x_1 + w_2 x_2 + b \\
-\hat y &= \sigma(z) \\
-L &= \frac{1}{2}(\hat y - y)^2
-\end{align*}
-Compute $\frac{\partial L}{\partial b}$.
-\end{document}
-"""
+EXERCISE_TEX = NEURON_TEX  # x₁ = 2, x₂ = −1, w₁ = 0.5, w₂ = −0.3, b = 0.1, y = 1
 
 
 def sigmoid(t: float) -> float:
@@ -76,13 +65,7 @@ def test_a_slip_inside_a_latex_table_is_noted_after_the_table(
     assert table.count("\\checkmark") == 1 and table.count("\\boldsymbol{\\times}") == 2
     assert after.count("\\marginpar{") == 1
     assert f"{YHAT:.5f}" in after  # the correct value, 0.80218
-    if shutil.which("pdflatex") is None:
-        pytest.skip("pdflatex is not installed (the text is checked above)")
-    run = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "marked.tex"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-2000:]
+    _compiles(tmp_path / "marked.tex")
 
 
 def test_a_slip_in_a_nested_table_inside_a_float_goes_after_the_float(
@@ -100,13 +83,7 @@ def test_a_slip_in_a_nested_table_inside_a_float_goes_after_the_float(
     assert status == 1
     assert marked.index("\\marginpar{") > marked.index("\\end{table}")
     assert marked.index("\\marginpar{") < marked.index("Then $L")
-    if shutil.which("pdflatex") is None:
-        pytest.skip("pdflatex is not installed (the text is checked above)")
-    run = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "marked.tex"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-2000:]
+    _compiles(tmp_path / "marked.tex")
 
 
 def test_a_slip_inside_a_markdown_table_keeps_the_table_whole(
@@ -289,3 +266,14 @@ def test_a_carried_number_equal_to_a_given_still_follows() -> None:
     assert origin["dL/dz"][:2] == ("wrong", "first slip")
     assert origin["dL/dw1"] == ("wrong", "follows", ["dL/dz"])
     assert origin["dL/db₀"] == ("wrong", "follows", ["dL/dz"])
+
+
+def _compiles(tex: Path) -> None:
+    """pdflatex compiles the marked copy (skipped without pdflatex: the text was checked)."""
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed (the text is checked above)")
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
+        cwd=tex.parent, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:]

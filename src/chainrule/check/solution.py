@@ -220,13 +220,16 @@ class _Names:
             return None
 
     def quantity(self, e: Expr, *, truth: bool = False) -> Any:
-        resolver = self.truth if truth else self.resolver
-        name = self.claim_name(e)
-        return None if name is None else resolver.quantity(name)
+        found = self._resolved(e, self.truth if truth else self.resolver)
+        return None if found is None else found[1]
 
     def claim_name(self, e: Expr) -> str | None:
         """The name under which ``e`` is a quantity of the graph: as written, or as an element
         of a matrix (W_{12}: row 1, column 2 of W); None when it is none."""
+        found = self._resolved(e, self.resolver)
+        return None if found is None else found[0]
+
+    def _resolved(self, e: Expr, resolver: Resolver) -> tuple[str, Any] | None:
         name = self.name(e)
         if name is None:
             return None
@@ -238,10 +241,9 @@ class _Names:
         for candidate in (name, alt):
             if candidate is not None:
                 try:
-                    self.resolver.quantity(candidate)
+                    return candidate, resolver.quantity(candidate)
                 except ValueInputError:
                     continue
-                return candidate
         return None
 
 

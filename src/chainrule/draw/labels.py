@@ -169,8 +169,8 @@ class Namer:
         """A constant as the program wrote it: 1/5 stays 1/5 in exact arithmetic, a float is
         its decimal."""
         v = node.value
-        if is_exact(v) and is_rational(v) and not (isinstance(v, np.ndarray) and v.ndim):
-            return grad_number(v, self.digits).split(" = ")[0]
+        if isinstance(v, Fraction):
+            return pretty(_fraction(v))
         return number(v, self.digits)
 
     def fallback(self, node: Node) -> str:

@@ -75,7 +75,8 @@ def _float_num(value: float, digits: int) -> Math:
 def _num(value: Any, digits: int) -> Math:
     if isinstance(value, np.ndarray) and value.ndim > 0:
         parts = [num(v, digits) for v in value]
-        cells = [num(v, digits).latex for v in value.reshape(-1)]
+        flat = parts if value.ndim == 1 else [num(v, digits) for v in value.reshape(-1)]
+        cells = [p.latex for p in flat]
         return Math("[" + ", ".join(p.text for p in parts) + "]", latex_array(cells, value.shape))
     text = decimal(value, digits)
     latex = text

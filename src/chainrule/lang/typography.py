@@ -84,12 +84,17 @@ MATH_ACCENTS = {"\u0301": "acute", "\u0300": "grave", "\u0308": "ddot", "\u030c"
 
 # characters pdflatex's utf8 input already typesets in T1 text (beyond Latin-1 and Extended-A)
 _TYPESET = set("–—‘’‚“”„…•†‡€™")
-_MATH_SYMBOLS = {
-    "ℓ": r"\ell", "−": "-", "×": r"\times", "⊙": r"\odot", "⊗": r"\otimes", "→": r"\to",
-    "←": r"\leftarrow", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "∞": r"\infty",
-    "√": r"\surd", "∑": r"\sum", "∂": r"\partial", "∇": r"\nabla", "⋅": r"\cdot",
-    "≈": r"\approx", "±": r"\pm", "′": r"\prime", "ᵀ": r"^{\top}", "∈": r"\in",
+#: maths symbols chainrule writes, as LaTeX maths (the TikZ writer and the documents' Unicode
+#: declarations both read this table)
+MATH_SYMBOLS = {
+    "∂": r"\partial", "−": "-", "×": r"\times", "·": r"\cdot", "≈": r"\approx",
+    "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "→": r"\rightarrow", "←": r"\leftarrow",
+    "↑": r"\uparrow", "↓": r"\downarrow", "√": r"\surd", "∑": r"\sum", "∞": r"\infty",
+    "ᵀ": r"^{\top}", "∈": r"\in", "±": r"\pm", "⋅": r"\cdot", "⊙": r"\odot",
+    "⊗": r"\otimes", "↦": r"\mapsto", "ℓ": r"\ell", "∇": r"\nabla", "⊟": r"\boxminus",
+    "⊞": r"\boxplus",
 }  # fmt: skip
+_DECLARED = {**MATH_SYMBOLS, "′": r"\prime"}
 
 
 def unicode_declarations(tex: str) -> str:
@@ -101,8 +106,8 @@ def unicode_declarations(tex: str) -> str:
     for ch in sorted({c for c in tex if ord(c) > 0x17F and c not in _TYPESET}):
         if ch in GREEK:
             rep = "\\ensuremath{\\" + GREEK[ch] + "}"
-        elif ch in _MATH_SYMBOLS:
-            rep = "\\ensuremath{" + _MATH_SYMBOLS[ch] + "}"
+        elif ch in _DECLARED:
+            rep = "\\ensuremath{" + _DECLARED[ch] + "}"
         elif ch in SUBSCRIPT_VALUES:
             rep = "\\ensuremath{_{" + SUBSCRIPT_VALUES[ch] + "}}"
         elif ch in SUPERSCRIPT_VALUES:

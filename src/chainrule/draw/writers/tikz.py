@@ -14,6 +14,7 @@ import unicodedata
 from ...lang.typography import (
     GREEK,
     LATEX_SPECIAL,
+    MATH_SYMBOLS,
     SUBSCRIPT_DIGITS,
     SUPERSCRIPT_DIGITS,
     TEXT_ACCENTS,
@@ -25,16 +26,7 @@ from ..model import Drawing, Line, arrow_category, box_category
 
 _SPECIAL = {**LATEX_SPECIAL, '"': r"\textquotedbl{}"}  # T1 fonts print a straight quote
 _MATH = {ch: "\\" + name for ch, name in GREEK.items()}
-_MATH.update(
-    {
-        "∂": r"\partial", "−": "-", "×": r"\times", "·": r"\cdot", "≈": r"\approx",
-        "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "→": r"\rightarrow", "←": r"\leftarrow",
-        "↑": r"\uparrow", "↓": r"\downarrow", "√": r"\surd", "∑": r"\sum", "∞": r"\infty",
-        "ᵀ": r"^{\top}", "∈": r"\in", "±": r"\pm", "⋅": r"\cdot", "⊙": r"\odot",
-        "⊗": r"\otimes", "↦": r"\mapsto", "ℓ": r"\ell", "∇": r"\nabla", "⊟": r"\boxminus",
-        "⊞": r"\boxplus",
-    }
-)  # fmt: skip
+_MATH.update(MATH_SYMBOLS)
 for _i, (_sup, _sub) in enumerate(zip(SUPERSCRIPT_DIGITS, SUBSCRIPT_DIGITS, strict=True)):
     _MATH[_sup] = f"^{{{_i}}}"
     _MATH[_sub] = f"_{{{_i}}}"
