@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from .core import replay
 from .core.blas import MIN_SIZE, axpy
 from .core.errors import ValueInputError
 from .core.node import Node
@@ -46,6 +47,14 @@ class Optimizer:
     ``param_groups`` is PyTorch's view of the settings (one group): a learning-rate schedule
     written ``for g in opt.param_groups: g["lr"] = ...`` changes ``opt.lr``."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # a subclass's own step or zero_grad is replayed by a compiled step as the base's are
+        super().__init_subclass__(**kwargs)
+        for name, kind in (("step", "values"), ("zero_grad", "grads")):
+            method = cls.__dict__.get(name)
+            if callable(method):
+                setattr(cls, name, replay.replayed(kind)(method))
+
     def __init__(self, params: Module | Iterable[Node], lr: float) -> None:
         if lr <= 0:
             raise ValueInputError(f"the learning rate must be positive, got {lr}")
@@ -65,6 +74,7 @@ class Optimizer:
     def param_groups(self) -> list[dict[str, Any]]:
         return [self.group]
 
+    @replay.replayed("grads")
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every gradient (None; zeros with ``set_to_none=False``)."""
         for p in self.params:
@@ -73,6 +83,7 @@ class Optimizer:
             else:
                 p.grad = np.zeros_like(p.value) if isinstance(p.value, np.ndarray) else 0.0
 
+    @replay.replayed("values")
     def step(self) -> None:
         for i, p in enumerate(self.params):
             g = p.grad

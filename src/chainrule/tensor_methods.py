@@ -18,6 +18,7 @@ import numpy as np
 from . import functions as F
 from . import tensor as T
 from .core import node as _node
+from .core import replay
 from .core.errors import ValueInputError
 from .core.node import Node, new_node
 from .core.values import FLOAT
@@ -228,6 +229,8 @@ def _in_place(
 
     def method(self: Node, other: Any) -> Any:
         if self.is_leaf and not _node._grad_on:
+            if replay.note_change is not None:
+                replay.note_change(self)  # (a compiled step's trace: not a change it replays)
             v = other.value if isinstance(other, Node) else other
             own = self.value
             if isinstance(own, np.ndarray) and own.dtype != object and own.flags.writeable:

@@ -51,6 +51,14 @@ branch depends on). Keep such choices outside ``fn``, or pass them as arguments.
 Keyword arguments are bound as ``fn`` binds them (``inspect.signature``): ``f(X, scale=2.0)``
 is ``f(X, 2.0)``; keyword-only ones are part of the key by name.
 
+Changes of nodes outside the graph: an optimizer's ``step()``, ``zero_grad()`` (the
+optimizer's or a module's) and ``p.grad = None`` in ``fn`` are made again at each call where
+``fn`` made them: gradients cleared before ``backward`` are cleared before the sweep, a step
+after ``backward`` is made once the gradients are set (the optimizer's own code, so its state
+moves as uncompiled; an optimizer subclass's ``step`` too). A step before ``backward``, work on
+the parameters after a step (a second forward, reading a parameter), and a change no call can
+make again (``w.value = ...``, ``p -= lr * p.grad`` under ``no_grad``) are refused.
+
 What ``fn`` may return: values and gradients of nodes (``loss.value``, ``w.grad``,
 ``float(loss)``), and numbers that do not come from the graph (returned as they were).
 Returned arrays are the plan's buffers: the next call overwrites them (copy what you keep).
@@ -122,6 +130,68 @@ class _Trace:
         self.backward: list[tuple[Node, Any, Any, bool | None]] = []
         self.drawn: dict[Node, Callable[[], Any]] = {}  # constants drawn again at each call
         self.chosen: dict[Node, Any] = {}  # and the generator fn gave to draw them (rng=)
+        # changes of nodes outside the graph, in order: (kind, call, where), ``where`` being
+        # (the next node id, backward calls, reads, items) when the change was made
+        self.effects: list[tuple[str, Callable[[], Any], tuple[int, int, int, int]]] = []
+        self.changed: list[tuple[Node, str]] = []  # and those no call can make again
+        self.targets: list[set[Node]] = []  # per effect, the nodes its call set
+        self.in_backward = False
+
+
+def _where(t: _Trace) -> tuple[int, int, int, int]:
+    from .node import _ids
+
+    return (next(_ids), len(t.backward), len(t.reads), len(t.items))
+
+
+def _note_effect(kind: str, call: Callable[[], Any]) -> None:
+    t = getattr(_state, "trace", None)
+    if t is not None:
+        t.effects.append((kind, call, _where(t)))
+        t.targets.append(set())
+
+
+replay.note_effect = _note_effect
+
+
+def _note_set(node: Node, what: str, v: Any) -> None:
+    """A value or gradient set while ``fn`` is traced: a node being built, a node of fn's
+    own graph, the engine's backward and a replayed method's own changes are what a plan
+    makes again; a gradient cleared by hand (``p.grad = None`` or zeros) is made again as a
+    call; anything else is a change a plan cannot replay."""
+    t = getattr(_state, "trace", None)
+    if t is None or t.in_backward:
+        return
+    start = t.start
+    nid = getattr(node, "id", start)  # (a node being built has no id yet)
+    if replay.in_replayed():
+        if t.targets:
+            t.targets[-1].add(node)
+        return
+    if nid >= start:
+        return
+    if what == "grad" and _cleared(v):
+        t.effects.append(("grads", partial(_SLOT_GRAD.__set__, node, v), _where(t)))
+        t.targets.append({node})
+        return
+    t.changed.append((node, what))
+
+
+def _note_changed(node: Node) -> None:
+    t = getattr(_state, "trace", None)
+    if t is not None and not replay.in_replayed() and getattr(node, "id", t.start) < t.start:
+        t.changed.append((node, "value"))
+
+
+replay.note_change = _note_changed
+
+
+def _cleared(v: Any) -> bool:
+    if v is None:
+        return True
+    if v.__class__ is float or isinstance(v, np.ndarray):
+        return not np.any(v)
+    return False
 
 
 def _note_drawn(node: Node, redraw: Callable[[], Any], chosen: Any = None) -> None:
@@ -143,7 +213,7 @@ def _users_frame() -> bool:
 def _value_get(self: Node, owner: Any = None) -> Any:
     v = _SLOT_VALUE.__get__(self, Node)
     t = getattr(_state, "trace", None)
-    if t is not None and _users_frame():
+    if t is not None and _users_frame() and not replay.in_replayed():
         t.reads.append((self, "value", v))
     return v
 
@@ -151,9 +221,19 @@ def _value_get(self: Node, owner: Any = None) -> Any:
 def _grad_get(self: Node, owner: Any = None) -> Any:
     v = _SLOT_GRAD.__get__(self, Node)
     t = getattr(_state, "trace", None)
-    if t is not None and _users_frame():
+    if t is not None and _users_frame() and not replay.in_replayed():
         t.reads.append((self, "grad", v))
     return v
+
+
+def _value_set(self: Node, v: Any) -> None:
+    _SLOT_VALUE.__set__(self, v)
+    _note_set(self, "value", v)
+
+
+def _grad_set(self: Node, v: Any) -> None:
+    _SLOT_GRAD.__set__(self, v)
+    _note_set(self, "grad", v)
 
 
 def _item(self: Node) -> float:
@@ -168,14 +248,20 @@ def _backward(
     self: Node, gradient: Any = None, *, accumulate: bool | None = None, seed: Any = None
 ) -> None:
     t = getattr(_state, "trace", None)
-    if t is not None:
-        t.backward.append((self, gradient, seed, accumulate))
-    _BACKWARD(self, gradient, accumulate=accumulate, seed=seed)
+    if t is None:
+        _BACKWARD(self, gradient, accumulate=accumulate, seed=seed)
+        return
+    t.backward.append((self, gradient, seed, accumulate))
+    t.in_backward = True
+    try:
+        _BACKWARD(self, gradient, accumulate=accumulate, seed=seed)
+    finally:
+        t.in_backward = False
 
 
 def _install() -> None:
-    setattr(Node, "value", property(_value_get, _SLOT_VALUE.__set__))  # noqa: B010
-    setattr(Node, "grad", property(_grad_get, _SLOT_GRAD.__set__))  # noqa: B010
+    setattr(Node, "value", property(_value_get, _value_set))  # noqa: B010
+    setattr(Node, "grad", property(_grad_get, _grad_set))  # noqa: B010
     setattr(Node, "item", _item)  # noqa: B010
     setattr(Node, "backward", _backward)  # noqa: B010
 
@@ -277,6 +363,11 @@ class Plan:
         self.structure: list[Any] = []
         self.ops: list[str] = []  # the operations of fn's graph, in order (for messages)
         self.seed_const: Any = None  # the seed given to backward, when it is a constant
+        # calls that change nodes outside the graph (``replay.replayed``: an optimizer's
+        # step, zero_grad): made before the sweep (gradients cleared before backward) or
+        # after it (once the gradients are set), as fn made them
+        self.before: list[Callable[[], Any]] = []
+        self.after: list[Callable[[], Any]] = []
         # compared with a run of fn on other numbers than the trace's, which made the same
         # structure and constants (``Compiled._check``): until then fn runs for other numbers
         self.checked = False
@@ -362,6 +453,7 @@ class Plan:
         accumulate = self.leaves_accumulate
         guards = tuple(self.guards)
         drawn = tuple(self.drawn)
+        before, after = tuple(self.before), tuple(self.after)
         aliases = self.aliases
         sweep = self.sweep
         fill = self.fill
@@ -407,6 +499,8 @@ class Plan:
                 V[slot] = args[i].astype(float64)
             for slot, redraw in drawn:
                 V[slot] = redraw()
+            for call in before:
+                call()
             G[:] = blank
             held: dict[int, Any] = {}  # slot → what a leaf held (copied: it may be a buffer)
             if accumulate and list(map(id, map(_GET_GRAD, grad_nodes))).count(_NONE_ID) != n_grads:
@@ -432,6 +526,8 @@ class Plan:
                 if _empties(gs):
                     gs = [None if g is _EMPTY else g for g in gs]
                 _drain(map(setattr, grad_nodes, repeat("grad"), gs))
+            if after:
+                _make_calls(after)
             return fill()
 
         return run
@@ -492,6 +588,9 @@ def _written_runner(
         "blank": list(plan.blank),
         "sweep": plan.sweep,
         "item": _item_of,
+        "before": tuple(plan.before),
+        "after": tuple(plan.after),
+        "make_calls": _make_calls,
     }
     lines = ["def run(args):"]
     for i, j in plan.aliases:
@@ -515,6 +614,8 @@ def _written_runner(
     for k, (slot, redraw) in enumerate(plan.drawn):
         env[f"draw{k}"] = redraw
         lines.append(f"    V[{slot}] = draw{k}()")
+    if plan.before:
+        lines += ["    for call in before:", "        call()"]
     lines.append("    G[:] = blank")
     grad_nodes, grad_slots = plan.grad_groups
     for k, node in enumerate(grad_nodes):
@@ -529,12 +630,31 @@ def _written_runner(
         lines.append("        return RETRACE")
     for k, slot in enumerate(grad_slots):
         lines += [f"    g = G[{slot}]", f"    g{k}.grad = None if g is EMPTY else g"]
+    if plan.after:
+        lines.append("    make_calls(after)")
     lines.append(f"    return {_fill_source(plan.output, env)}")
     code = builtins.compile("\n".join(lines), "<chainrule plan>", "exec")
     exec(code, env)  # noqa: S102 - the plan's own run, written out
     run: Callable[[tuple[Any, ...]], Any] = env["run"]
     run.source = "\n".join(lines)  # type: ignore[attr-defined]
     return run
+
+
+class _Raised(Exception):
+    """An exception of a call a plan makes after its sweep (an optimizer's step): it is the
+    caller's, not a reason to trace fn again (which would make the call twice)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _make_calls(calls: tuple[Callable[[], Any], ...]) -> None:
+    try:
+        for call in calls:
+            call()
+    except Exception as e:
+        raise _Raised(e) from e
 
 
 def _item_of(v: Any) -> float:
@@ -908,6 +1028,8 @@ class Compiled:
                 runner = plan._runner
                 try:
                     out = plan.run(args) if runner is None else runner(args)
+                except _Raised as raised:
+                    raise raised.error from None
                 except (ArithmeticError, ValueError, TypeError, ChainruleError):
                     out = _RETRACE  # fn itself reports it, with the engine's messages
                 if out is not _RETRACE:
@@ -1245,6 +1367,12 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     elif seed is not None:
         plan.seed_const = seed
 
+    try:
+        _effects(plan, trace, order, names)
+    except CompileError as e:  # (fn has run: say so, the user's parameters may have moved)
+        ran = "this call ran fn once as written: its changes are made"
+        raise CompileError(f"{e} ({ran})") from None
+
     # -- outputs (and which reads were only returned)
     swept = set(topo_order(loss)) if loss is not None else set()
     returned: set[Any] = set()
@@ -1379,6 +1507,87 @@ def _build(trace: _Trace, args: tuple[Any, ...], result: Any) -> Plan:
     # fn could branch on is left to see
     plan.checked = not any(isinstance(a, np.ndarray) or a.__class__ is float for a in args)
     return plan
+
+
+def _effects(plan: Plan, trace: _Trace, order: list[Node], names: Callable[[Node], str]) -> None:
+    """``trace``'s changes of nodes outside the graph, placed before or after the sweep, or
+    refused when no place gives fn's numbers: a change no call can make again (an assignment,
+    an update in place), a step before backward, work on the parameters after a step."""
+    start = trace.start
+    if trace.changed:
+        node, what = trace.changed[0]
+        raise CompileError(_changed_in_fn(node.label(), what))
+    for (kind, call, (at, backwards, reads, items)), targets in zip(
+        trace.effects, trace.targets, strict=True
+    ):
+        what = _call_name(call)
+        mine = sorted(n.label() for n in targets if n.id >= start)
+        if mine:
+            raise CompileError(
+                f"{what} changes {mine[0]}, a node made in fn: a plan reads the parameters it "
+                "updates from outside fn at each call; make the parameters (and the optimizer) "
+                "outside fn"
+            )
+        if not backwards:
+            if kind == "grads":
+                plan.before.append(call)
+                plan.structure.append(("before", kind, _call_key(call)))
+                continue
+            raise CompileError(
+                f"fn calls {what} before backward(): a plan runs the parameters' update after "
+                "the reverse sweep; call it after backward() in fn, or outside fn"
+            )
+        if kind == "values":
+            late = [n for n in order if n.id > at]
+            if late:
+                raise CompileError(
+                    f"fn computes {names(late[0])} after {what}: a plan updates the parameters "
+                    "after the whole sweep; compute before the step, or after the compiled call"
+                )
+        for n, w, _ in trace.reads[reads:]:
+            if n.id < start:
+                raise CompileError(_read_after(n.label(), w, what))
+        for n, _ in trace.items[items:]:
+            if n.id < start:
+                raise CompileError(_read_after(n.label(), "value", what))
+        plan.after.append(call)
+        plan.structure.append(("after", kind, _call_key(call)))
+
+
+def _call_name(call: Callable[[], Any]) -> str:
+    func = getattr(call, "func", call)
+    owner: Any = getattr(call, "args", (None,))[0]
+    if func is _SLOT_GRAD.__set__:
+        return f"setting {owner.label()}.grad"
+    name = getattr(func, "__name__", "the call")
+    return f"{type(owner).__name__}.{name}()" if owner is not None else f"{name}()"
+
+
+def _call_key(call: Callable[[], Any]) -> tuple[Any, ...]:
+    func = getattr(call, "func", call)
+    args = getattr(call, "args", ())
+    return (getattr(func, "__qualname__", repr(func)), *map(id, args[:1]))
+
+
+def _changed_in_fn(name: str, what: str) -> str:
+    if what == "grad":
+        return (
+            f"fn sets the gradient of {name} to a value a plan cannot set again (only None or "
+            "zeros, as zero_grad does): set it outside fn"
+        )
+    return (
+        f"fn changes the value of {name} (an assignment or an update in place), which a plan "
+        "does not replay: update parameters with an optimizer (opt.step() in fn is replayed) "
+        "or outside the compiled call"
+    )
+
+
+def _read_after(name: str, what: str, call: str) -> str:
+    return (
+        f"fn reads the {'gradient' if what == 'grad' else 'value'} of {name} after {call}: a "
+        f"plan returns what the sweep computed; read it before {call}, or after the compiled "
+        "call"
+    )
 
 
 def _frozen(v: Any) -> Any:

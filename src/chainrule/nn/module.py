@@ -154,6 +154,7 @@ class Module:
             out.name = self._join("out") if self._path else None
         return out
 
+    @replay.replayed("grads")
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient (``backward`` replaces them anyway); with
         ``set_to_none=False`` they become zeros instead of None."""
