@@ -263,3 +263,36 @@ def test_a_step_in_the_wrong_place_is_refused() -> None:
     refused(after_step, r"after SGD.step\(\)")
     refused(read_after, r"value of layer1.weight after SGD.step\(\)")
     refused(own_params, "a node made in fn")
+
+
+def test_an_optimizer_set_up_in_fn_is_refused() -> None:
+    """The step is the optimizer's as the plan finds it: a learning rate set in fn from an
+    argument would stay the first call's."""
+    model = nn.MLP(5, [4, 3], rng=np.random.default_rng(1))
+    opt = optim.SGD(model, lr=0.1)
+
+    def scheduled(X: np.ndarray, Y: np.ndarray, lr: float = 0.1) -> Any:
+        opt.lr = lr
+        loss = loss_of(model, X, Y)
+        loss.backward()
+        opt.step()
+        return loss.value
+
+    def group(X: np.ndarray, Y: np.ndarray) -> Any:
+        for g in opt.param_groups:
+            g["lr"] = 0.05
+        loss = loss_of(model, X, Y)
+        loss.backward()
+        opt.step()
+        return loss.value
+
+    def made_here(X: np.ndarray, Y: np.ndarray) -> Any:
+        adam = optim.Adam(model, lr=0.01)  # new moments at each call, uncompiled
+        loss = loss_of(model, X, Y)
+        loss.backward()
+        adam.step()
+        return loss.value
+
+    refused(scheduled, "optimizer's lr")
+    refused(group, "optimizer's lr")
+    refused(made_here, "optimizer's params")

@@ -41,6 +41,16 @@ def _params(params: Module | Iterable[Node]) -> list[Node]:
     return ps
 
 
+class _Settings(dict[str, Any]):
+    """An optimizer's settings (PyTorch's param group): a change is told to a compiled step's
+    trace, which cannot make it again (a plan steps with the settings it finds)."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if replay.note_setting is not None:
+            replay.note_setting(self, key)
+        super().__setitem__(key, value)
+
+
 class Optimizer:
     """Common bookkeeping: the parameters, the learning rate, per-parameter state.
 
@@ -55,11 +65,16 @@ class Optimizer:
             if callable(method):
                 setattr(cls, name, replay.replayed(kind)(method))
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if replay.note_setting is not None:
+            replay.note_setting(self, name)
+        object.__setattr__(self, name, value)
+
     def __init__(self, params: Module | Iterable[Node], lr: float) -> None:
         if lr <= 0:
             raise ValueInputError(f"the learning rate must be positive, got {lr}")
         self.params = _params(params)
-        self.group: dict[str, Any] = {"params": self.params, "lr": float(lr)}
+        self.group: dict[str, Any] = _Settings(params=self.params, lr=float(lr))
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
     @property

@@ -135,6 +135,7 @@ class _Trace:
         self.effects: list[tuple[str, Callable[[], Any], tuple[int, int, int, int]]] = []
         self.changed: list[tuple[Node, str]] = []  # and those no call can make again
         self.targets: list[set[Node]] = []  # per effect, the nodes its call set
+        self.settings: list[str] = []  # optimizers' settings fn changed (opt.lr = ...)
         self.in_backward = False
 
 
@@ -184,6 +185,15 @@ def _note_changed(node: Node) -> None:
 
 
 replay.note_change = _note_changed
+
+
+def _note_setting(owner: Any, name: str) -> None:
+    t = getattr(_state, "trace", None)
+    if t is not None and not replay.in_replayed():
+        t.settings.append(name)
+
+
+replay.note_setting = _note_setting
 
 
 def _cleared(v: Any) -> bool:
@@ -1552,6 +1562,12 @@ def _effects(plan: Plan, trace: _Trace, order: list[Node], names: Callable[[Node
                 raise CompileError(_read_after(n.label(), "value", what))
         plan.after.append(call)
         plan.structure.append(("after", kind, _call_key(call)))
+    if trace.settings:
+        raise CompileError(
+            f"fn sets an optimizer's {trace.settings[0]} (an optimizer made or set up in fn): "
+            "a plan makes the step with the optimizer as it finds it; make and set it up "
+            "outside the compiled call (a learning-rate schedule between calls)"
+        )
 
 
 def _call_name(call: Callable[[], Any]) -> str:

@@ -27,6 +27,8 @@ note: Callable[[Any, Callable[[], Any], Any], None] | None = None
 note_effect: Callable[[str, Callable[[], Any]], None] | None = None
 # and ``note_change(node)``: a leaf's value changed in place (``p -= x`` under ``no_grad``)
 note_change: Callable[[Any], None] | None = None
+# and ``note_setting(owner, name)``: an optimizer's setting changed (``opt.lr = ...``)
+note_setting: Callable[[Any, str], None] | None = None
 _modes = [0]
 
 
