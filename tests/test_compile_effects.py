@@ -69,6 +69,24 @@ def test_a_pytorch_style_step_trains_as_uncompiled(name: str) -> None:
     run_both(fn_of, OPTIMIZERS[name])
 
 
+def test_the_plan_prints_the_calls_it_makes_again() -> None:
+    model = nn.MLP(5, [4, 3], rng=np.random.default_rng(1))
+    opt = optim.Adam(model, lr=0.01)
+
+    def step(X: np.ndarray, Y: np.ndarray) -> Any:
+        opt.zero_grad()
+        loss = loss_of(model, X, Y)
+        loss.backward()
+        opt.step()
+        return loss.value
+
+    fast = cr.compile(step)
+    fast(BATCHES[0], LABELS[0])
+    lines = str(fast.plan).splitlines()
+    assert lines[0].startswith("Adam.zero_grad()") and "before the sweep" in lines[0]
+    assert lines[-1].startswith("Adam.step()") and "gradients are set" in lines[-1]
+
+
 def test_module_zero_grad_and_a_step_without_zeroing() -> None:
     def fn_of(model: nn.Module, opt: Any) -> Callable[..., Any]:
         def step(X: np.ndarray, Y: np.ndarray) -> Any:

@@ -403,7 +403,11 @@ class Plan:
         return self._blank
 
     def __str__(self) -> str:
-        return "\n".join(s.text for s in self.steps)
+        before = [f"{_call_name(c)}    [fn's call, made before the sweep]" for c in self.before]
+        after = [
+            f"{_call_name(c)}    [fn's call, made once the gradients are set]" for c in self.after
+        ]
+        return "\n".join([*before, *(s.text for s in self.steps), *after])
 
     def __repr__(self) -> str:
         return f"<Plan of {len(self.steps)} calls>\n{self}"
