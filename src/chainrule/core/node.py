@@ -199,6 +199,11 @@ class Node:
     def __pos__(self) -> Node:
         return self
 
+    def __abs__(self) -> Node:
+        from ..functions import API  # the functions of the op table, built on this module
+
+        return API["abs"](self)  # type: ignore[no-any-return]
+
     def __matmul__(self, other: Any) -> Node:
         return apply(_MATMUL, (self, lift(other, self)))
 
@@ -228,6 +233,30 @@ class Node:
     def __float__(self) -> float:
         return self.item()
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy meeting a node: ``np.float64(2) * x``, ``array + x`` and ``np.exp(x)`` are the
+        node's own operations (numpy would otherwise make an array of objects, one node per
+        element, that is not a node and has no ``backward``)."""
+        name = _UFUNCS.get(ufunc.__name__)
+        if method != "__call__" or kwargs or name is None:
+            raise TypeError(
+                f"numpy's {ufunc.__name__}{'' if method == '__call__' else '.' + method} "
+                "cannot take a chainrule node: use the node's operators and chainrule's "
+                "functions (cr.exp, cr.maximum, x.sum() ...), or x.value for its numbers"
+            )
+        dunder = _DUNDERS.get(name)
+        if dunder is not None:  # an operator: the node's own (a subclass's, for Value)
+            a, b = inputs
+            if isinstance(a, Node):
+                return getattr(type(a), f"__{dunder}__")(a, b)
+            return getattr(type(b), f"__r{dunder}__")(b, a)
+        x = inputs[0]
+        if len(inputs) == 1 and type(x) is not Node and callable(getattr(x, name, None)):
+            return getattr(x, name)()  # micrograd's Value keeps its own exp, tanh ...
+        from ..functions import API  # the functions of the op table, built on this module
+
+        return API[name](*inputs)
+
     def __bool__(self) -> bool:
         raise TypeError(
             "a node has no truth value; compare node.value instead (graphs hold no branches)"
@@ -246,6 +275,38 @@ class Node:
         def __pow__(self, other: Any) -> Node: ...
         def __rpow__(self, other: Any) -> Node: ...
 
+
+# numpy's ufuncs that are ops of the table, by their name in the Python API (Node.__array_ufunc__)
+_UFUNCS = {
+    "add": "add",
+    "subtract": "sub",
+    "multiply": "mul",
+    "divide": "div",
+    "true_divide": "div",
+    "power": "power",
+    "matmul": "matmul",
+    "negative": "neg",
+    "absolute": "abs",
+    "exp": "exp",
+    "log": "log",
+    "log2": "log2",
+    "log10": "log10",
+    "sqrt": "sqrt",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "arcsinh": "asinh",
+    "arctan": "atan",
+    "maximum": "maximum",
+    "minimum": "minimum",
+    "sign": "sign",
+}
+
+_DUNDERS = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv", "power": "pow"}
+_DUNDERS["matmul"] = "matmul"
 
 _ADD = OPS["add"]
 _SUB = OPS["sub"]

@@ -82,6 +82,11 @@ def normalize(value: Any, exact: bool = False) -> Any:
             return arr
         if value.dtype.kind in "iub":
             return value.astype(np.float64)
+        if value.dtype.kind not in "fO":  # complex, text, dates: no real number to hold
+            raise ValueInputError(
+                f"an array of dtype {value.dtype} cannot be a value: chainrule computes with "
+                "real numbers (pass a float or integer array; of complex z, z.real or abs(z))"
+            )
         return value
     if exact:
         return to_exact(value)
