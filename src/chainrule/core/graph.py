@@ -60,6 +60,12 @@ class Graph:
             n: m for n, m in (modules or {}).items() if n in self._index
         }
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """``pickle`` and ``copy.deepcopy``: every node once, still one graph."""
+        from .pickling import reduce_graph  # only when a graph is pickled or copied
+
+        return reduce_graph(self)
+
     # -------------------------------------------------------------- names
     @property
     def naming(self) -> Naming:

@@ -173,6 +173,13 @@ class Node:
     def _repr_svg_(self) -> str | None:  # Jupyter
         return svg(self)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """``pickle`` and ``copy.deepcopy``: the node with everything it depends on, written
+        flat (no recursion on the graph's depth; see ``chainrule.core.pickling``)."""
+        from .pickling import reduce_node  # only when a node is pickled or copied
+
+        return reduce_node(self)
+
     # -------------------------------------------------------------- differentiation
     def backward(
         self, gradient: Any = None, *, accumulate: bool | None = None, seed: Any = None
