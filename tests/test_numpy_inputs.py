@@ -75,3 +75,14 @@ def test_integer_and_bool_arrays_still_read_as_floats() -> None:
     assert x.grad.tolist() == [2.0, 4.0, 6.0]
     assert cr.var(np.array([True, False])).value.tolist() == [1.0, 0.0]
     assert math.isclose(float(cr.var(np.float32(0.5)).value), 0.5)
+
+
+def test_the_repr_of_a_large_node_is_short() -> None:
+    """A node of a thousand numbers printed in full hid which node it was."""
+    x = cr.var(np.arange(1000.0))
+    (x * x).sum().backward()
+    text = repr(x)
+    assert len(text) < 160, text
+    assert "[0, 1, 2, …, 997, 998, 999] (1000, float64)" in text
+    assert "grad=[0, 2, 4, …, 1994, 1996, 1998]" in text
+    assert repr(cr.var(np.array([1.5, 2.0]))) == "<Node input value=[1.5, 2]>"

@@ -55,6 +55,19 @@ class _Many:
 MANY: Any = _Many()
 
 
+REPR_ELEMENTS = 12  # a larger array is shown by its first and last numbers and its shape
+
+
+def _brief(v: Any) -> str:
+    """A value for ``repr``: an array of thousands of numbers hides the node it belongs to."""
+    if isinstance(v, np.ndarray) and v.size > REPR_ELEMENTS:
+        flat = v.reshape(-1)
+        head, tail = decimal(flat[:3]), decimal(flat[-3:])
+        shape = "×".join(map(str, v.shape))
+        return f"{head[:-1]}, …, {tail[1:]} ({shape}, {v.dtype})"
+    return decimal(v)
+
+
 class Node:
     """A value in a graph: its operation, its inputs, and after ``backward`` its gradient.
 
@@ -167,8 +180,8 @@ class Node:
 
     def __repr__(self) -> str:
         who = f"{self.name} = " if self.name else ""
-        grad = "" if self.grad is None else f", grad={decimal(self.grad)}"
-        return f"<Node {who}{self.op.name} value={decimal(self.value)}{grad}>"
+        grad = "" if self.grad is None else f", grad={_brief(self.grad)}"
+        return f"<Node {who}{self.op.name} value={_brief(self.value)}{grad}>"
 
     def _repr_svg_(self) -> str | None:  # Jupyter
         return svg(self)
