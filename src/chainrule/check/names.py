@@ -12,7 +12,7 @@ import numpy as np
 from ..core.errors import ValueInputError
 from ..core.graph import Graph
 from ..core.node import Node
-from ..lang.typography import ACCENTS, FROM_SUBSCRIPT
+from ..lang.typography import ACCENTS, FROM_SUBSCRIPT, TO_SUPERSCRIPT, layer_spelled
 
 VALUE = "value"
 GRADIENT = "gradient"
@@ -24,6 +24,7 @@ _SUBSCRIPTS = FROM_SUBSCRIPT
 _OPERATORS = str.maketrans(
     {"−": "-", "·": "*", "⋅": "*", "×": "*", "⊙": "*", "÷": "/", "'": "′", "″": "′′", "‴": "′′′"}
 )
+_POWER = re.compile(r"\^\{?(-?\d+)\}?")
 _LATEX_ACCENT = re.compile(r"\\(hat|tilde|bar|dot)\{?([A-Za-z])\}?")
 
 
@@ -71,8 +72,11 @@ def _unwrapped(s: str) -> str:
 
 
 def canon(name: str) -> str:
-    """A spelling-free key: ŷ, yhat, y_hat, \\hat{y} → yhat; b₀, b_0, b0 → b0."""
-    s = _LATEX_ACCENT.sub(lambda m: m.group(2) + m.group(1), name)
+    """A spelling-free key: ŷ, yhat, y_hat, \\hat{y} → yhat; b₀, b_0, b0 → b0; z⁽¹⁾, z^(1),
+    z^{[1]} → z⁽¹⁾."""
+    s = _LATEX_ACCENT.sub(lambda m: m.group(2) + m.group(1), layer_spelled(name))
+    # a whole power as typed, (s - y)^2, is the label's (s − y)²; a bare ^ after a name is a hat
+    s = _POWER.sub(lambda m: m.group(1).translate(TO_SUPERSCRIPT), s)
     s = unicodedata.normalize("NFD", s).translate(_SUBSCRIPTS).translate(_OPERATORS)
     out = []
     for ch in s:

@@ -179,7 +179,7 @@ class _Names:
     def name(self, e: Expr) -> str | None:
         if isinstance(e, Name):
             if e.accent == "dot" and self.dot_top is not None:
-                return f"∂{self.dot_top}/∂{Name(e.base, None, e.sub).key()}"
+                return f"∂{self.dot_top}/∂{Name(e.base, None, e.sub, e.layer).key()}"
             return e.key()
         if isinstance(e, Deriv):
             # a node named by its formula in brackets, as chainrule writes an unnamed one:
@@ -255,7 +255,7 @@ def _matrix_element(e: Expr) -> str | None:
         if len(parts) == 1 and len(parts[0]) == 2:
             parts = list(parts[0])
         if len(parts) == 2 and all(p.isdigit() for p in parts):
-            return f"{Name(e.base, e.accent).key()}{parts[0]},{parts[1]}"
+            return f"{e.plain.key()}{parts[0]},{parts[1]}"
     return None
 
 
@@ -300,7 +300,7 @@ def check_solution(
             and lhs.accent == "dot"
             and isinstance(c.items[1], Deriv)
             and isinstance(c.items[1].top, Name)
-            and c.items[1].var == Name(lhs.base, None, lhs.sub)
+            and c.items[1].var == Name(lhs.base, None, lhs.sub, lhs.layer)
         ):
             names.dot_top = c.items[1].top.key()
             continue
@@ -505,7 +505,7 @@ def solution_answers(
                 dot_top = top.key()
                 continue
         if isinstance(lhs, Name) and lhs.accent == "dot" and dot_top is not None:
-            name = f"∂{dot_top}/∂{Name(lhs.base, None, lhs.sub).key()}"
+            name = f"∂{dot_top}/∂{Name(lhs.base, None, lhs.sub, lhs.layer).key()}"
         elif isinstance(lhs, Name):
             name = _written_key(lhs)
         elif isinstance(lhs, Deriv) and isinstance(lhs.top, Name) and isinstance(lhs.var, Name):

@@ -36,7 +36,7 @@ from ..core.node import Node, apply, const, new_node, var
 from ..core.values import EXACT
 from ..ops import OPS, Op, program_functions
 from ..ops.table import overload
-from .typography import SUPERSCRIPT_MINUS, SUPERSCRIPT_VALUES
+from .typography import SUPERSCRIPT_MINUS, SUPERSCRIPT_VALUES, layer_at, layer_mark, layer_spelled
 
 CONSTANTS = {"e": "E", "pi": "pi", "π": "pi"}
 _BINOPS: dict[type, str] = {
@@ -245,8 +245,11 @@ def _prepare(text: str) -> tuple[str, _Source]:
                     continue
             if _name_char(ch) and not ch.isdigit():
                 j = i
-                while j < n and _name_char(line[j]):
-                    j += 1
+                while j < n:  # a layer label is part of the name: z⁽¹⁾, W⁽²⁾₁,₂
+                    k = layer_at(line, j)
+                    if k == j and not _name_char(line[j]):
+                        break
+                    j = max(k, j + 1)
                 word = line[i:j]
                 if word.isidentifier() and unicodedata.normalize("NFKC", word) == word:
                     out.append(word)
@@ -355,6 +358,7 @@ def parse(
             message = message.replace(stand_in, word)
         if ROOT in message:  # √x: the printed form has brackets, √(x)
             message = "write a square root with brackets, √(x) or sqrt(x)"
+        message = _layer_hint(src.text(line) or "", message)
         glued = _number_by_name(src.text(line) or "", col)
         if glued is not None:  # 2x, 0.5u: Python's words are "invalid decimal literal"
             number, name = glued
@@ -365,8 +369,29 @@ def parse(
         raise ProgramSyntaxError(
             f"{message}", line=line, column=max(col, 1), source=src.text(line)
         ) from None
-    builder = _Builder(src, exact=exact, at=dict(at or {}))
+    # --at W^(1)=… gives the layer's W⁽¹⁾ as the program spells it (--output: naming.key)
+    givens = {layer_spelled(k): v for k, v in (at or {}).items()}
+    builder = _Builder(src, exact=exact, at=givens)
     return builder.build(tree, output)
+
+
+_POWER_TARGET = re.compile(r"^\s*([^\W\d]\w*)\s*\^\s*\{?\s*[(\[]\s*(\d+)\s*[)\]]\s*\}?\s*=")
+
+
+def _layer_hint(line: str, message: str) -> str:
+    """Python's words for a layer's name written as in LaTeX (z^(1) = …) or a layer label
+    left open (z⁽¹ = …), with how a program writes it: z⁽¹⁾."""
+    m = _POWER_TARGET.match(line)
+    if m and "assign" in message:
+        name = m.group(1) + layer_mark(m.group(2))
+        return (
+            f"{m.group(0)[:-1].strip()} is a power in a program, which cannot be assigned; "
+            f"the layer's name is written {name} (^{{(1)}}, ^{{[1]}} and ^(1) are read as "
+            "layer labels in LaTeX and Markdown exercises and in claims)"
+        )
+    if "⁽" in message or "⁾" in message:
+        return f"{message}: a layer label is written whole after a name, z⁽¹⁾ or W⁽²⁾"
+    return message
 
 
 def _number_by_name(line: str, column: int) -> tuple[str, str] | None:

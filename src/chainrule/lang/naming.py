@@ -18,7 +18,7 @@ from typing import Any
 
 from ..core.autodiff import topo_order
 from ..core.node import Node
-from .typography import TO_SUBSCRIPT, TO_SUPERSCRIPT
+from .typography import TO_SUBSCRIPT, TO_SUPERSCRIPT, layer_spelled
 from .writing import (
     ATOM,
     _vector_form,
@@ -42,8 +42,9 @@ _OPERATORS = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*", "÷": 
 def key(text: str) -> str:
     """How a typed name is compared with a label: Unicode-normalised (b₀ is b0, as in
     programs), spaces dropped, typographic operators as typed (− is -, · is *), primes as
-    typed on a keyboard (h'' is h″)."""
-    return "".join(unicodedata.normalize("NFKC", text).translate(_OPERATORS).split())
+    typed on a keyboard (h'' is h″), a layer label as in LaTeX (W^(1), W^{[1]} are W⁽¹⁾)."""
+    normal = unicodedata.normalize("NFKC", layer_spelled(text))
+    return "".join(normal.translate(_OPERATORS).split())
 
 
 def version_name(name: str, k: int) -> str:

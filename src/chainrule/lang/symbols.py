@@ -30,12 +30,13 @@ def is_vector(value: Any) -> bool:
     return bool(np.ndim(value) > 0)
 
 
-# A single name: a letter, then letters, digits and subscripts, primes or a version mark (x⁽⁵⁾),
-# accents, and an element index (A[1,2]). Not a superscript digit: y² is a power, not a name.
-# A dotted path (layers[0].weight) is bracketed: d(layers[0].weight) reads as one thing.
+# A single name: a letter, then letters, digits and subscripts, a layer label (z⁽¹⁾, a⁽²⁾₁),
+# primes or a version mark (x⁽⁵⁾), accents, and an element index (A[1,2]). Not a superscript
+# digit: y² is a power, not a name. A dotted path (layers[0].weight) is bracketed:
+# d(layers[0].weight) reads as one thing.
 _SINGLE_NAME = re.compile(
-    r"^[^\W\d_][^\W²³¹⁰⁴-⁹]*[\u0300-\u036f]*[′″‴]*(?:⁽[⁰¹²³⁴-⁹]+⁾)?(?:,[₀-₉]+)*"
-    r"(?:\[[\d, ]+\])*$"
+    r"^[^\W\d_][^\W²³¹⁰⁴-⁹]*[\u0300-\u036f]*(?:⁽[⁰¹²³⁴-⁹]+⁾[^\W²³¹⁰⁴-⁹]*)?[′″‴]*"
+    r"(?:⁽[⁰¹²³⁴-⁹]+⁾)?(?:,[₀-₉]+)*(?:\[[\d, ]+\])*$"
 )
 
 

@@ -4,6 +4,7 @@ characters. Every writer and reader takes its tables from here, so they can neve
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 MINUS = "\u2212"  # −, the minus of typeset maths (the hyphen-minus "-" is what people type)
@@ -20,6 +21,38 @@ TO_SUPERSCRIPT = str.maketrans(DIGITS + "-", SUPERSCRIPT_DIGITS + SUPERSCRIPT_MI
 SUPERSCRIPT_VALUES = dict(zip(SUPERSCRIPT_DIGITS, DIGITS, strict=True))
 #: subscript digit → digit (b₀ is b_{0} in LaTeX, b0 as people type it)
 SUBSCRIPT_VALUES = dict(zip(SUBSCRIPT_DIGITS, DIGITS, strict=True))
+
+#: a layer label glued to a name, z⁽¹⁾ (z^{(1)} in LaTeX): part of the name, never a power
+LAYER_OPEN, LAYER_CLOSE = "⁽", "⁾"
+LAYER_MARK = "⁽[⁰¹²³⁴⁵⁶⁷⁸⁹]+⁾"
+
+
+def layer_mark(digits: str) -> str:
+    """The layer label of layer ``digits`` ("1" → ⁽¹⁾), as names carry it."""
+    return LAYER_OPEN + digits.translate(TO_SUPERSCRIPT) + LAYER_CLOSE
+
+
+# a layer label as typed or in LaTeX: W^(1), W^[1], W^{(1)}, W^{[1]} are all W⁽¹⁾
+_LAYER_TYPED = re.compile(r"\^\s*(\{\s*)?(?:\((\d+)\)|\[(\d+)\])(?(1)\s*\})")
+
+
+def layer_spelled(name: str) -> str:
+    """A name typed with its layer label as in LaTeX or on a keyboard (W^(1), W^{[1]}) as
+    chainrule spells it (W⁽¹⁾), so every spelling finds the same node."""
+    if "^" not in name:
+        return name
+    return _LAYER_TYPED.sub(lambda m: layer_mark(str(int(m.group(2) or m.group(3)))), name)
+
+
+def layer_at(text: str, i: int) -> int:
+    """The end of a layer label ⁽¹²⁾ starting at ``i`` of ``text``, or ``i`` if none."""
+    if text[i : i + 1] != LAYER_OPEN:
+        return i
+    j = i + 1
+    while j < len(text) and text[j] in SUPERSCRIPT_VALUES:
+        j += 1
+    return j + 1 if j > i + 1 and text[j : j + 1] == LAYER_CLOSE else i
+
 
 #: Greek letter → its LaTeX command name (without the backslash)
 GREEK = {
@@ -112,6 +145,8 @@ def unicode_declarations(tex: str) -> str:
             rep = "\\ensuremath{_{" + SUBSCRIPT_VALUES[ch] + "}}"
         elif ch in SUPERSCRIPT_VALUES:
             rep = "\\ensuremath{^{" + SUPERSCRIPT_VALUES[ch] + "}}"
+        elif ch in (LAYER_OPEN, LAYER_CLOSE):  # z⁽¹⁾ in running text
+            rep = "\\ensuremath{^{" + ("(" if ch == LAYER_OPEN else ")") + "}}"
         elif unicodedata.category(ch).startswith("M"):
             rep = ""  # a combining mark on its own: dropped rather than an error
         else:

@@ -23,8 +23,10 @@ from ..ops import OPS
 from .typography import (
     ACCENTS,
     GREEK,
+    LAYER_MARK,
     MATH_ACCENTS,
     SUBSCRIPT_VALUES,
+    SUPERSCRIPT_VALUES,
     TO_SUPERSCRIPT,
     latex_array,
     latex_decimal,
@@ -43,9 +45,15 @@ def latex_name(name: str) -> str:
 
     Anything that is not a plain identifier is escaped and set as text, so a hostile name
     such as ``\\input{/etc/passwd}`` is printed, never executed."""
-    mark = re.search(r"(′+|″|‴|⁽[⁰-⁹]+⁾)$", name)  # x′, x″, x⁽⁵⁾: a name given again
+    mark = re.search(r"(′+|″|‴)$", name)  # x′, x″, x‴: a name given again
     if mark and mark.start() > 0:
-        return latex_name(name[: mark.start()]) + _latex_version(mark.group(1))
+        return _scripted(latex_name(name[: mark.start()])) + _latex_version(mark.group(1))
+    # a layer label (z⁽¹⁾, W⁽²⁾₁,₂, a name's fifth version x⁽⁵⁾): z^{(1)}, W_{1,2}^{(2)}
+    layers = list(re.finditer(LAYER_MARK, name))
+    if layers and layers[-1].start() > 0:
+        last = layers[-1]
+        rest = name[: last.start()] + name[last.end() :]
+        return _scripted(latex_name(rest)) + _latex_version(last.group())
     decomposed = unicodedata.normalize("NFD", name)
     m = re.fullmatch(r"([^\W\d_]+?)(\d*)", decomposed.replace("_", ""))
     base = decomposed
@@ -104,10 +112,16 @@ def latex_name(name: str) -> str:
     return out
 
 
+def _scripted(latex: str) -> str:
+    """A name that has a superscript already, braced before another one: {z^{(1)}}' (LaTeX
+    refuses z^{(1)}', a double superscript)."""
+    return "{" + latex + "}" if "^" in latex else latex
+
+
 def _latex_version(mark: str) -> str:
     """The prime marks of x′, x″, x‴ as LaTeX primes; x⁽⁵⁾ as x^{(5)}."""
     if mark.startswith("⁽"):
-        digits = mark[1:-1].translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789"))
+        digits = "".join(SUPERSCRIPT_VALUES[c] for c in mark[1:-1])
         return f"^{{({digits})}}"
     primes = len(mark) if mark[0] == "′" else {"″": 2, "‴": 3}[mark]
     return "'" * primes
@@ -465,7 +479,7 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
         nt = node_op.notation
         if style == "latex":
             if nt.latex_vectors and all(a.ndim == 1 for a in node.args):
-                return nt.latex_vectors.format(lt, rt), prec
+                return nt.latex_vectors.format(_scripted(lt), rt), prec  # {w^{(2)}}^{\top} a
             return nt.latex.format(lt, rt), prec
         return f"{lt}{nt.text}{rt}", prec
     if nt.style == "prefix":
@@ -501,7 +515,7 @@ def _combine(node: Node, parts: list[tuple[str, int]], style: str, digits: int) 
             return f"permute({t}, axes=({axes}))", ATOM
         if p < prec:
             t = _paren(t, style)
-        return (nt.latex.format(t) if style == "latex" else t + nt.text), prec
+        return (nt.latex.format(_scripted(t)) if style == "latex" else t + nt.text), prec
     if nt.style == "index":
         ((t, p),) = parts
         raw = (node.params or {}).get("index")

@@ -14,6 +14,8 @@ import unicodedata
 from ...lang.typography import (
     GREEK,
     LATEX_SPECIAL,
+    LAYER_CLOSE,
+    LAYER_OPEN,
     MATH_SYMBOLS,
     SUBSCRIPT_DIGITS,
     SUPERSCRIPT_DIGITS,
@@ -31,6 +33,7 @@ for _i, (_sup, _sub) in enumerate(zip(SUPERSCRIPT_DIGITS, SUBSCRIPT_DIGITS, stri
     _MATH[_sup] = f"^{{{_i}}}"
     _MATH[_sub] = f"_{{{_i}}}"
 _MATH["⁻"] = "^{-}"
+_MATH[LAYER_OPEN], _MATH[LAYER_CLOSE] = "^{(}", "^{)}"  # z⁽¹⁾, a layer label
 _ACCENTS = TEXT_ACCENTS
 _TEXT_OK = {"…": r"\ldots{}", "–": "--", "—": "---", "’": "'", "‘": "`", "“": "``", "”": "''"}
 

@@ -29,7 +29,7 @@ from pylatexenc.latexwalker import (
     get_default_latex_context_db,
 )
 
-from ..typography import DIGITS, GREEK, SUBSCRIPT_VALUES, SUPERSCRIPT_VALUES
+from ..typography import DIGITS, GREEK, SUBSCRIPT_VALUES, SUPERSCRIPT_VALUES, layer_at
 from .tree import (
     Bin,
     Call,
@@ -524,6 +524,14 @@ def _chars(text: str, start: int, out: list[Tok]) -> None:
             script = False
             continue
         script = False
+        if layer_at(text, i) > i:  # z⁽¹⁾ as typed: read as z^{(1)}
+            k = layer_at(text, i)
+            digits = "".join(SUPERSCRIPT_VALUES[c] for c in text[i + 1 : k - 1])
+            inner = [Tok("op", "(", pos), Tok("num", digits, pos), Tok("op", ")", pos)]
+            out.append(Tok("op", "^", pos))
+            out.append(Tok("group", "{}", pos, args=[inner]))
+            i = k
+            continue
         if ch in SUPERSCRIPT_VALUES or ch == "⁻":
             j = i
             while j < len(text) and (text[j] in SUPERSCRIPT_VALUES or text[j] == "⁻"):
@@ -863,9 +871,15 @@ class Parser:
         return [t]
 
     def postfix(self) -> Expr:
+        first = self.peek()
+        bracketed = first is not None and first.kind == "op"  # (x)^{(2)} is a power
         e = self.atom()
         while True:
-            if self.is_op("^"):
+            labelled = not bracketed and _labelled(e)
+            if self.is_op("^") and labelled and (label := self.layer()) is not None:
+                assert isinstance(e, Name)
+                e = Name(e.base, e.accent, e.sub, label)
+            elif self.is_op("^"):
                 pos = self.take().pos
                 toks = self.script()
                 if len(toks) == 1 and toks[0].kind == "letter" and toks[0].text == "T":
@@ -886,6 +900,22 @@ class Parser:
                 e = _subscript(e, toks, pos)
             else:
                 return e
+
+    def layer(self) -> str | None:
+        """The layer label after the ``^`` at hand, taken (``^{(1)}``, ``^{[1]}``, ``^(1)``,
+        ``^[1]``, and ``⁽¹⁾`` as tokenised): a whole number in brackets, or None (a power)."""
+        after = self.peek(1)
+        if after is None:
+            return None
+        if after.kind == "group":
+            label = _layer_label(after.args[0])
+            taken = 2
+        else:
+            label = _layer_label(self.toks[self.i + 1 : self.i + 4])
+            taken = 4
+        if label is not None:
+            self.i += taken
+        return label
 
     def atom(self) -> Expr:
         t = self.peek()
@@ -922,7 +952,7 @@ class Parser:
             under = Parser(t.args[0], self.functions).whole() if t.args else None
             if not isinstance(under, Name) or under.accent is not None:
                 raise Unreadable(f"\\{t.text} over something that is not a name", t.pos)
-            return Name(under.base, t.text, under.sub)
+            return Name(under.base, t.text, under.sub, under.layer)
         if k == "matrix":
             self.take()
             rows = tuple(
@@ -1056,6 +1086,43 @@ class Parser:
         return Sum(var, lo, hi, body)
 
 
+_CLOSING = {"(": ")", "[": "]"}
+
+
+def _labelled(e: Expr) -> bool:
+    """Whether a bracketed whole number over ``e`` is a layer label: over a name without one
+    already, except e itself (e^{(2)} is e², Euler's number squared)."""
+    if not isinstance(e, Name) or e.layer is not None:
+        return False
+    return not (e.base == "e" and e.accent is None and e.sub is None)
+
+
+def _layer_label(toks: list[Tok]) -> str | None:
+    """``(1)`` or ``[1]`` (the superscript of z^{(1)}, W^{[2]}): the layer's number. A letter
+    in its place (W^{[l]}, \\delta^{(l+1)}) is a general formula, not one layer: unreadable."""
+    if len(toks) < 3 or toks[0].kind != "op" or toks[0].text not in _CLOSING:
+        return None
+    close = toks[-1]
+    if close.kind != "op" or close.text != _CLOSING[toks[0].text]:
+        return None
+    middle = toks[1:-1]
+    if len(middle) == 1 and middle[0].kind == "num" and middle[0].text.isdigit():
+        return str(int(middle[0].text))
+    if (
+        middle[0].kind == "letter"
+        and len(middle) in (1, 3)
+        and (len(middle) == 1 or (middle[1].kind == "op" and middle[1].text in "+-"))
+    ):
+        written = "".join(t.text for t in middle)
+        raise Unreadable(
+            f"a layer named by a letter ({toks[0].text}{written}{close.text}) is a general "
+            "formula, not one layer: chainrule reads layers numbered 0, 1, 2, … such as "
+            "W^{(1)} or W^{[1]}",
+            toks[0].pos,
+        )
+    return None
+
+
 def _number(t: Tok) -> Num:
     s = t.text.replace(",", ".")
     if "e" in s.lower():  # e-notation: 5e-3 is 0.005
@@ -1129,7 +1196,7 @@ def _subscript(e: Expr, toks: list[Tok], pos: int) -> Expr:
     sub = "".join(parts).replace(" ", "")
     if not sub:
         raise Unreadable("an empty subscript", pos)
-    return Name(e.base, e.accent, sub)
+    return Name(e.base, e.accent, sub, e.layer)
 
 
 def element_index(sub: str) -> tuple[int, ...] | None:

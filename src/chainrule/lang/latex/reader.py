@@ -494,7 +494,7 @@ class _Reader:
                 if m == Name(s.var):
                     return Num(Fraction(k), str(k))  # the index itself: \sum_i i x_i
                 if isinstance(m, Name) and m.sub == s.var:
-                    return Name(m.base, m.accent, str(k))
+                    return Name(m.base, m.accent, str(k), m.layer)
                 return None
 
             terms.append(rewrite(s.body, at))

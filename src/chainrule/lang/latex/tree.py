@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..typography import TO_SUBSCRIPT
+from ..typography import TO_SUBSCRIPT, layer_mark
 
 ACCENT_MARKS = {"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304", "dot": "\u0307"}
 
@@ -28,17 +28,20 @@ class Name:
     base: str  # a letter or word: y, σ, MSE
     accent: str | None = None  # hat, tilde, bar, dot
     sub: str | None = None  # 0, 12, i, out
+    layer: str | None = None  # 1 for z^{(1)}, z^{[1]}, z^(1) or z⁽¹⁾: a label, not a power
 
     @property
     def plain(self) -> Name:
-        """The name without its subscript (x for x_1)."""
-        return Name(self.base, self.accent)
+        """The name without its subscript (W^{(1)} for W^{(1)}_{12})."""
+        return Name(self.base, self.accent, None, self.layer)
 
     def key(self) -> str:
-        """The name as chainrule writes it: ŷ, b₀, w₁₂, h_out."""
+        """The name as chainrule writes it: ŷ, b₀, w₁₂, h_out, z⁽¹⁾, a⁽²⁾₁."""
         s = self.base
         if self.accent:
             s = unicodedata.normalize("NFC", s + ACCENT_MARKS[self.accent])
+        if self.layer is not None:
+            s += layer_mark(self.layer)
         if self.sub is not None:
             s += self.sub.translate(TO_SUBSCRIPT) if self.sub.isdigit() else "_" + self.sub
         return s
