@@ -449,6 +449,34 @@ def _copied(v: Verdict, givens: list[Fraction]) -> bool:
     return all(copied(n) for n in v.claim.numbers)
 
 
+def _as_written(claim: Claim, value: Any) -> bool:
+    """Is every number of the claim ``value`` at the precision it was written (within half a
+    unit of its last digit; an exact number, equal)? No rule's tolerance, no rounding slack."""
+    if value is None:
+        return False
+    values = _flat(value)
+    if len(values) != len(claim.numbers):
+        return False
+    for n, x in zip(claim.numbers, values, strict=True):
+        if not n.finite or not _finite(x):
+            if not _same_special(as_float(n.value), x):
+                return False
+        elif abs(Fraction(n.value) - Fraction(x)) > n.quantum / 2 * (1 + SLACK):
+            return False
+    return True
+
+
+def _moved(value: Any, own: Any) -> bool:
+    """Does the learner's world without one of their numbers give another value than ``own``?"""
+    if value is None:
+        return True
+    a, b = [as_float(x) for x in _flat(value)], [as_float(y) for y in _flat(own)]
+    return len(a) != len(b) or any(
+        not (x == y or (math.isnan(x) and math.isnan(y)) or abs(x - y) <= 1e-12 * abs(y))
+        for x, y in zip(a, b, strict=True)
+    )
+
+
 def _is_true(n: Number, true: Any) -> bool:
     """Is a number the true value itself, not a rounding of it (1.4 for 1.4, 14/5 for 2.8)?"""
     if not n.finite or not _finite(true):
@@ -644,6 +672,23 @@ def _trace(
                     alone.append(w)
                 if agrees(alone, v):
                     v.follows.append(w)
+    # Too few digits for the truth, but exactly the learner's own number: carried, not cut short
+    for v in verdicts:
+        if v.verdict != TOO_FEW or v.reading is not None:
+            continue
+        own = world(every, v)
+        if own is None or not _as_written(v.claim, own) or _trivial(v, givens, wrong, working):
+            continue
+        carried = [
+            w
+            for w in wrong
+            if id(w) in in_world
+            and w.quantity.key() != v.quantity.key()
+            and moves(w.quantity, v.quantity)
+            and _moved(world(_latest([u for u in verdicts if u is not w]), v), own)
+        ]
+        if carried:
+            v.verdict, v.origin, v.recomputed, v.follows = WRONG, FOLLOWS, own, carried
 
 
 __all__ = [
