@@ -466,6 +466,19 @@ def _as_written(claim: Claim, value: Any) -> bool:
     return True
 
 
+def _first_written(follows: list[Verdict], wrong: list[Verdict]) -> list[Verdict]:
+    """Each wrong number a claim follows from, named once where the learner first wrote it: a
+    slip copied onto many lines is one slip (line 3, not lines 3, 5, 7, 9)."""
+    first: dict[Any, Verdict] = {}
+    for w in wrong:
+        first.setdefault((w.quantity.key(), w.reading, tuple(w.claim.numbers)), w)
+    out: dict[int, Verdict] = {}
+    for w in follows:
+        f = first.get((w.quantity.key(), w.reading, tuple(w.claim.numbers)), w)
+        out.setdefault(id(f), f)
+    return list(out.values())
+
+
 def _moved(value: Any, own: Any) -> bool:
     """Does the learner's world without one of their numbers give another value than ``own``?"""
     if value is None:
@@ -672,6 +685,7 @@ def _trace(
                     alone.append(w)
                 if agrees(alone, v):
                     v.follows.append(w)
+        v.follows = _first_written(v.follows, wrong)
     # Too few digits for the truth, but exactly the learner's own number: carried, not cut short
     for v in verdicts:
         if v.verdict != TOO_FEW or v.reading is not None:
@@ -688,7 +702,8 @@ def _trace(
             and _moved(world(_latest([u for u in verdicts if u is not w]), v), own)
         ]
         if carried:
-            v.verdict, v.origin, v.recomputed, v.follows = WRONG, FOLLOWS, own, carried
+            v.verdict, v.origin, v.recomputed = WRONG, FOLLOWS, own
+            v.follows = _first_written(carried, wrong)
 
 
 __all__ = [

@@ -25,6 +25,7 @@ from .report import quantity_text
 from .solution import Judged, SolutionCheck
 
 DIGITS = 5
+_SHOWN_LINES = 3  # lines a mark names; more are counted ("follows from line 3, 8, 12 and 2 more")
 
 
 def mark_text(j: Judged) -> str:
@@ -34,7 +35,9 @@ def mark_text(j: Judged) -> str:
         return "✓"
     if v.origin == FOLLOWS and v.follows:
         lines = sorted({w.claim.line for w in v.follows if w.claim.line is not None})
-        return "✗ follows from line " + ", ".join(str(n) for n in lines)
+        shown = ", ".join(str(n) for n in lines[:_SHOWN_LINES])
+        more = len(lines) - _SHOWN_LINES
+        return "✗ follows from line " + shown + (f" and {more} more" if more > 0 else "")
     if v.origin == CARRIED_ROUNDING:
         return "✗ carries the rounding of earlier numbers"
     if v.verdict == TOO_FEW:  # under a rule that asks for digits (check --sigfig N)
