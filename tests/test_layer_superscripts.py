@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +244,57 @@ def test_a_drawing_in_tikz_sets_the_label_as_a_superscript(exercise: Path, tmp_p
     tikz = out.read_text(encoding="utf-8")
     assert r"W\ensuremath{^{(}}\ensuremath{^{1}}\ensuremath{^{)}}" in tikz
     assert "[U+207D]" not in tikz
+
+
+TEMPLATE = '''title = "Two layers"
+digits = 5
+source = """
+x = ${x}
+W⁽¹⁾ = ${w1}
+W⁽²⁾ = ${w2}
+a⁽¹⁾ = σ(W⁽¹⁾ * x)
+ŷ = σ(W⁽²⁾ * a⁽¹⁾)
+L = (ŷ - 1)^2
+"""
+
+[draw]
+x = { choices = [1, 2] }
+w1 = { choices = [0.5, -0.5] }
+w2 = { choices = [1.5, -1.5] }
+
+[ask]
+values = ["a⁽¹⁾"]
+gradients = ["W⁽¹⁾", "W⁽²⁾"]
+'''
+
+
+def test_grade_reads_layer_labels_in_a_folder_of_worked_solutions(tmp_path: Path) -> None:
+    import csv
+
+    from chainrule.teach.generate import generate
+
+    template = tmp_path / "two-layers.toml"
+    template.write_text(TEMPLATE, encoding="utf-8")
+    folder = tmp_path / "class"
+    generate(template, folder, count=1, seed=3, pdfs=False, solutions=False)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    (variant,) = manifest["variants"]
+    drawn = dict(line.split(" = ") for line in variant["program"].splitlines()[:3])
+    x, w1, w2 = (float(Fraction(drawn[k])) for k in ("x", "W⁽¹⁾", "W⁽²⁾"))
+    a1 = sigmoid(w1 * x)
+    yhat = sigmoid(w2 * a1)
+    dz2 = 2 * (yhat - 1) * yhat * (1 - yhat)
+    dw2, dw1 = dz2 * a1, dz2 * w2 * a1 * (1 - a1) * x
+    subs = tmp_path / "solutions"
+    subs.mkdir()
+    (subs / "ada.md").write_text(
+        f"student: Ada\n\nvariant: {variant['id']}\n\n$a^{{[1]}} = {a1:.4f}$\n\n"
+        f"$\\frac{{\\partial L}}{{\\partial W^{{(1)}}}} = {dw1:.4g}$\n\n"
+        f"$\\frac{{\\partial L}}{{\\partial W^{{(2)}}}} = {-dw2:.4g}$\n",  # a sign slip
+        encoding="utf-8",
+    )
+    report = tmp_path / "report"
+    assert main(["grade", str(folder), str(subs), "-o", str(report)]) == 0
+    (row,) = csv.DictReader((report / "grades.csv").read_text(encoding="utf-8").splitlines())
+    assert row["student"] == "Ada"
+    assert float(row["score"]) == 2  # a⁽¹⁾ and dL/dW⁽¹⁾ right, dL/dW⁽²⁾ wrong
