@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,9 @@ MARGIN = 12.0
 BIG = 250  # boxes: above this the layout trades some polish for speed
 TITLE_MIN = 420.0  # points: a title narrower than this is never wrapped
 NODESEP = 0.3  # inches between boxes of one rank
+RANKSEP = 0.45  # inches between ranks of boxes
+LABEL_RANKSEP = 0.25  # inches between a rank of boxes and a rank of arrow labels
+LABEL_PAD_X, LABEL_PAD_Y = 9.0, 6.0  # points round an arrow label's text: other arrows keep clear
 ROW_ROUNDS = 6  # layouts tried at most when fitting a maximum width
 CHAIN_WEIGHT = 8  # dot's weight of an arrow that continues a longest chain (others weigh 1)
 Point = tuple[float, float]
@@ -148,6 +152,13 @@ def layout_dot(
     """DOT with generated ids (``n<position>``) and fixed sizes only: no user text, no id and
     no field of the drawing but its direction (one of four words) reaches the engine.
 
+    An arrow's label is a box of its own (``l<arrow>``) on the arrow's way, one rank between
+    its two boxes: the arrow runs into the label and out of it, so a label always sits on its
+    own arrow and the engine keeps every other arrow and label clear of it, as it does for
+    boxes. (Dot's edge labels sit beside their edge, where the next edge may start right at
+    the label's end, and a reader cannot tell which edge a number belongs to.) As dot does for
+    its own labels, every edge is then twice as long in ranks, with half the room per rank.
+
     ``stretch`` lengthens the edges of some boxes by a number of ranks (see ``_fit_width``):
     the outgoing edges of a leaf, the incoming edges of any other box."""
     stretch = stretch or {}
@@ -156,9 +167,12 @@ def layout_dot(
     if len(drawing.boxes) > BIG:
         # network simplex and spline routing dominate on big graphs: bound them
         fast = ", nslimit=2, nslimit1=2, mclimit=0.1, splines=line"
+    labelled = any(arrow.lines for arrow in drawing.arrows)
+    per_rank = 2 if labelled else 1  # ranks of the layout for one rank of boxes
+    ranksep = LABEL_RANKSEP if labelled else RANKSEP
     out = [
         "digraph layout {",
-        f"  graph [rankdir={direction_of(drawing)}, nodesep={NODESEP}, ranksep=0.45{fast}];",
+        f"  graph [rankdir={direction_of(drawing)}, nodesep={NODESEP}, ranksep={ranksep}{fast}];",
         '  node [shape=box, fixedsize=true, label=""];',
         "  edge [arrowsize=0.8];",
     ]
@@ -170,23 +184,43 @@ def layout_dot(
     for k, arrow in enumerate(drawing.arrows):
         tail_id, head_id, back = _data_direction(arrow)
         tail, head = f"n{number[tail_id]}", f"n{number[head_id]}"
-        attrs = [f"id=e{k}"]
-        if k in spine:
-            attrs.append(f"weight={CHAIN_WEIGHT}")
-        extra = stretch.get(tail, 0) if tail in leaves else stretch.get(head, 0)
-        if extra:
-            attrs.append(f"minlen={1 + extra}")
-        if back:
-            attrs.append("dir=back")
-        if arrow.lines:
-            w, h = lines_size(arrow.lines, in_box=False)
-            attrs.append(
-                f'label=<<TABLE FIXEDSIZE="TRUE" WIDTH="{int(w) + 8}" HEIGHT="{int(h) + 4}" '
-                'BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD></TD></TR></TABLE>>'
-            )
-        out.append(f"  {tail} -> {head} [{', '.join(attrs)}];")
+        weight = [f"weight={CHAIN_WEIGHT}"] if k in spine else []
+        from_tail = tail in leaves
+        extra = stretch.get(tail, 0) if from_tail else stretch.get(head, 0)
+        ranks = per_rank * (1 + extra)
+        if not arrow.lines:
+            attrs = [f"id=e{k}", *weight]
+            if ranks > 1:
+                attrs.append(f"minlen={ranks}")
+            if back:
+                attrs.append("dir=back")
+            out.append(f"  {tail} -> {head} [{', '.join(attrs)}];")
+            continue
+        w, h = label_size(arrow)
+        out.append(f"  l{k} [width={_inches(w)}, height={_inches(h)}];")
+        # the stretched end's segment takes the extra ranks: the label stays by the other box
+        first, second = (ranks - 1, 1) if from_tail else (1, ranks - 1)
+        near, far = _LABEL_SIDES[direction_of(drawing)]  # in straight, out straight
+        into = [f"id=e{k}", *weight, "dir=back" if back else "dir=none", f"headport={near}"]
+        onto = [f"id=f{k}", *weight, "dir=none" if back else "dir=forward", f"tailport={far}"]
+        if first > 1:
+            into.append(f"minlen={first}")
+        if second > 1:
+            onto.append(f"minlen={second}")
+        out.append(f"  {tail} -> l{k} [{', '.join(into)}];")
+        out.append(f"  l{k} -> {head} [{', '.join(onto)}];")
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+#: the sides of a label an arrow comes in by and goes out by (the tail's side, the head's side)
+_LABEL_SIDES = {"BT": ("s", "n"), "TB": ("n", "s"), "LR": ("w", "e"), "RL": ("e", "w")}
+
+
+def label_size(arrow: Arrow) -> tuple[float, float]:
+    """The box an arrow's label takes in the layout: its text and a little room round it."""
+    w, h = lines_size(arrow.lines, in_box=False)
+    return w + 2 * LABEL_PAD_X, h + 2 * LABEL_PAD_Y
 
 
 def _spine(drawing: Drawing) -> set[int]:
@@ -254,6 +288,8 @@ def _ranks(
         along, across = (y, x) if across_y else (x, y)
         size = float(obj["width" if across_y else "height"]) * 72
         name = obj["name"]
+        if not name.startswith("n"):
+            continue  # an arrow's label: its room is counted with its box (``_label_room``)
         ranks.setdefault(round(along), []).append((across, max(size, room.get(name, 0.0)), name))
     return [sorted(r) for _, r in sorted(ranks.items())]
 
@@ -348,21 +384,7 @@ def layout(drawing: Drawing) -> Layout:
         boxes[drawing.boxes[k].id] = Placed(
             cx, cy, float(obj["width"]) * 72, float(obj["height"]) * 72
         )
-    edges = [EdgeShape() for _ in drawing.arrows]
-    for e in data.get("edges", []):
-        k = int(str(e.get("id", "e-1"))[1:])
-        if not 0 <= k < len(edges):
-            continue
-        shape = edges[k]
-        for op in e.get("_draw_", []):
-            if op["op"] in ("b", "B"):
-                shape.curves.append([flip(p) for p in op["points"]])
-        for key in ("_hdraw_", "_tdraw_"):
-            for op in e.get(key, []):
-                if op["op"] in ("P", "p"):
-                    shape.heads.append([flip(p) for p in op["points"]])
-        if "lp" in e:
-            shape.label_at = flip([float(v) for v in e["lp"].split(",")])
+    edges = _edge_shapes(data, len(drawing.arrows), flip)
     width = bw + 2 * MARGIN
     for line in title_lines:
         width = max(width, text_width(line, TITLE_SIZE, bold=True) + 2 * MARGIN)
@@ -387,3 +409,46 @@ def layout(drawing: Drawing) -> Layout:
             if shape.label_at:
                 shape.label_at = (shape.label_at[0] + shift, shape.label_at[1])
     return Layout(width, height, boxes, edges, title_rows, legend_at)
+
+
+def _edge_shapes(
+    data: dict,  # type: ignore[type-arg]
+    count: int,
+    flip: Callable[[list[float] | tuple[float, float]], Point],
+) -> list[EdgeShape]:
+    """Each arrow's curve, arrowheads and label centre from the engine's answer. A labelled
+    arrow came back as two edges, into its label (``e<k>``) and out of it (``f<k>``): they are
+    joined by a straight piece through the label, so the arrow is one line from box to box and
+    its label sits on it."""
+    edges = [EdgeShape() for _ in range(count)]
+    halves: dict[int, dict[str, list[list[Point]]]] = {}
+    for e in data.get("edges", []):
+        name = str(e.get("id", ""))
+        k = int(name[1:]) if name[:1] in ("e", "f") and name[1:].isdigit() else -1
+        if not 0 <= k < count:
+            continue
+        shape = edges[k]
+        for op in e.get("_draw_", []):
+            if op["op"] in ("b", "B"):
+                halves.setdefault(k, {}).setdefault(name[0], []).append(
+                    [flip(p) for p in op["points"]]
+                )
+        for key in ("_hdraw_", "_tdraw_"):
+            for op in e.get(key, []):
+                if op["op"] in ("P", "p"):
+                    shape.heads.append([flip(p) for p in op["points"]])
+        if "lp" in e:
+            shape.label_at = flip([float(v) for v in e["lp"].split(",")])
+    for k, parts in sorted(halves.items()):
+        into, out = parts.get("e", []), parts.get("f", [])
+        if into and out:
+            (ax, ay), (bx, by) = into[-1][-1], out[0][0]
+            through = [(ax + (bx - ax) * t / 3, ay + (by - ay) * t / 3) for t in (1, 2)]
+            into, out = into[:-1] + [[*into[-1], *through, *out[0]]], out[1:]
+        edges[k].curves = into + out
+    for obj in data.get("objects", []):
+        name = str(obj.get("name", ""))
+        k = int(name[1:]) if name[:1] == "l" and name[1:].isdigit() else -1
+        if 0 <= k < count and "pos" in obj:
+            edges[k].label_at = flip([float(v) for v in obj["pos"].split(",")])
+    return edges

@@ -119,7 +119,6 @@ def write_pdf(drawing: Drawing, lay: Layout) -> bytes:
                     boxstyle="round,pad=2",
                     facecolor="white",
                     edgecolor="none",
-                    alpha=0.85,
                     zorder=3,
                 )
             )

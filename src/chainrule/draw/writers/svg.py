@@ -92,7 +92,7 @@ def write_svg(drawing: Drawing, lay: Layout) -> str:
         out.append(f'<g class="edge-label" data-i="{k}">')
         out.append(
             f'<rect x="{_n(cx - lw / 2 - 3)}" y="{_n(cy - lh / 2 - 2)}" width="{_n(lw + 6)}" '
-            f'height="{_n(lh + 4)}" fill="white" fill-opacity="0.85" rx="3"/>'
+            f'height="{_n(lh + 4)}" fill="white" rx="3"/>'
         )
         out.extend(_text(arrow.lines, cx, cy, in_box=False))
         out.append("</g>")

@@ -115,7 +115,7 @@ def write_tikz(drawing: Drawing, lay: Layout) -> str:
     for arrow, shape in zip(drawing.arrows, lay.edges, strict=True):
         if arrow.lines and shape.label_at is not None:
             body.append(
-                f"\\node[fill=white, fill opacity=0.85, text opacity=1, inner sep=1pt, "
+                f"\\node[fill=white, inner sep=1pt, "
                 f"align=center, font=\\normalsize] at {_pt(shape.label_at, h)} "
                 f"{{{_lines(arrow.lines, False, defs)}}};"
             )

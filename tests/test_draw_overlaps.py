@@ -1,0 +1,213 @@
+"""The drawings' geometry, read back from the SVG the writer produces: every arrow label sits on
+its own arrow and clear of every other arrow, label and box; no label leaves the picture.
+
+The programs are the ones a student writes after the reference exercise: a 2-2-1 MLP written
+out in scalars, fan-out, a product chain, softmax with cross-entropy, a small matrix MLP, long,
+Greek and subscripted names, exact fractions, negative, tiny and huge numbers."""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import pytest
+from helpers import EXERCISE_TEXT
+
+import chainrule as cr
+from chainrule import draw
+
+SVG = "{http://www.w3.org/2000/svg}"
+CLEAR = 3.0  # units: the least room between a label and an arrow that is not its own
+Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
+Point = tuple[float, float]
+
+MLP = """
+x1 = 0.5
+x2 = -1.5
+w11 = 0.3
+w12 = -0.7
+w21 = 0.9
+w22 = 0.2
+b1 = 0.1
+b2 = -0.4
+v1 = 1.2
+v2 = -0.8
+c = 0.05
+h1 = {f}(w11*x1 + w12*x2 + b1)
+h2 = {f}(w21*x1 + w22*x2 + b2)
+y = v1*h1 + v2*h2 + c
+"""
+
+PROGRAMS = {
+    "mlp-tanh": MLP.format(f="tanh"),
+    "mlp-sigmoid": MLP.format(f="sigmoid") + "t = 1\nL = (y - t)^2\n",
+    "exercise": EXERCISE_TEXT,
+    "fan-out": "x = 3\nf = x*x + 2*x + x*x*x + sin(x) - x\n",
+    "product": "a = 2\nb = -3\nc = 0.5\nd = 4\ne = 1.5\np = a*b*c*d*e\n",
+    "softmax": (
+        "x = [1.0, -2.0, 0.5]\nW = [[0.2, -0.1, 0.4], [0.5, 0.3, -0.2], [-0.3, 0.8, 0.1]]\n"
+        "b = [0.1, 0.0, -0.1]\ny = [0, 1, 0]\nz = W @ x + b\np = softmax(z)\n"
+        "L = cross_entropy(z, y)\n"
+    ),
+    "matrix-mlp": (
+        "x = [1.0, 2.0]\nW1 = [[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]]\nb1 = [0.0, 0.1, -0.1]\n"
+        "W2 = [[0.7, -0.8, 0.9]]\nb2 = [0.2]\nt = [1.0]\nh = tanh(W1 @ x + b1)\n"
+        "o = W2 @ h + b2\nL = sum((o - t)^2)\n"
+    ),
+    "long-names": (
+        "learning_rate = 0.01\ninput_value = 2.5\nweight_parameter = -0.75\n"
+        "hidden_activation_1 = tanh(weight_parameter * input_value)\n"
+        "hidden_activation_2 = sigmoid(hidden_activation_1 * learning_rate)\n"
+        "loss = (hidden_activation_2 - input_value)^2\n"
+    ),
+    "greek": (
+        "α = 0.5\nβ₁ = 2\nθ₀ = -1.25\nx_1 = 3\nμ = α*x_1 + θ₀\nσ₂ = sigmoid(μ * β₁)\nℓ = -log(σ₂)\n"
+    ),
+    "negative": "a = -2.5\nb = -0.125\nc = -7\ny = (a - b) * c / (a * b) - exp(-a)\n",
+    "extremes": (
+        "tiny = 1e-12\nhuge = 1e12\nw = 3.14159e-7\ny = tiny * huge + w * huge + tiny / w\n"
+        "z = log(1 + y) * huge\n"
+    ),
+}
+EXACT = {"exercise", "mlp-sigmoid", "negative"}
+
+
+@dataclass
+class Picture:
+    """What the SVG shows: its size, each arrow's points (curve and head), each label's
+    rectangle and text, each box's rectangle."""
+
+    width: float
+    height: float
+    arrows: dict[int, list[Point]]
+    labels: dict[int, tuple[Rect, str]]
+    boxes: dict[str, Rect]
+
+
+def _rect(el: ET.Element) -> Rect:
+    x, y = float(el.get("x", 0)), float(el.get("y", 0))
+    return x, y, x + float(el.get("width", 0)), y + float(el.get("height", 0))
+
+
+def _bezier(p: list[Point], steps: int = 32) -> list[Point]:
+    out = []
+    for i in range(steps + 1):
+        t = i / steps
+        u = 1 - t
+        w = (u**3, 3 * u * u * t, 3 * u * t * t, t**3)
+        out.append((sum(c * q[0] for c, q in zip(w, p)), sum(c * q[1] for c, q in zip(w, p))))
+    return out
+
+
+def path_points(d: str) -> list[Point]:
+    """Points along an SVG path of M and C commands (what the writer draws arrows with)."""
+    pts: list[Point] = []
+    here: Point = (0.0, 0.0)
+    for cmd, args in re.findall(r"([MC])([^MC]*)", d):
+        nums = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", args)]
+        xy = list(zip(nums[::2], nums[1::2], strict=True))
+        if cmd == "M":
+            here = xy[0]
+            continue
+        for i in range(0, len(xy), 3):
+            pts.extend(_bezier([here, *xy[i : i + 3]]))
+            here = xy[i + 2]
+    return pts
+
+
+def read_svg(svg: str) -> Picture:
+    root = ET.fromstring(svg.encode())
+    arrows: dict[int, list[Point]] = {}
+    labels: dict[int, tuple[Rect, str]] = {}
+    boxes: dict[str, Rect] = {}
+    for g in root.iter(SVG + "g"):
+        kind = g.get("class", "").split()
+        if kind[:1] == ["edge"]:
+            pts = [p for path in g.iter(SVG + "path") for p in path_points(path.get("d", ""))]
+            for poly in g.iter(SVG + "polygon"):
+                pts += [
+                    (float(a), float(b))
+                    for a, b in (q.split(",") for q in poly.get("points", "").split())
+                ]
+            arrows[int(g.get("data-i", -1))] = pts
+        elif kind == ["edge-label"]:
+            rect = g.find(SVG + "rect")
+            assert rect is not None
+            text = " / ".join(t.text or "" for t in g.iter(SVG + "text"))
+            labels[int(g.get("data-i", -1))] = (_rect(rect), text)
+        elif kind[:1] == ["node"]:
+            rect = g.find(SVG + "rect")
+            assert rect is not None
+            boxes[g.get("id", "")] = _rect(rect)
+    _, _, w, h = (float(v) for v in root.get("viewBox", "").split())
+    return Picture(w, h, arrows, labels, boxes)
+
+
+def distance(p: Point, r: Rect) -> float:
+    """From a point to a rectangle (0 inside it)."""
+    return math.hypot(max(r[0] - p[0], 0, p[0] - r[2]), max(r[1] - p[1], 0, p[1] - r[3]))
+
+
+def meet(a: Rect, b: Rect) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def label_problems(pic: Picture) -> list[str]:
+    """Everything that makes a label hard to read or to attach to its arrow."""
+    bad = []
+    items = sorted(pic.labels.items())
+    for n, (k, (r, text)) in enumerate(items):
+        own = pic.arrows.get(k, [])
+        if not any(distance(p, r) == 0 for p in own):
+            bad.append(f"{text!r} is not on its own arrow")
+        for j, pts in pic.arrows.items():
+            if j != k and any(distance(p, r) < CLEAR for p in pts):
+                bad.append(f"{text!r} is crossed or touched by arrow {j}")
+        for _, (r2, text2) in items[n + 1 :]:
+            if meet(r, r2):
+                bad.append(f"{text!r} overlaps the label {text2!r}")
+        for box, r2 in pic.boxes.items():
+            if meet(r, r2):
+                bad.append(f"{text!r} overlaps the box {box}")
+        if r[0] < 0 or r[1] < 0 or r[2] > pic.width or r[3] > pic.height:
+            bad.append(f"{text!r} leaves the picture")
+    return bad
+
+
+def _svg(name: str, view: str = "gradients", exact: bool = False) -> str:
+    g = cr.parse(PROGRAMS[name], exact=exact)
+    return draw.to_svg(g, view)
+
+
+@pytest.mark.parametrize("activation", ["mlp-tanh", "mlp-sigmoid"])
+def test_each_partial_of_a_scalar_mlp_sits_on_its_own_edge(activation: str) -> None:
+    # dot put an edge label beside its edge, where the next edge could start at the label's
+    # end: a reader could not tell which of two edges a number belonged to
+    pic = read_svg(_svg(activation))
+    assert len(pic.labels) == len(pic.arrows) >= 26
+    assert label_problems(pic) == []
+
+
+@pytest.mark.parametrize("name", sorted(set(PROGRAMS) - {"mlp-tanh", "mlp-sigmoid"}))
+def test_a_students_next_programs_draw_every_label_clear(name: str) -> None:
+    pic = read_svg(_svg(name, exact=name in EXACT))
+    assert pic.labels
+    assert label_problems(pic) == []
+
+
+@pytest.mark.parametrize("direction", ["TB", "LR"])
+def test_labels_stay_on_their_arrows_in_every_direction(direction: str) -> None:
+    svg = draw.to_svg(cr.parse(PROGRAMS["mlp-tanh"]), "gradients", direction=direction)
+    assert label_problems(read_svg(svg)) == []
+
+
+def test_an_arrow_is_one_line_from_box_to_box_through_its_label() -> None:
+    root = ET.fromstring(_svg("exercise").encode())
+    paths = [p.get("d", "") for p in root.iter(SVG + "path")]
+    assert len(paths) == 8
+    for d in paths:
+        assert d.count("M") == 1  # one piece: no gap where the label is
+        pts = path_points(d)
+        assert max(math.dist(a, b) for a, b in zip(pts, pts[1:])) < 20
