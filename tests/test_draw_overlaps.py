@@ -1,5 +1,6 @@
 """The drawings' geometry, read back from the SVG the writer produces: every arrow label sits on
-its own arrow and clear of every other arrow, label and box; no label leaves the picture.
+its own arrow and clear of every other arrow, label and box; no label leaves the picture; an
+open group's ⊟ tab in the explorer is crossed by no arrow.
 
 The programs are the ones a student writes after the reference exercise: a 2-2-1 MLP written
 out in scalars, fan-out, a product chain, softmax with cross-entropy, a small matrix MLP, long,
@@ -14,9 +15,11 @@ from dataclasses import dataclass
 
 import pytest
 from helpers import EXERCISE_TEXT
+from test_explorer_groups import tanh_chain
 
 import chainrule as cr
 from chainrule import draw
+from chainrule.explorer.page import page_data
 
 SVG = "{http://www.w3.org/2000/svg}"
 CLEAR = 3.0  # units: the least room between a label and an arrow that is not its own
@@ -211,3 +214,21 @@ def test_an_arrow_is_one_line_from_box_to_box_through_its_label() -> None:
         assert d.count("M") == 1  # one piece: no gap where the label is
         pts = path_points(d)
         assert max(math.dist(a, b) for a, b in zip(pts, pts[1:])) < 20
+
+
+def test_an_open_groups_tab_is_crossed_by_no_arrow() -> None:
+    # the tab sat at its output box's left edge, above it, where the arrow into the box's top
+    # ran: clicking the tab could hit the arrow, and the arrow ran through its text
+    data = page_data(cr.parse(tanh_chain(4)), collapse=False)
+    for view, svg in data["_svg"].items():
+        pic = read_svg(svg)
+        tabs = data["drawings"][view]["tabs"]
+        lids = data["drawings"][view]["lids"]
+        assert len(tabs) == len(lids) == 4
+        for (x, y, w, h), lid in zip(tabs, lids, strict=True):
+            # the tab, down to its box: the page moves it down that far at most, off a box or a
+            # label it covers (tests/test_explore_room.py), never sideways
+            reach = (x, y, x + w, max(y + h, lid[1]))
+            assert 0 <= x and x + w <= pic.width
+            for k, pts in pic.arrows.items():
+                assert not any(distance(p, reach) == 0 for p in pts), (view, k, (x, y, w, h))

@@ -24,7 +24,8 @@ from chainrule.draw.views import build
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
 # every drawn box of a pane as the browser lays it out (CSS px), the pairs that intersect, the
-# drawing's height in drawing units, and arrows whose ends are far from every box
+# drawing's height in drawing units, arrows whose ends are far from every box, and arrows that
+# run through an open group's ⊟ tab
 GEOMETRY = """(view) => {
   const pane = document.getElementById('draw-' + view);
   const svg = pane.querySelector('svg');
@@ -60,8 +61,20 @@ GEOMETRY = """(view) => {
       if (d > 14 * k) far.push([p.parentNode.dataset.i, d / k]);
     }
   }
+  // arrows that run through an open group's ⊟ tab (points every 2 units along each path)
+  const tabs = rects.filter(r => /^frame-tab/.test(r.what));
+  const crossed = [];
+  for (const p of tabs.length ? pane.querySelectorAll('g.edge > path') : []) {
+    const m = p.getScreenCTM(), n = p.getTotalLength();
+    for (let at = 0; at <= n; at += 2) {
+      const q = p.getPointAtLength(at);
+      const x = m.a * q.x + m.c * q.y + m.e, y = m.b * q.x + m.d * q.y + m.f;
+      const hit = tabs.find(r => r.x0 + eps < x && x < r.x1 - eps && r.y0 + eps < y && y < r.y1 - eps);
+      if (hit) { crossed.push([p.parentNode.dataset.i, hit.what]); break; }
+    }
+  }
   return {boxes: rects.length, bad: bad.slice(0, 5), far: far.slice(0, 5),
-          height: svg.getBoundingClientRect().height / k};
+          crossed: crossed.slice(0, 5), height: svg.getBoundingClientRect().height / k};
 }"""
 
 SHOW = """(view) => {
@@ -152,6 +165,8 @@ def test_no_two_drawn_boxes_intersect_open_closed_or_mixed(
             assert got["bad"] == [], (name, open_, view, got)
             # every arrow still starts and ends at a box: arrows stretch with what they join
             assert got["far"] == [], (name, open_, view, got)
+            # and no arrow runs through an open group's tab
+            assert got["crossed"] == [], (name, open_, view, got)
     assert s.errors == []
 
 

@@ -611,11 +611,9 @@ function crExplorer(root, D, crCompute, opts) {
     m.set(j, el);
     return el;
   }
-  function tabBase(v, j) {  // [x, y, w, h] of an open group's ⊟ tab in draw's layout: above its output's box
-    const r = D.drawings[v].lids[j];
-    if (!r) return null;
-    const tw = ('⊟ ' + GROUPS[j].name).length * 12 * 0.6 + 12;
-    return [r[0] - 6, r[1] - 28, tw, 20];
+  function tabBase(v, j) {  // [x, y, w, h] of an open group's ⊟ tab in draw's layout: above its
+    // output's box, slid along the gap clear of the arrows there (explorer/tabs.py)
+    return D.drawings[v].tabs[j] || null;
   }
 
   // ------------------------------------------------------------ room: what is shown, packed

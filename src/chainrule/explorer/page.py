@@ -36,6 +36,7 @@ from ..lang.notation import definition
 from .groups import Group, find_groups
 from .program import Program, compile_graph
 from .steps import build_steps
+from .tabs import label_rects, tab_places
 
 VIEWS = ("forward", "gradients")
 COLLAPSE_ABOVE = 200  # drawn nodes: a bigger graph starts with its groups collapsed
@@ -300,7 +301,7 @@ def page_data(
             "ends": ends,
             "lateNodes": late_nodes,
             "lateArrows": late_arrows,
-            **_group_places(lay, groups),
+            **_group_places(drawing, lay, groups),
             "geom": _geometry(drawing, lay, svg),
         }
     index = {n: k for k, n in enumerate(g.nodes)}
@@ -408,9 +409,10 @@ def _split(
     return "".join(kept), {j: "".join(v) for j, v in late_nodes.items()}, late_arrows
 
 
-def _group_places(lay: Any, groups: list[Group]) -> dict[str, Any]:
+def _group_places(drawing: Drawing, lay: Any, groups: list[Group]) -> dict[str, Any]:
     """Where each group's closed box goes in one drawing: the box of its output (its last output
-    drawn there, else its last member drawn); null where it has no box in this drawing."""
+    drawn there, else its last member drawn); null where it has no box in this drawing. And
+    where an open group's ⊟ tab goes: above that box, clear of every arrow (``tabs``)."""
     placed: dict[int, Any] = {}
     for box_id, p in lay.boxes.items():
         k = _box_node(box_id)
@@ -425,7 +427,9 @@ def _group_places(lay: Any, groups: list[Group]) -> dict[str, Any]:
             lids.append(None)
             continue
         lids.append([_r(head.x - head.w / 2), _r(head.y - head.h / 2), _r(head.w), _r(head.h)])
-    return {"lids": lids}
+    names = [grp.name for grp in groups]
+    tabs = tab_places(lay, lids, names, label_rects(drawing, lay)) if groups else []
+    return {"lids": lids, "tabs": tabs}
 
 
 _LABEL_RECT = re.compile(
