@@ -69,7 +69,8 @@ GEOMETRY = """(view) => {
     for (let at = 0; at <= n; at += 2) {
       const q = p.getPointAtLength(at);
       const x = m.a * q.x + m.c * q.y + m.e, y = m.b * q.x + m.d * q.y + m.f;
-      const hit = tabs.find(r => r.x0 + eps < x && x < r.x1 - eps && r.y0 + eps < y && y < r.y1 - eps);
+      const hit = tabs.find(r => r.x0 + eps < x && x < r.x1 - eps
+                              && r.y0 + eps < y && y < r.y1 - eps);
       if (hit) { crossed.push([p.parentNode.dataset.i, hit.what]); break; }
     }
   }
