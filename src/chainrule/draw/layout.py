@@ -12,12 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from ..core.errors import ChainruleError
+from .edges import EdgeShape, Point, edge_shapes, reach_boxes
 from .measure import FONT_SIZE, LINE_GAP, SMALL_SIZE, TITLE_SIZE, text_width
 from .model import Arrow, Box, Drawing, Line, arrow_category, direction_of
 
@@ -28,10 +28,10 @@ TITLE_MIN = 420.0  # points: a title narrower than this is never wrapped
 NODESEP = 0.3  # inches between boxes of one rank
 RANKSEP = 0.45  # inches between ranks of boxes
 LABEL_RANKSEP = 0.25  # inches between a rank of boxes and a rank of arrow labels
+BOX_CLEAR = 4.0  # points round a box that arrows other than its own keep out of
 LABEL_PAD_X, LABEL_PAD_Y = 9.0, 6.0  # points round an arrow label's text: other arrows keep clear
 ROW_ROUNDS = 6  # layouts tried at most when fitting a maximum width
 CHAIN_WEIGHT = 8  # dot's weight of an arrow that continues a longest chain (others weigh 1)
-Point = tuple[float, float]
 
 
 def line_size(line: Line, in_box: bool) -> float:
@@ -57,13 +57,6 @@ class Placed:
     y: float  # centre (y grows downwards)
     w: float
     h: float
-
-
-@dataclass
-class EdgeShape:
-    curves: list[list[Point]] = field(default_factory=list)  # cubic Bézier point lists
-    heads: list[list[Point]] = field(default_factory=list)  # arrowhead polygons
-    label_at: Point | None = None
 
 
 @dataclass
@@ -178,8 +171,10 @@ def layout_dot(
     ]
     number = drawing.numbers()
     for k, box in enumerate(drawing.boxes):
-        w, h = box_size(box)
-        out.append(f"  n{k} [width={_inches(w)}, height={_inches(h)}];")
+        w, h = box_size(box)  # with room round it that other arrows keep out of
+        out.append(
+            f"  n{k} [width={_inches(w + 2 * BOX_CLEAR)}, height={_inches(h + 2 * BOX_CLEAR)}];"
+        )
     spine = _spine(drawing)
     for k, arrow in enumerate(drawing.arrows):
         tail_id, head_id, back = _data_direction(arrow)
@@ -381,10 +376,15 @@ def layout(drawing: Drawing) -> Layout:
         k = int(name[1:]) if name[:1] == "n" and name[1:].isdigit() else -1
         if not 0 <= k < len(drawing.boxes):
             continue
-        boxes[drawing.boxes[k].id] = Placed(
-            cx, cy, float(obj["width"]) * 72, float(obj["height"]) * 72
+        # drawn at its own size: the engine laid it out BOX_CLEAR bigger on every side
+        w, h = float(obj["width"]) * 72 - 2 * BOX_CLEAR, float(obj["height"]) * 72 - 2 * BOX_CLEAR
+        boxes[drawing.boxes[k].id] = Placed(cx, cy, w, h)
+    edges = edge_shapes(data, len(drawing.arrows), flip)
+    for arrow, shape in zip(drawing.arrows, edges, strict=True):
+        ends = [boxes[b] for b in (arrow.source, arrow.target) if b in boxes]
+        reach_boxes(
+            shape, [(p.x - p.w / 2, p.y - p.h / 2, p.x + p.w / 2, p.y + p.h / 2) for p in ends]
         )
-    edges = _edge_shapes(data, len(drawing.arrows), flip)
     width = bw + 2 * MARGIN
     for line in title_lines:
         width = max(width, text_width(line, TITLE_SIZE, bold=True) + 2 * MARGIN)
@@ -409,46 +409,3 @@ def layout(drawing: Drawing) -> Layout:
             if shape.label_at:
                 shape.label_at = (shape.label_at[0] + shift, shape.label_at[1])
     return Layout(width, height, boxes, edges, title_rows, legend_at)
-
-
-def _edge_shapes(
-    data: dict,  # type: ignore[type-arg]
-    count: int,
-    flip: Callable[[list[float] | tuple[float, float]], Point],
-) -> list[EdgeShape]:
-    """Each arrow's curve, arrowheads and label centre from the engine's answer. A labelled
-    arrow came back as two edges, into its label (``e<k>``) and out of it (``f<k>``): they are
-    joined by a straight piece through the label, so the arrow is one line from box to box and
-    its label sits on it."""
-    edges = [EdgeShape() for _ in range(count)]
-    halves: dict[int, dict[str, list[list[Point]]]] = {}
-    for e in data.get("edges", []):
-        name = str(e.get("id", ""))
-        k = int(name[1:]) if name[:1] in ("e", "f") and name[1:].isdigit() else -1
-        if not 0 <= k < count:
-            continue
-        shape = edges[k]
-        for op in e.get("_draw_", []):
-            if op["op"] in ("b", "B"):
-                halves.setdefault(k, {}).setdefault(name[0], []).append(
-                    [flip(p) for p in op["points"]]
-                )
-        for key in ("_hdraw_", "_tdraw_"):
-            for op in e.get(key, []):
-                if op["op"] in ("P", "p"):
-                    shape.heads.append([flip(p) for p in op["points"]])
-        if "lp" in e:
-            shape.label_at = flip([float(v) for v in e["lp"].split(",")])
-    for k, parts in sorted(halves.items()):
-        into, out = parts.get("e", []), parts.get("f", [])
-        if into and out:
-            (ax, ay), (bx, by) = into[-1][-1], out[0][0]
-            through = [(ax + (bx - ax) * t / 3, ay + (by - ay) * t / 3) for t in (1, 2)]
-            into, out = into[:-1] + [[*into[-1], *through, *out[0]]], out[1:]
-        edges[k].curves = into + out
-    for obj in data.get("objects", []):
-        name = str(obj.get("name", ""))
-        k = int(name[1:]) if name[:1] == "l" and name[1:].isdigit() else -1
-        if 0 <= k < count and "pos" in obj:
-            edges[k].label_at = flip([float(v) for v in obj["pos"].split(",")])
-    return edges
