@@ -27,9 +27,9 @@ BIG = 250  # boxes: above this the layout trades some polish for speed
 TITLE_MIN = 420.0  # points: a title narrower than this is never wrapped
 NODESEP = 0.3  # inches between boxes of one rank
 RANKSEP = 0.45  # inches between ranks of boxes
-LABEL_RANKSEP = 0.25  # inches between a rank of boxes and a rank of arrow labels
+LABEL_RANKSEP = 0.2  # inches between a rank of boxes and a rank of arrow labels
 BOX_CLEAR = 4.0  # points round a box that arrows other than its own keep out of
-LABEL_PAD_X, LABEL_PAD_Y = 9.0, 6.0  # points round an arrow label's text: other arrows keep clear
+LABEL_PAD_X, LABEL_PAD_Y = 6.0, 5.0  # points round an arrow label's text: other arrows keep clear
 ROW_ROUNDS = 6  # layouts tried at most when fitting a maximum width
 CHAIN_WEIGHT = 8  # dot's weight of an arrow that continues a longest chain (others weigh 1)
 
