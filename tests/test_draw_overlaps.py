@@ -19,6 +19,7 @@ from test_explorer_groups import tanh_chain
 
 import chainrule as cr
 from chainrule import draw
+from chainrule.draw.layout import run_engine
 from chainrule.draw.render import encode
 from chainrule.explorer.page import page_data
 
@@ -252,6 +253,39 @@ def test_an_arrow_runs_along_no_box_but_its_own(name: str, view: str, options: d
     drawing = draw.build(cr.parse(PROGRAMS[name]), view, **options)
     pic = read_svg(encode(drawing, ".svg").decode())
     assert arrow_problems(drawing, pic) == []
+
+
+def test_the_dot_file_puts_each_label_on_its_own_arrow_too() -> None:
+    # for people who run dot themselves: Graphviz lays the file out (ids: n<box>, l<arrow>)
+    drawing = draw.build(cr.parse(PROGRAMS["mlp-tanh"]), "gradients")
+    root = ET.fromstring(run_engine(encode(drawing, ".dot").decode(), "svg").encode())
+    labels: dict[str, Rect] = {}
+    edges: dict[str, list[Point]] = {}
+    for g in root.iter(SVG + "g"):
+        title = g.findtext(SVG + "title", "")
+        if g.get("class") == "node" and title.startswith("l"):
+            poly = g.find(SVG + "polygon")
+            assert poly is not None
+            xy = [tuple(map(float, q.split(","))) for q in poly.get("points", "").split()]
+            labels[title] = (
+                min(x for x, _ in xy),
+                min(y for _, y in xy),
+                max(x for x, _ in xy),
+                max(y for _, y in xy),
+            )
+        elif g.get("class") == "edge":
+            edges[title] = [
+                p for path in g.iter(SVG + "path") for p in path_points(path.get("d", ""))
+            ]
+    assert len(labels) == sum(1 for a in drawing.arrows if a.lines) >= 26
+    for name, r in labels.items():
+        for title, pts in edges.items():
+            ends = re.split(r"->", title)
+            touching = min(distance(p, r) for p in pts)
+            if name in (e.split(":")[0] for e in ends):
+                assert touching < 1, (name, title)  # its arrow runs into it and out of it
+            else:
+                assert touching >= CLEAR, (name, title)
 
 
 def test_an_open_groups_tab_is_crossed_by_no_arrow() -> None:

@@ -195,7 +195,7 @@ def layout_dot(
         out.append(f"  l{k} [width={_inches(w)}, height={_inches(h)}];")
         # the stretched end's segment takes the extra ranks: the label stays by the other box
         first, second = (ranks - 1, 1) if from_tail else (1, ranks - 1)
-        near, far = _LABEL_SIDES[direction_of(drawing)]  # in straight, out straight
+        near, far = LABEL_SIDES[direction_of(drawing)]  # in straight, out straight
         into = [f"id=e{k}", *weight, "dir=back" if back else "dir=none", f"headport={near}"]
         onto = [f"id=f{k}", *weight, "dir=none" if back else "dir=forward", f"tailport={far}"]
         if first > 1:
@@ -209,7 +209,7 @@ def layout_dot(
 
 
 #: the sides of a label an arrow comes in by and goes out by (the tail's side, the head's side)
-_LABEL_SIDES = {"BT": ("s", "n"), "TB": ("n", "s"), "LR": ("w", "e"), "RL": ("e", "w")}
+LABEL_SIDES = {"BT": ("s", "n"), "TB": ("n", "s"), "LR": ("w", "e"), "RL": ("e", "w")}
 
 
 def label_size(arrow: Arrow) -> tuple[float, float]:

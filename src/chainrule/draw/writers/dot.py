@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..colours import STROKES, TEXT, fill_of
+from ..layout import LABEL_RANKSEP, LABEL_SIDES, NODESEP, RANKSEP
 from ..measure import FONT_FAMILY
 from ..model import Drawing, Line, arrow_category, box_category, direction_of
 
@@ -44,12 +45,17 @@ def _label(lines: list[Line], in_box: bool) -> str:
 
 
 def write_dot(drawing: Drawing) -> str:
+    """The drawing as a DOT file. An arrow's label is a node of its own on the arrow's way, as
+    chainrule lays drawings out (see ``layout.layout_dot``): dot's own edge labels sit beside
+    their edge, where the next edge may start, and a number could be read as another edge's."""
     title = ""
     if drawing.title:
         title = f", labelloc=t, label={_label([Line(drawing.title, 'title')], True)}"
+    labelled = any(arrow.lines for arrow in drawing.arrows)
+    ranksep = LABEL_RANKSEP if labelled else RANKSEP
     out = [
         "digraph chainrule {",
-        f"  graph [rankdir={direction_of(drawing)}, nodesep=0.3, ranksep=0.45, "
+        f"  graph [rankdir={direction_of(drawing)}, nodesep={NODESEP}, ranksep={ranksep}, "
         f'fontname="{FONT_FAMILY}"{title}];',
         f'  node [shape=box, style="rounded,filled", fontname="{FONT_FAMILY}", penwidth=1.2];',
         f'  edge [fontname="{FONT_FAMILY}", arrowsize=0.8];',
@@ -70,24 +76,34 @@ def write_dot(drawing: Drawing) -> str:
         if box.tooltip:
             attrs.append(f"tooltip={_label([Line(box.tooltip)], True)}")
         out.append(f"  n{k} [{', '.join(attrs)}];")
-    for arrow in drawing.arrows:
+    near, far = LABEL_SIDES[direction_of(drawing)]
+    for k, arrow in enumerate(drawing.arrows):
         if arrow.source not in number or arrow.target not in number:
             continue
         category = arrow_category(arrow)
         colour = STROKES.get(category, "#333333")
         attrs = [f'color="{colour}"']
         source, target = f"n{number[arrow.source]}", f"n{number[arrow.target]}"
-        if category in ("gradient", "faint"):
-            # drawn against the data flow: keep the ranks of the forward graph
-            tail, head = target, source
-            attrs.append("dir=back")
-        else:
-            tail, head = source, target
+        back = category in ("gradient", "faint")
+        # drawn against the data flow: keep the ranks of the forward graph
+        tail, head = (target, source) if back else (source, target)
         if category == "faint":
             attrs.append("style=dashed")
-        if arrow.lines:
-            attrs.append(f"label={_label(arrow.lines, False)}")
-        out.append(f"  {tail} -> {head} [{', '.join(attrs)}];")
+        if not arrow.lines:
+            if back:
+                attrs.append("dir=back")
+            if labelled:
+                attrs.append("minlen=2")  # a rank for the labels between two ranks of boxes
+            out.append(f"  {tail} -> {head} [{', '.join(attrs)}];")
+            continue
+        out.append(
+            f"  l{k} [label={_label(arrow.lines, False)}, style=filled, fillcolor=white, "
+            'color=white, margin="0.08,0.06"];'
+        )
+        into = [*attrs, "dir=back" if back else "dir=none", f"headport={near}"]
+        onto = [*attrs, "dir=none" if back else "dir=forward", f"tailport={far}"]
+        out.append(f"  {tail} -> l{k} [{', '.join(into)}];")
+        out.append(f"  l{k} -> {head} [{', '.join(onto)}];")
     if drawing.legend:
         out.append(f"  legend [shape=plaintext, label={_label(drawing.legend, False)}];")
     out.append("}")
