@@ -19,7 +19,8 @@ from test_explorer_groups import tanh_chain
 
 import chainrule as cr
 from chainrule import draw
-from chainrule.draw.layout import run_engine
+from chainrule.draw.layout import run_engine, wrap_title
+from chainrule.draw.measure import TITLE_SIZE, text_width
 from chainrule.draw.render import encode
 from chainrule.explorer.page import page_data
 
@@ -253,6 +254,17 @@ def test_an_arrow_runs_along_no_box_but_its_own(name: str, view: str, options: d
     drawing = draw.build(cr.parse(PROGRAMS[name]), view, **options)
     pic = read_svg(encode(drawing, ".svg").decode())
     assert arrow_problems(drawing, pic) == []
+
+
+@pytest.mark.parametrize("width", [440.0, 700.0, 800.0, 920.0, 940.0])
+def test_a_wrapped_title_leaves_no_word_alone(width: float) -> None:
+    # a gradient drawing about 930 units wide ended its title with "back" alone on a line
+    title = draw.build(cr.parse(EXERCISE_TEXT), "gradients").title
+    rows = wrap_title(title, width)
+    widths = [text_width(row, TITLE_SIZE, bold=True) for row in rows]
+    assert len(rows) >= 2 and max(widths) <= max(width, 420)
+    assert min(widths) > 0.6 * max(widths), rows
+    assert " ".join(rows) == title
 
 
 def test_the_dot_file_puts_each_label_on_its_own_arrow_too() -> None:

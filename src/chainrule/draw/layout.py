@@ -70,8 +70,25 @@ class Layout:
 
 
 def wrap_title(title: str, width: float) -> list[str]:
-    """The title in lines no wider than ``width`` (or TITLE_MIN): a title is never cut."""
+    """The title in lines no wider than ``width`` (or TITLE_MIN): a title is never cut. The
+    lines are as even as that many lines can be, so that no word is left alone on the last."""
     limit = max(width, TITLE_MIN)
+    lines = _fill(title, limit)
+    if len(lines) < 2:
+        return lines
+    lo, hi = 0.0, limit  # the narrowest limit that still takes no more lines
+    for _ in range(20):
+        mid = (lo + hi) / 2
+        if len(_fill(title, mid)) <= len(lines):
+            hi = mid
+        else:
+            lo = mid
+    return _fill(title, hi)
+
+
+def _fill(title: str, limit: float) -> list[str]:
+    """Words in lines no wider than ``limit``, each line as full as it can be (a longer word
+    has a line of its own)."""
     lines: list[str] = []
     current = ""
     for word in title.split():
