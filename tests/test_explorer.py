@@ -14,8 +14,10 @@ from helpers import EXERCISE, ROOT, run
 
 import chainrule as cr
 from chainrule.core.snapshot import with_gradients
-from chainrule.explain import derive
+from chainrule.draw.views import build, build_fresh
+from chainrule.explain import derive, document, markdown
 from chainrule.explain.document import _backward, _forward
+from chainrule.explain.model import derive_fresh
 from chainrule.explorer.jsmath import JS, JSMath, NotExpressible, lift, literal
 from chainrule.explorer.page import _script_json, page_data
 from chainrule.explorer.program import compile_graph
@@ -62,6 +64,23 @@ def test_every_gallery_program_compiles_without_frozen_nodes(path: Path) -> None
     p = compile_graph(g)
     assert p.frozen == {}, p.frozen
     assert p.interactive
+
+
+@pytest.mark.parametrize("path", GALLERY, ids=lambda p: p.stem)
+def test_drawings_and_derivation_of_the_shared_copy_are_the_usual_ones(path: Path) -> None:
+    """The page draws and derives one private copy (``build_fresh``, ``derive_fresh``): the
+    same drawings, tooltips included, and the same worked solution as ``build`` and ``derive``
+    each on a copy of its own."""
+    g = cr.parse(path.read_text())
+    fresh = with_gradients(g)
+    tips: dict = {}
+    for view in ("forward", "gradients"):
+        assert build_fresh(fresh, view, tips, collapse=[]) == build(g, view, collapse=[])
+    assert _explained(derive_fresh(fresh, 5)) == _explained(derive(g, 5))
+
+
+def _explained(d) -> str:
+    return markdown.write(document.build(d))
 
 
 def _equation_text(block) -> str:

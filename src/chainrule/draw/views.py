@@ -132,6 +132,25 @@ def build(graph: Graph | Node, view: str = "forward", **options: Any) -> Drawing
     return drawing
 
 
+def build_fresh(
+    g: Graph, view: str, tips: dict[Node, str] | None = None, **options: Any
+) -> Drawing:
+    """The forward or gradients drawing of a graph that is already a private copy holding the
+    gradients of a fresh backward pass from its output (``core.snapshot.with_gradients``), as
+    the explorer's is: ``build`` would copy it and run backward again (for the forward view's
+    tooltips too). ``tips`` is shared by the views of one graph: a node's tooltip (the same
+    text in both) is written once."""
+    if view not in ("forward", "gradients"):
+        raise ChainruleError(f"build_fresh draws the forward and gradients views, not {view!r}")
+    opts = Options.make(**options)
+    if opts.expand or opts.max_width:
+        raise ChainruleError("build_fresh draws neither expanded nor width-limited views")
+    if opts.collapse is None:
+        opts.collapse = module_groups(g)
+    known = {n: n.grad for n in g.nodes} if view == "forward" else None
+    return _draw(g, view, opts, known=known, tips=tips)
+
+
 def _fit_labels(drawing: Drawing, max_width: float) -> None:
     """Wrap labels until the laid-out drawing fits ``max_width`` (a few tries, each with
     narrower lines), or the lines reach ``MIN_LINE``: then the rows of boxes are all that is
@@ -224,10 +243,12 @@ def _draw(
     new: set[Node] | None = None,
     known: dict[Node, Any] | None = None,
     through: set[Node] | None = None,
+    tips: dict[Node, str] | None = None,
 ) -> Drawing:
     """The boxes and arrows of the forward or gradients view (and of the backward view, with
     its ``marks`` and ``new`` nodes, and the shape nodes drawn ``through`` an edge). ``known``
-    gives gradients for the tooltips of views that do not draw them."""
+    gives gradients for the tooltips of views that do not draw them; ``tips``, tooltips already
+    written for these nodes with these gradients (``build_fresh``), is read and filled."""
     gradients = view == "gradients"
     show_consts = opts.constants if opts.constants is not None else not gradients
     sel: Selection = select(g, opts.collapse or [], opts.paths_from, show_consts, gradients)
@@ -255,8 +276,13 @@ def _draw(
         else:
             box = _forward_box(key, head, namer, opts, compact)
         if len(members) == 1:
-            known_grad = head.grad if gradients else (known or {}).get(head)
-            box.tooltip = tooltip(head, namer, opts.digits, top, known_grad)
+            tip = tips.get(head) if tips is not None else None
+            if tip is None:
+                known_grad = head.grad if gradients else (known or {}).get(head)
+                tip = tooltip(head, namer, opts.digits, top, known_grad)
+                if tips is not None:
+                    tips[head] = tip
+            box.tooltip = tip
         if head is g.output and box.category != "group":
             box.category = "output"
         if marks and head in marks:

@@ -217,7 +217,15 @@ def derive(graph: Graph, digits: int = 5, *, exact: bool | None = None) -> Deriv
     whether the output holds an exact value) adds exact forms such as 14/5 and σ(14/5)."""
     if digits < 1:
         raise ChainruleError(f"digits must be 1 or more, got {digits}")
-    graph = with_gradients(graph)
+    return derive_fresh(with_gradients(graph), digits, exact=exact)
+
+
+def derive_fresh(graph: Graph, digits: int = 5, *, exact: bool | None = None) -> Derivation:
+    """``derive`` on a graph that is already a private copy holding the gradients of a fresh
+    backward pass from its output (``core.snapshot.with_gradients``): the explorer makes that
+    copy once and draws it too, instead of one copy and one backward pass per reader."""
+    if digits < 1:
+        raise ChainruleError(f"digits must be 1 or more, got {digits}")
     output = graph.output
     if exact is None:
         exact = f.is_exact(output.value) or any(f.is_exact(n.value) for n in graph.inputs)

@@ -21,16 +21,17 @@ import numpy as np
 from ..core.errors import ValueInputError
 from ..core.graph import Graph
 from ..core.node import Node
+from ..core.snapshot import with_gradients
 from ..core.values import to_float
 from ..draw.colours import TEXT
 from ..draw.labels import SHORT_ARRAY
 from ..draw.layout import layout
 from ..draw.model import Drawing
-from ..draw.views import build as build_drawing
+from ..draw.views import build_fresh as build_drawing
 from ..draw.writers.html import html_escape
 from ..draw.writers.svg import write_svg
-from ..explain import derive
 from ..explain import formulas as f
+from ..explain.model import derive_fresh as derive
 from ..explain.pause import gc_paused
 from ..lang.notation import definition
 from .groups import Group, find_groups
@@ -266,15 +267,19 @@ def page_data(
     """Everything the page's script reads, and the program it runs. ``collapse``: start with
     every group (module, repeated block) closed; None closes them when the graph has more than
     ``COLLAPSE_ABOVE`` drawn nodes."""
-    d = derive(graph, digits, exact=exact)
-    g = d.graph
-    built = [build_drawing(g, view, collapse=[]) for view in VIEWS]  # a step a node
-    for drawing in built:
-        _shorten(drawing)
-    # Graphviz lays the drawings out, a process each, while the program and the steps are
-    # worked out here
-    with ThreadPoolExecutor(max_workers=len(built)) as pool:
-        pending = [pool.submit(layout, drawing) for drawing in built]
+    # one private copy with fresh gradients, which the drawings and the derivation share
+    g = with_gradients(graph)
+    tips: dict[Node, str] = {}  # a node's tooltip, the same in both drawings
+    # Graphviz lays each drawing out, a process each, from the moment it is built, while the
+    # derivation, the program and the steps are worked out here
+    with ThreadPoolExecutor(max_workers=len(VIEWS)) as pool:
+        built, pending = [], []
+        for view in VIEWS:
+            drawing = build_drawing(g, view, tips, collapse=[])  # a step a node
+            _shorten(drawing)
+            built.append(drawing)
+            pending.append(pool.submit(layout, drawing))
+        d = derive(g, digits, exact=exact)
         program: Program = compile_graph(g)
         steps = build_steps(d)
         groups = find_groups(g)
