@@ -79,6 +79,21 @@ def test_the_collector_is_switched_back_on_as_it_was() -> None:
         gc.enable()
 
 
+def test_what_a_build_keeps_is_old_and_a_callers_frozen_objects_stay_frozen() -> None:
+    g = cr.parse("x = 2\ny = x * x")
+    e = cr.explore(g)
+    kept = e._parts["data"]["nodes"]
+    assert any(o is kept for o in gc.get_objects(generation=2))
+    assert not any(o is kept for o in gc.get_objects(generation=0))
+    mine = [[1]]  # frozen before a fork, say: in no generation the collector scans
+    gc.freeze()
+    try:
+        assert cr.explore(g).html
+        assert not any(o is mine for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
+
+
 def test_a_remembered_total_is_the_one_written_afresh() -> None:
     g = cr.parse("x = [1, 2]\nW = [[1, 0], [2, 1]]\ny = W @ x\nL = sum(y * y) - x[0]")
     names = g.naming
