@@ -43,7 +43,7 @@ PHASES = {
     "groups": "find_groups",
     "drawing": "build_drawing",
     "layout": "layout",
-    "svg": "write_svg",
+    "svg": "svg_parts",
 }
 COLUMNS = ["derive", "steps", "program", "drawing", "layout", "graphviz", "svg", "write"]
 

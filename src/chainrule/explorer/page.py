@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib import resources
@@ -29,7 +28,7 @@ from ..draw.layout import layout
 from ..draw.model import Drawing
 from ..draw.views import build_fresh as build_drawing
 from ..draw.writers.html import html_escape
-from ..draw.writers.svg import write_svg
+from ..draw.writers.svg import SvgParts, svg_parts
 from ..explain import formulas as f
 from ..explain.model import derive_fresh as derive
 from ..explain.pause import gc_paused
@@ -296,9 +295,9 @@ def page_data(
     drawings = {}
     for view, drawing, lay in zip(VIEWS, built, laid, strict=True):
         arrows = _arrow_edges(drawing, g, view == "gradients")
-        svg = write_svg(drawing, lay).split("?>", 1)[1]
+        parts = svg_parts(drawing, lay)
         ends = [[_box_node(a.source), _box_node(a.target)] for a in drawing.arrows]
-        base, late_nodes, late_arrows = _split(svg, ends, group_of, late)
+        base, late_nodes, late_arrows = _split(parts, drawing, ends, group_of, late)
         drawings[view] = {
             "svg": base,
             "arrows": arrows,
@@ -307,7 +306,7 @@ def page_data(
             "lateNodes": late_nodes,
             "lateArrows": late_arrows,
             **_group_places(drawing, lay, groups),
-            "geom": _geometry(drawing, lay, svg),
+            "geom": _geometry(drawing, lay, parts),
         }
     index = {n: k for k, n in enumerate(g.nodes)}
     shown = [n for n in g.nodes if n.args or n.name or n.requires_grad]
@@ -359,59 +358,37 @@ def _box_node(box_id: str) -> int:
     return int(base[1:]) if base.startswith("n") and base[1:].isdigit() else -1
 
 
-# the start of one drawn element of draw's SVG writer: a node's box, an arrow, an arrow's
-# label; it ends at the first "\n</g>\n" after it (labels are escaped, so no "</g>" can occur
-# inside one)
-_ELEMENT_HEAD = re.compile(
-    r'<g class="(edge|edge-label|node)[ "][^>]*?(?:data-i="(\d+)"|id="([^"]*)")[^>]*>'
-)
-_ELEMENT_END = "\n</g>\n"
-
-
-def _elements(svg: str) -> Iterator[tuple[str, str | None, str | None, int, int]]:
-    """Each drawn element: (kind, arrow index, box id, start, end)."""
-    at = 0
-    while True:
-        head = _ELEMENT_HEAD.search(svg, at)
-        if head is None:
-            return
-        end = svg.find(_ELEMENT_END, head.end())
-        if end < 0:
-            return
-        at = end + len(_ELEMENT_END)
-        yield head.group(1), head.group(2), head.group(3), head.start(), at
-
-
 def _split(
-    svg: str, ends: list[list[int]], group_of: dict[int, int], closed: set[int]
+    parts: SvgParts,
+    drawing: Drawing,
+    ends: list[list[int]],
+    group_of: dict[int, int],
+    closed: set[int],
 ) -> tuple[str, dict[str, str], dict[str, list[str]]]:
-    """The drawing without the elements of the groups the page draws on demand (``closed``: the
-    closed ones, or every group of a big graph), and those elements' markup, which the page
-    inserts when a group is opened or the camera comes near it: group → its boxes, arrow →
-    [arrow, label]."""
-    if not closed:
-        return svg, {}, {}
-    kept: list[str] = []
+    """The drawing (without the XML declaration) without the elements of the groups the page
+    draws on demand (``closed``: the closed ones, or every group of a big graph), and those
+    elements' markup, which the page inserts when a group is opened or the camera comes near
+    it: group → its boxes, arrow → [arrow, label]. Draw's SVG writer hands the elements over
+    one by one (``SvgParts``), so nothing is read back from the text."""
     late_nodes: dict[str, list[str]] = {}
     late_arrows: dict[str, list[str]] = {}
-    at = 0
-    for kind, arrow, box, start, end in _elements(svg):
-        if kind == "node":
-            j = group_of.get(_box_node(box or ""))
-            if j is None or j not in closed:
-                continue
-            late_nodes.setdefault(str(j), []).append(svg[start:end])
+    edges: list[str] = []
+    labels: list[str | None] = []
+    for a, (edge, label) in enumerate(zip(parts.edges, parts.labels, strict=True)):
+        if closed and any(group_of.get(k) in closed for k in ends[a]):
+            late_arrows[str(a)] = [edge + "\n", "" if label is None else label + "\n"]
         else:
-            assert arrow is not None  # draw's SVG writer numbers every arrow and label
-            a = int(arrow)
-            if not any(group_of.get(k) in closed for k in ends[a]):
-                continue
-            pair = late_arrows.setdefault(str(a), ["", ""])
-            pair[0 if kind == "edge" else 1] = svg[start:end]
-        kept.append(svg[at:start])
-        at = end
-    kept.append(svg[at:])
-    return "".join(kept), {j: "".join(v) for j, v in late_nodes.items()}, late_arrows
+            edges.append(edge)
+            labels.append(label)
+    nodes: list[str | None] = []
+    for box, node in zip(drawing.boxes, parts.nodes, strict=True):
+        j = group_of.get(_box_node(box.id))
+        if node is not None and j is not None and j in closed:
+            late_nodes.setdefault(str(j), []).append(node + "\n")
+        else:
+            nodes.append(node)
+    kept = SvgParts(parts.head[1:], edges, labels, nodes, parts.tail)
+    return "\n" + kept.text(), {j: "".join(v) for j, v in late_nodes.items()}, late_arrows
 
 
 def _group_places(drawing: Drawing, lay: Any, groups: list[Group]) -> dict[str, Any]:
@@ -443,7 +420,7 @@ _LABEL_RECT = re.compile(
 )
 
 
-def _geometry(drawing: Drawing, lay: Any, svg: str) -> dict[str, Any]:
+def _geometry(drawing: Drawing, lay: Any, parts: SvgParts) -> dict[str, Any]:
     """Where every box and every arrow's label sits in the laid-out drawing (top left, width,
     height) and which boxes each arrow joins: the page moves boxes apart or together from these
     when groups open and close (a closed group's space is given back, no two boxes overlap)
@@ -452,9 +429,11 @@ def _geometry(drawing: Drawing, lay: Any, svg: str) -> dict[str, Any]:
         box_id: [_r(p.x - p.w / 2), _r(p.y - p.h / 2), _r(p.w), _r(p.h)]
         for box_id, p in lay.boxes.items()
     }
-    labels = {
-        m.group(1): [float(m.group(k)) for k in (2, 3, 4, 5)] for m in _LABEL_RECT.finditer(svg)
-    }
+    labels = {}
+    for piece in parts.labels:
+        m = _LABEL_RECT.match(piece) if piece is not None else None
+        if m is not None:
+            labels[m.group(1)] = [float(m.group(k)) for k in (2, 3, 4, 5)]
     joins = [[a.source, a.target] for a in drawing.arrows]
     return {"boxes": boxes, "labels": labels, "joins": joins}
 
