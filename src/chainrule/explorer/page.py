@@ -46,9 +46,13 @@ def _asset(name: str) -> str:
     return resources.files("chainrule.explorer").joinpath(name).read_text(encoding="utf-8")
 
 
+# json.dumps with these options makes an encoder a call; a page makes one a step
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _script_json(data: Any) -> str:
     """JSON that cannot end the script element it sits in (every < is written \\u003c)."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = _JSON.encode(data)
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
