@@ -103,20 +103,32 @@ def test_a_remembered_total_is_the_one_written_afresh() -> None:
             assert f.derivative(top, n, names) == f._derivative(top, n, names)
 
 
-def test_the_drawn_elements_are_those_the_whole_pattern_finds() -> None:
+def test_the_svg_writers_pieces_are_the_elements_the_whole_pattern_finds() -> None:
+    """The explorer sets elements aside from ``svg_parts``' pieces: each piece is one drawn
+    element of the document, as one pattern (its end found by backtracking) finds them."""
     import re
 
-    from chainrule.explorer import page
+    from chainrule.draw.layout import layout
+    from chainrule.draw.views import build
+    from chainrule.draw.writers.svg import svg_parts, write_svg
 
-    whole = re.compile(  # an element as one pattern, its end found by backtracking
+    whole = re.compile(
         r'<g class="(edge|edge-label|node)[ "][^>]*?(?:data-i="(\d+)"|id="([^"]*)")[^>]*>'
         r".*?\n</g>\n",
         re.S,
     )
     g = cr.parse("x = -0.5\nw = 2\nh = tanh(w*x + 1)\nh = tanh(w*h - 1)\nL = h^2 - x")
-    svg = cr.explore(g).html
-    want = [(m.group(1), m.group(2), m.group(3), m.start(), m.end()) for m in whole.finditer(svg)]
-    assert want and list(page._elements(svg)) == want
+    for view in ("forward", "gradients"):
+        drawing = build(g, view)
+        lay = layout(drawing)
+        parts = svg_parts(drawing, lay)
+        text = write_svg(drawing, lay)
+        assert parts.text() == text
+        found = [m.group(0) for m in whole.finditer(text)]
+        labels = [p for p in parts.labels if p is not None]
+        nodes = [p for p in parts.nodes if p is not None]
+        assert found == [p + "\n" for p in (*parts.edges, *labels, *nodes)]
+        assert labels or view == "forward"  # the gradients view labels its arrows
 
 
 def _texts(d) -> list[str]:
