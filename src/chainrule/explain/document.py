@@ -150,10 +150,17 @@ def _product(term: Term, digits: int) -> Math:
     op = _times(term.upstream, term.local.value)
     latex_op = r"\odot" if op == "⊙" else r"\cdot"
     m = Math(f"{up.text} {op} {loc.text}", f"{up.latex} {latex_op} {loc.latex}")
-    product_shape = np.shape(np.asarray(term.upstream) * np.asarray(term.local.value))
-    if product_shape != np.shape(term.contribution):
+    if summed(term):
         m = Math(f"Σ({m.text})", rf"\sum\left({m.latex}\right)")
     return m
+
+
+def summed(term: Term) -> bool:
+    """Whether the edge's product was summed down to its input's shape (a broadcast input)."""
+    up, loc, c = term.upstream, term.local.value, term.contribution
+    if type(up) is float and type(loc) is float and type(c) is float:  # numbers: no axes
+        return False
+    return np.shape(np.asarray(up) * np.asarray(loc)) != np.shape(c)
 
 
 def _symbolic(term: Term) -> Math:

@@ -119,6 +119,8 @@ def _shaped(refs: list[JS], shape: Shape) -> Any:
 
 
 def _shape(value: Any) -> Shape:
+    if type(value) is float:  # most values: no conversion to an array to learn it has no axes
+        return ()
     return tuple(np.shape(value))
 
 

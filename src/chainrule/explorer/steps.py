@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ..core.node import Node, apply
 from ..core.node_math import NodeMath
 from ..explain import document as doc
@@ -175,8 +173,7 @@ class Builder:
                 f" {op} ",
                 self.slot("l", edge, "factor"),
             ]
-            shape = np.shape(np.asarray(term.upstream) * np.asarray(term.local.value))
-            if shape != np.shape(term.contribution):
+            if doc.summed(term):
                 m = ["Σ(", *m, ")"]
             return m
         if term.vjp is not None:

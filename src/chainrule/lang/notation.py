@@ -172,6 +172,9 @@ def rounding_noise(values: list[Any]) -> list[Any]:
     zero up to rounding next to the largest term (−5.5511e-17 beside −0.87287): such a term
     changes nothing at double precision and is shown as 0, not as a number. Exact terms are
     never noise (exact mode has the true value)."""
+    if len(values) == 1 and type(values[0]) is float:  # one term: noise only when infinite
+        a = abs(values[0])
+        return [a > 0 and a <= ROUNDING * a]
     out: list[Any] = []
     try:
         arrays = [np.abs(np.asarray(v, dtype=float)) for v in values]

@@ -27,6 +27,8 @@ TIMES = "·"
 
 
 def is_vector(value: Any) -> bool:
+    if type(value) is float:  # the usual case, without numpy's conversion of a number
+        return False
     return bool(np.ndim(value) > 0)
 
 

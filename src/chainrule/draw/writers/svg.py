@@ -32,7 +32,8 @@ def svg_escape(text: str) -> str:
 
 
 def _n(v: float) -> str:
-    return f"{v:.2f}".rstrip("0").rstrip(".")
+    text = f"{v:.2f}"
+    return text.rstrip("0").rstrip(".") if text[-1] == "0" else text
 
 
 def _path(curves: list[list[Point]]) -> str:
@@ -47,10 +48,14 @@ def _path(curves: list[list[Point]]) -> str:
 
 def _text(lines: list[Line], cx: float, cy: float, in_box: bool) -> list[str]:
     out = []
+    written = {cx: _n(cx)}  # the lines share their centre and a few font sizes
     for line, (x, y) in zip(lines, text_rows(lines, cx, cy, in_box), strict=True):
         weight = ' font-weight="bold"' if line.role == "title" and in_box else ""
+        size = line_size(line, in_box)
+        xs = written.get(x) or _n(x)
+        sizes = written.get(size) or written.setdefault(size, _n(size))
         out.append(
-            f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(line_size(line, in_box))}" '
+            f'<text x="{xs}" y="{_n(y)}" font-size="{sizes}" '
             f'fill="{TEXT.get(line.role, "#000")}"{weight}>{svg_escape(line.text)}</text>'
         )
     return out
