@@ -244,6 +244,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "lang.naming",
             "core.graph",
             "core.graph_load",
+            "core.pickling",
             "core.batch",
             "core.anomaly",
             "core.snapshot",

@@ -80,7 +80,9 @@ def to_torch(module_or_graph: Any, **kwargs: Any) -> Any:
 
 # built on everything above; tensor_methods puts PyTorch's methods on nodes
 from . import tensor, tensor_methods  # noqa: E402, F401
-from .core import batch  # noqa: E402, F401
+
+# (pickling: what pickle and copy call for nodes and graphs)
+from .core import batch, pickling  # noqa: E402, F401
 from .core.display import register_svg  # noqa: E402
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .core.node import Node, binary_function, unary_function
+from .core.node import FUNCTIONS, Node, binary_function, unary_function
 from .ops import OPS, Op
 from .ops.table import api_name
 
@@ -34,6 +34,7 @@ API: dict[str, Callable[..., Node]] = {
     if op.family in FAMILIES and op.in_programs and api_name(op) and op.arity in (1, 2)
 }
 globals().update(API)
+FUNCTIONS.update(API)  # (abs(x) and numpy's functions on a node, in the floor below)
 
 
 def __getattr__(name: str) -> Any:

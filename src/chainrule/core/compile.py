@@ -140,7 +140,7 @@ class _Trace:
 
 
 def _where(t: _Trace) -> tuple[int, int, int, int]:
-    from .node import _ids
+    from .node import _ids  # the creation counter, as _run_traced reads it
 
     return (next(_ids), len(t.backward), len(t.reads), len(t.items))
 

@@ -16,7 +16,7 @@ from .display import svg
 from .errors import ChainruleError, DomainError, ValueInputError
 from .graph_load import MAX_JSON_CHARS, SCHEMA, parse_json, read_graph, read_value
 from .lazy import is_sympy, sympy
-from .node import Node
+from .node import REDUCE, Node
 from .values import EXACT_ARRAY, FLOAT, decimal, fraction_text, kind_of, normalize
 
 
@@ -62,9 +62,7 @@ class Graph:
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """``pickle`` and ``copy.deepcopy``: every node once, still one graph."""
-        from .pickling import reduce_graph  # only when a graph is pickled or copied
-
-        return reduce_graph(self)
+        return REDUCE["graph"](self)
 
     # -------------------------------------------------------------- names
     @property

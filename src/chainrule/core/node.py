@@ -55,6 +55,12 @@ class _Many:
 MANY: Any = _Many()
 
 
+# Filled in by the floors above when they load (this module is theirs to build on):
+# the op table's functions by name (``chainrule.functions``: ``abs(x)`` and numpy's ufuncs on
+# a node), and what ``pickle`` and ``copy`` call for a node and a graph (``core/pickling``)
+FUNCTIONS: dict[str, Callable[..., Any]] = {}
+REDUCE: dict[str, Callable[[Any], Any]] = {}
+
 REPR_ELEMENTS = 12  # a larger array is shown by its first and last numbers and its shape
 
 
@@ -189,9 +195,7 @@ class Node:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """``pickle`` and ``copy.deepcopy``: the node with everything it depends on, written
         flat (no recursion on the graph's depth; see ``chainrule.core.pickling``)."""
-        from .pickling import reduce_node  # only when a node is pickled or copied
-
-        return reduce_node(self)
+        return REDUCE["node"](self)
 
     # -------------------------------------------------------------- differentiation
     def backward(
@@ -220,9 +224,7 @@ class Node:
         return self
 
     def __abs__(self) -> Node:
-        from ..functions import API  # the functions of the op table, built on this module
-
-        return API["abs"](self)  # type: ignore[no-any-return]
+        return FUNCTIONS["abs"](self)  # type: ignore[no-any-return]
 
     def __matmul__(self, other: Any) -> Node:
         return apply(_MATMUL, (self, lift(other, self)))
@@ -273,9 +275,7 @@ class Node:
         x = inputs[0]
         if len(inputs) == 1 and type(x) is not Node and callable(getattr(x, name, None)):
             return getattr(x, name)()  # micrograd's Value keeps its own exp, tanh ...
-        from ..functions import API  # the functions of the op table, built on this module
-
-        return API[name](*inputs)
+        return FUNCTIONS[name](*inputs)
 
     def __bool__(self) -> bool:
         raise TypeError(

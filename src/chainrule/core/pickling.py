@@ -15,15 +15,12 @@ the engine relies on (a node is created after its inputs). What a node memoised 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..ops import OPS
 from .autodiff import topo_order
-from .node import _ids
-
-if TYPE_CHECKING:
-    from .graph import Graph
-    from .node import Node
+from .graph import Graph
+from .node import MANY, REDUCE, Node, _ids
 
 # (class, op name, input positions, value, grad, name, kind, requires_grad, params, extras)
 Record = tuple[Any, str, tuple[int, ...], Any, Any, Any, int, bool, Any, Any]
@@ -67,8 +64,6 @@ def _build(record: Record, inputs: tuple[Node, ...]) -> Node:
     elif k == 2:
         n.a0, n.a1 = inputs
     else:
-        from .node import MANY
-
         n.a0, n.a1 = MANY, tuple(inputs)
     n.name = name
     n.kind = kind
@@ -118,8 +113,6 @@ def graph(
     entries: list[Any], outputs: list[int], text: str | None, extras: dict[str, Any]
 ) -> Graph:
     """A graph read back (``pickle`` calls this)."""
-    from .graph import Graph
-
     nodes = _rebuild(entries)
     return Graph(
         [nodes[i] for i in outputs],
@@ -142,3 +135,7 @@ def reduce_graph(g: Graph) -> tuple[Any, tuple[Any, ...]]:
         "modules": [(at(n), m) for n, m in g.modules.items()],
     }
     return graph, (_entries(g.nodes), [at(o) for o in g.outputs], g.text, extras)
+
+
+REDUCE["node"] = reduce_node
+REDUCE["graph"] = reduce_graph
