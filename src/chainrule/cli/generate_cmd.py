@@ -69,4 +69,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(written.variants)} variants written to {written.directory}")
     for note in written.notes:
         print(f"note: {note}", file=sys.stderr)
+    for warning in written.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@
     DIR/v01/solution/          the bundle ``chainrule solve`` writes for it
     DIR/handout/v01/           the worksheet and blank graph only: safe to hand out whole
     DIR/exports/               gradescope-autograder.zip, moodle.xml, prairielearn/
+    DIR/lookalikes.csv         variant pairs grading cannot tell apart (a header alone: none)
 
 The whole folder is built aside and moved into place when complete (``files.bundle``); the same
 template, count and seed give the same bytes."""
@@ -35,11 +36,12 @@ from .blank import blank_drawing
 from .csvout import csv_text
 from .exports import moodle_xml
 from .grading import ClassKey, KeyVariant, variant_number
+from .lookalikes import Lookalike
 from .prairielearn import question_files
 from .sheets import key_document, key_rows, worksheet_texts
 from .submissions import decode_submissions
 from .template import Template, load_template
-from .variants import Variant, exercise_of, generate_variants
+from .variants import LOOKALIKE_TRIES, Drawn, Variant, draw_class, exercise_of
 
 MARKER = ".chainrule-class"
 VARIANT_MARKER = ".chainrule-variant"
@@ -49,11 +51,46 @@ FORMAT = "chainrule.class/2"  # 2: an element in brackets counts from 0, as in p
 
 @dataclass
 class Written:
-    """What a run wrote, and notes for the user (a PDF that could not be made, ...)."""
+    """What a run wrote, notes for the user (a PDF that could not be made, ...), and warnings
+    (variants that grading cannot tell apart)."""
 
     directory: Path
     variants: list[Variant]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    lookalikes: list[Lookalike] = field(default_factory=list)
+
+
+LOOKALIKES = "lookalikes.csv"
+SHOWN_PAIRS = 5  # pairs named on the terminal; every pair is in lookalikes.csv
+
+
+def lookalike_warning(drawn: Drawn, folder: Path) -> str:
+    """One warning naming the look-alike pairs a template's draws left, and what to do."""
+    pairs = drawn.lookalikes
+    shown = "; ".join(x.text() for x in pairs[:SHOWN_PAIRS])
+    more = f"; and {len(pairs) - SHOWN_PAIRS} more" if len(pairs) > SHOWN_PAIRS else ""
+    why = (
+        f"from {drawn.saturated} on, {LOOKALIKE_TRIES} draws in a row each looked like an "
+        "earlier variant, so the rest were kept as drawn"
+        if drawn.saturated
+        else "no draw within max_tries avoided it"
+    )
+    return (
+        f"{len(pairs)} pair{'s' if len(pairs) != 1 else ''} of variants look alike to grading: "
+        f"a student of one who makes one usual slip, carried forward, writes the other's "
+        f"numbers ({shown}{more}). The template's draws are too few to avoid it for "
+        f"{len(drawn.variants)} variants ({why}). grade keeps such a student's own variant and "
+        f"notes the match. Every pair is in {folder / LOOKALIKES}; widen the [draw] ranges or "
+        "ask for fewer variants"
+    )
+
+
+def lookalike_rows(pairs: list[Lookalike]) -> list[list[str]]:
+    """DIR/lookalikes.csv: the slip on a sheet of ``variant`` that gives ``other``'s numbers."""
+    rows = [["variant", "other", "slip", "quantities"]]
+    rows += [[x.slipped, x.other, x.slip, ", ".join(x.names)] for x in pairs]
+    return rows
 
 
 def manifest(template: Template, variants: list[Variant], seed: int) -> dict[str, Any]:
@@ -176,13 +213,15 @@ def generate(
     """Draw ``count`` variants and write the class folder. ``pdfs``: None makes PDFs when
     pdflatex is installed (a note otherwise), True requires it, False skips them."""
     template = load_template(template_path)
-    variants = generate_variants(template, count, seed)  # a refusal writes nothing
+    drawn = draw_class(template, count, seed)  # a refusal writes nothing
+    variants = drawn.variants
     pairs = read_roster(roster, [v.id for v in variants]) if roster is not None else None
     make_pdf = pdf.available() if pdfs is None else pdfs
     notes: list[str] = []
     if pdfs is None and not make_pdf:
         notes.append("PDFs skipped: pdflatex is not installed (Markdown and LaTeX are written)")
     folder = Path(directory)
+    warnings = [lookalike_warning(drawn, folder)] if drawn.lookalikes else []
     with bundle(
         folder,
         force=force,
@@ -222,5 +261,6 @@ def generate(
         _pdf(key_tex, stage / "answer-key.pdf", "answer-key", notes, make_pdf, {})
         write_file(stage / MANIFEST, _json(manifest(template, variants, seed)))
         write_exports(stage / "exports", template, manifest(template, variants, seed), pngs, pairs)
+        write_file(stage / LOOKALIKES, csv_text(lookalike_rows(drawn.lookalikes)))
         write_file(stage / MARKER, "written by chainrule generate; safe to replace\n")
-    return Written(folder, variants, notes)
+    return Written(folder, variants, notes, warnings, drawn.lookalikes)

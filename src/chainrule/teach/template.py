@@ -82,6 +82,7 @@ class Conditions:
     defined: bool = True
     no_kinks: bool = True
     distinct: bool = True
+    no_lookalikes: bool = True  # no one-slip look-alikes (teach.lookalikes); needs distinct
     distinct_numbers: bool = False
     max_tries: int = 1000
 
@@ -278,7 +279,7 @@ def _conditions(raw: Any, where: str) -> Conditions:
     if not isinstance(raw, dict):
         raise ValueInputError(f"{w} must be a table")
     known = {"min_gradient", "gradient_of", "range", "defined", "no_kinks", "distinct"}
-    known |= {"distinct_numbers", "max_tries"}
+    known |= {"distinct_numbers", "no_lookalikes", "max_tries"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ValueInputError(f"{w}: unknown key(s) {', '.join(unknown)}")
@@ -296,7 +297,7 @@ def _conditions(raw: Any, where: str) -> Conditions:
         lo, hi = _range({"range": pair}, "range", f"{w} range {name}")
         ranges.append((name, _float(lo, f"{w} range {name}"), _float(hi, f"{w} range {name}")))
     flags = {}
-    for key in ("defined", "no_kinks", "distinct", "distinct_numbers"):
+    for key in ("defined", "no_kinks", "distinct", "no_lookalikes", "distinct_numbers"):
         if key in raw and not isinstance(raw[key], bool):
             raise ValueInputError(f"{w}: {key} must be true or false")
         flags[key] = raw.get(key, key != "distinct_numbers")
@@ -308,6 +309,7 @@ def _conditions(raw: Any, where: str) -> Conditions:
         defined=flags["defined"],
         no_kinks=flags["no_kinks"],
         distinct=flags["distinct"],
+        no_lookalikes=flags["no_lookalikes"],
         distinct_numbers=flags["distinct_numbers"],
         max_tries=tries,
     )

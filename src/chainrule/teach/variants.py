@@ -1,33 +1,45 @@
 """Drawing variants of a template that meet its conditions, within a bounded number of tries.
 
 Variant k tries the seeds ``derive_seed(S, k, 0)``, ``derive_seed(S, k, 1)``, … and keeps the
-first whose draw meets every condition and differs from the variants before it. Each seed makes
-exactly one draw, so the seed in the manifest rebuilds its variant on its own. A template that
-no draw satisfies within ``max_tries`` is refused, naming the conditions that failed."""
+first whose draw meets every condition and differs from the variants before it: another
+program, a key that differs in two answers or more, and no look-alike (``lookalikes``: one
+known slip of a student of either variant, carried forward, would not make grading take it for
+the other). Each seed makes exactly one draw, so the seed in the manifest rebuilds its variant
+on its own. A template that no draw satisfies within ``max_tries`` is refused, naming the
+conditions that failed; one whose draws cannot avoid look-alikes keeps the draw with the
+fewest and names the pairs."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..check.rule import rounded_text
 from ..core import anomaly
 from ..core.errors import ChainruleError, DomainError, ValueInputError
 from ..core.graph import Graph
 from ..exercise import VIEWS, Exercise, ask_names
 from ..lang.language import parse
+from .lookalikes import Lookalike, Lookalikes
 from .quantities import Asked, asked_quantities
+from .slips import Sheet, slip_sheets
 from .stream import derive_seed
 from .template import Template
 
 MAX_VARIANTS = 1000
 DEFINED = "every value and gradient defined and finite"
 KINKS = "no relu, abs, max or hinge exactly at its kink"
+DIFFERENT = "different from every earlier variant"
+NOT_LOOKALIKE = "no variant a slip makes look like another"
+# draws in a row for one variant that meet every condition but each look like an earlier
+# variant, after which the template's draws are taken to be too few for the class (numbers from
+# a handful of values): the class is drawn without redraws and every pair is named, instead of
+# drawing for minutes to no end
+LOOKALIKE_TRIES = 50
 
 
 @dataclass
@@ -142,9 +154,34 @@ def variant_id(k: int, count: int) -> str:
     return f"v{k + 1:0{max(2, len(str(count)))}d}"
 
 
+@dataclass
+class Drawn:
+    """A class as drawn: its variants, and the look-alike pairs its template's draws left no
+    way around. ``saturated`` is the first variant that found no draw unlike the earlier
+    variants (the class was then drawn without redraws); ``redrawn`` the variants drawn
+    again because their first draw looked like an earlier variant."""
+
+    variants: list[Variant]
+    lookalikes: list[Lookalike] = field(default_factory=list)
+    saturated: str | None = None
+    redrawn: list[str] = field(default_factory=list)  # ids whose first draw looked alike
+
+
 def generate_variants(template: Template, count: int, class_seed: int) -> list[Variant]:
-    """``count`` variants, each meeting every condition; a ``ValueInputError`` when a variant
-    cannot be found within ``max_tries`` seeds."""
+    """``count`` variants, each meeting every condition (see ``draw_class``)."""
+    return draw_class(template, count, class_seed).variants
+
+
+def draw_class(template: Template, count: int, class_seed: int) -> Drawn:
+    """``count`` variants, each meeting every condition and, with ``distinct``, no two alike
+    or (``no_lookalikes``) look-alikes; a ``ValueInputError`` when a variant cannot be found
+    within ``max_tries`` seeds.
+
+    A draw that looks like an earlier variant is drawn again from the variant's next seed,
+    so every variant that needed no new draw is the one an earlier version drew. When one
+    variant finds no other draw (``LOOKALIKE_TRIES`` in a row, or ``max_tries``), the template
+    cannot give that many variants apart: the class is drawn again as an earlier version drew
+    it, without redraws, and every look-alike pair is named (``Drawn.lookalikes``)."""
     if not 1 <= count <= MAX_VARIANTS:
         raise ValueInputError(f"--count must be from 1 to {MAX_VARIANTS}")
     if template.conditions.distinct:
@@ -155,33 +192,90 @@ def generate_variants(template: Template, count: int, class_seed: int) -> list[V
                 f"program{'s' if possible != 1 else ''}, so not {count} different variants; "
                 "widen the [draw] ranges, add [choose] items, or ask for fewer variants"
             )
+    draws = _Draws(template, class_seed)
+    check = template.conditions.distinct and template.conditions.no_lookalikes
+    drawn = _draw(template, count, draws, redraw=check)
+    if drawn.saturated:  # the draws cannot avoid look-alikes: as before, every pair named
+        again = _draw(template, count, draws, redraw=False)
+        again.saturated = drawn.saturated
+        return again
+    return drawn
+
+
+class _Draws:
+    """Each seed's draw and slip sheets, made once: a class drawn again after its template
+    proved too small for redraws repeats most of the first run's draws."""
+
+    def __init__(self, template: Template, class_seed: int) -> None:
+        self.template, self.class_seed = template, class_seed
+        self.made: dict[tuple[int, int], tuple[Variant | None, list[str]]] = {}
+        self.sheets: dict[int, list[Sheet]] = {}
+
+    def draw(self, k: int, attempt: int, vid: str) -> tuple[Variant | None, list[str]]:
+        if (k, attempt) not in self.made:
+            seed = derive_seed(self.class_seed, k, attempt)
+            self.made[k, attempt] = build_variant(self.template, seed, vid)
+        return self.made[k, attempt]
+
+    def sheets_of(self, variant: Variant) -> list[Sheet]:
+        if variant.seed not in self.sheets:
+            self.sheets[variant.seed] = slip_sheets(variant, self.template.rule)
+        return self.sheets[variant.seed]
+
+
+def _draw(template: Template, count: int, draws: _Draws, redraw: bool) -> Drawn:
+    """The class, variant by variant. ``redraw``: a look-alike is drawn again, and the run
+    stops at the first variant that finds no other draw (``Drawn.saturated``); otherwise
+    (with ``no_lookalikes``) every look-alike pair is kept and named."""
+    distinct = template.conditions.distinct
+    check = distinct and template.conditions.no_lookalikes
     tries = template.conditions.max_tries
-    out: list[Variant] = []
+    drawn = Drawn([])
     seen: set[str] = set()
     budget = _Budget(template, count)
-    keys: list[dict[str, str]] = []
+    index = Lookalikes(template.rule)
     for k in range(count):
         vid = variant_id(k, count)
         broken: Counter[str] = Counter()
+        chosen: Variant | None = None
+        looked = 0
         for attempt in range(tries):
-            budget.draw(len(out), broken)
-            seed = derive_seed(class_seed, k, attempt)
-            variant, failed = build_variant(template, seed, vid)
-            if variant is not None and template.conditions.distinct:
-                key = _canonical(variant.program)
-                answers = _answer_key(variant, template)
-                if key in seen or any(_alike(answers, k) for k in keys):
-                    variant, failed = None, ["different from every earlier variant"]
-                else:
-                    seen.add(key)
-                    keys.append(answers)
-            broken.update(failed)
-            if variant is not None:
-                out.append(variant)
+            budget.draw(len(drawn.variants), broken)
+            variant, failed = draws.draw(k, attempt, vid)
+            if variant is not None and distinct:
+                if _canonical(variant.program) in seen or index.alike(variant) is not None:
+                    variant, failed = None, [DIFFERENT]
+            if variant is None:
+                broken.update(failed)
+                continue
+            # its key against the earlier slip sheets first: that needs no sheets of its own
+            if not redraw or not (
+                index.theirs(variant, first=True)
+                or index.mine(variant, draws.sheets_of(variant), first=True)
+            ):
+                chosen = variant
                 break
-        else:
+            if not looked:
+                drawn.redrawn.append(vid)
+            looked += 1
+            broken.update([NOT_LOOKALIKE])
+            if looked >= LOOKALIKE_TRIES:
+                break
+        if chosen is None:
+            if looked:  # every draw left looked like an earlier variant
+                drawn.saturated = vid
+                return drawn
             raise ValueInputError(_refusal(template, vid, tries, broken))
-    return out
+        if check:
+            sheets = draws.sheets_of(chosen)
+            if not redraw:
+                drawn.lookalikes.extend(index.find(chosen, sheets))
+            index.add(chosen, sheets)
+        elif distinct:
+            index.add(chosen, [])
+        seen.add(_canonical(chosen.program))
+        drawn.variants.append(chosen)
+    return drawn
 
 
 def possible_programs(template: Template, enough: int) -> int:
@@ -248,24 +342,6 @@ class _Budget:
             f"{found:,} met the conditions (variants found: {found} of {self.count}): {why}"
             f"{failing}. Widen the [draw] ranges, loosen [conditions], or ask for fewer variants"
         )
-
-
-def _answer_key(variant: Variant, template: Template) -> dict[str, str]:
-    """The answers as the rule tells them apart (3 significant figures by default)."""
-    out = {}
-    for a in variant.asked:
-        shown = rounded_text(a.value, template.rule) if math.isfinite(a.value) else None
-        out[a.name] = shown if shown is not None else repr(a.value)
-    return out
-
-
-def _alike(a: dict[str, str], b: dict[str, str]) -> bool:
-    """Two answer keys a student could copy between undetected: all their answers, or all
-    but one, the same (``distinct = true`` asks for distinct answer keys, not only distinct
-    programs; two differences let grading name a neighbour's numbers)."""
-    differ = sum(1 for name, value in a.items() if b.get(name) != value)
-    differ += sum(1 for name in b if name not in a)
-    return differ < 2
 
 
 def _canonical(program: str) -> str:
