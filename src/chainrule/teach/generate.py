@@ -71,18 +71,16 @@ def lookalike_warning(drawn: Drawn, folder: Path) -> str:
     shown = "; ".join(x.text() for x in pairs[:SHOWN_PAIRS])
     more = f"; and {len(pairs) - SHOWN_PAIRS} more" if len(pairs) > SHOWN_PAIRS else ""
     why = (
-        f"from {drawn.saturated} on, {LOOKALIKE_TRIES} draws in a row each looked like an "
-        "earlier variant, so the rest were kept as drawn"
-        if drawn.saturated
-        else "no draw within max_tries avoided it"
+        f"{drawn.saturated}'s next {LOOKALIKE_TRIES} draws each looked like an earlier variant, "
+        "so the class is drawn without redraws, as earlier versions drew it"
     )
     return (
         f"{len(pairs)} pair{'s' if len(pairs) != 1 else ''} of variants look alike to grading: "
         f"a student of one who makes one usual slip, carried forward, writes the other's "
         f"numbers ({shown}{more}). The template's draws are too few to avoid it for "
-        f"{len(drawn.variants)} variants ({why}). grade keeps such a student's own variant and "
-        f"notes the match. Every pair is in {folder / LOOKALIKES}; widen the [draw] ranges or "
-        "ask for fewer variants"
+        f"{len(drawn.variants)} variants ({why}). grade treats these pairs as before: a slipped "
+        "student keeps their own variant, with a note of the match. Every pair is in "
+        f"{folder / LOOKALIKES}; widen the [draw] ranges or ask for fewer variants"
     )
 
 
