@@ -414,12 +414,16 @@ def _trivial(
     givens: list[Fraction],
     wrong: Sequence[Verdict] = (),
     working: bool = False,
+    sources: Sequence[Verdict] = (),
 ) -> bool:
     """A wrong number that "follows" only trivially earns nothing: 0 where the truth is not 0
     (0 from 0, a product with a factor written as 0), or a number copied from the givens —
     unless the sheet shows ``working`` (a right number that is not a given) and the number is
     one of the learner's own wrong numbers (in ``wrong``) carried on: dL/dw₁ = x₁ · dL/dz with
-    x₁ = 1 carries a slipped dL/dz of 0.6, which a given b₀ = 3/5 happens to equal."""
+    x₁ = 1 carries a slipped dL/dz of 0.6, which a given b₀ = 3/5 happens to equal; or it is
+    recomputed from ``sources`` (the learner's wrong numbers that move it) of which one is
+    neither a given nor 0: dL/dŷ = 2(ŷ − y) carries a slipped ŷ = 0.9002 to 1.800, which a
+    given w₁ = 9/5 happens to equal to the digits written."""
     trues = _flat(v.true)
     nums = v.claim.numbers
     if not all(n.finite for n in nums) or len(trues) != len(nums):
@@ -427,6 +431,11 @@ def _trivial(
     if all(Fraction(n.value) == 0 for n in nums) and any(t != 0 for t in trues):
         return True
     if not _copied(v, givens):
+        return False
+    if working and any(
+        not _copied(w, givens) and any(n.finite and n.value != 0 for n in w.claim.numbers)
+        for w in sources
+    ):
         return False
     mine = [Fraction(n.value) for n in nums]
     return not working or not any(
@@ -652,6 +661,17 @@ def _trace(
     latest_fine = _latest(fine)
     working = any(not _copied(u, givens) for u in fine)  # a right number that is not a given
     in_world = {id(u) for u in every}
+
+    def sources(v: Verdict) -> list[Verdict]:
+        """The learner's wrong numbers in their world that v is recomputed from."""
+        return [
+            w
+            for w in wrong
+            if id(w) in in_world
+            and w.quantity.key() != v.quantity.key()
+            and moves(w.quantity, v.quantity)
+        ]
+
     traced: dict[Any, Verdict] = {}  # a claim traced already, by its quantity and numbers
     for v in wrong:
         group = (v.quantity.key(), v.reading, tuple(v.claim.numbers))
@@ -664,7 +684,7 @@ def _trace(
         if not agrees(every, v):
             v.origin = FIRST_SLIP
             continue
-        if _trivial(v, givens, wrong, working):
+        if _trivial(v, givens, wrong, working, sources(v)):
             v.origin = TRIVIAL
             continue
         if any(_rounded(u) and moves(u.quantity, v.quantity) for u in latest_fine) and agrees(
@@ -691,7 +711,11 @@ def _trace(
         if v.verdict != TOO_FEW or v.reading is not None:
             continue
         own = world(every, v)
-        if own is None or not _as_written(v.claim, own) or _trivial(v, givens, wrong, working):
+        if (
+            own is None
+            or not _as_written(v.claim, own)
+            or _trivial(v, givens, wrong, working, sources(v))
+        ):
             continue
         carried = [
             w
