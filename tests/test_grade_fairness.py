@@ -121,12 +121,32 @@ def program_numbers(program: str) -> list[Fraction]:
     return out
 
 
+# what each number is recomputed from by the chain rule (directly or through others)
+FORWARD = ("z", "ŷ")
+SOURCES = {
+    "L": FORWARD,
+    "∂ŷ/∂z": FORWARD,
+    "dL/dŷ": FORWARD,
+    "dL/dz": (*FORWARD, "∂ŷ/∂z", "dL/dŷ"),
+    **{q: (*FORWARD, "∂ŷ/∂z", "dL/dŷ", "dL/dz") for q in ("dL/dw1", "dL/dw2", "dL/db₀")},
+}
+
+
+def given(text: str, numbers: list[Fraction]) -> bool:
+    """0, or a given of the program to the digits written."""
+    c = Fraction(Decimal(text))
+    room = Fraction(10) ** Decimal(text).as_tuple().exponent / 2
+    return c == 0 or any(abs(c - g) <= room for g in numbers)
+
+
 def expected_score(v: dict[str, Any], written: dict[str, str], slip: str) -> int:
     """What a teacher grading by the documented contract gives: a point for each quantity
     right by the rule, none for the slip (wrong by the rule: checked), a point for each number
     carried forward after it, except one that follows only trivially (docs/teaching.md: 0
     where the truth is not 0, or a number of the program's givens copied, within half a unit
-    of its last written digit, that is not also the sheet's own wrong number carried on)."""
+    of its last written digit, that is not also the sheet's own wrong number carried on, nor
+    recomputed by the chain rule from a wrong number of the sheet that is neither a given
+    nor 0)."""
     key = v["answers"]
     assert not right(float(written[slip]), key[slip])
     score = 0
@@ -146,7 +166,12 @@ def expected_score(v: dict[str, Any], written: dict[str, str], slip: str) -> int
             p != q and not right(float(written[p]), key[p]) and Fraction(Decimal(written[p])) == c
             for p in ORDER
         )
-        trivial = c == 0 or (copied and not carried)
+        # ... nor a number recomputed from the sheet's own wrong number that is no given
+        worked = any(
+            not right(float(written[p]), key[p]) and not given(written[p], v["numbers"])
+            for p in SOURCES.get(q, ())
+        )
+        trivial = c == 0 or (copied and not carried and not worked)
         score += 0 if trivial else 1
     return score
 
