@@ -137,3 +137,48 @@ def test_a_sign_error_at_z_on_v194_is_graded_as_its_own(tmp_path: Path, klass: P
         assert row["variant"] == "v194" and "these answers are" not in row["notes"], row
         assert row["first_slip"] == "z", row
         assert float(row["score"]) == len(ORDER) - 1, row  # all but the slip itself
+
+
+def factor_2_at_z(
+    x: list[Fraction], w: list[Fraction], b: Fraction, y: Fraction, figures: int
+) -> dict[str, str]:
+    """z written twice too large, every later number carried from it (no right number left
+    on the sheet), written to ``figures`` significant figures."""
+    z = 2 * (w[0] * x[0] + w[1] * x[1] + b)
+    yhat = 1 / (1 + math.exp(-float(z)))
+    dyhat = 2 * (yhat - float(y))
+    d = yhat * (1 - yhat)
+    dz = dyhat * d
+    values = [float(z), yhat, (yhat - float(y)) ** 2, d, dyhat, dz]
+    values += [dz * float(x[0]), dz * float(x[1]), dz]
+    return {q: f"{v:#.{figures}g}" for q, v in zip(ORDER, values, strict=True)}
+
+
+def test_a_slip_at_the_first_quantity_is_working_enough(tmp_path: Path, klass: Path) -> None:
+    """v169 of the same class, a factor of 2 at z at 3 figures: dL/dŷ carried from it is
+    −1.20, the given w₂ = −6/5, and no number on the sheet is right. The slipped z (not a
+    given) is the student's own working: dL/dŷ follows, and the sheet stays v169's."""
+    programs = {
+        v["id"]: v["program"]
+        for v in json.loads((klass / "manifest.json").read_text(encoding="utf-8"))["variants"]
+    }
+    x, w, b, y = givens(programs["v169"])
+    sheet = factor_2_at_z(x, w, b, y, 3)
+    assert Fraction(sheet["dL/dŷ"]) in w  # the coincidence with a given
+    graph = neuron([int(t) for t in x], w, b, y)
+    results = {v.claim.name: v for v in check(graph, [f"{q}={t}" for q, t in sheet.items()])}
+    assert results["z"].origin == FIRST_SLIP
+    assert all(results[q].origin == FOLLOWS for q in ORDER[1:]), {
+        q: results[q].origin for q in ORDER
+    }
+    key = load_class(klass)
+    numbers = {q: read_number(t, t) for q, t in sheet.items()}
+    assert explained(key.variants["v169"], numbers, key.rule) == len(ORDER)
+    answers = tmp_path / "answers.csv"
+    rows = ["student,variant,quantity,value"] + [f"a,v169,{q},{t}" for q, t in sheet.items()]
+    answers.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["grade", str(klass), str(answers), "-o", str(tmp_path / "r")]) == 0
+    text = (tmp_path / "r" / "grades.csv").read_text(encoding="utf-8")
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert row["variant"] == "v169" and "these answers are" not in row["notes"], row
+    assert row["first_slip"] == "z" and float(row["score"]) == len(ORDER) - 1, row

@@ -418,7 +418,8 @@ def _trivial(
 ) -> bool:
     """A wrong number that "follows" only trivially earns nothing: 0 where the truth is not 0
     (0 from 0, a product with a factor written as 0), or a number copied from the givens —
-    unless the sheet shows ``working`` (a right number that is not a given) and the number is
+    unless the sheet shows ``working`` (a number that is not a given: a right one, or a wrong one
+    of the learner's own that is not 0) and the number is
     one of the learner's own wrong numbers (in ``wrong``) carried on: dL/dw₁ = x₁ · dL/dz with
     x₁ = 1 carries a slipped dL/dz of 0.6, which a given b₀ = 3/5 happens to equal; or it is
     recomputed from ``sources`` (the learner's wrong numbers that move it) of which one is
@@ -659,7 +660,12 @@ def _trace(
 
     every = _latest(verdicts)
     latest_fine = _latest(fine)
-    working = any(not _copied(u, givens) for u in fine)  # a right number that is not a given
+    # the sheet shows working: a right number that is not a given, or a wrong one of the
+    # learner's own (neither a given nor 0: a slip at the very first quantity, all carried)
+    working = any(not _copied(u, givens) for u in fine) or any(
+        not _copied(w, givens) and any(n.finite and n.value != 0 for n in w.claim.numbers)
+        for w in wrong
+    )
     in_world = {id(u) for u in every}
 
     def sources(v: Verdict) -> list[Verdict]:
