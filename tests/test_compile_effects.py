@@ -54,24 +54,8 @@ OPTIMIZERS = {
 }
 
 
-@pytest.mark.parametrize("name", OPTIMIZERS)
-def test_a_pytorch_style_step_trains_as_uncompiled(name: str) -> None:
-    def fn_of(model: nn.Module, opt: Any) -> Callable[..., Any]:
-        def step(X: np.ndarray, Y: np.ndarray) -> Any:
-            opt.zero_grad()
-            loss = loss_of(model, X, Y)
-            loss.backward()
-            opt.step()
-            return loss.value
-
-        return step
-
-    run_both(fn_of, OPTIMIZERS[name])
-
-
-def test_the_plan_prints_the_calls_it_makes_again() -> None:
-    model = nn.MLP(5, [4, 3], rng=np.random.default_rng(1))
-    opt = optim.Adam(model, lr=0.01)
+def pytorch_step(model: nn.Module, opt: Any) -> Callable[..., Any]:
+    """The training step as PyTorch users write it, the optimizer inside."""
 
     def step(X: np.ndarray, Y: np.ndarray) -> Any:
         opt.zero_grad()
@@ -80,7 +64,17 @@ def test_the_plan_prints_the_calls_it_makes_again() -> None:
         opt.step()
         return loss.value
 
-    fast = cr.compile(step)
+    return step
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_pytorch_style_step_trains_as_uncompiled(name: str) -> None:
+    run_both(pytorch_step, OPTIMIZERS[name])
+
+
+def test_the_plan_prints_the_calls_it_makes_again() -> None:
+    model = nn.MLP(5, [4, 3], rng=np.random.default_rng(1))
+    fast = cr.compile(pytorch_step(model, optim.Adam(model, lr=0.01)))
     fast(BATCHES[0], LABELS[0])
     lines = str(fast.plan).splitlines()
     assert lines[0].startswith("Adam.zero_grad()") and "before the sweep" in lines[0]

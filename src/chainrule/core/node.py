@@ -345,13 +345,15 @@ def new_node(
     requires_grad: bool,
     params: dict[str, Any] | None = None,
     name: str | None = None,
+    cls: type[Node] | None = None,
 ) -> Node:
     """A node of ``op`` with these inputs and an already computed value (``apply`` computes
     it; this only records it). The one constructor: every module makes its nodes here, except
     the float fast paths below (``_float_const``, ``unary_function``, ``binary_function``) and
     micrograd's ``Value``, which fill the same slots inline to spare a call per node;
-    tests/test_sweeps.py checks that they leave the node this function would make."""
-    n = Node()
+    tests/test_sweeps.py checks that they leave the node this function would make. ``cls``: a
+    subclass of Node to make (a pickled micrograd ``Value`` read back)."""
+    n = Node() if cls is None else cls.__new__(cls)
     n.value = value
     n.op = op
     k = len(args)  # the inputs in two slots (see the class docstring)

@@ -20,7 +20,7 @@ from typing import Any
 from ..ops import OPS
 from .autodiff import topo_order
 from .graph import Graph
-from .node import MANY, REDUCE, Node, _ids
+from .node import REDUCE, Node, new_node
 
 # (class, op name, input positions, value, grad, name, kind, requires_grad, params, extras)
 Record = tuple[Any, str, tuple[int, ...], Any, Any, Any, int, bool, Any, Any]
@@ -52,24 +52,8 @@ def _record(node: Node, positions: tuple[int, ...]) -> Record:
 
 def _build(record: Record, inputs: tuple[Node, ...]) -> Node:
     cls, op, _, value, grad, name, kind, requires_grad, params, extras = record
-    n = cls.__new__(cls)
-    n.value = value
+    n = new_node(value, OPS[op], inputs, kind, requires_grad, params, name, cls=cls)
     n.grad = grad
-    n.op = OPS[op]
-    k = len(inputs)
-    if k == 0:
-        n.a0 = n.a1 = None
-    elif k == 1:
-        n.a0, n.a1 = inputs[0], None
-    elif k == 2:
-        n.a0, n.a1 = inputs
-    else:
-        n.a0, n.a1 = MANY, tuple(inputs)
-    n.name = name
-    n.kind = kind
-    n.requires_grad = requires_grad
-    n.params = params
-    n.id = next(_ids)
     for slot, v in (extras or {}).items():
         setattr(n, slot, v)
     return n
